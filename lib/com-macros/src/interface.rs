@@ -1,0 +1,377 @@
+//! `#[interface("uuid")]`: one trait declaration becomes the vtable, the
+//! client methods, the implementation trait and the signature table.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::visit_mut::VisitMut;
+use syn::{
+    Attribute, FnArg, GenericArgument, Ident, ItemTrait, LitStr, Pat, PathArguments, ReturnType,
+    TraitItem, TraitItemFn, Type,
+};
+
+/// One method, reduced to what code generation needs.
+struct Method {
+    docs: Vec<Attribute>,
+    name: Ident,
+    args: Vec<(Ident, Type)>,
+    /// The success type `T` of `Result<T>`; `None` for `Result<()>`.
+    ok: Option<Type>,
+}
+
+pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let iid = parse_iid(&syn::parse2::<LitStr>(attr)?)?;
+    let item: ItemTrait = syn::parse2(item)?;
+    let methods = item
+        .items
+        .iter()
+        .map(|trait_item| match trait_item {
+            TraitItem::Fn(function) => parse_method(function),
+            other => Err(syn::Error::new_spanned(
+                other,
+                "interfaces contain only methods",
+            )),
+        })
+        .collect::<syn::Result<Vec<_>>>()?;
+
+    let interface = &item.ident;
+    let vtbl = format_ident!("{}Vtbl", interface);
+    let implementation = format_ident!("{}Impl", interface);
+    let vis = &item.vis;
+    let docs = doc_attributes(&item.attrs);
+    let impl_items = &item.items;
+    let vtbl_fields = methods.iter().map(vtable_field);
+    let client_methods = methods.iter().map(client_method);
+    let thunks = methods.iter().map(|method| thunk(&implementation, method));
+    let thunk_names = methods.iter().map(|method| &method.name);
+    let signatures = methods.iter().map(method_signature);
+    let name = interface.to_string();
+
+    Ok(quote! {
+        #(#docs)*
+        ///
+        /// This is the interface as the ABI sees it: call its methods through a
+        /// `ComPtr`, implement it with the matching `…Impl` trait.
+        #[repr(C)]
+        #vis struct #interface {
+            vtbl: ::core::sync::atomic::AtomicPtr<#vtbl>,
+        }
+
+        #[doc = concat!("The `#[repr(C)]` vtable of [`", #name, "`].")]
+        #[repr(C)]
+        #vis struct #vtbl {
+            /// `QueryInterface`, `AddRef` and `Release`.
+            pub base: ::com::IUnknownVtbl,
+            #(#vtbl_fields)*
+        }
+
+        #[doc = concat!("The methods of [`", #name, "`], implemented in safe Rust.")]
+        #vis trait #implementation {
+            #(#impl_items)*
+        }
+
+        // SAFETY: the interface is `#[repr(C)]` around one vtable pointer, and
+        // its vtable starts with `IUnknownVtbl`.
+        #[allow(unsafe_code)]
+        unsafe impl ::com::Interface for #interface {
+            type Vtbl = #vtbl;
+            const IID: ::com::Guid = ::com::Guid::from_u128(#iid);
+            const SIGNATURE: &'static ::com::InterfaceSignature = &::com::InterfaceSignature {
+                name: #name,
+                iid: ::com::Guid::from_u128(#iid),
+                methods: &[#(#signatures),*],
+            };
+        }
+
+        #[allow(unsafe_code)]
+        impl #interface {
+            fn vtbl(&self) -> &#vtbl {
+                // SAFETY: a live object's vtable pointer always points to a
+                // valid vtable that outlives the object.
+                unsafe { &*self.vtbl.load(::core::sync::atomic::Ordering::Relaxed) }
+            }
+
+            #(#client_methods)*
+        }
+
+        #[allow(unsafe_code)]
+        impl #vtbl {
+            /// The vtable of class `T` installed in slot `SLOT` of its objects.
+            pub const fn new<T: ::com::Class + #implementation, const SLOT: usize>() -> #vtbl {
+                #(#thunks)*
+                #vtbl {
+                    base: ::com::IUnknownVtbl::new::<T, SLOT>(),
+                    #(#thunk_names: #thunk_names::<T, SLOT>,)*
+                }
+            }
+        }
+
+        // SAFETY: `new::<T, SLOT>` builds thunks that find the object from slot `SLOT`.
+        #[allow(unsafe_code)]
+        unsafe impl<T: ::com::Class + #implementation, const SLOT: usize> ::com::Implement<T, SLOT>
+            for #interface
+        {
+            const VTBL: &'static #vtbl = &#vtbl::new::<T, SLOT>();
+        }
+    })
+}
+
+/// Parses `"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"` into its 128-bit value.
+fn parse_iid(literal: &LitStr) -> syn::Result<u128> {
+    let text = literal.value();
+    let hex: String = text.chars().filter(|c| *c != '-').collect();
+    let well_formed = text.len() == 36
+        && hex.len() == 32
+        && [8, 13, 18, 23]
+            .iter()
+            .all(|&i| text.as_bytes().get(i) == Some(&b'-'));
+    match u128::from_str_radix(&hex, 16) {
+        Ok(value) if well_formed => Ok(value),
+        _ => Err(syn::Error::new_spanned(
+            literal,
+            "expected a UUID like \"0a1b2c3d-0000-4000-8000-00112233aabb\"",
+        )),
+    }
+}
+
+fn doc_attributes(attrs: &[Attribute]) -> Vec<Attribute> {
+    attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"))
+        .cloned()
+        .collect()
+}
+
+fn parse_method(function: &TraitItemFn) -> syn::Result<Method> {
+    let signature = &function.sig;
+    if !signature.generics.params.is_empty() || function.default.is_some() {
+        return Err(syn::Error::new_spanned(
+            signature,
+            "interface methods are neither generic nor default",
+        ));
+    }
+    let mut inputs = signature.inputs.iter();
+    match inputs.next() {
+        Some(FnArg::Receiver(receiver))
+            if receiver.reference.is_some() && receiver.mutability.is_none() => {}
+        _ => {
+            return Err(syn::Error::new_spanned(
+                signature,
+                "interface methods take `&self` first",
+            ));
+        }
+    }
+    let args = inputs
+        .map(parse_argument)
+        .collect::<syn::Result<Vec<_>>>()?;
+    Ok(Method {
+        docs: doc_attributes(&function.attrs),
+        name: signature.ident.clone(),
+        args,
+        ok: parse_result_type(&signature.output)?,
+    })
+}
+
+fn parse_argument(argument: &FnArg) -> syn::Result<(Ident, Type)> {
+    match argument {
+        FnArg::Typed(typed) => match &*typed.pat {
+            Pat::Ident(pattern) => Ok((pattern.ident.clone(), (*typed.ty).clone())),
+            other => Err(syn::Error::new_spanned(
+                other,
+                "name each interface argument",
+            )),
+        },
+        FnArg::Receiver(receiver) => Err(syn::Error::new_spanned(receiver, "unexpected receiver")),
+    }
+}
+
+/// `Result<T>` → `Some(T)`, `Result<()>` → `None`.
+fn parse_result_type(output: &ReturnType) -> syn::Result<Option<Type>> {
+    let error = || syn::Error::new_spanned(output, "interface methods return `Result<T>`");
+    let ReturnType::Type(_, ty) = output else {
+        return Err(error());
+    };
+    let Type::Path(path) = &**ty else {
+        return Err(error());
+    };
+    let last = path.path.segments.last().ok_or_else(error)?;
+    let PathArguments::AngleBracketed(generics) = &last.arguments else {
+        return Err(error());
+    };
+    match (
+        last.ident == "Result",
+        generics.args.first(),
+        generics.args.len(),
+    ) {
+        (true, Some(GenericArgument::Type(Type::Tuple(unit))), 1) if unit.elems.is_empty() => {
+            Ok(None)
+        }
+        (true, Some(GenericArgument::Type(ok)), 1) => Ok(Some(ok.clone())),
+        _ => Err(error()),
+    }
+}
+
+/// Rewrites every lifetime in a type to `'static`, so the ABI type of a
+/// borrowed argument can be named in a vtable field.
+struct StaticLifetimes;
+
+impl VisitMut for StaticLifetimes {
+    fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
+        reference.lifetime = Some(syn::Lifetime::new("'static", Span::call_site()));
+        syn::visit_mut::visit_type_reference_mut(self, reference);
+    }
+
+    fn visit_lifetime_mut(&mut self, lifetime: &mut syn::Lifetime) {
+        *lifetime = syn::Lifetime::new("'static", Span::call_site());
+    }
+}
+
+fn with_static_lifetimes(ty: &Type) -> Type {
+    let mut ty = ty.clone();
+    StaticLifetimes.visit_type_mut(&mut ty);
+    ty
+}
+
+/// The ABI form of an argument type.
+fn param_abi(ty: &Type) -> TokenStream {
+    let ty = with_static_lifetimes(ty);
+    quote! { <#ty as ::com::Param>::Abi }
+}
+
+/// The out-pointer parameter type for a success value, if any.
+fn out_param(method: &Method) -> Option<TokenStream> {
+    method.ok.as_ref().map(|ok| {
+        let ok = with_static_lifetimes(ok);
+        quote! { *mut <#ok as ::com::Ret>::Abi }
+    })
+}
+
+fn vtable_field(method: &Method) -> TokenStream {
+    let Method {
+        docs, name, args, ..
+    } = method;
+    let arg_names = args.iter().map(|(arg, _)| arg);
+    let arg_types = args.iter().map(|(_, ty)| param_abi(ty));
+    let out = out_param(method).map(|out| quote! { __out: #out, });
+    quote! {
+        #(#docs)*
+        pub #name: unsafe extern "C" fn(
+            __this: *mut ::core::ffi::c_void,
+            #(#arg_names: #arg_types,)*
+            #out
+        ) -> ::com::Status,
+    }
+}
+
+fn client_method(method: &Method) -> TokenStream {
+    let Method {
+        docs,
+        name,
+        args,
+        ok,
+    } = method;
+    let arg_names: Vec<_> = args.iter().map(|(arg, _)| arg).collect();
+    let arg_types: Vec<_> = args.iter().map(|(_, ty)| ty).collect();
+    let call = |out: TokenStream| {
+        quote! {
+            // SAFETY: `self` is a live object of this interface, and every
+            // argument is in its ABI form.
+            unsafe {
+                (self.vtbl().#name)(
+                    ::com::Interface::as_raw(self),
+                    #(<#arg_types as ::com::Param>::to_abi(#arg_names),)*
+                    #out
+                )
+            }
+        }
+    };
+    match ok {
+        None => {
+            let call = call(quote! {});
+            quote! {
+                #(#docs)*
+                pub fn #name(&self, #(#arg_names: #arg_types),*) -> ::com::Result<()> {
+                    #call.check()
+                }
+            }
+        }
+        Some(ok) => {
+            let call = call(quote! { __out.as_mut_ptr() });
+            quote! {
+                #(#docs)*
+                pub fn #name(&self, #(#arg_names: #arg_types),*) -> ::com::Result<#ok> {
+                    let mut __out = ::core::mem::MaybeUninit::<<#ok as ::com::Ret>::Abi>::uninit();
+                    #call.check()?;
+                    // SAFETY: on success the callee wrote the value, by the ABI.
+                    Ok(unsafe { <#ok as ::com::Ret>::from_abi(__out.assume_init()) })
+                }
+            }
+        }
+    }
+}
+
+fn thunk(implementation: &Ident, method: &Method) -> TokenStream {
+    let Method { name, args, ok, .. } = method;
+    let arg_names: Vec<_> = args.iter().map(|(arg, _)| arg).collect();
+    let arg_types: Vec<_> = args.iter().map(|(_, ty)| ty).collect();
+    let arg_abis = args.iter().map(|(_, ty)| param_abi(ty));
+    let out = out_param(method).map(|out| quote! { __out: #out, });
+    let (check_out, store) = match ok {
+        None => (quote! {}, quote! { Ok(()) => ::com::Status::OK, }),
+        Some(ok) => (
+            quote! {
+                if __out.is_null() {
+                    return ::com::Status::NULL_POINTER;
+                }
+            },
+            quote! {
+                Ok(value) => {
+                    // SAFETY: `out` is non-null and writable, by the ABI.
+                    unsafe { __out.write(<#ok as ::com::Ret>::into_abi(value)) };
+                    ::com::Status::OK
+                }
+            },
+        ),
+    };
+    quote! {
+        unsafe extern "C" fn #name<T: ::com::Class + #implementation, const SLOT: usize>(
+            __this: *mut ::core::ffi::c_void,
+            #(#arg_names: #arg_abis,)*
+            #out
+        ) -> ::com::Status {
+            #check_out
+            // SAFETY: this vtable is installed only in slot `SLOT` of a `ComObject<T>`.
+            let __object = unsafe { ::com::ComObject::<T>::from_slot::<SLOT>(__this) };
+            #(
+                // SAFETY: the caller passes arguments in their ABI form.
+                let #arg_names = match unsafe { <#arg_types as ::com::Param>::from_abi(#arg_names) } {
+                    Ok(value) => value,
+                    Err(status) => return status,
+                };
+            )*
+            match #implementation::#name(__object.value(), #(#arg_names),*) {
+                #store
+                // A failure must read as one across the ABI, or the caller
+                // would trust an unwritten out-value.
+                Err(status) if status.is_ok() => ::com::Status::FAILED,
+                Err(status) => status,
+            }
+        }
+    }
+}
+
+fn method_signature(method: &Method) -> TokenStream {
+    let name = method.name.to_string();
+    let args = method.args.iter().map(|(arg, ty)| {
+        let arg = arg.to_string();
+        let ty = with_static_lifetimes(ty);
+        quote! { ::com::ArgSignature { name: #arg, kind: <#ty as ::com::Param>::KIND } }
+    });
+    let ret = match &method.ok {
+        Some(ok) => {
+            let ok = with_static_lifetimes(ok);
+            quote! { Some(<#ok as ::com::Ret>::KIND) }
+        }
+        None => quote! { None },
+    };
+    quote! { ::com::MethodSignature { name: #name, args: &[#(#args),*], ret: #ret } }
+}

@@ -1,0 +1,48 @@
+//! Procedural macros of Tessera's object model: `#[interface]` declares an interface once, `#[class]` implements interfaces on a Rust type, `#[derive(Record)]` lets a struct cross the ABI.
+//!
+//! Used through the `com` crate, which re-exports both; nothing else depends
+//! on this crate directly. Depends on `syn`, `quote` and `proc-macro2`.
+
+mod class;
+mod interface;
+mod record;
+
+use proc_macro::TokenStream;
+
+/// Declares an interface from a trait, identified by the IID given as a UUID
+/// string.
+///
+/// Every method takes `&self` and returns `Result<T>`; arguments and `T` must
+/// implement `com::Param` and `com::Ret`. For `trait IFoo` it generates:
+/// - `IFoo`: the interface as C sees it (one vtable pointer), with a client
+///   method per trait method, so `ComPtr<IFoo>` can call them;
+/// - `IFooVtbl`: the `#[repr(C)]` vtable, `IUnknown`'s three slots first;
+/// - `IFooImpl`: the trait an implementation writes in safe Rust;
+/// - the `com::Interface` impl with the IID and the signature table, and the
+///   `com::Implement` impl that builds vtables for `#[class]`.
+#[proc_macro_attribute]
+pub fn interface(attr: TokenStream, item: TokenStream) -> TokenStream {
+    interface::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Implements the listed interfaces on a struct: `#[class(IFoo, IBar)]`.
+///
+/// The struct must also implement `IFooImpl` and `IBarImpl`, and be
+/// `Send + Sync`. Create objects with `com::ComObject::create`.
+#[proc_macro_attribute]
+pub fn class(attr: TokenStream, item: TokenStream) -> TokenStream {
+    class::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Lets a `#[repr(C)]` struct of integers, GUIDs and other records be
+/// returned by value from interface methods.
+#[proc_macro_derive(Record)]
+pub fn derive_record(item: TokenStream) -> TokenStream {
+    record::expand(item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

@@ -1,0 +1,102 @@
+//! The root interface `IUnknown` and the traits every interface implements.
+//!
+//! `IUnknown` is the one interface written by hand: it is the base that the
+//! `#[interface]` macro builds every other vtable on.
+
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use crate::{ComPtr, Guid, InterfaceSignature, Result, Status};
+
+/// A binary interface: a `#[repr(C)]` struct holding one vtable pointer.
+///
+/// # Safety
+/// Implementors are `#[repr(C)]` structs whose only field is an
+/// `AtomicPtr<Self::Vtbl>`, and `Self::Vtbl` starts with an [`IUnknownVtbl`].
+/// The `#[interface]` macro generates conforming implementations.
+pub unsafe trait Interface: Sized + 'static {
+    /// The table of function pointers behind the interface.
+    type Vtbl: 'static;
+    /// The interface identifier.
+    const IID: Guid;
+    /// Names, argument kinds and return kinds of the methods, for IPC and tools.
+    const SIGNATURE: &'static InterfaceSignature;
+
+    /// Every interface is also an `IUnknown`.
+    fn as_unknown(&self) -> &IUnknown {
+        // SAFETY: by the trait contract `Self` has the layout of `IUnknown`
+        // with a longer vtable, whose prefix is an `IUnknownVtbl`.
+        unsafe { &*(self as *const Self).cast::<IUnknown>() }
+    }
+
+    /// The object pointer as it crosses the ABI.
+    fn as_raw(&self) -> *mut c_void {
+        (self as *const Self).cast_mut().cast()
+    }
+}
+
+/// The first three slots of every vtable.
+#[repr(C)]
+pub struct IUnknownVtbl {
+    /// Stores a new reference to the `iid` interface of the object in `*out`.
+    pub query_interface:
+        unsafe extern "C" fn(this: *mut c_void, iid: *const Guid, out: *mut *mut c_void) -> Status,
+    /// Adds a reference; returns the new count (for diagnostics only).
+    pub add_ref: unsafe extern "C" fn(this: *mut c_void) -> u32,
+    /// Drops a reference; returns the new count (for diagnostics only).
+    pub release: unsafe extern "C" fn(this: *mut c_void) -> u32,
+}
+
+/// The interface every object implements: identity, reference counting and
+/// discovery of its other interfaces.
+#[repr(C)]
+pub struct IUnknown {
+    vtbl: AtomicPtr<IUnknownVtbl>,
+}
+
+/// Signature of `IUnknown` itself: it has no methods beyond the base three.
+static IUNKNOWN_SIGNATURE: InterfaceSignature = InterfaceSignature {
+    name: "IUnknown",
+    iid: IUnknown::IID,
+    methods: &[],
+};
+
+// SAFETY: `IUnknown` is `#[repr(C)]` around one `AtomicPtr<IUnknownVtbl>`.
+unsafe impl Interface for IUnknown {
+    type Vtbl = IUnknownVtbl;
+    const IID: Guid = Guid::from_u128(0x00000000_0000_0000_c000_000000000046);
+    const SIGNATURE: &'static InterfaceSignature = &IUNKNOWN_SIGNATURE;
+}
+
+impl IUnknown {
+    fn vtbl(&self) -> &IUnknownVtbl {
+        // SAFETY: a live object's vtable pointer always points to a valid,
+        // immutable vtable that outlives the object.
+        unsafe { &*self.vtbl.load(Ordering::Relaxed) }
+    }
+
+    /// Asks the object for another of its interfaces.
+    pub fn query<I: Interface>(&self) -> Result<ComPtr<I>> {
+        let mut out = core::ptr::null_mut();
+        // SAFETY: `self` is a live object and `out` a valid place for the result.
+        let status = unsafe { (self.vtbl().query_interface)(self.as_raw(), &I::IID, &mut out) };
+        status.check()?;
+        // SAFETY: on success QueryInterface stored an owned reference to an `I`.
+        unsafe { ComPtr::from_raw(out.cast()) }.ok_or(Status::NULL_POINTER)
+    }
+
+    /// Adds a reference to the object. Pair with [`IUnknown::release`].
+    pub(crate) fn add_ref(&self) -> u32 {
+        // SAFETY: `self` is a live object.
+        unsafe { (self.vtbl().add_ref)(self.as_raw()) }
+    }
+
+    /// Drops a reference to the object.
+    ///
+    /// # Safety
+    /// The caller owns the reference it gives up and must not use it again.
+    pub(crate) unsafe fn release(&self) -> u32 {
+        // SAFETY: the caller owns a reference, so the object is live.
+        unsafe { (self.vtbl().release)(self.as_raw()) }
+    }
+}

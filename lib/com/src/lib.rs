@@ -1,0 +1,58 @@
+//! Tessera's binary object model: interfaces, reference-counted objects, status codes and signature tables.
+//!
+//! An *interface* is a `#[repr(C)]` table of `extern "C"` function pointers
+//! whose first three slots are `QueryInterface`, `AddRef` and `Release`; an
+//! *object* is a pointer to a pointer to such a table. That is the whole
+//! binary contract between separately built components (see `docs/abi.md`).
+//!
+//! Declare an interface once with [`interface`], implement it in safe Rust
+//! with [`class`], and call it through [`ComPtr`]:
+//!
+//! ```
+//! use com::{class, interface, ComObject, ComPtr, Result};
+//!
+//! #[interface("3f0c1d52-2a7e-4c1b-9d3e-5b7a8e6f1c20")]
+//! pub trait ICounter {
+//!     /// Adds `amount` and returns the new total.
+//!     fn add(&self, amount: u32) -> Result<u32>;
+//! }
+//!
+//! #[class(ICounter)]
+//! struct Counter(core::sync::atomic::AtomicU32);
+//!
+//! impl ICounterImpl for Counter {
+//!     fn add(&self, amount: u32) -> Result<u32> {
+//!         use core::sync::atomic::Ordering::Relaxed;
+//!         Ok(self.0.fetch_add(amount, Relaxed) + amount)
+//!     }
+//! }
+//!
+//! let counter: ComPtr<ICounter> = ComObject::create(Counter(Default::default()));
+//! assert_eq!(counter.add(2), Ok(2));
+//! ```
+//!
+//! Depends on `com-macros` (the two macros) and `alloc`. Every other Tessera
+//! crate that defines, implements or calls an interface depends on it.
+
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+// Lets the macros name this crate as `::com` from inside it, too.
+extern crate self as com;
+
+mod abi;
+mod guid;
+mod interface;
+mod object;
+mod ptr;
+mod signature;
+mod status;
+
+pub use abi::{Param, PlainData, RawSlice, RawSliceMut, Record, Ret};
+pub use com_macros::{Record, class, interface};
+pub use guid::Guid;
+pub use interface::{IUnknown, IUnknownVtbl, Interface};
+pub use object::{Class, ComObject, HasInterface, Implement, VtableSlots};
+pub use ptr::ComPtr;
+pub use signature::{ArgKind, ArgSignature, InterfaceSignature, MethodSignature};
+pub use status::{Result, Status};

@@ -1,0 +1,185 @@
+//! Objects implemented in Rust: the reference-counted box behind interface
+//! pointers, and the generic `IUnknown` methods every class shares.
+//!
+//! Layout of an object with N interfaces (`#[repr(C)]`, what C callers see):
+//!
+//! ```text
+//! slot 0: vtable pointer of interface 0  <- interface pointer 0 (identity)
+//! slot 1: vtable pointer of interface 1  <- interface pointer 1
+//! ...
+//! reference count (u32)
+//! the implementation's own state
+//! ```
+//!
+//! A method thunk reached through slot `S` finds the object by stepping back
+//! `S` pointers; nothing is stored per interface besides its vtable pointer.
+
+use alloc::boxed::Box;
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering, fence};
+
+use crate::{ComPtr, Guid, IUnknown, IUnknownVtbl, Interface, Status};
+
+/// A Rust type that implements one or more interfaces.
+///
+/// # Safety
+/// `vtables()` returns, for each slot, a vtable whose thunks expect to be
+/// called with a pointer to that slot of a `ComObject<Self>`, and `IIDS[k]`
+/// names the interface of slot `k`. Use the `#[class]` macro.
+pub unsafe trait Class: Sized + Send + Sync + 'static {
+    /// One vtable pointer per implemented interface.
+    type Vtables: VtableSlots;
+    /// The interface identifier of each slot, in order.
+    const IIDS: &'static [Guid];
+    /// The initial vtable pointers of a new object.
+    fn vtables() -> Self::Vtables;
+}
+
+/// A fixed array of vtable pointers (implemented for every array length).
+pub trait VtableSlots: Send + Sync + 'static {}
+
+impl<const N: usize> VtableSlots for [AtomicPtr<c_void>; N] {}
+
+/// `T` implements interface `I` in vtable slot `SLOT`.
+///
+/// # Safety
+/// Slot `SLOT` of `T`'s object holds a vtable of `I`.
+pub unsafe trait HasInterface<I: Interface>: Class {
+    /// The slot of `I` in the object.
+    const SLOT: usize;
+}
+
+/// The vtable of interface `Self` for class `T` installed in slot `SLOT`.
+///
+/// # Safety
+/// `VTBL` is a vtable of `Self` whose thunks treat their object pointer as
+/// slot `SLOT` of a `ComObject<T>`.
+pub unsafe trait Implement<T: Class, const SLOT: usize>: Interface {
+    /// The vtable, with `'static` lifetime.
+    const VTBL: &'static Self::Vtbl;
+}
+
+/// The heap box behind every object implemented in Rust.
+#[repr(C)]
+pub struct ComObject<T: Class> {
+    vtables: T::Vtables,
+    references: AtomicU32,
+    value: T,
+}
+
+impl<T: Class> ComObject<T> {
+    /// Boxes `value` as a new object and returns its interface `I`.
+    pub fn create<I: Interface>(value: T) -> ComPtr<I>
+    where
+        T: HasInterface<I>,
+    {
+        let object = Box::new(ComObject {
+            vtables: T::vtables(),
+            references: AtomicU32::new(1),
+            value,
+        });
+        let base = Box::into_raw(object).cast::<*mut c_void>();
+        // SAFETY: slot `SLOT` lies inside the object's vtable array, and it
+        // holds a vtable of `I` by the `HasInterface` contract; the single
+        // reference created above moves into the `ComPtr`.
+        unsafe {
+            let slot = base.add(<T as HasInterface<I>>::SLOT);
+            ComPtr::from_raw(slot.cast::<I>()).unwrap_unchecked()
+        }
+    }
+
+    /// The object whose slot `SLOT` is `this`.
+    ///
+    /// # Safety
+    /// `this` is slot `SLOT` of a live `ComObject<T>`.
+    pub unsafe fn from_slot<'a, const SLOT: usize>(this: *mut c_void) -> &'a ComObject<T> {
+        // SAFETY: stepping back `SLOT` pointers from slot `SLOT` reaches the
+        // start of the `#[repr(C)]` object, whose first field is the array.
+        unsafe { &*this.cast::<*mut c_void>().sub(SLOT).cast::<ComObject<T>>() }
+    }
+
+    /// The implementation's state.
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
+    /// Pointer to slot `index`, if the object has that many interfaces.
+    fn slot(&self, index: usize) -> *mut c_void {
+        let base = (&raw const self.vtables).cast::<*mut c_void>().cast_mut();
+        // SAFETY: callers pass an index below `T::IIDS.len()`, the array length.
+        unsafe { base.add(index).cast() }
+    }
+
+    fn add_ref(&self) -> u32 {
+        self.references.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// # Safety
+    /// The caller gives up a reference it owns; `self` may be freed.
+    unsafe fn release(&self) -> u32 {
+        let remaining = self.references.fetch_sub(1, Ordering::Release) - 1;
+        if remaining == 0 {
+            // Make every other thread's use of the object happen before the drop.
+            fence(Ordering::Acquire);
+            // SAFETY: the last reference is gone; the object came from
+            // `Box::into_raw` in `create`.
+            drop(unsafe { Box::from_raw((self as *const Self).cast_mut()) });
+        }
+        remaining
+    }
+
+    fn query_interface(&self, iid: &Guid) -> Option<*mut c_void> {
+        let index = if *iid == IUnknown::IID {
+            0
+        } else {
+            T::IIDS.iter().position(|candidate| candidate == iid)?
+        };
+        self.add_ref();
+        Some(self.slot(index))
+    }
+}
+
+/// The `IUnknown` thunks of class `T` seen through slot `SLOT`.
+impl IUnknownVtbl {
+    /// The base slots for any vtable of `T` installed in slot `SLOT`.
+    pub const fn new<T: Class, const SLOT: usize>() -> IUnknownVtbl {
+        IUnknownVtbl {
+            query_interface: query_interface_thunk::<T, SLOT>,
+            add_ref: add_ref_thunk::<T, SLOT>,
+            release: release_thunk::<T, SLOT>,
+        }
+    }
+}
+
+unsafe extern "C" fn query_interface_thunk<T: Class, const SLOT: usize>(
+    this: *mut c_void,
+    iid: *const Guid,
+    out: *mut *mut c_void,
+) -> Status {
+    if out.is_null() {
+        return Status::NULL_POINTER;
+    }
+    // SAFETY: a non-null `iid` is readable for the call, by the ABI.
+    let Some(iid) = (unsafe { iid.as_ref() }) else {
+        return Status::NULL_POINTER;
+    };
+    // SAFETY: vtables of `T` in slot `SLOT` are only called with that slot.
+    let object = unsafe { ComObject::<T>::from_slot::<SLOT>(this) };
+    let (status, result) = match object.query_interface(iid) {
+        Some(interface) => (Status::OK, interface),
+        None => (Status::NO_INTERFACE, core::ptr::null_mut()),
+    };
+    // SAFETY: `out` is non-null and writable, by the ABI.
+    unsafe { out.write(result) };
+    status
+}
+
+unsafe extern "C" fn add_ref_thunk<T: Class, const SLOT: usize>(this: *mut c_void) -> u32 {
+    // SAFETY: vtables of `T` in slot `SLOT` are only called with that slot.
+    unsafe { ComObject::<T>::from_slot::<SLOT>(this) }.add_ref()
+}
+
+unsafe extern "C" fn release_thunk<T: Class, const SLOT: usize>(this: *mut c_void) -> u32 {
+    // SAFETY: as above; the caller gives up a reference it owns.
+    unsafe { ComObject::<T>::from_slot::<SLOT>(this).release() }
+}

@@ -1,0 +1,71 @@
+//! Method-signature tables: what each method of an interface takes and
+//! returns, in terms IPC can marshal and tools can print.
+
+use crate::Guid;
+
+/// The kind of one argument or return value as it crosses the ABI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgKind {
+    /// An unsigned integer of the given width in bytes (1, 2, 4 or 8).
+    Unsigned(u32),
+    /// A signed integer of the given width in bytes (1, 2, 4 or 8).
+    Signed(u32),
+    /// A boolean, passed as a 32-bit integer.
+    Bool,
+    /// An input UTF-8 string: pointer and length.
+    Str,
+    /// An input byte buffer: pointer and length.
+    Bytes,
+    /// An output byte buffer the callee fills: pointer and length.
+    BytesMut,
+    /// A borrowed interface pointer of the given IID.
+    Interface(Guid),
+    /// An owned interface pointer of the given IID (return values only).
+    OwnedInterface(Guid),
+    /// A 128-bit identifier, passed by pointer.
+    Guid,
+    /// A plain `#[repr(C)]` record of the given size in bytes, copied by value.
+    Record(usize),
+    /// An address in the caller's address space; never marshalled.
+    Address,
+}
+
+/// One named argument of a method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArgSignature {
+    /// The argument's name in the interface declaration.
+    pub name: &'static str,
+    /// How it crosses the ABI.
+    pub kind: ArgKind,
+}
+
+/// One method of an interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MethodSignature {
+    /// The method's name in the interface declaration.
+    pub name: &'static str,
+    /// The arguments after the object pointer, in order.
+    pub args: &'static [ArgSignature],
+    /// The success value, written through a trailing out-pointer; `None` when
+    /// the method returns only a status.
+    pub ret: Option<ArgKind>,
+}
+
+/// The signature table of a whole interface; the methods follow the three
+/// `IUnknown` slots in vtable order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InterfaceSignature {
+    /// The interface's name.
+    pub name: &'static str,
+    /// The interface identifier.
+    pub iid: Guid,
+    /// The methods after `QueryInterface`, `AddRef` and `Release`.
+    pub methods: &'static [MethodSignature],
+}
+
+impl InterfaceSignature {
+    /// The method of that name, if the interface has one.
+    pub fn method(&self, name: &str) -> Option<&'static MethodSignature> {
+        self.methods.iter().find(|method| method.name == name)
+    }
+}

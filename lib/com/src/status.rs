@@ -1,0 +1,115 @@
+//! 32-bit status codes: zero or positive is success, negative is failure.
+
+use core::fmt;
+
+/// The result of every interface method: a value, or the failure status.
+pub type Result<T> = core::result::Result<T, Status>;
+
+/// A status code as it crosses the binary interface (`int32_t` in C).
+#[repr(transparent)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Status(pub i32);
+
+/// Declares the named status codes and their messages in one table.
+macro_rules! statuses {
+    ($($(#[$doc:meta])* $name:ident = $code:literal, $text:literal;)*) => {
+        impl Status {
+            $($(#[$doc])* pub const $name: Status = Status($code);)*
+
+            /// A short human-readable description of the status.
+            pub const fn message(self) -> &'static str {
+                match self.0 {
+                    $($code => $text,)*
+                    0.. => "success",
+                    _ => "unknown failure",
+                }
+            }
+        }
+    };
+}
+
+statuses! {
+    /// The operation succeeded.
+    OK = 0, "success";
+    /// Unspecified failure.
+    FAILED = -1, "operation failed";
+    /// An argument is out of range or malformed.
+    INVALID_ARGUMENT = -2, "invalid argument";
+    /// The object does not implement the requested interface.
+    NO_INTERFACE = -3, "interface not supported";
+    /// A heap could not satisfy an allocation.
+    OUT_OF_MEMORY = -4, "out of memory";
+    /// No object or entry has that name.
+    NOT_FOUND = -5, "not found";
+    /// The name is already taken.
+    ALREADY_EXISTS = -6, "already exists";
+    /// A name is empty, too long, or has an empty, `.` or `..` segment.
+    INVALID_NAME = -7, "invalid name";
+    /// The caller's buffer cannot hold the result.
+    BUFFER_TOO_SMALL = -8, "buffer too small";
+    /// The object does not support this operation.
+    NOT_SUPPORTED = -9, "not supported";
+    /// The caller may not perform this operation.
+    ACCESS_DENIED = -10, "access denied";
+    /// A component or file-system image failed validation.
+    BAD_IMAGE = -11, "bad image";
+    /// A string argument is not valid UTF-8.
+    BAD_STRING = -12, "string is not valid UTF-8";
+    /// A required pointer argument is null.
+    NULL_POINTER = -13, "null pointer";
+    /// An enumeration has no further entries.
+    NO_MORE_ENTRIES = -14, "no more entries";
+    /// An offset or length lies outside the object.
+    OUT_OF_RANGE = -15, "out of range";
+}
+
+impl Status {
+    /// True for success codes (zero or positive).
+    pub const fn is_ok(self) -> bool {
+        self.0 >= 0
+    }
+
+    /// Turns a status returned across the ABI into a `Result`.
+    pub const fn check(self) -> Result<()> {
+        if self.is_ok() { Ok(()) } else { Err(self) }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message(), self.0)
+    }
+}
+
+impl fmt::Debug for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl From<Status> for Result<()> {
+    fn from(status: Status) -> Self {
+        status.check()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_and_failure_are_told_apart_by_sign() {
+        assert!(Status::OK.is_ok());
+        assert!(Status(7).is_ok());
+        assert_eq!(Status::NOT_FOUND.check(), Err(Status::NOT_FOUND));
+        assert_eq!(Status::OK.check(), Ok(()));
+    }
+
+    #[test]
+    fn messages_name_the_failure() {
+        extern crate std;
+        use std::string::ToString;
+        assert_eq!(Status::NOT_FOUND.to_string(), "not found (-5)");
+        assert_eq!(Status(-999).message(), "unknown failure");
+    }
+}

@@ -1,0 +1,15 @@
+//! `IFile`: a sequence of bytes read and written at offsets.
+
+use com::{Result, interface};
+
+#[interface("246c8ac9-cd29-4cce-8877-4f4f549dc190")]
+/// A file: stateless reads and writes at byte offsets.
+pub trait IFile {
+    /// Reads from `offset` into `buffer`; returns the bytes read (0 at the end).
+    fn read_at(&self, offset: u64, buffer: &mut [u8]) -> Result<usize>;
+    /// Writes `data` at `offset`; returns the bytes written.
+    /// Read-only files fail with `ACCESS_DENIED`.
+    fn write_at(&self, offset: u64, data: &[u8]) -> Result<usize>;
+    /// The file's size in bytes.
+    fn size(&self) -> Result<u64>;
+}

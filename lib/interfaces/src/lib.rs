@@ -1,0 +1,23 @@
+//! The interfaces of Tessera's system services, declared once with the interface macro.
+//!
+//! Each module declares one interface (and the constants and records that go
+//! with it); implementations live in their own crates (`namespace`, `heap`,
+//! `romfs`, the kernel's drivers) and clients call through `com::ComPtr`.
+//! Depends only on `com`; every service and client depends on it.
+
+#![no_std]
+// The interface macro emits the unsafe glue (each item allowing it);
+// nothing here is written with `unsafe` by hand.
+#![deny(unsafe_code)]
+
+pub mod console;
+pub mod file;
+pub mod heap;
+pub mod namespace;
+pub mod power;
+
+pub use console::{IConsole, IConsoleImpl};
+pub use file::{IFile, IFileImpl};
+pub use heap::{HeapStatus, IHeap, IHeapImpl};
+pub use namespace::{INamespace, INamespaceImpl};
+pub use power::{IPower, IPowerImpl};

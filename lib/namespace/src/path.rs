@@ -1,0 +1,81 @@
+//! Validation and splitting of namespace paths.
+
+use com::{Result, Status};
+use interfaces::namespace::{MAX_NAME_LEN, MAX_SEGMENT_LEN};
+
+/// Checks that `name` is an absolute path: `/` alone, or `/`-separated
+/// segments that are non-empty, not `.` or `..`, and within the length limits.
+pub fn validate(name: &str) -> Result<&str> {
+    if name == "/" {
+        return Ok(name);
+    }
+    let rest = name.strip_prefix('/').ok_or(Status::INVALID_NAME)?;
+    if name.len() > MAX_NAME_LEN || !rest.split('/').all(valid_segment) {
+        return Err(Status::INVALID_NAME);
+    }
+    Ok(name)
+}
+
+fn valid_segment(segment: &str) -> bool {
+    !segment.is_empty() && segment != "." && segment != ".." && segment.len() <= MAX_SEGMENT_LEN
+}
+
+/// Splits a validated path at each `/` above it, deepest first:
+/// `/a/b/c` gives (`/a/b`, `/c`) then (`/a`, `/b/c`).
+pub fn ancestors(name: &str) -> impl Iterator<Item = (&str, &str)> {
+    name.char_indices()
+        .rev()
+        .filter(|&(index, c)| c == '/' && index > 0)
+        .filter_map(move |(index, _)| Some((name.get(..index)?, name.get(index..)?)))
+}
+
+/// The prefix every entry below directory `directory` starts with.
+pub fn children_prefix(directory: &str) -> alloc::string::String {
+    let mut prefix = alloc::string::String::from(directory);
+    if !prefix.ends_with('/') {
+        prefix.push('/');
+    }
+    prefix
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::vec::Vec;
+
+    #[test]
+    fn accepts_absolute_paths() {
+        for name in ["/", "/a", "/dev/console", "/a.b/c-d/e_f"] {
+            assert_eq!(validate(name), Ok(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_paths() {
+        let long_segment = std::format!("/{}", "x".repeat(MAX_SEGMENT_LEN + 1));
+        let long_name = "/abcdefgh".repeat(MAX_NAME_LEN / 9 + 1);
+        for name in [
+            "",
+            "a",
+            "a/b",
+            "//a",
+            "/a/",
+            "/a//b",
+            "/.",
+            "/a/..",
+            "/../a",
+            &long_segment,
+            &long_name,
+        ] {
+            assert_eq!(validate(name), Err(Status::INVALID_NAME), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn ancestors_are_listed_deepest_first() {
+        let pairs: Vec<_> = ancestors("/a/b/c").collect();
+        assert_eq!(pairs, [("/a/b", "/c"), ("/a", "/b/c")]);
+        assert_eq!(ancestors("/a").count(), 0);
+    }
+}

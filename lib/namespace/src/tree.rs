@@ -1,0 +1,305 @@
+//! The namespace object: a sorted map of entries behind a lock.
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use core::ops::Bound;
+
+use com::{ComPtr, IUnknown, Result, Status, class};
+use interfaces::namespace::flags;
+use interfaces::{INamespace, INamespaceImpl};
+
+use crate::path;
+
+/// Finds objects for names nobody registered: the demand-loading hook.
+pub trait Loader: Send + Sync {
+    /// Produces the object for `name` (a validated absolute path), or fails
+    /// with a status that tells why (`NOT_FOUND`, `BAD_IMAGE`, ...).
+    fn load(&self, name: &str) -> Result<ComPtr<IUnknown>>;
+}
+
+enum Entry {
+    Object {
+        object: ComPtr<IUnknown>,
+        flags: u32,
+        /// Set when the object extends the tree below its name.
+        extension: Option<ComPtr<INamespace>>,
+    },
+    /// A binder is loading this name; others wait for it.
+    Loading,
+}
+
+type Entries = BTreeMap<String, Entry>;
+
+/// A directory's children, or the extension that owns the directory.
+enum Listing {
+    Names(BTreeSet<String>),
+    /// Ask the extension, with the rest of the path starting at byte `at`.
+    Delegate(ComPtr<INamespace>, usize),
+}
+
+/// What a name resolves to, decided under the lock and acted on outside it.
+enum Resolution {
+    Found(ComPtr<IUnknown>),
+    /// Hand the operation to the extension namespace, with the rest of the
+    /// path starting at byte `at`.
+    Delegate(ComPtr<INamespace>, usize),
+    /// Another binder is loading the name.
+    Busy,
+    /// This binder marked the name as loading and must load it.
+    Load,
+    Missing,
+}
+
+/// A namespace: register objects under names, bind them, enumerate them.
+#[class(INamespace)]
+pub struct Namespace {
+    entries: spin::Mutex<Entries>,
+    loader: Option<Box<dyn Loader>>,
+}
+
+impl Namespace {
+    /// An empty namespace that asks `loader` for names nobody registered.
+    pub fn new(loader: Option<Box<dyn Loader>>) -> Namespace {
+        Namespace {
+            entries: spin::Mutex::new(BTreeMap::new()),
+            loader,
+        }
+    }
+
+    fn resolve_for_bind(&self, name: &str) -> Resolution {
+        let mut entries = self.entries.lock();
+        match entries.get(name) {
+            Some(Entry::Object { object, .. }) => return Resolution::Found(object.clone()),
+            Some(Entry::Loading) => return Resolution::Busy,
+            None => {}
+        }
+        if let Some((extension, at)) = extension_above(&entries, name) {
+            return Resolution::Delegate(extension, at);
+        }
+        if self.loader.is_none() || has_children(&entries, name) {
+            return Resolution::Missing;
+        }
+        entries.insert(name.into(), Entry::Loading);
+        Resolution::Load
+    }
+
+    /// Loads `name`, which this binder marked as loading, and registers it.
+    fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
+        let result = self.loader.as_ref().ok_or(Status::NOT_FOUND)?.load(name);
+        let mut entries = self.entries.lock();
+        match &result {
+            Ok(object) => {
+                let entry = Entry::Object {
+                    object: object.clone(),
+                    flags: default_rights(0),
+                    extension: None,
+                };
+                entries.insert(name.into(), entry);
+            }
+            Err(_) => {
+                entries.remove(name);
+            }
+        }
+        result
+    }
+
+    /// The directory's child names, or the extension that owns the directory.
+    fn children(&self, directory: &str) -> Result<Listing> {
+        let entries = self.entries.lock();
+        if let Some(Entry::Object {
+            extension: Some(extension),
+            ..
+        }) = entries.get(directory)
+        {
+            return Ok(Listing::Delegate(extension.clone(), directory.len()));
+        }
+        if let Some((extension, at)) = extension_above(&entries, directory) {
+            return Ok(Listing::Delegate(extension, at));
+        }
+        let prefix = path::children_prefix(directory);
+        let names: BTreeSet<String> = entries
+            .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+            .take_while(|(key, _)| key.starts_with(&prefix))
+            .filter(|(_, entry)| matches!(entry, Entry::Object { .. }))
+            .filter_map(|(key, _)| key.get(prefix.len()..)?.split('/').next().map(String::from))
+            .collect();
+        if names.is_empty() && directory != "/" && !entries.contains_key(directory) {
+            return Err(Status::NOT_FOUND);
+        }
+        Ok(Listing::Names(names))
+    }
+}
+
+/// The deepest extension namespace above `name`, and where its part of the path starts.
+fn extension_above(entries: &Entries, name: &str) -> Option<(ComPtr<INamespace>, usize)> {
+    path::ancestors(name).find_map(|(parent, _)| match entries.get(parent) {
+        Some(Entry::Object {
+            extension: Some(extension),
+            ..
+        }) => Some((extension.clone(), parent.len())),
+        _ => None,
+    })
+}
+
+/// True when some entry lies below `name`, making it a directory.
+fn has_children(entries: &Entries, name: &str) -> bool {
+    let prefix = path::children_prefix(name);
+    entries
+        .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+        .next()
+        .is_some_and(|(key, _)| key.starts_with(&prefix))
+}
+
+/// Registration flags with read and write access when none were asked for.
+fn default_rights(requested: u32) -> u32 {
+    let rights = requested & (flags::READ | flags::WRITE);
+    let kept = requested & (flags::EXTENSION | flags::KEEP);
+    kept | if rights == 0 {
+        flags::READ | flags::WRITE
+    } else {
+        rights
+    }
+}
+
+/// The part of `name` an extension mounted at `name[..at]` sees.
+fn rest(name: &str, at: usize) -> &str {
+    name.get(at..)
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or("/")
+}
+
+fn copy_name(name: &str, buffer: &mut [u8]) -> Result<usize> {
+    let target = buffer
+        .get_mut(..name.len())
+        .ok_or(Status::BUFFER_TOO_SMALL)?;
+    target.copy_from_slice(name.as_bytes());
+    Ok(name.len())
+}
+
+impl INamespaceImpl for Namespace {
+    fn register(&self, name: &str, object: &IUnknown, flags: u32) -> Result<()> {
+        let name = path::validate(name)?;
+        if name == "/" {
+            return Err(Status::INVALID_NAME);
+        }
+        let extension = match flags & flags::EXTENSION {
+            0 => None,
+            _ => Some(object.query::<INamespace>()?),
+        };
+        let entry = Entry::Object {
+            object: ComPtr::from_ref(object),
+            flags: default_rights(flags),
+            extension,
+        };
+        let mut entries = self.entries.lock();
+        if let Some((extension, at)) = extension_above(&entries, name) {
+            drop(entries);
+            return extension.register(rest(name, at), object, flags);
+        }
+        let taken = entries.get(name).is_some_and(|existing| {
+            matches!(existing, Entry::Loading) || flags & flags::FAIL_IF_EXISTS != 0
+        });
+        if taken {
+            return Err(Status::ALREADY_EXISTS);
+        }
+        let replaced = entries.insert(name.into(), entry);
+        drop(entries);
+        // The replaced object is released here, outside the lock.
+        drop(replaced);
+        Ok(())
+    }
+
+    fn unregister(&self, name: &str) -> Result<()> {
+        let name = path::validate(name)?;
+        let mut entries = self.entries.lock();
+        match entries.get(name) {
+            Some(Entry::Object { .. }) => {
+                let removed = entries.remove(name);
+                drop(entries);
+                drop(removed);
+                Ok(())
+            }
+            Some(Entry::Loading) => Err(Status::ACCESS_DENIED),
+            None => match extension_above(&entries, name) {
+                Some((extension, at)) => {
+                    drop(entries);
+                    extension.unregister(rest(name, at))
+                }
+                None => Err(Status::NOT_FOUND),
+            },
+        }
+    }
+
+    fn bind(&self, name: &str, flags: u32) -> Result<ComPtr<IUnknown>> {
+        let name = path::validate(name)?;
+        loop {
+            match self.resolve_for_bind(name) {
+                Resolution::Found(object) => return Ok(object),
+                Resolution::Delegate(extension, at) => {
+                    return extension.bind(rest(name, at), flags);
+                }
+                Resolution::Busy => core::hint::spin_loop(),
+                Resolution::Load => return self.load(name),
+                Resolution::Missing => return Err(Status::NOT_FOUND),
+            }
+        }
+    }
+
+    fn find_first(&self, directory: &str, buffer: &mut [u8]) -> Result<usize> {
+        let directory = path::validate(directory)?;
+        match self.children(directory)? {
+            Listing::Names(names) => {
+                copy_name(names.first().ok_or(Status::NO_MORE_ENTRIES)?, buffer)
+            }
+            Listing::Delegate(extension, at) => extension.find_first(rest(directory, at), buffer),
+        }
+    }
+
+    fn find_next(&self, directory: &str, previous: &str, buffer: &mut [u8]) -> Result<usize> {
+        let directory = path::validate(directory)?;
+        match self.children(directory)? {
+            Listing::Names(names) => {
+                let mut after =
+                    names.range::<str, _>((Bound::Excluded(previous), Bound::Unbounded));
+                copy_name(after.next().ok_or(Status::NO_MORE_ENTRIES)?, buffer)
+            }
+            Listing::Delegate(extension, at) => {
+                extension.find_next(rest(directory, at), previous, buffer)
+            }
+        }
+    }
+
+    fn capabilities(&self, name: &str) -> Result<u32> {
+        let name = path::validate(name)?;
+        let entries = self.entries.lock();
+        let directory = if name == "/" || has_children(&entries, name) {
+            flags::DIRECTORY
+        } else {
+            0
+        };
+        match entries.get(name) {
+            Some(Entry::Object {
+                flags: registered,
+                extension,
+                ..
+            }) => {
+                let extension = if extension.is_some() {
+                    flags::DIRECTORY
+                } else {
+                    0
+                };
+                Ok(registered | directory | extension)
+            }
+            Some(Entry::Loading) => Err(Status::NOT_FOUND),
+            None if directory != 0 => Ok(flags::READ | directory),
+            None => match extension_above(&entries, name) {
+                Some((extension, at)) => {
+                    drop(entries);
+                    extension.capabilities(rest(name, at))
+                }
+                None => Err(Status::NOT_FOUND),
+            },
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! Host tests of the namespace: registration, binding, extension
+//! namespaces, enumeration, name validation and demand loading.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use com::{ComObject, ComPtr, IUnknown, Result, Status, class, interface};
+use interfaces::INamespace;
+use interfaces::namespace::flags;
+use namespace::{Loader, Namespace};
+
+#[interface("9a3e55c1-0d4b-4f7a-8c2e-6b1d0f9e8a71")]
+/// A test object that says who it is.
+pub trait ILabel {
+    /// The label given at creation.
+    fn label(&self, buffer: &mut [u8]) -> Result<usize>;
+}
+
+#[class(ILabel)]
+struct Label {
+    text: String,
+    drops: Arc<AtomicUsize>,
+}
+
+impl ILabelImpl for Label {
+    fn label(&self, buffer: &mut [u8]) -> Result<usize> {
+        buffer[..self.text.len()].copy_from_slice(self.text.as_bytes());
+        Ok(self.text.len())
+    }
+}
+
+impl Drop for Label {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn label(text: &str, drops: &Arc<AtomicUsize>) -> ComPtr<IUnknown> {
+    let object: ComPtr<ILabel> = ComObject::create(Label {
+        text: text.into(),
+        drops: drops.clone(),
+    });
+    object.to_unknown()
+}
+
+fn text_of(object: &ComPtr<IUnknown>) -> String {
+    let mut buffer = [0u8; 64];
+    let length = object
+        .query::<ILabel>()
+        .unwrap()
+        .label(&mut buffer)
+        .unwrap();
+    String::from_utf8(buffer[..length].to_vec()).unwrap()
+}
+
+fn namespace(loader: Option<Box<dyn Loader>>) -> ComPtr<INamespace> {
+    ComObject::create(Namespace::new(loader))
+}
+
+fn drops() -> Arc<AtomicUsize> {
+    Arc::new(AtomicUsize::new(0))
+}
+
+/// A loader that makes a label named after the path, slowly, and counts calls.
+struct SlowLoader {
+    loads: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Loader for SlowLoader {
+    fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(50));
+        match name.starts_with("/broken") {
+            true => Err(Status::BAD_IMAGE),
+            false => Ok(label(&format!("loaded {name}"), &self.drops)),
+        }
+    }
+}
+
+fn slow_loader() -> (Box<dyn Loader>, Arc<AtomicUsize>) {
+    let loads = Arc::new(AtomicUsize::new(0));
+    (
+        Box::new(SlowLoader {
+            loads: loads.clone(),
+            drops: drops(),
+        }),
+        loads,
+    )
+}
+
+fn list(namespace: &INamespace, directory: &str) -> Result<Vec<String>> {
+    let mut buffer = [0u8; 256];
+    let mut names = Vec::new();
+    let mut length = namespace.find_first(directory, &mut buffer);
+    while let Ok(n) = length {
+        let name = String::from_utf8(buffer[..n].to_vec()).unwrap();
+        length = namespace.find_next(directory, &name, &mut buffer);
+        names.push(name);
+    }
+    match length {
+        Err(Status::NO_MORE_ENTRIES) => Ok(names),
+        Err(status) => Err(status),
+        Ok(_) => unreachable!(),
+    }
+}
+
+#[test]
+fn registered_objects_are_bound_by_name() {
+    let root = namespace(None);
+    let counter = drops();
+    root.register("/dev/console", &label("console", &counter), 0)
+        .unwrap();
+    assert_eq!(text_of(&root.bind("/dev/console", 0).unwrap()), "console");
+    assert_eq!(root.bind("/dev/missing", 0).err(), Some(Status::NOT_FOUND));
+}
+
+#[test]
+fn unregister_releases_the_namespace_reference() {
+    let root = namespace(None);
+    let counter = drops();
+    root.register("/a", &label("a", &counter), 0).unwrap();
+    assert_eq!(counter.load(Ordering::SeqCst), 0);
+    root.unregister("/a").unwrap();
+    assert_eq!(counter.load(Ordering::SeqCst), 1);
+    assert_eq!(root.bind("/a", 0).err(), Some(Status::NOT_FOUND));
+    assert_eq!(root.unregister("/a").err(), Some(Status::NOT_FOUND));
+}
+
+#[test]
+fn register_replaces_unless_asked_to_fail() {
+    let root = namespace(None);
+    let counter = drops();
+    root.register("/x", &label("one", &counter), 0).unwrap();
+    assert_eq!(
+        root.register("/x", &label("two", &counter), flags::FAIL_IF_EXISTS)
+            .err(),
+        Some(Status::ALREADY_EXISTS)
+    );
+    assert_eq!(text_of(&root.bind("/x", 0).unwrap()), "one");
+    root.register("/x", &label("three", &counter), 0).unwrap();
+    assert_eq!(text_of(&root.bind("/x", 0).unwrap()), "three");
+    assert_eq!(
+        counter.load(Ordering::SeqCst),
+        2,
+        "'one' and 'two' are gone"
+    );
+}
+
+#[test]
+fn bad_names_are_rejected_by_every_method() {
+    let root = namespace(None);
+    let object = label("x", &drops());
+    let mut buffer = [0u8; 16];
+    for name in ["", "relative", "/a//b", "/a/../b", "/trailing/", "/./a"] {
+        assert_eq!(
+            root.register(name, &object, 0).err(),
+            Some(Status::INVALID_NAME),
+            "{name:?}"
+        );
+        assert_eq!(
+            root.bind(name, 0).err(),
+            Some(Status::INVALID_NAME),
+            "{name:?}"
+        );
+        assert_eq!(
+            root.unregister(name).err(),
+            Some(Status::INVALID_NAME),
+            "{name:?}"
+        );
+        assert_eq!(
+            root.capabilities(name).err(),
+            Some(Status::INVALID_NAME),
+            "{name:?}"
+        );
+        assert_eq!(
+            root.find_first(name, &mut buffer).err(),
+            Some(Status::INVALID_NAME),
+            "{name:?}"
+        );
+    }
+    assert_eq!(
+        root.register("/", &object, 0).err(),
+        Some(Status::INVALID_NAME)
+    );
+    assert_eq!(
+        root.bind(&"/x".repeat(600), 0).err(),
+        Some(Status::INVALID_NAME)
+    );
+}
+
+#[test]
+fn non_utf8_names_get_a_clear_error() {
+    let root = namespace(None);
+    // SAFETY: the first word of an interface is its vtable pointer.
+    let vtbl = unsafe {
+        &**(com::Interface::as_raw(&*root) as *const *const interfaces::namespace::INamespaceVtbl)
+    };
+    let bytes = [b'/', 0xff, 0xfe];
+    let mut out = std::ptr::null_mut();
+    // SAFETY: a valid call whose only fault is the string's encoding.
+    let status = unsafe {
+        (vtbl.bind)(
+            com::Interface::as_raw(&*root),
+            com::RawSlice {
+                ptr: bytes.as_ptr(),
+                len: 3,
+            },
+            0,
+            &mut out,
+        )
+    };
+    assert_eq!(status, Status::BAD_STRING);
+}
+
+#[test]
+fn enumeration_lists_direct_children_in_order() {
+    let root = namespace(None);
+    let counter = drops();
+    for name in [
+        "/dev/uart0",
+        "/dev/console",
+        "/sys/heap",
+        "/sys/threads/1",
+        "/boot-log",
+    ] {
+        root.register(name, &label(name, &counter), 0).unwrap();
+    }
+    assert_eq!(list(&root, "/").unwrap(), ["boot-log", "dev", "sys"]);
+    assert_eq!(list(&root, "/dev").unwrap(), ["console", "uart0"]);
+    assert_eq!(list(&root, "/sys").unwrap(), ["heap", "threads"]);
+    assert_eq!(list(&root, "/nowhere").err(), Some(Status::NOT_FOUND));
+    let mut tiny = [0u8; 2];
+    assert_eq!(
+        root.find_first("/dev", &mut tiny).err(),
+        Some(Status::BUFFER_TOO_SMALL)
+    );
+}
+
+#[test]
+fn capabilities_tell_objects_from_directories() {
+    let root = namespace(None);
+    root.register("/dev/console", &label("c", &drops()), flags::READ)
+        .unwrap();
+    assert_eq!(
+        root.capabilities("/").unwrap() & flags::DIRECTORY,
+        flags::DIRECTORY
+    );
+    assert_eq!(
+        root.capabilities("/dev").unwrap(),
+        flags::READ | flags::DIRECTORY
+    );
+    assert_eq!(root.capabilities("/dev/console").unwrap(), flags::READ);
+    assert_eq!(root.capabilities("/nothing").err(), Some(Status::NOT_FOUND));
+}
+
+#[test]
+fn an_extension_namespace_owns_everything_below_it() {
+    let root = namespace(None);
+    let mounted = namespace(None);
+    let counter = drops();
+    mounted
+        .register("/inner/file", &label("inside", &counter), 0)
+        .unwrap();
+    root.register("/mnt", &mounted.to_unknown(), flags::EXTENSION)
+        .unwrap();
+
+    assert_eq!(text_of(&root.bind("/mnt/inner/file", 0).unwrap()), "inside");
+    root.register("/mnt/new", &label("new", &counter), 0)
+        .unwrap();
+    assert_eq!(
+        text_of(&mounted.bind("/new", 0).unwrap()),
+        "new",
+        "registered in the extension"
+    );
+    assert_eq!(list(&root, "/").unwrap(), ["mnt"]);
+    assert_eq!(list(&root, "/mnt").unwrap(), ["inner", "new"]);
+    assert_eq!(list(&root, "/mnt/inner").unwrap(), ["file"]);
+    assert_eq!(
+        root.capabilities("/mnt").unwrap() & (flags::EXTENSION | flags::DIRECTORY),
+        flags::EXTENSION | flags::DIRECTORY
+    );
+    assert_eq!(
+        root.capabilities("/mnt/inner").unwrap() & flags::DIRECTORY,
+        flags::DIRECTORY
+    );
+    root.unregister("/mnt/new").unwrap();
+    assert_eq!(mounted.bind("/new", 0).err(), Some(Status::NOT_FOUND));
+    let mounted_again = root.bind("/mnt", 0).unwrap().query::<INamespace>().unwrap();
+    assert!(mounted_again.ptr_eq(&mounted));
+}
+
+#[test]
+fn an_extension_must_be_a_namespace() {
+    let root = namespace(None);
+    assert_eq!(
+        root.register("/mnt", &label("plain", &drops()), flags::EXTENSION)
+            .err(),
+        Some(Status::NO_INTERFACE)
+    );
+    assert_eq!(
+        root.bind("/mnt", 0).err(),
+        Some(Status::NOT_FOUND),
+        "nothing half-registered"
+    );
+}
+
+#[test]
+fn a_missing_name_is_loaded_once_and_then_registered() {
+    let (loader, loads) = slow_loader();
+    let root = namespace(Some(loader));
+    let object = root.bind("/svc/echo", 0).unwrap();
+    assert_eq!(text_of(&object), "loaded /svc/echo");
+    let again = root.bind("/svc/echo", 0).unwrap();
+    assert!(again.ptr_eq(&object));
+    assert_eq!(loads.load(Ordering::SeqCst), 1);
+    assert_eq!(list(&root, "/svc").unwrap(), ["echo"]);
+}
+
+#[test]
+fn concurrent_binds_of_one_missing_name_load_it_once() {
+    let (loader, loads) = slow_loader();
+    let root = namespace(Some(loader));
+    let binders: Vec<_> = (0..8)
+        .map(|_| {
+            let root = root.clone();
+            std::thread::spawn(move || root.bind("/svc/shared", 0).unwrap())
+        })
+        .collect();
+    let objects: Vec<_> = binders
+        .into_iter()
+        .map(|binder| binder.join().unwrap())
+        .collect();
+    assert_eq!(loads.load(Ordering::SeqCst), 1);
+    assert!(objects.iter().all(|object| object.ptr_eq(&objects[0])));
+}
+
+#[test]
+fn a_failed_load_leaves_nothing_registered() {
+    let (loader, loads) = slow_loader();
+    let root = namespace(Some(loader));
+    assert_eq!(root.bind("/broken/image", 0).err(), Some(Status::BAD_IMAGE));
+    assert_eq!(list(&root, "/").unwrap(), Vec::<String>::new());
+    assert_eq!(root.bind("/broken/image", 0).err(), Some(Status::BAD_IMAGE));
+    assert_eq!(
+        loads.load(Ordering::SeqCst),
+        2,
+        "each bind retries the load"
+    );
+}
+
+#[test]
+fn directories_and_extensions_are_not_sent_to_the_loader() {
+    let (loader, loads) = slow_loader();
+    let root = namespace(Some(loader));
+    root.register("/dev/console", &label("c", &drops()), 0)
+        .unwrap();
+    assert_eq!(root.bind("/dev", 0).err(), Some(Status::NOT_FOUND));
+    let mounted = namespace(None);
+    root.register("/mnt", &mounted.to_unknown(), flags::EXTENSION)
+        .unwrap();
+    assert_eq!(root.bind("/mnt/absent", 0).err(), Some(Status::NOT_FOUND));
+    assert_eq!(loads.load(Ordering::SeqCst), 0);
+}

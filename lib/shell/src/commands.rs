@@ -1,0 +1,232 @@
+//! The shell's commands: a table of names, usages and functions.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use com::{ComPtr, Status};
+use interfaces::namespace::flags;
+use interfaces::{IFile, IHeap, INamespace, IPower};
+
+use crate::{Exit, Output};
+
+/// Where `mem` finds the kernel heap.
+pub const HEAP_PATH: &str = "/sys/heap";
+/// Where `poweroff` finds the machine's power control.
+pub const POWER_PATH: &str = "/dev/power";
+
+/// What a command reports when it cannot do its work.
+enum Failure {
+    /// The arguments do not fit the command's usage.
+    Usage,
+    /// An operation on `subject` failed with `status`.
+    Status(String, Status),
+}
+
+type Outcome = Result<Option<Exit>, Failure>;
+
+/// The context a command runs in.
+struct Context<'a> {
+    namespace: &'a INamespace,
+    output: &'a mut Output,
+}
+
+struct Command {
+    name: &'static str,
+    usage: &'static str,
+    summary: &'static str,
+    run: fn(&mut Context<'_>, &[&str]) -> Outcome,
+}
+
+const COMMANDS: &[Command] = &[
+    Command {
+        name: "help",
+        usage: "help",
+        summary: "list the commands",
+        run: help,
+    },
+    Command {
+        name: "ls",
+        usage: "ls [path]",
+        summary: "list the names under a path (default /)",
+        run: ls,
+    },
+    Command {
+        name: "cat",
+        usage: "cat <file>",
+        summary: "print a file",
+        run: cat,
+    },
+    Command {
+        name: "mem",
+        usage: "mem",
+        summary: "show the kernel heap's figures",
+        run: mem,
+    },
+    Command {
+        name: "echo",
+        usage: "echo [text...]",
+        summary: "print the arguments",
+        run: echo,
+    },
+    Command {
+        name: "poweroff",
+        usage: "poweroff",
+        summary: "switch the machine off",
+        run: poweroff,
+    },
+];
+
+/// Runs one command line; returns `Some` when the shell should stop.
+pub fn execute(namespace: &INamespace, output: &mut Output, line: &str) -> Option<Exit> {
+    let words: Vec<&str> = line.split_ascii_whitespace().collect();
+    let (&name, arguments) = words.split_first()?;
+    let Some(command) = COMMANDS.iter().find(|command| command.name == name) else {
+        let _ = writeln!(output, "error: unknown command '{name}' (type 'help')");
+        return None;
+    };
+    let mut context = Context { namespace, output };
+    match (command.run)(&mut context, arguments) {
+        Ok(exit) => exit,
+        Err(Failure::Usage) => {
+            let _ = writeln!(
+                context.output,
+                "error: {name}: bad arguments (usage: {})",
+                command.usage
+            );
+            None
+        }
+        Err(Failure::Status(subject, status)) => {
+            let _ = writeln!(
+                context.output,
+                "error: {name}: {subject}: {}",
+                status.message()
+            );
+            None
+        }
+    }
+}
+
+/// Wraps a failed operation on `subject`.
+fn failed(subject: &str) -> impl FnOnce(Status) -> Failure + '_ {
+    move |status| Failure::Status(subject.into(), status)
+}
+
+fn help(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    if !arguments.is_empty() {
+        return Err(Failure::Usage);
+    }
+    for command in COMMANDS {
+        let _ = writeln!(
+            context.output,
+            "  {:<16} {}",
+            command.usage, command.summary
+        );
+    }
+    Ok(None)
+}
+
+fn ls(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    let directory = match arguments {
+        [] => "/",
+        [path] => path,
+        _ => return Err(Failure::Usage),
+    };
+    let namespace = context.namespace;
+    let mut buffer = [0u8; interfaces::namespace::MAX_SEGMENT_LEN];
+    let mut next = namespace.find_first(directory, &mut buffer);
+    loop {
+        let length = match next {
+            Ok(length) => length,
+            Err(Status::NO_MORE_ENTRIES) => return Ok(None),
+            Err(status) => return Err(failed(directory)(status)),
+        };
+        let name = core::str::from_utf8(buffer.get(..length).unwrap_or_default()).unwrap_or("?");
+        let path = join(directory, name);
+        let kind = namespace.capabilities(&path).unwrap_or(0);
+        let slash = if kind & flags::DIRECTORY != 0 {
+            "/"
+        } else {
+            ""
+        };
+        let _ = writeln!(context.output, "{path}{slash}");
+        let previous = String::from(name);
+        next = namespace.find_next(directory, &previous, &mut buffer);
+    }
+}
+
+/// `directory/name`, without doubling the root's slash.
+fn join(directory: &str, name: &str) -> String {
+    match directory.strip_suffix('/') {
+        Some(parent) => format!("{parent}/{name}"),
+        None => format!("{directory}/{name}"),
+    }
+}
+
+fn cat(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    let [path] = arguments else {
+        return Err(Failure::Usage);
+    };
+    let file: ComPtr<IFile> = context
+        .namespace
+        .bind(path, flags::READ)
+        .and_then(|object| object.query::<IFile>())
+        .map_err(failed(path))?;
+    let mut buffer = [0u8; 512];
+    let mut offset = 0u64;
+    loop {
+        let read = file.read_at(offset, &mut buffer).map_err(failed(path))?;
+        let Some(chunk) = buffer.get(..read).filter(|chunk| !chunk.is_empty()) else {
+            return Ok(None);
+        };
+        print_bytes(context.output, chunk);
+        offset += read as u64;
+    }
+}
+
+/// Prints file bytes as text, with terminal line endings.
+fn print_bytes(output: &mut Output, bytes: &[u8]) {
+    for piece in bytes.utf8_chunks() {
+        output.print(piece.valid());
+        if !piece.invalid().is_empty() {
+            output.print("\u{fffd}");
+        }
+    }
+}
+
+fn mem(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    if !arguments.is_empty() {
+        return Err(Failure::Usage);
+    }
+    let heap = context
+        .namespace
+        .bind(HEAP_PATH, flags::READ)
+        .and_then(|object| object.query::<IHeap>())
+        .map_err(failed(HEAP_PATH))?;
+    let status = heap.status().map_err(failed(HEAP_PATH))?;
+    let _ = writeln!(
+        context.output,
+        "heap: reserved={} committed={} used={} max_used={}",
+        status.reserved, status.committed, status.used, status.max_used
+    );
+    Ok(None)
+}
+
+fn echo(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    let _ = writeln!(context.output, "{}", arguments.join(" "));
+    Ok(None)
+}
+
+fn poweroff(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    if !arguments.is_empty() {
+        return Err(Failure::Usage);
+    }
+    let power = context
+        .namespace
+        .bind(POWER_PATH, 0)
+        .and_then(|object| object.query::<IPower>())
+        .map_err(failed(POWER_PATH))?;
+    power.power_off(0).map_err(failed(POWER_PATH))?;
+    Ok(Some(Exit::PowerOff))
+}

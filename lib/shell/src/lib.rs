@@ -1,0 +1,78 @@
+//! Tessera's startup program: a command shell on the console that explores and drives the system through the namespace.
+//!
+//! The shell owns no device: it binds `/dev/console` to talk, `/sys/heap`
+//! for `mem` and `/dev/power` for `poweroff`, so it runs unchanged on the
+//! host (the tests give it fake objects) and on the machine. Depends on
+//! `com` and `interfaces`; the kernel starts it as its last boot step.
+
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod commands;
+mod console;
+mod line;
+
+use com::{ComPtr, Result};
+use interfaces::{IConsole, INamespace};
+
+pub use console::Output;
+
+/// The prompt printed before each command line.
+pub const PROMPT: &str = "tessera> ";
+
+/// Where the shell reads its console.
+pub const CONSOLE_PATH: &str = "/dev/console";
+
+/// A shell session bound to a namespace and its console.
+pub struct Shell {
+    namespace: ComPtr<INamespace>,
+    output: Output,
+    console: ComPtr<IConsole>,
+}
+
+/// Why the shell's loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The console input ended.
+    EndOfInput,
+    /// `poweroff` asked the machine to stop and the power object returned.
+    PowerOff,
+}
+
+impl Shell {
+    /// A shell on the console found at [`CONSOLE_PATH`] in `namespace`.
+    pub fn new(namespace: ComPtr<INamespace>) -> Result<Shell> {
+        let console = namespace.bind(CONSOLE_PATH, 0)?.query::<IConsole>()?;
+        Ok(Shell {
+            namespace,
+            output: Output::new(console.clone()),
+            console,
+        })
+    }
+
+    /// The console output, for messages before the first prompt.
+    pub fn output(&mut self) -> &mut Output {
+        &mut self.output
+    }
+
+    /// Reads and runs command lines until the input ends or `poweroff`.
+    pub fn run(&mut self) -> Exit {
+        let mut editor = line::Editor::new();
+        loop {
+            self.output.print(PROMPT);
+            let Some(line) = editor.read_line(&self.console, &mut self.output) else {
+                return Exit::EndOfInput;
+            };
+            if let Some(exit) = self.execute(&line) {
+                return exit;
+            }
+        }
+    }
+
+    /// Runs one command line; returns `Some` when the shell should stop.
+    pub fn execute(&mut self, line: &str) -> Option<Exit> {
+        commands::execute(&self.namespace, &mut self.output, line)
+    }
+}

@@ -1,0 +1,271 @@
+//! Host tests of the shell against fake console, file, heap and power objects.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::sync::{Arc, Mutex};
+
+use com::{ComObject, ComPtr, Result, Status, class};
+use interfaces::{
+    HeapStatus, IConsole, IConsoleImpl, IFile, IFileImpl, IHeap, IHeapImpl, INamespace, IPower,
+    IPowerImpl,
+};
+use namespace::Namespace;
+use shell::{Exit, PROMPT, Shell};
+
+#[class(IConsole)]
+struct ScriptedConsole {
+    input: Mutex<Vec<u8>>,
+    output: Arc<Mutex<Vec<u8>>>,
+}
+
+impl IConsoleImpl for ScriptedConsole {
+    fn write(&self, data: &[u8]) -> Result<usize> {
+        self.output.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn read(&self, buffer: &mut [u8]) -> Result<usize> {
+        let mut input = self.input.lock().unwrap();
+        let count = buffer.len().min(input.len());
+        buffer[..count].copy_from_slice(&input[..count]);
+        input.drain(..count);
+        Ok(count)
+    }
+}
+
+#[class(IFile)]
+struct MemoryFile(Vec<u8>);
+
+impl IFileImpl for MemoryFile {
+    fn read_at(&self, offset: u64, buffer: &mut [u8]) -> Result<usize> {
+        let start = usize::try_from(offset).unwrap().min(self.0.len());
+        let count = buffer.len().min(self.0.len() - start);
+        buffer[..count].copy_from_slice(&self.0[start..start + count]);
+        Ok(count)
+    }
+    fn write_at(&self, _offset: u64, _data: &[u8]) -> Result<usize> {
+        Err(Status::ACCESS_DENIED)
+    }
+    fn size(&self) -> Result<u64> {
+        Ok(self.0.len() as u64)
+    }
+}
+
+#[class(IHeap)]
+struct FixedHeap;
+
+impl IHeapImpl for FixedHeap {
+    fn alloc(&self, _size: usize, _align: usize) -> Result<*mut u8> {
+        Err(Status::OUT_OF_MEMORY)
+    }
+    fn realloc(&self, _block: *mut u8, _size: usize, _align: usize) -> Result<*mut u8> {
+        Err(Status::OUT_OF_MEMORY)
+    }
+    fn free(&self, _block: *mut u8) -> Result<()> {
+        Err(Status::INVALID_ARGUMENT)
+    }
+    fn size(&self, _block: *mut u8) -> Result<usize> {
+        Err(Status::INVALID_ARGUMENT)
+    }
+    fn validate(&self, _block: *mut u8) -> Result<bool> {
+        Ok(false)
+    }
+    fn status(&self) -> Result<HeapStatus> {
+        Ok(HeapStatus {
+            reserved: 4096,
+            committed: 4096,
+            used: 1234,
+            max_used: 2000,
+        })
+    }
+}
+
+#[class(IPower)]
+struct RecordingPower(Arc<Mutex<Option<u32>>>);
+
+impl IPowerImpl for RecordingPower {
+    fn power_off(&self, exit_code: u32) -> Result<()> {
+        *self.0.lock().unwrap() = Some(exit_code);
+        Ok(())
+    }
+}
+
+struct Machine {
+    output: Arc<Mutex<Vec<u8>>>,
+    powered_off_with: Arc<Mutex<Option<u32>>>,
+    exit: Exit,
+}
+
+impl Machine {
+    fn text(&self) -> String {
+        String::from_utf8(self.output.lock().unwrap().clone()).unwrap()
+    }
+}
+
+fn register<I: com::Interface>(namespace: &INamespace, name: &str, object: ComPtr<I>) {
+    namespace.register(name, object.as_unknown(), 0).unwrap();
+}
+
+/// Boots a shell on fake devices, types `input`, and runs until it ends.
+fn run(input: &str) -> Machine {
+    let namespace: ComPtr<INamespace> = ComObject::create(Namespace::new(None));
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let powered_off_with = Arc::new(Mutex::new(None));
+    let console: ComPtr<IConsole> = ComObject::create(ScriptedConsole {
+        input: Mutex::new(input.as_bytes().to_vec()),
+        output: output.clone(),
+    });
+    register(&namespace, "/dev/console", console);
+    register(
+        &namespace,
+        "/dev/power",
+        ComObject::create::<IPower>(RecordingPower(powered_off_with.clone())),
+    );
+    register(
+        &namespace,
+        "/sys/heap",
+        ComObject::create::<IHeap>(FixedHeap),
+    );
+    let readme: ComPtr<IFile> =
+        ComObject::create(MemoryFile(b"Welcome to Tessera.\nSecond line.\n".to_vec()));
+    register(&namespace, "/boot/README", readme);
+    let exit = Shell::new(namespace).unwrap().run();
+    Machine {
+        output,
+        powered_off_with,
+        exit,
+    }
+}
+
+#[test]
+fn prompts_and_ends_with_the_input() {
+    let machine = run("");
+    assert_eq!(machine.text(), PROMPT);
+    assert_eq!(machine.exit, Exit::EndOfInput);
+}
+
+#[test]
+fn ls_lists_the_root_with_directories_marked() {
+    let text = run("ls /\r").text();
+    assert!(text.contains("/boot/\r\n/dev/\r\n/sys/\r\n"), "{text}");
+    let text = run("ls /dev\r").text();
+    assert!(text.contains("/dev/console\r\n/dev/power\r\n"), "{text}");
+}
+
+#[test]
+fn ls_of_a_missing_directory_is_an_error() {
+    let text = run("ls /nowhere\r").text();
+    assert!(text.contains("error: ls: /nowhere: not found"), "{text}");
+}
+
+#[test]
+fn cat_prints_a_file_with_terminal_line_endings() {
+    let text = run("cat /boot/README\r").text();
+    assert!(
+        text.contains("Welcome to Tessera.\r\nSecond line.\r\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn cat_reports_missing_files_and_non_files() {
+    let text = run("cat /boot/missing\rcat /sys/heap\rcat\r").text();
+    assert!(
+        text.contains("error: cat: /boot/missing: not found"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error: cat: /sys/heap: interface not supported"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error: cat: bad arguments (usage: cat <file>)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unknown_commands_are_reported_and_the_shell_goes_on() {
+    let text = run("frobnicate now\recho still alive\r").text();
+    assert!(
+        text.contains("error: unknown command 'frobnicate' (type 'help')"),
+        "{text}"
+    );
+    assert!(text.contains("still alive\r\n"), "{text}");
+}
+
+#[test]
+fn mem_prints_the_heap_figures() {
+    let text = run("mem\r").text();
+    assert!(
+        text.contains("heap: reserved=4096 committed=4096 used=1234 max_used=2000"),
+        "{text}"
+    );
+}
+
+#[test]
+fn backspace_edits_the_line_and_is_echoed() {
+    let text = run("echo hellp\x7fo\r").text();
+    assert!(text.contains("echo hellp\x08 \x08o\r\nhello\r\n"), "{text}");
+}
+
+#[test]
+fn backspace_on_an_empty_line_does_nothing() {
+    let text = run("\x7f\x08echo ok\r").text();
+    assert!(
+        text.starts_with(&format!("{PROMPT}echo ok\r\nok\r\n")),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn crlf_ends_one_line_not_two() {
+    let text = run("echo a\r\necho b\n").text();
+    assert_eq!(
+        text,
+        format!("{PROMPT}echo a\r\na\r\n{PROMPT}echo b\r\nb\r\n{PROMPT}")
+    );
+}
+
+#[test]
+fn ctrl_c_abandons_the_line() {
+    let text = run("echo no\x03echo yes\r").text();
+    assert!(!text.contains("no\r\n"), "{text}");
+    assert!(text.contains("yes\r\n"), "{text}");
+}
+
+#[test]
+fn help_lists_every_command() {
+    let text = run("help\r").text();
+    for command in ["help", "ls [path]", "cat <file>", "mem", "echo", "poweroff"] {
+        assert!(text.contains(command), "{command} missing from {text}");
+    }
+}
+
+#[test]
+fn poweroff_asks_the_power_object_with_status_zero() {
+    let machine = run("poweroff\recho never\r");
+    assert_eq!(machine.exit, Exit::PowerOff);
+    assert_eq!(*machine.powered_off_with.lock().unwrap(), Some(0));
+    assert!(!machine.text().contains("never"));
+}
+
+#[test]
+fn bad_arguments_get_the_usage() {
+    let text = run("mem now\rls / /\r").text();
+    assert!(
+        text.contains("error: mem: bad arguments (usage: mem)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error: ls: bad arguments (usage: ls [path])"),
+        "{text}"
+    );
+}
+
+#[test]
+fn over_long_lines_are_cut_at_the_limit() {
+    let long = "x".repeat(400);
+    let text = run(&format!("echo {long}\r")).text();
+    let echoed = text.lines().nth(1).unwrap();
+    assert_eq!(echoed.len(), 256 - "echo ".len(), "{echoed}");
+}
