@@ -12,6 +12,9 @@
 //! same missing name load it once: the first binder marks the entry as
 //! loading, and the others wait for that load to finish.
 //!
+//! [`current`] answers `CurrentNamespace()`: the namespace the kernel
+//! installed with [`set_current`] at boot.
+//!
 //! Depends on `com`, `interfaces` and `spin`; the kernel creates the root
 //! namespace, and the shell and every component find objects through it.
 
@@ -20,8 +23,10 @@
 
 extern crate alloc;
 
+mod current;
 mod path;
 mod tree;
 
+pub use current::{current, set_current};
 pub use path::validate as validate_name;
 pub use tree::{Loader, Namespace};

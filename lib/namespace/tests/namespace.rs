@@ -365,3 +365,17 @@ fn directories_and_extensions_are_not_sent_to_the_loader() {
     assert_eq!(root.bind("/mnt/absent", 0).err(), Some(Status::NOT_FOUND));
     assert_eq!(loads.load(Ordering::SeqCst), 0);
 }
+
+#[test]
+fn current_namespace_is_the_one_installed_once() {
+    assert_eq!(namespace::current().err(), Some(Status::NOT_FOUND));
+    let root = namespace(None);
+    namespace::set_current(root.clone()).unwrap();
+    assert!(namespace::current().unwrap().ptr_eq(&root));
+    let other = namespace(None);
+    assert_eq!(
+        namespace::set_current(other).err(),
+        Some(Status::ALREADY_EXISTS)
+    );
+    assert!(namespace::current().unwrap().ptr_eq(&root));
+}

@@ -1,0 +1,32 @@
+//! The first instructions: from OpenSBI's jump to `kernel_main` in Rust.
+//!
+//! OpenSBI enters in S-mode with address translation off, `a0` = hart id and
+//! `a1` = the device tree's address. Before any Rust code runs we count the
+//! instructions retired so far (for the boot figure), switch to our stack,
+//! clear `.bss`, enable the FPU and install the trap vector.
+
+core::arch::global_asm!(
+    r#"
+    .section .text.entry
+    .globl _start
+_start:
+    rdinstret a2
+    la sp, __stack_top
+    la t0, __bss_start
+    la t1, __bss_end
+1:
+    bgeu t0, t1, 2f
+    sd zero, 0(t0)
+    addi t0, t0, 8
+    j 1b
+2:
+    li t0, 0x2000
+    csrs sstatus, t0
+    la t0, trap_entry
+    csrw stvec, t0
+    call kernel_main
+3:
+    wfi
+    j 3b
+"#
+);

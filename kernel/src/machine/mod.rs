@@ -1,0 +1,45 @@
+//! The machine layer: everything that knows it runs on a RISC-V `virt` board
+//! under OpenSBI. All of the kernel's `unsafe` lives below this module.
+//!
+//! Physical memory map of QEMU `virt` as the kernel uses it (address
+//! translation is off; every address is physical):
+//!
+//! ```text
+//! 0x0010_0000  SiFive test device ("sifive,test0")   power-off with exit code
+//! 0x1000_0000  NS16550A UART                          (firmware console for now)
+//! 0x8000_0000  RAM start: OpenSBI firmware            (M-mode, not ours)
+//! 0x8020_0000  kernel: .text .rodata .data .bss       (link.ld)
+//!              boot stack, 64 KiB                     (__stack_bottom..__stack_top)
+//! __kernel_end kernel heap: every free byte of RAM up to the device tree
+//!              or the end of RAM                      (heap::SharedHeap)
+//! RAM end - x  device tree blob from OpenSBI          (kept intact)
+//! ```
+//!
+//! The addresses of the devices come from the device tree, not from this table.
+
+pub mod console;
+pub mod counters;
+mod entry;
+pub mod platform;
+pub mod power;
+mod sbi;
+mod trap;
+
+/// Symbols the linker script defines.
+mod symbols {
+    unsafe extern "C" {
+        /// First byte after the kernel image, stack included (page-aligned).
+        pub static __kernel_end: u8;
+        /// First byte of the kernel image.
+        pub static __kernel_start: u8;
+    }
+}
+
+/// The kernel image's extent in RAM: `[start, end)`.
+pub fn kernel_extent() -> (usize, usize) {
+    // Only the symbols' addresses are taken; nothing is read through them.
+    (
+        core::ptr::addr_of!(symbols::__kernel_start) as usize,
+        core::ptr::addr_of!(symbols::__kernel_end) as usize,
+    )
+}

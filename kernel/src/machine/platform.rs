@@ -1,0 +1,71 @@
+//! What the device tree says about the board: RAM, the UART, the test
+//! device and the timer's frequency.
+
+use core::ops::Range;
+
+use fdt::Fdt;
+
+/// The board as the kernel needs to know it.
+pub struct Platform {
+    /// Physical RAM (the first memory region).
+    pub ram: Range<usize>,
+    /// Where the device tree blob lies; the heap must not cover it.
+    pub device_tree: Range<usize>,
+    /// The NS16550A UART's registers, if the board has one.
+    pub uart: Option<usize>,
+    /// Ticks per second of the `time` counter.
+    pub timebase_hz: usize,
+}
+
+/// Why the device tree cannot be used.
+#[derive(Debug)]
+pub enum PlatformError {
+    /// The blob's header is invalid.
+    BadDeviceTree,
+    /// There is no `/memory` node with a sized region.
+    NoMemory,
+}
+
+/// Reads the device tree at `address` and sets up the power-off device.
+pub fn discover(address: usize) -> Result<Platform, PlatformError> {
+    // SAFETY: OpenSBI passes the address of a device tree blob in RAM that
+    // nothing overwrites (the heap is placed around it); `from_ptr` checks
+    // the header's magic and size before reading further.
+    let tree =
+        unsafe { Fdt::from_ptr(address as *const u8) }.map_err(|_| PlatformError::BadDeviceTree)?;
+    let mut platform = Platform {
+        ram: ram(&tree).ok_or(PlatformError::NoMemory)?,
+        device_tree: address..address + tree.total_size(),
+        uart: None,
+        timebase_hz: tree
+            .find_node("/cpus")
+            .and_then(|cpus| cpus.property("timebase-frequency"))
+            .and_then(|frequency| frequency.as_usize())
+            .unwrap_or(0),
+    };
+    // One walk over the tree finds every device we know (each lookup by
+    // `compatible` would walk all of it again).
+    for node in tree.all_nodes() {
+        let Some(compatible) = node.compatible() else {
+            continue;
+        };
+        let register = || Some(node.reg()?.next()?.starting_address as usize);
+        for name in compatible.all() {
+            match name {
+                "ns16550a" if platform.uart.is_none() => platform.uart = register(),
+                "sifive,test0" => register()
+                    .into_iter()
+                    .for_each(super::power::set_test_device),
+                _ => {}
+            }
+        }
+    }
+    Ok(platform)
+}
+
+/// The first RAM region of the `/memory` node.
+fn ram(tree: &Fdt<'_>) -> Option<Range<usize>> {
+    let region = tree.find_node("/memory")?.reg()?.next()?;
+    let start = region.starting_address as usize;
+    Some(start..start.checked_add(region.size?)?)
+}

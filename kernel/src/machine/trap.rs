@@ -1,0 +1,159 @@
+//! Traps: the vector that saves a full register frame, and the handler.
+//!
+//! No interrupt is enabled yet, so every trap is an exception: the handler
+//! reports its cause, the faulting `pc` and the faulting address, then powers
+//! the machine off with `exit_code::EXCEPTION`, so a test sees the failure at once
+//! instead of a silent hang.
+
+use core::fmt::Write;
+
+use interfaces::power::exit_code;
+
+use super::{console, power};
+
+/// The registers of the interrupted code, as `trap_entry` saves them.
+#[repr(C)]
+pub struct TrapFrame {
+    /// `x0`..`x31` (`x0` unused, `x2` is the interrupted stack pointer).
+    pub registers: [u64; 32],
+    /// `sstatus` at the trap.
+    pub sstatus: u64,
+    /// `sepc`: where the trap happened; `sret` returns there.
+    pub sepc: u64,
+    /// `scause`: why.
+    pub scause: u64,
+    /// `stval`: the faulting address or instruction, by cause.
+    pub stval: u64,
+}
+
+const FRAME_SIZE: usize = core::mem::size_of::<TrapFrame>();
+const _: () = assert!(FRAME_SIZE == 288, "trap_entry's offsets assume this layout");
+
+core::arch::global_asm!(
+    r#"
+.section .text
+.balign 4
+.globl trap_entry
+trap_entry:
+    addi sp, sp, -{frame}
+    sd x1, 8(sp)
+    sd x3, 24(sp)
+    sd x4, 32(sp)
+    sd x5, 40(sp)
+    sd x6, 48(sp)
+    sd x7, 56(sp)
+    sd x8, 64(sp)
+    sd x9, 72(sp)
+    sd x10, 80(sp)
+    sd x11, 88(sp)
+    sd x12, 96(sp)
+    sd x13, 104(sp)
+    sd x14, 112(sp)
+    sd x15, 120(sp)
+    sd x16, 128(sp)
+    sd x17, 136(sp)
+    sd x18, 144(sp)
+    sd x19, 152(sp)
+    sd x20, 160(sp)
+    sd x21, 168(sp)
+    sd x22, 176(sp)
+    sd x23, 184(sp)
+    sd x24, 192(sp)
+    sd x25, 200(sp)
+    sd x26, 208(sp)
+    sd x27, 216(sp)
+    sd x28, 224(sp)
+    sd x29, 232(sp)
+    sd x30, 240(sp)
+    sd x31, 248(sp)
+    addi t0, sp, {frame}
+    sd t0, 16(sp)
+    csrr t0, sstatus
+    sd t0, 256(sp)
+    csrr t0, sepc
+    sd t0, 264(sp)
+    csrr t0, scause
+    sd t0, 272(sp)
+    csrr t0, stval
+    sd t0, 280(sp)
+    mv a0, sp
+    call trap_handler
+    ld t0, 256(sp)
+    csrw sstatus, t0
+    ld t0, 264(sp)
+    csrw sepc, t0
+    ld x1, 8(sp)
+    ld x3, 24(sp)
+    ld x4, 32(sp)
+    ld x5, 40(sp)
+    ld x6, 48(sp)
+    ld x7, 56(sp)
+    ld x8, 64(sp)
+    ld x9, 72(sp)
+    ld x10, 80(sp)
+    ld x11, 88(sp)
+    ld x12, 96(sp)
+    ld x13, 104(sp)
+    ld x14, 112(sp)
+    ld x15, 120(sp)
+    ld x16, 128(sp)
+    ld x17, 136(sp)
+    ld x18, 144(sp)
+    ld x19, 152(sp)
+    ld x20, 160(sp)
+    ld x21, 168(sp)
+    ld x22, 176(sp)
+    ld x23, 184(sp)
+    ld x24, 192(sp)
+    ld x25, 200(sp)
+    ld x26, 208(sp)
+    ld x27, 216(sp)
+    ld x28, 224(sp)
+    ld x29, 232(sp)
+    ld x30, 240(sp)
+    ld x31, 248(sp)
+    ld sp, 16(sp)
+    sret
+"#,
+    frame = const FRAME_SIZE,
+);
+
+/// Names of the exception causes of the privileged specification.
+fn exception_name(code: u64) -> &'static str {
+    match code {
+        0 => "instruction address misaligned",
+        1 => "instruction access fault",
+        2 => "illegal instruction",
+        3 => "breakpoint",
+        4 => "load address misaligned",
+        5 => "load access fault",
+        6 => "store address misaligned",
+        7 => "store access fault",
+        8 => "environment call from U-mode",
+        9 => "environment call from S-mode",
+        12 => "instruction page fault",
+        13 => "load page fault",
+        15 => "store page fault",
+        _ => "unknown exception",
+    }
+}
+
+/// Called by `trap_entry` with the saved frame.
+#[unsafe(no_mangle)]
+extern "C" fn trap_handler(frame: &mut TrapFrame) {
+    const INTERRUPT: u64 = 1 << 63;
+    let code = frame.scause & !INTERRUPT;
+    let kind = if frame.scause & INTERRUPT != 0 {
+        "unexpected interrupt"
+    } else {
+        exception_name(code)
+    };
+    let _ = writeln!(
+        console::Writer,
+        "\nexception: {kind} (scause={:#x}) at pc={:#x} stval={:#x}",
+        frame.scause,
+        frame.sepc,
+        frame.stval
+    );
+    power::off(exit_code::EXCEPTION);
+}

@@ -1,0 +1,42 @@
+//! `/dev/console`: the firmware console as an `IConsole` object.
+//!
+//! It stays behind the interface so a real UART driver can replace it live.
+
+use com::{Result, Status, class};
+use interfaces::{IConsole, IConsoleImpl};
+
+use crate::machine::console;
+
+/// The SBI firmware console.
+#[class(IConsole)]
+pub struct FirmwareConsole;
+
+impl IConsoleImpl for FirmwareConsole {
+    fn write(&self, data: &[u8]) -> Result<usize> {
+        console::write(data);
+        Ok(data.len())
+    }
+
+    /// Polls until a byte arrives, then takes whatever else is waiting.
+    /// The firmware console never ends, so this never returns 0.
+    fn read(&self, buffer: &mut [u8]) -> Result<usize> {
+        let Some((first, rest)) = buffer.split_first_mut() else {
+            return Err(Status::BUFFER_TOO_SMALL);
+        };
+        *first = loop {
+            match console::try_read() {
+                Some(byte) => break byte,
+                None => core::hint::spin_loop(),
+            }
+        };
+        let mut count = 1;
+        for slot in rest {
+            let Some(byte) = console::try_read() else {
+                break;
+            };
+            *slot = byte;
+            count += 1;
+        }
+        Ok(count)
+    }
+}

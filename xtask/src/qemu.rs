@@ -1,0 +1,88 @@
+//! Finding (or installing) QEMU and the command lines that boot Tessera in it.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use interfaces::power::exit_code;
+
+/// The emulator.
+pub const QEMU: &str = "qemu-system-riscv64";
+/// The Debian package that brings it (and OpenSBI for `-bios default`).
+const PACKAGE: &str = "qemu-system-misc";
+
+/// Makes sure QEMU is on the PATH, installing it with apt-get when running
+/// as root; otherwise says exactly how to install it.
+pub fn ensure_installed() -> Result<()> {
+    if Command::new(QEMU).arg("--version").output().is_ok() {
+        return Ok(());
+    }
+    if !running_as_root() {
+        bail!(
+            "{QEMU} is not installed; install it with:\n    sudo apt-get update && sudo apt-get install -y {PACKAGE}"
+        );
+    }
+    println!("xtask: {QEMU} is missing; installing {PACKAGE} with apt-get");
+    for arguments in [
+        &["update"][..],
+        &["install", "-y", "--no-install-recommends", PACKAGE][..],
+    ] {
+        let status = Command::new("apt-get")
+            .args(arguments)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .context("running apt-get")?;
+        if !status.success() {
+            bail!("`apt-get {}` failed", arguments.join(" "));
+        }
+    }
+    Command::new(QEMU)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("{QEMU} is still missing"))?;
+    Ok(())
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
+}
+
+/// The machine every run uses. `-icount shift=0` makes one instruction one
+/// nanosecond of guest time, so `rdinstret` is exact and runs repeat.
+fn machine(kernel: &Path) -> Command {
+    let mut qemu = Command::new(QEMU);
+    qemu.args([
+        "-machine", "virt", "-bios", "default", "-m", "128M", "-smp", "1",
+    ])
+    .args(["-icount", "shift=0", "-no-reboot", "-kernel"])
+    .arg(kernel);
+    qemu
+}
+
+/// QEMU with the console (and its monitor, behind Ctrl-A) on this terminal.
+pub fn interactive(kernel: &Path) -> Command {
+    let mut qemu = machine(kernel);
+    qemu.arg("-nographic");
+    qemu
+}
+
+/// QEMU with the console on stdin/stdout and nothing else, for tests.
+pub fn headless(kernel: &Path) -> Command {
+    let mut qemu = machine(kernel);
+    qemu.args(["-display", "none", "-serial", "stdio", "-monitor", "none"]);
+    qemu
+}
+
+/// What the kernel meant by exiting with `code`.
+pub fn exit_meaning(code: i32) -> &'static str {
+    match u32::try_from(code) {
+        Ok(exit_code::SUCCESS) => "powered off",
+        Ok(exit_code::PANIC) => "kernel panic",
+        Ok(exit_code::EXCEPTION) => "kernel stopped on an exception",
+        Ok(exit_code::BOOT_FAILURE) => "boot failed",
+        _ => "exit code given to poweroff",
+    }
+}
