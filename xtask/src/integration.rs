@@ -56,7 +56,7 @@ pub fn run_all(kernel: &Path) -> Result<u64> {
     let passed = TESTS.len() - failed.len();
     let verdict = if failed.is_empty() { "ok" } else { "FAILED" };
     println!(
-        "\ntest result: {verdict}. {passed} passed; {} failed\n",
+        "\ntest result: {verdict}. {passed} passed, {} failed\n",
         failed.len()
     );
     if !failed.is_empty() {
