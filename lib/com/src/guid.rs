@@ -7,7 +7,7 @@ use core::fmt;
 /// Interfaces are identified by a `Guid` (their IID); so are the export tables
 /// of component images. In C it is `struct { uint8_t bytes[16]; }`, 8-aligned.
 #[repr(C, align(8))]
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Guid(pub [u8; 16]);
 
 impl Guid {
@@ -19,6 +19,27 @@ impl Guid {
     /// The GUID as one 128-bit number.
     pub const fn to_u128(self) -> u128 {
         u128::from_be_bytes(self.0)
+    }
+
+    /// Parses the canonical text form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`
+    /// (hex digits in either case).
+    pub fn parse(text: &str) -> Option<Guid> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 36 {
+            return None;
+        }
+        let mut value = 0u128;
+        for (index, &byte) in bytes.iter().enumerate() {
+            if matches!(index, 8 | 13 | 18 | 23) {
+                if byte != b'-' {
+                    return None;
+                }
+                continue;
+            }
+            let digit = char::from(byte).to_digit(16)?;
+            value = value << 4 | u128::from(digit);
+        }
+        Some(Guid::from_u128(value))
     }
 }
 

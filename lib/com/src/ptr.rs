@@ -69,6 +69,16 @@ impl<I: Interface> ComPtr<I> {
         ComPtr::from_ref(self.as_unknown())
     }
 
+    /// The object's reference count at this moment (this pointer's
+    /// reference included). Only a hint while other threads hold the object;
+    /// exact when the caller knows nobody else can take a reference.
+    pub fn reference_count(&self) -> u32 {
+        let unknown = self.as_unknown();
+        unknown.add_ref();
+        // SAFETY: the reference added just above is the one given up.
+        unsafe { unknown.release() }
+    }
+
     /// True when both point to the same interface of the same object.
     pub fn ptr_eq(&self, other: &ComPtr<I>) -> bool {
         self.ptr == other.ptr

@@ -152,7 +152,9 @@ fn object_is_dropped_exactly_when_the_last_reference_goes() {
     let first = Accumulator::create(&drops);
     let second = first.clone();
     let resettable = first.query::<IResettable>().unwrap();
+    assert_eq!(first.reference_count(), 3);
     drop(first);
+    assert_eq!(second.reference_count(), 2);
     drop(second);
     assert_eq!(drops.load(Ordering::SeqCst), 0, "a reference is still held");
     drop(resettable);
@@ -300,4 +302,15 @@ fn vtable_layout_is_the_c_layout() {
 fn raw_vtbl(accumulator: &ComPtr<IAccumulator>) -> &IAccumulatorVtbl {
     // SAFETY: the first word of an interface is its vtable pointer.
     unsafe { &**(accumulator.as_raw() as *const *const IAccumulatorVtbl) }
+}
+
+#[test]
+fn guid_parses_its_canonical_text() {
+    let text = "67e07512-6945-466c-97a2-e021dc9de1d3";
+    let guid = com::Guid::parse(text).expect("canonical form");
+    assert_eq!(guid.to_string(), text);
+    assert_eq!(com::Guid::parse(&text.to_uppercase()), Some(guid));
+    for bad in ["", "67e07512-6945-466c-97a2-e021dc9de1d", "67e07512+6945-466c-97a2-e021dc9de1d3", "g7e07512-6945-466c-97a2-e021dc9de1d3"] {
+        assert_eq!(com::Guid::parse(bad), None, "{bad:?}");
+    }
 }

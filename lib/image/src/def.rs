@@ -1,0 +1,194 @@
+//! `.def` files: what a module exports and imports, in a few lines of text.
+//!
+//! ```text
+//! # The hello component.
+//! module hello
+//! export 3c1f5a52-8d7e-4e0b-9a51-7b0f2d6c4e11 {
+//!     hello_count @ 1
+//! }
+//! import kernel 5f0c7c4e-6a3d-4d8b-8f7e-0d2a4b1c9e35
+//! ```
+//!
+//! `module` comes first, once. Each `export` block is one export table: a
+//! UUID and `symbol @ ordinal` lines (ordinals from 1, unique per table).
+//! Each `import` names a module and the UUID of the export table wanted; the
+//! symbols and ordinals come from that module's own `.def`. `#` starts a
+//! comment.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use com::Guid;
+
+/// A parsed `.def` file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModuleDef {
+    /// The module's name.
+    pub name: String,
+    /// Its export tables, in file order.
+    pub exports: Vec<ExportTableDef>,
+    /// The export tables of other modules it imports from.
+    pub imports: Vec<ImportDef>,
+}
+
+/// One `export` block.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExportTableDef {
+    /// The table's UUID.
+    pub uuid: Guid,
+    /// Its symbols.
+    pub symbols: Vec<ExportDef>,
+}
+
+/// One `symbol @ ordinal` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportDef {
+    /// The symbol's name in the module.
+    pub name: String,
+    /// Its ordinal in the table.
+    pub ordinal: u32,
+}
+
+/// One `import` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportDef {
+    /// The exporting module.
+    pub module: String,
+    /// The export table wanted.
+    pub uuid: Guid,
+}
+
+/// A `.def` file that cannot be used, with the line at fault (from 1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DefError {
+    /// The line (0 for the file as a whole).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for DefError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 { write!(f, "{}", self.message) } else { write!(f, "line {}: {}", self.line, self.message) }
+    }
+}
+
+impl core::error::Error for DefError {}
+
+impl ModuleDef {
+    /// The export table named `uuid`.
+    pub fn export_table(&self, uuid: Guid) -> Option<&ExportTableDef> {
+        self.exports.iter().find(|table| table.uuid == uuid)
+    }
+}
+
+/// Parses a `.def` file.
+pub fn parse(text: &str) -> Result<ModuleDef, DefError> {
+    let mut parser = Parser::default();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if !words.is_empty() {
+            parser.line(&words).map_err(|message| DefError { line: index + 1, message })?;
+        }
+    }
+    parser.finish()
+}
+
+/// The parser's state between lines.
+#[derive(Default)]
+struct Parser {
+    module: Option<ModuleDef>,
+    /// The export block being read, if inside one.
+    open: Option<ExportTableDef>,
+}
+
+impl Parser {
+    fn line(&mut self, words: &[&str]) -> Result<(), String> {
+        if let Some(table) = &mut self.open {
+            return match words {
+                ["}"] => self.close_table(),
+                [symbol, "@", ordinal] => add_export(table, symbol, ordinal),
+                _ => Err(format!("expected `symbol @ ordinal` or `}}`, found `{}`", words.join(" "))),
+            };
+        }
+        match (words, &mut self.module) {
+            (["module", name], None) => {
+                check_module_name(name)?;
+                self.module = Some(ModuleDef { name: name.to_string(), ..ModuleDef::default() });
+                Ok(())
+            }
+            (["module", ..], Some(_)) => Err("a second `module` line".into()),
+            (_, None) => Err("the first line must be `module <name>`".into()),
+            (["export", uuid, "{"], Some(module)) => {
+                let uuid = parse_uuid(uuid)?;
+                if module.export_table(uuid).is_some() {
+                    return Err(format!("export table {uuid} declared twice"));
+                }
+                self.open = Some(ExportTableDef { uuid, symbols: Vec::new() });
+                Ok(())
+            }
+            (["import", name, uuid], Some(module)) => {
+                check_module_name(name)?;
+                let import = ImportDef { module: name.to_string(), uuid: parse_uuid(uuid)? };
+                if module.imports.contains(&import) {
+                    return Err(format!("import of {name} {uuid} declared twice"));
+                }
+                module.imports.push(import);
+                Ok(())
+            }
+            _ => Err(format!("expected `export <uuid> {{` or `import <module> <uuid>`, found `{}`", words.join(" "))),
+        }
+    }
+
+    fn close_table(&mut self) -> Result<(), String> {
+        let (Some(table), Some(module)) = (self.open.take(), &mut self.module) else {
+            return Err("`}` outside an export block".into());
+        };
+        module.exports.push(table);
+        Ok(())
+    }
+
+    fn finish(self) -> Result<ModuleDef, DefError> {
+        let error = |message: &str| DefError { line: 0, message: message.into() };
+        if self.open.is_some() {
+            return Err(error("an export block is not closed with `}`"));
+        }
+        self.module.ok_or_else(|| error("no `module <name>` line"))
+    }
+}
+
+fn add_export(table: &mut ExportTableDef, symbol: &str, ordinal: &str) -> Result<(), String> {
+    check_symbol(symbol)?;
+    let ordinal: u32 = ordinal.parse().ok().filter(|&ordinal| ordinal > 0).ok_or_else(|| {
+        format!("ordinal `{ordinal}` of {symbol} is not a number from 1 to {}", u32::MAX)
+    })?;
+    if let Some(earlier) = table.symbols.iter().find(|export| export.ordinal == ordinal || export.name == symbol) {
+        return Err(format!("{symbol} @ {ordinal} clashes with {} @ {}", earlier.name, earlier.ordinal));
+    }
+    table.symbols.push(ExportDef { name: symbol.to_string(), ordinal });
+    Ok(())
+}
+
+fn parse_uuid(text: &str) -> Result<Guid, String> {
+    Guid::parse(text).ok_or_else(|| format!("`{text}` is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"))
+}
+
+/// Module names become namespace names, so they are one path segment.
+fn check_module_name(name: &str) -> Result<(), String> {
+    let valid = name.len() <= 64
+        && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'.'))
+        && name != "."
+        && name != "..";
+    if valid { Ok(()) } else { Err(format!("`{name}` is not a module name (letters, digits, _ - .)")) }
+}
+
+/// Symbols are C identifiers (what `#[unsafe(no_mangle)]` functions are called).
+fn check_symbol(name: &str) -> Result<(), String> {
+    let mut bytes = name.bytes();
+    let valid = bytes.next().is_some_and(|first| first.is_ascii_alphabetic() || first == b'_')
+        && bytes.all(|byte| byte.is_ascii_alphanumeric() || byte == b'_');
+    if valid { Ok(()) } else { Err(format!("`{name}` is not a symbol name")) }
+}

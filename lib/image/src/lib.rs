@@ -1,0 +1,35 @@
+//! Tessera's component image format: the layout the munger writes and the loader reads, and the `.def` module description.
+//!
+//! A component image holds one module: its code and data packed back to back
+//! (`content`, then `memory_size - content_size` zeroed bytes), the
+//! relocations the loader applies, the symbols it imports — by module name,
+//! export-table UUID and ordinal — and its export tables, each named by a
+//! UUID so several versions of a module's ABI can live side by side. The
+//! byte layout is specified in `docs/image-format.md`.
+//!
+//! - [`Image::parse`] validates every field against its bounds before
+//!   anything uses it; a truncated or hostile image is an [`ImageError`].
+//! - [`ImageBuilder`] writes an image (used by the munger and by tests).
+//! - [`def`] parses the `.def` files that declare a module's exports and imports.
+//!
+//! Depends on `com` (for `Guid`); the munger, the loader and xtask use it.
+
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod def;
+mod error;
+mod format;
+mod reader;
+pub mod riscv;
+mod writer;
+
+pub use error::ImageError;
+pub use format::{HEADER_SIZE, MAGIC, MAX_ALIGN, MAX_MEMORY_SIZE, NO_FUNCTION, RelocationKind, VERSION};
+pub use reader::{Export, ExportTable, Image, ImportModule, ImportSymbol, Relocation};
+pub use writer::{ExportTableSpec, ImageBuilder, ImportModuleSpec};
+
+#[cfg(test)]
+mod tests;

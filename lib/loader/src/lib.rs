@@ -1,0 +1,142 @@
+//! Tessera's loader core: places a validated component image in memory, binds its imports and applies its relocations.
+//!
+//! [`place`] works on a plain byte buffer and the address the buffer will
+//! run at, so the host tests apply real relocations into a `Vec` and the
+//! kernel applies them into a heap block. Import addresses come from a
+//! resolver callback: the kernel answers from its own export table or from
+//! another module it binds through the namespace.
+//!
+//! Depends on `image`; the kernel's module manager uses it.
+
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use image::{Image, Relocation, RelocationKind, riscv};
+
+/// Why placing a module failed (besides what the resolver reports).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlaceError {
+    /// The buffer is not the module's memory size.
+    WrongBufferSize,
+    /// Relocation `index` does not sit on the instructions its kind needs.
+    WrongInstruction(u32),
+    /// Relocation `index` needs an import farther than an instruction reaches.
+    OutOfRange(u32),
+}
+
+impl fmt::Display for PlaceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlaceError::WrongBufferSize => write!(f, "the buffer does not match the module's size"),
+            PlaceError::WrongInstruction(index) => write!(f, "relocation {index} does not sit on the instruction it patches"),
+            PlaceError::OutOfRange(index) => write!(f, "relocation {index} reaches an import beyond ±2 GiB"),
+        }
+    }
+}
+
+/// Copies `image` into `memory` (exactly `image.memory_size()` bytes), zeroes
+/// the rest, and applies every relocation for the module running at `base`.
+/// `resolve(index)` gives the address of import symbol `index`; it is asked
+/// once per symbol, in order, before anything is patched. On error the
+/// buffer's contents are unspecified; the caller discards it.
+pub fn place<E: From<PlaceError>>(
+    image: &Image<'_>,
+    memory: &mut [u8],
+    base: u64,
+    mut resolve: impl FnMut(u32) -> Result<u64, E>,
+) -> Result<(), E> {
+    if memory.len() != image.memory_size() as usize {
+        return Err(PlaceError::WrongBufferSize.into());
+    }
+    let imports = (0..image.import_symbol_count()).map(&mut resolve).collect::<Result<Vec<u64>, E>>()?;
+    let content = image.content();
+    memory[..content.len()].copy_from_slice(content);
+    memory[content.len()..].fill(0);
+    for (index, relocation) in (0..).zip(image.relocations()) {
+        apply(image, memory, base, &imports, index, relocation)?;
+    }
+    Ok(())
+}
+
+/// Applies one relocation (already validated to lie inside the content).
+fn apply(
+    image: &Image<'_>,
+    memory: &mut [u8],
+    base: u64,
+    imports: &[u64],
+    index: u32,
+    relocation: Relocation,
+) -> Result<(), PlaceError> {
+    let at = relocation.offset as usize;
+    let place = base.wrapping_add(u64::from(relocation.offset));
+    let target = |relocation: Relocation| {
+        imports.get(relocation.index as usize).map_or(0, |&address| address.wrapping_add_signed(relocation.addend.into()))
+    };
+    let wrong = PlaceError::WrongInstruction(index);
+    match relocation.kind {
+        RelocationKind::Rebase64 => write_u64(memory, at, read_u64(memory, at).wrapping_add(base)),
+        RelocationKind::Abs64Import => write_u64(memory, at, target(relocation)),
+        RelocationKind::CallImport => {
+            let (auipc, jalr) = (read_u32(memory, at), read_u32(memory, at + 4));
+            if !riscv::is_auipc(auipc) || !riscv::is_jalr(jalr) {
+                return Err(wrong);
+            }
+            let distance = target(relocation).wrapping_sub(place) as i64;
+            let (high, low) = riscv::split_pcrel(distance).ok_or(PlaceError::OutOfRange(index))?;
+            write_u32(memory, at, riscv::set_u_immediate(auipc, high));
+            write_u32(memory, at + 4, riscv::set_i_immediate(jalr, low));
+        }
+        RelocationKind::PcrelHi20Import => {
+            let auipc = read_u32(memory, at);
+            if !riscv::is_auipc(auipc) {
+                return Err(wrong);
+            }
+            let distance = target(relocation).wrapping_sub(place) as i64;
+            let (high, _) = riscv::split_pcrel(distance).ok_or(PlaceError::OutOfRange(index))?;
+            write_u32(memory, at, riscv::set_u_immediate(auipc, high));
+        }
+        RelocationKind::PcrelLo12IImport | RelocationKind::PcrelLo12SImport => {
+            // The distance is measured from the `auipc` this completes.
+            let high = image.relocation(relocation.index).ok_or(wrong)?;
+            let distance = target(high).wrapping_sub(base.wrapping_add(u64::from(high.offset))) as i64;
+            let low = riscv::low_part(distance);
+            let word = read_u32(memory, at);
+            let patched = if relocation.kind == RelocationKind::PcrelLo12IImport {
+                riscv::set_i_immediate(word, low)
+            } else {
+                riscv::set_s_immediate(word, low)
+            };
+            write_u32(memory, at, patched);
+        }
+    }
+    Ok(())
+}
+
+// The image's validation guarantees each relocation's bytes lie inside the
+// content, which is the start of `memory`; out-of-range reads give zero
+// and writes are dropped rather than panicking.
+
+fn read_u32(memory: &[u8], at: usize) -> u32 {
+    memory.get(at..at + 4).and_then(|bytes| bytes.try_into().ok()).map_or(0, u32::from_le_bytes)
+}
+
+fn read_u64(memory: &[u8], at: usize) -> u64 {
+    memory.get(at..at + 8).and_then(|bytes| bytes.try_into().ok()).map_or(0, u64::from_le_bytes)
+}
+
+fn write_u32(memory: &mut [u8], at: usize, value: u32) {
+    if let Some(bytes) = memory.get_mut(at..at + 4) {
+        bytes.copy_from_slice(&value.to_le_bytes());
+    }
+}
+
+fn write_u64(memory: &mut [u8], at: usize, value: u64) {
+    if let Some(bytes) = memory.get_mut(at..at + 8) {
+        bytes.copy_from_slice(&value.to_le_bytes());
+    }
+}
