@@ -52,7 +52,7 @@ pub use abi::{Param, PlainData, RawSlice, RawSliceMut, Record, Ret};
 pub use com_macros::{Record, class, interface};
 pub use guid::Guid;
 pub use interface::{IUnknown, IUnknownVtbl, Interface};
-pub use object::{Class, ComObject, HasInterface, Implement, VtableSlots};
+pub use object::{Class, ComObject, HasInterface, Implement, VtableSlots, live_objects};
 pub use ptr::ComPtr;
 pub use signature::{ArgKind, ArgSignature, InterfaceSignature, MethodSignature};
 pub use status::{Result, Status};

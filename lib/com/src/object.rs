@@ -16,7 +16,7 @@
 
 use alloc::boxed::Box;
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering, fence};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering, fence};
 
 use crate::{ComPtr, Guid, IUnknown, IUnknownVtbl, Interface, Status};
 
@@ -59,6 +59,18 @@ pub unsafe trait Implement<T: Class, const SLOT: usize>: Interface {
     const VTBL: &'static Self::Vtbl;
 }
 
+/// Objects created by this copy of the object model and not yet destroyed.
+///
+/// Every component links its own copy of `com`, so this counts the objects
+/// of one module: a module whose count is zero has nothing left that could
+/// call back into its code, and can be unloaded.
+static LIVE_OBJECTS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many objects of this module are alive.
+pub fn live_objects() -> usize {
+    LIVE_OBJECTS.load(Ordering::Acquire)
+}
+
 /// The heap box behind every object implemented in Rust.
 #[repr(C)]
 pub struct ComObject<T: Class> {
@@ -78,6 +90,7 @@ impl<T: Class> ComObject<T> {
             references: AtomicU32::new(1),
             value,
         });
+        LIVE_OBJECTS.fetch_add(1, Ordering::Relaxed);
         let base = Box::into_raw(object).cast::<*mut c_void>();
         // SAFETY: slot `SLOT` lies inside the object's vtable array, and it
         // holds a vtable of `I` by the `HasInterface` contract; the single
@@ -124,6 +137,7 @@ impl<T: Class> ComObject<T> {
             // SAFETY: the last reference is gone; the object came from
             // `Box::into_raw` in `create`.
             drop(unsafe { Box::from_raw((self as *const Self).cast_mut()) });
+            LIVE_OBJECTS.fetch_sub(1, Ordering::Release);
         }
         remaining
     }

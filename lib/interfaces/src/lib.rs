@@ -13,11 +13,15 @@
 pub mod console;
 pub mod file;
 pub mod heap;
+pub mod hello;
+pub mod module;
 pub mod namespace;
 pub mod power;
 
 pub use console::{IConsole, IConsoleImpl};
 pub use file::{IFile, IFileImpl};
 pub use heap::{HeapStatus, IHeap, IHeapImpl};
+pub use hello::{IHello, IHelloImpl};
+pub use module::{ILoader, ILoaderImpl, IModule, IModuleImpl};
 pub use namespace::{INamespace, INamespaceImpl};
 pub use power::{IPower, IPowerImpl};

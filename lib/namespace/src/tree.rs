@@ -84,15 +84,16 @@ impl Namespace {
         Resolution::Load
     }
 
-    /// Loads `name`, which this binder marked as loading, and registers it.
-    fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
+    /// Loads `name`, which this binder marked as loading, and registers it
+    /// (kept cached after its last outside release when `flags` has `KEEP`).
+    fn load(&self, name: &str, flags: u32) -> Result<ComPtr<IUnknown>> {
         let result = self.loader.as_ref().ok_or(Status::NOT_FOUND)?.load(name);
         let mut entries = self.entries.lock();
         match &result {
             Ok(object) => {
                 let entry = Entry::Object {
                     object: object.clone(),
-                    flags: default_rights(0),
+                    flags: default_rights(flags & flags::KEEP),
                     extension: None,
                 };
                 entries.insert(name.into(), entry);
@@ -240,7 +241,7 @@ impl INamespaceImpl for Namespace {
                     return extension.bind(rest(name, at), flags);
                 }
                 Resolution::Busy => core::hint::spin_loop(),
-                Resolution::Load => return self.load(name),
+                Resolution::Load => return self.load(name, flags),
                 Resolution::Missing => return Err(Status::NOT_FOUND),
             }
         }

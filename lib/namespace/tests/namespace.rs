@@ -379,3 +379,13 @@ fn current_namespace_is_the_one_installed_once() {
     );
     assert!(namespace::current().unwrap().ptr_eq(&root));
 }
+
+#[test]
+fn a_bind_with_keep_registers_the_loaded_object_as_kept() {
+    let (loader, _) = slow_loader();
+    let root = namespace(Some(loader));
+    root.bind("/cached", flags::KEEP).unwrap();
+    root.bind("/plain", 0).unwrap();
+    assert_ne!(root.capabilities("/cached").unwrap() & flags::KEEP, 0);
+    assert_eq!(root.capabilities("/plain").unwrap() & flags::KEEP, 0);
+}

@@ -1,0 +1,2 @@
+//! Links the component as its .def describes.
+fn main() { component_build::link("hello.def") }

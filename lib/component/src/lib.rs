@@ -1,0 +1,135 @@
+//! The runtime every Tessera component links: heap, panic handler, entry point and the kernel's exports.
+//!
+//! A component is a `#![no_std]`, `#![no_main]` binary crate. It names its
+//! constructor with [`component!`], which defines the two functions the
+//! loader looks for:
+//!
+//! - `tessera_entry(out)`: runs the constructor and hands its object out;
+//! - `tessera_can_unload()`: true once none of the module's objects is
+//!   alive (the object model counts them per module).
+//!
+//! Memory comes from the kernel heap and a panic stops the system with a
+//! message, both through functions the kernel exports (see `kernel/kernel.def`):
+//! calls to them become import relocations that the loader binds.
+//!
+//! Depends on `com` and `interfaces`; every crate under `components/` uses it.
+
+#![no_std]
+
+extern crate alloc;
+
+use core::ffi::c_void;
+
+mod text;
+
+#[doc(hidden)]
+pub use com;
+
+pub use text::Text;
+
+use com::{ComPtr, IUnknown, Result, Status};
+use interfaces::INamespace;
+
+/// The kernel's exports (table `5f0c7c4e-6a3d-4d8b-8f7e-0d2a4b1c9e35` of
+/// `kernel.def`). Their signatures are the kernel's `exports` module's.
+mod kernel {
+    use core::ffi::c_void;
+
+    unsafe extern "C" {
+        /// Allocates `size` bytes aligned to `align`; null when out of memory.
+        pub fn tessera_alloc(size: usize, align: usize) -> *mut u8;
+        /// Frees a block `tessera_alloc` returned.
+        pub fn tessera_free(block: *mut u8);
+        /// The current namespace, with a reference for the caller (or null).
+        pub fn tessera_current_namespace() -> *mut c_void;
+        /// Stops the system, printing `message` and where (`file`:`line`).
+        pub fn tessera_abort(message: *const u8, length: usize, file: *const u8, file_length: usize, line: u32) -> !;
+    }
+}
+
+/// The namespace the component finds other objects in.
+pub fn namespace() -> Result<ComPtr<INamespace>> {
+    // SAFETY: the kernel returns null or an `INamespace` pointer carrying a
+    // reference for us, which the `ComPtr` now owns.
+    unsafe { ComPtr::from_raw(kernel::tessera_current_namespace().cast()) }.ok_or(Status::NOT_FOUND)
+}
+
+/// The body of `tessera_entry`: runs `constructor` and stores its object.
+pub fn enter(out: *mut *mut c_void, constructor: fn() -> Result<ComPtr<IUnknown>>) -> Status {
+    if out.is_null() {
+        return Status::NULL_POINTER;
+    }
+    match constructor() {
+        Ok(object) => {
+            // SAFETY: `out` is non-null and, by the entry point's contract,
+            // writable; the reference moves to the loader.
+            unsafe { out.write(object.into_raw().cast()) };
+            Status::OK
+        }
+        Err(status) => status,
+    }
+}
+
+/// The body of `tessera_can_unload`: 1 when none of the module's objects is alive.
+pub fn can_unload() -> u32 {
+    u32::from(com::live_objects() == 0)
+}
+
+/// Defines a component's entry point and unload check around `constructor`,
+/// a `fn() -> com::Result<ComPtr<IUnknown>>`.
+#[macro_export]
+macro_rules! component {
+    ($constructor:path) => {
+        /// The module's entry point, called once by the loader.
+        #[allow(unsafe_code, reason = "the loader finds it by name")]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn tessera_entry(out: *mut *mut core::ffi::c_void) -> $crate::com::Status {
+            $crate::enter(out, $constructor)
+        }
+
+        /// Whether the loader may unload the module now.
+        #[allow(unsafe_code, reason = "the loader finds it by name")]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn tessera_can_unload() -> u32 {
+            $crate::can_unload()
+        }
+    };
+}
+
+/// The kernel heap, as this module's global allocator.
+#[cfg(target_os = "none")]
+mod heap {
+    use core::alloc::{GlobalAlloc, Layout};
+
+    struct KernelHeap;
+
+    // SAFETY: the kernel heap honours size and alignment and hands out each
+    // byte once; blocks go back only through `dealloc`.
+    unsafe impl GlobalAlloc for KernelHeap {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: a plain call into the kernel.
+            unsafe { super::kernel::tessera_alloc(layout.size(), layout.align()) }
+        }
+
+        unsafe fn dealloc(&self, block: *mut u8, _layout: Layout) {
+            // SAFETY: `block` came from `alloc` above.
+            unsafe { super::kernel::tessera_free(block) }
+        }
+    }
+
+    #[global_allocator]
+    static HEAP: KernelHeap = KernelHeap;
+}
+
+/// A panic in a component stops the system, naming the panic and where.
+///
+/// Nothing is formatted here: formatting machinery would triple the size
+/// of a small component, and the kernel prints the parts.
+#[cfg(target_os = "none")]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    let message = info.message().as_str().unwrap_or("a component panicked");
+    let (file, line) = info.location().map_or(("?", 0), |location| (location.file(), location.line()));
+    // SAFETY: both strings are valid for their lengths.
+    unsafe { kernel::tessera_abort(message.as_ptr(), message.len(), file.as_ptr(), file.len(), line) }
+}
