@@ -1,7 +1,9 @@
-//! Links the kernel with its layout and embeds the boot RomFS that
-//! `cargo xtask build` packed (its path arrives in `TESSERA_ROMFS`).
+//! Links the kernel with its layout, embeds the boot RomFS that
+//! `cargo xtask build` packed (its path arrives in `TESSERA_ROMFS`), and
+//! turns `kernel.def` into the kernel's export tables.
 
 use std::env;
+use std::fmt::Write;
 use std::path::PathBuf;
 
 fn main() {
@@ -11,11 +13,51 @@ fn main() {
     println!("cargo:rerun-if-changed={}", script.display());
     println!("cargo:rustc-link-arg-bins=-T{}", script.display());
     println!("cargo:rerun-if-env-changed=TESSERA_ROMFS");
-    match env::var("TESSERA_ROMFS") {
-        Ok(romfs) => println!("cargo:rerun-if-changed={romfs}"),
-        Err(_) => {
-            eprintln!("error: TESSERA_ROMFS is not set; build the kernel with `cargo xtask build`");
-            std::process::exit(1);
-        }
+    if env::var("TESSERA_ROMFS")
+        .map(|romfs| println!("cargo:rerun-if-changed={romfs}"))
+        .is_err()
+    {
+        fail("TESSERA_ROMFS is not set; build the kernel with `cargo xtask build`");
     }
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::write(
+        out.join("export_tables.rs"),
+        export_tables(&manifest.join("kernel.def")),
+    )
+    .unwrap_or_else(|error| fail(&format!("writing the export tables: {error}")));
+}
+
+/// Rust source for the tables `kernel.def` declares: each symbol must be a
+/// function of `crate::exports`, so a missing one fails the build.
+fn export_tables(def: &std::path::Path) -> String {
+    println!("cargo:rerun-if-changed={}", def.display());
+    let text = std::fs::read_to_string(def)
+        .unwrap_or_else(|error| fail(&format!("reading kernel.def: {error}")));
+    let module =
+        image::def::parse(&text).unwrap_or_else(|error| fail(&format!("kernel.def: {error}")));
+    let mut source = String::from(
+        "/// The export tables of `kernel.def`.\npub static TABLES: &[KernelTable] = &[\n",
+    );
+    for table in &module.exports {
+        let _ = writeln!(
+            source,
+            "    KernelTable {{\n        uuid: com::Guid::from_u128({:#034x}),\n        exports: &[",
+            table.uuid.to_u128()
+        );
+        for export in &table.symbols {
+            let _ = writeln!(
+                source,
+                "            KernelExport {{ ordinal: {}, address: || crate::exports::{} as *const () as usize }},",
+                export.ordinal, export.name
+            );
+        }
+        source.push_str("        ],\n    },\n");
+    }
+    source.push_str("];\n");
+    source
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1);
 }

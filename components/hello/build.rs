@@ -1,2 +1,4 @@
 //! Links the component as its .def describes.
-fn main() { component_build::link("hello.def") }
+fn main() {
+    component_build::link("hello.def")
+}

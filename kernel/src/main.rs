@@ -23,8 +23,11 @@ macro_rules! kprintln {
     }};
 }
 
+mod bench;
 mod boot_image;
+mod exports;
 mod machine;
+mod modules;
 mod services;
 
 use com::{ComPtr, Status};

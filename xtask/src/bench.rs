@@ -19,13 +19,20 @@ struct Figure {
 
 /// Builds the release kernel, measures every figure and reports them.
 pub fn run() -> Result<()> {
-    let kernel = image::build(Profile::Release)?;
+    let built = image::build(Profile::Release)?;
+    let kernel = built.kernel;
     qemu::ensure_installed()?;
     let (mut machine, banner) = Machine::boot(&kernel)?;
     let boot =
         figures::boot_instructions(&banner).context("the boot banner has no instruction count")?;
     machine.send_line("poweroff")?;
     let size = KernelSize::of(&kernel)?;
+    let hello = built
+        .components
+        .iter()
+        .find(|component| component.name == "hello")
+        .context("the hello component is missing")?
+        .report;
     let results = [
         Figure {
             name: "boot: kernel entry to shell",

@@ -8,6 +8,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use crate::components::{self, Component};
+
 /// The kernel's target triple.
 pub const TARGET: &str = "riscv64gc-unknown-none-elf";
 
@@ -56,11 +58,29 @@ pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-/// Packs the RomFS and builds the kernel; returns the kernel ELF's path.
-pub fn build(profile: Profile) -> Result<PathBuf> {
+/// What `build` made.
+pub struct Built {
+    /// The kernel ELF.
+    pub kernel: PathBuf,
+    /// The components in its boot RomFS.
+    pub components: Vec<Component>,
+}
+
+/// Builds the components, packs the RomFS and builds the kernel.
+pub fn build(profile: Profile) -> Result<Built> {
     ensure_target()?;
+    let components = components::build(profile)?;
+    let mut extra: Vec<(String, Vec<u8>)> = components
+        .iter()
+        .map(|component| (format!("/{}", component.name), component.image.clone()))
+        .collect();
+    extra.extend(
+        components::broken(&components)?
+            .into_iter()
+            .map(|(name, bytes)| (format!("/test/{name}"), bytes)),
+    );
     let romfs = output_directory()?.join("romfs.img");
-    let files = pack_romfs(&workspace_root().join("kernel/romfs"), &romfs)?;
+    let files = pack_romfs(&workspace_root().join("kernel/romfs"), &extra, &romfs)?;
     println!("xtask: packed {files} files into {}", romfs.display());
     println!("xtask: building the kernel ({profile})");
     let mut cargo = Command::new(cargo());
@@ -77,11 +97,12 @@ pub fn build(profile: Profile) -> Result<PathBuf> {
     if !status.success() {
         bail!("building the kernel failed");
     }
-    Ok(workspace_root()
+    let kernel = workspace_root()
         .join("target")
         .join(TARGET)
         .join(profile.directory())
-        .join("kernel"))
+        .join("kernel");
+    Ok(Built { kernel, components })
 }
 
 /// Installs the kernel's target through rustup when it is missing.
@@ -112,11 +133,17 @@ fn ensure_target() -> Result<()> {
     Ok(())
 }
 
-/// Packs the directory tree `source` into a RomFS image at `image`; returns
-/// the number of files.
-pub fn pack_romfs(source: &Path, image: &Path) -> Result<usize> {
+/// Packs the directory tree `source` and the `extra` files (path, bytes)
+/// into a RomFS image at `image`; returns the number of files.
+pub fn pack_romfs(source: &Path, extra: &[(String, Vec<u8>)], image: &Path) -> Result<usize> {
     let mut builder = romfs::Builder::new();
-    let files = add_tree(&mut builder, source, "")?;
+    let mut files = add_tree(&mut builder, source, "")?;
+    for (path, bytes) in extra {
+        builder
+            .add_file(path, bytes)
+            .map_err(|error| anyhow!("{path}: {error}"))?;
+        files += 1;
+    }
     fs::write(image, builder.build()).with_context(|| format!("writing {}", image.display()))?;
     Ok(files)
 }

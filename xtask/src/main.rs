@@ -12,6 +12,7 @@
 //! `shell` (the prompt it waits for), `object` (ELF sizes) and `anyhow`.
 
 mod bench;
+mod components;
 mod figures;
 mod image;
 mod integration;
@@ -70,7 +71,7 @@ fn run(arguments: &[String]) -> Result<()> {
 
 /// `cargo xtask run`.
 fn boot_interactively(profile: Profile) -> Result<()> {
-    let kernel = image::build(profile)?;
+    let kernel = image::build(profile)?.kernel;
     qemu::ensure_installed()?;
     println!("xtask: booting Tessera in QEMU (type `poweroff`, or press Ctrl-A then X, to leave)");
     let status = qemu::interactive(&kernel)
@@ -97,7 +98,7 @@ fn test() -> Result<()> {
     if !status.success() {
         bail!("host unit tests failed");
     }
-    let kernel = image::build(Profile::Release)?;
+    let kernel = image::build(Profile::Release)?.kernel;
     qemu::ensure_installed()?;
     let boot = integration::run_all(&kernel)?;
     let size = figures::KernelSize::of(&kernel)?;

@@ -33,7 +33,10 @@ impl IHelloImpl for Hello {
         // The address shows where the loader placed this module's code.
         let here = hello_greetings as *const () as u64;
         let mut text = Text::new(buffer);
-        text.push("hello from the hello module at ")?.hex(here)?.push(", greeting #")?.decimal(count.into())?;
+        text.push("hello from the hello module at ")?
+            .hex(here)?
+            .push(", greeting #")?
+            .decimal(count.into())?;
         Ok(text.len())
     }
 }

@@ -17,6 +17,7 @@
 //!
 //! The addresses of the devices come from the device tree, not from this table.
 
+pub mod cache;
 pub mod console;
 pub mod counters;
 mod entry;

@@ -9,7 +9,10 @@ use crate::machine::console;
 
 /// The SBI firmware console.
 #[class(IConsole)]
-pub struct FirmwareConsole;
+pub struct FirmwareConsole {
+    /// Deferred work to run when a read has to wait: the system is idle.
+    pub idle: fn(),
+}
 
 impl IConsoleImpl for FirmwareConsole {
     fn write(&self, data: &[u8]) -> Result<usize> {
@@ -23,12 +26,17 @@ impl IConsoleImpl for FirmwareConsole {
         let Some((first, rest)) = buffer.split_first_mut() else {
             return Err(Status::BUFFER_TOO_SMALL);
         };
-        *first = loop {
-            match console::try_read() {
-                Some(byte) => break byte,
-                None => core::hint::spin_loop(),
-            }
-        };
+        if let Some(byte) = console::try_read() {
+            *first = byte;
+        } else {
+            (self.idle)();
+            *first = loop {
+                match console::try_read() {
+                    Some(byte) => break byte,
+                    None => core::hint::spin_loop(),
+                }
+            };
+        }
         let mut count = 1;
         for slot in rest {
             let Some(byte) = console::try_read() else {

@@ -10,13 +10,17 @@ use com::{ComObject, Result, Status};
 use heap::HeapObject;
 use interfaces::namespace::flags;
 
-use crate::Root;
+use crate::{Root, modules};
 
 /// Creates the root namespace, registers the boot services in it and makes
 /// it the current namespace; returns it.
 pub fn register_boot_services(romfs: &'static [u8]) -> Result<Root> {
-    let root: Root = ComObject::create(namespace::Namespace::new(None));
-    let console = ComObject::create::<interfaces::IConsole>(console::FirmwareConsole);
+    let root: Root = ComObject::create(namespace::Namespace::new(Some(
+        modules::ModuleLoader::boxed(),
+    )));
+    let console = ComObject::create::<interfaces::IConsole>(console::FirmwareConsole {
+        idle: modules::collect_idle,
+    });
     root.register("/dev/console", console.as_unknown(), 0)?;
     let power = ComObject::create::<interfaces::IPower>(power::PowerControl);
     root.register("/dev/power", power.as_unknown(), 0)?;
@@ -25,6 +29,12 @@ pub fn register_boot_services(romfs: &'static [u8]) -> Result<Root> {
         HeapObject::serve(crate::heap()).as_unknown(),
         0,
     )?;
+    let loader = ComObject::create::<interfaces::ILoader>(modules::LoaderService);
+    root.register("/sys/loader", loader.as_unknown(), 0)?;
+    let listing = ComObject::create::<interfaces::INamespace>(modules::ModuleDirectory);
+    root.register("/sys/modules", listing.as_unknown(), flags::EXTENSION)?;
+    let benchmarks = ComObject::create::<interfaces::IBenchmarks>(crate::bench::Benchmarks);
+    root.register("/sys/bench", benchmarks.as_unknown(), 0)?;
     let boot = bootfs::RomDirectory::mount(romfs).map_err(|error| {
         kprintln!("boot: the boot RomFS is corrupt: {error}");
         Status::BAD_IMAGE

@@ -310,7 +310,12 @@ fn guid_parses_its_canonical_text() {
     let guid = com::Guid::parse(text).expect("canonical form");
     assert_eq!(guid.to_string(), text);
     assert_eq!(com::Guid::parse(&text.to_uppercase()), Some(guid));
-    for bad in ["", "67e07512-6945-466c-97a2-e021dc9de1d", "67e07512+6945-466c-97a2-e021dc9de1d3", "g7e07512-6945-466c-97a2-e021dc9de1d3"] {
+    for bad in [
+        "",
+        "67e07512-6945-466c-97a2-e021dc9de1d",
+        "67e07512+6945-466c-97a2-e021dc9de1d3",
+        "g7e07512-6945-466c-97a2-e021dc9de1d3",
+    ] {
         assert_eq!(com::Guid::parse(bad), None, "{bad:?}");
     }
 }

@@ -43,7 +43,13 @@ mod kernel {
         /// The current namespace, with a reference for the caller (or null).
         pub fn tessera_current_namespace() -> *mut c_void;
         /// Stops the system, printing `message` and where (`file`:`line`).
-        pub fn tessera_abort(message: *const u8, length: usize, file: *const u8, file_length: usize, line: u32) -> !;
+        pub fn tessera_abort(
+            message: *const u8,
+            length: usize,
+            file: *const u8,
+            file_length: usize,
+            line: u32,
+        ) -> !;
     }
 }
 
@@ -129,7 +135,17 @@ mod heap {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     let message = info.message().as_str().unwrap_or("a component panicked");
-    let (file, line) = info.location().map_or(("?", 0), |location| (location.file(), location.line()));
+    let (file, line) = info
+        .location()
+        .map_or(("?", 0), |location| (location.file(), location.line()));
     // SAFETY: both strings are valid for their lengths.
-    unsafe { kernel::tessera_abort(message.as_ptr(), message.len(), file.as_ptr(), file.len(), line) }
+    unsafe {
+        kernel::tessera_abort(
+            message.as_ptr(),
+            message.len(),
+            file.as_ptr(),
+            file.len(),
+            line,
+        )
+    }
 }

@@ -47,7 +47,9 @@ impl<'a> Text<'a> {
         let mut digits = [0u8; 20];
         let mut used = 0;
         for slot in digits.iter_mut().rev() {
-            let digit = usize::try_from(value % radix).ok().and_then(|digit| DIGITS.get(digit));
+            let digit = usize::try_from(value % radix)
+                .ok()
+                .and_then(|digit| DIGITS.get(digit));
             *slot = digit.copied().unwrap_or(b'?');
             used += 1;
             value /= radix;
@@ -60,7 +62,10 @@ impl<'a> Text<'a> {
 
     fn push_bytes(&mut self, bytes: &[u8]) -> Result<&mut Self> {
         let end = self.length + bytes.len();
-        let room = self.buffer.get_mut(self.length..end).ok_or(Status::BUFFER_TOO_SMALL)?;
+        let room = self
+            .buffer
+            .get_mut(self.length..end)
+            .ok_or(Status::BUFFER_TOO_SMALL)?;
         room.copy_from_slice(bytes);
         self.length = end;
         Ok(self)

@@ -71,7 +71,11 @@ pub struct DefError {
 
 impl fmt::Display for DefError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 { write!(f, "{}", self.message) } else { write!(f, "line {}: {}", self.line, self.message) }
+        if self.line == 0 {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "line {}: {}", self.line, self.message)
+        }
     }
 }
 
@@ -91,7 +95,10 @@ pub fn parse(text: &str) -> Result<ModuleDef, DefError> {
         let line = line.split('#').next().unwrap_or_default();
         let words: Vec<&str> = line.split_whitespace().collect();
         if !words.is_empty() {
-            parser.line(&words).map_err(|message| DefError { line: index + 1, message })?;
+            parser.line(&words).map_err(|message| DefError {
+                line: index + 1,
+                message,
+            })?;
         }
     }
     parser.finish()
@@ -111,13 +118,19 @@ impl Parser {
             return match words {
                 ["}"] => self.close_table(),
                 [symbol, "@", ordinal] => add_export(table, symbol, ordinal),
-                _ => Err(format!("expected `symbol @ ordinal` or `}}`, found `{}`", words.join(" "))),
+                _ => Err(format!(
+                    "expected `symbol @ ordinal` or `}}`, found `{}`",
+                    words.join(" ")
+                )),
             };
         }
         match (words, &mut self.module) {
             (["module", name], None) => {
                 check_module_name(name)?;
-                self.module = Some(ModuleDef { name: name.to_string(), ..ModuleDef::default() });
+                self.module = Some(ModuleDef {
+                    name: name.to_string(),
+                    ..ModuleDef::default()
+                });
                 Ok(())
             }
             (["module", ..], Some(_)) => Err("a second `module` line".into()),
@@ -127,19 +140,28 @@ impl Parser {
                 if module.export_table(uuid).is_some() {
                     return Err(format!("export table {uuid} declared twice"));
                 }
-                self.open = Some(ExportTableDef { uuid, symbols: Vec::new() });
+                self.open = Some(ExportTableDef {
+                    uuid,
+                    symbols: Vec::new(),
+                });
                 Ok(())
             }
             (["import", name, uuid], Some(module)) => {
                 check_module_name(name)?;
-                let import = ImportDef { module: name.to_string(), uuid: parse_uuid(uuid)? };
+                let import = ImportDef {
+                    module: name.to_string(),
+                    uuid: parse_uuid(uuid)?,
+                };
                 if module.imports.contains(&import) {
                     return Err(format!("import of {name} {uuid} declared twice"));
                 }
                 module.imports.push(import);
                 Ok(())
             }
-            _ => Err(format!("expected `export <uuid> {{` or `import <module> <uuid>`, found `{}`", words.join(" "))),
+            _ => Err(format!(
+                "expected `export <uuid> {{` or `import <module> <uuid>`, found `{}`",
+                words.join(" ")
+            )),
         }
     }
 
@@ -152,7 +174,10 @@ impl Parser {
     }
 
     fn finish(self) -> Result<ModuleDef, DefError> {
-        let error = |message: &str| DefError { line: 0, message: message.into() };
+        let error = |message: &str| DefError {
+            line: 0,
+            message: message.into(),
+        };
         if self.open.is_some() {
             return Err(error("an export block is not closed with `}`"));
         }
@@ -162,33 +187,65 @@ impl Parser {
 
 fn add_export(table: &mut ExportTableDef, symbol: &str, ordinal: &str) -> Result<(), String> {
     check_symbol(symbol)?;
-    let ordinal: u32 = ordinal.parse().ok().filter(|&ordinal| ordinal > 0).ok_or_else(|| {
-        format!("ordinal `{ordinal}` of {symbol} is not a number from 1 to {}", u32::MAX)
-    })?;
-    if let Some(earlier) = table.symbols.iter().find(|export| export.ordinal == ordinal || export.name == symbol) {
-        return Err(format!("{symbol} @ {ordinal} clashes with {} @ {}", earlier.name, earlier.ordinal));
+    let ordinal: u32 = ordinal
+        .parse()
+        .ok()
+        .filter(|&ordinal| ordinal > 0)
+        .ok_or_else(|| {
+            format!(
+                "ordinal `{ordinal}` of {symbol} is not a number from 1 to {}",
+                u32::MAX
+            )
+        })?;
+    if let Some(earlier) = table
+        .symbols
+        .iter()
+        .find(|export| export.ordinal == ordinal || export.name == symbol)
+    {
+        return Err(format!(
+            "{symbol} @ {ordinal} clashes with {} @ {}",
+            earlier.name, earlier.ordinal
+        ));
     }
-    table.symbols.push(ExportDef { name: symbol.to_string(), ordinal });
+    table.symbols.push(ExportDef {
+        name: symbol.to_string(),
+        ordinal,
+    });
     Ok(())
 }
 
 fn parse_uuid(text: &str) -> Result<Guid, String> {
-    Guid::parse(text).ok_or_else(|| format!("`{text}` is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"))
+    Guid::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"))
 }
 
 /// Module names become namespace names, so they are one path segment.
 fn check_module_name(name: &str) -> Result<(), String> {
     let valid = name.len() <= 64
-        && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'.'))
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'.'))
         && name != "."
         && name != "..";
-    if valid { Ok(()) } else { Err(format!("`{name}` is not a module name (letters, digits, _ - .)")) }
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a module name (letters, digits, _ - .)"
+        ))
+    }
 }
 
 /// Symbols are C identifiers (what `#[unsafe(no_mangle)]` functions are called).
 fn check_symbol(name: &str) -> Result<(), String> {
     let mut bytes = name.bytes();
-    let valid = bytes.next().is_some_and(|first| first.is_ascii_alphabetic() || first == b'_')
+    let valid = bytes
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == b'_')
         && bytes.all(|byte| byte.is_ascii_alphanumeric() || byte == b'_');
-    if valid { Ok(()) } else { Err(format!("`{name}` is not a symbol name")) }
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("`{name}` is not a symbol name"))
+    }
 }

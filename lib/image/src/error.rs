@@ -37,16 +37,29 @@ impl fmt::Display for ImageError {
         match self {
             ImageError::Truncated => write!(f, "truncated image (shorter than its header)"),
             ImageError::BadMagic => write!(f, "not a Tessera image (bad magic)"),
-            ImageError::UnsupportedVersion(version) => write!(f, "unsupported image version {version}"),
+            ImageError::UnsupportedVersion(version) => {
+                write!(f, "unsupported image version {version}")
+            }
             ImageError::BadHeader(field) => write!(f, "bad header field '{field}'"),
-            ImageError::OutOfBounds(what) => write!(f, "{what} lies outside the image"),
+            ImageError::OutOfBounds(what) => {
+                write!(f, "truncated or corrupt image: {what} lies past its end")
+            }
             ImageError::BadString(what, index) => write!(f, "bad string in {what} {index}"),
-            ImageError::BadRelocation(index) => write!(f, "relocation {index} is invalid or points outside the module"),
-            ImageError::BadImportModule(index) => write!(f, "import module {index} names missing symbols"),
-            ImageError::BadExportTable(index) => write!(f, "export table {index} names missing exports"),
+            ImageError::BadRelocation(index) => write!(
+                f,
+                "relocation {index} is invalid or points outside the module"
+            ),
+            ImageError::BadImportModule(index) => {
+                write!(f, "import module {index} names missing symbols")
+            }
+            ImageError::BadExportTable(index) => {
+                write!(f, "export table {index} names missing exports")
+            }
             ImageError::BadExport(index) => write!(f, "export {index} points outside the module"),
             ImageError::DuplicateTable(index) => write!(f, "export table {index} repeats a UUID"),
-            ImageError::DuplicateOrdinal(index) => write!(f, "export {index} repeats an ordinal of its table"),
+            ImageError::DuplicateOrdinal(index) => {
+                write!(f, "export {index} repeats an ordinal of its table")
+            }
         }
     }
 }

@@ -98,7 +98,9 @@ impl RelocationKind {
     /// Bytes of content the relocation rewrites.
     pub fn width(self) -> u32 {
         match self {
-            RelocationKind::Rebase64 | RelocationKind::Abs64Import | RelocationKind::CallImport => 8,
+            RelocationKind::Rebase64 | RelocationKind::Abs64Import | RelocationKind::CallImport => {
+                8
+            }
             _ => 4,
         }
     }
@@ -107,12 +109,17 @@ impl RelocationKind {
     pub fn imports(self) -> bool {
         matches!(
             self,
-            RelocationKind::Abs64Import | RelocationKind::CallImport | RelocationKind::PcrelHi20Import
+            RelocationKind::Abs64Import
+                | RelocationKind::CallImport
+                | RelocationKind::PcrelHi20Import
         )
     }
 
     /// True when `index` names the `PcrelHi20Import` this one completes.
     pub fn completes_high_part(self) -> bool {
-        matches!(self, RelocationKind::PcrelLo12IImport | RelocationKind::PcrelLo12SImport)
+        matches!(
+            self,
+            RelocationKind::PcrelLo12IImport | RelocationKind::PcrelLo12SImport
+        )
     }
 }

@@ -21,13 +21,15 @@ extern crate alloc;
 
 pub mod def;
 mod error;
-mod format;
+pub mod format;
 mod reader;
 pub mod riscv;
 mod writer;
 
 pub use error::ImageError;
-pub use format::{HEADER_SIZE, MAGIC, MAX_ALIGN, MAX_MEMORY_SIZE, NO_FUNCTION, RelocationKind, VERSION};
+pub use format::{
+    HEADER_SIZE, MAGIC, MAX_ALIGN, MAX_MEMORY_SIZE, NO_FUNCTION, RelocationKind, VERSION,
+};
 pub use reader::{Export, ExportTable, Image, ImportModule, ImportSymbol, Relocation};
 pub use writer::{ExportTableSpec, ImageBuilder, ImportModuleSpec};
 

@@ -5,8 +5,8 @@ use com::Guid;
 
 use crate::ImageError;
 use crate::format::{
-    EXPORT_SIZE, EXPORT_TABLE_SIZE, HEADER_SIZE, IMPORT_MODULE_SIZE, IMPORT_SYMBOL_SIZE, MAGIC, MAX_ALIGN,
-    MAX_MEMORY_SIZE, NO_FUNCTION, RELOCATION_SIZE, RelocationKind, VERSION, header,
+    EXPORT_SIZE, EXPORT_TABLE_SIZE, HEADER_SIZE, IMPORT_MODULE_SIZE, IMPORT_SYMBOL_SIZE, MAGIC,
+    MAX_ALIGN, MAX_MEMORY_SIZE, NO_FUNCTION, RELOCATION_SIZE, RelocationKind, VERSION, header,
 };
 
 /// A table's place in the file: `count` records of `size` bytes at `offset`.
@@ -104,7 +104,11 @@ impl<'a> Image<'a> {
         if bytes.len() < usize::from(HEADER_SIZE) {
             // A short file that does not even start like an image is foreign.
             let prefix = &bytes[..bytes.len().min(MAGIC.len())];
-            return Err(if MAGIC.starts_with(prefix) { ImageError::Truncated } else { ImageError::BadMagic });
+            return Err(if MAGIC.starts_with(prefix) {
+                ImageError::Truncated
+            } else {
+                ImageError::BadMagic
+            });
         }
         if bytes[..8] != MAGIC {
             return Err(ImageError::BadMagic);
@@ -123,7 +127,9 @@ impl<'a> Image<'a> {
     /// The bytes copied to the start of the module's memory.
     pub fn content(&self) -> &'a [u8] {
         let start = self.header.content_offset as usize;
-        self.bytes.get(start..start + self.header.content_size as usize).unwrap_or_default()
+        self.bytes
+            .get(start..start + self.header.content_size as usize)
+            .unwrap_or_default()
     }
 
     /// Bytes of memory the module occupies: the content, then zeroes.
@@ -253,13 +259,55 @@ impl<'a> Image<'a> {
     fn validate_layout(&self) -> Result<(), ImageError> {
         let header = &self.header;
         let length = self.bytes.len();
-        within(length, header.content_offset, header.content_size, 1, "the content")?;
-        within(length, header.strings.offset, header.strings.count, 1, "the string table")?;
-        within(length, header.relocations.offset, header.relocations.count, RELOCATION_SIZE, "the relocation table")?;
-        within(length, header.import_modules.offset, header.import_modules.count, IMPORT_MODULE_SIZE, "the import modules")?;
-        within(length, header.import_symbols.offset, header.import_symbols.count, IMPORT_SYMBOL_SIZE, "the import symbols")?;
-        within(length, header.export_tables.offset, header.export_tables.count, EXPORT_TABLE_SIZE, "the export tables")?;
-        within(length, header.exports.offset, header.exports.count, EXPORT_SIZE, "the exports")?;
+        within(
+            length,
+            header.content_offset,
+            header.content_size,
+            1,
+            "the content",
+        )?;
+        within(
+            length,
+            header.strings.offset,
+            header.strings.count,
+            1,
+            "the string table",
+        )?;
+        within(
+            length,
+            header.relocations.offset,
+            header.relocations.count,
+            RELOCATION_SIZE,
+            "the relocation table",
+        )?;
+        within(
+            length,
+            header.import_modules.offset,
+            header.import_modules.count,
+            IMPORT_MODULE_SIZE,
+            "the import modules",
+        )?;
+        within(
+            length,
+            header.import_symbols.offset,
+            header.import_symbols.count,
+            IMPORT_SYMBOL_SIZE,
+            "the import symbols",
+        )?;
+        within(
+            length,
+            header.export_tables.offset,
+            header.export_tables.count,
+            EXPORT_TABLE_SIZE,
+            "the export tables",
+        )?;
+        within(
+            length,
+            header.exports.offset,
+            header.exports.count,
+            EXPORT_SIZE,
+            "the exports",
+        )?;
         if header.memory_size > MAX_MEMORY_SIZE || header.content_size > header.memory_size {
             return Err(ImageError::BadHeader("memory size"));
         }
@@ -272,13 +320,16 @@ impl<'a> Image<'a> {
         if header.can_unload != NO_FUNCTION && header.can_unload >= header.content_size {
             return Err(ImageError::BadHeader("can_unload"));
         }
-        self.string(header.name).ok_or(ImageError::BadString("the module name", 0))?;
+        self.string(header.name)
+            .ok_or(ImageError::BadString("the module name", 0))?;
         Ok(())
     }
 
     fn validate_relocations(&self) -> Result<(), ImageError> {
         for index in 0..self.header.relocations.count {
-            let relocation = self.relocation(index).ok_or(ImageError::BadRelocation(index))?;
+            let relocation = self
+                .relocation(index)
+                .ok_or(ImageError::BadRelocation(index))?;
             let end = relocation.offset.checked_add(relocation.kind.width());
             let inside = end.is_some_and(|end| end <= self.header.content_size);
             let partner_ok = if relocation.kind.imports() {
@@ -298,37 +349,51 @@ impl<'a> Image<'a> {
 
     fn validate_imports(&self) -> Result<(), ImageError> {
         for index in 0..self.header.import_modules.count {
-            let module = self.import_module(index).ok_or(ImageError::BadString("import module", index))?;
+            let module = self
+                .import_module(index)
+                .ok_or(ImageError::BadString("import module", index))?;
             let end = module.first_symbol.checked_add(module.symbol_count);
             if end.is_none_or(|end| end > self.header.import_symbols.count) {
                 return Err(ImageError::BadImportModule(index));
             }
         }
         for index in 0..self.header.import_symbols.count {
-            self.import_symbol(index).ok_or(ImageError::BadString("import symbol", index))?;
+            self.import_symbol(index)
+                .ok_or(ImageError::BadString("import symbol", index))?;
         }
         Ok(())
     }
 
     fn validate_exports(&self) -> Result<(), ImageError> {
         for index in 0..self.header.exports.count {
-            let export = self.export(index).ok_or(ImageError::BadString("export", index))?;
+            let export = self
+                .export(index)
+                .ok_or(ImageError::BadString("export", index))?;
             if export.offset >= self.header.memory_size {
                 return Err(ImageError::BadExport(index));
             }
         }
         for index in 0..self.header.export_tables.count {
-            let table = self.export_table_at(index).ok_or(ImageError::BadExportTable(index))?;
+            let table = self
+                .export_table_at(index)
+                .ok_or(ImageError::BadExportTable(index))?;
             let end = table.first.checked_add(table.count);
             if end.is_none_or(|end| end > self.header.exports.count) {
                 return Err(ImageError::BadExportTable(index));
             }
-            if self.export_tables().take(index as usize).any(|earlier| earlier.uuid == table.uuid) {
+            if self
+                .export_tables()
+                .take(index as usize)
+                .any(|earlier| earlier.uuid == table.uuid)
+            {
                 return Err(ImageError::DuplicateTable(index));
             }
             for (index, export) in (table.first..).zip(table.entries()) {
                 let earlier = table.entries().take((index - table.first) as usize);
-                if earlier.into_iter().any(|earlier| earlier.ordinal == export.ordinal) {
+                if earlier
+                    .into_iter()
+                    .any(|earlier| earlier.ordinal == export.ordinal)
+                {
                     return Err(ImageError::DuplicateOrdinal(index));
                 }
             }
@@ -358,12 +423,19 @@ impl<'a> ExportTable<'a> {
 /// Reads and checks the header's scalar fields.
 fn read_header(bytes: &[u8]) -> Result<Header, ImageError> {
     let field = |at| u32_at(bytes, at).ok_or(ImageError::Truncated);
-    let table = |at| Ok::<_, ImageError>(Table { offset: field(at)?, count: field(at + 4)? });
-    let version = u16::from_le_bytes(array_at(bytes, header::VERSION).ok_or(ImageError::Truncated)?);
+    let table = |at| {
+        Ok::<_, ImageError>(Table {
+            offset: field(at)?,
+            count: field(at + 4)?,
+        })
+    };
+    let version =
+        u16::from_le_bytes(array_at(bytes, header::VERSION).ok_or(ImageError::Truncated)?);
     if version != VERSION {
         return Err(ImageError::UnsupportedVersion(version));
     }
-    let header_size = u16::from_le_bytes(array_at(bytes, header::HEADER_SIZE).ok_or(ImageError::Truncated)?);
+    let header_size =
+        u16::from_le_bytes(array_at(bytes, header::HEADER_SIZE).ok_or(ImageError::Truncated)?);
     if header_size != HEADER_SIZE {
         return Err(ImageError::BadHeader("header size"));
     }
@@ -388,7 +460,13 @@ fn read_header(bytes: &[u8]) -> Result<Header, ImageError> {
 }
 
 /// Checks that `count` records of `size` bytes at `offset` fit in `length`.
-fn within(length: usize, offset: u32, count: u32, size: usize, what: &'static str) -> Result<(), ImageError> {
+fn within(
+    length: usize,
+    offset: u32,
+    count: u32,
+    size: usize,
+    what: &'static str,
+) -> Result<(), ImageError> {
     let bytes = (count as usize).checked_mul(size);
     let end = bytes.and_then(|bytes| bytes.checked_add(offset as usize));
     if end.is_none_or(|end| end > length) {

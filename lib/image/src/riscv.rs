@@ -59,7 +59,8 @@ pub fn set_b_offset(word: u32, offset: i64) -> Option<u32> {
         return None;
     }
     let value = offset as u32;
-    let field = (value & 0x1000) << 19 | (value & 0x7e0) << 20 | (value & 0x1e) << 7 | (value & 0x800) >> 4;
+    let field =
+        (value & 0x1000) << 19 | (value & 0x7e0) << 20 | (value & 0x1e) << 7 | (value & 0x800) >> 4;
     Some((word & 0x01ff_f07f) | field)
 }
 
@@ -69,7 +70,10 @@ pub fn set_j_offset(word: u32, offset: i64) -> Option<u32> {
         return None;
     }
     let value = offset as u32;
-    let field = (value & 0x10_0000) << 11 | (value & 0x7fe) << 20 | (value & 0x800) << 9 | (value & 0xf_f000);
+    let field = (value & 0x10_0000) << 11
+        | (value & 0x7fe) << 20
+        | (value & 0x800) << 9
+        | (value & 0xf_f000);
     Some((word & 0xfff) | field)
 }
 
@@ -110,9 +114,24 @@ mod tests {
 
     #[test]
     fn pcrel_split_rebuilds_the_distance() {
-        for distance in [0i64, 1, -1, 0x7ff, 0x800, -0x800, -0x801, 0x1234_5678, -0x7fff_f000, 0x7fff_f7ff] {
+        for distance in [
+            0i64,
+            1,
+            -1,
+            0x7ff,
+            0x800,
+            -0x800,
+            -0x801,
+            0x1234_5678,
+            -0x7fff_f000,
+            0x7fff_f7ff,
+        ] {
             let (high, low) = split_pcrel(distance).expect("in range");
-            assert_eq!(i64::from(high) * 4096 + i64::from(low), distance, "{distance:#x}");
+            assert_eq!(
+                i64::from(high) * 4096 + i64::from(low),
+                distance,
+                "{distance:#x}"
+            );
             assert_eq!(low, low_part(distance));
             assert!((-2048..2048).contains(&low));
         }

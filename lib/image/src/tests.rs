@@ -9,7 +9,8 @@ use com::Guid;
 
 use crate::format::header;
 use crate::{
-    ExportTableSpec, Image, ImageBuilder, ImageError, ImportModuleSpec, Relocation, RelocationKind, def,
+    ExportTableSpec, Image, ImageBuilder, ImageError, ImportModuleSpec, Relocation, RelocationKind,
+    def,
 };
 
 const KERNEL: Guid = Guid::from_u128(0x5f0c7c4e_6a3d_4d8b_8f7e_0d2a4b1c9e35);
@@ -17,7 +18,12 @@ const V1: Guid = Guid::from_u128(0x3c1f5a52_8d7e_4e0b_9a51_7b0f2d6c4e11);
 const V2: Guid = Guid::from_u128(0x3c1f5a52_8d7e_4e0b_9a51_7b0f2d6c4e12);
 
 fn relocation(offset: u32, kind: RelocationKind, index: u32) -> Relocation {
-    Relocation { offset, kind, index, addend: 0 }
+    Relocation {
+        offset,
+        kind,
+        index,
+        addend: 0,
+    }
 }
 
 fn sample() -> ImageBuilder {
@@ -33,7 +39,12 @@ fn sample() -> ImageBuilder {
             relocation(24, RelocationKind::CallImport, 1),
             relocation(32, RelocationKind::PcrelHi20Import, 0),
             relocation(36, RelocationKind::PcrelLo12IImport, 2),
-            Relocation { offset: 40, kind: RelocationKind::Abs64Import, index: 0, addend: -8 },
+            Relocation {
+                offset: 40,
+                kind: RelocationKind::Abs64Import,
+                index: 0,
+                addend: -8,
+            },
         ],
         imports: vec![ImportModuleSpec {
             name: "kernel".into(),
@@ -41,8 +52,14 @@ fn sample() -> ImageBuilder {
             symbols: vec![(1, "tessera_alloc".into()), (2, "tessera_free".into())],
         }],
         exports: vec![
-            ExportTableSpec { uuid: V1, exports: vec![(1, "hello_count".into(), 8)] },
-            ExportTableSpec { uuid: V2, exports: vec![(1, "hello_count".into(), 8), (2, "hello_reset".into(), 90)] },
+            ExportTableSpec {
+                uuid: V1,
+                exports: vec![(1, "hello_count".into(), 8)],
+            },
+            ExportTableSpec {
+                uuid: V2,
+                exports: vec![(1, "hello_count".into(), 8), (2, "hello_reset".into(), 90)],
+            },
         ],
     }
 }
@@ -61,18 +78,52 @@ fn builder_and_reader_agree() {
     let image = Image::parse(&bytes).expect("valid image");
     assert_eq!(image.name(), "hello");
     assert_eq!(image.content(), &(0..64).collect::<Vec<u8>>()[..]);
-    assert_eq!((image.memory_size(), image.align(), image.entry()), (96, 16, 8));
+    assert_eq!(
+        (image.memory_size(), image.align(), image.entry()),
+        (96, 16, 8)
+    );
     assert_eq!(image.can_unload(), Some(16));
-    assert_eq!(image.relocations().collect::<Vec<_>>(), sample().relocations);
+    assert_eq!(
+        image.relocations().collect::<Vec<_>>(),
+        sample().relocations
+    );
     let module = image.import_modules().next().expect("one import module");
-    assert_eq!((module.name, module.uuid, module.first_symbol, module.symbol_count), ("kernel", KERNEL, 0, 2));
-    assert_eq!(image.import_symbol(1).map(|symbol| (symbol.ordinal, symbol.name)), Some((2, "tessera_free")));
-    assert_eq!(image.module_of_symbol(1).map(|module| module.name), Some("kernel"));
+    assert_eq!(
+        (
+            module.name,
+            module.uuid,
+            module.first_symbol,
+            module.symbol_count
+        ),
+        ("kernel", KERNEL, 0, 2)
+    );
+    assert_eq!(
+        image
+            .import_symbol(1)
+            .map(|symbol| (symbol.ordinal, symbol.name)),
+        Some((2, "tessera_free"))
+    );
+    assert_eq!(
+        image.module_of_symbol(1).map(|module| module.name),
+        Some("kernel")
+    );
     assert_eq!(image.module_of_symbol(2), None);
     let v2 = image.export_table(V2).expect("v2 table");
-    assert_eq!(v2.by_ordinal(2).map(|export| (export.name, export.offset)), Some(("hello_reset", 90)));
-    assert_eq!(v2.by_name("hello_count").map(|export| export.ordinal), Some(1));
-    assert!(image.export_table(V1).expect("v1 table").by_ordinal(2).is_none());
+    assert_eq!(
+        v2.by_ordinal(2).map(|export| (export.name, export.offset)),
+        Some(("hello_reset", 90))
+    );
+    assert_eq!(
+        v2.by_name("hello_count").map(|export| export.ordinal),
+        Some(1)
+    );
+    assert!(
+        image
+            .export_table(V1)
+            .expect("v1 table")
+            .by_ordinal(2)
+            .is_none()
+    );
     assert!(image.export_table(KERNEL).is_none());
 }
 
@@ -80,7 +131,10 @@ fn builder_and_reader_agree() {
 fn every_truncation_is_an_error() {
     let bytes = sample().build();
     for length in 0..bytes.len() {
-        assert!(Image::parse(&bytes[..length]).is_err(), "a {length}-byte prefix was accepted");
+        assert!(
+            Image::parse(&bytes[..length]).is_err(),
+            "a {length}-byte prefix was accepted"
+        );
     }
 }
 
@@ -92,7 +146,10 @@ fn foreign_files_are_refused_by_magic_and_version() {
     assert_eq!(Image::parse(b"\x7fELF").err(), Some(ImageError::BadMagic));
     let mut bytes = sample().build();
     bytes[header::VERSION] = 2;
-    assert_eq!(Image::parse(&bytes).err(), Some(ImageError::UnsupportedVersion(2)));
+    assert_eq!(
+        Image::parse(&bytes).err(),
+        Some(ImageError::UnsupportedVersion(2))
+    );
 }
 
 /// Applies `patch` to a fresh sample image and returns what parsing says.
@@ -104,14 +161,38 @@ fn patched(patch: impl FnOnce(&mut Vec<u8>)) -> Option<ImageError> {
 
 #[test]
 fn header_fields_are_checked() {
-    assert_eq!(patched(|b| put_u32(b, header::FLAGS, 1)), Some(ImageError::BadHeader("flags")));
-    assert_eq!(patched(|b| put_u32(b, header::MEMORY_SIZE, 10)), Some(ImageError::BadHeader("memory size")));
-    assert_eq!(patched(|b| put_u32(b, header::MEMORY_SIZE, u32::MAX)), Some(ImageError::BadHeader("memory size")));
-    assert_eq!(patched(|b| put_u32(b, header::ALIGN, 24)), Some(ImageError::BadHeader("alignment")));
-    assert_eq!(patched(|b| put_u32(b, header::ENTRY, 64)), Some(ImageError::BadHeader("entry")));
-    assert_eq!(patched(|b| put_u32(b, header::CAN_UNLOAD, 1000)), Some(ImageError::BadHeader("can_unload")));
-    assert_eq!(patched(|b| put_u32(b, header::NAME + 4, 100_000)), Some(ImageError::BadString("the module name", 0)));
-    assert_eq!(patched(|b| put_u32(b, header::NAME + 4, 0)), Some(ImageError::BadString("the module name", 0)));
+    assert_eq!(
+        patched(|b| put_u32(b, header::FLAGS, 1)),
+        Some(ImageError::BadHeader("flags"))
+    );
+    assert_eq!(
+        patched(|b| put_u32(b, header::MEMORY_SIZE, 10)),
+        Some(ImageError::BadHeader("memory size"))
+    );
+    assert_eq!(
+        patched(|b| put_u32(b, header::MEMORY_SIZE, u32::MAX)),
+        Some(ImageError::BadHeader("memory size"))
+    );
+    assert_eq!(
+        patched(|b| put_u32(b, header::ALIGN, 24)),
+        Some(ImageError::BadHeader("alignment"))
+    );
+    assert_eq!(
+        patched(|b| put_u32(b, header::ENTRY, 64)),
+        Some(ImageError::BadHeader("entry"))
+    );
+    assert_eq!(
+        patched(|b| put_u32(b, header::CAN_UNLOAD, 1000)),
+        Some(ImageError::BadHeader("can_unload"))
+    );
+    assert_eq!(
+        patched(|b| put_u32(b, header::NAME + 4, 100_000)),
+        Some(ImageError::BadString("the module name", 0))
+    );
+    assert_eq!(
+        patched(|b| put_u32(b, header::NAME + 4, 0)),
+        Some(ImageError::BadString("the module name", 0))
+    );
 }
 
 #[test]
@@ -123,7 +204,10 @@ fn tables_must_lie_inside_the_file() {
         (header::EXPORTS, "the exports"),
         (header::STRINGS, "the string table"),
     ] {
-        assert_eq!(patched(|b| put_u32(b, field, u32::MAX - 2)), Some(ImageError::OutOfBounds(what)));
+        assert_eq!(
+            patched(|b| put_u32(b, field, u32::MAX - 2)),
+            Some(ImageError::OutOfBounds(what))
+        );
     }
     assert_eq!(
         patched(|b| put_u32(b, header::RELOCATIONS + 4, u32::MAX)),
@@ -139,23 +223,71 @@ fn relocation_at(bytes: &[u8], index: usize) -> usize {
 #[test]
 fn relocations_are_checked() {
     // Outside the content, or straddling its end.
-    assert_eq!(patched(|b| { let at = relocation_at(b, 0); put_u32(b, at, 60) }), Some(ImageError::BadRelocation(0)));
-    assert_eq!(patched(|b| { let at = relocation_at(b, 0); put_u32(b, at, u32::MAX - 3) }), Some(ImageError::BadRelocation(0)));
+    assert_eq!(
+        patched(|b| {
+            let at = relocation_at(b, 0);
+            put_u32(b, at, 60)
+        }),
+        Some(ImageError::BadRelocation(0))
+    );
+    assert_eq!(
+        patched(|b| {
+            let at = relocation_at(b, 0);
+            put_u32(b, at, u32::MAX - 3)
+        }),
+        Some(ImageError::BadRelocation(0))
+    );
     // An unknown kind.
-    assert_eq!(patched(|b| { let at = relocation_at(b, 1) + 4; b[at] = 99 }), Some(ImageError::BadRelocation(1)));
+    assert_eq!(
+        patched(|b| {
+            let at = relocation_at(b, 1) + 4;
+            b[at] = 99
+        }),
+        Some(ImageError::BadRelocation(1))
+    );
     // An import symbol that does not exist.
-    assert_eq!(patched(|b| { let at = relocation_at(b, 1) + 8; put_u32(b, at, 2) }), Some(ImageError::BadRelocation(1)));
+    assert_eq!(
+        patched(|b| {
+            let at = relocation_at(b, 1) + 8;
+            put_u32(b, at, 2)
+        }),
+        Some(ImageError::BadRelocation(1))
+    );
     // A low part whose partner is not a high part, or does not exist.
-    assert_eq!(patched(|b| { let at = relocation_at(b, 3) + 8; put_u32(b, at, 0) }), Some(ImageError::BadRelocation(3)));
-    assert_eq!(patched(|b| { let at = relocation_at(b, 3) + 8; put_u32(b, at, 77) }), Some(ImageError::BadRelocation(3)));
+    assert_eq!(
+        patched(|b| {
+            let at = relocation_at(b, 3) + 8;
+            put_u32(b, at, 0)
+        }),
+        Some(ImageError::BadRelocation(3))
+    );
+    assert_eq!(
+        patched(|b| {
+            let at = relocation_at(b, 3) + 8;
+            put_u32(b, at, 77)
+        }),
+        Some(ImageError::BadRelocation(3))
+    );
 }
 
 #[test]
 fn imports_and_exports_are_checked() {
     let modules = |b: &[u8]| get_u32(b, header::IMPORT_MODULES) as usize;
-    assert_eq!(patched(|b| { let at = modules(b) + 28; put_u32(b, at, 3) }), Some(ImageError::BadImportModule(0)));
+    assert_eq!(
+        patched(|b| {
+            let at = modules(b) + 28;
+            put_u32(b, at, 3)
+        }),
+        Some(ImageError::BadImportModule(0))
+    );
     let tables = |b: &[u8]| get_u32(b, header::EXPORT_TABLES) as usize;
-    assert_eq!(patched(|b| { let at = tables(b) + 20; put_u32(b, at, 9) }), Some(ImageError::BadExportTable(0)));
+    assert_eq!(
+        patched(|b| {
+            let at = tables(b) + 20;
+            put_u32(b, at, 9)
+        }),
+        Some(ImageError::BadExportTable(0))
+    );
     // The second table made a copy of the first's UUID.
     assert_eq!(
         patched(|b| {
@@ -166,9 +298,21 @@ fn imports_and_exports_are_checked() {
         Some(ImageError::DuplicateTable(1))
     );
     let exports = |b: &[u8]| get_u32(b, header::EXPORTS) as usize;
-    assert_eq!(patched(|b| { let at = exports(b) + 4; put_u32(b, at, 96) }), Some(ImageError::BadExport(0)));
+    assert_eq!(
+        patched(|b| {
+            let at = exports(b) + 4;
+            put_u32(b, at, 96)
+        }),
+        Some(ImageError::BadExport(0))
+    );
     // The third export (v2's second) takes ordinal 1 again.
-    assert_eq!(patched(|b| { let at = exports(b) + 32; put_u32(b, at, 1) }), Some(ImageError::DuplicateOrdinal(2)));
+    assert_eq!(
+        patched(|b| {
+            let at = exports(b) + 32;
+            put_u32(b, at, 1)
+        }),
+        Some(ImageError::DuplicateOrdinal(2))
+    );
 }
 
 #[test]
@@ -176,7 +320,10 @@ fn strings_must_be_utf8() {
     let mut bytes = sample().build();
     let strings = get_u32(&bytes, header::STRINGS) as usize;
     bytes[strings] = 0xff;
-    assert_eq!(Image::parse(&bytes).err(), Some(ImageError::BadString("the module name", 0)));
+    assert_eq!(
+        Image::parse(&bytes).err(),
+        Some(ImageError::BadString("the module name", 0))
+    );
 }
 
 const HELLO_DEF: &str = "\
@@ -197,23 +344,53 @@ fn def_files_parse() {
     assert_eq!(module.name, "hello");
     assert_eq!(module.exports.len(), 2);
     let v1 = module.export_table(V1).expect("v1");
-    let symbols: Vec<_> = v1.symbols.iter().map(|export| (export.name.as_str(), export.ordinal)).collect();
+    let symbols: Vec<_> = v1
+        .symbols
+        .iter()
+        .map(|export| (export.name.as_str(), export.ordinal))
+        .collect();
     assert_eq!(symbols, [("hello_count", 1), ("hello_reset", 2)]);
     assert!(module.export_table(V2).expect("v2").symbols.is_empty());
-    assert_eq!(module.imports, [def::ImportDef { module: "kernel".to_string(), uuid: KERNEL }]);
+    assert_eq!(
+        module.imports,
+        [def::ImportDef {
+            module: "kernel".to_string(),
+            uuid: KERNEL
+        }]
+    );
 }
 
 #[test]
 fn def_errors_name_their_line() {
     let cases = [
-        ("export 3c1f5a52-8d7e-4e0b-9a51-7b0f2d6c4e11 {", 1, "the first line must be"),
+        (
+            "export 3c1f5a52-8d7e-4e0b-9a51-7b0f2d6c4e11 {",
+            1,
+            "the first line must be",
+        ),
         ("module a\nmodule b", 2, "a second `module`"),
         ("module a\nexport nonsense {", 2, "is not a UUID"),
-        ("module a\nexport 3c1f5a52-8d7e-4e0b-9a51-7b0f2d6c4e11 {\nf @ 0\n}", 3, "is not a number"),
-        ("module a\nexport 3c1f5a52-8d7e-4e0b-9a51-7b0f2d6c4e11 {\nf @ 1\ng @ 1\n}", 4, "clashes with f @ 1"),
-        ("module a\nexport 3c1f5a52-8d7e-4e0b-9a51-7b0f2d6c4e11 {\n9f @ 1\n}", 3, "is not a symbol name"),
+        (
+            "module a\nexport 3c1f5a52-8d7e-4e0b-9a51-7b0f2d6c4e11 {\nf @ 0\n}",
+            3,
+            "is not a number",
+        ),
+        (
+            "module a\nexport 3c1f5a52-8d7e-4e0b-9a51-7b0f2d6c4e11 {\nf @ 1\ng @ 1\n}",
+            4,
+            "clashes with f @ 1",
+        ),
+        (
+            "module a\nexport 3c1f5a52-8d7e-4e0b-9a51-7b0f2d6c4e11 {\n9f @ 1\n}",
+            3,
+            "is not a symbol name",
+        ),
         ("module a/b", 1, "is not a module name"),
-        ("module a\nimport ../x 3c1f5a52-8d7e-4e0b-9a51-7b0f2d6c4e11", 2, "is not a module name"),
+        (
+            "module a\nimport ../x 3c1f5a52-8d7e-4e0b-9a51-7b0f2d6c4e11",
+            2,
+            "is not a module name",
+        ),
         ("module a\nfrobnicate", 2, "expected `export"),
         ("module a\n}", 2, "expected `export"),
     ];
@@ -222,7 +399,15 @@ fn def_errors_name_their_line() {
         assert_eq!(error.line, line, "{text:?}: {error}");
         assert!(error.message.contains(message), "{text:?}: {error}");
     }
-    assert_eq!(def::parse("").expect_err("empty").message, "no `module <name>` line");
+    assert_eq!(
+        def::parse("").expect_err("empty").message,
+        "no `module <name>` line"
+    );
     let unclosed = def::parse("module a\nexport 3c1f5a52-8d7e-4e0b-9a51-7b0f2d6c4e11 {\nf @ 1");
-    assert!(unclosed.expect_err("unclosed").message.contains("not closed"));
+    assert!(
+        unclosed
+            .expect_err("unclosed")
+            .message
+            .contains("not closed")
+    );
 }

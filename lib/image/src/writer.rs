@@ -76,13 +76,20 @@ impl ImageBuilder {
 
         let mut out = alloc::vec![0u8; usize::from(HEADER_SIZE)];
         let content_offset = append(&mut out, &self.content, 16);
-        let tables = [&relocations, &import_modules, &import_symbols, &export_tables, &exports]
-            .map(|records| append(&mut out, &records.0, 8));
+        let tables = [
+            &relocations,
+            &import_modules,
+            &import_symbols,
+            &export_tables,
+            &exports,
+        ]
+        .map(|records| append(&mut out, &records.0, 8));
         let strings_offset = append(&mut out, &strings.0, 1);
 
         out[..8].copy_from_slice(&MAGIC);
         out[header::VERSION..header::VERSION + 2].copy_from_slice(&VERSION.to_le_bytes());
-        out[header::HEADER_SIZE..header::HEADER_SIZE + 2].copy_from_slice(&HEADER_SIZE.to_le_bytes());
+        out[header::HEADER_SIZE..header::HEADER_SIZE + 2]
+            .copy_from_slice(&HEADER_SIZE.to_le_bytes());
         let mut put = |at: usize, value: u32| out[at..at + 4].copy_from_slice(&value.to_le_bytes());
         put(header::NAME, name[0]);
         put(header::NAME + 4, name[1]);
@@ -92,8 +99,21 @@ impl ImageBuilder {
         put(header::ALIGN, self.align);
         put(header::ENTRY, self.entry);
         put(header::CAN_UNLOAD, self.can_unload.unwrap_or(NO_FUNCTION));
-        let counts = [&relocations, &import_modules, &import_symbols, &export_tables, &exports].map(|records| records.1);
-        let fields = [header::RELOCATIONS, header::IMPORT_MODULES, header::IMPORT_SYMBOLS, header::EXPORT_TABLES, header::EXPORTS];
+        let counts = [
+            &relocations,
+            &import_modules,
+            &import_symbols,
+            &export_tables,
+            &exports,
+        ]
+        .map(|records| records.1);
+        let fields = [
+            header::RELOCATIONS,
+            header::IMPORT_MODULES,
+            header::IMPORT_SYMBOLS,
+            header::EXPORT_TABLES,
+            header::EXPORTS,
+        ];
         for ((field, offset), count) in fields.into_iter().zip(tables).zip(counts) {
             put(field, offset);
             put(field + 4, count);
@@ -118,12 +138,18 @@ impl ImageBuilder {
         let (mut modules, mut symbols, mut symbol_count) = (Vec::new(), Vec::new(), 0u32);
         for module in &self.imports {
             modules.extend_from_slice(&module.uuid.0);
-            strings.add(&module.name).iter().for_each(|field| modules.extend_from_slice(&field.to_le_bytes()));
+            strings
+                .add(&module.name)
+                .iter()
+                .for_each(|field| modules.extend_from_slice(&field.to_le_bytes()));
             modules.extend_from_slice(&symbol_count.to_le_bytes());
             modules.extend_from_slice(&size(module.symbols.len()).to_le_bytes());
             for (ordinal, name) in &module.symbols {
                 symbols.extend_from_slice(&ordinal.to_le_bytes());
-                strings.add(name).iter().for_each(|field| symbols.extend_from_slice(&field.to_le_bytes()));
+                strings
+                    .add(name)
+                    .iter()
+                    .for_each(|field| symbols.extend_from_slice(&field.to_le_bytes()));
             }
             symbol_count += size(module.symbols.len());
         }
@@ -139,7 +165,10 @@ impl ImageBuilder {
             for (ordinal, name, offset) in &table.exports {
                 exports.extend_from_slice(&ordinal.to_le_bytes());
                 exports.extend_from_slice(&offset.to_le_bytes());
-                strings.add(name).iter().for_each(|field| exports.extend_from_slice(&field.to_le_bytes()));
+                strings
+                    .add(name)
+                    .iter()
+                    .for_each(|field| exports.extend_from_slice(&field.to_le_bytes()));
             }
             export_count += size(table.exports.len());
         }

@@ -10,6 +10,7 @@
 // nothing here is written with `unsafe` by hand.
 #![deny(unsafe_code)]
 
+pub mod bench;
 pub mod console;
 pub mod file;
 pub mod heap;
@@ -18,6 +19,7 @@ pub mod module;
 pub mod namespace;
 pub mod power;
 
+pub use bench::{IBenchmarks, IBenchmarksImpl};
 pub use console::{IConsole, IConsoleImpl};
 pub use file::{IFile, IFileImpl};
 pub use heap::{HeapStatus, IHeap, IHeapImpl};

@@ -33,8 +33,13 @@ impl fmt::Display for PlaceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PlaceError::WrongBufferSize => write!(f, "the buffer does not match the module's size"),
-            PlaceError::WrongInstruction(index) => write!(f, "relocation {index} does not sit on the instruction it patches"),
-            PlaceError::OutOfRange(index) => write!(f, "relocation {index} reaches an import beyond ±2 GiB"),
+            PlaceError::WrongInstruction(index) => write!(
+                f,
+                "relocation {index} does not sit on the instruction it patches"
+            ),
+            PlaceError::OutOfRange(index) => {
+                write!(f, "relocation {index} reaches an import beyond ±2 GiB")
+            }
         }
     }
 }
@@ -53,7 +58,9 @@ pub fn place<E: From<PlaceError>>(
     if memory.len() != image.memory_size() as usize {
         return Err(PlaceError::WrongBufferSize.into());
     }
-    let imports = (0..image.import_symbol_count()).map(&mut resolve).collect::<Result<Vec<u64>, E>>()?;
+    let imports = (0..image.import_symbol_count())
+        .map(&mut resolve)
+        .collect::<Result<Vec<u64>, E>>()?;
     let content = image.content();
     memory[..content.len()].copy_from_slice(content);
     memory[content.len()..].fill(0);
@@ -75,7 +82,11 @@ fn apply(
     let at = relocation.offset as usize;
     let place = base.wrapping_add(u64::from(relocation.offset));
     let target = |relocation: Relocation| {
-        imports.get(relocation.index as usize).map_or(0, |&address| address.wrapping_add_signed(relocation.addend.into()))
+        imports
+            .get(relocation.index as usize)
+            .map_or(0, |&address| {
+                address.wrapping_add_signed(relocation.addend.into())
+            })
     };
     let wrong = PlaceError::WrongInstruction(index);
     match relocation.kind {
@@ -103,7 +114,8 @@ fn apply(
         RelocationKind::PcrelLo12IImport | RelocationKind::PcrelLo12SImport => {
             // The distance is measured from the `auipc` this completes.
             let high = image.relocation(relocation.index).ok_or(wrong)?;
-            let distance = target(high).wrapping_sub(base.wrapping_add(u64::from(high.offset))) as i64;
+            let distance =
+                target(high).wrapping_sub(base.wrapping_add(u64::from(high.offset))) as i64;
             let low = riscv::low_part(distance);
             let word = read_u32(memory, at);
             let patched = if relocation.kind == RelocationKind::PcrelLo12IImport {
@@ -122,11 +134,17 @@ fn apply(
 // and writes are dropped rather than panicking.
 
 fn read_u32(memory: &[u8], at: usize) -> u32 {
-    memory.get(at..at + 4).and_then(|bytes| bytes.try_into().ok()).map_or(0, u32::from_le_bytes)
+    memory
+        .get(at..at + 4)
+        .and_then(|bytes| bytes.try_into().ok())
+        .map_or(0, u32::from_le_bytes)
 }
 
 fn read_u64(memory: &[u8], at: usize) -> u64 {
-    memory.get(at..at + 8).and_then(|bytes| bytes.try_into().ok()).map_or(0, u64::from_le_bytes)
+    memory
+        .get(at..at + 8)
+        .and_then(|bytes| bytes.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
 }
 
 fn write_u32(memory: &mut [u8], at: usize, value: u32) {

@@ -7,29 +7,37 @@ use core::fmt::Write;
 
 use com::{ComPtr, Status};
 use interfaces::namespace::flags;
-use interfaces::{IFile, IHeap, INamespace, IPower};
+use interfaces::{IBenchmarks, IFile, IHeap, INamespace, IPower};
 
+use crate::modules::{self, Held};
 use crate::{Exit, Output};
 
 /// Where `mem` finds the kernel heap.
 pub const HEAP_PATH: &str = "/sys/heap";
+/// Where `bench` finds the kernel's measurements.
+pub const BENCH_PATH: &str = "/sys/bench";
 /// Where `poweroff` finds the machine's power control.
 pub const POWER_PATH: &str = "/dev/power";
 
 /// What a command reports when it cannot do its work.
-enum Failure {
+pub enum Failure {
     /// The arguments do not fit the command's usage.
     Usage,
     /// An operation on `subject` failed with `status`.
     Status(String, Status),
 }
 
-type Outcome = Result<Option<Exit>, Failure>;
+/// What a command returns: whether the shell stops, or why it failed.
+pub type Outcome = Result<Option<Exit>, Failure>;
 
 /// The context a command runs in.
-struct Context<'a> {
-    namespace: &'a INamespace,
-    output: &'a mut Output,
+pub struct Context<'a> {
+    /// Where names are bound.
+    pub namespace: &'a INamespace,
+    /// The console.
+    pub output: &'a mut Output,
+    /// Objects the user bound and has not released.
+    pub held: &'a mut Held,
 }
 
 struct Command {
@@ -71,6 +79,42 @@ const COMMANDS: &[Command] = &[
         run: echo,
     },
     Command {
+        name: "bind",
+        usage: "bind [--keep] <name>",
+        summary: "bind a name (loading its module) and hold it",
+        run: modules::bind,
+    },
+    Command {
+        name: "release",
+        usage: "release <name>",
+        summary: "release a name bound or loaded here",
+        run: modules::release,
+    },
+    Command {
+        name: "mods",
+        usage: "mods",
+        summary: "list the loaded modules",
+        run: modules::mods,
+    },
+    Command {
+        name: "call",
+        usage: "call <name>",
+        summary: "call IHello::greet on a name",
+        run: modules::call,
+    },
+    Command {
+        name: "load",
+        usage: "load <image>",
+        summary: "load a separate instance of an image",
+        run: modules::load,
+    },
+    Command {
+        name: "bench",
+        usage: "bench",
+        summary: "run the kernel's measurements (instructions)",
+        run: bench,
+    },
+    Command {
         name: "poweroff",
         usage: "poweroff",
         summary: "switch the machine off",
@@ -79,14 +123,23 @@ const COMMANDS: &[Command] = &[
 ];
 
 /// Runs one command line; returns `Some` when the shell should stop.
-pub fn execute(namespace: &INamespace, output: &mut Output, line: &str) -> Option<Exit> {
+pub fn execute(
+    namespace: &INamespace,
+    output: &mut Output,
+    held: &mut Held,
+    line: &str,
+) -> Option<Exit> {
     let words: Vec<&str> = line.split_ascii_whitespace().collect();
     let (&name, arguments) = words.split_first()?;
     let Some(command) = COMMANDS.iter().find(|command| command.name == name) else {
         let _ = writeln!(output, "error: unknown command '{name}' (type 'help')");
         return None;
     };
-    let mut context = Context { namespace, output };
+    let mut context = Context {
+        namespace,
+        output,
+        held,
+    };
     match (command.run)(&mut context, arguments) {
         Ok(exit) => exit,
         Err(Failure::Usage) => {
@@ -109,7 +162,7 @@ pub fn execute(namespace: &INamespace, output: &mut Output, line: &str) -> Optio
 }
 
 /// Wraps a failed operation on `subject`.
-fn failed(subject: &str) -> impl FnOnce(Status) -> Failure + '_ {
+pub fn failed(subject: &str) -> impl FnOnce(Status) -> Failure + '_ {
     move |status| Failure::Status(subject.into(), status)
 }
 
@@ -215,6 +268,27 @@ fn mem(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
 
 fn echo(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     let _ = writeln!(context.output, "{}", arguments.join(" "));
+    Ok(None)
+}
+
+fn bench(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    if !arguments.is_empty() {
+        return Err(Failure::Usage);
+    }
+    let benchmarks = context
+        .namespace
+        .bind(BENCH_PATH, 0)
+        .and_then(|object| object.query::<IBenchmarks>())
+        .map_err(failed(BENCH_PATH))?;
+    for index in 0..benchmarks.count().map_err(failed(BENCH_PATH))? {
+        let mut name = [0u8; 64];
+        let length = benchmarks
+            .name(index, &mut name)
+            .map_err(failed(BENCH_PATH))?;
+        let name = core::str::from_utf8(name.get(..length).unwrap_or_default()).unwrap_or("?");
+        let figure = benchmarks.run(index).map_err(failed(name))?;
+        let _ = writeln!(context.output, "bench: {name}: {figure} instructions");
+    }
     Ok(None)
 }
 

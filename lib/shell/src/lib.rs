@@ -13,6 +13,7 @@ extern crate alloc;
 mod commands;
 mod console;
 mod line;
+mod modules;
 
 use com::{ComPtr, Result};
 use interfaces::{IConsole, INamespace};
@@ -30,6 +31,7 @@ pub struct Shell {
     namespace: ComPtr<INamespace>,
     output: Output,
     console: ComPtr<IConsole>,
+    held: modules::Held,
 }
 
 /// Why the shell's loop ended.
@@ -49,6 +51,7 @@ impl Shell {
             namespace,
             output: Output::new(console.clone()),
             console,
+            held: modules::Held::default(),
         })
     }
 
@@ -73,6 +76,6 @@ impl Shell {
 
     /// Runs one command line; returns `Some` when the shell should stop.
     pub fn execute(&mut self, line: &str) -> Option<Exit> {
-        commands::execute(&self.namespace, &mut self.output, line)
+        commands::execute(&self.namespace, &mut self.output, &mut self.held, line)
     }
 }

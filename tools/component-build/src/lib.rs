@@ -28,13 +28,21 @@ pub fn link(def: &str) {
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("none") {
         return;
     }
-    let text = std::fs::read_to_string(Path::new(def)).unwrap_or_else(|error| fail(&format!("reading {def}: {error}")));
+    let text = std::fs::read_to_string(Path::new(def))
+        .unwrap_or_else(|error| fail(&format!("reading {def}: {error}")));
     let module = image::def::parse(&text).unwrap_or_else(|error| fail(&format!("{def}: {error}")));
-    for argument in ["--emit-relocs", "--no-relax", "--unresolved-symbols=ignore-all"] {
+    for argument in [
+        "--emit-relocs",
+        "--no-relax",
+        "--unresolved-symbols=ignore-all",
+    ] {
         println!("cargo:rustc-link-arg-bins={argument}");
     }
     println!("cargo:rustc-link-arg-bins=--entry={ENTRY}");
-    let exported = module.exports.iter().flat_map(|table| table.symbols.iter().map(|export| export.name.as_str()));
+    let exported = module
+        .exports
+        .iter()
+        .flat_map(|table| table.symbols.iter().map(|export| export.name.as_str()));
     for symbol in exported.chain([CAN_UNLOAD]) {
         println!("cargo:rustc-link-arg-bins=--undefined={symbol}");
     }

@@ -36,10 +36,17 @@ impl Layout {
             if !is_allocated(&section) || section.size() == 0 || DROPPED.contains(&name) {
                 continue;
             }
-            if matches!(section.kind(), SectionKind::Tls | SectionKind::UninitializedTls) {
+            if matches!(
+                section.kind(),
+                SectionKind::Tls | SectionKind::UninitializedTls
+            ) {
                 bail!("section {name} holds thread-local data, which components cannot have");
             }
-            kept.push((section.kind() == SectionKind::UninitializedData, section.address(), section.index()));
+            kept.push((
+                section.kind() == SectionKind::UninitializedData,
+                section.address(),
+                section.index(),
+            ));
         }
         kept.sort_by_key(|&(zeroed, address, index)| (zeroed, address, index.0));
         let mut layout = Layout {
@@ -91,6 +98,12 @@ fn elf_span(elf: &object::File<'_>) -> u64 {
         .sections()
         .filter(|section| is_allocated(section) && section.address() != 0)
         .map(|section| (section.address(), section.address() + section.size()));
-    let (start, end) = ranges.fold((u64::MAX, 0), |(start, end), (low, high)| (start.min(low), end.max(high)));
-    if end == 0 { 0 } else { end.next_multiple_of(PAGE) - start / PAGE * PAGE }
+    let (start, end) = ranges.fold((u64::MAX, 0), |(start, end), (low, high)| {
+        (start.min(low), end.max(high))
+    });
+    if end == 0 {
+        0
+    } else {
+        end.next_multiple_of(PAGE) - start / PAGE * PAGE
+    }
 }

@@ -69,7 +69,8 @@ pub fn munge(elf: &[u8], module: &ModuleDef, imported: &[ModuleDef]) -> Result<M
     let linked = relocate::link(&elf, &layout, module, imported)?;
     let symbols = defined_symbols(&elf, &layout);
     let offset_of = |name: &str| symbols.get(name).copied();
-    let entry = offset_of(ENTRY_SYMBOL).ok_or_else(|| anyhow!("the module has no entry point `{ENTRY_SYMBOL}`"))?;
+    let entry = offset_of(ENTRY_SYMBOL)
+        .ok_or_else(|| anyhow!("the module has no entry point `{ENTRY_SYMBOL}`"))?;
     let exports = module
         .exports
         .iter()
@@ -78,25 +79,37 @@ pub fn munge(elf: &[u8], module: &ModuleDef, imported: &[ModuleDef]) -> Result<M
                 .symbols
                 .iter()
                 .map(|export| {
-                    let offset = offset_of(&export.name)
-                        .ok_or_else(|| anyhow!("exported symbol `{}` is not defined in the module", export.name))?;
+                    let offset = offset_of(&export.name).ok_or_else(|| {
+                        anyhow!(
+                            "exported symbol `{}` is not defined in the module",
+                            export.name
+                        )
+                    })?;
                     Ok((export.ordinal, export.name.clone(), offset))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            Ok(ExportTableSpec { uuid: table.uuid, exports })
+            Ok(ExportTableSpec {
+                uuid: table.uuid,
+                exports,
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     let report = Report {
         elf_span: layout.elf_span,
         memory_size: layout.memory_size,
         relocations: linked.relocations.len(),
-        imports: linked.imports.iter().map(|module| module.symbols.len()).sum(),
+        imports: linked
+            .imports
+            .iter()
+            .map(|module| module.symbols.len())
+            .sum(),
         exports: exports.iter().map(|table| table.exports.len()).sum(),
     };
     let builder = ImageBuilder {
         name: module.name.clone(),
         content: linked.content,
-        memory_size: u32::try_from(layout.memory_size).context("the module is larger than 4 GiB")?,
+        memory_size: u32::try_from(layout.memory_size)
+            .context("the module is larger than 4 GiB")?,
         align: u32::try_from(layout.align).context("alignment")?,
         entry,
         can_unload: offset_of(CAN_UNLOAD_SYMBOL),
@@ -105,7 +118,8 @@ pub fn munge(elf: &[u8], module: &ModuleDef, imported: &[ModuleDef]) -> Result<M
         exports,
     };
     let image = builder.build();
-    image::Image::parse(&image).map_err(|error| anyhow!("the munger wrote an invalid image: {error}"))?;
+    image::Image::parse(&image)
+        .map_err(|error| anyhow!("the munger wrote an invalid image: {error}"))?;
     Ok(Munged { image, report })
 }
 
@@ -113,7 +127,9 @@ pub fn munge(elf: &[u8], module: &ModuleDef, imported: &[ModuleDef]) -> Result<M
 fn defined_symbols(elf: &object::File<'_>, layout: &Layout) -> HashMap<String, u32> {
     let mut symbols = HashMap::new();
     for symbol in elf.symbols().filter(|symbol| !symbol.is_undefined()) {
-        let (Ok(name), Some(section)) = (symbol.name(), symbol.section_index()) else { continue };
+        let (Ok(name), Some(section)) = (symbol.name(), symbol.section_index()) else {
+            continue;
+        };
         if let Some(offset) = module_offset(elf, layout, section, symbol.address()) {
             symbols.insert(name.to_owned(), offset);
         }
@@ -121,7 +137,12 @@ fn defined_symbols(elf: &object::File<'_>, layout: &Layout) -> HashMap<String, u
     symbols
 }
 
-fn module_offset(elf: &object::File<'_>, layout: &Layout, section: SectionIndex, address: u64) -> Option<u32> {
+fn module_offset(
+    elf: &object::File<'_>,
+    layout: &Layout,
+    section: SectionIndex,
+    address: u64,
+) -> Option<u32> {
     let base = elf.section_by_index(section).ok()?.address();
     u32::try_from(layout.offset_in(section, address.checked_sub(base)?)?).ok()
 }

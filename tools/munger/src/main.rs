@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use image::def::{self, ModuleDef};
 
-const USAGE: &str = "usage: munger <component.elf> --def <module.def> [--import <exporter.def>]... -o <image>";
+const USAGE: &str =
+    "usage: munger <component.elf> --def <module.def> [--import <exporter.def>]... -o <image>";
 
 struct Arguments {
     elf: PathBuf,
@@ -32,12 +33,18 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let arguments = parse_arguments(std::env::args().skip(1))?;
-    let elf = fs::read(&arguments.elf).with_context(|| format!("reading {}", arguments.elf.display()))?;
+    let elf =
+        fs::read(&arguments.elf).with_context(|| format!("reading {}", arguments.elf.display()))?;
     let module = read_def(&arguments.def)?;
-    let imported = arguments.imports.iter().map(|path| read_def(path)).collect::<Result<Vec<_>>>()?;
+    let imported = arguments
+        .imports
+        .iter()
+        .map(|path| read_def(path))
+        .collect::<Result<Vec<_>>>()?;
     let munged = munger::munge(&elf, &module, &imported)
         .with_context(|| format!("munging {} ({})", arguments.elf.display(), module.name))?;
-    fs::write(&arguments.output, &munged.image).with_context(|| format!("writing {}", arguments.output.display()))?;
+    fs::write(&arguments.output, &munged.image)
+        .with_context(|| format!("writing {}", arguments.output.display()))?;
     let report = munged.report;
     println!(
         "munger: {}: {} bytes loaded (ELF span {} bytes), image {} bytes, {} relocations, {} imports, {} exports",
@@ -60,7 +67,12 @@ fn read_def(path: &PathBuf) -> Result<ModuleDef> {
 fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Arguments> {
     let (mut elf, mut def, mut output, mut imports) = (None, None, None, Vec::new());
     while let Some(word) = words.next() {
-        let mut value = || words.next().map(PathBuf::from).ok_or_else(|| anyhow!("{word} needs a value\n{USAGE}"));
+        let mut value = || {
+            words
+                .next()
+                .map(PathBuf::from)
+                .ok_or_else(|| anyhow!("{word} needs a value\n{USAGE}"))
+        };
         match word.as_str() {
             "--def" => def = Some(value()?),
             "--import" => imports.push(value()?),

@@ -8,7 +8,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use image::def::ModuleDef;
 use image::{ImportModuleSpec, Relocation, RelocationKind, riscv};
 use object::elf::*;
-use object::{Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget, SectionIndex};
+use object::{
+    Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget, SectionIndex,
+};
 
 use crate::layout::Layout;
 
@@ -51,7 +53,12 @@ struct Site {
 
 /// Re-links `elf` into the compact `layout`; undefined symbols must be
 /// exported by one of the tables `module` imports (described by `imported`).
-pub fn link(elf: &object::File<'_>, layout: &Layout, module: &ModuleDef, imported: &[ModuleDef]) -> Result<Linked> {
+pub fn link(
+    elf: &object::File<'_>,
+    layout: &Layout,
+    module: &ModuleDef,
+    imported: &[ModuleDef],
+) -> Result<Linked> {
     let content = copy_content(elf, layout)?;
     let imports = resolve_imports(elf, layout, module, imported)?;
     let index: HashMap<&str, u32> = (0..)
@@ -59,22 +66,44 @@ pub fn link(elf: &object::File<'_>, layout: &Layout, module: &ModuleDef, importe
         .map(|(index, (_, name))| (name.as_str(), index))
         .collect();
     let sites = sites(elf, layout, &index)?;
-    let mut linker = Linker { content, relocations: Vec::new(), highs: HashMap::new() };
+    let mut linker = Linker {
+        content,
+        relocations: Vec::new(),
+        highs: HashMap::new(),
+    };
     // High parts first: their low parts may come before them in the file.
-    for site in sites.iter().filter(|site| site.r_type == R_RISCV_PCREL_HI20) {
+    for site in sites
+        .iter()
+        .filter(|site| site.r_type == R_RISCV_PCREL_HI20)
+    {
         linker.high_part(site)?;
     }
-    for site in sites.iter().filter(|site| site.r_type != R_RISCV_PCREL_HI20) {
-        linker.apply(site).with_context(|| format!("{} against {}", type_name(site.r_type), site.describe))?;
+    for site in sites
+        .iter()
+        .filter(|site| site.r_type != R_RISCV_PCREL_HI20)
+    {
+        linker
+            .apply(site)
+            .with_context(|| format!("{} against {}", type_name(site.r_type), site.describe))?;
     }
-    Ok(Linked { content: linker.content, relocations: linker.relocations, imports })
+    Ok(Linked {
+        content: linker.content,
+        relocations: linker.relocations,
+        imports,
+    })
 }
 
 /// The content: every kept section with data, at its module offset.
 fn copy_content(elf: &object::File<'_>, layout: &Layout) -> Result<Vec<u8>> {
     let mut content = vec![0u8; usize::try_from(layout.content_size)?];
-    for section in elf.sections().filter(|section| layout.keeps(section.index())) {
-        let Some(offset) = layout.offset_in(section.index(), 0).filter(|&offset| offset < layout.content_size) else {
+    for section in elf
+        .sections()
+        .filter(|section| layout.keeps(section.index()))
+    {
+        let Some(offset) = layout
+            .offset_in(section.index(), 0)
+            .filter(|&offset| offset < layout.content_size)
+        else {
             continue;
         };
         let data = section.data()?;
@@ -93,7 +122,10 @@ fn resolve_imports(
     imported: &[ModuleDef],
 ) -> Result<Vec<ImportModuleSpec>> {
     let mut wanted = BTreeSet::new();
-    for section in elf.sections().filter(|section| layout.keeps(section.index())) {
+    for section in elf
+        .sections()
+        .filter(|section| layout.keeps(section.index()))
+    {
         for (_, relocation) in section.relocations() {
             if let RelocationTarget::Symbol(index) = relocation.target() {
                 let symbol = elf.symbol_by_index(index)?;
@@ -105,11 +137,24 @@ fn resolve_imports(
     }
     let mut specs: Vec<ImportModuleSpec> = Vec::new();
     for import in &module.imports {
-        let exporter = imported.iter().find(|def| def.name == import.module).ok_or_else(|| {
-            anyhow!("{} imports module {}, but no .def for it was given (--import)", module.name, import.module)
-        })?;
+        let exporter = imported
+            .iter()
+            .find(|def| def.name == import.module)
+            .ok_or_else(|| {
+                anyhow!(
+                    "{} imports module {}, but no .def for it was given (--import)",
+                    module.name,
+                    import.module
+                )
+            })?;
         let table = exporter.export_table(import.uuid).ok_or_else(|| {
-            anyhow!("{} imports table {} of {}, which {}.def does not declare", module.name, import.uuid, import.module, import.module)
+            anyhow!(
+                "{} imports table {} of {}, which {}.def does not declare",
+                module.name,
+                import.uuid,
+                import.module,
+                import.module
+            )
         })?;
         let symbols = table
             .symbols
@@ -117,24 +162,46 @@ fn resolve_imports(
             .filter(|export| wanted.remove(&export.name))
             .map(|export| (export.ordinal, export.name.clone()))
             .collect();
-        specs.push(ImportModuleSpec { name: import.module.clone(), uuid: import.uuid, symbols });
+        specs.push(ImportModuleSpec {
+            name: import.module.clone(),
+            uuid: import.uuid,
+            symbols,
+        });
     }
     if let Some(symbol) = wanted.first() {
-        let tables: Vec<String> = module.imports.iter().map(|import| format!("{} {}", import.module, import.uuid)).collect();
-        bail!("undefined symbol `{symbol}` is not exported by any imported table (imports: {})", describe_list(&tables));
+        let tables: Vec<String> = module
+            .imports
+            .iter()
+            .map(|import| format!("{} {}", import.module, import.uuid))
+            .collect();
+        bail!(
+            "undefined symbol `{symbol}` is not exported by any imported table (imports: {})",
+            describe_list(&tables)
+        );
     }
     specs.retain(|spec| !spec.symbols.is_empty());
     Ok(specs)
 }
 
 fn describe_list(items: &[String]) -> String {
-    if items.is_empty() { "none".into() } else { items.join(", ") }
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
 }
 
 /// Every relocation of the kept sections, with its place and target.
-fn sites(elf: &object::File<'_>, layout: &Layout, imports: &HashMap<&str, u32>) -> Result<Vec<Site>> {
+fn sites(
+    elf: &object::File<'_>,
+    layout: &Layout,
+    imports: &HashMap<&str, u32>,
+) -> Result<Vec<Site>> {
     let mut sites = Vec::new();
-    for section in elf.sections().filter(|section| layout.keeps(section.index())) {
+    for section in elf
+        .sections()
+        .filter(|section| layout.keeps(section.index()))
+    {
         let section_name = section.name().unwrap_or("?").to_owned();
         for (r_offset, relocation) in section.relocations() {
             let RelocationFlags::Elf { r_type } = relocation.flags() else {
@@ -144,9 +211,22 @@ fn sites(elf: &object::File<'_>, layout: &Layout, imports: &HashMap<&str, u32>) 
                 continue;
             }
             let offset = r_offset - section.address();
-            let at = layout.offset_in(section.index(), offset).ok_or_else(|| anyhow!("{section_name} is not kept"))?;
-            let (target, symbol) = target(elf, layout, imports, relocation.target(), relocation.addend())?;
-            sites.push(Site { r_type, at, target, describe: format!("`{symbol}` at {section_name}+{offset:#x}") });
+            let at = layout
+                .offset_in(section.index(), offset)
+                .ok_or_else(|| anyhow!("{section_name} is not kept"))?;
+            let (target, symbol) = target(
+                elf,
+                layout,
+                imports,
+                relocation.target(),
+                relocation.addend(),
+            )?;
+            sites.push(Site {
+                r_type,
+                at,
+                target,
+                describe: format!("`{symbol}` at {section_name}+{offset:#x}"),
+            });
         }
     }
     Ok(sites)
@@ -165,18 +245,36 @@ fn target(
     };
     let symbol = elf.symbol_by_index(index)?;
     let name = symbol.name().unwrap_or_default();
-    let name = if name.is_empty() { section_name(elf, symbol.section_index()) } else { name.to_owned() };
+    let name = if name.is_empty() {
+        section_name(elf, symbol.section_index())
+    } else {
+        name.to_owned()
+    };
     if symbol.is_undefined() {
-        let index = *imports.get(name.as_str()).ok_or_else(|| anyhow!("`{name}` has no import"))?;
+        let index = *imports
+            .get(name.as_str())
+            .ok_or_else(|| anyhow!("`{name}` has no import"))?;
         return Ok((Target::Import { index, addend }, name));
     }
     let Some(section) = symbol.section_index() else {
-        bail!("`{name}` is an absolute symbol; a module can only refer to its own sections or to imports");
+        bail!(
+            "`{name}` is an absolute symbol; a module can only refer to its own sections or to imports"
+        );
     };
-    let base = layout.elf_address(section).ok_or_else(|| anyhow!("`{name}` lies in a section the module does not keep"))?;
+    let base = layout
+        .elf_address(section)
+        .ok_or_else(|| anyhow!("`{name}` lies in a section the module does not keep"))?;
     let applied = symbol.address().wrapping_add_signed(addend);
-    let offset = layout.offset_in(section, symbol.address() - base).map(|offset| offset.wrapping_add_signed(addend));
-    Ok((Target::Own { offset: offset.unwrap_or_default(), applied }, name))
+    let offset = layout
+        .offset_in(section, symbol.address() - base)
+        .map(|offset| offset.wrapping_add_signed(addend));
+    Ok((
+        Target::Own {
+            offset: offset.unwrap_or_default(),
+            applied,
+        },
+        name,
+    ))
 }
 
 fn section_name(elf: &object::File<'_>, index: Option<SectionIndex>) -> String {
@@ -221,10 +319,16 @@ impl Linker {
                 self.write(at, &offset.to_le_bytes())?;
                 self.keep(at, RelocationKind::Rebase64, 0, 0)
             }
-            (R_RISCV_64, Target::Import { index, addend }) => self.keep(at, RelocationKind::Abs64Import, index, addend),
+            (R_RISCV_64, Target::Import { index, addend }) => {
+                self.keep(at, RelocationKind::Abs64Import, index, addend)
+            }
             (R_RISCV_CALL | R_RISCV_CALL_PLT, Target::Own { offset, .. }) => {
                 let (auipc, jalr) = (self.read_u32(at)?, self.read_u32(at + 4)?);
-                ensure_instruction(riscv::is_auipc(auipc) && riscv::is_jalr(jalr), site, "auipc + jalr")?;
+                ensure_instruction(
+                    riscv::is_auipc(auipc) && riscv::is_jalr(jalr),
+                    site,
+                    "auipc + jalr",
+                )?;
                 let (high, low) = split(offset, at)?;
                 self.write_u32(at, riscv::set_u_immediate(auipc, high))?;
                 self.write_u32(at + 4, riscv::set_i_immediate(jalr, low))
@@ -232,46 +336,79 @@ impl Linker {
             (R_RISCV_CALL | R_RISCV_CALL_PLT, Target::Import { index, addend }) => {
                 self.keep(at, RelocationKind::CallImport, index, addend)
             }
-            (R_RISCV_PCREL_LO12_I | R_RISCV_PCREL_LO12_S, Target::Own { offset: label, .. }) => self.low_part(site, label),
+            (R_RISCV_PCREL_LO12_I | R_RISCV_PCREL_LO12_S, Target::Own { offset: label, .. }) => {
+                self.low_part(site, label)
+            }
             (R_RISCV_32_PCREL, Target::Own { offset, .. }) => {
                 let distance = i32::try_from(offset.wrapping_sub(at) as i64)?;
                 self.write(at, &distance.to_le_bytes())
             }
             (R_RISCV_BRANCH, Target::Own { offset, .. }) => {
                 let word = self.read_u32(at)?;
-                self.write_u32(at, riscv::set_b_offset(word, distance(offset, at)).ok_or_else(out_of_range)?)
+                self.write_u32(
+                    at,
+                    riscv::set_b_offset(word, distance(offset, at)).ok_or_else(out_of_range)?,
+                )
             }
             (R_RISCV_JAL, Target::Own { offset, .. }) => {
                 let word = self.read_u32(at)?;
-                self.write_u32(at, riscv::set_j_offset(word, distance(offset, at)).ok_or_else(out_of_range)?)
+                self.write_u32(
+                    at,
+                    riscv::set_j_offset(word, distance(offset, at)).ok_or_else(out_of_range)?,
+                )
             }
             (R_RISCV_RVC_BRANCH, Target::Own { offset, .. }) => {
                 let half = self.read_u16(at)?;
-                self.write(at, &riscv::set_cb_offset(half, distance(offset, at)).ok_or_else(out_of_range)?.to_le_bytes())
+                self.write(
+                    at,
+                    &riscv::set_cb_offset(half, distance(offset, at))
+                        .ok_or_else(out_of_range)?
+                        .to_le_bytes(),
+                )
             }
             (R_RISCV_RVC_JUMP, Target::Own { offset, .. }) => {
                 let half = self.read_u16(at)?;
-                self.write(at, &riscv::set_cj_offset(half, distance(offset, at)).ok_or_else(out_of_range)?.to_le_bytes())
+                self.write(
+                    at,
+                    &riscv::set_cj_offset(half, distance(offset, at))
+                        .ok_or_else(out_of_range)?
+                        .to_le_bytes(),
+                )
             }
-            (R_RISCV_ADD8..=R_RISCV_SUB64, Target::Own { offset, applied }) => self.adjust(site, offset, applied),
-            (_, Target::Import { .. }) => bail!("this relocation type cannot refer to another module"),
+            (R_RISCV_ADD8..=R_RISCV_SUB64, Target::Own { offset, applied }) => {
+                self.adjust(site, offset, applied)
+            }
+            (_, Target::Import { .. }) => {
+                bail!("this relocation type cannot refer to another module")
+            }
             _ => bail!("unsupported relocation type {}", site.r_type),
         }
     }
 
     /// The low 12 bits completing the `auipc` at `label`.
     fn low_part(&mut self, site: &Site, label: u64) -> Result<()> {
-        let high = *self.highs.get(&label).ok_or_else(|| anyhow!("no R_RISCV_PCREL_HI20 at its label"))?;
+        let high = *self
+            .highs
+            .get(&label)
+            .ok_or_else(|| anyhow!("no R_RISCV_PCREL_HI20 at its label"))?;
         let stored = site.r_type == R_RISCV_PCREL_LO12_S;
         match high {
             High::Own { target } => {
                 let low = riscv::low_part(distance(target, label));
                 let word = self.read_u32(site.at)?;
-                let patched = if stored { riscv::set_s_immediate(word, low) } else { riscv::set_i_immediate(word, low) };
+                let patched = if stored {
+                    riscv::set_s_immediate(word, low)
+                } else {
+                    riscv::set_i_immediate(word, low)
+                };
                 self.write_u32(site.at, patched)
             }
             High::Import { record } => {
-                let kind = if stored { RelocationKind::PcrelLo12SImport } else { RelocationKind::PcrelLo12IImport };
+                let kind = if stored {
+                    RelocationKind::PcrelLo12SImport
+                } else {
+                    RelocationKind::PcrelLo12IImport
+                };
                 self.keep(site.at, kind, record, 0)
             }
         }
@@ -287,7 +424,11 @@ impl Linker {
             _ => 8,
         };
         let moved = offset.wrapping_sub(applied);
-        let moved = if site.r_type >= R_RISCV_SUB8 { moved.wrapping_neg() } else { moved };
+        let moved = if site.r_type >= R_RISCV_SUB8 {
+            moved.wrapping_neg()
+        } else {
+            moved
+        };
         let mut field = [0u8; 8];
         field[..width].copy_from_slice(self.bytes(site.at, width)?);
         let value = u64::from_le_bytes(field).wrapping_add(moved);
@@ -296,13 +437,20 @@ impl Linker {
 
     fn keep(&mut self, at: u64, kind: RelocationKind, index: u32, addend: i64) -> Result<()> {
         let addend = i32::try_from(addend).context("addend beyond ±2 GiB")?;
-        self.relocations.push(Relocation { offset: u32::try_from(at)?, kind, index, addend });
+        self.relocations.push(Relocation {
+            offset: u32::try_from(at)?,
+            kind,
+            index,
+            addend,
+        });
         Ok(())
     }
 
     fn bytes(&self, at: u64, width: usize) -> Result<&[u8]> {
         let start = usize::try_from(at)?;
-        self.content.get(start..start + width).ok_or_else(|| anyhow!("relocation outside the module's content"))
+        self.content
+            .get(start..start + width)
+            .ok_or_else(|| anyhow!("relocation outside the module's content"))
     }
 
     fn read_u16(&self, at: u64) -> Result<u16> {
@@ -341,7 +489,15 @@ fn out_of_range() -> anyhow::Error {
 }
 
 fn ensure_instruction(ok: bool, site: &Site, expected: &str) -> Result<()> {
-    if ok { Ok(()) } else { bail!("{} against {} does not sit on {expected}", type_name(site.r_type), site.describe) }
+    if ok {
+        Ok(())
+    } else {
+        bail!(
+            "{} against {} does not sit on {expected}",
+            type_name(site.r_type),
+            site.describe
+        )
+    }
 }
 
 /// The name of a RISC-V relocation type, for messages.

@@ -6,7 +6,9 @@ use image::def::{self, ModuleDef};
 use image::{Image, RelocationKind};
 use object::elf::*;
 use object::write::{Object, Relocation, StandardSection, Symbol, SymbolSection};
-use object::{Architecture, BinaryFormat, Endianness, RelocationFlags, SymbolFlags, SymbolKind, SymbolScope};
+use object::{
+    Architecture, BinaryFormat, Endianness, RelocationFlags, SymbolFlags, SymbolKind, SymbolScope,
+};
 
 const KERNEL_DEF: &str = "module kernel\nexport 5f0c7c4e-6a3d-4d8b-8f7e-0d2a4b1c9e35 {\n tessera_alloc @ 1\n tessera_free @ 2\n}\n";
 const MODULE_DEF: &str = "module sample\nexport 337f4e2c-d4e5-43a3-be2b-4e60c6b7079a {\n helper @ 7\n}\nimport kernel 5f0c7c4e-6a3d-4d8b-8f7e-0d2a4b1c9e35\n";
@@ -38,10 +40,12 @@ const HELPER: u64 = 32;
 fn sample_object(undefined: &str, extra: Option<u32>) -> Vec<u8> {
     let mut object = Object::new(BinaryFormat::Elf, Architecture::Riscv64, Endianness::Little);
     let text = object.section_id(StandardSection::Text);
-    let code: Vec<u8> = [AUIPC_RA, JALR_RA, AUIPC_A0, ADDI_A0, AUIPC_RA, JALR_RA, JAL_ZERO, NOP, RET]
-        .iter()
-        .flat_map(|word| word.to_le_bytes())
-        .collect();
+    let code: Vec<u8> = [
+        AUIPC_RA, JALR_RA, AUIPC_A0, ADDI_A0, AUIPC_RA, JALR_RA, JAL_ZERO, NOP, RET,
+    ]
+    .iter()
+    .flat_map(|word| word.to_le_bytes())
+    .collect();
     object.append_section_data(text, &code, 4);
     let rodata = object.section_id(StandardSection::ReadOnlyData);
     object.append_section_data(rodata, b"a string\0", 1);
@@ -62,15 +66,42 @@ fn sample_object(undefined: &str, extra: Option<u32>) -> Vec<u8> {
             flags: SymbolFlags::None,
         })
     };
-    symbol("tessera_entry", 0, SymbolSection::Section(text), SymbolScope::Linkage);
-    let helper = symbol("helper", HELPER, SymbolSection::Section(text), SymbolScope::Linkage);
-    let string = symbol("string", 0, SymbolSection::Section(rodata), SymbolScope::Compilation);
-    let label = symbol(".Lpcrel_hi0", LOAD_ADDRESS, SymbolSection::Section(text), SymbolScope::Compilation);
+    symbol(
+        "tessera_entry",
+        0,
+        SymbolSection::Section(text),
+        SymbolScope::Linkage,
+    );
+    let helper = symbol(
+        "helper",
+        HELPER,
+        SymbolSection::Section(text),
+        SymbolScope::Linkage,
+    );
+    let string = symbol(
+        "string",
+        0,
+        SymbolSection::Section(rodata),
+        SymbolScope::Compilation,
+    );
+    let label = symbol(
+        ".Lpcrel_hi0",
+        LOAD_ADDRESS,
+        SymbolSection::Section(text),
+        SymbolScope::Compilation,
+    );
     let import = symbol(undefined, 0, SymbolSection::Undefined, SymbolScope::Linkage);
 
     let mut relocate = |section, offset, symbol, r_type| {
-        let relocation = Relocation { offset, symbol, addend: 0, flags: RelocationFlags::Elf { r_type } };
-        object.add_relocation(section, relocation).expect("relocation");
+        let relocation = Relocation {
+            offset,
+            symbol,
+            addend: 0,
+            flags: RelocationFlags::Elf { r_type },
+        };
+        object
+            .add_relocation(section, relocation)
+            .expect("relocation");
     };
     relocate(text, CALL_IMPORT, import, R_RISCV_CALL_PLT);
     relocate(text, LOAD_ADDRESS, string, R_RISCV_PCREL_HI20);
@@ -85,7 +116,10 @@ fn sample_object(undefined: &str, extra: Option<u32>) -> Vec<u8> {
 }
 
 fn defs() -> (ModuleDef, Vec<ModuleDef>) {
-    (def::parse(MODULE_DEF).expect("module def"), vec![def::parse(KERNEL_DEF).expect("kernel def")])
+    (
+        def::parse(MODULE_DEF).expect("module def"),
+        vec![def::parse(KERNEL_DEF).expect("kernel def")],
+    )
 }
 
 fn word(memory: &[u8], at: u64) -> u32 {
@@ -113,13 +147,27 @@ fn jal_target(memory: &[u8], at: u64) -> u64 {
 #[test]
 fn relocations_reach_their_targets_after_loading() {
     let (module, imported) = defs();
-    let munged = munger::munge(&sample_object("tessera_alloc", None), &module, &imported).expect("munged");
+    let munged =
+        munger::munge(&sample_object("tessera_alloc", None), &module, &imported).expect("munged");
     let image = Image::parse(&munged.image).expect("valid image");
     assert_eq!(image.name(), "sample");
-    let kinds: Vec<_> = image.relocations().map(|relocation| relocation.kind).collect();
-    assert_eq!(kinds, [RelocationKind::CallImport, RelocationKind::Rebase64], "only base- and import-dependent ones remain");
+    let kinds: Vec<_> = image
+        .relocations()
+        .map(|relocation| relocation.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [RelocationKind::CallImport, RelocationKind::Rebase64],
+        "only base- and import-dependent ones remain"
+    );
     let module_import = image.import_modules().next().expect("an import module");
-    assert_eq!((module_import.name, image.import_symbol(0).map(|s| s.ordinal)), ("kernel", Some(1)));
+    assert_eq!(
+        (
+            module_import.name,
+            image.import_symbol(0).map(|s| s.ordinal)
+        ),
+        ("kernel", Some(1))
+    );
 
     let mut memory = vec![0xaa; image.memory_size() as usize];
     loader::place::<loader::PlaceError>(&image, &mut memory, BASE, |symbol| {
@@ -128,16 +176,43 @@ fn relocations_reach_their_targets_after_loading() {
     })
     .expect("placed");
 
-    assert_eq!(pcrel_target(&memory, CALL_IMPORT), IMPORT, "the import call");
-    assert_eq!(pcrel_target(&memory, CALL_HELPER), BASE + HELPER, "the local call");
-    assert_eq!(jal_target(&memory, JUMP_HELPER), BASE + HELPER, "the local jump");
-    let string = memory.windows(9).position(|window| window == b"a string\0").expect("the string") as u64;
-    assert_eq!(pcrel_target(&memory, LOAD_ADDRESS), BASE + string, "the string's address");
-    let slot = usize::try_from(string + 9).expect("small").next_multiple_of(8);
+    assert_eq!(
+        pcrel_target(&memory, CALL_IMPORT),
+        IMPORT,
+        "the import call"
+    );
+    assert_eq!(
+        pcrel_target(&memory, CALL_HELPER),
+        BASE + HELPER,
+        "the local call"
+    );
+    assert_eq!(
+        jal_target(&memory, JUMP_HELPER),
+        BASE + HELPER,
+        "the local jump"
+    );
+    let string = memory
+        .windows(9)
+        .position(|window| window == b"a string\0")
+        .expect("the string") as u64;
+    assert_eq!(
+        pcrel_target(&memory, LOAD_ADDRESS),
+        BASE + string,
+        "the string's address"
+    );
+    let slot = usize::try_from(string + 9)
+        .expect("small")
+        .next_multiple_of(8);
     let pointer = u64::from_le_bytes(memory[slot..slot + 8].try_into().expect("8 bytes"));
     assert_eq!(pointer, BASE + HELPER, "the function pointer in data");
-    assert!(memory[slot + 8..].iter().all(|&byte| byte == 0), "bss is zeroed");
-    let helper = image.export_table(V1).and_then(|table| table.by_ordinal(7)).expect("helper export");
+    assert!(
+        memory[slot + 8..].iter().all(|&byte| byte == 0),
+        "bss is zeroed"
+    );
+    let helper = image
+        .export_table(V1)
+        .and_then(|table| table.by_ordinal(7))
+        .expect("helper export");
     assert_eq!((helper.name, u64::from(helper.offset)), ("helper", HELPER));
     assert_eq!(u64::from(image.entry()), 0);
 }
@@ -145,34 +220,59 @@ fn relocations_reach_their_targets_after_loading() {
 #[test]
 fn an_unexplained_undefined_symbol_is_refused_by_name() {
     let (module, imported) = defs();
-    let error = munger::munge(&sample_object("mystery_function", None), &module, &imported).err().expect("refused");
+    let error = munger::munge(&sample_object("mystery_function", None), &module, &imported)
+        .err()
+        .expect("refused");
     let message = format!("{error:#}");
-    assert!(message.contains("undefined symbol `mystery_function`"), "{message}");
-    assert!(message.contains("kernel 5f0c7c4e-6a3d-4d8b-8f7e-0d2a4b1c9e35"), "{message}");
+    assert!(
+        message.contains("undefined symbol `mystery_function`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("kernel 5f0c7c4e-6a3d-4d8b-8f7e-0d2a4b1c9e35"),
+        "{message}"
+    );
 }
 
 #[test]
 fn an_unsupported_relocation_is_refused_by_type() {
     let (module, imported) = defs();
-    let error = munger::munge(&sample_object("tessera_alloc", Some(R_RISCV_HI20)), &module, &imported).err().expect("refused");
+    let error = munger::munge(
+        &sample_object("tessera_alloc", Some(R_RISCV_HI20)),
+        &module,
+        &imported,
+    )
+    .err()
+    .expect("refused");
     let message = format!("{error:#}");
-    assert!(message.contains("R_RISCV_HI20") && message.contains("helper"), "{message}");
+    assert!(
+        message.contains("R_RISCV_HI20") && message.contains("helper"),
+        "{message}"
+    );
 }
 
 #[test]
 fn an_import_of_an_undeclared_table_is_refused() {
     let (_, imported) = defs();
-    let module = def::parse("module sample\nimport kernel 00000000-0000-0000-0000-000000000001\n").expect("def");
-    let error = munger::munge(&sample_object("tessera_alloc", None), &module, &imported).err().expect("refused");
-    assert!(format!("{error:#}").contains("which kernel.def does not declare"), "{error:#}");
+    let module = def::parse("module sample\nimport kernel 00000000-0000-0000-0000-000000000001\n")
+        .expect("def");
+    let error = munger::munge(&sample_object("tessera_alloc", None), &module, &imported)
+        .err()
+        .expect("refused");
+    assert!(
+        format!("{error:#}").contains("which kernel.def does not declare"),
+        "{error:#}"
+    );
 }
 
 #[test]
 fn loader_refuses_an_import_beyond_reach() {
     let (module, imported) = defs();
-    let munged = munger::munge(&sample_object("tessera_alloc", None), &module, &imported).expect("munged");
+    let munged =
+        munger::munge(&sample_object("tessera_alloc", None), &module, &imported).expect("munged");
     let image = Image::parse(&munged.image).expect("valid image");
     let mut memory = vec![0; image.memory_size() as usize];
-    let result = loader::place::<loader::PlaceError>(&image, &mut memory, BASE, |_| Ok(BASE + (1 << 32)));
+    let result =
+        loader::place::<loader::PlaceError>(&image, &mut memory, BASE, |_| Ok(BASE + (1 << 32)));
     assert_eq!(result, Err(loader::PlaceError::OutOfRange(0)));
 }

@@ -1,0 +1,266 @@
+//! Loading one module: read the image, bind its imports, place it, run its
+//! entry point. Every failure leaves nothing allocated and says why on the
+//! console.
+
+use alloc::boxed::Box;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+use core::ffi::c_void;
+use core::ptr::NonNull;
+
+use com::{ComPtr, IUnknown, Result, Status};
+use image::Image;
+use interfaces::IFile;
+use spin::Mutex;
+
+use super::Module;
+use crate::exports;
+use crate::machine::cache;
+
+/// Where demand-loaded images are found: `/hello` loads `/boot/hello`.
+const IMAGE_DIRECTORY: &str = "/boot";
+/// The module name of the kernel's own exports.
+const KERNEL_MODULE: &str = "kernel";
+
+/// Names being loaded right now, outermost first (to refuse import cycles).
+static LOADING: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The namespace's demand loader.
+pub struct ModuleLoader;
+
+impl ModuleLoader {
+    /// The loader, boxed for `Namespace::new`.
+    pub fn boxed() -> Box<dyn namespace::Loader> {
+        Box::new(ModuleLoader)
+    }
+}
+
+impl namespace::Loader for ModuleLoader {
+    fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
+        super::collect_idle();
+        let location = alloc::format!("{IMAGE_DIRECTORY}{name}");
+        let (object, module) = load(&location, "", Some(name))?;
+        super::add(module);
+        Ok(object)
+    }
+}
+
+/// A module placed in memory and its object, not yet in the module list.
+pub type Loaded = (ComPtr<IUnknown>, Module);
+
+/// Loads the image at `location`; `registered_as` is the namespace name its
+/// object will be registered under (none for a separate instance).
+pub fn load(location: &str, arguments: &str, registered_as: Option<&str>) -> Result<Loaded> {
+    let bytes = read_image(location)?;
+    let image =
+        Image::parse(&bytes).map_err(|error| report(location, &error, Status::BAD_IMAGE))?;
+    let name = image.name().to_string();
+    if LOADING.lock().contains(&name) {
+        return Err(report(
+            location,
+            &"its imports lead back to itself",
+            Status::INVALID_ARGUMENT,
+        ));
+    }
+    LOADING.lock().push(name.clone());
+    let imports = bind_imports(location, &image);
+    finish_loading(&name);
+    let (addresses, dependencies) = imports?;
+    let block = place(location, &image, &addresses)?;
+    let object = match run_entry(block, image.entry()) {
+        Ok(object) => object,
+        Err(status) => {
+            // SAFETY: the block was just allocated and nothing else uses it.
+            let _ = unsafe { crate::heap().free(block.as_ptr()) };
+            return Err(report(location, &"its entry point failed", status));
+        }
+    };
+    let module = Module {
+        id: super::next_id(),
+        name,
+        location: location.to_string(),
+        arguments: arguments.to_string(),
+        block,
+        size: image.memory_size() as usize,
+        entry: image.entry() as usize,
+        can_unload: image.can_unload().map(|offset| {
+            // SAFETY: the image's validation put the offset inside its code,
+            // where the munger found `tessera_can_unload`: `fn() -> u32`.
+            unsafe {
+                core::mem::transmute::<usize, extern "C" fn() -> u32>(
+                    block.as_ptr() as usize + offset as usize,
+                )
+            }
+        }),
+        exports: image
+            .export_tables()
+            .map(|table| {
+                (
+                    table.uuid,
+                    table
+                        .entries()
+                        .map(|export| (export.ordinal, export.name.to_string(), export.offset))
+                        .collect(),
+                )
+            })
+            .collect(),
+        dependencies,
+        registered: registered_as
+            .map(|name| (NonNull::from(object.as_unknown()), name.to_string())),
+    };
+    Ok((object, module))
+}
+
+/// Takes `name` off the loading list (freeing the list when it empties, so
+/// an idle system holds no memory for it).
+fn finish_loading(name: &str) {
+    let mut loading = LOADING.lock();
+    loading.retain(|loading| loading != name);
+    if loading.is_empty() {
+        *loading = Vec::new();
+    }
+}
+
+/// Reads the whole file at `location`.
+fn read_image(location: &str) -> Result<Vec<u8>> {
+    let root = namespace::current()?;
+    let file = root
+        .bind(location, 0)
+        .and_then(|object| object.query::<IFile>())?;
+    let size = usize::try_from(file.size()?).map_err(|_| Status::BAD_IMAGE)?;
+    if size > image::MAX_MEMORY_SIZE as usize * 2 {
+        return Err(report(
+            location,
+            &"the image is too large",
+            Status::BAD_IMAGE,
+        ));
+    }
+    let mut bytes = vec![0u8; size];
+    let mut done = 0;
+    while done < size {
+        let read = file.read_at(done as u64, &mut bytes[done..])?;
+        if read == 0 {
+            return Err(report(location, &"the file ended early", Status::BAD_IMAGE));
+        }
+        done += read;
+    }
+    Ok(bytes)
+}
+
+/// The address of every import symbol, and the objects of the modules
+/// they come from (held so those modules stay loaded).
+fn bind_imports(location: &str, image: &Image<'_>) -> Result<(Vec<u64>, Vec<ComPtr<IUnknown>>)> {
+    let mut addresses = vec![0u64; image.import_symbol_count() as usize];
+    let mut dependencies = Vec::new();
+    for module in image.import_modules() {
+        let symbols = module.first_symbol..module.first_symbol + module.symbol_count;
+        let symbols = symbols.filter_map(|index| Some((index, image.import_symbol(index)?)));
+        if module.name == KERNEL_MODULE {
+            let table = exports::TABLES
+                .iter()
+                .find(|table| table.uuid == module.uuid)
+                .ok_or_else(|| {
+                    report(
+                        location,
+                        &alloc::format!("the kernel has no export table {}", module.uuid),
+                        Status::NOT_SUPPORTED,
+                    )
+                })?;
+            for (index, symbol) in symbols {
+                let export = table
+                    .exports
+                    .iter()
+                    .find(|export| export.ordinal == symbol.ordinal)
+                    .ok_or_else(|| {
+                        report(
+                            location,
+                            &alloc::format!(
+                                "the kernel does not export {} (ordinal {})",
+                                symbol.name,
+                                symbol.ordinal
+                            ),
+                            Status::NOT_FOUND,
+                        )
+                    })?;
+                addresses[index as usize] = (export.address)() as u64;
+            }
+            continue;
+        }
+        let name = alloc::format!("/{}", module.name);
+        let object = namespace::current()?.bind(&name, 0).map_err(|status| {
+            report(
+                location,
+                &alloc::format!(
+                    "it imports from {}, which cannot be loaded: {}",
+                    module.name,
+                    status.message()
+                ),
+                status,
+            )
+        })?;
+        for (index, symbol) in symbols {
+            let address = super::with_registered(&name, |exporter| {
+                exporter.export_by_ordinal(module.uuid, symbol.ordinal)
+            })
+            .unwrap_or(Err(Status::NOT_FOUND))
+            .map_err(|status| {
+                let what = match status {
+                    Status::NOT_SUPPORTED => {
+                        alloc::format!("{} has no export table {}", module.name, module.uuid)
+                    }
+                    _ => alloc::format!(
+                        "{} does not export {} (ordinal {})",
+                        module.name,
+                        symbol.name,
+                        symbol.ordinal
+                    ),
+                };
+                report(location, &what, status)
+            })?;
+            addresses[index as usize] = address;
+        }
+        dependencies.push(object);
+    }
+    Ok((addresses, dependencies))
+}
+
+/// Allocates the module's block and places the image in it.
+fn place(location: &str, image: &Image<'_>, addresses: &[u64]) -> Result<NonNull<u8>> {
+    let size = image.memory_size() as usize;
+    let block = crate::heap().alloc(size.max(1), image.align() as usize)?;
+    // SAFETY: the heap handed out `size` bytes at `block`, used by nothing else.
+    let memory = unsafe { core::slice::from_raw_parts_mut(block.as_ptr(), size) };
+    let placed = loader::place(image, memory, block.as_ptr() as u64, |index| {
+        addresses
+            .get(index as usize)
+            .copied()
+            .ok_or(loader::PlaceError::WrongBufferSize)
+    });
+    if let Err(error) = placed {
+        // SAFETY: the block was just allocated and nothing else uses it.
+        let _ = unsafe { crate::heap().free(block.as_ptr()) };
+        return Err(report(location, &error, Status::BAD_IMAGE));
+    }
+    cache::sync_instructions();
+    Ok(block)
+}
+
+/// Calls the entry point at `entry` in the module at `block`; returns the
+/// object it made.
+fn run_entry(block: NonNull<u8>, entry: u32) -> Result<ComPtr<IUnknown>> {
+    let address = block.as_ptr() as usize + entry as usize;
+    // SAFETY: the image's validation put the entry inside the module's code,
+    // where the munger found `tessera_entry`, whose signature is this one.
+    let entry: extern "C" fn(*mut *mut c_void) -> Status = unsafe { core::mem::transmute(address) };
+    let mut object = core::ptr::null_mut();
+    entry(&mut object).check()?;
+    // SAFETY: on success the entry point stored an owned `IUnknown` reference.
+    unsafe { ComPtr::from_raw(object.cast::<IUnknown>()) }.ok_or(Status::NULL_POINTER)
+}
+
+/// Prints why loading `location` failed and returns `status`.
+fn report(location: &str, why: &dyn core::fmt::Display, status: Status) -> Status {
+    kprintln!("loader: {location}: {why}");
+    status
+}

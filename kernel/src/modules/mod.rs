@@ -1,0 +1,218 @@
+//! Loaded modules: demand loading through the namespace, the dependencies
+//! between modules, and unloading once nothing uses a module.
+//!
+//! A module is one heap block holding a component image's code and data,
+//! placed and relocated by `loader`. Its entry point makes the module's
+//! object; a name bound through the namespace (`/hello`) loads the image
+//! `/boot/hello` and registers that object under the name.
+//!
+//! Unloading happens in two steps, at safe points ([`collect_idle`]: when
+//! the console waits for input, and before each load), never inside a call
+//! into the module:
+//!
+//! 1. a registered module whose object only the namespace still holds (and
+//!    that was not bound with `KEEP`) is unregistered, which destroys the
+//!    object;
+//! 2. a module that is no longer registered and whose `tessera_can_unload`
+//!    says none of its objects is alive is freed, and the references it held
+//!    on the modules it imports from are released — which lets those
+//!    unload in turn.
+
+mod load;
+mod objects;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use com::{ComPtr, Guid, IUnknown, Result, Status};
+use interfaces::namespace::flags;
+use spin::Mutex;
+
+pub use load::ModuleLoader;
+pub use objects::{LoaderService, ModuleDirectory};
+
+/// A module in memory.
+pub struct Module {
+    /// Unique for the kernel's lifetime.
+    id: u64,
+    /// The module's name (from its image).
+    name: String,
+    /// Where the image came from.
+    location: String,
+    /// What it was loaded with.
+    arguments: String,
+    /// The heap block holding the module.
+    block: NonNull<u8>,
+    /// Bytes of the block in use.
+    size: usize,
+    /// Offset of the entry point.
+    entry: usize,
+    /// The module's "can unload now" function, if it has one.
+    can_unload: Option<extern "C" fn() -> u32>,
+    /// Its export tables: UUID → (ordinal, name, offset).
+    exports: Vec<(Guid, Vec<(u32, String, u32)>)>,
+    /// The objects of the modules it imports from, held while it lives.
+    #[allow(
+        dead_code,
+        reason = "held, never read: dropping it releases the dependencies"
+    )]
+    dependencies: Vec<ComPtr<IUnknown>>,
+    /// The module's object while the namespace holds it (not counted as a
+    /// reference of ours), and the name it is registered under.
+    registered: Option<(NonNull<IUnknown>, String)>,
+}
+
+// SAFETY: the block and the registered object pointer are only used under
+// the module list's lock (or after the record left the list).
+unsafe impl Send for Module {}
+
+impl Module {
+    fn base(&self) -> usize {
+        self.block.as_ptr() as usize
+    }
+
+    /// The address of export `ordinal` of table `uuid`.
+    fn export_by_ordinal(&self, uuid: Guid, ordinal: u32) -> Result<u64> {
+        let table = self.table(uuid)?;
+        let (_, _, offset) = table
+            .iter()
+            .find(|export| export.0 == ordinal)
+            .ok_or(Status::NOT_FOUND)?;
+        Ok((self.base() + *offset as usize) as u64)
+    }
+
+    /// The address of export `name` of table `uuid`.
+    fn export_by_name(&self, uuid: Guid, name: &str) -> Result<u64> {
+        let table = self.table(uuid)?;
+        let (_, _, offset) = table
+            .iter()
+            .find(|export| export.1 == name)
+            .ok_or(Status::NOT_FOUND)?;
+        Ok((self.base() + *offset as usize) as u64)
+    }
+
+    fn table(&self, uuid: Guid) -> Result<&[(u32, String, u32)]> {
+        self.exports
+            .iter()
+            .find(|(table, _)| *table == uuid)
+            .map(|(_, exports)| exports.as_slice())
+            .ok_or(Status::NOT_SUPPORTED)
+    }
+
+    /// References to the module's registered object, the namespace's included.
+    fn references(&self) -> u32 {
+        self.registered.as_ref().map_or(0, |(object, _)| {
+            // SAFETY: the namespace holds a reference, so the object is alive
+            // while the module is registered (and we hold the list's lock).
+            let object = ComPtr::from_ref(unsafe { object.as_ref() });
+            object.reference_count() - 1
+        })
+    }
+
+    /// The name `/sys/modules` lists the module under: its namespace name
+    /// (`/test/x` → `test.x`), or `name@id` for a separate instance.
+    fn listing_name(&self) -> String {
+        match &self.registered {
+            Some((_, name)) => name.trim_start_matches('/').replace('/', "."),
+            None => alloc::format!("{}@{}", self.name, self.id),
+        }
+    }
+}
+
+impl Drop for Module {
+    fn drop(&mut self) {
+        // SAFETY: the block came from this heap and nothing runs in it any
+        // more: the module reported no live objects before being dropped.
+        let _ = unsafe { crate::heap().free(self.block.as_ptr()) };
+    }
+}
+
+/// Every module in memory.
+static MODULES: Mutex<Vec<Module>> = Mutex::new(Vec::new());
+/// The next module id.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Adds a loaded module to the list.
+fn add(module: Module) {
+    MODULES.lock().push(module);
+}
+
+/// Runs `f` on the module registered as `name`, if any.
+fn with_registered<T>(name: &str, f: impl FnOnce(&Module) -> T) -> Option<T> {
+    let modules = MODULES.lock();
+    modules
+        .iter()
+        .find(|module| {
+            module
+                .registered
+                .as_ref()
+                .is_some_and(|(_, registered)| registered == name)
+        })
+        .map(f)
+}
+
+/// Runs `f` on module `id`, if it is still in memory.
+fn with_module<T>(id: u64, f: impl FnOnce(&Module) -> T) -> Option<T> {
+    MODULES.lock().iter().find(|module| module.id == id).map(f)
+}
+
+/// The next step of unloading, decided under the lock.
+enum Step {
+    Unregister(String),
+    Free(Module),
+}
+
+/// Unloads every module nothing uses any more (see the module docs).
+pub fn collect_idle() {
+    while let Some(step) = next_step() {
+        match step {
+            // Destroys the object (the namespace held the last reference).
+            Step::Unregister(name) => {
+                let _ = namespace::current().and_then(|root| root.unregister(&name));
+            }
+            // Frees the block, then releases the dependencies.
+            Step::Free(module) => drop(module),
+        }
+    }
+}
+
+fn next_step() -> Option<Step> {
+    let mut modules = MODULES.lock();
+    for index in 0..modules.len() {
+        let module = &mut modules[index];
+        match &module.registered {
+            Some((_, name)) if module.references() == 1 && !kept(name) => {
+                let name = name.clone();
+                module.registered = None;
+                return Some(Step::Unregister(name));
+            }
+            None if module
+                .can_unload
+                .is_some_and(|can_unload| can_unload() != 0) =>
+            {
+                let module = modules.remove(index);
+                if modules.is_empty() {
+                    // Give the list's memory back too: an idle system uses none.
+                    *modules = Vec::new();
+                }
+                return Some(Step::Free(module));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// True when `name` was bound with `KEEP`.
+fn kept(name: &str) -> bool {
+    namespace::current()
+        .and_then(|root| root.capabilities(name))
+        .is_ok_and(|capabilities| capabilities & flags::KEEP != 0)
+}
+
+/// A fresh module id.
+fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}

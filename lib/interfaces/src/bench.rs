@@ -1,0 +1,15 @@
+//! `IBenchmarks`: measurements the kernel runs on request.
+
+use com::{Result, interface};
+
+#[interface("adc9271d-81d4-4e37-8de9-d19c2148542d")]
+/// Built-in measurements, each an exact instruction count (under QEMU's
+/// `-icount shift=0`, where `rdinstret` counts instructions exactly).
+pub trait IBenchmarks {
+    /// How many measurements there are.
+    fn count(&self) -> Result<u32>;
+    /// Writes the name of measurement `index` into `buffer`; returns its length.
+    fn name(&self, index: u32, buffer: &mut [u8]) -> Result<usize>;
+    /// Runs measurement `index`; returns its figure in instructions.
+    fn run(&self, index: u32) -> Result<u64>;
+}

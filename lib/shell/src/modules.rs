@@ -1,0 +1,201 @@
+//! The shell's module commands: bind and release names, list modules, call
+//! the example interface, load separate instances.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use com::{ComPtr, IUnknown, Status};
+use interfaces::namespace::flags;
+use interfaces::{IHello, ILoader, IModule, INamespace};
+
+use crate::commands::{Context, Failure, Outcome, failed};
+
+/// Where the loaded modules are listed.
+pub const MODULES_PATH: &str = "/sys/modules";
+/// Where separate instances are loaded.
+pub const LOADER_PATH: &str = "/sys/loader";
+
+/// Objects the shell holds on the user's behalf, by name.
+#[derive(Default)]
+pub struct Held(Vec<(String, ComPtr<IUnknown>)>);
+
+impl Held {
+    fn contains(&self, name: &str) -> bool {
+        self.0.iter().any(|(held, _)| held == name)
+    }
+
+    fn take(&mut self, name: &str) -> Option<ComPtr<IUnknown>> {
+        let index = self.0.iter().position(|(held, _)| held == name)?;
+        let (_, object) = self.0.remove(index);
+        if self.0.is_empty() {
+            // Holding nothing takes no memory, so `mem` returns to where it was.
+            self.0 = Vec::new();
+        }
+        Some(object)
+    }
+}
+
+/// A namespace name for what the user typed (`hello` means `/hello`).
+fn absolute(name: &str) -> String {
+    if name.starts_with('/') {
+        name.into()
+    } else {
+        alloc::format!("/{name}")
+    }
+}
+
+pub fn bind(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    let (name, bind_flags) = match arguments {
+        [name] => (absolute(name), 0),
+        ["--keep", name] => (absolute(name), flags::KEEP),
+        _ => return Err(Failure::Usage),
+    };
+    if context.held.contains(&name) {
+        return Err(Failure::Status(name, Status::ALREADY_EXISTS));
+    }
+    let object = context
+        .namespace
+        .bind(&name, bind_flags)
+        .map_err(failed(&name))?;
+    let _ = write!(context.output, "bound {name}");
+    if let Some(module) = module_of(context.namespace, &object) {
+        let _ = write!(context.output, ": ");
+        describe(context, &module);
+    }
+    let _ = writeln!(context.output);
+    context.held.0.push((name, object));
+    Ok(None)
+}
+
+pub fn release(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    let [name] = arguments else {
+        return Err(Failure::Usage);
+    };
+    let name = if name.contains('@') {
+        String::from(*name)
+    } else {
+        absolute(name)
+    };
+    let object = context
+        .held
+        .take(&name)
+        .ok_or(Failure::Status(name.clone(), Status::NOT_FOUND))?;
+    drop(object);
+    let _ = writeln!(context.output, "released {name}");
+    Ok(None)
+}
+
+pub fn mods(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    if !arguments.is_empty() {
+        return Err(Failure::Usage);
+    }
+    let modules = list_modules(context.namespace).map_err(failed(MODULES_PATH))?;
+    if modules.is_empty() {
+        let _ = writeln!(context.output, "no modules loaded");
+    }
+    for (listed, module) in modules {
+        let _ = write!(context.output, "{listed}: ");
+        describe(context, &module);
+        let _ = writeln!(context.output);
+    }
+    Ok(None)
+}
+
+pub fn call(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    let [name] = arguments else {
+        return Err(Failure::Usage);
+    };
+    let name = absolute(name);
+    let hello = context
+        .namespace
+        .bind(&name, 0)
+        .and_then(|object| object.query::<IHello>())
+        .map_err(failed(&name))?;
+    let mut buffer = [0u8; 256];
+    let length = hello.greet(&mut buffer).map_err(failed(&name))?;
+    let text =
+        core::str::from_utf8(buffer.get(..length).unwrap_or_default()).unwrap_or("(not UTF-8)");
+    let _ = writeln!(context.output, "{text}");
+    Ok(None)
+}
+
+pub fn load(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    let [path] = arguments else {
+        return Err(Failure::Usage);
+    };
+    let loader = context
+        .namespace
+        .bind(LOADER_PATH, 0)
+        .and_then(|object| object.query::<ILoader>())
+        .map_err(failed(LOADER_PATH))?;
+    let module = loader.load_image(path, "").map_err(failed(path))?;
+    let listed = list_modules(context.namespace)
+        .ok()
+        .and_then(|modules| {
+            modules
+                .into_iter()
+                .find(|(_, listed)| same_module(listed, &module))
+        })
+        .map(|(name, _)| name)
+        .unwrap_or_else(|| String::from(*path));
+    let _ = write!(context.output, "loaded {path} as {listed}: ");
+    describe(context, &module);
+    let _ = writeln!(context.output, " (release {listed} to unload)");
+    context.held.0.push((listed, module.to_unknown()));
+    Ok(None)
+}
+
+/// `module hello at 0x…, 2744 bytes, references 2, from /boot/hello`.
+fn describe(context: &mut Context<'_>, module: &ComPtr<IModule>) {
+    let name = read_text(|buffer| module.name(buffer));
+    let location = read_text(|buffer| module.location(buffer));
+    let _ = write!(
+        context.output,
+        "module {name} at {:#x}, {} bytes, references {}, from {location}",
+        module.base_address().unwrap_or(0),
+        module.size().unwrap_or(0),
+        module.references().unwrap_or(0),
+    );
+}
+
+/// The text a method writes into a buffer (empty if it fails).
+fn read_text(method: impl FnOnce(&mut [u8]) -> com::Result<usize>) -> String {
+    let mut buffer = [0u8; 128];
+    let length = method(&mut buffer).unwrap_or(0);
+    String::from_utf8_lossy(buffer.get(..length).unwrap_or_default()).into_owned()
+}
+
+/// Every module listed under `/sys/modules`, with its listing name.
+fn list_modules(namespace: &INamespace) -> com::Result<Vec<(String, ComPtr<IModule>)>> {
+    let mut modules = Vec::new();
+    let mut buffer = [0u8; interfaces::namespace::MAX_SEGMENT_LEN];
+    let mut next = namespace.find_first(MODULES_PATH, &mut buffer);
+    loop {
+        let length = match next {
+            Ok(length) => length,
+            Err(Status::NO_MORE_ENTRIES) => return Ok(modules),
+            Err(status) => return Err(status),
+        };
+        let listed = String::from_utf8_lossy(buffer.get(..length).unwrap_or_default()).into_owned();
+        let module = namespace
+            .bind(&alloc::format!("{MODULES_PATH}/{listed}"), 0)?
+            .query::<IModule>()?;
+        next = namespace.find_next(MODULES_PATH, &listed, &mut buffer);
+        modules.push((listed, module));
+    }
+}
+
+/// The module whose object `object` is, if any.
+fn module_of(namespace: &INamespace, object: &ComPtr<IUnknown>) -> Option<ComPtr<IModule>> {
+    let modules = list_modules(namespace).ok()?;
+    modules
+        .into_iter()
+        .map(|(_, module)| module)
+        .find(|module| module.object().is_ok_and(|owned| owned.ptr_eq(object)))
+}
+
+/// True when both describe the same module (same place in memory).
+fn same_module(first: &ComPtr<IModule>, second: &ComPtr<IModule>) -> bool {
+    first.base_address().ok() == second.base_address().ok()
+}

@@ -1,0 +1,153 @@
+//! Building the components: cargo builds each crate under `components/`
+//! for the kernel's target, the munger turns each ELF into an image, and
+//! broken copies of them test the loader's checks.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, anyhow, bail};
+use image::def::{self, ModuleDef};
+use image::format::{IMPORT_MODULE_SIZE, header};
+
+use crate::image::{Profile, TARGET, cargo, workspace_root};
+
+/// A component image and the munger's figures for it.
+pub struct Component {
+    /// The module's name (its image is `/boot/<name>`).
+    pub name: String,
+    /// The image's bytes.
+    pub image: Vec<u8>,
+    /// What the munger measured.
+    pub report: munger::Report,
+}
+
+/// Builds and munges every component.
+pub fn build(profile: Profile) -> Result<Vec<Component>> {
+    let names = component_names()?;
+    println!(
+        "xtask: building the components ({profile}): {}",
+        names.join(", ")
+    );
+    let mut command = Command::new(cargo());
+    command
+        .current_dir(workspace_root())
+        .args(["build", "--target", TARGET]);
+    for name in &names {
+        command.args(["--package", name]);
+    }
+    if profile == Profile::Release {
+        command.arg("--release");
+    }
+    if !command.status().context("running cargo build")?.success() {
+        bail!("building the components failed");
+    }
+    let mut defs = vec![read_def(&workspace_root().join("kernel/kernel.def"))?];
+    for name in &names {
+        defs.push(read_def(&def_path(name))?);
+    }
+    let elf_directory = workspace_root()
+        .join("target")
+        .join(TARGET)
+        .join(profile.to_string());
+    names
+        .iter()
+        .zip(&defs[1..])
+        .map(|(name, module)| {
+            let elf_path = elf_directory.join(name);
+            let elf = fs::read(&elf_path).with_context(|| format!("reading {}", elf_path.display()))?;
+            let munged = munger::munge(&elf, module, &defs).with_context(|| format!("munging {name}"))?;
+            let report = munged.report;
+            println!(
+                "xtask: munged {name}: {} bytes loaded (ELF span {} bytes), {} relocations, {} imports, {} exports",
+                report.memory_size, report.elf_span, report.relocations, report.imports, report.exports
+            );
+            Ok(Component { name: name.clone(), image: munged.image, report })
+        })
+        .collect()
+}
+
+/// The crates under `components/`, sorted.
+fn component_names() -> Result<Vec<String>> {
+    let directory = workspace_root().join("components");
+    let mut names = Vec::new();
+    for entry in
+        fs::read_dir(&directory).with_context(|| format!("reading {}", directory.display()))?
+    {
+        let path = entry?.path();
+        if path.join("Cargo.toml").exists() {
+            let name = path
+                .file_name()
+                .and_then(|name| name.to_str())
+                .ok_or_else(|| anyhow!("{}", path.display()))?;
+            names.push(name.to_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn def_path(name: &str) -> PathBuf {
+    workspace_root()
+        .join("components")
+        .join(name)
+        .join(format!("{name}.def"))
+}
+
+fn read_def(path: &Path) -> Result<ModuleDef> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    def::parse(&text).map_err(|error| anyhow!("{}: {error}", path.display()))
+}
+
+/// Deliberately broken images, each failing one check of the loader:
+/// `(name under /boot/test, bytes)`.
+pub fn broken(components: &[Component]) -> Result<Vec<(String, Vec<u8>)>> {
+    let image_of = |name: &str| {
+        components
+            .iter()
+            .find(|component| component.name == name)
+            .map(|component| component.image.clone())
+    };
+    let hello = image_of("hello").ok_or_else(|| anyhow!("the hello component is missing"))?;
+    let greeter = image_of("greeter").ok_or_else(|| anyhow!("the greeter component is missing"))?;
+
+    let truncated = hello[..hello.len() / 2].to_vec();
+    let mut bad_magic = hello.clone();
+    bad_magic[..8].copy_from_slice(b"NOTANIMG");
+    let mut bad_relocation = hello.clone();
+    let relocations = field(&hello, header::RELOCATIONS);
+    put(&mut bad_relocation, relocations, 0x00ff_fff0);
+
+    let hello_import = import_module_record(&greeter, "hello")?;
+    let mut unknown_table = greeter.clone();
+    unknown_table[hello_import + 15] ^= 0xff;
+    let mut missing_dependency = greeter.clone();
+    let name_at = field(&greeter, header::STRINGS) + field(&greeter, hello_import + 16) + 4;
+    missing_dependency[name_at] = b'p';
+
+    Ok(vec![
+        ("truncated".into(), truncated),
+        ("bad-magic".into(), bad_magic),
+        ("bad-relocation".into(), bad_relocation),
+        ("unknown-table".into(), unknown_table),
+        ("missing-dependency".into(), missing_dependency),
+    ])
+}
+
+/// The file offset of `image`'s import-module record for `module`.
+fn import_module_record(image: &[u8], module: &str) -> Result<usize> {
+    let parsed = image::Image::parse(image).map_err(|error| anyhow!("{error}"))?;
+    let index = parsed
+        .import_modules()
+        .position(|import| import.name == module)
+        .ok_or_else(|| anyhow!("the image does not import {module}"))?;
+    Ok(field(image, header::IMPORT_MODULES) + index * IMPORT_MODULE_SIZE)
+}
+
+fn field(image: &[u8], at: usize) -> usize {
+    u32::from_le_bytes(image[at..at + 4].try_into().unwrap_or_default()) as usize
+}
+
+fn put(image: &mut [u8], at: usize, value: u32) {
+    image[at..at + 4].copy_from_slice(&value.to_le_bytes());
+}
