@@ -1,7 +1,7 @@
 //! Tessera's namespace: the tree of names through which objects are registered, found and demand-loaded.
 //!
 //! Names are absolute paths (`/dev/console`). Entries are kept in one sorted
-//! map keyed by full path; directories exist implicitly as the common
+//! table keyed by full path; directories exist implicitly as the common
 //! prefixes of their entries. An entry registered with
 //! [`flags::EXTENSION`](interfaces::namespace::flags::EXTENSION) is itself an
 //! `INamespace`, and every operation on a name below it is handed to it with
@@ -25,6 +25,7 @@ extern crate alloc;
 
 mod current;
 mod path;
+mod table;
 mod tree;
 
 pub use current::{current, set_current};

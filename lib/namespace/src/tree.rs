@@ -1,7 +1,7 @@
 //! The namespace object: a sorted map of entries behind a lock.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeSet;
 use alloc::string::String;
 use core::ops::Bound;
 
@@ -10,6 +10,7 @@ use interfaces::namespace::flags;
 use interfaces::{INamespace, INamespaceImpl};
 
 use crate::path;
+use crate::table::Table;
 
 /// Finds objects for names nobody registered: the demand-loading hook.
 pub trait Loader: Send + Sync {
@@ -29,7 +30,7 @@ enum Entry {
     Loading,
 }
 
-type Entries = BTreeMap<String, Entry>;
+type Entries = Table<Entry>;
 
 /// A directory's children, or the extension that owns the directory.
 enum Listing {
@@ -62,7 +63,7 @@ impl Namespace {
     /// An empty namespace that asks `loader` for names nobody registered.
     pub fn new(loader: Option<Box<dyn Loader>>) -> Namespace {
         Namespace {
-            entries: spin::Mutex::new(BTreeMap::new()),
+            entries: spin::Mutex::new(Table::new()),
             loader,
         }
     }
@@ -80,8 +81,26 @@ impl Namespace {
         if self.loader.is_none() || has_children(&entries, name) {
             return Resolution::Missing;
         }
-        entries.insert(name.into(), Entry::Loading);
+        entries.insert(name, Entry::Loading);
         Resolution::Load
+    }
+
+    /// Everything but an exact hit: validation, extensions, demand loading.
+    /// Kept out of line so the hit path stays short.
+    #[inline(never)]
+    fn bind_slowly(&self, name: &str, flags: u32) -> Result<ComPtr<IUnknown>> {
+        let name = path::validate(name)?;
+        loop {
+            match self.resolve_for_bind(name) {
+                Resolution::Found(object) => return Ok(object),
+                Resolution::Delegate(extension, at) => {
+                    return extension.bind(rest(name, at), flags);
+                }
+                Resolution::Busy => core::hint::spin_loop(),
+                Resolution::Load => return self.load(name, flags),
+                Resolution::Missing => return Err(Status::NOT_FOUND),
+            }
+        }
     }
 
     /// Loads `name`, which this binder marked as loading, and registers it
@@ -96,7 +115,7 @@ impl Namespace {
                     flags: default_rights(flags & flags::KEEP),
                     extension: None,
                 };
-                entries.insert(name.into(), entry);
+                entries.insert(name, entry);
             }
             Err(_) => {
                 entries.remove(name);
@@ -120,8 +139,8 @@ impl Namespace {
         }
         let prefix = path::children_prefix(directory);
         let names: BTreeSet<String> = entries
-            .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
-            .take_while(|(key, _)| key.starts_with(&prefix))
+            .iter()
+            .filter(|(key, _)| key.starts_with(&prefix))
             .filter(|(_, entry)| matches!(entry, Entry::Object { .. }))
             .filter_map(|(key, _)| key.get(prefix.len()..)?.split('/').next().map(String::from))
             .collect();
@@ -146,10 +165,7 @@ fn extension_above(entries: &Entries, name: &str) -> Option<(ComPtr<INamespace>,
 /// True when some entry lies below `name`, making it a directory.
 fn has_children(entries: &Entries, name: &str) -> bool {
     let prefix = path::children_prefix(name);
-    entries
-        .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
-        .next()
-        .is_some_and(|(key, _)| key.starts_with(&prefix))
+    entries.iter().any(|(key, _)| key.starts_with(&prefix))
 }
 
 /// Registration flags with read and write access when none were asked for.
@@ -204,7 +220,7 @@ impl INamespaceImpl for Namespace {
         if taken {
             return Err(Status::ALREADY_EXISTS);
         }
-        let replaced = entries.insert(name.into(), entry);
+        let replaced = entries.insert(name, entry);
         drop(entries);
         // The replaced object is released here, outside the lock.
         drop(replaced);
@@ -233,18 +249,12 @@ impl INamespaceImpl for Namespace {
     }
 
     fn bind(&self, name: &str, flags: u32) -> Result<ComPtr<IUnknown>> {
-        let name = path::validate(name)?;
-        loop {
-            match self.resolve_for_bind(name) {
-                Resolution::Found(object) => return Ok(object),
-                Resolution::Delegate(extension, at) => {
-                    return extension.bind(rest(name, at), flags);
-                }
-                Resolution::Busy => core::hint::spin_loop(),
-                Resolution::Load => return self.load(name, flags),
-                Resolution::Missing => return Err(Status::NOT_FOUND),
-            }
+        // The fast path: every key in the map was validated when it was
+        // registered, so an exact hit needs no validation of its own.
+        if let Some(Entry::Object { object, .. }) = self.entries.lock().get(name) {
+            return Ok(object.clone());
         }
+        self.bind_slowly(name, flags)
     }
 
     fn find_first(&self, directory: &str, buffer: &mut [u8]) -> Result<usize> {

@@ -1,0 +1,154 @@
+//! The namespace's entries: a vector ordered for fast exact lookup.
+//!
+//! A bind of a registered name is the namespace's hottest path. Measured on
+//! the target, comparing names byte by byte from the front cost more than
+//! the rest of a bind together: names share long prefixes (`/sys/...`).
+//! So entries are ordered by length, then by their bytes read from the
+//! end: two names of one directory usually differ in length, or else near
+//! their ends, and a binary search settles most steps in a few
+//! instructions, comparing a whole name only at the match. Listings, which
+//! need names in order, are rare; they scan the table and sort.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cmp::Ordering;
+
+/// Entries ordered by [`compare`] of their names.
+pub struct Table<E> {
+    entries: Vec<(String, E)>,
+}
+
+impl<E> Table<E> {
+    /// An empty table.
+    pub const fn new() -> Table<E> {
+        Table {
+            entries: Vec::new(),
+        }
+    }
+
+    /// The entry named `name`.
+    pub fn get(&self, name: &str) -> Option<&E> {
+        let index = self.find(name).ok()?;
+        self.entries.get(index).map(|(_, entry)| entry)
+    }
+
+    /// True when `name` has an entry.
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.find(name).is_ok()
+    }
+
+    /// Sets the entry of `name`; returns the one it replaced.
+    pub fn insert(&mut self, name: &str, entry: E) -> Option<E> {
+        match self.find(name) {
+            Ok(index) => self
+                .entries
+                .get_mut(index)
+                .map(|(_, old)| core::mem::replace(old, entry)),
+            Err(index) => {
+                self.entries.insert(index, (String::from(name), entry));
+                None
+            }
+        }
+    }
+
+    /// Removes the entry of `name`, if any.
+    pub fn remove(&mut self, name: &str) -> Option<E> {
+        let index = self.find(name).ok()?;
+        let (_, entry) = self.entries.remove(index);
+        // Give memory back the way the vector took it (doubling from 4), so
+        // removing what was added returns the heap to where it was.
+        let fitting = self.entries.len().next_power_of_two().max(4);
+        if self.entries.capacity() > fitting {
+            self.entries.shrink_to(fitting);
+        }
+        Some(entry)
+    }
+
+    /// Every entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &E)> {
+        self.entries
+            .iter()
+            .map(|(name, entry)| (name.as_str(), entry))
+    }
+
+    /// Where `name` is (`Ok`) or would go (`Err`). Stops at the first
+    /// match, so the one full comparison of a hit is done once.
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        let (mut low, mut high) = (0, self.entries.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            let Some((key, _)) = self.entries.get(middle) else {
+                break;
+            };
+            match compare(key.as_bytes(), name.as_bytes()) {
+                Ordering::Less => low = middle + 1,
+                Ordering::Greater => high = middle,
+                Ordering::Equal => return Ok(middle),
+            }
+        }
+        Err(low)
+    }
+}
+
+/// The table's order: shorter names first, then by bytes from the end.
+fn compare(a: &[u8], b: &[u8]) -> Ordering {
+    if a.len() != b.len() {
+        return a.len().cmp(&b.len());
+    }
+    for (x, y) in a.iter().rev().zip(b.iter().rev()) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    Ordering::Equal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_find_exactly_what_was_inserted() {
+        let mut table = Table::new();
+        let names: Vec<String> = (0..200)
+            .map(|i| alloc::format!("/dir{}/name{i}", i % 7))
+            .collect();
+        for (i, name) in names.iter().enumerate() {
+            assert!(table.insert(name, i).is_none());
+        }
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(table.get(name), Some(&i), "{name}");
+        }
+        assert_eq!(table.get("/dir0/name"), None);
+        assert_eq!(table.insert(&names[3], 999), Some(3));
+        assert_eq!(table.iter().count(), 200);
+        assert_eq!(table.remove(&names[5]), Some(5));
+        assert_eq!(table.get(&names[5]), None);
+        assert_eq!(table.get(&names[6]), Some(&6));
+    }
+
+    #[test]
+    fn order_is_total_and_consistent() {
+        let names: [&[u8]; 6] = [b"", b"/a", b"/b", b"/ab", b"/ba", b"/sys/heap"];
+        for a in names {
+            assert_eq!(compare(a, a), Ordering::Equal);
+            for b in names {
+                assert_eq!(compare(a, b), compare(b, a).reverse());
+            }
+        }
+    }
+
+    #[test]
+    fn removing_what_was_added_gives_the_memory_back() {
+        let mut table = Table::new();
+        for name in ["/d", "/b", "/a", "/c"] {
+            table.insert(name, ());
+        }
+        let capacity = table.entries.capacity();
+        table.insert("/e", ());
+        assert!(table.entries.capacity() > capacity);
+        assert_eq!(table.remove("/e"), Some(()));
+        assert_eq!(table.entries.capacity(), capacity);
+        assert!(table.contains_key("/c") && !table.contains_key("/e"));
+    }
+}
