@@ -1,69 +1,141 @@
 //! `cargo xtask bench`: the figures, measured under QEMU `-icount shift=0`
-//! (instructions) and from the ELF (bytes), as a table and as JSON.
+//! (instructions, by the kernel's `bench` command) and from the images
+//! (bytes), as a table and as JSON, each checked against its target.
 
 use std::fs;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::figures::{self, KernelSize};
 use crate::image::{self, Profile};
-use crate::machine::Machine;
+use crate::machine::{Machine, STEP_TIMEOUT};
 use crate::qemu;
 
 /// One measured figure.
 struct Figure {
-    name: &'static str,
+    name: String,
     value: u64,
     unit: &'static str,
+}
+
+/// A target a figure must meet: a description and whether it holds.
+struct Target {
+    description: String,
+    met: bool,
 }
 
 /// Builds the release kernel, measures every figure and reports them.
 pub fn run() -> Result<()> {
     let built = image::build(Profile::Release)?;
-    let kernel = built.kernel;
     qemu::ensure_installed()?;
-    let (mut machine, banner) = Machine::boot(&kernel)?;
+    let (mut machine, banner) = Machine::boot(&built.kernel)?;
     let boot =
         figures::boot_instructions(&banner).context("the boot banner has no instruction count")?;
+    machine.send_line("bench")?;
+    let output = machine
+        .expect(shell::PROMPT, STEP_TIMEOUT * 4)
+        .context("running `bench`")?;
     machine.send_line("poweroff")?;
-    let size = KernelSize::of(&kernel)?;
-    let hello = built
-        .components
-        .iter()
-        .find(|component| component.name == "hello")
-        .context("the hello component is missing")?
-        .report;
-    let results = [
-        Figure {
-            name: "boot: kernel entry to shell",
-            value: boot,
-            unit: "instructions",
-        },
-        Figure {
-            name: "kernel text (code + rodata)",
-            value: size.text,
-            unit: "bytes",
-        },
-        Figure {
-            name: "kernel data",
-            value: size.data,
-            unit: "bytes",
-        },
-        Figure {
-            name: "kernel bss",
-            value: size.bss,
-            unit: "bytes",
-        },
-        Figure {
-            name: "kernel boot stack",
-            value: size.stack,
-            unit: "bytes",
-        },
-    ];
+
+    let mut results = vec![figure("boot: kernel entry to shell", boot, "instructions")];
+    results.extend(kernel_benchmarks(&output)?);
+    let size = KernelSize::of(&built.kernel)?;
+    results.extend([
+        figure("kernel text (code + rodata)", size.text, "bytes"),
+        figure("kernel data", size.data, "bytes"),
+        figure("kernel bss", size.bss, "bytes"),
+        figure("kernel boot stack", size.stack, "bytes"),
+    ]);
+    for component in &built.components {
+        let name = &component.name;
+        results.push(figure(
+            &format!("{name}: loaded size"),
+            component.report.memory_size,
+            "bytes",
+        ));
+        results.push(figure(
+            &format!("{name}: page-aligned ELF span"),
+            component.report.elf_span,
+            "bytes",
+        ));
+    }
     print_table(&results);
     let json = image::output_directory()?.join("bench.json");
     fs::write(&json, to_json(&results)).with_context(|| format!("writing {}", json.display()))?;
     println!("\nxtask: wrote {}", json.display());
+    check_targets(&results)
+}
+
+fn figure(name: &str, value: u64, unit: &'static str) -> Figure {
+    Figure {
+        name: name.to_owned(),
+        value,
+        unit,
+    }
+}
+
+/// The `bench: <name>: <n> instructions` lines the kernel printed.
+fn kernel_benchmarks(output: &str) -> Result<Vec<Figure>> {
+    let figures: Vec<Figure> = output
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("bench: "))
+        .filter_map(|rest| {
+            let (name, value) = rest.rsplit_once(": ")?;
+            Some(figure(
+                name,
+                value.strip_suffix(" instructions")?.parse().ok()?,
+                "instructions",
+            ))
+        })
+        .collect();
+    if figures.is_empty() {
+        bail!("the kernel printed no measurements:\n{output}");
+    }
+    Ok(figures)
+}
+
+/// Checks the targets; fails when one is missed.
+fn check_targets(results: &[Figure]) -> Result<()> {
+    let value = |name: &str| {
+        results
+            .iter()
+            .find(|figure| figure.name == name)
+            .map(|figure| figure.value)
+    };
+    let (Some(direct), Some(interface), Some(bind), Some(loaded), Some(span)) = (
+        value("direct call"),
+        value("interface call (vtable)"),
+        value("bind of a registered name"),
+        value("hello: loaded size"),
+        value("hello: page-aligned ELF span"),
+    ) else {
+        bail!("a figure the targets need is missing");
+    };
+    let targets = [
+        Target {
+            description: format!("interface call {interface} <= direct call {direct} + 3"),
+            met: interface <= direct + 3,
+        },
+        Target {
+            description: format!("bind of a registered name {bind} <= 300"),
+            met: bind <= 300,
+        },
+        Target {
+            description: format!("hello loaded {loaded} bytes <= ELF span {span} / 4"),
+            met: loaded * 4 <= span,
+        },
+    ];
+    println!();
+    for target in &targets {
+        println!(
+            "target: {} ... {}",
+            target.description,
+            if target.met { "met" } else { "MISSED" }
+        );
+    }
+    if targets.iter().any(|target| !target.met) {
+        bail!("a benchmark target was missed");
+    }
     Ok(())
 }
 

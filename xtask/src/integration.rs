@@ -28,6 +28,30 @@ const TESTS: &[(&str, Test)] = &[
         mem_reports_used_bytes_and_nothing_leaks,
     ),
     (
+        "bind_loads_hello_and_release_unloads_it",
+        bind_loads_hello_and_release_unloads_it,
+    ),
+    (
+        "greeter_pulls_in_its_imports_and_all_unload_together",
+        greeter_pulls_in_its_imports_and_all_unload_together,
+    ),
+    (
+        "broken_images_each_give_their_own_error",
+        broken_images_each_give_their_own_error,
+    ),
+    (
+        "keep_flag_keeps_a_module_cached",
+        keep_flag_keeps_a_module_cached,
+    ),
+    (
+        "an_image_loads_twice_as_separate_instances",
+        an_image_loads_twice_as_separate_instances,
+    ),
+    (
+        "bind_release_cycles_leave_the_heap_where_it_started",
+        bind_release_cycles_leave_the_heap_where_it_started,
+    ),
+    (
         "poweroff_exits_qemu_with_status_0",
         poweroff_exits_qemu_with_status_0,
     ),
@@ -142,20 +166,198 @@ fn line_editing_handles_backspace(machine: &mut Machine, _: &str) -> Result<()> 
 }
 
 fn mem_reports_used_bytes_and_nothing_leaks(machine: &mut Machine, _: &str) -> Result<()> {
-    let used = |machine: &mut Machine| -> Result<u64> {
-        let report = machine.run("mem")?;
-        figures::field(&report, "used=").with_context(|| format!("no used=<bytes> in {report:?}"))
-    };
-    let first = used(machine)?;
+    let first = heap_used(machine)?;
     ensure!(first > 0, "the heap reports nothing used");
     machine.run("ls /boot")?;
     machine.run("cat /boot/README")?;
-    let second = used(machine)?;
+    let second = heap_used(machine)?;
     ensure!(
         first == second,
         "heap use grew from {first} to {second} bytes across commands"
     );
     Ok(())
+}
+
+/// The heap's `used` figure, from `mem`.
+fn heap_used(machine: &mut Machine) -> Result<u64> {
+    let report = machine.run("mem")?;
+    figures::field(&report, "used=").with_context(|| format!("no used=<bytes> in {report:?}"))
+}
+
+/// Runs `line` and checks its output contains each of `expected`.
+fn expect_output(machine: &mut Machine, line: &str, expected: &[&str]) -> Result<String> {
+    let output = machine.run(line)?;
+    for text in expected {
+        ensure!(
+            output.contains(text),
+            "`{line}` printed {output:?}, which lacks {text:?}"
+        );
+    }
+    Ok(output)
+}
+
+fn no_modules_and_heap_back_at(machine: &mut Machine, before: u64) -> Result<()> {
+    expect_output(machine, "mods", &["no modules loaded"])?;
+    let after = heap_used(machine)?;
+    ensure!(
+        after == before,
+        "heap use is {after} bytes, not the {before} from before loading"
+    );
+    Ok(())
+}
+
+fn bind_loads_hello_and_release_unloads_it(machine: &mut Machine, _: &str) -> Result<()> {
+    let before = heap_used(machine)?;
+    expect_output(
+        machine,
+        "bind hello",
+        &["bound /hello: module hello at 0x", "from /boot/hello"],
+    )?;
+    expect_output(
+        machine,
+        "mods",
+        &["hello: module hello at 0x", "references 2"],
+    )?;
+    expect_output(
+        machine,
+        "call hello",
+        &["hello from the hello module at 0x", "greeting #1"],
+    )?;
+    expect_output(machine, "call hello", &["greeting #2"])?;
+    expect_output(machine, "release hello", &["released /hello"])?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+fn greeter_pulls_in_its_imports_and_all_unload_together(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    expect_output(machine, "bind greeter", &["bound /greeter: module greeter"])?;
+    expect_output(
+        machine,
+        "mods",
+        &[
+            "greeter: module greeter",
+            "hello: module hello",
+            "versioned: module versioned",
+        ],
+    )?;
+    expect_output(machine, "call hello", &["greeting #1"])?;
+    expect_output(
+        machine,
+        "call greeter",
+        &["greeter: hello has greeted 1 times; versioned speaks ABI v2"],
+    )?;
+    expect_output(machine, "release greeter", &["released /greeter"])?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+fn broken_images_each_give_their_own_error(machine: &mut Machine, _: &str) -> Result<()> {
+    let before = heap_used(machine)?;
+    let cases = [
+        (
+            "truncated",
+            "truncated or corrupt image: the content lies past its end",
+            "bad image",
+        ),
+        ("bad-magic", "not a Tessera image (bad magic)", "bad image"),
+        (
+            "bad-relocation",
+            "relocation 0 is invalid or points outside the module",
+            "bad image",
+        ),
+        (
+            "unknown-table",
+            "hello has no export table 337f4e2c-d4e5-43a3-be2b-4e60c6b70765",
+            "not supported",
+        ),
+        (
+            "missing-dependency",
+            "it imports from hellp, which cannot be loaded: not found",
+            "not found",
+        ),
+    ];
+    for (name, reason, status) in cases {
+        let loader = format!("loader: /boot/test/{name}: {reason}");
+        let shell = format!("error: bind: /test/{name}: {status}");
+        expect_output(machine, &format!("bind test/{name}"), &[&loader, &shell])?;
+        expect_output(machine, "call hello", &["hello from the hello module"])?;
+    }
+    no_modules_and_heap_back_at(machine, before)
+}
+
+fn keep_flag_keeps_a_module_cached(machine: &mut Machine, _: &str) -> Result<()> {
+    expect_output(machine, "bind --keep hello", &["bound /hello"])?;
+    expect_output(machine, "release hello", &["released /hello"])?;
+    expect_output(machine, "mods", &["hello: module hello", "references 1"])?;
+    expect_output(machine, "call hello", &["greeting #1"])?;
+    expect_output(machine, "call hello", &["greeting #2"])?;
+    Ok(())
+}
+
+fn an_image_loads_twice_as_separate_instances(machine: &mut Machine, _: &str) -> Result<()> {
+    let before = heap_used(machine)?;
+    let first = expect_output(
+        machine,
+        "load /boot/hello",
+        &["loaded /boot/hello as hello@"],
+    )?;
+    let second = expect_output(
+        machine,
+        "load /boot/hello",
+        &["loaded /boot/hello as hello@"],
+    )?;
+    let instance = |output: &str| {
+        output
+            .split_whitespace()
+            .nth(3)
+            .map(|name| name.trim_end_matches(':').to_owned())
+    };
+    let address = |output: &str| {
+        output
+            .split(" at ")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .map(str::to_owned)
+    };
+    let (Some(one), Some(two)) = (instance(&first), instance(&second)) else {
+        bail!("no instance names in {first:?} and {second:?}");
+    };
+    ensure!(
+        one != two && address(&first) != address(&second),
+        "the two loads share a module: {first:?} {second:?}"
+    );
+    let listing = machine.run("mods")?;
+    ensure!(
+        listing.contains(&one) && listing.contains(&two),
+        "`mods` lacks an instance: {listing:?}"
+    );
+    expect_output(machine, &format!("release {one}"), &["released"])?;
+    expect_output(machine, &format!("release {two}"), &["released"])?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+fn bind_release_cycles_leave_the_heap_where_it_started(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    const CYCLES: usize = 1000;
+    let before = heap_used(machine)?;
+    for cycle in 0..CYCLES {
+        // Each bind loads hello afresh: the release before it let it unload.
+        let bound = machine.run("bind hello")?;
+        ensure!(
+            bound.contains("bound /hello: module hello"),
+            "cycle {cycle}: {bound:?}"
+        );
+        machine.run("release hello")?;
+        if cycle % 100 == 99 {
+            // A fresh load starts its counter again: proof the module was unloaded.
+            expect_output(machine, "call hello", &["greeting #1"])?;
+        }
+    }
+    no_modules_and_heap_back_at(machine, before)
 }
 
 fn poweroff_exits_qemu_with_status_0(machine: &mut Machine, _: &str) -> Result<()> {
