@@ -52,8 +52,11 @@ pub extern "C" fn tessera_bench_direct_add(
     Status::OK
 }
 
+/// A measurement: its name and what runs it.
+type Benchmark = (&'static str, fn() -> Result<u64>);
+
 /// The measurements, by name.
-const BENCHMARKS: &[(&str, fn() -> Result<u64>)] = &[
+const BENCHMARKS: &[Benchmark] = &[
     ("direct call", direct_call),
     ("interface call (vtable)", interface_call),
     ("interface call (ComPtr, with Result)", safe_interface_call),

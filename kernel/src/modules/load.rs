@@ -14,7 +14,7 @@ use image::Image;
 use interfaces::IFile;
 use spin::Mutex;
 
-use super::Module;
+use super::{Export, ExportTable, Module};
 use crate::exports;
 use crate::machine::cache;
 
@@ -95,14 +95,16 @@ pub fn load(location: &str, arguments: &str, registered_as: Option<&str>) -> Res
         }),
         exports: image
             .export_tables()
-            .map(|table| {
-                (
-                    table.uuid,
-                    table
-                        .entries()
-                        .map(|export| (export.ordinal, export.name.to_string(), export.offset))
-                        .collect(),
-                )
+            .map(|table| ExportTable {
+                uuid: table.uuid,
+                exports: table
+                    .entries()
+                    .map(|export| Export {
+                        ordinal: export.ordinal,
+                        name: export.name.to_string(),
+                        offset: export.offset,
+                    })
+                    .collect(),
             })
             .collect(),
         dependencies,
@@ -252,9 +254,11 @@ fn run_entry(block: NonNull<u8>, entry: u32) -> Result<ComPtr<IUnknown>> {
     let address = block.as_ptr() as usize + entry as usize;
     // SAFETY: the image's validation put the entry inside the module's code,
     // where the munger found `tessera_entry`, whose signature is this one.
-    let entry: extern "C" fn(*mut *mut c_void) -> Status = unsafe { core::mem::transmute(address) };
+    let entry: unsafe extern "C" fn(*mut *mut c_void) -> Status =
+        unsafe { core::mem::transmute(address) };
     let mut object = core::ptr::null_mut();
-    entry(&mut object).check()?;
+    // SAFETY: the entry point writes at most one pointer to `object`.
+    unsafe { entry(&mut object) }.check()?;
     // SAFETY: on success the entry point stored an owned `IUnknown` reference.
     unsafe { ComPtr::from_raw(object.cast::<IUnknown>()) }.ok_or(Status::NULL_POINTER)
 }

@@ -51,8 +51,8 @@ pub struct Module {
     entry: usize,
     /// The module's "can unload now" function, if it has one.
     can_unload: Option<extern "C" fn() -> u32>,
-    /// Its export tables: UUID → (ordinal, name, offset).
-    exports: Vec<(Guid, Vec<(u32, String, u32)>)>,
+    /// Its export tables.
+    exports: Vec<ExportTable>,
     /// The objects of the modules it imports from, held while it lives.
     #[allow(
         dead_code,
@@ -75,30 +75,28 @@ impl Module {
 
     /// The address of export `ordinal` of table `uuid`.
     fn export_by_ordinal(&self, uuid: Guid, ordinal: u32) -> Result<u64> {
-        let table = self.table(uuid)?;
-        let (_, _, offset) = table
-            .iter()
-            .find(|export| export.0 == ordinal)
-            .ok_or(Status::NOT_FOUND)?;
-        Ok((self.base() + *offset as usize) as u64)
+        self.export_address(uuid, |export| export.ordinal == ordinal)
     }
 
     /// The address of export `name` of table `uuid`.
     fn export_by_name(&self, uuid: Guid, name: &str) -> Result<u64> {
-        let table = self.table(uuid)?;
-        let (_, _, offset) = table
-            .iter()
-            .find(|export| export.1 == name)
-            .ok_or(Status::NOT_FOUND)?;
-        Ok((self.base() + *offset as usize) as u64)
+        self.export_address(uuid, |export| export.name == name)
     }
 
-    fn table(&self, uuid: Guid) -> Result<&[(u32, String, u32)]> {
-        self.exports
+    /// The address of the export of table `uuid` that `wanted` picks;
+    /// `NOT_SUPPORTED` when the module has no such table.
+    fn export_address(&self, uuid: Guid, wanted: impl Fn(&Export) -> bool) -> Result<u64> {
+        let table = self
+            .exports
             .iter()
-            .find(|(table, _)| *table == uuid)
-            .map(|(_, exports)| exports.as_slice())
-            .ok_or(Status::NOT_SUPPORTED)
+            .find(|table| table.uuid == uuid)
+            .ok_or(Status::NOT_SUPPORTED)?;
+        let export = table
+            .exports
+            .iter()
+            .find(|export| wanted(export))
+            .ok_or(Status::NOT_FOUND)?;
+        Ok((self.base() + export.offset as usize) as u64)
     }
 
     /// References to the module's registered object, the namespace's included.
@@ -127,6 +125,19 @@ impl Drop for Module {
         // more: the module reported no live objects before being dropped.
         let _ = unsafe { crate::heap().free(self.block.as_ptr()) };
     }
+}
+
+/// A module's export table, kept from its image.
+struct ExportTable {
+    uuid: Guid,
+    exports: Vec<Export>,
+}
+
+/// One export: its ordinal, its name and its offset in the module.
+struct Export {
+    ordinal: u32,
+    name: String,
+    offset: u32,
 }
 
 /// Every module in memory.

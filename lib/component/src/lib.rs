@@ -61,14 +61,21 @@ pub fn namespace() -> Result<ComPtr<INamespace>> {
 }
 
 /// The body of `tessera_entry`: runs `constructor` and stores its object.
-pub fn enter(out: *mut *mut c_void, constructor: fn() -> Result<ComPtr<IUnknown>>) -> Status {
+///
+/// # Safety
+/// `out` is null or valid for writing one pointer (the loader passes its
+/// own local variable).
+pub unsafe fn enter(
+    out: *mut *mut c_void,
+    constructor: fn() -> Result<ComPtr<IUnknown>>,
+) -> Status {
     if out.is_null() {
         return Status::NULL_POINTER;
     }
     match constructor() {
         Ok(object) => {
-            // SAFETY: `out` is non-null and, by the entry point's contract,
-            // writable; the reference moves to the loader.
+            // SAFETY: `out` is non-null and writable (the caller's contract);
+            // the reference moves to the loader.
             unsafe { out.write(object.into_raw().cast()) };
             Status::OK
         }
@@ -89,8 +96,11 @@ macro_rules! component {
         /// The module's entry point, called once by the loader.
         #[allow(unsafe_code, reason = "the loader finds it by name")]
         #[unsafe(no_mangle)]
-        pub extern "C" fn tessera_entry(out: *mut *mut core::ffi::c_void) -> $crate::com::Status {
-            $crate::enter(out, $constructor)
+        pub unsafe extern "C" fn tessera_entry(
+            out: *mut *mut core::ffi::c_void,
+        ) -> $crate::com::Status {
+            // SAFETY: the loader calls the entry point with a writable `out`.
+            unsafe { $crate::enter(out, $constructor) }
         }
 
         /// Whether the loader may unload the module now.

@@ -58,7 +58,7 @@ pub fn set_b_offset(word: u32, offset: i64) -> Option<u32> {
     if offset % 2 != 0 || !(-4096..4096).contains(&offset) {
         return None;
     }
-    let value = offset as u32;
+    let value = i32::try_from(offset).ok()? as u32;
     let field =
         (value & 0x1000) << 19 | (value & 0x7e0) << 20 | (value & 0x1e) << 7 | (value & 0x800) >> 4;
     Some((word & 0x01ff_f07f) | field)
@@ -69,7 +69,7 @@ pub fn set_j_offset(word: u32, offset: i64) -> Option<u32> {
     if offset % 2 != 0 || !(-(1 << 20)..(1 << 20)).contains(&offset) {
         return None;
     }
-    let value = offset as u32;
+    let value = i32::try_from(offset).ok()? as u32;
     let field = (value & 0x10_0000) << 11
         | (value & 0x7fe) << 20
         | (value & 0x800) << 9
@@ -82,7 +82,7 @@ pub fn set_cb_offset(half: u16, offset: i64) -> Option<u16> {
     if offset % 2 != 0 || !(-256..256).contains(&offset) {
         return None;
     }
-    let value = offset as u16;
+    let value = i16::try_from(offset).ok()? as u16;
     let field = (value & 0x100) << 4
         | (value & 0x18) << 7
         | (value & 0xc0) >> 1
@@ -96,7 +96,7 @@ pub fn set_cj_offset(half: u16, offset: i64) -> Option<u16> {
     if offset % 2 != 0 || !(-2048..2048).contains(&offset) {
         return None;
     }
-    let value = offset as u16;
+    let value = i16::try_from(offset).ok()? as u16;
     let field = (value & 0x800) << 1
         | (value & 0x10) << 7
         | (value & 0x300) << 1

@@ -158,3 +158,6 @@ fn write_u64(memory: &mut [u8], at: usize, value: u64) {
         bytes.copy_from_slice(&value.to_le_bytes());
     }
 }
+
+#[cfg(test)]
+mod tests;

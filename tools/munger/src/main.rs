@@ -39,7 +39,7 @@ fn run() -> Result<()> {
     let imported = arguments
         .imports
         .iter()
-        .map(|path| read_def(path))
+        .map(read_def)
         .collect::<Result<Vec<_>>>()?;
     let munged = munger::munge(&elf, &module, &imported)
         .with_context(|| format!("munging {} ({})", arguments.elf.display(), module.name))?;

@@ -1,0 +1,180 @@
+//! Each relocation kind applied into a host buffer, from images built here.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use image::{Image, ImageBuilder, ImportModuleSpec, Relocation, RelocationKind};
+
+use crate::{PlaceError, place};
+
+const BASE: u64 = 0x8040_0000;
+const IMPORT: u64 = 0x8020_1230;
+const AUIPC_A0: u32 = 0x0000_0517;
+const ADDI_A0: u32 = 0x0005_0513;
+const SD_A1: u32 = 0x00b5_3023;
+const AUIPC_RA: u32 = 0x0000_0097;
+const JALR_RA: u32 = 0x0000_80e7;
+
+fn image_with(code: &[u32], data: u64, relocations: Vec<Relocation>) -> Vec<u8> {
+    let mut content: Vec<u8> = code.iter().flat_map(|word| word.to_le_bytes()).collect();
+    content.resize(content.len().next_multiple_of(8), 0);
+    content.extend_from_slice(&data.to_le_bytes());
+    let size = u32::try_from(content.len()).expect("small");
+    ImageBuilder {
+        name: "sample".into(),
+        content,
+        memory_size: size + 32,
+        align: 16,
+        entry: 0,
+        can_unload: None,
+        relocations,
+        imports: vec![ImportModuleSpec {
+            name: "kernel".into(),
+            uuid: com::Guid::from_u128(1),
+            symbols: vec![(1, "thing".into())],
+        }],
+        exports: Vec::new(),
+    }
+    .build()
+}
+
+fn relocation(offset: u32, kind: RelocationKind, index: u32, addend: i32) -> Relocation {
+    Relocation {
+        offset,
+        kind,
+        index,
+        addend,
+    }
+}
+
+fn placed(bytes: &[u8]) -> Result<Vec<u8>, PlaceError> {
+    let image = Image::parse(bytes).expect("valid image");
+    let mut memory = vec![0xaa; image.memory_size() as usize];
+    place::<PlaceError>(&image, &mut memory, BASE, |_| Ok(IMPORT))?;
+    Ok(memory)
+}
+
+fn word(memory: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(memory[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn u_immediate(word: u32) -> i64 {
+    i64::from((word & 0xffff_f000) as i32)
+}
+
+fn i_immediate(word: u32) -> i64 {
+    i64::from((word as i32) >> 20)
+}
+
+fn s_immediate(word: u32) -> i64 {
+    i64::from((((word & 0xfe00_0000) as i32) >> 20) | ((word >> 7) & 0x1f) as i32)
+}
+
+#[test]
+fn pc_relative_import_addresses_reach_the_import() {
+    let bytes = image_with(
+        &[AUIPC_A0, ADDI_A0, SD_A1],
+        0,
+        vec![
+            relocation(0, RelocationKind::PcrelHi20Import, 0, 8),
+            relocation(4, RelocationKind::PcrelLo12IImport, 0, 0),
+            relocation(8, RelocationKind::PcrelLo12SImport, 0, 0),
+        ],
+    );
+    let memory = placed(&bytes).expect("placed");
+    let high = u_immediate(word(&memory, 0));
+    assert_eq!(
+        BASE.wrapping_add_signed(high + i_immediate(word(&memory, 4))),
+        IMPORT + 8
+    );
+    assert_eq!(
+        BASE.wrapping_add_signed(high + s_immediate(word(&memory, 8))),
+        IMPORT + 8
+    );
+    assert_eq!(
+        word(&memory, 4) & 0xfffff,
+        ADDI_A0 & 0xfffff,
+        "registers and opcode kept"
+    );
+}
+
+#[test]
+fn absolute_slots_get_the_import_or_the_base() {
+    let bytes = image_with(
+        &[0, 0],
+        0x40,
+        vec![
+            relocation(0, RelocationKind::Abs64Import, 0, -16),
+            relocation(8, RelocationKind::Rebase64, 0, 0),
+        ],
+    );
+    let memory = placed(&bytes).expect("placed");
+    assert_eq!(
+        u64::from_le_bytes(memory[0..8].try_into().expect("8")),
+        IMPORT - 16
+    );
+    assert_eq!(
+        u64::from_le_bytes(memory[8..16].try_into().expect("8")),
+        BASE + 0x40
+    );
+    assert!(
+        memory[16..].iter().all(|&byte| byte == 0),
+        "the zeroed tail is zero"
+    );
+}
+
+#[test]
+fn a_call_import_must_sit_on_auipc_and_jalr() {
+    let good = image_with(
+        &[AUIPC_RA, JALR_RA],
+        0,
+        vec![relocation(0, RelocationKind::CallImport, 0, 0)],
+    );
+    let memory = placed(&good).expect("placed");
+    let target =
+        BASE.wrapping_add_signed(u_immediate(word(&memory, 0)) + i_immediate(word(&memory, 4)));
+    assert_eq!(target, IMPORT);
+    let bad = image_with(
+        &[ADDI_A0, JALR_RA],
+        0,
+        vec![relocation(0, RelocationKind::CallImport, 0, 0)],
+    );
+    assert_eq!(placed(&bad), Err(PlaceError::WrongInstruction(0)));
+}
+
+#[test]
+fn a_buffer_of_the_wrong_size_is_refused() {
+    let bytes = image_with(&[0], 0, Vec::new());
+    let image = Image::parse(&bytes).expect("valid image");
+    let mut memory = vec![0; 3];
+    assert_eq!(
+        place::<PlaceError>(&image, &mut memory, BASE, |_| Ok(0)),
+        Err(PlaceError::WrongBufferSize)
+    );
+}
+
+#[test]
+fn resolver_errors_stop_the_load() {
+    let bytes = image_with(
+        &[0, 0],
+        0,
+        vec![relocation(0, RelocationKind::Abs64Import, 0, 0)],
+    );
+    let image = Image::parse(&bytes).expect("valid image");
+    let mut memory = vec![0; image.memory_size() as usize];
+    let result = place::<Failure>(&image, &mut memory, BASE, |_| Err(Failure::Resolver));
+    assert_eq!(result, Err(Failure::Resolver));
+}
+
+/// A caller's own error type, as the kernel has one.
+#[derive(Debug, PartialEq, Eq)]
+enum Failure {
+    Resolver,
+    Place,
+}
+
+impl From<PlaceError> for Failure {
+    fn from(_: PlaceError) -> Failure {
+        Failure::Place
+    }
+}
