@@ -211,7 +211,11 @@ fn bind_loads_hello_and_release_unloads_it(machine: &mut Machine, _: &str) -> Re
     expect_output(
         machine,
         "bind hello",
-        &["bound /hello: module hello at 0x", "from /boot/hello"],
+        &[
+            "bound /hello (object 0x",
+            "): module hello at 0x",
+            "from /boot/hello",
+        ],
     )?;
     expect_output(
         machine,
@@ -233,7 +237,7 @@ fn greeter_pulls_in_its_imports_and_all_unload_together(
     _: &str,
 ) -> Result<()> {
     let before = heap_used(machine)?;
-    expect_output(machine, "bind greeter", &["bound /greeter: module greeter"])?;
+    expect_output(machine, "bind greeter", &["bound /greeter (object 0x"])?;
     expect_output(
         machine,
         "mods",
@@ -284,6 +288,11 @@ fn broken_images_each_give_their_own_error(machine: &mut Machine, _: &str) -> Re
         expect_output(machine, &format!("bind test/{name}"), &[&loader, &shell])?;
         expect_output(machine, "call hello", &["hello from the hello module"])?;
     }
+    let failing = [
+        "loader: /boot/failing: its entry point failed",
+        "error: bind: /failing: not supported",
+    ];
+    expect_output(machine, "bind failing", &failing)?;
     no_modules_and_heap_back_at(machine, before)
 }
 
@@ -348,7 +357,7 @@ fn bind_release_cycles_leave_the_heap_where_it_started(
         // Each bind loads hello afresh: the release before it let it unload.
         let bound = machine.run("bind hello")?;
         ensure!(
-            bound.contains("bound /hello: module hello"),
+            bound.contains("): module hello at 0x"),
             "cycle {cycle}: {bound:?}"
         );
         machine.run("release hello")?;

@@ -68,15 +68,7 @@ pub fn load(location: &str, arguments: &str, registered_as: Option<&str>) -> Res
     finish_loading(&name);
     let (addresses, dependencies) = imports?;
     let block = place(location, &image, &addresses)?;
-    let object = match run_entry(block, image.entry()) {
-        Ok(object) => object,
-        Err(status) => {
-            // SAFETY: the block was just allocated and nothing else uses it.
-            let _ = unsafe { crate::heap().free(block.as_ptr()) };
-            return Err(report(location, &"its entry point failed", status));
-        }
-    };
-    let module = Module {
+    let mut module = Module {
         id: super::next_id(),
         name,
         location: location.to_string(),
@@ -93,25 +85,46 @@ pub fn load(location: &str, arguments: &str, registered_as: Option<&str>) -> Res
                 )
             }
         }),
-        exports: image
-            .export_tables()
-            .map(|table| ExportTable {
-                uuid: table.uuid,
-                exports: table
-                    .entries()
-                    .map(|export| Export {
-                        ordinal: export.ordinal,
-                        name: export.name.to_string(),
-                        offset: export.offset,
-                    })
-                    .collect(),
-            })
-            .collect(),
+        exports: export_tables(&image),
         dependencies,
-        registered: registered_as
-            .map(|name| (NonNull::from(object.as_unknown()), name.to_string())),
+        registered: None,
     };
-    Ok((object, module))
+    match run_entry(block, image.entry()) {
+        Ok(object) => {
+            module.registered =
+                registered_as.map(|name| (NonNull::from(object.as_unknown()), name.to_string()));
+            Ok((object, module))
+        }
+        Err(status) => {
+            // The module may have left objects alive; then it stays, unnamed,
+            // until they are gone and an idle point frees it.
+            if module
+                .can_unload
+                .is_some_and(|can_unload| can_unload() == 0)
+            {
+                super::add(module);
+            }
+            Err(report(location, &"its entry point failed", status))
+        }
+    }
+}
+
+/// The export tables of `image`, kept after the image's bytes are gone.
+fn export_tables(image: &Image<'_>) -> Vec<ExportTable> {
+    image
+        .export_tables()
+        .map(|table| ExportTable {
+            uuid: table.uuid,
+            exports: table
+                .entries()
+                .map(|export| Export {
+                    ordinal: export.ordinal,
+                    name: export.name.to_string(),
+                    offset: export.offset,
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// Takes `name` off the loading list (freeing the list when it empties, so

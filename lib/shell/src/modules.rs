@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use com::{ComPtr, IUnknown, Status};
+use com::{ComPtr, IUnknown, Interface, Status};
 use interfaces::namespace::flags;
 use interfaces::{IHello, ILoader, IModule, INamespace};
 
@@ -58,7 +58,11 @@ pub fn bind(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         .namespace
         .bind(&name, bind_flags)
         .map_err(failed(&name))?;
-    let _ = write!(context.output, "bound {name}");
+    let _ = write!(
+        context.output,
+        "bound {name} (object {:#x})",
+        object.as_raw() as usize
+    );
     if let Some(module) = module_of(context.namespace, &object) {
         let _ = write!(context.output, ": ");
         describe(context, &module);
