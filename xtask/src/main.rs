@@ -5,7 +5,8 @@
 //! - `build [--release]`: packs the boot RomFS and builds the kernel;
 //! - `run [--release]`: builds, then boots QEMU with the console on this terminal;
 //! - `test`: the host unit tests, then the QEMU integration tests;
-//! - `bench`: the figures (instructions and bytes), as a table and as JSON.
+//! - `bench`: the figures (instructions and bytes), as a table and as JSON;
+//! - `lint`: formatting and clippy, on the host and the kernel's target.
 //!
 //! It installs what it needs: the RISC-V target through rustup and QEMU
 //! through apt-get (when running as root). Depends on `romfs` (the packer),
@@ -16,6 +17,7 @@ mod components;
 mod figures;
 mod image;
 mod integration;
+mod lint;
 mod machine;
 mod qemu;
 
@@ -33,6 +35,7 @@ commands:
   run     build, then boot Tessera in QEMU with its console on this terminal
   test    run the host unit tests and the QEMU integration tests
   bench   measure instruction counts and image sizes (QEMU -icount shift=0)
+  lint    check formatting and run clippy on every crate, host and target
 
 --release builds the optimized kernel (test and bench always do).";
 
@@ -61,6 +64,7 @@ fn run(arguments: &[String]) -> Result<()> {
         "run" => boot_interactively(profile),
         "test" => test(),
         "bench" => bench::run(),
+        "lint" => lint::run(),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
