@@ -12,7 +12,7 @@ use core::ptr::NonNull;
 use com::{ComPtr, IUnknown, Result, Status};
 use image::Image;
 use interfaces::IFile;
-use spin::Mutex;
+use sync::Mutex;
 
 use super::{Export, ExportTable, Module};
 use crate::exports;

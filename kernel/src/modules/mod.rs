@@ -28,7 +28,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use com::{ComPtr, Guid, IUnknown, Result, Status};
 use interfaces::namespace::flags;
-use spin::Mutex;
+use sync::Mutex;
 
 pub use load::ModuleLoader;
 pub use objects::{LoaderService, ModuleDirectory};

@@ -5,7 +5,7 @@ use core::ptr::{self, NonNull};
 
 use com::Result;
 use interfaces::HeapStatus;
-use spin::Mutex;
+use sync::Mutex;
 
 use crate::Heap;
 

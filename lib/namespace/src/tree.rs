@@ -55,7 +55,7 @@ enum Resolution {
 /// A namespace: register objects under names, bind them, enumerate them.
 #[class(INamespace)]
 pub struct Namespace {
-    entries: spin::Mutex<Entries>,
+    entries: sync::Mutex<Entries>,
     loader: Option<Box<dyn Loader>>,
 }
 
@@ -63,7 +63,7 @@ impl Namespace {
     /// An empty namespace that asks `loader` for names nobody registered.
     pub fn new(loader: Option<Box<dyn Loader>>) -> Namespace {
         Namespace {
-            entries: spin::Mutex::new(Table::new()),
+            entries: sync::Mutex::new(Table::new()),
             loader,
         }
     }
