@@ -12,7 +12,8 @@ use com::{ComObject, ComPtr, Interface, Result, Status, class, interface};
 use interfaces::{IBenchmarks, IBenchmarksImpl};
 
 use crate::machine::counters;
-use crate::modules;
+use crate::{modules, threads};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Runs per figure; the smallest count is kept.
 const RUNS: usize = 5;
@@ -63,6 +64,7 @@ const BENCHMARKS: &[Benchmark] = &[
     ("bind of a registered name", bind_registered),
     ("demand-load and construct hello", demand_load),
     ("release and unload hello", release_and_unload),
+    ("yield to another ready thread (one way)", yield_one_way),
 ];
 
 /// The instructions `operation` takes: the fewest over `RUNS` runs.
@@ -156,6 +158,29 @@ fn release_and_unload() -> Result<u64> {
         figure = figure.min(counters::instructions() - start);
     }
     Ok(figure)
+}
+
+/// Tells the yield partner to stop.
+static STOP_YIELDING: AtomicBool = AtomicBool::new(false);
+
+fn yield_one_way() -> Result<u64> {
+    STOP_YIELDING.store(false, Ordering::SeqCst);
+    let partner = threads::spawn(
+        "yielder",
+        |_| {
+            while !STOP_YIELDING.load(Ordering::SeqCst) {
+                threads::yield_now();
+            }
+        },
+        0,
+        4096,
+    )?;
+    // Let the partner start, so each yield below goes there and back.
+    threads::yield_now();
+    let round_trip = measure(threads::yield_now);
+    STOP_YIELDING.store(true, Ordering::SeqCst);
+    threads::join(partner)?;
+    Ok(round_trip / 2)
 }
 
 /// The `IBenchmarks` object at `/sys/bench`.

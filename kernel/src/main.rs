@@ -28,7 +28,9 @@ mod boot_image;
 mod exports;
 mod machine;
 mod modules;
+mod selftest;
 mod services;
+mod threads;
 
 use com::{ComPtr, Status};
 use heap::SharedHeap;
@@ -55,6 +57,8 @@ extern "C" fn kernel_main(_hart: usize, device_tree: usize, entry_instructions: 
     give_free_ram_to_heap(&platform);
     let root = services::register_boot_services(boot_image::romfs())
         .unwrap_or_else(|status| boot_failed("registering the boot services", status));
+    threads::init(platform.timebase_hz as u64)
+        .unwrap_or_else(|status| boot_failed("starting threads", status));
     let mut shell =
         Shell::new(root).unwrap_or_else(|status| boot_failed("starting the shell", status));
     let boot_instructions = counters::instructions().wrapping_sub(entry_instructions);

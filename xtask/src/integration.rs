@@ -51,6 +51,8 @@ const TESTS: &[(&str, Test)] = &[
         "bind_release_cycles_leave_the_heap_where_it_started",
         bind_release_cycles_leave_the_heap_where_it_started,
     ),
+    ("ps_lists_the_threads", ps_lists_the_threads),
+    ("thread_selftests_pass", thread_selftests_pass),
     (
         "poweroff_exits_qemu_with_status_0",
         poweroff_exits_qemu_with_status_0,
@@ -367,6 +369,28 @@ fn bind_release_cycles_leave_the_heap_where_it_started(
         }
     }
     no_modules_and_heap_back_at(machine, before)
+}
+
+fn ps_lists_the_threads(machine: &mut Machine, _: &str) -> Result<()> {
+    let listing = expect_output(machine, "ps", &["main", "running", "boot stack", "idle"])?;
+    ensure!(
+        listing.lines().count() == 3,
+        "`ps` should list a header, main and idle: {listing:?}"
+    );
+    Ok(())
+}
+
+fn thread_selftests_pass(machine: &mut Machine, _: &str) -> Result<()> {
+    let before = heap_used(machine)?;
+    let report = expect_output(machine, "selftest", &["selftest: 3 passed, 0 failed"])?;
+    ensure!(!report.contains("FAILED"), "a check failed: {report:?}");
+    let after = heap_used(machine)?;
+    ensure!(
+        after == before,
+        "threads left {} bytes behind",
+        after.abs_diff(before)
+    );
+    Ok(())
 }
 
 fn poweroff_exits_qemu_with_status_0(machine: &mut Machine, _: &str) -> Result<()> {

@@ -19,12 +19,15 @@
 
 pub mod cache;
 pub mod console;
+pub mod context;
 pub mod counters;
 mod entry;
+pub mod interrupts;
 pub mod platform;
 pub mod power;
 mod sbi;
-mod trap;
+pub mod timer;
+pub mod trap;
 
 /// Symbols the linker script defines.
 mod symbols {

@@ -43,6 +43,7 @@ pub fn discover(address: usize) -> Result<Platform, PlatformError> {
             .and_then(|frequency| frequency.as_usize())
             .unwrap_or(0),
     };
+    super::timer::set_sstc(has_sstc(&tree));
     // One walk over the tree finds every device we know (each lookup by
     // `compatible` would walk all of it again).
     for node in tree.all_nodes() {
@@ -61,6 +62,16 @@ pub fn discover(address: usize) -> Result<Platform, PlatformError> {
         }
     }
     Ok(platform)
+}
+
+/// True when the first hart's ISA string lists the Sstc extension
+/// (`..._sstc`), which OpenSBI then opens to S-mode.
+fn has_sstc(tree: &Fdt<'_>) -> bool {
+    let isa = tree.find_node("/cpus").and_then(|cpus| {
+        cpus.children()
+            .find_map(|cpu| cpu.property("riscv,isa")?.as_str())
+    });
+    isa.is_some_and(|isa| isa.split('_').any(|extension| extension == "sstc"))
 }
 
 /// The first RAM region of the `/memory` node.

@@ -4,6 +4,8 @@
 const LEGACY_CONSOLE_PUTCHAR: usize = 0x01;
 /// The legacy console extension's "get character" function.
 const LEGACY_CONSOLE_GETCHAR: usize = 0x02;
+/// The timer extension ("TIME").
+const TIMER: usize = 0x5449_4d45;
 /// The system reset extension ("SRST").
 const SYSTEM_RESET: usize = 0x5352_5354;
 
@@ -36,6 +38,12 @@ pub fn console_putchar(byte: u8) {
 pub fn console_getchar() -> Option<u8> {
     let (result, _) = call(LEGACY_CONSOLE_GETCHAR, 0, 0, 0);
     u8::try_from(result).ok()
+}
+
+/// Sets the timer interrupt's deadline (in `time` ticks).
+pub fn set_timer(deadline: u64) {
+    // `usize` is 64 bits on RV64, so the deadline passes whole.
+    call(TIMER, 0, usize::try_from(deadline).unwrap_or(usize::MAX), 0);
 }
 
 /// Asks the firmware to shut the machine down; returns if it cannot.

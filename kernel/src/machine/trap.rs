@@ -1,11 +1,13 @@
 //! Traps: the vector that saves a full register frame, and the handler.
 //!
-//! No interrupt is enabled yet, so every trap is an exception: the handler
-//! reports its cause, the faulting `pc` and the faulting address, then powers
-//! the machine off with `exit_code::EXCEPTION`, so a test sees the failure at once
-//! instead of a silent hang.
+//! The timer interrupt goes to the handler the scheduler installs. Any
+//! other trap is unexpected: the handler reports its cause, the faulting
+//! `pc` and the faulting address, then powers the machine off with
+//! `exit_code::EXCEPTION`, so a test sees the failure at once instead of a
+//! silent hang.
 
 use core::fmt::Write;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use interfaces::power::exit_code;
 
@@ -138,11 +140,32 @@ fn exception_name(code: u64) -> &'static str {
     }
 }
 
+/// The supervisor timer interrupt's cause code.
+const TIMER_INTERRUPT: u64 = 5;
+
+/// What runs when the timer fires (installed by the scheduler).
+static TIMER_HANDLER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Installs `handler` for the timer interrupt. It runs with interrupts
+/// disabled, on the interrupted thread's stack, and may switch threads.
+pub fn set_timer_handler(handler: fn()) {
+    TIMER_HANDLER.store(handler as *mut (), Ordering::Release);
+}
+
 /// Called by `trap_entry` with the saved frame.
 #[unsafe(no_mangle)]
 extern "C" fn trap_handler(frame: &mut TrapFrame) {
     const INTERRUPT: u64 = 1 << 63;
     let code = frame.scause & !INTERRUPT;
+    if frame.scause & INTERRUPT != 0 && code == TIMER_INTERRUPT {
+        let handler = TIMER_HANDLER.load(Ordering::Acquire);
+        if !handler.is_null() {
+            // SAFETY: only `set_timer_handler` stores here, and it stores a `fn()`.
+            let handler: fn() = unsafe { core::mem::transmute::<*mut (), fn()>(handler) };
+            handler();
+            return;
+        }
+    }
     let kind = if frame.scause & INTERRUPT != 0 {
         "unexpected interrupt"
     } else {

@@ -12,6 +12,8 @@ use crate::machine::console;
 pub struct FirmwareConsole {
     /// Deferred work to run when a read has to wait: the system is idle.
     pub idle: fn(),
+    /// What the reader does between polls: lets other threads run.
+    pub wait: fn(),
 }
 
 impl IConsoleImpl for FirmwareConsole {
@@ -33,7 +35,7 @@ impl IConsoleImpl for FirmwareConsole {
             *first = loop {
                 match console::try_read() {
                     Some(byte) => break byte,
-                    None => core::hint::spin_loop(),
+                    None => (self.wait)(),
                 }
             };
         }

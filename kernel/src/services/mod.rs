@@ -5,6 +5,7 @@
 
 mod console;
 mod power;
+mod threads;
 
 use com::{ComObject, Result, Status};
 use heap::HeapObject;
@@ -20,6 +21,7 @@ pub fn register_boot_services(romfs: &'static [u8]) -> Result<Root> {
     )));
     let console = ComObject::create::<interfaces::IConsole>(console::FirmwareConsole {
         idle: modules::collect_idle,
+        wait: crate::threads::yield_now,
     });
     root.register("/dev/console", console.as_unknown(), 0)?;
     let power = ComObject::create::<interfaces::IPower>(power::PowerControl);
@@ -33,6 +35,10 @@ pub fn register_boot_services(romfs: &'static [u8]) -> Result<Root> {
     root.register("/sys/loader", loader.as_unknown(), 0)?;
     let listing = ComObject::create::<interfaces::INamespace>(modules::ModuleDirectory);
     root.register("/sys/modules", listing.as_unknown(), flags::EXTENSION)?;
+    let threads = ComObject::create::<interfaces::IThreads>(threads::ThreadList);
+    root.register("/sys/threads", threads.as_unknown(), 0)?;
+    let checks = ComObject::create::<interfaces::ISelfTests>(crate::selftest::SelfTests);
+    root.register("/sys/selftest", checks.as_unknown(), 0)?;
     let benchmarks = ComObject::create::<interfaces::IBenchmarks>(crate::bench::Benchmarks);
     root.register("/sys/bench", benchmarks.as_unknown(), 0)?;
     let boot = bootfs::RomDirectory::mount(romfs).map_err(|error| {

@@ -257,6 +257,8 @@ plain_data!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, Guid);
 
 impl<T: Record> PlainData for T {}
 
+impl<T: PlainData, const N: usize> PlainData for [T; N] {}
+
 // SAFETY: records are copied unchanged.
 unsafe impl<T: Record> Ret for T {
     type Abi = T;

@@ -18,6 +18,8 @@ pub mod hello;
 pub mod module;
 pub mod namespace;
 pub mod power;
+pub mod selftest;
+pub mod threads;
 
 pub use bench::{IBenchmarks, IBenchmarksImpl};
 pub use console::{IConsole, IConsoleImpl};
@@ -27,3 +29,5 @@ pub use hello::{IHello, IHelloImpl};
 pub use module::{ILoader, ILoaderImpl, IModule, IModuleImpl};
 pub use namespace::{INamespace, INamespaceImpl};
 pub use power::{IPower, IPowerImpl};
+pub use selftest::{ISelfTests, ISelfTestsImpl};
+pub use threads::{IThreads, IThreadsImpl, ThreadStatus};

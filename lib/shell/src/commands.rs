@@ -7,13 +7,18 @@ use core::fmt::Write;
 
 use com::{ComPtr, Status};
 use interfaces::namespace::flags;
-use interfaces::{IBenchmarks, IFile, IHeap, INamespace, IPower};
+use interfaces::threads::state;
+use interfaces::{IBenchmarks, IFile, IHeap, INamespace, IPower, ISelfTests, IThreads};
 
 use crate::modules::{self, Held};
 use crate::{Exit, Output};
 
 /// Where `mem` finds the kernel heap.
 pub const HEAP_PATH: &str = "/sys/heap";
+/// Where `ps` finds the threads.
+pub const THREADS_PATH: &str = "/sys/threads";
+/// Where `selftest` finds the kernel's checks.
+pub const SELFTEST_PATH: &str = "/sys/selftest";
 /// Where `bench` finds the kernel's measurements.
 pub const BENCH_PATH: &str = "/sys/bench";
 /// Where `poweroff` finds the machine's power control.
@@ -107,6 +112,18 @@ const COMMANDS: &[Command] = &[
         usage: "load <image>",
         summary: "load a separate instance of an image",
         run: modules::load,
+    },
+    Command {
+        name: "ps",
+        usage: "ps",
+        summary: "list the threads",
+        run: ps,
+    },
+    Command {
+        name: "selftest",
+        usage: "selftest",
+        summary: "run the kernel's checks of threads and timers",
+        run: selftest,
     },
     Command {
         name: "bench",
@@ -268,6 +285,89 @@ fn mem(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
 
 fn echo(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     let _ = writeln!(context.output, "{}", arguments.join(" "));
+    Ok(None)
+}
+
+fn ps(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    if !arguments.is_empty() {
+        return Err(Failure::Usage);
+    }
+    let threads = context
+        .namespace
+        .bind(THREADS_PATH, 0)
+        .and_then(|object| object.query::<IThreads>())
+        .map_err(failed(THREADS_PATH))?;
+    let _ = writeln!(
+        context.output,
+        "{:>4}  {:<16} {:<8} {:>12} {:>14}",
+        "id", "name", "state", "cpu ticks", "stack used"
+    );
+    for index in 0..threads.count().map_err(failed(THREADS_PATH))? {
+        let Ok(thread) = threads.status(index) else {
+            // The thread exited and was joined meanwhile.
+            continue;
+        };
+        let name = thread
+            .name
+            .get(..thread.name_length as usize)
+            .unwrap_or_default();
+        let state = match thread.state {
+            state::READY => "ready",
+            state::RUNNING => "running",
+            state::SLEEPING => "sleeping",
+            state::BLOCKED => "blocked",
+            _ => "exited",
+        };
+        let stack = if thread.stack_size == 0 {
+            String::from("boot stack")
+        } else {
+            format!("{}/{}", thread.stack_used, thread.stack_size)
+        };
+        let _ = writeln!(
+            context.output,
+            "{:>4}  {:<16} {:<8} {:>12} {:>14}",
+            thread.id,
+            core::str::from_utf8(name).unwrap_or("?"),
+            state,
+            thread.cpu_ticks,
+            stack
+        );
+    }
+    Ok(None)
+}
+
+fn selftest(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    if !arguments.is_empty() {
+        return Err(Failure::Usage);
+    }
+    let checks = context
+        .namespace
+        .bind(SELFTEST_PATH, 0)
+        .and_then(|object| object.query::<ISelfTests>())
+        .map_err(failed(SELFTEST_PATH))?;
+    let (mut passed, mut failed_count) = (0, 0);
+    for index in 0..checks.count().map_err(failed(SELFTEST_PATH))? {
+        let mut name = [0u8; 64];
+        let length = checks
+            .name(index, &mut name)
+            .map_err(failed(SELFTEST_PATH))?;
+        let name = core::str::from_utf8(name.get(..length).unwrap_or_default()).unwrap_or("?");
+        let verdict = match checks.run(index) {
+            Ok(()) => {
+                passed += 1;
+                "ok"
+            }
+            Err(_) => {
+                failed_count += 1;
+                "FAILED"
+            }
+        };
+        let _ = writeln!(context.output, "test {name} ... {verdict}");
+    }
+    let _ = writeln!(
+        context.output,
+        "selftest: {passed} passed, {failed_count} failed"
+    );
     Ok(None)
 }
 

@@ -1,0 +1,92 @@
+//! Switching between threads: the registers a thread keeps across a
+//! switch, and the switch itself.
+//!
+//! A switch happens inside a function call (`switch`), so only the
+//! callee-saved registers need saving; everything else the caller already
+//! saved, and a thread interrupted by the timer has its full register frame
+//! on its own stack, under the trap handler that called `switch`.
+
+/// The callee-saved registers of a thread that is not running.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct Context {
+    ra: usize,
+    sp: usize,
+    s: [usize; 12],
+}
+
+impl Context {
+    /// A context that, when switched to, calls `start(argument)` on the
+    /// stack whose top is `stack_top`.
+    pub fn new(stack_top: usize, start: extern "C" fn(usize) -> !, argument: usize) -> Context {
+        let mut s = [0; 12];
+        s[0] = start as *const () as usize;
+        s[1] = argument;
+        // The ABI wants the stack pointer 16-byte aligned.
+        Context {
+            ra: thread_entry as *const () as usize,
+            sp: stack_top & !15,
+            s,
+        }
+    }
+}
+
+unsafe extern "C" {
+    /// Saves the running thread's registers into `from` and resumes `to`.
+    fn switch_context(from: *mut Context, to: *const Context);
+    /// Where a new thread begins: calls `s0(s1)`.
+    fn thread_entry();
+}
+
+core::arch::global_asm!(
+    r#"
+    .section .text
+    .globl switch_context
+switch_context:
+    sd ra, 0(a0)
+    sd sp, 8(a0)
+    sd s0, 16(a0)
+    sd s1, 24(a0)
+    sd s2, 32(a0)
+    sd s3, 40(a0)
+    sd s4, 48(a0)
+    sd s5, 56(a0)
+    sd s6, 64(a0)
+    sd s7, 72(a0)
+    sd s8, 80(a0)
+    sd s9, 88(a0)
+    sd s10, 96(a0)
+    sd s11, 104(a0)
+    ld ra, 0(a1)
+    ld sp, 8(a1)
+    ld s0, 16(a1)
+    ld s1, 24(a1)
+    ld s2, 32(a1)
+    ld s3, 40(a1)
+    ld s4, 48(a1)
+    ld s5, 56(a1)
+    ld s6, 64(a1)
+    ld s7, 72(a1)
+    ld s8, 80(a1)
+    ld s9, 88(a1)
+    ld s10, 96(a1)
+    ld s11, 104(a1)
+    ret
+
+    .globl thread_entry
+thread_entry:
+    mv a0, s1
+    jr s0
+"#
+);
+
+/// Saves the running thread's registers in `from` and resumes the thread
+/// whose registers are in `to`; returns when something switches back.
+///
+/// # Safety
+/// Interrupts are disabled; `from` and `to` stay valid until the switch
+/// back; `to` was filled by `Context::new` or by an earlier `switch`.
+pub unsafe fn switch(from: *mut Context, to: *const Context) {
+    // SAFETY: forwarded from the caller.
+    unsafe { switch_context(from, to) };
+}

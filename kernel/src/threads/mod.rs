@@ -1,0 +1,369 @@
+//! Threads: creation, the processor's hand-over between them, sleeping,
+//! joining, and preemption by the timer.
+//!
+//! Every thread runs in the kernel's address space. The scheduler's state
+//! is touched only with interrupts disabled (on one hart that is the whole
+//! of its locking); it never allocates with them disabled — thread records
+//! and stacks are allocated before, and freed after, the critical section
+//! — so a thread preempted while it holds the heap lock can never stall
+//! the scheduler.
+//!
+//! The policy is round-robin with a time slice, in [`policy`]. The timer is
+//! one-shot: it is set for the end of the running thread's slice only when
+//! another thread is ready, and for the earliest sleeper's deadline, so an
+//! idle system takes no timer interrupts at all.
+
+mod policy;
+mod thread;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use com::{Result, Status};
+use interfaces::ThreadStatus;
+
+use crate::machine::{context, interrupts, timer, trap};
+use policy::RoundRobin;
+use thread::{State, Thread};
+
+/// The most threads that can exist at once (records and queue room are
+/// reserved up front, so switching never allocates).
+pub const MAX_THREADS: usize = 256;
+/// The default stack size of a new thread.
+pub const DEFAULT_STACK: usize = 16 * 1024;
+/// The time slice, in milliseconds.
+const SLICE_MS: u64 = 10;
+
+/// Thread identifiers (never reused while the system runs).
+pub type ThreadId = u64;
+
+struct Scheduler {
+    /// Boxed so a thread's saved registers stay put while the vector
+    /// shuffles records (a switch holds pointers to them).
+    #[allow(clippy::vec_box, reason = "contexts must not move while switched away")]
+    threads: Vec<Box<Thread>>,
+    policy: RoundRobin,
+    /// The thread on the processor.
+    current: ThreadId,
+    /// The thread that runs when nobody else can.
+    idle: ThreadId,
+    next_id: ThreadId,
+    /// Ticks of `time` per second.
+    ticks_per_second: u64,
+}
+
+/// The scheduler, reached only with interrupts disabled.
+static SCHEDULER: spin::Mutex<Option<Scheduler>> = spin::Mutex::new(None);
+
+/// Starts threading: the running code becomes the thread `main`, an idle
+/// thread is made, the timer drives preemption from now on, and contended
+/// locks yield instead of spinning.
+pub fn init(ticks_per_second: u64) -> Result<()> {
+    let mut threads = Vec::new();
+    threads
+        .try_reserve_exact(MAX_THREADS)
+        .map_err(|_| Status::OUT_OF_MEMORY)?;
+    let now = timer::now();
+    threads.push(Box::new(Thread::boot(1, "main", now)));
+    let idle = Box::new(Thread::new(2, "idle", 4096, idle, 0, start));
+    threads.push(idle);
+    let scheduler = Scheduler {
+        threads,
+        policy: RoundRobin::new(MAX_THREADS)?,
+        current: 1,
+        idle: 2,
+        next_id: 3,
+        ticks_per_second: ticks_per_second.max(1),
+    };
+    interrupts::without(|| *SCHEDULER.lock() = Some(scheduler));
+    trap::set_timer_handler(on_timer);
+    sync::set_wait_hook(yield_now);
+    interrupts::enable_timer();
+    interrupts::enable();
+    Ok(())
+}
+
+/// Creates a thread running `entry(argument)` on a stack of `stack_size`
+/// bytes; it is ready at once.
+pub fn spawn(name: &str, entry: fn(usize), argument: usize, stack_size: usize) -> Result<ThreadId> {
+    let id = interrupts::without(|| {
+        with_scheduler(|scheduler| {
+            let id = scheduler.next_id;
+            scheduler.next_id += 1;
+            id
+        })
+    })?;
+    // Allocated with interrupts enabled: the heap may have to wait.
+    let thread = Box::new(Thread::new(id, name, stack_size, entry, argument, start));
+    let refused = interrupts::without(|| {
+        with_scheduler(|scheduler| {
+            if scheduler.threads.len() == scheduler.threads.capacity() {
+                return Some(thread);
+            }
+            scheduler.threads.push(thread);
+            scheduler.policy.ready(id);
+            scheduler.program_timer(timer::now());
+            None
+        })
+    })?;
+    match refused {
+        // Freed here, with interrupts enabled.
+        Some(thread) => {
+            drop(thread);
+            Err(Status::OUT_OF_MEMORY)
+        }
+        None => Ok(id),
+    }
+}
+
+/// Gives the processor to the next ready thread, if any.
+pub fn yield_now() {
+    interrupts::without(|| switch(true));
+}
+
+/// Sleeps until `time` reaches `deadline`.
+pub fn sleep_until(deadline: u64) {
+    interrupts::without(|| {
+        let _ =
+            with_scheduler(|scheduler| scheduler.current_mut().state = State::Sleeping(deadline));
+        switch(false);
+    });
+}
+
+/// Sleeps for `milliseconds`.
+pub fn sleep_ms(milliseconds: u64) {
+    sleep_until(now() + milliseconds * ticks_per_second() / 1000);
+}
+
+/// Ends the calling thread.
+pub fn exit() -> ! {
+    interrupts::disable();
+    let _ = with_scheduler(|scheduler| {
+        let me = scheduler.current;
+        scheduler.current_mut().state = State::Exited;
+        for thread in &mut scheduler.threads {
+            if thread.state == State::Joining(me) {
+                thread.state = State::Ready;
+                scheduler.policy.ready(thread.id);
+            }
+        }
+    });
+    switch(false);
+    unreachable_after_exit()
+}
+
+/// Waits for thread `id` to exit, then frees it.
+pub fn join(id: ThreadId) -> Result<()> {
+    loop {
+        let finished = interrupts::without(|| {
+            let outcome = with_scheduler(|scheduler| {
+                let index = scheduler
+                    .threads
+                    .iter()
+                    .position(|thread| thread.id == id)
+                    .ok_or(Status::NOT_FOUND)?;
+                if id == scheduler.current || id == scheduler.idle {
+                    return Err(Status::INVALID_ARGUMENT);
+                }
+                if scheduler.threads[index].state == State::Exited {
+                    return Ok(Some(scheduler.threads.swap_remove(index)));
+                }
+                scheduler.current_mut().state = State::Joining(id);
+                Ok(None)
+            })?;
+            if outcome.as_ref().is_ok_and(Option::is_none) {
+                switch(false);
+            }
+            outcome
+        })?;
+        if let Some(thread) = finished {
+            // Freed with interrupts enabled.
+            drop(thread);
+            return Ok(());
+        }
+    }
+}
+
+/// Ticks of `time` since reset.
+pub fn now() -> u64 {
+    timer::now()
+}
+
+/// Ticks of `time` per second.
+pub fn ticks_per_second() -> u64 {
+    interrupts::without(|| with_scheduler(|scheduler| scheduler.ticks_per_second)).unwrap_or(1)
+}
+
+/// The figures of every thread.
+pub fn statuses() -> Vec<ThreadStatus> {
+    let mut statuses = Vec::with_capacity(MAX_THREADS);
+    interrupts::without(|| {
+        let _ = with_scheduler(|scheduler| {
+            let now = timer::now();
+            for thread in &scheduler.threads {
+                let mut status = thread.status();
+                if thread.id == scheduler.current {
+                    status.cpu_ticks += now - thread.since;
+                }
+                statuses.push(status);
+            }
+        });
+    });
+    statuses
+}
+
+impl Scheduler {
+    fn find(&mut self, id: ThreadId) -> Option<&mut Thread> {
+        self.threads
+            .iter_mut()
+            .find(|thread| thread.id == id)
+            .map(|thread| &mut **thread)
+    }
+
+    fn current_mut(&mut self) -> &mut Thread {
+        let current = self.current;
+        // The current thread always has a record: only `join` removes
+        // records, and never the caller's.
+        self.threads
+            .iter_mut()
+            .find(|thread| thread.id == current)
+            .map(|thread| &mut **thread)
+            .unwrap_or_else(|| unreachable_record())
+    }
+
+    /// Makes every sleeper whose deadline passed ready.
+    fn wake_sleepers(&mut self, now: u64) {
+        for thread in &mut self.threads {
+            if let State::Sleeping(deadline) = thread.state
+                && deadline <= now
+            {
+                thread.state = State::Ready;
+                self.policy.ready(thread.id);
+            }
+        }
+    }
+
+    /// Sets the timer for the earliest of: the running thread's slice end
+    /// (only if another thread waits for the processor) and the earliest
+    /// sleeper's deadline.
+    fn program_timer(&self, now: u64) {
+        let slice_end =
+            (!self.policy.is_empty()).then(|| now + SLICE_MS * self.ticks_per_second / 1000);
+        let sleeper = self
+            .threads
+            .iter()
+            .filter_map(|thread| match thread.state {
+                State::Sleeping(deadline) => Some(deadline),
+                _ => None,
+            })
+            .min();
+        let deadline = slice_end
+            .into_iter()
+            .chain(sleeper)
+            .min()
+            .unwrap_or(u64::MAX);
+        timer::set_deadline(deadline);
+    }
+}
+
+/// Runs `f` on the scheduler; `NOT_SUPPORTED` before `init`. Interrupts
+/// must be disabled.
+fn with_scheduler<T>(f: impl FnOnce(&mut Scheduler) -> T) -> Result<T> {
+    SCHEDULER
+        .lock()
+        .as_mut()
+        .map(f)
+        .ok_or(Status::NOT_SUPPORTED)
+}
+
+/// Hands the processor to the next ready thread (or the idle thread). With
+/// `requeue`, the caller stays ready; otherwise it already set its state.
+/// Interrupts must be disabled; returns when the caller runs again.
+fn switch(requeue: bool) {
+    let registers = with_scheduler(|scheduler| {
+        let now = timer::now();
+        scheduler.wake_sleepers(now);
+        let current = scheduler.current;
+        let idle = scheduler.idle;
+        let me = scheduler.current_mut();
+        if me.state == State::Running {
+            me.state = State::Ready;
+        }
+        if !me.stack_intact() {
+            kprintln!(
+                "threads: thread {} ({}) overflowed its stack; it is stopped",
+                me.id,
+                me.name()
+            );
+            me.state = State::Exited;
+        } else if requeue && current != idle && me.state == State::Ready {
+            scheduler.policy.ready(current);
+        }
+        let next = scheduler.policy.pick().unwrap_or(idle);
+        if next == current && scheduler.current_mut().state != State::Exited {
+            scheduler.current_mut().state = State::Running;
+            scheduler.program_timer(now);
+            return None;
+        }
+        let me = scheduler.current_mut();
+        me.cpu_ticks += now - me.since;
+        let from = &raw mut me.context;
+        let target = scheduler.find(next)?;
+        target.state = State::Running;
+        target.since = now;
+        let to = &raw const target.context;
+        scheduler.current = next;
+        scheduler.program_timer(now);
+        Some((from, to))
+    });
+    if let Ok(Some((from, to))) = registers {
+        // SAFETY: interrupts are disabled; both records are boxed, so the
+        // contexts stay put, and a record is freed only once its thread has
+        // exited and switched away for good.
+        unsafe { context::switch(from, to) };
+    }
+}
+
+/// The timer interrupt: sleepers whose time came wake, and the running
+/// thread goes to the back of the queue if another is ready.
+fn on_timer() {
+    switch(true);
+}
+
+/// Where every new thread starts, with interrupts disabled: enable them,
+/// run the thread's function, exit.
+extern "C" fn start(id: usize) -> ! {
+    let id = id as ThreadId;
+    let work = with_scheduler(|scheduler| {
+        scheduler
+            .find(id)
+            .map(|thread| (thread.entry, thread.argument))
+    });
+    interrupts::enable();
+    if let Ok(Some((entry, argument))) = work {
+        entry(argument);
+    }
+    exit()
+}
+
+/// The idle thread: waits for interrupts; the timer handler switches away
+/// as soon as someone is ready.
+fn idle(_: usize) {
+    loop {
+        interrupts::enable();
+        interrupts::wait();
+        yield_now();
+    }
+}
+
+fn unreachable_after_exit() -> ! {
+    // An exited thread is never picked again.
+    loop {
+        interrupts::wait();
+    }
+}
+
+#[cold]
+fn unreachable_record() -> ! {
+    panic!("threads: the running thread has no record");
+}

@@ -1,0 +1,153 @@
+//! One thread: its registers while it does not run, its stack, its figures.
+
+use alloc::boxed::Box;
+use alloc::vec;
+
+use interfaces::ThreadStatus;
+use interfaces::threads::state;
+
+use crate::machine::context::Context;
+
+/// What fills a new stack, so the deepest use can be measured later.
+const STACK_FILL: u8 = 0x5a;
+/// The word at the very bottom of every stack; a thread that overwrote it
+/// ran off its stack.
+const GUARD: u64 = 0x5354_4143_4b47_5244;
+/// Bytes of the stack's bottom the guard takes.
+const GUARD_SIZE: usize = 8;
+
+/// Where a thread is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// In the ready queue.
+    Ready,
+    /// On the processor.
+    Running,
+    /// Asleep until `time` reaches the deadline.
+    Sleeping(u64),
+    /// Waiting for thread `id` to exit.
+    Joining(u64),
+    /// Finished.
+    Exited,
+}
+
+/// A thread's record.
+pub struct Thread {
+    /// Unique while the system runs.
+    pub id: u64,
+    name: [u8; 16],
+    name_length: u32,
+    pub state: State,
+    /// Its registers while it does not run.
+    pub context: Context,
+    /// Its stack (none for the boot thread, which runs on the boot stack).
+    stack: Option<Box<[u8]>>,
+    /// What it runs.
+    pub entry: fn(usize),
+    /// What it runs with.
+    pub argument: usize,
+    /// Processor time used so far, in `time` ticks.
+    pub cpu_ticks: u64,
+    /// When it last got the processor.
+    pub since: u64,
+}
+
+impl Thread {
+    /// The thread already running (the boot thread), on the boot stack.
+    pub fn boot(id: u64, name: &str, now: u64) -> Thread {
+        let mut thread = Thread::record(id, name, None, |_| {}, 0);
+        thread.state = State::Running;
+        thread.since = now;
+        thread
+    }
+
+    /// A new thread that will start in `start` (the scheduler's trampoline),
+    /// which runs `entry(argument)`; its stack comes from the heap.
+    pub fn new(
+        id: u64,
+        name: &str,
+        stack_size: usize,
+        entry: fn(usize),
+        argument: usize,
+        start: extern "C" fn(usize) -> !,
+    ) -> Thread {
+        let mut stack = vec![STACK_FILL; stack_size.max(GUARD_SIZE * 2)].into_boxed_slice();
+        stack[..GUARD_SIZE].copy_from_slice(&GUARD.to_le_bytes());
+        let top = stack.as_ptr() as usize + stack.len();
+        let mut thread = Thread::record(id, name, Some(stack), entry, argument);
+        thread.context = Context::new(top, start, usize::try_from(id).unwrap_or(0));
+        thread
+    }
+
+    fn record(
+        id: u64,
+        name: &str,
+        stack: Option<Box<[u8]>>,
+        entry: fn(usize),
+        argument: usize,
+    ) -> Thread {
+        let mut bytes = [0u8; 16];
+        // Keep whole characters: cut at a boundary that fits.
+        let length = (0..=name.len().min(16))
+            .rev()
+            .find(|&end| name.is_char_boundary(end))
+            .unwrap_or(0);
+        bytes[..length].copy_from_slice(&name.as_bytes()[..length]);
+        Thread {
+            id,
+            name: bytes,
+            name_length: u32::try_from(length).unwrap_or(0),
+            state: State::Ready,
+            context: Context::default(),
+            stack,
+            entry,
+            argument,
+            cpu_ticks: 0,
+            since: 0,
+        }
+    }
+
+    /// The thread's name.
+    pub fn name(&self) -> &str {
+        core::str::from_utf8(
+            self.name
+                .get(..self.name_length as usize)
+                .unwrap_or_default(),
+        )
+        .unwrap_or("?")
+    }
+
+    /// False once the thread has written over the guard word at the bottom
+    /// of its stack.
+    pub fn stack_intact(&self) -> bool {
+        self.stack
+            .as_ref()
+            .is_none_or(|stack| stack[..GUARD_SIZE] == GUARD.to_le_bytes())
+    }
+
+    /// The thread's figures for `ps`.
+    pub fn status(&self) -> ThreadStatus {
+        let (size, used) = self.stack.as_ref().map_or((0, 0), |stack| {
+            let untouched = stack[GUARD_SIZE..]
+                .iter()
+                .take_while(|&&byte| byte == STACK_FILL)
+                .count();
+            (stack.len(), stack.len() - GUARD_SIZE - untouched)
+        });
+        ThreadStatus {
+            id: self.id,
+            cpu_ticks: self.cpu_ticks,
+            stack_size: size as u64,
+            stack_used: used as u64,
+            state: match self.state {
+                State::Ready => state::READY,
+                State::Running => state::RUNNING,
+                State::Sleeping(_) => state::SLEEPING,
+                State::Joining(_) => state::BLOCKED,
+                State::Exited => state::EXITED,
+            },
+            name_length: self.name_length,
+            name: self.name,
+        }
+    }
+}
