@@ -47,3 +47,48 @@ pub fn wait() {
     // SAFETY: `wfi` only pauses the hart until an interrupt is pending.
     unsafe { core::arch::asm!("wfi", options(nomem, nostack)) };
 }
+
+/// Data reached only with interrupts disabled, on the one hart the kernel
+/// runs on: that alone makes access exclusive, so no lock instruction is
+/// spent on it (the scheduler's hottest path uses this).
+pub struct Exclusive<T> {
+    value: core::cell::UnsafeCell<T>,
+    /// Set while a borrow is live, to refuse re-entry instead of aliasing.
+    borrowed: core::cell::Cell<bool>,
+}
+
+// SAFETY: the kernel runs on one hart (OpenSBI starts only the boot hart and
+// the kernel starts no other), and `with` runs only with interrupts
+// disabled, so no two accesses overlap; `borrowed` refuses re-entry.
+unsafe impl<T: Send> Sync for Exclusive<T> {}
+
+impl<T> Exclusive<T> {
+    /// Wraps `value`.
+    pub const fn new(value: T) -> Exclusive<T> {
+        Exclusive {
+            value: core::cell::UnsafeCell::new(value),
+            borrowed: core::cell::Cell::new(false),
+        }
+    }
+
+    /// Runs `f` on the value; `None` if interrupts are enabled or the value
+    /// is already borrowed (a caller's bug, refused rather than risked).
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        if enabled() || self.borrowed.replace(true) {
+            return None;
+        }
+        // SAFETY: interrupts are disabled on the only hart and no other
+        // borrow is live (checked just above), so this one is exclusive.
+        let result = f(unsafe { &mut *self.value.get() });
+        self.borrowed.set(false);
+        Some(result)
+    }
+}
+
+/// True when interrupts are enabled.
+fn enabled() -> bool {
+    let status: usize;
+    // SAFETY: reading `sstatus` has no side effect.
+    unsafe { core::arch::asm!("csrr {}, sstatus", out(reg) status, options(nomem, nostack)) };
+    status & SIE != 0
+}

@@ -22,6 +22,7 @@ use alloc::vec::Vec;
 use com::{Result, Status};
 use interfaces::ThreadStatus;
 
+use crate::machine::interrupts::Exclusive;
 use crate::machine::{context, interrupts, timer, trap};
 use policy::RoundRobin;
 use thread::{State, Thread};
@@ -43,17 +44,23 @@ struct Scheduler {
     #[allow(clippy::vec_box, reason = "contexts must not move while switched away")]
     threads: Vec<Box<Thread>>,
     policy: RoundRobin,
-    /// The thread on the processor.
-    current: ThreadId,
-    /// The thread that runs when nobody else can.
-    idle: ThreadId,
+    /// Index in `threads` of the thread on the processor.
+    current: usize,
+    /// Index of the thread that runs when nobody else can.
+    idle: usize,
     next_id: ThreadId,
-    /// Ticks of `time` per second.
+    /// Ticks of `time` per second, and per time slice.
     ticks_per_second: u64,
+    slice_ticks: u64,
+    /// The earliest deadline of a sleeping thread (`u64::MAX`: none), so a
+    /// switch looks for sleepers to wake only when one is due.
+    earliest_sleeper: u64,
+    /// The deadline the timer holds now, so it is rewritten only on change.
+    programmed: u64,
 }
 
 /// The scheduler, reached only with interrupts disabled.
-static SCHEDULER: spin::Mutex<Option<Scheduler>> = spin::Mutex::new(None);
+static SCHEDULER: Exclusive<Option<Scheduler>> = Exclusive::new(None);
 
 /// Starts threading: the running code becomes the thread `main`, an idle
 /// thread is made, the timer drives preemption from now on, and contended
@@ -67,15 +74,21 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
     threads.push(Box::new(Thread::boot(1, "main", now)));
     let idle = Box::new(Thread::new(2, "idle", 4096, idle, 0, start));
     threads.push(idle);
+    let ticks_per_second = ticks_per_second.max(1);
     let scheduler = Scheduler {
         threads,
-        policy: RoundRobin::new(MAX_THREADS)?,
-        current: 1,
-        idle: 2,
+        policy: RoundRobin::new(),
+        current: 0,
+        idle: 1,
         next_id: 3,
-        ticks_per_second: ticks_per_second.max(1),
+        ticks_per_second,
+        slice_ticks: SLICE_MS * ticks_per_second / 1000,
+        earliest_sleeper: u64::MAX,
+        programmed: u64::MAX,
     };
-    interrupts::without(|| *SCHEDULER.lock() = Some(scheduler));
+    // The timer may hold anything from before; start from "never".
+    timer::set_deadline(u64::MAX);
+    interrupts::without(|| SCHEDULER.with(|slot| *slot = Some(scheduler)));
     trap::set_timer_handler(on_timer);
     sync::set_wait_hook(yield_now);
     interrupts::enable_timer();
@@ -101,7 +114,7 @@ pub fn spawn(name: &str, entry: fn(usize), argument: usize, stack_size: usize) -
                 return Some(thread);
             }
             scheduler.threads.push(thread);
-            scheduler.policy.ready(id);
+            scheduler.policy.ready(scheduler.threads.len() - 1);
             scheduler.program_timer(timer::now());
             None
         })
@@ -124,8 +137,10 @@ pub fn yield_now() {
 /// Sleeps until `time` reaches `deadline`.
 pub fn sleep_until(deadline: u64) {
     interrupts::without(|| {
-        let _ =
-            with_scheduler(|scheduler| scheduler.current_mut().state = State::Sleeping(deadline));
+        let _ = with_scheduler(|scheduler| {
+            scheduler.current_mut().state = State::Sleeping(deadline);
+            scheduler.earliest_sleeper = scheduler.earliest_sleeper.min(deadline);
+        });
         switch(false);
     });
 }
@@ -139,12 +154,12 @@ pub fn sleep_ms(milliseconds: u64) {
 pub fn exit() -> ! {
     interrupts::disable();
     let _ = with_scheduler(|scheduler| {
-        let me = scheduler.current;
+        let me = scheduler.current_mut().id;
         scheduler.current_mut().state = State::Exited;
-        for thread in &mut scheduler.threads {
+        for (index, thread) in scheduler.threads.iter_mut().enumerate() {
             if thread.state == State::Joining(me) {
                 thread.state = State::Ready;
-                scheduler.policy.ready(thread.id);
+                scheduler.policy.ready(index);
             }
         }
     });
@@ -162,11 +177,11 @@ pub fn join(id: ThreadId) -> Result<()> {
                     .iter()
                     .position(|thread| thread.id == id)
                     .ok_or(Status::NOT_FOUND)?;
-                if id == scheduler.current || id == scheduler.idle {
+                if index == scheduler.current || index == scheduler.idle {
                     return Err(Status::INVALID_ARGUMENT);
                 }
                 if scheduler.threads[index].state == State::Exited {
-                    return Ok(Some(scheduler.threads.swap_remove(index)));
+                    return Ok(Some(scheduler.remove(index)));
                 }
                 scheduler.current_mut().state = State::Joining(id);
                 Ok(None)
@@ -202,7 +217,7 @@ pub fn statuses() -> Vec<ThreadStatus> {
             let now = timer::now();
             for thread in &scheduler.threads {
                 let mut status = thread.status();
-                if thread.id == scheduler.current {
+                if thread.state == State::Running {
                     status.cpu_ticks += now - thread.since;
                 }
                 statuses.push(status);
@@ -221,48 +236,63 @@ impl Scheduler {
     }
 
     fn current_mut(&mut self) -> &mut Thread {
+        // `current` is kept valid by `remove`, the only place records move.
         let current = self.current;
-        // The current thread always has a record: only `join` removes
-        // records, and never the caller's.
-        self.threads
-            .iter_mut()
-            .find(|thread| thread.id == current)
-            .map(|thread| &mut **thread)
-            .unwrap_or_else(|| unreachable_record())
+        &mut self.threads[current]
     }
 
-    /// Makes every sleeper whose deadline passed ready.
-    fn wake_sleepers(&mut self, now: u64) {
-        for thread in &mut self.threads {
-            if let State::Sleeping(deadline) = thread.state
-                && deadline <= now
-            {
-                thread.state = State::Ready;
-                self.policy.ready(thread.id);
+    /// Takes the record at `index` out (an exited thread's), keeping
+    /// `current` pointing at the same thread.
+    fn remove(&mut self, index: usize) -> Box<Thread> {
+        let last = self.threads.len() - 1;
+        let thread = self.threads.swap_remove(index);
+        for moved in [&mut self.current, &mut self.idle] {
+            if *moved == last {
+                *moved = index;
             }
         }
+        self.policy.moved(last, index);
+        thread
     }
 
-    /// Sets the timer for the earliest of: the running thread's slice end
-    /// (only if another thread waits for the processor) and the earliest
-    /// sleeper's deadline.
-    fn program_timer(&self, now: u64) {
-        let slice_end =
-            (!self.policy.is_empty()).then(|| now + SLICE_MS * self.ticks_per_second / 1000);
-        let sleeper = self
-            .threads
-            .iter()
-            .filter_map(|thread| match thread.state {
-                State::Sleeping(deadline) => Some(deadline),
-                _ => None,
-            })
-            .min();
-        let deadline = slice_end
-            .into_iter()
-            .chain(sleeper)
-            .min()
-            .unwrap_or(u64::MAX);
-        timer::set_deadline(deadline);
+    /// Makes every sleeper whose deadline passed ready (only looked for
+    /// when one is due).
+    fn wake_sleepers(&mut self, now: u64) {
+        if now < self.earliest_sleeper {
+            return;
+        }
+        let mut earliest = u64::MAX;
+        for (index, thread) in self.threads.iter_mut().enumerate() {
+            if let State::Sleeping(deadline) = thread.state {
+                if deadline <= now {
+                    thread.state = State::Ready;
+                    self.policy.ready(index);
+                } else {
+                    earliest = earliest.min(deadline);
+                }
+            }
+        }
+        self.earliest_sleeper = earliest;
+    }
+
+    /// Makes the timer fire by the earliest of: the running thread's slice
+    /// end (only if another thread waits for the processor) and the
+    /// earliest sleeper's deadline. A deadline already set, still ahead and
+    /// no later than that, is kept: a slice that ends a little early costs
+    /// less than rewriting the timer on every switch.
+    #[inline]
+    fn program_timer(&mut self, now: u64) {
+        let slice_end = if self.policy.is_empty() {
+            u64::MAX
+        } else {
+            now + self.slice_ticks
+        };
+        let deadline = slice_end.min(self.earliest_sleeper);
+        let soon_enough = self.programmed > now && self.programmed <= deadline;
+        if !soon_enough && deadline != self.programmed {
+            self.programmed = deadline;
+            timer::set_deadline(deadline);
+        }
     }
 }
 
@@ -270,9 +300,8 @@ impl Scheduler {
 /// must be disabled.
 fn with_scheduler<T>(f: impl FnOnce(&mut Scheduler) -> T) -> Result<T> {
     SCHEDULER
-        .lock()
-        .as_mut()
-        .map(f)
+        .with(|slot| slot.as_mut().map(f))
+        .flatten()
         .ok_or(Status::NOT_SUPPORTED)
 }
 
@@ -283,32 +312,26 @@ fn switch(requeue: bool) {
     let registers = with_scheduler(|scheduler| {
         let now = timer::now();
         scheduler.wake_sleepers(now);
-        let current = scheduler.current;
-        let idle = scheduler.idle;
+        let (current, idle) = (scheduler.current, scheduler.idle);
         let me = scheduler.current_mut();
         if me.state == State::Running {
             me.state = State::Ready;
         }
         if !me.stack_intact() {
-            kprintln!(
-                "threads: thread {} ({}) overflowed its stack; it is stopped",
-                me.id,
-                me.name()
-            );
-            me.state = State::Exited;
+            stop_overflowed(me);
         } else if requeue && current != idle && me.state == State::Ready {
             scheduler.policy.ready(current);
         }
         let next = scheduler.policy.pick().unwrap_or(idle);
-        if next == current && scheduler.current_mut().state != State::Exited {
-            scheduler.current_mut().state = State::Running;
+        let me = scheduler.current_mut();
+        if next == current && me.state == State::Ready {
+            me.state = State::Running;
             scheduler.program_timer(now);
             return None;
         }
-        let me = scheduler.current_mut();
         me.cpu_ticks += now - me.since;
         let from = &raw mut me.context;
-        let target = scheduler.find(next)?;
+        let target = scheduler.threads.get_mut(next)?;
         target.state = State::Running;
         target.since = now;
         let to = &raw const target.context;
@@ -322,6 +345,20 @@ fn switch(requeue: bool) {
         // exited and switched away for good.
         unsafe { context::switch(from, to) };
     }
+}
+
+/// Stops a thread that wrote past the bottom of its stack, and says so.
+/// (Without memory protection the overflow may already have damaged the
+/// memory below the stack; stopping the thread keeps it from doing more.)
+#[cold]
+#[inline(never)]
+fn stop_overflowed(thread: &mut Thread) {
+    kprintln!(
+        "threads: thread {} ({}) overflowed its stack; it is stopped",
+        thread.id,
+        thread.name()
+    );
+    thread.state = State::Exited;
 }
 
 /// The timer interrupt: sleepers whose time came wake, and the running
@@ -361,9 +398,4 @@ fn unreachable_after_exit() -> ! {
     loop {
         interrupts::wait();
     }
-}
-
-#[cold]
-fn unreachable_record() -> ! {
-    panic!("threads: the running thread has no record");
 }

@@ -9,12 +9,12 @@ use interfaces::threads::state;
 use crate::machine::context::Context;
 
 /// What fills a new stack, so the deepest use can be measured later.
-const STACK_FILL: u8 = 0x5a;
+const STACK_FILL: u64 = 0x5a5a_5a5a_5a5a_5a5a;
 /// The word at the very bottom of every stack; a thread that overwrote it
 /// ran off its stack.
 const GUARD: u64 = 0x5354_4143_4b47_5244;
-/// Bytes of the stack's bottom the guard takes.
-const GUARD_SIZE: usize = 8;
+/// Bytes per stack word.
+const WORD: usize = 8;
 
 /// Where a thread is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,8 +40,9 @@ pub struct Thread {
     pub state: State,
     /// Its registers while it does not run.
     pub context: Context,
-    /// Its stack (none for the boot thread, which runs on the boot stack).
-    stack: Option<Box<[u8]>>,
+    /// Its stack, as words so the guard is one aligned load (none for the
+    /// boot thread, which runs on the boot stack).
+    stack: Option<Box<[u64]>>,
     /// What it runs.
     pub entry: fn(usize),
     /// What it runs with.
@@ -71,9 +72,9 @@ impl Thread {
         argument: usize,
         start: extern "C" fn(usize) -> !,
     ) -> Thread {
-        let mut stack = vec![STACK_FILL; stack_size.max(GUARD_SIZE * 2)].into_boxed_slice();
-        stack[..GUARD_SIZE].copy_from_slice(&GUARD.to_le_bytes());
-        let top = stack.as_ptr() as usize + stack.len();
+        let mut stack = vec![STACK_FILL; (stack_size / WORD).max(2)].into_boxed_slice();
+        stack[0] = GUARD;
+        let top = stack.as_ptr() as usize + stack.len() * WORD;
         let mut thread = Thread::record(id, name, Some(stack), entry, argument);
         thread.context = Context::new(top, start, usize::try_from(id).unwrap_or(0));
         thread
@@ -82,7 +83,7 @@ impl Thread {
     fn record(
         id: u64,
         name: &str,
-        stack: Option<Box<[u8]>>,
+        stack: Option<Box<[u64]>>,
         entry: fn(usize),
         argument: usize,
     ) -> Thread {
@@ -122,17 +123,18 @@ impl Thread {
     pub fn stack_intact(&self) -> bool {
         self.stack
             .as_ref()
-            .is_none_or(|stack| stack[..GUARD_SIZE] == GUARD.to_le_bytes())
+            .is_none_or(|stack| stack.first() == Some(&GUARD))
     }
 
     /// The thread's figures for `ps`.
     pub fn status(&self) -> ThreadStatus {
         let (size, used) = self.stack.as_ref().map_or((0, 0), |stack| {
-            let untouched = stack[GUARD_SIZE..]
+            let untouched = stack
                 .iter()
-                .take_while(|&&byte| byte == STACK_FILL)
+                .skip(1)
+                .take_while(|&&word| word == STACK_FILL)
                 .count();
-            (stack.len(), stack.len() - GUARD_SIZE - untouched)
+            (stack.len() * WORD, (stack.len() - 1 - untouched) * WORD)
         });
         ThreadStatus {
             id: self.id,
