@@ -13,7 +13,7 @@ use interfaces::{IBenchmarks, IBenchmarksImpl};
 
 use crate::machine::counters;
 use crate::{modules, threads};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Runs per figure; the smallest count is kept.
 const RUNS: usize = 5;
@@ -65,6 +65,8 @@ const BENCHMARKS: &[Benchmark] = &[
     ("demand-load and construct hello", demand_load),
     ("release and unload hello", release_and_unload),
     ("yield to another ready thread (one way)", yield_one_way),
+    ("mutex lock and unlock, uncontended", mutex_lock_unlock),
+    ("condition signal to the waiter running", signal_to_wake),
 ];
 
 /// The instructions `operation` takes: the fewest over `RUNS` runs.
@@ -168,7 +170,8 @@ fn yield_one_way() -> Result<u64> {
     let partner = threads::spawn(
         "yielder",
         |_| {
-            while !STOP_YIELDING.load(Ordering::SeqCst) {
+            // Relaxed: the flag only has to be seen eventually.
+            while !STOP_YIELDING.load(Ordering::Relaxed) {
                 threads::yield_now();
             }
         },
@@ -181,6 +184,46 @@ fn yield_one_way() -> Result<u64> {
     STOP_YIELDING.store(true, Ordering::SeqCst);
     threads::join(partner)?;
     Ok(round_trip / 2)
+}
+
+fn mutex_lock_unlock() -> Result<u64> {
+    let mutex = threads::Mutex::new(0u64);
+    Ok(measure(|| {
+        *black_box(&mutex).lock() += 1;
+    }))
+}
+
+/// The handoff benchmark's condition, and when the waiter woke.
+static HANDOFF: threads::Mutex<bool> = threads::Mutex::new(false);
+static SIGNALLED: threads::Condition = threads::Condition::new();
+static WOKE_AT: AtomicU64 = AtomicU64::new(0);
+
+fn signal_to_wake() -> Result<u64> {
+    let mut figure = u64::MAX;
+    for _ in 0..RUNS {
+        *HANDOFF.lock() = false;
+        let waiter = threads::spawn(
+            "waiter",
+            |_| {
+                let mut ready = HANDOFF.lock();
+                while !*ready {
+                    ready = SIGNALLED.wait(ready);
+                }
+                WOKE_AT.store(counters::instructions(), Ordering::SeqCst);
+            },
+            0,
+            4096,
+        )?;
+        // Let the waiter reach its wait.
+        threads::yield_now();
+        *HANDOFF.lock() = true;
+        let start = counters::instructions();
+        SIGNALLED.signal();
+        threads::yield_now();
+        figure = figure.min(WOKE_AT.load(Ordering::SeqCst).saturating_sub(start));
+        threads::join(waiter)?;
+    }
+    Ok(figure)
 }
 
 /// The `IBenchmarks` object at `/sys/bench`.

@@ -15,7 +15,19 @@ use crate::threads::{self, ThreadId};
 type Check = (&'static str, fn() -> Result<()>);
 
 const CHECKS: &[Check] = &[
-    ("sleepers wake in deadline order", sleepers_wake_in_order),
+    ("50 sleepers wake in deadline order", sleepers_wake_in_order),
+    (
+        "producer and consumer move 100000 items, none lost",
+        producer_consumer,
+    ),
+    (
+        "a timed wait nobody signals times out",
+        timed_wait_times_out,
+    ),
+    (
+        "broadcast wakes every waiter; try-lock refuses a held lock",
+        broadcast_and_try_lock,
+    ),
     ("a busy thread is preempted", busy_thread_is_preempted),
     (
         "contended locks hand over without losing updates",
@@ -41,7 +53,7 @@ fn in_threads(count: usize, body: fn(usize)) -> Result<()> {
 static WOKEN: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 
 fn sleepers_wake_in_order() -> Result<()> {
-    const SLEEPERS: usize = 16;
+    const SLEEPERS: usize = 50;
     WOKEN.lock().clear();
     WOKEN.lock().reserve(SLEEPERS);
     // Thread i sleeps (SLEEPERS - i) ms, so they were made in the opposite
@@ -57,6 +69,158 @@ fn sleepers_wake_in_order() -> Result<()> {
     }
     Ok(())
 }
+
+/// The queue between producer and consumer, and its two conditions.
+static QUEUE: threads::Mutex<Ring> = threads::Mutex::new(Ring {
+    items: [0; 64],
+    head: 0,
+    length: 0,
+    closed: false,
+});
+static NOT_EMPTY: threads::Condition = threads::Condition::new();
+static NOT_FULL: threads::Condition = threads::Condition::new();
+/// What the consumer received: how many items and their sum.
+static RECEIVED: AtomicU64 = AtomicU64::new(0);
+static RECEIVED_SUM: AtomicU64 = AtomicU64::new(0);
+const ITEMS: u64 = 100_000;
+
+/// A bounded queue of items.
+struct Ring {
+    items: [u64; 64],
+    head: usize,
+    length: usize,
+    closed: bool,
+}
+
+fn producer(_: usize) {
+    for item in 1..=ITEMS {
+        let mut queue = QUEUE.lock();
+        while queue.length == queue.items.len() {
+            queue = NOT_FULL.wait(queue);
+        }
+        let at = (queue.head + queue.length) % queue.items.len();
+        queue.items[at] = item;
+        queue.length += 1;
+        drop(queue);
+        NOT_EMPTY.signal();
+    }
+    QUEUE.lock().closed = true;
+    NOT_EMPTY.signal();
+}
+
+fn consumer(_: usize) {
+    loop {
+        let mut queue = QUEUE.lock();
+        while queue.length == 0 && !queue.closed {
+            queue = NOT_EMPTY.wait(queue);
+        }
+        if queue.length == 0 {
+            return;
+        }
+        let item = queue.items[queue.head];
+        queue.head = (queue.head + 1) % queue.items.len();
+        queue.length -= 1;
+        drop(queue);
+        NOT_FULL.signal();
+        RECEIVED.fetch_add(1, Ordering::Relaxed);
+        RECEIVED_SUM.fetch_add(item, Ordering::Relaxed);
+    }
+}
+
+fn producer_consumer() -> Result<()> {
+    {
+        let mut queue = QUEUE.lock();
+        (queue.head, queue.length, queue.closed) = (0, 0, false);
+    }
+    RECEIVED.store(0, Ordering::SeqCst);
+    RECEIVED_SUM.store(0, Ordering::SeqCst);
+    let consumer = threads::spawn("consumer", consumer, 0, threads::DEFAULT_STACK)?;
+    let producer = threads::spawn("producer", producer, 0, threads::DEFAULT_STACK)?;
+    threads::join(producer)?;
+    threads::join(consumer)?;
+    let (count, sum) = (
+        RECEIVED.load(Ordering::SeqCst),
+        RECEIVED_SUM.load(Ordering::SeqCst),
+    );
+    if count != ITEMS || sum != ITEMS * (ITEMS + 1) / 2 {
+        return fail(format_args!(
+            "the consumer got {count} items summing to {sum}"
+        ));
+    }
+    Ok(())
+}
+
+fn timed_wait_times_out() -> Result<()> {
+    static LOCK: threads::Mutex<()> = threads::Mutex::new(());
+    static NOBODY: threads::Condition = threads::Condition::new();
+    let start = threads::now();
+    let deadline = start + 5 * threads::ticks_per_second() / 1000;
+    let (guard, timed_out) = NOBODY.wait_until(LOCK.lock(), deadline);
+    drop(guard);
+    let waited = threads::now() - start;
+    if !timed_out || threads::now() < deadline {
+        return fail(format_args!(
+            "the wait returned after {waited} ticks, timed out: {timed_out}"
+        ));
+    }
+    Ok(())
+}
+
+/// The broadcast check's gate and how many waiters passed it.
+static GATE: threads::Mutex<bool> = threads::Mutex::new(false);
+static OPENED: threads::Condition = threads::Condition::new();
+static PASSED: AtomicU64 = AtomicU64::new(0);
+
+fn broadcast_and_try_lock() -> Result<()> {
+    const WAITERS: usize = 5;
+    *GATE.lock() = false;
+    PASSED.store(0, Ordering::SeqCst);
+    let ids: Vec<ThreadId> = (0..WAITERS)
+        .map(|_| {
+            threads::spawn(
+                "waiter",
+                |_| {
+                    let mut open = GATE.lock();
+                    while !*open {
+                        open = OPENED.wait(open);
+                    }
+                    PASSED.fetch_add(1, Ordering::SeqCst);
+                },
+                0,
+                threads::DEFAULT_STACK,
+            )
+        })
+        .collect::<Result<_>>()?;
+    // Let every waiter reach the wait, then check a held lock refuses
+    // try-lock from another thread.
+    threads::sleep_ms(2);
+    let held = GATE.lock();
+    let prober = threads::spawn(
+        "prober",
+        |_| PROBE.store(GATE.try_lock().is_none(), Ordering::SeqCst),
+        0,
+        4096,
+    )?;
+    threads::sleep_ms(2);
+    let mut held = held;
+    *held = true;
+    drop(held);
+    OPENED.broadcast();
+    ids.into_iter()
+        .chain([prober])
+        .try_for_each(threads::join)?;
+    let passed = PASSED.load(Ordering::SeqCst);
+    if passed != WAITERS as u64 || !PROBE.load(Ordering::SeqCst) {
+        return fail(format_args!(
+            "{passed} of {WAITERS} waiters passed; try-lock refused: {}",
+            PROBE.load(Ordering::SeqCst)
+        ));
+    }
+    Ok(())
+}
+
+/// Whether try-lock refused the held lock.
+static PROBE: AtomicBool = AtomicBool::new(false);
 
 /// Set by the second thread; the first spins until it sees it.
 static RELEASED: AtomicBool = AtomicBool::new(false);

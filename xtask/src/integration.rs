@@ -382,7 +382,7 @@ fn ps_lists_the_threads(machine: &mut Machine, _: &str) -> Result<()> {
 
 fn thread_selftests_pass(machine: &mut Machine, _: &str) -> Result<()> {
     let before = heap_used(machine)?;
-    let report = expect_output(machine, "selftest", &["selftest: 3 passed, 0 failed"])?;
+    let report = expect_output(machine, "selftest", &["selftest: 6 passed, 0 failed"])?;
     ensure!(!report.contains("FAILED"), "a check failed: {report:?}");
     let after = heap_used(machine)?;
     ensure!(

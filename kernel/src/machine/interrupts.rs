@@ -58,8 +58,8 @@ pub struct Exclusive<T> {
 }
 
 // SAFETY: the kernel runs on one hart (OpenSBI starts only the boot hart and
-// the kernel starts no other), and `with` runs only with interrupts
-// disabled, so no two accesses overlap; `borrowed` refuses re-entry.
+// the kernel starts no other), so accesses can only overlap by re-entry
+// (an interrupt arriving inside `with`), and `borrowed` refuses re-entry.
 unsafe impl<T: Send> Sync for Exclusive<T> {}
 
 impl<T> Exclusive<T> {
@@ -71,24 +71,17 @@ impl<T> Exclusive<T> {
         }
     }
 
-    /// Runs `f` on the value; `None` if interrupts are enabled or the value
-    /// is already borrowed (a caller's bug, refused rather than risked).
+    /// Runs `f` on the value; `None` if it is already borrowed (re-entry:
+    /// callers disable interrupts so it does not happen, and it is refused
+    /// rather than risked if it does).
     pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        if enabled() || self.borrowed.replace(true) {
+        if self.borrowed.replace(true) {
             return None;
         }
-        // SAFETY: interrupts are disabled on the only hart and no other
-        // borrow is live (checked just above), so this one is exclusive.
+        // SAFETY: on the only hart, no other borrow is live (checked just
+        // above), so this one is exclusive.
         let result = f(unsafe { &mut *self.value.get() });
         self.borrowed.set(false);
         Some(result)
     }
-}
-
-/// True when interrupts are enabled.
-fn enabled() -> bool {
-    let status: usize;
-    // SAFETY: reading `sstatus` has no side effect.
-    unsafe { core::arch::asm!("csrr {}, sstatus", out(reg) status, options(nomem, nostack)) };
-    status & SIE != 0
 }

@@ -13,11 +13,15 @@
 //! another thread is ready, and for the earliest sleeper's deadline, so an
 //! idle system takes no timer interrupts at all.
 
+mod blocking;
 mod policy;
 mod thread;
 
+pub use blocking::{Condition, Mutex};
+
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use com::{Result, Status};
 use interfaces::ThreadStatus;
@@ -57,7 +61,12 @@ struct Scheduler {
     earliest_sleeper: u64,
     /// The deadline the timer holds now, so it is rewritten only on change.
     programmed: u64,
+    /// The next ticket for a waiting thread (first come, first woken).
+    next_ticket: u64,
 }
+
+/// The running thread's id, readable without the scheduler (locks use it).
+static CURRENT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The scheduler, reached only with interrupts disabled.
 static SCHEDULER: Exclusive<Option<Scheduler>> = Exclusive::new(None);
@@ -85,6 +94,7 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
         slice_ticks: SLICE_MS * ticks_per_second / 1000,
         earliest_sleeper: u64::MAX,
         programmed: u64::MAX,
+        next_ticket: 0,
     };
     // The timer may hold anything from before; start from "never".
     timer::set_deadline(u64::MAX);
@@ -235,6 +245,15 @@ impl Scheduler {
             .map(|thread| &mut **thread)
     }
 
+    /// Makes the thread at `index` ready (a wake-up, not a timeout).
+    fn make_ready(&mut self, index: usize) {
+        if let Some(thread) = self.threads.get_mut(index) {
+            thread.state = State::Ready;
+            thread.timed_out = false;
+            self.policy.ready(index);
+        }
+    }
+
     fn current_mut(&mut self) -> &mut Thread {
         // `current` is kept valid by `remove`, the only place records move.
         let current = self.current;
@@ -263,13 +282,16 @@ impl Scheduler {
         }
         let mut earliest = u64::MAX;
         for (index, thread) in self.threads.iter_mut().enumerate() {
-            if let State::Sleeping(deadline) = thread.state {
-                if deadline <= now {
-                    thread.state = State::Ready;
-                    self.policy.ready(index);
-                } else {
-                    earliest = earliest.min(deadline);
-                }
+            let deadline = match thread.state {
+                State::Sleeping(deadline) | State::Waiting { deadline, .. } => deadline,
+                _ => continue,
+            };
+            if deadline <= now {
+                thread.timed_out = matches!(thread.state, State::Waiting { .. });
+                thread.state = State::Ready;
+                self.policy.ready(index);
+            } else {
+                earliest = earliest.min(deadline);
             }
         }
         self.earliest_sleeper = earliest;
@@ -294,6 +316,78 @@ impl Scheduler {
             timer::set_deadline(deadline);
         }
     }
+}
+
+/// Blocks the caller on `key` until [`wake_one`]/[`wake_all`] on the same
+/// key, or until `time` reaches `deadline` (`u64::MAX`: no deadline).
+/// `then` runs once the caller is marked waiting and before it leaves the
+/// processor, with interrupts disabled: whatever it releases cannot be
+/// signalled before the caller is listening; if it returns false, the
+/// wait is called off. Returns false on timeout.
+pub fn wait_on(key: usize, deadline: u64, then: impl FnOnce() -> bool) -> bool {
+    interrupts::without(|| {
+        let waiting = with_scheduler(|scheduler| {
+            let ticket = scheduler.next_ticket;
+            scheduler.next_ticket += 1;
+            scheduler.earliest_sleeper = scheduler.earliest_sleeper.min(deadline);
+            let me = scheduler.current_mut();
+            me.state = State::Waiting { key, deadline };
+            me.ticket = ticket;
+            me.timed_out = false;
+        });
+        if !then() || waiting.is_err() {
+            let _ = with_scheduler(|scheduler| scheduler.current_mut().state = State::Running);
+            return true;
+        }
+        switch(false);
+        with_scheduler(|scheduler| !scheduler.current_mut().timed_out).unwrap_or(true)
+    })
+}
+
+/// Wakes the thread that has waited longest on `key`; false if none waits.
+/// Safe in an interrupt routine: it only makes a thread ready.
+pub fn wake_one(key: usize) -> bool {
+    interrupts::without(|| {
+        with_scheduler(|scheduler| {
+            let first = scheduler
+                .threads
+                .iter()
+                .enumerate()
+                .filter(|(_, thread)| matches!(thread.state, State::Waiting { key: waiting, .. } if waiting == key))
+                .min_by_key(|(_, thread)| thread.ticket)
+                .map(|(index, _)| index);
+            first.map(|index| scheduler.make_ready(index)).is_some()
+        })
+        .unwrap_or(false)
+    })
+}
+
+/// Wakes every thread waiting on `key`; returns how many.
+pub fn wake_all(key: usize) -> usize {
+    interrupts::without(|| {
+        with_scheduler(|scheduler| {
+            let mut woken = 0;
+            // Wake in ticket order, so the queue keeps first-come order.
+            while let Some(index) = scheduler
+                .threads
+                .iter()
+                .enumerate()
+                .filter(|(_, thread)| matches!(thread.state, State::Waiting { key: waiting, .. } if waiting == key))
+                .min_by_key(|(_, thread)| thread.ticket)
+                .map(|(index, _)| index)
+            {
+                scheduler.make_ready(index);
+                woken += 1;
+            }
+            woken
+        })
+        .unwrap_or(0)
+    })
+}
+
+/// The running thread's id (1, the boot thread, before threads start).
+pub fn current_id() -> ThreadId {
+    CURRENT_ID.load(Ordering::Relaxed)
 }
 
 /// Runs `f` on the scheduler; `NOT_SUPPORTED` before `init`. Interrupts
@@ -335,6 +429,7 @@ fn switch(requeue: bool) {
         target.state = State::Running;
         target.since = now;
         let to = &raw const target.context;
+        CURRENT_ID.store(target.id, Ordering::Relaxed);
         scheduler.current = next;
         scheduler.program_timer(now);
         Some((from, to))

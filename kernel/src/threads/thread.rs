@@ -27,6 +27,9 @@ pub enum State {
     Sleeping(u64),
     /// Waiting for thread `id` to exit.
     Joining(u64),
+    /// Waiting on a lock or condition (identified by its address) until
+    /// woken, or until the deadline (`u64::MAX`: none).
+    Waiting { key: usize, deadline: u64 },
     /// Finished.
     Exited,
 }
@@ -51,6 +54,10 @@ pub struct Thread {
     pub cpu_ticks: u64,
     /// When it last got the processor.
     pub since: u64,
+    /// Its place in line among threads waiting on the same key.
+    pub ticket: u64,
+    /// Set when a timed wait ended by its deadline rather than a wake-up.
+    pub timed_out: bool,
 }
 
 impl Thread {
@@ -105,6 +112,8 @@ impl Thread {
             argument,
             cpu_ticks: 0,
             since: 0,
+            ticket: 0,
+            timed_out: false,
         }
     }
 
@@ -145,7 +154,7 @@ impl Thread {
                 State::Ready => state::READY,
                 State::Running => state::RUNNING,
                 State::Sleeping(_) => state::SLEEPING,
-                State::Joining(_) => state::BLOCKED,
+                State::Joining(_) | State::Waiting { .. } => state::BLOCKED,
                 State::Exited => state::EXITED,
             },
             name_length: self.name_length,

@@ -1,0 +1,184 @@
+//! Blocking locks and conditions: a thread that must wait leaves the
+//! processor until it is woken, instead of spinning.
+//!
+//! Both key their waiters by their own address ([`super::wait_on`]); the
+//! uncontended paths are one atomic compare-and-swap each and never touch
+//! the scheduler.
+
+use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use super::{current_id, wait_on, wake_all, wake_one};
+
+/// Set in a lock word when threads may be waiting for the lock.
+const CONTENDED: u64 = 1;
+
+/// A mutual-exclusion lock whose waiters block.
+///
+/// The lock word is 0 when free, else the owner's id shifted left by one,
+/// with [`CONTENDED`] set when someone may wait.
+pub struct Mutex<T> {
+    word: AtomicU64,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: the value is reached only through a guard, and the lock word
+// lets one guard exist at a time.
+unsafe impl<T: Send> Sync for Mutex<T> {}
+// SAFETY: as above; moving the mutex moves the value.
+unsafe impl<T: Send> Send for Mutex<T> {}
+
+/// Access to a locked [`Mutex`]'s value; unlocks when dropped.
+pub struct MutexGuard<'a, T> {
+    mutex: &'a Mutex<T>,
+}
+
+impl<T> Mutex<T> {
+    /// An unlocked mutex holding `value`.
+    pub const fn new(value: T) -> Mutex<T> {
+        Mutex {
+            word: AtomicU64::new(0),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// Waits for the lock and takes it.
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        let me = current_id() << 1;
+        if self
+            .word
+            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            self.lock_contended(me);
+        }
+        MutexGuard { mutex: self }
+    }
+
+    /// Takes the lock if it is free.
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        let me = current_id() << 1;
+        self.word
+            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| MutexGuard { mutex: self })
+    }
+
+    #[cold]
+    fn lock_contended(&self, me: u64) {
+        loop {
+            // Came through the contended path: others may be waiting too,
+            // so the unlock must look for them.
+            if self
+                .word
+                .compare_exchange(0, me | CONTENDED, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
+            // `wait_on` runs this with interrupts disabled, so the owner
+            // cannot unlock between the check and the sleep; if it already
+            // did, try again instead of sleeping.
+            wait_on(self.key(), u64::MAX, || {
+                let held = self.word.load(Ordering::Relaxed) != 0;
+                if held {
+                    self.word.fetch_or(CONTENDED, Ordering::Relaxed);
+                }
+                held
+            });
+        }
+    }
+
+    fn unlock(&self) {
+        let me = current_id() << 1;
+        if self
+            .word
+            .compare_exchange(me, 0, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            self.word.store(0, Ordering::Release);
+            wake_one(self.key());
+        }
+    }
+
+    fn key(&self) -> usize {
+        (&raw const self.word) as usize
+    }
+}
+
+impl<T> Deref for MutexGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the lock.
+        unsafe { &*self.mutex.value.get() }
+    }
+}
+
+impl<T> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard holds the lock, and `&mut self` is unique.
+        unsafe { &mut *self.mutex.value.get() }
+    }
+}
+
+impl<T> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        self.mutex.unlock();
+    }
+}
+
+/// A condition threads wait on, with a [`Mutex`] guarding what they wait for.
+pub struct Condition {
+    /// Gives the condition a unique address: waiters are keyed by it.
+    _key: u8,
+}
+
+impl Default for Condition {
+    fn default() -> Condition {
+        Condition::new()
+    }
+}
+
+impl Condition {
+    /// A condition nobody waits on.
+    pub const fn new() -> Condition {
+        Condition { _key: 0 }
+    }
+
+    /// Releases `guard`'s lock, waits for a signal, and takes the lock again.
+    pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.wait_until(guard, u64::MAX).0
+    }
+
+    /// As [`Condition::wait`], but gives up when `time` reaches `deadline`;
+    /// the flag is true when the wait timed out.
+    pub fn wait_until<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        deadline: u64,
+    ) -> (MutexGuard<'a, T>, bool) {
+        let mutex = guard.mutex;
+        core::mem::forget(guard);
+        let signalled = wait_on(self.key(), deadline, || {
+            mutex.unlock();
+            true
+        });
+        (mutex.lock(), !signalled)
+    }
+
+    /// Wakes the longest waiter, if any. Safe in an interrupt routine.
+    pub fn signal(&self) {
+        wake_one(self.key());
+    }
+
+    /// Wakes every waiter.
+    pub fn broadcast(&self) {
+        wake_all(self.key());
+    }
+
+    fn key(&self) -> usize {
+        (&raw const self._key) as usize
+    }
+}
