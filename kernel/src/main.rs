@@ -26,6 +26,7 @@ macro_rules! kprintln {
 mod bench;
 mod boot_image;
 mod exports;
+mod irq;
 mod machine;
 mod modules;
 mod selftest;
@@ -59,6 +60,7 @@ extern "C" fn kernel_main(_hart: usize, device_tree: usize, entry_instructions: 
         .unwrap_or_else(|status| boot_failed("registering the boot services", status));
     threads::init(platform.timebase_hz as u64)
         .unwrap_or_else(|status| boot_failed("starting threads", status));
+    take_device_interrupts(&platform);
     let mut shell =
         Shell::new(root).unwrap_or_else(|status| boot_failed("starting the shell", status));
     let boot_instructions = counters::instructions().wrapping_sub(entry_instructions);
@@ -71,6 +73,21 @@ extern "C" fn kernel_main(_hart: usize, device_tree: usize, entry_instructions: 
     shell.output().print(&banner);
     shell.run();
     power::off(exit_code::SUCCESS);
+}
+
+/// Starts device interrupts and makes console input interrupt-driven, when
+/// the board has a PLIC and a UART with an interrupt (else input is polled).
+fn take_device_interrupts(platform: &Platform) {
+    let (Some((plic, context)), Some(uart), Some(source)) =
+        (platform.plic, platform.uart, platform.uart_interrupt)
+    else {
+        return;
+    };
+    irq::init(plic, context);
+    machine::uart::enable_receive_interrupt(uart);
+    if let Err(status) = services::console::take_input_interrupts(source) {
+        kprintln!("boot: console input stays polled: {}", status.message());
+    }
 }
 
 /// The devices found in the device tree, for the banner.

@@ -24,10 +24,12 @@ pub mod counters;
 mod entry;
 pub mod interrupts;
 pub mod platform;
+pub mod plic;
 pub mod power;
 mod sbi;
 pub mod timer;
 pub mod trap;
+pub mod uart;
 
 /// Symbols the linker script defines.
 mod symbols {

@@ -13,6 +13,10 @@ pub struct Platform {
     pub device_tree: Range<usize>,
     /// The NS16550A UART's registers, if the board has one.
     pub uart: Option<usize>,
+    /// The UART's interrupt source at the PLIC.
+    pub uart_interrupt: Option<u32>,
+    /// The PLIC's registers and the context of hart 0 in S-mode.
+    pub plic: Option<(usize, usize)>,
     /// Ticks per second of the `time` counter.
     pub timebase_hz: usize,
 }
@@ -37,6 +41,8 @@ pub fn discover(address: usize) -> Result<Platform, PlatformError> {
         ram: ram(&tree).ok_or(PlatformError::NoMemory)?,
         device_tree: address..address + tree.total_size(),
         uart: None,
+        uart_interrupt: None,
+        plic: None,
         timebase_hz: tree
             .find_node("/cpus")
             .and_then(|cpus| cpus.property("timebase-frequency"))
@@ -53,7 +59,16 @@ pub fn discover(address: usize) -> Result<Platform, PlatformError> {
         let register = || Some(node.reg()?.next()?.starting_address as usize);
         for name in compatible.all() {
             match name {
-                "ns16550a" if platform.uart.is_none() => platform.uart = register(),
+                "ns16550a" if platform.uart.is_none() => {
+                    platform.uart = register();
+                    platform.uart_interrupt = node
+                        .interrupts()
+                        .and_then(|mut sources| sources.next())
+                        .and_then(|source| u32::try_from(source).ok());
+                }
+                "riscv,plic0" if platform.plic.is_none() => {
+                    platform.plic = register().zip(supervisor_context(&node));
+                }
                 "sifive,test0" => register()
                     .into_iter()
                     .for_each(super::power::set_test_device),
@@ -62,6 +77,18 @@ pub fn discover(address: usize) -> Result<Platform, PlatformError> {
         }
     }
     Ok(platform)
+}
+
+/// The PLIC context that delivers hart 0's supervisor external interrupts:
+/// the index of the first `interrupts-extended` pair naming cause 9.
+fn supervisor_context(plic: &fdt::node::FdtNode<'_, '_>) -> Option<usize> {
+    const SUPERVISOR_EXTERNAL: u32 = 9;
+    let cells = plic.property("interrupts-extended")?.value;
+    cells.chunks_exact(8).position(|pair| {
+        pair.get(4..8).is_some_and(|cause| {
+            u32::from_be_bytes([cause[0], cause[1], cause[2], cause[3]]) == SUPERVISOR_EXTERNAL
+        })
+    })
 }
 
 /// True when the first hart's ISA string lists the Sstc extension

@@ -142,9 +142,13 @@ fn exception_name(code: u64) -> &'static str {
 
 /// The supervisor timer interrupt's cause code.
 const TIMER_INTERRUPT: u64 = 5;
+/// The supervisor external interrupt's cause code (the PLIC).
+const EXTERNAL_INTERRUPT: u64 = 9;
 
 /// What runs when the timer fires (installed by the scheduler).
 static TIMER_HANDLER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+/// What runs when a device interrupts (installed by the interrupt registry).
+static EXTERNAL_HANDLER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
 
 /// Installs `handler` for the timer interrupt. It runs with interrupts
 /// disabled, on the interrupted thread's stack, and may switch threads.
@@ -152,17 +156,35 @@ pub fn set_timer_handler(handler: fn()) {
     TIMER_HANDLER.store(handler as *mut (), Ordering::Release);
 }
 
+/// Installs `handler` for device interrupts, under the same rules.
+pub fn set_external_handler(handler: fn()) {
+    EXTERNAL_HANDLER.store(handler as *mut (), Ordering::Release);
+}
+
+/// Runs the handler stored in `slot`; false if none is installed.
+fn run_handler(slot: &AtomicPtr<()>) -> bool {
+    let handler = slot.load(Ordering::Acquire);
+    if handler.is_null() {
+        return false;
+    }
+    // SAFETY: only the setters above store here, and they store `fn()`s.
+    let handler: fn() = unsafe { core::mem::transmute::<*mut (), fn()>(handler) };
+    handler();
+    true
+}
+
 /// Called by `trap_entry` with the saved frame.
 #[unsafe(no_mangle)]
 extern "C" fn trap_handler(frame: &mut TrapFrame) {
     const INTERRUPT: u64 = 1 << 63;
     let code = frame.scause & !INTERRUPT;
-    if frame.scause & INTERRUPT != 0 && code == TIMER_INTERRUPT {
-        let handler = TIMER_HANDLER.load(Ordering::Acquire);
-        if !handler.is_null() {
-            // SAFETY: only `set_timer_handler` stores here, and it stores a `fn()`.
-            let handler: fn() = unsafe { core::mem::transmute::<*mut (), fn()>(handler) };
-            handler();
+    if frame.scause & INTERRUPT != 0 {
+        let slot = match code {
+            TIMER_INTERRUPT => Some(&TIMER_HANDLER),
+            EXTERNAL_INTERRUPT => Some(&EXTERNAL_HANDLER),
+            _ => None,
+        };
+        if slot.is_some_and(run_handler) {
             return;
         }
     }

@@ -5,7 +5,35 @@
 use com::{Result, Status, class};
 use interfaces::{IConsole, IConsoleImpl};
 
+use core::sync::atomic::{AtomicU32, Ordering};
+
 use crate::machine::console;
+use crate::threads::Event;
+
+/// Raised by the UART's interrupt when input arrives.
+static INPUT: Event = Event::new();
+/// The UART's interrupt source, once input is interrupt-driven (0: polled).
+static INPUT_SOURCE: AtomicU32 = AtomicU32::new(0);
+
+/// Makes console input interrupt-driven: the UART raises `source` when a
+/// byte arrives, and a waiting reader sleeps until then.
+pub fn take_input_interrupts(source: u32) -> com::Result<()> {
+    crate::irq::attach(source, &INPUT)?;
+    INPUT_SOURCE.store(source, Ordering::Release);
+    Ok(())
+}
+
+/// Waits for input: asleep until the UART interrupts, or, while input is
+/// polled, letting other threads run.
+pub fn wait_for_input() {
+    match INPUT_SOURCE.load(Ordering::Acquire) {
+        0 => crate::threads::yield_now(),
+        source => {
+            crate::irq::rearm(source);
+            INPUT.wait();
+        }
+    }
+}
 
 /// The SBI firmware console.
 #[class(IConsole)]

@@ -3,7 +3,7 @@
 
 #![deny(unsafe_code)]
 
-mod console;
+pub mod console;
 mod power;
 mod threads;
 
@@ -21,7 +21,7 @@ pub fn register_boot_services(romfs: &'static [u8]) -> Result<Root> {
     )));
     let console = ComObject::create::<interfaces::IConsole>(console::FirmwareConsole {
         idle: modules::collect_idle,
-        wait: crate::threads::yield_now,
+        wait: console::wait_for_input,
     });
     root.register("/dev/console", console.as_unknown(), 0)?;
     let power = ComObject::create::<interfaces::IPower>(power::PowerControl);

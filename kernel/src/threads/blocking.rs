@@ -7,7 +7,7 @@
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::{current_id, wait_on, wake_all, wake_one};
 
@@ -180,5 +180,48 @@ impl Condition {
 
     fn key(&self) -> usize {
         (&raw const self._key) as usize
+    }
+}
+
+/// A flag one side raises and another waits for — the one thing an
+/// interrupt routine may do to a thread ([`crate::irq`]).
+pub struct Event {
+    raised: AtomicBool,
+}
+
+impl Default for Event {
+    fn default() -> Event {
+        Event::new()
+    }
+}
+
+impl Event {
+    /// An event not raised.
+    pub const fn new() -> Event {
+        Event {
+            raised: AtomicBool::new(false),
+        }
+    }
+
+    /// Raises the event, waking its waiters. Safe in an interrupt routine:
+    /// it only makes threads ready.
+    pub fn set(&self) {
+        self.raised.store(true, Ordering::Release);
+        wake_all(self.key());
+    }
+
+    /// Waits until the event is raised, and lowers it.
+    pub fn wait(&self) {
+        while !self.raised.swap(false, Ordering::Acquire) {
+            // Checked again with interrupts disabled: a `set` that came
+            // just before cannot be missed.
+            wait_on(self.key(), u64::MAX, || {
+                !self.raised.load(Ordering::Acquire)
+            });
+        }
+    }
+
+    fn key(&self) -> usize {
+        (&raw const self.raised) as usize
     }
 }

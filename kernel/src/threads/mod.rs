@@ -17,7 +17,7 @@ mod blocking;
 mod policy;
 mod thread;
 
-pub use blocking::{Condition, Mutex};
+pub use blocking::{Condition, Event, Mutex};
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -478,14 +478,27 @@ extern "C" fn start(id: usize) -> ! {
     exit()
 }
 
-/// The idle thread: waits for interrupts; the timer handler switches away
-/// as soon as someone is ready.
+/// The idle thread: sleeps the hart until an interrupt is pending. The
+/// check and the `wfi` happen with interrupts disabled (a pending interrupt
+/// still ends `wfi`), so one that makes a thread ready just before cannot
+/// be slept through; enabling interrupts then takes it, and its handler
+/// switches to the thread it woke.
 fn idle(_: usize) {
     loop {
+        interrupts::disable();
+        let nothing_ready = with_scheduler(|scheduler| scheduler.policy.is_empty()).unwrap_or(true);
+        if nothing_ready {
+            interrupts::wait();
+        }
         interrupts::enable();
-        interrupts::wait();
         yield_now();
     }
+}
+
+/// Called at the end of an interrupt that may have woken threads: lets a
+/// woken thread run now rather than at the next time slice.
+pub fn after_interrupt() {
+    switch(true);
 }
 
 fn unreachable_after_exit() -> ! {
