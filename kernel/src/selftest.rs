@@ -33,6 +33,10 @@ const CHECKS: &[Check] = &[
         "contended locks hand over without losing updates",
         contended_locks_hand_over,
     ),
+    (
+        "policies switch live while 20 threads count, every count intact",
+        live_policy_switch,
+    ),
 ];
 
 /// Fails with a message on the console.
@@ -226,6 +230,10 @@ static PROBE: AtomicBool = AtomicBool::new(false);
 static RELEASED: AtomicBool = AtomicBool::new(false);
 
 fn busy_thread_is_preempted() -> Result<()> {
+    if !threads::preemptive() {
+        // The spinner would keep the processor for good.
+        return Err(Status::NOT_SUPPORTED);
+    }
     RELEASED.store(false, Ordering::SeqCst);
     // The spinner never yields: only the timer can let the releaser run.
     let spinner = threads::spawn(
@@ -275,6 +283,71 @@ fn contended_locks_hand_over() -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What each counting thread reached.
+static COUNTS: [AtomicU64; 20] = [const { AtomicU64::new(0) }; 20];
+const COUNT_TO: u64 = 20_000;
+
+fn count(slot: usize) {
+    for _ in 0..COUNT_TO {
+        COUNTS[slot].fetch_add(1, Ordering::Relaxed);
+        if COUNTS[slot].load(Ordering::Relaxed).is_multiple_of(64) {
+            // Lets a first-come, first-served policy move on too.
+            threads::yield_now();
+        }
+    }
+}
+
+fn live_policy_switch() -> Result<()> {
+    let original = policy_name();
+    COUNTS
+        .iter()
+        .for_each(|counter| counter.store(0, Ordering::SeqCst));
+    let ids: Vec<ThreadId> = (0..COUNTS.len())
+        .map(|slot| threads::spawn("counter", count, slot, threads::DEFAULT_STACK))
+        .collect::<Result<_>>()?;
+    for policy in [
+        "sched-rr",
+        "sched-null",
+        threads::BUILTIN_POLICY,
+        "sched-rr",
+        threads::BUILTIN_POLICY,
+    ] {
+        threads::sleep_ms(1);
+        switch_policy(policy)?;
+    }
+    ids.into_iter().try_for_each(threads::join)?;
+    switch_policy(&original)?;
+    let short: Vec<u64> = COUNTS
+        .iter()
+        .map(|counter| counter.load(Ordering::SeqCst))
+        .filter(|&count| count != COUNT_TO)
+        .collect();
+    if !short.is_empty() {
+        return fail(format_args!(
+            "counters ended at {short:?}, not all at {COUNT_TO}"
+        ));
+    }
+    Ok(())
+}
+
+/// The current policy's name.
+fn policy_name() -> alloc::string::String {
+    let mut name = [0u8; 32];
+    let length = threads::policy_name(&mut name);
+    alloc::string::String::from_utf8_lossy(&name[..length]).into_owned()
+}
+
+/// Puts the policy named `name` in charge (a component, or the built-in one).
+fn switch_policy(name: &str) -> Result<()> {
+    if name == threads::BUILTIN_POLICY {
+        return threads::use_builtin_policy();
+    }
+    let policy = namespace::current()?
+        .bind(&alloc::format!("/{name}"), 0)?
+        .query::<interfaces::ISchedulerPolicy>()?;
+    threads::use_policy_component(policy, name)
 }
 
 /// The `ISelfTests` object at `/sys/selftest`.

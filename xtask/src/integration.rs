@@ -54,6 +54,10 @@ const TESTS: &[(&str, Test)] = &[
     ("ps_lists_the_threads", ps_lists_the_threads),
     ("thread_selftests_pass", thread_selftests_pass),
     (
+        "scheduling_policies_switch_live",
+        scheduling_policies_switch_live,
+    ),
+    (
         "poweroff_exits_qemu_with_status_0",
         poweroff_exits_qemu_with_status_0,
     ),
@@ -382,7 +386,7 @@ fn ps_lists_the_threads(machine: &mut Machine, _: &str) -> Result<()> {
 
 fn thread_selftests_pass(machine: &mut Machine, _: &str) -> Result<()> {
     let before = heap_used(machine)?;
-    let report = expect_output(machine, "selftest", &["selftest: 6 passed, 0 failed"])?;
+    let report = expect_output(machine, "selftest", &["selftest: 7 passed, 0 failed"])?;
     ensure!(!report.contains("FAILED"), "a check failed: {report:?}");
     let after = heap_used(machine)?;
     ensure!(
@@ -391,6 +395,26 @@ fn thread_selftests_pass(machine: &mut Machine, _: &str) -> Result<()> {
         after.abs_diff(before)
     );
     Ok(())
+}
+
+fn scheduling_policies_switch_live(machine: &mut Machine, _: &str) -> Result<()> {
+    let before = heap_used(machine)?;
+    expect_output(machine, "sched sched-rr", &["policy: sched-rr"])?;
+    expect_output(machine, "mods", &["sched-rr: module sched-rr"])?;
+    expect_output(machine, "selftest", &["selftest: 7 passed, 0 failed"])?;
+    expect_output(machine, "sched sched-null", &["policy: sched-null"])?;
+    expect_output(
+        machine,
+        "selftest",
+        &["is preempted ... skipped", "selftest: 6 passed, 0 failed"],
+    )?;
+    expect_output(
+        machine,
+        "sched nonexistent",
+        &["error: sched: nonexistent: not found"],
+    )?;
+    expect_output(machine, "sched builtin", &["policy: builtin"])?;
+    no_modules_and_heap_back_at(machine, before)
 }
 
 fn poweroff_exits_qemu_with_status_0(machine: &mut Machine, _: &str) -> Result<()> {

@@ -5,6 +5,7 @@
 
 pub mod console;
 mod power;
+mod scheduler;
 mod threads;
 
 use com::{ComObject, Result, Status};
@@ -37,6 +38,8 @@ pub fn register_boot_services(romfs: &'static [u8]) -> Result<Root> {
     root.register("/sys/modules", listing.as_unknown(), flags::EXTENSION)?;
     let threads = ComObject::create::<interfaces::IThreads>(threads::ThreadList);
     root.register("/sys/threads", threads.as_unknown(), 0)?;
+    let scheduler = ComObject::create::<interfaces::IScheduler>(scheduler::SchedulerService);
+    root.register("/sys/scheduler", scheduler.as_unknown(), 0)?;
     let checks = ComObject::create::<interfaces::ISelfTests>(crate::selftest::SelfTests);
     root.register("/sys/selftest", checks.as_unknown(), 0)?;
     let benchmarks = ComObject::create::<interfaces::IBenchmarks>(crate::bench::Benchmarks);

@@ -8,7 +8,9 @@
 //! — so a thread preempted while it holds the heap lock can never stall
 //! the scheduler.
 //!
-//! The policy is round-robin with a time slice, in [`policy`]. The timer is
+//! The policy is the built-in round-robin with a time slice, or a policy
+//! component put in charge while threads run ([`use_policy_component`]),
+//! in [`policy`]. The timer is
 //! one-shot: it is set for the end of the running thread's slice only when
 //! another thread is ready, and for the earliest sleeper's deadline, so an
 //! idle system takes no timer interrupts at all.
@@ -23,12 +25,12 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use com::{Result, Status};
-use interfaces::ThreadStatus;
+use com::{ComPtr, Result, Status};
+use interfaces::{ISchedulerPolicy, ThreadStatus};
 
 use crate::machine::interrupts::Exclusive;
 use crate::machine::{context, interrupts, timer, trap};
-use policy::RoundRobin;
+use policy::{Component, Policy};
 use thread::{State, Thread};
 
 /// The most threads that can exist at once (records and queue room are
@@ -47,7 +49,7 @@ struct Scheduler {
     /// shuffles records (a switch holds pointers to them).
     #[allow(clippy::vec_box, reason = "contexts must not move while switched away")]
     threads: Vec<Box<Thread>>,
-    policy: RoundRobin,
+    policy: Policy,
     /// Index in `threads` of the thread on the processor.
     current: usize,
     /// Index of the thread that runs when nobody else can.
@@ -86,7 +88,7 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
     let ticks_per_second = ticks_per_second.max(1);
     let scheduler = Scheduler {
         threads,
-        policy: RoundRobin::new(),
+        policy: Policy::builtin(),
         current: 0,
         idle: 1,
         next_id: 3,
@@ -124,7 +126,7 @@ pub fn spawn(name: &str, entry: fn(usize), argument: usize, stack_size: usize) -
                 return Some(thread);
             }
             scheduler.threads.push(thread);
-            scheduler.policy.ready(scheduler.threads.len() - 1);
+            scheduler.policy.ready(scheduler.threads.len() - 1, id);
             scheduler.program_timer(timer::now());
             None
         })
@@ -169,7 +171,7 @@ pub fn exit() -> ! {
         for (index, thread) in scheduler.threads.iter_mut().enumerate() {
             if thread.state == State::Joining(me) {
                 thread.state = State::Ready;
-                scheduler.policy.ready(index);
+                scheduler.policy.ready(index, thread.id);
             }
         }
     });
@@ -250,8 +252,23 @@ impl Scheduler {
         if let Some(thread) = self.threads.get_mut(index) {
             thread.state = State::Ready;
             thread.timed_out = false;
-            self.policy.ready(index);
+            self.policy.ready(index, thread.id);
         }
+    }
+
+    /// The index of the thread the policy picks to run next.
+    #[inline]
+    fn pick_next(&mut self) -> Option<usize> {
+        self.pick_next_or_stop().flatten()
+    }
+
+    /// The policy's next pick: `None` when it has nothing ready, `Some(None)`
+    /// for a thread that no longer exists.
+    #[inline]
+    fn pick_next_or_stop(&mut self) -> Option<Option<usize>> {
+        let threads = &self.threads;
+        self.policy
+            .pick(|id| threads.iter().position(|thread| thread.id == id))
     }
 
     fn current_mut(&mut self) -> &mut Thread {
@@ -271,15 +288,24 @@ impl Scheduler {
             }
         }
         self.policy.moved(last, index);
+        self.policy.forget(thread.id);
         thread
     }
 
     /// Makes every sleeper whose deadline passed ready (only looked for
     /// when one is due).
+    #[inline(always)]
     fn wake_sleepers(&mut self, now: u64) {
-        if now < self.earliest_sleeper {
-            return;
+        if now >= self.earliest_sleeper {
+            self.wake_due(now);
         }
+    }
+
+    /// The scan behind `wake_sleepers`, out of line: it is rarely needed,
+    /// and inlined it would cost every switch registers to save.
+    #[cold]
+    #[inline(never)]
+    fn wake_due(&mut self, now: u64) {
         let mut earliest = u64::MAX;
         for (index, thread) in self.threads.iter_mut().enumerate() {
             let deadline = match thread.state {
@@ -289,7 +315,7 @@ impl Scheduler {
             if deadline <= now {
                 thread.timed_out = matches!(thread.state, State::Waiting { .. });
                 thread.state = State::Ready;
-                self.policy.ready(index);
+                self.policy.ready(index, thread.id);
             } else {
                 earliest = earliest.min(deadline);
             }
@@ -304,7 +330,7 @@ impl Scheduler {
     /// less than rewriting the timer on every switch.
     #[inline]
     fn program_timer(&mut self, now: u64) {
-        let slice_end = if self.policy.is_empty() {
+        let slice_end = if !self.policy.preemptive() || self.policy.is_empty() {
             u64::MAX
         } else {
             now + self.slice_ticks
@@ -385,6 +411,92 @@ pub fn wake_all(key: usize) -> usize {
     })
 }
 
+/// Puts `component` (or, with `None`, the built-in round-robin) in charge:
+/// every ready thread moves to it, in the order the old policy would have
+/// run them. Returns the old component, to be dropped with interrupts
+/// enabled (dropping it may unload its module).
+fn replace_policy(component: Option<Component>) -> Result<Option<Component>> {
+    interrupts::without(|| {
+        with_scheduler(|scheduler| {
+            // Drain first, then hand over: the two may be one object.
+            let mut ready = [0usize; MAX_THREADS];
+            let mut count = 0;
+            while count < MAX_THREADS {
+                let Some(index) = scheduler.pick_next_or_stop() else {
+                    break;
+                };
+                if let Some(index) = index {
+                    ready[count] = index;
+                    count += 1;
+                }
+            }
+            let old = scheduler.policy.replace(component);
+            for &index in &ready[..count] {
+                let id = scheduler.threads[index].id;
+                scheduler.policy.ready(index, id);
+            }
+            old
+        })
+    })
+}
+
+/// Switches to the policy component `object` (named `name`).
+pub fn use_policy_component(object: ComPtr<ISchedulerPolicy>, name: &str) -> Result<()> {
+    let old = replace_policy(Some(Component::new(object)?))?;
+    drop(old);
+    set_policy_name(name);
+    Ok(())
+}
+
+/// Switches back to the built-in round-robin.
+pub fn use_builtin_policy() -> Result<()> {
+    let old = replace_policy(None)?;
+    drop(old);
+    set_policy_name(BUILTIN_POLICY);
+    Ok(())
+}
+
+/// True when the policy in force preempts a running thread at the end of
+/// its time slice.
+pub fn preemptive() -> bool {
+    interrupts::without(|| with_scheduler(|scheduler| scheduler.policy.preemptive()))
+        .unwrap_or(true)
+}
+
+/// The name of the built-in policy.
+pub const BUILTIN_POLICY: &str = "builtin";
+
+/// The policy's name, for `ps` and `sched`.
+static POLICY_NAME: crate::machine::interrupts::Exclusive<([u8; 32], usize)> =
+    crate::machine::interrupts::Exclusive::new(([0; 32], 0));
+
+fn set_policy_name(name: &str) {
+    let length = name.len().min(32);
+    interrupts::without(|| {
+        POLICY_NAME.with(|(bytes, used)| {
+            bytes[..length].copy_from_slice(&name.as_bytes()[..length]);
+            *used = length;
+        })
+    });
+}
+
+/// Copies the current policy's name into `buffer`; returns its length.
+pub fn policy_name(buffer: &mut [u8]) -> usize {
+    interrupts::without(|| {
+        POLICY_NAME.with(|(bytes, used)| {
+            let name: &[u8] = if *used == 0 {
+                BUILTIN_POLICY.as_bytes()
+            } else {
+                &bytes[..*used]
+            };
+            let length = name.len().min(buffer.len());
+            buffer[..length].copy_from_slice(&name[..length]);
+            length
+        })
+    })
+    .unwrap_or(0)
+}
+
 /// The running thread's id (1, the boot thread, before threads start).
 pub fn current_id() -> ThreadId {
     CURRENT_ID.load(Ordering::Relaxed)
@@ -414,9 +526,10 @@ fn switch(requeue: bool) {
         if !me.stack_intact() {
             stop_overflowed(me);
         } else if requeue && current != idle && me.state == State::Ready {
-            scheduler.policy.ready(current);
+            let id = me.id;
+            scheduler.policy.ready(current, id);
         }
-        let next = scheduler.policy.pick().unwrap_or(idle);
+        let next = scheduler.pick_next().unwrap_or(idle);
         let me = scheduler.current_mut();
         if next == current && me.state == State::Ready {
             me.state = State::Running;

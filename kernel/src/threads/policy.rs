@@ -1,7 +1,12 @@
-//! The scheduling policy: round-robin over the ready threads.
+//! The scheduling policy: the built-in round-robin, or a policy component
+//! reached through `ISchedulerPolicy`.
 //!
-//! The queue is a fixed ring of thread-table indices, so making a thread
-//! ready or picking the next one is a few instructions and never allocates.
+//! The built-in queue is a fixed ring of thread-table indices, so making a
+//! thread ready or picking the next one is a few instructions and never
+//! allocates — the default path is the fast one.
+
+use com::ComPtr;
+use interfaces::ISchedulerPolicy;
 
 use super::MAX_THREADS;
 
@@ -28,6 +33,7 @@ impl RoundRobin {
     }
 
     /// The thread at `index` is ready to run: it goes to the back.
+    #[inline(always)]
     pub fn ready(&mut self, index: usize) {
         if self.length < MAX_THREADS {
             self.ring[(self.head + self.length) & (MAX_THREADS - 1)] = index;
@@ -36,6 +42,7 @@ impl RoundRobin {
     }
 
     /// The index of the next thread to run, taken off the queue.
+    #[inline(always)]
     pub fn pick(&mut self) -> Option<usize> {
         if self.length == 0 {
             return None;
@@ -47,6 +54,7 @@ impl RoundRobin {
     }
 
     /// True when no thread is waiting.
+    #[inline(always)]
     pub fn is_empty(&self) -> bool {
         self.length == 0
     }
@@ -58,6 +66,111 @@ impl RoundRobin {
             if self.ring[at] == from {
                 self.ring[at] = to;
             }
+        }
+    }
+}
+
+/// The policy in force: the built-in round-robin, unless a component has
+/// been put in charge. The built-in path is tested first and inline, so
+/// the default scheduler pays nothing for the choice.
+pub struct Policy {
+    builtin: RoundRobin,
+    component: Option<Component>,
+}
+
+/// A policy component, which knows threads by id.
+pub struct Component {
+    object: ComPtr<ISchedulerPolicy>,
+    /// Cached: the component answers it the same way every time.
+    preemptive: bool,
+}
+
+impl Component {
+    /// Wraps a policy object.
+    pub fn new(object: ComPtr<ISchedulerPolicy>) -> com::Result<Component> {
+        let preemptive = object.preemptive()?;
+        Ok(Component { object, preemptive })
+    }
+
+    // The calls into the component stay out of line, so the built-in path
+    // they sit beside keeps its registers.
+
+    #[inline(never)]
+    fn ready(&self, id: u64) {
+        let _ = self.object.ready(id);
+    }
+
+    #[inline(never)]
+    fn pick(&self) -> Option<u64> {
+        self.object.pick().ok()
+    }
+
+    #[inline(never)]
+    fn is_empty(&self) -> bool {
+        !self.object.has_ready().unwrap_or(false)
+    }
+}
+
+impl Policy {
+    /// The built-in policy, empty.
+    pub const fn builtin() -> Policy {
+        Policy {
+            builtin: RoundRobin::new(),
+            component: None,
+        }
+    }
+
+    /// Puts `component` (or, with `None`, the built-in policy) in charge;
+    /// returns the component that was. The caller moves the ready threads.
+    pub fn replace(&mut self, component: Option<Component>) -> Option<Component> {
+        core::mem::replace(&mut self.component, component)
+    }
+
+    /// Thread `id`, at `index` in the table, is ready.
+    #[inline(always)]
+    pub fn ready(&mut self, index: usize, id: u64) {
+        match &self.component {
+            None => self.builtin.ready(index),
+            Some(component) => component.ready(id),
+        }
+    }
+
+    /// The next thread to run, as an index into the thread table; `find`
+    /// turns a component's thread id into one (`None`: the thread is gone).
+    #[inline(always)]
+    pub fn pick(&mut self, find: impl FnOnce(u64) -> Option<usize>) -> Option<Option<usize>> {
+        match &self.component {
+            None => self.builtin.pick().map(Some),
+            Some(component) => component.pick().map(find),
+        }
+    }
+
+    /// True when no thread waits for the processor.
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        match &self.component {
+            None => self.builtin.is_empty(),
+            Some(component) => component.is_empty(),
+        }
+    }
+
+    /// Whether running threads get time slices.
+    #[inline(always)]
+    pub fn preemptive(&self) -> bool {
+        self.component
+            .as_ref()
+            .is_none_or(|component| component.preemptive)
+    }
+
+    /// The thread at `from` moved to `to` in the table.
+    pub fn moved(&mut self, from: usize, to: usize) {
+        self.builtin.moved(from, to);
+    }
+
+    /// Thread `id` is gone.
+    pub fn forget(&mut self, id: u64) {
+        if let Some(component) = &self.component {
+            let _ = component.object.forget(id);
         }
     }
 }

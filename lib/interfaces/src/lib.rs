@@ -18,6 +18,7 @@ pub mod hello;
 pub mod module;
 pub mod namespace;
 pub mod power;
+pub mod scheduler;
 pub mod selftest;
 pub mod threads;
 
@@ -29,5 +30,6 @@ pub use hello::{IHello, IHelloImpl};
 pub use module::{ILoader, ILoaderImpl, IModule, IModuleImpl};
 pub use namespace::{INamespace, INamespaceImpl};
 pub use power::{IPower, IPowerImpl};
+pub use scheduler::{IScheduler, ISchedulerImpl, ISchedulerPolicy, ISchedulerPolicyImpl};
 pub use selftest::{ISelfTests, ISelfTestsImpl};
 pub use threads::{IThreads, IThreadsImpl, ThreadStatus};

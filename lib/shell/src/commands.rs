@@ -8,7 +8,7 @@ use core::fmt::Write;
 use com::{ComPtr, Status};
 use interfaces::namespace::flags;
 use interfaces::threads::state;
-use interfaces::{IBenchmarks, IFile, IHeap, INamespace, IPower, ISelfTests, IThreads};
+use interfaces::{IBenchmarks, IFile, IHeap, INamespace, IPower, IScheduler, ISelfTests, IThreads};
 
 use crate::modules::{self, Held};
 use crate::{Exit, Output};
@@ -17,6 +17,8 @@ use crate::{Exit, Output};
 pub const HEAP_PATH: &str = "/sys/heap";
 /// Where `ps` finds the threads.
 pub const THREADS_PATH: &str = "/sys/threads";
+/// Where `sched` finds the scheduler.
+pub const SCHEDULER_PATH: &str = "/sys/scheduler";
 /// Where `selftest` finds the kernel's checks.
 pub const SELFTEST_PATH: &str = "/sys/selftest";
 /// Where `bench` finds the kernel's measurements.
@@ -118,6 +120,12 @@ const COMMANDS: &[Command] = &[
         usage: "ps",
         summary: "list the threads",
         run: ps,
+    },
+    Command {
+        name: "sched",
+        usage: "sched [policy]",
+        summary: "show the scheduling policy, or switch to another (builtin, sched-rr, ...)",
+        run: sched,
     },
     Command {
         name: "selftest",
@@ -336,6 +344,26 @@ fn ps(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     Ok(None)
 }
 
+fn sched(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    let scheduler = context
+        .namespace
+        .bind(SCHEDULER_PATH, 0)
+        .and_then(|object| object.query::<IScheduler>())
+        .map_err(failed(SCHEDULER_PATH))?;
+    match arguments {
+        [] => {}
+        [policy] => scheduler.use_policy(policy).map_err(failed(policy))?,
+        _ => return Err(Failure::Usage),
+    }
+    let mut name = [0u8; 64];
+    let length = scheduler
+        .policy_name(&mut name)
+        .map_err(failed(SCHEDULER_PATH))?;
+    let name = core::str::from_utf8(name.get(..length).unwrap_or_default()).unwrap_or("?");
+    let _ = writeln!(context.output, "policy: {name}");
+    Ok(None)
+}
+
 fn selftest(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     if !arguments.is_empty() {
         return Err(Failure::Usage);
@@ -357,6 +385,7 @@ fn selftest(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
                 passed += 1;
                 "ok"
             }
+            Err(Status::NOT_SUPPORTED) => "skipped (the current policy cannot run it)",
             Err(_) => {
                 failed_count += 1;
                 "FAILED"

@@ -1,0 +1,27 @@
+//! `/sys/scheduler`: which policy runs the threads, switchable while they run.
+
+use com::{Result, class};
+use interfaces::{IScheduler, ISchedulerImpl, ISchedulerPolicy};
+
+use crate::threads;
+
+/// The scheduler service.
+#[class(IScheduler)]
+pub struct SchedulerService;
+
+impl ISchedulerImpl for SchedulerService {
+    fn policy_name(&self, buffer: &mut [u8]) -> Result<usize> {
+        Ok(threads::policy_name(buffer))
+    }
+
+    fn use_policy(&self, name: &str) -> Result<()> {
+        if name == threads::BUILTIN_POLICY {
+            return threads::use_builtin_policy();
+        }
+        let path = alloc::format!("/{name}");
+        let policy = namespace::current()?
+            .bind(&path, 0)?
+            .query::<ISchedulerPolicy>()?;
+        threads::use_policy_component(policy, name)
+    }
+}
