@@ -63,6 +63,8 @@ struct Scheduler {
     earliest_sleeper: u64,
     /// The deadline the timer holds now, so it is rewritten only on change.
     programmed: u64,
+    /// True when `programmed` is the end of a time slice.
+    slice_armed: bool,
     /// The next ticket for a waiting thread (first come, first woken).
     next_ticket: u64,
 }
@@ -71,7 +73,19 @@ struct Scheduler {
 static CURRENT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The scheduler, reached only with interrupts disabled.
-static SCHEDULER: Exclusive<Option<Scheduler>> = Exclusive::new(None);
+static SCHEDULER: Exclusive<Scheduler> = Exclusive::new(Scheduler {
+    threads: Vec::new(),
+    policy: Policy::builtin(),
+    current: 0,
+    idle: 1,
+    next_id: 3,
+    ticks_per_second: 1,
+    slice_ticks: 1,
+    earliest_sleeper: u64::MAX,
+    programmed: u64::MAX,
+    slice_armed: false,
+    next_ticket: 0,
+});
 
 /// Starts threading: the running code becomes the thread `main`, an idle
 /// thread is made, the timer drives preemption from now on, and contended
@@ -86,21 +100,15 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
     let idle = Box::new(Thread::new(2, "idle", 4096, idle, 0, start));
     threads.push(idle);
     let ticks_per_second = ticks_per_second.max(1);
-    let scheduler = Scheduler {
-        threads,
-        policy: Policy::builtin(),
-        current: 0,
-        idle: 1,
-        next_id: 3,
-        ticks_per_second,
-        slice_ticks: SLICE_MS * ticks_per_second / 1000,
-        earliest_sleeper: u64::MAX,
-        programmed: u64::MAX,
-        next_ticket: 0,
-    };
     // The timer may hold anything from before; start from "never".
     timer::set_deadline(u64::MAX);
-    interrupts::without(|| SCHEDULER.with(|slot| *slot = Some(scheduler)));
+    interrupts::without(|| {
+        SCHEDULER.with(|scheduler| {
+            scheduler.threads = threads;
+            scheduler.ticks_per_second = ticks_per_second;
+            scheduler.slice_ticks = SLICE_MS * ticks_per_second / 1000;
+        })
+    });
     trap::set_timer_handler(on_timer);
     sync::set_wait_hook(yield_now);
     interrupts::enable_timer();
@@ -325,19 +333,23 @@ impl Scheduler {
 
     /// Makes the timer fire by the earliest of: the running thread's slice
     /// end (only if another thread waits for the processor) and the
-    /// earliest sleeper's deadline. A deadline already set, still ahead and
-    /// no later than that, is kept: a slice that ends a little early costs
-    /// less than rewriting the timer on every switch.
+    /// earliest sleeper's deadline. A slice deadline already armed and
+    /// still ahead is kept (a slice that ends a little early costs less
+    /// than rewriting the timer on every switch; one armed for nothing
+    /// costs one spurious interrupt).
     #[inline]
     fn program_timer(&mut self, now: u64) {
+        if self.slice_armed && self.programmed > now && self.programmed <= self.earliest_sleeper {
+            return;
+        }
         let slice_end = if !self.policy.preemptive() || self.policy.is_empty() {
             u64::MAX
         } else {
             now + self.slice_ticks
         };
         let deadline = slice_end.min(self.earliest_sleeper);
-        let soon_enough = self.programmed > now && self.programmed <= deadline;
-        if !soon_enough && deadline != self.programmed {
+        self.slice_armed = slice_end != u64::MAX && slice_end <= self.earliest_sleeper;
+        if deadline != self.programmed {
             self.programmed = deadline;
             timer::set_deadline(deadline);
         }
@@ -505,8 +517,9 @@ pub fn current_id() -> ThreadId {
 /// Runs `f` on the scheduler; `NOT_SUPPORTED` before `init`. Interrupts
 /// must be disabled.
 fn with_scheduler<T>(f: impl FnOnce(&mut Scheduler) -> T) -> Result<T> {
+    // No threads yet: `init` has not run.
     SCHEDULER
-        .with(|slot| slot.as_mut().map(f))
+        .with(|scheduler| (!scheduler.threads.is_empty()).then(|| f(scheduler)))
         .flatten()
         .ok_or(Status::NOT_SUPPORTED)
 }
@@ -523,13 +536,22 @@ fn switch(requeue: bool) {
         if me.state == State::Running {
             me.state = State::Ready;
         }
-        if !me.stack_intact() {
+        let next = if !me.stack_intact() {
             stop_overflowed(me);
+            scheduler.pick_next()
         } else if requeue && current != idle && me.state == State::Ready {
             let id = me.id;
-            scheduler.policy.ready(current, id);
-        }
-        let next = scheduler.pick_next().unwrap_or(idle);
+            let threads = &scheduler.threads;
+            scheduler
+                .policy
+                .requeue_and_pick(current, id, |id| {
+                    threads.iter().position(|thread| thread.id == id)
+                })
+                .flatten()
+        } else {
+            scheduler.pick_next()
+        };
+        let next = next.unwrap_or(idle);
         let me = scheduler.current_mut();
         if next == current && me.state == State::Ready {
             me.state = State::Running;

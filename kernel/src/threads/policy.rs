@@ -53,6 +53,19 @@ impl RoundRobin {
         Some(index)
     }
 
+    /// Puts `index` at the back and takes the front: a yield's requeue and
+    /// pick in one step (with nobody else waiting, `index` comes back).
+    #[inline(always)]
+    pub fn rotate(&mut self, index: usize) -> usize {
+        if self.length == 0 {
+            return index;
+        }
+        let front = self.ring[self.head & (MAX_THREADS - 1)];
+        self.ring[(self.head + self.length) & (MAX_THREADS - 1)] = index;
+        self.head = (self.head + 1) & (MAX_THREADS - 1);
+        front
+    }
+
     /// True when no thread is waiting.
     #[inline(always)]
     pub fn is_empty(&self) -> bool {
@@ -142,6 +155,24 @@ impl Policy {
         match &self.component {
             None => self.builtin.pick().map(Some),
             Some(component) => component.pick().map(find),
+        }
+    }
+
+    /// Requeues the running thread (`index`, `id`) and picks the next, as
+    /// `ready` then `pick` would; the built-in policy does both at once.
+    #[inline(always)]
+    pub fn requeue_and_pick(
+        &mut self,
+        index: usize,
+        id: u64,
+        find: impl FnOnce(u64) -> Option<usize>,
+    ) -> Option<Option<usize>> {
+        match &self.component {
+            None => Some(Some(self.builtin.rotate(index))),
+            Some(component) => {
+                component.ready(id);
+                component.pick().map(find)
+            }
         }
     }
 
