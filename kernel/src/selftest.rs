@@ -37,6 +37,10 @@ const CHECKS: &[Check] = &[
         "policies switch live while 20 threads count, every count intact",
         live_policy_switch,
     ),
+    (
+        "a thread that overflows its stack is stopped and reported",
+        stack_overflow_is_caught,
+    ),
 ];
 
 /// Fails with a message on the console.
@@ -60,10 +64,15 @@ fn sleepers_wake_in_order() -> Result<()> {
     const SLEEPERS: usize = 50;
     WOKEN.lock().clear();
     WOKEN.lock().reserve(SLEEPERS);
-    // Thread i sleeps (SLEEPERS - i) ms, so they were made in the opposite
-    // order to the one they must wake in.
+    // Every thread's deadline counts from one moment, far enough ahead for
+    // all of them to be asleep by then: thread i wakes (SLEEPERS - i) ms
+    // after it, so they were made in the opposite order to the one they
+    // must wake in.
+    let step = threads::ticks_per_second() / 1000;
+    SLEEP_BASE.store(threads::now() + 20 * step, Ordering::SeqCst);
     in_threads(SLEEPERS, |i| {
-        threads::sleep_ms((SLEEPERS - i) as u64);
+        let step = threads::ticks_per_second() / 1000;
+        threads::sleep_until(SLEEP_BASE.load(Ordering::SeqCst) + (SLEEPERS - i) as u64 * step);
         WOKEN.lock().push(i);
     })?;
     let woken = core::mem::take(&mut *WOKEN.lock());
@@ -73,6 +82,9 @@ fn sleepers_wake_in_order() -> Result<()> {
     }
     Ok(())
 }
+
+/// The moment the sleepers' deadlines count from.
+static SLEEP_BASE: AtomicU64 = AtomicU64::new(0);
 
 /// The queue between producer and consumer, and its two conditions.
 static QUEUE: threads::Mutex<Ring> = threads::Mutex::new(Ring {
@@ -348,6 +360,49 @@ fn switch_policy(name: &str) -> Result<()> {
         .bind(&alloc::format!("/{name}"), 0)?
         .query::<interfaces::ISchedulerPolicy>()?;
     threads::use_policy_component(policy, name)
+}
+
+/// How deep the diver got, and whether it ever came back.
+static DEPTH: AtomicU64 = AtomicU64::new(0);
+static SURFACED: AtomicBool = AtomicBool::new(false);
+
+/// Goes one frame deeper at each step, yielding between steps so the
+/// scheduler checks the stack's guard zone each time.
+fn dive(level: u64) {
+    let frame = [u8::try_from(level % 256).unwrap_or(0); 256];
+    core::hint::black_box(&frame);
+    DEPTH.store(level, Ordering::SeqCst);
+    threads::yield_now();
+    // Far deeper than any stack here: the guard stops the diver first.
+    if level < 10_000 {
+        dive(level + 1);
+    }
+    core::hint::black_box(&frame);
+}
+
+fn stack_overflow_is_caught() -> Result<()> {
+    DEPTH.store(0, Ordering::SeqCst);
+    SURFACED.store(false, Ordering::SeqCst);
+    let diver = threads::spawn(
+        "diver",
+        |_| {
+            dive(1);
+            SURFACED.store(true, Ordering::SeqCst);
+        },
+        0,
+        8 * 1024,
+    )?;
+    threads::join(diver)?;
+    let depth = DEPTH.load(Ordering::SeqCst);
+    // 8 KiB holds about 25 frames of ~300 bytes; the diver must have been
+    // stopped there, not have run on or come back.
+    if SURFACED.load(Ordering::SeqCst) || !(10..40).contains(&depth) {
+        return fail(format_args!(
+            "the diver reached depth {depth} and surfaced: {}",
+            SURFACED.load(Ordering::SeqCst)
+        ));
+    }
+    Ok(())
 }
 
 /// The `ISelfTests` object at `/sys/selftest`.

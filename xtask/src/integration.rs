@@ -376,17 +376,21 @@ fn bind_release_cycles_leave_the_heap_where_it_started(
 }
 
 fn ps_lists_the_threads(machine: &mut Machine, _: &str) -> Result<()> {
-    let listing = expect_output(machine, "ps", &["main", "running", "boot stack", "idle"])?;
+    let listing = expect_output(
+        machine,
+        "ps",
+        &["policy: builtin", "main", "running", "boot stack", "idle"],
+    )?;
     ensure!(
-        listing.lines().count() == 3,
-        "`ps` should list a header, main and idle: {listing:?}"
+        listing.lines().count() == 4,
+        "`ps` should list the policy, a header, main and idle: {listing:?}"
     );
     Ok(())
 }
 
 fn thread_selftests_pass(machine: &mut Machine, _: &str) -> Result<()> {
     let before = heap_used(machine)?;
-    let report = expect_output(machine, "selftest", &["selftest: 7 passed, 0 failed"])?;
+    let report = expect_output(machine, "selftest", &["selftest: 8 passed, 0 failed"])?;
     ensure!(!report.contains("FAILED"), "a check failed: {report:?}");
     let after = heap_used(machine)?;
     ensure!(
@@ -401,12 +405,12 @@ fn scheduling_policies_switch_live(machine: &mut Machine, _: &str) -> Result<()>
     let before = heap_used(machine)?;
     expect_output(machine, "sched sched-rr", &["policy: sched-rr"])?;
     expect_output(machine, "mods", &["sched-rr: module sched-rr"])?;
-    expect_output(machine, "selftest", &["selftest: 7 passed, 0 failed"])?;
+    expect_output(machine, "selftest", &["selftest: 8 passed, 0 failed"])?;
     expect_output(machine, "sched sched-null", &["policy: sched-null"])?;
     expect_output(
         machine,
         "selftest",
-        &["is preempted ... skipped", "selftest: 6 passed, 0 failed"],
+        &["is preempted ... skipped", "selftest: 7 passed, 0 failed"],
     )?;
     expect_output(
         machine,

@@ -173,16 +173,7 @@ pub fn sleep_ms(milliseconds: u64) {
 /// Ends the calling thread.
 pub fn exit() -> ! {
     interrupts::disable();
-    let _ = with_scheduler(|scheduler| {
-        let me = scheduler.current_mut().id;
-        scheduler.current_mut().state = State::Exited;
-        for (index, thread) in scheduler.threads.iter_mut().enumerate() {
-            if thread.state == State::Joining(me) {
-                thread.state = State::Ready;
-                scheduler.policy.ready(index, thread.id);
-            }
-        }
-    });
+    let _ = with_scheduler(Scheduler::finish_current);
     switch(false);
     unreachable_after_exit()
 }
@@ -255,6 +246,18 @@ impl Scheduler {
             .map(|thread| &mut **thread)
     }
 
+    /// Marks the running thread exited and wakes whoever joins it.
+    fn finish_current(&mut self) {
+        let me = self.current_mut().id;
+        self.current_mut().state = State::Exited;
+        for (index, thread) in self.threads.iter_mut().enumerate() {
+            if thread.state == State::Joining(me) {
+                thread.state = State::Ready;
+                self.policy.ready(index, thread.id);
+            }
+        }
+    }
+
     /// Makes the thread at `index` ready (a wake-up, not a timeout).
     fn make_ready(&mut self, index: usize) {
         if let Some(thread) = self.threads.get_mut(index) {
@@ -314,21 +317,37 @@ impl Scheduler {
     #[cold]
     #[inline(never)]
     fn wake_due(&mut self, now: u64) {
-        let mut earliest = u64::MAX;
-        for (index, thread) in self.threads.iter_mut().enumerate() {
-            let deadline = match thread.state {
-                State::Sleeping(deadline) | State::Waiting { deadline, .. } => deadline,
-                _ => continue,
-            };
-            if deadline <= now {
-                thread.timed_out = matches!(thread.state, State::Waiting { .. });
-                thread.state = State::Ready;
-                self.policy.ready(index, thread.id);
-            } else {
-                earliest = earliest.min(deadline);
-            }
+        // Due ones wake earliest deadline first, so threads whose deadlines
+        // passed together still run in deadline order.
+        loop {
+            let due = self
+                .threads
+                .iter()
+                .enumerate()
+                .filter_map(|(index, thread)| match thread.state {
+                    State::Sleeping(deadline) | State::Waiting { deadline, .. } => {
+                        Some((deadline, index))
+                    }
+                    _ => None,
+                })
+                .filter(|&(deadline, _)| deadline <= now)
+                .min();
+            let Some((_, index)) = due else { break };
+            let thread = &mut self.threads[index];
+            thread.timed_out = matches!(thread.state, State::Waiting { .. });
+            thread.state = State::Ready;
+            let id = thread.id;
+            self.policy.ready(index, id);
         }
-        self.earliest_sleeper = earliest;
+        self.earliest_sleeper = self
+            .threads
+            .iter()
+            .filter_map(|thread| match thread.state {
+                State::Sleeping(deadline) | State::Waiting { deadline, .. } => Some(deadline),
+                _ => None,
+            })
+            .min()
+            .unwrap_or(u64::MAX);
     }
 
     /// Makes the timer fire by the earliest of: the running thread's slice
@@ -537,7 +556,7 @@ fn switch(requeue: bool) {
             me.state = State::Ready;
         }
         let next = if !me.stack_intact() {
-            stop_overflowed(me);
+            stop_overflowed(scheduler);
             scheduler.pick_next()
         } else if requeue && current != idle && me.state == State::Ready {
             let id = me.id;
@@ -582,13 +601,14 @@ fn switch(requeue: bool) {
 /// memory below the stack; stopping the thread keeps it from doing more.)
 #[cold]
 #[inline(never)]
-fn stop_overflowed(thread: &mut Thread) {
+fn stop_overflowed(scheduler: &mut Scheduler) {
+    let thread = scheduler.current_mut();
     kprintln!(
         "threads: thread {} ({}) overflowed its stack; it is stopped",
         thread.id,
         thread.name()
     );
-    thread.state = State::Exited;
+    scheduler.finish_current();
 }
 
 /// The timer interrupt: sleepers whose time came wake, and the running

@@ -10,9 +10,12 @@ use crate::machine::context::Context;
 
 /// What fills a new stack, so the deepest use can be measured later.
 const STACK_FILL: u64 = 0x5a5a_5a5a_5a5a_5a5a;
-/// The word at the very bottom of every stack; a thread that overwrote it
-/// ran off its stack.
+/// Fills the guard zone at the very bottom of every stack; a thread that
+/// wrote over it ran off its stack.
 const GUARD: u64 = 0x5354_4143_4b47_5244;
+/// Words of guard zone: wide enough that a thread running off its stack
+/// by up to one large frame lands in the zone, not in the memory below.
+const GUARD_WORDS: usize = 256;
 /// Bytes per stack word.
 const WORD: usize = 8;
 
@@ -79,8 +82,9 @@ impl Thread {
         argument: usize,
         start: extern "C" fn(usize) -> !,
     ) -> Thread {
-        let mut stack = vec![STACK_FILL; (stack_size / WORD).max(2)].into_boxed_slice();
-        stack[0] = GUARD;
+        let mut stack =
+            vec![STACK_FILL; (stack_size / WORD).max(GUARD_WORDS * 2)].into_boxed_slice();
+        stack[..GUARD_WORDS].fill(GUARD);
         let top = stack.as_ptr() as usize + stack.len() * WORD;
         let mut thread = Thread::record(id, name, Some(stack), entry, argument);
         thread.context = Context::new(top, start, usize::try_from(id).unwrap_or(0));
@@ -127,12 +131,12 @@ impl Thread {
         .unwrap_or("?")
     }
 
-    /// False once the thread has written over the guard word at the bottom
-    /// of its stack.
+    /// False once the thread has written into the guard zone at the bottom
+    /// of its stack (the zone's top word is the first a deepening stack hits).
     pub fn stack_intact(&self) -> bool {
         self.stack
             .as_ref()
-            .is_none_or(|stack| stack.first() == Some(&GUARD))
+            .is_none_or(|stack| stack.get(GUARD_WORDS - 1) == Some(&GUARD))
     }
 
     /// The thread's figures for `ps`.
@@ -140,10 +144,13 @@ impl Thread {
         let (size, used) = self.stack.as_ref().map_or((0, 0), |stack| {
             let untouched = stack
                 .iter()
-                .skip(1)
+                .skip(GUARD_WORDS)
                 .take_while(|&&word| word == STACK_FILL)
                 .count();
-            (stack.len() * WORD, (stack.len() - 1 - untouched) * WORD)
+            (
+                stack.len() * WORD,
+                (stack.len() - GUARD_WORDS - untouched) * WORD,
+            )
         });
         ThreadStatus {
             id: self.id,

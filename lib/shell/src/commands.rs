@@ -305,6 +305,16 @@ fn ps(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         .bind(THREADS_PATH, 0)
         .and_then(|object| object.query::<IThreads>())
         .map_err(failed(THREADS_PATH))?;
+    if let Ok(scheduler) = context
+        .namespace
+        .bind(SCHEDULER_PATH, 0)
+        .and_then(|object| object.query::<IScheduler>())
+    {
+        let mut name = [0u8; 64];
+        let length = scheduler.policy_name(&mut name).unwrap_or(0);
+        let name = core::str::from_utf8(name.get(..length).unwrap_or_default()).unwrap_or("?");
+        let _ = writeln!(context.output, "policy: {name}");
+    }
     let _ = writeln!(
         context.output,
         "{:>4}  {:<16} {:<8} {:>12} {:>14}",
