@@ -67,6 +67,10 @@ const BENCHMARKS: &[Benchmark] = &[
     ("yield to another ready thread (one way)", yield_one_way),
     ("mutex lock and unlock, uncontended", mutex_lock_unlock),
     ("condition signal to the waiter running", signal_to_wake),
+    (
+        "timer interrupt entry to the sleeper running",
+        timer_to_wake,
+    ),
 ];
 
 /// The instructions `operation` takes: the fewest over `RUNS` runs.
@@ -222,6 +226,27 @@ fn signal_to_wake() -> Result<u64> {
         threads::yield_now();
         figure = figure.min(WOKE_AT.load(Ordering::SeqCst).saturating_sub(start));
         threads::join(waiter)?;
+    }
+    Ok(figure)
+}
+
+fn timer_to_wake() -> Result<u64> {
+    let mut figure = u64::MAX;
+    for _ in 0..RUNS {
+        let sleeper = threads::spawn(
+            "sleeper",
+            |_| {
+                threads::sleep_ms(1);
+                WOKE_AT.store(counters::instructions(), Ordering::SeqCst);
+            },
+            0,
+            4096,
+        )?;
+        // Joining leaves the processor idle, so the timer interrupt finds
+        // the hart waiting and the sleeper is the thread it wakes.
+        threads::join(sleeper)?;
+        let entered = crate::machine::trap::last_interrupt_entry();
+        figure = figure.min(WOKE_AT.load(Ordering::SeqCst).saturating_sub(entered));
     }
     Ok(figure)
 }

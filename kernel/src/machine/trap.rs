@@ -7,7 +7,7 @@
 //! silent hang.
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use interfaces::power::exit_code;
 
@@ -16,7 +16,8 @@ use super::{console, power};
 /// The registers of the interrupted code, as `trap_entry` saves them.
 #[repr(C)]
 pub struct TrapFrame {
-    /// `x0`..`x31` (`x0` unused, `x2` is the interrupted stack pointer).
+    /// `x1`..`x31` in slots 1 to 31 (`x2` is the interrupted stack
+    /// pointer); slot 0, which `x0` never needs, holds `instret` at entry.
     pub registers: [u64; 32],
     /// `sstatus` at the trap.
     pub sstatus: u64,
@@ -68,6 +69,8 @@ trap_entry:
     sd x29, 232(sp)
     sd x30, 240(sp)
     sd x31, 248(sp)
+    rdinstret t0
+    sd t0, 0(sp)
     addi t0, sp, {frame}
     sd t0, 16(sp)
     csrr t0, sstatus
@@ -173,12 +176,21 @@ fn run_handler(slot: &AtomicPtr<()>) -> bool {
     true
 }
 
+/// `instret` when the last interrupt was entered, for measurements.
+static ENTERED_AT: AtomicU64 = AtomicU64::new(0);
+
+/// The instruction count at which the last interrupt entered the kernel.
+pub fn last_interrupt_entry() -> u64 {
+    ENTERED_AT.load(Ordering::Relaxed)
+}
+
 /// Called by `trap_entry` with the saved frame.
 #[unsafe(no_mangle)]
 extern "C" fn trap_handler(frame: &mut TrapFrame) {
     const INTERRUPT: u64 = 1 << 63;
     let code = frame.scause & !INTERRUPT;
     if frame.scause & INTERRUPT != 0 {
+        ENTERED_AT.store(frame.registers[0], Ordering::Relaxed);
         let slot = match code {
             TIMER_INTERRUPT => Some(&TIMER_HANDLER),
             EXTERNAL_INTERRUPT => Some(&EXTERNAL_HANDLER),
