@@ -29,6 +29,7 @@ mod exports;
 mod irq;
 mod machine;
 mod modules;
+mod process;
 mod selftest;
 mod services;
 mod threads;

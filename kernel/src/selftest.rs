@@ -41,6 +41,10 @@ const CHECKS: &[Check] = &[
         "a thread that overflows its stack is stopped and reported",
         stack_overflow_is_caught,
     ),
+    (
+        "IProcess makes threads; a stray start is refused",
+        process_makes_threads,
+    ),
 ];
 
 /// Fails with a message on the console.
@@ -400,6 +404,37 @@ fn stack_overflow_is_caught() -> Result<()> {
         return fail(format_args!(
             "the diver reached depth {depth} and surfaced: {}",
             SURFACED.load(Ordering::SeqCst)
+        ));
+    }
+    Ok(())
+}
+
+/// What the threads made through `IProcess` added up.
+static STARTED_SUM: AtomicU64 = AtomicU64::new(0);
+
+/// A thread start as a component would pass it: a C function taking a word.
+extern "C" fn add_argument(argument: u64) {
+    STARTED_SUM.fetch_add(argument, Ordering::SeqCst);
+}
+
+fn process_makes_threads() -> Result<()> {
+    use interfaces::IProcess;
+    STARTED_SUM.store(0, Ordering::SeqCst);
+    let process = namespace::current()?
+        .bind("/sys/process", 0)?
+        .query::<IProcess>()?;
+    let start = add_argument as *const () as u64;
+    let threads: Vec<_> = (1..=4)
+        .map(|n| process.create_thread(start, n, 0))
+        .collect::<Result<_>>()?;
+    threads.iter().try_for_each(|thread| thread.wait())?;
+    // Released: each thread is freed, now that it has finished.
+    drop(threads);
+    let sum = STARTED_SUM.load(Ordering::SeqCst);
+    let stray = process.create_thread(0x10, 0, 0).err();
+    if sum != 10 || stray != Some(Status::INVALID_ARGUMENT) {
+        return fail(format_args!(
+            "threads added up to {sum}; a stray start gave {stray:?}"
         ));
     }
     Ok(())

@@ -38,7 +38,19 @@ mod symbols {
         pub static __kernel_end: u8;
         /// First byte of the kernel image.
         pub static __kernel_start: u8;
+        /// First byte after the kernel's code.
+        pub static __text_end: u8;
     }
+}
+
+/// True when `address` lies in the kernel's code.
+pub fn kernel_text_holds(address: usize) -> bool {
+    // Only the symbols' addresses are taken; nothing is read through them.
+    let (start, end) = (
+        core::ptr::addr_of!(symbols::__kernel_start) as usize,
+        core::ptr::addr_of!(symbols::__text_end) as usize,
+    );
+    (start..end).contains(&address)
 }
 
 /// The kernel image's extent in RAM: `[start, end)`.

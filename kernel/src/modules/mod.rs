@@ -150,6 +150,14 @@ fn add(module: Module) {
     MODULES.lock().push(module);
 }
 
+/// True when `address` lies inside a loaded module.
+pub fn holds(address: usize) -> bool {
+    MODULES
+        .lock()
+        .iter()
+        .any(|module| (module.base()..module.base() + module.size).contains(&address))
+}
+
 /// Runs `f` on the module registered as `name`, if any.
 fn with_registered<T>(name: &str, f: impl FnOnce(&Module) -> T) -> Option<T> {
     let modules = MODULES.lock();

@@ -38,6 +38,8 @@ pub fn register_boot_services(romfs: &'static [u8]) -> Result<Root> {
     root.register("/sys/modules", listing.as_unknown(), flags::EXTENSION)?;
     let threads = ComObject::create::<interfaces::IThreads>(threads::ThreadList);
     root.register("/sys/threads", threads.as_unknown(), 0)?;
+    let process = ComObject::create::<interfaces::IProcess>(crate::process::Process);
+    root.register("/sys/process", process.as_unknown(), 0)?;
     let scheduler = ComObject::create::<interfaces::IScheduler>(scheduler::SchedulerService);
     root.register("/sys/scheduler", scheduler.as_unknown(), 0)?;
     let checks = ComObject::create::<interfaces::ISelfTests>(crate::selftest::SelfTests);

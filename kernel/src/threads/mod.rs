@@ -180,9 +180,26 @@ pub fn exit() -> ! {
 
 /// Waits for thread `id` to exit, then frees it.
 pub fn join(id: ThreadId) -> Result<()> {
+    wait_exit(id)?;
+    let record = interrupts::without(|| {
+        with_scheduler(|scheduler| {
+            let index = scheduler
+                .threads
+                .iter()
+                .position(|thread| thread.id == id)?;
+            Some(scheduler.remove(index))
+        })
+    })?;
+    // Freed with interrupts enabled.
+    drop(record);
+    Ok(())
+}
+
+/// Waits until thread `id` has exited (its record stays).
+pub fn wait_exit(id: ThreadId) -> Result<()> {
     loop {
-        let finished = interrupts::without(|| {
-            let outcome = with_scheduler(|scheduler| {
+        let exited = interrupts::without(|| {
+            let exited = with_scheduler(|scheduler| {
                 let index = scheduler
                     .threads
                     .iter()
@@ -192,20 +209,58 @@ pub fn join(id: ThreadId) -> Result<()> {
                     return Err(Status::INVALID_ARGUMENT);
                 }
                 if scheduler.threads[index].state == State::Exited {
-                    return Ok(Some(scheduler.remove(index)));
+                    return Ok(true);
                 }
                 scheduler.current_mut().state = State::Joining(id);
-                Ok(None)
-            })?;
-            if outcome.as_ref().is_ok_and(Option::is_none) {
+                Ok(false)
+            })??;
+            if !exited {
                 switch(false);
             }
-            outcome
+            Ok::<bool, Status>(exited)
         })?;
-        if let Some(thread) = finished {
-            // Freed with interrupts enabled.
-            drop(thread);
+        if exited {
             return Ok(());
+        }
+    }
+}
+
+/// Nobody will join thread `id`: it is freed as soon as it has exited
+/// (now, or later by the idle thread).
+pub fn detach(id: ThreadId) {
+    let record = interrupts::without(|| {
+        with_scheduler(|scheduler| {
+            let index = scheduler
+                .threads
+                .iter()
+                .position(|thread| thread.id == id)?;
+            if scheduler.threads[index].state == State::Exited {
+                return Some(scheduler.remove(index));
+            }
+            scheduler.threads[index].detached = true;
+            None
+        })
+    });
+    // Freed with interrupts enabled.
+    drop(record);
+}
+
+/// Frees the records of exited detached threads, one at a time, with
+/// interrupts enabled between (run by the idle thread).
+fn reap_detached() {
+    loop {
+        let record = interrupts::without(|| {
+            with_scheduler(|scheduler| {
+                let index = scheduler
+                    .threads
+                    .iter()
+                    .position(|thread| thread.detached && thread.state == State::Exited)?;
+                Some(scheduler.remove(index))
+            })
+        });
+        match record {
+            Ok(Some(record)) => drop(record),
+            _ => return,
         }
     }
 }
@@ -640,6 +695,7 @@ extern "C" fn start(id: usize) -> ! {
 /// switches to the thread it woke.
 fn idle(_: usize) {
     loop {
+        reap_detached();
         interrupts::disable();
         let nothing_ready = with_scheduler(|scheduler| scheduler.policy.is_empty()).unwrap_or(true);
         if nothing_ready {

@@ -61,6 +61,8 @@ pub struct Thread {
     pub ticket: u64,
     /// Set when a timed wait ended by its deadline rather than a wake-up.
     pub timed_out: bool,
+    /// Nobody will join it: the idle thread frees it once it has exited.
+    pub detached: bool,
 }
 
 impl Thread {
@@ -118,6 +120,7 @@ impl Thread {
             since: 0,
             ticket: 0,
             timed_out: false,
+            detached: false,
         }
     }
 
