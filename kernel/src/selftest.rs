@@ -45,6 +45,18 @@ const CHECKS: &[Check] = &[
         "IProcess makes threads; a stray start is refused",
         process_makes_threads,
     ),
+    (
+        "constraint calls fail cleanly under sched-rr",
+        constraints_unsupported_elsewhere,
+    ),
+    (
+        "sched-constraint meets a periodic set, refuses overload",
+        constraint_scheduler_meets_deadlines,
+    ),
+    (
+        "priority inheritance bounds a waiter's delay",
+        inheritance_bounds_inversion,
+    ),
 ];
 
 /// Fails with a message on the console.
@@ -438,6 +450,184 @@ fn process_makes_threads() -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Runs `check` under the policy named `policy`, then restores the one
+/// that was in force.
+fn under_policy(policy: &str, check: fn() -> Result<()>) -> Result<()> {
+    let original = policy_name();
+    switch_policy(policy)?;
+    let outcome = check();
+    switch_policy(&original)?;
+    outcome
+}
+
+fn constraints_unsupported_elsewhere() -> Result<()> {
+    under_policy("sched-rr", || {
+        let now = threads::now();
+        match threads::begin_constraint(now, 10, now + 1000, 1) {
+            Err(Status::NOT_SUPPORTED) => Ok(()),
+            other => fail(format_args!(
+                "begin_constraint under sched-rr gave {other:?}"
+            )),
+        }
+    })
+}
+
+/// Work of about `instructions` instructions (time under QEMU's icount).
+fn work(instructions: u64) {
+    for step in 0..instructions / 4 {
+        core::hint::black_box(step);
+    }
+}
+
+/// Ticks per millisecond.
+fn ms() -> u64 {
+    threads::ticks_per_second() / 1000
+}
+
+/// Deadlines the periodic threads missed, and when they all start.
+static MISSED: AtomicU64 = AtomicU64::new(0);
+static PERIODS_DONE: AtomicU64 = AtomicU64::new(0);
+static SET_BASE: AtomicU64 = AtomicU64::new(0);
+static STOP_BACKGROUND: AtomicBool = AtomicBool::new(false);
+
+/// A periodic thread: period `(slot + 1) * 10` ms (10, 20, 30), each
+/// period asking for a fifth of it and doing a tenth of it in work.
+fn periodic(slot: usize) {
+    let period = (slot as u64 + 1) * 10 * ms();
+    let base = SET_BASE.load(Ordering::SeqCst);
+    let mut start = base;
+    while start + period <= base + 160 * ms() {
+        // Stated before the period starts, so the thread is urgent the
+        // moment it wakes.
+        if threads::begin_constraint(start, period / 5, start + period, 1).is_err() {
+            MISSED.fetch_add(1, Ordering::SeqCst);
+        }
+        threads::sleep_until(start);
+        // A tick is 100 instructions under icount at 10 MHz.
+        work(period / 10 * 100);
+        if threads::now() > start + period {
+            MISSED.fetch_add(1, Ordering::SeqCst);
+        }
+        let _ = threads::end_constraint();
+        PERIODS_DONE.fetch_add(1, Ordering::SeqCst);
+        start += period;
+    }
+}
+
+fn background(_: usize) {
+    while !STOP_BACKGROUND.load(Ordering::Relaxed) {
+        core::hint::spin_loop();
+    }
+}
+
+fn constraint_scheduler_meets_deadlines() -> Result<()> {
+    under_policy("sched-constraint", || {
+        // Overload first: 70% admitted, then 50% more refused.
+        let now = threads::now();
+        threads::begin_constraint(now, 70 * ms(), now + 100 * ms(), 1)?;
+        let refused = threads::spawn(
+            "greedy",
+            |_| {
+                let now = threads::now();
+                let outcome = threads::begin_constraint(now, 50 * ms(), now + 100 * ms(), 1);
+                PROBE.store(outcome == Err(Status::REFUSED), Ordering::SeqCst);
+            },
+            0,
+            threads::DEFAULT_STACK,
+        )?;
+        threads::join(refused)?;
+        threads::end_constraint()?;
+        if !PROBE.load(Ordering::SeqCst) {
+            return fail(format_args!("an over-subscribed constraint was admitted"));
+        }
+        // Then a periodic set using 60% beside two busy threads.
+        MISSED.store(0, Ordering::SeqCst);
+        PERIODS_DONE.store(0, Ordering::SeqCst);
+        STOP_BACKGROUND.store(false, Ordering::SeqCst);
+        // The set goes first, so it states its constraints before the busy
+        // threads take their slices.
+        SET_BASE.store(threads::now() + 5 * ms(), Ordering::SeqCst);
+        let set: Vec<ThreadId> = (0..3)
+            .map(|slot| threads::spawn("periodic", periodic, slot, threads::DEFAULT_STACK))
+            .collect::<Result<_>>()?;
+        let busy: Vec<ThreadId> = (0..2)
+            .map(|_| threads::spawn("busy", background, 0, 4096))
+            .collect::<Result<_>>()?;
+        set.into_iter().try_for_each(threads::join)?;
+        STOP_BACKGROUND.store(true, Ordering::SeqCst);
+        busy.into_iter().try_for_each(threads::join)?;
+        let (missed, done) = (
+            MISSED.load(Ordering::SeqCst),
+            PERIODS_DONE.load(Ordering::SeqCst),
+        );
+        // Periods of 10, 20 and 30 ms over 160 ms: 16 + 8 + 5.
+        if missed != 0 || done != 16 + 8 + 5 {
+            return fail(format_args!("{missed} deadlines missed in {done} periods"));
+        }
+        Ok(())
+    })
+}
+
+/// The lock of the inversion check, and the urgent thread's wait for it.
+static CONTESTED: threads::Mutex<()> = threads::Mutex::new(());
+static URGENT_WAITED: AtomicU64 = AtomicU64::new(0);
+
+fn inheritance_bounds_inversion() -> Result<()> {
+    under_policy("sched-constraint", || {
+        STOP_BACKGROUND.store(false, Ordering::SeqCst);
+        URGENT_WAITED.store(u64::MAX, Ordering::SeqCst);
+        // The low thread takes the lock, sleeps 3 ms, then has 2 ms of
+        // work to do with it: when it wakes, three busy threads are ahead
+        // of it, unless it inherited the urgent thread's deadline.
+        let low = threads::spawn(
+            "low",
+            |_| {
+                let guard = CONTESTED.lock();
+                threads::sleep_ms(3);
+                work(2 * 1_000_000);
+                drop(guard);
+            },
+            0,
+            threads::DEFAULT_STACK,
+        )?;
+        // Three busy threads would share the processor with it for 10 ms
+        // slices each, were it not for inheritance.
+        let busy: Vec<ThreadId> = (0..3)
+            .map(|_| threads::spawn("busy", background, 0, 4096))
+            .collect::<Result<_>>()?;
+        let urgent = threads::spawn(
+            "urgent",
+            |_| {
+                // Stated before sleeping, so it runs the moment it wakes.
+                let now = threads::now();
+                let _ = threads::begin_constraint(now, ms(), now + 50 * ms(), 2);
+                threads::sleep_ms(1);
+                let asked = threads::now();
+                let guard = CONTESTED.lock();
+                URGENT_WAITED.store(threads::now() - asked, Ordering::SeqCst);
+                drop(guard);
+                let _ = threads::end_constraint();
+            },
+            0,
+            threads::DEFAULT_STACK,
+        )?;
+        threads::join(urgent)?;
+        threads::join(low)?;
+        STOP_BACKGROUND.store(true, Ordering::SeqCst);
+        busy.into_iter().try_for_each(threads::join)?;
+        let waited = URGENT_WAITED.load(Ordering::SeqCst);
+        // Bounded by the holder's sleep and work (about 4 ms), not by
+        // three slices of the busy threads (30 ms).
+        if waited > 10 * ms() {
+            return fail(format_args!(
+                "the urgent thread waited {} ms for the lock",
+                waited / ms()
+            ));
+        }
+        Ok(())
+    })
 }
 
 /// The `ISelfTests` object at `/sys/selftest`.

@@ -143,6 +143,29 @@ impl ISchedulerPolicyImpl for RoundRobin {
         state.priorities[slot] = (thread, priority);
         Ok(())
     }
+
+    fn begin_constraint(
+        &self,
+        _thread: u64,
+        _start: u64,
+        _estimate: u64,
+        _deadline: u64,
+        _criticality: u32,
+    ) -> Result<()> {
+        Err(Status::NOT_SUPPORTED)
+    }
+
+    fn end_constraint(&self, _thread: u64) -> Result<()> {
+        Err(Status::NOT_SUPPORTED)
+    }
+
+    fn inherit(&self, _holder: u64, _waiter: u64) -> Result<()> {
+        Ok(())
+    }
+
+    fn disinherit(&self, _holder: u64) -> Result<()> {
+        Ok(())
+    }
 }
 
 fn construct() -> Result<ComPtr<IUnknown>> {

@@ -9,7 +9,7 @@ use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use super::{current_id, wait_on, wake_all, wake_one};
+use super::{current_id, disinherit, inherit, wait_on, wake_all, wake_one};
 
 /// Set in a lock word when threads may be waiting for the lock.
 const CONTENDED: u64 = 1;
@@ -81,11 +81,13 @@ impl<T> Mutex<T> {
             // cannot unlock between the check and the sleep; if it already
             // did, try again instead of sleeping.
             wait_on(self.key(), u64::MAX, || {
-                let held = self.word.load(Ordering::Relaxed) != 0;
-                if held {
+                let word = self.word.load(Ordering::Relaxed);
+                if word != 0 {
                     self.word.fetch_or(CONTENDED, Ordering::Relaxed);
+                    // The owner runs with our urgency until it unlocks.
+                    inherit(word >> 1);
                 }
-                held
+                word != 0
             });
         }
     }
@@ -98,6 +100,7 @@ impl<T> Mutex<T> {
             .is_err()
         {
             self.word.store(0, Ordering::Release);
+            disinherit();
             wake_one(self.key());
         }
     }

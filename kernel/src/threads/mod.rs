@@ -583,6 +583,50 @@ pub fn policy_name(buffer: &mut [u8]) -> usize {
     .unwrap_or(0)
 }
 
+/// The calling thread asks for `estimate` ticks of processor between
+/// `start` and `deadline`; `REFUSED` if the policy cannot promise it,
+/// `NOT_SUPPORTED` if the policy has no time constraints.
+pub fn begin_constraint(start: u64, estimate: u64, deadline: u64, criticality: u32) -> Result<()> {
+    interrupts::without(|| {
+        with_scheduler(|scheduler| {
+            let id = scheduler.current_mut().id;
+            scheduler
+                .policy
+                .begin_constraint(id, start, estimate, deadline, criticality)
+        })
+    })?
+}
+
+/// Ends the calling thread's time constraint.
+pub fn end_constraint() -> Result<()> {
+    interrupts::without(|| {
+        with_scheduler(|scheduler| {
+            let id = scheduler.current_mut().id;
+            scheduler.policy.end_constraint(id)
+        })
+    })?
+}
+
+/// Thread `holder` holds a lock the caller waits for (priority inheritance).
+pub fn inherit(holder: ThreadId) {
+    interrupts::without(|| {
+        let _ = with_scheduler(|scheduler| {
+            let waiter = scheduler.current_mut().id;
+            scheduler.policy.inherit(holder, waiter);
+        });
+    });
+}
+
+/// The caller released a lock others waited for: back to its own urgency.
+pub fn disinherit() {
+    interrupts::without(|| {
+        let _ = with_scheduler(|scheduler| {
+            let holder = scheduler.current_mut().id;
+            scheduler.policy.disinherit(holder);
+        });
+    });
+}
+
 /// The running thread's id (1, the boot thread, before threads start).
 pub fn current_id() -> ThreadId {
     CURRENT_ID.load(Ordering::Relaxed)

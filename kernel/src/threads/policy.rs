@@ -198,6 +198,48 @@ impl Policy {
         self.builtin.moved(from, to);
     }
 
+    /// Forwards a time constraint to the component; the built-in policy
+    /// has none.
+    pub fn begin_constraint(
+        &self,
+        id: u64,
+        start: u64,
+        estimate: u64,
+        deadline: u64,
+        criticality: u32,
+    ) -> com::Result<()> {
+        match &self.component {
+            None => Err(com::Status::NOT_SUPPORTED),
+            Some(component) => {
+                component
+                    .object
+                    .begin_constraint(id, start, estimate, deadline, criticality)
+            }
+        }
+    }
+
+    /// Ends thread `id`'s constraint.
+    pub fn end_constraint(&self, id: u64) -> com::Result<()> {
+        match &self.component {
+            None => Err(com::Status::NOT_SUPPORTED),
+            Some(component) => component.object.end_constraint(id),
+        }
+    }
+
+    /// `holder` holds a lock `waiter` waits for (ignored by the built-in policy).
+    pub fn inherit(&self, holder: u64, waiter: u64) {
+        if let Some(component) = &self.component {
+            let _ = component.object.inherit(holder, waiter);
+        }
+    }
+
+    /// `holder` released its locks.
+    pub fn disinherit(&self, holder: u64) {
+        if let Some(component) = &self.component {
+            let _ = component.object.disinherit(holder);
+        }
+    }
+
     /// Thread `id` is gone.
     pub fn forget(&mut self, id: u64) {
         if let Some(component) = &self.component {

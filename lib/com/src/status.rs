@@ -61,6 +61,9 @@ statuses! {
     NO_MORE_ENTRIES = -14, "no more entries";
     /// An offset or length lies outside the object.
     OUT_OF_RANGE = -15, "out of range";
+    /// A request the callee could grant only by breaking a promise already
+    /// made (a time constraint that cannot be met alongside the admitted ones).
+    REFUSED = -16, "refused";
 }
 
 impl Status {

@@ -30,6 +30,26 @@ pub trait ISchedulerPolicy {
     /// Sets `thread`'s priority (higher runs first); `NOT_SUPPORTED` by
     /// policies without priorities.
     fn set_priority(&self, thread: u64, priority: u32) -> Result<()>;
+    /// `thread` asks for `estimate` ticks of processor between `start` and
+    /// `deadline` (absolute `time` values); `REFUSED` when that cannot be
+    /// met alongside the constraints already admitted, `NOT_SUPPORTED` by
+    /// policies without time constraints. `criticality` breaks ties.
+    fn begin_constraint(
+        &self,
+        thread: u64,
+        start: u64,
+        estimate: u64,
+        deadline: u64,
+        criticality: u32,
+    ) -> Result<()>;
+    /// Ends `thread`'s current constraint.
+    fn end_constraint(&self, thread: u64) -> Result<()>;
+    /// `holder` holds a lock `waiter` waits for: until `disinherit`, the
+    /// holder runs with the waiter's urgency if that is greater (priority
+    /// inheritance). Policies without urgencies ignore it.
+    fn inherit(&self, holder: u64, waiter: u64) -> Result<()>;
+    /// `holder` released the locks it held: back to its own urgency.
+    fn disinherit(&self, holder: u64) -> Result<()>;
 }
 
 #[interface("83f5636d-f53b-4676-abda-e73fe4e8502e")]
