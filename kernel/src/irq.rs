@@ -7,6 +7,8 @@
 //! having serviced the device, calls [`rearm`] — so a level-triggered
 //! device that is still asserting does not interrupt again meanwhile.
 
+use alloc::sync::Arc;
+
 use com::{Result, Status};
 
 use crate::machine::interrupts::{self, Exclusive};
@@ -16,8 +18,28 @@ use crate::threads::Event;
 /// The highest source the registry handles.
 const SOURCES: usize = 128;
 
+/// The event a source raises: the kernel's own (a static), or one a driver
+/// component holds a share of.
+pub enum SourceEvent {
+    /// An event that lives as long as the kernel.
+    Static(&'static Event),
+    /// An event shared with the driver; the registry's share is dropped
+    /// with interrupts enabled when the source is detached.
+    Shared(Arc<Event>),
+}
+
+impl SourceEvent {
+    fn event(&self) -> &Event {
+        match self {
+            SourceEvent::Static(event) => event,
+            SourceEvent::Shared(event) => event,
+        }
+    }
+}
+
 /// The event of each source, if a driver attached one.
-static EVENTS: Exclusive<[Option<&'static Event>; SOURCES]> = Exclusive::new([None; SOURCES]);
+static EVENTS: Exclusive<[Option<SourceEvent>; SOURCES]> =
+    Exclusive::new([const { None }; SOURCES]);
 
 /// Starts taking device interrupts through the PLIC at `base` (`context`:
 /// this hart's supervisor context).
@@ -28,7 +50,7 @@ pub fn init(base: usize, context: usize) {
 
 /// Ties `source` to `event` and unmasks it; `ALREADY_EXISTS` if another
 /// driver has it.
-pub fn attach(source: u32, event: &'static Event) -> Result<()> {
+pub fn attach(source: u32, event: SourceEvent) -> Result<()> {
     let index = usize::try_from(source)
         .ok()
         .filter(|&index| index > 0 && index < SOURCES)
@@ -46,6 +68,18 @@ pub fn attach(source: u32, event: &'static Event) -> Result<()> {
     .unwrap_or(Err(Status::FAILED))
 }
 
+/// Masks `source` and unties it from its event, which is returned so the
+/// caller drops it with interrupts enabled.
+pub fn detach(source: u32) -> Option<SourceEvent> {
+    let index = usize::try_from(source)
+        .ok()
+        .filter(|&index| index > 0 && index < SOURCES)?;
+    interrupts::without(|| {
+        plic::set_enabled(source, false);
+        EVENTS.with(|events| events[index].take()).flatten()
+    })
+}
+
 /// Lets `source` interrupt again, once its driver serviced the device.
 pub fn rearm(source: u32) {
     plic::set_enabled(source, true);
@@ -61,14 +95,14 @@ fn on_interrupt() {
             return;
         }
         plic::set_enabled(source, false);
-        let event = EVENTS.with(|events| {
-            usize::try_from(source)
+        let _ = EVENTS.with(|events| {
+            let slot = usize::try_from(source)
                 .ok()
-                .and_then(|index| events.get(index).copied().flatten())
+                .and_then(|index| events.get(index));
+            if let Some(Some(event)) = slot {
+                event.event().set();
+            }
         });
-        if let Some(Some(event)) = event {
-            event.set();
-        }
         plic::complete(source);
     }
 }

@@ -57,6 +57,10 @@ const CHECKS: &[Check] = &[
         "priority inheritance bounds a waiter's delay",
         inheritance_bounds_inversion,
     ),
+    (
+        "a driver attaches, waits on and gives back a source",
+        interrupt_sources_attach_and_detach,
+    ),
 ];
 
 /// Fails with a message on the console.
@@ -337,9 +341,11 @@ fn live_policy_switch() -> Result<()> {
         .collect::<Result<_>>()?;
     for policy in [
         "sched-rr",
+        "sched-constraint",
+        "sched-rr",
         "sched-null",
         threads::BUILTIN_POLICY,
-        "sched-rr",
+        "sched-constraint",
         threads::BUILTIN_POLICY,
     ] {
         threads::sleep_ms(1);
@@ -628,6 +634,53 @@ fn inheritance_bounds_inversion() -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// An interrupt source no device of QEMU `virt` raises.
+const QUIET_SOURCE: u32 = 40;
+/// The source handed to the waiting thread.
+static HANDED_SOURCE: threads::Mutex<Option<com::ComPtr<interfaces::IInterruptSource>>> =
+    threads::Mutex::new(None);
+/// Set by the thread that waited on the source.
+static SOURCE_WOKE: AtomicBool = AtomicBool::new(false);
+
+fn interrupt_sources_attach_and_detach() -> Result<()> {
+    use interfaces::IInterrupts;
+    let registry = namespace::current()?
+        .bind("/sys/interrupts", 0)?
+        .query::<IInterrupts>()?;
+    let source = registry.attach(QUIET_SOURCE)?;
+    if registry.attach(QUIET_SOURCE).err() != Some(Status::ALREADY_EXISTS) {
+        return fail(format_args!("a source was attached twice"));
+    }
+    SOURCE_WOKE.store(false, Ordering::SeqCst);
+    // The waiter takes its own reference from here.
+    *HANDED_SOURCE.lock() = Some(source.clone());
+    let waiter = threads::spawn(
+        "driver",
+        |_| {
+            if let Some(source) = HANDED_SOURCE.lock().take() {
+                let _ = source.wait();
+                SOURCE_WOKE.store(true, Ordering::SeqCst);
+            }
+        },
+        0,
+        threads::DEFAULT_STACK,
+    )?;
+    threads::sleep_ms(1);
+    let early = SOURCE_WOKE.load(Ordering::SeqCst);
+    source.raise()?;
+    threads::join(waiter)?;
+    drop(source);
+    // Given back: it can be attached again.
+    let again = registry.attach(QUIET_SOURCE);
+    if early || !SOURCE_WOKE.load(Ordering::SeqCst) || again.is_err() {
+        return fail(format_args!(
+            "woke early: {early}; re-attach: {:?}",
+            again.err()
+        ));
+    }
+    Ok(())
 }
 
 /// The `ISelfTests` object at `/sys/selftest`.

@@ -18,7 +18,7 @@ static INPUT_SOURCE: AtomicU32 = AtomicU32::new(0);
 /// Makes console input interrupt-driven: the UART raises `source` when a
 /// byte arrives, and a waiting reader sleeps until then.
 pub fn take_input_interrupts(source: u32) -> com::Result<()> {
-    crate::irq::attach(source, &INPUT)?;
+    crate::irq::attach(source, crate::irq::SourceEvent::Static(&INPUT))?;
     INPUT_SOURCE.store(source, Ordering::Release);
     Ok(())
 }

@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 pub mod console;
+mod interrupts;
 mod power;
 mod scheduler;
 mod threads;
@@ -40,6 +41,8 @@ pub fn register_boot_services(romfs: &'static [u8]) -> Result<Root> {
     root.register("/sys/threads", threads.as_unknown(), 0)?;
     let process = ComObject::create::<interfaces::IProcess>(crate::process::Process);
     root.register("/sys/process", process.as_unknown(), 0)?;
+    let interrupts = ComObject::create::<interfaces::IInterrupts>(interrupts::InterruptService);
+    root.register("/sys/interrupts", interrupts.as_unknown(), 0)?;
     let scheduler = ComObject::create::<interfaces::IScheduler>(scheduler::SchedulerService);
     root.register("/sys/scheduler", scheduler.as_unknown(), 0)?;
     let checks = ComObject::create::<interfaces::ISelfTests>(crate::selftest::SelfTests);

@@ -1,0 +1,50 @@
+//! `/sys/interrupts`: device interrupts for driver components, as objects
+//! to wait on (`IInterrupts`, `IInterruptSource`).
+
+use alloc::sync::Arc;
+
+use com::{ComObject, ComPtr, Result, class};
+use interfaces::{IInterruptSource, IInterruptSourceImpl, IInterrupts, IInterruptsImpl};
+
+use crate::irq::{self, SourceEvent};
+use crate::threads::Event;
+
+/// The registry, as drivers see it.
+#[class(IInterrupts)]
+pub struct InterruptService;
+
+impl IInterruptsImpl for InterruptService {
+    fn attach(&self, source: u32) -> Result<ComPtr<IInterruptSource>> {
+        let event = Arc::new(Event::new());
+        irq::attach(source, SourceEvent::Shared(event.clone()))?;
+        Ok(ComObject::create(AttachedSource { source, event }))
+    }
+}
+
+/// A source a driver attached; released, it is detached.
+#[class(IInterruptSource)]
+struct AttachedSource {
+    source: u32,
+    event: Arc<Event>,
+}
+
+impl IInterruptSourceImpl for AttachedSource {
+    fn wait(&self) -> Result<()> {
+        irq::rearm(self.source);
+        self.event.wait();
+        Ok(())
+    }
+
+    fn raise(&self) -> Result<()> {
+        self.event.set();
+        Ok(())
+    }
+}
+
+impl Drop for AttachedSource {
+    fn drop(&mut self) {
+        // The registry's share of the event is dropped here, with
+        // interrupts enabled.
+        drop(irq::detach(self.source));
+    }
+}
