@@ -24,4 +24,26 @@ impl ISchedulerImpl for SchedulerService {
             .query::<ISchedulerPolicy>()?;
         threads::use_policy_component(policy, name)
     }
+
+    fn begin_constraint(
+        &self,
+        start: u64,
+        estimate: u64,
+        deadline: u64,
+        criticality: u32,
+    ) -> Result<()> {
+        threads::begin_constraint(start, estimate, deadline, criticality)
+    }
+
+    fn end_constraint(&self) -> Result<()> {
+        threads::end_constraint()
+    }
+
+    fn now(&self) -> Result<u64> {
+        Ok(threads::now())
+    }
+
+    fn ticks_per_second(&self) -> Result<u64> {
+        Ok(threads::ticks_per_second())
+    }
 }

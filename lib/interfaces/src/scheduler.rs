@@ -60,4 +60,20 @@ pub trait IScheduler {
     /// Moves every thread to the policy component bound as `name`
     /// (`/sched-rr`), or back to the built-in round-robin for `builtin`.
     fn use_policy(&self, name: &str) -> Result<()>;
+    /// The calling thread asks for `estimate` ticks of processor between
+    /// `start` and `deadline`: `REFUSED` when the policy cannot promise it,
+    /// `NOT_SUPPORTED` when the policy has no time constraints.
+    fn begin_constraint(
+        &self,
+        start: u64,
+        estimate: u64,
+        deadline: u64,
+        criticality: u32,
+    ) -> Result<()>;
+    /// Ends the calling thread's time constraint.
+    fn end_constraint(&self) -> Result<()>;
+    /// The `time` counter, in ticks.
+    fn now(&self) -> Result<u64>;
+    /// Ticks of `time` per second.
+    fn ticks_per_second(&self) -> Result<u64>;
 }
