@@ -46,6 +46,21 @@ pub fn run() -> Result<()> {
         figure("kernel bss", size.bss, "bytes"),
         figure("kernel boot stack", size.stack, "bytes"),
     ]);
+    let (loaded, spans) = built
+        .components
+        .iter()
+        .fold((0, 0), |(loaded, spans), component| {
+            (
+                loaded + component.report.memory_size,
+                spans + component.report.elf_span,
+            )
+        });
+    results.push(figure("all components: loaded size", loaded, "bytes"));
+    results.push(figure(
+        "all components: page-aligned ELF spans",
+        spans,
+        "bytes",
+    ));
     for component in &built.components {
         let name = &component.name;
         results.push(figure(

@@ -58,6 +58,10 @@ const TESTS: &[(&str, Test)] = &[
         scheduling_policies_switch_live,
     ),
     (
+        "sym_finds_exports_by_name_and_ordinal",
+        sym_finds_exports_by_name_and_ordinal,
+    ),
+    (
         "poweroff_exits_qemu_with_status_0",
         poweroff_exits_qemu_with_status_0,
     ),
@@ -419,6 +423,37 @@ fn scheduling_policies_switch_live(machine: &mut Machine, _: &str) -> Result<()>
     )?;
     expect_output(machine, "sched builtin", &["policy: builtin"])?;
     no_modules_and_heap_back_at(machine, before)
+}
+
+fn sym_finds_exports_by_name_and_ordinal(machine: &mut Machine, _: &str) -> Result<()> {
+    let by_name = expect_output(
+        machine,
+        "sym hello hello_greetings",
+        &["hello_greetings = 0x", "(module hello)"],
+    )?;
+    let v2 = "02f70845-305d-4f06-a7ed-93696647224c";
+    expect_output(
+        machine,
+        &format!("sym versioned {v2} 1"),
+        &[&format!("{v2} @ 1 = 0x")],
+    )?;
+    expect_output(
+        machine,
+        &format!("sym versioned {v2} 9"),
+        &[&format!("error: sym: {v2} @ 9: not found")],
+    )?;
+    expect_output(
+        machine,
+        "sym hello nosuch",
+        &["error: sym: nosuch: not found"],
+    )?;
+    expect_output(machine, "sym hello", &["error: sym: bad arguments"])?;
+    ensure!(
+        by_name.trim_end().lines().count() == 1,
+        "one line expected: {by_name:?}"
+    );
+    expect_output(machine, "mods", &["no modules loaded"])?;
+    Ok(())
 }
 
 fn poweroff_exits_qemu_with_status_0(machine: &mut Machine, _: &str) -> Result<()> {

@@ -86,14 +86,18 @@ impl Module {
     /// The address of the export of table `uuid` that `wanted` picks;
     /// `NOT_SUPPORTED` when the module has no such table.
     fn export_address(&self, uuid: Guid, wanted: impl Fn(&Export) -> bool) -> Result<u64> {
-        let table = self
+        // The nil UUID asks every table, in order.
+        let any = uuid == Guid::default();
+        let mut tables = self
             .exports
             .iter()
-            .find(|table| table.uuid == uuid)
-            .ok_or(Status::NOT_SUPPORTED)?;
-        let export = table
-            .exports
-            .iter()
+            .filter(|table| any || table.uuid == uuid)
+            .peekable();
+        if tables.peek().is_none() {
+            return Err(Status::NOT_SUPPORTED);
+        }
+        let export = tables
+            .flat_map(|table| table.exports.iter())
             .find(|export| wanted(export))
             .ok_or(Status::NOT_FOUND)?;
         Ok((self.base() + export.offset as usize) as u64)

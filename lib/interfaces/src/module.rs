@@ -21,9 +21,12 @@ pub trait IModule {
     fn references(&self) -> Result<u32>;
     /// The object the module's entry point made.
     fn object(&self) -> Result<ComPtr<IUnknown>>;
-    /// The address of export `name` of export table `table`.
+    /// The address of export `name` of export table `table` (the nil UUID:
+    /// any table). `NOT_SUPPORTED` when the module has no such table,
+    /// `NOT_FOUND` when the table has no such export.
     fn export_by_name(&self, table: &Guid, name: &str) -> Result<u64>;
-    /// The address of export `ordinal` of export table `table`.
+    /// The address of export `ordinal` of export table `table` (the nil
+    /// UUID: any table, in order).
     fn export_by_ordinal(&self, table: &Guid, ordinal: u32) -> Result<u64>;
 }
 

@@ -110,6 +110,12 @@ const COMMANDS: &[Command] = &[
         run: modules::call,
     },
     Command {
+        name: "sym",
+        usage: "sym <module> <name> | sym <module> <uuid> <ordinal>",
+        summary: "print the address of a module's export",
+        run: modules::sym,
+    },
+    Command {
         name: "load",
         usage: "load <image>",
         summary: "load a separate instance of an image",

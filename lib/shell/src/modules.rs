@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use com::{ComPtr, IUnknown, Interface, Status};
+use com::{ComPtr, Guid, IUnknown, Interface, Status};
 use interfaces::namespace::flags;
 use interfaces::{IHello, ILoader, IModule, INamespace};
 
@@ -122,6 +122,45 @@ pub fn call(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         core::str::from_utf8(buffer.get(..length).unwrap_or_default()).unwrap_or("(not UTF-8)");
     let _ = writeln!(context.output, "{text}");
     Ok(None)
+}
+
+pub fn sym(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    let (module_name, table, symbol) = match arguments {
+        [module, name] => (*module, Guid::default(), Symbol::Name(name)),
+        [module, uuid, ordinal] => {
+            let table = Guid::parse(uuid).ok_or(Failure::Usage)?;
+            (
+                *module,
+                table,
+                Symbol::Ordinal(ordinal.parse().map_err(|_| Failure::Usage)?),
+            )
+        }
+        _ => return Err(Failure::Usage),
+    };
+    // Bound for the lookup (loading the module if needed), released after.
+    let name = absolute(module_name);
+    let object = context.namespace.bind(&name, 0).map_err(failed(&name))?;
+    let module = module_of(context.namespace, &object)
+        .ok_or(Failure::Status(name.clone(), Status::NOT_FOUND))?;
+    let (address, what) = match symbol {
+        Symbol::Name(symbol) => (module.export_by_name(&table, symbol), String::from(symbol)),
+        Symbol::Ordinal(ordinal) => (
+            module.export_by_ordinal(&table, ordinal),
+            alloc::format!("{table} @ {ordinal}"),
+        ),
+    };
+    let address = address.map_err(failed(&what))?;
+    let _ = writeln!(
+        context.output,
+        "{what} = {address:#x} (module {module_name})"
+    );
+    Ok(None)
+}
+
+/// An export asked for by name or by table and ordinal.
+enum Symbol<'a> {
+    Name(&'a str),
+    Ordinal(u32),
 }
 
 pub fn load(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
