@@ -6,7 +6,8 @@
 //! - `run [--release]`: builds, then boots QEMU with the console on this terminal;
 //! - `test`: the host unit tests, then the QEMU integration tests;
 //! - `bench`: the figures (instructions and bytes), as a table and as JSON;
-//! - `lint`: formatting and clippy, on the host and the kernel's target.
+//! - `lint`: formatting and clippy, on the host and the kernel's target;
+//! - `fuzz <target>`: a coverage-guided fuzz target (nightly, cargo-fuzz).
 //!
 //! It installs what it needs: the RISC-V target through rustup and QEMU
 //! through apt-get (when running as root). Depends on `romfs` (the packer),
@@ -15,6 +16,7 @@
 mod bench;
 mod components;
 mod figures;
+mod fuzz;
 mod image;
 mod integration;
 mod lint;
@@ -36,6 +38,7 @@ commands:
   test    run the host unit tests and the QEMU integration tests
   bench   measure instruction counts and image sizes (QEMU -icount shift=0)
   lint    check formatting and run clippy on every crate, host and target
+  fuzz    `fuzz <target> [--time <s>]`: run a fuzz target (image, romfs, def; needs nightly)
 
 --release builds the optimized kernel (test and bench always do).";
 
@@ -51,6 +54,18 @@ fn main() -> ExitCode {
 }
 
 fn run(arguments: &[String]) -> Result<()> {
+    if let [command, target, rest @ ..] = arguments
+        && command == "fuzz"
+    {
+        let seconds = match rest {
+            [] => 60,
+            [flag, seconds] if flag == "--time" => {
+                seconds.parse().context("--time takes whole seconds")?
+            }
+            _ => bail!("usage: cargo xtask fuzz <target> [--time <seconds>]"),
+        };
+        return fuzz::run(target, seconds).map(drop);
+    }
     let (command, options) = arguments
         .split_first()
         .map_or(("help", &[][..]), |(c, o)| (c.as_str(), o));
@@ -105,6 +120,14 @@ fn test() -> Result<()> {
     let kernel = image::build(Profile::Release)?.kernel;
     qemu::ensure_installed()?;
     let boot = integration::run_all(&kernel)?;
+    // The fuzz targets run briefly, as a smoke test, where nightly exists.
+    if fuzz::available() {
+        for target in fuzz::TARGETS {
+            fuzz::run(target, 10)?;
+        }
+    } else {
+        println!("xtask: fuzz targets skipped: the nightly toolchain is not installed");
+    }
     let size = figures::KernelSize::of(&kernel)?;
     println!(
         "figure: boot: {boot} instructions from kernel entry to the shell (QEMU -icount shift=0)"

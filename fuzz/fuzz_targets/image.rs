@@ -1,0 +1,29 @@
+//! Component images: validation, then placement with relocations into a
+//! sandbox buffer. Nothing may panic, and every write stays in the buffer
+//! (the loader writes only through bounds-checked slices).
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+/// Larger modules are valid but not worth a buffer each run.
+const LARGEST: u32 = 1 << 20;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(image) = image::Image::parse(data) else { return };
+    if image.memory_size() > LARGEST {
+        return;
+    }
+    let mut memory = vec![0u8; image.memory_size() as usize];
+    let _ = loader::place::<loader::PlaceError>(&image, &mut memory, 0x8040_0000, |index| Ok(0x8020_0000 + u64::from(index) * 16));
+    let _ = image.name();
+    for table in image.export_tables() {
+        for export in table.entries() {
+            let _ = table.by_ordinal(export.ordinal);
+            let _ = table.by_name(export.name);
+        }
+    }
+    for index in 0..image.import_symbol_count() {
+        let _ = image.module_of_symbol(index);
+    }
+});
