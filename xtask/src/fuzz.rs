@@ -41,6 +41,23 @@ fn ensure_cargo_fuzz() -> Result<()> {
     Ok(())
 }
 
+/// Runs every target for `seconds`, as `cargo xtask test` does: skipped
+/// (saying why) where the toolchain for it cannot be had, failed if a
+/// target finds a crash.
+pub fn smoke(seconds: u64) -> Result<()> {
+    if !available() {
+        println!("xtask: fuzz targets skipped: the nightly toolchain is not installed");
+        return Ok(());
+    }
+    if let Err(error) = ensure_cargo_fuzz() {
+        println!("xtask: fuzz targets skipped: {error:#}");
+        return Ok(());
+    }
+    TARGETS
+        .iter()
+        .try_for_each(|target| run(target, seconds).map(drop))
+}
+
 /// Runs `target` for `seconds`; returns the number of inputs it ran.
 pub fn run(target: &str, seconds: u64) -> Result<u64> {
     if !TARGETS.contains(&target) {

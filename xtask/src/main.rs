@@ -121,13 +121,7 @@ fn test() -> Result<()> {
     qemu::ensure_installed()?;
     let boot = integration::run_all(&kernel)?;
     // The fuzz targets run briefly, as a smoke test, where nightly exists.
-    if fuzz::available() {
-        for target in fuzz::TARGETS {
-            fuzz::run(target, 10)?;
-        }
-    } else {
-        println!("xtask: fuzz targets skipped: the nightly toolchain is not installed");
-    }
+    fuzz::smoke(10)?;
     let size = figures::KernelSize::of(&kernel)?;
     println!(
         "figure: boot: {boot} instructions from kernel entry to the shell (QEMU -icount shift=0)"
