@@ -62,6 +62,10 @@ const TESTS: &[(&str, Test)] = &[
         sym_finds_exports_by_name_and_ordinal,
     ),
     (
+        "calls_between_modules_work_short_cut_or_through_slots",
+        calls_between_modules_work_short_cut_or_through_slots,
+    ),
+    (
         "poweroff_exits_qemu_with_status_0",
         poweroff_exits_qemu_with_status_0,
     ),
@@ -454,6 +458,54 @@ fn sym_finds_exports_by_name_and_ordinal(machine: &mut Machine, _: &str) -> Resu
     );
     expect_output(machine, "mods", &["no modules loaded"])?;
     Ok(())
+}
+
+fn calls_between_modules_work_short_cut_or_through_slots(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    let size = |output: &str| {
+        output
+            .split(", ")
+            .nth(1)
+            .and_then(|field| field.strip_suffix(" bytes"))
+            .and_then(|bytes| bytes.parse::<u64>().ok())
+    };
+    let indirect = expect_output(
+        machine,
+        "load --indirect /boot/greeter",
+        &["loaded /boot/greeter as greeter@"],
+    )?;
+    let direct = expect_output(
+        machine,
+        "load /boot/greeter",
+        &["loaded /boot/greeter as greeter@"],
+    )?;
+    let name = |output: &str| {
+        output
+            .split_whitespace()
+            .nth(3)
+            .map(|name| name.trim_end_matches(':').to_owned())
+    };
+    let (Some(indirect_name), Some(direct_name)) = (name(&indirect), name(&direct)) else {
+        bail!("no instance names in {indirect:?} / {direct:?}");
+    };
+    // Greeter imports 5 symbols: a slot (8 bytes) and a stub (16) each.
+    ensure!(
+        size(&indirect) == size(&direct).map(|bytes| bytes + 5 * 24),
+        "slots and stubs should add 120 bytes: {indirect:?} vs {direct:?}"
+    );
+    for instance in [&indirect_name, &direct_name] {
+        expect_output(
+            machine,
+            &format!("call {instance}"),
+            &["greeter: hello has greeted 0 times; versioned speaks ABI v2"],
+        )?;
+    }
+    expect_output(machine, &format!("release {indirect_name}"), &["released"])?;
+    expect_output(machine, &format!("release {direct_name}"), &["released"])?;
+    no_modules_and_heap_back_at(machine, before)
 }
 
 fn poweroff_exits_qemu_with_status_0(machine: &mut Machine, _: &str) -> Result<()> {

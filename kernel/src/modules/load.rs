@@ -12,6 +12,7 @@ use core::ptr::NonNull;
 use com::{ComPtr, IUnknown, Result, Status};
 use image::Image;
 use interfaces::IFile;
+use loader::Calls;
 use sync::Mutex;
 
 use super::{Export, ExportTable, Module};
@@ -40,7 +41,7 @@ impl namespace::Loader for ModuleLoader {
     fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
         super::collect_idle();
         let location = alloc::format!("{IMAGE_DIRECTORY}{name}");
-        let (object, module) = load(&location, "", Some(name))?;
+        let (object, module) = load(&location, "", Some(name), Calls::Direct)?;
         super::add(module);
         Ok(object)
     }
@@ -51,7 +52,12 @@ pub type Loaded = (ComPtr<IUnknown>, Module);
 
 /// Loads the image at `location`; `registered_as` is the namespace name its
 /// object will be registered under (none for a separate instance).
-pub fn load(location: &str, arguments: &str, registered_as: Option<&str>) -> Result<Loaded> {
+pub fn load(
+    location: &str,
+    arguments: &str,
+    registered_as: Option<&str>,
+    calls: Calls,
+) -> Result<Loaded> {
     let bytes = read_image(location)?;
     let image =
         Image::parse(&bytes).map_err(|error| report(location, &error, Status::BAD_IMAGE))?;
@@ -67,14 +73,14 @@ pub fn load(location: &str, arguments: &str, registered_as: Option<&str>) -> Res
     let imports = bind_imports(location, &image);
     finish_loading(&name);
     let (addresses, dependencies) = imports?;
-    let block = place(location, &image, &addresses)?;
+    let (block, size) = place(location, &image, &addresses, calls)?;
     let mut module = Module {
         id: super::next_id(),
         name,
         location: location.to_string(),
         arguments: arguments.to_string(),
         block,
-        size: image.memory_size() as usize,
+        size,
         entry: image.entry() as usize,
         can_unload: image.can_unload().map(|offset| {
             // SAFETY: the image's validation put the offset inside its code,
@@ -241,12 +247,38 @@ fn bind_imports(location: &str, image: &Image<'_>) -> Result<(Vec<u64>, Vec<ComP
 }
 
 /// Allocates the module's block and places the image in it.
-fn place(location: &str, image: &Image<'_>, addresses: &[u64]) -> Result<NonNull<u8>> {
-    let size = image.memory_size() as usize;
-    let block = crate::heap().alloc(size.max(1), image.align() as usize)?;
+fn place(
+    location: &str,
+    image: &Image<'_>,
+    addresses: &[u64],
+    calls: Calls,
+) -> Result<(NonNull<u8>, usize)> {
+    let placed = place_with(image, addresses, calls);
+    // A call too far for a direct jump goes through a slot instead.
+    let placed = match placed {
+        Err(loader::PlaceError::OutOfRange(_)) if calls == Calls::Direct => {
+            place_with(image, addresses, Calls::ThroughSlots)
+        }
+        other => other,
+    };
+    let placed = placed.map_err(|error| report(location, &error, Status::BAD_IMAGE))?;
+    cache::sync_instructions();
+    Ok(placed)
+}
+
+/// One attempt at placing `image` with `calls`; the block is freed on failure.
+fn place_with(
+    image: &Image<'_>,
+    addresses: &[u64],
+    calls: Calls,
+) -> core::result::Result<(NonNull<u8>, usize), loader::PlaceError> {
+    let size = loader::memory_size(image, calls);
+    let block = crate::heap()
+        .alloc(size.max(1), image.align() as usize)
+        .map_err(|_| loader::PlaceError::WrongBufferSize)?;
     // SAFETY: the heap handed out `size` bytes at `block`, used by nothing else.
     let memory = unsafe { core::slice::from_raw_parts_mut(block.as_ptr(), size) };
-    let placed = loader::place(image, memory, block.as_ptr() as u64, |index| {
+    let placed = loader::place(image, memory, block.as_ptr() as u64, calls, |index| {
         addresses
             .get(index as usize)
             .copied()
@@ -255,10 +287,9 @@ fn place(location: &str, image: &Image<'_>, addresses: &[u64]) -> Result<NonNull
     if let Err(error) = placed {
         // SAFETY: the block was just allocated and nothing else uses it.
         let _ = unsafe { crate::heap().free(block.as_ptr()) };
-        return Err(report(location, &error, Status::BAD_IMAGE));
+        return Err(error);
     }
-    cache::sync_instructions();
-    Ok(block)
+    Ok((block, size))
 }
 
 /// Calls the entry point at `entry` in the module at `block`; returns the

@@ -5,8 +5,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use com::{ComObject, ComPtr, Guid, IUnknown, Result, Status, class};
+use interfaces::module::load_flags;
 use interfaces::namespace::flags;
 use interfaces::{ILoader, ILoaderImpl, IModule, IModuleImpl, INamespace, INamespaceImpl};
+use loader::Calls;
 
 use super::{Module, with_module};
 
@@ -164,9 +166,14 @@ impl INamespaceImpl for ModuleDirectory {
 pub struct LoaderService;
 
 impl ILoaderImpl for LoaderService {
-    fn load_image(&self, path: &str, arguments: &str) -> Result<ComPtr<IModule>> {
+    fn load_image(&self, path: &str, arguments: &str, flags: u32) -> Result<ComPtr<IModule>> {
         super::collect_idle();
-        let (object, module) = super::load::load(path, arguments, None)?;
+        let calls = if flags & load_flags::INDIRECT_CALLS != 0 {
+            Calls::ThroughSlots
+        } else {
+            Calls::Direct
+        };
+        let (object, module) = super::load::load(path, arguments, None, calls)?;
         let id = module.id;
         super::add(module);
         Ok(ComObject::create(ModuleObject {

@@ -30,10 +30,18 @@ pub trait IModule {
     fn export_by_ordinal(&self, table: &Guid, ordinal: u32) -> Result<u64>;
 }
 
+/// Flags of `ILoader::load_image`.
+pub mod load_flags {
+    /// Keep calls to other modules going through import slots (a stub per
+    /// import) instead of short-cutting them into direct calls.
+    pub const INDIRECT_CALLS: u32 = 0x1;
+}
+
 #[interface("3a1dcd82-309f-4ced-a5b0-77263eabfc66")]
 /// The loader, for loads that do not go through a cached name.
 pub trait ILoader {
     /// Loads the image at `path` as a new, separately relocated instance;
     /// it is unloaded when the returned module and its object are released.
-    fn load_image(&self, path: &str, arguments: &str) -> Result<ComPtr<IModule>>;
+    /// `flags` are [`load_flags`].
+    fn load_image(&self, path: &str, arguments: &str, flags: u32) -> Result<ComPtr<IModule>>;
 }

@@ -44,7 +44,36 @@ impl fmt::Display for PlaceError {
     }
 }
 
-/// Copies `image` into `memory` (exactly `image.memory_size()` bytes), zeroes
+/// How calls into other modules are bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Calls {
+    /// Each call site jumps straight to its target (the short-cut): no
+    /// import slots are kept. The default where modules share an address
+    /// space.
+    Direct,
+    /// Each call site jumps to a stub that jumps through the import's slot,
+    /// as code shared between address spaces needs; the slots and stubs
+    /// follow the module's memory.
+    ThroughSlots,
+}
+
+/// Bytes per import slot (an address).
+const SLOT: usize = 8;
+/// Bytes per stub: `auipc t1` / `ld t1` / `jr t1` / `nop`.
+const STUB: usize = 16;
+
+/// Bytes of memory `image` takes when placed with `calls`.
+pub fn memory_size(image: &Image<'_>, calls: Calls) -> usize {
+    let module = image.memory_size() as usize;
+    match calls {
+        Calls::Direct => module,
+        Calls::ThroughSlots => {
+            module.next_multiple_of(SLOT) + image.import_symbol_count() as usize * (SLOT + STUB)
+        }
+    }
+}
+
+/// Copies `image` into `memory` (exactly [`memory_size`] bytes), zeroes
 /// the rest, and applies every relocation for the module running at `base`.
 /// `resolve(index)` gives the address of import symbol `index`; it is asked
 /// once per symbol, in order, before anything is patched. On error the
@@ -53,9 +82,10 @@ pub fn place<E: From<PlaceError>>(
     image: &Image<'_>,
     memory: &mut [u8],
     base: u64,
+    calls: Calls,
     mut resolve: impl FnMut(u32) -> Result<u64, E>,
 ) -> Result<(), E> {
-    if memory.len() != image.memory_size() as usize {
+    if memory.len() != memory_size(image, calls) {
         return Err(PlaceError::WrongBufferSize.into());
     }
     let imports = (0..image.import_symbol_count())
@@ -64,11 +94,56 @@ pub fn place<E: From<PlaceError>>(
     let content = image.content();
     memory[..content.len()].copy_from_slice(content);
     memory[content.len()..].fill(0);
+    // Where each call import lands: the import itself, or its stub.
+    let call_targets: Vec<u64> = match calls {
+        Calls::Direct => imports.clone(),
+        Calls::ThroughSlots => write_slots_and_stubs(image, memory, base, &imports),
+    };
     for (index, relocation) in (0..).zip(image.relocations()) {
-        apply(image, memory, base, &imports, index, relocation)?;
+        apply(
+            image,
+            memory,
+            base,
+            &imports,
+            &call_targets,
+            index,
+            relocation,
+        )?;
     }
     Ok(())
 }
+
+/// Writes each import's slot and stub after the module; returns the stubs'
+/// addresses.
+fn write_slots_and_stubs(
+    image: &Image<'_>,
+    memory: &mut [u8],
+    base: u64,
+    imports: &[u64],
+) -> Vec<u64> {
+    let slots = (image.memory_size() as usize).next_multiple_of(SLOT);
+    let stubs = slots + imports.len() * SLOT;
+    let mut targets = Vec::with_capacity(imports.len());
+    for (index, &address) in imports.iter().enumerate() {
+        let slot = slots + index * SLOT;
+        let stub = stubs + index * STUB;
+        write_u64(memory, slot, address);
+        // The slot is within the module, far inside the ±2 GiB an auipc spans.
+        let (high, low) = riscv::split_pcrel(slot as i64 - stub as i64).unwrap_or((0, 0));
+        write_u32(memory, stub, riscv::set_u_immediate(AUIPC_T1, high));
+        write_u32(memory, stub + 4, riscv::set_i_immediate(LD_T1_T1, low));
+        write_u32(memory, stub + 8, JR_T1);
+        write_u32(memory, stub + 12, NOP);
+        targets.push(base + stub as u64);
+    }
+    targets
+}
+
+/// `auipc t1, 0`, `ld t1, 0(t1)`, `jr t1` and `nop`: a stub's instructions.
+const AUIPC_T1: u32 = 0x0000_0317;
+const LD_T1_T1: u32 = 0x0003_3303;
+const JR_T1: u32 = 0x0003_0067;
+const NOP: u32 = 0x0000_0013;
 
 /// Applies one relocation (already validated to lie inside the content).
 fn apply(
@@ -76,6 +151,7 @@ fn apply(
     memory: &mut [u8],
     base: u64,
     imports: &[u64],
+    call_targets: &[u64],
     index: u32,
     relocation: Relocation,
 ) -> Result<(), PlaceError> {
@@ -97,7 +173,13 @@ fn apply(
             if !riscv::is_auipc(auipc) || !riscv::is_jalr(jalr) {
                 return Err(wrong);
             }
-            let distance = target(relocation).wrapping_sub(place) as i64;
+            // Through the stub, unless an addend makes the call land past
+            // the import's start (then only a direct call can).
+            let destination = match call_targets.get(relocation.index as usize) {
+                Some(&stub) if relocation.addend == 0 => stub,
+                _ => target(relocation),
+            };
+            let distance = destination.wrapping_sub(place) as i64;
             let (high, low) = riscv::split_pcrel(distance).ok_or(PlaceError::OutOfRange(index))?;
             write_u32(memory, at, riscv::set_u_immediate(auipc, high));
             write_u32(memory, at + 4, riscv::set_i_immediate(jalr, low));

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use image::{Image, ImageBuilder, ImportModuleSpec, Relocation, RelocationKind};
 
-use crate::{PlaceError, place};
+use crate::{Calls, PlaceError, memory_size, place};
 
 const BASE: u64 = 0x8040_0000;
 const IMPORT: u64 = 0x8020_1230;
@@ -50,7 +50,7 @@ fn relocation(offset: u32, kind: RelocationKind, index: u32, addend: i32) -> Rel
 fn placed(bytes: &[u8]) -> Result<Vec<u8>, PlaceError> {
     let image = Image::parse(bytes).expect("valid image");
     let mut memory = vec![0xaa; image.memory_size() as usize];
-    place::<PlaceError>(&image, &mut memory, BASE, |_| Ok(IMPORT))?;
+    place::<PlaceError>(&image, &mut memory, BASE, Calls::Direct, |_| Ok(IMPORT))?;
     Ok(memory)
 }
 
@@ -148,7 +148,7 @@ fn a_buffer_of_the_wrong_size_is_refused() {
     let image = Image::parse(&bytes).expect("valid image");
     let mut memory = vec![0; 3];
     assert_eq!(
-        place::<PlaceError>(&image, &mut memory, BASE, |_| Ok(0)),
+        place::<PlaceError>(&image, &mut memory, BASE, Calls::Direct, |_| Ok(0)),
         Err(PlaceError::WrongBufferSize)
     );
 }
@@ -162,7 +162,9 @@ fn resolver_errors_stop_the_load() {
     );
     let image = Image::parse(&bytes).expect("valid image");
     let mut memory = vec![0; image.memory_size() as usize];
-    let result = place::<Failure>(&image, &mut memory, BASE, |_| Err(Failure::Resolver));
+    let result = place::<Failure>(&image, &mut memory, BASE, Calls::Direct, |_| {
+        Err(Failure::Resolver)
+    });
     assert_eq!(result, Err(Failure::Resolver));
 }
 
@@ -177,4 +179,38 @@ impl From<PlaceError> for Failure {
     fn from(_: PlaceError) -> Failure {
         Failure::Place
     }
+}
+
+#[test]
+fn calls_through_slots_reach_the_import_via_a_stub() {
+    let bytes = image_with(
+        &[AUIPC_RA, JALR_RA],
+        0,
+        vec![relocation(0, RelocationKind::CallImport, 0, 0)],
+    );
+    let image = Image::parse(&bytes).expect("valid image");
+    let mut memory = vec![0; memory_size(&image, Calls::ThroughSlots)];
+    assert!(
+        memory.len() > image.memory_size() as usize,
+        "slots and stubs follow the module"
+    );
+    place::<PlaceError>(&image, &mut memory, BASE, Calls::ThroughSlots, |_| {
+        Ok(IMPORT)
+    })
+    .expect("placed");
+    // The call now lands on a stub inside the module...
+    let stub =
+        BASE.wrapping_add_signed(u_immediate(word(&memory, 0)) + i_immediate(word(&memory, 4)));
+    let stub_at = usize::try_from(stub - BASE).expect("inside");
+    assert!(stub_at >= image.memory_size() as usize && stub_at < memory.len());
+    // ...whose auipc + ld read the slot holding the import's address.
+    let slot = stub.wrapping_add_signed(
+        u_immediate(word(&memory, stub_at)) + i_immediate(word(&memory, stub_at + 4)),
+    );
+    let slot_at = usize::try_from(slot - BASE).expect("inside");
+    assert_eq!(
+        u64::from_le_bytes(memory[slot_at..slot_at + 8].try_into().expect("8")),
+        IMPORT
+    );
+    assert_eq!(word(&memory, stub_at + 8), 0x0003_0067, "jr t1");
 }

@@ -117,7 +117,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "load",
-        usage: "load <image>",
+        usage: "load [--indirect] <image>",
         summary: "load a separate instance of an image",
         run: modules::load,
     },

@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 
 use com::{ComPtr, Guid, IUnknown, Interface, Status};
+use interfaces::module::load_flags;
 use interfaces::namespace::flags;
 use interfaces::{IHello, ILoader, IModule, INamespace};
 
@@ -23,6 +24,13 @@ pub struct Held(Vec<(String, ComPtr<IUnknown>)>);
 impl Held {
     fn contains(&self, name: &str) -> bool {
         self.0.iter().any(|(held, _)| held == name)
+    }
+
+    fn get(&self, name: &str) -> Option<ComPtr<IUnknown>> {
+        self.0
+            .iter()
+            .find(|(held, _)| held == name)
+            .map(|(_, object)| object.clone())
     }
 
     fn take(&mut self, name: &str) -> Option<ComPtr<IUnknown>> {
@@ -110,10 +118,21 @@ pub fn call(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     let [name] = arguments else {
         return Err(Failure::Usage);
     };
-    let name = absolute(name);
-    let hello = context
-        .namespace
-        .bind(&name, 0)
+    // `name@id` is a separate instance `load` holds: its object comes from
+    // its module.
+    let (name, object) = if name.contains('@') {
+        let held = context
+            .held
+            .get(name)
+            .ok_or(Failure::Status(String::from(*name), Status::NOT_FOUND))?;
+        let object = held.query::<IModule>().and_then(|module| module.object());
+        (String::from(*name), object)
+    } else {
+        let name = absolute(name);
+        let object = context.namespace.bind(&name, 0);
+        (name, object)
+    };
+    let hello = object
         .and_then(|object| object.query::<IHello>())
         .map_err(failed(&name))?;
     let mut buffer = [0u8; 256];
@@ -164,15 +183,17 @@ enum Symbol<'a> {
 }
 
 pub fn load(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
-    let [path] = arguments else {
-        return Err(Failure::Usage);
+    let (path, flags) = match arguments {
+        [path] => (*path, 0),
+        ["--indirect", path] => (*path, load_flags::INDIRECT_CALLS),
+        _ => return Err(Failure::Usage),
     };
     let loader = context
         .namespace
         .bind(LOADER_PATH, 0)
         .and_then(|object| object.query::<ILoader>())
         .map_err(failed(LOADER_PATH))?;
-    let module = loader.load_image(path, "").map_err(failed(path))?;
+    let module = loader.load_image(path, "", flags).map_err(failed(path))?;
     let listed = list_modules(context.namespace)
         .ok()
         .and_then(|modules| {
@@ -181,7 +202,7 @@ pub fn load(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
                 .find(|(_, listed)| same_module(listed, &module))
         })
         .map(|(name, _)| name)
-        .unwrap_or_else(|| String::from(*path));
+        .unwrap_or_else(|| String::from(path));
     let _ = write!(context.output, "loaded {path} as {listed}: ");
     describe(context, &module);
     let _ = writeln!(context.output, " (release {listed} to unload)");
