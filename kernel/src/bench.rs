@@ -71,6 +71,9 @@ const BENCHMARKS: &[Benchmark] = &[
         "timer interrupt entry to the sleeper running",
         timer_to_wake,
     ),
+    ("call within a module", call_local),
+    ("imported call, short-cut", call_imported_direct),
+    ("imported call, through a slot", call_imported_indirect),
 ];
 
 /// The instructions `operation` takes: the fewest over `RUNS` runs.
@@ -249,6 +252,40 @@ fn timer_to_wake() -> Result<u64> {
         figure = figure.min(WOKE_AT.load(Ordering::SeqCst).saturating_sub(entered));
     }
     Ok(figure)
+}
+
+/// Measures calling export `name` of a fresh instance of `callbench`,
+/// loaded with `flags`.
+fn call_export(name: &str, flags: u32) -> Result<u64> {
+    use interfaces::ILoader;
+    let loader = namespace::current()?
+        .bind("/sys/loader", 0)?
+        .query::<ILoader>()?;
+    let module = loader.load_image("/boot/callbench", "", flags)?;
+    let address = module.export_by_name(&com::Guid::default(), name)?;
+    // SAFETY: the export is one of callbench's `extern "C" fn()`s, and the
+    // module stays loaded while `module` is held.
+    let function: extern "C" fn() = unsafe {
+        core::mem::transmute(usize::try_from(address).map_err(|_| Status::OUT_OF_RANGE)?)
+    };
+    let figure = measure(|| black_box(function)());
+    drop(module);
+    Ok(figure)
+}
+
+fn call_local() -> Result<u64> {
+    call_export("call_local", 0)
+}
+
+fn call_imported_direct() -> Result<u64> {
+    call_export("call_imported", 0)
+}
+
+fn call_imported_indirect() -> Result<u64> {
+    call_export(
+        "call_imported",
+        interfaces::module::load_flags::INDIRECT_CALLS,
+    )
 }
 
 /// The `IBenchmarks` object at `/sys/bench`.

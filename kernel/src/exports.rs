@@ -50,6 +50,10 @@ pub extern "C" fn tessera_current_namespace() -> *mut c_void {
     namespace::current().map_or(ptr::null_mut(), |namespace| namespace.into_raw().cast())
 }
 
+/// Does nothing: the callee of the imported-call benchmark (`callbench`).
+#[inline(never)]
+pub extern "C" fn tessera_nop() {}
+
 /// Stops the system after a component panicked, printing what and where.
 ///
 /// # Safety

@@ -1,0 +1,56 @@
+//! Benchmark component: a call to a function of its own beside a call imported from the kernel.
+//!
+//! The kernel's bench calls `call_local` and `call_imported` through their
+//! export addresses: with the loader's short-cut the imported call costs
+//! what the local one does; loaded with indirect calls it goes through a
+//! stub and a slot.
+
+#![no_std]
+#![no_main]
+#![deny(unsafe_code)]
+
+use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
+use interfaces::{IHello, IHelloImpl};
+
+#[allow(unsafe_code, reason = "a function of the kernel, bound by the loader")]
+mod imports {
+    unsafe extern "C" {
+        /// kernel ABI v1, ordinal 5: does nothing.
+        pub safe fn tessera_nop();
+    }
+}
+
+/// Does nothing, as `tessera_nop` does, but in this module.
+#[inline(never)]
+extern "C" fn local_nop() {
+    core::hint::black_box(());
+}
+
+/// Calls a function of this module (export 1).
+#[allow(unsafe_code, reason = "exported by name, as callbench.def lists it")]
+#[unsafe(no_mangle)]
+pub extern "C" fn call_local() {
+    local_nop();
+}
+
+/// Calls a function imported from the kernel (export 2).
+#[allow(unsafe_code, reason = "exported by name, as callbench.def lists it")]
+#[unsafe(no_mangle)]
+pub extern "C" fn call_imported() {
+    imports::tessera_nop();
+}
+
+#[class(IHello)]
+struct CallBench;
+
+impl IHelloImpl for CallBench {
+    fn greet(&self, _buffer: &mut [u8]) -> Result<usize> {
+        Err(Status::NOT_SUPPORTED)
+    }
+}
+
+fn construct() -> Result<ComPtr<IUnknown>> {
+    Ok(ComObject::create::<IHello>(CallBench).to_unknown())
+}
+
+component::component!(construct);
