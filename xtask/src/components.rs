@@ -20,10 +20,158 @@ pub struct Component {
     pub image: Vec<u8>,
     /// What the munger measured.
     pub report: munger::Report,
+    /// A Rust crate (else a C component).
+    pub rust: bool,
 }
 
-/// Builds and munges every component.
+/// Builds and munges every component: the Rust crates, then the C ones.
 pub fn build(profile: Profile) -> Result<Vec<Component>> {
+    let mut components = build_rust(profile)?;
+    components.extend(build_c()?);
+    Ok(components)
+}
+
+/// The C components: `components/<name>/` holding `<name>.c`, sorted.
+fn c_component_names() -> Result<Vec<String>> {
+    let directory = workspace_root().join("components");
+    let mut names = Vec::new();
+    for entry in
+        fs::read_dir(&directory).with_context(|| format!("reading {}", directory.display()))?
+    {
+        let path = entry?.path();
+        let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+            continue;
+        };
+        if path.join(format!("{name}.c")).exists() {
+            names.push(name.to_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Compiles each C component with clang, links it with rust-lld as the
+/// Rust ones are linked, and munges it.
+fn build_c() -> Result<Vec<Component>> {
+    let names = c_component_names()?;
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    crate::qemu::ensure_package("clang", "clang")?;
+    println!("xtask: building the C components: {}", names.join(", "));
+    let linker = rust_lld()?;
+    let out = crate::image::output_directory()?.join("c");
+    fs::create_dir_all(&out)?;
+    let mut defs = vec![read_def(&workspace_root().join("kernel/kernel.def"))?];
+    for name in component_names()?.iter().chain(&names) {
+        defs.push(read_def(&def_path(name))?);
+    }
+    names
+        .iter()
+        .map(|name| {
+            let source = workspace_root()
+                .join("components")
+                .join(name)
+                .join(format!("{name}.c"));
+            let object = out.join(format!("{name}.o"));
+            let elf = out.join(name);
+            let include = workspace_root().join("include");
+            run(Command::new("clang")
+                .args([
+                    "--target=riscv64-unknown-elf",
+                    "-march=rv64gc",
+                    "-mabi=lp64d",
+                    "-mcmodel=medany",
+                    "-mno-relax",
+                ])
+                .args([
+                    "-ffreestanding",
+                    "-fno-builtin",
+                    "-nostdlib",
+                    "-O2",
+                    "-Wall",
+                    "-Werror",
+                    "-c",
+                ])
+                .arg("-I")
+                .arg(&include)
+                .arg(&source)
+                .arg("-o")
+                .arg(&object))
+            .with_context(|| format!("compiling {}", source.display()))?;
+            run(Command::new(&linker)
+                .args([
+                    "-flavor",
+                    "gnu",
+                    "--emit-relocs",
+                    "--no-relax",
+                    "--unresolved-symbols=ignore-all",
+                ])
+                .args([
+                    "--entry=tessera_entry",
+                    "--undefined=tessera_can_unload",
+                    "--gc-sections",
+                ])
+                .arg(&object)
+                .arg("-o")
+                .arg(&elf))
+            .with_context(|| format!("linking {name}"))?;
+            let module = read_def(&def_path(name))?;
+            let bytes = fs::read(&elf).with_context(|| format!("reading {}", elf.display()))?;
+            let munged =
+                munger::munge(&bytes, &module, &defs).with_context(|| format!("munging {name}"))?;
+            println!(
+                "xtask: munged {name} (C): {} bytes loaded (ELF span {} bytes)",
+                munged.report.memory_size, munged.report.elf_span
+            );
+            Ok(Component {
+                name: name.clone(),
+                image: munged.image,
+                report: munged.report,
+                rust: false,
+            })
+        })
+        .collect()
+}
+
+/// Runs `command`, failing if it does.
+fn run(command: &mut Command) -> Result<()> {
+    if !command.status().context("starting it")?.success() {
+        bail!("it failed");
+    }
+    Ok(())
+}
+
+/// The rust-lld that ships with the toolchain (the Rust components' linker).
+fn rust_lld() -> Result<PathBuf> {
+    let output = |arguments: &[&str]| -> Result<String> {
+        let output = Command::new("rustc")
+            .args(arguments)
+            .output()
+            .context("running rustc")?;
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let sysroot = output(&["--print", "sysroot"])?;
+    let version = output(&["-vV"])?;
+    let host = version
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .context("rustc names no host")?;
+    let linker = PathBuf::from(sysroot.trim())
+        .join("lib/rustlib")
+        .join(host)
+        .join("bin/rust-lld");
+    if !linker.exists() {
+        bail!(
+            "{} is missing; `rustup component add rust-src` does not bring it, but a full toolchain does",
+            linker.display()
+        );
+    }
+    Ok(linker)
+}
+
+/// Builds and munges the Rust components.
+fn build_rust(profile: Profile) -> Result<Vec<Component>> {
     let names = component_names()?;
     println!(
         "xtask: building the components ({profile}): {}",
@@ -62,7 +210,7 @@ pub fn build(profile: Profile) -> Result<Vec<Component>> {
                 "xtask: munged {name}: {} bytes loaded (ELF span {} bytes), {} relocations, {} imports, {} exports",
                 report.memory_size, report.elf_span, report.relocations, report.imports, report.exports
             );
-            Ok(Component { name: name.clone(), image: munged.image, report })
+            Ok(Component { name: name.clone(), image: munged.image, report, rust: true })
         })
         .collect()
 }

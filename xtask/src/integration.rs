@@ -66,6 +66,10 @@ const TESTS: &[(&str, Test)] = &[
         calls_between_modules_work_short_cut_or_through_slots,
     ),
     (
+        "a_c_component_calls_and_is_called_by_rust",
+        a_c_component_calls_and_is_called_by_rust,
+    ),
+    (
         "poweroff_exits_qemu_with_status_0",
         poweroff_exits_qemu_with_status_0,
     ),
@@ -505,6 +509,26 @@ fn calls_between_modules_work_short_cut_or_through_slots(
     }
     expect_output(machine, &format!("release {indirect_name}"), &["released"])?;
     expect_output(machine, &format!("release {direct_name}"), &["released"])?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+fn a_c_component_calls_and_is_called_by_rust(machine: &mut Machine, _: &str) -> Result<()> {
+    let before = heap_used(machine)?;
+    // Rust (the shell) calls C, which binds and calls the Rust hello.
+    let greeting = "hello from C; the Rust hello says: hello from the hello module at 0x";
+    expect_output(
+        machine,
+        "bind chello",
+        &["bound /chello (object 0x", "module chello"],
+    )?;
+    expect_output(machine, "call chello", &[greeting, "greeting #1"])?;
+    // chello let go of hello after the call, so hello unloaded again.
+    let listing = expect_output(machine, "mods", &["chello: module chello"])?;
+    ensure!(
+        !listing.contains("\nhello:") && !listing.starts_with("hello:"),
+        "hello stayed loaded: {listing:?}"
+    );
+    expect_output(machine, "release chello", &["released /chello"])?;
     no_modules_and_heap_back_at(machine, before)
 }
 

@@ -27,12 +27,12 @@ pub fn run() -> Result<()> {
     clippy
         .args(["clippy", "--target", TARGET])
         .env("TESSERA_ROMFS", romfs);
-    for name in TARGET_CRATES.iter().copied().chain(
-        built
-            .components
-            .iter()
-            .map(|component| component.name.as_str()),
-    ) {
+    let rust_components = built
+        .components
+        .iter()
+        .filter(|component| component.rust)
+        .map(|component| component.name.as_str());
+    for name in TARGET_CRATES.iter().copied().chain(rust_components) {
         clippy.args(["--package", name]);
     }
     step("clippy (target)", clippy.args(["--", "-D", "warnings"]))

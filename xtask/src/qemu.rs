@@ -14,18 +14,24 @@ const PACKAGE: &str = "qemu-system-misc";
 /// Makes sure QEMU is on the PATH, installing it with apt-get when running
 /// as root; otherwise says exactly how to install it.
 pub fn ensure_installed() -> Result<()> {
-    if Command::new(QEMU).arg("--version").output().is_ok() {
+    ensure_package(QEMU, PACKAGE)
+}
+
+/// Makes sure `program` runs, installing Debian's `package` with apt-get
+/// when running as root; otherwise says exactly how to install it.
+pub fn ensure_package(program: &str, package: &str) -> Result<()> {
+    if Command::new(program).arg("--version").output().is_ok() {
         return Ok(());
     }
     if !running_as_root() {
         bail!(
-            "{QEMU} is not installed; install it with:\n    sudo apt-get update && sudo apt-get install -y {PACKAGE}"
+            "{program} is not installed; install it with:\n    sudo apt-get update && sudo apt-get install -y {package}"
         );
     }
-    println!("xtask: {QEMU} is missing; installing {PACKAGE} with apt-get");
+    println!("xtask: {program} is missing; installing {package} with apt-get");
     for arguments in [
         &["update"][..],
-        &["install", "-y", "--no-install-recommends", PACKAGE][..],
+        &["install", "-y", "--no-install-recommends", package][..],
     ] {
         let status = Command::new("apt-get")
             .args(arguments)
@@ -36,10 +42,10 @@ pub fn ensure_installed() -> Result<()> {
             bail!("`apt-get {}` failed", arguments.join(" "));
         }
     }
-    Command::new(QEMU)
+    Command::new(program)
         .arg("--version")
         .output()
-        .with_context(|| format!("{QEMU} is still missing"))?;
+        .with_context(|| format!("{program} is still missing"))?;
     Ok(())
 }
 
