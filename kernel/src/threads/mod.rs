@@ -183,10 +183,7 @@ pub fn join(id: ThreadId) -> Result<()> {
     wait_exit(id)?;
     let record = interrupts::without(|| {
         with_scheduler(|scheduler| {
-            let index = scheduler
-                .threads
-                .iter()
-                .position(|thread| thread.id == id)?;
+            let index = scheduler.index_of(id)?;
             Some(scheduler.remove(index))
         })
     })?;
@@ -200,11 +197,7 @@ pub fn wait_exit(id: ThreadId) -> Result<()> {
     loop {
         let exited = interrupts::without(|| {
             let exited = with_scheduler(|scheduler| {
-                let index = scheduler
-                    .threads
-                    .iter()
-                    .position(|thread| thread.id == id)
-                    .ok_or(Status::NOT_FOUND)?;
+                let index = scheduler.index_of(id).ok_or(Status::NOT_FOUND)?;
                 if index == scheduler.current || index == scheduler.idle {
                     return Err(Status::INVALID_ARGUMENT);
                 }
@@ -230,10 +223,7 @@ pub fn wait_exit(id: ThreadId) -> Result<()> {
 pub fn detach(id: ThreadId) {
     let record = interrupts::without(|| {
         with_scheduler(|scheduler| {
-            let index = scheduler
-                .threads
-                .iter()
-                .position(|thread| thread.id == id)?;
+            let index = scheduler.index_of(id)?;
             if scheduler.threads[index].state == State::Exited {
                 return Some(scheduler.remove(index));
             }
@@ -320,6 +310,11 @@ impl Scheduler {
             thread.timed_out = false;
             self.policy.ready(index, thread.id);
         }
+    }
+
+    /// The table index of thread `id`.
+    fn index_of(&self, id: ThreadId) -> Option<usize> {
+        self.threads.iter().position(|thread| thread.id == id)
     }
 
     /// The index of the thread the policy picks to run next.

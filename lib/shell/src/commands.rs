@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use com::{ComPtr, Status};
+use com::{ComPtr, Interface, Status};
 use interfaces::namespace::flags;
 use interfaces::threads::state;
 use interfaces::{IBenchmarks, IFile, IHeap, INamespace, IPower, IScheduler, ISelfTests, IThreads};
@@ -192,6 +192,18 @@ pub fn execute(
     }
 }
 
+/// The service at `path`, as interface `I`; a failure names the path.
+fn service<I: Interface>(
+    namespace: &INamespace,
+    path: &str,
+    bind_flags: u32,
+) -> Result<ComPtr<I>, Failure> {
+    namespace
+        .bind(path, bind_flags)
+        .and_then(|object| object.query::<I>())
+        .map_err(failed(path))
+}
+
 /// Wraps a failed operation on `subject`.
 pub fn failed(subject: &str) -> impl FnOnce(Status) -> Failure + '_ {
     move |status| Failure::Status(subject.into(), status)
@@ -252,11 +264,7 @@ fn cat(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     let [path] = arguments else {
         return Err(Failure::Usage);
     };
-    let file: ComPtr<IFile> = context
-        .namespace
-        .bind(path, flags::READ)
-        .and_then(|object| object.query::<IFile>())
-        .map_err(failed(path))?;
+    let file: ComPtr<IFile> = service::<IFile>(context.namespace, path, flags::READ)?;
     let mut buffer = [0u8; 512];
     let mut offset = 0u64;
     loop {
@@ -283,11 +291,7 @@ fn mem(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     if !arguments.is_empty() {
         return Err(Failure::Usage);
     }
-    let heap = context
-        .namespace
-        .bind(HEAP_PATH, flags::READ)
-        .and_then(|object| object.query::<IHeap>())
-        .map_err(failed(HEAP_PATH))?;
+    let heap = service::<IHeap>(context.namespace, HEAP_PATH, flags::READ)?;
     let status = heap.status().map_err(failed(HEAP_PATH))?;
     let _ = writeln!(
         context.output,
@@ -306,16 +310,8 @@ fn ps(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     if !arguments.is_empty() {
         return Err(Failure::Usage);
     }
-    let threads = context
-        .namespace
-        .bind(THREADS_PATH, 0)
-        .and_then(|object| object.query::<IThreads>())
-        .map_err(failed(THREADS_PATH))?;
-    if let Ok(scheduler) = context
-        .namespace
-        .bind(SCHEDULER_PATH, 0)
-        .and_then(|object| object.query::<IScheduler>())
-    {
+    let threads = service::<IThreads>(context.namespace, THREADS_PATH, 0)?;
+    if let Ok(scheduler) = service::<IScheduler>(context.namespace, SCHEDULER_PATH, 0) {
         let mut name = [0u8; 64];
         let length = scheduler.policy_name(&mut name).unwrap_or(0);
         let name = core::str::from_utf8(name.get(..length).unwrap_or_default()).unwrap_or("?");
@@ -361,11 +357,7 @@ fn ps(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
 }
 
 fn sched(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
-    let scheduler = context
-        .namespace
-        .bind(SCHEDULER_PATH, 0)
-        .and_then(|object| object.query::<IScheduler>())
-        .map_err(failed(SCHEDULER_PATH))?;
+    let scheduler = service::<IScheduler>(context.namespace, SCHEDULER_PATH, 0)?;
     match arguments {
         [] => {}
         [policy] => scheduler.use_policy(policy).map_err(failed(policy))?,
@@ -384,11 +376,7 @@ fn selftest(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     if !arguments.is_empty() {
         return Err(Failure::Usage);
     }
-    let checks = context
-        .namespace
-        .bind(SELFTEST_PATH, 0)
-        .and_then(|object| object.query::<ISelfTests>())
-        .map_err(failed(SELFTEST_PATH))?;
+    let checks = service::<ISelfTests>(context.namespace, SELFTEST_PATH, 0)?;
     let (mut passed, mut failed_count) = (0, 0);
     for index in 0..checks.count().map_err(failed(SELFTEST_PATH))? {
         let mut name = [0u8; 64];
@@ -420,11 +408,7 @@ fn bench(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     if !arguments.is_empty() {
         return Err(Failure::Usage);
     }
-    let benchmarks = context
-        .namespace
-        .bind(BENCH_PATH, 0)
-        .and_then(|object| object.query::<IBenchmarks>())
-        .map_err(failed(BENCH_PATH))?;
+    let benchmarks = service::<IBenchmarks>(context.namespace, BENCH_PATH, 0)?;
     for index in 0..benchmarks.count().map_err(failed(BENCH_PATH))? {
         let mut name = [0u8; 64];
         let length = benchmarks
@@ -441,11 +425,7 @@ fn poweroff(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     if !arguments.is_empty() {
         return Err(Failure::Usage);
     }
-    let power = context
-        .namespace
-        .bind(POWER_PATH, 0)
-        .and_then(|object| object.query::<IPower>())
-        .map_err(failed(POWER_PATH))?;
+    let power = service::<IPower>(context.namespace, POWER_PATH, 0)?;
     power.power_off(0).map_err(failed(POWER_PATH))?;
     Ok(Some(Exit::PowerOff))
 }
