@@ -23,15 +23,36 @@ macro_rules! kprintln {
     }};
 }
 
+#[cfg(all(feature = "threads", feature = "loader"))]
 mod bench;
 mod boot_image;
+#[cfg(feature = "loader")]
 mod exports;
+#[cfg(feature = "threads")]
 mod irq;
+#[cfg_attr(
+    not(all(feature = "threads", feature = "loader")),
+    allow(
+        dead_code,
+        reason = "the machine layer drives the whole board; a minimal kernel uses part of it"
+    )
+)]
 mod machine;
+#[cfg(feature = "loader")]
 mod modules;
+#[cfg(feature = "threads")]
 mod process;
+#[cfg(all(feature = "threads", feature = "loader"))]
 mod selftest;
 mod services;
+#[cfg(feature = "threads")]
+#[cfg_attr(
+    not(feature = "loader"),
+    allow(
+        dead_code,
+        reason = "the thread library offers its whole API; a minimal kernel uses part of it"
+    )
+)]
 mod threads;
 
 use com::{ComPtr, Status};
@@ -59,9 +80,12 @@ extern "C" fn kernel_main(_hart: usize, device_tree: usize, entry_instructions: 
     give_free_ram_to_heap(&platform);
     let root = services::register_boot_services(boot_image::romfs())
         .unwrap_or_else(|status| boot_failed("registering the boot services", status));
-    threads::init(platform.timebase_hz as u64)
-        .unwrap_or_else(|status| boot_failed("starting threads", status));
-    take_device_interrupts(&platform);
+    #[cfg(feature = "threads")]
+    {
+        threads::init(platform.timebase_hz as u64)
+            .unwrap_or_else(|status| boot_failed("starting threads", status));
+        take_device_interrupts(&platform);
+    }
     let mut shell =
         Shell::new(root).unwrap_or_else(|status| boot_failed("starting the shell", status));
     let boot_instructions = counters::instructions().wrapping_sub(entry_instructions);
@@ -76,6 +100,7 @@ extern "C" fn kernel_main(_hart: usize, device_tree: usize, entry_instructions: 
     power::off(exit_code::SUCCESS);
 }
 
+#[cfg(feature = "threads")]
 /// Starts device interrupts and makes console input interrupt-driven, when
 /// the board has a PLIC and a UART with an interrupt (else input is polled).
 fn take_device_interrupts(platform: &Platform) {

@@ -23,7 +23,7 @@ impl IProcessImpl for Process {
     fn create_thread(&self, start: u64, argument: u64, stack_size: u64) -> Result<ComPtr<IThread>> {
         let address = usize::try_from(start).map_err(|_| Status::INVALID_ARGUMENT)?;
         // Only code the system loaded can be a thread's start.
-        if !crate::modules::holds(address) && !crate::machine::kernel_text_holds(address) {
+        if !loaded_code(address) {
             return Err(Status::INVALID_ARGUMENT);
         }
         // SAFETY: the address lies in loaded code, and the interface's
@@ -43,6 +43,16 @@ impl IProcessImpl for Process {
             }
         }
     }
+}
+
+/// True when `address` lies in code the system loaded: the kernel's, or a
+/// module's.
+fn loaded_code(address: usize) -> bool {
+    #[cfg(feature = "loader")]
+    if crate::modules::holds(address) {
+        return true;
+    }
+    crate::machine::kernel_text_holds(address)
 }
 
 /// A thread made through `IProcess`: takes its start back and runs it.

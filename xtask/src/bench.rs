@@ -31,6 +31,11 @@ pub fn run() -> Result<()> {
     let (mut machine, banner) = Machine::boot(&built.kernel)?;
     let boot =
         figures::boot_instructions(&banner).context("the boot banner has no instruction count")?;
+    machine.send_line("mem")?;
+    let memory = machine
+        .expect(shell::PROMPT, STEP_TIMEOUT)
+        .context("running `mem`")?;
+    let full_used = figures::field(&memory, "used=").context("no used=<bytes> from mem")?;
     machine.send_line("bench")?;
     let output = machine
         .expect(shell::PROMPT, STEP_TIMEOUT * 4)
@@ -71,6 +76,30 @@ pub fn run() -> Result<()> {
         results.push(figure(
             &format!("{name}: page-aligned ELF span"),
             component.report.elf_span,
+            "bytes",
+        ));
+    }
+    results.push(figure(
+        "full kernel: heap in use at the prompt",
+        full_used,
+        "bytes",
+    ));
+    for (name, kernel) in image::build_configurations()? {
+        let size = KernelSize::of(&kernel)?;
+        let (mut machine, _) = Machine::boot(&kernel)?;
+        machine.send_line("mem")?;
+        let report = machine.expect(shell::PROMPT, STEP_TIMEOUT)?;
+        machine.send_line("poweroff")?;
+        let used = figures::field(&report, "used=").context("no used=<bytes> from mem")?;
+        results.push(figure(&format!("{name} kernel: text"), size.text, "bytes"));
+        results.push(figure(
+            &format!("{name} kernel: data + bss"),
+            size.data + size.bss,
+            "bytes",
+        ));
+        results.push(figure(
+            &format!("{name} kernel: heap in use at the prompt"),
+            used,
             "bytes",
         ));
     }

@@ -82,27 +82,64 @@ pub fn build(profile: Profile) -> Result<Built> {
     let romfs = output_directory()?.join("romfs.img");
     let files = pack_romfs(&workspace_root().join("kernel/romfs"), &extra, &romfs)?;
     println!("xtask: packed {files} files into {}", romfs.display());
-    println!("xtask: building the kernel ({profile})");
+    let kernel = build_kernel(profile, &romfs, &[])?;
+    Ok(Built { kernel, components })
+}
+
+/// The minimal kernels (the seed's FIG. 1B): a name, and the cargo
+/// arguments that select it. The full kernel is the default build.
+pub const CONFIGURATIONS: &[(&str, &[&str])] = &[
+    ("single-threaded", &["--no-default-features"]),
+    (
+        "multithreaded",
+        &["--no-default-features", "--features", "threads"],
+    ),
+];
+
+/// Builds the kernel with the RomFS at `romfs` and the cargo `features`
+/// arguments; returns the ELF's path.
+fn build_kernel(profile: Profile, romfs: &Path, features: &[&str]) -> Result<PathBuf> {
+    println!(
+        "xtask: building the kernel ({profile}{}{})",
+        if features.is_empty() { "" } else { " " },
+        features.join(" ")
+    );
     let mut cargo = Command::new(cargo());
     cargo
         .current_dir(workspace_root())
-        .args(["build", "--package", "kernel", "--target", TARGET]);
+        .args(["build", "--package", "kernel", "--target", TARGET])
+        .args(features);
     if profile == Profile::Release {
         cargo.arg("--release");
     }
     let status = cargo
-        .env("TESSERA_ROMFS", &romfs)
+        .env("TESSERA_ROMFS", romfs)
         .status()
         .context("running cargo build")?;
     if !status.success() {
         bail!("building the kernel failed");
     }
-    let kernel = workspace_root()
+    Ok(workspace_root()
         .join("target")
         .join(TARGET)
         .join(profile.directory())
-        .join("kernel");
-    Ok(Built { kernel, components })
+        .join("kernel"))
+}
+
+/// Builds each minimal kernel (release) beside the full one, which must be
+/// built first; returns each one's name and a copy of its ELF. The full
+/// kernel is built again last, so `target/` ends as it was.
+pub fn build_configurations() -> Result<Vec<(&'static str, PathBuf)>> {
+    let romfs = output_directory()?.join("romfs.img");
+    let mut kernels = Vec::new();
+    for &(name, features) in CONFIGURATIONS {
+        let elf = build_kernel(Profile::Release, &romfs, features)?;
+        let copy = output_directory()?.join(format!("kernel-{name}"));
+        fs::copy(&elf, &copy).with_context(|| format!("copying {}", elf.display()))?;
+        kernels.push((name, copy));
+    }
+    build_kernel(Profile::Release, &romfs, &[])?;
+    Ok(kernels)
 }
 
 /// Installs the kernel's target through rustup when it is missing.

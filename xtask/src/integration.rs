@@ -107,6 +107,55 @@ pub fn run_all(kernel: &Path) -> Result<u64> {
     boot_instructions.context("the boot banner has no instruction count")
 }
 
+/// Boots each minimal kernel and runs the startup shell on it; fails if
+/// one misbehaves.
+pub fn run_configurations(kernels: &[(&str, std::path::PathBuf)]) -> Result<()> {
+    println!("running {} minimal-kernel tests", kernels.len());
+    let mut failed = Vec::new();
+    for (name, kernel) in kernels {
+        let threads = *name != "single-threaded";
+        let outcome = Machine::boot(kernel).and_then(|(mut machine, _)| {
+            minimal_kernel_runs_its_shell(&mut machine, threads)
+                .map_err(|error| error.context(format!("console log:\n{}", machine.log())))
+        });
+        match outcome {
+            Ok(()) => println!("test minimal_kernel_{name} ... ok"),
+            Err(error) => {
+                println!("test minimal_kernel_{name} ... FAILED\n{error:?}\n");
+                failed.push(*name);
+            }
+        }
+    }
+    println!(
+        "\ntest result: {}. {} passed, {} failed\n",
+        if failed.is_empty() { "ok" } else { "FAILED" },
+        kernels.len() - failed.len(),
+        failed.len()
+    );
+    if !failed.is_empty() {
+        bail!("minimal kernels failed: {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+/// The startup program on a minimal kernel: the shell works, threads are
+/// there or not as configured, and there is no loader.
+fn minimal_kernel_runs_its_shell(machine: &mut Machine, threads: bool) -> Result<()> {
+    expect_output(machine, "echo startup program", &["startup program"])?;
+    ensure!(heap_used(machine)? > 0, "the heap reports nothing used");
+    expect_output(machine, "cat /boot/README", &["Welcome to Tessera."])?;
+    if threads {
+        expect_output(machine, "ps", &["policy: builtin", "main", "idle"])?;
+    } else {
+        expect_output(machine, "ps", &["error: ps: /sys/threads: not found"])?;
+    }
+    expect_output(machine, "call hello", &["error: call: /hello: not found"])?;
+    machine.send_line("poweroff")?;
+    let code = machine.wait_exit(STEP_TIMEOUT)?;
+    ensure!(code == 0, "QEMU exited with status {code}");
+    Ok(())
+}
+
 fn boots_to_prompt(_: &mut Machine, banner: &str) -> Result<()> {
     ensure!(banner.contains("Tessera "), "no banner in {banner:?}");
     ensure!(banner.contains("MiB RAM"), "no RAM size in {banner:?}");

@@ -120,6 +120,7 @@ fn test() -> Result<()> {
     let kernel = image::build(Profile::Release)?.kernel;
     qemu::ensure_installed()?;
     let boot = integration::run_all(&kernel)?;
+    integration::run_configurations(&image::build_configurations()?)?;
     // The fuzz targets run briefly, as a smoke test, where nightly exists.
     fuzz::smoke(10)?;
     let size = figures::KernelSize::of(&kernel)?;

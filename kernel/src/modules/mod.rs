@@ -155,6 +155,7 @@ fn add(module: Module) {
 }
 
 /// True when `address` lies inside a loaded module.
+#[cfg(feature = "threads")]
 pub fn holds(address: usize) -> bool {
     MODULES
         .lock()

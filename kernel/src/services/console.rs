@@ -5,18 +5,29 @@
 use com::{Result, Status, class};
 use interfaces::{IConsole, IConsoleImpl};
 
+#[cfg(feature = "threads")]
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::machine::console;
+#[cfg(feature = "threads")]
 use crate::threads::Event;
 
 /// Raised by the UART's interrupt when input arrives.
+#[cfg(feature = "threads")]
 static INPUT: Event = Event::new();
 /// The UART's interrupt source, once input is interrupt-driven (0: polled).
+#[cfg(feature = "threads")]
 static INPUT_SOURCE: AtomicU32 = AtomicU32::new(0);
+
+/// Deferred work for when the console waits: unloading idle modules.
+pub fn on_idle() {
+    #[cfg(feature = "loader")]
+    crate::modules::collect_idle();
+}
 
 /// Makes console input interrupt-driven: the UART raises `source` when a
 /// byte arrives, and a waiting reader sleeps until then.
+#[cfg(feature = "threads")]
 pub fn take_input_interrupts(source: u32) -> com::Result<()> {
     crate::irq::attach(source, crate::irq::SourceEvent::Static(&INPUT))?;
     INPUT_SOURCE.store(source, Ordering::Release);
@@ -25,6 +36,7 @@ pub fn take_input_interrupts(source: u32) -> com::Result<()> {
 
 /// Waits for input: asleep until the UART interrupts, or, while input is
 /// polled, letting other threads run.
+#[cfg(feature = "threads")]
 pub fn wait_for_input() {
     match INPUT_SOURCE.load(Ordering::Acquire) {
         0 => crate::threads::yield_now(),
@@ -33,6 +45,12 @@ pub fn wait_for_input() {
             INPUT.wait();
         }
     }
+}
+
+/// Waits for input: without threads, by polling.
+#[cfg(not(feature = "threads"))]
+pub fn wait_for_input() {
+    core::hint::spin_loop();
 }
 
 /// The SBI firmware console.

@@ -4,25 +4,31 @@
 #![deny(unsafe_code)]
 
 pub mod console;
+#[cfg(feature = "threads")]
 mod interrupts;
 mod power;
+#[cfg(feature = "threads")]
 mod scheduler;
+#[cfg(feature = "threads")]
 mod threads;
 
 use com::{ComObject, Result, Status};
 use heap::HeapObject;
 use interfaces::namespace::flags;
 
-use crate::{Root, modules};
+use crate::Root;
 
 /// Creates the root namespace, registers the boot services in it and makes
 /// it the current namespace; returns it.
 pub fn register_boot_services(romfs: &'static [u8]) -> Result<Root> {
+    #[cfg(feature = "loader")]
     let root: Root = ComObject::create(namespace::Namespace::new(Some(
-        modules::ModuleLoader::boxed(),
+        crate::modules::ModuleLoader::boxed(),
     )));
+    #[cfg(not(feature = "loader"))]
+    let root: Root = ComObject::create(namespace::Namespace::new(None));
     let console = ComObject::create::<interfaces::IConsole>(console::FirmwareConsole {
-        idle: modules::collect_idle,
+        idle: console::on_idle,
         wait: console::wait_for_input,
     });
     root.register("/dev/console", console.as_unknown(), 0)?;
@@ -33,22 +39,17 @@ pub fn register_boot_services(romfs: &'static [u8]) -> Result<Root> {
         HeapObject::serve(crate::heap()).as_unknown(),
         0,
     )?;
-    let loader = ComObject::create::<interfaces::ILoader>(modules::LoaderService);
-    root.register("/sys/loader", loader.as_unknown(), 0)?;
-    let listing = ComObject::create::<interfaces::INamespace>(modules::ModuleDirectory);
-    root.register("/sys/modules", listing.as_unknown(), flags::EXTENSION)?;
-    let threads = ComObject::create::<interfaces::IThreads>(threads::ThreadList);
-    root.register("/sys/threads", threads.as_unknown(), 0)?;
-    let process = ComObject::create::<interfaces::IProcess>(crate::process::Process);
-    root.register("/sys/process", process.as_unknown(), 0)?;
-    let interrupts = ComObject::create::<interfaces::IInterrupts>(interrupts::InterruptService);
-    root.register("/sys/interrupts", interrupts.as_unknown(), 0)?;
-    let scheduler = ComObject::create::<interfaces::IScheduler>(scheduler::SchedulerService);
-    root.register("/sys/scheduler", scheduler.as_unknown(), 0)?;
-    let checks = ComObject::create::<interfaces::ISelfTests>(crate::selftest::SelfTests);
-    root.register("/sys/selftest", checks.as_unknown(), 0)?;
-    let benchmarks = ComObject::create::<interfaces::IBenchmarks>(crate::bench::Benchmarks);
-    root.register("/sys/bench", benchmarks.as_unknown(), 0)?;
+    #[cfg(feature = "loader")]
+    register_loader_services(&root)?;
+    #[cfg(feature = "threads")]
+    register_thread_services(&root)?;
+    #[cfg(all(feature = "threads", feature = "loader"))]
+    {
+        let checks = ComObject::create::<interfaces::ISelfTests>(crate::selftest::SelfTests);
+        root.register("/sys/selftest", checks.as_unknown(), 0)?;
+        let benchmarks = ComObject::create::<interfaces::IBenchmarks>(crate::bench::Benchmarks);
+        root.register("/sys/bench", benchmarks.as_unknown(), 0)?;
+    }
     let boot = bootfs::RomDirectory::mount(romfs).map_err(|error| {
         kprintln!("boot: the boot RomFS is corrupt: {error}");
         Status::BAD_IMAGE
@@ -56,4 +57,26 @@ pub fn register_boot_services(romfs: &'static [u8]) -> Result<Root> {
     root.register("/boot", boot.as_unknown(), flags::EXTENSION)?;
     namespace::set_current(root.clone())?;
     Ok(root)
+}
+
+/// `/sys/loader` and `/sys/modules`.
+#[cfg(feature = "loader")]
+fn register_loader_services(root: &Root) -> Result<()> {
+    let loader = ComObject::create::<interfaces::ILoader>(crate::modules::LoaderService);
+    root.register("/sys/loader", loader.as_unknown(), 0)?;
+    let listing = ComObject::create::<interfaces::INamespace>(crate::modules::ModuleDirectory);
+    root.register("/sys/modules", listing.as_unknown(), flags::EXTENSION)
+}
+
+/// `/sys/threads`, `/sys/process`, `/sys/interrupts` and `/sys/scheduler`.
+#[cfg(feature = "threads")]
+fn register_thread_services(root: &Root) -> Result<()> {
+    let threads = ComObject::create::<interfaces::IThreads>(threads::ThreadList);
+    root.register("/sys/threads", threads.as_unknown(), 0)?;
+    let process = ComObject::create::<interfaces::IProcess>(crate::process::Process);
+    root.register("/sys/process", process.as_unknown(), 0)?;
+    let interrupts = ComObject::create::<interfaces::IInterrupts>(interrupts::InterruptService);
+    root.register("/sys/interrupts", interrupts.as_unknown(), 0)?;
+    let scheduler = ComObject::create::<interfaces::IScheduler>(scheduler::SchedulerService);
+    root.register("/sys/scheduler", scheduler.as_unknown(), 0)
 }

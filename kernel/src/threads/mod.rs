@@ -19,6 +19,13 @@ mod blocking;
 mod policy;
 mod thread;
 
+#[cfg_attr(
+    not(feature = "loader"),
+    allow(
+        unused_imports,
+        reason = "used by the checks and benchmarks of the full kernel"
+    )
+)]
 pub use blocking::{Condition, Event, Mutex};
 
 use alloc::boxed::Box;
