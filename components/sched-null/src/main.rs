@@ -15,11 +15,7 @@ use interfaces::{ISchedulerPolicy, ISchedulerPolicyImpl};
 use sync::Mutex;
 
 /// Ready threads, first in first out.
-struct Ring {
-    ids: [u64; MAX_THREADS],
-    head: usize,
-    length: usize,
-}
+type Ring = sched_queue::Ring<MAX_THREADS>;
 
 #[class(ISchedulerPolicy)]
 struct FirstComeFirstServed {
@@ -34,43 +30,23 @@ impl ISchedulerPolicyImpl for FirstComeFirstServed {
     }
 
     fn ready(&self, thread: u64) -> Result<()> {
-        let mut ring = self.ring.lock();
-        if ring.length == MAX_THREADS {
-            return Err(Status::OUT_OF_MEMORY);
+        if self.ring.lock().push(thread) {
+            Ok(())
+        } else {
+            Err(Status::OUT_OF_MEMORY)
         }
-        let at = (ring.head + ring.length) % MAX_THREADS;
-        ring.ids[at] = thread;
-        ring.length += 1;
-        Ok(())
     }
 
     fn pick(&self) -> Result<u64> {
-        let mut ring = self.ring.lock();
-        if ring.length == 0 {
-            return Err(Status::NOT_FOUND);
-        }
-        let id = ring.ids[ring.head];
-        ring.head = (ring.head + 1) % MAX_THREADS;
-        ring.length -= 1;
-        Ok(id)
+        self.ring.lock().pop().ok_or(Status::NOT_FOUND)
     }
 
     fn has_ready(&self) -> Result<bool> {
-        Ok(self.ring.lock().length > 0)
+        Ok(!self.ring.lock().is_empty())
     }
 
     fn forget(&self, thread: u64) -> Result<()> {
-        let mut ring = self.ring.lock();
-        let (head, length) = (ring.head, ring.length);
-        let mut kept = 0;
-        for slot in 0..length {
-            let value = ring.ids[(head + slot) % MAX_THREADS];
-            if value != thread {
-                ring.ids[(head + kept) % MAX_THREADS] = value;
-                kept += 1;
-            }
-        }
-        ring.length = kept;
+        self.ring.lock().remove(thread);
         Ok(())
     }
 
@@ -107,11 +83,7 @@ impl ISchedulerPolicyImpl for FirstComeFirstServed {
 }
 
 fn construct() -> Result<ComPtr<IUnknown>> {
-    let ring = Ring {
-        ids: [0; MAX_THREADS],
-        head: 0,
-        length: 0,
-    };
+    let ring = Ring::new();
     Ok(ComObject::create::<ISchedulerPolicy>(FirstComeFirstServed {
         ring: Mutex::new(ring),
     })

@@ -21,52 +21,8 @@ const LEVELS: usize = 8;
 /// A thread's priority until someone sets it.
 const DEFAULT_PRIORITY: u32 = 4;
 
-/// A first-in, first-out ring of thread ids.
-struct Ring {
-    ids: [u64; MAX_THREADS],
-    head: usize,
-    length: usize,
-}
-
-impl Ring {
-    const EMPTY: Ring = Ring {
-        ids: [0; MAX_THREADS],
-        head: 0,
-        length: 0,
-    };
-
-    fn push(&mut self, id: u64) -> Result<()> {
-        if self.length == MAX_THREADS {
-            return Err(Status::OUT_OF_MEMORY);
-        }
-        self.ids[(self.head + self.length) % MAX_THREADS] = id;
-        self.length += 1;
-        Ok(())
-    }
-
-    fn pop(&mut self) -> Option<u64> {
-        if self.length == 0 {
-            return None;
-        }
-        let id = self.ids[self.head];
-        self.head = (self.head + 1) % MAX_THREADS;
-        self.length -= 1;
-        Some(id)
-    }
-
-    /// Drops `id` from the ring, keeping the others' order.
-    fn remove(&mut self, id: u64) {
-        let mut kept = 0;
-        for slot in 0..self.length {
-            let value = self.ids[(self.head + slot) % MAX_THREADS];
-            if value != id {
-                self.ids[(self.head + kept) % MAX_THREADS] = value;
-                kept += 1;
-            }
-        }
-        self.length = kept;
-    }
-}
+/// Ready threads of one priority level, first in first out.
+type Ring = sched_queue::Ring<MAX_THREADS>;
 
 /// The policy's state.
 struct State {
@@ -99,7 +55,11 @@ impl ISchedulerPolicyImpl for RoundRobin {
     fn ready(&self, thread: u64) -> Result<()> {
         let mut state = self.state.lock();
         let level = state.priority(thread) as usize % LEVELS;
-        state.levels[level].push(thread)
+        if state.levels[level].push(thread) {
+            Ok(())
+        } else {
+            Err(Status::OUT_OF_MEMORY)
+        }
     }
 
     fn pick(&self) -> Result<u64> {
@@ -113,7 +73,7 @@ impl ISchedulerPolicyImpl for RoundRobin {
     }
 
     fn has_ready(&self) -> Result<bool> {
-        Ok(self.state.lock().levels.iter().any(|ring| ring.length > 0))
+        Ok(self.state.lock().levels.iter().any(|ring| !ring.is_empty()))
     }
 
     fn forget(&self, thread: u64) -> Result<()> {
@@ -170,7 +130,7 @@ impl ISchedulerPolicyImpl for RoundRobin {
 
 fn construct() -> Result<ComPtr<IUnknown>> {
     let state = State {
-        levels: [Ring::EMPTY; LEVELS],
+        levels: [const { Ring::new() }; LEVELS],
         priorities: [(0, 0); MAX_THREADS],
     };
     Ok(ComObject::create::<ISchedulerPolicy>(RoundRobin {
