@@ -8,8 +8,9 @@ use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::hint::black_box;
 
-use com::{ComObject, ComPtr, Interface, Result, Status, class, interface};
-use interfaces::{IBenchmarks, IBenchmarksImpl};
+use com::{ComObject, ComPtr, Gate, Interface, Result, Status, class, interface};
+use interfaces::mutate::{NO_TIMEOUT, flags};
+use interfaces::{IBenchmarks, IBenchmarksImpl, IMutate};
 
 use crate::machine::counters;
 use crate::{modules, threads};
@@ -29,6 +30,18 @@ pub trait IProbe {
 struct Probe;
 
 impl IProbeImpl for Probe {
+    fn add(&self, value: u64) -> Result<u64> {
+        Ok(value + 1)
+    }
+}
+
+/// The probe again, mutable: its calls pass through a mutation gate.
+#[class(IProbe, mutable)]
+struct GatedProbe {
+    gate: Gate,
+}
+
+impl IProbeImpl for GatedProbe {
     fn add(&self, value: u64) -> Result<u64> {
         Ok(value + 1)
     }
@@ -74,6 +87,12 @@ const BENCHMARKS: &[Benchmark] = &[
     ("call within a module", call_local),
     ("imported call, short-cut", call_imported_direct),
     ("imported call, through a slot", call_imported_indirect),
+    (
+        "interface call through a mutation gate (vtable)",
+        gated_call,
+    ),
+    ("MutateVtable, idle object", mutate_idle),
+    ("MutateVtable, 8 threads calling the object", mutate_busy),
 ];
 
 /// The instructions `operation` takes: the fewest over `RUNS` runs.
@@ -110,7 +129,19 @@ fn direct_call() -> Result<u64> {
 }
 
 fn interface_call() -> Result<u64> {
-    let probe = probe();
+    vtable_call(&probe())
+}
+
+fn gated_call() -> Result<u64> {
+    vtable_call(&gated_probe())
+}
+
+fn gated_probe() -> ComPtr<IProbe> {
+    ComObject::create(GatedProbe { gate: Gate::new() })
+}
+
+/// A call of `probe`'s `add` straight through its vtable.
+fn vtable_call(probe: &IProbe) -> Result<u64> {
     let mut out = 0u64;
     let out: *mut u64 = &mut out;
     Ok(measure(|| {
@@ -167,6 +198,57 @@ fn release_and_unload() -> Result<u64> {
         figure = figure.min(counters::instructions() - start);
     }
     Ok(figure)
+}
+
+/// Points the gated probe's vtable at the one it has (a real mutation
+/// that leaves it working) while `callers` threads call it.
+fn mutate_with_callers(callers: usize) -> Result<u64> {
+    let mutate = namespace::current()?
+        .bind("/mutate", 0)?
+        .query::<IMutate>()?;
+    let probe = gated_probe();
+    let vtable = com::vtable!(GatedProbe, IProbe).addr() as u64;
+    *BUSY_PROBE.lock() = Some(probe.clone());
+    STOP_CALLING.store(false, Ordering::SeqCst);
+    let threads = (0..callers)
+        .map(|i| threads::spawn("caller", call_busy_probe, i, 4096))
+        .collect::<Result<Vec<_>>>()?;
+    threads::yield_now();
+    let mut failure = None;
+    let figure = measure(|| {
+        let result = mutate.mutate_vtable(probe.as_unknown(), vtable, flags::BY_MUTEX, NO_TIMEOUT);
+        failure = failure.or(result.err());
+    });
+    STOP_CALLING.store(true, Ordering::SeqCst);
+    threads.into_iter().try_for_each(threads::join)?;
+    BUSY_PROBE.lock().take();
+    failure.map_or(Ok(figure), Err)
+}
+
+fn mutate_idle() -> Result<u64> {
+    let figure = mutate_with_callers(0);
+    // `/mutate` goes, so later figures see the namespace as it was.
+    modules::collect_idle();
+    figure
+}
+
+fn mutate_busy() -> Result<u64> {
+    let figure = mutate_with_callers(8);
+    modules::collect_idle();
+    figure
+}
+
+/// The probe the callers call, and when to stop.
+static BUSY_PROBE: threads::Mutex<Option<ComPtr<IProbe>>> = threads::Mutex::new(None);
+static STOP_CALLING: AtomicBool = AtomicBool::new(false);
+
+fn call_busy_probe(_: usize) {
+    let Some(probe) = BUSY_PROBE.lock().clone() else {
+        return;
+    };
+    while !STOP_CALLING.load(Ordering::Relaxed) {
+        let _ = black_box(probe.add(black_box(1)));
+    }
 }
 
 /// Tells the yield partner to stop.

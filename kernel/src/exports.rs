@@ -1,5 +1,5 @@
 //! What the kernel exports to components (`kernel.def`): memory, the
-//! namespace, and stopping. Components reach these through import
+//! namespace, stopping, and what mutation needs of the scheduler. Components reach these through import
 //! relocations the loader binds; the build script generates the table.
 
 use core::ffi::c_void;
@@ -48,6 +48,21 @@ pub unsafe extern "C" fn tessera_free(block: *mut u8) {
 /// The current namespace with a reference for the caller, or null.
 pub extern "C" fn tessera_current_namespace() -> *mut c_void {
     namespace::current().map_or(ptr::null_mut(), |namespace| namespace.into_raw().cast())
+}
+
+pub use crate::gates::{tessera_wait_word, tessera_wake_word};
+
+/// `time` in microseconds since reset.
+pub extern "C" fn tessera_now_us() -> u64 {
+    let ticks = u128::from(crate::threads::now()) * 1_000_000;
+    u64::try_from(ticks / u128::from(crate::threads::ticks_per_second())).unwrap_or(u64::MAX)
+}
+
+/// Returns once every other thread that was ready to run at the call has
+/// run since: after a mutation, no thread still holds a vtable pointer it
+/// loaded before (see `threads::grace_period`).
+pub extern "C" fn tessera_grace_period() {
+    crate::threads::grace_period();
 }
 
 /// Does nothing: the callee of the imported-call benchmark (`callbench`).

@@ -28,6 +28,7 @@ mod bench;
 mod boot_image;
 #[cfg(feature = "loader")]
 mod exports;
+mod gates;
 #[cfg(feature = "threads")]
 mod irq;
 #[cfg_attr(

@@ -172,6 +172,12 @@ fn check_targets(results: &[Figure]) -> Result<()> {
     ) else {
         bail!("the call figures are missing");
     };
+    let (Some(gated), Some(mutate_idle)) = (
+        value("interface call through a mutation gate (vtable)"),
+        value("MutateVtable, idle object"),
+    ) else {
+        bail!("the mutation figures are missing");
+    };
     let targets = [
         Target {
             description: format!("interface call {interface} <= direct call {direct} + 3"),
@@ -198,6 +204,16 @@ fn check_targets(results: &[Figure]) -> Result<()> {
                 "short-cut imported call {short_cut} == call within a module {local}"
             ),
             met: short_cut == local,
+        },
+        Target {
+            description: format!(
+                "call through a mutation gate {gated} <= interface call {interface} + 4"
+            ),
+            met: gated <= interface + 4,
+        },
+        Target {
+            description: format!("MutateVtable on an idle object {mutate_idle} <= 1000"),
+            met: mutate_idle <= 1000,
         },
     ];
     println!();

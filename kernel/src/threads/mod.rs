@@ -30,7 +30,7 @@ pub use blocking::{Condition, Event, Mutex};
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use com::{ComPtr, Result, Status};
 use interfaces::{ISchedulerPolicy, ThreadStatus};
@@ -291,6 +291,17 @@ pub fn statuses() -> Vec<ThreadStatus> {
 }
 
 impl Scheduler {
+    /// True while some thread other than the running and idle ones is
+    /// ready and has not had the processor since `time` was `start`.
+    fn any_ready_before(&self, start: u64) -> bool {
+        self.threads.iter().enumerate().any(|(index, thread)| {
+            index != self.current
+                && index != self.idle
+                && thread.state == State::Ready
+                && thread.since < start
+        })
+    }
+
     fn find(&mut self, id: ThreadId) -> Option<&mut Thread> {
         self.threads
             .iter_mut()
@@ -474,6 +485,27 @@ pub fn wake_one(key: usize) -> bool {
         })
         .unwrap_or(false)
     })
+}
+
+/// Sleeps while `word` holds `expected`, until [`wake_all`] on its address
+/// or until `time` reaches `deadline`. False on timeout.
+pub fn wait_word(word: &AtomicU32, expected: u32, deadline: u64) -> bool {
+    wait_on(word.as_ptr().addr(), deadline, || {
+        word.load(Ordering::Acquire) == expected
+    })
+}
+
+/// Returns once every other thread that was ready to run at the call has
+/// had the processor since. A thread preempted between loading a vtable
+/// pointer and entering the object's gate is such a thread, so after a
+/// mutation this is how long a stale pointer can live.
+pub fn grace_period() {
+    let start = now();
+    while interrupts::without(|| with_scheduler(|scheduler| scheduler.any_ready_before(start)))
+        .unwrap_or(false)
+    {
+        sleep_until(now() + 1);
+    }
 }
 
 /// Wakes every thread waiting on `key`; returns how many.

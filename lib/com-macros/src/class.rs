@@ -9,6 +9,11 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let interfaces =
         syn::parse::Parser::parse2(Punctuated::<Path, Token![,]>::parse_terminated, attr)?;
     let item: ItemStruct = syn::parse2(item)?;
+    let mutable = interfaces.iter().any(|path| path.is_ident("mutable"));
+    let mut interfaces: Vec<Path> = interfaces
+        .into_iter()
+        .filter(|path| !path.is_ident("mutable"))
+        .collect();
     if interfaces.is_empty() {
         return Err(syn::Error::new_spanned(
             &item.ident,
@@ -22,9 +27,28 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         ));
     }
     let name = &item.ident;
+    if mutable {
+        interfaces.push(syn::parse_quote!(::com::IMutable));
+    }
+    let gate = mutable.then(|| {
+        quote! {
+            #[inline(always)]
+            fn gate(&self) -> ::core::option::Option<&::com::Gate> {
+                ::core::option::Option::Some(&self.gate)
+            }
+        }
+    });
+    let describe = mutable.then(|| {
+        quote! {
+            impl ::com::IMutableImpl for #name {
+                fn layout(&self) -> ::com::Result<::com::ObjectLayout> {
+                    Ok(::com::ObjectLayout::of(self))
+                }
+            }
+        }
+    });
     let count = interfaces.len();
     let slots = 0..count;
-    let interfaces: Vec<&Path> = interfaces.iter().collect();
     let has_interface = interfaces.iter().enumerate().map(|(slot, interface)| {
         quote! {
             // SAFETY: `vtables()` puts this interface's vtable in this slot.
@@ -42,6 +66,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         unsafe impl ::com::Class for #name {
             type Vtables = [::core::sync::atomic::AtomicPtr<::core::ffi::c_void>; #count];
             const IIDS: &'static [::com::Guid] = &[#(<#interfaces as ::com::Interface>::IID),*];
+            #gate
             fn vtables() -> Self::Vtables {
                 [#(::core::sync::atomic::AtomicPtr::new(
                     (<#interfaces as ::com::Implement<#name, #slots>>::VTBL
@@ -53,5 +78,6 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         }
 
         #(#has_interface)*
+        #describe
     })
 }

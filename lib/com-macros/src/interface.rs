@@ -41,7 +41,9 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let impl_items = &item.items;
     let vtbl_fields = methods.iter().map(vtable_field);
     let client_methods = methods.iter().map(client_method);
-    let thunks = methods.iter().map(|method| thunk(&implementation, method));
+    let thunks = methods
+        .iter()
+        .map(|method| thunk(interface, &implementation, method));
     let thunk_names = methods.iter().map(|method| &method.name);
     let signatures = methods.iter().map(method_signature);
     let name = interface.to_string();
@@ -309,12 +311,18 @@ fn client_method(method: &Method) -> TokenStream {
     }
 }
 
-fn thunk(implementation: &Ident, method: &Method) -> TokenStream {
+fn thunk(interface: &Ident, implementation: &Ident, method: &Method) -> TokenStream {
     let Method { name, args, ok, .. } = method;
+    let reissue = format_ident!("{}_reissue", name);
     let arg_names: Vec<_> = args.iter().map(|(arg, _)| arg).collect();
+    let converted: Vec<_> = arg_names
+        .iter()
+        .map(|arg| format_ident!("__arg_{}", arg))
+        .collect();
     let arg_types: Vec<_> = args.iter().map(|(_, ty)| ty).collect();
-    let arg_abis = args.iter().map(|(_, ty)| param_abi(ty));
+    let arg_abis: Vec<_> = args.iter().map(|(_, ty)| param_abi(ty)).collect();
     let out = out_param(method).map(|out| quote! { __out: #out, });
+    let out_arg = ok.as_ref().map(|_| quote! { __out });
     let (check_out, store) = match ok {
         None => (quote! {}, quote! { Ok(()) => ::com::Status::OK, }),
         Some(ok) => (
@@ -332,6 +340,10 @@ fn thunk(implementation: &Ident, method: &Method) -> TokenStream {
             },
         ),
     };
+    let call_again = quote! {
+        // SAFETY: the same call, with the caller's promises unchanged.
+        unsafe { #reissue::<T, SLOT>(__this, #(#arg_names,)* #out_arg) }
+    };
     quote! {
         unsafe extern "C" fn #name<T: ::com::Class + #implementation, const SLOT: usize>(
             __this: *mut ::core::ffi::c_void,
@@ -341,19 +353,54 @@ fn thunk(implementation: &Ident, method: &Method) -> TokenStream {
             #check_out
             // SAFETY: this vtable is installed only in slot `SLOT` of a `ComObject<T>`.
             let __object = unsafe { ::com::ComObject::<T>::from_slot::<SLOT>(__this) };
+            // Mutable classes count the calls inside; for others the gate is
+            // `None` and the gate code compiles to nothing.
+            let __gate = ::com::Class::gate(__object.value());
+            let __entry = match ::com::Gate::enter_optional(__gate) {
+                Ok(entry) => entry,
+                // Turned back at a closed gate.
+                Err(_) => return #call_again,
+            };
             #(
                 // SAFETY: the caller passes arguments in their ABI form.
-                let #arg_names = match unsafe { <#arg_types as ::com::Param>::from_abi(#arg_names) } {
+                let #converted = match unsafe { <#arg_types as ::com::Param>::from_abi(#arg_names) } {
                     Ok(value) => value,
                     Err(status) => return status,
                 };
             )*
-            match #implementation::#name(__object.value(), #(#arg_names),*) {
+            let __status = match #implementation::#name(__object.value(), #(#converted),*) {
                 #store
                 // A failure must read as one across the ABI, or the caller
                 // would trust an unwritten out-value.
                 Err(status) if status.is_ok() => ::com::Status::FAILED,
                 Err(status) => status,
+            };
+            drop(__entry);
+            if __gate.is_some() && __status == ::com::Status::RETRY {
+                // Pushed out at a checkpoint by a mutation.
+                return #call_again;
+            }
+            __status
+        }
+
+        /// The slow path of a call that met a mutation: waits until the
+        /// gate opens, then issues the call again through the vtable the
+        /// object has now. Out of line, so the fast path saves nothing.
+        #[cold]
+        #[inline(never)]
+        unsafe extern "C" fn #reissue<T: ::com::Class + #implementation, const SLOT: usize>(
+            __this: *mut ::core::ffi::c_void,
+            #(#arg_names: #arg_abis,)*
+            #out
+        ) -> ::com::Status {
+            // SAFETY: as in the thunk this one serves.
+            let __object = unsafe { ::com::ComObject::<T>::from_slot::<SLOT>(__this) };
+            if let Some(gate) = ::com::Class::gate(__object.value()) {
+                gate.wait_until_open();
+            }
+            // SAFETY: the caller's promises for this call still hold.
+            unsafe {
+                ((*__this.cast::<#interface>()).vtbl().#name)(__this, #(#arg_names,)* #out_arg)
             }
         }
     }

@@ -29,6 +29,10 @@ pub fn interface(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Implements the listed interfaces on a struct: `#[class(IFoo, IBar)]`.
 ///
+/// With `mutable` among them (`#[class(IFoo, mutable)]`) the objects can be
+/// mutated live: the struct needs a field `gate: com::Gate`, every method
+/// call enters that gate, and the class also implements `com::IMutable`.
+///
 /// The struct must also implement `IFooImpl` and `IBarImpl`, and be
 /// `Send + Sync`. Create objects with `com::ComObject::create`.
 #[proc_macro_attribute]

@@ -41,8 +41,10 @@ extern crate alloc;
 extern crate self as com;
 
 mod abi;
+mod gate;
 mod guid;
 mod interface;
+mod mutable;
 mod object;
 mod ptr;
 mod signature;
@@ -50,8 +52,10 @@ mod status;
 
 pub use abi::{Param, PlainData, RawSlice, RawSliceMut, Record, Ret};
 pub use com_macros::{Record, class, interface};
+pub use gate::{Gate, GateEntry};
 pub use guid::Guid;
 pub use interface::{IUnknown, IUnknownVtbl, Interface};
+pub use mutable::{IMutable, IMutableImpl, IMutableVtbl, ObjectLayout};
 pub use object::{Class, ComObject, HasInterface, Implement, VtableSlots, live_objects};
 pub use ptr::ComPtr;
 pub use signature::{ArgKind, ArgSignature, InterfaceSignature, MethodSignature};

@@ -18,7 +18,7 @@ use alloc::boxed::Box;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering, fence};
 
-use crate::{ComPtr, Guid, IUnknown, IUnknownVtbl, Interface, Status};
+use crate::{ComPtr, Gate, Guid, IUnknown, IUnknownVtbl, Interface, Status};
 
 /// A Rust type that implements one or more interfaces.
 ///
@@ -33,6 +33,12 @@ pub unsafe trait Class: Sized + Send + Sync + 'static {
     const IIDS: &'static [Guid];
     /// The initial vtable pointers of a new object.
     fn vtables() -> Self::Vtables;
+    /// The object's mutation gate, for classes declared `mutable`; method
+    /// thunks enter it around every call.
+    #[inline(always)]
+    fn gate(&self) -> Option<&Gate> {
+        None
+    }
 }
 
 /// A fixed array of vtable pointers (implemented for every array length).
@@ -80,6 +86,9 @@ pub struct ComObject<T: Class> {
 }
 
 impl<T: Class> ComObject<T> {
+    /// Where the implementation's state starts, from the object's start.
+    pub(crate) const VALUE_OFFSET: usize = core::mem::offset_of!(ComObject<T>, value);
+
     /// Boxes `value` as a new object and returns its interface `I`.
     pub fn create<I: Interface>(value: T) -> ComPtr<I>
     where
@@ -114,6 +123,34 @@ impl<T: Class> ComObject<T> {
     /// The implementation's state.
     pub fn value(&self) -> &T {
         &self.value
+    }
+
+    /// The object whose identity (slot 0, what `query::<IUnknown>()`
+    /// gives) is `object`: how a transition function reaches the state
+    /// and slots of the object it rewrites.
+    ///
+    /// # Safety
+    /// `object` is the identity of a live `ComObject<T>`, or of an object
+    /// laid out exactly as one (a mutable class and its variants).
+    pub unsafe fn from_identity(object: &IUnknown) -> &ComObject<T> {
+        // SAFETY: slot 0 is the object's start, by the caller's promise.
+        unsafe { &*(object as *const IUnknown).cast::<ComObject<T>>() }
+    }
+
+    /// Points vtable slot `slot` at `vtable` (see [`crate::vtable!`]).
+    /// Transition functions call it while the mutator keeps calls out.
+    ///
+    /// # Safety
+    /// `vtable` is a vtable of slot `slot`'s interface whose thunks expect
+    /// this object's layout and the state it holds once the transition ends.
+    pub unsafe fn set_vtable(&self, slot: usize, vtable: *const c_void) -> crate::Result<()> {
+        if slot >= T::IIDS.len() {
+            return Err(Status::OUT_OF_RANGE);
+        }
+        // SAFETY: `slot` is below the slot count, checked just above.
+        let slot = unsafe { &*self.slot(slot).cast::<AtomicPtr<c_void>>() };
+        slot.store(vtable.cast_mut(), Ordering::Release);
+        Ok(())
     }
 
     /// Pointer to slot `index`, if the object has that many interfaces.

@@ -64,6 +64,11 @@ statuses! {
     /// A request the callee could grant only by breaking a promise already
     /// made (a time constraint that cannot be met alongside the admitted ones).
     REFUSED = -16, "refused";
+    /// A mutation pushed the call out of the object; the method thunk issues
+    /// it again (an implementation returns it only from a gate checkpoint).
+    RETRY = -17, "object changed; call again";
+    /// The operation could not finish in the time it was given.
+    TIMED_OUT = -18, "timed out";
 }
 
 impl Status {

@@ -1,6 +1,8 @@
-//! `/sys/selftest`: checks of the thread machinery that only the running
-//! kernel can make. Each spawns threads, waits for them, and checks what
-//! they did; a failure prints why.
+//! `/sys/selftest`: checks of the thread machinery and of live mutation
+//! that only the running kernel can make. Each spawns threads, waits for
+//! them, and checks what they did; a failure prints why.
+
+mod mutation;
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -60,6 +62,26 @@ const CHECKS: &[Check] = &[
     (
         "a driver attaches, waits on and gives back a source",
         interrupt_sources_attach_and_detach,
+    ),
+    (
+        "mutation by mutex under 8 callers: none lost or mixed",
+        mutation::mutex_under_load,
+    ),
+    (
+        "mutation by abort under 8 callers: none lost or mixed",
+        mutation::abort_under_load,
+    ),
+    (
+        "a timed-out mutation changes nothing; abort retries a call",
+        mutation::timeout_rolls_back_and_abort_retries,
+    ),
+    (
+        "a failed transition is undone; plain objects refused",
+        mutation::failed_transition_is_undone,
+    ),
+    (
+        "a divider specializes while its divisor is 2, and back",
+        mutation::specialization_follows_its_assumption,
     ),
 ];
 

@@ -1,0 +1,64 @@
+//! What the object model's mutation gates need from the kernel: sleeping
+//! while a word holds a value, and waking its sleepers.
+//!
+//! `com` calls these by name from every module (the kernel links them
+//! directly; components import them through `kernel.def`), so they exist in
+//! every configuration: without threads nobody else can change a word, and
+//! a wait returns at once.
+
+use core::sync::atomic::AtomicU32;
+
+/// Sleeps while `*word` holds `expected`, at most `timeout_us` microseconds
+/// (`u64::MAX`: no limit). Returns 0 on timeout, 1 otherwise.
+///
+/// # Safety
+/// `word` is valid for reads for the duration of the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tessera_wait_word(
+    word: *const AtomicU32,
+    expected: u32,
+    timeout_us: u64,
+) -> u32 {
+    // SAFETY: the caller keeps the word alive for the call.
+    let Some(word) = (unsafe { word.as_ref() }) else {
+        return 1;
+    };
+    u32::from(wait(word, expected, timeout_us))
+}
+
+/// Wakes every thread sleeping on `word`; returns how many.
+#[unsafe(no_mangle)]
+pub extern "C" fn tessera_wake_word(word: *const AtomicU32) -> u32 {
+    wake(word.addr())
+}
+
+#[cfg(feature = "threads")]
+fn wait(word: &AtomicU32, expected: u32, timeout_us: u64) -> bool {
+    let deadline = match timeout_us {
+        u64::MAX => u64::MAX,
+        timeout => crate::threads::now().saturating_add(ticks_from_us(timeout)),
+    };
+    crate::threads::wait_word(word, expected, deadline)
+}
+
+#[cfg(feature = "threads")]
+fn wake(key: usize) -> u32 {
+    u32::try_from(crate::threads::wake_all(key)).unwrap_or(u32::MAX)
+}
+
+#[cfg(not(feature = "threads"))]
+fn wait(_word: &AtomicU32, _expected: u32, _timeout_us: u64) -> bool {
+    true
+}
+
+#[cfg(not(feature = "threads"))]
+fn wake(_key: usize) -> u32 {
+    0
+}
+
+/// Microseconds in ticks of `time`, rounded up so a short wait still waits.
+#[cfg(feature = "threads")]
+fn ticks_from_us(microseconds: u64) -> u64 {
+    let ticks = u128::from(microseconds) * u128::from(crate::threads::ticks_per_second());
+    u64::try_from(ticks.div_ceil(1_000_000)).unwrap_or(u64::MAX)
+}

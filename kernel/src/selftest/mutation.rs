@@ -1,0 +1,429 @@
+//! Checks of live mutation: a mutable object keeps answering, each answer
+//! whole and from one implementation, while `/mutate` changes it under
+//! eight calling threads; a mutation that cannot finish in time changes
+//! nothing; a transition that fails is undone.
+//!
+//! Specialization gets the same treatment: a divider becomes a shift while
+//! its divisor is 2 and goes back when it changes.
+//!
+//! The object answers `IHello::greet` with one letter written again and
+//! again, a letter at a time: implementation `A` writes `A`s, `B` writes
+//! `B`s, so a call that ran partly on each would show both.
+
+use core::ops::Deref;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use com::{ComObject, ComPtr, Gate, IUnknown, Interface, Result, Status, class, interface, vtable};
+use interfaces::mutate::flags;
+use interfaces::{IHello, IHelloImpl, IMutate, ITransition, ITransitionImpl};
+
+use super::fail;
+use crate::threads::{self, Mutex};
+
+/// Letters in one answer.
+const LETTERS: usize = 32;
+/// Threads calling the object during the mutations.
+const CALLERS: usize = 8;
+/// Calls each of them makes.
+const CALLS: u64 = 3_000;
+/// Generous: the mutations under load must never time out.
+const PATIENT_US: u64 = 5_000_000;
+
+/// Implementation `A`, whose calls can be held inside the object.
+#[class(IHello, mutable)]
+pub struct Letters {
+    gate: Gate,
+}
+
+/// Implementation `B`: the same object, answering with another letter.
+#[class(IHello, mutable)]
+#[repr(transparent)]
+pub struct OtherLetters(Letters);
+
+impl Deref for OtherLetters {
+    type Target = Letters;
+    fn deref(&self) -> &Letters {
+        &self.0
+    }
+}
+
+/// While set, calls of implementation `A` stay inside the object (leaving
+/// only when a mutator by abort asks them to).
+static HOLD: AtomicBool = AtomicBool::new(false);
+
+impl IHelloImpl for Letters {
+    fn greet(&self, buffer: &mut [u8]) -> Result<usize> {
+        while HOLD.load(Ordering::Acquire) {
+            self.gate.checkpoint()?;
+            threads::sleep_ms(1);
+        }
+        spell(&self.gate, buffer, b'A')
+    }
+}
+
+impl IHelloImpl for OtherLetters {
+    fn greet(&self, buffer: &mut [u8]) -> Result<usize> {
+        spell(&self.gate, buffer, b'B')
+    }
+}
+
+/// Writes `letter` into the answer one byte at a time, looking at the
+/// gate's checkpoint every eight (nothing is changed that a retry would
+/// not write again).
+fn spell(gate: &Gate, buffer: &mut [u8], letter: u8) -> Result<usize> {
+    let answer = buffer.get_mut(..LETTERS).ok_or(Status::BUFFER_TOO_SMALL)?;
+    for (index, byte) in answer.iter_mut().enumerate() {
+        if index % 8 == 0 {
+            gate.checkpoint()?;
+        }
+        *byte = core::hint::black_box(letter);
+    }
+    Ok(LETTERS)
+}
+
+/// Which letter a whole answer holds, if it holds only one.
+fn letter_of(answer: &[u8]) -> Option<u8> {
+    let (&first, rest) = answer.split_first()?;
+    rest.iter().all(|&byte| byte == first).then_some(first)
+}
+
+fn new_letters() -> ComPtr<IHello> {
+    ComObject::create::<IHello>(Letters { gate: Gate::new() })
+}
+
+fn mutator() -> Result<ComPtr<IMutate>> {
+    namespace::current()?.bind("/mutate", 0)?.query::<IMutate>()
+}
+
+/// Turns the object's `IHello` to implementation `letter`.
+fn turn(mutate: &IMutate, object: &IHello, letter: u8, flags: u32, timeout_us: u64) -> Result<()> {
+    let vtable = match letter {
+        b'A' => vtable!(Letters, IHello),
+        _ => vtable!(OtherLetters, IHello),
+    };
+    mutate.mutate_vtable(object.as_unknown(), vtable.addr() as u64, flags, timeout_us)
+}
+
+/// The object the callers call, and what they saw.
+static TARGET: Mutex<Option<ComPtr<IHello>>> = Mutex::new(None);
+static SEEN_A: AtomicU64 = AtomicU64::new(0);
+static SEEN_B: AtomicU64 = AtomicU64::new(0);
+static WRONG: AtomicU64 = AtomicU64::new(0);
+static CALLERS_DONE: AtomicU64 = AtomicU64::new(0);
+
+fn call_in_a_loop(_: usize) {
+    let Some(object) = TARGET.lock().clone() else {
+        return;
+    };
+    let mut answer = [0; LETTERS];
+    for call in 0..CALLS {
+        answer.fill(0);
+        let counter = match object.greet(&mut answer).map(|_| letter_of(&answer)) {
+            Ok(Some(b'A')) => &SEEN_A,
+            Ok(Some(b'B')) => &SEEN_B,
+            _ => &WRONG,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        // Lets the mutator in under policies that never preempt.
+        if call.is_multiple_of(32) {
+            threads::yield_now();
+        }
+    }
+    CALLERS_DONE.fetch_add(1, Ordering::Release);
+}
+
+/// Mutates the object back and forth while eight threads call it.
+fn under_load(flags: u32) -> Result<()> {
+    let mutate = mutator()?;
+    let object = new_letters();
+    for counter in [&SEEN_A, &SEEN_B, &WRONG, &CALLERS_DONE] {
+        counter.store(0, Ordering::SeqCst);
+    }
+    *TARGET.lock() = Some(object.clone());
+    let callers: alloc::vec::Vec<_> = (0..CALLERS)
+        .map(|i| threads::spawn("caller", call_in_a_loop, i, threads::DEFAULT_STACK))
+        .collect::<Result<_>>()?;
+    let mut mutations = 0_u32;
+    while CALLERS_DONE.load(Ordering::Acquire) < CALLERS as u64 {
+        let letter = if mutations.is_multiple_of(2) { b'B' } else { b'A' };
+        turn(&mutate, &object, letter, flags, PATIENT_US)?;
+        mutations += 1;
+        threads::yield_now();
+    }
+    callers.into_iter().try_for_each(threads::join)?;
+    TARGET.lock().take();
+    let (a, b, wrong) = (
+        SEEN_A.load(Ordering::SeqCst),
+        SEEN_B.load(Ordering::SeqCst),
+        WRONG.load(Ordering::SeqCst),
+    );
+    kprintln!(
+        "selftest: {mutations} mutations; answers: {a} from A, {b} from B, {wrong} mixed or failed"
+    );
+    if a + b != CALLERS as u64 * CALLS || wrong != 0 || a == 0 || b == 0 || mutations < 10 {
+        return fail(format_args!("calls were lost, mixed or failed"));
+    }
+    Ok(())
+}
+
+pub fn mutex_under_load() -> Result<()> {
+    under_load(flags::BY_MUTEX)
+}
+
+pub fn abort_under_load() -> Result<()> {
+    under_load(flags::BY_ABORT)
+}
+
+/// What the held caller got back.
+static HELD_ANSWER: Mutex<Option<Result<u8>>> = Mutex::new(None);
+
+fn call_once(_: usize) {
+    let Some(object) = TARGET.lock().clone() else {
+        return;
+    };
+    let mut answer = [0; LETTERS];
+    let result = object
+        .greet(&mut answer)
+        .and_then(|_| letter_of(&answer).ok_or(Status::FAILED));
+    *HELD_ANSWER.lock() = Some(result);
+}
+
+/// Starts one call of `object` that stays inside until `HOLD` clears.
+fn hold_a_call(object: &ComPtr<IHello>) -> Result<threads::ThreadId> {
+    HOLD.store(true, Ordering::SeqCst);
+    *HELD_ANSWER.lock() = None;
+    *TARGET.lock() = Some(object.clone());
+    let caller = threads::spawn("held", call_once, 0, threads::DEFAULT_STACK)?;
+    threads::sleep_ms(2);
+    Ok(caller)
+}
+
+/// A call stays inside: a mutation by mutual exclusion times out and
+/// leaves the object as it was; by abort, it pushes the call out and the
+/// call comes back answered by the new implementation.
+pub fn timeout_rolls_back_and_abort_retries() -> Result<()> {
+    let mutate = mutator()?;
+    let object = new_letters();
+    let caller = hold_a_call(&object)?;
+    let timed_out = turn(&mutate, &object, b'B', flags::BY_MUTEX, 5_000);
+    HOLD.store(false, Ordering::SeqCst);
+    threads::join(caller)?;
+    let held = HELD_ANSWER.lock().take();
+    let after = greet_letter(&object);
+    if timed_out != Err(Status::TIMED_OUT) || held != Some(Ok(b'A')) || after != Ok(b'A') {
+        return fail(format_args!(
+            "mutex: mutation {timed_out:?}, held call {held:?}, then {after:?}"
+        ));
+    }
+    let caller = hold_a_call(&object)?;
+    let aborted = turn(&mutate, &object, b'B', flags::BY_ABORT, PATIENT_US);
+    threads::join(caller)?;
+    HOLD.store(false, Ordering::SeqCst);
+    TARGET.lock().take();
+    let held = HELD_ANSWER.lock().take();
+    if aborted.is_err() || held != Some(Ok(b'B')) {
+        return fail(format_args!(
+            "abort: mutation {aborted:?}, held call {held:?}"
+        ));
+    }
+    Ok(())
+}
+
+fn greet_letter(object: &IHello) -> Result<u8> {
+    let mut answer = [0; LETTERS];
+    object.greet(&mut answer)?;
+    letter_of(&answer).ok_or(Status::FAILED)
+}
+
+/// A transition that turns the object to `B` and then fails.
+#[class(ITransition)]
+struct HalfDone;
+
+impl ITransitionImpl for HalfDone {
+    fn apply(&self, object: &IUnknown) -> Result<()> {
+        // SAFETY: the check passes only objects made by `new_letters`.
+        let letters = unsafe { ComObject::<Letters>::from_identity(object) };
+        // SAFETY: `OtherLetters` is `Letters` under another vtable.
+        unsafe { letters.set_vtable(0, vtable!(OtherLetters, IHello)) }?;
+        Err(Status::FAILED)
+    }
+}
+
+/// A transition that fails is undone: the vtables are put back.
+pub fn failed_transition_is_undone() -> Result<()> {
+    let mutate = mutator()?;
+    let object = new_letters();
+    let transition = ComObject::create::<ITransition>(HalfDone);
+    let result = mutate.mutate_object(
+        object.as_unknown(),
+        &transition,
+        flags::BY_MUTEX,
+        PATIENT_US,
+    );
+    let after = greet_letter(&object);
+    if result != Err(Status::FAILED) || after != Ok(b'A') {
+        return fail(format_args!("transition {result:?}, then {after:?}"));
+    }
+    // Objects that did not opt in are refused.
+    let plain = ComObject::create::<ITransition>(HalfDone);
+    let refused =
+        mutate.mutate_object(plain.as_unknown(), &transition, flags::BY_MUTEX, PATIENT_US);
+    if refused != Err(Status::NO_INTERFACE) {
+        return fail(format_args!("a plain object gave {refused:?}"));
+    }
+    Ok(())
+}
+
+#[interface("9b7c4d2e-5f61-4a8b-9c3d-2e1f0a6b7c58")]
+/// Division by the object's divisor: the specialization example.
+pub trait IDivide {
+    /// `dividend` divided by the divisor.
+    fn divide(&self, dividend: u64) -> Result<u64>;
+    /// True when a specialized implementation answers.
+    fn specialized(&self) -> Result<bool>;
+}
+
+/// The generic divider: any divisor, a hardware division per call.
+#[class(IDivide, mutable)]
+pub struct Divider {
+    gate: Gate,
+    divisor: AtomicU64,
+}
+
+/// The same divider specialized for the divisor 2: a shift. Installed only
+/// while the divisor is 2 — the assumption it is built on.
+#[class(IDivide, mutable)]
+#[repr(transparent)]
+pub struct Halver(Divider);
+
+impl Deref for Halver {
+    type Target = Divider;
+    fn deref(&self) -> &Divider {
+        &self.0
+    }
+}
+
+impl IDivideImpl for Divider {
+    fn divide(&self, dividend: u64) -> Result<u64> {
+        dividend
+            .checked_div(self.divisor.load(Ordering::Relaxed))
+            .ok_or(Status::INVALID_ARGUMENT)
+    }
+
+    fn specialized(&self) -> Result<bool> {
+        Ok(false)
+    }
+}
+
+impl IDivideImpl for Halver {
+    fn divide(&self, dividend: u64) -> Result<u64> {
+        Ok(dividend >> 1)
+    }
+
+    fn specialized(&self) -> Result<bool> {
+        Ok(true)
+    }
+}
+
+/// The transition to a new divisor: stores it and installs the
+/// implementation made for it — specialized while the divisor is 2,
+/// generic otherwise.
+#[class(ITransition)]
+struct UseDivisor(u64);
+
+impl ITransitionImpl for UseDivisor {
+    fn apply(&self, object: &IUnknown) -> Result<()> {
+        if self.0 == 0 {
+            return Err(Status::INVALID_ARGUMENT);
+        }
+        // SAFETY: this transition is only applied to dividers.
+        let divider = unsafe { ComObject::<Divider>::from_identity(object) };
+        divider.value().divisor.store(self.0, Ordering::Relaxed);
+        let vtable = match self.0 {
+            2 => vtable!(Halver, IDivide),
+            _ => vtable!(Divider, IDivide),
+        };
+        // SAFETY: `Halver` is `Divider` under another vtable, and the
+        // divisor it assumes is the one just stored.
+        unsafe { divider.set_vtable(0, vtable) }
+    }
+}
+
+/// The divisors the specialization check goes through, in order.
+const DIVISORS: [u64; 4] = [7, 2, 3, 2];
+/// Set once the callers may stop.
+static STOP_DIVIDING: AtomicBool = AtomicBool::new(false);
+static DIVIDER: Mutex<Option<ComPtr<IDivide>>> = Mutex::new(None);
+
+fn divide_in_a_loop(caller: usize) {
+    let Some(divider) = DIVIDER.lock().clone() else {
+        return;
+    };
+    let mut call = 0_u64;
+    while !STOP_DIVIDING.load(Ordering::Acquire) {
+        let dividend = 1_000_003 * (caller as u64 + 1) + call;
+        let answered = divider.divide(dividend);
+        let plausible = DIVISORS
+            .iter()
+            .any(|&divisor| answered == Ok(dividend / divisor));
+        let counter = if plausible { &SEEN_A } else { &WRONG };
+        counter.fetch_add(1, Ordering::Relaxed);
+        call += 1;
+        if call.is_multiple_of(32) {
+            threads::yield_now();
+        }
+    }
+}
+
+/// Specialization: the divider turns into the halver when the divisor
+/// becomes 2 and back when it stops being 2, under 8 dividing threads;
+/// both give the generic division's results.
+pub fn specialization_follows_its_assumption() -> Result<()> {
+    let mutate = mutator()?;
+    let divider: ComPtr<IDivide> = ComObject::create(Divider {
+        gate: Gate::new(),
+        divisor: AtomicU64::new(1),
+    });
+    SEEN_A.store(0, Ordering::SeqCst);
+    WRONG.store(0, Ordering::SeqCst);
+    STOP_DIVIDING.store(false, Ordering::SeqCst);
+    *DIVIDER.lock() = Some(divider.clone());
+    let callers: alloc::vec::Vec<_> = (0..CALLERS)
+        .map(|i| threads::spawn("divider", divide_in_a_loop, i, threads::DEFAULT_STACK))
+        .collect::<Result<_>>()?;
+    let mut outcome = Ok(());
+    for divisor in DIVISORS {
+        let transition = ComObject::create::<ITransition>(UseDivisor(divisor));
+        mutate.mutate_object(
+            divider.as_unknown(),
+            &transition,
+            flags::BY_MUTEX,
+            PATIENT_US,
+        )?;
+        threads::sleep_ms(2);
+        let specialized = divider.specialized()?;
+        let same = (0..1000_u64).all(|x| divider.divide(x * 7919) == Ok(x * 7919 / divisor));
+        if specialized != (divisor == 2) || !same {
+            outcome = fail(format_args!(
+                "divisor {divisor}: specialized {specialized}, results equal {same}"
+            ));
+        }
+    }
+    let refused = mutate.mutate_object(
+        divider.as_unknown(),
+        &ComObject::create::<ITransition>(UseDivisor(0)),
+        flags::BY_MUTEX,
+        PATIENT_US,
+    );
+    STOP_DIVIDING.store(true, Ordering::SeqCst);
+    callers.into_iter().try_for_each(threads::join)?;
+    DIVIDER.lock().take();
+    let (right, wrong) = (SEEN_A.load(Ordering::SeqCst), WRONG.load(Ordering::SeqCst));
+    kprintln!("selftest: {right} divisions during 4 transitions, {wrong} wrong");
+    if refused != Err(Status::INVALID_ARGUMENT) || wrong != 0 || right == 0 {
+        return fail(format_args!(
+            "divisor 0 gave {refused:?}; {wrong} wrong answers"
+        ));
+    }
+    outcome
+}

@@ -1,0 +1,185 @@
+//! The mutation gate: how a mutable object tells a mutator when no call is
+//! inside it, and holds new calls back while it changes.
+//!
+//! A class opts in with `#[class(IFoo, mutable)]` and a `gate: Gate`
+//! field. Every method thunk of such a class enters the gate before the
+//! implementation runs and leaves it after: one atomic add each way, and a
+//! branch that is taken only while a mutation is pending. The gate word:
+//!
+//! ```text
+//! bit 31      CLOSED    a mutator holds the gate; new calls wait outside
+//! bit 30      ABORTING  calls inside should give up at their next checkpoint
+//! bits 0..30  inside    how many calls are in the object now
+//! ```
+//!
+//! A call that finds the gate closed waits until it opens, and the method
+//! thunk then issues it again through the vtable the object has *now*; a
+//! call pushed out at a checkpoint ([`Gate::checkpoint`]) is issued again
+//! the same way. Callers, C ones included, never see the difference. The protocol that closes and opens gates —
+//! timeouts, rollback, the grace period for callers that loaded a vtable
+//! just before it changed — is the `mutate` component's.
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use crate::{Result, Status};
+
+/// Set while a mutator holds the gate.
+const CLOSED: u32 = 1 << 31;
+/// Set while a mutator asks the calls inside to give up.
+const ABORTING: u32 = 1 << 30;
+/// The count of calls inside.
+const INSIDE: u32 = ABORTING - 1;
+
+/// The entry/exit gate of a mutable object (`#[repr(C)]`: mutators in other
+/// modules reach it by address, see `IMutable`).
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct Gate {
+    state: AtomicU32,
+}
+
+/// A call inside a gate; dropping it leaves.
+#[must_use = "dropping the entry leaves the gate at once"]
+pub struct GateEntry<'a> {
+    gate: &'a Gate,
+}
+
+impl Gate {
+    /// An open gate with no call inside.
+    pub const fn new() -> Gate {
+        Gate {
+            state: AtomicU32::new(0),
+        }
+    }
+
+    /// Enters the gate of a class that has one (`None`: the class is not
+    /// mutable, and this compiles to nothing). Method thunks call it.
+    #[inline(always)]
+    pub fn enter_optional(gate: Option<&Gate>) -> Result<Option<GateEntry<'_>>> {
+        match gate {
+            Some(gate) => gate.enter().map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Enters the gate; while a mutator holds it, fails with `RETRY`
+    /// without entering (the thunk then waits with
+    /// [`Gate::wait_until_open`] and issues the call again).
+    #[inline(always)]
+    pub fn enter(&self) -> Result<GateEntry<'_>> {
+        if self.state.fetch_add(1, Ordering::Acquire) & CLOSED != 0 {
+            self.state.fetch_sub(1, Ordering::Release);
+            return Err(Status::RETRY);
+        }
+        Ok(GateEntry { gate: self })
+    }
+
+    /// Waits while a mutator holds the gate (returns at once when open).
+    pub fn wait_until_open(&self) {
+        loop {
+            let seen = self.state.load(Ordering::Acquire);
+            if seen & CLOSED == 0 {
+                return;
+            }
+            platform::wait(&self.state, seen, platform::FOREVER);
+        }
+    }
+
+    /// For implementations synchronized by abort: fails with `RETRY` when a
+    /// mutator asks the calls inside to give up. Call it where giving up is
+    /// still harmless (before the method has changed anything) and pass the
+    /// failure on; the thunk then issues the call again, once the mutation
+    /// is over, on the new implementation.
+    #[inline]
+    pub fn checkpoint(&self) -> Result<()> {
+        if self.state.load(Ordering::Acquire) & ABORTING != 0 {
+            return Err(Status::RETRY);
+        }
+        Ok(())
+    }
+
+    /// For mutators: takes the gate, waiting while another mutator holds
+    /// it. New calls wait outside from now on; with `abort`, calls inside
+    /// fail at their next checkpoint. Returns how many calls are inside.
+    pub fn close(&self, abort: bool) -> u32 {
+        let bits = if abort { CLOSED | ABORTING } else { CLOSED };
+        loop {
+            let seen = self.state.load(Ordering::Acquire);
+            if seen & CLOSED != 0 {
+                platform::wait(&self.state, seen, platform::FOREVER);
+            } else if self
+                .state
+                .compare_exchange(seen, seen | bits, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                return seen & INSIDE;
+            }
+        }
+    }
+
+    /// For mutators: how many calls are inside now.
+    pub fn inside(&self) -> u32 {
+        self.state.load(Ordering::Acquire) & INSIDE
+    }
+
+    /// For mutators: sleeps until the gate word changes from `seen` (a call
+    /// left or arrived) or `timeout_us` microseconds pass.
+    pub fn wait_for_change(&self, timeout_us: u64) {
+        let seen = self.state.load(Ordering::Acquire);
+        if seen & INSIDE != 0 {
+            platform::wait(&self.state, seen, timeout_us);
+        }
+    }
+
+    /// For mutators: opens the gate and wakes the calls waiting outside.
+    pub fn open(&self) {
+        self.state.fetch_and(!(CLOSED | ABORTING), Ordering::AcqRel);
+        platform::wake(&self.state);
+    }
+}
+
+impl Drop for GateEntry<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.gate.state.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// Sleeping and waking on a gate word: the kernel's wait queue on the
+/// target (exported to every module), spinning on the host.
+mod platform {
+    use core::sync::atomic::AtomicU32;
+
+    /// No timeout.
+    pub const FOREVER: u64 = u64::MAX;
+
+    #[cfg(target_os = "none")]
+    unsafe extern "C" {
+        fn tessera_wait_word(word: *const AtomicU32, expected: u32, timeout_us: u64) -> u32;
+        fn tessera_wake_word(word: *const AtomicU32) -> u32;
+    }
+
+    /// Sleeps while `word` holds `expected`, at most `timeout_us`.
+    #[cfg(target_os = "none")]
+    pub fn wait(word: &AtomicU32, expected: u32, timeout_us: u64) {
+        // SAFETY: the kernel only reads the word, which outlives the call.
+        unsafe { tessera_wait_word(word, expected, timeout_us) };
+    }
+
+    /// Wakes every thread sleeping on `word`.
+    #[cfg(target_os = "none")]
+    pub fn wake(word: &AtomicU32) {
+        // SAFETY: the kernel uses the address only as a key.
+        unsafe { tessera_wake_word(word) };
+    }
+
+    /// On the host there is no scheduler to sleep in: give way and return.
+    #[cfg(not(target_os = "none"))]
+    pub fn wait(_word: &AtomicU32, _expected: u32, _timeout_us: u64) {
+        core::hint::spin_loop();
+    }
+
+    /// On the host nobody sleeps, so there is nobody to wake.
+    #[cfg(not(target_os = "none"))]
+    pub fn wake(_word: &AtomicU32) {}
+}

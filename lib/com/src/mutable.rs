@@ -1,0 +1,86 @@
+//! `IMutable`: what a mutable object tells a mutator about itself.
+//!
+//! `#[class(IFoo, mutable)]` adds this interface to the class, so a mutator
+//! in another module finds the object's gate and memory through
+//! `QueryInterface`, knowing nothing of its Rust type.
+
+use core::ffi::c_void;
+
+use crate::{Class, ComObject, Record, Result, interface};
+
+/// Where a mutable object lies and how it is laid out. Addresses are in the
+/// object's own address space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Record)]
+#[repr(C)]
+pub struct ObjectLayout {
+    /// The object's first byte: its vtable slot 0.
+    pub base: u64,
+    /// The object's size in bytes, slots and reference count included.
+    pub size: u64,
+    /// Its gate ([`crate::Gate`]).
+    pub gate: u64,
+    /// How many vtable slots it has (`IMutable`'s own is the last).
+    pub slots: u32,
+    /// Padding; zero.
+    pub reserved: u32,
+}
+
+impl ObjectLayout {
+    /// The layout of the object whose state is `value`. Only addresses are
+    /// computed, so a `value` outside any object yields a meaningless
+    /// layout, never undefined behaviour; the method thunks only ever pass
+    /// the state of a live object.
+    pub fn of<T: Class>(value: &T) -> ObjectLayout {
+        let value_address = (value as *const T).addr();
+        let gate = T::gate(value).map_or(0, |gate| (gate as *const crate::Gate).addr());
+        ObjectLayout {
+            base: value_address.wrapping_sub(ComObject::<T>::VALUE_OFFSET) as u64,
+            size: size_of::<ComObject<T>>() as u64,
+            gate: gate as u64,
+            slots: u32::try_from(T::IIDS.len()).unwrap_or(0),
+            reserved: 0,
+        }
+    }
+
+    /// The address of vtable slot `index`, if the object has that slot.
+    pub fn slot(&self, index: u32) -> Option<*mut c_void> {
+        if index >= self.slots {
+            return None;
+        }
+        let offset = usize::try_from(index).ok()? * size_of::<usize>();
+        let address = usize::try_from(self.base).ok()?.checked_add(offset)?;
+        Some(core::ptr::with_exposed_provenance_mut(address))
+    }
+
+    /// The index of the slot at `address`, if it is one of the object's.
+    pub fn slot_index(&self, address: *mut c_void) -> Option<u32> {
+        let offset = (address.addr() as u64).checked_sub(self.base)?;
+        let word = size_of::<usize>() as u64;
+        if offset % word != 0 {
+            return None;
+        }
+        let index = u32::try_from(offset / word).ok()?;
+        (index < self.slots).then_some(index)
+    }
+}
+
+/// Implemented by every mutable object (`#[class(.., mutable)]` adds it):
+/// the way in for the `mutate` component.
+#[interface("5b0f3f8e-2c43-4c5e-9b7e-3d1c6a2f9e41")]
+pub trait IMutable {
+    /// Where the object lies, its size, slots and gate.
+    fn layout(&self) -> Result<ObjectLayout>;
+}
+
+/// The address of the vtable class `$class` has for interface `$interface`,
+/// as `IMutate::mutate_vtable` and transition functions take it.
+#[macro_export]
+macro_rules! vtable {
+    ($class:ty, $interface:ty) => {
+        (<$interface as $crate::Implement<
+            $class,
+            { <$class as $crate::HasInterface<$interface>>::SLOT },
+        >>::VTBL as *const <$interface as $crate::Interface>::Vtbl)
+            .cast::<::core::ffi::c_void>()
+    };
+}
