@@ -94,6 +94,7 @@ pub fn load(
         exports: export_tables(&image),
         dependencies,
         registered: None,
+        aliases: Vec::new(),
     };
     match run_entry(block, image.entry()) {
         Ok(object) => {

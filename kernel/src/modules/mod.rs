@@ -17,6 +17,12 @@
 //!    says none of its objects is alive is freed, and the references it held
 //!    on the modules it imports from are released — which lets those
 //!    unload in turn.
+//!
+//! A mutation can hand a module's registered object to another module's
+//! code (a live upgrade: `counter-v2` adopts `counter`'s object). The old
+//! module then reports no live objects while still registered; if another
+//! module is registered with the same object, the old name becomes an
+//! alias of that module's and the old module is freed at once.
 
 mod load;
 mod objects;
@@ -62,6 +68,9 @@ pub struct Module {
     /// The module's object while the namespace holds it (not counted as a
     /// reference of ours), and the name it is registered under.
     registered: Option<(NonNull<IUnknown>, String)>,
+    /// More names the namespace has the same object under, taken over from
+    /// modules whose object this module adopted.
+    aliases: Vec<String>,
 }
 
 // SAFETY: the block and the registered object pointer are only used under
@@ -109,7 +118,8 @@ impl Module {
             // SAFETY: the namespace holds a reference, so the object is alive
             // while the module is registered (and we hold the list's lock).
             let object = ComPtr::from_ref(unsafe { object.as_ref() });
-            object.reference_count() - 1
+            let ours_and_aliases = 1 + u32::try_from(self.aliases.len()).unwrap_or(u32::MAX);
+            object.reference_count().saturating_sub(ours_and_aliases)
         })
     }
 
@@ -163,6 +173,15 @@ pub fn holds(address: usize) -> bool {
         .any(|module| (module.base()..module.base() + module.size).contains(&address))
 }
 
+/// True while a module of that name (its image's) is in memory.
+#[cfg_attr(
+    not(feature = "threads"),
+    allow(dead_code, reason = "used by the checks")
+)]
+pub fn loaded(name: &str) -> bool {
+    MODULES.lock().iter().any(|module| module.name == name)
+}
+
 /// Runs `f` on the module registered as `name`, if any.
 fn with_registered<T>(name: &str, f: impl FnOnce(&Module) -> T) -> Option<T> {
     let modules = MODULES.lock();
@@ -184,7 +203,7 @@ fn with_module<T>(id: u64, f: impl FnOnce(&Module) -> T) -> Option<T> {
 
 /// The next step of unloading, decided under the lock.
 enum Step {
-    Unregister(String),
+    Unregister(Vec<String>),
     Free(Module),
 }
 
@@ -193,8 +212,10 @@ pub fn collect_idle() {
     while let Some(step) = next_step() {
         match step {
             // Destroys the object (the namespace held the last reference).
-            Step::Unregister(name) => {
-                let _ = namespace::current().and_then(|root| root.unregister(&name));
+            Step::Unregister(names) => {
+                for name in names {
+                    let _ = namespace::current().and_then(|root| root.unregister(&name));
+                }
             }
             // Frees the block, then releases the dependencies.
             Step::Free(module) => drop(module),
@@ -208,9 +229,20 @@ fn next_step() -> Option<Step> {
         let module = &mut modules[index];
         match &module.registered {
             Some((_, name)) if module.references() == 1 && !kept(name) => {
-                let name = name.clone();
+                let mut names = core::mem::take(&mut module.aliases);
+                names.push(name.clone());
                 module.registered = None;
-                return Some(Step::Unregister(name));
+                return Some(Step::Unregister(names));
+            }
+            Some((object, _))
+                if module
+                    .can_unload
+                    .is_some_and(|can_unload| can_unload() != 0) =>
+            {
+                let object = *object;
+                if hand_over_registration(&mut modules, index, object) {
+                    return Some(Step::Free(modules.remove(index)));
+                }
             }
             None if module
                 .can_unload
@@ -227,6 +259,28 @@ fn next_step() -> Option<Step> {
         }
     }
     None
+}
+
+/// Module `index` no longer owns its registered `object`: if another
+/// module is registered with it, that one takes the name over as an alias
+/// and module `index` is free to go (true).
+fn hand_over_registration(modules: &mut [Module], index: usize, object: NonNull<IUnknown>) -> bool {
+    let adopter = modules.iter().enumerate().position(|(other, module)| {
+        other != index
+            && module
+                .registered
+                .as_ref()
+                .is_some_and(|(registered, _)| *registered == object)
+    });
+    let Some(adopter) = adopter else {
+        return false;
+    };
+    if let Some((_, name)) = modules[index].registered.take() {
+        let mut aliases = core::mem::take(&mut modules[index].aliases);
+        aliases.push(name);
+        modules[adopter].aliases.append(&mut aliases);
+    }
+    true
 }
 
 /// True when `name` was bound with `KEEP`.

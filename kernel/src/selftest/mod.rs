@@ -83,6 +83,10 @@ const CHECKS: &[Check] = &[
         "a divider specializes while its divisor is 2, and back",
         mutation::specialization_follows_its_assumption,
     ),
+    (
+        "counter v1 upgrades to v2 under 8 adders; v1 unloads",
+        mutation::component_upgrades_live,
+    ),
 ];
 
 /// Fails with a message on the console.

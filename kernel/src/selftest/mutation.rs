@@ -15,7 +15,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use com::{ComObject, ComPtr, Gate, IUnknown, Interface, Result, Status, class, interface, vtable};
 use interfaces::mutate::flags;
-use interfaces::{IHello, IHelloImpl, IMutate, ITransition, ITransitionImpl};
+use interfaces::{ICounter, IHello, IHelloImpl, IMutate, ITransition, ITransitionImpl};
 
 use super::fail;
 use crate::threads::{self, Mutex};
@@ -145,7 +145,11 @@ fn under_load(flags: u32) -> Result<()> {
         .collect::<Result<_>>()?;
     let mut mutations = 0_u32;
     while CALLERS_DONE.load(Ordering::Acquire) < CALLERS as u64 {
-        let letter = if mutations.is_multiple_of(2) { b'B' } else { b'A' };
+        let letter = if mutations.is_multiple_of(2) {
+            b'B'
+        } else {
+            b'A'
+        };
         turn(&mutate, &object, letter, flags, PATIENT_US)?;
         mutations += 1;
         threads::yield_now();
@@ -426,4 +430,72 @@ pub fn specialization_follows_its_assumption() -> Result<()> {
         ));
     }
     outcome
+}
+
+/// The counter the adders add to, and the answers by version.
+static COUNTER: Mutex<Option<ComPtr<ICounter>>> = Mutex::new(None);
+
+fn add_in_a_loop(_: usize) {
+    let Some(counter) = COUNTER.lock().clone() else {
+        return;
+    };
+    for call in 0..CALLS {
+        let answered_by = match (counter.add(1), counter.version()) {
+            (Ok(_), Ok(1)) => &SEEN_A,
+            (Ok(_), Ok(2)) => &SEEN_B,
+            _ => &WRONG,
+        };
+        answered_by.fetch_add(1, Ordering::Relaxed);
+        if call.is_multiple_of(32) {
+            threads::yield_now();
+        }
+    }
+}
+
+/// A component upgraded live: `counter` v1's object becomes v2's under 8
+/// adding threads, keeps its total, and v1's module unloads.
+pub fn component_upgrades_live() -> Result<()> {
+    let root = namespace::current()?;
+    let counter = root.bind("/counter", 0)?.query::<ICounter>()?;
+    counter.add(1000)?;
+    for counter in [&SEEN_A, &SEEN_B, &WRONG] {
+        counter.store(0, Ordering::SeqCst);
+    }
+    *COUNTER.lock() = Some(counter.clone());
+    let adders: alloc::vec::Vec<_> = (0..CALLERS)
+        .map(|i| threads::spawn("adder", add_in_a_loop, i, threads::DEFAULT_STACK))
+        .collect::<Result<_>>()?;
+    threads::sleep_ms(1);
+    let upgraded = root.bind("/counter-v2", 0);
+    adders.into_iter().try_for_each(threads::join)?;
+    COUNTER.lock().take();
+    let upgraded = upgraded?;
+    let same_object = upgraded.ptr_eq(&counter.query::<IUnknown>()?);
+    let (total, version) = (counter.total()?, counter.version()?);
+    let (v1, v2, wrong) = (
+        SEEN_A.load(Ordering::SeqCst),
+        SEEN_B.load(Ordering::SeqCst),
+        WRONG.load(Ordering::SeqCst),
+    );
+    crate::modules::collect_idle();
+    let v1_gone = !crate::modules::loaded("counter") && crate::modules::loaded("counter-v2");
+    let rebound = root.bind("/counter", 0)?.ptr_eq(&upgraded);
+    kprintln!(
+        "selftest: counter upgraded under load: {v1} answers by v1, {v2} by v2, total {total}"
+    );
+    drop((counter, upgraded));
+    crate::modules::collect_idle();
+    let all_gone = !crate::modules::loaded("counter-v2");
+    let expected = 1000 + CALLERS as u64 * CALLS;
+    if total != expected || version != 2 || wrong != 0 || v2 == 0 || !same_object {
+        return fail(format_args!(
+            "total {total} (expected {expected}), version {version}, {wrong} wrong, same object {same_object}"
+        ));
+    }
+    if !v1_gone || !rebound || !all_gone {
+        return fail(format_args!(
+            "v1 unloaded: {v1_gone}; /counter names the upgraded object: {rebound}; all unloaded: {all_gone}"
+        ));
+    }
+    Ok(())
 }

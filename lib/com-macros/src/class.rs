@@ -44,6 +44,14 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
                 fn layout(&self) -> ::com::Result<::com::ObjectLayout> {
                     Ok(::com::ObjectLayout::of(self))
                 }
+
+                fn disown(&self) -> ::com::Result<()> {
+                    if !self.gate.is_closed() {
+                        return Err(::com::Status::ACCESS_DENIED);
+                    }
+                    ::com::disown();
+                    Ok(())
+                }
             }
         }
     });

@@ -19,7 +19,7 @@ struct Method {
 }
 
 pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let iid = parse_iid(&syn::parse2::<LitStr>(attr)?)?;
+    let (iid, gated) = parse_attribute(attr)?;
     let item: ItemTrait = syn::parse2(item)?;
     let methods = item
         .items
@@ -43,7 +43,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let client_methods = methods.iter().map(client_method);
     let thunks = methods
         .iter()
-        .map(|method| thunk(interface, &implementation, method));
+        .map(|method| thunk(interface, &implementation, method, gated));
     let thunk_names = methods.iter().map(|method| &method.name);
     let signatures = methods.iter().map(method_signature);
     let name = interface.to_string();
@@ -115,6 +115,37 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             const VTBL: &'static #vtbl = &#vtbl::new::<T, SLOT>();
         }
     })
+}
+
+/// Parses `"uuid"` or `"uuid", ungated`: the IID, and whether the thunks
+/// of mutable classes enter the gate (all but `com`'s own `IMutable` do,
+/// which a mutator calls while it holds the gate).
+fn parse_attribute(attr: TokenStream) -> syn::Result<(u128, bool)> {
+    let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+    let parts = syn::parse::Parser::parse2(parser, attr)?;
+    let mut parts = parts.iter();
+    let iid = match parts.next() {
+        Some(syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(literal),
+            ..
+        })) => parse_iid(literal)?,
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                "expected the interface's UUID as a string",
+            ));
+        }
+    };
+    match parts.next() {
+        None => Ok((iid, true)),
+        Some(syn::Expr::Path(path)) if path.path.is_ident("ungated") && parts.next().is_none() => {
+            Ok((iid, false))
+        }
+        Some(other) => Err(syn::Error::new_spanned(
+            other,
+            "the only option after the UUID is `ungated`",
+        )),
+    }
 }
 
 /// Parses `"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"` into its 128-bit value.
@@ -311,7 +342,7 @@ fn client_method(method: &Method) -> TokenStream {
     }
 }
 
-fn thunk(interface: &Ident, implementation: &Ident, method: &Method) -> TokenStream {
+fn thunk(interface: &Ident, implementation: &Ident, method: &Method, gated: bool) -> TokenStream {
     let Method { name, args, ok, .. } = method;
     let reissue = format_ident!("{}_reissue", name);
     let arg_names: Vec<_> = args.iter().map(|(arg, _)| arg).collect();
@@ -340,6 +371,11 @@ fn thunk(interface: &Ident, implementation: &Ident, method: &Method) -> TokenStr
             },
         ),
     };
+    let gate = if gated {
+        quote! { ::com::Class::gate(__object.value()) }
+    } else {
+        quote! { ::core::option::Option::<&::com::Gate>::None }
+    };
     let call_again = quote! {
         // SAFETY: the same call, with the caller's promises unchanged.
         unsafe { #reissue::<T, SLOT>(__this, #(#arg_names,)* #out_arg) }
@@ -355,7 +391,7 @@ fn thunk(interface: &Ident, implementation: &Ident, method: &Method) -> TokenStr
             let __object = unsafe { ::com::ComObject::<T>::from_slot::<SLOT>(__this) };
             // Mutable classes count the calls inside; for others the gate is
             // `None` and the gate code compiles to nothing.
-            let __gate = ::com::Class::gate(__object.value());
+            let __gate = #gate;
             let __entry = match ::com::Gate::enter_optional(__gate) {
                 Ok(entry) => entry,
                 // Turned back at a closed gate.

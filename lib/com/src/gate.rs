@@ -117,6 +117,11 @@ impl Gate {
         }
     }
 
+    /// True while a mutator holds the gate.
+    pub fn is_closed(&self) -> bool {
+        self.state.load(Ordering::Acquire) & CLOSED != 0
+    }
+
     /// For mutators: how many calls are inside now.
     pub fn inside(&self) -> u32 {
         self.state.load(Ordering::Acquire) & INSIDE

@@ -56,7 +56,9 @@ pub use gate::{Gate, GateEntry};
 pub use guid::Guid;
 pub use interface::{IUnknown, IUnknownVtbl, Interface};
 pub use mutable::{IMutable, IMutableImpl, IMutableVtbl, ObjectLayout};
-pub use object::{Class, ComObject, HasInterface, Implement, VtableSlots, live_objects};
+#[doc(hidden)]
+pub use object::disown;
+pub use object::{Class, ComObject, HasInterface, Implement, VtableSlots, adopt, live_objects};
 pub use ptr::ComPtr;
 pub use signature::{ArgKind, ArgSignature, InterfaceSignature, MethodSignature};
 pub use status::{Result, Status};

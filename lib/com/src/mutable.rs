@@ -19,6 +19,8 @@ pub struct ObjectLayout {
     pub size: u64,
     /// Its gate ([`crate::Gate`]).
     pub gate: u64,
+    /// Its state: the implementation's value, after the reference count.
+    pub state: u64,
     /// How many vtable slots it has (`IMutable`'s own is the last).
     pub slots: u32,
     /// Padding; zero.
@@ -37,9 +39,21 @@ impl ObjectLayout {
             base: value_address.wrapping_sub(ComObject::<T>::VALUE_OFFSET) as u64,
             size: size_of::<ComObject<T>>() as u64,
             gate: gate as u64,
+            state: value_address as u64,
             slots: u32::try_from(T::IIDS.len()).unwrap_or(0),
             reserved: 0,
         }
+    }
+
+    /// The object's state, seen as an `S`.
+    ///
+    /// # Safety
+    /// `S` is how the object's class lays out its state (a layout its
+    /// module publishes for transition functions), and the object stays
+    /// alive for `'a`.
+    pub unsafe fn state<'a, S>(&self) -> &'a S {
+        // SAFETY: by the caller's promise.
+        unsafe { &*core::ptr::with_exposed_provenance::<S>(self.state as usize) }
     }
 
     /// The address of vtable slot `index`, if the object has that slot.
@@ -65,11 +79,18 @@ impl ObjectLayout {
 }
 
 /// Implemented by every mutable object (`#[class(.., mutable)]` adds it):
-/// the way in for the `mutate` component.
-#[interface("5b0f3f8e-2c43-4c5e-9b7e-3d1c6a2f9e41")]
+/// the way in for the `mutate` component and for transition functions.
+/// Its calls do not pass the gate: they are made while a mutator holds it.
+#[interface("5b0f3f8e-2c43-4c5e-9b7e-3d1c6a2f9e41", ungated)]
 pub trait IMutable {
-    /// Where the object lies, its size, slots and gate.
+    /// Where the object lies, its size, slots, gate and state.
     fn layout(&self) -> Result<ObjectLayout>;
+    /// The module that made the object stops counting it as its own, so
+    /// it can unload: a transition that hands the object to another
+    /// module's code calls it (while the mutator holds the gate, else
+    /// `ACCESS_DENIED`), then has that module adopt it ([`crate::adopt`])
+    /// and replaces every vtable slot.
+    fn disown(&self) -> Result<()>;
 }
 
 /// The address of the vtable class `$class` has for interface `$interface`,

@@ -77,6 +77,18 @@ pub fn live_objects() -> usize {
     LIVE_OBJECTS.load(Ordering::Acquire)
 }
 
+/// This module takes over an object another module made (a mutation gave
+/// it this module's vtables): its destruction will be counted here.
+pub fn adopt() {
+    LIVE_OBJECTS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// This module stops counting an object it made, which another module
+/// adopts. Only `IMutable::disown`, which the class macro writes, calls it.
+pub fn disown() {
+    LIVE_OBJECTS.fetch_sub(1, Ordering::Release);
+}
+
 /// The heap box behind every object implemented in Rust.
 #[repr(C)]
 pub struct ComObject<T: Class> {

@@ -12,6 +12,7 @@
 
 pub mod bench;
 pub mod console;
+pub mod counter;
 pub mod file;
 pub mod heap;
 pub mod hello;
@@ -27,6 +28,7 @@ pub mod threads;
 
 pub use bench::{IBenchmarks, IBenchmarksImpl};
 pub use console::{IConsole, IConsoleImpl};
+pub use counter::{ICounter, ICounterImpl};
 pub use file::{IFile, IFileImpl};
 pub use heap::{HeapStatus, IHeap, IHeapImpl};
 pub use hello::{IHello, IHelloImpl};

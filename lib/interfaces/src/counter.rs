@@ -1,0 +1,29 @@
+//! `ICounter`: the interface of the `counter` components, the example of a
+//! component upgraded live (`counter` v1 is mutated into `counter-v2`).
+
+use core::sync::atomic::AtomicU64;
+
+use com::{Gate, Result, interface};
+
+#[interface("4e1a7c3b-9d2f-4b6e-8a05-c7f3e2d1b960")]
+/// A running total.
+pub trait ICounter {
+    /// Adds `amount`; returns the new total.
+    fn add(&self, amount: u64) -> Result<u64>;
+    /// The total so far.
+    fn total(&self) -> Result<u64>;
+    /// Which version of the component answers.
+    fn version(&self) -> Result<u32>;
+}
+
+/// The state of a counter object of `counter` v1, laid out as v1 lays it
+/// out: part of v1's published interface, so a later version's transition
+/// function can read it (`ObjectLayout::state`).
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct CounterStateV1 {
+    /// The object's mutation gate.
+    pub gate: Gate,
+    /// The running total.
+    pub total: AtomicU64,
+}
