@@ -19,8 +19,10 @@ typedef int32_t tsr_status; /* >= 0 success, < 0 failure */
 #define TSR_NO_INTERFACE (-3)
 #define TSR_OUT_OF_MEMORY (-4)
 #define TSR_NOT_FOUND (-5)
-#define TSR_BUFFER_TOO_SMALL (-9)
+#define TSR_BUFFER_TOO_SMALL (-8)
 #define TSR_NULL_POINTER (-13)
+#define TSR_RETRY (-17)     /* never seen by callers: thunks re-issue it */
+#define TSR_TIMED_OUT (-18)
 
 typedef struct { uint8_t bytes[16]; } __attribute__((aligned(8))) tsr_guid;
 typedef struct { const uint8_t *ptr; size_t len; } tsr_str;
@@ -60,6 +62,11 @@ void *tessera_alloc(size_t size, size_t align);
 void tessera_free(void *block);
 IUnknown *tessera_current_namespace(void);
 void tessera_abort(const char *message, size_t length, const char *file, size_t file_length, uint32_t line);
+void tessera_nop(void);
+uint32_t tessera_wait_word(const uint32_t *word, uint32_t expected, uint64_t timeout_us);
+uint32_t tessera_wake_word(const uint32_t *word);
+uint64_t tessera_now_us(void);
+void tessera_grace_period(void);
 
 /* What every component defines. */
 tsr_status tessera_entry(IUnknown **out);

@@ -79,7 +79,7 @@ extern "C" fn kernel_main(_hart: usize, device_tree: usize, entry_instructions: 
         }
     };
     give_free_ram_to_heap(&platform);
-    let root = services::register_boot_services(boot_image::romfs())
+    let root = services::register_boot_services(boot_image::romfs(), platform.uart)
         .unwrap_or_else(|status| boot_failed("registering the boot services", status));
     #[cfg(feature = "threads")]
     {

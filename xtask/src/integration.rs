@@ -70,6 +70,18 @@ const TESTS: &[(&str, Test)] = &[
         a_c_component_calls_and_is_called_by_rust,
     ),
     (
+        "calls_are_traced_until_untrace",
+        calls_are_traced_until_untrace,
+    ),
+    (
+        "a_component_upgrades_live_and_the_old_version_unloads",
+        a_component_upgrades_live_and_the_old_version_unloads,
+    ),
+    (
+        "the_uart_driver_takes_the_console_over",
+        the_uart_driver_takes_the_console_over,
+    ),
+    (
         "poweroff_exits_qemu_with_status_0",
         poweroff_exits_qemu_with_status_0,
     ),
@@ -451,8 +463,9 @@ fn ps_lists_the_threads(machine: &mut Machine, _: &str) -> Result<()> {
 
 fn thread_selftests_pass(machine: &mut Machine, _: &str) -> Result<()> {
     let before = heap_used(machine)?;
-    let report = expect_output(machine, "selftest", &["selftest: 19 passed, 0 failed"])?;
+    let report = expect_output(machine, "selftest", &["selftest: 21 passed, 0 failed"])?;
     ensure!(!report.contains("FAILED"), "a check failed: {report:?}");
+    every_printed_line_once_in_order(&report)?;
     let after = heap_used(machine)?;
     ensure!(
         after == before,
@@ -462,16 +475,31 @@ fn thread_selftests_pass(machine: &mut Machine, _: &str) -> Result<()> {
     Ok(())
 }
 
+/// The lines the printing thread wrote while the UART driver took the
+/// console over: each exactly once, in order, none torn.
+fn every_printed_line_once_in_order(report: &str) -> Result<()> {
+    let numbers: Vec<&str> = report
+        .lines()
+        .filter_map(|line| line.trim_end().strip_prefix("console line "))
+        .collect();
+    let expected: Vec<String> = (0..200).map(|number| number.to_string()).collect();
+    ensure!(
+        numbers == expected,
+        "the printed lines came out as {numbers:?}"
+    );
+    Ok(())
+}
+
 fn scheduling_policies_switch_live(machine: &mut Machine, _: &str) -> Result<()> {
     let before = heap_used(machine)?;
     expect_output(machine, "sched sched-rr", &["policy: sched-rr"])?;
     expect_output(machine, "mods", &["sched-rr: module sched-rr"])?;
-    expect_output(machine, "selftest", &["selftest: 19 passed, 0 failed"])?;
+    expect_output(machine, "selftest", &["selftest: 21 passed, 0 failed"])?;
     expect_output(machine, "sched sched-null", &["policy: sched-null"])?;
     expect_output(
         machine,
         "selftest",
-        &["is preempted ... skipped", "selftest: 18 passed, 0 failed"],
+        &["is preempted ... skipped", "selftest: 20 passed, 0 failed"],
     )?;
     expect_output(
         machine,
@@ -579,6 +607,70 @@ fn a_c_component_calls_and_is_called_by_rust(machine: &mut Machine, _: &str) -> 
     );
     expect_output(machine, "release chello", &["released /chello"])?;
     no_modules_and_heap_back_at(machine, before)
+}
+
+fn calls_are_traced_until_untrace(machine: &mut Machine, _: &str) -> Result<()> {
+    let before = heap_used(machine)?;
+    expect_output(
+        machine,
+        "trace hello",
+        &["/hello: traced until `untrace /hello`"],
+    )?;
+    expect_output(
+        machine,
+        "call hello",
+        &[
+            "trace: /hello.greet(buffer=[256 bytes]) -> ok: ",
+            "hello from the hello module",
+        ],
+    )?;
+    expect_output(machine, "untrace hello", &["/hello: no longer traced"])?;
+    let untraced = expect_output(machine, "call hello", &["hello from the hello module"])?;
+    ensure!(
+        !untraced.contains("trace:"),
+        "traced after untrace: {untraced:?}"
+    );
+    expect_output(
+        machine,
+        "untrace hello",
+        &["error: untrace: /hello: not found"],
+    )?;
+    expect_output(
+        machine,
+        "trace /dev/console",
+        &["error: trace: /dev/console: invalid argument"],
+    )?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+fn a_component_upgrades_live_and_the_old_version_unloads(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    expect_output(machine, "bind counter", &["bound /counter"])?;
+    expect_output(machine, "mods", &["counter: module counter "])?;
+    expect_output(machine, "bind counter-v2", &["bound /counter-v2"])?;
+    let listing = expect_output(machine, "mods", &["counter-v2: module counter-v2 "])?;
+    ensure!(
+        !listing.contains("module counter "),
+        "v1 stayed loaded after the upgrade: {listing:?}"
+    );
+    expect_output(machine, "release counter", &["released /counter"])?;
+    expect_output(machine, "release counter-v2", &["released /counter-v2"])?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+fn the_uart_driver_takes_the_console_over(machine: &mut Machine, _: &str) -> Result<()> {
+    expect_output(machine, "bind uart16550", &["bound /uart16550"])?;
+    // The shell now reads and writes through the driver.
+    expect_output(
+        machine,
+        "mods",
+        &["uart16550: module uart16550 ", "from /boot/uart16550"],
+    )?;
+    expect_output(machine, "ls /boot", &["/boot/uart16550"])?;
+    Ok(())
 }
 
 fn poweroff_exits_qemu_with_status_0(machine: &mut Machine, _: &str) -> Result<()> {

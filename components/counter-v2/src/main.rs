@@ -79,7 +79,7 @@ impl ITransitionImpl for ToVersion2 {
         // Nothing can fail from here on.
         mutable.disown()?;
         com::adopt();
-        become_version_2(object, layout.state, tally);
+        become_version_2(object, layout.state_pointer(), tally);
         Ok(())
     }
 }
@@ -90,8 +90,7 @@ impl ITransitionImpl for ToVersion2 {
     unsafe_code,
     reason = "a transition rewrites another module's object in place"
 )]
-fn become_version_2(object: &IUnknown, state: u64, tally: Box<Tally>) {
-    let state = core::ptr::with_exposed_provenance_mut::<Counter>(state as usize);
+fn become_version_2(object: &IUnknown, state: *mut Counter, tally: Box<Tally>) {
     // SAFETY: the state at that address has `Counter`'s layout (checked by
     // the caller) and no call is inside the object; the old total there was
     // a plain integer, so writing over it drops nothing.

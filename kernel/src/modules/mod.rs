@@ -22,7 +22,9 @@
 //! code (a live upgrade: `counter-v2` adopts `counter`'s object). The old
 //! module then reports no live objects while still registered; if another
 //! module is registered with the same object, the old name becomes an
-//! alias of that module's and the old module is freed at once.
+//! alias of that module's and the old module is freed at once; otherwise
+//! the name is unregistered and the module freed (a driver that gave the
+//! console back to the kernel).
 
 mod load;
 mod objects;
@@ -243,6 +245,11 @@ fn next_step() -> Option<Step> {
                 if hand_over_registration(&mut modules, index, object) {
                     return Some(Step::Free(modules.remove(index)));
                 }
+                // Nobody took the name over: it goes with the module.
+                let module = &mut modules[index];
+                let mut names = core::mem::take(&mut module.aliases);
+                names.extend(module.registered.take().map(|(_, name)| name));
+                return Some(Step::Unregister(names));
             }
             None if module
                 .can_unload

@@ -87,6 +87,14 @@ const CHECKS: &[Check] = &[
         "counter v1 upgrades to v2 under 8 adders; v1 unloads",
         mutation::component_upgrades_live,
     ),
+    (
+        "a read-only filter comes and goes under 8 writers",
+        mutation::read_only_filter_comes_and_goes,
+    ),
+    (
+        "the UART driver takes the console over live, and back",
+        mutation::console_driver_takes_over_live,
+    ),
 ];
 
 /// Fails with a message on the console.

@@ -13,11 +13,19 @@
 use core::ops::Deref;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use com::{ComObject, ComPtr, Gate, IUnknown, Interface, Result, Status, class, interface, vtable};
+use com::{
+    ComObject, ComPtr, Gate, IMutable, IUnknown, Interface, Result, Status, class, interface,
+    vtable,
+};
+use interfaces::interpose::filters;
 use interfaces::mutate::flags;
-use interfaces::{ICounter, IHello, IHelloImpl, IMutate, ITransition, ITransitionImpl};
+use interfaces::{
+    IConsole, ICounter, IFile, IFileImpl, IHello, IHelloImpl, IInterpose, IMutate, ITransition,
+    ITransitionImpl,
+};
 
 use super::fail;
+use crate::services::console::FirmwareConsole;
 use crate::threads::{self, Mutex};
 
 /// Letters in one answer.
@@ -495,6 +503,182 @@ pub fn component_upgrades_live() -> Result<()> {
     if !v1_gone || !rebound || !all_gone {
         return fail(format_args!(
             "v1 unloaded: {v1_gone}; /counter names the upgraded object: {rebound}; all unloaded: {all_gone}"
+        ));
+    }
+    Ok(())
+}
+
+/// A file in memory: what the read-only filter guards in the checks.
+#[class(IFile)]
+struct MemoryFile {
+    bytes: Mutex<[u8; 64]>,
+}
+
+impl IFileImpl for MemoryFile {
+    fn read_at(&self, offset: u64, buffer: &mut [u8]) -> Result<usize> {
+        let bytes = self.bytes.lock();
+        let from = bytes
+            .get(usize::try_from(offset).map_err(|_| Status::OUT_OF_RANGE)?..)
+            .ok_or(Status::OUT_OF_RANGE)?;
+        let count = from.len().min(buffer.len());
+        buffer[..count].copy_from_slice(&from[..count]);
+        Ok(count)
+    }
+
+    fn write_at(&self, offset: u64, data: &[u8]) -> Result<usize> {
+        let mut bytes = self.bytes.lock();
+        let start = usize::try_from(offset).map_err(|_| Status::OUT_OF_RANGE)?;
+        let room = bytes
+            .get_mut(start..start.saturating_add(data.len()))
+            .ok_or(Status::OUT_OF_RANGE)?;
+        room.copy_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn size(&self) -> Result<u64> {
+        Ok(64)
+    }
+}
+
+static FILE: Mutex<Option<ComPtr<IFile>>> = Mutex::new(None);
+static DENIED: AtomicU64 = AtomicU64::new(0);
+
+fn write_and_read_in_a_loop(caller: usize) {
+    let Some(file) = FILE.lock().clone() else {
+        return;
+    };
+    let mut byte = [0_u8; 1];
+    for call in 0..CALLS {
+        let counter = match file.write_at(caller as u64, &[u8::try_from(caller).unwrap_or(0)]) {
+            Ok(1) => &SEEN_A,
+            Err(Status::ACCESS_DENIED) => &DENIED,
+            _ => &WRONG,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if file.read_at(caller as u64, &mut byte) != Ok(1) {
+            WRONG.fetch_add(1, Ordering::Relaxed);
+        }
+        if call.is_multiple_of(32) {
+            threads::yield_now();
+        }
+    }
+}
+
+/// Interposition: the read-only filter goes in front of a file and away
+/// again, over and over, while 8 threads write and read it: writes fail
+/// with `ACCESS_DENIED` exactly while it is there, reads always work.
+pub fn read_only_filter_comes_and_goes() -> Result<()> {
+    let interposer = namespace::current()?
+        .bind("/interpose", 0)?
+        .query::<IInterpose>()?;
+    let file: ComPtr<IFile> = ComObject::create(MemoryFile {
+        bytes: Mutex::new([0; 64]),
+    });
+    for counter in [&SEEN_A, &DENIED, &WRONG] {
+        counter.store(0, Ordering::SeqCst);
+    }
+    *FILE.lock() = Some(file.clone());
+    let writers: alloc::vec::Vec<_> = (0..CALLERS)
+        .map(|i| {
+            threads::spawn(
+                "writer",
+                write_and_read_in_a_loop,
+                i,
+                threads::DEFAULT_STACK,
+            )
+        })
+        .collect::<Result<_>>()?;
+    let nil = com::Guid::default();
+    let mut outcome = Ok(());
+    for _ in 0..20 {
+        interposer.interpose(file.as_unknown(), &nil, filters::READ_ONLY, "memory file")?;
+        let guarded = (file.write_at(0, b"x"), file.read_at(0, &mut [0; 4]));
+        threads::yield_now();
+        interposer.remove(file.as_unknown(), &nil)?;
+        let open = file.write_at(0, b"y");
+        if guarded != (Err(Status::ACCESS_DENIED), Ok(4)) || open != Ok(1) {
+            outcome = fail(format_args!("filtered: {guarded:?}, then {open:?}"));
+        }
+        threads::yield_now();
+    }
+    writers.into_iter().try_for_each(threads::join)?;
+    FILE.lock().take();
+    let (written, denied, wrong) = (
+        SEEN_A.load(Ordering::SeqCst),
+        DENIED.load(Ordering::SeqCst),
+        WRONG.load(Ordering::SeqCst),
+    );
+    kprintln!("selftest: 20 filter rounds: {written} writes done, {denied} refused, {wrong} wrong");
+    if written + denied != CALLERS as u64 * CALLS || wrong != 0 || written == 0 {
+        return fail(format_args!("writes lost or reads failed"));
+    }
+    outcome
+}
+
+/// Lines the printing thread writes while the console changes hands.
+const PRINTED_LINES: u32 = 200;
+
+fn print_in_a_loop(_: usize) {
+    let console = namespace::current()
+        .and_then(|root| root.bind("/dev/console", 0))
+        .and_then(|object| object.query::<IConsole>());
+    let Ok(console) = console else {
+        return;
+    };
+    for number in 0..PRINTED_LINES {
+        let _ = console.write(alloc::format!("console line {number}\r\n").as_bytes());
+        threads::yield_now();
+    }
+}
+
+/// The transition back from the UART driver to the firmware console.
+#[class(ITransition)]
+struct GiveBack;
+
+impl ITransitionImpl for GiveBack {
+    fn apply(&self, object: &IUnknown) -> Result<()> {
+        object.query::<IMutable>()?.disown()?;
+        com::adopt();
+        // SAFETY: the console's state is `ConsoleState` under any driver.
+        let console = unsafe { ComObject::<FirmwareConsole>::from_identity(object) };
+        // SAFETY: the firmware console's vtables, for that same state.
+        unsafe {
+            console.set_vtable(0, vtable!(FirmwareConsole, IConsole))?;
+            console.set_vtable(1, vtable!(FirmwareConsole, IMutable))
+        }
+    }
+}
+
+/// True when the console's `IConsole` table lies in a loaded module.
+fn console_driven_by_a_module(console: &IUnknown) -> Result<bool> {
+    let layout = console.query::<IMutable>()?.layout()?;
+    let slot = layout.slot(0).ok_or(Status::FAILED)?;
+    // SAFETY: slot 0 of the live console holds its vtable pointer.
+    let vtable = unsafe { *slot.cast::<usize>() };
+    Ok(crate::modules::holds(vtable))
+}
+
+/// The seed's BIOS-driver example: the UART driver takes the firmware
+/// console over while a thread prints through it (the QEMU test checks
+/// every line came out once, in order), then gives it back and unloads.
+pub fn console_driver_takes_over_live() -> Result<()> {
+    let root = namespace::current()?;
+    let console = root.bind("/dev/console", 0)?;
+    let printer = threads::spawn("printer", print_in_a_loop, 0, threads::DEFAULT_STACK)?;
+    threads::sleep_ms(1);
+    let driver = root.bind("/uart16550", 0);
+    threads::join(printer)?;
+    let driver = driver?;
+    let taken_over = driver.ptr_eq(&console) && console_driven_by_a_module(&console)?;
+    let transition = ComObject::create::<ITransition>(GiveBack);
+    let given_back = mutator()?.mutate_object(&console, &transition, flags::BY_ABORT, PATIENT_US);
+    drop(driver);
+    crate::modules::collect_idle();
+    let firmware_again = !console_driven_by_a_module(&console)?;
+    let unloaded = !crate::modules::loaded("uart16550");
+    if !taken_over || given_back.is_err() || !firmware_again || !unloaded {
+        return fail(format_args!(
+            "taken over: {taken_over}; given back: {given_back:?}, firmware again: {firmware_again}; driver unloaded: {unloaded}"
         ));
     }
     Ok(())

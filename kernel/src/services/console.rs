@@ -1,8 +1,12 @@
 //! `/dev/console`: the firmware console as an `IConsole` object.
 //!
-//! It stays behind the interface so a real UART driver can replace it live.
+//! It is mutable, so a real UART driver can take the object over live
+//! (`uart16550`), and give it back.
 
 use com::{Result, Status, class};
+use core::ops::Deref;
+
+use interfaces::console::ConsoleState;
 use interfaces::{IConsole, IConsoleImpl};
 
 #[cfg(feature = "threads")]
@@ -20,7 +24,7 @@ static INPUT: Event = Event::new();
 static INPUT_SOURCE: AtomicU32 = AtomicU32::new(0);
 
 /// Deferred work for when the console waits: unloading idle modules.
-pub fn on_idle() {
+pub extern "C" fn on_idle() {
     #[cfg(feature = "loader")]
     crate::modules::collect_idle();
 }
@@ -37,7 +41,7 @@ pub fn take_input_interrupts(source: u32) -> com::Result<()> {
 /// Waits for input: asleep until the UART interrupts, or, while input is
 /// polled, letting other threads run.
 #[cfg(feature = "threads")]
-pub fn wait_for_input() {
+pub extern "C" fn wait_for_input() {
     match INPUT_SOURCE.load(Ordering::Acquire) {
         0 => crate::threads::yield_now(),
         source => {
@@ -49,17 +53,21 @@ pub fn wait_for_input() {
 
 /// Waits for input: without threads, by polling.
 #[cfg(not(feature = "threads"))]
-pub fn wait_for_input() {
+pub extern "C" fn wait_for_input() {
     core::hint::spin_loop();
 }
 
-/// The SBI firmware console.
-#[class(IConsole)]
-pub struct FirmwareConsole {
-    /// Deferred work to run when a read has to wait: the system is idle.
-    pub idle: fn(),
-    /// What the reader does between polls: lets other threads run.
-    pub wait: fn(),
+/// The SBI firmware console: the console until a driver takes it over
+/// (its state, `ConsoleState`, is published for that).
+#[class(IConsole, mutable)]
+#[repr(transparent)]
+pub struct FirmwareConsole(pub ConsoleState);
+
+impl Deref for FirmwareConsole {
+    type Target = ConsoleState;
+    fn deref(&self) -> &ConsoleState {
+        &self.0
+    }
 }
 
 impl IConsoleImpl for FirmwareConsole {
@@ -81,7 +89,12 @@ impl IConsoleImpl for FirmwareConsole {
             *first = loop {
                 match console::try_read() {
                     Some(byte) => break byte,
-                    None => (self.wait)(),
+                    // A driver taking over by abort may push the read out
+                    // here; it is issued again on the driver.
+                    None => {
+                        self.gate.checkpoint()?;
+                        (self.wait)();
+                    }
                 }
             };
         }

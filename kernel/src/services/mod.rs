@@ -19,18 +19,23 @@ use interfaces::namespace::flags;
 use crate::Root;
 
 /// Creates the root namespace, registers the boot services in it and makes
-/// it the current namespace; returns it.
-pub fn register_boot_services(romfs: &'static [u8]) -> Result<Root> {
+/// it the current namespace; returns it. `uart` is the NS16550's address,
+/// which a console driver takes over.
+pub fn register_boot_services(romfs: &'static [u8], uart: Option<usize>) -> Result<Root> {
     #[cfg(feature = "loader")]
     let root: Root = ComObject::create(namespace::Namespace::new(Some(
         crate::modules::ModuleLoader::boxed(),
     )));
     #[cfg(not(feature = "loader"))]
     let root: Root = ComObject::create(namespace::Namespace::new(None));
-    let console = ComObject::create::<interfaces::IConsole>(console::FirmwareConsole {
-        idle: console::on_idle,
-        wait: console::wait_for_input,
-    });
+    let console = ComObject::create::<interfaces::IConsole>(console::FirmwareConsole(
+        interfaces::console::ConsoleState {
+            gate: com::Gate::new(),
+            base: uart.unwrap_or(0),
+            idle: console::on_idle,
+            wait: console::wait_for_input,
+        },
+    ));
     root.register("/dev/console", console.as_unknown(), 0)?;
     let power = ComObject::create::<interfaces::IPower>(power::PowerControl);
     root.register("/dev/power", power.as_unknown(), 0)?;

@@ -53,7 +53,17 @@ impl ObjectLayout {
     /// alive for `'a`.
     pub unsafe fn state<'a, S>(&self) -> &'a S {
         // SAFETY: by the caller's promise.
-        unsafe { &*core::ptr::with_exposed_provenance::<S>(self.state as usize) }
+        unsafe { &*self.state_pointer() }
+    }
+
+    /// The object's state as a pointer to an `S`, for a transition that
+    /// writes it (with the promises of [`ObjectLayout::state`]).
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "the address came from a pointer of this address space"
+    )]
+    pub fn state_pointer<S>(&self) -> *mut S {
+        core::ptr::with_exposed_provenance_mut(self.state as usize)
     }
 
     /// The address of vtable slot `index`, if the object has that slot.

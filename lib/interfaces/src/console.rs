@@ -1,6 +1,6 @@
 //! `IConsole`: the character device the shell talks through.
 
-use com::{Result, interface};
+use com::{Gate, Result, interface};
 
 #[interface("0087ca69-281a-497f-ba3a-76ab61fdc2f4")]
 /// A console: a byte stream out and a byte stream in.
@@ -10,4 +10,21 @@ pub trait IConsole {
     /// Waits for input and reads at least one byte into `buffer`; returns 0
     /// only when the input has ended for good.
     fn read(&self, buffer: &mut [u8]) -> Result<usize>;
+}
+
+/// The state of the console object at `/dev/console`, laid out as the
+/// kernel lays it out: published so that a driver component can take the
+/// object over live (`uart16550` mutates the firmware console into itself).
+#[repr(C)]
+#[derive(Debug)]
+pub struct ConsoleState {
+    /// The object's mutation gate.
+    pub gate: Gate,
+    /// The NS16550 UART's registers, 0 when the board has none.
+    pub base: usize,
+    /// Deferred work for when a read has to wait: the system is idle.
+    pub idle: extern "C" fn(),
+    /// Sleeps until input may have arrived: the UART's receive interrupt,
+    /// or a turn for other threads while input is polled.
+    pub wait: extern "C" fn(),
 }

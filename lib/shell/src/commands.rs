@@ -10,6 +10,7 @@ use interfaces::namespace::flags;
 use interfaces::threads::state;
 use interfaces::{IBenchmarks, IFile, IHeap, INamespace, IPower, IScheduler, ISelfTests, IThreads};
 
+use crate::filters;
 use crate::modules::{self, Held};
 use crate::{Exit, Output};
 
@@ -134,6 +135,30 @@ const COMMANDS: &[Command] = &[
         run: sched,
     },
     Command {
+        name: "trace",
+        usage: "trace <name>",
+        summary: "log every call of the object (through the interposer) until untrace",
+        run: filters::trace,
+    },
+    Command {
+        name: "untrace",
+        usage: "untrace <name>",
+        summary: "stop tracing the object",
+        run: filters::untrace,
+    },
+    Command {
+        name: "readonly",
+        usage: "readonly <name>",
+        summary: "refuse the object's write-class methods until readwrite",
+        run: filters::readonly,
+    },
+    Command {
+        name: "readwrite",
+        usage: "readwrite <name>",
+        summary: "let the object be written again",
+        run: filters::readwrite,
+    },
+    Command {
         name: "selftest",
         usage: "selftest",
         summary: "run the kernel's checks of threads and timers",
@@ -193,7 +218,7 @@ pub fn execute(
 }
 
 /// The service at `path`, as interface `I`; a failure names the path.
-fn service<I: Interface>(
+pub(crate) fn service<I: Interface>(
     namespace: &INamespace,
     path: &str,
     bind_flags: u32,

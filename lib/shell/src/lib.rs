@@ -12,6 +12,7 @@ extern crate alloc;
 
 mod commands;
 mod console;
+mod filters;
 mod line;
 mod modules;
 

@@ -45,7 +45,7 @@ impl Held {
 }
 
 /// A namespace name for what the user typed (`hello` means `/hello`).
-fn absolute(name: &str) -> String {
+pub(crate) fn absolute(name: &str) -> String {
     if name.starts_with('/') {
         name.into()
     } else {

@@ -1,0 +1,488 @@
+//! The interposer component: filters (a tracer, a read-only guard) put in front of live objects.
+//!
+//! Loaded on demand when something binds `/interpose` (the shell's `trace`,
+//! `untrace`, `readonly` and `readwrite` do). To put a filter in front of
+//! interface `I` of an object, the interposer clones the object's method
+//! table for `I` and points the object's slot at the clone: everyone who
+//! holds the object — its address unchanged — now calls the filter. The
+//! clone's methods are generic forwarders, one per method index, driven by
+//! `I`'s signature table: the tracer decodes the arguments and result it
+//! logs from it, the read-only guard finds the write-class methods in it.
+//! Each forwarder then calls the original method with the registers it was
+//! given, on the object's own state (which never moves, so objects whose
+//! address others hold — locks, wait queues — stay valid). Taking the
+//! filter away points the slot back at the original table.
+//!
+//! A slot changes with one atomic store, so every call runs wholly through
+//! one table or the other. A clone is freed once no forwarder runs in it.
+//!
+//! Depends on `com`, `interfaces` (whose signature tables it knows) and the
+//! console at `/dev/console`, where trace lines go.
+
+#![no_std]
+#![no_main]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+
+use com::{
+    ArgKind, ComObject, ComPtr, Guid, IUnknown, Interface, InterfaceSignature, MethodSignature,
+    Result, Status, class,
+};
+use component::Text;
+use interfaces::interpose::filters;
+use interfaces::{
+    IConsole, ICounter, IFile, IHello, IInterpose, IInterposeImpl, IMutate, INamespace,
+};
+use sync::Mutex;
+
+/// The interfaces whose signature tables the interposer knows, in the
+/// order it tries them when asked for "the object's interface".
+const KNOWN: &[&InterfaceSignature] = &[
+    ICounter::SIGNATURE,
+    IFile::SIGNATURE,
+    IHello::SIGNATURE,
+    IConsole::SIGNATURE,
+    IMutate::SIGNATURE,
+    INamespace::SIGNATURE,
+];
+
+/// Where the interposer is registered.
+const INTERPOSE_PATH: &str = "/interpose";
+
+/// Argument registers a forwarder passes on after the object pointer.
+const FORWARDED: usize = 7;
+/// Vtable entries before the methods: `QueryInterface`, `AddRef`, `Release`.
+const BASE: usize = 3;
+
+/// What a method looks like in the machine: the object pointer and seven
+/// more argument registers, a status back. Every method of the ABI fits
+/// (no argument is a float, none is passed on the stack).
+type Method =
+    unsafe extern "C" fn(*mut c_void, usize, usize, usize, usize, usize, usize, usize) -> Status;
+
+/// One filter in front of one slot of one object.
+struct Filter {
+    /// The slot (the interface pointer) the filter stands in front of.
+    slot: usize,
+    /// The table the slot held before, which the forwarders call on.
+    original: *const usize,
+    /// The clone the slot points at: `[&Filter, base entries, forwarders]`.
+    clone: Box<[usize]>,
+    signature: &'static InterfaceSignature,
+    kind: u32,
+    label: String,
+    /// Forwarders running in this filter now.
+    running: AtomicU32,
+    /// Where trace lines go.
+    console: Option<ComPtr<IConsole>>,
+    /// The object, kept alive while its slot points at the clone.
+    _object: ComPtr<IUnknown>,
+    /// The interposer, kept registered (and this module loaded) while a
+    /// filter of its may run.
+    _interposer: ComPtr<IUnknown>,
+}
+
+// SAFETY: the raw pointers name immutable method tables and an object the
+// filter's owner keeps alive; the rest is shared through atomics.
+#[allow(unsafe_code, reason = "raw method-table pointers in a shared record")]
+unsafe impl Send for Filter {}
+// SAFETY: as above.
+#[allow(unsafe_code, reason = "raw method-table pointers in a shared record")]
+unsafe impl Sync for Filter {}
+
+/// Filters, boxed: each clone points at its filter, which must not move.
+#[allow(clippy::vec_box, reason = "clones hold their filter's address")]
+type Filters = Vec<Box<Filter>>;
+
+/// Filters in place, and filters taken away that a forwarder may still run in.
+static FILTERS: Mutex<Filters> = Mutex::new(Vec::new());
+static RETIRED: Mutex<Filters> = Mutex::new(Vec::new());
+
+#[class(IInterpose)]
+struct Interposer;
+
+impl IInterposeImpl for Interposer {
+    fn interpose(&self, object: &IUnknown, iid: &Guid, filter: u32, label: &str) -> Result<()> {
+        free_retired();
+        if filter != filters::TRACE && filter != filters::READ_ONLY {
+            return Err(Status::INVALID_ARGUMENT);
+        }
+        let (signature, interface) = find_interface(object, iid)?;
+        if signature.methods.len() > FORWARDERS.len() || !signature.methods.iter().all(fits) {
+            return Err(Status::NOT_SUPPORTED);
+        }
+        let slot = interface.as_raw().addr();
+        let mut installed = FILTERS.lock();
+        if installed.iter().any(|filter| filter.slot == slot) {
+            return Err(Status::ALREADY_EXISTS);
+        }
+        let console = trace_console(filter, object)?;
+        let mut record = Box::new(Filter {
+            slot,
+            original: slot_of(slot).load(Ordering::Acquire).cast_const().cast(),
+            clone: Box::new([]),
+            signature,
+            kind: filter,
+            label: String::from(label),
+            running: AtomicU32::new(0),
+            console,
+            _object: object.query::<IUnknown>()?,
+            _interposer: component::namespace()?.bind(INTERPOSE_PATH, 0)?,
+        });
+        record.clone = clone_table(&record);
+        let clone_start = record.clone.as_ptr().wrapping_add(1);
+        slot_of(slot).store(clone_start.cast_mut().cast(), Ordering::Release);
+        installed.push(record);
+        Ok(())
+    }
+
+    fn remove(&self, object: &IUnknown, iid: &Guid) -> Result<()> {
+        let slot = if *iid == Guid::default() {
+            None
+        } else {
+            Some(find_interface(object, iid)?.1.as_raw().addr())
+        };
+        let identity = object.query::<IUnknown>()?;
+        let mut installed = FILTERS.lock();
+        let index = installed
+            .iter()
+            .position(|filter| match slot {
+                Some(slot) => filter.slot == slot,
+                None => belongs_to(filter, &identity),
+            })
+            .ok_or(Status::NOT_FOUND)?;
+        let filter = installed.swap_remove(index);
+        give_back_if_empty(&mut installed);
+        drop(installed);
+        slot_of(filter.slot).store(filter.original.cast_mut().cast(), Ordering::Release);
+        RETIRED.lock().push(filter);
+        free_retired();
+        Ok(())
+    }
+}
+
+/// The signature and interface pointer of interface `iid` of `object`, or
+/// of the first known one it has for the nil IID.
+fn find_interface(
+    object: &IUnknown,
+    iid: &Guid,
+) -> Result<(&'static InterfaceSignature, ComPtr<IUnknown>)> {
+    KNOWN
+        .iter()
+        .filter(|signature| *iid == Guid::default() || signature.iid == *iid)
+        .find_map(|signature| Some((*signature, query_raw(object, &signature.iid)?)))
+        .ok_or(Status::NOT_SUPPORTED)
+}
+
+/// `object`'s interface `iid`, as an `IUnknown` (the same pointer).
+fn query_raw(object: &IUnknown, iid: &Guid) -> Option<ComPtr<IUnknown>> {
+    let mut out = core::ptr::null_mut();
+    let vtable = object_vtable(object.as_raw());
+    #[allow(
+        unsafe_code,
+        reason = "QueryInterface by an IID known only at run time"
+    )]
+    // SAFETY: the first entry of every method table is `QueryInterface`,
+    // and `object` is alive for the call; on success `out` holds a reference.
+    unsafe {
+        let query: unsafe extern "C" fn(*mut c_void, *const Guid, *mut *mut c_void) -> Status =
+            core::mem::transmute(*vtable);
+        query(object.as_raw(), iid, &mut out).check().ok()?;
+        ComPtr::from_raw(out.cast())
+    }
+}
+
+/// True when `filter` stands in front of a slot of the object `identity`.
+fn belongs_to(filter: &Filter, identity: &ComPtr<IUnknown>) -> bool {
+    KNOWN.iter().any(|signature| {
+        signature.iid == filter.signature.iid
+            && query_raw(identity, &signature.iid)
+                .is_some_and(|interface| interface.as_raw().addr() == filter.slot)
+    })
+}
+
+/// How many argument registers `method` takes (beyond the object pointer)
+/// fits in what a forwarder passes on.
+fn fits(method: &MethodSignature) -> bool {
+    let registers: usize = method.args.iter().map(|arg| registers(arg.kind)).sum();
+    registers + usize::from(method.ret.is_some()) <= FORWARDED
+}
+
+fn registers(kind: ArgKind) -> usize {
+    match kind {
+        ArgKind::Str | ArgKind::Bytes | ArgKind::BytesMut => 2,
+        ArgKind::Record(size) if size > 8 && size <= 16 => 2,
+        _ => 1,
+    }
+}
+
+/// The console trace lines go to, for the tracer; the console cannot be
+/// traced through itself.
+fn trace_console(filter: u32, object: &IUnknown) -> Result<Option<ComPtr<IConsole>>> {
+    if filter != filters::TRACE {
+        return Ok(None);
+    }
+    let console = component::namespace()?
+        .bind("/dev/console", 0)?
+        .query::<IConsole>()?;
+    let traced = object.query::<IUnknown>()?;
+    if console.query::<IUnknown>()?.ptr_eq(&traced) {
+        return Err(Status::INVALID_ARGUMENT);
+    }
+    Ok(Some(console))
+}
+
+/// The clone of `filter`'s original table: the filter's address, the
+/// original's base entries (identity and references are the object's
+/// own), then a forwarder per method.
+fn clone_table(filter: &Filter) -> Box<[usize]> {
+    let methods = filter.signature.methods.len();
+    let mut clone = Vec::with_capacity(1 + BASE + methods);
+    clone.push((filter as *const Filter).addr());
+    for index in 0..BASE {
+        clone.push(original_entry(filter, index));
+    }
+    clone.extend(
+        FORWARDERS
+            .iter()
+            .take(methods)
+            .map(|forwarder| *forwarder as usize),
+    );
+    clone.into_boxed_slice()
+}
+
+/// Entry `index` of the original table.
+fn original_entry(filter: &Filter, index: usize) -> usize {
+    #[allow(unsafe_code, reason = "reading a method table")]
+    // SAFETY: the original table has the base entries and one per method
+    // of the signature, and callers stay below that.
+    unsafe {
+        *filter.original.add(index)
+    }
+}
+
+/// The slot at `address` (an interface pointer) as the atomic it is.
+fn slot_of<'a>(address: usize) -> &'a AtomicPtr<c_void> {
+    #[allow(unsafe_code, reason = "an interface pointer is its vtable slot")]
+    // SAFETY: an interface pointer points at its object's vtable slot, an
+    // atomic pointer by the object layout; its owner keeps it alive.
+    unsafe {
+        &*core::ptr::with_exposed_provenance::<AtomicPtr<c_void>>(address)
+    }
+}
+
+/// The method table the object at `this` points at.
+fn object_vtable(this: *mut c_void) -> *const usize {
+    slot_of(this.addr())
+        .load(Ordering::Acquire)
+        .cast_const()
+        .cast()
+}
+
+/// Frees the retired filters no forwarder runs in any more.
+fn free_retired() {
+    let mut retired = RETIRED.lock();
+    retired.retain(|filter| filter.running.load(Ordering::Acquire) != 0);
+    give_back_if_empty(&mut retired);
+}
+
+/// Frees an empty list's memory: the lists are statics, never dropped, and
+/// the module may unload once they are empty.
+fn give_back_if_empty(filters: &mut Filters) {
+    if filters.is_empty() {
+        *filters = Vec::new();
+    }
+}
+
+/// A forwarder for each method index.
+const FORWARDERS: [Method; 12] = [
+    forward::<0>,
+    forward::<1>,
+    forward::<2>,
+    forward::<3>,
+    forward::<4>,
+    forward::<5>,
+    forward::<6>,
+    forward::<7>,
+    forward::<8>,
+    forward::<9>,
+    forward::<10>,
+    forward::<11>,
+];
+
+/// Method `M` of every clone: filters the call, then makes it on the
+/// original table with the same registers.
+#[allow(unsafe_code, reason = "a forwarder is called by the ABI")]
+unsafe extern "C" fn forward<const M: usize>(
+    this: *mut c_void,
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+    a5: usize,
+    a6: usize,
+    a7: usize,
+) -> Status {
+    let registers = [a1, a2, a3, a4, a5, a6, a7];
+    // SAFETY: the clone's first word (just before the table the object
+    // points at) is its filter, alive while the clone is in use.
+    let filter = unsafe { &*(*object_vtable(this).sub(1) as *const Filter) };
+    filter.running.fetch_add(1, Ordering::AcqRel);
+    let status = filtered(filter, M, this, registers);
+    filter.running.fetch_sub(1, Ordering::AcqRel);
+    status
+}
+
+fn filtered(
+    filter: &Filter,
+    method: usize,
+    this: *mut c_void,
+    registers: [usize; FORWARDED],
+) -> Status {
+    let Some(signature) = filter.signature.methods.get(method) else {
+        return Status::NOT_SUPPORTED;
+    };
+    if filter.kind == filters::READ_ONLY && writes(signature) {
+        return Status::ACCESS_DENIED;
+    }
+    #[allow(unsafe_code, reason = "calling the original method")]
+    // SAFETY: the original entry is the method this forwarder stands in
+    // for; passing it more argument registers than it declares is harmless
+    // in the RISC-V calling convention (they are caller-saved and ignored),
+    // and `fits` refused methods whose arguments would not all be passed.
+    let status = unsafe {
+        let original: Method = core::mem::transmute(original_entry(filter, BASE + method));
+        let [a1, a2, a3, a4, a5, a6, a7] = registers;
+        original(this, a1, a2, a3, a4, a5, a6, a7)
+    };
+    if let Some(console) = &filter.console {
+        trace(console, filter, signature, &registers, status);
+    }
+    status
+}
+
+/// True for a method that changes the object: its name says so.
+fn writes(method: &MethodSignature) -> bool {
+    const WRITING: &[&str] = &[
+        "write",
+        "set",
+        "add",
+        "delete",
+        "remove",
+        "truncate",
+        "register",
+        "unregister",
+    ];
+    WRITING.iter().any(|verb| method.name.starts_with(verb))
+}
+
+/// Logs `label.method(arguments) -> result` on the console.
+fn trace(
+    console: &IConsole,
+    filter: &Filter,
+    method: &MethodSignature,
+    registers: &[usize; FORWARDED],
+    status: Status,
+) {
+    let mut line = [0u8; 200];
+    let mut text = Text::new(&mut line);
+    let _ = write_call(&mut text, filter, method, registers, status);
+    let length = text.len();
+    let _ = console.write(line.get(..length).unwrap_or_default());
+}
+
+fn write_call(
+    text: &mut Text<'_>,
+    filter: &Filter,
+    method: &MethodSignature,
+    registers: &[usize; FORWARDED],
+    status: Status,
+) -> Result<()> {
+    text.push("trace: ")?
+        .push(&filter.label)?
+        .push(".")?
+        .push(method.name)?
+        .push("(")?;
+    let mut next = registers.iter().copied();
+    for (index, arg) in method.args.iter().enumerate() {
+        if index > 0 {
+            text.push(", ")?;
+        }
+        text.push(arg.name)?.push("=")?;
+        write_argument(text, arg.kind, &mut next)?;
+    }
+    text.push(") -> ")?;
+    if status.is_ok() {
+        text.push("ok")?;
+        if let (Some(kind), Some(out)) = (method.ret, next.next()) {
+            text.push(": ")?;
+            write_result(text, kind, out)?;
+        }
+    } else {
+        text.push(status.message())?;
+    }
+    text.push("\r\n")?;
+    Ok(())
+}
+
+fn write_argument(
+    text: &mut Text<'_>,
+    kind: ArgKind,
+    registers: &mut impl Iterator<Item = usize>,
+) -> Result<()> {
+    let mut take = || registers.next().unwrap_or(0);
+    match kind {
+        ArgKind::Unsigned(_) | ArgKind::Bool => text.decimal(take() as u64)?,
+        ArgKind::Signed(_) => text.decimal(take() as u64)?,
+        ArgKind::Str => {
+            let (pointer, length) = (take(), take());
+            text.push("\"")?
+                .push(&string_at(pointer, length))?
+                .push("\"")?
+        }
+        ArgKind::Bytes | ArgKind::BytesMut => {
+            let _pointer = take();
+            text.push("[")?.decimal(take() as u64)?.push(" bytes]")?
+        }
+        _ => text.hex(take() as u64)?,
+    };
+    Ok(())
+}
+
+/// Up to 32 characters of the string argument at `pointer`.
+fn string_at(pointer: usize, length: usize) -> String {
+    #[allow(unsafe_code, reason = "reading a caller's string argument")]
+    // SAFETY: a `Str` argument is valid for its length during the call,
+    // which is still in progress.
+    let bytes = unsafe { core::slice::from_raw_parts(pointer as *const u8, length.min(32)) };
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn write_result(text: &mut Text<'_>, kind: ArgKind, out: usize) -> Result<()> {
+    #[allow(unsafe_code, reason = "reading the result the callee wrote")]
+    // SAFETY: on success the callee wrote a value of the signature's kind
+    // through the out pointer, which the caller keeps for the call.
+    let value = unsafe {
+        match kind {
+            ArgKind::Unsigned(1) => u64::from(*(out as *const u8)),
+            ArgKind::Unsigned(2) => u64::from(*(out as *const u16)),
+            ArgKind::Unsigned(4) | ArgKind::Bool => u64::from(*(out as *const u32)),
+            ArgKind::Unsigned(_) => *(out as *const u64),
+            _ => return text.push("(value)").map(drop),
+        }
+    };
+    text.decimal(value).map(drop)
+}
+
+fn construct() -> Result<ComPtr<IUnknown>> {
+    Ok(ComObject::create::<IInterpose>(Interposer).to_unknown())
+}
+
+component::component!(construct);

@@ -1,0 +1,165 @@
+//! The NS16550 UART driver: takes the firmware console at `/dev/console` over live and drives the UART itself.
+//!
+//! The seed's BIOS-driver example. The system boots with the firmware
+//! console, which asks the firmware (SBI) for every byte. Binding
+//! `/uart16550` runs this driver's constructor, which has `/mutate` turn
+//! that very object into the driver while the shell and other threads keep
+//! using it: the object keeps its address, its name and its references;
+//! its vtables become the driver's, which read and write the UART's
+//! registers and sleep on its receive interrupt. The console's state —
+//! the registers' address, the kernel's wait and idle hooks — is published
+//! by the kernel (`ConsoleState`) and carried over as it is.
+//!
+//! Depends on `com`, `interfaces` and `/mutate`; the console it takes over
+//! is the kernel's.
+
+#![no_std]
+#![no_main]
+#![deny(unsafe_code)]
+
+use core::ops::Deref;
+
+use com::{ComObject, ComPtr, HasInterface, IMutable, IUnknown, Result, Status, class, vtable};
+use interfaces::console::ConsoleState;
+use interfaces::mutate::flags;
+use interfaces::{IConsole, IConsoleImpl, IMutate, ITransition, ITransitionImpl};
+
+/// How long the takeover may wait for calls to leave the console.
+const TAKEOVER_TIMEOUT_US: u64 = 1_000_000;
+
+/// Receive buffer (read) and transmit holding (write) register.
+const DATA: usize = 0;
+/// Line status register.
+const LINE_STATUS: usize = 5;
+/// Line status: a received byte is waiting.
+const DATA_READY: u8 = 1 << 0;
+/// Line status: the transmitter takes another byte.
+const TRANSMIT_EMPTY: u8 = 1 << 5;
+
+/// The console, driven by this driver.
+#[class(IConsole, mutable)]
+#[repr(transparent)]
+struct Uart(ConsoleState);
+
+impl Deref for Uart {
+    type Target = ConsoleState;
+    fn deref(&self) -> &ConsoleState {
+        &self.0
+    }
+}
+
+impl Uart {
+    fn register(&self, offset: usize) -> *mut u8 {
+        core::ptr::with_exposed_provenance_mut(self.base + offset)
+    }
+
+    #[allow(unsafe_code, reason = "device registers")]
+    fn line_status(&self) -> u8 {
+        // SAFETY: `base` is the NS16550 the kernel found in the device tree
+        // (checked non-zero before the takeover); reading its line status
+        // has no side effect.
+        unsafe { self.register(LINE_STATUS).read_volatile() }
+    }
+
+    #[allow(unsafe_code, reason = "device registers")]
+    fn try_read(&self) -> Option<u8> {
+        // SAFETY: as above; reading the data register takes the waiting byte.
+        (self.line_status() & DATA_READY != 0)
+            .then(|| unsafe { self.register(DATA).read_volatile() })
+    }
+
+    #[allow(unsafe_code, reason = "device registers")]
+    fn put(&self, byte: u8) {
+        while self.line_status() & TRANSMIT_EMPTY == 0 {
+            core::hint::spin_loop();
+        }
+        // SAFETY: as above; the transmitter has room for the byte.
+        unsafe { self.register(DATA).write_volatile(byte) };
+    }
+}
+
+impl IConsoleImpl for Uart {
+    fn write(&self, data: &[u8]) -> Result<usize> {
+        data.iter().for_each(|&byte| self.put(byte));
+        Ok(data.len())
+    }
+
+    /// Takes what is waiting; with nothing waiting, sleeps on the receive
+    /// interrupt (through the kernel's wait hook) until a byte arrives.
+    fn read(&self, buffer: &mut [u8]) -> Result<usize> {
+        let Some((first, rest)) = buffer.split_first_mut() else {
+            return Err(Status::BUFFER_TOO_SMALL);
+        };
+        *first = match self.try_read() {
+            Some(byte) => byte,
+            None => {
+                (self.idle)();
+                loop {
+                    if let Some(byte) = self.try_read() {
+                        break byte;
+                    }
+                    self.gate.checkpoint()?;
+                    (self.wait)();
+                }
+            }
+        };
+        let mut count = 1;
+        for slot in rest {
+            let Some(byte) = self.try_read() else { break };
+            *slot = byte;
+            count += 1;
+        }
+        Ok(count)
+    }
+}
+
+/// The transition from the firmware console to this driver.
+#[class(ITransition)]
+struct TakeOver;
+
+impl ITransitionImpl for TakeOver {
+    #[allow(unsafe_code, reason = "a transition reads the kernel's console state")]
+    fn apply(&self, object: &IUnknown) -> Result<()> {
+        let mutable = object.query::<IMutable>()?;
+        let layout = mutable.layout()?;
+        if layout.slots != 2 || layout.size != size_of::<ComObject<Uart>>() as u64 {
+            return Err(Status::NOT_SUPPORTED);
+        }
+        // SAFETY: a mutable console of this layout is the kernel's, whose
+        // state is `ConsoleState`; the mutator keeps it alive.
+        let state: &ConsoleState = unsafe { layout.state() };
+        if state.base == 0 {
+            return Err(Status::NOT_SUPPORTED);
+        }
+        mutable.disown()?;
+        com::adopt();
+        // SAFETY: the state is `Uart`'s already (the same `ConsoleState`).
+        let console = unsafe { ComObject::<Uart>::from_identity(object) };
+        let slots = [
+            (
+                <Uart as HasInterface<IConsole>>::SLOT,
+                vtable!(Uart, IConsole),
+            ),
+            (
+                <Uart as HasInterface<IMutable>>::SLOT,
+                vtable!(Uart, IMutable),
+            ),
+        ];
+        for (slot, vtable) in slots {
+            // SAFETY: the driver's vtables, for the state just checked.
+            unsafe { console.set_vtable(slot, vtable) }?;
+        }
+        Ok(())
+    }
+}
+
+fn construct() -> Result<ComPtr<IUnknown>> {
+    let namespace = component::namespace()?;
+    let console = namespace.bind("/dev/console", 0)?;
+    let mutate = namespace.bind("/mutate", 0)?.query::<IMutate>()?;
+    let transition = ComObject::create::<ITransition>(TakeOver);
+    mutate.mutate_object(&console, &transition, flags::BY_ABORT, TAKEOVER_TIMEOUT_US)?;
+    Ok(console)
+}
+
+component::component!(construct);
