@@ -6,12 +6,14 @@
 //! Specialization gets the same treatment: a divider becomes a shift while
 //! its divisor is 2 and goes back when it changes.
 //!
-//! The object answers `IHello::greet` with one letter written again and
-//! again, a letter at a time: implementation `A` writes `A`s, `B` writes
-//! `B`s, so a call that ran partly on each would show both.
+//! The object answers `IHello::greet` with the letter its state holds,
+//! written again and again and read afresh for every byte. A mutation
+//! changes the letter and the implementation together (`A` answers `A`s,
+//! `B` answers `B`s), so a call that ran partly before and partly after one
+//! would show both letters.
 
 use core::ops::Deref;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use com::{
     ComObject, ComPtr, Gate, IMutable, IUnknown, Interface, Result, Status, class, interface,
@@ -41,6 +43,7 @@ const PATIENT_US: u64 = 5_000_000;
 #[class(IHello, mutable)]
 pub struct Letters {
     gate: Gate,
+    letter: AtomicU8,
 }
 
 /// Implementation `B`: the same object, answering with another letter.
@@ -65,26 +68,31 @@ impl IHelloImpl for Letters {
             self.gate.checkpoint()?;
             threads::sleep_ms(1);
         }
-        spell(&self.gate, buffer, b'A')
+        spell(self, buffer)
     }
 }
 
 impl IHelloImpl for OtherLetters {
     fn greet(&self, buffer: &mut [u8]) -> Result<usize> {
-        spell(&self.gate, buffer, b'B')
+        spell(self, buffer)
     }
 }
 
-/// Writes `letter` into the answer one byte at a time, looking at the
-/// gate's checkpoint every eight (nothing is changed that a retry would
-/// not write again).
-fn spell(gate: &Gate, buffer: &mut [u8], letter: u8) -> Result<usize> {
+/// Writes the state's letter into the answer one byte at a time, looking
+/// at the gate's checkpoint every eight (nothing is changed that a retry
+/// would not write again), and yielding halfway.
+fn spell(letters: &Letters, buffer: &mut [u8]) -> Result<usize> {
     let answer = buffer.get_mut(..LETTERS).ok_or(Status::BUFFER_TOO_SMALL)?;
     for (index, byte) in answer.iter_mut().enumerate() {
         if index % 8 == 0 {
-            gate.checkpoint()?;
+            letters.gate.checkpoint()?;
         }
-        *byte = core::hint::black_box(letter);
+        // Halfway, give the processor away, as a method that waits for
+        // something would: other callers and the mutator run meanwhile.
+        if index == LETTERS / 2 {
+            threads::yield_now();
+        }
+        *byte = letters.letter.load(Ordering::Relaxed);
     }
     Ok(LETTERS)
 }
@@ -96,20 +104,51 @@ fn letter_of(answer: &[u8]) -> Option<u8> {
 }
 
 fn new_letters() -> ComPtr<IHello> {
-    ComObject::create::<IHello>(Letters { gate: Gate::new() })
+    ComObject::create::<IHello>(Letters {
+        gate: Gate::new(),
+        letter: AtomicU8::new(b'A'),
+    })
 }
 
 fn mutator() -> Result<ComPtr<IMutate>> {
     namespace::current()?.bind("/mutate", 0)?.query::<IMutate>()
 }
 
-/// Turns the object's `IHello` to implementation `letter`.
+/// Turns the object to implementation `letter`: its state and its vtable.
 fn turn(mutate: &IMutate, object: &IHello, letter: u8, flags: u32, timeout_us: u64) -> Result<()> {
-    let vtable = match letter {
-        b'A' => vtable!(Letters, IHello),
-        _ => vtable!(OtherLetters, IHello),
-    };
-    mutate.mutate_vtable(object.as_unknown(), vtable.addr() as u64, flags, timeout_us)
+    let transition = ComObject::create::<ITransition>(Respell(letter));
+    mutate.mutate_object(object.as_unknown(), &transition, flags, timeout_us)
+}
+
+/// The transition to implementation `A` or `B`.
+#[class(ITransition)]
+struct Respell(u8);
+
+impl ITransitionImpl for Respell {
+    fn apply(&self, object: &IUnknown) -> Result<()> {
+        let vtable = match self.0 {
+            b'A' => vtable!(Letters, IHello),
+            b'B' => vtable!(OtherLetters, IHello),
+            _ => return Err(Status::INVALID_ARGUMENT),
+        };
+        // SAFETY: the checks apply it only to objects made by `new_letters`.
+        let letters = unsafe { ComObject::<Letters>::from_identity(object) };
+        // A transition takes time: other threads run while it works, and
+        // only the closed gate keeps them from seeing it half done.
+        threads::yield_now();
+        letters.value().letter.store(self.0, Ordering::Relaxed);
+        threads::yield_now();
+        // SAFETY: `OtherLetters` is `Letters` under another vtable.
+        unsafe { letters.set_vtable(0, vtable) }
+    }
+}
+
+/// The vtable in the object's slot 0.
+fn vtable_of(object: &IUnknown) -> Result<*const core::ffi::c_void> {
+    let layout = object.query::<IMutable>()?.layout()?;
+    let slot = layout.slot(0).ok_or(Status::FAILED)?;
+    // SAFETY: slot 0 of the live object holds its vtable pointer.
+    Ok(unsafe { *slot.cast::<*const core::ffi::c_void>() })
 }
 
 /// The object the callers call, and what they saw.
@@ -140,6 +179,14 @@ fn call_in_a_loop(_: usize) {
     CALLERS_DONE.fetch_add(1, Ordering::Release);
 }
 
+/// How many calls the callers have seen answered so far.
+fn answers() -> u64 {
+    [&SEEN_A, &SEEN_B, &WRONG]
+        .iter()
+        .map(|counter| counter.load(Ordering::Relaxed))
+        .sum()
+}
+
 /// Mutates the object back and forth while eight threads call it.
 fn under_load(flags: u32) -> Result<()> {
     let mutate = mutator()?;
@@ -160,7 +207,12 @@ fn under_load(flags: u32) -> Result<()> {
         };
         turn(&mutate, &object, letter, flags, PATIENT_US)?;
         mutations += 1;
-        threads::yield_now();
+        let answered = answers();
+        // Let a call finish before the next mutation: mutations back to
+        // back by abort would push every call out again and again.
+        while answers() == answered && CALLERS_DONE.load(Ordering::Acquire) < CALLERS as u64 {
+            threads::yield_now();
+        }
     }
     callers.into_iter().try_for_each(threads::join)?;
     TARGET.lock().take();
@@ -272,9 +324,22 @@ pub fn failed_transition_is_undone() -> Result<()> {
         flags::BY_MUTEX,
         PATIENT_US,
     );
-    let after = greet_letter(&object);
-    if result != Err(Status::FAILED) || after != Ok(b'A') {
-        return fail(format_args!("transition {result:?}, then {after:?}"));
+    let restored = vtable_of(object.as_unknown())? == vtable!(Letters, IHello);
+    if result != Err(Status::FAILED) || !restored {
+        return fail(format_args!(
+            "transition {result:?}, vtable put back: {restored}"
+        ));
+    }
+    // MutateVtable alone: the slot takes the new table; a misaligned one is refused.
+    let other = vtable!(OtherLetters, IHello).addr() as u64;
+    let swapped = mutate.mutate_vtable(object.as_unknown(), other, flags::BY_MUTEX, PATIENT_US);
+    let misaligned =
+        mutate.mutate_vtable(object.as_unknown(), other + 1, flags::BY_MUTEX, PATIENT_US);
+    let now_other = vtable_of(object.as_unknown())? == vtable!(OtherLetters, IHello);
+    if swapped.is_err() || misaligned != Err(Status::INVALID_ARGUMENT) || !now_other {
+        return fail(format_args!(
+            "vtable swap {swapped:?}, misaligned {misaligned:?}, in place: {now_other}"
+        ));
     }
     // Objects that did not opt in are refused.
     let plain = ComObject::create::<ITransition>(HalfDone);
@@ -651,11 +716,7 @@ impl ITransitionImpl for GiveBack {
 
 /// True when the console's `IConsole` table lies in a loaded module.
 fn console_driven_by_a_module(console: &IUnknown) -> Result<bool> {
-    let layout = console.query::<IMutable>()?.layout()?;
-    let slot = layout.slot(0).ok_or(Status::FAILED)?;
-    // SAFETY: slot 0 of the live console holds its vtable pointer.
-    let vtable = unsafe { *slot.cast::<usize>() };
-    Ok(crate::modules::holds(vtable))
+    Ok(crate::modules::holds(vtable_of(console)?.addr()))
 }
 
 /// The seed's BIOS-driver example: the UART driver takes the firmware
