@@ -1,5 +1,5 @@
-//! What the object model's mutation gates need from the kernel: sleeping
-//! while a word holds a value, and waking its sleepers.
+//! What the object model's mutation gates and word locks need from the
+//! kernel: sleeping while a word holds a value, and waking its sleepers.
 //!
 //! `com` calls these by name from every module (the kernel links them
 //! directly; components import them through `kernel.def`), so they exist in

@@ -80,6 +80,7 @@ impl Uart {
 
 impl IConsoleImpl for Uart {
     fn write(&self, data: &[u8]) -> Result<usize> {
+        let _whole = self.write_lock.lock();
         data.iter().for_each(|&byte| self.put(byte));
         Ok(data.len())
     }

@@ -680,10 +680,10 @@ pub fn read_only_filter_comes_and_goes() -> Result<()> {
     outcome
 }
 
-/// Lines the printing thread writes while the console changes hands.
-const PRINTED_LINES: u32 = 200;
+/// Lines each printing thread writes while the console changes hands.
+const PRINTED_LINES: u32 = 50;
 
-fn print_in_a_loop(_: usize) {
+fn print_in_a_loop(printer: usize) {
     let console = namespace::current()
         .and_then(|root| root.bind("/dev/console", 0))
         .and_then(|object| object.query::<IConsole>());
@@ -691,7 +691,8 @@ fn print_in_a_loop(_: usize) {
         return;
     };
     for number in 0..PRINTED_LINES {
-        let _ = console.write(alloc::format!("console line {number}\r\n").as_bytes());
+        let line = alloc::format!("console line {printer}.{number}\r\n");
+        let _ = console.write(line.as_bytes());
         threads::yield_now();
     }
 }
@@ -720,15 +721,18 @@ fn console_driven_by_a_module(console: &IUnknown) -> Result<bool> {
 }
 
 /// The seed's BIOS-driver example: the UART driver takes the firmware
-/// console over while a thread prints through it (the QEMU test checks
-/// every line came out once, in order), then gives it back and unloads.
+/// console over while 8 threads print through it (the QEMU test checks
+/// every line came out whole, once, and in each printer's order), then
+/// gives it back and unloads.
 pub fn console_driver_takes_over_live() -> Result<()> {
     let root = namespace::current()?;
     let console = root.bind("/dev/console", 0)?;
-    let printer = threads::spawn("printer", print_in_a_loop, 0, threads::DEFAULT_STACK)?;
+    let printers: alloc::vec::Vec<_> = (0..CALLERS)
+        .map(|i| threads::spawn("printer", print_in_a_loop, i, threads::DEFAULT_STACK))
+        .collect::<Result<_>>()?;
     threads::sleep_ms(1);
     let driver = root.bind("/uart16550", 0);
-    threads::join(printer)?;
+    printers.into_iter().try_for_each(threads::join)?;
     let driver = driver?;
     let taken_over = driver.ptr_eq(&console) && console_driven_by_a_module(&console)?;
     let transition = ComObject::create::<ITransition>(GiveBack);

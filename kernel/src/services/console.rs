@@ -72,6 +72,7 @@ impl Deref for FirmwareConsole {
 
 impl IConsoleImpl for FirmwareConsole {
     fn write(&self, data: &[u8]) -> Result<usize> {
+        let _whole = self.write_lock.lock();
         console::write(data);
         Ok(data.len())
     }

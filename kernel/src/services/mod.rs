@@ -31,6 +31,7 @@ pub fn register_boot_services(romfs: &'static [u8], uart: Option<usize>) -> Resu
     let console = ComObject::create::<interfaces::IConsole>(console::FirmwareConsole(
         interfaces::console::ConsoleState {
             gate: com::Gate::new(),
+            write_lock: com::WordLock::new(),
             base: uart.unwrap_or(0),
             idle: console::on_idle,
             wait: console::wait_for_input,

@@ -49,6 +49,8 @@ mod object;
 mod ptr;
 mod signature;
 mod status;
+mod wait;
+mod word_lock;
 
 pub use abi::{Param, PlainData, RawSlice, RawSliceMut, Record, Ret};
 pub use com_macros::{Record, class, interface};
@@ -62,3 +64,4 @@ pub use object::{Class, ComObject, HasInterface, Implement, VtableSlots, adopt, 
 pub use ptr::ComPtr;
 pub use signature::{ArgKind, ArgSignature, InterfaceSignature, MethodSignature};
 pub use status::{Result, Status};
+pub use word_lock::{WordLock, WordLockGuard};

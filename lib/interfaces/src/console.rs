@@ -1,6 +1,6 @@
 //! `IConsole`: the character device the shell talks through.
 
-use com::{Gate, Result, interface};
+use com::{Gate, Result, WordLock, interface};
 
 #[interface("0087ca69-281a-497f-ba3a-76ab61fdc2f4")]
 /// A console: a byte stream out and a byte stream in.
@@ -20,6 +20,9 @@ pub trait IConsole {
 pub struct ConsoleState {
     /// The object's mutation gate.
     pub gate: Gate,
+    /// Held while a write goes out, so that writes from many threads come
+    /// out one after another, whole — under whichever driver.
+    pub write_lock: WordLock,
     /// The NS16550 UART's registers, 0 when the board has none.
     pub base: usize,
     /// Deferred work for when a read has to wait: the system is idle.
