@@ -204,7 +204,7 @@ fn release_and_unload() -> Result<u64> {
 /// that leaves it working) while `callers` threads call it.
 fn mutate_with_callers(callers: usize) -> Result<u64> {
     let mutate = namespace::current()?
-        .bind("/mutate", 0)?
+        .bind(interfaces::mutate::PATH, 0)?
         .query::<IMutate>()?;
     let probe = gated_probe();
     let vtable = com::vtable!(GatedProbe, IProbe).addr() as u64;
@@ -212,7 +212,9 @@ fn mutate_with_callers(callers: usize) -> Result<u64> {
     STOP_CALLING.store(false, Ordering::SeqCst);
     let threads = (0..callers)
         .map(|i| threads::spawn("caller", call_busy_probe, i, 4096))
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()
+        // The callers that did start stop again.
+        .inspect_err(|_| STOP_CALLING.store(true, Ordering::SeqCst))?;
     threads::yield_now();
     let mut failure = None;
     let figure = measure(|| {

@@ -19,7 +19,10 @@ pub unsafe extern "C" fn tessera_wait_word(
     expected: u32,
     timeout_us: u64,
 ) -> u32 {
-    // SAFETY: the caller keeps the word alive for the call.
+    if !word.is_aligned() {
+        return 1;
+    }
+    // SAFETY: the caller keeps the word alive for the call; it is aligned.
     let Some(word) = (unsafe { word.as_ref() }) else {
         return 1;
     };

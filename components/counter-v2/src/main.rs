@@ -17,9 +17,7 @@ extern crate alloc;
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use com::{
-    ComObject, ComPtr, Gate, HasInterface, IMutable, IUnknown, Result, Status, class, vtable,
-};
+use com::{ComObject, ComPtr, Gate, IUnknown, Result, Takeover, class};
 use interfaces::counter::CounterStateV1;
 use interfaces::mutate::flags;
 use interfaces::{ICounter, ICounterImpl, IMutate, ITransition, ITransitionImpl};
@@ -61,62 +59,35 @@ impl ICounterImpl for Counter {
 struct ToVersion2;
 
 impl ITransitionImpl for ToVersion2 {
-    #[allow(unsafe_code, reason = "a transition reads another module's state")]
+    #[allow(unsafe_code, reason = "a transition rewrites another module's object")]
     fn apply(&self, object: &IUnknown) -> Result<()> {
-        let mutable = object.query::<IMutable>()?;
-        let layout = mutable.layout()?;
-        // Only v1's layout can be carried over: two slots, v1's state.
-        if layout.slots != 2 || layout.size != size_of::<ComObject<Counter>>() as u64 {
-            return Err(Status::NOT_SUPPORTED);
-        }
-        // SAFETY: an `ICounter` object of this layout is v1's, whose state
-        // is `CounterStateV1`; the mutator keeps it alive.
-        let old: &CounterStateV1 = unsafe { layout.state() };
+        // SAFETY: `/mutate` runs this transition holding the object's gate,
+        // and v2's state is written below.
+        let takeover = unsafe { Takeover::<Counter>::check(object) }?;
+        let state = takeover.state();
+        // SAFETY: an object laid out as v2's that is not v2's is v1's, whose
+        // state is the published `CounterStateV1`.
+        let total = unsafe { &*state.cast::<CounterStateV1>() }
+            .total
+            .load(Ordering::Relaxed);
         let tally = Box::new(Tally {
-            total: AtomicU64::new(old.total.load(Ordering::Relaxed)),
+            total: AtomicU64::new(total),
             additions: AtomicU64::new(0),
         });
-        // Nothing can fail from here on.
-        mutable.disown()?;
-        com::adopt();
-        become_version_2(object, layout.state_pointer(), tally);
+        takeover.finish()?;
+        // SAFETY: the record takes the place of the old total, a plain
+        // integer, so writing over it drops nothing; the gate stays.
+        unsafe { (&raw mut (*state).tally).write(tally) };
         Ok(())
-    }
-}
-
-/// Rewrites v1's object as v2's: the record where the total was (the gate,
-/// which the mutator holds, stays as it is), then every vtable slot.
-#[allow(
-    unsafe_code,
-    reason = "a transition rewrites another module's object in place"
-)]
-fn become_version_2(object: &IUnknown, state: *mut Counter, tally: Box<Tally>) {
-    // SAFETY: the state at that address has `Counter`'s layout (checked by
-    // the caller) and no call is inside the object; the old total there was
-    // a plain integer, so writing over it drops nothing.
-    unsafe { (&raw mut (*state).tally).write(tally) };
-    // SAFETY: as above, the object has `Counter`'s layout.
-    let counter = unsafe { ComObject::<Counter>::from_identity(object) };
-    let slots = [
-        (
-            <Counter as HasInterface<ICounter>>::SLOT,
-            vtable!(Counter, ICounter),
-        ),
-        (
-            <Counter as HasInterface<IMutable>>::SLOT,
-            vtable!(Counter, IMutable),
-        ),
-    ];
-    for (slot, vtable) in slots {
-        // SAFETY: v2's vtables for v2's state, just written.
-        let _ = unsafe { counter.set_vtable(slot, vtable) };
     }
 }
 
 fn construct() -> Result<ComPtr<IUnknown>> {
     let namespace = component::namespace()?;
     let counter = namespace.bind("/counter", 0)?;
-    let mutate = namespace.bind("/mutate", 0)?.query::<IMutate>()?;
+    let mutate = namespace
+        .bind(interfaces::mutate::PATH, 0)?
+        .query::<IMutate>()?;
     let transition = ComObject::create::<ITransition>(ToVersion2);
     mutate.mutate_object(&counter, &transition, flags::BY_MUTEX, UPGRADE_TIMEOUT_US)?;
     Ok(counter)

@@ -11,10 +11,17 @@
 //! Each forwarder then calls the original method with the registers it was
 //! given, on the object's own state (which never moves, so objects whose
 //! address others hold — locks, wait queues — stay valid). Taking the
-//! filter away points the slot back at the original table.
+//! filter away points the slot back at the original table — unless the
+//! slot has changed since (a mutation gave the object new tables, which
+//! replaced the clone), when it is left as it is.
 //!
-//! A slot changes with one atomic store, so every call runs wholly through
-//! one table or the other. A clone is freed once no forwarder runs in it.
+//! A slot changes with one atomic operation, so every call starts through
+//! one table or the other. A forwarder looks its filter up by the table the
+//! object has *now*: a call that reaches a forwarder just after the filter
+//! was taken away finds none and goes on through the current table. A
+//! filter taken away is freed after a grace period (a caller preempted
+//! between loading the clone and entering its forwarder has run since) and
+//! once no forwarder runs in it.
 //!
 //! Depends on `com`, `interfaces` (whose signature tables it knows) and the
 //! console at `/dev/console`, where trace lines go.
@@ -53,9 +60,6 @@ const KNOWN: &[&InterfaceSignature] = &[
     INamespace::SIGNATURE,
 ];
 
-/// Where the interposer is registered.
-const INTERPOSE_PATH: &str = "/interpose";
-
 /// Argument registers a forwarder passes on after the object pointer.
 const FORWARDED: usize = 7;
 /// Vtable entries before the methods: `QueryInterface`, `AddRef`, `Release`.
@@ -89,6 +93,14 @@ struct Filter {
     _interposer: ComPtr<IUnknown>,
 }
 
+impl Filter {
+    /// The clone's method table, as the object's slot holds it (after the
+    /// filter's address).
+    fn clone_start(&self) -> *const c_void {
+        self.clone.as_ptr().wrapping_add(1).cast()
+    }
+}
+
 // SAFETY: the raw pointers name immutable method tables and an object the
 // filter's owner keeps alive; the rest is shared through atomics.
 #[allow(unsafe_code, reason = "raw method-table pointers in a shared record")]
@@ -118,7 +130,8 @@ impl IInterposeImpl for Interposer {
         if signature.methods.len() > FORWARDERS.len() || !signature.methods.iter().all(fits) {
             return Err(Status::NOT_SUPPORTED);
         }
-        let slot = interface.as_raw().addr();
+        // Exposed: `slot_of` turns it back into the slot.
+        let slot = interface.as_raw().expose_provenance();
         let mut installed = FILTERS.lock();
         if installed.iter().any(|filter| filter.slot == slot) {
             return Err(Status::ALREADY_EXISTS);
@@ -134,11 +147,10 @@ impl IInterposeImpl for Interposer {
             running: AtomicU32::new(0),
             console,
             _object: object.query::<IUnknown>()?,
-            _interposer: component::namespace()?.bind(INTERPOSE_PATH, 0)?,
+            _interposer: component::namespace()?.bind(interfaces::interpose::PATH, 0)?,
         });
         record.clone = clone_table(&record);
-        let clone_start = record.clone.as_ptr().wrapping_add(1);
-        slot_of(slot).store(clone_start.cast_mut().cast(), Ordering::Release);
+        slot_of(slot).store(record.clone_start().cast_mut(), Ordering::Release);
         installed.push(record);
         Ok(())
     }
@@ -160,9 +172,16 @@ impl IInterposeImpl for Interposer {
             .ok_or(Status::NOT_FOUND)?;
         let filter = installed.swap_remove(index);
         give_back_if_empty(&mut installed);
+        // Still under the lock, so no forwarder finds the filter from now on.
+        let _ = slot_of(filter.slot).compare_exchange(
+            filter.clone_start().cast_mut(),
+            filter.original.cast_mut().cast(),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
         drop(installed);
-        slot_of(filter.slot).store(filter.original.cast_mut().cast(), Ordering::Release);
         RETIRED.lock().push(filter);
+        component::grace_period();
         free_retired();
         Ok(())
     }
@@ -177,33 +196,17 @@ fn find_interface(
     KNOWN
         .iter()
         .filter(|signature| *iid == Guid::default() || signature.iid == *iid)
-        .find_map(|signature| Some((*signature, query_raw(object, &signature.iid)?)))
+        .find_map(|signature| Some((*signature, object.query_iid(&signature.iid).ok()?)))
         .ok_or(Status::NOT_SUPPORTED)
-}
-
-/// `object`'s interface `iid`, as an `IUnknown` (the same pointer).
-fn query_raw(object: &IUnknown, iid: &Guid) -> Option<ComPtr<IUnknown>> {
-    let mut out = core::ptr::null_mut();
-    let vtable = object_vtable(object.as_raw());
-    #[allow(
-        unsafe_code,
-        reason = "QueryInterface by an IID known only at run time"
-    )]
-    // SAFETY: the first entry of every method table is `QueryInterface`,
-    // and `object` is alive for the call; on success `out` holds a reference.
-    unsafe {
-        let query: unsafe extern "C" fn(*mut c_void, *const Guid, *mut *mut c_void) -> Status =
-            core::mem::transmute(*vtable);
-        query(object.as_raw(), iid, &mut out).check().ok()?;
-        ComPtr::from_raw(out.cast())
-    }
 }
 
 /// True when `filter` stands in front of a slot of the object `identity`.
 fn belongs_to(filter: &Filter, identity: &ComPtr<IUnknown>) -> bool {
     KNOWN.iter().any(|signature| {
         signature.iid == filter.signature.iid
-            && query_raw(identity, &signature.iid)
+            && identity
+                .query_iid(&signature.iid)
+                .ok()
                 .is_some_and(|interface| interface.as_raw().addr() == filter.slot)
     })
 }
@@ -218,7 +221,6 @@ fn fits(method: &MethodSignature) -> bool {
 fn registers(kind: ArgKind) -> usize {
     match kind {
         ArgKind::Str | ArgKind::Bytes | ArgKind::BytesMut => 2,
-        ArgKind::Record(size) if size > 8 && size <= 16 => 2,
         _ => 1,
     }
 }
@@ -331,13 +333,49 @@ unsafe extern "C" fn forward<const M: usize>(
     a7: usize,
 ) -> Status {
     let registers = [a1, a2, a3, a4, a5, a6, a7];
-    // SAFETY: the clone's first word (just before the table the object
-    // points at) is its filter, alive while the clone is in use.
-    let filter = unsafe { &*(*object_vtable(this).sub(1) as *const Filter) };
-    filter.running.fetch_add(1, Ordering::AcqRel);
+    let Some(filter) = enter_filter(this) else {
+        // The filter was taken away after the caller loaded its clone: the
+        // call goes on through the table the object has now.
+        return call_method(object_vtable(this), M, this, registers);
+    };
+    // SAFETY: `enter_filter` counted this forwarder as running in the
+    // filter, which is not freed while one runs.
+    let filter = unsafe { &*filter };
     let status = filtered(filter, M, this, registers);
     filter.running.fetch_sub(1, Ordering::AcqRel);
     status
+}
+
+/// The filter whose clone the object at `this` calls through now, counted
+/// as running (looked up and counted under the lock `remove` takes).
+fn enter_filter(this: *mut c_void) -> Option<*const Filter> {
+    let installed = FILTERS.lock();
+    let vtable = object_vtable(this).cast::<c_void>();
+    let filter = installed
+        .iter()
+        .find(|filter| filter.clone_start() == vtable)?;
+    filter.running.fetch_add(1, Ordering::AcqRel);
+    Some(&raw const **filter)
+}
+
+/// Calls method `method` of `table` on `this` with `registers`.
+fn call_method(
+    table: *const usize,
+    method: usize,
+    this: *mut c_void,
+    registers: [usize; FORWARDED],
+) -> Status {
+    #[allow(unsafe_code, reason = "calling a method by its table entry")]
+    // SAFETY: `table` is a method table of the interface the forwarder
+    // stands in for, so entry `BASE + method` is that method; passing it
+    // more argument registers than it declares is harmless in the RISC-V
+    // calling convention (they are caller-saved and ignored), and `fits`
+    // refused methods whose arguments would not all be passed.
+    unsafe {
+        let method: Method = core::mem::transmute(*table.add(BASE + method));
+        let [a1, a2, a3, a4, a5, a6, a7] = registers;
+        method(this, a1, a2, a3, a4, a5, a6, a7)
+    }
 }
 
 fn filtered(
@@ -352,16 +390,7 @@ fn filtered(
     if filter.kind == filters::READ_ONLY && writes(signature) {
         return Status::ACCESS_DENIED;
     }
-    #[allow(unsafe_code, reason = "calling the original method")]
-    // SAFETY: the original entry is the method this forwarder stands in
-    // for; passing it more argument registers than it declares is harmless
-    // in the RISC-V calling convention (they are caller-saved and ignored),
-    // and `fits` refused methods whose arguments would not all be passed.
-    let status = unsafe {
-        let original: Method = core::mem::transmute(original_entry(filter, BASE + method));
-        let [a1, a2, a3, a4, a5, a6, a7] = registers;
-        original(this, a1, a2, a3, a4, a5, a6, a7)
-    };
+    let status = call_method(filter.original, method, this, registers);
     if let Some(console) = &filter.console {
         trace(console, filter, signature, &registers, status);
     }
@@ -391,11 +420,18 @@ fn trace(
     registers: &[usize; FORWARDED],
     status: Status,
 ) {
+    const END: &[u8] = b"\r\n";
+    const CUT: &[u8] = b"...\r\n";
     let mut line = [0u8; 200];
-    let mut text = Text::new(&mut line);
-    let _ = write_call(&mut text, filter, method, registers, status);
+    let room = line.len() - CUT.len();
+    let mut text = Text::new(&mut line[..room]);
+    let end = match write_call(&mut text, filter, method, registers, status) {
+        Ok(()) => END,
+        Err(_) => CUT,
+    };
     let length = text.len();
-    let _ = console.write(line.get(..length).unwrap_or_default());
+    line[length..length + end.len()].copy_from_slice(end);
+    let _ = console.write(&line[..length + end.len()]);
 }
 
 fn write_call(
@@ -428,7 +464,6 @@ fn write_call(
     } else {
         text.push(status.message())?;
     }
-    text.push("\r\n")?;
     Ok(())
 }
 
@@ -458,6 +493,10 @@ fn write_argument(
 
 /// Up to 32 characters of the string argument at `pointer`.
 fn string_at(pointer: usize, length: usize) -> String {
+    if pointer == 0 {
+        // The callee refuses it (`NULL_POINTER`); there is nothing to show.
+        return String::from("(null)");
+    }
     #[allow(unsafe_code, reason = "reading a caller's string argument")]
     // SAFETY: a `Str` argument is valid for its length during the call,
     // which is still in progress.

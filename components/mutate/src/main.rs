@@ -5,20 +5,24 @@
 //! each a gate every call passes and an `IMutable` describing it. A
 //! mutation here is:
 //!
-//! 1. close the gate: new calls wait outside it (with `BY_ABORT`, calls
-//!    inside also fail with `RETRY` at their next checkpoint);
-//! 2. wait until no call is inside, or give up when the timeout passes —
-//!    open the gate again, nothing changed, `TIMED_OUT`;
+//! 1. close the gate, once no other mutator holds it: new calls wait
+//!    outside (with `BY_ABORT`, calls inside also fail with `RETRY` at
+//!    their next checkpoint);
+//! 2. wait until no call is inside;
 //! 3. change the object: store the new vtable, or run the transition and
 //!    put the vtable slots back if it fails;
 //! 4. wait one grace period, so a thread preempted after loading the old
 //!    vtable pointer reaches the closed gate rather than old code;
-//! 5. open the gate: the waiting calls fail with `RETRY`, and their client
-//!    wrappers issue them again on the new vtable.
+//! 5. open the gate: the method thunks of the calls waiting at it issue
+//!    them again through the new vtables.
+//!
+//! Steps 1 and 2 share the caller's timeout: when it passes, the gate is
+//! opened again (if it was taken), nothing has changed, and the answer is
+//! `TIMED_OUT`.
 //!
 //! Depends on `com`, `interfaces` and the kernel's exports (time, the grace
-//! period, and the word waits the gate sleeps in); the shell's `upgrade`,
-//! `trace` and `readonly` commands and the kernel's checks use it.
+//! period, and the word waits the gate sleeps in); components that take
+//! objects over (`counter-v2`, `uart16550`) and the kernel's checks use it.
 
 #![no_std]
 #![no_main]
@@ -35,17 +39,6 @@ use interfaces::mutate::flags;
 use interfaces::{IMutate, IMutateImpl, ITransition};
 
 extern crate alloc;
-
-#[allow(unsafe_code, reason = "functions of the kernel, bound by the loader")]
-mod kernel {
-    unsafe extern "C" {
-        /// kernel ABI v1, ordinal 8: `time` in microseconds.
-        pub safe fn tessera_now_us() -> u64;
-        /// kernel ABI v1, ordinal 9: returns once every thread ready at the
-        /// call has run since.
-        pub safe fn tessera_grace_period();
-    }
-}
 
 /// How long the mutator sleeps between looks at a gate with calls inside
 /// (leaving calls do not wake it: that keeps their way out one atomic add).
@@ -69,11 +62,10 @@ impl IMutateImpl for Mutator {
         let slot = target
             .layout
             .slot_index(who.as_raw())
+            .and_then(|index| target.slot(index))
             .ok_or(Status::INVALID_ARGUMENT)?;
         target.exclusively(flags, timeout_us, || {
-            target
-                .slot(slot)
-                .store(vtable as *mut c_void, Ordering::Release);
+            slot.store(vtable as *mut c_void, Ordering::Release);
             Ok(())
         })
     }
@@ -129,32 +121,35 @@ impl Target {
         }
     }
 
-    /// Vtable slot `index` (below `layout.slots`).
-    fn slot(&self, index: u32) -> &AtomicPtr<c_void> {
-        let address = self.layout.slot(index).unwrap_or(core::ptr::null_mut());
+    /// Vtable slot `index`, if the object has it.
+    fn slot(&self, index: u32) -> Option<&AtomicPtr<c_void>> {
+        let address = self.layout.slot(index)?;
         #[allow(
             unsafe_code,
             reason = "the slots are reached by the address the object gave"
         )]
-        // SAFETY: `index` is below the slot count, so the address is one of
-        // the object's vtable slots (atomic pointers by the object layout),
-        // alive while `_object` holds its reference.
-        unsafe {
-            &*address.cast::<AtomicPtr<c_void>>()
-        }
+        // SAFETY: `layout.slot` gives only addresses of the object's vtable
+        // slots (atomic pointers by the object layout), alive while
+        // `_object` holds its reference.
+        Some(unsafe { &*address.cast::<AtomicPtr<c_void>>() })
+    }
+
+    /// Every vtable slot, in order.
+    fn slots(&self) -> impl Iterator<Item = &AtomicPtr<c_void>> {
+        (0..self.layout.slots).filter_map(|index| self.slot(index))
     }
 
     /// Every vtable pointer, in slot order.
     fn vtables(&self) -> Vec<*mut c_void> {
-        (0..self.layout.slots)
-            .map(|index| self.slot(index).load(Ordering::Acquire))
+        self.slots()
+            .map(|slot| slot.load(Ordering::Acquire))
             .collect()
     }
 
     /// Puts back the vtable pointers `vtables` saved.
     fn restore(&self, vtables: &[*mut c_void]) {
-        for (index, vtable) in (0..self.layout.slots).zip(vtables) {
-            self.slot(index).store(*vtable, Ordering::Release);
+        for (slot, vtable) in self.slots().zip(vtables) {
+            slot.store(*vtable, Ordering::Release);
         }
     }
 
@@ -172,21 +167,29 @@ impl Target {
             _ => return Err(Status::INVALID_ARGUMENT),
         };
         let gate = self.gate();
-        let deadline = kernel::tessera_now_us().saturating_add(timeout_us);
-        gate.close(abort);
+        let deadline = component::now_us().saturating_add(timeout_us);
+        while !gate.try_close(abort) {
+            wait_for(gate, deadline)?;
+        }
         while gate.inside() != 0 {
-            let now = kernel::tessera_now_us();
-            if now >= deadline {
-                gate.open();
-                return Err(Status::TIMED_OUT);
-            }
-            gate.wait_for_change(POLL_US.min(deadline - now));
+            wait_for(gate, deadline).inspect_err(|_| gate.open())?;
         }
         let result = change();
-        kernel::tessera_grace_period();
+        component::grace_period();
         gate.open();
         result
     }
+}
+
+/// Sleeps until the gate changes, for at most a poll interval; `TIMED_OUT`
+/// once `deadline` has passed.
+fn wait_for(gate: &Gate, deadline: u64) -> Result<()> {
+    let now = component::now_us();
+    if now >= deadline {
+        return Err(Status::TIMED_OUT);
+    }
+    gate.wait_for_change(POLL_US.min(deadline - now));
+    Ok(())
 }
 
 fn construct() -> Result<ComPtr<IUnknown>> {

@@ -19,7 +19,7 @@
 
 use core::ops::Deref;
 
-use com::{ComObject, ComPtr, HasInterface, IMutable, IUnknown, Result, Status, class, vtable};
+use com::{ComObject, ComPtr, IUnknown, Result, Status, Takeover, class};
 use interfaces::console::ConsoleState;
 use interfaces::mutate::flags;
 use interfaces::{IConsole, IConsoleImpl, IMutate, ITransition, ITransitionImpl};
@@ -119,45 +119,26 @@ impl IConsoleImpl for Uart {
 struct TakeOver;
 
 impl ITransitionImpl for TakeOver {
-    #[allow(unsafe_code, reason = "a transition reads the kernel's console state")]
+    #[allow(unsafe_code, reason = "a transition takes the kernel's console over")]
     fn apply(&self, object: &IUnknown) -> Result<()> {
-        let mutable = object.query::<IMutable>()?;
-        let layout = mutable.layout()?;
-        if layout.slots != 2 || layout.size != size_of::<ComObject<Uart>>() as u64 {
+        // SAFETY: `/mutate` runs this transition holding the console's
+        // gate; a console laid out as `Uart` is the kernel's, whose state is
+        // `ConsoleState` — `Uart`'s already.
+        let takeover = unsafe { Takeover::<Uart>::check(object) }?;
+        // SAFETY: as above; the state stays as it is.
+        if unsafe { &*takeover.state() }.base == 0 {
             return Err(Status::NOT_SUPPORTED);
         }
-        // SAFETY: a mutable console of this layout is the kernel's, whose
-        // state is `ConsoleState`; the mutator keeps it alive.
-        let state: &ConsoleState = unsafe { layout.state() };
-        if state.base == 0 {
-            return Err(Status::NOT_SUPPORTED);
-        }
-        mutable.disown()?;
-        com::adopt();
-        // SAFETY: the state is `Uart`'s already (the same `ConsoleState`).
-        let console = unsafe { ComObject::<Uart>::from_identity(object) };
-        let slots = [
-            (
-                <Uart as HasInterface<IConsole>>::SLOT,
-                vtable!(Uart, IConsole),
-            ),
-            (
-                <Uart as HasInterface<IMutable>>::SLOT,
-                vtable!(Uart, IMutable),
-            ),
-        ];
-        for (slot, vtable) in slots {
-            // SAFETY: the driver's vtables, for the state just checked.
-            unsafe { console.set_vtable(slot, vtable) }?;
-        }
-        Ok(())
+        takeover.finish()
     }
 }
 
 fn construct() -> Result<ComPtr<IUnknown>> {
     let namespace = component::namespace()?;
     let console = namespace.bind("/dev/console", 0)?;
-    let mutate = namespace.bind("/mutate", 0)?.query::<IMutate>()?;
+    let mutate = namespace
+        .bind(interfaces::mutate::PATH, 0)?
+        .query::<IMutate>()?;
     let transition = ComObject::create::<ITransition>(TakeOver);
     mutate.mutate_object(&console, &transition, flags::BY_ABORT, TAKEOVER_TIMEOUT_US)?;
     Ok(console)

@@ -8,6 +8,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::NonNull;
+use core::sync::atomic::Ordering;
 
 use com::{ComPtr, IUnknown, Result, Status};
 use image::Image;
@@ -96,7 +97,10 @@ pub fn load(
         registered: None,
         aliases: Vec::new(),
     };
-    match run_entry(block, image.entry()) {
+    super::ENTRIES_RUNNING.fetch_add(1, Ordering::AcqRel);
+    let made = run_entry(block, image.entry());
+    super::ENTRIES_RUNNING.fetch_sub(1, Ordering::AcqRel);
+    match made {
         Ok(object) => {
             module.registered =
                 registered_as.map(|name| (NonNull::from(object.as_unknown()), name.to_string()));

@@ -24,7 +24,9 @@
 //! module is registered with the same object, the old name becomes an
 //! alias of that module's and the old module is freed at once; otherwise
 //! the name is unregistered and the module freed (a driver that gave the
-//! console back to the kernel).
+//! console back to the kernel). While a module's entry point runs, such
+//! names are left alone: the adopter may be that very module, not yet
+//! registered.
 
 mod load;
 mod objects;
@@ -32,7 +34,7 @@ mod objects;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use com::{ComPtr, Guid, IUnknown, Result, Status};
 use interfaces::namespace::flags;
@@ -161,6 +163,9 @@ static MODULES: Mutex<Vec<Module>> = Mutex::new(Vec::new());
 /// The next module id.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Entry points running now (module constructors, which may adopt objects).
+static ENTRIES_RUNNING: AtomicUsize = AtomicUsize::new(0);
+
 /// Adds a loaded module to the list.
 fn add(module: Module) {
     MODULES.lock().push(module);
@@ -219,8 +224,14 @@ pub fn collect_idle() {
                     let _ = namespace::current().and_then(|root| root.unregister(&name));
                 }
             }
-            // Frees the block, then releases the dependencies.
-            Step::Free(module) => drop(module),
+            // Frees the block, then releases the dependencies — after a
+            // grace period, in which a thread preempted on its way out of
+            // the module's code (a call that has just dropped the module's
+            // last object) runs and leaves it.
+            Step::Free(module) => {
+                crate::threads::grace_period();
+                drop(module);
+            }
         }
     }
 }
@@ -237,9 +248,10 @@ fn next_step() -> Option<Step> {
                 return Some(Step::Unregister(names));
             }
             Some((object, _))
-                if module
-                    .can_unload
-                    .is_some_and(|can_unload| can_unload() != 0) =>
+                if ENTRIES_RUNNING.load(Ordering::Acquire) == 0
+                    && module
+                        .can_unload
+                        .is_some_and(|can_unload| can_unload() != 0) =>
             {
                 let object = *object;
                 if hand_over_registration(&mut modules, index, object) {

@@ -76,6 +76,10 @@ const CHECKS: &[Check] = &[
         mutation::timeout_rolls_back_and_abort_retries,
     ),
     (
+        "a second mutator waits no longer than its timeout",
+        mutation::second_mutator_times_out,
+    ),
+    (
         "a failed transition is undone; plain objects refused",
         mutation::failed_transition_is_undone,
     ),
@@ -90,6 +94,10 @@ const CHECKS: &[Check] = &[
     (
         "a read-only filter comes and goes under 8 writers",
         mutation::read_only_filter_comes_and_goes,
+    ),
+    (
+        "an upgrade replaces a filter; removing it keeps v2",
+        mutation::upgrade_replaces_a_filter,
     ),
     (
         "the UART driver takes the console over live, and back",

@@ -16,8 +16,8 @@ use core::ops::Deref;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use com::{
-    ComObject, ComPtr, Gate, IMutable, IUnknown, Interface, Result, Status, class, interface,
-    vtable,
+    ComObject, ComPtr, Gate, IMutable, IUnknown, Interface, Result, Status, Takeover, class,
+    interface, vtable,
 };
 use interfaces::interpose::filters;
 use interfaces::mutate::flags;
@@ -111,7 +111,9 @@ fn new_letters() -> ComPtr<IHello> {
 }
 
 fn mutator() -> Result<ComPtr<IMutate>> {
-    namespace::current()?.bind("/mutate", 0)?.query::<IMutate>()
+    namespace::current()?
+        .bind(interfaces::mutate::PATH, 0)?
+        .query::<IMutate>()
 }
 
 /// Turns the object to implementation `letter`: its state and its vtable.
@@ -288,6 +290,43 @@ pub fn timeout_rolls_back_and_abort_retries() -> Result<()> {
     if aborted.is_err() || held != Some(Ok(b'B')) {
         return fail(format_args!(
             "abort: mutation {aborted:?}, held call {held:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// What the first of two mutators got.
+static FIRST_MUTATION: Mutex<Option<Result<()>>> = Mutex::new(None);
+
+fn mutate_patiently(_: usize) {
+    let Some(object) = TARGET.lock().clone() else {
+        return;
+    };
+    let result =
+        mutator().and_then(|mutate| turn(&mutate, &object, b'B', flags::BY_MUTEX, PATIENT_US));
+    *FIRST_MUTATION.lock() = Some(result);
+}
+
+/// A mutator waits for a held call with the gate closed; a second one,
+/// given 5 ms, fails with `TIMED_OUT` rather than wait behind it; the first
+/// completes once the call leaves.
+pub fn second_mutator_times_out() -> Result<()> {
+    let mutate = mutator()?;
+    let object = new_letters();
+    let caller = hold_a_call(&object)?;
+    *FIRST_MUTATION.lock() = None;
+    let first = threads::spawn("mutator", mutate_patiently, 0, threads::DEFAULT_STACK)?;
+    threads::sleep_ms(2);
+    let second = turn(&mutate, &object, b'A', flags::BY_MUTEX, 5_000);
+    HOLD.store(false, Ordering::SeqCst);
+    threads::join(caller)?;
+    threads::join(first)?;
+    TARGET.lock().take();
+    let first = FIRST_MUTATION.lock().take();
+    let now = greet_letter(&object);
+    if second != Err(Status::TIMED_OUT) || first != Some(Ok(())) || now != Ok(b'B') {
+        return fail(format_args!(
+            "second mutator {second:?}, first {first:?}, then {now:?}"
         ));
     }
     Ok(())
@@ -634,7 +673,7 @@ fn write_and_read_in_a_loop(caller: usize) {
 /// with `ACCESS_DENIED` exactly while it is there, reads always work.
 pub fn read_only_filter_comes_and_goes() -> Result<()> {
     let interposer = namespace::current()?
-        .bind("/interpose", 0)?
+        .bind(interfaces::interpose::PATH, 0)?
         .query::<IInterpose>()?;
     let file: ComPtr<IFile> = ComObject::create(MemoryFile {
         bytes: Mutex::new([0; 64]),
@@ -680,6 +719,46 @@ pub fn read_only_filter_comes_and_goes() -> Result<()> {
     outcome
 }
 
+/// A read-only filter on `counter` v1 is replaced by the upgrade to v2
+/// (which installs its own tables); taking the filter away afterwards
+/// leaves v2's tables in place, and everything unloads.
+pub fn upgrade_replaces_a_filter() -> Result<()> {
+    let root = namespace::current()?;
+    let counter = root.bind("/counter", 0)?.query::<ICounter>()?;
+    let interposer = root
+        .bind(interfaces::interpose::PATH, 0)?
+        .query::<IInterpose>()?;
+    let nil = com::Guid::default();
+    interposer.interpose(counter.as_unknown(), &nil, filters::READ_ONLY, "counter")?;
+    let filtered = counter.add(1);
+    let upgraded = root.bind("/counter-v2", 0)?;
+    let upgraded_adds = counter.add(1);
+    let removed = interposer.remove(counter.as_unknown(), &nil);
+    crate::modules::collect_idle();
+    let (version, total) = (counter.version(), counter.total());
+    drop((counter, upgraded, interposer));
+    crate::modules::collect_idle();
+    let unloaded = ["counter", "counter-v2", "interpose"]
+        .iter()
+        .all(|name| !crate::modules::loaded(name));
+    if filtered != Err(Status::ACCESS_DENIED)
+        || upgraded_adds != Ok(1)
+        || removed.is_err()
+        || version != Ok(2)
+        || total != Ok(1)
+    {
+        return fail(format_args!(
+            "filtered add {filtered:?}, after the upgrade {upgraded_adds:?}, removed {removed:?}, then version {version:?}, total {total:?}"
+        ));
+    }
+    if !unloaded {
+        return fail(format_args!(
+            "counter, counter-v2 or interpose stayed loaded"
+        ));
+    }
+    Ok(())
+}
+
 /// Lines each printing thread writes while the console changes hands.
 const PRINTED_LINES: u32 = 50;
 
@@ -703,15 +782,9 @@ struct GiveBack;
 
 impl ITransitionImpl for GiveBack {
     fn apply(&self, object: &IUnknown) -> Result<()> {
-        object.query::<IMutable>()?.disown()?;
-        com::adopt();
-        // SAFETY: the console's state is `ConsoleState` under any driver.
-        let console = unsafe { ComObject::<FirmwareConsole>::from_identity(object) };
-        // SAFETY: the firmware console's vtables, for that same state.
-        unsafe {
-            console.set_vtable(0, vtable!(FirmwareConsole, IConsole))?;
-            console.set_vtable(1, vtable!(FirmwareConsole, IMutable))
-        }
+        // SAFETY: `/mutate` runs it holding the console's gate; the state
+        // is `ConsoleState` under any driver, the firmware console's too.
+        unsafe { Takeover::<FirmwareConsole>::check(object) }?.finish()
     }
 }
 

@@ -46,11 +46,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
                 }
 
                 fn disown(&self) -> ::com::Result<()> {
-                    if !self.gate.is_closed() {
-                        return Err(::com::Status::ACCESS_DENIED);
-                    }
-                    ::com::disown();
-                    Ok(())
+                    self.gate.disown_object()
                 }
             }
         }

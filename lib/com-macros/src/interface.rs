@@ -411,9 +411,10 @@ fn thunk(interface: &Ident, implementation: &Ident, method: &Method, gated: bool
                 Err(status) if status.is_ok() => ::com::Status::FAILED,
                 Err(status) => status,
             };
+            let __pushed_out = __status == ::com::Status::RETRY
+                && __entry.as_ref().is_some_and(::com::GateEntry::pushed_out);
             drop(__entry);
-            if __gate.is_some() && __status == ::com::Status::RETRY {
-                // Pushed out at a checkpoint by a mutation.
+            if __pushed_out {
                 return #call_again;
             }
             __status
@@ -422,6 +423,8 @@ fn thunk(interface: &Ident, implementation: &Ident, method: &Method, gated: bool
         /// The slow path of a call that met a mutation: waits until the
         /// gate opens, then issues the call again through the vtable the
         /// object has now. Out of line, so the fast path saves nothing.
+        /// This module stays loaded meanwhile: the mutation may have handed
+        /// the object to another module and left this one idle.
         #[cold]
         #[inline(never)]
         unsafe extern "C" fn #reissue<T: ::com::Class + #implementation, const SLOT: usize>(
@@ -429,6 +432,7 @@ fn thunk(interface: &Ident, implementation: &Ident, method: &Method, gated: bool
             #(#arg_names: #arg_abis,)*
             #out
         ) -> ::com::Status {
+            let _loaded = ::com::KeepLoaded::this_module();
             // SAFETY: as in the thunk this one serves.
             let __object = unsafe { ::com::ComObject::<T>::from_slot::<SLOT>(__this) };
             if let Some(gate) = ::com::Class::gate(__object.value()) {

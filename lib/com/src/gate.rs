@@ -9,7 +9,8 @@
 //! ```text
 //! bit 31      CLOSED    a mutator holds the gate; new calls wait outside
 //! bit 30      ABORTING  calls inside should give up at their next checkpoint
-//! bits 0..30  inside    how many calls are in the object now
+//! bit 29      DISOWNED  this mutation has handed the object to another module
+//! bits 0..29  inside    how many calls are in the object now
 //! ```
 //!
 //! A call that finds the gate closed waits until it opens, and the method
@@ -28,8 +29,11 @@ use crate::{Result, Status};
 const CLOSED: u32 = 1 << 31;
 /// Set while a mutator asks the calls inside to give up.
 const ABORTING: u32 = 1 << 30;
+/// Set once a transition has made the object's module stop counting it, so
+/// that it happens at most once per mutation.
+const DISOWNED: u32 = 1 << 29;
 /// The count of calls inside.
-const INSIDE: u32 = ABORTING - 1;
+const INSIDE: u32 = DISOWNED - 1;
 
 /// The entry/exit gate of a mutable object (`#[repr(C)]`: mutators in other
 /// modules reach it by address, see `IMutable`).
@@ -99,28 +103,25 @@ impl Gate {
         Ok(())
     }
 
-    /// For mutators: takes the gate, waiting while another mutator holds
-    /// it. New calls wait outside from now on; with `abort`, calls inside
-    /// fail at their next checkpoint. Returns how many calls are inside.
-    pub fn close(&self, abort: bool) -> u32 {
+    /// For mutators: takes the gate unless another mutator holds it (then
+    /// false; wait with [`Gate::wait_for_change`] and try again). New calls
+    /// wait outside from now on; with `abort`, calls inside fail at their
+    /// next checkpoint.
+    pub fn try_close(&self, abort: bool) -> bool {
         let bits = if abort { CLOSED | ABORTING } else { CLOSED };
-        loop {
-            let seen = self.state.load(Ordering::Acquire);
-            if seen & CLOSED != 0 {
-                platform::wait(&self.state, seen, platform::FOREVER);
-            } else if self
-                .state
-                .compare_exchange(seen, seen | bits, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-            {
-                return seen & INSIDE;
+        let mut seen = self.state.load(Ordering::Acquire);
+        while seen & CLOSED == 0 {
+            match self.state.compare_exchange_weak(
+                seen,
+                seen | bits,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(now) => seen = now,
             }
         }
-    }
-
-    /// True while a mutator holds the gate.
-    pub fn is_closed(&self) -> bool {
-        self.state.load(Ordering::Acquire) & CLOSED != 0
+        false
     }
 
     /// For mutators: how many calls are inside now.
@@ -128,19 +129,54 @@ impl Gate {
         self.state.load(Ordering::Acquire) & INSIDE
     }
 
-    /// For mutators: sleeps until the gate word changes from `seen` (a call
-    /// left or arrived) or `timeout_us` microseconds pass.
+    /// For mutators: sleeps until the gate word changes (another mutator
+    /// opens the gate; a call arrives) or `timeout_us` microseconds pass.
+    /// Leaving calls do not wake it — that keeps their way out one atomic
+    /// add — so a mutator waiting for them looks again after a timeout.
     pub fn wait_for_change(&self, timeout_us: u64) {
         let seen = self.state.load(Ordering::Acquire);
-        if seen & INSIDE != 0 {
-            platform::wait(&self.state, seen, timeout_us);
-        }
+        platform::wait(&self.state, seen, timeout_us);
     }
 
     /// For mutators: opens the gate and wakes the calls waiting outside.
     pub fn open(&self) {
-        self.state.fetch_and(!(CLOSED | ABORTING), Ordering::AcqRel);
+        self.state
+            .fetch_and(!(CLOSED | ABORTING | DISOWNED), Ordering::AcqRel);
         platform::wake(&self.state);
+    }
+
+    /// For `IMutable::disown`: the module that made the object stops
+    /// counting it, once per mutation and only while a mutator holds the
+    /// gate (else `ACCESS_DENIED`), so the count cannot be taken twice.
+    pub fn disown_object(&self) -> Result<()> {
+        let mut seen = self.state.load(Ordering::Acquire);
+        loop {
+            if seen & CLOSED == 0 || seen & DISOWNED != 0 {
+                return Err(Status::ACCESS_DENIED);
+            }
+            match self.state.compare_exchange_weak(
+                seen,
+                seen | DISOWNED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) => seen = now,
+            }
+        }
+        crate::object::disown();
+        Ok(())
+    }
+}
+
+impl GateEntry<'_> {
+    /// True when a mutator asks the calls inside to give up: a `RETRY`
+    /// that comes back now was raised by a checkpoint for this mutation
+    /// (the gate cannot open while this call is inside), so the thunk
+    /// issues the call again; any other `RETRY` goes back to the caller.
+    #[inline]
+    pub fn pushed_out(&self) -> bool {
+        self.gate.state.load(Ordering::Acquire) & ABORTING != 0
     }
 }
 

@@ -77,11 +77,20 @@ impl IUnknown {
 
     /// Asks the object for another of its interfaces.
     pub fn query<I: Interface>(&self) -> Result<ComPtr<I>> {
+        let interface = self.query_iid(&I::IID)?;
+        // SAFETY: the pointer is the object's `I`, and its reference moves.
+        unsafe { ComPtr::from_raw(interface.into_raw().cast()) }.ok_or(Status::NULL_POINTER)
+    }
+
+    /// Asks the object for the interface `iid` names, for callers that know
+    /// it only at run time; the pointer is that interface's, seen as its
+    /// `IUnknown` part.
+    pub fn query_iid(&self, iid: &Guid) -> Result<ComPtr<IUnknown>> {
         let mut out = core::ptr::null_mut();
         // SAFETY: `self` is a live object and `out` a valid place for the result.
-        let status = unsafe { (self.vtbl().query_interface)(self.as_raw(), &I::IID, &mut out) };
+        let status = unsafe { (self.vtbl().query_interface)(self.as_raw(), iid, &mut out) };
         status.check()?;
-        // SAFETY: on success QueryInterface stored an owned reference to an `I`.
+        // SAFETY: on success QueryInterface stored an owned reference.
         unsafe { ComPtr::from_raw(out.cast()) }.ok_or(Status::NULL_POINTER)
     }
 

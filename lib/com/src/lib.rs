@@ -57,9 +57,9 @@ pub use com_macros::{Record, class, interface};
 pub use gate::{Gate, GateEntry};
 pub use guid::Guid;
 pub use interface::{IUnknown, IUnknownVtbl, Interface};
-pub use mutable::{IMutable, IMutableImpl, IMutableVtbl, ObjectLayout};
+pub use mutable::{IMutable, IMutableImpl, IMutableVtbl, ObjectLayout, Takeover};
 #[doc(hidden)]
-pub use object::disown;
+pub use object::KeepLoaded;
 pub use object::{Class, ComObject, HasInterface, Implement, VtableSlots, adopt, live_objects};
 pub use ptr::ComPtr;
 pub use signature::{ArgKind, ArgSignature, InterfaceSignature, MethodSignature};

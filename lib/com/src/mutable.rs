@@ -5,8 +5,13 @@
 //! `QueryInterface`, knowing nothing of its Rust type.
 
 use core::ffi::c_void;
+use core::marker::PhantomData;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::{Class, ComObject, Record, Result, interface};
+use crate::{
+    Class, ComObject, ComPtr, IUnknown, Interface, Record, Result, Status, VtableSlots, adopt,
+    interface,
+};
 
 /// Where a mutable object lies and how it is laid out. Addresses are in the
 /// object's own address space.
@@ -33,8 +38,10 @@ impl ObjectLayout {
     /// layout, never undefined behaviour; the method thunks only ever pass
     /// the state of a live object.
     pub fn of<T: Class>(value: &T) -> ObjectLayout {
-        let value_address = (value as *const T).addr();
-        let gate = T::gate(value).map_or(0, |gate| (gate as *const crate::Gate).addr());
+        // Exposed: mutators turn these addresses back into pointers.
+        let value_address = (value as *const T).expose_provenance();
+        let gate =
+            T::gate(value).map_or(0, |gate| (gate as *const crate::Gate).expose_provenance());
         ObjectLayout {
             base: value_address.wrapping_sub(ComObject::<T>::VALUE_OFFSET) as u64,
             size: size_of::<ComObject<T>>() as u64,
@@ -101,6 +108,87 @@ pub trait IMutable {
     /// `ACCESS_DENIED`), then has that module adopt it ([`crate::adopt`])
     /// and replaces every vtable slot.
     fn disown(&self) -> Result<()>;
+}
+
+/// A transition handing an object to class `T` of the module it runs in:
+/// a new version of a component, a driver taking a device's object over.
+///
+/// [`Takeover::check`] makes sure the object can be a `T`; the transition
+/// may then read the old state and prepare the new one; [`Takeover::finish`]
+/// makes the object this module's and installs `T`'s vtables, failing only
+/// before it has changed anything. The transition then writes `T`'s state:
+/// the mutator's closed gate keeps every call out until it returns.
+pub struct Takeover<T: Class> {
+    object: ComPtr<IMutable>,
+    layout: ObjectLayout,
+    class: PhantomData<T>,
+}
+
+impl<T: Class> Takeover<T> {
+    /// Checks that the object `object` (its identity) is laid out as a `T`
+    /// — size, state offset, `T`'s interfaces in `T`'s slots — and is not a
+    /// `T` already (`NOT_SUPPORTED`, `ALREADY_EXISTS`).
+    ///
+    /// # Safety
+    /// The caller is the transition of a mutator that holds the object's
+    /// gate with no call inside, and after [`Takeover::finish`] it leaves a
+    /// state in the object that `T`'s methods may use.
+    pub unsafe fn check(object: &IUnknown) -> Result<Takeover<T>> {
+        let mutable = object.query::<IMutable>()?;
+        let layout = mutable.layout()?;
+        let fits = layout.size == size_of::<ComObject<T>>() as u64
+            && layout.state.checked_sub(layout.base) == Some(ComObject::<T>::VALUE_OFFSET as u64)
+            && usize::try_from(layout.slots) == Ok(T::IIDS.len());
+        if !fits {
+            return Err(Status::NOT_SUPPORTED);
+        }
+        for (index, iid) in (0..layout.slots).zip(T::IIDS) {
+            if layout.slot(index) != Some(object.query_iid(iid)?.as_raw()) {
+                return Err(Status::NOT_SUPPORTED);
+            }
+        }
+        let takeover = Takeover {
+            object: mutable,
+            layout,
+            class: PhantomData,
+        };
+        let mine = T::vtables().as_slice().first().map(vtable_in);
+        if takeover.slots().next().map(vtable_in) == mine {
+            return Err(Status::ALREADY_EXISTS);
+        }
+        Ok(takeover)
+    }
+
+    /// The object's state: the old one, to read, until the transition
+    /// writes `T`'s.
+    pub fn state(&self) -> *mut T {
+        self.layout.state_pointer()
+    }
+
+    /// Makes the object this module's — the module that made it stops
+    /// counting it (`IMutable::disown`, refused unless a mutator holds the
+    /// gate), this one starts — and points every slot at `T`'s vtables.
+    /// Fails only before anything has changed.
+    pub fn finish(&self) -> Result<()> {
+        self.object.disown()?;
+        adopt();
+        for (slot, vtable) in self.slots().zip(T::vtables().as_slice()) {
+            slot.store(vtable_in(vtable), Ordering::Release);
+        }
+        Ok(())
+    }
+
+    fn slots(&self) -> impl Iterator<Item = &AtomicPtr<c_void>> {
+        (0..self.layout.slots)
+            .filter_map(|index| self.layout.slot(index))
+            // SAFETY: the object's own layout names its vtable slots
+            // (atomic pointers), alive while the mutator holds it.
+            .map(|address| unsafe { &*address.cast::<AtomicPtr<c_void>>() })
+    }
+}
+
+fn vtable_in(slot: &AtomicPtr<c_void>) -> *mut c_void {
+    slot.load(Ordering::Acquire)
 }
 
 /// The address of the vtable class `$class` has for interface `$interface`,

@@ -42,9 +42,16 @@ pub unsafe trait Class: Sized + Send + Sync + 'static {
 }
 
 /// A fixed array of vtable pointers (implemented for every array length).
-pub trait VtableSlots: Send + Sync + 'static {}
+pub trait VtableSlots: Send + Sync + 'static {
+    /// The pointers, in slot order.
+    fn as_slice(&self) -> &[AtomicPtr<c_void>];
+}
 
-impl<const N: usize> VtableSlots for [AtomicPtr<c_void>; N] {}
+impl<const N: usize> VtableSlots for [AtomicPtr<c_void>; N] {
+    fn as_slice(&self) -> &[AtomicPtr<c_void>] {
+        self
+    }
+}
 
 /// `T` implements interface `I` in vtable slot `SLOT`.
 ///
@@ -84,9 +91,30 @@ pub fn adopt() {
 }
 
 /// This module stops counting an object it made, which another module
-/// adopts. Only `IMutable::disown`, which the class macro writes, calls it.
-pub fn disown() {
+/// adopts. Only [`crate::Gate::disown_object`] calls it, for
+/// `IMutable::disown`.
+pub(crate) fn disown() {
     LIVE_OBJECTS.fetch_sub(1, Ordering::Release);
+}
+
+/// Keeps this module loaded while it lives, counted as one of its live
+/// objects. A call issued again after a mutation holds one: it runs in the
+/// code of a module the mutation may just have made idle.
+#[doc(hidden)]
+#[must_use = "the module may unload as soon as this is dropped"]
+pub struct KeepLoaded(());
+
+impl KeepLoaded {
+    pub fn this_module() -> KeepLoaded {
+        adopt();
+        KeepLoaded(())
+    }
+}
+
+impl Drop for KeepLoaded {
+    fn drop(&mut self) {
+        LIVE_OBJECTS.fetch_sub(1, Ordering::Release);
+    }
 }
 
 /// The heap box behind every object implemented in Rust.

@@ -50,7 +50,23 @@ mod kernel {
             file_length: usize,
             line: u32,
         ) -> !;
+        /// The time since reset, in microseconds.
+        pub safe fn tessera_now_us() -> u64;
+        /// Returns once every other thread ready to run at the call has run.
+        pub safe fn tessera_grace_period();
     }
+}
+
+/// The time since reset, in microseconds.
+pub fn now_us() -> u64 {
+    kernel::tessera_now_us()
+}
+
+/// Returns once every other thread that was ready to run at the call has
+/// had the processor since: a thread preempted just after loading a method
+/// table that has since been replaced has entered it by then.
+pub fn grace_period() {
+    kernel::tessera_grace_period();
 }
 
 /// The namespace the component finds other objects in.

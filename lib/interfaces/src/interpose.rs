@@ -3,6 +3,9 @@
 
 use com::{Guid, IUnknown, Result, interface};
 
+/// Where the interposer is registered.
+pub const PATH: &str = "/interpose";
+
 /// The filters (`filter` argument).
 pub mod filters {
     /// Logs every call with its arguments and result on the console.

@@ -6,6 +6,9 @@
 
 use com::{IUnknown, Result, interface};
 
+/// Where the mutator is registered.
+pub const PATH: &str = "/mutate";
+
 /// How a mutation keeps out of the calls in progress (`flags` argument).
 pub mod flags {
     /// Mutual exclusion: new calls wait at the gate, the mutation runs once

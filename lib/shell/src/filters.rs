@@ -4,15 +4,14 @@
 
 use core::fmt::Write;
 
-use com::Guid;
+use alloc::string::String;
+
+use com::{Guid, IUnknown};
 use interfaces::IInterpose;
-use interfaces::interpose::filters;
+use interfaces::interpose::{self, filters};
 
-use crate::commands::{Context, Outcome, failed, service};
+use crate::commands::{Context, Failure, Outcome, failed, service};
 use crate::modules::absolute;
-
-/// Where the filter commands find the interposer.
-pub const INTERPOSE_PATH: &str = "/interpose";
 
 pub fn trace(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     put(context, arguments, filters::TRACE, "traced until `untrace")
@@ -37,30 +36,35 @@ pub fn readwrite(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
 
 /// Puts `filter` in front of the object named by the one argument.
 fn put(context: &mut Context<'_>, arguments: &[&str], filter: u32, until: &str) -> Outcome {
-    let [name] = arguments else {
-        return Err(crate::commands::Failure::Usage);
-    };
-    let name = absolute(name);
-    let object = context.namespace.bind(&name, 0).map_err(failed(&name))?;
-    let interposer = service::<IInterpose>(context.namespace, INTERPOSE_PATH, 0)?;
-    interposer
-        .interpose(&object, &Guid::default(), filter, &name)
-        .map_err(failed(&name))?;
+    let name = with_interposer(context, arguments, |interposer, object, name| {
+        interposer.interpose(object, &Guid::default(), filter, name)
+    })?;
     let _ = writeln!(context.output, "{name}: {until} {name}`");
     Ok(None)
 }
 
 /// Takes the filter off the object named by the one argument.
 fn take_away(context: &mut Context<'_>, arguments: &[&str], done: &str) -> Outcome {
+    let name = with_interposer(context, arguments, |interposer, object, _| {
+        interposer.remove(object, &Guid::default())
+    })?;
+    let _ = writeln!(context.output, "{name}: {done}");
+    Ok(None)
+}
+
+/// Binds the object the one argument names, and the interposer, and runs
+/// `action` on them; returns the object's absolute name.
+fn with_interposer(
+    context: &mut Context<'_>,
+    arguments: &[&str],
+    action: impl FnOnce(&IInterpose, &IUnknown, &str) -> com::Result<()>,
+) -> Result<String, Failure> {
     let [name] = arguments else {
-        return Err(crate::commands::Failure::Usage);
+        return Err(Failure::Usage);
     };
     let name = absolute(name);
     let object = context.namespace.bind(&name, 0).map_err(failed(&name))?;
-    let interposer = service::<IInterpose>(context.namespace, INTERPOSE_PATH, 0)?;
-    interposer
-        .remove(&object, &Guid::default())
-        .map_err(failed(&name))?;
-    let _ = writeln!(context.output, "{name}: {done}");
-    Ok(None)
+    let interposer = service::<IInterpose>(context.namespace, interpose::PATH, 0)?;
+    action(&interposer, &object, &name).map_err(failed(&name))?;
+    Ok(name)
 }

@@ -1,0 +1,147 @@
+//! Host tests of the object model's side of mutation: what the gate lets
+//! through, who may disown an object, and handing an object to another
+//! class with `Takeover`.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use core::ops::Deref;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use com::{
+    ComObject, ComPtr, Gate, IMutable, IUnknown, Result, Status, Takeover, class, interface,
+};
+
+#[interface("6c1f8b21-2d3e-4f40-9b0a-1d2e3f4a5b60")]
+/// What the test objects answer.
+pub trait IVersioned {
+    /// Which class answers.
+    fn version(&self) -> Result<u32>;
+    /// Fails with `status`, as the implementation's own failure.
+    fn fail(&self, status: Status) -> Result<()>;
+}
+
+#[class(IVersioned, mutable)]
+struct First {
+    gate: Gate,
+    value: AtomicU64,
+}
+
+/// `First`'s state under another class.
+#[class(IVersioned, mutable)]
+#[repr(transparent)]
+struct Second(First);
+
+impl Deref for Second {
+    type Target = First;
+    fn deref(&self) -> &First {
+        &self.0
+    }
+}
+
+/// A class of another size.
+#[class(IVersioned, mutable)]
+struct Larger {
+    gate: Gate,
+    values: [u64; 4],
+}
+
+impl IVersionedImpl for First {
+    fn version(&self) -> Result<u32> {
+        Ok(1)
+    }
+
+    fn fail(&self, status: Status) -> Result<()> {
+        Err(status)
+    }
+}
+
+impl IVersionedImpl for Second {
+    fn version(&self) -> Result<u32> {
+        Ok(2)
+    }
+
+    fn fail(&self, status: Status) -> Result<()> {
+        Err(status)
+    }
+}
+
+impl IVersionedImpl for Larger {
+    fn version(&self) -> Result<u32> {
+        Ok(u32::try_from(self.values.len()).unwrap())
+    }
+
+    fn fail(&self, status: Status) -> Result<()> {
+        Err(status)
+    }
+}
+
+fn first() -> ComPtr<IVersioned> {
+    ComObject::create(First {
+        gate: Gate::new(),
+        value: AtomicU64::new(7),
+    })
+}
+
+fn gate_of(object: &IUnknown) -> &Gate {
+    let layout = object.query::<IMutable>().unwrap().layout().unwrap();
+    // SAFETY: the object's own layout names its gate, alive with `object`.
+    unsafe { &*core::ptr::with_exposed_provenance::<Gate>(usize::try_from(layout.gate).unwrap()) }
+}
+
+/// Only a `RETRY` raised by a checkpoint while a mutator pushes calls out
+/// makes the thunk issue the call again; any other goes back to the caller
+/// (issued again, it would come back forever).
+#[test]
+fn a_retry_the_method_raised_itself_reaches_the_caller() {
+    let object = first();
+    assert_eq!(object.fail(Status::RETRY), Err(Status::RETRY));
+    assert_eq!(object.fail(Status::TIMED_OUT), Err(Status::TIMED_OUT));
+}
+
+#[test]
+fn disown_needs_a_closed_gate_and_happens_once_per_mutation() {
+    let object = first();
+    let mutable = object.query::<IMutable>().unwrap();
+    let gate = gate_of(object.as_unknown());
+    assert_eq!(mutable.disown(), Err(Status::ACCESS_DENIED));
+    assert!(gate.try_close(false));
+    assert!(!gate.try_close(false), "a second mutator must wait");
+    assert_eq!(mutable.disown(), Ok(()));
+    assert_eq!(mutable.disown(), Err(Status::ACCESS_DENIED));
+    com::adopt();
+    gate.open();
+    assert_eq!(object.version(), Ok(1));
+}
+
+#[test]
+fn takeover_checks_the_layout_then_installs_the_new_class() {
+    let object = first();
+    let identity = object.query::<IUnknown>().unwrap();
+    let gate = gate_of(&identity);
+    assert!(gate.try_close(false));
+    // SAFETY: the gate is closed with no call inside; it is refused.
+    let larger = unsafe { Takeover::<Larger>::check(&identity) };
+    assert_eq!(larger.err(), Some(Status::NOT_SUPPORTED));
+    // SAFETY: as above, and `Second` keeps `First`'s state as it is.
+    let takeover = unsafe { Takeover::<Second>::check(&identity) }.unwrap();
+    // SAFETY: the state is `First`'s, which `Second` wraps.
+    let state = unsafe { &*takeover.state() };
+    assert_eq!(state.value.load(Ordering::Relaxed), 7);
+    takeover.finish().unwrap();
+    // SAFETY: the gate is still closed; it is refused.
+    let again = unsafe { Takeover::<Second>::check(&identity) };
+    assert_eq!(again.err(), Some(Status::ALREADY_EXISTS));
+    gate.open();
+    assert_eq!(object.version(), Ok(2));
+}
+
+#[test]
+fn takeover_outside_a_mutation_changes_nothing() {
+    let object = first();
+    let identity = object.query::<IUnknown>().unwrap();
+    // SAFETY: deliberately broken: no mutator holds the gate, which
+    // `finish` must notice before it changes anything.
+    let takeover = unsafe { Takeover::<Second>::check(&identity) }.unwrap();
+    assert_eq!(takeover.finish(), Err(Status::ACCESS_DENIED));
+    assert_eq!(object.version(), Ok(1));
+}
