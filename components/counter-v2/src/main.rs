@@ -17,20 +17,21 @@ extern crate alloc;
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use com::{ComObject, ComPtr, Gate, IUnknown, Result, Takeover, class};
-use interfaces::counter::CounterStateV1;
+use com::{ComObject, ComPtr, Gate, IUnknown, Result, Status, Takeover, class};
+use interfaces::counter::{CounterStateV1, FORMAT_V1, FORMAT_V2};
 use interfaces::mutate::flags;
 use interfaces::{ICounter, ICounterImpl, IMutate, ITransition, ITransitionImpl};
 
 /// How long the upgrade may wait for calls to leave the object.
 const UPGRADE_TIMEOUT_US: u64 = 1_000_000;
 
-/// Version 2's state: the same size as v1's, the total now in a record of
-/// its own beside a count of additions.
+/// Version 2's state: the same size as v1's, the format word where v1 has
+/// it, the total now in a record of its own beside a count of additions.
 #[class(ICounter, mutable)]
 #[repr(C)]
 struct Counter {
     gate: Gate,
+    format: u32,
     tally: Box<Tally>,
 }
 
@@ -65,19 +66,24 @@ impl ITransitionImpl for ToVersion2 {
         // and v2's state is written below.
         let takeover = unsafe { Takeover::<Counter>::check(object) }?;
         let state = takeover.state();
-        // SAFETY: an object laid out as v2's that is not v2's is v1's, whose
-        // state is the published `CounterStateV1`.
-        let total = unsafe { &*state.cast::<CounterStateV1>() }
-            .total
-            .load(Ordering::Relaxed);
+        // SAFETY: every version's counter state begins as v1's published
+        // `CounterStateV1` does: the gate, then the format word.
+        let old = unsafe { &*state.cast::<CounterStateV1>() };
+        if old.format != FORMAT_V1 {
+            return Err(Status::NOT_SUPPORTED);
+        }
         let tally = Box::new(Tally {
-            total: AtomicU64::new(total),
+            total: AtomicU64::new(old.total.load(Ordering::Relaxed)),
             additions: AtomicU64::new(0),
         });
         takeover.finish()?;
-        // SAFETY: the record takes the place of the old total, a plain
-        // integer, so writing over it drops nothing; the gate stays.
-        unsafe { (&raw mut (*state).tally).write(tally) };
+        // SAFETY: v1's total, a plain integer, is where the record goes, so
+        // writing over it drops nothing; the gate stays; no call runs until
+        // the mutator opens the gate.
+        unsafe {
+            (&raw mut (*state).format).write(FORMAT_V2);
+            (&raw mut (*state).tally).write(tally);
+        }
         Ok(())
     }
 }

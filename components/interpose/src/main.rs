@@ -15,13 +15,16 @@
 //! slot has changed since (a mutation gave the object new tables, which
 //! replaced the clone), when it is left as it is.
 //!
-//! A slot changes with one atomic operation, so every call starts through
-//! one table or the other. A forwarder looks its filter up by the table the
-//! object has *now*: a call that reaches a forwarder just after the filter
-//! was taken away finds none and goes on through the current table. A
-//! filter taken away is freed after a grace period (a caller preempted
-//! between loading the clone and entering its forwarder has run since) and
-//! once no forwarder runs in it.
+//! A slot changes with one compare-and-swap, so every call starts through
+//! one table or the other; for a mutable object the swap is a mutation run
+//! by `/mutate`, so it never overlaps another mutation of the object. A
+//! filter is listed before the slot points at its clone and until it no
+//! longer does, and a forwarder looks its filter up by the table the object
+//! has *now*: a call that reaches a forwarder just after the filter was
+//! taken away finds none and goes on through the current table. A filter
+//! taken away is freed after a grace period (a caller preempted between
+//! loading the clone and entering its forwarder has run since) and once no
+//! forwarder runs in it.
 //!
 //! Depends on `com`, `interfaces` (whose signature tables it knows) and the
 //! console at `/dev/console`, where trace lines go.
@@ -36,16 +39,18 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
 use com::{
-    ArgKind, ComObject, ComPtr, Guid, IUnknown, Interface, InterfaceSignature, MethodSignature,
-    Result, Status, class,
+    ArgKind, ComObject, ComPtr, Guid, IMutable, IUnknown, Interface, InterfaceSignature,
+    MethodSignature, Result, Status, class,
 };
 use component::Text;
 use interfaces::interpose::filters;
+use interfaces::mutate::flags;
 use interfaces::{
     IConsole, ICounter, IFile, IHello, IInterpose, IInterposeImpl, IMutate, INamespace,
+    ITransition, ITransitionImpl,
 };
 use sync::Mutex;
 
@@ -59,6 +64,10 @@ const KNOWN: &[&InterfaceSignature] = &[
     IMutate::SIGNATURE,
     INamespace::SIGNATURE,
 ];
+
+/// How long putting a filter in front of a mutable object, or taking it
+/// away, may wait for the object's other mutations.
+const SWAP_TIMEOUT_US: u64 = 1_000_000;
 
 /// Argument registers a forwarder passes on after the object pointer.
 const FORWARDED: usize = 7;
@@ -77,13 +86,16 @@ struct Filter {
     slot: usize,
     /// The table the slot held before, which the forwarders call on.
     original: *const usize,
-    /// The clone the slot points at: `[&Filter, base entries, forwarders]`.
+    /// The clone the slot points at: the base entries, then forwarders.
     clone: Box<[usize]>,
     signature: &'static InterfaceSignature,
     kind: u32,
     label: String,
     /// Forwarders running in this filter now.
     running: AtomicU32,
+    /// Set once a grace period has passed since the filter was taken away:
+    /// no caller can still be about to enter its clone.
+    graced: AtomicBool,
     /// Where trace lines go.
     console: Option<ComPtr<IConsole>>,
     /// The object, kept alive while its slot points at the clone.
@@ -94,10 +106,9 @@ struct Filter {
 }
 
 impl Filter {
-    /// The clone's method table, as the object's slot holds it (after the
-    /// filter's address).
-    fn clone_start(&self) -> *const c_void {
-        self.clone.as_ptr().wrapping_add(1).cast()
+    /// The clone's method table, as the object's slot holds it.
+    fn clone_start(&self) -> *mut c_void {
+        self.clone.as_ptr().cast_mut().cast()
     }
 }
 
@@ -132,11 +143,6 @@ impl IInterposeImpl for Interposer {
         }
         // Exposed: `slot_of` turns it back into the slot.
         let slot = interface.as_raw().expose_provenance();
-        let mut installed = FILTERS.lock();
-        if installed.iter().any(|filter| filter.slot == slot) {
-            return Err(Status::ALREADY_EXISTS);
-        }
-        let console = trace_console(filter, object)?;
         let mut record = Box::new(Filter {
             slot,
             original: slot_of(slot).load(Ordering::Acquire).cast_const().cast(),
@@ -145,14 +151,27 @@ impl IInterposeImpl for Interposer {
             kind: filter,
             label: String::from(label),
             running: AtomicU32::new(0),
-            console,
+            graced: AtomicBool::new(false),
+            console: trace_console(filter, object)?,
             _object: object.query::<IUnknown>()?,
             _interposer: component::namespace()?.bind(interfaces::interpose::PATH, 0)?,
         });
         record.clone = clone_table(&record);
-        slot_of(slot).store(record.clone_start().cast_mut(), Ordering::Release);
-        installed.push(record);
-        Ok(())
+        let (original, clone) = (record.original.cast_mut().cast(), record.clone_start());
+        {
+            // In the list before the slot points at the clone, so every
+            // forwarder reached through the clone finds its filter.
+            let mut installed = FILTERS.lock();
+            if installed.iter().any(|filter| filter.slot == slot) {
+                return Err(Status::ALREADY_EXISTS);
+            }
+            installed.push(record);
+        }
+        swap_slot(object, slot, original, clone).inspect_err(|_| {
+            let mut installed = FILTERS.lock();
+            installed.retain(|filter| filter.clone_start() != clone);
+            give_back_if_empty(&mut installed);
+        })
     }
 
     fn remove(&self, object: &IUnknown, iid: &Guid) -> Result<()> {
@@ -162,28 +181,94 @@ impl IInterposeImpl for Interposer {
             Some(find_interface(object, iid)?.1.as_raw().addr())
         };
         let identity = object.query::<IUnknown>()?;
-        let mut installed = FILTERS.lock();
-        let index = installed
+        let (slot, clone, original) = FILTERS
+            .lock()
             .iter()
-            .position(|filter| match slot {
+            .find(|filter| match slot {
                 Some(slot) => filter.slot == slot,
                 None => belongs_to(filter, &identity),
             })
+            .map(|filter| (filter.slot, filter.clone_start(), filter.original))
             .ok_or(Status::NOT_FOUND)?;
-        let filter = installed.swap_remove(index);
-        give_back_if_empty(&mut installed);
-        // Still under the lock, so no forwarder finds the filter from now on.
-        let _ = slot_of(filter.slot).compare_exchange(
-            filter.clone_start().cast_mut(),
-            filter.original.cast_mut().cast(),
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
-        drop(installed);
-        RETIRED.lock().push(filter);
+        // The original table goes back unless the slot has changed since
+        // (a mutation installed its own tables over the clone): then the
+        // slot stays as it is. The filter stays listed until the slot no
+        // longer points at its clone.
+        match swap_slot(object, slot, clone, original.cast_mut().cast()) {
+            Ok(()) | Err(Status::RETRY) => {}
+            Err(status) => return Err(status),
+        }
+        let retired = {
+            let mut installed = FILTERS.lock();
+            let index = installed
+                .iter()
+                .position(|filter| filter.clone_start() == clone)
+                .ok_or(Status::NOT_FOUND)?;
+            let filter = installed.swap_remove(index);
+            give_back_if_empty(&mut installed);
+            filter
+        };
+        RETIRED.lock().push(retired);
         component::grace_period();
+        // Only graced filters are freed, so this one is still listed.
+        if let Some(filter) = RETIRED
+            .lock()
+            .iter()
+            .find(|filter| filter.clone_start() == clone)
+        {
+            filter.graced.store(true, Ordering::Release);
+        }
         free_retired();
         Ok(())
+    }
+}
+
+/// Points the slot at `address` from the table `from` to `to`; `RETRY` if
+/// it no longer holds `from`. For a mutable object the change is a
+/// mutation (by abort: calls inside are issued again on the new table), so
+/// it never overlaps another mutation of the object — whose rollback could
+/// otherwise put back a table this has changed.
+fn swap_slot(object: &IUnknown, address: usize, from: *mut c_void, to: *mut c_void) -> Result<()> {
+    let swap = SwapSlot {
+        address,
+        from: from.expose_provenance(),
+        to: to.expose_provenance(),
+    };
+    if object.query::<IMutable>().is_err() {
+        return swap.apply_now();
+    }
+    let mutate = component::namespace()?
+        .bind(interfaces::mutate::PATH, 0)?
+        .query::<IMutate>()?;
+    let transition = ComObject::create::<ITransition>(swap);
+    mutate.mutate_object(object, &transition, flags::BY_ABORT, SWAP_TIMEOUT_US)
+}
+
+/// A slot change, as a transition of a mutable object.
+#[class(ITransition)]
+struct SwapSlot {
+    address: usize,
+    from: usize,
+    to: usize,
+}
+
+impl SwapSlot {
+    fn apply_now(&self) -> Result<()> {
+        slot_of(self.address)
+            .compare_exchange(
+                core::ptr::with_exposed_provenance_mut(self.from),
+                core::ptr::with_exposed_provenance_mut(self.to),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .map(drop)
+            .map_err(|_| Status::RETRY)
+    }
+}
+
+impl ITransitionImpl for SwapSlot {
+    fn apply(&self, _object: &IUnknown) -> Result<()> {
+        self.apply_now()
     }
 }
 
@@ -246,8 +331,7 @@ fn trace_console(filter: u32, object: &IUnknown) -> Result<Option<ComPtr<IConsol
 /// own), then a forwarder per method.
 fn clone_table(filter: &Filter) -> Box<[usize]> {
     let methods = filter.signature.methods.len();
-    let mut clone = Vec::with_capacity(1 + BASE + methods);
-    clone.push((filter as *const Filter).addr());
+    let mut clone = Vec::with_capacity(BASE + methods);
     for index in 0..BASE {
         clone.push(original_entry(filter, index));
     }
@@ -288,11 +372,22 @@ fn object_vtable(this: *mut c_void) -> *const usize {
         .cast()
 }
 
-/// Frees the retired filters no forwarder runs in any more.
+/// Frees the retired filters whose grace period has passed and in which no
+/// forwarder runs any more — after unlocking, since freeing one releases
+/// its object and the interposer.
 fn free_retired() {
-    let mut retired = RETIRED.lock();
-    retired.retain(|filter| filter.running.load(Ordering::Acquire) != 0);
-    give_back_if_empty(&mut retired);
+    let freed: Filters = {
+        let mut retired = RETIRED.lock();
+        let (freed, kept) = core::mem::take(&mut *retired)
+            .into_iter()
+            .partition(|filter| {
+                filter.graced.load(Ordering::Acquire) && filter.running.load(Ordering::Acquire) == 0
+            });
+        *retired = kept;
+        give_back_if_empty(&mut retired);
+        freed
+    };
+    drop(freed);
 }
 
 /// Frees an empty list's memory: the lists are statics, never dropped, and
@@ -335,7 +430,9 @@ unsafe extern "C" fn forward<const M: usize>(
     let registers = [a1, a2, a3, a4, a5, a6, a7];
     let Some(filter) = enter_filter(this) else {
         // The filter was taken away after the caller loaded its clone: the
-        // call goes on through the table the object has now.
+        // call goes on through the table the object has now (never a clone
+        // without its filter listed), keeping this code loaded meanwhile.
+        let _loaded = com::KeepLoaded::this_module();
         return call_method(object_vtable(this), M, this, registers);
     };
     // SAFETY: `enter_filter` counted this forwarder as running in the
@@ -350,7 +447,7 @@ unsafe extern "C" fn forward<const M: usize>(
 /// as running (looked up and counted under the lock `remove` takes).
 fn enter_filter(this: *mut c_void) -> Option<*const Filter> {
     let installed = FILTERS.lock();
-    let vtable = object_vtable(this).cast::<c_void>();
+    let vtable = object_vtable(this).cast_mut().cast::<c_void>();
     let filter = installed
         .iter()
         .find(|filter| filter.clone_start() == vtable)?;

@@ -8,7 +8,6 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::NonNull;
-use core::sync::atomic::Ordering;
 
 use com::{ComPtr, IUnknown, Result, Status};
 use image::Image;
@@ -42,9 +41,7 @@ impl namespace::Loader for ModuleLoader {
     fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
         super::collect_idle();
         let location = alloc::format!("{IMAGE_DIRECTORY}{name}");
-        let (object, module) = load(&location, "", Some(name), Calls::Direct)?;
-        super::add(module);
-        Ok(object)
+        super::load_and_add(&location, "", Some(name), Calls::Direct).map(|(object, _)| object)
     }
 }
 
@@ -97,10 +94,7 @@ pub fn load(
         registered: None,
         aliases: Vec::new(),
     };
-    super::ENTRIES_RUNNING.fetch_add(1, Ordering::AcqRel);
-    let made = run_entry(block, image.entry());
-    super::ENTRIES_RUNNING.fetch_sub(1, Ordering::AcqRel);
-    match made {
+    match run_entry(block, image.entry()) {
         Ok(object) => {
             module.registered =
                 registered_as.map(|name| (NonNull::from(object.as_unknown()), name.to_string()));

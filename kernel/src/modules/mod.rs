@@ -24,9 +24,8 @@
 //! module is registered with the same object, the old name becomes an
 //! alias of that module's and the old module is freed at once; otherwise
 //! the name is unregistered and the module freed (a driver that gave the
-//! console back to the kernel). While a module's entry point runs, such
-//! names are left alone: the adopter may be that very module, not yet
-//! registered.
+//! console back to the kernel). While a load runs, such names are left
+//! alone: the adopter may be the module being loaded, not yet registered.
 
 mod load;
 mod objects;
@@ -116,6 +115,12 @@ impl Module {
         Ok((self.base() + export.offset as usize) as u64)
     }
 
+    /// True when none of the module's objects is alive (its
+    /// `tessera_can_unload` says so; a module without one never is).
+    fn is_idle(&self) -> bool {
+        self.can_unload.is_some_and(|can_unload| can_unload() != 0)
+    }
+
     /// References to the module's registered object, the namespace's included.
     fn references(&self) -> u32 {
         self.registered.as_ref().map_or(0, |(object, _)| {
@@ -163,8 +168,27 @@ static MODULES: Mutex<Vec<Module>> = Mutex::new(Vec::new());
 /// The next module id.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// Entry points running now (module constructors, which may adopt objects).
-static ENTRIES_RUNNING: AtomicUsize = AtomicUsize::new(0);
+/// Loads running now, from reading the image until the module is in the
+/// list: their constructors may adopt objects before they are registered.
+static LOADS_RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// Loads the image at `location` (see `load::load`) and adds the module to
+/// the list; returns its object and id.
+fn load_and_add(
+    location: &str,
+    arguments: &str,
+    registered_as: Option<&str>,
+    calls: loader::Calls,
+) -> Result<(ComPtr<IUnknown>, u64)> {
+    LOADS_RUNNING.fetch_add(1, Ordering::SeqCst);
+    let loaded = load::load(location, arguments, registered_as, calls).map(|(object, module)| {
+        let id = module.id;
+        add(module);
+        (object, id)
+    });
+    LOADS_RUNNING.fetch_sub(1, Ordering::SeqCst);
+    loaded
+}
 
 /// Adds a loaded module to the list.
 fn add(module: Module) {
@@ -230,7 +254,12 @@ pub fn collect_idle() {
             // last object) runs and leaves it.
             Step::Free(module) => {
                 crate::threads::grace_period();
-                drop(module);
+                if module.is_idle() {
+                    drop(module);
+                } else {
+                    // A call issued again during the grace period holds it.
+                    add(module);
+                }
             }
         }
     }
@@ -247,12 +276,9 @@ fn next_step() -> Option<Step> {
                 module.registered = None;
                 return Some(Step::Unregister(names));
             }
-            Some((object, _))
-                if ENTRIES_RUNNING.load(Ordering::Acquire) == 0
-                    && module
-                        .can_unload
-                        .is_some_and(|can_unload| can_unload() != 0) =>
-            {
+            // Idle first, then no load running: a constructor that adopted
+            // the object began its load before.
+            Some((object, _)) if module.is_idle() && LOADS_RUNNING.load(Ordering::SeqCst) == 0 => {
                 let object = *object;
                 if hand_over_registration(&mut modules, index, object) {
                     return Some(Step::Free(modules.remove(index)));
@@ -263,10 +289,7 @@ fn next_step() -> Option<Step> {
                 names.extend(module.registered.take().map(|(_, name)| name));
                 return Some(Step::Unregister(names));
             }
-            None if module
-                .can_unload
-                .is_some_and(|can_unload| can_unload() != 0) =>
-            {
+            None if module.is_idle() => {
                 let module = modules.remove(index);
                 if modules.is_empty() {
                     // Give the list's memory back too: an idle system uses none.

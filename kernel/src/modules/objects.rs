@@ -173,9 +173,7 @@ impl ILoaderImpl for LoaderService {
         } else {
             Calls::Direct
         };
-        let (object, module) = super::load::load(path, arguments, None, calls)?;
-        let id = module.id;
-        super::add(module);
+        let (object, id) = super::load_and_add(path, arguments, None, calls)?;
         Ok(ComObject::create(ModuleObject {
             id,
             instance: Some(object),

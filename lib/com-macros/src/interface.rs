@@ -412,7 +412,7 @@ fn thunk(interface: &Ident, implementation: &Ident, method: &Method, gated: bool
                 Err(status) => status,
             };
             let __pushed_out = __status == ::com::Status::RETRY
-                && __entry.as_ref().is_some_and(::com::GateEntry::pushed_out);
+                && __entry.as_ref().is_some_and(::com::GateEntry::take_pushed_out);
             drop(__entry);
             if __pushed_out {
                 return #call_again;

@@ -7,10 +7,11 @@
 //! branch that is taken only while a mutation is pending. The gate word:
 //!
 //! ```text
-//! bit 31      CLOSED    a mutator holds the gate; new calls wait outside
-//! bit 30      ABORTING  calls inside should give up at their next checkpoint
-//! bit 29      DISOWNED  this mutation has handed the object to another module
-//! bits 0..29  inside    how many calls are in the object now
+//! bit 31       CLOSED    a mutator holds the gate; new calls wait outside
+//! bit 30       ABORTING  calls inside should give up at their next checkpoint
+//! bit 29       DISOWNED  this mutation has handed the object to another module
+//! bits 16..29  pushed    calls a checkpoint has pushed out, not yet issued again
+//! bits 0..16   inside    how many calls are in the object now
 //! ```
 //!
 //! A call that finds the gate closed waits until it opens, and the method
@@ -32,8 +33,14 @@ const ABORTING: u32 = 1 << 30;
 /// Set once a transition has made the object's module stop counting it, so
 /// that it happens at most once per mutation.
 const DISOWNED: u32 = 1 << 29;
+/// One call pushed out at a checkpoint: counted until its thunk sees its
+/// `RETRY`, so the thunk tells a push-out from a method's own `RETRY` even
+/// after the mutator has given up and opened the gate.
+const PUSHED_UNIT: u32 = 1 << 16;
+/// The count of pushed-out calls.
+const PUSHED: u32 = DISOWNED - PUSHED_UNIT;
 /// The count of calls inside.
-const INSIDE: u32 = DISOWNED - 1;
+const INSIDE: u32 = PUSHED_UNIT - 1;
 
 /// The entry/exit gate of a mutable object (`#[repr(C)]`: mutators in other
 /// modules reach it by address, see `IMutable`).
@@ -98,6 +105,7 @@ impl Gate {
     #[inline]
     pub fn checkpoint(&self) -> Result<()> {
         if self.state.load(Ordering::Acquire) & ABORTING != 0 {
+            self.state.fetch_add(PUSHED_UNIT, Ordering::AcqRel);
             return Err(Status::RETRY);
         }
         Ok(())
@@ -129,10 +137,10 @@ impl Gate {
         self.state.load(Ordering::Acquire) & INSIDE
     }
 
-    /// For mutators: sleeps until the gate word changes (another mutator
-    /// opens the gate; a call arrives) or `timeout_us` microseconds pass.
-    /// Leaving calls do not wake it — that keeps their way out one atomic
-    /// add — so a mutator waiting for them looks again after a timeout.
+    /// For mutators: sleeps until another mutator opens the gate or
+    /// `timeout_us` microseconds pass. Calls coming and going do not wake
+    /// it — that keeps their way in and out one atomic add each — so a
+    /// mutator waiting for them to leave looks again after a timeout.
     pub fn wait_for_change(&self, timeout_us: u64) {
         let seen = self.state.load(Ordering::Acquire);
         platform::wait(&self.state, seen, timeout_us);
@@ -170,13 +178,17 @@ impl Gate {
 }
 
 impl GateEntry<'_> {
-    /// True when a mutator asks the calls inside to give up: a `RETRY`
-    /// that comes back now was raised by a checkpoint for this mutation
-    /// (the gate cannot open while this call is inside), so the thunk
-    /// issues the call again; any other `RETRY` goes back to the caller.
-    #[inline]
-    pub fn pushed_out(&self) -> bool {
-        self.gate.state.load(Ordering::Acquire) & ABORTING != 0
+    /// For the thunk of a call that came back with `RETRY`: true (and one
+    /// fewer counted) when a checkpoint pushed a call out, which the thunk
+    /// then issues again; false when the `RETRY` is the method's own, which
+    /// goes back to the caller like any status.
+    pub fn take_pushed_out(&self) -> bool {
+        self.gate
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                (word & PUSHED != 0).then(|| word - PUSHED_UNIT)
+            })
+            .is_ok()
     }
 }
 

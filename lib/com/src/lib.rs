@@ -58,7 +58,6 @@ pub use gate::{Gate, GateEntry};
 pub use guid::Guid;
 pub use interface::{IUnknown, IUnknownVtbl, Interface};
 pub use mutable::{IMutable, IMutableImpl, IMutableVtbl, ObjectLayout, Takeover};
-#[doc(hidden)]
 pub use object::KeepLoaded;
 pub use object::{Class, ComObject, HasInterface, Implement, VtableSlots, adopt, live_objects};
 pub use ptr::ComPtr;

@@ -126,8 +126,10 @@ pub struct Takeover<T: Class> {
 
 impl<T: Class> Takeover<T> {
     /// Checks that the object `object` (its identity) is laid out as a `T`
-    /// — size, state offset, `T`'s interfaces in `T`'s slots — and is not a
-    /// `T` already (`NOT_SUPPORTED`, `ALREADY_EXISTS`).
+    /// — size, state offset, `T`'s interfaces in `T`'s slots, the gate as
+    /// the state's first field — and is not a `T` of this module already
+    /// (`NOT_SUPPORTED`, `ALREADY_EXISTS`). What the state holds is the
+    /// transition's to check: a published state tells its version.
     ///
     /// # Safety
     /// The caller is the transition of a mutator that holds the object's
@@ -138,6 +140,7 @@ impl<T: Class> Takeover<T> {
         let layout = mutable.layout()?;
         let fits = layout.size == size_of::<ComObject<T>>() as u64
             && layout.state.checked_sub(layout.base) == Some(ComObject::<T>::VALUE_OFFSET as u64)
+            && layout.gate == layout.state
             && usize::try_from(layout.slots) == Ok(T::IIDS.len());
         if !fits {
             return Err(Status::NOT_SUPPORTED);
@@ -152,8 +155,9 @@ impl<T: Class> Takeover<T> {
             layout,
             class: PhantomData,
         };
-        let mine = T::vtables().as_slice().first().map(vtable_in);
-        if takeover.slots().next().map(vtable_in) == mine {
+        // `IMutable`'s slot, the last, is the one no filter stands in.
+        let mine = T::vtables().as_slice().last().map(vtable_in);
+        if takeover.slots().last().map(vtable_in) == mine {
             return Err(Status::ALREADY_EXISTS);
         }
         Ok(takeover)

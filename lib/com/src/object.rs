@@ -100,11 +100,11 @@ pub(crate) fn disown() {
 /// Keeps this module loaded while it lives, counted as one of its live
 /// objects. A call issued again after a mutation holds one: it runs in the
 /// code of a module the mutation may just have made idle.
-#[doc(hidden)]
 #[must_use = "the module may unload as soon as this is dropped"]
 pub struct KeepLoaded(());
 
 impl KeepLoaded {
+    /// Counts one more live object for the module this code is linked in.
     pub fn this_module() -> KeepLoaded {
         adopt();
         KeepLoaded(())

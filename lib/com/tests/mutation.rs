@@ -21,6 +21,7 @@ pub trait IVersioned {
 }
 
 #[class(IVersioned, mutable)]
+#[repr(C)]
 struct First {
     gate: Gate,
     value: AtomicU64,
@@ -40,6 +41,7 @@ impl Deref for Second {
 
 /// A class of another size.
 #[class(IVersioned, mutable)]
+#[repr(C)]
 struct Larger {
     gate: Gate,
     values: [u64; 4],

@@ -16,14 +16,33 @@ pub trait ICounter {
     fn version(&self) -> Result<u32>;
 }
 
+/// What `CounterStateV1::format` holds in v1's objects.
+pub const FORMAT_V1: u32 = 1;
+/// What the same word holds in v2's.
+pub const FORMAT_V2: u32 = 2;
+
 /// The state of a counter object of `counter` v1, laid out as v1 lays it
 /// out: part of v1's published interface, so a later version's transition
 /// function can read it (`ObjectLayout::state`).
 #[repr(C)]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CounterStateV1 {
     /// The object's mutation gate.
     pub gate: Gate,
+    /// Which version's state this is ([`FORMAT_V1`]); every version keeps
+    /// this word here, so a transition can tell what it is given.
+    pub format: u32,
     /// The running total.
     pub total: AtomicU64,
+}
+
+impl Default for CounterStateV1 {
+    /// A fresh v1 state: no total yet.
+    fn default() -> CounterStateV1 {
+        CounterStateV1 {
+            gate: Gate::new(),
+            format: FORMAT_V1,
+            total: AtomicU64::new(0),
+        }
+    }
 }
