@@ -120,13 +120,17 @@ unsafe impl Send for Filter {}
 #[allow(unsafe_code, reason = "raw method-table pointers in a shared record")]
 unsafe impl Sync for Filter {}
 
-/// Filters, boxed: each clone points at its filter, which must not move.
+/// Filters, boxed: a running forwarder holds its filter's address while the
+/// lists change.
 #[allow(clippy::vec_box, reason = "clones hold their filter's address")]
 type Filters = Vec<Box<Filter>>;
 
 /// Filters in place, and filters taken away that a forwarder may still run in.
 static FILTERS: Mutex<Filters> = Mutex::new(Vec::new());
 static RETIRED: Mutex<Filters> = Mutex::new(Vec::new());
+/// Held while a filter goes in or out, so that one at a time lists a filter
+/// and swaps its slot (forwarders never take it).
+static CHANGING: Mutex<()> = Mutex::new(());
 
 #[class(IInterpose)]
 struct Interposer;
@@ -143,6 +147,7 @@ impl IInterposeImpl for Interposer {
         }
         // Exposed: `slot_of` turns it back into the slot.
         let slot = interface.as_raw().expose_provenance();
+        let _changing = CHANGING.lock();
         let mut record = Box::new(Filter {
             slot,
             original: slot_of(slot).load(Ordering::Acquire).cast_const().cast(),
@@ -167,11 +172,9 @@ impl IInterposeImpl for Interposer {
             }
             installed.push(record);
         }
-        swap_slot(object, slot, original, clone).inspect_err(|_| {
-            let mut installed = FILTERS.lock();
-            installed.retain(|filter| filter.clone_start() != clone);
-            give_back_if_empty(&mut installed);
-        })
+        // On failure the slot never pointed at the clone: no forwarder can
+        // have found the filter.
+        swap_slot(object, slot, original, clone).inspect_err(|_| drop(unlist(clone)))
     }
 
     fn remove(&self, object: &IUnknown, iid: &Guid) -> Result<()> {
@@ -181,6 +184,7 @@ impl IInterposeImpl for Interposer {
             Some(find_interface(object, iid)?.1.as_raw().addr())
         };
         let identity = object.query::<IUnknown>()?;
+        let changing = CHANGING.lock();
         let (slot, clone, original) = FILTERS
             .lock()
             .iter()
@@ -198,16 +202,8 @@ impl IInterposeImpl for Interposer {
             Ok(()) | Err(Status::RETRY) => {}
             Err(status) => return Err(status),
         }
-        let retired = {
-            let mut installed = FILTERS.lock();
-            let index = installed
-                .iter()
-                .position(|filter| filter.clone_start() == clone)
-                .ok_or(Status::NOT_FOUND)?;
-            let filter = installed.swap_remove(index);
-            give_back_if_empty(&mut installed);
-            filter
-        };
+        let retired = unlist(clone).ok_or(Status::NOT_FOUND)?;
+        drop(changing);
         RETIRED.lock().push(retired);
         component::grace_period();
         // Only graced filters are freed, so this one is still listed.
@@ -221,6 +217,17 @@ impl IInterposeImpl for Interposer {
         free_retired();
         Ok(())
     }
+}
+
+/// Takes the filter whose clone starts at `clone` off the list.
+fn unlist(clone: *mut c_void) -> Option<Box<Filter>> {
+    let mut installed = FILTERS.lock();
+    let index = installed
+        .iter()
+        .position(|filter| filter.clone_start() == clone)?;
+    let filter = installed.swap_remove(index);
+    give_back_if_empty(&mut installed);
+    Some(filter)
 }
 
 /// Points the slot at `address` from the table `from` to `to`; `RETRY` if
@@ -326,9 +333,9 @@ fn trace_console(filter: u32, object: &IUnknown) -> Result<Option<ComPtr<IConsol
     Ok(Some(console))
 }
 
-/// The clone of `filter`'s original table: the filter's address, the
-/// original's base entries (identity and references are the object's
-/// own), then a forwarder per method.
+/// The clone of `filter`'s original table: the original's base entries
+/// (identity and references are the object's own), then a forwarder per
+/// method.
 fn clone_table(filter: &Filter) -> Box<[usize]> {
     let methods = filter.signature.methods.len();
     let mut clone = Vec::with_capacity(BASE + methods);

@@ -411,10 +411,9 @@ fn thunk(interface: &Ident, implementation: &Ident, method: &Method, gated: bool
                 Err(status) if status.is_ok() => ::com::Status::FAILED,
                 Err(status) => status,
             };
-            let __pushed_out = __status == ::com::Status::RETRY
-                && __entry.as_ref().is_some_and(::com::GateEntry::take_pushed_out);
             drop(__entry);
-            if __pushed_out {
+            if __gate.is_some() && __status == ::com::Status::PUSHED_OUT {
+                // Pushed out at a checkpoint by a mutation.
                 return #call_again;
             }
             __status

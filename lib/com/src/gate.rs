@@ -7,11 +7,10 @@
 //! branch that is taken only while a mutation is pending. The gate word:
 //!
 //! ```text
-//! bit 31       CLOSED    a mutator holds the gate; new calls wait outside
-//! bit 30       ABORTING  calls inside should give up at their next checkpoint
-//! bit 29       DISOWNED  this mutation has handed the object to another module
-//! bits 16..29  pushed    calls a checkpoint has pushed out, not yet issued again
-//! bits 0..16   inside    how many calls are in the object now
+//! bit 31      CLOSED    a mutator holds the gate; new calls wait outside
+//! bit 30      ABORTING  calls inside should give up at their next checkpoint
+//! bit 29      DISOWNED  this mutation has handed the object to another module
+//! bits 0..29  inside    how many calls are in the object now
 //! ```
 //!
 //! A call that finds the gate closed waits until it opens, and the method
@@ -33,14 +32,8 @@ const ABORTING: u32 = 1 << 30;
 /// Set once a transition has made the object's module stop counting it, so
 /// that it happens at most once per mutation.
 const DISOWNED: u32 = 1 << 29;
-/// One call pushed out at a checkpoint: counted until its thunk sees its
-/// `RETRY`, so the thunk tells a push-out from a method's own `RETRY` even
-/// after the mutator has given up and opened the gate.
-const PUSHED_UNIT: u32 = 1 << 16;
-/// The count of pushed-out calls.
-const PUSHED: u32 = DISOWNED - PUSHED_UNIT;
 /// The count of calls inside.
-const INSIDE: u32 = PUSHED_UNIT - 1;
+const INSIDE: u32 = DISOWNED - 1;
 
 /// The entry/exit gate of a mutable object (`#[repr(C)]`: mutators in other
 /// modules reach it by address, see `IMutable`).
@@ -74,14 +67,14 @@ impl Gate {
         }
     }
 
-    /// Enters the gate; while a mutator holds it, fails with `RETRY`
+    /// Enters the gate; while a mutator holds it, fails with `PUSHED_OUT`
     /// without entering (the thunk then waits with
     /// [`Gate::wait_until_open`] and issues the call again).
     #[inline(always)]
     pub fn enter(&self) -> Result<GateEntry<'_>> {
         if self.state.fetch_add(1, Ordering::Acquire) & CLOSED != 0 {
             self.state.fetch_sub(1, Ordering::Release);
-            return Err(Status::RETRY);
+            return Err(Status::PUSHED_OUT);
         }
         Ok(GateEntry { gate: self })
     }
@@ -97,7 +90,7 @@ impl Gate {
         }
     }
 
-    /// For implementations synchronized by abort: fails with `RETRY` when a
+    /// For implementations synchronized by abort: fails with `PUSHED_OUT` when a
     /// mutator asks the calls inside to give up. Call it where giving up is
     /// still harmless (before the method has changed anything) and pass the
     /// failure on; the thunk then issues the call again, once the mutation
@@ -105,8 +98,7 @@ impl Gate {
     #[inline]
     pub fn checkpoint(&self) -> Result<()> {
         if self.state.load(Ordering::Acquire) & ABORTING != 0 {
-            self.state.fetch_add(PUSHED_UNIT, Ordering::AcqRel);
-            return Err(Status::RETRY);
+            return Err(Status::PUSHED_OUT);
         }
         Ok(())
     }
@@ -174,21 +166,6 @@ impl Gate {
         }
         crate::object::disown();
         Ok(())
-    }
-}
-
-impl GateEntry<'_> {
-    /// For the thunk of a call that came back with `RETRY`: true (and one
-    /// fewer counted) when a checkpoint pushed a call out, which the thunk
-    /// then issues again; false when the `RETRY` is the method's own, which
-    /// goes back to the caller like any status.
-    pub fn take_pushed_out(&self) -> bool {
-        self.gate
-            .state
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
-                (word & PUSHED != 0).then(|| word - PUSHED_UNIT)
-            })
-            .is_ok()
     }
 }
 

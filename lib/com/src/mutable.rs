@@ -133,8 +133,9 @@ impl<T: Class> Takeover<T> {
     ///
     /// # Safety
     /// The caller is the transition of a mutator that holds the object's
-    /// gate with no call inside, and after [`Takeover::finish`] it leaves a
-    /// state in the object that `T`'s methods may use.
+    /// gate with no call inside; `T`'s state begins with its gate (as the
+    /// checked object's does); and after [`Takeover::finish`] the caller
+    /// leaves a state in the object that `T`'s methods may use.
     pub unsafe fn check(object: &IUnknown) -> Result<Takeover<T>> {
         let mutable = object.query::<IMutable>()?;
         let layout = mutable.layout()?;

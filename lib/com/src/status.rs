@@ -64,11 +64,14 @@ statuses! {
     /// A request the callee could grant only by breaking a promise already
     /// made (a time constraint that cannot be met alongside the admitted ones).
     REFUSED = -16, "refused";
-    /// A mutation pushed the call out of the object; the method thunk issues
-    /// it again (an implementation returns it only from a gate checkpoint).
+    /// The object changed under the operation; issue it again.
     RETRY = -17, "object changed; call again";
     /// The operation could not finish in the time it was given.
     TIMED_OUT = -18, "timed out";
+    /// A mutation pushed the call out of the object at a gate checkpoint;
+    /// the method thunk issues it again, so callers never see it (only
+    /// `Gate::checkpoint` returns it).
+    PUSHED_OUT = -19, "call pushed out by a mutation";
 }
 
 impl Status {
