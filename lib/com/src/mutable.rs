@@ -52,19 +52,9 @@ impl ObjectLayout {
         }
     }
 
-    /// The object's state, seen as an `S`.
-    ///
-    /// # Safety
-    /// `S` is how the object's class lays out its state (a layout its
-    /// module publishes for transition functions), and the object stays
-    /// alive for `'a`.
-    pub unsafe fn state<'a, S>(&self) -> &'a S {
-        // SAFETY: by the caller's promise.
-        unsafe { &*self.state_pointer() }
-    }
-
-    /// The object's state as a pointer to an `S`, for a transition that
-    /// writes it (with the promises of [`ObjectLayout::state`]).
+    /// The object's state as a pointer to an `S`: how the object's class
+    /// lays its state out (a layout its module publishes for transition
+    /// functions) is the caller's to know.
     #[allow(
         clippy::cast_possible_truncation,
         reason = "the address came from a pointer of this address space"

@@ -23,7 +23,7 @@ pub const FORMAT_V2: u32 = 2;
 
 /// The state of a counter object of `counter` v1, laid out as v1 lays it
 /// out: part of v1's published interface, so a later version's transition
-/// function can read it (`ObjectLayout::state`).
+/// function can read it (`Takeover::state`).
 #[repr(C)]
 #[derive(Debug)]
 pub struct CounterStateV1 {
