@@ -23,7 +23,7 @@ typedef int32_t tsr_status; /* >= 0 success, < 0 failure */
 #define TSR_NULL_POINTER (-13)
 #define TSR_RETRY (-17)
 #define TSR_TIMED_OUT (-18)
-#define TSR_PUSHED_OUT (-19) /* never seen by callers: thunks re-issue it */
+#define TSR_PUSHED_OUT (-19) /* internal to Rust thunks: never returned by a call */
 
 typedef struct { uint8_t bytes[16]; } __attribute__((aligned(8))) tsr_guid;
 typedef struct { const uint8_t *ptr; size_t len; } tsr_str;

@@ -172,9 +172,15 @@ impl IInterposeImpl for Interposer {
             }
             installed.push(record);
         }
-        // On failure the slot never pointed at the clone: no forwarder can
-        // have found the filter.
-        swap_slot(object, slot, original, clone).inspect_err(|_| drop(unlist(clone)))
+        // The slot decides, whatever the swap reported: a filter stays
+        // listed exactly while the slot may point at its clone.
+        let swapped = swap_slot(object, slot, original, clone);
+        if swapped.is_err() && !points_at(slot, clone) {
+            // No forwarder can have found it: the slot never held the clone.
+            drop(unlist(clone));
+            return swapped;
+        }
+        Ok(())
     }
 
     fn remove(&self, object: &IUnknown, iid: &Guid) -> Result<()> {
@@ -198,9 +204,9 @@ impl IInterposeImpl for Interposer {
         // (a mutation installed its own tables over the clone): then the
         // slot stays as it is. The filter stays listed until the slot no
         // longer points at its clone.
-        match swap_slot(object, slot, clone, original.cast_mut().cast()) {
-            Ok(()) | Err(Status::RETRY) => {}
-            Err(status) => return Err(status),
+        let swapped = swap_slot(object, slot, clone, original.cast_mut().cast());
+        if swapped.is_err() && points_at(slot, clone) {
+            return swapped;
         }
         let retired = unlist(clone).ok_or(Status::NOT_FOUND)?;
         drop(changing);
@@ -217,6 +223,11 @@ impl IInterposeImpl for Interposer {
         free_retired();
         Ok(())
     }
+}
+
+/// True when the slot at `address` holds the table `table`.
+fn points_at(address: usize, table: *mut c_void) -> bool {
+    slot_of(address).load(Ordering::Acquire) == table
 }
 
 /// Takes the filter whose clone starts at `clone` off the list.

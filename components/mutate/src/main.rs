@@ -6,7 +6,7 @@
 //! mutation here is:
 //!
 //! 1. close the gate, once no other mutator holds it: new calls wait
-//!    outside (with `BY_ABORT`, calls inside also fail with `RETRY` at
+//!    outside (with `BY_ABORT`, calls inside also fail with `PUSHED_OUT` at
 //!    their next checkpoint);
 //! 2. wait until no call is inside;
 //! 3. change the object: store the new vtable, or run the transition and

@@ -412,9 +412,13 @@ fn thunk(interface: &Ident, implementation: &Ident, method: &Method, gated: bool
                 Err(status) => status,
             };
             drop(__entry);
-            if __gate.is_some() && __status == ::com::Status::PUSHED_OUT {
-                // Pushed out at a checkpoint by a mutation.
-                return #call_again;
+            if __status == ::com::Status::PUSHED_OUT {
+                if __gate.is_some() {
+                    // Pushed out at a checkpoint by a mutation.
+                    return #call_again;
+                }
+                // Never across a call: see `Status::PUSHED_OUT`.
+                return ::com::Status::FAILED;
             }
             __status
         }

@@ -90,14 +90,37 @@ fn gate_of(object: &IUnknown) -> &Gate {
     unsafe { &*core::ptr::with_exposed_provenance::<Gate>(usize::try_from(layout.gate).unwrap()) }
 }
 
-/// Only a `RETRY` raised by a checkpoint while a mutator pushes calls out
-/// makes the thunk issue the call again; any other goes back to the caller
-/// (issued again, it would come back forever).
+/// Only a checkpoint's `PUSHED_OUT` makes a thunk issue the call again;
+/// `RETRY` is a status like any other and goes back to the caller (issued
+/// again, it would come back forever).
 #[test]
 fn a_retry_the_method_raised_itself_reaches_the_caller() {
     let object = first();
     assert_eq!(object.fail(Status::RETRY), Err(Status::RETRY));
     assert_eq!(object.fail(Status::TIMED_OUT), Err(Status::TIMED_OUT));
+}
+
+/// A plain class whose method fails with whatever it is given.
+#[class(IVersioned)]
+struct Plain;
+
+impl IVersionedImpl for Plain {
+    fn version(&self) -> Result<u32> {
+        Ok(0)
+    }
+
+    fn fail(&self, status: Status) -> Result<()> {
+        Err(status)
+    }
+}
+
+/// `PUSHED_OUT` never crosses a call: a thunk that would not issue it again
+/// turns it into `FAILED` — else a mutable method passing it on with `?`
+/// would be issued again forever.
+#[test]
+fn pushed_out_never_crosses_a_call() {
+    let plain: ComPtr<IVersioned> = ComObject::create(Plain);
+    assert_eq!(plain.fail(Status::PUSHED_OUT), Err(Status::FAILED));
 }
 
 #[test]

@@ -14,7 +14,7 @@ pub mod flags {
     /// Mutual exclusion: new calls wait at the gate, the mutation runs once
     /// the calls inside have left.
     pub const BY_MUTEX: u32 = 1;
-    /// Abort and retry: calls inside fail with `RETRY` at their next
+    /// Abort and retry: calls inside fail with `PUSHED_OUT` at their next
     /// checkpoint and are issued again on the new implementation.
     pub const BY_ABORT: u32 = 2;
 }
