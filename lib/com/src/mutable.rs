@@ -93,10 +93,9 @@ pub trait IMutable {
     /// Where the object lies, its size, slots, gate and state.
     fn layout(&self) -> Result<ObjectLayout>;
     /// The module that made the object stops counting it as its own, so
-    /// it can unload: a transition that hands the object to another
-    /// module's code calls it (while the mutator holds the gate, else
-    /// `ACCESS_DENIED`), then has that module adopt it ([`crate::adopt`])
-    /// and replaces every vtable slot.
+    /// it can unload: [`Takeover::finish`] calls it when a transition hands
+    /// the object to another module's class. Only while a mutator holds
+    /// the gate, and once per mutation (else `ACCESS_DENIED`).
     fn disown(&self) -> Result<()>;
 }
 
