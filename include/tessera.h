@@ -24,6 +24,7 @@ typedef int32_t tsr_status; /* >= 0 success, < 0 failure */
 #define TSR_RETRY (-17)
 #define TSR_TIMED_OUT (-18)
 #define TSR_PUSHED_OUT (-19) /* internal to Rust thunks: never returned by a call */
+#define TSR_IMPORT_CYCLE (-20)
 
 typedef struct { uint8_t bytes[16]; } __attribute__((aligned(8))) tsr_guid;
 typedef struct { const uint8_t *ptr; size_t len; } tsr_str;
@@ -68,6 +69,10 @@ uint32_t tessera_wait_word(const uint32_t *word, uint32_t expected, uint64_t tim
 uint32_t tessera_wake_word(const uint32_t *word);
 uint64_t tessera_now_us(void);
 void tessera_grace_period(void);
+/* Call from Release when at most two references are left (the namespace holds
+   one per name), and with NULL when the module's last object is destroyed:
+   lets the kernel unload the module once nothing but the namespace uses it. */
+void tessera_object_unshared(const void *object);
 
 /* What every component defines. */
 tsr_status tessera_entry(IUnknown **out);

@@ -33,7 +33,13 @@ static uint32_t release(void *self) {
     uint32_t left = __atomic_sub_fetch(&((CHello *)self)->references, 1, __ATOMIC_ACQ_REL);
     if (left == 0) {
         tessera_free(self);
-        __atomic_sub_fetch(&live_objects, 1, __ATOMIC_RELEASE);
+        if (__atomic_sub_fetch(&live_objects, 1, __ATOMIC_RELEASE) == 0) {
+            /* The module's last object is gone: the module may go. */
+            tessera_object_unshared(NULL);
+        }
+    } else if (left <= 2) {
+        /* Perhaps only the namespace holds it now (one reference per name). */
+        tessera_object_unshared(self);
     }
     return left;
 }

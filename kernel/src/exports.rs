@@ -50,7 +50,7 @@ pub extern "C" fn tessera_current_namespace() -> *mut c_void {
     namespace::current().map_or(ptr::null_mut(), |namespace| namespace.into_raw().cast())
 }
 
-pub use crate::gates::{tessera_wait_word, tessera_wake_word};
+pub use crate::gates::{tessera_object_unshared, tessera_wait_word, tessera_wake_word};
 
 /// `time` in microseconds since reset.
 pub extern "C" fn tessera_now_us() -> u64 {

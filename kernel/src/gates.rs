@@ -1,5 +1,6 @@
-//! What the object model's mutation gates and word locks need from the
-//! kernel: sleeping while a word holds a value, and waking its sleepers.
+//! What the object model (`com`) needs from the kernel: sleeping while a
+//! word holds a value and waking its sleepers (for mutation gates and word
+//! locks), and hearing that a module may have become unused.
 //!
 //! `com` calls these by name from every module (the kernel links them
 //! directly; components import them through `kernel.def`), so they exist in
@@ -33,6 +34,18 @@ pub unsafe extern "C" fn tessera_wait_word(
 #[unsafe(no_mangle)]
 pub extern "C" fn tessera_wake_word(word: *const AtomicU32) -> u32 {
     wake(word.addr())
+}
+
+/// `Release` left the object at `object` with at most two references (the
+/// most the namespace holds on one object), or, with null, destroyed the
+/// calling module's last object: the module may be unused now, and goes
+/// before the next bind returns (see `modules`).
+#[unsafe(no_mangle)]
+pub extern "C" fn tessera_object_unshared(object: *const core::ffi::c_void) {
+    #[cfg(feature = "loader")]
+    crate::modules::note_unshared(object.addr());
+    #[cfg(not(feature = "loader"))]
+    let _ = object;
 }
 
 #[cfg(feature = "threads")]

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, anyhow, bail};
+use com::Guid;
 use image::def::{self, ModuleDef};
 use image::format::{IMPORT_MODULE_SIZE, header};
+use image::{ExportTableSpec, ImageBuilder, ImportModuleSpec};
 
 use crate::image::{Profile, TARGET, cargo, workspace_root};
 
@@ -273,13 +275,60 @@ pub fn broken(components: &[Component]) -> Result<Vec<(String, Vec<u8>)>> {
     let name_at = field(&greeter, header::STRINGS) + field(&greeter, hello_import + 16) + 4;
     missing_dependency[name_at] = b'p';
 
+    // Asks for almost the most memory an image may: one instance fits in
+    // the test machine's heap, a second does not.
+    let mut huge = hello.clone();
+    put(&mut huge, header::MEMORY_SIZE, HUGE_MEMORY_SIZE);
+
     Ok(vec![
+        ("huge".into(), huge),
+        ("cycle-a".into(), importer("cycle-a", &["test/cycle-b"])),
+        ("cycle-b".into(), importer("cycle-b", &["test/cycle-a"])),
+        ("ring-a".into(), importer("ring-a", &["test/ring-b"])),
+        ("ring-b".into(), importer("ring-b", &["test/ring-c"])),
+        ("ring-c".into(), importer("ring-c", &["test/ring-a"])),
         ("truncated".into(), truncated),
         ("bad-magic".into(), bad_magic),
         ("bad-relocation".into(), bad_relocation),
         ("unknown-table".into(), unknown_table),
         ("missing-dependency".into(), missing_dependency),
     ])
+}
+
+/// The memory size of the `huge` test image.
+pub const HUGE_MEMORY_SIZE: u32 = image::format::MAX_MEMORY_SIZE - (64 << 10);
+
+/// The export table the import-cycle test images share.
+const CYCLE_TABLE: Guid = Guid::from_u128(0x6c2f_0b1e_93a4_4d57_8e61_2a7c_5d09_b3f4);
+
+/// A test image named `name` that imports one function from each of
+/// `imports` (names below `/boot`) and exports one. Binding it never runs
+/// its code: in the cycles the tests build, its imports fail first.
+fn importer(name: &str, imports: &[&str]) -> Vec<u8> {
+    const RET: u32 = 0x0000_8067;
+    let function = String::from("function");
+    ImageBuilder {
+        name: name.into(),
+        content: RET.to_le_bytes().to_vec(),
+        memory_size: 4,
+        align: 4,
+        entry: 0,
+        can_unload: None,
+        relocations: Vec::new(),
+        imports: imports
+            .iter()
+            .map(|module| ImportModuleSpec {
+                name: (*module).into(),
+                uuid: CYCLE_TABLE,
+                symbols: vec![(1, function.clone())],
+            })
+            .collect(),
+        exports: vec![ExportTableSpec {
+            uuid: CYCLE_TABLE,
+            exports: vec![(1, function.clone(), 0)],
+        }],
+    }
+    .build()
 }
 
 /// The file offset of `image`'s import-module record for `module`.

@@ -40,6 +40,18 @@ const TESTS: &[(&str, Test)] = &[
         broken_images_each_give_their_own_error,
     ),
     (
+        "import_cycles_fail_at_once_and_leave_nothing",
+        import_cycles_fail_at_once_and_leave_nothing,
+    ),
+    (
+        "out_of_memory_in_a_load_is_reported_and_loses_nothing",
+        out_of_memory_in_a_load_is_reported_and_loses_nothing,
+    ),
+    (
+        "unloading_follows_the_last_release_without_waiting_for_input",
+        unloading_follows_the_last_release_without_waiting_for_input,
+    ),
+    (
         "keep_flag_keeps_a_module_cached",
         keep_flag_keeps_a_module_cached,
     ),
@@ -86,6 +98,67 @@ const TESTS: &[(&str, Test)] = &[
         poweroff_exits_qemu_with_status_0,
     ),
 ];
+
+/// The script of `typed_ahead_script_runs_completely`: typed, or piped,
+/// before the system is up. The first command's first byte is the one
+/// the firmware used to swallow.
+const TYPED_AHEAD: &str = "ls /\nmem\nbind hello\nrelease hello\nmods\nmem\npoweroff\n";
+
+/// `printf '…' | cargo xtask run --release`, as a user runs it: every
+/// command arrives, and unloading follows the release though the shell
+/// never waits for a key.
+pub fn typed_ahead_script_runs_completely() -> Result<()> {
+    let name = "typed_ahead_script_runs_completely";
+    match typed_ahead() {
+        Ok(()) => {
+            println!("test {name} ... ok\n\ntest result: ok. 1 passed, 0 failed\n");
+            Ok(())
+        }
+        Err(error) => {
+            println!(
+                "test {name} ... FAILED\n{error:?}\n\ntest result: FAILED. 0 passed, 1 failed\n"
+            );
+            bail!("integration test {name} failed")
+        }
+    }
+}
+
+fn typed_ahead() -> Result<()> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut run = Command::new(std::env::current_exe()?)
+        .args(["run", "--release"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting `cargo xtask run`")?;
+    run.stdin
+        .take()
+        .context("no stdin")?
+        .write_all(TYPED_AHEAD.as_bytes())?;
+    let output = run.wait_with_output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    ensure!(
+        output.status.success(),
+        "`cargo xtask run` failed; it printed:\n{text}"
+    );
+    let after_boot = text.split_once(shell::PROMPT).map_or("", |(_, rest)| rest);
+    ensure!(
+        !after_boot.contains("unknown command") && after_boot.starts_with("ls /"),
+        "a typed-ahead byte was lost; the console showed:\n{text}"
+    );
+    let used: Vec<u64> = after_boot
+        .split("heap:")
+        .skip(1)
+        .filter_map(|report| figures::field(report, "used="))
+        .collect();
+    ensure!(
+        after_boot.contains("no modules loaded") && used.len() == 2 && used[0] == used[1],
+        "hello was not unloaded after its release (heap used {used:?}); the console showed:\n{text}"
+    );
+    Ok(())
+}
 
 /// Runs every test against `kernel`; returns the boot figure (instructions
 /// from kernel entry to the shell). Fails if any test failed.
@@ -375,6 +448,76 @@ fn broken_images_each_give_their_own_error(machine: &mut Machine, _: &str) -> Re
     no_modules_and_heap_back_at(machine, before)
 }
 
+fn import_cycles_fail_at_once_and_leave_nothing(machine: &mut Machine, _: &str) -> Result<()> {
+    let before = heap_used(machine)?;
+    let two = [
+        "loader: import cycle: test/cycle-a -> test/cycle-b -> test/cycle-a",
+        "loader: /boot/test/cycle-b: it imports from test/cycle-a, which cannot be loaded: import cycle",
+        "loader: /boot/test/cycle-a: it imports from test/cycle-b, which cannot be loaded: import cycle",
+        "error: bind: /test/cycle-a: import cycle",
+    ];
+    expect_output(machine, "bind test/cycle-a", &two)?;
+    let three = [
+        "loader: import cycle: test/ring-b -> test/ring-c -> test/ring-a -> test/ring-b",
+        "error: bind: /test/ring-b: import cycle",
+    ];
+    expect_output(machine, "bind test/ring-b", &three)?;
+    // Nothing was left marked as loading: the same bind fails the same way.
+    expect_output(machine, "bind test/cycle-a", &two)?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+fn out_of_memory_in_a_load_is_reported_and_loses_nothing(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    expect_output(machine, "bind test/huge", &["bound /test/huge"])?;
+    let holding = heap_used(machine)?;
+    let bytes = crate::components::HUGE_MEMORY_SIZE;
+    let reported = format!("loader: /boot/test/huge: out of memory: {bytes} bytes for the module");
+    expect_output(
+        machine,
+        "load /boot/test/huge",
+        &[&reported, "error: load: /boot/test/huge: out of memory"],
+    )?;
+    let after = heap_used(machine)?;
+    ensure!(
+        after == holding,
+        "a failed load left the heap at {after} bytes, not {holding}"
+    );
+    expect_output(machine, "call test/huge", &["hello from the hello module"])?;
+    expect_output(machine, "release test/huge", &["released /test/huge"])?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+/// The commands arrive together, as piped input does: the shell never
+/// waits for a key between them, and the module must go all the same.
+fn unloading_follows_the_last_release_without_waiting_for_input(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    machine.send(b"mem\rbind hello\rrelease hello\rmods\rmem\r")?;
+    let mut outputs = Vec::new();
+    for _ in 0..5 {
+        outputs.push(machine.expect(shell::PROMPT, STEP_TIMEOUT)?);
+    }
+    let used = |output: &str| figures::field(output, "used=").context("no used= in mem's output");
+    let (first, last) = (used(&outputs[0])?, used(&outputs[4])?);
+    ensure!(
+        outputs[1].contains("bound /hello"),
+        "bind printed {:?}",
+        outputs[1]
+    );
+    ensure!(
+        outputs[3].contains("no modules loaded"),
+        "mods still lists a module: {:?}",
+        outputs[3]
+    );
+    ensure!(first == last, "heap use went from {first} to {last} bytes");
+    Ok(())
+}
+
 fn keep_flag_keeps_a_module_cached(machine: &mut Machine, _: &str) -> Result<()> {
     expect_output(machine, "bind --keep hello", &["bound /hello"])?;
     expect_output(machine, "release hello", &["released /hello"])?;
@@ -463,7 +606,7 @@ fn ps_lists_the_threads(machine: &mut Machine, _: &str) -> Result<()> {
 
 fn thread_selftests_pass(machine: &mut Machine, _: &str) -> Result<()> {
     let before = heap_used(machine)?;
-    let report = expect_output(machine, "selftest", &["selftest: 23 passed, 0 failed"])?;
+    let report = expect_output(machine, "selftest", &["selftest: 25 passed, 0 failed"])?;
     ensure!(!report.contains("FAILED"), "a check failed: {report:?}");
     every_printed_line_once_in_order(&report)?;
     let after = heap_used(machine)?;
@@ -513,12 +656,12 @@ fn scheduling_policies_switch_live(machine: &mut Machine, _: &str) -> Result<()>
     let before = heap_used(machine)?;
     expect_output(machine, "sched sched-rr", &["policy: sched-rr"])?;
     expect_output(machine, "mods", &["sched-rr: module sched-rr"])?;
-    expect_output(machine, "selftest", &["selftest: 23 passed, 0 failed"])?;
+    expect_output(machine, "selftest", &["selftest: 25 passed, 0 failed"])?;
     expect_output(machine, "sched sched-null", &["policy: sched-null"])?;
     expect_output(
         machine,
         "selftest",
-        &["is preempted ... skipped", "selftest: 22 passed, 0 failed"],
+        &["is preempted ... skipped", "selftest: 24 passed, 0 failed"],
     )?;
     expect_output(
         machine,
@@ -591,10 +734,10 @@ fn calls_between_modules_work_short_cut_or_through_slots(
     let (Some(indirect_name), Some(direct_name)) = (name(&indirect), name(&direct)) else {
         bail!("no instance names in {indirect:?} / {direct:?}");
     };
-    // Greeter imports 5 symbols: a slot (8 bytes) and a stub (16) each.
+    // Greeter imports 6 symbols: a slot (8 bytes) and a stub (16) each.
     ensure!(
-        size(&indirect) == size(&direct).map(|bytes| bytes + 5 * 24),
-        "slots and stubs should add 120 bytes: {indirect:?} vs {direct:?}"
+        size(&indirect) == size(&direct).map(|bytes| bytes + 6 * 24),
+        "slots and stubs should add 144 bytes: {indirect:?} vs {direct:?}"
     );
     for instance in [&indirect_name, &direct_name] {
         expect_output(

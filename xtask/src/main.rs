@@ -15,6 +15,7 @@
 
 mod bench;
 mod components;
+mod console;
 mod figures;
 mod fuzz;
 mod image;
@@ -93,9 +94,7 @@ fn boot_interactively(profile: Profile) -> Result<()> {
     let kernel = image::build(profile)?.kernel;
     qemu::ensure_installed()?;
     println!("xtask: booting Tessera in QEMU (type `poweroff`, or press Ctrl-A then X, to leave)");
-    let status = qemu::interactive(&kernel)
-        .status()
-        .context("starting QEMU")?;
+    let status = console::run(&kernel)?;
     match status.code() {
         Some(0) => Ok(()),
         Some(code) => bail!(
@@ -120,6 +119,7 @@ fn test() -> Result<()> {
     let kernel = image::build(Profile::Release)?.kernel;
     qemu::ensure_installed()?;
     let boot = integration::run_all(&kernel)?;
+    integration::typed_ahead_script_runs_completely()?;
     integration::run_configurations(&image::build_configurations()?)?;
     // The fuzz targets run briefly, as a smoke test, where nightly exists.
     fuzz::smoke(10)?;

@@ -5,7 +5,7 @@
 //! threads keep calling it. The object keeps its address and references;
 //! its total moves into v2's own record, which also counts the additions;
 //! its vtables become v2's; v1 stops counting it, so v1's module unloads
-//! at the next idle point. The constructor hands out the same object,
+//! by the next bind after the load. The constructor hands out the same object,
 //! which `/counter` and `/counter-v2` then both name.
 
 #![no_std]

@@ -93,16 +93,13 @@ impl IConsoleImpl for Uart {
         };
         *first = match self.try_read() {
             Some(byte) => byte,
-            None => {
-                (self.idle)();
-                loop {
-                    if let Some(byte) = self.try_read() {
-                        break byte;
-                    }
-                    self.gate.checkpoint()?;
-                    (self.wait)();
+            None => loop {
+                if let Some(byte) = self.try_read() {
+                    break byte;
                 }
-            }
+                self.gate.checkpoint()?;
+                (self.wait)();
+            },
         };
         let mut count = 1;
         for slot in rest {

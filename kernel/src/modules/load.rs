@@ -3,8 +3,8 @@
 //! console.
 
 use alloc::boxed::Box;
-use alloc::string::{String, ToString};
-use alloc::vec;
+use alloc::collections::TryReserveError;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::NonNull;
@@ -13,7 +13,6 @@ use com::{ComPtr, IUnknown, Result, Status};
 use image::Image;
 use interfaces::IFile;
 use loader::Calls;
-use sync::Mutex;
 
 use super::{Export, ExportTable, Module};
 use crate::exports;
@@ -23,9 +22,6 @@ use crate::machine::cache;
 const IMAGE_DIRECTORY: &str = "/boot";
 /// The module name of the kernel's own exports.
 const KERNEL_MODULE: &str = "kernel";
-
-/// Names being loaded right now, outermost first (to refuse import cycles).
-static LOADING: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// The namespace's demand loader.
 pub struct ModuleLoader;
@@ -39,10 +35,34 @@ impl ModuleLoader {
 
 impl namespace::Loader for ModuleLoader {
     fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
-        super::collect_idle();
-        let location = alloc::format!("{IMAGE_DIRECTORY}{name}");
+        let mut location = String::new();
+        location
+            .try_reserve_exact(IMAGE_DIRECTORY.len() + name.len())
+            .map_err(|_| Status::OUT_OF_MEMORY)?;
+        location.push_str(IMAGE_DIRECTORY);
+        location.push_str(name);
         super::load_and_add(&location, "", Some(name), Calls::Direct).map(|(object, _)| object)
     }
+
+    fn current_thread(&self) -> namespace::ThreadId {
+        current_thread()
+    }
+
+    fn refuse_cycle(&self, cycle: &str) {
+        kprintln!("loader: import cycle: {cycle}");
+    }
+
+    fn collect(&self) {
+        super::collect_idle();
+    }
+}
+
+/// The calling thread's id (never 0).
+pub fn current_thread() -> namespace::ThreadId {
+    #[cfg(feature = "threads")]
+    return crate::threads::current_id();
+    #[cfg(not(feature = "threads"))]
+    return 1;
 }
 
 /// A module placed in memory and its object, not yet in the module list.
@@ -59,24 +79,25 @@ pub fn load(
     let bytes = read_image(location)?;
     let image =
         Image::parse(&bytes).map_err(|error| report(location, &error, Status::BAD_IMAGE))?;
-    let name = image.name().to_string();
-    if LOADING.lock().contains(&name) {
-        return Err(report(
+    let out_of_memory = |_| {
+        report(
             location,
-            &"its imports lead back to itself",
-            Status::INVALID_ARGUMENT,
-        ));
-    }
-    LOADING.lock().push(name.clone());
-    let imports = bind_imports(location, &image);
-    finish_loading(&name);
-    let (addresses, dependencies) = imports?;
+            &"out of memory for its records",
+            Status::OUT_OF_MEMORY,
+        )
+    };
+    let name = copy(image.name()).map_err(out_of_memory)?;
+    let location_copy = copy(location).map_err(out_of_memory)?;
+    let arguments = copy(arguments).map_err(out_of_memory)?;
+    let exports = export_tables(&image).map_err(out_of_memory)?;
+    let registered_as = registered_as.map(copy).transpose().map_err(out_of_memory)?;
+    let (addresses, dependencies) = bind_imports(location, &image)?;
     let (block, size) = place(location, &image, &addresses, calls)?;
     let mut module = Module {
         id: super::next_id(),
         name,
-        location: location.to_string(),
-        arguments: arguments.to_string(),
+        location: location_copy,
+        arguments,
         block,
         size,
         entry: image.entry() as usize,
@@ -89,7 +110,7 @@ pub fn load(
                 )
             }
         }),
-        exports: export_tables(&image),
+        exports,
         dependencies,
         registered: None,
         aliases: Vec::new(),
@@ -97,7 +118,7 @@ pub fn load(
     match run_entry(block, image.entry()) {
         Ok(object) => {
             module.registered =
-                registered_as.map(|name| (NonNull::from(object.as_unknown()), name.to_string()));
+                registered_as.map(|name| (NonNull::from(object.as_unknown()), name));
             Ok((object, module))
         }
         Err(status) => {
@@ -115,31 +136,45 @@ pub fn load(
 }
 
 /// The export tables of `image`, kept after the image's bytes are gone.
-fn export_tables(image: &Image<'_>) -> Vec<ExportTable> {
-    image
-        .export_tables()
-        .map(|table| ExportTable {
+fn export_tables(image: &Image<'_>) -> core::result::Result<Vec<ExportTable>, TryReserveError> {
+    let mut tables = Vec::new();
+    tables.try_reserve_exact(image.export_tables().count())?;
+    for table in image.export_tables() {
+        let mut exports = Vec::new();
+        exports.try_reserve_exact(table.entries().count())?;
+        for export in table.entries() {
+            exports.push(Export {
+                ordinal: export.ordinal,
+                name: copy(export.name)?,
+                offset: export.offset,
+            });
+        }
+        tables.push(ExportTable {
             uuid: table.uuid,
-            exports: table
-                .entries()
-                .map(|export| Export {
-                    ordinal: export.ordinal,
-                    name: export.name.to_string(),
-                    offset: export.offset,
-                })
-                .collect(),
-        })
-        .collect()
+            exports,
+        });
+    }
+    Ok(tables)
 }
 
-/// Takes `name` off the loading list (freeing the list when it empties, so
-/// an idle system holds no memory for it).
-fn finish_loading(name: &str) {
-    let mut loading = LOADING.lock();
-    loading.retain(|loading| loading != name);
-    if loading.is_empty() {
-        *loading = Vec::new();
+/// `text` in a string of its own, or the error when the heap is full.
+fn copy(text: &str) -> core::result::Result<String, TryReserveError> {
+    let mut copy = String::new();
+    copy.try_reserve_exact(text.len())?;
+    copy.push_str(text);
+    Ok(copy)
+}
+
+/// A vector of `length` zeros, or the "out of memory" report for `location`.
+fn zeroed<T: Clone + Default>(location: &str, length: usize, what: &str) -> Result<Vec<T>> {
+    let mut vector = Vec::new();
+    if vector.try_reserve_exact(length).is_err() {
+        let bytes = length.saturating_mul(core::mem::size_of::<T>());
+        let why = format_args!("out of memory: {bytes} bytes for {what}");
+        return Err(report(location, &why, Status::OUT_OF_MEMORY));
     }
+    vector.resize(length, T::default());
+    Ok(vector)
 }
 
 /// Reads the whole file at `location`.
@@ -156,7 +191,7 @@ fn read_image(location: &str) -> Result<Vec<u8>> {
             Status::BAD_IMAGE,
         ));
     }
-    let mut bytes = vec![0u8; size];
+    let mut bytes = zeroed(location, size, "its image")?;
     let mut done = 0;
     while done < size {
         let read = file.read_at(done as u64, &mut bytes[done..])?;
@@ -171,8 +206,18 @@ fn read_image(location: &str) -> Result<Vec<u8>> {
 /// The address of every import symbol, and the objects of the modules
 /// they come from (held so those modules stay loaded).
 fn bind_imports(location: &str, image: &Image<'_>) -> Result<(Vec<u64>, Vec<ComPtr<IUnknown>>)> {
-    let mut addresses = vec![0u64; image.import_symbol_count() as usize];
+    let count = image.import_symbol_count() as usize;
+    let mut addresses = zeroed(location, count, "its import addresses")?;
     let mut dependencies = Vec::new();
+    dependencies
+        .try_reserve_exact(image.import_modules().count())
+        .map_err(|_| {
+            report(
+                location,
+                &"out of memory for its dependencies",
+                Status::OUT_OF_MEMORY,
+            )
+        })?;
     for module in image.import_modules() {
         let symbols = module.first_symbol..module.first_symbol + module.symbol_count;
         let symbols = symbols.filter_map(|index| Some((index, image.import_symbol(index)?)));
@@ -183,7 +228,7 @@ fn bind_imports(location: &str, image: &Image<'_>) -> Result<(Vec<u64>, Vec<ComP
                 .ok_or_else(|| {
                     report(
                         location,
-                        &alloc::format!("the kernel has no export table {}", module.uuid),
+                        &format_args!("the kernel has no export table {}", module.uuid),
                         Status::NOT_SUPPORTED,
                     )
                 })?;
@@ -195,23 +240,31 @@ fn bind_imports(location: &str, image: &Image<'_>) -> Result<(Vec<u64>, Vec<ComP
                     .ok_or_else(|| {
                         report(
                             location,
-                            &alloc::format!(
+                            &format_args!(
                                 "the kernel does not export {} (ordinal {})",
-                                symbol.name,
-                                symbol.ordinal
+                                symbol.name, symbol.ordinal
                             ),
                             Status::NOT_FOUND,
                         )
                     })?;
-                addresses[index as usize] = (export.address)() as u64;
+                *slot(location, &mut addresses, index)? = (export.address)() as u64;
             }
             continue;
         }
-        let name = alloc::format!("/{}", module.name);
+        let mut name = String::new();
+        name.try_reserve_exact(module.name.len() + 1).map_err(|_| {
+            report(
+                location,
+                &"out of memory for an import's name",
+                Status::OUT_OF_MEMORY,
+            )
+        })?;
+        name.push('/');
+        name.push_str(module.name);
         let object = namespace::current()?.bind(&name, 0).map_err(|status| {
             report(
                 location,
-                &alloc::format!(
+                &format_args!(
                     "it imports from {}, which cannot be loaded: {}",
                     module.name,
                     status.message()
@@ -224,25 +277,37 @@ fn bind_imports(location: &str, image: &Image<'_>) -> Result<(Vec<u64>, Vec<ComP
                 exporter.export_by_ordinal(module.uuid, symbol.ordinal)
             })
             .unwrap_or(Err(Status::NOT_FOUND))
-            .map_err(|status| {
-                let what = match status {
-                    Status::NOT_SUPPORTED => {
-                        alloc::format!("{} has no export table {}", module.name, module.uuid)
-                    }
-                    _ => alloc::format!(
+            .map_err(|status| match status {
+                Status::NOT_SUPPORTED => report(
+                    location,
+                    &format_args!("{} has no export table {}", module.name, module.uuid),
+                    status,
+                ),
+                _ => report(
+                    location,
+                    &format_args!(
                         "{} does not export {} (ordinal {})",
-                        module.name,
-                        symbol.name,
-                        symbol.ordinal
+                        module.name, symbol.name, symbol.ordinal
                     ),
-                };
-                report(location, &what, status)
+                    status,
+                ),
             })?;
-            addresses[index as usize] = address;
+            *slot(location, &mut addresses, index)? = address;
         }
         dependencies.push(object);
     }
     Ok((addresses, dependencies))
+}
+
+/// The address slot of import symbol `index`.
+fn slot<'a>(location: &str, addresses: &'a mut [u64], index: u32) -> Result<&'a mut u64> {
+    addresses.get_mut(index as usize).ok_or_else(|| {
+        report(
+            location,
+            &"an import symbol lies outside its table",
+            Status::BAD_IMAGE,
+        )
+    })
 }
 
 /// Allocates the module's block and places the image in it.
@@ -252,11 +317,11 @@ fn place(
     addresses: &[u64],
     calls: Calls,
 ) -> Result<(NonNull<u8>, usize)> {
-    let placed = place_with(image, addresses, calls);
+    let placed = place_with(location, image, addresses, calls)?;
     // A call too far for a direct jump goes through a slot instead.
     let placed = match placed {
         Err(loader::PlaceError::OutOfRange(_)) if calls == Calls::Direct => {
-            place_with(image, addresses, Calls::ThroughSlots)
+            place_with(location, image, addresses, Calls::ThroughSlots)?
         }
         other => other,
     };
@@ -265,16 +330,19 @@ fn place(
     Ok(placed)
 }
 
-/// One attempt at placing `image` with `calls`; the block is freed on failure.
+/// One attempt at placing `image` with `calls`; the block is freed when
+/// placing fails. Running out of memory is the outer error.
 fn place_with(
+    location: &str,
     image: &Image<'_>,
     addresses: &[u64],
     calls: Calls,
-) -> core::result::Result<(NonNull<u8>, usize), loader::PlaceError> {
+) -> Result<core::result::Result<(NonNull<u8>, usize), loader::PlaceError>> {
     let size = loader::memory_size(image, calls);
-    let block = crate::heap()
-        .alloc(size.max(1), image.align() as usize)
-        .map_err(|_| loader::PlaceError::WrongBufferSize)?;
+    let Ok(block) = crate::heap().alloc(size.max(1), image.align() as usize) else {
+        let why = format_args!("out of memory: {size} bytes for the module");
+        return Err(report(location, &why, Status::OUT_OF_MEMORY));
+    };
     // SAFETY: the heap handed out `size` bytes at `block`, used by nothing else.
     let memory = unsafe { core::slice::from_raw_parts_mut(block.as_ptr(), size) };
     let placed = loader::place(image, memory, block.as_ptr() as u64, calls, |index| {
@@ -286,9 +354,9 @@ fn place_with(
     if let Err(error) = placed {
         // SAFETY: the block was just allocated and nothing else uses it.
         let _ = unsafe { crate::heap().free(block.as_ptr()) };
-        return Err(error);
+        return Ok(Err(error));
     }
-    Ok((block, size))
+    Ok(Ok((block, size)))
 }
 
 /// Calls the entry point at `entry` in the module at `block`; returns the

@@ -6,9 +6,17 @@
 //! object; a name bound through the namespace (`/hello`) loads the image
 //! `/boot/hello` and registers that object under the name.
 //!
-//! Unloading happens in two steps, at safe points ([`collect_idle`]: when
-//! the console waits for input, and before each load), never inside a call
-//! into the module:
+//! Unloading follows the last release. When a module's registered object
+//! loses its last reference from outside the namespace, its `Release` (in
+//! `com`) tells the kernel through `tessera_object_unshared`, which only
+//! asks the namespace for a collection ([`namespace::request_collection`]):
+//! the releasing thread is still inside the module's code. The collection
+//! runs at a safe point — before the next bind or listing of any name
+//! returns, in whichever thread makes it, and before each load — so a
+//! module nothing uses is gone by the time anyone looks, under every
+//! scheduler (sched-null included, where no other thread would run while
+//! the releasing one is busy). It happens in two steps ([`collect_idle`]),
+//! never inside a call into the module:
 //!
 //! 1. a registered module whose object only the namespace still holds (and
 //!    that was not bound with `KEEP`) is unregistered, which destroys the
@@ -172,6 +180,42 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// list: their constructors may adopt objects before they are registered.
 static LOADS_RUNNING: AtomicUsize = AtomicUsize::new(0);
 
+/// A Bloom filter of the registered modules' objects: bit
+/// [`filter_bit`] of each. A release that leaves an object whose bit is
+/// clear shared by nobody cannot have made a module unused.
+static REGISTERED_FILTER: AtomicU64 = AtomicU64::new(0);
+
+/// The thread running [`collect_idle`] (0: none), so that a collection
+/// that binds — a destructor may — does not start another inside it.
+static COLLECTOR: AtomicU64 = AtomicU64::new(0);
+/// Serializes collections: the module list changes under each step.
+static COLLECTING: Mutex<()> = Mutex::new(());
+
+/// The filter bit of the object at `address` (objects are 16-byte aligned).
+fn filter_bit(address: usize) -> u64 {
+    1 << ((address >> 4) % 64)
+}
+
+/// `Release` left `object` with few references (the namespace may hold
+/// them all), or, at address 0, a module's last object died: either may
+/// have made a module unused, so the namespace should collect.
+pub fn note_unshared(object: usize) {
+    if object == 0 || REGISTERED_FILTER.load(Ordering::Relaxed) & filter_bit(object) != 0 {
+        namespace::request_collection();
+    }
+}
+
+/// Rebuilds the filter from the registered modules.
+fn refresh_filter(modules: &[Module]) {
+    let bits = modules
+        .iter()
+        .filter_map(|module| module.registered.as_ref())
+        .fold(0, |bits, (object, _)| {
+            bits | filter_bit(object.as_ptr().addr())
+        });
+    REGISTERED_FILTER.store(bits, Ordering::Relaxed);
+}
+
 /// Loads the image at `location` (see `load::load`) and adds the module to
 /// the list; returns its object and id.
 fn load_and_add(
@@ -180,6 +224,11 @@ fn load_and_add(
     registered_as: Option<&str>,
     calls: loader::Calls,
 ) -> Result<(ComPtr<IUnknown>, u64)> {
+    // Room in the list first: no allocation may fail once the module runs.
+    MODULES
+        .lock()
+        .try_reserve(1)
+        .map_err(|_| Status::OUT_OF_MEMORY)?;
     LOADS_RUNNING.fetch_add(1, Ordering::SeqCst);
     let loaded = load::load(location, arguments, registered_as, calls).map(|(object, module)| {
         let id = module.id;
@@ -187,12 +236,26 @@ fn load_and_add(
         (object, id)
     });
     LOADS_RUNNING.fetch_sub(1, Ordering::SeqCst);
+    if loaded.is_err() {
+        // The room reserved for the module goes back with the list, if empty.
+        let mut modules = MODULES.lock();
+        if modules.is_empty() {
+            *modules = Vec::new();
+        }
+    }
+    // The constructor may have adopted another module's object, leaving
+    // that module idle, and idle modules are left alone while loads run.
+    namespace::request_collection();
     loaded
 }
 
 /// Adds a loaded module to the list.
 fn add(module: Module) {
-    MODULES.lock().push(module);
+    let mut modules = MODULES.lock();
+    if let Some((object, _)) = &module.registered {
+        REGISTERED_FILTER.fetch_or(filter_bit(object.as_ptr().addr()), Ordering::Relaxed);
+    }
+    modules.push(module);
 }
 
 /// True when `address` lies inside a loaded module.
@@ -240,6 +303,19 @@ enum Step {
 
 /// Unloads every module nothing uses any more (see the module docs).
 pub fn collect_idle() {
+    let me = load::current_thread();
+    if COLLECTOR.load(Ordering::Acquire) == me {
+        // Called from inside this thread's collection: it goes on after.
+        return;
+    }
+    let _collecting = COLLECTING.lock();
+    COLLECTOR.store(me, Ordering::Release);
+    collect_steps();
+    refresh_filter(&MODULES.lock());
+    COLLECTOR.store(0, Ordering::Release);
+}
+
+fn collect_steps() {
     while let Some(step) = next_step() {
         match step {
             // Destroys the object (the namespace held the last reference).
@@ -330,6 +406,15 @@ fn kept(name: &str) -> bool {
     namespace::current()
         .and_then(|root| root.capabilities(name))
         .is_ok_and(|capabilities| capabilities & flags::KEEP != 0)
+}
+
+/// How many loads have produced a module since boot.
+#[cfg_attr(
+    not(feature = "threads"),
+    allow(dead_code, reason = "used by the checks")
+)]
+pub fn loads_started() -> u64 {
+    NEXT_ID.load(Ordering::Relaxed) - 1
 }
 
 /// A fresh module id.

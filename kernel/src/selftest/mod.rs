@@ -2,6 +2,7 @@
 //! that only the running kernel can make. Each spawns threads, waits for
 //! them, and checks what they did; a failure prints why.
 
+mod loading;
 mod mutation;
 
 use alloc::vec::Vec;
@@ -62,6 +63,14 @@ const CHECKS: &[Check] = &[
     (
         "a driver attaches, waits on and gives back a source",
         interrupt_sources_attach_and_detach,
+    ),
+    (
+        "4 binders of one missing name share one load",
+        loading::binders_of_a_missing_name_share_one_load,
+    ),
+    (
+        "an import cycle across two threads fails in both",
+        loading::a_cycle_across_threads_fails_in_both,
     ),
     (
         "mutation by mutex under 8 callers: none lost or mixed",

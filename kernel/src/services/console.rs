@@ -23,12 +23,6 @@ static INPUT: Event = Event::new();
 #[cfg(feature = "threads")]
 static INPUT_SOURCE: AtomicU32 = AtomicU32::new(0);
 
-/// Deferred work for when the console waits: unloading idle modules.
-pub extern "C" fn on_idle() {
-    #[cfg(feature = "loader")]
-    crate::modules::collect_idle();
-}
-
 /// Makes console input interrupt-driven: the UART raises `source` when a
 /// byte arrives, and a waiting reader sleeps until then.
 #[cfg(feature = "threads")]
@@ -86,7 +80,6 @@ impl IConsoleImpl for FirmwareConsole {
         if let Some(byte) = console::try_read() {
             *first = byte;
         } else {
-            (self.idle)();
             *first = loop {
                 match console::try_read() {
                     Some(byte) => break byte,

@@ -33,7 +33,6 @@ pub fn register_boot_services(romfs: &'static [u8], uart: Option<usize>) -> Resu
             gate: com::Gate::new(),
             write_lock: com::WordLock::new(),
             base: uart.unwrap_or(0),
-            idle: console::on_idle,
             wait: console::wait_for_input,
         },
     ));

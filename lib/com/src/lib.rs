@@ -49,7 +49,8 @@ mod object;
 mod ptr;
 mod signature;
 mod status;
-mod wait;
+mod unshared;
+pub mod wait;
 mod word_lock;
 
 pub use abi::{Param, PlainData, RawSlice, RawSliceMut, Record, Ret};

@@ -214,7 +214,13 @@ impl<T: Class> ComObject<T> {
             // SAFETY: the last reference is gone; the object came from
             // `Box::into_raw` in `create`.
             drop(unsafe { Box::from_raw((self as *const Self).cast_mut()) });
-            LIVE_OBJECTS.fetch_sub(1, Ordering::Release);
+            if LIVE_OBJECTS.fetch_sub(1, Ordering::Release) == 1 {
+                // The module's last object is gone: the module may go.
+                crate::unshared::notify(core::ptr::null());
+            }
+        } else if remaining <= crate::unshared::NAMESPACE_REFERENCES {
+            // Perhaps only the namespace holds it now: its module may go.
+            crate::unshared::notify((self as *const Self).cast());
         }
         remaining
     }

@@ -75,6 +75,9 @@ statuses! {
     /// push-out can cause a re-issue. (Objects written in C must not
     /// return it either.)
     PUSHED_OUT = -19, "call pushed out by a mutation";
+    /// Binding the name would wait for a load that waits, through its
+    /// imports, for this bind: components that import from each other.
+    IMPORT_CYCLE = -20, "import cycle";
 }
 
 impl Status {

@@ -25,8 +25,6 @@ pub struct ConsoleState {
     pub write_lock: WordLock,
     /// The NS16550 UART's registers, 0 when the board has none.
     pub base: usize,
-    /// Deferred work for when a read has to wait: the system is idle.
-    pub idle: extern "C" fn(),
     /// Sleeps until input may have arrived: the UART's receive interrupt,
     /// or a turn for other threads while input is polled.
     pub wait: extern "C" fn(),

@@ -24,10 +24,12 @@
 extern crate alloc;
 
 mod current;
+mod loads;
 mod path;
 mod table;
 mod tree;
 
 pub use current::{current, set_current};
+pub use loads::ThreadId;
 pub use path::validate as validate_name;
-pub use tree::{Loader, Namespace};
+pub use tree::{Loader, Namespace, request_collection};

@@ -3,20 +3,45 @@
 use alloc::boxed::Box;
 use alloc::collections::BTreeSet;
 use alloc::string::String;
+use alloc::sync::Arc;
 use core::ops::Bound;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use com::{ComPtr, IUnknown, Result, Status, class};
 use interfaces::namespace::flags;
 use interfaces::{INamespace, INamespaceImpl};
 
+use crate::loads::{Loads, PendingLoad, ThreadId};
 use crate::path;
 use crate::table::Table;
 
-/// Finds objects for names nobody registered: the demand-loading hook.
+/// Finds objects for names nobody registered, and lets them go again: the
+/// demand-loading hook.
 pub trait Loader: Send + Sync {
     /// Produces the object for `name` (a validated absolute path), or fails
     /// with a status that tells why (`NOT_FOUND`, `BAD_IMAGE`, ...).
     fn load(&self, name: &str) -> Result<ComPtr<IUnknown>>;
+
+    /// The calling thread: who owns a load, and who waits for one.
+    fn current_thread(&self) -> ThreadId;
+
+    /// Tells the user why a bind failed with `IMPORT_CYCLE`: `cycle` names
+    /// the loads, `a -> b -> a`.
+    fn refuse_cycle(&self, cycle: &str);
+
+    /// Unloads whatever nothing uses any more (see [`request_collection`]).
+    fn collect(&self);
+}
+
+/// Set when an object may have lost its last user outside the namespace.
+static COLLECTION_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// Asks the namespace to let its loader unload what nothing uses before
+/// the next bind or listing returns. The kernel calls it when a module's
+/// object loses its last reference from outside the namespace; it only
+/// raises a flag, so it is safe anywhere, inside the module's code too.
+pub fn request_collection() {
+    COLLECTION_REQUESTED.store(true, Ordering::Release);
 }
 
 enum Entry {
@@ -27,10 +52,16 @@ enum Entry {
         extension: Option<ComPtr<INamespace>>,
     },
     /// A binder is loading this name; others wait for it.
-    Loading,
+    Loading(Arc<PendingLoad>),
 }
 
 type Entries = Table<Entry>;
+
+/// Everything under the namespace's lock.
+struct State {
+    entries: Entries,
+    loads: Loads,
+}
 
 /// A directory's children, or the extension that owns the directory.
 enum Listing {
@@ -45,17 +76,19 @@ enum Resolution {
     /// Hand the operation to the extension namespace, with the rest of the
     /// path starting at byte `at`.
     Delegate(ComPtr<INamespace>, usize),
-    /// Another binder is loading the name.
-    Busy,
+    /// Another thread is loading the name; this binder waits for it.
+    Wait(Arc<PendingLoad>),
+    /// Waiting would close this cycle of loads.
+    Cycle(String),
     /// This binder marked the name as loading and must load it.
-    Load,
+    Load(Arc<PendingLoad>),
     Missing,
 }
 
 /// A namespace: register objects under names, bind them, enumerate them.
 #[class(INamespace)]
 pub struct Namespace {
-    entries: sync::Mutex<Entries>,
+    state: sync::Mutex<State>,
     loader: Option<Box<dyn Loader>>,
 }
 
@@ -63,26 +96,65 @@ impl Namespace {
     /// An empty namespace that asks `loader` for names nobody registered.
     pub fn new(loader: Option<Box<dyn Loader>>) -> Namespace {
         Namespace {
-            entries: sync::Mutex::new(Table::new()),
+            state: sync::Mutex::new(State {
+                entries: Table::new(),
+                loads: Loads::default(),
+            }),
             loader,
         }
     }
 
+    /// Runs the loader's collection if an object may have lost its last
+    /// outside user since the last one: the point by which an unused
+    /// module is gone is the next bind or listing.
+    #[inline(always)]
+    fn collect_if_requested(&self) {
+        if COLLECTION_REQUESTED.load(Ordering::Acquire) {
+            self.collect();
+        }
+    }
+
+    #[inline(never)]
+    fn collect(&self) {
+        if let Some(loader) = &self.loader
+            && COLLECTION_REQUESTED.swap(false, Ordering::AcqRel)
+        {
+            loader.collect();
+        }
+    }
+
     fn resolve_for_bind(&self, name: &str) -> Resolution {
-        let mut entries = self.entries.lock();
+        let mut state = self.state.lock();
+        let State { entries, loads } = &mut *state;
+        let Some(loader) = &self.loader else {
+            return match entries.get(name) {
+                Some(Entry::Object { object, .. }) => Resolution::Found(object.clone()),
+                _ => match extension_above(entries, name) {
+                    Some((extension, at)) => Resolution::Delegate(extension, at),
+                    None => Resolution::Missing,
+                },
+            };
+        };
         match entries.get(name) {
             Some(Entry::Object { object, .. }) => return Resolution::Found(object.clone()),
-            Some(Entry::Loading) => return Resolution::Busy,
+            Some(Entry::Loading(load)) => {
+                let load = load.clone();
+                return match loads.wait_for(loader.current_thread(), &load) {
+                    Ok(()) => Resolution::Wait(load),
+                    Err(cycle) => Resolution::Cycle(cycle),
+                };
+            }
             None => {}
         }
-        if let Some((extension, at)) = extension_above(&entries, name) {
+        if let Some((extension, at)) = extension_above(entries, name) {
             return Resolution::Delegate(extension, at);
         }
-        if self.loader.is_none() || has_children(&entries, name) {
+        if has_children(entries, name) {
             return Resolution::Missing;
         }
-        entries.insert(name, Entry::Loading);
-        Resolution::Load
+        let load = loads.begin(name, loader.current_thread());
+        entries.insert(name, Entry::Loading(load.clone()));
+        Resolution::Load(load)
     }
 
     /// Everything but an exact hit: validation, extensions, demand loading.
@@ -90,43 +162,52 @@ impl Namespace {
     #[inline(never)]
     fn bind_slowly(&self, name: &str, flags: u32) -> Result<ComPtr<IUnknown>> {
         let name = path::validate(name)?;
-        loop {
-            match self.resolve_for_bind(name) {
-                Resolution::Found(object) => return Ok(object),
-                Resolution::Delegate(extension, at) => {
-                    return extension.bind(rest(name, at), flags);
+        match self.resolve_for_bind(name) {
+            Resolution::Found(object) => Ok(object),
+            Resolution::Delegate(extension, at) => extension.bind(rest(name, at), flags),
+            Resolution::Wait(load) => load.wait(),
+            Resolution::Cycle(cycle) => {
+                if let Some(loader) = &self.loader {
+                    loader.refuse_cycle(&cycle);
                 }
-                Resolution::Busy => core::hint::spin_loop(),
-                Resolution::Load => return self.load(name, flags),
-                Resolution::Missing => return Err(Status::NOT_FOUND),
+                Err(Status::IMPORT_CYCLE)
             }
+            Resolution::Load(load) => self.load(name, flags, &load),
+            Resolution::Missing => Err(Status::NOT_FOUND),
         }
     }
 
-    /// Loads `name`, which this binder marked as loading, and registers it
-    /// (kept cached after its last outside release when `flags` has `KEEP`).
-    fn load(&self, name: &str, flags: u32) -> Result<ComPtr<IUnknown>> {
-        let result = self.loader.as_ref().ok_or(Status::NOT_FOUND)?.load(name);
-        let mut entries = self.entries.lock();
-        match &result {
+    /// Loads `name`, which this binder marked as loading, registers it
+    /// (kept cached after its last outside release when `flags` has `KEEP`)
+    /// and hands the outcome to the threads that waited for it.
+    fn load(&self, name: &str, flags: u32, load: &Arc<PendingLoad>) -> Result<ComPtr<IUnknown>> {
+        let result = match &self.loader {
+            Some(loader) => loader.load(name),
+            None => Err(Status::NOT_FOUND),
+        };
+        let mut state = self.state.lock();
+        let replaced = match &result {
             Ok(object) => {
                 let entry = Entry::Object {
                     object: object.clone(),
                     flags: default_rights(flags & flags::KEEP),
                     extension: None,
                 };
-                entries.insert(name, entry);
+                state.entries.insert(name, entry)
             }
-            Err(_) => {
-                entries.remove(name);
-            }
-        }
+            Err(_) => state.entries.remove(name),
+        };
+        state.loads.end(load, result.clone());
+        drop(state);
+        // The loading mark is dropped outside the lock.
+        drop(replaced);
         result
     }
 
     /// The directory's child names, or the extension that owns the directory.
     fn children(&self, directory: &str) -> Result<Listing> {
-        let entries = self.entries.lock();
+        let state = self.state.lock();
+        let entries = &state.entries;
         if let Some(Entry::Object {
             extension: Some(extension),
             ..
@@ -134,7 +215,7 @@ impl Namespace {
         {
             return Ok(Listing::Delegate(extension.clone(), directory.len()));
         }
-        if let Some((extension, at)) = extension_above(&entries, directory) {
+        if let Some((extension, at)) = extension_above(entries, directory) {
             return Ok(Listing::Delegate(extension, at));
         }
         let prefix = path::children_prefix(directory);
@@ -209,19 +290,20 @@ impl INamespaceImpl for Namespace {
             flags: default_rights(flags),
             extension,
         };
-        let mut entries = self.entries.lock();
-        if let Some((extension, at)) = extension_above(&entries, name) {
-            drop(entries);
+        let mut state = self.state.lock();
+        let entries = &mut state.entries;
+        if let Some((extension, at)) = extension_above(entries, name) {
+            drop(state);
             return extension.register(rest(name, at), object, flags);
         }
         let taken = entries.get(name).is_some_and(|existing| {
-            matches!(existing, Entry::Loading) || flags & flags::FAIL_IF_EXISTS != 0
+            matches!(existing, Entry::Loading(_)) || flags & flags::FAIL_IF_EXISTS != 0
         });
         if taken {
             return Err(Status::ALREADY_EXISTS);
         }
         let replaced = entries.insert(name, entry);
-        drop(entries);
+        drop(state);
         // The replaced object is released here, outside the lock.
         drop(replaced);
         Ok(())
@@ -229,18 +311,19 @@ impl INamespaceImpl for Namespace {
 
     fn unregister(&self, name: &str) -> Result<()> {
         let name = path::validate(name)?;
-        let mut entries = self.entries.lock();
+        let mut state = self.state.lock();
+        let entries = &mut state.entries;
         match entries.get(name) {
             Some(Entry::Object { .. }) => {
                 let removed = entries.remove(name);
-                drop(entries);
+                drop(state);
                 drop(removed);
                 Ok(())
             }
-            Some(Entry::Loading) => Err(Status::ACCESS_DENIED),
-            None => match extension_above(&entries, name) {
+            Some(Entry::Loading(_)) => Err(Status::ACCESS_DENIED),
+            None => match extension_above(entries, name) {
                 Some((extension, at)) => {
-                    drop(entries);
+                    drop(state);
                     extension.unregister(rest(name, at))
                 }
                 None => Err(Status::NOT_FOUND),
@@ -249,15 +332,17 @@ impl INamespaceImpl for Namespace {
     }
 
     fn bind(&self, name: &str, flags: u32) -> Result<ComPtr<IUnknown>> {
+        self.collect_if_requested();
         // The fast path: every key in the map was validated when it was
         // registered, so an exact hit needs no validation of its own.
-        if let Some(Entry::Object { object, .. }) = self.entries.lock().get(name) {
+        if let Some(Entry::Object { object, .. }) = self.state.lock().entries.get(name) {
             return Ok(object.clone());
         }
         self.bind_slowly(name, flags)
     }
 
     fn find_first(&self, directory: &str, buffer: &mut [u8]) -> Result<usize> {
+        self.collect_if_requested();
         let directory = path::validate(directory)?;
         match self.children(directory)? {
             Listing::Names(names) => {
@@ -283,8 +368,9 @@ impl INamespaceImpl for Namespace {
 
     fn capabilities(&self, name: &str) -> Result<u32> {
         let name = path::validate(name)?;
-        let entries = self.entries.lock();
-        let directory = if name == "/" || has_children(&entries, name) {
+        let state = self.state.lock();
+        let entries = &state.entries;
+        let directory = if name == "/" || has_children(entries, name) {
             flags::DIRECTORY
         } else {
             0
@@ -302,11 +388,11 @@ impl INamespaceImpl for Namespace {
                 };
                 Ok(registered | directory | extension)
             }
-            Some(Entry::Loading) => Err(Status::NOT_FOUND),
+            Some(Entry::Loading(_)) => Err(Status::NOT_FOUND),
             None if directory != 0 => Ok(flags::READ | directory),
-            None => match extension_above(&entries, name) {
+            None => match extension_above(entries, name) {
                 Some((extension, at)) => {
-                    drop(entries);
+                    drop(state);
                     extension.capabilities(rest(name, at))
                 }
                 None => Err(Status::NOT_FOUND),

@@ -3,14 +3,15 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::time::Duration;
 
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class, interface};
 use interfaces::INamespace;
 use interfaces::namespace::flags;
-use namespace::{Loader, Namespace};
+use namespace::{Loader, Namespace, ThreadId};
 
 #[interface("9a3e55c1-0d4b-4f7a-8c2e-6b1d0f9e8a71")]
 /// A test object that says who it is.
@@ -79,6 +80,103 @@ impl Loader for SlowLoader {
             false => Ok(label(&format!("loaded {name}"), &self.drops)),
         }
     }
+
+    fn current_thread(&self) -> ThreadId {
+        thread_id()
+    }
+
+    fn refuse_cycle(&self, cycle: &str) {
+        panic!("no cycle expected, got {cycle}");
+    }
+
+    fn collect(&self) {}
+}
+
+/// A small number unique to the calling test thread.
+fn thread_id() -> ThreadId {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local!(static ID: ThreadId = NEXT.fetch_add(1, Ordering::Relaxed));
+    ID.with(|id| *id)
+}
+
+/// A loader whose components import from each other, as `imports` says:
+/// loading a name binds each of its imports through the namespace first.
+struct ImportingLoader {
+    imports: HashMap<&'static str, Vec<&'static str>>,
+    root: OnceLock<ComPtr<INamespace>>,
+    /// Names whose load waits at the barrier before binding its imports,
+    /// so that two threads are surely loading at once.
+    barrier: Option<(Vec<&'static str>, Barrier)>,
+    loads: AtomicUsize,
+    cycles: Mutex<Vec<String>>,
+    drops: Arc<AtomicUsize>,
+}
+
+impl ImportingLoader {
+    fn new(imports: &[(&'static str, &[&'static str])]) -> ImportingLoader {
+        ImportingLoader {
+            imports: imports
+                .iter()
+                .map(|(name, imports)| (*name, imports.to_vec()))
+                .collect(),
+            root: OnceLock::new(),
+            barrier: None,
+            loads: AtomicUsize::new(0),
+            cycles: Mutex::new(Vec::new()),
+            drops: drops(),
+        }
+    }
+}
+
+impl Loader for ImportingLoader {
+    fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        let imports = self.imports.get(name).ok_or(Status::NOT_FOUND)?;
+        if let Some((names, barrier)) = &self.barrier
+            && names.contains(&name)
+        {
+            barrier.wait();
+        }
+        let root = self.root.get().unwrap();
+        for import in imports {
+            root.bind(import, 0)?;
+        }
+        Ok(label(name, &self.drops))
+    }
+
+    fn current_thread(&self) -> ThreadId {
+        thread_id()
+    }
+
+    fn refuse_cycle(&self, cycle: &str) {
+        self.cycles.lock().unwrap().push(cycle.to_string());
+    }
+
+    fn collect(&self) {}
+}
+
+/// A namespace over `loader`, and the loader (the namespace keeps it alive).
+fn importing(loader: ImportingLoader) -> (ComPtr<INamespace>, &'static ImportingLoader) {
+    let loader: &'static ImportingLoader = Box::leak(Box::new(loader));
+    let root = namespace(Some(Box::new(Shared(loader))));
+    let _ = loader.root.set(root.clone());
+    (root, loader)
+}
+
+/// Lets a test keep a reference to the loader it gave the namespace.
+struct Shared(&'static ImportingLoader);
+
+impl Loader for Shared {
+    fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
+        self.0.load(name)
+    }
+    fn current_thread(&self) -> ThreadId {
+        self.0.current_thread()
+    }
+    fn refuse_cycle(&self, cycle: &str) {
+        self.0.refuse_cycle(cycle);
+    }
+    fn collect(&self) {}
 }
 
 fn slow_loader() -> (Box<dyn Loader>, Arc<AtomicUsize>) {
@@ -336,6 +434,106 @@ fn concurrent_binds_of_one_missing_name_load_it_once() {
         .collect();
     assert_eq!(loads.load(Ordering::SeqCst), 1);
     assert!(objects.iter().all(|object| object.ptr_eq(&objects[0])));
+}
+
+#[test]
+fn concurrent_binds_of_a_broken_name_share_one_failed_load() {
+    let (loader, loads) = slow_loader();
+    let root = namespace(Some(loader));
+    let binders: Vec<_> = (0..4)
+        .map(|_| {
+            let root = root.clone();
+            std::thread::spawn(move || root.bind("/broken/shared", 0).err())
+        })
+        .collect();
+    for binder in binders {
+        assert_eq!(binder.join().unwrap(), Some(Status::BAD_IMAGE));
+    }
+    assert_eq!(
+        loads.load(Ordering::SeqCst),
+        1,
+        "the waiters took its outcome"
+    );
+}
+
+#[test]
+fn a_cycle_of_two_fails_at_once_and_is_named() {
+    let (root, loader) = importing(ImportingLoader::new(&[("/a", &["/b"]), ("/b", &["/a"])]));
+    assert_eq!(root.bind("/a", 0).err(), Some(Status::IMPORT_CYCLE));
+    assert_eq!(*loader.cycles.lock().unwrap(), ["a -> b -> a"]);
+    assert_eq!(list(&root, "/").unwrap(), Vec::<String>::new());
+    // Nothing is left marked as loading: the next bind finds the cycle anew.
+    assert_eq!(root.bind("/b", 0).err(), Some(Status::IMPORT_CYCLE));
+    assert_eq!(loader.cycles.lock().unwrap()[1], "b -> a -> b");
+}
+
+#[test]
+fn a_cycle_of_three_is_named_in_import_order() {
+    let (root, loader) = importing(ImportingLoader::new(&[
+        ("/a", &["/b"]),
+        ("/b", &["/c"]),
+        ("/c", &["/a"]),
+        ("/d", &["/b"]),
+    ]));
+    assert_eq!(root.bind("/d", 0).err(), Some(Status::IMPORT_CYCLE));
+    assert_eq!(*loader.cycles.lock().unwrap(), ["b -> c -> a -> b"]);
+    assert_eq!(list(&root, "/").unwrap(), Vec::<String>::new());
+}
+
+#[test]
+fn shared_imports_are_not_cycles() {
+    let (root, loader) = importing(ImportingLoader::new(&[
+        ("/top", &["/left", "/right"]),
+        ("/left", &["/base"]),
+        ("/right", &["/base"]),
+        ("/base", &[]),
+    ]));
+    root.bind("/top", 0).unwrap();
+    assert!(loader.cycles.lock().unwrap().is_empty());
+    assert_eq!(loader.loads.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn a_cycle_crossing_two_threads_fails_in_both() {
+    let mut loader = ImportingLoader::new(&[("/a", &["/b"]), ("/b", &["/a"])]);
+    // Both loads begin before either binds its import.
+    loader.barrier = Some((vec!["/a", "/b"], Barrier::new(2)));
+    let (root, loader) = importing(loader);
+    let binders: Vec<_> = ["/a", "/b"]
+        .into_iter()
+        .map(|name| {
+            let root = root.clone();
+            std::thread::spawn(move || root.bind(name, 0).err())
+        })
+        .collect();
+    for binder in binders {
+        assert_eq!(binder.join().unwrap(), Some(Status::IMPORT_CYCLE));
+    }
+    let cycles = loader.cycles.lock().unwrap();
+    assert_eq!(cycles.len(), 1, "found once, by the thread that closed it");
+    assert!(["a -> b -> a", "b -> a -> b"].contains(&cycles[0].as_str()));
+    assert_eq!(list(&root, "/").unwrap(), Vec::<String>::new());
+    assert_eq!(loader.loads.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn two_threads_loading_unrelated_names_do_not_see_a_cycle() {
+    let mut loader =
+        ImportingLoader::new(&[("/x", &["/common"]), ("/y", &["/common"]), ("/common", &[])]);
+    loader.barrier = Some((vec!["/x", "/y"], Barrier::new(2)));
+    let (root, loader) = importing(loader);
+    let binders: Vec<_> = ["/x", "/y"]
+        .into_iter()
+        .map(|name| {
+            let root = root.clone();
+            std::thread::spawn(move || root.bind(name, 0).is_ok())
+        })
+        .collect();
+    for binder in binders {
+        assert!(binder.join().unwrap());
+    }
+    assert!(loader.cycles.lock().unwrap().is_empty());
+    assert_eq!(loader.loads.load(Ordering::SeqCst), 3);
 }
 
 #[test]
