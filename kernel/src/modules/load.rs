@@ -14,6 +14,7 @@ use image::Image;
 use interfaces::IFile;
 use loader::Calls;
 
+use super::cost::{Phase, Stopwatch};
 use super::{Export, ExportTable, Module};
 use crate::exports;
 use crate::machine::cache;
@@ -75,10 +76,13 @@ pub fn load(
     arguments: &str,
     registered_as: Option<&str>,
     calls: Calls,
+    stopwatch: &mut Stopwatch,
 ) -> Result<Loaded> {
     let bytes = read_image(location)?;
+    stopwatch.lap(Phase::Read);
     let image =
         Image::parse(&bytes).map_err(|error| report(location, &error, Status::BAD_IMAGE))?;
+    stopwatch.lap(Phase::Parse);
     let out_of_memory = |_| {
         report(
             location,
@@ -91,8 +95,10 @@ pub fn load(
     let arguments = copy(arguments).map_err(out_of_memory)?;
     let exports = export_tables(&image).map_err(out_of_memory)?;
     let registered_as = registered_as.map(copy).transpose().map_err(out_of_memory)?;
+    stopwatch.lap(Phase::Records);
     let (addresses, dependencies) = bind_imports(location, &image)?;
-    let (block, size) = place(location, &image, &addresses, calls)?;
+    stopwatch.lap(Phase::ResolveImports);
+    let (block, size) = place(location, &image, &addresses, calls, stopwatch)?;
     let mut module = Module {
         id: super::next_id(),
         name,
@@ -115,7 +121,9 @@ pub fn load(
         registered: None,
         aliases: Vec::new(),
     };
-    match run_entry(block, image.entry()) {
+    let entry = run_entry(block, image.entry());
+    stopwatch.lap(Phase::Constructor);
+    match entry {
         Ok(object) => {
             module.registered =
                 registered_as.map(|name| (NonNull::from(object.as_unknown()), name));
@@ -316,17 +324,19 @@ fn place(
     image: &Image<'_>,
     addresses: &[u64],
     calls: Calls,
+    stopwatch: &mut Stopwatch,
 ) -> Result<(NonNull<u8>, usize)> {
-    let placed = place_with(location, image, addresses, calls)?;
+    let placed = place_with(location, image, addresses, calls, stopwatch)?;
     // A call too far for a direct jump goes through a slot instead.
     let placed = match placed {
         Err(loader::PlaceError::OutOfRange(_)) if calls == Calls::Direct => {
-            place_with(location, image, addresses, Calls::ThroughSlots)?
+            place_with(location, image, addresses, Calls::ThroughSlots, stopwatch)?
         }
         other => other,
     };
     let placed = placed.map_err(|error| report(location, &error, Status::BAD_IMAGE))?;
     cache::sync_instructions();
+    stopwatch.lap(Phase::PlaceAndRelocate);
     Ok(placed)
 }
 
@@ -337,12 +347,14 @@ fn place_with(
     image: &Image<'_>,
     addresses: &[u64],
     calls: Calls,
+    stopwatch: &mut Stopwatch,
 ) -> Result<core::result::Result<(NonNull<u8>, usize), loader::PlaceError>> {
     let size = loader::memory_size(image, calls);
     let Ok(block) = crate::heap().alloc(size.max(1), image.align() as usize) else {
         let why = format_args!("out of memory: {size} bytes for the module");
         return Err(report(location, &why, Status::OUT_OF_MEMORY));
     };
+    stopwatch.lap(Phase::Allocate);
     // SAFETY: the heap handed out `size` bytes at `block`, used by nothing else.
     let memory = unsafe { core::slice::from_raw_parts_mut(block.as_ptr(), size) };
     let placed = loader::place(image, memory, block.as_ptr() as u64, calls, |index| {

@@ -35,6 +35,7 @@
 //! console back to the kernel). While a load runs, such names are left
 //! alone: the adopter may be the module being loaded, not yet registered.
 
+mod cost;
 mod load;
 mod objects;
 
@@ -47,6 +48,7 @@ use com::{ComPtr, Guid, IUnknown, Result, Status};
 use interfaces::namespace::flags;
 use sync::Mutex;
 
+pub use cost::{LoadCost, last_load as last_load_cost};
 pub use load::ModuleLoader;
 pub use objects::{LoaderService, ModuleDirectory};
 
@@ -230,11 +232,16 @@ fn load_and_add(
         .try_reserve(1)
         .map_err(|_| Status::OUT_OF_MEMORY)?;
     LOADS_RUNNING.fetch_add(1, Ordering::SeqCst);
-    let loaded = load::load(location, arguments, registered_as, calls).map(|(object, module)| {
-        let id = module.id;
-        add(module);
-        (object, id)
-    });
+    let mut stopwatch = cost::Stopwatch::start();
+    let loaded = load::load(location, arguments, registered_as, calls, &mut stopwatch).map(
+        |(object, module)| {
+            let id = module.id;
+            add(module);
+            stopwatch.lap(cost::Phase::Register);
+            (object, id)
+        },
+    );
+    stopwatch.finish();
     LOADS_RUNNING.fetch_sub(1, Ordering::SeqCst);
     if loaded.is_err() {
         // The room reserved for the module goes back with the list, if empty.
@@ -310,6 +317,7 @@ pub fn collect_idle() {
     }
     let _collecting = COLLECTING.lock();
     COLLECTOR.store(me, Ordering::Release);
+    namespace::take_collection_request();
     collect_steps();
     refresh_filter(&MODULES.lock());
     COLLECTOR.store(0, Ordering::Release);

@@ -32,4 +32,4 @@ mod tree;
 pub use current::{current, set_current};
 pub use loads::ThreadId;
 pub use path::validate as validate_name;
-pub use tree::{Loader, Namespace, request_collection};
+pub use tree::{Loader, Namespace, request_collection, take_collection_request};

@@ -44,6 +44,12 @@ pub fn request_collection() {
     COLLECTION_REQUESTED.store(true, Ordering::Release);
 }
 
+/// Clears the request: the loader calls it as a collection begins, so a
+/// collection it runs on its own also answers requests made before.
+pub fn take_collection_request() -> bool {
+    COLLECTION_REQUESTED.swap(false, Ordering::AcqRel)
+}
+
 enum Entry {
     Object {
         object: ComPtr<IUnknown>,
@@ -117,7 +123,7 @@ impl Namespace {
     #[inline(never)]
     fn collect(&self) {
         if let Some(loader) = &self.loader
-            && COLLECTION_REQUESTED.swap(false, Ordering::AcqRel)
+            && take_collection_request()
         {
             loader.collect();
         }

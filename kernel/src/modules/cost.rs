@@ -1,0 +1,77 @@
+//! Where a load's instructions go: a count per phase for the last load
+//! that finished, so whoever tunes the loader can see the cost
+//! (`cargo xtask bench` prints it for `/hello`). Reading the counter costs
+//! a few instructions per phase.
+
+use sync::Mutex;
+
+use crate::machine::counters;
+
+/// The phases of a load, in order.
+#[derive(Clone, Copy)]
+pub enum Phase {
+    /// Reading the image file into memory.
+    Read,
+    /// Validating the image (`image::Image::parse`).
+    Parse,
+    /// Copying the module's name and export tables into its record.
+    Records,
+    /// Binding the modules it imports from (loading them if need be) and
+    /// finding each symbol's address.
+    ResolveImports,
+    /// Taking the module's block from the heap.
+    Allocate,
+    /// Copying the content, zeroing the rest, applying the relocations
+    /// and syncing the instruction cache.
+    PlaceAndRelocate,
+    /// Running the entry point, which constructs the module's object.
+    Constructor,
+    /// Adding the module to the module list.
+    Register,
+}
+
+/// How many phases there are.
+pub const PHASES: usize = 8;
+
+/// Instructions per phase of one load.
+pub type LoadCost = [u64; PHASES];
+
+/// The cost of the last load that finished.
+static LAST: Mutex<LoadCost> = Mutex::new([0; PHASES]);
+
+/// Times the phases of one load.
+pub struct Stopwatch {
+    last: u64,
+    cost: LoadCost,
+}
+
+impl Stopwatch {
+    /// Starts timing a load.
+    pub fn start() -> Stopwatch {
+        Stopwatch {
+            last: counters::instructions(),
+            cost: [0; PHASES],
+        }
+    }
+
+    /// Charges the instructions since the last lap to `phase`.
+    pub fn lap(&mut self, phase: Phase) {
+        let now = counters::instructions();
+        self.cost[phase as usize] += now - self.last;
+        self.last = now;
+    }
+
+    /// Publishes the load's cost as the last load's.
+    pub fn finish(self) {
+        *LAST.lock() = self.cost;
+    }
+}
+
+/// The cost of the last load that finished.
+#[cfg_attr(
+    not(feature = "threads"),
+    allow(dead_code, reason = "read by the bench")
+)]
+pub fn last_load() -> LoadCost {
+    *LAST.lock()
+}
