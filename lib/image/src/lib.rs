@@ -26,9 +26,10 @@ mod reader;
 pub mod riscv;
 mod writer;
 
-pub use error::ImageError;
+pub use error::{ImageError, RangeError};
 pub use format::{
-    HEADER_SIZE, MAGIC, MAX_ALIGN, MAX_MEMORY_SIZE, NO_FUNCTION, RelocationKind, VERSION,
+    HEADER_SIZE, MAGIC, MAX_ALIGN, MAX_EXPORT_TABLES, MAX_MEMORY_SIZE, NO_FUNCTION, RelocationKind,
+    VERSION,
 };
 pub use reader::{Export, ExportTable, Image, ImportModule, ImportSymbol, Relocation};
 pub use writer::{ExportTableSpec, ImageBuilder, ImportModuleSpec};
