@@ -168,7 +168,12 @@ fn foreign_files_are_refused_by_magic_and_version() {
 
 /// Applies `patch` to a fresh sample image and returns what parsing says.
 fn patched(patch: impl FnOnce(&mut Vec<u8>)) -> Option<ImageError> {
-    let mut bytes = sample().build();
+    patched_from(sample(), patch)
+}
+
+/// Builds `builder`, applies `patch` and returns what parsing says.
+fn patched_from(builder: ImageBuilder, patch: impl FnOnce(&mut Vec<u8>)) -> Option<ImageError> {
+    let mut bytes = builder.build();
     patch(&mut bytes);
     Image::parse(&bytes).err()
 }
@@ -308,13 +313,6 @@ fn two_modules() -> ImageBuilder {
         symbols: vec![(1, "hello_count".into())],
     });
     builder
-}
-
-/// Builds `builder`, applies `patch` and returns what parsing says.
-fn patched_from(builder: ImageBuilder, patch: impl FnOnce(&mut Vec<u8>)) -> Option<ImageError> {
-    let mut bytes = builder.build();
-    patch(&mut bytes);
-    Image::parse(&bytes).err()
 }
 
 #[test]
