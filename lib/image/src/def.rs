@@ -10,17 +10,22 @@
 //! ```
 //!
 //! `module` comes first, once. Each `export` block is one export table: a
-//! UUID and `symbol @ ordinal` lines (ordinals from 1, unique per table).
+//! UUID and `symbol @ ordinal` lines (ordinals from 1; symbols and ordinals
+//! unique per table); a module has at most
+//! [`MAX_EXPORT_TABLES`](crate::MAX_EXPORT_TABLES) of them.
 //! Each `import` names a module and the UUID of the export table wanted; the
 //! symbols and ordinals come from that module's own `.def`. `#` starts a
 //! comment.
 
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
 use com::Guid;
+
+use crate::MAX_EXPORT_TABLES;
 
 /// A parsed `.def` file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -109,15 +114,28 @@ pub fn parse(text: &str) -> Result<ModuleDef, DefError> {
 struct Parser {
     module: Option<ModuleDef>,
     /// The export block being read, if inside one.
-    open: Option<ExportTableDef>,
+    open: Option<OpenTable>,
+    /// The imports declared so far.
+    imports: BTreeSet<(String, Guid)>,
+}
+
+/// An export block being read, with its symbols indexed by ordinal and by
+/// name so that each line is checked in logarithmic time.
+#[derive(Default)]
+struct OpenTable {
+    table: ExportTableDef,
+    /// Each ordinal's symbol, as an index into `table.symbols`.
+    by_ordinal: BTreeMap<u32, usize>,
+    /// Each name's symbol, as an index into `table.symbols`.
+    by_name: BTreeMap<String, usize>,
 }
 
 impl Parser {
     fn line(&mut self, words: &[&str]) -> Result<(), String> {
-        if let Some(table) = &mut self.open {
+        if let Some(open) = &mut self.open {
             return match words {
                 ["}"] => self.close_table(),
-                [symbol, "@", ordinal] => add_export(table, symbol, ordinal),
+                [symbol, "@", ordinal] => open.add_export(symbol, ordinal),
                 _ => Err(format!(
                     "expected `symbol @ ordinal` or `}}`, found `{}`",
                     words.join(" ")
@@ -140,9 +158,15 @@ impl Parser {
                 if module.export_table(uuid).is_some() {
                     return Err(format!("export table {uuid} declared twice"));
                 }
-                self.open = Some(ExportTableDef {
-                    uuid,
-                    symbols: Vec::new(),
+                if module.exports.len() >= MAX_EXPORT_TABLES as usize {
+                    return Err(format!("more than {MAX_EXPORT_TABLES} export tables"));
+                }
+                self.open = Some(OpenTable {
+                    table: ExportTableDef {
+                        uuid,
+                        symbols: Vec::new(),
+                    },
+                    ..OpenTable::default()
                 });
                 Ok(())
             }
@@ -152,7 +176,7 @@ impl Parser {
                     module: name.to_string(),
                     uuid: parse_uuid(uuid)?,
                 };
-                if module.imports.contains(&import) {
+                if !self.imports.insert((import.module.clone(), import.uuid)) {
                     return Err(format!("import of {name} {uuid} declared twice"));
                 }
                 module.imports.push(import);
@@ -166,10 +190,10 @@ impl Parser {
     }
 
     fn close_table(&mut self) -> Result<(), String> {
-        let (Some(table), Some(module)) = (self.open.take(), &mut self.module) else {
+        let (Some(open), Some(module)) = (self.open.take(), &mut self.module) else {
             return Err("`}` outside an export block".into());
         };
-        module.exports.push(table);
+        module.exports.push(open.table);
         Ok(())
     }
 
@@ -185,33 +209,38 @@ impl Parser {
     }
 }
 
-fn add_export(table: &mut ExportTableDef, symbol: &str, ordinal: &str) -> Result<(), String> {
-    check_symbol(symbol)?;
-    let ordinal: u32 = ordinal
-        .parse()
-        .ok()
-        .filter(|&ordinal| ordinal > 0)
-        .ok_or_else(|| {
-            format!(
-                "ordinal `{ordinal}` of {symbol} is not a number from 1 to {}",
-                u32::MAX
-            )
-        })?;
-    if let Some(earlier) = table
-        .symbols
-        .iter()
-        .find(|export| export.ordinal == ordinal || export.name == symbol)
-    {
-        return Err(format!(
-            "{symbol} @ {ordinal} clashes with {} @ {}",
-            earlier.name, earlier.ordinal
-        ));
+impl OpenTable {
+    fn add_export(&mut self, symbol: &str, ordinal: &str) -> Result<(), String> {
+        check_symbol(symbol)?;
+        let ordinal: u32 = ordinal
+            .parse()
+            .ok()
+            .filter(|&ordinal| ordinal > 0)
+            .ok_or_else(|| {
+                format!(
+                    "ordinal `{ordinal}` of {symbol} is not a number from 1 to {}",
+                    u32::MAX
+                )
+            })?;
+        let clash = self
+            .by_ordinal
+            .get(&ordinal)
+            .or_else(|| self.by_name.get(symbol));
+        if let Some(earlier) = clash.and_then(|&index| self.table.symbols.get(index)) {
+            return Err(format!(
+                "{symbol} @ {ordinal} clashes with {} @ {}",
+                earlier.name, earlier.ordinal
+            ));
+        }
+        let index = self.table.symbols.len();
+        self.by_ordinal.insert(ordinal, index);
+        self.by_name.insert(symbol.to_string(), index);
+        self.table.symbols.push(ExportDef {
+            name: symbol.to_string(),
+            ordinal,
+        });
+        Ok(())
     }
-    table.symbols.push(ExportDef {
-        name: symbol.to_string(),
-        ordinal,
-    });
-    Ok(())
 }
 
 fn parse_uuid(text: &str) -> Result<Guid, String> {

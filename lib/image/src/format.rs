@@ -15,6 +15,9 @@ pub const NO_FUNCTION: u32 = u32::MAX;
 pub const MAX_MEMORY_SIZE: u32 = 64 << 20;
 /// The largest alignment a module may ask for.
 pub const MAX_ALIGN: u32 = 4096;
+/// The most export tables an image may carry (versions of one ABI side by
+/// side; the bound keeps the check that their UUIDs differ cheap).
+pub const MAX_EXPORT_TABLES: u32 = 64;
 
 /// Bytes per relocation record.
 pub const RELOCATION_SIZE: usize = 16;

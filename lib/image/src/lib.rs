@@ -8,7 +8,8 @@
 //! byte layout is specified in `docs/image-format.md`.
 //!
 //! - [`Image::parse`] validates every field against its bounds before
-//!   anything uses it; a truncated or hostile image is an [`ImageError`].
+//!   anything uses it, in work linear in the image's size; a truncated or
+//!   hostile image is an [`ImageError`].
 //! - [`ImageBuilder`] writes an image (used by the munger and by tests).
 //! - [`def`] parses the `.def` files that declare a module's exports and imports.
 //!
@@ -26,9 +27,10 @@ mod reader;
 pub mod riscv;
 mod writer;
 
-pub use error::ImageError;
+pub use error::{ImageError, RangeError};
 pub use format::{
-    HEADER_SIZE, MAGIC, MAX_ALIGN, MAX_MEMORY_SIZE, NO_FUNCTION, RelocationKind, VERSION,
+    HEADER_SIZE, MAGIC, MAX_ALIGN, MAX_EXPORT_TABLES, MAX_MEMORY_SIZE, NO_FUNCTION, RelocationKind,
+    VERSION,
 };
 pub use reader::{Export, ExportTable, Image, ImportModule, ImportSymbol, Relocation};
 pub use writer::{ExportTableSpec, ImageBuilder, ImportModuleSpec};

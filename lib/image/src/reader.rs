@@ -3,11 +3,12 @@
 
 use com::Guid;
 
-use crate::ImageError;
 use crate::format::{
     EXPORT_SIZE, EXPORT_TABLE_SIZE, HEADER_SIZE, IMPORT_MODULE_SIZE, IMPORT_SYMBOL_SIZE, MAGIC,
-    MAX_ALIGN, MAX_MEMORY_SIZE, NO_FUNCTION, RELOCATION_SIZE, RelocationKind, VERSION, header,
+    MAX_ALIGN, MAX_EXPORT_TABLES, MAX_MEMORY_SIZE, NO_FUNCTION, RELOCATION_SIZE, RelocationKind,
+    VERSION, header,
 };
+use crate::{ImageError, RangeError};
 
 /// A table's place in the file: `count` records of `size` bytes at `offset`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -39,6 +40,7 @@ struct Header {
 pub struct Image<'a> {
     bytes: &'a [u8],
     header: Header,
+    validation_steps: u64,
 }
 
 /// One relocation record.
@@ -114,9 +116,24 @@ impl<'a> Image<'a> {
             return Err(ImageError::BadMagic);
         }
         let header = read_header(bytes)?;
-        let image = Image { bytes, header };
-        image.validate()?;
-        Ok(image)
+        let image = Image {
+            bytes,
+            header,
+            validation_steps: 0,
+        };
+        let validation_steps = Validator::new(image).run()?;
+        Ok(Image {
+            validation_steps,
+            ..image
+        })
+    }
+
+    /// The work [`Image::parse`] did on this image: records read,
+    /// comparisons made and string bytes checked. It grows linearly with
+    /// the image's size, whatever the image holds; tests hold the reader
+    /// to that.
+    pub fn validation_steps(&self) -> u64 {
+        self.validation_steps
     }
 
     /// The module's name.
@@ -178,11 +195,12 @@ impl<'a> Image<'a> {
     /// Import module `index`.
     pub fn import_module(&self, index: u32) -> Option<ImportModule<'a>> {
         let at = record(self.header.import_modules, index, IMPORT_MODULE_SIZE)?;
+        let (first_symbol, symbol_count) = self.pair_at(at + 24)?;
         Some(ImportModule {
             uuid: Guid(array_at(self.bytes, at)?),
-            name: self.string((u32_at(self.bytes, at + 16)?, u32_at(self.bytes, at + 20)?))?,
-            first_symbol: u32_at(self.bytes, at + 24)?,
-            symbol_count: u32_at(self.bytes, at + 28)?,
+            name: self.string(self.pair_at(at + 16)?)?,
+            first_symbol,
+            symbol_count,
         })
     }
 
@@ -191,7 +209,7 @@ impl<'a> Image<'a> {
         let at = record(self.header.import_symbols, index, IMPORT_SYMBOL_SIZE)?;
         Some(ImportSymbol {
             ordinal: u32_at(self.bytes, at)?,
-            name: self.string((u32_at(self.bytes, at + 4)?, u32_at(self.bytes, at + 8)?))?,
+            name: self.string(self.pair_at(at + 4)?)?,
         })
     }
 
@@ -202,9 +220,15 @@ impl<'a> Image<'a> {
 
     /// The import module that import symbol `symbol` belongs to.
     pub fn module_of_symbol(&self, symbol: u32) -> Option<ImportModule<'a>> {
-        self.import_modules().find(|module| {
-            symbol >= module.first_symbol && symbol - module.first_symbol < module.symbol_count
-        })
+        // Validation made the modules' ranges follow one another in order,
+        // so the last module starting at or before `symbol` is the only one
+        // that can hold it.
+        let starting_after = partition_point(self.header.import_modules.count, |index| {
+            self.import_range(index)
+                .is_some_and(|(first, _)| first <= symbol)
+        });
+        let module = self.import_module(starting_after.checked_sub(1)?)?;
+        (symbol - module.first_symbol < module.symbol_count).then_some(module)
     }
 
     /// The export tables.
@@ -220,11 +244,12 @@ impl<'a> Image<'a> {
 
     fn export_table_at(&self, index: u32) -> Option<ExportTable<'a>> {
         let at = record(self.header.export_tables, index, EXPORT_TABLE_SIZE)?;
+        let (first, count) = self.pair_at(at + 16)?;
         Some(ExportTable {
             uuid: Guid(array_at(self.bytes, at)?),
             image: *self,
-            first: u32_at(self.bytes, at + 16)?,
-            count: u32_at(self.bytes, at + 20)?,
+            first,
+            count,
         })
     }
 
@@ -233,8 +258,28 @@ impl<'a> Image<'a> {
         Some(Export {
             ordinal: u32_at(self.bytes, at)?,
             offset: u32_at(self.bytes, at + 4)?,
-            name: self.string((u32_at(self.bytes, at + 8)?, u32_at(self.bytes, at + 12)?))?,
+            name: self.string(self.pair_at(at + 8)?)?,
         })
+    }
+
+    fn export_ordinal(&self, index: u32) -> Option<u32> {
+        u32_at(self.bytes, record(self.header.exports, index, EXPORT_SIZE)?)
+    }
+
+    /// Import module `index`'s `(first symbol, symbol count)`.
+    fn import_range(&self, index: u32) -> Option<(u32, u32)> {
+        self.pair_at(record(self.header.import_modules, index, IMPORT_MODULE_SIZE)? + 24)
+    }
+
+    /// Export table `index`'s `(first export, export count)`.
+    fn export_range(&self, index: u32) -> Option<(u32, u32)> {
+        self.pair_at(record(self.header.export_tables, index, EXPORT_TABLE_SIZE)? + 16)
+    }
+
+    /// The pair of `u32`s at file offset `at`: a `(first, count)` range,
+    /// a string's `(offset, length)`, or an export's `(ordinal, offset)`.
+    fn pair_at(&self, at: usize) -> Option<(u32, u32)> {
+        Some((u32_at(self.bytes, at)?, u32_at(self.bytes, at + 4)?))
     }
 
     /// The non-empty UTF-8 string at `(offset, length)` of the string table.
@@ -247,67 +292,84 @@ impl<'a> Image<'a> {
         let start = strings.offset as usize + offset as usize;
         core::str::from_utf8(self.bytes.get(start..start + length as usize)?).ok()
     }
+}
 
-    /// Checks everything the accessors rely on.
-    fn validate(&self) -> Result<(), ImageError> {
-        self.validate_layout()?;
-        self.validate_relocations()?;
-        self.validate_imports()?;
-        self.validate_exports()
+impl<'a> ExportTable<'a> {
+    /// The table's exports, by ascending ordinal.
+    pub fn entries(&self) -> impl Iterator<Item = Export<'a>> + 'a {
+        let image = self.image;
+        (self.first..self.first + self.count).filter_map(move |index| image.export(index))
     }
 
-    fn validate_layout(&self) -> Result<(), ImageError> {
-        let header = &self.header;
-        let length = self.bytes.len();
-        within(
-            length,
-            header.content_offset,
-            header.content_size,
-            1,
-            "the content",
-        )?;
-        within(
-            length,
-            header.strings.offset,
-            header.strings.count,
-            1,
-            "the string table",
-        )?;
-        within(
-            length,
-            header.relocations.offset,
-            header.relocations.count,
-            RELOCATION_SIZE,
-            "the relocation table",
-        )?;
-        within(
-            length,
-            header.import_modules.offset,
-            header.import_modules.count,
-            IMPORT_MODULE_SIZE,
-            "the import modules",
-        )?;
-        within(
-            length,
-            header.import_symbols.offset,
-            header.import_symbols.count,
-            IMPORT_SYMBOL_SIZE,
-            "the import symbols",
-        )?;
-        within(
-            length,
-            header.export_tables.offset,
-            header.export_tables.count,
-            EXPORT_TABLE_SIZE,
-            "the export tables",
-        )?;
-        within(
-            length,
-            header.exports.offset,
-            header.exports.count,
-            EXPORT_SIZE,
-            "the exports",
-        )?;
+    /// The export with `ordinal`.
+    pub fn by_ordinal(&self, ordinal: u32) -> Option<Export<'a>> {
+        // Validation made the ordinals ascend.
+        let above = partition_point(self.count, |offset| {
+            self.image
+                .export_ordinal(self.first + offset)
+                .is_some_and(|candidate| candidate <= ordinal)
+        });
+        let export = self.image.export(self.first + above.checked_sub(1)?)?;
+        (export.ordinal == ordinal).then_some(export)
+    }
+
+    /// The export called `name`; of several, the one with the lowest
+    /// ordinal.
+    pub fn by_name(&self, name: &str) -> Option<Export<'a>> {
+        self.entries().find(|export| export.name == name)
+    }
+}
+
+/// Validation in progress: the image and the work counted so far.
+struct Validator<'a> {
+    image: Image<'a>,
+    /// Records read, comparisons made and string bytes checked.
+    steps: u64,
+    /// The lengths of the strings checked so far, added up.
+    string_bytes: u64,
+}
+
+impl<'a> Validator<'a> {
+    fn new(image: Image<'a>) -> Validator<'a> {
+        Validator {
+            image,
+            steps: 0,
+            string_bytes: 0,
+        }
+    }
+
+    /// Checks everything the accessors rely on; returns the steps taken.
+    fn run(mut self) -> Result<u64, ImageError> {
+        self.layout()?;
+        self.header_fields()?;
+        self.relocations()?;
+        self.imports()?;
+        self.exports()?;
+        Ok(self.steps)
+    }
+
+    /// The header, the content, the tables and the strings lie inside the
+    /// file, each in bytes of its own.
+    fn layout(&mut self) -> Result<(), ImageError> {
+        let regions = regions(&self.image.header);
+        let mut spans = [(0, 0); 8];
+        for ((what, offset, count, size), span) in regions.into_iter().zip(&mut spans) {
+            *span = within(self.image.bytes.len(), offset, count, size, what)?;
+        }
+        for (index, &(start, end)) in spans.iter().enumerate() {
+            for (other, &(other_start, other_end)) in spans.iter().enumerate().skip(index + 1) {
+                self.steps += 1;
+                let empty = start == end || other_start == other_end;
+                if !empty && start < other_end && other_start < end {
+                    return Err(ImageError::Overlap(regions[index].0, regions[other].0));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn header_fields(&mut self) -> Result<(), ImageError> {
+        let header = self.image.header;
         if header.memory_size > MAX_MEMORY_SIZE || header.content_size > header.memory_size {
             return Err(ImageError::BadHeader("memory size"));
         }
@@ -320,22 +382,27 @@ impl<'a> Image<'a> {
         if header.can_unload != NO_FUNCTION && header.can_unload >= header.content_size {
             return Err(ImageError::BadHeader("can_unload"));
         }
-        self.string(header.name)
-            .ok_or(ImageError::BadString("the module name", 0))?;
-        Ok(())
+        if header.export_tables.count > MAX_EXPORT_TABLES {
+            return Err(ImageError::BadHeader("export table count"));
+        }
+        self.string(header.name, "the module name", 0)
     }
 
-    fn validate_relocations(&self) -> Result<(), ImageError> {
-        for index in 0..self.header.relocations.count {
+    fn relocations(&mut self) -> Result<(), ImageError> {
+        let header = self.image.header;
+        for index in 0..header.relocations.count {
+            self.steps += 1;
             let relocation = self
+                .image
                 .relocation(index)
                 .ok_or(ImageError::BadRelocation(index))?;
             let end = relocation.offset.checked_add(relocation.kind.width());
-            let inside = end.is_some_and(|end| end <= self.header.content_size);
+            let inside = end.is_some_and(|end| end <= header.content_size);
             let partner_ok = if relocation.kind.imports() {
-                relocation.index < self.header.import_symbols.count
+                relocation.index < header.import_symbols.count
             } else if relocation.kind.completes_high_part() {
-                self.relocation(relocation.index)
+                self.image
+                    .relocation(relocation.index)
                     .is_some_and(|high| high.kind == RelocationKind::PcrelHi20Import)
             } else {
                 true
@@ -347,77 +414,207 @@ impl<'a> Image<'a> {
         Ok(())
     }
 
-    fn validate_imports(&self) -> Result<(), ImageError> {
-        for index in 0..self.header.import_modules.count {
-            let module = self
-                .import_module(index)
-                .ok_or(ImageError::BadString("import module", index))?;
-            let end = module.first_symbol.checked_add(module.symbol_count);
-            if end.is_none_or(|end| end > self.header.import_symbols.count) {
-                return Err(ImageError::BadImportModule(index));
-            }
+    /// Every import symbol belongs to exactly one import module: the loader
+    /// binds a symbol through its module, and one without would be left
+    /// at address 0.
+    fn imports(&mut self) -> Result<(), ImageError> {
+        let (image, header) = (self.image, self.image.header);
+        for index in 0..header.import_modules.count {
+            self.steps += 1;
+            let name = record(header.import_modules, index, IMPORT_MODULE_SIZE)
+                .and_then(|at| image.pair_at(at + 16));
+            self.string(name.unwrap_or_default(), "import module", index)?;
         }
-        for index in 0..self.header.import_symbols.count {
-            self.import_symbol(index)
-                .ok_or(ImageError::BadString("import symbol", index))?;
+        check_ranges(
+            header.import_modules.count,
+            header.import_symbols.count,
+            |index| image.import_range(index),
+            &mut self.steps,
+        )
+        .map_err(ImageError::ImportModules)?;
+        for index in 0..header.import_symbols.count {
+            self.steps += 1;
+            let name = record(header.import_symbols, index, IMPORT_SYMBOL_SIZE)
+                .and_then(|at| image.pair_at(at + 4));
+            self.string(name.unwrap_or_default(), "import symbol", index)?;
         }
         Ok(())
     }
 
-    fn validate_exports(&self) -> Result<(), ImageError> {
-        for index in 0..self.header.exports.count {
-            let export = self
-                .export(index)
-                .ok_or(ImageError::BadString("export", index))?;
-            if export.offset >= self.header.memory_size {
-                return Err(ImageError::BadExport(index));
-            }
-        }
-        for index in 0..self.header.export_tables.count {
-            let table = self
-                .export_table_at(index)
-                .ok_or(ImageError::BadExportTable(index))?;
-            let end = table.first.checked_add(table.count);
-            if end.is_none_or(|end| end > self.header.exports.count) {
-                return Err(ImageError::BadExportTable(index));
-            }
-            if self
-                .export_tables()
-                .take(index as usize)
-                .any(|earlier| earlier.uuid == table.uuid)
-            {
-                return Err(ImageError::DuplicateTable(index));
-            }
-            for (index, export) in (table.first..).zip(table.entries()) {
-                let earlier = table.entries().take((index - table.first) as usize);
-                if earlier
-                    .into_iter()
-                    .any(|earlier| earlier.ordinal == export.ordinal)
-                {
-                    return Err(ImageError::DuplicateOrdinal(index));
+    /// Every export belongs to exactly one table, points inside the
+    /// module's memory and has a higher ordinal than the one before it in
+    /// its table; no two tables share a UUID.
+    fn exports(&mut self) -> Result<(), ImageError> {
+        let (image, header) = (self.image, self.image.header);
+        check_ranges(
+            header.export_tables.count,
+            header.exports.count,
+            |index| image.export_range(index),
+            &mut self.steps,
+        )
+        .map_err(ImageError::ExportTables)?;
+        for (index, table) in (0..).zip(image.export_tables()) {
+            // At most MAX_EXPORT_TABLES², a constant.
+            for earlier in image.export_tables().take(index as usize) {
+                self.steps += 1;
+                if earlier.uuid == table.uuid {
+                    return Err(ImageError::DuplicateTable(index));
                 }
             }
+            let mut previous = None;
+            for export in table.first..table.first + table.count {
+                previous = Some(self.export(export, previous)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks export `index`, which follows an export with ordinal
+    /// `previous` in its table (if any); returns its ordinal.
+    fn export(&mut self, index: u32, previous: Option<u32>) -> Result<u32, ImageError> {
+        self.steps += 1;
+        let at = record(self.image.header.exports, index, EXPORT_SIZE);
+        let name = at.and_then(|at| self.image.pair_at(at + 8));
+        self.string(name.unwrap_or_default(), "export", index)?;
+        let (ordinal, offset) = at
+            .and_then(|at| self.image.pair_at(at))
+            .ok_or(ImageError::BadExport(index))?;
+        if offset >= self.image.header.memory_size {
+            return Err(ImageError::BadExport(index));
+        }
+        match previous.map(|previous| ordinal.cmp(&previous)) {
+            Some(core::cmp::Ordering::Equal) => Err(ImageError::DuplicateOrdinal(index)),
+            Some(core::cmp::Ordering::Less) => Err(ImageError::UnsortedOrdinal(index)),
+            _ => Ok(ordinal),
+        }
+    }
+
+    /// Checks the string `field` of `what` number `index`: inside the
+    /// string table, non-empty, UTF-8, and not taking the strings' total
+    /// length past the table's size — so reading every string costs no
+    /// more than the table's size, however records point into it.
+    fn string(
+        &mut self,
+        field: (u32, u32),
+        what: &'static str,
+        index: u32,
+    ) -> Result<(), ImageError> {
+        self.image
+            .string(field)
+            .ok_or(ImageError::BadString(what, index))?;
+        self.steps += u64::from(field.1);
+        self.string_bytes += u64::from(field.1);
+        if self.string_bytes > u64::from(self.image.header.strings.count) {
+            return Err(ImageError::ReusedString(what, index));
         }
         Ok(())
     }
 }
 
-impl<'a> ExportTable<'a> {
-    /// The table's exports.
-    pub fn entries(&self) -> impl Iterator<Item = Export<'a>> + 'a {
-        let image = self.image;
-        (self.first..self.first + self.count).filter_map(move |index| image.export(index))
-    }
+/// The parts of the file, as `(what, offset, count, record size)`.
+fn regions(header: &Header) -> [(&'static str, u32, u32, usize); 8] {
+    [
+        ("the header", 0, 1, usize::from(HEADER_SIZE)),
+        ("the content", header.content_offset, header.content_size, 1),
+        (
+            "the string table",
+            header.strings.offset,
+            header.strings.count,
+            1,
+        ),
+        (
+            "the relocation table",
+            header.relocations.offset,
+            header.relocations.count,
+            RELOCATION_SIZE,
+        ),
+        (
+            "the import modules",
+            header.import_modules.offset,
+            header.import_modules.count,
+            IMPORT_MODULE_SIZE,
+        ),
+        (
+            "the import symbols",
+            header.import_symbols.offset,
+            header.import_symbols.count,
+            IMPORT_SYMBOL_SIZE,
+        ),
+        (
+            "the export tables",
+            header.export_tables.offset,
+            header.export_tables.count,
+            EXPORT_TABLE_SIZE,
+        ),
+        (
+            "the exports",
+            header.exports.offset,
+            header.exports.count,
+            EXPORT_SIZE,
+        ),
+    ]
+}
 
-    /// The export with `ordinal`.
-    pub fn by_ordinal(&self, ordinal: u32) -> Option<Export<'a>> {
-        self.entries().find(|export| export.ordinal == ordinal)
+/// Checks that `groups` ranges, `(first, count)` each as `range` reads
+/// them, share out the items `0..items`: each starts where the one before
+/// it ends, the first at 0, the last ends at `items`. Takes one step per
+/// group, and as many again to name the fault when there is one.
+fn check_ranges(
+    groups: u32,
+    items: u32,
+    range: impl Fn(u32) -> Option<(u32, u32)>,
+    steps: &mut u64,
+) -> Result<(), RangeError> {
+    // Groups 0..group claim exactly the items 0..next.
+    let mut next = 0;
+    for group in 0..groups {
+        *steps += 1;
+        let (first, count) = range(group).ok_or(RangeError::PastEnd(group))?;
+        let end = first
+            .checked_add(count)
+            .filter(|&end| end <= items)
+            .ok_or(RangeError::PastEnd(group))?;
+        if first < next && count > 0 {
+            return Err(RangeError::Shared { item: first, group });
+        }
+        if first > next {
+            // Item `next` is unclaimed unless a later group, out of order,
+            // has it.
+            let claimed_later = (group + 1..groups).any(|later| {
+                *steps += 1;
+                range(later).is_some_and(|(first, count)| first <= next && next - first < count)
+            });
+            return Err(if claimed_later {
+                RangeError::OutOfOrder(group)
+            } else {
+                RangeError::Unclaimed(next)
+            });
+        }
+        if first != next {
+            // An empty group, out of place.
+            return Err(RangeError::OutOfOrder(group));
+        }
+        next = end;
     }
+    if next < items {
+        return Err(RangeError::Unclaimed(next));
+    }
+    Ok(())
+}
 
-    /// The export called `name`.
-    pub fn by_name(&self, name: &str) -> Option<Export<'a>> {
-        self.entries().find(|export| export.name == name)
+/// The first of `0..count` for which `below` is false, when it is true
+/// for a prefix and false after it (a binary search).
+fn partition_point(count: u32, below: impl Fn(u32) -> bool) -> u32 {
+    let (mut low, mut high) = (0, count);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if below(middle) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
     }
+    low
 }
 
 /// Reads and checks the header's scalar fields.
@@ -459,20 +656,22 @@ fn read_header(bytes: &[u8]) -> Result<Header, ImageError> {
     })
 }
 
-/// Checks that `count` records of `size` bytes at `offset` fit in `length`.
+/// Checks that `count` records of `size` bytes at `offset` fit in `length`;
+/// returns the byte span they take.
 fn within(
     length: usize,
     offset: u32,
     count: u32,
     size: usize,
     what: &'static str,
-) -> Result<(), ImageError> {
-    let bytes = (count as usize).checked_mul(size);
-    let end = bytes.and_then(|bytes| bytes.checked_add(offset as usize));
-    if end.is_none_or(|end| end > length) {
-        return Err(ImageError::OutOfBounds(what));
-    }
-    Ok(())
+) -> Result<(usize, usize), ImageError> {
+    let start = offset as usize;
+    let end = (count as usize)
+        .checked_mul(size)
+        .and_then(|bytes| bytes.checked_add(start))
+        .filter(|&end| end <= length)
+        .ok_or(ImageError::OutOfBounds(what))?;
+    Ok((start, end))
 }
 
 /// The file offset of record `index` of `table`, if it exists.

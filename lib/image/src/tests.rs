@@ -1,7 +1,8 @@
 //! Round trips through the builder and the reader, and every way an image
 //! or a `.def` file can be malformed.
 
-use alloc::string::ToString;
+use alloc::format;
+use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -9,8 +10,8 @@ use com::Guid;
 
 use crate::format::header;
 use crate::{
-    ExportTableSpec, Image, ImageBuilder, ImageError, ImportModuleSpec, Relocation, RelocationKind,
-    def,
+    ExportTableSpec, Image, ImageBuilder, ImageError, ImportModuleSpec, MAX_EXPORT_TABLES,
+    RangeError, Relocation, RelocationKind, def,
 };
 
 const KERNEL: Guid = Guid::from_u128(0x5f0c7c4e_6a3d_4d8b_8f7e_0d2a4b1c9e35);
@@ -64,8 +65,21 @@ fn sample() -> ImageBuilder {
     }
 }
 
-fn put_u32(bytes: &mut [u8], at: usize, value: u32) {
-    bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+/// Writing fields into an image under test.
+trait Poke {
+    /// Sets the `u32` at `at`.
+    fn put_u32(&mut self, at: usize, value: u32);
+    /// Sets the `(first, count)` or `(offset, length)` pair at `at`.
+    fn put_range(&mut self, at: usize, first: u32, count: u32) {
+        self.put_u32(at, first);
+        self.put_u32(at + 4, count);
+    }
+}
+
+impl Poke for Vec<u8> {
+    fn put_u32(&mut self, at: usize, value: u32) {
+        self[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    }
 }
 
 fn get_u32(bytes: &[u8], at: usize) -> u32 {
@@ -154,7 +168,12 @@ fn foreign_files_are_refused_by_magic_and_version() {
 
 /// Applies `patch` to a fresh sample image and returns what parsing says.
 fn patched(patch: impl FnOnce(&mut Vec<u8>)) -> Option<ImageError> {
-    let mut bytes = sample().build();
+    patched_from(sample(), patch)
+}
+
+/// Builds `builder`, applies `patch` and returns what parsing says.
+fn patched_from(builder: ImageBuilder, patch: impl FnOnce(&mut Vec<u8>)) -> Option<ImageError> {
+    let mut bytes = builder.build();
     patch(&mut bytes);
     Image::parse(&bytes).err()
 }
@@ -162,35 +181,35 @@ fn patched(patch: impl FnOnce(&mut Vec<u8>)) -> Option<ImageError> {
 #[test]
 fn header_fields_are_checked() {
     assert_eq!(
-        patched(|b| put_u32(b, header::FLAGS, 1)),
+        patched(|b| b.put_u32(header::FLAGS, 1)),
         Some(ImageError::BadHeader("flags"))
     );
     assert_eq!(
-        patched(|b| put_u32(b, header::MEMORY_SIZE, 10)),
+        patched(|b| b.put_u32(header::MEMORY_SIZE, 10)),
         Some(ImageError::BadHeader("memory size"))
     );
     assert_eq!(
-        patched(|b| put_u32(b, header::MEMORY_SIZE, u32::MAX)),
+        patched(|b| b.put_u32(header::MEMORY_SIZE, u32::MAX)),
         Some(ImageError::BadHeader("memory size"))
     );
     assert_eq!(
-        patched(|b| put_u32(b, header::ALIGN, 24)),
+        patched(|b| b.put_u32(header::ALIGN, 24)),
         Some(ImageError::BadHeader("alignment"))
     );
     assert_eq!(
-        patched(|b| put_u32(b, header::ENTRY, 64)),
+        patched(|b| b.put_u32(header::ENTRY, 64)),
         Some(ImageError::BadHeader("entry"))
     );
     assert_eq!(
-        patched(|b| put_u32(b, header::CAN_UNLOAD, 1000)),
+        patched(|b| b.put_u32(header::CAN_UNLOAD, 1000)),
         Some(ImageError::BadHeader("can_unload"))
     );
     assert_eq!(
-        patched(|b| put_u32(b, header::NAME + 4, 100_000)),
+        patched(|b| b.put_u32(header::NAME + 4, 100_000)),
         Some(ImageError::BadString("the module name", 0))
     );
     assert_eq!(
-        patched(|b| put_u32(b, header::NAME + 4, 0)),
+        patched(|b| b.put_u32(header::NAME + 4, 0)),
         Some(ImageError::BadString("the module name", 0))
     );
 }
@@ -205,12 +224,12 @@ fn tables_must_lie_inside_the_file() {
         (header::STRINGS, "the string table"),
     ] {
         assert_eq!(
-            patched(|b| put_u32(b, field, u32::MAX - 2)),
+            patched(|b| b.put_u32(field, u32::MAX - 2)),
             Some(ImageError::OutOfBounds(what))
         );
     }
     assert_eq!(
-        patched(|b| put_u32(b, header::RELOCATIONS + 4, u32::MAX)),
+        patched(|b| b.put_u32(header::RELOCATIONS + 4, u32::MAX)),
         Some(ImageError::OutOfBounds("the relocation table"))
     );
 }
@@ -226,14 +245,14 @@ fn relocations_are_checked() {
     assert_eq!(
         patched(|b| {
             let at = relocation_at(b, 0);
-            put_u32(b, at, 60)
+            b.put_u32(at, 60)
         }),
         Some(ImageError::BadRelocation(0))
     );
     assert_eq!(
         patched(|b| {
             let at = relocation_at(b, 0);
-            put_u32(b, at, u32::MAX - 3)
+            b.put_u32(at, u32::MAX - 3)
         }),
         Some(ImageError::BadRelocation(0))
     );
@@ -249,7 +268,7 @@ fn relocations_are_checked() {
     assert_eq!(
         patched(|b| {
             let at = relocation_at(b, 1) + 8;
-            put_u32(b, at, 2)
+            b.put_u32(at, 2)
         }),
         Some(ImageError::BadRelocation(1))
     );
@@ -257,61 +276,324 @@ fn relocations_are_checked() {
     assert_eq!(
         patched(|b| {
             let at = relocation_at(b, 3) + 8;
-            put_u32(b, at, 0)
+            b.put_u32(at, 0)
         }),
         Some(ImageError::BadRelocation(3))
     );
     assert_eq!(
         patched(|b| {
             let at = relocation_at(b, 3) + 8;
-            put_u32(b, at, 77)
+            b.put_u32(at, 77)
         }),
         Some(ImageError::BadRelocation(3))
     );
 }
 
+/// The file offset of import module `index`'s record.
+fn module_at(bytes: &[u8], index: usize) -> usize {
+    get_u32(bytes, header::IMPORT_MODULES) as usize + index * 32
+}
+
+/// The file offset of export table `index`'s record.
+fn table_at(bytes: &[u8], index: usize) -> usize {
+    get_u32(bytes, header::EXPORT_TABLES) as usize + index * 24
+}
+
+/// The file offset of export `index`'s record.
+fn export_at(bytes: &[u8], index: usize) -> usize {
+    get_u32(bytes, header::EXPORTS) as usize + index * 16
+}
+
+/// The sample with a second import module, which imports symbol 2.
+fn two_modules() -> ImageBuilder {
+    let mut builder = sample();
+    builder.imports.push(ImportModuleSpec {
+        name: "greeter".into(),
+        uuid: V1,
+        symbols: vec![(1, "hello_count".into())],
+    });
+    builder
+}
+
 #[test]
-fn imports_and_exports_are_checked() {
-    let modules = |b: &[u8]| get_u32(b, header::IMPORT_MODULES) as usize;
+fn every_import_symbol_belongs_to_exactly_one_module() {
+    use RangeError::*;
+    let imports = |error| Some(ImageError::ImportModules(error));
+    // Symbol 1, which relocation 1 calls, left to no module: the loader
+    // would have patched the call to address 0.
+    assert_eq!(
+        patched(|b| b.put_u32(module_at(b, 0) + 28, 1)),
+        imports(Unclaimed(1))
+    );
+    assert_eq!(
+        patched(|b| b.put_range(module_at(b, 0) + 24, 1, 1)),
+        imports(Unclaimed(0))
+    );
+    // Ranges running past the symbol table, or past the end of numbers.
+    assert_eq!(
+        patched(|b| b.put_u32(module_at(b, 0) + 28, 3)),
+        imports(PastEnd(0))
+    );
+    assert_eq!(
+        patched(|b| b.put_u32(module_at(b, 0) + 24, u32::MAX)),
+        imports(PastEnd(0))
+    );
+    // Symbol 1 claimed by both modules.
+    assert_eq!(
+        patched_from(two_modules(), |b| b.put_u32(module_at(b, 1) + 24, 1)),
+        imports(Shared { item: 1, group: 1 })
+    );
+    // Every symbol claimed once, but not in order.
+    assert_eq!(
+        patched_from(two_modules(), |b| {
+            b.put_range(module_at(b, 0) + 24, 1, 2);
+            b.put_range(module_at(b, 1) + 24, 0, 1);
+        }),
+        imports(OutOfOrder(0))
+    );
+    // An empty module that does not start where the one before it ends.
+    assert_eq!(
+        patched_from(two_modules(), |b| b.put_range(module_at(b, 1) + 24, 0, 0)),
+        imports(OutOfOrder(1))
+    );
+}
+
+#[test]
+fn every_export_belongs_to_exactly_one_table() {
+    use RangeError::*;
+    let tables = |error| Some(ImageError::ExportTables(error));
+    // v1 holds export 0, v2 exports 1 and 2.
+    assert_eq!(
+        patched(|b| b.put_u32(table_at(b, 0) + 20, 2)),
+        tables(Shared { item: 1, group: 1 })
+    );
+    assert_eq!(
+        patched(|b| b.put_range(table_at(b, 1) + 16, 0, 3)),
+        tables(Shared { item: 0, group: 1 })
+    );
+    assert_eq!(
+        patched(|b| b.put_u32(table_at(b, 0) + 20, 0)),
+        tables(Unclaimed(0))
+    );
+    assert_eq!(
+        patched(|b| b.put_u32(table_at(b, 1) + 20, 1)),
+        tables(Unclaimed(2))
+    );
+    assert_eq!(
+        patched(|b| b.put_u32(table_at(b, 0) + 20, 9)),
+        tables(PastEnd(0))
+    );
     assert_eq!(
         patched(|b| {
-            let at = modules(b) + 28;
-            put_u32(b, at, 3)
+            b.put_range(table_at(b, 0) + 16, 1, 2);
+            b.put_range(table_at(b, 1) + 16, 0, 1);
         }),
-        Some(ImageError::BadImportModule(0))
+        tables(OutOfOrder(0))
     );
-    let tables = |b: &[u8]| get_u32(b, header::EXPORT_TABLES) as usize;
-    assert_eq!(
-        patched(|b| {
-            let at = tables(b) + 20;
-            put_u32(b, at, 9)
-        }),
-        Some(ImageError::BadExportTable(0))
-    );
+}
+
+#[test]
+fn exports_are_checked() {
     // The second table made a copy of the first's UUID.
     assert_eq!(
         patched(|b| {
-            let first = tables(b);
+            let first = table_at(b, 0);
             let uuid: [u8; 16] = b[first..first + 16].try_into().expect("16 bytes");
             b[first + 24..first + 40].copy_from_slice(&uuid);
         }),
         Some(ImageError::DuplicateTable(1))
     );
-    let exports = |b: &[u8]| get_u32(b, header::EXPORTS) as usize;
     assert_eq!(
-        patched(|b| {
-            let at = exports(b) + 4;
-            put_u32(b, at, 96)
-        }),
+        patched(|b| b.put_u32(export_at(b, 0) + 4, 96)),
         Some(ImageError::BadExport(0))
     );
-    // The third export (v2's second) takes ordinal 1 again.
+    // The third export (v2's second) takes ordinal 1 again, or a lower one.
+    assert_eq!(
+        patched(|b| b.put_u32(export_at(b, 2), 1)),
+        Some(ImageError::DuplicateOrdinal(2))
+    );
+    assert_eq!(
+        patched(|b| b.put_u32(export_at(b, 2), 0)),
+        Some(ImageError::UnsortedOrdinal(2))
+    );
+    // Ordinals only ascend within a table: v2 may start below v1's last.
+    assert_eq!(patched(|b| b.put_u32(export_at(b, 0), 5)), None);
+}
+
+#[test]
+fn export_tables_are_bounded() {
+    let with_tables = |count: u128| {
+        let mut builder = sample();
+        builder.exports = (0..count)
+            .map(|index| ExportTableSpec {
+                uuid: Guid::from_u128(index + 1),
+                exports: Vec::new(),
+            })
+            .collect();
+        Image::parse(&builder.build()).err()
+    };
+    assert_eq!(with_tables(u128::from(MAX_EXPORT_TABLES)), None);
+    assert_eq!(
+        with_tables(u128::from(MAX_EXPORT_TABLES) + 1),
+        Some(ImageError::BadHeader("export table count"))
+    );
+}
+
+#[test]
+fn parts_of_the_file_do_not_overlap() {
+    assert_eq!(
+        patched(|b| b.put_u32(header::CONTENT_OFFSET, 0)),
+        Some(ImageError::Overlap("the header", "the content"))
+    );
     assert_eq!(
         patched(|b| {
-            let at = exports(b) + 32;
-            put_u32(b, at, 1)
+            let symbols = get_u32(b, header::IMPORT_SYMBOLS);
+            b.put_u32(header::EXPORTS, symbols)
         }),
-        Some(ImageError::DuplicateOrdinal(2))
+        Some(ImageError::Overlap("the import symbols", "the exports"))
+    );
+    assert_eq!(
+        patched(|b| {
+            let content = get_u32(b, header::CONTENT_OFFSET);
+            b.put_u32(header::STRINGS, content)
+        }),
+        Some(ImageError::Overlap("the content", "the string table"))
+    );
+    // An empty table takes no bytes, wherever it says it is.
+    assert_eq!(patched(|b| b.put_range(header::RELOCATIONS, 0, 0)), None);
+}
+
+#[test]
+fn strings_do_not_reuse_each_others_bytes() {
+    // Export 0 named by the whole string table.
+    assert_eq!(
+        patched(|b| {
+            let size = get_u32(b, header::STRINGS + 4);
+            b.put_range(export_at(b, 0) + 8, 0, size)
+        }),
+        Some(ImageError::ReusedString("export", 0))
+    );
+    // Many exports naming one long string: few bytes of file, much text.
+    let mut builder = sample();
+    builder.exports = vec![ExportTableSpec {
+        uuid: V1,
+        exports: (1..=100)
+            .map(|ordinal| (ordinal, "x".repeat(50), 8))
+            .collect(),
+    }];
+    let mut bytes = builder.build();
+    let names = get_u32(&bytes, export_at(&bytes, 0) + 8);
+    // Sharing alone is allowed while the total stays within the table...
+    for index in 1..100 {
+        let at = export_at(&bytes, index) + 8;
+        bytes.put_range(at, names, 50);
+    }
+    assert_eq!(Image::parse(&bytes).err(), None);
+    // ...but not one string standing for every name, 100 times over.
+    for index in 0..100 {
+        let at = export_at(&bytes, index) + 8;
+        bytes.put_range(at, names, 100 * 50);
+    }
+    assert_eq!(
+        Image::parse(&bytes).err(),
+        Some(ImageError::ReusedString("export", 1))
+    );
+}
+
+#[test]
+fn lookups_find_what_a_linear_search_finds() {
+    let mut builder = sample();
+    builder.relocations.clear();
+    builder.imports = [("a", 3), ("b", 0), ("c", 1), ("d", 0), ("e", 2)]
+        .map(|(name, count)| ImportModuleSpec {
+            name: name.into(),
+            uuid: KERNEL,
+            symbols: (0..count).map(|ordinal| (ordinal, "s".into())).collect(),
+        })
+        .into();
+    // Given out of order; the writer sorts them.
+    builder.exports = vec![ExportTableSpec {
+        uuid: V1,
+        exports: vec![(9, "i".into(), 0), (2, "b".into(), 1), (5, "e".into(), 2)],
+    }];
+    let bytes = builder.build();
+    let image = Image::parse(&bytes).expect("valid image");
+    let owners: Vec<_> = (0..7)
+        .map(|symbol| image.module_of_symbol(symbol).map(|module| module.name))
+        .collect();
+    let a = Some("a");
+    assert_eq!(owners, [a, a, a, Some("c"), Some("e"), Some("e"), None]);
+    let table = image.export_table(V1).expect("v1");
+    let ordinals: Vec<_> = table.entries().map(|export| export.ordinal).collect();
+    assert_eq!(ordinals, [2, 5, 9]);
+    let found: Vec<_> = (0..11)
+        .map(|ordinal| table.by_ordinal(ordinal).map(|export| export.name))
+        .collect();
+    let expected: Vec<_> = (0..11)
+        .map(|ordinal| table.entries().find(|export| export.ordinal == ordinal))
+        .map(|export| export.map(|export| export.name))
+        .collect();
+    assert_eq!(found, expected);
+    assert_eq!(found[5], Some("e"));
+}
+
+#[test]
+fn names_may_repeat_and_the_lowest_ordinal_wins() {
+    let mut builder = sample();
+    builder.exports = vec![ExportTableSpec {
+        uuid: V1,
+        exports: vec![(4, "twice".into(), 8), (3, "twice".into(), 16)],
+    }];
+    let bytes = builder.build();
+    let image = Image::parse(&bytes).expect("valid image");
+    let table = image.export_table(V1).expect("v1");
+    assert_eq!(table.by_name("twice").map(|export| export.ordinal), Some(3));
+}
+
+/// An image with `count` exports over four tables, `count` import symbols
+/// over `count / 100` modules and `count` relocations; every name is
+/// seven bytes.
+fn scaled(count: u32) -> Vec<u8> {
+    let mut builder = sample();
+    builder.imports = (0..count / 100)
+        .map(|module| ImportModuleSpec {
+            name: format!("m{module:06}"),
+            uuid: KERNEL,
+            symbols: (0..100)
+                .map(|symbol| (symbol + 1, format!("s{symbol:06}")))
+                .collect(),
+        })
+        .collect();
+    builder.relocations = (0..count)
+        .map(|index| relocation(24, RelocationKind::CallImport, index))
+        .collect();
+    builder.exports = (0..4)
+        .map(|table| ExportTableSpec {
+            uuid: Guid::from_u128(table + 1),
+            exports: (0..count / 4)
+                .map(|ordinal| (ordinal + 1, format!("e{ordinal:06}"), ordinal % 96))
+                .collect(),
+        })
+        .collect();
+    builder.build()
+}
+
+#[test]
+fn validation_work_grows_linearly() {
+    let steps = |count| {
+        let bytes = scaled(count);
+        let image = Image::parse(&bytes).expect("valid image");
+        let exports: usize = image.export_tables().map(|t| t.entries().count()).sum();
+        assert_eq!(exports, count as usize);
+        // No more steps than bytes: each record or string byte is read once.
+        assert!(image.validation_steps() <= bytes.len() as u64);
+        image.validation_steps()
+    };
+    let (small, large) = (steps(10_000), steps(100_000));
+    let ratio = large as f64 / small as f64;
+    assert!(
+        (9.9..=10.1).contains(&ratio),
+        "10× the records took {ratio:.2}× the steps ({small} → {large})"
     );
 }
 
@@ -410,4 +692,78 @@ fn def_errors_name_their_line() {
             .message
             .contains("not closed")
     );
+}
+
+#[test]
+fn def_clashes_name_the_earlier_symbol_in_large_tables() {
+    let mut text = String::from("module big\nexport 3c1f5a52-8d7e-4e0b-9a51-7b0f2d6c4e11 {\n");
+    for ordinal in 1..=20_000 {
+        text += &format!("f{ordinal} @ {ordinal}\n");
+    }
+    let module = def::parse(&format!("{text}}}")).expect("valid .def");
+    assert_eq!(module.exports[0].symbols.len(), 20_000);
+    for (line, clash) in [("f7 @ 30000", "f7 @ 7"), ("g @ 9", "f9 @ 9")] {
+        let error = def::parse(&format!("{text}{line}\n}}")).expect_err(line);
+        assert_eq!(error.line, 20_003, "{error}");
+        assert!(error.message.contains(clash), "{error}");
+    }
+}
+
+#[test]
+fn def_files_have_at_most_max_export_tables() {
+    let tables = |count: u32| -> String {
+        (0..count)
+            .map(|index| format!("export 00000000-0000-0000-0000-{index:012x} {{\n}}\n"))
+            .collect()
+    };
+    let most = format!("module a\n{}", tables(MAX_EXPORT_TABLES));
+    assert!(def::parse(&most).is_ok());
+    let error = def::parse(&format!("module a\n{}", tables(MAX_EXPORT_TABLES + 1)))
+        .expect_err("too many tables");
+    assert_eq!(error.line, 2 + 2 * MAX_EXPORT_TABLES as usize, "{error}");
+    assert!(error.message.contains("more than 64"), "{error}");
+}
+
+/// The crafted seeds of the fuzz corpus and the error each exhibits.
+const CRAFTED_SEEDS: [(&str, ImageError); 6] = [
+    (
+        "import-unclaimed.tsi",
+        ImageError::ImportModules(RangeError::Unclaimed(1)),
+    ),
+    (
+        "import-shared.tsi",
+        ImageError::ImportModules(RangeError::Shared { item: 1, group: 1 }),
+    ),
+    (
+        "export-tables-overlap.tsi",
+        ImageError::ExportTables(RangeError::Shared { item: 1, group: 1 }),
+    ),
+    ("ordinals-unsorted.tsi", ImageError::UnsortedOrdinal(2)),
+    (
+        "regions-overlap.tsi",
+        ImageError::Overlap("the import symbols", "the exports"),
+    ),
+    ("strings-reused.tsi", ImageError::ReusedString("export", 1)),
+];
+
+#[test]
+fn corpus_seeds_are_what_they_claim() {
+    let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/image");
+    let mut crafted_seen = 0;
+    for entry in std::fs::read_dir(directory).expect("the image corpus") {
+        let path = entry.expect("a corpus entry").path();
+        let bytes = std::fs::read(&path).expect("a readable seed");
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or("");
+        let expected = CRAFTED_SEEDS
+            .iter()
+            .find(|(seed, _)| *seed == name)
+            .map(|&(_, error)| error);
+        crafted_seen += usize::from(expected.is_some());
+        // Seeds not listed are real images, which must parse.
+        assert_eq!(Image::parse(&bytes).err(), expected, "{name}");
+    }
+    assert_eq!(crafted_seen, CRAFTED_SEEDS.len());
 }

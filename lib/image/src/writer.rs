@@ -25,7 +25,7 @@ pub struct ImportModuleSpec {
 pub struct ExportTableSpec {
     /// The table's UUID.
     pub uuid: Guid,
-    /// Its exports.
+    /// Its exports, in any order: the image lists them by ascending ordinal.
     pub exports: Vec<(u32, String, u32)>,
 }
 
@@ -162,7 +162,9 @@ impl ImageBuilder {
             tables.extend_from_slice(&table.uuid.0);
             tables.extend_from_slice(&export_count.to_le_bytes());
             tables.extend_from_slice(&size(table.exports.len()).to_le_bytes());
-            for (ordinal, name, offset) in &table.exports {
+            let mut by_ordinal: Vec<_> = table.exports.iter().collect();
+            by_ordinal.sort_by_key(|(ordinal, _, _)| *ordinal);
+            for (ordinal, name, offset) in by_ordinal {
                 exports.extend_from_slice(&ordinal.to_le_bytes());
                 exports.extend_from_slice(&offset.to_le_bytes());
                 strings
