@@ -15,7 +15,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let mut memory = vec![0u8; image.memory_size() as usize];
-    let _ = loader::place::<loader::PlaceError>(&image, &mut memory, 0x8040_0000, loader::Calls::Direct, |index| Ok(0x8020_0000 + u64::from(index) * 16));
+    let imports: Vec<u64> = (0..image.import_symbol_count()).map(|index| 0x8020_0000 + u64::from(index) * 16).collect();
+    let _ = loader::place(&image, &mut memory, 0x8040_0000, loader::Calls::Direct, &imports);
     let _ = image.name();
     for table in image.export_tables() {
         for export in table.entries() {

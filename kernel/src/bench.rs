@@ -83,10 +83,16 @@ const BENCHMARKS: &[Benchmark] = &[
     ("demand-load hello, phase: records", load_phase::<2>),
     ("demand-load hello, phase: resolve imports", load_phase::<3>),
     ("demand-load hello, phase: allocate", load_phase::<4>),
-    ("demand-load hello, phase: place and relocate", load_phase::<5>),
+    (
+        "demand-load hello, phase: place and relocate",
+        load_phase::<5>,
+    ),
     ("demand-load hello, phase: constructor", load_phase::<6>),
     ("demand-load hello, phase: register", load_phase::<7>),
-    ("demand-load hello, phase: namespace and the rest", load_rest),
+    (
+        "demand-load hello, phase: namespace and the rest",
+        load_rest,
+    ),
     ("release and unload hello", release_and_unload),
     ("yield to another ready thread (one way)", yield_one_way),
     ("mutex lock and unlock, uncontended", mutex_lock_unlock),

@@ -11,11 +11,12 @@ use core::ptr::NonNull;
 
 use com::{ComPtr, IUnknown, Result, Status};
 use image::Image;
-use interfaces::IFile;
+use interfaces::{IFile, IMemoryFile};
 use loader::Calls;
 
+use super::Module;
 use super::cost::{Phase, Stopwatch};
-use super::{Export, ExportTable, Module};
+use super::records::Records;
 use crate::exports;
 use crate::machine::cache;
 
@@ -90,10 +91,7 @@ pub fn load(
             Status::OUT_OF_MEMORY,
         )
     };
-    let name = copy(image.name()).map_err(out_of_memory)?;
-    let location_copy = copy(location).map_err(out_of_memory)?;
-    let arguments = copy(arguments).map_err(out_of_memory)?;
-    let exports = export_tables(&image).map_err(out_of_memory)?;
+    let records = Records::new(&image, location, arguments).map_err(out_of_memory)?;
     let registered_as = registered_as.map(copy).transpose().map_err(out_of_memory)?;
     stopwatch.lap(Phase::Records);
     let (addresses, dependencies) = bind_imports(location, &image)?;
@@ -101,9 +99,7 @@ pub fn load(
     let (block, size) = place(location, &image, &addresses, calls, stopwatch)?;
     let mut module = Module {
         id: super::next_id(),
-        name,
-        location: location_copy,
-        arguments,
+        records,
         block,
         size,
         entry: image.entry() as usize,
@@ -116,7 +112,6 @@ pub fn load(
                 )
             }
         }),
-        exports,
         dependencies,
         registered: None,
         aliases: Vec::new(),
@@ -143,28 +138,6 @@ pub fn load(
     }
 }
 
-/// The export tables of `image`, kept after the image's bytes are gone.
-fn export_tables(image: &Image<'_>) -> core::result::Result<Vec<ExportTable>, TryReserveError> {
-    let mut tables = Vec::new();
-    tables.try_reserve_exact(image.export_tables().count())?;
-    for table in image.export_tables() {
-        let mut exports = Vec::new();
-        exports.try_reserve_exact(table.entries().count())?;
-        for export in table.entries() {
-            exports.push(Export {
-                ordinal: export.ordinal,
-                name: copy(export.name)?,
-                offset: export.offset,
-            });
-        }
-        tables.push(ExportTable {
-            uuid: table.uuid,
-            exports,
-        });
-    }
-    Ok(tables)
-}
-
 /// `text` in a string of its own, or the error when the heap is full.
 fn copy(text: &str) -> core::result::Result<String, TryReserveError> {
     let mut copy = String::new();
@@ -185,8 +158,32 @@ fn zeroed<T: Clone + Default>(location: &str, length: usize, what: &str) -> Resu
     Ok(vector)
 }
 
-/// Reads the whole file at `location`.
-fn read_image(location: &str) -> Result<Vec<u8>> {
+/// A component image's bytes: read in place from a file in memory, or
+/// copied from any other file.
+enum ImageBytes {
+    /// The bytes of a file that keeps them in memory while it lives.
+    InPlace(
+        &'static [u8],
+        #[allow(dead_code, reason = "held, never read: the bytes live while it does")]
+        ComPtr<IMemoryFile>,
+    ),
+    Copied(Vec<u8>),
+}
+
+impl core::ops::Deref for ImageBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            ImageBytes::InPlace(bytes, _) => bytes,
+            ImageBytes::Copied(bytes) => bytes,
+        }
+    }
+}
+
+/// The bytes of the file at `location`: where they are if the file keeps
+/// them in memory (the boot RomFS does), else a copy.
+fn read_image(location: &str) -> Result<ImageBytes> {
     let root = namespace::current()?;
     let file = root
         .bind(location, 0)
@@ -199,6 +196,15 @@ fn read_image(location: &str) -> Result<Vec<u8>> {
             Status::BAD_IMAGE,
         ));
     }
+    if let Ok(memory) = file.query::<IMemoryFile>() {
+        let address = usize::try_from(memory.address()?).map_err(|_| Status::BAD_IMAGE)?;
+        // SAFETY: an `IMemoryFile` keeps its `size` bytes at `address`, in
+        // the kernel's memory and unchanged, while it lives; `ImageBytes`
+        // holds it for as long as the slice is used (the `'static` never
+        // escapes the loader).
+        let bytes = unsafe { core::slice::from_raw_parts(address as *const u8, size) };
+        return Ok(ImageBytes::InPlace(bytes, memory));
+    }
     let mut bytes = zeroed(location, size, "its image")?;
     let mut done = 0;
     while done < size {
@@ -208,7 +214,7 @@ fn read_image(location: &str) -> Result<Vec<u8>> {
         }
         done += read;
     }
-    Ok(bytes)
+    Ok(ImageBytes::Copied(bytes))
 }
 
 /// The address of every import symbol, and the objects of the modules
@@ -218,7 +224,12 @@ fn bind_imports(location: &str, image: &Image<'_>) -> Result<(Vec<u64>, Vec<ComP
     let mut addresses = zeroed(location, count, "its import addresses")?;
     let mut dependencies = Vec::new();
     dependencies
-        .try_reserve_exact(image.import_modules().count())
+        .try_reserve_exact(
+            image
+                .import_modules()
+                .filter(|module| module.name != KERNEL_MODULE)
+                .count(),
+        )
         .map_err(|_| {
             report(
                 location,
@@ -357,12 +368,7 @@ fn place_with(
     stopwatch.lap(Phase::Allocate);
     // SAFETY: the heap handed out `size` bytes at `block`, used by nothing else.
     let memory = unsafe { core::slice::from_raw_parts_mut(block.as_ptr(), size) };
-    let placed = loader::place(image, memory, block.as_ptr() as u64, calls, |index| {
-        addresses
-            .get(index as usize)
-            .copied()
-            .ok_or(loader::PlaceError::WrongBufferSize)
-    });
+    let placed = loader::place(image, memory, block.as_ptr() as u64, calls, addresses);
     if let Err(error) = placed {
         // SAFETY: the block was just allocated and nothing else uses it.
         let _ = unsafe { crate::heap().free(block.as_ptr()) };

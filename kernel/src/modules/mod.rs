@@ -38,6 +38,7 @@
 mod cost;
 mod load;
 mod objects;
+mod records;
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -56,12 +57,8 @@ pub use objects::{LoaderService, ModuleDirectory};
 pub struct Module {
     /// Unique for the kernel's lifetime.
     id: u64,
-    /// The module's name (from its image).
-    name: String,
-    /// Where the image came from.
-    location: String,
-    /// What it was loaded with.
-    arguments: String,
+    /// Its name, location, arguments and export tables.
+    records: records::Records,
     /// The heap block holding the module.
     block: NonNull<u8>,
     /// Bytes of the block in use.
@@ -70,8 +67,6 @@ pub struct Module {
     entry: usize,
     /// The module's "can unload now" function, if it has one.
     can_unload: Option<extern "C" fn() -> u32>,
-    /// Its export tables.
-    exports: Vec<ExportTable>,
     /// The objects of the modules it imports from, held while it lives.
     #[allow(
         dead_code,
@@ -97,32 +92,19 @@ impl Module {
 
     /// The address of export `ordinal` of table `uuid`.
     fn export_by_ordinal(&self, uuid: Guid, ordinal: u32) -> Result<u64> {
-        self.export_address(uuid, |export| export.ordinal == ordinal)
+        self.export_address(uuid, records::Wanted::Ordinal(ordinal))
     }
 
     /// The address of export `name` of table `uuid`.
     fn export_by_name(&self, uuid: Guid, name: &str) -> Result<u64> {
-        self.export_address(uuid, |export| export.name == name)
+        self.export_address(uuid, records::Wanted::Name(name))
     }
 
-    /// The address of the export of table `uuid` that `wanted` picks;
-    /// `NOT_SUPPORTED` when the module has no such table.
-    fn export_address(&self, uuid: Guid, wanted: impl Fn(&Export) -> bool) -> Result<u64> {
-        // The nil UUID asks every table, in order.
-        let any = uuid == Guid::default();
-        let mut tables = self
-            .exports
-            .iter()
-            .filter(|table| any || table.uuid == uuid)
-            .peekable();
-        if tables.peek().is_none() {
-            return Err(Status::NOT_SUPPORTED);
-        }
-        let export = tables
-            .flat_map(|table| table.exports.iter())
-            .find(|export| wanted(export))
-            .ok_or(Status::NOT_FOUND)?;
-        Ok((self.base() + export.offset as usize) as u64)
+    /// The address of the `wanted` export of table `uuid`; `NOT_SUPPORTED`
+    /// when the module has no such table.
+    fn export_address(&self, uuid: Guid, wanted: records::Wanted<'_>) -> Result<u64> {
+        let offset = self.records.export_offset(uuid, wanted)?;
+        Ok((self.base() + offset as usize) as u64)
     }
 
     /// True when none of the module's objects is alive (its
@@ -147,7 +129,7 @@ impl Module {
     fn listing_name(&self) -> String {
         match &self.registered {
             Some((_, name)) => name.trim_start_matches('/').replace('/', "."),
-            None => alloc::format!("{}@{}", self.name, self.id),
+            None => alloc::format!("{}@{}", self.records.name(), self.id),
         }
     }
 }
@@ -158,19 +140,6 @@ impl Drop for Module {
         // more: the module reported no live objects before being dropped.
         let _ = unsafe { crate::heap().free(self.block.as_ptr()) };
     }
-}
-
-/// A module's export table, kept from its image.
-struct ExportTable {
-    uuid: Guid,
-    exports: Vec<Export>,
-}
-
-/// One export: its ordinal, its name and its offset in the module.
-struct Export {
-    ordinal: u32,
-    name: String,
-    offset: u32,
 }
 
 /// Every module in memory.
@@ -280,7 +249,10 @@ pub fn holds(address: usize) -> bool {
     allow(dead_code, reason = "used by the checks")
 )]
 pub fn loaded(name: &str) -> bool {
-    MODULES.lock().iter().any(|module| module.name == name)
+    MODULES
+        .lock()
+        .iter()
+        .any(|module| module.records.name() == name)
 }
 
 /// Runs `f` on the module registered as `name`, if any.
@@ -303,6 +275,10 @@ fn with_module<T>(id: u64, f: impl FnOnce(&Module) -> T) -> Option<T> {
 }
 
 /// The next step of unloading, decided under the lock.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one step lives at a time, on the stack; boxing would cost a block"
+)]
 enum Step {
     Unregister(Vec<String>),
     Free(Module),

@@ -37,15 +37,15 @@ fn copy_text(text: &str, buffer: &mut [u8]) -> Result<usize> {
 
 impl IModuleImpl for ModuleObject {
     fn name(&self, buffer: &mut [u8]) -> Result<usize> {
-        self.with(|module| copy_text(&module.name, buffer))
+        self.with(|module| copy_text(module.records.name(), buffer))
     }
 
     fn location(&self, buffer: &mut [u8]) -> Result<usize> {
-        self.with(|module| copy_text(&module.location, buffer))
+        self.with(|module| copy_text(module.records.location(), buffer))
     }
 
     fn arguments(&self, buffer: &mut [u8]) -> Result<usize> {
-        self.with(|module| copy_text(&module.arguments, buffer))
+        self.with(|module| copy_text(module.records.arguments(), buffer))
     }
 
     fn base_address(&self) -> Result<u64> {

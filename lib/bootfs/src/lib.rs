@@ -3,7 +3,7 @@
 //! A directory of the image is an `INamespace` (registered as an extension,
 //! so the root namespace hands it every name below its mount point); a file
 //! is an `IFile` reading straight from the image, which lives as long as the
-//! kernel. Everything is read-only: registering, unregistering and writing
+//! kernel, and an `IMemoryFile`, so the loader reads images in place. Everything is read-only: registering, unregistering and writing
 //! fail with `ACCESS_DENIED`.
 //!
 //! Depends on `romfs` (the format), `namespace` (name rules), `com` and
@@ -15,7 +15,7 @@
 
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use interfaces::namespace::flags;
-use interfaces::{IFile, IFileImpl, INamespace, INamespaceImpl};
+use interfaces::{IFile, IFileImpl, IMemoryFile, IMemoryFileImpl, INamespace, INamespaceImpl};
 use romfs::{Dir, Node, RomFs};
 
 /// A directory of a RomFS image, seen as a namespace.
@@ -122,7 +122,7 @@ impl INamespaceImpl for RomDirectory {
 }
 
 /// A file of a RomFS image.
-#[class(IFile)]
+#[class(IFile, IMemoryFile)]
 pub struct RomFile {
     data: &'static [u8],
 }
@@ -144,5 +144,11 @@ impl IFileImpl for RomFile {
 
     fn size(&self) -> Result<u64> {
         Ok(self.data.len() as u64)
+    }
+}
+
+impl IMemoryFileImpl for RomFile {
+    fn address(&self) -> Result<u64> {
+        Ok(self.data.as_ptr().addr() as u64)
     }
 }

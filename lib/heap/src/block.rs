@@ -30,12 +30,27 @@ impl Placement {
             return Err(Status::INVALID_ARGUMENT);
         }
         // The header must fit below the block and keep the block aligned, so
-        // the offset is the larger of the header and the alignment.
+        // the offset is the larger of the header and the alignment. Sizes
+        // round up to 16 bytes, so blocks of one size class share a layout.
         let offset = align.max(HEADER_SIZE);
-        let total = size.checked_add(offset).ok_or(Status::OUT_OF_MEMORY)?;
+        let total = size
+            .checked_next_multiple_of(HEADER_SIZE)
+            .and_then(|size| size.checked_add(offset))
+            .ok_or(Status::OUT_OF_MEMORY)?;
         let layout = Layout::from_size_align(total, align.max(DEFAULT_ALIGN))
             .map_err(|_| Status::OUT_OF_MEMORY)?;
         Ok(Placement { offset, layout })
+    }
+
+    /// The placement shared by the blocks of small-block class `class`:
+    /// `16 · (class + 1)` bytes after a header, default alignment.
+    pub fn of_class(class: usize) -> Placement {
+        let layout = Layout::from_size_align((class + 2) * HEADER_SIZE, DEFAULT_ALIGN)
+            .unwrap_or(Layout::new::<[u64; 2]>());
+        Placement {
+            offset: HEADER_SIZE,
+            layout,
+        }
     }
 }
 
@@ -93,7 +108,7 @@ mod tests {
         let small = Placement::new(10, 0).expect("valid");
         assert_eq!(
             (small.offset, small.layout.align(), small.layout.size()),
-            (16, 16, 26)
+            (16, 16, 32)
         );
         let page = Placement::new(10, 4096).expect("valid");
         assert_eq!((page.offset, page.layout.align()), (4096, 4096));

@@ -1,5 +1,6 @@
 //! `IHeap` objects: the boot heap as a service, and nested heaps.
 
+use alloc::boxed::Box;
 use core::ptr::NonNull;
 
 use com::{ComObject, ComPtr, Result, Status, class};
@@ -18,7 +19,7 @@ enum Backing {
     /// A heap that lives as long as the system (the boot heap).
     Static(&'static SharedHeap),
     /// A heap carved out of one block of another heap.
-    Nested(Nested),
+    Nested(Box<Nested>),
 }
 
 /// A heap over one block of a parent heap; the block goes back to the parent
@@ -55,7 +56,7 @@ impl HeapObject {
             block: block as usize,
         };
         Ok(ComObject::create(HeapObject {
-            backing: Backing::Nested(nested),
+            backing: Backing::Nested(Box::new(nested)),
         }))
     }
 

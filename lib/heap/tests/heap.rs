@@ -191,3 +191,36 @@ fn nested_heap_larger_than_its_parent_fails_cleanly() {
         Some(Status::OUT_OF_MEMORY)
     );
 }
+
+#[test]
+fn a_freed_small_block_is_reused_and_counts_as_free() {
+    let mut heap = heap_of(16 * 1024);
+    let baseline = heap.status().used;
+    let block = heap.alloc(40, 0).expect("room").as_ptr();
+    free(&mut heap, block).expect("live");
+    assert_eq!(heap.status().used, baseline, "a kept block is not in use");
+    // Another size of the same 16-byte class takes the kept block back.
+    let again = heap.alloc(33, 0).expect("room").as_ptr();
+    assert_eq!(again, block);
+    assert_eq!(heap.size_of(again), Ok(33));
+    free(&mut heap, again).expect("live");
+    assert_eq!(free(&mut heap, again), Err(Status::INVALID_ARGUMENT));
+}
+
+#[test]
+fn kept_blocks_go_back_when_the_heap_runs_out() {
+    let mut heap = heap_of(8 * 1024);
+    let mut small = Vec::new();
+    while let Ok(block) = heap.alloc(200, 0) {
+        small.push(block.as_ptr());
+    }
+    for block in small {
+        free(&mut heap, block).expect("live");
+    }
+    // Only a few blocks per class are kept, but those must not make a
+    // large block impossible: they return to the engine first.
+    let large = heap
+        .alloc(7 * 1024 + 512, 0)
+        .expect("the kept blocks were given back");
+    free(&mut heap, large.as_ptr()).expect("live");
+}

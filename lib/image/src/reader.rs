@@ -40,6 +40,9 @@ struct Header {
 pub struct Image<'a> {
     bytes: &'a [u8],
     header: Header,
+    /// The string table, checked to be UTF-8 as a whole when parsing, so
+    /// that reading a string is a bounds check, not a decode.
+    strings: &'a str,
     validation_steps: u64,
 }
 
@@ -84,9 +87,33 @@ pub struct ImportSymbol<'a> {
 pub struct ExportTable<'a> {
     /// The table's UUID, which importers name.
     pub uuid: Guid,
-    image: Image<'a>,
+    exports: Exports<'a>,
     first: u32,
     count: u32,
+}
+
+/// What reading exports needs of an image: small, so the tables and
+/// iterators that carry it are cheap to copy (the whole `Image` is not).
+#[derive(Clone, Copy, Debug)]
+struct Exports<'a> {
+    bytes: &'a [u8],
+    exports: Table,
+    strings: &'a str,
+}
+
+impl<'a> Exports<'a> {
+    fn export(&self, index: u32) -> Option<Export<'a>> {
+        let at = record(self.exports, index, EXPORT_SIZE)?;
+        Some(Export {
+            ordinal: u32_at(self.bytes, at)?,
+            offset: u32_at(self.bytes, at + 4)?,
+            name: string_in(self.strings, pair_at(self.bytes, at + 8)?)?,
+        })
+    }
+
+    fn ordinal(&self, index: u32) -> Option<u32> {
+        u32_at(self.bytes, record(self.exports, index, EXPORT_SIZE)?)
+    }
 }
 
 /// One export.
@@ -119,13 +146,10 @@ impl<'a> Image<'a> {
         let image = Image {
             bytes,
             header,
+            strings: "",
             validation_steps: 0,
         };
-        let validation_steps = Validator::new(image).run()?;
-        Ok(Image {
-            validation_steps,
-            ..image
-        })
+        Validator::new(image).run()
     }
 
     /// The work [`Image::parse`] did on this image: records read,
@@ -247,23 +271,14 @@ impl<'a> Image<'a> {
         let (first, count) = self.pair_at(at + 16)?;
         Some(ExportTable {
             uuid: Guid(array_at(self.bytes, at)?),
-            image: *self,
+            exports: Exports {
+                bytes: self.bytes,
+                exports: self.header.exports,
+                strings: self.strings,
+            },
             first,
             count,
         })
-    }
-
-    fn export(&self, index: u32) -> Option<Export<'a>> {
-        let at = record(self.header.exports, index, EXPORT_SIZE)?;
-        Some(Export {
-            ordinal: u32_at(self.bytes, at)?,
-            offset: u32_at(self.bytes, at + 4)?,
-            name: self.string(self.pair_at(at + 8)?)?,
-        })
-    }
-
-    fn export_ordinal(&self, index: u32) -> Option<u32> {
-        u32_at(self.bytes, record(self.header.exports, index, EXPORT_SIZE)?)
     }
 
     /// Import module `index`'s `(first symbol, symbol count)`.
@@ -279,37 +294,46 @@ impl<'a> Image<'a> {
     /// The pair of `u32`s at file offset `at`: a `(first, count)` range,
     /// a string's `(offset, length)`, or an export's `(ordinal, offset)`.
     fn pair_at(&self, at: usize) -> Option<(u32, u32)> {
-        Some((u32_at(self.bytes, at)?, u32_at(self.bytes, at + 4)?))
+        pair_at(self.bytes, at)
     }
 
     /// The non-empty UTF-8 string at `(offset, length)` of the string table.
-    fn string(&self, (offset, length): (u32, u32)) -> Option<&'a str> {
-        let strings = self.header.strings;
-        let end = offset.checked_add(length)?;
-        if length == 0 || end > strings.count {
-            return None;
-        }
-        let start = strings.offset as usize + offset as usize;
-        core::str::from_utf8(self.bytes.get(start..start + length as usize)?).ok()
+    fn string(&self, field: (u32, u32)) -> Option<&'a str> {
+        string_in(self.strings, field)
     }
+}
+
+/// The non-empty string at `(offset, length)` of the string table `strings`
+/// (`None` outside it, or not on character boundaries).
+fn string_in(strings: &str, (offset, length): (u32, u32)) -> Option<&str> {
+    let end = offset.checked_add(length)?;
+    if length == 0 {
+        return None;
+    }
+    strings.get(offset as usize..end as usize)
+}
+
+/// The two little-endian words at `at`.
+fn pair_at(bytes: &[u8], at: usize) -> Option<(u32, u32)> {
+    Some((u32_at(bytes, at)?, u32_at(bytes, at + 4)?))
 }
 
 impl<'a> ExportTable<'a> {
     /// The table's exports, by ascending ordinal.
     pub fn entries(&self) -> impl Iterator<Item = Export<'a>> + 'a {
-        let image = self.image;
-        (self.first..self.first + self.count).filter_map(move |index| image.export(index))
+        let exports = self.exports;
+        (self.first..self.first + self.count).filter_map(move |index| exports.export(index))
     }
 
     /// The export with `ordinal`.
     pub fn by_ordinal(&self, ordinal: u32) -> Option<Export<'a>> {
         // Validation made the ordinals ascend.
         let above = partition_point(self.count, |offset| {
-            self.image
-                .export_ordinal(self.first + offset)
+            self.exports
+                .ordinal(self.first + offset)
                 .is_some_and(|candidate| candidate <= ordinal)
         });
-        let export = self.image.export(self.first + above.checked_sub(1)?)?;
+        let export = self.exports.export(self.first + above.checked_sub(1)?)?;
         (export.ordinal == ordinal).then_some(export)
     }
 
@@ -338,14 +362,35 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// Checks everything the accessors rely on; returns the steps taken.
-    fn run(mut self) -> Result<u64, ImageError> {
+    /// Checks everything the accessors rely on; returns the image with its
+    /// string table and the steps taken.
+    fn run(mut self) -> Result<Image<'a>, ImageError> {
         self.layout()?;
+        self.string_table()?;
         self.header_fields()?;
         self.relocations()?;
         self.imports()?;
         self.exports()?;
-        Ok(self.steps)
+        Ok(Image {
+            validation_steps: self.steps,
+            ..self.image
+        })
+    }
+
+    /// The string table is UTF-8 as a whole (strings then begin and end on
+    /// character boundaries, which reading one checks).
+    fn string_table(&mut self) -> Result<(), ImageError> {
+        let strings = self.image.header.strings;
+        let start = strings.offset as usize;
+        let bytes = self
+            .image
+            .bytes
+            .get(start..start + strings.count as usize)
+            .ok_or(ImageError::BadString("the string table", 0))?;
+        self.steps += u64::from(strings.count);
+        self.image.strings = core::str::from_utf8(bytes)
+            .map_err(|_| ImageError::BadString("the string table", 0))?;
+        Ok(())
     }
 
     /// The header, the content, the tables and the strings lie inside the

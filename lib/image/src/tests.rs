@@ -604,6 +604,19 @@ fn strings_must_be_utf8() {
     bytes[strings] = 0xff;
     assert_eq!(
         Image::parse(&bytes).err(),
+        Some(ImageError::BadString("the string table", 0))
+    );
+}
+
+#[test]
+fn strings_must_not_split_a_character() {
+    let mut builder = sample();
+    builder.name = String::from("ségment");
+    let mut bytes = builder.build();
+    // The name's length now ends inside `é`.
+    bytes.put_u32(header::NAME + 4, 2);
+    assert_eq!(
+        Image::parse(&bytes).err(),
         Some(ImageError::BadString("the module name", 0))
     );
 }

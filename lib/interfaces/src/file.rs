@@ -1,4 +1,5 @@
-//! `IFile`: a sequence of bytes read and written at offsets.
+//! `IFile`: a sequence of bytes read and written at offsets; `IMemoryFile`:
+//! one whose bytes can be read in place.
 
 use com::{Result, interface};
 
@@ -12,4 +13,14 @@ pub trait IFile {
     fn write_at(&self, offset: u64, data: &[u8]) -> Result<usize>;
     /// The file's size in bytes.
     fn size(&self) -> Result<u64>;
+}
+
+#[interface("d7a98417-c681-4af7-af0e-96388003de9b")]
+/// A file whose bytes lie in the kernel's memory, in one piece, unchanged
+/// for as long as the object lives — a file of the boot RomFS. The loader
+/// reads a component image in place from such a file instead of copying
+/// it (execute-in-place, as from ROM).
+pub trait IMemoryFile {
+    /// The address of the file's first byte; `IFile::size` bytes follow.
+    fn address(&self) -> Result<u64>;
 }

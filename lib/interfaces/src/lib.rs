@@ -30,7 +30,7 @@ pub mod threads;
 pub use bench::{IBenchmarks, IBenchmarksImpl};
 pub use console::{IConsole, IConsoleImpl};
 pub use counter::{ICounter, ICounterImpl};
-pub use file::{IFile, IFileImpl};
+pub use file::{IFile, IFileImpl, IMemoryFile, IMemoryFileImpl};
 pub use heap::{HeapStatus, IHeap, IHeapImpl};
 pub use hello::{IHello, IHelloImpl};
 pub use interpose::{IInterpose, IInterposeImpl};

@@ -2,9 +2,9 @@
 //!
 //! [`place`] works on a plain byte buffer and the address the buffer will
 //! run at, so the host tests apply real relocations into a `Vec` and the
-//! kernel applies them into a heap block. Import addresses come from a
-//! resolver callback: the kernel answers from its own export table or from
-//! another module it binds through the namespace.
+//! kernel applies them into a heap block. The caller gives the import
+//! addresses, one per import symbol: the kernel finds them in its own
+//! export table or in the modules it binds through the namespace.
 //!
 //! Depends on `image`; the kernel's module manager uses it.
 
@@ -13,7 +13,6 @@
 
 extern crate alloc;
 
-use alloc::vec::Vec;
 use core::fmt;
 
 use image::{Image, Relocation, RelocationKind, riscv};
@@ -27,12 +26,17 @@ pub enum PlaceError {
     WrongInstruction(u32),
     /// Relocation `index` needs an import farther than an instruction reaches.
     OutOfRange(u32),
+    /// The import addresses given are not one per import symbol.
+    WrongImportCount,
 }
 
 impl fmt::Display for PlaceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PlaceError::WrongBufferSize => write!(f, "the buffer does not match the module's size"),
+            PlaceError::WrongImportCount => {
+                write!(f, "the import addresses do not match the import symbols")
+            }
             PlaceError::WrongInstruction(index) => write!(
                 f,
                 "relocation {index} does not sit on the instruction it patches"
@@ -75,71 +79,54 @@ pub fn memory_size(image: &Image<'_>, calls: Calls) -> usize {
 
 /// Copies `image` into `memory` (exactly [`memory_size`] bytes), zeroes
 /// the rest, and applies every relocation for the module running at `base`.
-/// `resolve(index)` gives the address of import symbol `index`; it is asked
-/// once per symbol, in order, before anything is patched. On error the
-/// buffer's contents are unspecified; the caller discards it.
-pub fn place<E: From<PlaceError>>(
+/// `imports[index]` is the address of import symbol `index`. Nothing is
+/// allocated. On error the buffer's contents are unspecified; the caller
+/// discards it.
+pub fn place(
     image: &Image<'_>,
     memory: &mut [u8],
     base: u64,
     calls: Calls,
-    mut resolve: impl FnMut(u32) -> Result<u64, E>,
-) -> Result<(), E> {
+    imports: &[u64],
+) -> Result<(), PlaceError> {
     if memory.len() != memory_size(image, calls) {
-        return Err(PlaceError::WrongBufferSize.into());
+        return Err(PlaceError::WrongBufferSize);
     }
-    let imports = (0..image.import_symbol_count())
-        .map(&mut resolve)
-        .collect::<Result<Vec<u64>, E>>()?;
+    if imports.len() != image.import_symbol_count() as usize {
+        return Err(PlaceError::WrongImportCount);
+    }
     let content = image.content();
     memory[..content.len()].copy_from_slice(content);
     memory[content.len()..].fill(0);
-    // Where each call import lands: the import itself, or its stub.
-    let call_targets: Vec<u64> = match calls {
-        Calls::Direct => imports.clone(),
-        Calls::ThroughSlots => write_slots_and_stubs(image, memory, base, &imports),
+    let stubs = match calls {
+        Calls::Direct => None,
+        Calls::ThroughSlots => Some(write_slots_and_stubs(image, memory, base, imports)),
     };
     for (index, relocation) in (0..).zip(image.relocations()) {
-        apply(
-            image,
-            memory,
-            base,
-            &imports,
-            &call_targets,
-            index,
-            relocation,
-        )?;
+        apply(image, memory, base, imports, stubs, index, relocation)?;
     }
     Ok(())
 }
 
-/// Writes each import's slot and stub after the module; returns the stubs'
-/// addresses.
-fn write_slots_and_stubs(
-    image: &Image<'_>,
-    memory: &mut [u8],
-    base: u64,
-    imports: &[u64],
-) -> Vec<u64> {
+/// Writes a slot holding each import's address and a stub jumping through
+/// it after the module; returns the address of the first stub (stub `i`
+/// is `i * STUB` bytes further).
+fn write_slots_and_stubs(image: &Image<'_>, memory: &mut [u8], base: u64, imports: &[u64]) -> u64 {
     let slots = (image.memory_size() as usize).next_multiple_of(SLOT);
     let stubs = slots + imports.len() * SLOT;
-    let mut targets = Vec::with_capacity(imports.len());
     for (index, &address) in imports.iter().enumerate() {
         let slot = slots + index * SLOT;
         let stub = stubs + index * STUB;
         write_u64(memory, slot, address);
-        // The slot is within the module, far inside the ±2 GiB an auipc spans.
         let (high, low) = riscv::split_pcrel(slot as i64 - stub as i64).unwrap_or((0, 0));
         write_u32(memory, stub, riscv::set_u_immediate(AUIPC_T1, high));
         write_u32(memory, stub + 4, riscv::set_i_immediate(LD_T1_T1, low));
         write_u32(memory, stub + 8, JR_T1);
         write_u32(memory, stub + 12, NOP);
-        targets.push(base + stub as u64);
     }
-    targets
+    base + stubs as u64
 }
 
-/// `auipc t1, 0`, `ld t1, 0(t1)`, `jr t1` and `nop`: a stub's instructions.
 const AUIPC_T1: u32 = 0x0000_0317;
 const LD_T1_T1: u32 = 0x0003_3303;
 const JR_T1: u32 = 0x0003_0067;
@@ -151,7 +138,7 @@ fn apply(
     memory: &mut [u8],
     base: u64,
     imports: &[u64],
-    call_targets: &[u64],
+    stubs: Option<u64>,
     index: u32,
     relocation: Relocation,
 ) -> Result<(), PlaceError> {
@@ -175,8 +162,10 @@ fn apply(
             }
             // Through the stub, unless an addend makes the call land past
             // the import's start (then only a direct call can).
-            let destination = match call_targets.get(relocation.index as usize) {
-                Some(&stub) if relocation.addend == 0 => stub,
+            let destination = match stubs {
+                Some(stubs) if relocation.addend == 0 => {
+                    stubs + u64::from(relocation.index) * STUB as u64
+                }
                 _ => target(relocation),
             };
             let distance = destination.wrapping_sub(place) as i64;

@@ -1,7 +1,8 @@
 //! Loads in progress and the threads waiting for them: the wait-for graph
 //! that turns an import cycle into an error instead of a hang.
 //!
-//! Each demand load records the thread that runs it. A thread that binds a
+//! Each demand load records the thread that runs it (its entry in the
+//! namespace is marked as loading with that record). A thread that binds a
 //! name another thread is loading sleeps until that load ends and takes
 //! its outcome — the object, or the same error — so one load serves every
 //! binder. Before it sleeps, the wait-for graph is followed from the load
@@ -13,23 +14,38 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use com::{ComPtr, IUnknown, Result, Status};
 
 /// A thread, as the system names it.
 pub type ThreadId = u64;
 
-/// One demand load, shared by its owner and the threads waiting for it.
+/// Orders loads by when they began.
+static NEXT_SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+/// One demand load, shared by its owner, its namespace entry and the
+/// threads waiting for it.
 pub struct PendingLoad {
-    name: String,
     owner: ThreadId,
+    /// When the load began, relative to the others.
+    sequence: u64,
     /// 0 while loading; 1 once `outcome` holds the result.
     done: AtomicU32,
     outcome: spin::Once<Result<ComPtr<IUnknown>>>,
 }
 
 impl PendingLoad {
+    /// A load that `owner` is about to run.
+    pub fn begin(owner: ThreadId) -> Arc<PendingLoad> {
+        Arc::new(PendingLoad {
+            owner,
+            sequence: NEXT_SEQUENCE.fetch_add(1, Ordering::Relaxed),
+            done: AtomicU32::new(0),
+            outcome: spin::Once::new(),
+        })
+    }
+
     /// Sleeps until the load ends; returns what it produced.
     pub fn wait(&self) -> Result<ComPtr<IUnknown>> {
         while self.done.load(Ordering::Acquire) == 0 {
@@ -46,48 +62,43 @@ impl PendingLoad {
     }
 }
 
-/// The loads in progress and who waits for which (kept under the
-/// namespace's lock, with its entries).
+/// The loads running now, as `(name, load)`: what the namespace's entries
+/// marked as loading say.
+pub type Running<'a> = Vec<(&'a str, &'a Arc<PendingLoad>)>;
+
+/// Who waits for which load (kept under the namespace's lock, with its
+/// entries).
 #[derive(Default)]
-pub struct Loads {
-    /// Oldest first: a thread's nested loads appear in the order it began them.
-    running: Vec<Arc<PendingLoad>>,
+pub struct Waits {
     /// `(thread, load)`: the thread sleeps until the load ends.
     waits: Vec<(ThreadId, Arc<PendingLoad>)>,
 }
 
-impl Loads {
-    /// Records a load of `name` that `owner` is about to run.
-    pub fn begin(&mut self, name: &str, owner: ThreadId) -> Arc<PendingLoad> {
-        let load = Arc::new(PendingLoad {
-            name: String::from(name),
-            owner,
-            done: AtomicU32::new(0),
-            outcome: spin::Once::new(),
-        });
-        self.running.push(load.clone());
-        load
-    }
-
+impl Waits {
     /// Ends `load` with `outcome`, waking whoever waits for it.
     pub fn end(&mut self, load: &Arc<PendingLoad>, outcome: Result<ComPtr<IUnknown>>) {
-        self.running.retain(|running| !Arc::ptr_eq(running, load));
-        shrink_if_empty(&mut self.running);
-        // Its waiters stop waiting now, under the same lock, so the graph
-        // never leads through a load that has ended.
-        self.waits.retain(|(_, waited)| !Arc::ptr_eq(waited, load));
-        shrink_if_empty(&mut self.waits);
+        if !self.waits.is_empty() {
+            // Its waiters stop waiting now, under the same lock, so the
+            // graph never leads through a load that has ended.
+            self.waits.retain(|(_, waited)| !Arc::ptr_eq(waited, load));
+            if self.waits.is_empty() {
+                // An idle system holds no memory for the graph.
+                self.waits = Vec::new();
+            }
+        }
         load.finish(outcome);
     }
 
-    /// Makes `thread` a waiter for `load`, unless that closes a cycle: then
-    /// the cycle, as `a -> b -> a` (names without their leading `/`).
+    /// Makes `thread` a waiter for `load`, unless that closes a cycle
+    /// through the `running` loads: then the cycle, as `a -> b -> a`
+    /// (names without their leading `/`).
     pub fn wait_for(
         &mut self,
         thread: ThreadId,
         load: &Arc<PendingLoad>,
+        running: Running<'_>,
     ) -> core::result::Result<(), String> {
-        if let Some(cycle) = self.cycle(thread, load) {
+        if let Some(cycle) = self.cycle(thread, load, running) {
             return Err(cycle);
         }
         self.waits.push((thread, load.clone()));
@@ -96,15 +107,33 @@ impl Loads {
 
     /// Follows the wait-for graph from `wanted`; the cycle if it leads back
     /// to `thread`.
-    fn cycle(&self, thread: ThreadId, wanted: &Arc<PendingLoad>) -> Option<String> {
+    fn cycle(
+        &self,
+        thread: ThreadId,
+        wanted: &Arc<PendingLoad>,
+        mut running: Running<'_>,
+    ) -> Option<String> {
+        running.sort_unstable_by_key(|(_, load)| load.sequence);
         let mut path: Vec<&str> = Vec::new();
         let mut load = wanted;
         // Each step moves to another thread; more steps than loads means
         // the chain does not come back to `thread` (no cycle of ours).
-        for _ in 0..=self.running.len() {
-            path.extend(self.chain_from(load).map(|load| load.name.as_str()));
+        for _ in 0..=running.len() {
+            // `load`, then the loads its owner began after it: the imports
+            // it is loading on the way.
+            path.extend(
+                running
+                    .iter()
+                    .filter(|(_, other)| {
+                        other.owner == load.owner && other.sequence >= load.sequence
+                    })
+                    .map(|(name, _)| *name),
+            );
             if load.owner == thread {
-                path.push(wanted.name.as_str());
+                let first = running
+                    .iter()
+                    .find(|(_, other)| Arc::ptr_eq(other, wanted))?;
+                path.push(first.0);
                 return Some(describe(&path));
             }
             load = self
@@ -114,18 +143,6 @@ impl Loads {
                 .map(|(_, waited)| waited)?;
         }
         None
-    }
-
-    /// `load`, then the loads its owner began after it (the imports it is
-    /// loading on the way).
-    fn chain_from<'a>(
-        &'a self,
-        load: &'a Arc<PendingLoad>,
-    ) -> impl Iterator<Item = &'a Arc<PendingLoad>> {
-        self.running
-            .iter()
-            .skip_while(move |running| !Arc::ptr_eq(running, load))
-            .filter(move |running| running.owner == load.owner)
     }
 }
 
@@ -139,11 +156,4 @@ fn describe(path: &[&str]) -> String {
         text.push_str(name.trim_start_matches('/'));
     }
     text
-}
-
-/// Gives an emptied list's memory back, so an idle system holds none.
-fn shrink_if_empty<T>(list: &mut Vec<T>) {
-    if list.is_empty() {
-        *list = Vec::new();
-    }
 }

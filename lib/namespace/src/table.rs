@@ -13,9 +13,14 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
-/// Entries ordered by [`compare`] of their names.
+/// Entries ordered by [`compare`] of their names, and the directories
+/// their names imply.
 pub struct Table<E> {
     entries: Vec<(String, E)>,
+    /// Every proper ancestor of an entry's name but `/`, in byte order,
+    /// with how many entries lie below it: whether a name is a directory
+    /// is one binary search, not a scan of every entry.
+    directories: Vec<(String, usize)>,
 }
 
 impl<E> Table<E> {
@@ -23,7 +28,44 @@ impl<E> Table<E> {
     pub const fn new() -> Table<E> {
         Table {
             entries: Vec::new(),
+            directories: Vec::new(),
         }
+    }
+
+    /// True when some entry lies below `name` (for `/`: any entry at all).
+    pub fn has_children(&self, name: &str) -> bool {
+        match name {
+            "/" => !self.entries.is_empty(),
+            _ => self.directory(name).is_ok(),
+        }
+    }
+
+    fn directory(&self, name: &str) -> Result<usize, usize> {
+        self.directories
+            .binary_search_by(|(directory, _)| directory.as_str().cmp(name))
+    }
+
+    /// Counts one more entry below each ancestor of `name`.
+    fn add_directories(&mut self, name: &str) {
+        for (ancestor, _) in crate::path::ancestors(name) {
+            match self.directory(ancestor) {
+                Ok(index) => self.directories[index].1 += 1,
+                Err(index) => self.directories.insert(index, (String::from(ancestor), 1)),
+            }
+        }
+    }
+
+    /// Counts one entry less below each ancestor of `name`.
+    fn remove_directories(&mut self, name: &str) {
+        for (ancestor, _) in crate::path::ancestors(name) {
+            if let Ok(index) = self.directory(ancestor) {
+                self.directories[index].1 -= 1;
+                if self.directories[index].1 == 0 {
+                    self.directories.remove(index);
+                }
+            }
+        }
+        shrink(&mut self.directories);
     }
 
     /// The entry named `name`.
@@ -46,6 +88,7 @@ impl<E> Table<E> {
                 .map(|(_, old)| core::mem::replace(old, entry)),
             Err(index) => {
                 self.entries.insert(index, (String::from(name), entry));
+                self.add_directories(name);
                 None
             }
         }
@@ -54,13 +97,9 @@ impl<E> Table<E> {
     /// Removes the entry of `name`, if any.
     pub fn remove(&mut self, name: &str) -> Option<E> {
         let index = self.find(name).ok()?;
-        let (_, entry) = self.entries.remove(index);
-        // Give memory back the way the vector took it (doubling from 4), so
-        // removing what was added returns the heap to where it was.
-        let fitting = self.entries.len().next_power_of_two().max(4);
-        if self.entries.capacity() > fitting {
-            self.entries.shrink_to(fitting);
-        }
+        let (name, entry) = self.entries.remove(index);
+        shrink(&mut self.entries);
+        self.remove_directories(&name);
         Some(entry)
     }
 
@@ -87,6 +126,19 @@ impl<E> Table<E> {
             }
         }
         Err(low)
+    }
+}
+
+/// Gives memory back the way a vector took it (doubling from 4, or none
+/// when empty), so removing what was added returns the heap to where it was.
+fn shrink<T>(list: &mut Vec<T>) {
+    if list.is_empty() {
+        *list = Vec::new();
+        return;
+    }
+    let fitting = list.len().next_power_of_two().max(4);
+    if list.capacity() > fitting {
+        list.shrink_to(fitting);
     }
 }
 
@@ -125,6 +177,25 @@ mod tests {
         assert_eq!(table.remove(&names[5]), Some(5));
         assert_eq!(table.get(&names[5]), None);
         assert_eq!(table.get(&names[6]), Some(&6));
+    }
+
+    #[test]
+    fn directories_follow_their_entries() {
+        let mut table = Table::new();
+        assert!(!table.has_children("/"));
+        table.insert("/a/b/c", ());
+        table.insert("/a/d", ());
+        assert!(table.has_children("/") && table.has_children("/a") && table.has_children("/a/b"));
+        assert!(
+            !table.has_children("/a/b/c")
+                && !table.has_children("/a/d")
+                && !table.has_children("/b")
+        );
+        table.remove("/a/b/c");
+        assert!(!table.has_children("/a/b") && table.has_children("/a"));
+        table.remove("/a/d");
+        assert!(!table.has_children("/a") && !table.has_children("/"));
+        assert_eq!(table.directories.capacity(), 0);
     }
 
     #[test]

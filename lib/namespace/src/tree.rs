@@ -11,7 +11,7 @@ use com::{ComPtr, IUnknown, Result, Status, class};
 use interfaces::namespace::flags;
 use interfaces::{INamespace, INamespaceImpl};
 
-use crate::loads::{Loads, PendingLoad, ThreadId};
+use crate::loads::{PendingLoad, Running, ThreadId, Waits};
 use crate::path;
 use crate::table::Table;
 
@@ -66,7 +66,7 @@ type Entries = Table<Entry>;
 /// Everything under the namespace's lock.
 struct State {
     entries: Entries,
-    loads: Loads,
+    waits: Waits,
 }
 
 /// A directory's children, or the extension that owns the directory.
@@ -104,7 +104,7 @@ impl Namespace {
         Namespace {
             state: sync::Mutex::new(State {
                 entries: Table::new(),
-                loads: Loads::default(),
+                waits: Waits::default(),
             }),
             loader,
         }
@@ -131,7 +131,7 @@ impl Namespace {
 
     fn resolve_for_bind(&self, name: &str) -> Resolution {
         let mut state = self.state.lock();
-        let State { entries, loads } = &mut *state;
+        let State { entries, waits } = &mut *state;
         let Some(loader) = &self.loader else {
             return match entries.get(name) {
                 Some(Entry::Object { object, .. }) => Resolution::Found(object.clone()),
@@ -145,7 +145,8 @@ impl Namespace {
             Some(Entry::Object { object, .. }) => return Resolution::Found(object.clone()),
             Some(Entry::Loading(load)) => {
                 let load = load.clone();
-                return match loads.wait_for(loader.current_thread(), &load) {
+                let running = running_loads(entries);
+                return match waits.wait_for(loader.current_thread(), &load, running) {
                     Ok(()) => Resolution::Wait(load),
                     Err(cycle) => Resolution::Cycle(cycle),
                 };
@@ -155,10 +156,10 @@ impl Namespace {
         if let Some((extension, at)) = extension_above(entries, name) {
             return Resolution::Delegate(extension, at);
         }
-        if has_children(entries, name) {
+        if entries.has_children(name) {
             return Resolution::Missing;
         }
-        let load = loads.begin(name, loader.current_thread());
+        let load = PendingLoad::begin(loader.current_thread());
         entries.insert(name, Entry::Loading(load.clone()));
         Resolution::Load(load)
     }
@@ -203,7 +204,7 @@ impl Namespace {
             }
             Err(_) => state.entries.remove(name),
         };
-        state.loads.end(load, result.clone());
+        state.waits.end(load, result.clone());
         drop(state);
         // The loading mark is dropped outside the lock.
         drop(replaced);
@@ -238,6 +239,17 @@ impl Namespace {
     }
 }
 
+/// The loads running now: the entries marked as loading.
+fn running_loads(entries: &Entries) -> Running<'_> {
+    entries
+        .iter()
+        .filter_map(|(name, entry)| match entry {
+            Entry::Loading(load) => Some((name, load)),
+            Entry::Object { .. } => None,
+        })
+        .collect()
+}
+
 /// The deepest extension namespace above `name`, and where its part of the path starts.
 fn extension_above(entries: &Entries, name: &str) -> Option<(ComPtr<INamespace>, usize)> {
     path::ancestors(name).find_map(|(parent, _)| match entries.get(parent) {
@@ -247,12 +259,6 @@ fn extension_above(entries: &Entries, name: &str) -> Option<(ComPtr<INamespace>,
         }) => Some((extension.clone(), parent.len())),
         _ => None,
     })
-}
-
-/// True when some entry lies below `name`, making it a directory.
-fn has_children(entries: &Entries, name: &str) -> bool {
-    let prefix = path::children_prefix(name);
-    entries.iter().any(|(key, _)| key.starts_with(&prefix))
 }
 
 /// Registration flags with read and write access when none were asked for.
@@ -376,7 +382,7 @@ impl INamespaceImpl for Namespace {
         let name = path::validate(name)?;
         let state = self.state.lock();
         let entries = &state.entries;
-        let directory = if name == "/" || has_children(entries, name) {
+        let directory = if name == "/" || entries.has_children(name) {
             flags::DIRECTORY
         } else {
             0

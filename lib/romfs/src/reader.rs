@@ -340,10 +340,15 @@ impl<'a> RomFs<'a> {
             .ok_or(out_of_bounds)
     }
 
-    /// The name stored at `offset` of the name table: one length byte, then
-    /// that many bytes of UTF-8. The root's name is empty; every other name
-    /// must follow the naming rules.
-    fn entry_name(&self, index: u32, offset: u32) -> Result<&'a str, Error> {
+    /// The bytes of entry `index`'s name, undecoded (for comparisons).
+    fn name_bytes(&self, index: u32) -> Result<&'a [u8], Error> {
+        let raw = self.raw_entry(index)?;
+        self.stored_name(index, raw.name_offset)
+    }
+
+    /// The bytes stored at `offset` of the name table: one length byte,
+    /// then that many bytes.
+    fn stored_name(&self, index: u32, offset: u32) -> Result<&'a [u8], Error> {
         let out_of_bounds = Error::NameOutOfBounds { entry: index };
         let offset = usize::try_from(offset).map_err(|_| out_of_bounds)?;
         let len = self
@@ -352,11 +357,17 @@ impl<'a> RomFs<'a> {
             .and_then(|range| self.image.get(range))
             .and_then(|len| len.first().copied())
             .ok_or(out_of_bounds)?;
-        let bytes = offset
+        offset
             .checked_add(1)
             .and_then(|start| self.names.range(start, usize::from(len)))
             .and_then(|range| self.image.get(range))
-            .ok_or(out_of_bounds)?;
+            .ok_or(out_of_bounds)
+    }
+
+    /// The name stored at `offset` of the name table, as UTF-8. The root's
+    /// name is empty; every other name must follow the naming rules.
+    fn entry_name(&self, index: u32, offset: u32) -> Result<&'a str, Error> {
+        let bytes = self.stored_name(index, offset)?;
         let name = core::str::from_utf8(bytes).map_err(|_| Error::NameNotUtf8 { entry: index })?;
         if index == ROOT_INDEX {
             return if name.is_empty() {
@@ -562,11 +573,12 @@ impl<'a> Dir<'a> {
         while low < high {
             // `low < high`, so neither the difference nor the sum can overflow.
             let middle = low + (high - low) / 2;
-            let node = self.fs.node(middle)?;
-            match node.name.cmp(name) {
+            // Comparing the stored bytes orders names as `str` does; only
+            // the match is decoded and checked in full.
+            match self.fs.name_bytes(middle)?.cmp(name.as_bytes()) {
                 Ordering::Less => low = middle + 1,
                 Ordering::Greater => high = middle,
-                Ordering::Equal => return Ok(node),
+                Ordering::Equal => return self.fs.node(middle),
             }
         }
         Err(Error::NotFound)

@@ -170,17 +170,8 @@ fn relocations_reach_their_targets_after_loading() {
     );
 
     let mut memory = vec![0xaa; image.memory_size() as usize];
-    loader::place::<loader::PlaceError>(
-        &image,
-        &mut memory,
-        BASE,
-        loader::Calls::Direct,
-        |symbol| {
-            assert_eq!(symbol, 0);
-            Ok(IMPORT)
-        },
-    )
-    .expect("placed");
+    assert_eq!(image.import_symbol_count(), 1);
+    loader::place(&image, &mut memory, BASE, loader::Calls::Direct, &[IMPORT]).expect("placed");
 
     assert_eq!(
         pcrel_target(&memory, CALL_IMPORT),
@@ -278,12 +269,7 @@ fn loader_refuses_an_import_beyond_reach() {
         munger::munge(&sample_object("tessera_alloc", None), &module, &imported).expect("munged");
     let image = Image::parse(&munged.image).expect("valid image");
     let mut memory = vec![0; image.memory_size() as usize];
-    let result = loader::place::<loader::PlaceError>(
-        &image,
-        &mut memory,
-        BASE,
-        loader::Calls::Direct,
-        |_| Ok(BASE + (1 << 32)),
-    );
+    let far = vec![BASE + (1 << 32); image.import_symbol_count() as usize];
+    let result = loader::place(&image, &mut memory, BASE, loader::Calls::Direct, &far);
     assert_eq!(result, Err(loader::PlaceError::OutOfRange(0)));
 }
