@@ -17,7 +17,9 @@
 //!
 //! A slot changes with one compare-and-swap, so every call starts through
 //! one table or the other; for a mutable object the swap is a mutation run
-//! by `/mutate`, so it never overlaps another mutation of the object. A
+//! by `/mutate` (made on the table `/mutate` stages for the slot, which the
+//! slot takes when the mutation ends), so it never overlaps another
+//! mutation of the object. A
 //! filter is listed before the slot points at its clone and until it no
 //! longer does, and a forwarder looks its filter up by the table the object
 //! has *now*: a call that reaches a forwarder just after the filter was
@@ -68,6 +70,9 @@ const KNOWN: &[&InterfaceSignature] = &[
 /// How long putting a filter in front of a mutable object, or taking it
 /// away, may wait for the object's other mutations.
 const SWAP_TIMEOUT_US: u64 = 1_000_000;
+/// How often putting a filter in tries again when the object's table
+/// changed under it.
+const ATTEMPTS: usize = 3;
 
 /// Argument registers a forwarder passes on after the object pointer.
 const FORWARDED: usize = 7;
@@ -148,39 +153,18 @@ impl IInterposeImpl for Interposer {
         // Exposed: `slot_of` turns it back into the slot.
         let slot = interface.as_raw().expose_provenance();
         let _changing = CHANGING.lock();
-        let mut record = Box::new(Filter {
-            slot,
-            original: slot_of(slot).load(Ordering::Acquire).cast_const().cast(),
-            clone: Box::new([]),
-            signature,
-            kind: filter,
-            label: String::from(label),
-            running: AtomicU32::new(0),
-            graced: AtomicBool::new(false),
-            console: trace_console(filter, object)?,
-            _object: object.query::<IUnknown>()?,
-            _interposer: component::namespace()?.bind(interfaces::interpose::PATH, 0)?,
-        });
-        record.clone = clone_table(&record);
-        let (original, clone) = (record.original.cast_mut().cast(), record.clone_start());
-        {
-            // In the list before the slot points at the clone, so every
-            // forwarder reached through the clone finds its filter.
-            let mut installed = FILTERS.lock();
-            if installed.iter().any(|filter| filter.slot == slot) {
-                return Err(Status::ALREADY_EXISTS);
+        // While another mutation of the object is under way its slot holds
+        // a held table, not the one to filter, and the swap fails with
+        // `RETRY`; the swap is a mutation too, so by then that one is over
+        // and the slot read again holds the object's real table.
+        let mut outcome = Err(Status::RETRY);
+        for _ in 0..ATTEMPTS {
+            outcome = put_in(object, slot, signature, filter, label);
+            if outcome != Err(Status::RETRY) {
+                break;
             }
-            installed.push(record);
         }
-        // The slot decides, whatever the swap reported: a filter stays
-        // listed exactly while the slot may point at its clone.
-        let swapped = swap_slot(object, slot, original, clone);
-        if swapped.is_err() && !points_at(slot, clone) {
-            // No forwarder can have found it: the slot never held the clone.
-            drop(unlist(clone));
-            return swapped;
-        }
-        Ok(())
+        outcome
     }
 
     fn remove(&self, object: &IUnknown, iid: &Guid) -> Result<()> {
@@ -223,6 +207,50 @@ impl IInterposeImpl for Interposer {
         free_retired();
         Ok(())
     }
+}
+
+/// Lists a filter of kind `filter` for the slot at `slot` and points the
+/// slot at its clone of the table the slot holds now.
+fn put_in(
+    object: &IUnknown,
+    slot: usize,
+    signature: &'static InterfaceSignature,
+    filter: u32,
+    label: &str,
+) -> Result<()> {
+    let mut record = Box::new(Filter {
+        slot,
+        original: slot_of(slot).load(Ordering::Acquire).cast_const().cast(),
+        clone: Box::new([]),
+        signature,
+        kind: filter,
+        label: String::from(label),
+        running: AtomicU32::new(0),
+        graced: AtomicBool::new(false),
+        console: trace_console(filter, object)?,
+        _object: object.query::<IUnknown>()?,
+        _interposer: component::namespace()?.bind(interfaces::interpose::PATH, 0)?,
+    });
+    record.clone = clone_table(&record);
+    let (original, clone) = (record.original.cast_mut().cast(), record.clone_start());
+    {
+        // In the list before the slot points at the clone, so every
+        // forwarder reached through the clone finds its filter.
+        let mut installed = FILTERS.lock();
+        if installed.iter().any(|filter| filter.slot == slot) {
+            return Err(Status::ALREADY_EXISTS);
+        }
+        installed.push(record);
+    }
+    // The slot decides, whatever the swap reported: a filter stays
+    // listed exactly while the slot may point at its clone.
+    let swapped = swap_slot(object, slot, original, clone);
+    if swapped.is_err() && !points_at(slot, clone) {
+        // No forwarder can have found it: the slot never held the clone.
+        drop(unlist(clone));
+        return swapped;
+    }
+    Ok(())
 }
 
 /// True when the slot at `address` holds the table `table`.
@@ -271,22 +299,36 @@ struct SwapSlot {
 }
 
 impl SwapSlot {
+    /// The swap of a plain object: in the slot itself.
     fn apply_now(&self) -> Result<()> {
-        slot_of(self.address)
-            .compare_exchange(
-                core::ptr::with_exposed_provenance_mut(self.from),
-                core::ptr::with_exposed_provenance_mut(self.to),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .map(drop)
-            .map_err(|_| Status::RETRY)
+        self.exchange(slot_of(self.address))
+    }
+
+    fn exchange(&self, cell: &AtomicPtr<c_void>) -> Result<()> {
+        cell.compare_exchange(
+            core::ptr::with_exposed_provenance_mut(self.from),
+            core::ptr::with_exposed_provenance_mut(self.to),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
+        .map(drop)
+        .map_err(|_| Status::RETRY)
     }
 }
 
 impl ITransitionImpl for SwapSlot {
-    fn apply(&self, _object: &IUnknown) -> Result<()> {
-        self.apply_now()
+    /// The swap of a mutable object, in the cell the mutator stages for
+    /// the slot (the slot holds a held table until the mutator lets go).
+    fn apply(&self, object: &IUnknown) -> Result<()> {
+        let layout = object.query::<IMutable>()?.layout()?;
+        let index = layout
+            .slot_index(core::ptr::with_exposed_provenance_mut(self.address))
+            .ok_or(Status::INVALID_ARGUMENT)?;
+        #[allow(unsafe_code, reason = "a transition changes a slot's table")]
+        // SAFETY: the object's own layout; `/mutate` runs this transition
+        // holding the object, which `object` keeps alive.
+        let cell = unsafe { layout.vtable_cell(index) }.ok_or(Status::INVALID_ARGUMENT)?;
+        self.exchange(cell)
     }
 }
 

@@ -2,23 +2,25 @@
 //!
 //! Loaded on demand when something binds `/mutate`. The objects it changes
 //! opt in through the object model (`#[class(.., mutable)]`), which gives
-//! each a gate every call passes and an `IMutable` describing it. A
-//! mutation here is:
+//! each a gate that counts the calls inside, held vtables that hold new
+//! calls back, and an `IMutable` describing it. A mutation here is:
 //!
-//! 1. close the gate, once no other mutator holds it: new calls wait
-//!    outside (with `BY_ABORT`, calls inside also fail with `PUSHED_OUT` at
-//!    their next checkpoint);
-//! 2. wait until no call is inside;
-//! 3. change the object: store the new vtable, or run the transition and
-//!    put the vtable slots back if it fails;
-//! 4. wait one grace period, so a thread preempted after loading the old
-//!    vtable pointer reaches the closed gate rather than old code;
-//! 5. open the gate: the method thunks of the calls waiting at it issue
-//!    them again through the new vtables.
+//! 1. take the gate, once no other mutator holds it (with `BY_ABORT`, calls
+//!    inside now fail with `PUSHED_OUT` at their next checkpoint);
+//! 2. stage the object's vtable pointers (from now on the transition's
+//!    changes go there) and point its slots at the held vtables: new calls
+//!    wait for the gate;
+//! 3. wait one grace period, so that a thread preempted after loading a
+//!    slot's old vtable pointer has counted itself in;
+//! 4. wait until no call is inside;
+//! 5. change the object: store the new vtable, or run the transition and
+//!    put the staged vtable pointers back if it fails;
+//! 6. put the staged vtable pointers into the slots and open the gate: the
+//!    held calls are issued again through the new vtables.
 //!
-//! Steps 1 and 2 share the caller's timeout: when it passes, the gate is
-//! opened again (if it was taken), nothing has changed, and the answer is
-//! `TIMED_OUT`.
+//! Steps 1 and 4 share the caller's timeout: when it passes, the slots get
+//! their vtables back, the gate opens, nothing has changed, and the answer
+//! is `TIMED_OUT`.
 //!
 //! Depends on `com`, `interfaces` and the kernel's exports (time, the grace
 //! period, and the word waits the gate sleeps in); components that take
@@ -43,6 +45,8 @@ extern crate alloc;
 /// How long the mutator sleeps between looks at a gate with calls inside
 /// (leaving calls do not wake it: that keeps their way out one atomic add).
 const POLL_US: u64 = 1_000;
+/// Objects with up to this many vtable slots are mutated without the heap.
+const INLINE_SLOTS: usize = 4;
 
 #[class(IMutate)]
 struct Mutator;
@@ -59,13 +63,14 @@ impl IMutateImpl for Mutator {
             return Err(Status::INVALID_ARGUMENT);
         }
         let target = Target::of(who)?;
-        let slot = target
+        let index = target
             .layout
             .slot_index(who.as_raw())
-            .and_then(|index| target.slot(index))
+            .and_then(|index| usize::try_from(index).ok())
             .ok_or(Status::INVALID_ARGUMENT)?;
-        target.exclusively(flags, timeout_us, || {
-            slot.store(vtable as *mut c_void, Ordering::Release);
+        target.exclusively(flags, timeout_us, |staged| {
+            let cell = staged.get(index).ok_or(Status::INVALID_ARGUMENT)?;
+            cell.store(vtable as *mut c_void, Ordering::Release);
             Ok(())
         })
     }
@@ -79,12 +84,7 @@ impl IMutateImpl for Mutator {
     ) -> Result<()> {
         let target = Target::of(who)?;
         let identity = who.query::<IUnknown>()?;
-        target.exclusively(flags, timeout_us, || {
-            let saved = target.vtables();
-            transition
-                .apply(&identity)
-                .inspect_err(|_| target.restore(&saved))
-        })
+        target.exclusively(flags, timeout_us, |_| transition.apply(&identity))
     }
 }
 
@@ -139,45 +139,97 @@ impl Target {
         (0..self.layout.slots).filter_map(|index| self.slot(index))
     }
 
-    /// Every vtable pointer, in slot order.
-    fn vtables(&self) -> Vec<*mut c_void> {
-        self.slots()
-            .map(|slot| slot.load(Ordering::Acquire))
-            .collect()
-    }
-
-    /// Puts back the vtable pointers `vtables` saved.
-    fn restore(&self, vtables: &[*mut c_void]) {
-        for (slot, vtable) in self.slots().zip(vtables) {
-            slot.store(*vtable, Ordering::Release);
-        }
-    }
-
-    /// Runs `change` with no call inside the object, as the module
-    /// documentation describes; `TIMED_OUT` if calls stay in past the timeout.
+    /// Runs `change` over the staged vtable pointers with no call inside
+    /// the object, as the module documentation describes; `TIMED_OUT` if
+    /// calls stay in past the timeout. A failed change leaves the vtables
+    /// as they were.
     fn exclusively(
         &self,
         flags: u32,
         timeout_us: u64,
-        change: impl FnOnce() -> Result<()>,
+        change: impl FnOnce(&[AtomicPtr<c_void>]) -> Result<()>,
     ) -> Result<()> {
         let abort = match flags {
             0 | flags::BY_MUTEX => false,
             flags::BY_ABORT => true,
             _ => return Err(Status::INVALID_ARGUMENT),
         };
+        let count = self.slots().count();
         let gate = self.gate();
         let deadline = component::now_us().saturating_add(timeout_us);
         while !gate.try_close(abort) {
             wait_for(gate, deadline)?;
         }
-        while gate.inside() != 0 {
-            wait_for(gate, deadline).inspect_err(|_| gate.open())?;
+        // The staged cells, then the vtable pointers as they were, for a
+        // change that fails.
+        with_cells(2 * count, |cells| {
+            let (staged, saved) = cells.split_at(count);
+            for ((cell, copy), slot) in staged.iter().zip(saved).zip(self.slots()) {
+                let vtable = slot.load(Ordering::Acquire);
+                cell.store(vtable, Ordering::Relaxed);
+                copy.store(vtable, Ordering::Relaxed);
+            }
+            #[allow(unsafe_code, reason = "transitions write the staged cells")]
+            // SAFETY: this mutator holds the gate, and `staged` lives until
+            // `let_go` unstages it.
+            unsafe {
+                gate.stage(staged);
+            }
+            self.hold();
+            component::grace_period();
+            while gate.has_calls_inside() {
+                if let Err(status) = wait_for(gate, deadline) {
+                    self.let_go(staged);
+                    return Err(status);
+                }
+            }
+            let result = change(staged);
+            if result.is_err() {
+                for (cell, copy) in staged.iter().zip(saved) {
+                    cell.store(copy.load(Ordering::Relaxed), Ordering::Release);
+                }
+            }
+            self.let_go(staged);
+            result
+        })
+    }
+
+    /// Points every slot that has one at its held vtable: new calls wait
+    /// for the gate from now on.
+    fn hold(&self) {
+        for (index, slot) in (0..self.layout.slots).zip(self.slots()) {
+            #[allow(unsafe_code, reason = "the held vtables are the object's class's")]
+            // SAFETY: the object's own layout, alive while `_object` holds it.
+            if let Some(held) = unsafe { self.layout.held_vtable(index) } {
+                slot.store(held, Ordering::Release);
+            }
         }
-        let result = change();
-        component::grace_period();
+    }
+
+    /// Puts the staged vtable pointers into the slots, stops staging and
+    /// opens the gate: the calls held back are issued again on them.
+    fn let_go(&self, staged: &[AtomicPtr<c_void>]) {
+        for (slot, cell) in self.slots().zip(staged) {
+            slot.store(cell.load(Ordering::Acquire), Ordering::Release);
+        }
+        let gate = self.gate();
+        gate.unstage();
         gate.open();
-        result
+    }
+}
+
+/// Runs `work` over `count` cells for vtable pointers: on the stack for
+/// objects of up to [`INLINE_SLOTS`] slots (the heap's first fit costs more
+/// than the rest of a mutation), on the heap for larger ones.
+fn with_cells<R>(count: usize, work: impl FnOnce(&[AtomicPtr<c_void>]) -> R) -> R {
+    if count <= 2 * INLINE_SLOTS {
+        let cells = [const { AtomicPtr::new(core::ptr::null_mut()) }; 2 * INLINE_SLOTS];
+        work(&cells[..count])
+    } else {
+        let cells: Vec<_> = (0..count)
+            .map(|_| AtomicPtr::new(core::ptr::null_mut()))
+            .collect();
+        work(&cells)
     }
 }
 

@@ -89,6 +89,10 @@ const CHECKS: &[Check] = &[
         mutation::second_mutator_times_out,
     ),
     (
+        "a filter put in during a mutation waits and goes in after",
+        mutation::filter_waits_for_a_mutation_under_way,
+    ),
+    (
         "a failed transition is undone; plain objects refused",
         mutation::failed_transition_is_undone,
     ),

@@ -332,6 +332,50 @@ pub fn second_mutator_times_out() -> Result<()> {
     Ok(())
 }
 
+/// Lets the held call leave after `ms` milliseconds.
+fn release_after(ms: usize) {
+    threads::sleep_ms(ms as u64);
+    HOLD.store(false, Ordering::SeqCst);
+}
+
+/// A filter put in while another mutation holds the object — its slot on
+/// a held vtable, the implementation about to change — waits for that
+/// mutation and goes in front of the table the object has after it.
+pub fn filter_waits_for_a_mutation_under_way() -> Result<()> {
+    let interposer = namespace::current()?
+        .bind(interfaces::interpose::PATH, 0)?
+        .query::<IInterpose>()?;
+    let object = new_letters();
+    let caller = hold_a_call(&object)?;
+    *FIRST_MUTATION.lock() = None;
+    let first = threads::spawn("mutator", mutate_patiently, 0, threads::DEFAULT_STACK)?;
+    threads::sleep_ms(2);
+    let releaser = threads::spawn("releaser", release_after, 5, threads::DEFAULT_STACK)?;
+    let nil = com::Guid::default();
+    let filtered = interposer.interpose(object.as_unknown(), &nil, filters::READ_ONLY, "letters");
+    threads::join(releaser)?;
+    threads::join(caller)?;
+    threads::join(first)?;
+    TARGET.lock().take();
+    let first = FIRST_MUTATION.lock().take();
+    let answered = greet_letter(&object);
+    let removed = interposer.remove(object.as_unknown(), &nil);
+    let original = vtable_of(object.as_unknown())? == vtable!(OtherLetters, IHello);
+    drop(interposer);
+    crate::modules::collect_idle();
+    if filtered.is_err()
+        || first != Some(Ok(()))
+        || answered != Ok(b'B')
+        || removed.is_err()
+        || !original
+    {
+        return fail(format_args!(
+            "filter {filtered:?} during mutation {first:?}; then {answered:?}, removed {removed:?}, B's table back: {original}"
+        ));
+    }
+    Ok(())
+}
+
 fn greet_letter(object: &IHello) -> Result<u8> {
     let mut answer = [0; LETTERS];
     object.greet(&mut answer)?;

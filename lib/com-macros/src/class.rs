@@ -30,8 +30,17 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     if mutable {
         interfaces.push(syn::parse_quote!(::com::IMutable));
     }
+    let user_slots = 0..interfaces.len() - usize::from(mutable);
+    let user_interfaces = &interfaces[..user_slots.len()];
     let gate = mutable.then(|| {
         quote! {
+            // `IMutable`'s slot, the last, is never held: a mutator calls it.
+            const HELD: &'static [*const ::core::ffi::c_void] = &[
+                #((<#user_interfaces as ::com::Implement<#name, #user_slots>>::HELD
+                    as *const <#user_interfaces as ::com::Interface>::Vtbl)
+                    .cast(),)*
+                ::core::ptr::null(),
+            ];
             #[inline(always)]
             fn gate(&self) -> ::core::option::Option<&::com::Gate> {
                 ::core::option::Option::Some(&self.gate)

@@ -44,7 +44,10 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let thunks = methods
         .iter()
         .map(|method| thunk(interface, &implementation, method, gated));
-    let thunk_names = methods.iter().map(|method| &method.name);
+    let thunk_names: Vec<_> = methods.iter().map(|method| &method.name).collect();
+    let reissue_names = methods
+        .iter()
+        .map(|method| format_ident!("{}_reissue", method.name));
     let signatures = methods.iter().map(method_signature);
     let name = interface.to_string();
 
@@ -99,20 +102,41 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         impl #vtbl {
             /// The vtable of class `T` installed in slot `SLOT` of its objects.
             pub const fn new<T: ::com::Class + #implementation, const SLOT: usize>() -> #vtbl {
+                Self::build::<T, SLOT>(false)
+            }
+
+            /// The held vtable of class `T` for slot `SLOT` (see
+            /// `com::Class::HELD`): its methods wait until a mutator lets
+            /// calls in again, then issue the call through the vtable the
+            /// object has then.
+            pub const fn held<T: ::com::Class + #implementation, const SLOT: usize>() -> #vtbl {
+                Self::build::<T, SLOT>(#gated)
+            }
+
+            const fn build<T: ::com::Class + #implementation, const SLOT: usize>(__held: bool) -> #vtbl {
                 #(#thunks)*
-                #vtbl {
-                    base: ::com::IUnknownVtbl::new::<T, SLOT>(),
-                    #(#thunk_names: #thunk_names::<T, SLOT>,)*
+                if __held {
+                    #vtbl {
+                        base: ::com::IUnknownVtbl::new::<T, SLOT>(),
+                        #(#thunk_names: #reissue_names::<T, SLOT>,)*
+                    }
+                } else {
+                    #vtbl {
+                        base: ::com::IUnknownVtbl::new::<T, SLOT>(),
+                        #(#thunk_names: #thunk_names::<T, SLOT>,)*
+                    }
                 }
             }
         }
 
-        // SAFETY: `new::<T, SLOT>` builds thunks that find the object from slot `SLOT`.
+        // SAFETY: `new::<T, SLOT>` and `held::<T, SLOT>` build thunks that
+        // find the object from slot `SLOT`.
         #[allow(unsafe_code)]
         unsafe impl<T: ::com::Class + #implementation, const SLOT: usize> ::com::Implement<T, SLOT>
             for #interface
         {
             const VTBL: &'static #vtbl = &#vtbl::new::<T, SLOT>();
+            const HELD: &'static #vtbl = &#vtbl::held::<T, SLOT>();
         }
     })
 }
@@ -390,13 +414,10 @@ fn thunk(interface: &Ident, implementation: &Ident, method: &Method, gated: bool
             // SAFETY: this vtable is installed only in slot `SLOT` of a `ComObject<T>`.
             let __object = unsafe { ::com::ComObject::<T>::from_slot::<SLOT>(__this) };
             // Mutable classes count the calls inside; for others the gate is
-            // `None` and the gate code compiles to nothing.
+            // `None` and the gate code compiles to nothing. Nothing waits
+            // here: a mutator holds new calls back with the held vtable.
             let __gate = #gate;
-            let __entry = match ::com::Gate::enter_optional(__gate) {
-                Ok(entry) => entry,
-                // Turned back at a closed gate.
-                Err(_) => return #call_again,
-            };
+            let __entry = ::com::Gate::enter_optional(__gate, __this);
             #(
                 // SAFETY: the caller passes arguments in their ABI form.
                 let #converted = match unsafe { <#arg_types as ::com::Param>::from_abi(#arg_names) } {
@@ -423,11 +444,13 @@ fn thunk(interface: &Ident, implementation: &Ident, method: &Method, gated: bool
             __status
         }
 
-        /// The slow path of a call that met a mutation: waits until the
-        /// gate opens, then issues the call again through the vtable the
-        /// object has now. Out of line, so the fast path saves nothing.
-        /// This module stays loaded meanwhile: the mutation may have handed
-        /// the object to another module and left this one idle.
+        /// A call that met a mutation — held back (this is the method of
+        /// the held vtable) or pushed out at a checkpoint: waits until the
+        /// mutator lets calls in again, then issues the call again through
+        /// the vtable the object has now. Out of line, so the fast path
+        /// saves nothing. This module stays loaded meanwhile: the mutation
+        /// may have handed the object to another module and left this one
+        /// idle.
         #[cold]
         #[inline(never)]
         unsafe extern "C" fn #reissue<T: ::com::Class + #implementation, const SLOT: usize>(

@@ -31,7 +31,9 @@ pub fn interface(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// With `mutable` among them (`#[class(IFoo, mutable)]`) the objects can be
 /// mutated live: the struct needs a field `gate: com::Gate`, every method
-/// call enters that gate, and the class also implements `com::IMutable`.
+/// call counts itself into that gate, the class gets held vtables that a
+/// mutator installs to hold new calls back (`com::Class::HELD`), and it
+/// also implements `com::IMutable`.
 ///
 /// The struct must also implement `IFooImpl` and `IBarImpl`, and be
 /// `Send + Sync`. Create objects with `com::ComObject::create`.

@@ -1,85 +1,108 @@
 //! The mutation gate: how a mutable object tells a mutator when no call is
-//! inside it, and holds new calls back while it changes.
+//! inside it, and where the mutator keeps the object's new vtables until it
+//! lets calls in again.
 //!
 //! A class opts in with `#[class(IFoo, mutable)]` and a `gate: Gate`
-//! field. Every method thunk of such a class enters the gate before the
-//! implementation runs and leaves it after: one atomic add each way, and a
-//! branch that is taken only while a mutation is pending. The gate word:
+//! field. Every method thunk of such a class counts itself into the gate
+//! before the implementation runs and out after: one atomic add each way,
+//! nothing else — no test, no branch. A call adds the interface pointer it
+//! was made through (never zero, and in a register already, so the thunk
+//! needs no constant) and takes it off again when it leaves: the count is
+//! zero exactly when no call is inside, as long as the sum of the pointers
+//! of the calls inside stays below 2^64 (2^31 calls for objects below
+//! 8 GiB, far more than there can be threads and stack frames).
+//!
+//! New calls are held back not by the gate but by the vtables: a mutator
+//! points the object's slots at the class's *held* vtables
+//! ([`crate::Class::HELD`]), whose methods wait until the gate opens and
+//! then issue the call again through the vtable the object has *then*. So
+//! the gate's state word only says what the mutator is doing:
 //!
 //! ```text
-//! bit 31      CLOSED    a mutator holds the gate; new calls wait outside
+//! bit 31      CLOSED    a mutator holds the object; held calls wait for it
 //! bit 30      ABORTING  calls inside should give up at their next checkpoint
 //! bit 29      DISOWNED  this mutation has handed the object to another module
-//! bits 0..29  inside    how many calls are in the object now
 //! ```
 //!
-//! A call that finds the gate closed waits until it opens, and the method
-//! thunk then issues it again through the vtable the object has *now*; a
-//! call pushed out at a checkpoint ([`Gate::checkpoint`]) is issued again
-//! the same way. Callers, C ones included, never see the difference. The protocol that closes and opens gates —
+//! While it holds the object, the mutator *stages* the vtables the slots
+//! are to get when it lets go ([`Gate::stage`]): transition functions
+//! write there (`ComObject::set_vtable`, `Takeover::finish`,
+//! [`crate::ObjectLayout::vtable_cell`]), so no call reaches a new vtable
+//! before the transition has finished. A call pushed out at a checkpoint
+//! ([`Gate::checkpoint`]) is issued again the same way as a held one.
+//! Callers, C ones included, never see the difference. The protocol —
 //! timeouts, rollback, the grace period for callers that loaded a vtable
-//! just before it changed — is the `mutate` component's.
+//! just before it was swapped — is the `mutate` component's.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use crate::wait as platform;
 use crate::{Result, Status};
 
-/// Set while a mutator holds the gate.
+/// Set while a mutator holds the object.
 const CLOSED: u32 = 1 << 31;
 /// Set while a mutator asks the calls inside to give up.
 const ABORTING: u32 = 1 << 30;
 /// Set once a transition has made the object's module stop counting it, so
 /// that it happens at most once per mutation.
 const DISOWNED: u32 = 1 << 29;
-/// The count of calls inside.
-const INSIDE: u32 = DISOWNED - 1;
 
-/// The entry/exit gate of a mutable object (`#[repr(C)]`: mutators in other
-/// modules reach it by address, see `IMutable`).
+/// The gate of a mutable object (`#[repr(C)]`: mutators in other modules
+/// reach it by address, see `IMutable`).
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct Gate {
+    /// The calls inside, each counted as the interface pointer it was made
+    /// through.
+    calls: AtomicU64,
+    /// `CLOSED`, `ABORTING`, `DISOWNED`.
     state: AtomicU32,
+    /// How many vtable pointers `staged` holds.
+    staged_slots: AtomicU32,
+    /// While a mutator holds the object: the vtable pointers its slots get
+    /// when the mutator lets go, one per slot; null otherwise.
+    staged: AtomicPtr<AtomicPtr<c_void>>,
 }
 
 /// A call inside a gate; dropping it leaves.
 #[must_use = "dropping the entry leaves the gate at once"]
 pub struct GateEntry<'a> {
     gate: &'a Gate,
+    /// What the call added to the count.
+    unit: u64,
 }
 
 impl Gate {
     /// An open gate with no call inside.
     pub const fn new() -> Gate {
         Gate {
+            calls: AtomicU64::new(0),
             state: AtomicU32::new(0),
+            staged_slots: AtomicU32::new(0),
+            staged: AtomicPtr::new(core::ptr::null_mut()),
         }
     }
 
-    /// Enters the gate of a class that has one (`None`: the class is not
-    /// mutable, and this compiles to nothing). Method thunks call it.
+    /// Counts a call made through interface pointer `this` into the gate
+    /// of a class that has one (`None`: the class is not mutable, and this
+    /// compiles to nothing). Method thunks call it.
     #[inline(always)]
-    pub fn enter_optional(gate: Option<&Gate>) -> Result<Option<GateEntry<'_>>> {
-        match gate {
-            Some(gate) => gate.enter().map(Some),
-            None => Ok(None),
-        }
+    pub fn enter_optional(gate: Option<&Gate>, this: *mut c_void) -> Option<GateEntry<'_>> {
+        gate.map(|gate| gate.enter(this))
     }
 
-    /// Enters the gate; while a mutator holds it, fails with `PUSHED_OUT`
-    /// without entering (the thunk then waits with
-    /// [`Gate::wait_until_open`] and issues the call again).
+    /// Counts a call made through interface pointer `this` (never null) in;
+    /// dropping the entry counts it out. Never waits: a mutator holds calls
+    /// back with the held vtables instead.
     #[inline(always)]
-    pub fn enter(&self) -> Result<GateEntry<'_>> {
-        if self.state.fetch_add(1, Ordering::Acquire) & CLOSED != 0 {
-            self.state.fetch_sub(1, Ordering::Release);
-            return Err(Status::PUSHED_OUT);
-        }
-        Ok(GateEntry { gate: self })
+    pub fn enter(&self, this: *mut c_void) -> GateEntry<'_> {
+        let unit = this.addr() as u64;
+        self.calls.fetch_add(unit, Ordering::Acquire);
+        GateEntry { gate: self, unit }
     }
 
-    /// Waits while a mutator holds the gate (returns at once when open).
+    /// Waits while a mutator holds the object (returns at once when open).
     pub fn wait_until_open(&self) {
         loop {
             let seen = self.state.load(Ordering::Acquire);
@@ -104,9 +127,10 @@ impl Gate {
     }
 
     /// For mutators: takes the gate unless another mutator holds it (then
-    /// false; wait with [`Gate::wait_for_change`] and try again). New calls
-    /// wait outside from now on; with `abort`, calls inside fail at their
-    /// next checkpoint.
+    /// false; wait with [`Gate::wait_for_change`] and try again). With
+    /// `abort`, calls inside fail at their next checkpoint from now on.
+    /// Holding new calls back is the mutator's next step: it points the
+    /// slots at the held vtables.
     pub fn try_close(&self, abort: bool) -> bool {
         let bits = if abort { CLOSED | ABORTING } else { CLOSED };
         let mut seen = self.state.load(Ordering::Acquire);
@@ -124,9 +148,9 @@ impl Gate {
         false
     }
 
-    /// For mutators: how many calls are inside now.
-    pub fn inside(&self) -> u32 {
-        self.state.load(Ordering::Acquire) & INSIDE
+    /// For mutators: true while a call is inside.
+    pub fn has_calls_inside(&self) -> bool {
+        self.calls.load(Ordering::Acquire) != 0
     }
 
     /// For mutators: sleeps until another mutator opens the gate or
@@ -138,7 +162,40 @@ impl Gate {
         platform::wait(&self.state, seen, timeout_us);
     }
 
-    /// For mutators: opens the gate and wakes the calls waiting outside.
+    /// For mutators holding the gate: from now until [`Gate::unstage`],
+    /// transition functions write the object's vtable pointers into
+    /// `cells` (one per slot, in slot order) instead of the slots, which
+    /// hold the held vtables meanwhile.
+    ///
+    /// # Safety
+    /// The caller holds the gate ([`Gate::try_close`]), and `cells` lives
+    /// until it calls [`Gate::unstage`].
+    pub unsafe fn stage(&self, cells: &[AtomicPtr<c_void>]) {
+        let count = u32::try_from(cells.len()).unwrap_or(u32::MAX);
+        self.staged_slots.store(count, Ordering::Relaxed);
+        self.staged
+            .store(cells.as_ptr().cast_mut().cast(), Ordering::Release);
+    }
+
+    /// For mutators: vtable pointers are written to the slots again.
+    pub fn unstage(&self) {
+        self.staged.store(core::ptr::null_mut(), Ordering::Release);
+        self.staged_slots.store(0, Ordering::Relaxed);
+    }
+
+    /// The staged vtable pointer of slot `index`, while a mutator stages.
+    pub(crate) fn staged_cell(&self, index: usize) -> Option<&AtomicPtr<c_void>> {
+        let cells = self.staged.load(Ordering::Acquire);
+        let count = self.staged_slots.load(Ordering::Relaxed);
+        if cells.is_null() || u32::try_from(index).map_or(true, |index| index >= count) {
+            return None;
+        }
+        // SAFETY: a mutator staged `count` cells, alive until it unstages
+        // (`stage`'s contract); only its transition runs meanwhile.
+        Some(unsafe { &*cells.add(index) })
+    }
+
+    /// For mutators: opens the gate and wakes the calls waiting for it.
     pub fn open(&self) {
         self.state
             .fetch_and(!(CLOSED | ABORTING | DISOWNED), Ordering::AcqRel);
@@ -172,6 +229,6 @@ impl Gate {
 impl Drop for GateEntry<'_> {
     #[inline(always)]
     fn drop(&mut self) {
-        self.gate.state.fetch_sub(1, Ordering::Release);
+        self.gate.calls.fetch_sub(self.unit, Ordering::Release);
     }
 }

@@ -30,6 +30,8 @@ pub struct ObjectLayout {
     pub slots: u32,
     /// Padding; zero.
     pub reserved: u32,
+    /// Its class's held vtables, one pointer per slot ([`Class::HELD`]).
+    pub held: u64,
 }
 
 impl ObjectLayout {
@@ -49,6 +51,7 @@ impl ObjectLayout {
             state: value_address as u64,
             slots: u32::try_from(T::IIDS.len()).unwrap_or(0),
             reserved: 0,
+            held: T::HELD.as_ptr().expose_provenance() as u64,
         }
     }
 
@@ -71,6 +74,54 @@ impl ObjectLayout {
         let offset = usize::try_from(index).ok()? * size_of::<usize>();
         let address = usize::try_from(self.base).ok()?.checked_add(offset)?;
         Some(core::ptr::with_exposed_provenance_mut(address))
+    }
+
+    /// The held vtable of slot `index` ([`Class::HELD`]): what a mutator
+    /// points the slot at while it holds the object; `None` for a slot it
+    /// leaves alone.
+    ///
+    /// # Safety
+    /// The layout is a live object's own, from its `IMutable`.
+    pub unsafe fn held_vtable(&self, index: u32) -> Option<*mut c_void> {
+        if index >= self.slots || self.held == 0 {
+            return None;
+        }
+        let table =
+            core::ptr::with_exposed_provenance::<*const c_void>(usize::try_from(self.held).ok()?);
+        // SAFETY: the class's `HELD` has one entry per slot, `index` is
+        // below the slot count, and the class's module is loaded while the
+        // object lives.
+        let held = unsafe { *table.add(usize::try_from(index).ok()?) };
+        (!held.is_null()).then_some(held.cast_mut())
+    }
+
+    /// Where slot `index`'s vtable pointer is to be read and changed: while
+    /// a mutator holds the object, the cell it stages for the slot (the
+    /// slot itself holds a held vtable then, see [`crate::Gate::stage`]);
+    /// otherwise the slot.
+    ///
+    /// # Safety
+    /// The layout is a live object's own, from its `IMutable`, and the
+    /// object stays alive while the cell is used; during a mutation only
+    /// the mutator's transition uses it.
+    pub unsafe fn vtable_cell(&self, index: u32) -> Option<&AtomicPtr<c_void>> {
+        let slot = self.slot(index)?;
+        // SAFETY: the object's own layout names its gate, alive with it.
+        let gate = unsafe { self.gate_pointer().as_ref() };
+        if let Some(staged) = gate.and_then(|gate| gate.staged_cell(usize::try_from(index).ok()?)) {
+            return Some(staged);
+        }
+        // SAFETY: `slot` gives only addresses of the object's vtable slots,
+        // atomic pointers by the object layout.
+        Some(unsafe { &*slot.cast::<AtomicPtr<c_void>>() })
+    }
+
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "the address came from a pointer of this address space"
+    )]
+    fn gate_pointer(&self) -> *const crate::Gate {
+        core::ptr::with_exposed_provenance(self.gate as usize)
     }
 
     /// The index of the slot at `address`, if it is one of the object's.
@@ -161,7 +212,8 @@ impl<T: Class> Takeover<T> {
 
     /// Makes the object this module's — the module that made it stops
     /// counting it (`IMutable::disown`, refused unless a mutator holds the
-    /// gate), this one starts — and points every slot at `T`'s vtables.
+    /// gate), this one starts — and points every slot at `T`'s vtables
+    /// (staged: the slots take them when the mutator lets calls in again).
     /// Fails only before anything has changed.
     pub fn finish(&self) -> Result<()> {
         self.object.disown()?;
@@ -172,12 +224,13 @@ impl<T: Class> Takeover<T> {
         Ok(())
     }
 
+    /// Where the object's vtable pointers are read and written: the
+    /// mutator's staged cells while it holds the object.
     fn slots(&self) -> impl Iterator<Item = &AtomicPtr<c_void>> {
         (0..self.layout.slots)
-            .filter_map(|index| self.layout.slot(index))
-            // SAFETY: the object's own layout names its vtable slots
-            // (atomic pointers), alive while the mutator holds it.
-            .map(|address| unsafe { &*address.cast::<AtomicPtr<c_void>>() })
+            // SAFETY: the object's own layout, alive while `self.object`
+            // holds it; only this transition changes its vtables now.
+            .filter_map(|index| unsafe { self.layout.vtable_cell(index) })
     }
 }
 

@@ -25,7 +25,8 @@ use crate::{ComPtr, Gate, Guid, IUnknown, IUnknownVtbl, Interface, Status};
 /// # Safety
 /// `vtables()` returns, for each slot, a vtable whose thunks expect to be
 /// called with a pointer to that slot of a `ComObject<Self>`, and `IIDS[k]`
-/// names the interface of slot `k`. Use the `#[class]` macro.
+/// names the interface of slot `k`; `HELD` is empty or has an entry per
+/// slot, null or a vtable of the same kind. Use the `#[class]` macro.
 pub unsafe trait Class: Sized + Send + Sync + 'static {
     /// One vtable pointer per implemented interface.
     type Vtables: VtableSlots;
@@ -33,8 +34,14 @@ pub unsafe trait Class: Sized + Send + Sync + 'static {
     const IIDS: &'static [Guid];
     /// The initial vtable pointers of a new object.
     fn vtables() -> Self::Vtables;
+    /// For classes declared `mutable`: per slot, the *held* vtable a
+    /// mutator points the slot at to hold new calls back (its methods wait
+    /// until the gate opens, then issue the call again through the vtable
+    /// the object has then), or null for a slot it leaves alone
+    /// (`IMutable`'s). Empty for other classes.
+    const HELD: &'static [*const c_void] = &[];
     /// The object's mutation gate, for classes declared `mutable`; method
-    /// thunks enter it around every call.
+    /// thunks count themselves into it around every call.
     #[inline(always)]
     fn gate(&self) -> Option<&Gate> {
         None
@@ -70,6 +77,10 @@ pub unsafe trait HasInterface<I: Interface>: Class {
 pub unsafe trait Implement<T: Class, const SLOT: usize>: Interface {
     /// The vtable, with `'static` lifetime.
     const VTBL: &'static Self::Vtbl;
+    /// The held vtable (see [`Class::HELD`]): the same `IUnknown` methods,
+    /// and methods that wait for the gate and issue the call again. For
+    /// interfaces whose calls never pass the gate, `VTBL` itself.
+    const HELD: &'static Self::Vtbl;
 }
 
 /// Objects created by this copy of the object model and not yet destroyed.
@@ -178,7 +189,9 @@ impl<T: Class> ComObject<T> {
     }
 
     /// Points vtable slot `slot` at `vtable` (see [`crate::vtable!`]).
-    /// Transition functions call it while the mutator keeps calls out.
+    /// Transition functions call it while the mutator keeps calls out; the
+    /// slot takes it when the mutator lets calls in again (until then the
+    /// mutator stages it, see [`Gate::stage`]).
     ///
     /// # Safety
     /// `vtable` is a vtable of slot `slot`'s interface whose thunks expect
@@ -187,9 +200,11 @@ impl<T: Class> ComObject<T> {
         if slot >= T::IIDS.len() {
             return Err(Status::OUT_OF_RANGE);
         }
+        let staged = T::gate(&self.value).and_then(|gate| gate.staged_cell(slot));
         // SAFETY: `slot` is below the slot count, checked just above.
-        let slot = unsafe { &*self.slot(slot).cast::<AtomicPtr<c_void>>() };
-        slot.store(vtable.cast_mut(), Ordering::Release);
+        let cell =
+            staged.unwrap_or_else(|| unsafe { &*self.slot(slot).cast::<AtomicPtr<c_void>>() });
+        cell.store(vtable.cast_mut(), Ordering::Release);
         Ok(())
     }
 

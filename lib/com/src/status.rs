@@ -68,8 +68,8 @@ statuses! {
     RETRY = -17, "object changed; call again";
     /// The operation could not finish in the time it was given.
     TIMED_OUT = -18, "timed out";
-    /// A mutation turned the call back at a gate or pushed it out at a
-    /// checkpoint (only `Gate::enter` and `Gate::checkpoint` return it). The
+    /// A mutation pushed the call out at a checkpoint (only
+    /// `Gate::checkpoint` returns it). The
     /// method thunk of a mutable class issues the call again; every other
     /// thunk turns it into `FAILED`, so no call returns it and only a
     /// push-out can cause a re-issue. (Objects written in C must not

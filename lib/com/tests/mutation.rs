@@ -1,14 +1,18 @@
-//! Host tests of the object model's side of mutation: what the gate lets
-//! through, who may disown an object, and handing an object to another
+//! Host tests of the object model's side of mutation: what the gate
+//! counts, how the held vtables hold calls back while a mutator stages the
+//! new ones, who may disown an object, and handing an object to another
 //! class with `Takeover`.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+use core::ffi::c_void;
 use core::ops::Deref;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::time::Duration;
 
 use com::{
-    ComObject, ComPtr, Gate, IMutable, IUnknown, Result, Status, Takeover, class, interface,
+    ComObject, ComPtr, Gate, IMutable, IUnknown, ObjectLayout, Result, Status, Takeover, class,
+    interface,
 };
 
 #[interface("6c1f8b21-2d3e-4f40-9b0a-1d2e3f4a5b60")]
@@ -18,6 +22,8 @@ pub trait IVersioned {
     fn version(&self) -> Result<u32>;
     /// Fails with `status`, as the implementation's own failure.
     fn fail(&self, status: Status) -> Result<()>;
+    /// Whether the object's gate counts a call inside (this one).
+    fn inside(&self) -> Result<bool>;
 }
 
 #[class(IVersioned, mutable)]
@@ -55,6 +61,10 @@ impl IVersionedImpl for First {
     fn fail(&self, status: Status) -> Result<()> {
         Err(status)
     }
+
+    fn inside(&self) -> Result<bool> {
+        Ok(self.gate.has_calls_inside())
+    }
 }
 
 impl IVersionedImpl for Second {
@@ -65,6 +75,10 @@ impl IVersionedImpl for Second {
     fn fail(&self, status: Status) -> Result<()> {
         Err(status)
     }
+
+    fn inside(&self) -> Result<bool> {
+        Ok(self.gate.has_calls_inside())
+    }
 }
 
 impl IVersionedImpl for Larger {
@@ -74,6 +88,10 @@ impl IVersionedImpl for Larger {
 
     fn fail(&self, status: Status) -> Result<()> {
         Err(status)
+    }
+
+    fn inside(&self) -> Result<bool> {
+        Ok(self.gate.has_calls_inside())
     }
 }
 
@@ -88,6 +106,95 @@ fn gate_of(object: &IUnknown) -> &Gate {
     let layout = object.query::<IMutable>().unwrap().layout().unwrap();
     // SAFETY: the object's own layout names its gate, alive with `object`.
     unsafe { &*core::ptr::with_exposed_provenance::<Gate>(usize::try_from(layout.gate).unwrap()) }
+}
+
+/// Slot `index` of the object `layout` describes.
+fn slot(layout: &ObjectLayout, index: u32) -> &AtomicPtr<c_void> {
+    // SAFETY: the object's own layout names its slots, alive with it.
+    unsafe { &*layout.slot(index).unwrap().cast::<AtomicPtr<c_void>>() }
+}
+
+/// What the `mutate` component does around a change, step by step: holds
+/// the object (gate taken, vtables staged, slots on the held vtables) until
+/// `let_go`.
+struct Hold<'a> {
+    layout: ObjectLayout,
+    gate: &'a Gate,
+    staged: Vec<AtomicPtr<c_void>>,
+}
+
+impl<'a> Hold<'a> {
+    fn new(object: &'a IUnknown) -> Hold<'a> {
+        let layout = object.query::<IMutable>().unwrap().layout().unwrap();
+        let gate = gate_of(object);
+        assert!(gate.try_close(false));
+        let staged = (0..layout.slots)
+            .map(|index| AtomicPtr::new(slot(&layout, index).load(Ordering::Acquire)))
+            .collect::<Vec<_>>();
+        // SAFETY: the gate is taken, and `staged` lives until `let_go`.
+        unsafe { gate.stage(&staged) };
+        for index in 0..layout.slots {
+            // SAFETY: the layout is the live object's own.
+            if let Some(held) = unsafe { layout.held_vtable(index) } {
+                slot(&layout, index).store(held, Ordering::Release);
+            }
+        }
+        Hold {
+            layout,
+            gate,
+            staged,
+        }
+    }
+
+    fn let_go(self) {
+        for (index, cell) in (0..self.layout.slots).zip(&self.staged) {
+            slot(&self.layout, index).store(cell.load(Ordering::Acquire), Ordering::Release);
+        }
+        self.gate.unstage();
+        self.gate.open();
+    }
+}
+
+/// The gate counts the calls inside, and nothing once they have left.
+#[test]
+fn the_gate_counts_the_calls_inside() {
+    let object = first();
+    let gate = gate_of(object.as_unknown());
+    assert!(!gate.has_calls_inside());
+    assert_eq!(object.inside(), Ok(true));
+    assert!(!gate.has_calls_inside());
+}
+
+/// A call made while a mutator holds the object waits, and is answered by
+/// the class the mutator installed — which reaches the slots only when it
+/// lets go, not while the transition still works.
+#[test]
+fn held_calls_wait_and_are_issued_again_on_the_new_class() {
+    let object = first();
+    let identity = object.query::<IUnknown>().unwrap();
+    let hold = Hold::new(&identity);
+    let held = slot(&hold.layout, 0).load(Ordering::Acquire);
+    assert_ne!(held, hold.staged[0].load(Ordering::Acquire));
+    let caller = {
+        let object = object.clone();
+        std::thread::spawn(move || object.version())
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    assert!(!caller.is_finished(), "the call must wait for the mutator");
+    // SAFETY: the object is held with no call inside; `Second` wraps
+    // `First`'s state as it is.
+    let takeover = unsafe { Takeover::<Second>::check(&identity) }.unwrap();
+    takeover.finish().unwrap();
+    assert_eq!(
+        slot(&hold.layout, 0).load(Ordering::Acquire),
+        held,
+        "the new vtable is staged, not in the slot"
+    );
+    std::thread::sleep(Duration::from_millis(20));
+    assert!(!caller.is_finished());
+    hold.let_go();
+    assert_eq!(caller.join().unwrap(), Ok(2));
+    assert_eq!(object.version(), Ok(2));
 }
 
 /// Only a checkpoint's `PUSHED_OUT` makes a thunk issue the call again;
@@ -111,6 +218,10 @@ impl IVersionedImpl for Plain {
 
     fn fail(&self, status: Status) -> Result<()> {
         Err(status)
+    }
+
+    fn inside(&self) -> Result<bool> {
+        Ok(false)
     }
 }
 

@@ -11,8 +11,8 @@ pub const PATH: &str = "/mutate";
 
 /// How a mutation keeps out of the calls in progress (`flags` argument).
 pub mod flags {
-    /// Mutual exclusion: new calls wait at the gate, the mutation runs once
-    /// the calls inside have left.
+    /// Mutual exclusion: new calls wait (in the object's held vtables), the
+    /// mutation runs once the calls inside have left.
     pub const BY_MUTEX: u32 = 1;
     /// Abort and retry: calls inside fail with `PUSHED_OUT` at their next
     /// checkpoint and are issued again on the new implementation.
