@@ -7,7 +7,8 @@
 //! - `test`: the host unit tests, then the QEMU integration tests;
 //! - `bench`: the figures (instructions and bytes), as a table and as JSON;
 //! - `lint`: formatting and clippy, on the host and the kernel's target;
-//! - `fuzz <target>`: a coverage-guided fuzz target (nightly, cargo-fuzz).
+//! - `fuzz <target>`: a coverage-guided fuzz target (nightly, cargo-fuzz);
+//! - `fuzz-corpus`: writes the `load` fuzz target's seeds.
 //!
 //! It installs what it needs: the RISC-V target through rustup and QEMU
 //! through apt-get (when running as root). Depends on `romfs` (the packer),
@@ -39,7 +40,9 @@ commands:
   test    run the host unit tests and the QEMU integration tests
   bench   measure instruction counts and image sizes (QEMU -icount shift=0)
   lint    check formatting and run clippy on every crate, host and target
-  fuzz    `fuzz <target> [--time <s>]`: run a fuzz target (image, romfs, def; needs nightly)
+  fuzz    `fuzz <target> [--time <s> | --runs <n>]`: run a fuzz target
+          (image, romfs, def, load; needs nightly and cargo-fuzz, installed if missing)
+  fuzz-corpus  write the load fuzz target's seeds (fuzz/corpus/load) from the components
 
 --release builds the optimized kernel (test and bench always do).";
 
@@ -58,14 +61,17 @@ fn run(arguments: &[String]) -> Result<()> {
     if let [command, target, rest @ ..] = arguments
         && command == "fuzz"
     {
-        let seconds = match rest {
-            [] => 60,
+        let budget = match rest {
+            [] => fuzz::Budget::Seconds(60),
             [flag, seconds] if flag == "--time" => {
-                seconds.parse().context("--time takes whole seconds")?
+                fuzz::Budget::Seconds(seconds.parse().context("--time takes whole seconds")?)
             }
-            _ => bail!("usage: cargo xtask fuzz <target> [--time <seconds>]"),
+            [flag, runs] if flag == "--runs" => {
+                fuzz::Budget::Runs(runs.parse().context("--runs takes a count")?)
+            }
+            _ => bail!("usage: cargo xtask fuzz <target> [--time <seconds> | --runs <count>]"),
         };
-        return fuzz::run(target, seconds).map(drop);
+        return fuzz::run(target, budget);
     }
     let (command, options) = arguments
         .split_first()
@@ -81,6 +87,7 @@ fn run(arguments: &[String]) -> Result<()> {
         "test" => test(),
         "bench" => bench::run(),
         "lint" => lint::run(),
+        "fuzz-corpus" => fuzz::write_load_corpus(),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -121,7 +128,8 @@ fn test() -> Result<()> {
     let boot = integration::run_all(&kernel)?;
     integration::typed_ahead_script_runs_completely()?;
     integration::run_configurations(&image::build_configurations()?)?;
-    // The fuzz targets run briefly, as a smoke test, where nightly exists.
+    // The fuzz targets run briefly, as a smoke test (nightly and cargo-fuzz
+    // are installed if missing; without them the test fails).
     fuzz::smoke(10)?;
     let size = figures::KernelSize::of(&kernel)?;
     println!(

@@ -329,7 +329,9 @@ fn slot<'a>(location: &str, addresses: &'a mut [u64], index: u32) -> Result<&'a 
     })
 }
 
-/// Allocates the module's block and places the image in it.
+/// Allocates the module's block and places the image in it
+/// (`loader::load_into`: a call too far for a direct jump makes it go
+/// through a slot instead, in a new block).
 fn place(
     location: &str,
     image: &Image<'_>,
@@ -337,44 +339,50 @@ fn place(
     calls: Calls,
     stopwatch: &mut Stopwatch,
 ) -> Result<(NonNull<u8>, usize)> {
-    let placed = place_with(location, image, addresses, calls, stopwatch)?;
-    // A call too far for a direct jump goes through a slot instead.
-    let placed = match placed {
-        Err(loader::PlaceError::OutOfRange(_)) if calls == Calls::Direct => {
-            place_with(location, image, addresses, Calls::ThroughSlots, stopwatch)?
-        }
-        other => other,
+    let allocate = |size, align| {
+        let block = crate::heap().alloc(size, align).ok();
+        stopwatch.lap(Phase::Allocate);
+        block.map(|start| HeapBlock { start, size })
     };
-    let placed = placed.map_err(|error| report(location, &error, Status::BAD_IMAGE))?;
+    let loaded =
+        loader::load_into(image, addresses, calls, allocate).map_err(|error| match error {
+            loader::LoadError::OutOfMemory(_) => report(
+                location,
+                &format_args!("{error} for the module"),
+                Status::OUT_OF_MEMORY,
+            ),
+            _ => report(location, &error, Status::BAD_IMAGE),
+        })?;
     cache::sync_instructions();
     stopwatch.lap(Phase::PlaceAndRelocate);
-    Ok(placed)
+    let block = core::mem::ManuallyDrop::new(loaded.block);
+    Ok((block.start, loaded.size))
 }
 
-/// One attempt at placing `image` with `calls`; the block is freed when
-/// placing fails. Running out of memory is the outer error.
-fn place_with(
-    location: &str,
-    image: &Image<'_>,
-    addresses: &[u64],
-    calls: Calls,
-    stopwatch: &mut Stopwatch,
-) -> Result<core::result::Result<(NonNull<u8>, usize), loader::PlaceError>> {
-    let size = loader::memory_size(image, calls);
-    let Ok(block) = crate::heap().alloc(size.max(1), image.align() as usize) else {
-        let why = format_args!("out of memory: {size} bytes for the module");
-        return Err(report(location, &why, Status::OUT_OF_MEMORY));
-    };
-    stopwatch.lap(Phase::Allocate);
-    // SAFETY: the heap handed out `size` bytes at `block`, used by nothing else.
-    let memory = unsafe { core::slice::from_raw_parts_mut(block.as_ptr(), size) };
-    let placed = loader::place(image, memory, block.as_ptr() as u64, calls, addresses);
-    if let Err(error) = placed {
-        // SAFETY: the block was just allocated and nothing else uses it.
-        let _ = unsafe { crate::heap().free(block.as_ptr()) };
-        return Ok(Err(error));
+/// A block of the kernel heap being placed; dropping it frees it.
+struct HeapBlock {
+    start: NonNull<u8>,
+    size: usize,
+}
+
+impl loader::Block for HeapBlock {
+    fn address(&self) -> u64 {
+        self.start.as_ptr() as u64
     }
-    Ok(Ok((block, size)))
+
+    fn bytes(&mut self) -> &mut [u8] {
+        // SAFETY: the heap handed out `size` bytes at `start`, which nothing
+        // else uses while this block lives.
+        unsafe { core::slice::from_raw_parts_mut(self.start.as_ptr(), self.size) }
+    }
+}
+
+impl Drop for HeapBlock {
+    fn drop(&mut self) {
+        // SAFETY: the block came from this heap and nothing runs in it: a
+        // block is dropped only when placing in it failed.
+        let _ = unsafe { crate::heap().free(self.start.as_ptr()) };
+    }
 }
 
 /// Calls the entry point at `entry` in the module at `block`; returns the

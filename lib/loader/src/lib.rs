@@ -6,6 +6,14 @@
 //! addresses, one per import symbol: the kernel finds them in its own
 //! export table or in the modules it binds through the namespace.
 //!
+//! [`load_into`] is the kernel's whole placement sequence around [`place`]:
+//! it asks the caller's allocator for a block of the right size and
+//! alignment, places the image there, falls back from short-cut calls to
+//! calls through slots when an import is out of reach, and gives every
+//! block back that it does not return. The `load` fuzz target runs it on
+//! the host with fuzzed images, import addresses, bases and allocation
+//! failures.
+//!
 //! Depends on `image`; the kernel's module manager uses it.
 
 #![cfg_attr(not(test), no_std)]
@@ -59,6 +67,114 @@ pub enum Calls {
     /// as code shared between address spaces needs; the slots and stubs
     /// follow the module's memory.
     ThroughSlots,
+}
+
+/// Why [`load_into`] failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadError {
+    /// The allocator had no block of this many bytes.
+    OutOfMemory(usize),
+    /// The caller gave `given` import addresses for `expected` import symbols.
+    ImportCount {
+        /// The image's import symbols.
+        expected: u32,
+        /// The addresses given.
+        given: usize,
+    },
+    /// Placing the image in its block failed.
+    Place(PlaceError),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::OutOfMemory(size) => write!(f, "out of memory: {size} bytes"),
+            LoadError::ImportCount { expected, given } => {
+                write!(f, "{given} import addresses for {expected} import symbols")
+            }
+            LoadError::Place(error) => error.fmt(f),
+        }
+    }
+}
+
+impl From<PlaceError> for LoadError {
+    fn from(error: PlaceError) -> LoadError {
+        LoadError::Place(error)
+    }
+}
+
+/// A block of memory from the caller's allocator, for [`load_into`].
+/// Dropping it gives the memory back: `load_into` drops every block it
+/// does not return.
+pub trait Block {
+    /// The address the block's first byte has while the module runs. The
+    /// block's bytes span `address..address + len` without wrapping.
+    fn address(&self) -> u64;
+    /// The block's bytes, exactly as many as were asked for.
+    fn bytes(&mut self) -> &mut [u8];
+}
+
+/// A module [`load_into`] placed.
+#[derive(Debug)]
+pub struct Loaded<B> {
+    /// The block holding the module, ready to run (after the caller makes
+    /// the instruction cache see it).
+    pub block: B,
+    /// Bytes of the block: [`memory_size`] of the image with `calls`.
+    pub size: usize,
+    /// How calls were bound: `ThroughSlots` when `Direct` was asked for but
+    /// a call reached beyond ±2 GiB.
+    pub calls: Calls,
+}
+
+/// Places `image` in a block from `allocate(size, align)`, which returns
+/// `None` when it has no such block. `addresses[i]` is the address of
+/// import symbol `i`. With `Calls::Direct`, a call import out of direct
+/// reach makes it try again with `Calls::ThroughSlots` in a new block
+/// (the first block is given back before the second is asked for). On
+/// error no block is kept.
+pub fn load_into<B: Block>(
+    image: &Image<'_>,
+    addresses: &[u64],
+    calls: Calls,
+    mut allocate: impl FnMut(usize, usize) -> Option<B>,
+) -> Result<Loaded<B>, LoadError> {
+    if addresses.len() != image.import_symbol_count() as usize {
+        return Err(LoadError::ImportCount {
+            expected: image.import_symbol_count(),
+            given: addresses.len(),
+        });
+    }
+    match load_with(image, addresses, calls, &mut allocate) {
+        Err(LoadError::Place(PlaceError::OutOfRange(_))) if calls == Calls::Direct => {
+            load_with(image, addresses, Calls::ThroughSlots, &mut allocate)
+        }
+        other => other,
+    }
+}
+
+/// One attempt of [`load_into`], binding calls as `calls` says.
+fn load_with<B: Block>(
+    image: &Image<'_>,
+    addresses: &[u64],
+    calls: Calls,
+    allocate: &mut impl FnMut(usize, usize) -> Option<B>,
+) -> Result<Loaded<B>, LoadError> {
+    let size = memory_size(image, calls);
+    let mut block = allocate(size, alignment(image, calls)).ok_or(LoadError::OutOfMemory(size))?;
+    let base = block.address();
+    place(image, block.bytes(), base, calls, addresses)?;
+    Ok(Loaded { block, size, calls })
+}
+
+/// The alignment `image`'s block needs with `calls`: the module's own, and
+/// at least a slot's so that the stubs' `ld` reads aligned slots.
+fn alignment(image: &Image<'_>, calls: Calls) -> usize {
+    let module = image.align() as usize;
+    match calls {
+        Calls::Direct => module,
+        Calls::ThroughSlots => module.max(SLOT),
+    }
 }
 
 /// Bytes per import slot (an address).

@@ -1,11 +1,14 @@
-//! Each relocation kind applied into a host buffer, from images built here.
+//! Each relocation kind applied into a host buffer, from images built here,
+//! and `load_into`'s allocation, fallback and freeing.
 
+use alloc::rc::Rc;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use image::{Image, ImageBuilder, ImportModuleSpec, Relocation, RelocationKind};
 
-use crate::{Calls, PlaceError, memory_size, place};
+use crate::{Block, Calls, LoadError, PlaceError, load_into, memory_size, place};
 
 const BASE: u64 = 0x8040_0000;
 const IMPORT: u64 = 0x8020_1230;
@@ -16,6 +19,10 @@ const AUIPC_RA: u32 = 0x0000_0097;
 const JALR_RA: u32 = 0x0000_80e7;
 
 fn image_with(code: &[u32], data: u64, relocations: Vec<Relocation>) -> Vec<u8> {
+    image_aligned(code, data, relocations, 16)
+}
+
+fn image_aligned(code: &[u32], data: u64, relocations: Vec<Relocation>, align: u32) -> Vec<u8> {
     let mut content: Vec<u8> = code.iter().flat_map(|word| word.to_le_bytes()).collect();
     content.resize(content.len().next_multiple_of(8), 0);
     content.extend_from_slice(&data.to_le_bytes());
@@ -24,7 +31,7 @@ fn image_with(code: &[u32], data: u64, relocations: Vec<Relocation>) -> Vec<u8> 
         name: "sample".into(),
         content,
         memory_size: size + 32,
-        align: 16,
+        align,
         entry: 0,
         can_unload: None,
         relocations,
@@ -196,4 +203,178 @@ fn calls_through_slots_reach_the_import_via_a_stub() {
         IMPORT
     );
     assert_eq!(word(&memory, stub_at + 8), 0x0003_0067, "jr t1");
+}
+
+/// Far beyond ±2 GiB of `BASE`.
+const FAR: u64 = 0x40_0000_0000;
+
+/// What a test allocator saw: each request `(size, align)`, and the blocks
+/// still held.
+#[derive(Default)]
+struct Ledger {
+    requests: Vec<(usize, usize)>,
+    live: usize,
+}
+
+/// A host block that tells its ledger when it is given back.
+struct TestBlock {
+    bytes: Vec<u8>,
+    address: u64,
+    ledger: Rc<RefCell<Ledger>>,
+}
+
+impl Block for TestBlock {
+    fn address(&self) -> u64 {
+        self.address
+    }
+
+    fn bytes(&mut self) -> &mut [u8] {
+        &mut self.bytes
+    }
+}
+
+impl Drop for TestBlock {
+    fn drop(&mut self) {
+        self.ledger.borrow_mut().live -= 1;
+    }
+}
+
+/// An allocator handing out blocks at `BASE` while `budget` allows (bytes
+/// per request), recording every request in `ledger`.
+fn allocator(
+    ledger: &Rc<RefCell<Ledger>>,
+    budget: usize,
+) -> impl FnMut(usize, usize) -> Option<TestBlock> {
+    move |size, align| {
+        let mut book = ledger.borrow_mut();
+        book.requests.push((size, align));
+        if size > budget {
+            return None;
+        }
+        book.live += 1;
+        Some(TestBlock {
+            bytes: vec![0xaa; size],
+            address: BASE,
+            ledger: Rc::clone(ledger),
+        })
+    }
+}
+
+/// An image with one call to import 0 and, if `pcrel`, a PC-relative
+/// address of it; loaded with import 0 at `import`.
+fn load_call(
+    import: u64,
+    pcrel: bool,
+    calls: Calls,
+    budget: usize,
+) -> (Result<Calls, LoadError>, Ledger, Vec<u8>) {
+    let mut relocations = vec![relocation(0, RelocationKind::CallImport, 0, 0)];
+    if pcrel {
+        relocations.push(relocation(8, RelocationKind::PcrelHi20Import, 0, 0));
+    }
+    let bytes = image_with(&[AUIPC_RA, JALR_RA, AUIPC_A0], 0, relocations);
+    let image = Image::parse(&bytes).expect("valid image");
+    let ledger = Rc::new(RefCell::new(Ledger::default()));
+    let result = load_into(&image, &[import], calls, allocator(&ledger, budget)).map(|loaded| {
+        assert_eq!(loaded.block.bytes.len(), loaded.size);
+        assert_eq!(loaded.size, memory_size(&image, loaded.calls));
+        loaded.calls
+    });
+    let ledger = Rc::try_unwrap(ledger)
+        .ok()
+        .expect("no block outlives the test");
+    (result, ledger.into_inner(), bytes)
+}
+
+#[test]
+fn a_near_call_is_short_cut_in_one_block() {
+    let (result, ledger, bytes) = load_call(IMPORT, true, Calls::Direct, usize::MAX);
+    let image = Image::parse(&bytes).expect("valid image");
+    assert_eq!(result, Ok(Calls::Direct));
+    assert_eq!(
+        ledger.requests,
+        [(image.memory_size() as usize, 16)],
+        "one block of the module's own size and alignment"
+    );
+    assert_eq!(ledger.live, 0);
+}
+
+#[test]
+fn a_far_call_falls_back_to_a_stub_in_a_new_block() {
+    let (result, ledger, bytes) = load_call(FAR, false, Calls::Direct, usize::MAX);
+    let image = Image::parse(&bytes).expect("valid image");
+    assert_eq!(result, Ok(Calls::ThroughSlots));
+    assert_eq!(
+        ledger.requests,
+        [
+            (memory_size(&image, Calls::Direct), 16),
+            (memory_size(&image, Calls::ThroughSlots), 16)
+        ]
+    );
+    assert_eq!(ledger.live, 0, "the first block was given back");
+}
+
+#[test]
+fn a_far_pc_relative_address_fails_and_frees_both_blocks() {
+    let (result, ledger, _) = load_call(FAR, true, Calls::Direct, usize::MAX);
+    assert_eq!(result, Err(LoadError::Place(PlaceError::OutOfRange(1))));
+    assert_eq!(ledger.requests.len(), 2, "tried both ways");
+    assert_eq!(ledger.live, 0);
+}
+
+#[test]
+fn a_refused_block_is_out_of_memory_with_its_size() {
+    let (result, ledger, bytes) = load_call(IMPORT, false, Calls::Direct, 0);
+    let image = Image::parse(&bytes).expect("valid image");
+    let size = image.memory_size() as usize;
+    assert_eq!(result, Err(LoadError::OutOfMemory(size)));
+    assert_eq!(
+        LoadError::OutOfMemory(size).to_string(),
+        alloc::format!("out of memory: {size} bytes")
+    );
+    assert_eq!(ledger.requests.len(), 1);
+}
+
+#[test]
+fn a_refused_fallback_block_is_out_of_memory_and_frees_the_first() {
+    let (_, _, bytes) = load_call(IMPORT, false, Calls::Direct, usize::MAX);
+    let image = Image::parse(&bytes).expect("valid image");
+    let direct = memory_size(&image, Calls::Direct);
+    let slots = memory_size(&image, Calls::ThroughSlots);
+    let (result, ledger, _) = load_call(FAR, false, Calls::Direct, direct);
+    assert_eq!(result, Err(LoadError::OutOfMemory(slots)));
+    assert_eq!(ledger.requests.len(), 2);
+    assert_eq!(ledger.live, 0);
+}
+
+#[test]
+fn slots_get_a_slot_aligned_block_even_for_a_byte_aligned_module() {
+    let bytes = image_aligned(&[AUIPC_RA, JALR_RA], 0, Vec::new(), 1);
+    let image = Image::parse(&bytes).expect("valid image");
+    let ledger = Rc::new(RefCell::new(Ledger::default()));
+    let loaded = load_into(
+        &image,
+        &[IMPORT],
+        Calls::ThroughSlots,
+        allocator(&ledger, usize::MAX),
+    );
+    assert!(loaded.is_ok());
+    drop(loaded);
+    assert_eq!(ledger.borrow().requests[0].1, 8);
+}
+
+#[test]
+fn one_address_per_import_symbol_is_required() {
+    let bytes = image_with(&[0], 0, Vec::new());
+    let image = Image::parse(&bytes).expect("valid image");
+    let ledger = Rc::new(RefCell::new(Ledger::default()));
+    let result = load_into(&image, &[], Calls::Direct, allocator(&ledger, usize::MAX));
+    assert_eq!(
+        result.map(drop),
+        Err(LoadError::ImportCount {
+            expected: 1,
+            given: 0
+        })
+    );
+    assert!(ledger.borrow().requests.is_empty(), "nothing allocated");
 }
