@@ -94,6 +94,7 @@ const BENCHMARKS: &[Benchmark] = &[
         load_rest,
     ),
     ("release and unload hello", release_and_unload),
+    ("parse of an image with 10000 exports", parse_large_image),
     ("yield to another ready thread (one way)", yield_one_way),
     ("mutex lock and unlock, uncontended", mutex_lock_unlock),
     ("condition signal to the waiter running", signal_to_wake),
@@ -234,6 +235,40 @@ fn release_and_unload() -> Result<u64> {
         figure = figure.min(counters::instructions() - start);
     }
     Ok(figure)
+}
+
+/// The exports of the large image `parse_large_image` validates.
+const LARGE_EXPORTS: u32 = 10_000;
+
+/// `Image::parse` of an image with `LARGE_EXPORTS` exports, built here.
+fn parse_large_image() -> Result<u64> {
+    let exports = (1..=LARGE_EXPORTS)
+        .map(|ordinal| (ordinal, alloc::format!("export_{ordinal:05}"), 0))
+        .collect();
+    let bytes = image::ImageBuilder {
+        name: "large".into(),
+        content: alloc::vec![0x13, 0, 0, 0],
+        memory_size: 4,
+        align: 4,
+        entry: 0,
+        exports: alloc::vec![image::ExportTableSpec {
+            uuid: com::Guid::from_u128(1),
+            exports,
+        }],
+        ..Default::default()
+    }
+    .build();
+    let mut failure = None;
+    let figure = measure(|| {
+        failure = failure.or(image::Image::parse(black_box(&bytes)).err());
+    });
+    match failure {
+        Some(error) => {
+            kprintln!("bench: the large image does not parse: {error}");
+            Err(Status::BAD_IMAGE)
+        }
+        None => Ok(figure),
+    }
 }
 
 /// Points the gated probe's vtable at the one it has (a real mutation

@@ -172,6 +172,12 @@ fn check_targets(results: &[Figure]) -> Result<()> {
     ) else {
         bail!("the call figures are missing");
     };
+    let (Some(load), Some(unload)) = (
+        value("demand-load and construct hello"),
+        value("release and unload hello"),
+    ) else {
+        bail!("the loading figures are missing");
+    };
     let (Some(gated), Some(mutate_idle)) = (
         value("interface call through a mutation gate (vtable)"),
         value("MutateVtable, idle object"),
@@ -214,6 +220,14 @@ fn check_targets(results: &[Figure]) -> Result<()> {
         Target {
             description: format!("MutateVtable on an idle object {mutate_idle} <= 1000"),
             met: mutate_idle <= 1000,
+        },
+        Target {
+            description: format!("demand-load and construct hello {load} <= 20000"),
+            met: load <= 20_000,
+        },
+        Target {
+            description: format!("release and unload hello {unload} <= 5000"),
+            met: unload <= 5_000,
         },
     ];
     println!();

@@ -171,7 +171,11 @@ fn filter_bit(address: usize) -> u64 {
 /// them all), or, at address 0, a module's last object died: either may
 /// have made a module unused, so the namespace should collect.
 pub fn note_unshared(object: usize) {
-    if object == 0 || REGISTERED_FILTER.load(Ordering::Relaxed) & filter_bit(object) != 0 {
+    let maybe_module =
+        object == 0 || REGISTERED_FILTER.load(Ordering::Relaxed) & filter_bit(object) != 0;
+    // The collection's own probes of reference counts, and the releases
+    // it makes, are seen by the pass that makes them.
+    if maybe_module && COLLECTOR.load(Ordering::Relaxed) != load::current_thread() {
         namespace::request_collection();
     }
 }
@@ -280,7 +284,11 @@ fn with_module<T>(id: u64, f: impl FnOnce(&Module) -> T) -> Option<T> {
     reason = "one step lives at a time, on the stack; boxing would cost a block"
 )]
 enum Step {
-    Unregister(Vec<String>),
+    /// Unregister the module's name and the aliases it took over.
+    Unregister {
+        name: String,
+        aliases: Vec<String>,
+    },
     Free(Module),
 }
 
@@ -303,9 +311,11 @@ fn collect_steps() {
     while let Some(step) = next_step() {
         match step {
             // Destroys the object (the namespace held the last reference).
-            Step::Unregister(names) => {
-                for name in names {
-                    let _ = namespace::current().and_then(|root| root.unregister(&name));
+            Step::Unregister { name, aliases } => {
+                if let Ok(root) = namespace::current() {
+                    for name in aliases.iter().chain([&name]) {
+                        let _ = root.unregister(name);
+                    }
                 }
             }
             // Frees the block, then releases the dependencies — after a
@@ -331,10 +341,7 @@ fn next_step() -> Option<Step> {
         let module = &mut modules[index];
         match &module.registered {
             Some((_, name)) if module.references() == 1 && !kept(name) => {
-                let mut names = core::mem::take(&mut module.aliases);
-                names.push(name.clone());
-                module.registered = None;
-                return Some(Step::Unregister(names));
+                return unregister(module);
             }
             // Idle first, then no load running: a constructor that adopted
             // the object began its load before.
@@ -344,10 +351,7 @@ fn next_step() -> Option<Step> {
                     return Some(Step::Free(modules.remove(index)));
                 }
                 // Nobody took the name over: it goes with the module.
-                let module = &mut modules[index];
-                let mut names = core::mem::take(&mut module.aliases);
-                names.extend(module.registered.take().map(|(_, name)| name));
-                return Some(Step::Unregister(names));
+                return unregister(&mut modules[index]);
             }
             None if module.is_idle() => {
                 let module = modules.remove(index);
@@ -361,6 +365,13 @@ fn next_step() -> Option<Step> {
         }
     }
     None
+}
+
+/// The step that unregisters `module`'s names, which it no longer holds.
+fn unregister(module: &mut Module) -> Option<Step> {
+    let (_, name) = module.registered.take()?;
+    let aliases = core::mem::take(&mut module.aliases);
+    Some(Step::Unregister { name, aliases })
 }
 
 /// Module `index` no longer owns its registered `object`: if another

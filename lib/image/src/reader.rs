@@ -202,11 +202,15 @@ impl<'a> Image<'a> {
     /// Relocation `index`.
     pub fn relocation(&self, index: u32) -> Option<Relocation> {
         let at = record(self.header.relocations, index, RELOCATION_SIZE)?;
+        // One bounds check for the record (applying relocations reads
+        // every one of them, so this is on the load path).
+        let record: [u8; RELOCATION_SIZE] = array_at(self.bytes, at)?;
+        let word = |at: usize| [record[at], record[at + 1], record[at + 2], record[at + 3]];
         Some(Relocation {
-            offset: u32_at(self.bytes, at)?,
-            kind: RelocationKind::from_code(*self.bytes.get(at + 4)?)?,
-            index: u32_at(self.bytes, at + 8)?,
-            addend: i32::from_le_bytes(array_at(self.bytes, at + 12)?),
+            offset: u32::from_le_bytes(word(0)),
+            kind: RelocationKind::from_code(record[4])?,
+            index: u32::from_le_bytes(word(8)),
+            addend: i32::from_le_bytes(word(12)),
         })
     }
 

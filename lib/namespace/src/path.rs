@@ -9,15 +9,27 @@ pub fn validate(name: &str) -> Result<&str> {
     if name == "/" {
         return Ok(name);
     }
-    let rest = name.strip_prefix('/').ok_or(Status::INVALID_NAME)?;
-    if name.len() > MAX_NAME_LEN || !rest.split('/').all(valid_segment) {
+    let bytes = name.as_bytes();
+    if bytes.first() != Some(&b'/') || bytes.len() > MAX_NAME_LEN {
         return Err(Status::INVALID_NAME);
+    }
+    // One pass over the bytes (every bind of a name not registered runs
+    // this): each `/`, and the end, closes a segment.
+    let mut start = 1;
+    for end in 1..=bytes.len() {
+        if end < bytes.len() && bytes[end] != b'/' {
+            continue;
+        }
+        if !valid_segment(&bytes[start..end]) {
+            return Err(Status::INVALID_NAME);
+        }
+        start = end + 1;
     }
     Ok(name)
 }
 
-fn valid_segment(segment: &str) -> bool {
-    !segment.is_empty() && segment != "." && segment != ".." && segment.len() <= MAX_SEGMENT_LEN
+fn valid_segment(segment: &[u8]) -> bool {
+    !segment.is_empty() && segment != b"." && segment != b".." && segment.len() <= MAX_SEGMENT_LEN
 }
 
 /// Splits a validated path at each `/` above it, deepest first:
