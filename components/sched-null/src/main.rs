@@ -11,7 +11,7 @@
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use component::Text;
 use interfaces::scheduler::MAX_THREADS;
-use interfaces::{ISchedulerPolicy, ISchedulerPolicyImpl};
+use interfaces::{ISchedulerPolicy, ISchedulerPolicyImpl, Pick};
 use sync::Mutex;
 
 /// Ready threads, first in first out.
@@ -37,8 +37,12 @@ impl ISchedulerPolicyImpl for FirstComeFirstServed {
         }
     }
 
-    fn pick(&self) -> Result<u64> {
-        self.ring.lock().pop().ok_or(Status::NOT_FOUND)
+    fn pick(&self, _now: u64) -> Result<Pick> {
+        self.ring
+            .lock()
+            .pop()
+            .map(Pick::slice)
+            .ok_or(Status::NOT_FOUND)
     }
 
     fn has_ready(&self) -> Result<bool> {
@@ -69,7 +73,7 @@ impl ISchedulerPolicyImpl for FirstComeFirstServed {
         Err(Status::NOT_SUPPORTED)
     }
 
-    fn end_constraint(&self, _thread: u64) -> Result<()> {
+    fn end_constraint(&self, _thread: u64, _now: u64) -> Result<()> {
         Err(Status::NOT_SUPPORTED)
     }
 
@@ -77,7 +81,7 @@ impl ISchedulerPolicyImpl for FirstComeFirstServed {
         Ok(())
     }
 
-    fn disinherit(&self, _holder: u64) -> Result<()> {
+    fn disinherit(&self, _waiter: u64) -> Result<()> {
         Ok(())
     }
 }

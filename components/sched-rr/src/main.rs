@@ -13,7 +13,7 @@
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use component::Text;
 use interfaces::scheduler::MAX_THREADS;
-use interfaces::{ISchedulerPolicy, ISchedulerPolicyImpl};
+use interfaces::{ISchedulerPolicy, ISchedulerPolicyImpl, Pick};
 use sync::Mutex;
 
 /// Priority levels, 0 (lowest) to `LEVELS - 1`.
@@ -62,13 +62,14 @@ impl ISchedulerPolicyImpl for RoundRobin {
         }
     }
 
-    fn pick(&self) -> Result<u64> {
+    fn pick(&self, _now: u64) -> Result<Pick> {
         let mut state = self.state.lock();
         state
             .levels
             .iter_mut()
             .rev()
             .find_map(Ring::pop)
+            .map(Pick::slice)
             .ok_or(Status::NOT_FOUND)
     }
 
@@ -115,7 +116,7 @@ impl ISchedulerPolicyImpl for RoundRobin {
         Err(Status::NOT_SUPPORTED)
     }
 
-    fn end_constraint(&self, _thread: u64) -> Result<()> {
+    fn end_constraint(&self, _thread: u64, _now: u64) -> Result<()> {
         Err(Status::NOT_SUPPORTED)
     }
 
@@ -123,7 +124,7 @@ impl ISchedulerPolicyImpl for RoundRobin {
         Ok(())
     }
 
-    fn disinherit(&self, _holder: u64) -> Result<()> {
+    fn disinherit(&self, _waiter: u64) -> Result<()> {
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! that only the running kernel can make. Each spawns threads, waits for
 //! them, and checks what they did; a failure prints why.
 
+mod constraints;
 mod loading;
 mod mutation;
 
@@ -59,6 +60,22 @@ const CHECKS: &[Check] = &[
     (
         "priority inheritance bounds a waiter's delay",
         inheritance_bounds_inversion,
+    ),
+    (
+        "an overrunning thread yields to a critical one in time",
+        constraints::overrun_is_demoted,
+    ),
+    (
+        "a missed deadline ends its constraint and is reported",
+        constraints::missed_deadline_is_reported,
+    ),
+    (
+        "priority inheritance follows a chain of two locks",
+        constraints::inheritance_follows_chains,
+    ),
+    (
+        "releasing one lock keeps the other lock's inheritance",
+        constraints::release_keeps_other_inheritance,
     ),
     (
         "a driver attaches, waits on and gives back a source",

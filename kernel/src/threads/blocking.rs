@@ -9,7 +9,7 @@ use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use super::{current_id, disinherit, inherit, wait_on, wake_all, wake_one};
+use super::{current_id, lend_urgency, stop_lending, wait_on, wake_all, wake_one};
 
 /// Set in a lock word when threads may be waiting for the lock.
 const CONTENDED: u64 = 1;
@@ -75,6 +75,8 @@ impl<T> Mutex<T> {
                 .compare_exchange(0, me | CONTENDED, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
             {
+                // Those still waiting now wait for us.
+                lend_urgency(self.key(), me >> 1);
                 return;
             }
             // `wait_on` runs this with interrupts disabled, so the owner
@@ -84,8 +86,10 @@ impl<T> Mutex<T> {
                 let word = self.word.load(Ordering::Relaxed);
                 if word != 0 {
                     self.word.fetch_or(CONTENDED, Ordering::Relaxed);
-                    // The owner runs with our urgency until it unlocks.
-                    inherit(word >> 1);
+                    // The owner runs with our urgency (and every other
+                    // waiter's: it may have taken the lock ahead of them)
+                    // until it unlocks.
+                    lend_urgency(self.key(), word >> 1);
                 }
                 word != 0
             });
@@ -100,7 +104,7 @@ impl<T> Mutex<T> {
             .is_err()
         {
             self.word.store(0, Ordering::Release);
-            disinherit();
+            stop_lending(self.key());
             wake_one(self.key());
         }
     }

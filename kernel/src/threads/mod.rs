@@ -66,7 +66,10 @@ struct Scheduler {
     ticks_per_second: u64,
     slice_ticks: u64,
     /// The earliest deadline of a sleeping thread (`u64::MAX`: none), so a
-    /// switch looks for sleepers to wake only when one is due.
+    /// switch looks for sleepers to wake only when one is due — or, if
+    /// sooner, the time a policy component must choose again (`Pick::until`,
+    /// folded in by each of its picks, so the timer fires then and the
+    /// built-in policy's switch pays nothing for it).
     earliest_sleeper: u64,
     /// The deadline the timer holds now, so it is rewritten only on change.
     programmed: u64,
@@ -335,19 +338,20 @@ impl Scheduler {
         self.threads.iter().position(|thread| thread.id == id)
     }
 
-    /// The index of the thread the policy picks to run next.
+    /// The index of the thread the policy picks to run next, at `now`.
     #[inline]
-    fn pick_next(&mut self) -> Option<usize> {
-        self.pick_next_or_stop().flatten()
+    fn pick_next(&mut self, now: u64) -> Option<usize> {
+        self.pick_next_or_stop(now).flatten()
     }
 
     /// The policy's next pick: `None` when it has nothing ready, `Some(None)`
     /// for a thread that no longer exists.
     #[inline]
-    fn pick_next_or_stop(&mut self) -> Option<Option<usize>> {
+    fn pick_next_or_stop(&mut self, now: u64) -> Option<Option<usize>> {
         let threads = &self.threads;
-        self.policy
-            .pick(|id| threads.iter().position(|thread| thread.id == id))
+        self.policy.pick(now, &mut self.earliest_sleeper, |id| {
+            threads.iter().position(|thread| thread.id == id)
+        })
     }
 
     fn current_mut(&mut self) -> &mut Thread {
@@ -420,10 +424,11 @@ impl Scheduler {
 
     /// Makes the timer fire by the earliest of: the running thread's slice
     /// end (only if another thread waits for the processor) and the
-    /// earliest sleeper's deadline. A slice deadline already armed and
-    /// still ahead is kept (a slice that ends a little early costs less
-    /// than rewriting the timer on every switch; one armed for nothing
-    /// costs one spurious interrupt).
+    /// earliest sleeper's deadline (which includes the time a policy
+    /// component must choose again: a budget running out, a deadline
+    /// passing). A slice deadline already armed and still ahead is kept (a
+    /// slice that ends a little early costs less than rewriting the timer
+    /// on every switch; one armed for nothing costs one spurious interrupt).
     #[inline]
     fn program_timer(&mut self, now: u64) {
         if self.slice_armed && self.programmed > now && self.programmed <= self.earliest_sleeper {
@@ -541,8 +546,9 @@ fn replace_policy(component: Option<Component>) -> Result<Option<Component>> {
             // Drain first, then hand over: the two may be one object.
             let mut ready = [0usize; MAX_THREADS];
             let mut count = 0;
+            let now = timer::now();
             while count < MAX_THREADS {
-                let Some(index) = scheduler.pick_next_or_stop() else {
+                let Some(index) = scheduler.pick_next_or_stop(now) else {
                     break;
                 };
                 if let Some(index) = index {
@@ -619,7 +625,8 @@ pub fn policy_name(buffer: &mut [u8]) -> usize {
 
 /// The calling thread asks for `estimate` ticks of processor between
 /// `start` and `deadline`; `REFUSED` if the policy cannot promise it,
-/// `NOT_SUPPORTED` if the policy has no time constraints.
+/// `NOT_SUPPORTED` if the policy has no time constraints. Once admitted,
+/// the policy chooses again, with the caller's new standing.
 pub fn begin_constraint(start: u64, estimate: u64, deadline: u64, criticality: u32) -> Result<()> {
     interrupts::without(|| {
         with_scheduler(|scheduler| {
@@ -627,36 +634,51 @@ pub fn begin_constraint(start: u64, estimate: u64, deadline: u64, criticality: u
             scheduler
                 .policy
                 .begin_constraint(id, start, estimate, deadline, criticality)
-        })
-    })?
+        })?
+        .inspect(|_| switch(true))
+    })
 }
 
-/// Ends the calling thread's time constraint.
+/// Ends the calling thread's time constraint: `TIMED_OUT` if its deadline
+/// passed first (the constraint is over either way). The caller keeps the
+/// processor until the policy next chooses, so a periodic thread can state
+/// its next constraint before threads without one run.
 pub fn end_constraint() -> Result<()> {
     interrupts::without(|| {
         with_scheduler(|scheduler| {
             let id = scheduler.current_mut().id;
-            scheduler.policy.end_constraint(id)
+            scheduler.policy.end_constraint(id, timer::now())
         })
     })?
 }
 
-/// Thread `holder` holds a lock the caller waits for (priority inheritance).
-pub fn inherit(holder: ThreadId) {
-    interrupts::without(|| {
-        let _ = with_scheduler(|scheduler| {
-            let waiter = scheduler.current_mut().id;
-            scheduler.policy.inherit(holder, waiter);
-        });
-    });
+/// Every thread waiting on the lock at `key` waits for `holder`, its owner,
+/// and lends it its urgency (priority inheritance, which the policy
+/// follows along chains of locks).
+pub fn lend_urgency(key: usize, holder: ThreadId) {
+    for_waiters(key, |policy, waiter| policy.inherit(holder, waiter));
 }
 
-/// The caller released a lock others waited for: back to its own urgency.
-pub fn disinherit() {
+/// The lock at `key` was released: the threads waiting on it stop lending
+/// their urgency to its holder (what the holder has from waiters on its
+/// other locks stays).
+pub fn stop_lending(key: usize) {
+    for_waiters(key, Policy::disinherit);
+}
+
+/// Tells a policy component `tell(policy, waiter)` for each thread waiting
+/// on `key` (the built-in policy lends nothing).
+fn for_waiters(key: usize, tell: impl Fn(&Policy, ThreadId)) {
     interrupts::without(|| {
         let _ = with_scheduler(|scheduler| {
-            let holder = scheduler.current_mut().id;
-            scheduler.policy.disinherit(holder);
+            if !scheduler.policy.is_component() {
+                return;
+            }
+            for thread in &scheduler.threads {
+                if matches!(thread.state, State::Waiting { key: waiting, .. } if waiting == key) {
+                    tell(&scheduler.policy, thread.id);
+                }
+            }
         });
     });
 }
@@ -690,18 +712,18 @@ fn switch(requeue: bool) {
         }
         let next = if !me.stack_intact() {
             stop_overflowed(scheduler);
-            scheduler.pick_next()
+            scheduler.pick_next(now)
         } else if requeue && current != idle && me.state == State::Ready {
             let id = me.id;
             let threads = &scheduler.threads;
             scheduler
                 .policy
-                .requeue_and_pick(current, id, |id| {
+                .requeue_and_pick(current, id, now, &mut scheduler.earliest_sleeper, |id| {
                     threads.iter().position(|thread| thread.id == id)
                 })
                 .flatten()
         } else {
-            scheduler.pick_next()
+            scheduler.pick_next(now)
         };
         let next = next.unwrap_or(idle);
         let me = scheduler.current_mut();

@@ -113,9 +113,13 @@ impl Component {
         let _ = self.object.ready(id);
     }
 
+    /// The component's pick at `now`; lowers `due` to the time it must
+    /// choose again.
     #[inline(never)]
-    fn pick(&self) -> Option<u64> {
-        self.object.pick().ok()
+    fn pick(&self, now: u64, due: &mut u64) -> Option<u64> {
+        let pick = self.object.pick(now).ok()?;
+        *due = (*due).min(pick.until);
+        Some(pick.thread)
     }
 
     #[inline(never)]
@@ -150,11 +154,18 @@ impl Policy {
 
     /// The next thread to run, as an index into the thread table; `find`
     /// turns a component's thread id into one (`None`: the thread is gone).
+    /// `now` is the time (a component charges the thread it picked before);
+    /// a component lowers `due` to when it must choose again (`Pick::until`).
     #[inline(always)]
-    pub fn pick(&mut self, find: impl FnOnce(u64) -> Option<usize>) -> Option<Option<usize>> {
+    pub fn pick(
+        &mut self,
+        now: u64,
+        due: &mut u64,
+        find: impl FnOnce(u64) -> Option<usize>,
+    ) -> Option<Option<usize>> {
         match &self.component {
             None => self.builtin.pick().map(Some),
-            Some(component) => component.pick().map(find),
+            Some(component) => component.pick(now, due).map(find),
         }
     }
 
@@ -165,13 +176,15 @@ impl Policy {
         &mut self,
         index: usize,
         id: u64,
+        now: u64,
+        due: &mut u64,
         find: impl FnOnce(u64) -> Option<usize>,
     ) -> Option<Option<usize>> {
         match &self.component {
             None => Some(Some(self.builtin.rotate(index))),
             Some(component) => {
                 component.ready(id);
-                component.pick().map(find)
+                component.pick(now, due).map(find)
             }
         }
     }
@@ -183,6 +196,13 @@ impl Policy {
             None => self.builtin.is_empty(),
             Some(component) => component.is_empty(),
         }
+    }
+
+    /// True when a component is in charge (the built-in policy has no
+    /// urgencies to lend, so waiters need not be told to it).
+    #[inline(always)]
+    pub fn is_component(&self) -> bool {
+        self.component.is_some()
     }
 
     /// Whether running threads get time slices.
@@ -218,25 +238,25 @@ impl Policy {
         }
     }
 
-    /// Ends thread `id`'s constraint.
-    pub fn end_constraint(&self, id: u64) -> com::Result<()> {
+    /// Ends thread `id`'s constraint at `now`.
+    pub fn end_constraint(&self, id: u64, now: u64) -> com::Result<()> {
         match &self.component {
             None => Err(com::Status::NOT_SUPPORTED),
-            Some(component) => component.object.end_constraint(id),
+            Some(component) => component.object.end_constraint(id, now),
         }
     }
 
-    /// `holder` holds a lock `waiter` waits for (ignored by the built-in policy).
+    /// `waiter` waits for a lock `holder` holds (ignored by the built-in policy).
     pub fn inherit(&self, holder: u64, waiter: u64) {
         if let Some(component) = &self.component {
             let _ = component.object.inherit(holder, waiter);
         }
     }
 
-    /// `holder` released its locks.
-    pub fn disinherit(&self, holder: u64) {
+    /// `waiter` no longer waits for a lock's holder.
+    pub fn disinherit(&self, waiter: u64) {
         if let Some(component) = &self.component {
-            let _ = component.object.disinherit(holder);
+            let _ = component.object.disinherit(waiter);
         }
     }
 

@@ -22,7 +22,9 @@ pub fn is_jalr(word: u32) -> bool {
 /// Splits a PC-relative distance into the `auipc` upper part and the
 /// sign-extended lower 12 bits that complete it; `None` beyond ±2 GiB.
 pub fn split_pcrel(distance: i64) -> Option<(i32, i32)> {
-    let high = (distance + 0x800) >> 12;
+    // A distance near the top of the range (an import address the image
+    // does not control) must not overflow: found by the `load` fuzz target.
+    let high = distance.checked_add(0x800)? >> 12;
     if !(-(1 << 19)..(1 << 19)).contains(&high) {
         return None;
     }
@@ -111,6 +113,13 @@ pub fn set_cj_offset(half: u16, offset: i64) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distances_at_the_ends_of_the_range_are_out_of_reach() {
+        assert_eq!(split_pcrel(i64::MAX), None);
+        assert_eq!(split_pcrel(i64::MAX - 0x7ff), None);
+        assert_eq!(split_pcrel(i64::MIN), None);
+    }
 
     #[test]
     fn pcrel_split_rebuilds_the_distance() {

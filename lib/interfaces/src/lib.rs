@@ -40,6 +40,6 @@ pub use mutate::{IMutate, IMutateImpl, ITransition, ITransitionImpl};
 pub use namespace::{INamespace, INamespaceImpl};
 pub use power::{IPower, IPowerImpl};
 pub use process::{IProcess, IProcessImpl, IThread, IThreadImpl};
-pub use scheduler::{IScheduler, ISchedulerImpl, ISchedulerPolicy, ISchedulerPolicyImpl};
+pub use scheduler::{IScheduler, ISchedulerImpl, ISchedulerPolicy, ISchedulerPolicyImpl, Pick};
 pub use selftest::{ISelfTests, ISelfTestsImpl};
 pub use threads::{IThreads, IThreadsImpl, ThreadStatus};

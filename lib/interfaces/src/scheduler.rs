@@ -5,12 +5,34 @@
 //! policy with interrupts disabled, so its methods must not block or
 //! allocate: a policy sizes its queues for `MAX_THREADS` when it is made.
 
-use com::{Result, interface};
+use com::{Record, Result, interface};
 
 /// The most threads a policy must be able to hold ready at once.
 pub const MAX_THREADS: usize = 256;
 
-#[interface("6d4fa3c1-4aea-467f-acd9-0b4705438514")]
+/// What [`ISchedulerPolicy::pick`] chose.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Record)]
+pub struct Pick {
+    /// The thread to run.
+    pub thread: u64,
+    /// The `time` by which the policy must choose again even if no other
+    /// thread becomes ready — the thread's budget runs out, or its deadline
+    /// passes (`u64::MAX`: the end of its time slice is soon enough).
+    pub until: u64,
+}
+
+impl Pick {
+    /// `thread`, for a time slice (a policy without budgets).
+    pub const fn slice(thread: u64) -> Pick {
+        Pick {
+            thread,
+            until: u64::MAX,
+        }
+    }
+}
+
+#[interface("8b2caf19-a161-438c-9134-83abc62b9610")]
 /// A scheduling policy.
 pub trait ISchedulerPolicy {
     /// Writes the policy's name into `buffer`; returns its length.
@@ -18,8 +40,9 @@ pub trait ISchedulerPolicy {
     /// Thread `thread` is ready to run.
     fn ready(&self, thread: u64) -> Result<()>;
     /// Takes the thread to run next off the ready set; `NOT_FOUND` when
-    /// none is ready.
-    fn pick(&self) -> Result<u64>;
+    /// none is ready. `now` is the `time`: the thread picked before has
+    /// had the processor until then (a policy with budgets charges it).
+    fn pick(&self, now: u64) -> Result<Pick>;
     /// True when some thread is ready.
     fn has_ready(&self) -> Result<bool>;
     /// Thread `thread` is gone: forget it (whether ready or not).
@@ -31,9 +54,13 @@ pub trait ISchedulerPolicy {
     /// policies without priorities.
     fn set_priority(&self, thread: u64, priority: u32) -> Result<()>;
     /// `thread` asks for `estimate` ticks of processor between `start` and
-    /// `deadline` (absolute `time` values); `REFUSED` when that cannot be
-    /// met alongside the constraints already admitted, `NOT_SUPPORTED` by
-    /// policies without time constraints. `criticality` breaks ties.
+    /// `deadline` (absolute `time` values), replacing any constraint it
+    /// has; `REFUSED` when that cannot be met alongside the constraints
+    /// already admitted, `NOT_SUPPORTED` by policies without time
+    /// constraints. A thread past its estimate runs after every thread
+    /// within its own; `criticality` (higher: more critical) orders such
+    /// threads and breaks ties of deadline. The constraint ends when its
+    /// deadline passes, if `end_constraint` did not end it first.
     fn begin_constraint(
         &self,
         thread: u64,
@@ -42,14 +69,20 @@ pub trait ISchedulerPolicy {
         deadline: u64,
         criticality: u32,
     ) -> Result<()>;
-    /// Ends `thread`'s current constraint.
-    fn end_constraint(&self, thread: u64) -> Result<()>;
-    /// `holder` holds a lock `waiter` waits for: until `disinherit`, the
-    /// holder runs with the waiter's urgency if that is greater (priority
+    /// Ends `thread`'s constraint at `time` `now`: `TIMED_OUT` when its
+    /// deadline passed first (the constraint ended then, and this reports
+    /// it once), `NOT_FOUND` for a thread the policy never saw.
+    fn end_constraint(&self, thread: u64, now: u64) -> Result<()>;
+    /// `waiter` waits for a lock `holder` holds (instead of whatever it
+    /// waited for before): until `disinherit(waiter)`, the holder — and
+    /// whoever holds a lock the holder waits for, along the chain — runs
+    /// with the waiter's urgency if that is greater (priority
     /// inheritance). Policies without urgencies ignore it.
     fn inherit(&self, holder: u64, waiter: u64) -> Result<()>;
-    /// `holder` released the locks it held: back to its own urgency.
-    fn disinherit(&self, holder: u64) -> Result<()>;
+    /// `waiter` no longer waits for a lock's holder (the lock was
+    /// released): it stops lending its urgency; what the holder has from
+    /// waiters on its other locks stays.
+    fn disinherit(&self, waiter: u64) -> Result<()>;
 }
 
 #[interface("83f5636d-f53b-4676-abda-e73fe4e8502e")]
@@ -62,7 +95,10 @@ pub trait IScheduler {
     fn use_policy(&self, name: &str) -> Result<()>;
     /// The calling thread asks for `estimate` ticks of processor between
     /// `start` and `deadline`: `REFUSED` when the policy cannot promise it,
-    /// `NOT_SUPPORTED` when the policy has no time constraints.
+    /// `NOT_SUPPORTED` when the policy has no time constraints. Past its
+    /// estimate the thread runs after every thread within its own
+    /// (`criticality`, higher first, orders such threads); once the
+    /// deadline passes the constraint is over.
     fn begin_constraint(
         &self,
         start: u64,
@@ -70,7 +106,8 @@ pub trait IScheduler {
         deadline: u64,
         criticality: u32,
     ) -> Result<()>;
-    /// Ends the calling thread's time constraint.
+    /// Ends the calling thread's time constraint: `TIMED_OUT` when its
+    /// deadline passed before this call (the deadline was missed).
     fn end_constraint(&self) -> Result<()>;
     /// The `time` counter, in ticks.
     fn now(&self) -> Result<u64>;

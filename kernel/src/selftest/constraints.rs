@@ -1,0 +1,321 @@
+//! Checks that `sched-constraint` keeps its promises when threads do not
+//! keep theirs: a thread past its estimate yields to the threads within
+//! theirs, a missed deadline ends its constraint and is reported, priority
+//! inheritance follows a chain of locks, and releasing one lock takes away
+//! only what its waiters lent.
+//!
+//! Each check runs under `sched-constraint` with QEMU's instruction count
+//! as the clock (`work` of one millisecond is a million instructions), so
+//! the times it measures are the same from run to run.
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use com::{Result, Status};
+use interfaces::threads::state;
+
+use super::{STOP_BACKGROUND, background, fail, ms, under_policy, work};
+use crate::threads::{self, ThreadId};
+
+/// Instructions of work for `milliseconds` of processor time.
+fn work_ms(milliseconds: u64) {
+    work(milliseconds * 1_000_000);
+}
+
+/// Starts three unconstrained threads that spin until `STOP_BACKGROUND`;
+/// each takes whole 10 ms time slices from any thread that has no urgency.
+fn start_busy_threads() -> Result<[ThreadId; 3]> {
+    STOP_BACKGROUND.store(false, Ordering::SeqCst);
+    let mut ids = [0; 3];
+    for id in &mut ids {
+        *id = threads::spawn("busy", background, 0, 4096)?;
+    }
+    Ok(ids)
+}
+
+fn stop_busy_threads(ids: [ThreadId; 3]) -> Result<()> {
+    STOP_BACKGROUND.store(true, Ordering::SeqCst);
+    ids.into_iter().try_for_each(threads::join)
+}
+
+/// Waits (a tenth of a millisecond at a time, up to a second) until thread
+/// `id` is in `wanted` (one of `interfaces::threads::state`), so a check's
+/// threads reach their places in a known order whatever the timing.
+fn wait_for_state(id: ThreadId, wanted: u32) -> Result<()> {
+    for _ in 0..10_000 {
+        if threads::statuses()
+            .iter()
+            .any(|status| status.id == id && status.state == wanted)
+        {
+            return Ok(());
+        }
+        threads::sleep_until(threads::now() + ms() / 10);
+    }
+    fail(format_args!("thread {id} never reached state {wanted}"))
+}
+
+/// When the overrun check's two threads become ready, and when each
+/// finished its work (ticks after that moment).
+static OVERRUN_BASE: AtomicU64 = AtomicU64::new(0);
+static CRITICAL_DONE: AtomicU64 = AtomicU64::new(u64::MAX);
+static OVERRUNNER_DONE: AtomicU64 = AtomicU64::new(u64::MAX);
+/// Set when a constraint the check asked for was refused.
+static REFUSED: AtomicBool = AtomicBool::new(false);
+
+/// States a constraint from the overrun check's base moment, sleeps until
+/// it, works `work_for` ms, and returns when it finished (after the base).
+fn constrained_work(estimate: u64, deadline: u64, criticality: u32, work_for: u64) -> u64 {
+    let base = OVERRUN_BASE.load(Ordering::SeqCst);
+    let admitted =
+        threads::begin_constraint(base, estimate * ms(), base + deadline * ms(), criticality);
+    REFUSED.fetch_or(admitted.is_err(), Ordering::SeqCst);
+    threads::sleep_until(base);
+    work_ms(work_for);
+    let done = threads::now() - base;
+    let _ = threads::end_constraint();
+    done
+}
+
+/// A less critical thread with the earlier deadline asks for 3 ms by 12 ms
+/// but works 40 ms; a more critical one asks for 9 ms by 15 ms and works
+/// 8 ms. Both become ready together. Earliest deadline first alone would
+/// run the overrunner to its end (the critical thread done at 48 ms, past
+/// 15); demoted only at the end of a 10 ms time slice, it would let the
+/// critical thread start at 10 ms, too late. Demoted the moment its
+/// estimate runs out, it lets the critical thread finish at about 11 ms.
+pub fn overrun_is_demoted() -> Result<()> {
+    under_policy("sched-constraint", || {
+        REFUSED.store(false, Ordering::SeqCst);
+        CRITICAL_DONE.store(u64::MAX, Ordering::SeqCst);
+        OVERRUNNER_DONE.store(u64::MAX, Ordering::SeqCst);
+        OVERRUN_BASE.store(threads::now() + 2 * ms(), Ordering::SeqCst);
+        let overrunner = threads::spawn(
+            "overrunner",
+            |_| OVERRUNNER_DONE.store(constrained_work(3, 12, 1, 40), Ordering::SeqCst),
+            0,
+            threads::DEFAULT_STACK,
+        )?;
+        let critical = threads::spawn(
+            "critical",
+            |_| CRITICAL_DONE.store(constrained_work(9, 15, 2, 8), Ordering::SeqCst),
+            0,
+            threads::DEFAULT_STACK,
+        )?;
+        threads::join(critical)?;
+        threads::join(overrunner)?;
+        let (critical, overrunner) = (
+            CRITICAL_DONE.load(Ordering::SeqCst),
+            OVERRUNNER_DONE.load(Ordering::SeqCst),
+        );
+        if REFUSED.load(Ordering::SeqCst) || critical > 15 * ms() || overrunner == u64::MAX {
+            return fail(format_args!(
+                "the critical thread finished at {} ms (deadline 15 ms), the overrunner at {} ms; refused: {}",
+                critical / ms(),
+                overrunner / ms(),
+                REFUSED.load(Ordering::SeqCst)
+            ));
+        }
+        Ok(())
+    })
+}
+
+/// What the late thread's constraint calls returned: the missed
+/// constraint's begin and end, then the kept one's begin-to-end.
+type MissedReport = (Result<()>, Result<()>, Result<()>);
+
+/// The late thread's report, and how far the unconstrained thread had
+/// counted when the late one finished its work.
+static MISSED_REPORT: threads::Mutex<Option<MissedReport>> = threads::Mutex::new(None);
+static FREE_COUNT: AtomicU64 = AtomicU64::new(0);
+static FREE_COUNT_SEEN: AtomicU64 = AtomicU64::new(0);
+
+/// A thread asks for 2 ms by 5 ms but works 30 ms beside a thread without
+/// a constraint: the constraint ends when its deadline passes (so the
+/// other thread runs before the late one is done), `end_constraint` says
+/// `TIMED_OUT`, and a constraint it keeps afterwards ends with success.
+pub fn missed_deadline_is_reported() -> Result<()> {
+    under_policy("sched-constraint", || {
+        *MISSED_REPORT.lock() = None;
+        FREE_COUNT.store(0, Ordering::SeqCst);
+        STOP_BACKGROUND.store(false, Ordering::SeqCst);
+        let late = threads::spawn(
+            "late",
+            |_| {
+                let now = threads::now();
+                let admitted = threads::begin_constraint(now, 2 * ms(), now + 5 * ms(), 1);
+                work_ms(30);
+                FREE_COUNT_SEEN.store(FREE_COUNT.load(Ordering::SeqCst), Ordering::SeqCst);
+                let missed = threads::end_constraint();
+                let now = threads::now();
+                let kept =
+                    threads::begin_constraint(now, 5 * ms(), now + 50 * ms(), 1).and_then(|()| {
+                        work_ms(1);
+                        threads::end_constraint()
+                    });
+                *MISSED_REPORT.lock() = Some((admitted, missed, kept));
+            },
+            0,
+            threads::DEFAULT_STACK,
+        )?;
+        let free = threads::spawn(
+            "free",
+            |_| {
+                while !STOP_BACKGROUND.load(Ordering::Relaxed) {
+                    FREE_COUNT.fetch_add(1, Ordering::Relaxed);
+                }
+            },
+            0,
+            4096,
+        )?;
+        threads::join(late)?;
+        STOP_BACKGROUND.store(true, Ordering::SeqCst);
+        threads::join(free)?;
+        let report = MISSED_REPORT.lock().take();
+        let seen = FREE_COUNT_SEEN.load(Ordering::SeqCst);
+        if report != Some((Ok(()), Err(Status::TIMED_OUT), Ok(()))) || seen == 0 {
+            return fail(format_args!(
+                "begin, missed end, kept constraint gave {report:?}; the other thread counted {seen} while the late one worked"
+            ));
+        }
+        Ok(())
+    })
+}
+
+/// The chain check's locks: A waits on the head, which B holds while it
+/// waits on the tail, which C holds.
+static CHAIN_HEAD: threads::Mutex<()> = threads::Mutex::new(());
+static CHAIN_TAIL: threads::Mutex<()> = threads::Mutex::new(());
+/// How long the constrained thread waited for its lock (ticks).
+static CHAIN_WAITED: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// B waits for C's lock before A, constrained, waits for B's: C must run
+/// with A's deadline though A waits for B, not for C (lending only to the
+/// holder A waits for would not reach C, and B lent C nothing when it
+/// blocked). C sleeps 3 ms holding its lock and then has 2 ms of work: A's
+/// wait is about 4 ms with the inheritance passed along, and up to three
+/// busy threads' 10 ms slices more without.
+pub fn inheritance_follows_chains() -> Result<()> {
+    under_policy("sched-constraint", || {
+        CHAIN_WAITED.store(u64::MAX, Ordering::SeqCst);
+        let tail_holder = threads::spawn(
+            "chain C",
+            |_| {
+                let tail = CHAIN_TAIL.lock();
+                threads::sleep_ms(3);
+                work_ms(2);
+                drop(tail);
+            },
+            0,
+            threads::DEFAULT_STACK,
+        )?;
+        wait_for_state(tail_holder, state::SLEEPING)?;
+        let middle = threads::spawn(
+            "chain B",
+            |_| {
+                let head = CHAIN_HEAD.lock();
+                drop(CHAIN_TAIL.lock());
+                drop(head);
+            },
+            0,
+            threads::DEFAULT_STACK,
+        )?;
+        // B holds the head and waits for the tail, which C holds asleep.
+        wait_for_state(middle, state::BLOCKED)?;
+        let waiter = threads::spawn(
+            "chain A",
+            |_| {
+                let now = threads::now();
+                let _ = threads::begin_constraint(now, 10 * ms(), now + 50 * ms(), 2);
+                let asked = threads::now();
+                drop(CHAIN_HEAD.lock());
+                CHAIN_WAITED.store(threads::now() - asked, Ordering::SeqCst);
+                let _ = threads::end_constraint();
+            },
+            0,
+            threads::DEFAULT_STACK,
+        )?;
+        let busy = start_busy_threads()?;
+        threads::join(waiter)?;
+        threads::join(middle)?;
+        threads::join(tail_holder)?;
+        stop_busy_threads(busy)?;
+        let waited = CHAIN_WAITED.load(Ordering::SeqCst);
+        if waited > 10 * ms() {
+            return fail(format_args!(
+                "the constrained thread waited {} ms at the head of the chain",
+                waited / ms()
+            ));
+        }
+        Ok(())
+    })
+}
+
+/// The release check's two locks, both held by one thread.
+static FIRST_LOCK: threads::Mutex<()> = threads::Mutex::new(());
+static SECOND_LOCK: threads::Mutex<()> = threads::Mutex::new(());
+static SECOND_WAITED: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Waits for `lock` under a constraint of `estimate` ms by `deadline` ms;
+/// returns how long the wait took (ticks).
+fn constrained_wait(lock: &threads::Mutex<()>, estimate: u64, deadline: u64) -> u64 {
+    let now = threads::now();
+    let _ = threads::begin_constraint(now, estimate * ms(), now + deadline * ms(), 2);
+    let asked = threads::now();
+    drop(lock.lock());
+    let waited = threads::now() - asked;
+    let _ = threads::end_constraint();
+    waited
+}
+
+/// C holds two locks, each waited for by a constrained thread. It releases
+/// the first, sleeps 1 ms (still holding the second), then works 2 ms: the
+/// second waiter's deadline must bring it back at once. Its wait is about
+/// 6 ms when the release takes away only the first waiter's urgency, and
+/// three busy threads' slices (30 ms) more when it takes away both.
+pub fn release_keeps_other_inheritance() -> Result<()> {
+    under_policy("sched-constraint", || {
+        SECOND_WAITED.store(u64::MAX, Ordering::SeqCst);
+        let holder = threads::spawn(
+            "two locks",
+            |_| {
+                let first = FIRST_LOCK.lock();
+                let second = SECOND_LOCK.lock();
+                threads::sleep_ms(3);
+                work_ms(1);
+                drop(first);
+                threads::sleep_ms(1);
+                work_ms(2);
+                drop(second);
+            },
+            0,
+            threads::DEFAULT_STACK,
+        )?;
+        wait_for_state(holder, state::SLEEPING)?;
+        let first = threads::spawn(
+            "first waiter",
+            |_| {
+                constrained_wait(&FIRST_LOCK, 5, 20);
+            },
+            0,
+            threads::DEFAULT_STACK,
+        )?;
+        let second = threads::spawn(
+            "second waiter",
+            |_| SECOND_WAITED.store(constrained_wait(&SECOND_LOCK, 10, 40), Ordering::SeqCst),
+            0,
+            threads::DEFAULT_STACK,
+        )?;
+        let busy = start_busy_threads()?;
+        threads::join(second)?;
+        threads::join(first)?;
+        threads::join(holder)?;
+        stop_busy_threads(busy)?;
+        let waited = SECOND_WAITED.load(Ordering::SeqCst);
+        if waited > 15 * ms() {
+            return fail(format_args!(
+                "the second lock's waiter waited {} ms for it",
+                waited / ms()
+            ));
+        }
+        Ok(())
+    })
+}
