@@ -239,7 +239,8 @@ fn bind_imports(location: &str, image: &Image<'_>) -> Result<(Vec<u64>, Vec<ComP
         })?;
     for module in image.import_modules() {
         let symbols = module.first_symbol..module.first_symbol + module.symbol_count;
-        let symbols = symbols.filter_map(|index| Some((index, image.import_symbol(index)?)));
+        let symbols = symbols.filter_map(|index| Some((index, image.import_ordinal(index)?)));
+        let symbol_name = |index| image.import_symbol(index).map_or("?", |symbol| symbol.name);
         if module.name == KERNEL_MODULE {
             let table = exports::TABLES
                 .iter()
@@ -251,17 +252,18 @@ fn bind_imports(location: &str, image: &Image<'_>) -> Result<(Vec<u64>, Vec<ComP
                         Status::NOT_SUPPORTED,
                     )
                 })?;
-            for (index, symbol) in symbols {
+            for (index, ordinal) in symbols {
                 let export = table
                     .exports
                     .iter()
-                    .find(|export| export.ordinal == symbol.ordinal)
+                    .find(|export| export.ordinal == ordinal)
                     .ok_or_else(|| {
                         report(
                             location,
                             &format_args!(
                                 "the kernel does not export {} (ordinal {})",
-                                symbol.name, symbol.ordinal
+                                symbol_name(index),
+                                ordinal
                             ),
                             Status::NOT_FOUND,
                         )
@@ -291,9 +293,9 @@ fn bind_imports(location: &str, image: &Image<'_>) -> Result<(Vec<u64>, Vec<ComP
                 status,
             )
         })?;
-        for (index, symbol) in symbols {
+        for (index, ordinal) in symbols {
             let address = super::with_registered(&name, |exporter| {
-                exporter.export_by_ordinal(module.uuid, symbol.ordinal)
+                exporter.export_by_ordinal(module.uuid, ordinal)
             })
             .unwrap_or(Err(Status::NOT_FOUND))
             .map_err(|status| match status {
@@ -306,7 +308,9 @@ fn bind_imports(location: &str, image: &Image<'_>) -> Result<(Vec<u64>, Vec<ComP
                     location,
                     &format_args!(
                         "{} does not export {} (ordinal {})",
-                        module.name, symbol.name, symbol.ordinal
+                        module.name,
+                        symbol_name(index),
+                        ordinal
                     ),
                     status,
                 ),

@@ -232,6 +232,15 @@ impl<'a> Image<'a> {
         })
     }
 
+    /// The ordinal of import symbol `index` (what binding needs; its name
+    /// is only for messages).
+    pub fn import_ordinal(&self, index: u32) -> Option<u32> {
+        u32_at(
+            self.bytes,
+            record(self.header.import_symbols, index, IMPORT_SYMBOL_SIZE)?,
+        )
+    }
+
     /// Import symbol `index`.
     pub fn import_symbol(&self, index: u32) -> Option<ImportSymbol<'a>> {
         let at = record(self.header.import_symbols, index, IMPORT_SYMBOL_SIZE)?;

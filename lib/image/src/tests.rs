@@ -117,6 +117,8 @@ fn builder_and_reader_agree() {
             .map(|symbol| (symbol.ordinal, symbol.name)),
         Some((2, "tessera_free"))
     );
+    assert_eq!(image.import_ordinal(1), Some(2));
+    assert_eq!(image.import_ordinal(2), None);
     assert_eq!(
         image.module_of_symbol(1).map(|module| module.name),
         Some("kernel")

@@ -9,6 +9,7 @@
 //! instructions, comparing a whole name only at the match. Listings, which
 //! need names in order, are rare; they scan the table and sort.
 
+use alloc::collections::TryReserveError;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
@@ -45,18 +46,38 @@ impl<E> Table<E> {
             .binary_search_by(|(directory, _)| directory.as_str().cmp(name))
     }
 
-    /// Counts one more entry below each ancestor of `name`.
-    fn add_directories(&mut self, name: &str) {
+    /// Counts one more entry below each ancestor of `name`. Every block
+    /// it needs is taken first, so running out of memory changes nothing.
+    fn add_directories(&mut self, name: &str) -> Result<(), TryReserveError> {
+        if at_root(name) {
+            return Ok(());
+        }
+        let mut new = Vec::new();
+        for (ancestor, _) in crate::path::ancestors(name) {
+            if self.directory(ancestor).is_err() {
+                new.try_reserve(1)?;
+                new.push(copy(ancestor)?);
+            }
+        }
+        self.directories.try_reserve(new.len())?;
+        let mut new = new.into_iter();
         for (ancestor, _) in crate::path::ancestors(name) {
             match self.directory(ancestor) {
                 Ok(index) => self.directories[index].1 += 1,
-                Err(index) => self.directories.insert(index, (String::from(ancestor), 1)),
+                Err(index) => {
+                    let directory = new.next().unwrap_or_default();
+                    self.directories.insert(index, (directory, 1));
+                }
             }
         }
+        Ok(())
     }
 
     /// Counts one entry less below each ancestor of `name`.
     fn remove_directories(&mut self, name: &str) {
+        if at_root(name) {
+            return;
+        }
         for (ancestor, _) in crate::path::ancestors(name) {
             if let Ok(index) = self.directory(ancestor) {
                 self.directories[index].1 -= 1;
@@ -79,17 +100,20 @@ impl<E> Table<E> {
         self.find(name).is_ok()
     }
 
-    /// Sets the entry of `name`; returns the one it replaced.
-    pub fn insert(&mut self, name: &str, entry: E) -> Option<E> {
+    /// Sets the entry of `name`; returns the one it replaced. Out of
+    /// memory for a new entry leaves the table as it was.
+    pub fn insert(&mut self, name: &str, entry: E) -> Result<Option<E>, TryReserveError> {
         match self.find(name) {
-            Ok(index) => self
+            Ok(index) => Ok(self
                 .entries
                 .get_mut(index)
-                .map(|(_, old)| core::mem::replace(old, entry)),
+                .map(|(_, old)| core::mem::replace(old, entry))),
             Err(index) => {
-                self.entries.insert(index, (String::from(name), entry));
-                self.add_directories(name);
-                None
+                let key = copy(name)?;
+                self.entries.try_reserve(1)?;
+                self.add_directories(name)?;
+                self.entries.insert(index, (key, entry));
+                Ok(None)
             }
         }
     }
@@ -129,6 +153,19 @@ impl<E> Table<E> {
     }
 }
 
+/// True for a name directly below `/`, which implies no directory.
+fn at_root(name: &str) -> bool {
+    name.rfind('/').is_none_or(|slash| slash == 0)
+}
+
+/// `text` in a string of its own, or the error when the heap is full.
+fn copy(text: &str) -> Result<String, TryReserveError> {
+    let mut copy = String::new();
+    copy.try_reserve_exact(text.len())?;
+    copy.push_str(text);
+    Ok(copy)
+}
+
 /// Gives memory back the way a vector took it (doubling from 4, or none
 /// when empty), so removing what was added returns the heap to where it was.
 fn shrink<T>(list: &mut Vec<T>) {
@@ -166,13 +203,13 @@ mod tests {
             .map(|i| alloc::format!("/dir{}/name{i}", i % 7))
             .collect();
         for (i, name) in names.iter().enumerate() {
-            assert!(table.insert(name, i).is_none());
+            assert!(table.insert(name, i).expect("room").is_none());
         }
         for (i, name) in names.iter().enumerate() {
             assert_eq!(table.get(name), Some(&i), "{name}");
         }
         assert_eq!(table.get("/dir0/name"), None);
-        assert_eq!(table.insert(&names[3], 999), Some(3));
+        assert_eq!(table.insert(&names[3], 999).expect("room"), Some(3));
         assert_eq!(table.iter().count(), 200);
         assert_eq!(table.remove(&names[5]), Some(5));
         assert_eq!(table.get(&names[5]), None);
@@ -183,8 +220,8 @@ mod tests {
     fn directories_follow_their_entries() {
         let mut table = Table::new();
         assert!(!table.has_children("/"));
-        table.insert("/a/b/c", ());
-        table.insert("/a/d", ());
+        table.insert("/a/b/c", ()).expect("room");
+        table.insert("/a/d", ()).expect("room");
         assert!(table.has_children("/") && table.has_children("/a") && table.has_children("/a/b"));
         assert!(
             !table.has_children("/a/b/c")
@@ -213,10 +250,10 @@ mod tests {
     fn removing_what_was_added_gives_the_memory_back() {
         let mut table = Table::new();
         for name in ["/d", "/b", "/a", "/c"] {
-            table.insert(name, ());
+            table.insert(name, ()).expect("room");
         }
         let capacity = table.entries.capacity();
-        table.insert("/e", ());
+        table.insert("/e", ()).expect("room");
         assert!(table.entries.capacity() > capacity);
         assert_eq!(table.remove("/e"), Some(()));
         assert_eq!(table.entries.capacity(), capacity);

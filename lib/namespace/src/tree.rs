@@ -88,6 +88,8 @@ enum Resolution {
     Cycle(String),
     /// This binder marked the name as loading and must load it.
     Load(Arc<PendingLoad>),
+    /// The bind cannot go on (no memory to mark the name as loading).
+    Failed(Status),
     Missing,
 }
 
@@ -160,8 +162,10 @@ impl Namespace {
             return Resolution::Missing;
         }
         let load = PendingLoad::begin(loader.current_thread());
-        entries.insert(name, Entry::Loading(load.clone()));
-        Resolution::Load(load)
+        match entries.insert(name, Entry::Loading(load.clone())) {
+            Ok(_) => Resolution::Load(load),
+            Err(_) => Resolution::Failed(Status::OUT_OF_MEMORY),
+        }
     }
 
     /// Everything but an exact hit: validation, extensions, demand loading.
@@ -180,6 +184,7 @@ impl Namespace {
                 Err(Status::IMPORT_CYCLE)
             }
             Resolution::Load(load) => self.load(name, flags, &load),
+            Resolution::Failed(status) => Err(status),
             Resolution::Missing => Err(Status::NOT_FOUND),
         }
     }
@@ -200,7 +205,9 @@ impl Namespace {
                     flags: default_rights(flags & flags::KEEP),
                     extension: None,
                 };
-                state.entries.insert(name, entry)
+                // The loading mark is in place: this replaces it, and a
+                // replacement allocates nothing.
+                state.entries.insert(name, entry).unwrap_or_default()
             }
             Err(_) => state.entries.remove(name),
         };
@@ -314,7 +321,9 @@ impl INamespaceImpl for Namespace {
         if taken {
             return Err(Status::ALREADY_EXISTS);
         }
-        let replaced = entries.insert(name, entry);
+        let replaced = entries
+            .insert(name, entry)
+            .map_err(|_| Status::OUT_OF_MEMORY)?;
         drop(state);
         // The replaced object is released here, outside the lock.
         drop(replaced);
