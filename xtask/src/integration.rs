@@ -116,7 +116,7 @@ pub fn typed_ahead_script_runs_completely() -> Result<()> {
         }
         Err(error) => {
             println!(
-                "test {name} ... FAILED\n{error:?}\n\ntest result: FAILED. 0 passed, 1 failed\n"
+                "test {name} ... FAILED\n{error:#}\n\ntest result: FAILED. 0 passed, 1 failed\n"
             );
             bail!("integration test {name} failed")
         }
@@ -169,13 +169,12 @@ pub fn run_all(kernel: &Path) -> Result<u64> {
     for &(name, test) in TESTS {
         let outcome = Machine::boot(kernel).and_then(|(mut machine, banner)| {
             boot_instructions = figures::boot_instructions(&banner);
-            test(&mut machine, &banner)
-                .map_err(|error| error.context(format!("console log:\n{}", machine.log())))
+            test(&mut machine, &banner).map_err(|error| failure(error, &mut machine))
         });
         match outcome {
             Ok(()) => println!("test {name} ... ok"),
             Err(error) => {
-                println!("test {name} ... FAILED\n{error:?}\n");
+                println!("test {name} ... FAILED\n{error}\n");
                 failed.push(name);
             }
         }
@@ -192,6 +191,21 @@ pub fn run_all(kernel: &Path) -> Result<u64> {
     boot_instructions.context("the boot banner has no instruction count")
 }
 
+/// How many lines of the console a failure report shows.
+const LOG_LINES: usize = 80;
+
+/// A failed test's report: why, the end of the console log, and why again
+/// (a CI excerpt that keeps only the start and the end shows the reason).
+fn failure(error: anyhow::Error, machine: &mut Machine) -> anyhow::Error {
+    let log = machine.log();
+    let lines: Vec<&str> = log.lines().filter(|line| !line.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(LOG_LINES)..].join("\n");
+    anyhow::anyhow!(
+        "reason: {error:#}\nthe console's last {} lines:\n{tail}\nreason: {error:#}",
+        lines.len().min(LOG_LINES)
+    )
+}
+
 /// Boots each minimal kernel and runs the startup shell on it; fails if
 /// one misbehaves.
 pub fn run_configurations(kernels: &[(&str, std::path::PathBuf)]) -> Result<()> {
@@ -201,12 +215,12 @@ pub fn run_configurations(kernels: &[(&str, std::path::PathBuf)]) -> Result<()> 
         let threads = *name != "single-threaded";
         let outcome = Machine::boot(kernel).and_then(|(mut machine, _)| {
             minimal_kernel_runs_its_shell(&mut machine, threads)
-                .map_err(|error| error.context(format!("console log:\n{}", machine.log())))
+                .map_err(|error| failure(error, &mut machine))
         });
         match outcome {
             Ok(()) => println!("test minimal_kernel_{name} ... ok"),
             Err(error) => {
-                println!("test minimal_kernel_{name} ... FAILED\n{error:?}\n");
+                println!("test minimal_kernel_{name} ... FAILED\n{error}\n");
                 failed.push(*name);
             }
         }
