@@ -7,8 +7,9 @@ use std::fs;
 use anyhow::{Context, Result, bail};
 
 use crate::figures::{self, KernelSize};
-use crate::image::{self, Profile};
+use crate::image::{self, Image, Profile};
 use crate::machine::{Machine, STEP_TIMEOUT};
+use crate::manifest::Manifest;
 use crate::qemu;
 
 /// One measured figure.
@@ -24,9 +25,10 @@ struct Target {
     met: bool,
 }
 
-/// Builds the release kernel, measures every figure and reports them.
+/// Builds the release test image and the minimal kernels, measures every
+/// figure and reports them.
 pub fn run() -> Result<()> {
-    let built = image::build(Profile::Release)?;
+    let built = image::build(Profile::Release, Image::Test)?;
     qemu::ensure_installed()?;
     let (mut machine, banner) = Machine::boot(&built.kernel)?;
     let boot =
@@ -50,6 +52,8 @@ pub fn run() -> Result<()> {
         figure("kernel data", size.data, "bytes"),
         figure("kernel bss", size.bss, "bytes"),
         figure("kernel boot stack", size.stack, "bytes"),
+        figure("test image: boot RomFS", size.boot_romfs, "bytes"),
+        figure("full kernel proper (code + data)", size.proper(), "bytes"),
     ]);
     let (loaded, spans) = built
         .components
@@ -84,7 +88,8 @@ pub fn run() -> Result<()> {
         full_used,
         "bytes",
     ));
-    for (name, kernel) in image::build_configurations()? {
+    for (configuration, kernel) in image::build_configurations(&Manifest::load()?)? {
+        let name = &configuration.name;
         let size = KernelSize::of(&kernel)?;
         let (mut machine, _) = Machine::boot(&kernel)?;
         machine.send_line("mem")?;
@@ -100,6 +105,11 @@ pub fn run() -> Result<()> {
         results.push(figure(
             &format!("{name} kernel: heap in use at the prompt"),
             used,
+            "bytes",
+        ));
+        results.push(figure(
+            &format!("{name} kernel proper (code + data)"),
+            size.proper(),
             "bytes",
         ));
     }

@@ -1,6 +1,6 @@
-//! Building the components: cargo builds each crate under `components/`
-//! for the kernel's target, the munger turns each ELF into an image, and
-//! broken copies of them test the loader's checks.
+//! Building the components `system.toml` lists: cargo builds each Rust
+//! crate for the kernel's target (clang each C one), the munger turns each
+//! ELF into an image, and broken copies of them test the loader's checks.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,6 +13,7 @@ use image::format::{IMPORT_MODULE_SIZE, header};
 use image::{ExportTableSpec, ImageBuilder, ImportModuleSpec};
 
 use crate::image::{Profile, TARGET, cargo, workspace_root};
+use crate::manifest;
 
 /// A component image and the munger's figures for it.
 pub struct Component {
@@ -22,59 +23,44 @@ pub struct Component {
     pub image: Vec<u8>,
     /// What the munger measured.
     pub report: munger::Report,
-    /// A Rust crate (else a C component).
-    pub rust: bool,
 }
 
-/// Builds and munges every component: the Rust crates, then the C ones.
-pub fn build(profile: Profile) -> Result<Vec<Component>> {
-    let mut components = build_rust(profile)?;
-    components.extend(build_c()?);
-    Ok(components)
-}
-
-/// The C components: `components/<name>/` holding `<name>.c`, sorted.
-fn c_component_names() -> Result<Vec<String>> {
-    let directory = workspace_root().join("components");
-    let mut names = Vec::new();
-    for entry in
-        fs::read_dir(&directory).with_context(|| format!("reading {}", directory.display()))?
-    {
-        let path = entry?.path();
-        let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
-            continue;
-        };
-        if path.join(format!("{name}.c")).exists() {
-            names.push(name.to_owned());
-        }
+/// Builds and munges `listed` (from the manifest): the Rust crates, then
+/// the C components.
+pub fn build(profile: Profile, listed: &[manifest::Component]) -> Result<Vec<Component>> {
+    let (rust, c): (Vec<_>, Vec<_>) = listed.iter().partition(|component| component.is_rust());
+    let mut defs = vec![read_def(&workspace_root().join("kernel/kernel.def"))?];
+    for component in listed {
+        defs.push(read_def(&def_path(component))?);
     }
-    names.sort();
-    Ok(names)
+    let mut components = build_rust(profile, &rust, &defs)?;
+    components.extend(build_c(&c, &defs)?);
+    Ok(components)
 }
 
 /// Compiles each C component with clang, links it with rust-lld as the
 /// Rust ones are linked, and munges it.
-fn build_c() -> Result<Vec<Component>> {
-    let names = c_component_names()?;
-    if names.is_empty() {
+/// `defs` are every listed module's, for resolving imports.
+fn build_c(listed: &[&manifest::Component], defs: &[ModuleDef]) -> Result<Vec<Component>> {
+    if listed.is_empty() {
         return Ok(Vec::new());
     }
     crate::qemu::ensure_package("clang", "clang")?;
+    let names: Vec<&str> = listed
+        .iter()
+        .map(|component| component.name.as_str())
+        .collect();
     println!("xtask: building the C components: {}", names.join(", "));
     let linker = rust_lld()?;
     let out = crate::image::output_directory()?.join("c");
     fs::create_dir_all(&out)?;
-    let mut defs = vec![read_def(&workspace_root().join("kernel/kernel.def"))?];
-    for name in component_names()?.iter().chain(&names) {
-        defs.push(read_def(&def_path(name))?);
-    }
-    names
+    listed
         .iter()
-        .map(|name| {
+        .map(|&component| {
+            let name = &component.name;
             let source = workspace_root()
-                .join("components")
-                .join(name)
-                .join(format!("{name}.c"));
+                .join(&component.directory)
+                .join(format!("{}.c", component.stem()));
             let object = out.join(format!("{name}.o"));
             let elf = out.join(name);
             let include = workspace_root().join("include");
@@ -118,10 +104,10 @@ fn build_c() -> Result<Vec<Component>> {
                 .arg("-o")
                 .arg(&elf))
             .with_context(|| format!("linking {name}"))?;
-            let module = read_def(&def_path(name))?;
+            let module = read_def(&def_path(component))?;
             let bytes = fs::read(&elf).with_context(|| format!("reading {}", elf.display()))?;
             let munged =
-                munger::munge(&bytes, &module, &defs).with_context(|| format!("munging {name}"))?;
+                munger::munge(&bytes, &module, defs).with_context(|| format!("munging {name}"))?;
             println!(
                 "xtask: munged {name} (C): {} bytes loaded (ELF span {} bytes)",
                 munged.report.memory_size, munged.report.elf_span
@@ -130,7 +116,6 @@ fn build_c() -> Result<Vec<Component>> {
                 name: name.clone(),
                 image: munged.image,
                 report: munged.report,
-                rust: false,
             })
         })
         .collect()
@@ -172,9 +157,17 @@ fn rust_lld() -> Result<PathBuf> {
     Ok(linker)
 }
 
-/// Builds and munges the Rust components.
-fn build_rust(profile: Profile) -> Result<Vec<Component>> {
-    let names = component_names()?;
+/// Builds and munges the Rust components `listed`; `defs` are every
+/// listed module's, for resolving imports.
+fn build_rust(
+    profile: Profile,
+    listed: &[&manifest::Component],
+    defs: &[ModuleDef],
+) -> Result<Vec<Component>> {
+    let names: Vec<&str> = listed
+        .iter()
+        .map(|component| component.name.as_str())
+        .collect();
     println!(
         "xtask: building the components ({profile}): {}",
         names.join(", ")
@@ -183,8 +176,8 @@ fn build_rust(profile: Profile) -> Result<Vec<Component>> {
     command
         .current_dir(workspace_root())
         .args(["build", "--target", TARGET]);
-    for name in &names {
-        command.args(["--package", name]);
+    for &component in listed {
+        command.args(["--package", component.stem()]);
     }
     if profile == Profile::Release {
         command.arg("--release");
@@ -192,56 +185,32 @@ fn build_rust(profile: Profile) -> Result<Vec<Component>> {
     if !command.status().context("running cargo build")?.success() {
         bail!("building the components failed");
     }
-    let mut defs = vec![read_def(&workspace_root().join("kernel/kernel.def"))?];
-    for name in &names {
-        defs.push(read_def(&def_path(name))?);
-    }
     let elf_directory = workspace_root()
         .join("target")
         .join(TARGET)
         .join(profile.to_string());
-    names
+    listed
         .iter()
-        .zip(&defs[1..])
-        .map(|(name, module)| {
-            let elf_path = elf_directory.join(name);
+        .map(|&component| {
+            let name = &component.name;
+            let elf_path = elf_directory.join(component.stem());
             let elf = fs::read(&elf_path).with_context(|| format!("reading {}", elf_path.display()))?;
-            let munged = munger::munge(&elf, module, &defs).with_context(|| format!("munging {name}"))?;
+            let module = read_def(&def_path(component))?;
+            let munged = munger::munge(&elf, &module, defs).with_context(|| format!("munging {name}"))?;
             let report = munged.report;
             println!(
                 "xtask: munged {name}: {} bytes loaded (ELF span {} bytes), {} relocations, {} imports, {} exports",
                 report.memory_size, report.elf_span, report.relocations, report.imports, report.exports
             );
-            Ok(Component { name: name.clone(), image: munged.image, report, rust: true })
+            Ok(Component { name: name.clone(), image: munged.image, report })
         })
         .collect()
 }
 
-/// The crates under `components/`, sorted.
-fn component_names() -> Result<Vec<String>> {
-    let directory = workspace_root().join("components");
-    let mut names = Vec::new();
-    for entry in
-        fs::read_dir(&directory).with_context(|| format!("reading {}", directory.display()))?
-    {
-        let path = entry?.path();
-        if path.join("Cargo.toml").exists() {
-            let name = path
-                .file_name()
-                .and_then(|name| name.to_str())
-                .ok_or_else(|| anyhow!("{}", path.display()))?;
-            names.push(name.to_owned());
-        }
-    }
-    names.sort();
-    Ok(names)
-}
-
-fn def_path(name: &str) -> PathBuf {
+fn def_path(component: &manifest::Component) -> PathBuf {
     workspace_root()
-        .join("components")
-        .join(name)
-        .join(format!("{name}.def"))
+        .join(&component.directory)
+        .join(format!("{}.def", component.stem()))
 }
 
 fn read_def(path: &Path) -> Result<ModuleDef> {

@@ -21,7 +21,7 @@ pub fn field(text: &str, label: &str) -> Option<u64> {
 /// The kernel image's size by kind of section, in bytes.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct KernelSize {
-    /// Code and read-only data (the embedded RomFS included).
+    /// Code and read-only data (without the boot RomFS).
     pub text: u64,
     /// Initialized writable data.
     pub data: u64,
@@ -29,6 +29,8 @@ pub struct KernelSize {
     pub bss: u64,
     /// The boot stack, reserved after `.bss`.
     pub stack: u64,
+    /// The embedded boot RomFS (its own section, `.boot_romfs`).
+    pub boot_romfs: u64,
 }
 
 impl KernelSize {
@@ -42,6 +44,7 @@ impl KernelSize {
             let bytes = section.size();
             match (section.name().unwrap_or_default(), section.kind()) {
                 (".stack", _) => size.stack += bytes,
+                (".boot_romfs", _) => size.boot_romfs += bytes,
                 (_, SectionKind::UninitializedData) => size.bss += bytes,
                 (_, SectionKind::Data) => size.data += bytes,
                 _ => size.text += bytes,
@@ -49,14 +52,20 @@ impl KernelSize {
         }
         Ok(size)
     }
+
+    /// The kernel proper: code, read-only data, data and zeroed data;
+    /// neither the boot RomFS nor the boot stack.
+    pub fn proper(&self) -> u64 {
+        self.text + self.data + self.bss
+    }
 }
 
 impl fmt::Display for KernelSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "text={} data={} bss={} bytes (+ {} bytes of boot stack)",
-            self.text, self.data, self.bss, self.stack
+            "text={} data={} bss={} bytes (+ {} bytes of boot stack, {} of boot RomFS)",
+            self.text, self.data, self.bss, self.stack, self.boot_romfs
         )
     }
 }

@@ -13,6 +13,7 @@ use image::{ImageBuilder, ImportModuleSpec, Relocation, RelocationKind};
 
 use crate::components;
 use crate::image::{Profile, output_directory, workspace_root};
+use crate::manifest::Manifest;
 
 /// The fuzz targets: the parsers of untrusted bytes, and the loader.
 pub const TARGETS: &[&str] = &["image", "romfs", "def", "load"];
@@ -37,18 +38,27 @@ struct Outcome {
     crashes: Vec<PathBuf>,
 }
 
-/// Runs every target briefly, as `cargo xtask test` does; fails if the
-/// tools cannot be had (a target that did not run never passes) or if any
-/// target finds a crash.
-pub fn smoke(seconds: u64) -> Result<()> {
+/// Runs every target whose test name (`fuzz_smoke_<target>`) contains
+/// `filter` briefly, as `cargo xtask test` does; fails if the tools cannot
+/// be had (a target that did not run never passes) or if any target finds
+/// a crash.
+pub fn smoke(seconds: u64, filter: &str) -> Result<()> {
+    let selected: Vec<&str> = TARGETS
+        .iter()
+        .copied()
+        .filter(|target| format!("fuzz_smoke_{target}").contains(filter))
+        .collect();
+    if selected.is_empty() {
+        return Ok(());
+    }
     ensure_tools()?;
     let mut crashed = Vec::new();
-    for target in TARGETS {
+    for target in selected {
         if !run_target(target, Budget::Seconds(seconds))?
             .crashes
             .is_empty()
         {
-            crashed.push(*target);
+            crashed.push(target);
         }
     }
     if !crashed.is_empty() {
@@ -255,7 +265,7 @@ pub fn write_load_corpus() -> Result<()> {
     }
     fs::create_dir_all(&directory)?;
     let mut seeds = Vec::new();
-    for component in components::build(Profile::Release)? {
+    for component in components::build(Profile::Release, &Manifest::load()?.test_image())? {
         let variants: [(&str, u8, &[i64]); 4] = [
             ("near", 0, &[NEAR]),
             ("slots", 1, &[NEAR]),

@@ -1,5 +1,5 @@
-//! Building the boot image: the RomFS packed from `kernel/romfs/` and the
-//! kernel ELF that embeds it.
+//! Building the system images `system.toml` describes: each one's boot
+//! RomFS and the kernel ELF that embeds it; and the minimal kernels.
 
 use std::fmt;
 use std::fs;
@@ -9,6 +9,7 @@ use std::process::Command;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::components::{self, Component};
+use crate::manifest::{Configuration, Manifest};
 
 /// The kernel's target triple.
 pub const TARGET: &str = "riscv64gc-unknown-none-elf";
@@ -58,57 +59,105 @@ pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// The two system images `system.toml` describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Image {
+    /// What `cargo xtask run` boots: the kernel and the boot components.
+    Product,
+    /// What the tests and benchmarks boot: the same kernel, the boot
+    /// components, the test-only ones and the broken images.
+    Test,
+}
+
+impl fmt::Display for Image {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Image::Product => "product",
+            Image::Test => "test",
+        })
+    }
+}
+
 /// What `build` made.
 pub struct Built {
-    /// The kernel ELF.
+    /// The kernel ELF (a copy under `target/tessera/`).
     pub kernel: PathBuf,
     /// The components in its boot RomFS.
     pub components: Vec<Component>,
 }
 
-/// Builds the components, packs the RomFS and builds the kernel.
-pub fn build(profile: Profile) -> Result<Built> {
+/// Builds `image` as `system.toml` describes it: its components, its boot
+/// RomFS, and the kernel that embeds it.
+pub fn build(profile: Profile, image: Image) -> Result<Built> {
     ensure_target()?;
-    let components = components::build(profile)?;
+    let manifest = Manifest::load()?;
+    let listed = match image {
+        Image::Product => manifest.boot.clone(),
+        Image::Test => manifest.test_image(),
+    };
+    let components = components::build(profile, &listed)?;
     let mut extra: Vec<(String, Vec<u8>)> = components
         .iter()
         .map(|component| (format!("/{}", component.name), component.image.clone()))
         .collect();
-    extra.extend(
-        components::broken(&components)?
-            .into_iter()
-            .map(|(name, bytes)| (format!("/test/{name}"), bytes)),
-    );
-    let romfs = output_directory()?.join("romfs.img");
-    let files = pack_romfs(&workspace_root().join("kernel/romfs"), &extra, &romfs)?;
+    if image == Image::Test {
+        let directory = &manifest.broken_images;
+        extra.extend(
+            components::broken(&components)?
+                .into_iter()
+                .map(|(name, bytes)| (format!("/{directory}/{name}"), bytes)),
+        );
+    }
+    let romfs = output_directory()?.join(format!("romfs-{image}.img"));
+    let files = pack_romfs(
+        Some(&workspace_root().join(&manifest.boot_files)),
+        &extra,
+        &romfs,
+    )?;
     println!("xtask: packed {files} files into {}", romfs.display());
-    let kernel = build_kernel(profile, &romfs, &[])?;
+    // The kernels of the two images differ only in their RomFS: each
+    // builds in its own target directory, or each switch would rebuild it.
+    let target_directory = match image {
+        Image::Product => workspace_root().join("target"),
+        Image::Test => side_target_directory()?,
+    };
+    let kernel = build_kernel(
+        profile,
+        &romfs,
+        &manifest.kernel_features,
+        &image.to_string(),
+        &target_directory,
+    )?;
     Ok(Built { kernel, components })
 }
 
-/// The minimal kernels (the seed's FIG. 1B): a name, and the cargo
-/// arguments that select it. The full kernel is the default build.
-pub const CONFIGURATIONS: &[(&str, &[&str])] = &[
-    ("single-threaded", &["--no-default-features"]),
-    (
-        "multithreaded",
-        &["--no-default-features", "--features", "threads"],
-    ),
-];
+/// The cargo target directory of the kernels other than the product's
+/// (the minimal kernels differ in features, which cargo keeps apart).
+fn side_target_directory() -> Result<PathBuf> {
+    Ok(output_directory()?.join("build"))
+}
 
-/// Builds the kernel with the RomFS at `romfs` and the cargo `features`
-/// arguments; returns the ELF's path.
-fn build_kernel(profile: Profile, romfs: &Path, features: &[&str]) -> Result<PathBuf> {
-    println!(
-        "xtask: building the kernel ({profile}{}{})",
-        if features.is_empty() { "" } else { " " },
-        features.join(" ")
-    );
+/// Builds the kernel in `target_directory` with the RomFS at `romfs` and
+/// exactly the cargo `features`; returns a copy of the ELF named after
+/// `name` under `target/tessera/`.
+fn build_kernel(
+    profile: Profile,
+    romfs: &Path,
+    features: &[String],
+    name: &str,
+    target_directory: &Path,
+) -> Result<PathBuf> {
+    println!("xtask: building the {name} kernel ({profile}, features: {features:?})");
     let mut cargo = Command::new(cargo());
     cargo
         .current_dir(workspace_root())
         .args(["build", "--package", "kernel", "--target", TARGET])
-        .args(features);
+        .arg("--target-dir")
+        .arg(target_directory)
+        .arg("--no-default-features");
+    if !features.is_empty() {
+        cargo.args(["--features", &features.join(",")]);
+    }
     if profile == Profile::Release {
         cargo.arg("--release");
     }
@@ -119,27 +168,45 @@ fn build_kernel(profile: Profile, romfs: &Path, features: &[&str]) -> Result<Pat
     if !status.success() {
         bail!("building the kernel failed");
     }
-    Ok(workspace_root()
-        .join("target")
+    let elf = target_directory
         .join(TARGET)
         .join(profile.directory())
-        .join("kernel"))
+        .join("kernel");
+    let copy = output_directory()?.join(match profile {
+        Profile::Release => format!("kernel-{name}"),
+        Profile::Debug => format!("kernel-{name}-debug"),
+    });
+    fs::copy(&elf, &copy).with_context(|| format!("copying {}", elf.display()))?;
+    Ok(copy)
 }
 
-/// Builds each minimal kernel (release) beside the full one, which must be
-/// built first; returns each one's name and a copy of its ELF. The full
-/// kernel is built again last, so `target/` ends as it was.
-pub fn build_configurations() -> Result<Vec<(&'static str, PathBuf)>> {
-    let romfs = output_directory()?.join("romfs.img");
-    let mut kernels = Vec::new();
-    for &(name, features) in CONFIGURATIONS {
-        let elf = build_kernel(Profile::Release, &romfs, features)?;
-        let copy = output_directory()?.join(format!("kernel-{name}"));
-        fs::copy(&elf, &copy).with_context(|| format!("copying {}", elf.display()))?;
-        kernels.push((name, copy));
-    }
-    build_kernel(Profile::Release, &romfs, &[])?;
-    Ok(kernels)
+/// Builds each minimal kernel (release) with an empty boot RomFS: they
+/// carry none. Returns each configuration and its kernel's ELF.
+pub fn build_configurations(manifest: &Manifest) -> Result<Vec<(&Configuration, PathBuf)>> {
+    ensure_target()?;
+    let romfs = empty_romfs()?;
+    let target_directory = side_target_directory()?;
+    manifest
+        .minimal
+        .iter()
+        .map(|configuration| {
+            let kernel = build_kernel(
+                Profile::Release,
+                &romfs,
+                &configuration.features,
+                &configuration.name,
+                &target_directory,
+            )?;
+            Ok((configuration, kernel))
+        })
+        .collect()
+}
+
+/// An empty RomFS image (for the kernels that carry none); returns its path.
+pub fn empty_romfs() -> Result<PathBuf> {
+    let romfs = output_directory()?.join("romfs-empty.img");
+    pack_romfs(None, &[], &romfs)?;
+    Ok(romfs)
 }
 
 /// Installs the kernel's target through rustup when it is missing.
@@ -170,18 +237,29 @@ fn ensure_target() -> Result<()> {
     Ok(())
 }
 
-/// Packs the directory tree `source` and the `extra` files (path, bytes)
-/// into a RomFS image at `image`; returns the number of files.
-pub fn pack_romfs(source: &Path, extra: &[(String, Vec<u8>)], image: &Path) -> Result<usize> {
+/// Packs the directory tree `source` (if any) and the `extra` files (path,
+/// bytes) into a RomFS image at `image`, unless it already holds exactly
+/// that (so cargo sees no change); returns the number of files.
+pub fn pack_romfs(
+    source: Option<&Path>,
+    extra: &[(String, Vec<u8>)],
+    image: &Path,
+) -> Result<usize> {
     let mut builder = romfs::Builder::new();
-    let mut files = add_tree(&mut builder, source, "")?;
+    let mut files = match source {
+        Some(source) => add_tree(&mut builder, source, "")?,
+        None => 0,
+    };
     for (path, bytes) in extra {
         builder
             .add_file(path, bytes)
             .map_err(|error| anyhow!("{path}: {error}"))?;
         files += 1;
     }
-    fs::write(image, builder.build()).with_context(|| format!("writing {}", image.display()))?;
+    let bytes = builder.build();
+    if fs::read(image).ok().as_deref() != Some(&bytes[..]) {
+        fs::write(image, bytes).with_context(|| format!("writing {}", image.display()))?;
+    }
     Ok(files)
 }
 

@@ -1,12 +1,18 @@
-//! The QEMU integration tests: each boots a fresh machine and drives its
-//! shell through the serial console.
+//! The QEMU integration tests: each boots a fresh machine (the test image,
+//! the product image or a minimal kernel) and drives its shell through the
+//! serial console. They run in parallel, up to one per core.
 
-use std::path::Path;
+use std::num::NonZero;
+use std::path::PathBuf;
+use std::sync::mpsc::channel;
+use std::sync::{Mutex, PoisonError};
+use std::thread;
 
 use anyhow::{Context, Result, bail, ensure};
 
 use crate::figures;
 use crate::machine::{Machine, STEP_TIMEOUT};
+use crate::manifest::Manifest;
 
 /// One test: gets a machine sitting at its first prompt and the boot output.
 type Test = fn(&mut Machine, &str) -> Result<()>;
@@ -104,25 +110,166 @@ const TESTS: &[(&str, Test)] = &[
 /// the firmware used to swallow.
 const TYPED_AHEAD: &str = "ls /\nmem\nbind hello\nrelease hello\nmods\nmem\npoweroff\n";
 
-/// `printf '…' | cargo xtask run --release`, as a user runs it: every
-/// command arrives, and unloading follows the release though the shell
-/// never waits for a key.
-pub fn typed_ahead_script_runs_completely() -> Result<()> {
-    let name = "typed_ahead_script_runs_completely";
-    match typed_ahead() {
-        Ok(()) => {
-            println!("test {name} ... ok\n\ntest result: ok. 1 passed, 0 failed\n");
-            Ok(())
+/// What a QEMU test boots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Boots {
+    /// The test image.
+    TestImage,
+    /// The product image.
+    ProductImage,
+    /// The minimal kernel of the manifest's configuration at this index.
+    Minimal(usize),
+}
+
+/// One QEMU test: its name, what it boots, and what it does.
+pub struct QemuTest {
+    /// Its name, which `cargo xtask test <filter>` matches.
+    pub name: String,
+    /// What it boots.
+    pub boots: Boots,
+    body: Body,
+}
+
+enum Body {
+    /// Drives the shell of a machine sitting at its first prompt.
+    Shell(Test),
+    /// `product_image_holds_only_the_boot_components`.
+    ProductListing,
+    /// `typed_ahead_script_runs_completely`.
+    TypedAhead,
+    /// `minimal_kernel_<name>`.
+    Minimal,
+}
+
+/// The kernels the selected tests boot (release builds).
+#[derive(Default)]
+pub struct Kernels {
+    /// The test image's kernel.
+    pub test: Option<PathBuf>,
+    /// The product image's kernel.
+    pub product: Option<PathBuf>,
+    /// Each minimal configuration's kernel, in the manifest's order.
+    pub minimal: Vec<PathBuf>,
+}
+
+/// Every QEMU test, in the order they start.
+pub fn catalogue(manifest: &Manifest) -> Vec<QemuTest> {
+    // The slowest first, so the run ends when the rest end.
+    let mut tests = vec![
+        QemuTest {
+            name: "typed_ahead_script_runs_completely".into(),
+            boots: Boots::ProductImage,
+            body: Body::TypedAhead,
+        },
+        QemuTest {
+            name: "product_image_holds_only_the_boot_components".into(),
+            boots: Boots::ProductImage,
+            body: Body::ProductListing,
+        },
+    ];
+    tests.extend(TESTS.iter().map(|&(name, test)| QemuTest {
+        name: name.into(),
+        boots: Boots::TestImage,
+        body: Body::Shell(test),
+    }));
+    tests.extend(
+        manifest
+            .minimal
+            .iter()
+            .enumerate()
+            .map(|(index, configuration)| QemuTest {
+                name: format!("minimal_kernel_{}", configuration.name),
+                boots: Boots::Minimal(index),
+                body: Body::Minimal,
+            }),
+    );
+    tests
+}
+
+/// Runs `tests` in parallel, up to one per core, printing one line per
+/// test as it finishes and each failure's report; returns the boot figure
+/// (instructions from kernel entry to the shell) if a test-image test
+/// read it. Fails if any test failed.
+pub fn run(tests: Vec<QemuTest>, kernels: &Kernels, manifest: &Manifest) -> Result<Option<u64>> {
+    let total = tests.len();
+    let workers = thread::available_parallelism()
+        .map_or(1, NonZero::get)
+        .min(total);
+    println!("\nrunning {total} QEMU tests, {workers} at a time");
+    let queue = Mutex::new(tests.into_iter());
+    let (sender, finished) = channel();
+    let mut failed = Vec::new();
+    let mut boot_figure = None;
+    thread::scope(|scope| {
+        for _ in 0..workers {
+            let sender = sender.clone();
+            let queue = &queue;
+            scope.spawn(move || {
+                loop {
+                    let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+                    let Some(test) = next else { break };
+                    let outcome = test.run(kernels, manifest);
+                    if sender.send((test.name, outcome)).is_err() {
+                        break;
+                    }
+                }
+            });
         }
-        Err(error) => {
-            println!(
-                "test {name} ... FAILED\n{error:#}\n\ntest result: FAILED. 0 passed, 1 failed\n"
-            );
-            bail!("integration test {name} failed")
+        drop(sender);
+        for (name, outcome) in finished {
+            match outcome {
+                Ok(figure) => {
+                    boot_figure = boot_figure.or(figure);
+                    println!("test {name} ... ok");
+                }
+                Err(error) => {
+                    println!("test {name} ... FAILED\n{error:#}\n");
+                    failed.push(name);
+                }
+            }
         }
+    });
+    println!(
+        "\ntest result: {}. {} passed, {} failed\n",
+        if failed.is_empty() { "ok" } else { "FAILED" },
+        total - failed.len(),
+        failed.len()
+    );
+    if !failed.is_empty() {
+        bail!("QEMU tests failed: {}", failed.join(", "));
+    }
+    Ok(boot_figure)
+}
+
+impl QemuTest {
+    /// Runs the test; returns the boot figure if it read one.
+    fn run(&self, kernels: &Kernels, manifest: &Manifest) -> Result<Option<u64>> {
+        let kernel = match self.boots {
+            Boots::TestImage => kernels.test.as_ref(),
+            Boots::ProductImage => kernels.product.as_ref(),
+            Boots::Minimal(index) => kernels.minimal.get(index),
+        }
+        .with_context(|| format!("{:?} was not built", self.boots))?;
+        if let Body::TypedAhead = self.body {
+            return typed_ahead().map(|()| None);
+        }
+        let (mut machine, banner) = Machine::boot(kernel)?;
+        let outcome = match (&self.body, self.boots) {
+            (Body::Shell(test), _) => test(&mut machine, &banner),
+            (Body::Minimal, Boots::Minimal(index)) => {
+                let threads = manifest.minimal[index].has_threads();
+                minimal_kernel_runs_its_shell(&mut machine, threads)
+            }
+            _ => product_image_holds_only_the_boot_components(&mut machine, manifest),
+        };
+        outcome.map_err(|error| failure(error, &mut machine))?;
+        Ok(figures::boot_instructions(&banner).filter(|_| self.boots == Boots::TestImage))
     }
 }
 
+/// `printf '…' | cargo xtask run --release`, as a user runs it: every
+/// command arrives, and unloading follows the release though the shell
+/// never waits for a key.
 fn typed_ahead() -> Result<()> {
     use std::io::Write;
     use std::process::{Command, Stdio};
@@ -160,37 +307,6 @@ fn typed_ahead() -> Result<()> {
     Ok(())
 }
 
-/// Runs every test against `kernel`; returns the boot figure (instructions
-/// from kernel entry to the shell). Fails if any test failed.
-pub fn run_all(kernel: &Path) -> Result<u64> {
-    println!("\nrunning {} QEMU integration tests", TESTS.len());
-    let mut failed = Vec::new();
-    let mut boot_instructions = None;
-    for &(name, test) in TESTS {
-        let outcome = Machine::boot(kernel).and_then(|(mut machine, banner)| {
-            boot_instructions = figures::boot_instructions(&banner);
-            test(&mut machine, &banner).map_err(|error| failure(error, &mut machine))
-        });
-        match outcome {
-            Ok(()) => println!("test {name} ... ok"),
-            Err(error) => {
-                println!("test {name} ... FAILED\n{error}\n");
-                failed.push(name);
-            }
-        }
-    }
-    let passed = TESTS.len() - failed.len();
-    let verdict = if failed.is_empty() { "ok" } else { "FAILED" };
-    println!(
-        "\ntest result: {verdict}. {passed} passed, {} failed\n",
-        failed.len()
-    );
-    if !failed.is_empty() {
-        bail!("integration tests failed: {}", failed.join(", "));
-    }
-    boot_instructions.context("the boot banner has no instruction count")
-}
-
 /// How many lines of the console a failure report shows.
 const LOG_LINES: usize = 80;
 
@@ -206,43 +322,57 @@ fn failure(error: anyhow::Error, machine: &mut Machine) -> anyhow::Error {
     )
 }
 
-/// Boots each minimal kernel and runs the startup shell on it; fails if
-/// one misbehaves.
-pub fn run_configurations(kernels: &[(&str, std::path::PathBuf)]) -> Result<()> {
-    println!("running {} minimal-kernel tests", kernels.len());
-    let mut failed = Vec::new();
-    for (name, kernel) in kernels {
-        let threads = *name != "single-threaded";
-        let outcome = Machine::boot(kernel).and_then(|(mut machine, _)| {
-            minimal_kernel_runs_its_shell(&mut machine, threads)
-                .map_err(|error| failure(error, &mut machine))
-        });
-        match outcome {
-            Ok(()) => println!("test minimal_kernel_{name} ... ok"),
-            Err(error) => {
-                println!("test minimal_kernel_{name} ... FAILED\n{error}\n");
-                failed.push(*name);
-            }
-        }
+/// The product image's `/boot`: the README and every boot component, and
+/// neither a test-only component nor the broken images.
+fn product_image_holds_only_the_boot_components(
+    machine: &mut Machine,
+    manifest: &Manifest,
+) -> Result<()> {
+    let listing = machine.run("ls /boot")?;
+    let entries: Vec<&str> = listing.lines().map(str::trim).collect();
+    let mut expected = vec!["/boot/README".to_owned()];
+    expected.extend(manifest.boot.iter().map(|c| format!("/boot/{}", c.name)));
+    for entry in &expected {
+        ensure!(
+            entries.contains(&entry.as_str()),
+            "`ls /boot` lacks {entry}: {listing:?}"
+        );
     }
-    println!(
-        "\ntest result: {}. {} passed, {} failed\n",
-        if failed.is_empty() { "ok" } else { "FAILED" },
-        kernels.len() - failed.len(),
-        failed.len()
+    let mut unwanted = vec![format!("/boot/{}/", manifest.broken_images)];
+    unwanted.extend(manifest.test.iter().map(|c| format!("/boot/{}", c.name)));
+    for entry in &unwanted {
+        ensure!(
+            !entries.contains(&entry.as_str()),
+            "the product image holds {entry}: {listing:?}"
+        );
+    }
+    ensure!(
+        entries.len() == expected.len(),
+        "`ls /boot` lists more than the README and the boot components: {listing:?}"
     );
-    if !failed.is_empty() {
-        bail!("minimal kernels failed: {}", failed.join(", "));
-    }
+    expect_output(
+        machine,
+        "bind failing",
+        &["error: bind: /failing: not found"],
+    )?;
     Ok(())
 }
 
 /// The startup program on a minimal kernel: the shell works, threads are
-/// there or not as configured, and there is no loader.
+/// there or not as configured, and there is no loader and no boot RomFS.
 fn minimal_kernel_runs_its_shell(machine: &mut Machine, threads: bool) -> Result<()> {
     expect_output(machine, "echo startup program", &["startup program"])?;
     ensure!(heap_used(machine)? > 0, "the heap reports nothing used");
-    expect_output(machine, "cat /boot/README", &["Welcome to Tessera."])?;
+    let boot = machine.run("ls /boot")?;
+    ensure!(
+        !boot.contains("/boot/"),
+        "a minimal kernel carries a boot RomFS: {boot:?}"
+    );
+    expect_output(
+        machine,
+        "cat /boot/README",
+        &["error: cat: /boot/README: not found"],
+    )?;
     if threads {
         expect_output(machine, "ps", &["policy: builtin", "main", "idle"])?;
     } else {

@@ -2,17 +2,20 @@
 //!
 //! `cargo xtask <command>` (the alias lives in `.cargo/config.toml`):
 //!
-//! - `build [--release]`: packs the boot RomFS and builds the kernel;
-//! - `run [--release]`: builds, then boots QEMU with the console on this terminal;
-//! - `test`: the host unit tests, then the QEMU integration tests;
+//! - `build [--release]`: builds the product image (`system.toml` says what it holds);
+//! - `run [--release]`: builds it, then boots QEMU with the console on this terminal;
+//! - `test [<filter>]`: the host unit tests, then the QEMU tests (the test
+//!   image, the product image, the minimal kernels) in parallel, then the
+//!   fuzz smoke; with a filter, only the tests whose names contain it;
 //! - `bench`: the figures (instructions and bytes), as a table and as JSON;
-//! - `lint`: formatting and clippy, on the host and the kernel's target;
+//! - `lint`: `system.toml` against the workspace, formatting and clippy;
 //! - `fuzz <target>`: a coverage-guided fuzz target (nightly, cargo-fuzz);
 //! - `fuzz-corpus`: writes the `load` fuzz target's seeds.
 //!
 //! It installs what it needs: the RISC-V target through rustup and QEMU
 //! through apt-get (when running as root). Depends on `romfs` (the packer),
-//! `shell` (the prompt it waits for), `object` (ELF sizes) and `anyhow`.
+//! `shell` (the prompt it waits for), `object` (ELF sizes), `toml` (the
+//! manifest) and `anyhow`.
 
 mod bench;
 mod components;
@@ -23,23 +26,28 @@ mod image;
 mod integration;
 mod lint;
 mod machine;
+mod manifest;
 mod qemu;
 
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
-use image::Profile;
+use image::{Image, Profile};
+use integration::{Boots, Kernels};
+use manifest::Manifest;
 
 const USAGE: &str = "\
 usage: cargo xtask <command> [--release]
 
 commands:
-  build   pack the boot RomFS and build the kernel
-  run     build, then boot Tessera in QEMU with its console on this terminal
-  test    run the host unit tests and the QEMU integration tests
+  build   build the product image (system.toml): its components, boot RomFS and kernel
+  run     build, then boot the product image in QEMU with its console on this terminal
+  test    `test [<filter>]`: the host unit tests, the QEMU tests (test image, product
+          image, minimal kernels; in parallel) and the fuzz smoke; with a filter, only
+          the tests whose names contain it
   bench   measure instruction counts and image sizes (QEMU -icount shift=0)
-  lint    check formatting and run clippy on every crate, host and target
+  lint    check system.toml against the workspace, formatting, and clippy on every crate
   fuzz    `fuzz <target> [--time <s> | --runs <n>]`: run a fuzz target
           (image, romfs, def, load; needs nightly and cargo-fuzz, installed if missing)
   fuzz-corpus  write the load fuzz target's seeds (fuzz/corpus/load) from the components
@@ -73,6 +81,15 @@ fn run(arguments: &[String]) -> Result<()> {
         };
         return fuzz::run(target, budget);
     }
+    if let [command, rest @ ..] = arguments
+        && command == "test"
+    {
+        return match rest {
+            [] => test(""),
+            [filter] if !filter.starts_with('-') => test(filter),
+            _ => bail!("usage: cargo xtask test [<filter>]"),
+        };
+    }
     let (command, options) = arguments
         .split_first()
         .map_or(("help", &[][..]), |(c, o)| (c.as_str(), o));
@@ -82,9 +99,8 @@ fn run(arguments: &[String]) -> Result<()> {
         _ => bail!("unexpected arguments {options:?}\n\n{USAGE}"),
     };
     match command {
-        "build" => image::build(profile).map(drop),
+        "build" => image::build(profile, Image::Product).map(drop),
         "run" => boot_interactively(profile),
-        "test" => test(),
         "bench" => bench::run(),
         "lint" => lint::run(),
         "fuzz-corpus" => fuzz::write_load_corpus(),
@@ -98,7 +114,7 @@ fn run(arguments: &[String]) -> Result<()> {
 
 /// `cargo xtask run`.
 fn boot_interactively(profile: Profile) -> Result<()> {
-    let kernel = image::build(profile)?.kernel;
+    let kernel = image::build(profile, Image::Product)?.kernel;
     qemu::ensure_installed()?;
     println!("xtask: booting Tessera in QEMU (type `poweroff`, or press Ctrl-A then X, to leave)");
     let status = console::run(&kernel)?;
@@ -112,29 +128,52 @@ fn boot_interactively(profile: Profile) -> Result<()> {
     }
 }
 
-/// `cargo xtask test`.
-fn test() -> Result<()> {
+/// `cargo xtask test [<filter>]`: every test whose name contains `filter`.
+fn test(filter: &str) -> Result<()> {
+    let manifest = Manifest::load()?;
     println!("xtask: host unit tests");
-    let status = Command::new(image::cargo())
-        .current_dir(image::workspace_root())
-        .arg("test")
-        .status()
-        .context("running cargo test")?;
-    if !status.success() {
+    let mut cargo_test = Command::new(image::cargo());
+    cargo_test.current_dir(image::workspace_root()).arg("test");
+    if !filter.is_empty() {
+        cargo_test.arg(filter);
+    }
+    if !cargo_test.status().context("running cargo test")?.success() {
         bail!("host unit tests failed");
     }
-    let kernel = image::build(Profile::Release)?.kernel;
-    qemu::ensure_installed()?;
-    let boot = integration::run_all(&kernel)?;
-    integration::typed_ahead_script_runs_completely()?;
-    integration::run_configurations(&image::build_configurations()?)?;
+    let selected: Vec<_> = integration::catalogue(&manifest)
+        .into_iter()
+        .filter(|test| test.name.contains(filter))
+        .collect();
+    let boots = |what: fn(Boots) -> bool| selected.iter().any(|test| what(test.boots));
+    let mut kernels = Kernels::default();
+    if boots(|boots| boots == Boots::TestImage) {
+        kernels.test = Some(image::build(Profile::Release, Image::Test)?.kernel);
+    }
+    if boots(|boots| boots == Boots::ProductImage) {
+        kernels.product = Some(image::build(Profile::Release, Image::Product)?.kernel);
+    }
+    if boots(|boots| matches!(boots, Boots::Minimal(_))) {
+        kernels.minimal = image::build_configurations(&manifest)?
+            .into_iter()
+            .map(|(_, kernel)| kernel)
+            .collect();
+    }
+    let boot_figure = if selected.is_empty() {
+        None
+    } else {
+        qemu::ensure_installed()?;
+        integration::run(selected, &kernels, &manifest)?
+    };
     // The fuzz targets run briefly, as a smoke test (nightly and cargo-fuzz
     // are installed if missing; without them the test fails).
-    fuzz::smoke(10)?;
-    let size = figures::KernelSize::of(&kernel)?;
-    println!(
-        "figure: boot: {boot} instructions from kernel entry to the shell (QEMU -icount shift=0)"
-    );
-    println!("figure: kernel image: {size}");
+    fuzz::smoke(10, filter)?;
+    if let Some(boot) = boot_figure {
+        println!(
+            "figure: boot: {boot} instructions from kernel entry to the shell (QEMU -icount shift=0)"
+        );
+    }
+    if let Some(kernel) = &kernels.test {
+        println!("figure: kernel image: {}", figures::KernelSize::of(kernel)?);
+    }
     Ok(())
 }
