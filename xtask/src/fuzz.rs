@@ -54,10 +54,10 @@ pub fn smoke(seconds: u64, filter: &str) -> Result<()> {
     ensure_tools()?;
     let mut crashed = Vec::new();
     for target in selected {
-        if !run_target(target, Budget::Seconds(seconds))?
-            .crashes
-            .is_empty()
-        {
+        let crashes = run_target(target, Budget::Seconds(seconds))?.crashes;
+        let verdict = if crashes.is_empty() { "ok" } else { "FAILED" };
+        println!("test fuzz_smoke_{target} ... {verdict}");
+        if !crashes.is_empty() {
             crashed.push(target);
         }
     }
