@@ -1,6 +1,7 @@
 //! Links the kernel with its layout, embeds the boot RomFS that
-//! `cargo xtask build` packed (its path arrives in `TESSERA_ROMFS`), and
-//! turns `kernel.def` into the kernel's export tables.
+//! `cargo xtask` packed for the image it builds (product, test, or empty
+//! for a minimal kernel; its path arrives in `TESSERA_ROMFS`), and turns
+//! `kernel.def` into the kernel's export tables.
 
 use std::env;
 use std::fmt::Write;

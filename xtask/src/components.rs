@@ -219,8 +219,9 @@ fn read_def(path: &Path) -> Result<ModuleDef> {
 }
 
 /// Deliberately broken images, each failing one check of the loader:
-/// `(name under /boot/test, bytes)`.
-pub fn broken(components: &[Component]) -> Result<Vec<(String, Vec<u8>)>> {
+/// `(name under /boot/<directory>, bytes)`; the import cycles among them
+/// name each other as `<directory>/<name>`.
+pub fn broken(components: &[Component], directory: &str) -> Result<Vec<(String, Vec<u8>)>> {
     let image_of = |name: &str| {
         components
             .iter()
@@ -249,13 +250,19 @@ pub fn broken(components: &[Component]) -> Result<Vec<(String, Vec<u8>)>> {
     let mut huge = hello.clone();
     put(&mut huge, header::MEMORY_SIZE, HUGE_MEMORY_SIZE);
 
+    let cycle = |name: &str, imported: &str| {
+        (
+            name.to_owned(),
+            importer(name, &[&format!("{directory}/{imported}")]),
+        )
+    };
     Ok(vec![
         ("huge".into(), huge),
-        ("cycle-a".into(), importer("cycle-a", &["test/cycle-b"])),
-        ("cycle-b".into(), importer("cycle-b", &["test/cycle-a"])),
-        ("ring-a".into(), importer("ring-a", &["test/ring-b"])),
-        ("ring-b".into(), importer("ring-b", &["test/ring-c"])),
-        ("ring-c".into(), importer("ring-c", &["test/ring-a"])),
+        cycle("cycle-a", "cycle-b"),
+        cycle("cycle-b", "cycle-a"),
+        cycle("ring-a", "ring-b"),
+        cycle("ring-b", "ring-c"),
+        cycle("ring-c", "ring-a"),
         ("truncated".into(), truncated),
         ("bad-magic".into(), bad_magic),
         ("bad-relocation".into(), bad_relocation),

@@ -103,7 +103,7 @@ pub fn build(profile: Profile, image: Image) -> Result<Built> {
     if image == Image::Test {
         let directory = &manifest.broken_images;
         extra.extend(
-            components::broken(&components)?
+            components::broken(&components, directory)?
                 .into_iter()
                 .map(|(name, bytes)| (format!("/{directory}/{name}"), bytes)),
         );
@@ -176,7 +176,11 @@ fn build_kernel(
         Profile::Release => format!("kernel-{name}"),
         Profile::Debug => format!("kernel-{name}-debug"),
     });
-    fs::copy(&elf, &copy).with_context(|| format!("copying {}", elf.display()))?;
+    // Copied aside, then renamed: a QEMU starting on the old copy (as the
+    // parallel tests do while the typed-ahead test builds) never sees half.
+    let partial = copy.with_extension(format!("partial-{}", std::process::id()));
+    fs::copy(&elf, &partial).with_context(|| format!("copying {}", elf.display()))?;
+    fs::rename(&partial, &copy).with_context(|| format!("renaming to {}", copy.display()))?;
     Ok(copy)
 }
 
