@@ -3,7 +3,7 @@
 //! serial console. They run in parallel, up to one per core.
 
 use std::num::NonZero;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::channel;
 use std::sync::{Mutex, PoisonError};
 use std::thread;
@@ -130,6 +130,7 @@ pub struct QemuTest {
     body: Body,
 }
 
+#[derive(Clone, Copy)]
 enum Body {
     /// Drives the shell of a machine sitting at its first prompt.
     Shell(Test),
@@ -137,8 +138,8 @@ enum Body {
     ProductListing,
     /// `typed_ahead_script_runs_completely`.
     TypedAhead,
-    /// `minimal_kernel_<name>`.
-    Minimal,
+    /// `minimal_kernel_<name>`, on a kernel with threads or without.
+    Minimal { threads: bool },
 }
 
 /// The kernels the selected tests boot (release builds).
@@ -180,7 +181,9 @@ pub fn catalogue(manifest: &Manifest) -> Vec<QemuTest> {
             .map(|(index, configuration)| QemuTest {
                 name: format!("minimal_kernel_{}", configuration.name),
                 boots: Boots::Minimal(index),
-                body: Body::Minimal,
+                body: Body::Minimal {
+                    threads: configuration.has_threads(),
+                },
             }),
     );
     tests
@@ -250,19 +253,27 @@ impl QemuTest {
             Boots::Minimal(index) => kernels.minimal.get(index),
         }
         .with_context(|| format!("{:?} was not built", self.boots))?;
-        if let Body::TypedAhead = self.body {
-            return typed_ahead().map(|()| None);
+        match self.body {
+            Body::TypedAhead => typed_ahead().map(|()| None),
+            Body::Shell(test) => self.on_machine(kernel, test),
+            Body::Minimal { threads } => self.on_machine(kernel, |machine, _| {
+                minimal_kernel_runs_its_shell(machine, threads)
+            }),
+            Body::ProductListing => self.on_machine(kernel, |machine, _| {
+                product_image_holds_only_the_boot_components(machine, manifest)
+            }),
         }
+    }
+
+    /// Boots `kernel` and runs `test` on it; a failure reports the
+    /// console's tail. Returns the boot figure of a test-image boot.
+    fn on_machine(
+        &self,
+        kernel: &Path,
+        test: impl FnOnce(&mut Machine, &str) -> Result<()>,
+    ) -> Result<Option<u64>> {
         let (mut machine, banner) = Machine::boot(kernel)?;
-        let outcome = match (&self.body, self.boots) {
-            (Body::Shell(test), _) => test(&mut machine, &banner),
-            (Body::Minimal, Boots::Minimal(index)) => {
-                let threads = manifest.minimal[index].has_threads();
-                minimal_kernel_runs_its_shell(&mut machine, threads)
-            }
-            _ => product_image_holds_only_the_boot_components(&mut machine, manifest),
-        };
-        outcome.map_err(|error| failure(error, &mut machine))?;
+        test(&mut machine, &banner).map_err(|error| failure(error, &mut machine))?;
         Ok(figures::boot_instructions(&banner).filter(|_| self.boots == Boots::TestImage))
     }
 }
