@@ -996,3 +996,25 @@ fn poweroff_exits_qemu_with_status_0(machine: &mut Machine, _: &str) -> Result<(
     ensure!(code == 0, "QEMU exited with status {code}");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `cargo xtask test <filter>` selects by name: each test needs its own,
+    /// and every minimal configuration its test.
+    #[test]
+    fn every_qemu_test_has_its_own_name() {
+        let manifest = Manifest::load().expect("system.toml parses");
+        let tests = catalogue(&manifest);
+        let mut names: Vec<&str> = tests.iter().map(|test| test.name.as_str()).collect();
+        names.sort_unstable();
+        let count = names.len();
+        names.dedup();
+        assert_eq!(names.len(), count, "a name is used twice: {names:?}");
+        for configuration in &manifest.minimal {
+            let name = format!("minimal_kernel_{}", configuration.name);
+            assert!(names.contains(&name.as_str()), "{name} is missing");
+        }
+    }
+}
