@@ -44,6 +44,7 @@ mod abi;
 mod gate;
 mod guid;
 mod interface;
+pub mod kernel;
 mod mutable;
 mod object;
 mod ptr;
