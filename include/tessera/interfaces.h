@@ -8,6 +8,50 @@
 #ifndef TESSERA_INTERFACES_H
 #define TESSERA_INTERFACES_H
 
+/* HeapStatus: a record, returned by value. */
+typedef struct HeapStatus {
+    uint64_t reserved;
+    uint64_t committed;
+    uint64_t used;
+    uint64_t max_used;
+} HeapStatus;
+_Static_assert(sizeof(HeapStatus) == 32, "HeapStatus is 32 bytes, as in Rust");
+_Static_assert(_Alignof(HeapStatus) == 8, "HeapStatus is 8-aligned, as in Rust");
+
+/* ObjectLayout: a record, returned by value. */
+typedef struct ObjectLayout {
+    uint64_t base;
+    uint64_t size;
+    uint64_t gate;
+    uint64_t state;
+    uint32_t slots;
+    uint32_t reserved;
+    uint64_t held;
+} ObjectLayout;
+_Static_assert(sizeof(ObjectLayout) == 48, "ObjectLayout is 48 bytes, as in Rust");
+_Static_assert(_Alignof(ObjectLayout) == 8, "ObjectLayout is 8-aligned, as in Rust");
+
+/* Pick: a record, returned by value. */
+typedef struct Pick {
+    uint64_t thread;
+    uint64_t until;
+} Pick;
+_Static_assert(sizeof(Pick) == 16, "Pick is 16 bytes, as in Rust");
+_Static_assert(_Alignof(Pick) == 8, "Pick is 8-aligned, as in Rust");
+
+/* ThreadStatus: a record, returned by value. */
+typedef struct ThreadStatus {
+    uint64_t id;
+    uint64_t cpu_ticks;
+    uint64_t stack_size;
+    uint64_t stack_used;
+    uint32_t state;
+    uint32_t name_length;
+    uint8_t name[16];
+} ThreadStatus;
+_Static_assert(sizeof(ThreadStatus) == 56, "ThreadStatus is 56 bytes, as in Rust");
+_Static_assert(_Alignof(ThreadStatus) == 8, "ThreadStatus is 8-aligned, as in Rust");
+
 /* IUnknown: its vtable is IUnknownVtbl, in tessera.h. */
 #define TSR_IID_IUNKNOWN {{0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46}}
 
@@ -37,7 +81,17 @@ typedef struct IFileVtbl {
     tsr_status (*size)(void *self, uint64_t *out);
 } IFileVtbl;
 
-/* IHeap (4f7b66f1-bf00-4049-a9bb-c5cfa0586050): not for C yet, a method returns a record. */
+/* IHeap (4f7b66f1-bf00-4049-a9bb-c5cfa0586050) */
+#define TSR_IID_IHEAP {{0x4f, 0x7b, 0x66, 0xf1, 0xbf, 0x00, 0x40, 0x49, 0xa9, 0xbb, 0xc5, 0xcf, 0xa0, 0x58, 0x60, 0x50}}
+typedef struct IHeapVtbl {
+    IUnknownVtbl base;
+    tsr_status (*alloc)(void *self, uint64_t size, uint64_t align, uint8_t **out);
+    tsr_status (*realloc)(void *self, uint8_t *block, uint64_t size, uint64_t align, uint8_t **out);
+    tsr_status (*free)(void *self, uint8_t *block);
+    tsr_status (*size)(void *self, uint8_t *block, uint64_t *out);
+    tsr_status (*validate)(void *self, uint8_t *block, uint32_t *out);
+    tsr_status (*status)(void *self, HeapStatus *out);
+} IHeapVtbl;
 
 /* IHello (f04fb548-007d-4b30-aec7-e595bd26165f) */
 #define TSR_IID_IHELLO {{0xf0, 0x4f, 0xb5, 0x48, 0x00, 0x7d, 0x4b, 0x30, 0xae, 0xc7, 0xe5, 0x95, 0xbd, 0x26, 0x16, 0x5f}}
@@ -99,7 +153,13 @@ typedef struct IModuleVtbl {
     tsr_status (*export_by_ordinal)(void *self, const tsr_guid *table, uint32_t ordinal, uint64_t *out);
 } IModuleVtbl;
 
-/* IMutable (5b0f3f8e-2c43-4c5e-9b7e-3d1c6a2f9e41): not for C yet, a method returns a record. */
+/* IMutable (5b0f3f8e-2c43-4c5e-9b7e-3d1c6a2f9e41) */
+#define TSR_IID_IMUTABLE {{0x5b, 0x0f, 0x3f, 0x8e, 0x2c, 0x43, 0x4c, 0x5e, 0x9b, 0x7e, 0x3d, 0x1c, 0x6a, 0x2f, 0x9e, 0x41}}
+typedef struct IMutableVtbl {
+    IUnknownVtbl base;
+    tsr_status (*layout)(void *self, ObjectLayout *out);
+    tsr_status (*disown)(void *self);
+} IMutableVtbl;
 
 /* IMutate (c2b1e0f4-7a52-4f0e-8d6e-1f3b5a7c9d02) */
 #define TSR_IID_IMUTATE {{0xc2, 0xb1, 0xe0, 0xf4, 0x7a, 0x52, 0x4f, 0x0e, 0x8d, 0x6e, 0x1f, 0x3b, 0x5a, 0x7c, 0x9d, 0x02}}
@@ -147,7 +207,22 @@ typedef struct ISchedulerVtbl {
     tsr_status (*ticks_per_second)(void *self, uint64_t *out);
 } ISchedulerVtbl;
 
-/* ISchedulerPolicy (8b2caf19-a161-438c-9134-83abc62b9610): not for C yet, a method returns a record. */
+/* ISchedulerPolicy (8b2caf19-a161-438c-9134-83abc62b9610) */
+#define TSR_IID_ISCHEDULERPOLICY {{0x8b, 0x2c, 0xaf, 0x19, 0xa1, 0x61, 0x43, 0x8c, 0x91, 0x34, 0x83, 0xab, 0xc6, 0x2b, 0x96, 0x10}}
+typedef struct ISchedulerPolicyVtbl {
+    IUnknownVtbl base;
+    tsr_status (*name)(void *self, tsr_mut_bytes buffer, uint64_t *out);
+    tsr_status (*ready)(void *self, uint64_t thread);
+    tsr_status (*pick)(void *self, uint64_t now, Pick *out);
+    tsr_status (*has_ready)(void *self, uint32_t *out);
+    tsr_status (*forget)(void *self, uint64_t thread);
+    tsr_status (*preemptive)(void *self, uint32_t *out);
+    tsr_status (*set_priority)(void *self, uint64_t thread, uint32_t priority);
+    tsr_status (*begin_constraint)(void *self, uint64_t thread, uint64_t start, uint64_t estimate, uint64_t deadline, uint32_t criticality);
+    tsr_status (*end_constraint)(void *self, uint64_t thread, uint64_t now);
+    tsr_status (*inherit)(void *self, uint64_t holder, uint64_t waiter);
+    tsr_status (*disinherit)(void *self, uint64_t waiter);
+} ISchedulerPolicyVtbl;
 
 /* IThread (9dd133a3-8733-46d6-adb3-339bc2b30bc7) */
 #define TSR_IID_ITHREAD {{0x9d, 0xd1, 0x33, 0xa3, 0x87, 0x33, 0x46, 0xd6, 0xad, 0xb3, 0x33, 0x9b, 0xc2, 0xb3, 0x0b, 0xc7}}
@@ -158,7 +233,13 @@ typedef struct IThreadVtbl {
     tsr_status (*process)(void *self, void **out);
 } IThreadVtbl;
 
-/* IThreads (337f4e2c-d4e5-43a3-be2b-4e60c6b70801): not for C yet, a method returns a record. */
+/* IThreads (337f4e2c-d4e5-43a3-be2b-4e60c6b70801) */
+#define TSR_IID_ITHREADS {{0x33, 0x7f, 0x4e, 0x2c, 0xd4, 0xe5, 0x43, 0xa3, 0xbe, 0x2b, 0x4e, 0x60, 0xc6, 0xb7, 0x08, 0x01}}
+typedef struct IThreadsVtbl {
+    IUnknownVtbl base;
+    tsr_status (*count)(void *self, uint32_t *out);
+    tsr_status (*status)(void *self, uint32_t index, ThreadStatus *out);
+} IThreadsVtbl;
 
 /* ITransition (8e4d2c6a-1b3f-4a59-a7c0-5d9e2f6b8a13) */
 #define TSR_IID_ITRANSITION {{0x8e, 0x4d, 0x2c, 0x6a, 0x1b, 0x3f, 0x4a, 0x59, 0xa7, 0xc0, 0x5d, 0x9e, 0x2f, 0x6b, 0x8a, 0x13}}
