@@ -20,18 +20,18 @@ pub fn rust(kernel: &ModuleDef) -> Result<String> {
         crate::REFRESH
     );
     for table in &kernel.exports {
+        let declarations: String = typed(table)?
+            .into_iter()
+            .map(|(export, signature)| {
+                let doc = doc_comment(export, "    ///");
+                format!("{doc}{}\n", rust_declaration(export, signature))
+            })
+            .collect();
         let _ = write!(
             out,
-            "\n// Table {} of module `{}`.\nunsafe extern \"C\" {{\n",
+            "\n// Table {} of module `{}`.\nunsafe extern \"C\" {{\n{declarations}}}\n",
             table.uuid, kernel.name
         );
-        for (export, signature) in typed(table)? {
-            for line in doc_lines(export) {
-                let _ = writeln!(out, "    ///{}", prefixed(&line));
-            }
-            let _ = writeln!(out, "{}", rust_declaration(export, signature));
-        }
-        out.push_str("}\n");
     }
     Ok(out)
 }
@@ -46,18 +46,18 @@ pub fn c(kernel: &ModuleDef) -> Result<String> {
         crate::REFRESH
     );
     for table in &kernel.exports {
+        let prototypes: String = typed(table)?
+            .into_iter()
+            .map(|(export, signature)| {
+                let doc = doc_comment(export, " *");
+                format!("\n/*\n{doc} */\n{};\n", signature.c_prototype(&export.name))
+            })
+            .collect();
         let _ = write!(
             out,
-            "\n/* Table {} of module {}. */\n",
+            "\n/* Table {} of module {}. */\n{prototypes}",
             table.uuid, kernel.name
         );
-        for (export, signature) in typed(table)? {
-            out.push_str("\n/*\n");
-            for line in doc_lines(export) {
-                let _ = writeln!(out, " *{}", prefixed(&line));
-            }
-            let _ = writeln!(out, " */\n{};", signature.c_prototype(&export.name));
-        }
     }
     out.push_str("\n#endif\n");
     Ok(out)
@@ -105,21 +105,20 @@ fn typed(table: &ExportTableDef) -> Result<Vec<(&ExportDef, &FnSignature)>> {
         .collect()
 }
 
-/// The export's documentation lines, ending with its ordinal.
-fn doc_lines(export: &ExportDef) -> Vec<String> {
-    let mut lines: Vec<String> = export.doc.lines().map(str::to_string).collect();
+/// The export's documentation, ending with its ordinal: one line each,
+/// after `prefix` (and a space, unless the line is empty).
+fn doc_comment(export: &ExportDef, prefix: &str) -> String {
+    let ordinal = format!("Ordinal {}.", export.ordinal);
+    let mut lines: Vec<&str> = export.doc.lines().collect();
     if !lines.is_empty() {
-        lines.push(String::new());
+        lines.push("");
     }
-    lines.push(format!("Ordinal {}.", export.ordinal));
+    lines.push(&ordinal);
     lines
-}
-
-/// A space before a non-empty comment line.
-fn prefixed(line: &str) -> String {
-    if line.is_empty() {
-        String::new()
-    } else {
-        format!(" {line}")
-    }
+        .iter()
+        .map(|line| match *line {
+            "" => format!("{prefix}\n"),
+            line => format!("{prefix} {line}\n"),
+        })
+        .collect()
 }
