@@ -45,8 +45,7 @@ pub fn generate(root: &Path) -> Result<Vec<GeneratedFile>> {
     let def_path = root.join(kernel_exports::KERNEL_DEF);
     let text = std::fs::read_to_string(&def_path)
         .with_context(|| format!("reading {}", def_path.display()))?;
-    let kernel =
-        image::def::parse(&text).with_context(|| format!("{}", kernel_exports::KERNEL_DEF))?;
+    let kernel = image::def::parse(&text).context(kernel_exports::KERNEL_DEF)?;
     Ok(vec![
         GeneratedFile {
             path: "lib/com/src/kernel.rs",
