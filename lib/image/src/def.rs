@@ -12,7 +12,7 @@
 //! `module` comes first, once. Each `export` block is one export table: a
 //! UUID and `symbol @ ordinal` lines (ordinals from 1; symbols and ordinals
 //! unique per table); a module has at most
-//! [`MAX_EXPORT_TABLES`](crate::MAX_EXPORT_TABLES) of them.
+//! [`MAX_EXPORT_TABLES`] of them.
 //! Each `import` names a module and the UUID of the export table wanted; the
 //! symbols and ordinals come from that module's own `.def`. `#` starts a
 //! comment.
