@@ -1,7 +1,7 @@
 /*
  * tessera.h: the binary object model (docs/abi.md), the kernel's exports
  * and the interfaces, for components written in C. This file holds the base
- * types; the two headers it includes at the end are generated.
+ * types; the headers it includes from tessera/ are generated.
  *
  * A C component defines tessera_entry and tessera_can_unload, is compiled
  * for rv64gc (-mcmodel=medany -mno-relax, freestanding), linked by rust-lld
@@ -14,18 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef int32_t tsr_status; /* >= 0 success, < 0 failure */
-#define TSR_OK 0
-#define TSR_FAILED (-1)
-#define TSR_NO_INTERFACE (-3)
-#define TSR_OUT_OF_MEMORY (-4)
-#define TSR_NOT_FOUND (-5)
-#define TSR_BUFFER_TOO_SMALL (-8)
-#define TSR_NULL_POINTER (-13)
-#define TSR_RETRY (-17)
-#define TSR_TIMED_OUT (-18)
-#define TSR_PUSHED_OUT (-19) /* internal to Rust thunks: never returned by a call */
-#define TSR_IMPORT_CYCLE (-20)
+typedef int32_t tsr_status; /* >= 0 success, < 0 failure: TSR_OK, TSR_NOT_FOUND, ... */
+#include "tessera/status.h"
 
 typedef struct { uint8_t bytes[16]; } __attribute__((aligned(8))) tsr_guid;
 typedef struct { const uint8_t *ptr; size_t len; } tsr_str; /* UTF-8 */
@@ -40,9 +30,9 @@ typedef struct IUnknownVtbl {
 
 typedef struct IUnknown { const IUnknownVtbl *vtbl; } IUnknown;
 
-/* Generated (cargo run -p bindings; docs/abi.md): the kernel's exports from
-   kernel/kernel.def, the interfaces' vtables and IIDs from their signature
-   tables. */
+/* Generated (cargo run -p bindings; docs/abi.md), as status.h above: the
+   kernel's exports from kernel/kernel.def, the interfaces' vtables, IIDs and
+   records from their signature tables. */
 #include "tessera/kernel.h"
 #include "tessera/interfaces.h"
 

@@ -1,4 +1,5 @@
-//! C vtables and IIDs from the signature tables that `#[interface]` emits.
+//! C vtables and IIDs from the signature tables that `#[interface]` emits,
+//! and the status codes from `com::Status`.
 //!
 //! Each method becomes a function pointer `tsr_status (*name)(void *self,
 //! arguments..., T *out)` — the ABI of `docs/abi.md`, with the success
@@ -9,7 +10,7 @@ use std::fmt::Write;
 
 use com::{
     ArgKind, FieldKind, Guid, IMutable, IUnknown, Interface, InterfaceSignature, MethodSignature,
-    RecordSignature,
+    RecordSignature, Status,
 };
 use image::def::signature::{C_KEYWORDS, c_declaration, c_pointer_to};
 use interfaces::{
@@ -71,6 +72,26 @@ pub fn header() -> String {
             iid_define(interface),
             vtable(interface)
         );
+    }
+    out.push_str("\n#endif\n");
+    out
+}
+
+/// `include/tessera/status.h`: `#define TSR_NOT_FOUND (-5) /* not found */`.
+pub fn status_header() -> String {
+    let mut out = format!(
+        "/*\n * The status codes, for components written in C.\n *\n \
+         * Generated from com::Status (lib/com/src/status.rs) by `{}`:\n \
+         * edit that, not this file. Included by tessera.h; include that.\n */\n\
+         #ifndef TESSERA_STATUS_H\n#define TESSERA_STATUS_H\n\n",
+        crate::REFRESH
+    );
+    for (name, status) in Status::NAMED {
+        let code = match status.0 {
+            code @ 0.. => code.to_string(),
+            code => format!("({code})"),
+        };
+        let _ = writeln!(out, "#define TSR_{name} {code} /* {} */", status.message());
     }
     out.push_str("\n#endif\n");
     out

@@ -1,4 +1,4 @@
-//! Generates the declarations written once elsewhere: the kernel's exports for Rust and C from kernel.def, and the C vtables and IIDs from the interfaces' signature tables.
+//! Generates the declarations written once elsewhere: the kernel's exports for Rust and C from kernel.def, and the C vtables, IIDs and status codes from the object model's tables.
 //!
 //! Every generated file is committed, so a reader finds it in the tree;
 //! `cargo run -p bindings` rewrites them, and this crate's test fails,
@@ -9,7 +9,8 @@
 //! | --- | --- |
 //! | `lib/com/src/kernel.rs` (the `extern "C"` block every module calls) | `kernel/kernel.def` |
 //! | `include/tessera/kernel.h` (the C prototypes) | `kernel/kernel.def` |
-//! | `include/tessera/interfaces.h` (C vtables and IIDs) | the `#[interface]` signature tables |
+//! | `include/tessera/interfaces.h` (C vtables, IIDs, record structs) | the `#[interface]` and `#[derive(Record)]` signature tables |
+//! | `include/tessera/status.h` (the `TSR_…` status codes) | `com::Status::NAMED` |
 //!
 //! The kernel's own export table is not here: its build script generates it
 //! from `kernel.def` and checks each function's signature against it.
@@ -58,6 +59,10 @@ pub fn generate(root: &Path) -> Result<Vec<GeneratedFile>> {
         GeneratedFile {
             path: "include/tessera/interfaces.h",
             contents: c_interfaces::header(),
+        },
+        GeneratedFile {
+            path: "include/tessera/status.h",
+            contents: c_interfaces::status_header(),
         },
     ])
 }
