@@ -29,13 +29,15 @@ fn main() {
 }
 
 /// Rust source for the tables `kernel.def` declares: each symbol must be a
-/// function of `crate::exports`, so a missing one fails the build.
+/// function of `crate::exports` with the signature `kernel.def` gives it, so
+/// a missing function or one whose signature differs fails the build.
 fn export_tables(def: &std::path::Path) -> String {
     println!("cargo:rerun-if-changed={}", def.display());
     let text = std::fs::read_to_string(def)
         .unwrap_or_else(|error| fail(&format!("reading kernel.def: {error}")));
     let module =
         image::def::parse(&text).unwrap_or_else(|error| fail(&format!("kernel.def: {error}")));
+    let mut checks = String::new();
     let mut source = String::from(
         "/// The export tables of `kernel.def`.\npub static TABLES: &[KernelTable] = &[\n",
     );
@@ -46,6 +48,18 @@ fn export_tables(def: &std::path::Path) -> String {
             table.uuid.to_u128()
         );
         for export in &table.symbols {
+            let Some(signature) = &export.signature else {
+                fail(&format!(
+                    "kernel.def: {} declares no signature (`@ {} fn(...)`); every kernel export does",
+                    export.name, export.ordinal
+                ));
+            };
+            let _ = writeln!(
+                checks,
+                "const _: {} = crate::exports::{};",
+                signature.rust_fn_pointer(),
+                export.name
+            );
             let _ = writeln!(
                 source,
                 "            KernelExport {{ ordinal: {}, address: || crate::exports::{} as *const () as usize }},",
@@ -54,8 +68,8 @@ fn export_tables(def: &std::path::Path) -> String {
         }
         source.push_str("        ],\n    },\n");
     }
-    source.push_str("];\n");
-    source
+    source.push_str("];\n\n// Each export has the signature kernel.def declares.\n");
+    source + &checks
 }
 
 fn fail(message: &str) -> ! {

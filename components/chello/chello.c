@@ -125,7 +125,7 @@ tsr_status tessera_entry(IUnknown **out) {
     if (out == NULL) {
         return TSR_NULL_POINTER;
     }
-    CHello *object = tessera_alloc(sizeof(CHello), 8);
+    CHello *object = (CHello *)tessera_alloc(sizeof(CHello), 8);
     if (object == NULL) {
         return TSR_OUT_OF_MEMORY;
     }

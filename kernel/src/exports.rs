@@ -1,6 +1,7 @@
 //! What the kernel exports to components (`kernel.def`): memory, the
 //! namespace, stopping, and what mutation needs of the scheduler. Components reach these through import
-//! relocations the loader binds; the build script generates the table.
+//! relocations the loader binds; the build script generates the table from
+//! `kernel.def` and checks each function here against the signature there.
 
 use core::ffi::c_void;
 use core::ptr::{self, NonNull};

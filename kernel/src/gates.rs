@@ -16,23 +16,22 @@ use core::sync::atomic::AtomicU32;
 /// `word` is valid for reads for the duration of the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tessera_wait_word(
-    word: *const AtomicU32,
+    word: *const u32,
     expected: u32,
     timeout_us: u64,
 ) -> u32 {
-    if !word.is_aligned() {
+    if word.is_null() || !word.is_aligned() {
         return 1;
     }
-    // SAFETY: the caller keeps the word alive for the call; it is aligned.
-    let Some(word) = (unsafe { word.as_ref() }) else {
-        return 1;
-    };
+    // SAFETY: the caller keeps the word alive for the call; it is aligned and
+    // non-null, and every module accesses it atomically only.
+    let word = unsafe { AtomicU32::from_ptr(word.cast_mut()) };
     u32::from(wait(word, expected, timeout_us))
 }
 
 /// Wakes every thread sleeping on `word`; returns how many.
 #[unsafe(no_mangle)]
-pub extern "C" fn tessera_wake_word(word: *const AtomicU32) -> u32 {
+pub extern "C" fn tessera_wake_word(word: *const u32) -> u32 {
     wake(word.addr())
 }
 

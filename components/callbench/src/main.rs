@@ -12,14 +12,6 @@
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use interfaces::{IHello, IHelloImpl};
 
-#[allow(unsafe_code, reason = "a function of the kernel, bound by the loader")]
-mod imports {
-    unsafe extern "C" {
-        /// kernel ABI v1, ordinal 5: does nothing.
-        pub safe fn tessera_nop();
-    }
-}
-
 /// Does nothing, as `tessera_nop` does, but in this module.
 #[inline(never)]
 extern "C" fn local_nop() {
@@ -37,7 +29,7 @@ pub extern "C" fn call_local() {
 #[allow(unsafe_code, reason = "exported by name, as callbench.def lists it")]
 #[unsafe(no_mangle)]
 pub extern "C" fn call_imported() {
-    imports::tessera_nop();
+    com::kernel::tessera_nop();
 }
 
 #[class(IHello)]

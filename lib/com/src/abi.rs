@@ -7,7 +7,7 @@
 use core::ffi::c_void;
 use core::ptr::NonNull;
 
-use crate::{ArgKind, ComPtr, Guid, Interface, Result, Status};
+use crate::{ArgKind, ComPtr, FieldKind, Guid, Interface, RecordSignature, Result, Status};
 
 /// A borrowed byte range as it crosses the ABI: `struct { const uint8_t *ptr; size_t len; }`.
 #[repr(C)]
@@ -242,27 +242,50 @@ unsafe impl<I: Interface> Ret for ComPtr<I> {
 /// Implement it with `#[derive(Record)]`.
 ///
 /// # Safety
-/// The type is `#[repr(C)]` and all its fields are [`PlainData`].
-pub unsafe trait Record: Copy {}
+/// The type is `#[repr(C)]`, all its fields are [`PlainData`], and
+/// `SIGNATURE` describes its fields truthfully.
+pub unsafe trait Record: Copy {
+    /// Its name, layout and fields, for IPC and the C bindings.
+    const SIGNATURE: &'static RecordSignature;
+}
 
 /// A field type a [`Record`] may hold: integers, GUIDs and other records,
 /// none of which needs translating between address spaces.
-pub trait PlainData: Copy {}
-
-macro_rules! plain_data {
-    ($($ty:ty),*) => { $(impl PlainData for $ty {})* };
+pub trait PlainData: Copy {
+    /// What a record's signature records for a field of this type.
+    const KIND: FieldKind;
 }
 
-plain_data!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, Guid);
+macro_rules! plain_data {
+    ($($ty:ty => $kind:expr),* $(,)?) => { $(impl PlainData for $ty { const KIND: FieldKind = $kind; })* };
+}
 
-impl<T: Record> PlainData for T {}
+plain_data! {
+    u8 => FieldKind::Unsigned(1),
+    u16 => FieldKind::Unsigned(2),
+    u32 => FieldKind::Unsigned(4),
+    u64 => FieldKind::Unsigned(8),
+    usize => FieldKind::Unsigned(usize::BITS / 8),
+    i8 => FieldKind::Signed(1),
+    i16 => FieldKind::Signed(2),
+    i32 => FieldKind::Signed(4),
+    i64 => FieldKind::Signed(8),
+    isize => FieldKind::Signed(isize::BITS / 8),
+    Guid => FieldKind::Guid,
+}
 
-impl<T: PlainData, const N: usize> PlainData for [T; N] {}
+impl<T: Record> PlainData for T {
+    const KIND: FieldKind = FieldKind::Record(T::SIGNATURE);
+}
+
+impl<T: PlainData, const N: usize> PlainData for [T; N] {
+    const KIND: FieldKind = FieldKind::Array(&T::KIND, N);
+}
 
 // SAFETY: records are copied unchanged.
 unsafe impl<T: Record> Ret for T {
     type Abi = T;
-    const KIND: ArgKind = ArgKind::Record(size_of::<T>());
+    const KIND: ArgKind = ArgKind::Record(T::SIGNATURE);
     fn into_abi(self) -> T {
         self
     }

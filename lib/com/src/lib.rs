@@ -44,6 +44,7 @@ mod abi;
 mod gate;
 mod guid;
 mod interface;
+pub mod kernel;
 mod mutable;
 mod object;
 mod ptr;
@@ -62,6 +63,9 @@ pub use mutable::{IMutable, IMutableImpl, IMutableVtbl, ObjectLayout, Takeover};
 pub use object::KeepLoaded;
 pub use object::{Class, ComObject, HasInterface, Implement, VtableSlots, adopt, live_objects};
 pub use ptr::ComPtr;
-pub use signature::{ArgKind, ArgSignature, InterfaceSignature, MethodSignature};
+pub use signature::{
+    ArgKind, ArgSignature, FieldKind, FieldSignature, InterfaceSignature, MethodSignature,
+    RecordSignature,
+};
 pub use status::{Result, Status};
 pub use word_lock::{WordLock, WordLockGuard};

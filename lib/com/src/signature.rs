@@ -1,5 +1,12 @@
 //! Method-signature tables: what each method of an interface takes and
 //! returns, in terms IPC can marshal and tools can print.
+//!
+//! `#[interface]` emits one [`InterfaceSignature`] per interface, reachable
+//! as `<I as Interface>::SIGNATURE`; `#[derive(Record)]` emits one
+//! [`RecordSignature`] per record. They are plain `'static` data: IPC will
+//! copy arguments by them, the `interpose` component prints calls with
+//! them, and `tools/bindings` writes the C vtables, IIDs and record structs
+//! of `include/tessera/interfaces.h` from them.
 
 use crate::Guid;
 
@@ -24,10 +31,48 @@ pub enum ArgKind {
     OwnedInterface(Guid),
     /// A 128-bit identifier, passed by pointer.
     Guid,
-    /// A plain `#[repr(C)]` record of the given size in bytes, copied by value.
-    Record(usize),
+    /// A plain `#[repr(C)]` record, copied by value.
+    Record(&'static RecordSignature),
     /// An address in the caller's address space; never marshalled.
     Address,
+}
+
+/// A `#[repr(C)]` record of plain data (`#[derive(Record)]`): its C layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordSignature {
+    /// The record's type name.
+    pub name: &'static str,
+    /// Its size in bytes.
+    pub size: usize,
+    /// Its alignment in bytes.
+    pub align: usize,
+    /// Its fields, in declaration (and memory) order.
+    pub fields: &'static [FieldSignature],
+}
+
+/// One field of a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldSignature {
+    /// The field's name.
+    pub name: &'static str,
+    /// Its type.
+    pub kind: FieldKind,
+}
+
+/// The type of a record's field: plain data, nothing to translate between
+/// address spaces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldKind {
+    /// An unsigned integer of the given width in bytes.
+    Unsigned(u32),
+    /// A signed integer of the given width in bytes.
+    Signed(u32),
+    /// A 128-bit identifier, in place.
+    Guid,
+    /// A nested record, in place.
+    Record(&'static RecordSignature),
+    /// `count` elements of one kind, in place.
+    Array(&'static FieldKind, usize),
 }
 
 /// One named argument of a method.

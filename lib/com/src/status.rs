@@ -16,6 +16,10 @@ macro_rules! statuses {
         impl Status {
             $($(#[$doc])* pub const $name: Status = Status($code);)*
 
+            /// Every named status with its name, in code order from `OK`
+            /// down (for tools and the C header).
+            pub const NAMED: &[(&'static str, Status)] = &[$((stringify!($name), Status::$name)),*];
+
             /// A short human-readable description of the status.
             pub const fn message(self) -> &'static str {
                 match self.0 {
@@ -120,6 +124,20 @@ mod tests {
         assert!(Status(7).is_ok());
         assert_eq!(Status::NOT_FOUND.check(), Err(Status::NOT_FOUND));
         assert_eq!(Status::OK.check(), Ok(()));
+    }
+
+    #[test]
+    fn every_named_status_is_listed_once_by_its_name() {
+        extern crate std;
+        assert_eq!(Status::NAMED.len(), 21);
+        assert_eq!(Status::NAMED[0], ("OK", Status::OK));
+        assert!(Status::NAMED.contains(&("IMPORT_CYCLE", Status::IMPORT_CYCLE)));
+        let codes: std::vec::Vec<i32> = Status::NAMED.iter().map(|(_, status)| status.0).collect();
+        assert_eq!(
+            codes,
+            (-20..=0).rev().collect::<std::vec::Vec<_>>(),
+            "codes run from 0 down"
+        );
     }
 
     #[test]

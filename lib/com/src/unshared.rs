@@ -10,18 +10,13 @@ use core::ffi::c_void;
 /// and a live upgrade gives the adopted object a second name.
 pub const NAMESPACE_REFERENCES: u32 = 2;
 
-#[cfg(target_os = "none")]
-unsafe extern "C" {
-    fn tessera_object_unshared(object: *const c_void);
-}
-
 /// `object` (its identity) has at most [`NAMESPACE_REFERENCES`] left, or,
 /// when null, this module's last object is gone.
 #[cfg(target_os = "none")]
 #[cold]
 pub fn notify(object: *const c_void) {
-    // SAFETY: the kernel uses the address only as a key.
-    unsafe { tessera_object_unshared(object) };
+    // The kernel uses the address only as a key.
+    crate::kernel::tessera_object_unshared(object);
 }
 
 /// On the host there are no modules to unload.

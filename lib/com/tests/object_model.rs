@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use com::{
-    ArgKind, ComObject, ComPtr, Guid, IUnknown, Interface, RawSlice, Record, Result, Status, class,
-    interface,
+    ArgKind, ComObject, ComPtr, FieldKind, Guid, IUnknown, Interface, RawSlice, Record, Result,
+    Status, class, interface,
 };
 
 #[interface("5b0e7a10-1c2d-4e3f-8a9b-0c1d2e3f4a50")]
@@ -255,6 +255,38 @@ fn references_survive_many_threads() {
     assert_eq!(drops.load(Ordering::SeqCst), 1);
 }
 
+/// A record holding every kind of field a record may hold.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Record)]
+pub struct Labelled {
+    id: Guid,
+    tags: [[u8; 3]; 2],
+    inner: Snapshot,
+    delta: i16,
+}
+
+#[test]
+fn record_signatures_describe_nested_fields() {
+    let labelled = <Labelled as Record>::SIGNATURE;
+    assert_eq!(
+        (labelled.name, labelled.size, labelled.align),
+        ("Labelled", 48, 8)
+    );
+    let fields: Vec<_> = labelled.fields.iter().map(|f| (f.name, f.kind)).collect();
+    assert_eq!(
+        fields,
+        [
+            ("id", FieldKind::Guid),
+            (
+                "tags",
+                FieldKind::Array(&FieldKind::Array(&FieldKind::Unsigned(1), 3), 2)
+            ),
+            ("inner", FieldKind::Record(<Snapshot as Record>::SIGNATURE)),
+            ("delta", FieldKind::Signed(2)),
+        ]
+    );
+}
+
 #[test]
 fn signature_table_describes_every_method() {
     let signature = IAccumulator::SIGNATURE;
@@ -278,9 +310,20 @@ fn signature_table_describes_every_method() {
         ArgKind::BytesMut
     );
     assert_eq!(signature.method("fail").unwrap().ret, None);
+    let Some(ArgKind::Record(snapshot)) = signature.method("snapshot").unwrap().ret else {
+        panic!("snapshot returns a record");
+    };
     assert_eq!(
-        signature.method("snapshot").unwrap().ret,
-        Some(ArgKind::Record(16))
+        (snapshot.name, snapshot.size, snapshot.align),
+        ("Snapshot", 16, 8)
+    );
+    let fields: Vec<_> = snapshot.fields.iter().map(|f| (f.name, f.kind)).collect();
+    assert_eq!(
+        fields,
+        [
+            ("total", FieldKind::Unsigned(8)),
+            ("calls", FieldKind::Unsigned(4))
+        ]
     );
     let combine = IResettable::SIGNATURE.method("combine").unwrap();
     assert_eq!(combine.args[0].kind, ArgKind::Interface(IAccumulator::IID));

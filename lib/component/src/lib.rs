@@ -9,8 +9,9 @@
 //!   alive (the object model counts them per module).
 //!
 //! Memory comes from the kernel heap and a panic stops the system with a
-//! message, both through functions the kernel exports (see `kernel/kernel.def`):
-//! calls to them become import relocations that the loader binds.
+//! message, both through functions the kernel exports (declared once in
+//! `kernel/kernel.def`, called through the generated `com::kernel`): calls
+//! to them become import relocations that the loader binds.
 //!
 //! Depends on `com` and `interfaces`; every crate under `components/` uses it.
 
@@ -30,32 +31,7 @@ pub use text::Text;
 use com::{ComPtr, IUnknown, Result, Status};
 use interfaces::INamespace;
 
-/// The kernel's exports (table `5f0c7c4e-6a3d-4d8b-8f7e-0d2a4b1c9e35` of
-/// `kernel.def`). Their signatures are the kernel's `exports` module's.
-mod kernel {
-    use core::ffi::c_void;
-
-    unsafe extern "C" {
-        /// Allocates `size` bytes aligned to `align`; null when out of memory.
-        pub fn tessera_alloc(size: usize, align: usize) -> *mut u8;
-        /// Frees a block `tessera_alloc` returned.
-        pub fn tessera_free(block: *mut u8);
-        /// The current namespace, with a reference for the caller (or null).
-        pub fn tessera_current_namespace() -> *mut c_void;
-        /// Stops the system, printing `message` and where (`file`:`line`).
-        pub fn tessera_abort(
-            message: *const u8,
-            length: usize,
-            file: *const u8,
-            file_length: usize,
-            line: u32,
-        ) -> !;
-        /// The time since reset, in microseconds.
-        pub safe fn tessera_now_us() -> u64;
-        /// Returns once every other thread ready to run at the call has run.
-        pub safe fn tessera_grace_period();
-    }
-}
+use com::kernel;
 
 /// The time since reset, in microseconds.
 pub fn now_us() -> u64 {
@@ -139,8 +115,7 @@ mod heap {
     // byte once; blocks go back only through `dealloc`.
     unsafe impl GlobalAlloc for KernelHeap {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            // SAFETY: a plain call into the kernel.
-            unsafe { super::kernel::tessera_alloc(layout.size(), layout.align()) }
+            super::kernel::tessera_alloc(layout.size(), layout.align())
         }
 
         unsafe fn dealloc(&self, block: *mut u8, _layout: Layout) {

@@ -12,10 +12,27 @@
 //! `module` comes first, once. Each `export` block is one export table: a
 //! UUID and `symbol @ ordinal` lines (ordinals from 1; symbols and ordinals
 //! unique per table); a module has at most
-//! [`MAX_EXPORT_TABLES`](crate::MAX_EXPORT_TABLES) of them.
+//! [`MAX_EXPORT_TABLES`] of them.
 //! Each `import` names a module and the UUID of the export table wanted; the
 //! symbols and ordinals come from that module's own `.def`. `#` starts a
 //! comment.
+//!
+//! An export may also declare its C signature after the ordinal, in the
+//! small grammar of [`signature`]:
+//!
+//! ```text
+//! tessera_alloc @ 1 fn(size: usize, align: usize) -> *mut u8
+//! tessera_now_us @ 8 safe fn() -> u64
+//! ```
+//!
+//! Comment lines directly above an export are its documentation, which
+//! generated declarations carry. The kernel's `.def` types every export this way; `tools/bindings`
+//! generates the Rust and C declarations from it, and the kernel's build
+//! checks its functions against it.
+
+pub mod signature;
+
+pub use signature::{FnSignature, Integer, ParamDef, ReturnDef, TypeDef};
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
@@ -47,13 +64,18 @@ pub struct ExportTableDef {
     pub symbols: Vec<ExportDef>,
 }
 
-/// One `symbol @ ordinal` line.
+/// One `symbol @ ordinal [signature]` line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExportDef {
     /// The symbol's name in the module.
     pub name: String,
     /// Its ordinal in the table.
     pub ordinal: u32,
+    /// Its signature, when the line declares one.
+    pub signature: Option<FnSignature>,
+    /// The comment lines directly above it, without their `#`, joined by
+    /// newlines (empty when there are none).
+    pub doc: String,
 }
 
 /// One `import` line.
@@ -96,15 +118,26 @@ impl ModuleDef {
 /// Parses a `.def` file.
 pub fn parse(text: &str) -> Result<ModuleDef, DefError> {
     let mut parser = Parser::default();
+    // Comment lines directly above an export document it.
+    let mut doc: Vec<&str> = Vec::new();
     for (index, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or_default();
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if !words.is_empty() {
-            parser.line(&words).map_err(|message| DefError {
+        let (code, comment) = line.split_once('#').unwrap_or((line, ""));
+        let words: Vec<&str> = code.split_whitespace().collect();
+        if words.is_empty() {
+            if comment.is_empty() {
+                doc.clear();
+            } else {
+                doc.push(comment.strip_prefix(' ').unwrap_or(comment).trim_end());
+            }
+            continue;
+        }
+        parser
+            .line(&words, doc.join("\n"))
+            .map_err(|message| DefError {
                 line: index + 1,
                 message,
             })?;
-        }
+        doc.clear();
     }
     parser.finish()
 }
@@ -131,13 +164,15 @@ struct OpenTable {
 }
 
 impl Parser {
-    fn line(&mut self, words: &[&str]) -> Result<(), String> {
+    fn line(&mut self, words: &[&str], doc: String) -> Result<(), String> {
         if let Some(open) = &mut self.open {
             return match words {
                 ["}"] => self.close_table(),
-                [symbol, "@", ordinal] => open.add_export(symbol, ordinal),
+                [symbol, "@", ordinal, signature @ ..] => {
+                    open.add_export(symbol, ordinal, &signature.join(" "), doc)
+                }
                 _ => Err(format!(
-                    "expected `symbol @ ordinal` or `}}`, found `{}`",
+                    "expected `symbol @ ordinal [signature]` or `}}`, found `{}`",
                     words.join(" ")
                 )),
             };
@@ -210,7 +245,13 @@ impl Parser {
 }
 
 impl OpenTable {
-    fn add_export(&mut self, symbol: &str, ordinal: &str) -> Result<(), String> {
+    fn add_export(
+        &mut self,
+        symbol: &str,
+        ordinal: &str,
+        signature: &str,
+        doc: String,
+    ) -> Result<(), String> {
         check_symbol(symbol)?;
         let ordinal: u32 = ordinal
             .parse()
@@ -232,12 +273,18 @@ impl OpenTable {
                 earlier.name, earlier.ordinal
             ));
         }
+        let signature = match signature {
+            "" => None,
+            text => Some(signature::parse(text).map_err(|error| format!("{symbol}: {error}"))?),
+        };
         let index = self.table.symbols.len();
         self.by_ordinal.insert(ordinal, index);
         self.by_name.insert(symbol.to_string(), index);
         self.table.symbols.push(ExportDef {
             name: symbol.to_string(),
             ordinal,
+            signature,
+            doc,
         });
         Ok(())
     }

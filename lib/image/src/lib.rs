@@ -11,7 +11,8 @@
 //!   anything uses it, in work linear in the image's size; a truncated or
 //!   hostile image is an [`ImageError`].
 //! - [`ImageBuilder`] writes an image (used by the munger and by tests).
-//! - [`def`] parses the `.def` files that declare a module's exports and imports.
+//! - [`def`] parses the `.def` files that declare a module's exports and imports
+//!   (and, typed, the signatures of the kernel's exports).
 //!
 //! Depends on `com` (for `Guid`); the munger, the loader and xtask use it.
 

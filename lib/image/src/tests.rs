@@ -647,6 +647,7 @@ fn def_files_parse() {
         .map(|export| (export.name.as_str(), export.ordinal))
         .collect();
     assert_eq!(symbols, [("hello_count", 1), ("hello_reset", 2)]);
+    assert!(v1.symbols.iter().all(|export| export.signature.is_none()));
     assert!(module.export_table(V2).expect("v2").symbols.is_empty());
     assert_eq!(
         module.imports,
@@ -737,6 +738,111 @@ fn def_files_have_at_most_max_export_tables() {
         .expect_err("too many tables");
     assert_eq!(error.line, 2 + 2 * MAX_EXPORT_TABLES as usize, "{error}");
     assert!(error.message.contains("more than 64"), "{error}");
+}
+
+const TYPED_DEF: &str = "\
+module kernel
+export 5f0c7c4e-6a3d-4d8b-8f7e-0d2a4b1c9e35 {
+    # Allocates.
+    #   Indented, kept.
+
+    # Documents tessera_alloc: the blank line above ends the earlier comment.
+    #No space.
+    tessera_alloc @ 1 fn(size: usize, align: usize) -> *mut u8
+    tessera_now_us @ 2 safe fn() -> u64   # a comment after a signature
+    tessera_abort @ 3 fn(message: *const u8, line: u32) -> !
+    tessera_wake @ 4 safe fn(word : *const u32)->u32
+    tessera_swap @ 5 fn(slot: *mut *const void, old: *const *mut i64, count: isize)
+    tessera_plain @ 6
+}
+";
+
+#[test]
+fn typed_exports_parse_and_map_to_rust_and_c() {
+    let module = def::parse(TYPED_DEF).expect("valid typed .def");
+    let symbols = &module.exports[0].symbols;
+    let spelled: Vec<_> = symbols
+        .iter()
+        .map(|export| {
+            let signature = export.signature.as_ref();
+            (
+                export.name.as_str(),
+                signature.map(def::FnSignature::rust_fn_pointer),
+                signature.map(|signature| signature.c_prototype(&export.name)),
+            )
+        })
+        .collect();
+    let typed = |name, rust: &str, c: &str| (name, Some(rust.to_string()), Some(c.to_string()));
+    assert_eq!(
+        spelled,
+        [
+            typed(
+                "tessera_alloc",
+                "unsafe extern \"C\" fn(usize, usize) -> *mut u8",
+                "uint8_t *tessera_alloc(size_t size, size_t align)"
+            ),
+            typed(
+                "tessera_now_us",
+                "extern \"C\" fn() -> u64",
+                "uint64_t tessera_now_us(void)"
+            ),
+            typed(
+                "tessera_abort",
+                "unsafe extern \"C\" fn(*const u8, u32) -> !",
+                "_Noreturn void tessera_abort(const uint8_t *message, uint32_t line)"
+            ),
+            typed(
+                "tessera_wake",
+                "extern \"C\" fn(*const u32) -> u32",
+                "uint32_t tessera_wake(const uint32_t *word)"
+            ),
+            typed(
+                "tessera_swap",
+                "unsafe extern \"C\" fn(*mut *const core::ffi::c_void, *const *mut i64, isize)",
+                "void tessera_swap(const void **slot, int64_t *const *old, intptr_t count)"
+            ),
+            ("tessera_plain", None, None),
+        ]
+    );
+    let alloc = symbols[0].signature.as_ref().expect("typed");
+    assert_eq!(
+        alloc.rust_parameters(),
+        "(size: usize, align: usize) -> *mut u8"
+    );
+    assert!(!alloc.safe);
+    assert_eq!(
+        symbols[0].doc,
+        "Documents tessera_alloc: the blank line above ends the earlier comment.\nNo space."
+    );
+    assert_eq!(symbols[1].doc, "");
+    assert!(symbols[1].signature.as_ref().is_some_and(|now| now.safe));
+}
+
+#[test]
+fn signature_errors_name_their_line_and_symbol() {
+    let cases = [
+        ("f @ 1 fn(size: usize", "f: expected `,`, found `the end`"),
+        ("f @ 1 fun()", "f: expected `fn`, found `fun`"),
+        ("f @ 1 fn(x: u128)", "expected a type (u8"),
+        ("f @ 1 fn(x: *u8)", "expected `const` or `mut` after `*`"),
+        ("f @ 1 fn(x: u8, x: u16)", "parameter `x` is named twice"),
+        (
+            "f @ 1 fn(register: u8)",
+            "`register` is not a parameter name",
+        ),
+        ("f @ 1 fn(9x: u8)", "`9x` is not a parameter name"),
+        ("f @ 1 fn() -> u8 u8", "unexpected `u8` after the signature"),
+        ("f @ 1 fn(x: &u8)", "unexpected `&` in the signature"),
+        ("f @ 1 fn(x: void)", "expected a type"),
+        ("f @ 1 fn() ->", "expected a type"),
+        ("f @ 1 safe", "expected `fn`, found `the end`"),
+    ];
+    for (line, message) in cases {
+        let text = format!("module a\nexport 3c1f5a52-8d7e-4e0b-9a51-7b0f2d6c4e11 {{\n{line}\n}}");
+        let error = def::parse(&text).expect_err(line);
+        assert_eq!(error.line, 3, "{line}: {error}");
+        assert!(error.message.contains(message), "{line}: {error}");
+    }
 }
 
 /// The crafted seeds of the fuzz corpus and the error each exhibits.

@@ -1,0 +1,251 @@
+/*
+ * The interfaces' vtables and IIDs, for components written in C.
+ *
+ * Generated from the signature tables of the #[interface] declarations
+ * (lib/interfaces, lib/com) by `cargo run -p bindings`: edit those, not this file.
+ * Included by tessera.h; include that. IIDs are in RFC 4122 byte order.
+ */
+#ifndef TESSERA_INTERFACES_H
+#define TESSERA_INTERFACES_H
+
+/* HeapStatus: a record, returned by value. */
+typedef struct HeapStatus {
+    uint64_t reserved;
+    uint64_t committed;
+    uint64_t used;
+    uint64_t max_used;
+} HeapStatus;
+_Static_assert(sizeof(HeapStatus) == 32, "HeapStatus is 32 bytes, as in Rust");
+_Static_assert(_Alignof(HeapStatus) == 8, "HeapStatus is 8-aligned, as in Rust");
+
+/* ObjectLayout: a record, returned by value. */
+typedef struct ObjectLayout {
+    uint64_t base;
+    uint64_t size;
+    uint64_t gate;
+    uint64_t state;
+    uint32_t slots;
+    uint32_t reserved;
+    uint64_t held;
+} ObjectLayout;
+_Static_assert(sizeof(ObjectLayout) == 48, "ObjectLayout is 48 bytes, as in Rust");
+_Static_assert(_Alignof(ObjectLayout) == 8, "ObjectLayout is 8-aligned, as in Rust");
+
+/* Pick: a record, returned by value. */
+typedef struct Pick {
+    uint64_t thread;
+    uint64_t until;
+} Pick;
+_Static_assert(sizeof(Pick) == 16, "Pick is 16 bytes, as in Rust");
+_Static_assert(_Alignof(Pick) == 8, "Pick is 8-aligned, as in Rust");
+
+/* ThreadStatus: a record, returned by value. */
+typedef struct ThreadStatus {
+    uint64_t id;
+    uint64_t cpu_ticks;
+    uint64_t stack_size;
+    uint64_t stack_used;
+    uint32_t state;
+    uint32_t name_length;
+    uint8_t name[16];
+} ThreadStatus;
+_Static_assert(sizeof(ThreadStatus) == 56, "ThreadStatus is 56 bytes, as in Rust");
+_Static_assert(_Alignof(ThreadStatus) == 8, "ThreadStatus is 8-aligned, as in Rust");
+
+/* IUnknown: its vtable is IUnknownVtbl, in tessera.h. */
+#define TSR_IID_IUNKNOWN {{0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46}}
+
+/* IConsole (0087ca69-281a-497f-ba3a-76ab61fdc2f4) */
+#define TSR_IID_ICONSOLE {{0x00, 0x87, 0xca, 0x69, 0x28, 0x1a, 0x49, 0x7f, 0xba, 0x3a, 0x76, 0xab, 0x61, 0xfd, 0xc2, 0xf4}}
+typedef struct IConsoleVtbl {
+    IUnknownVtbl base;
+    tsr_status (*write)(void *self, tsr_bytes data, uint64_t *out);
+    tsr_status (*read)(void *self, tsr_mut_bytes buffer, uint64_t *out);
+} IConsoleVtbl;
+
+/* ICounter (4e1a7c3b-9d2f-4b6e-8a05-c7f3e2d1b960) */
+#define TSR_IID_ICOUNTER {{0x4e, 0x1a, 0x7c, 0x3b, 0x9d, 0x2f, 0x4b, 0x6e, 0x8a, 0x05, 0xc7, 0xf3, 0xe2, 0xd1, 0xb9, 0x60}}
+typedef struct ICounterVtbl {
+    IUnknownVtbl base;
+    tsr_status (*add)(void *self, uint64_t amount, uint64_t *out);
+    tsr_status (*total)(void *self, uint64_t *out);
+    tsr_status (*version)(void *self, uint32_t *out);
+} ICounterVtbl;
+
+/* IFile (246c8ac9-cd29-4cce-8877-4f4f549dc190) */
+#define TSR_IID_IFILE {{0x24, 0x6c, 0x8a, 0xc9, 0xcd, 0x29, 0x4c, 0xce, 0x88, 0x77, 0x4f, 0x4f, 0x54, 0x9d, 0xc1, 0x90}}
+typedef struct IFileVtbl {
+    IUnknownVtbl base;
+    tsr_status (*read_at)(void *self, uint64_t offset, tsr_mut_bytes buffer, uint64_t *out);
+    tsr_status (*write_at)(void *self, uint64_t offset, tsr_bytes data, uint64_t *out);
+    tsr_status (*size)(void *self, uint64_t *out);
+} IFileVtbl;
+
+/* IHeap (4f7b66f1-bf00-4049-a9bb-c5cfa0586050) */
+#define TSR_IID_IHEAP {{0x4f, 0x7b, 0x66, 0xf1, 0xbf, 0x00, 0x40, 0x49, 0xa9, 0xbb, 0xc5, 0xcf, 0xa0, 0x58, 0x60, 0x50}}
+typedef struct IHeapVtbl {
+    IUnknownVtbl base;
+    tsr_status (*alloc)(void *self, uint64_t size, uint64_t align, uint8_t **out);
+    tsr_status (*realloc)(void *self, uint8_t *block, uint64_t size, uint64_t align, uint8_t **out);
+    tsr_status (*free)(void *self, uint8_t *block);
+    tsr_status (*size)(void *self, uint8_t *block, uint64_t *out);
+    tsr_status (*validate)(void *self, uint8_t *block, uint32_t *out);
+    tsr_status (*status)(void *self, HeapStatus *out);
+} IHeapVtbl;
+
+/* IHello (f04fb548-007d-4b30-aec7-e595bd26165f) */
+#define TSR_IID_IHELLO {{0xf0, 0x4f, 0xb5, 0x48, 0x00, 0x7d, 0x4b, 0x30, 0xae, 0xc7, 0xe5, 0x95, 0xbd, 0x26, 0x16, 0x5f}}
+typedef struct IHelloVtbl {
+    IUnknownVtbl base;
+    tsr_status (*greet)(void *self, tsr_mut_bytes buffer, uint64_t *out);
+} IHelloVtbl;
+
+/* IInterpose (d3a5f1c7-2b4e-4f68-9a1d-6c8e0b2f4a75) */
+#define TSR_IID_IINTERPOSE {{0xd3, 0xa5, 0xf1, 0xc7, 0x2b, 0x4e, 0x4f, 0x68, 0x9a, 0x1d, 0x6c, 0x8e, 0x0b, 0x2f, 0x4a, 0x75}}
+typedef struct IInterposeVtbl {
+    IUnknownVtbl base;
+    tsr_status (*interpose)(void *self, void *object, const tsr_guid *iid, uint32_t filter, tsr_str label);
+    tsr_status (*remove)(void *self, void *object, const tsr_guid *iid);
+} IInterposeVtbl;
+
+/* IInterruptSource (2db4180c-db6c-4183-9f95-545b17ebef2b) */
+#define TSR_IID_IINTERRUPTSOURCE {{0x2d, 0xb4, 0x18, 0x0c, 0xdb, 0x6c, 0x41, 0x83, 0x9f, 0x95, 0x54, 0x5b, 0x17, 0xeb, 0xef, 0x2b}}
+typedef struct IInterruptSourceVtbl {
+    IUnknownVtbl base;
+    tsr_status (*wait)(void *self);
+    tsr_status (*raise)(void *self);
+} IInterruptSourceVtbl;
+
+/* IInterrupts (9273b820-d5c3-48f2-a7a5-25d03d6373f4) */
+#define TSR_IID_IINTERRUPTS {{0x92, 0x73, 0xb8, 0x20, 0xd5, 0xc3, 0x48, 0xf2, 0xa7, 0xa5, 0x25, 0xd0, 0x3d, 0x63, 0x73, 0xf4}}
+typedef struct IInterruptsVtbl {
+    IUnknownVtbl base;
+    tsr_status (*attach)(void *self, uint32_t source, void **out);
+} IInterruptsVtbl;
+
+/* ILoader (3a1dcd82-309f-4ced-a5b0-77263eabfc66) */
+#define TSR_IID_ILOADER {{0x3a, 0x1d, 0xcd, 0x82, 0x30, 0x9f, 0x4c, 0xed, 0xa5, 0xb0, 0x77, 0x26, 0x3e, 0xab, 0xfc, 0x66}}
+typedef struct ILoaderVtbl {
+    IUnknownVtbl base;
+    tsr_status (*load_image)(void *self, tsr_str path, tsr_str arguments, uint32_t flags, void **out);
+} ILoaderVtbl;
+
+/* IMemoryFile (d7a98417-c681-4af7-af0e-96388003de9b) */
+#define TSR_IID_IMEMORYFILE {{0xd7, 0xa9, 0x84, 0x17, 0xc6, 0x81, 0x4a, 0xf7, 0xaf, 0x0e, 0x96, 0x38, 0x80, 0x03, 0xde, 0x9b}}
+typedef struct IMemoryFileVtbl {
+    IUnknownVtbl base;
+    tsr_status (*address)(void *self, uint64_t *out);
+} IMemoryFileVtbl;
+
+/* IModule (f24986ba-a3cd-44f8-891a-e40340c9c463) */
+#define TSR_IID_IMODULE {{0xf2, 0x49, 0x86, 0xba, 0xa3, 0xcd, 0x44, 0xf8, 0x89, 0x1a, 0xe4, 0x03, 0x40, 0xc9, 0xc4, 0x63}}
+typedef struct IModuleVtbl {
+    IUnknownVtbl base;
+    tsr_status (*name)(void *self, tsr_mut_bytes buffer, uint64_t *out);
+    tsr_status (*location)(void *self, tsr_mut_bytes buffer, uint64_t *out);
+    tsr_status (*arguments)(void *self, tsr_mut_bytes buffer, uint64_t *out);
+    tsr_status (*base_address)(void *self, uint64_t *out);
+    tsr_status (*size)(void *self, uint64_t *out);
+    tsr_status (*entry_point)(void *self, uint64_t *out);
+    tsr_status (*references)(void *self, uint32_t *out);
+    tsr_status (*object)(void *self, void **out);
+    tsr_status (*export_by_name)(void *self, const tsr_guid *table, tsr_str name, uint64_t *out);
+    tsr_status (*export_by_ordinal)(void *self, const tsr_guid *table, uint32_t ordinal, uint64_t *out);
+} IModuleVtbl;
+
+/* IMutable (5b0f3f8e-2c43-4c5e-9b7e-3d1c6a2f9e41) */
+#define TSR_IID_IMUTABLE {{0x5b, 0x0f, 0x3f, 0x8e, 0x2c, 0x43, 0x4c, 0x5e, 0x9b, 0x7e, 0x3d, 0x1c, 0x6a, 0x2f, 0x9e, 0x41}}
+typedef struct IMutableVtbl {
+    IUnknownVtbl base;
+    tsr_status (*layout)(void *self, ObjectLayout *out);
+    tsr_status (*disown)(void *self);
+} IMutableVtbl;
+
+/* IMutate (c2b1e0f4-7a52-4f0e-8d6e-1f3b5a7c9d02) */
+#define TSR_IID_IMUTATE {{0xc2, 0xb1, 0xe0, 0xf4, 0x7a, 0x52, 0x4f, 0x0e, 0x8d, 0x6e, 0x1f, 0x3b, 0x5a, 0x7c, 0x9d, 0x02}}
+typedef struct IMutateVtbl {
+    IUnknownVtbl base;
+    tsr_status (*mutate_vtable)(void *self, void *who, uint64_t vtable, uint32_t flags, uint64_t timeout_us);
+    tsr_status (*mutate_object)(void *self, void *who, void *transition, uint32_t flags, uint64_t timeout_us);
+} IMutateVtbl;
+
+/* INamespace (67e07512-6945-466c-97a2-e021dc9de1d3) */
+#define TSR_IID_INAMESPACE {{0x67, 0xe0, 0x75, 0x12, 0x69, 0x45, 0x46, 0x6c, 0x97, 0xa2, 0xe0, 0x21, 0xdc, 0x9d, 0xe1, 0xd3}}
+typedef struct INamespaceVtbl {
+    IUnknownVtbl base;
+    tsr_status (*register_)(void *self, tsr_str name, void *object, uint32_t flags);
+    tsr_status (*unregister)(void *self, tsr_str name);
+    tsr_status (*bind)(void *self, tsr_str name, uint32_t flags, void **out);
+    tsr_status (*find_first)(void *self, tsr_str directory, tsr_mut_bytes buffer, uint64_t *out);
+    tsr_status (*find_next)(void *self, tsr_str directory, tsr_str previous, tsr_mut_bytes buffer, uint64_t *out);
+    tsr_status (*capabilities)(void *self, tsr_str name, uint32_t *out);
+} INamespaceVtbl;
+
+/* IPower (11b79685-7e52-4c89-be7b-a27e3170215d) */
+#define TSR_IID_IPOWER {{0x11, 0xb7, 0x96, 0x85, 0x7e, 0x52, 0x4c, 0x89, 0xbe, 0x7b, 0xa2, 0x7e, 0x31, 0x70, 0x21, 0x5d}}
+typedef struct IPowerVtbl {
+    IUnknownVtbl base;
+    tsr_status (*power_off)(void *self, uint32_t exit_code);
+} IPowerVtbl;
+
+/* IProcess (b3e3aee5-0167-4804-a872-f90f8ae2d6cb) */
+#define TSR_IID_IPROCESS {{0xb3, 0xe3, 0xae, 0xe5, 0x01, 0x67, 0x48, 0x04, 0xa8, 0x72, 0xf9, 0x0f, 0x8a, 0xe2, 0xd6, 0xcb}}
+typedef struct IProcessVtbl {
+    IUnknownVtbl base;
+    tsr_status (*create_thread)(void *self, uint64_t start, uint64_t argument, uint64_t stack_size, void **out);
+} IProcessVtbl;
+
+/* IScheduler (83f5636d-f53b-4676-abda-e73fe4e8502e) */
+#define TSR_IID_ISCHEDULER {{0x83, 0xf5, 0x63, 0x6d, 0xf5, 0x3b, 0x46, 0x76, 0xab, 0xda, 0xe7, 0x3f, 0xe4, 0xe8, 0x50, 0x2e}}
+typedef struct ISchedulerVtbl {
+    IUnknownVtbl base;
+    tsr_status (*policy_name)(void *self, tsr_mut_bytes buffer, uint64_t *out);
+    tsr_status (*use_policy)(void *self, tsr_str name);
+    tsr_status (*begin_constraint)(void *self, uint64_t start, uint64_t estimate, uint64_t deadline, uint32_t criticality);
+    tsr_status (*end_constraint)(void *self);
+    tsr_status (*now)(void *self, uint64_t *out);
+    tsr_status (*ticks_per_second)(void *self, uint64_t *out);
+} ISchedulerVtbl;
+
+/* ISchedulerPolicy (8b2caf19-a161-438c-9134-83abc62b9610) */
+#define TSR_IID_ISCHEDULERPOLICY {{0x8b, 0x2c, 0xaf, 0x19, 0xa1, 0x61, 0x43, 0x8c, 0x91, 0x34, 0x83, 0xab, 0xc6, 0x2b, 0x96, 0x10}}
+typedef struct ISchedulerPolicyVtbl {
+    IUnknownVtbl base;
+    tsr_status (*name)(void *self, tsr_mut_bytes buffer, uint64_t *out);
+    tsr_status (*ready)(void *self, uint64_t thread);
+    tsr_status (*pick)(void *self, uint64_t now, Pick *out);
+    tsr_status (*has_ready)(void *self, uint32_t *out);
+    tsr_status (*forget)(void *self, uint64_t thread);
+    tsr_status (*preemptive)(void *self, uint32_t *out);
+    tsr_status (*set_priority)(void *self, uint64_t thread, uint32_t priority);
+    tsr_status (*begin_constraint)(void *self, uint64_t thread, uint64_t start, uint64_t estimate, uint64_t deadline, uint32_t criticality);
+    tsr_status (*end_constraint)(void *self, uint64_t thread, uint64_t now);
+    tsr_status (*inherit)(void *self, uint64_t holder, uint64_t waiter);
+    tsr_status (*disinherit)(void *self, uint64_t waiter);
+} ISchedulerPolicyVtbl;
+
+/* IThread (9dd133a3-8733-46d6-adb3-339bc2b30bc7) */
+#define TSR_IID_ITHREAD {{0x9d, 0xd1, 0x33, 0xa3, 0x87, 0x33, 0x46, 0xd6, 0xad, 0xb3, 0x33, 0x9b, 0xc2, 0xb3, 0x0b, 0xc7}}
+typedef struct IThreadVtbl {
+    IUnknownVtbl base;
+    tsr_status (*id)(void *self, uint64_t *out);
+    tsr_status (*wait)(void *self);
+    tsr_status (*process)(void *self, void **out);
+} IThreadVtbl;
+
+/* IThreads (337f4e2c-d4e5-43a3-be2b-4e60c6b70801) */
+#define TSR_IID_ITHREADS {{0x33, 0x7f, 0x4e, 0x2c, 0xd4, 0xe5, 0x43, 0xa3, 0xbe, 0x2b, 0x4e, 0x60, 0xc6, 0xb7, 0x08, 0x01}}
+typedef struct IThreadsVtbl {
+    IUnknownVtbl base;
+    tsr_status (*count)(void *self, uint32_t *out);
+    tsr_status (*status)(void *self, uint32_t index, ThreadStatus *out);
+} IThreadsVtbl;
+
+/* ITransition (8e4d2c6a-1b3f-4a59-a7c0-5d9e2f6b8a13) */
+#define TSR_IID_ITRANSITION {{0x8e, 0x4d, 0x2c, 0x6a, 0x1b, 0x3f, 0x4a, 0x59, 0xa7, 0xc0, 0x5d, 0x9e, 0x2f, 0x6b, 0x8a, 0x13}}
+typedef struct ITransitionVtbl {
+    IUnknownVtbl base;
+    tsr_status (*apply)(void *self, void *object);
+} ITransitionVtbl;
+
+#endif
