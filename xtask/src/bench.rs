@@ -7,10 +7,11 @@ use std::fs;
 use anyhow::{Context, Result, bail};
 
 use crate::figures::{self, KernelSize};
-use crate::image::{self, Image, Profile};
+use crate::image::{self, Image};
 use crate::machine::{Machine, STEP_TIMEOUT};
 use crate::manifest::Manifest;
 use crate::qemu;
+use crate::workspace::{self, Profile};
 
 /// One measured figure.
 struct Figure {
@@ -114,7 +115,7 @@ pub fn run() -> Result<()> {
         ));
     }
     print_table(&results);
-    let json = image::output_directory()?.join("bench.json");
+    let json = workspace::output_directory()?.join("bench.json");
     fs::write(&json, to_json(&results)).with_context(|| format!("writing {}", json.display()))?;
     println!("\nxtask: wrote {}", json.display());
     check_targets(&results)

@@ -12,8 +12,8 @@ use image::def::{self, ModuleDef};
 use image::format::{IMPORT_MODULE_SIZE, header};
 use image::{ExportTableSpec, ImageBuilder, ImportModuleSpec};
 
-use crate::image::{Profile, TARGET, cargo, workspace_root};
 use crate::manifest;
+use crate::workspace::{Profile, TARGET, cargo, output_directory, workspace_root};
 
 /// A component image and the munger's figures for it.
 pub struct Component {
@@ -52,7 +52,7 @@ fn build_c(listed: &[&manifest::Component], defs: &[ModuleDef]) -> Result<Vec<Co
         .collect();
     println!("xtask: building the C components: {}", names.join(", "));
     let linker = rust_lld()?;
-    let out = crate::image::output_directory()?.join("c");
+    let out = output_directory()?.join("c");
     fs::create_dir_all(&out)?;
     listed
         .iter()

@@ -12,8 +12,8 @@ use anyhow::{Context, Result, bail};
 use image::{ImageBuilder, ImportModuleSpec, Relocation, RelocationKind};
 
 use crate::components;
-use crate::image::{Profile, output_directory, workspace_root};
 use crate::manifest::Manifest;
+use crate::workspace::{Profile, output_directory, workspace_root};
 
 /// The fuzz targets: the parsers of untrusted bytes, and the loader.
 pub const TARGETS: &[&str] = &["image", "romfs", "def", "load"];

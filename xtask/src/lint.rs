@@ -5,8 +5,9 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::image::{self, TARGET, cargo, workspace_root};
+use crate::image;
 use crate::manifest::{self, Manifest};
+use crate::workspace::{TARGET, cargo, workspace_root};
 
 /// Crates that build only for the kernel's target.
 const TARGET_CRATES: &[&str] = &["kernel", "component"];

@@ -28,14 +28,16 @@ mod lint;
 mod machine;
 mod manifest;
 mod qemu;
+mod workspace;
 
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
-use image::{Image, Profile};
+use image::Image;
 use integration::{Boots, Kernels};
 use manifest::Manifest;
+use workspace::Profile;
 
 const USAGE: &str = "\
 usage: cargo xtask <command> [--release]
@@ -132,8 +134,10 @@ fn boot_interactively(profile: Profile) -> Result<()> {
 fn test(filter: &str) -> Result<()> {
     let manifest = Manifest::load()?;
     println!("xtask: host unit tests");
-    let mut cargo_test = Command::new(image::cargo());
-    cargo_test.current_dir(image::workspace_root()).arg("test");
+    let mut cargo_test = Command::new(workspace::cargo());
+    cargo_test
+        .current_dir(workspace::workspace_root())
+        .arg("test");
     if !filter.is_empty() {
         cargo_test.arg(filter);
     }

@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use toml::{Table, Value};
 
-use crate::image::workspace_root;
+use crate::workspace::workspace_root;
 
 /// The manifest's file name, at the repository's root.
 pub const FILE: &str = "system.toml";
