@@ -4,7 +4,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use com::{ComObject, ComPtr, Guid, IUnknown, Result, Status, class};
+use com::{ComObject, ComPtr, Guid, IUnknown, Result, Status, class, copy_text};
 use interfaces::module::load_flags;
 use interfaces::namespace::flags;
 use interfaces::{ILoader, ILoaderImpl, IModule, IModuleImpl, INamespace, INamespaceImpl};
@@ -24,15 +24,6 @@ impl ModuleObject {
     fn with<T>(&self, f: impl FnOnce(&Module) -> Result<T>) -> Result<T> {
         with_module(self.id, f).unwrap_or(Err(Status::NOT_FOUND))
     }
-}
-
-/// Copies `text` into `buffer`; returns its length.
-fn copy_text(text: &str, buffer: &mut [u8]) -> Result<usize> {
-    let room = buffer
-        .get_mut(..text.len())
-        .ok_or(Status::BUFFER_TOO_SMALL)?;
-    room.copy_from_slice(text.as_bytes());
-    Ok(text.len())
 }
 
 impl IModuleImpl for ModuleObject {

@@ -13,7 +13,7 @@
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 
-use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
+use com::{ComObject, ComPtr, IUnknown, Result, Status, class, copy_text};
 use interfaces::namespace::flags;
 use interfaces::{IFile, IFileImpl, IMemoryFile, IMemoryFileImpl, INamespace, INamespaceImpl};
 use romfs::{Dir, Node, RomFs};
@@ -73,11 +73,7 @@ fn entry_after(
     for entry in directory.entries() {
         let name = entry.map_err(status_of)?.name();
         if previous.is_none_or(|previous| name > previous) {
-            let target = buffer
-                .get_mut(..name.len())
-                .ok_or(Status::BUFFER_TOO_SMALL)?;
-            target.copy_from_slice(name.as_bytes());
-            return Ok(name.len());
+            return copy_text(name, buffer);
         }
     }
     Err(Status::NO_MORE_ENTRIES)

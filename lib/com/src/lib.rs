@@ -50,6 +50,7 @@ mod object;
 mod ptr;
 mod signature;
 mod status;
+mod text;
 mod unshared;
 pub mod wait;
 mod word_lock;
@@ -68,4 +69,5 @@ pub use signature::{
     RecordSignature,
 };
 pub use status::{Result, Status};
+pub use text::copy_text;
 pub use word_lock::{WordLock, WordLockGuard};

@@ -83,12 +83,7 @@ impl IAccumulatorImpl for Accumulator {
         Ok(text.len())
     }
     fn name(&self, buffer: &mut [u8]) -> Result<usize> {
-        let name = b"accumulator";
-        let target = buffer
-            .get_mut(..name.len())
-            .ok_or(Status::BUFFER_TOO_SMALL)?;
-        target.copy_from_slice(name);
-        Ok(name.len())
+        com::copy_text("accumulator", buffer)
     }
     fn fail(&self, status: Status) -> Result<()> {
         Err(status)

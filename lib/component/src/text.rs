@@ -1,7 +1,7 @@
 //! Text built into a caller's buffer without `core::fmt`, which would be
 //! most of a small component's code.
 
-use com::{Result, Status};
+use com::{Result, copy_text};
 
 /// Appends text and numbers to a byte buffer.
 pub struct Text<'a> {
@@ -61,13 +61,8 @@ impl<'a> Text<'a> {
     }
 
     fn push_bytes(&mut self, bytes: &[u8]) -> Result<&mut Self> {
-        let end = self.length + bytes.len();
-        let room = self
-            .buffer
-            .get_mut(self.length..end)
-            .ok_or(Status::BUFFER_TOO_SMALL)?;
-        room.copy_from_slice(bytes);
-        self.length = end;
+        let rest = self.buffer.get_mut(self.length..).unwrap_or_default();
+        self.length += copy_text(bytes, rest)?;
         Ok(self)
     }
 }

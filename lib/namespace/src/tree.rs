@@ -7,7 +7,7 @@ use alloc::sync::Arc;
 use core::ops::Bound;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use com::{ComPtr, IUnknown, Result, Status, class};
+use com::{ComPtr, IUnknown, Result, Status, class, copy_text};
 use interfaces::namespace::flags;
 use interfaces::{INamespace, INamespaceImpl};
 
@@ -286,14 +286,6 @@ fn rest(name: &str, at: usize) -> &str {
         .unwrap_or("/")
 }
 
-fn copy_name(name: &str, buffer: &mut [u8]) -> Result<usize> {
-    let target = buffer
-        .get_mut(..name.len())
-        .ok_or(Status::BUFFER_TOO_SMALL)?;
-    target.copy_from_slice(name.as_bytes());
-    Ok(name.len())
-}
-
 impl INamespaceImpl for Namespace {
     fn register(&self, name: &str, object: &IUnknown, flags: u32) -> Result<()> {
         let name = path::validate(name)?;
@@ -367,7 +359,7 @@ impl INamespaceImpl for Namespace {
         let directory = path::validate(directory)?;
         match self.children(directory)? {
             Listing::Names(names) => {
-                copy_name(names.first().ok_or(Status::NO_MORE_ENTRIES)?, buffer)
+                copy_text(names.first().ok_or(Status::NO_MORE_ENTRIES)?, buffer)
             }
             Listing::Delegate(extension, at) => extension.find_first(rest(directory, at), buffer),
         }
@@ -379,7 +371,7 @@ impl INamespaceImpl for Namespace {
             Listing::Names(names) => {
                 let mut after =
                     names.range::<str, _>((Bound::Excluded(previous), Bound::Unbounded));
-                copy_name(after.next().ok_or(Status::NO_MORE_ENTRIES)?, buffer)
+                copy_text(after.next().ok_or(Status::NO_MORE_ENTRIES)?, buffer)
             }
             Listing::Delegate(extension, at) => {
                 extension.find_next(rest(directory, at), previous, buffer)

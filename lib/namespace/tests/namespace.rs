@@ -28,8 +28,7 @@ struct Label {
 
 impl ILabelImpl for Label {
     fn label(&self, buffer: &mut [u8]) -> Result<usize> {
-        buffer[..self.text.len()].copy_from_slice(self.text.as_bytes());
-        Ok(self.text.len())
+        com::copy_text(&self.text, buffer)
     }
 }
 
