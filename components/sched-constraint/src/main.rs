@@ -33,8 +33,7 @@
 #![no_main]
 #![deny(unsafe_code)]
 
-use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
-use component::Text;
+use com::{ComObject, ComPtr, IUnknown, Result, Status, class, copy_text};
 use interfaces::scheduler::MAX_THREADS;
 use interfaces::{ISchedulerPolicy, ISchedulerPolicyImpl, Pick};
 use sync::Mutex;
@@ -259,9 +258,7 @@ struct Constraints {
 
 impl ISchedulerPolicyImpl for Constraints {
     fn name(&self, buffer: &mut [u8]) -> Result<usize> {
-        let mut text = Text::new(buffer);
-        text.push("sched-constraint")?;
-        Ok(text.len())
+        copy_text("sched-constraint", buffer)
     }
 
     fn ready(&self, thread: u64) -> Result<()> {
@@ -327,10 +324,6 @@ impl ISchedulerPolicyImpl for Constraints {
 
     fn preemptive(&self) -> Result<bool> {
         Ok(true)
-    }
-
-    fn set_priority(&self, _thread: u64, _priority: u32) -> Result<()> {
-        Err(Status::NOT_SUPPORTED)
     }
 
     fn begin_constraint(

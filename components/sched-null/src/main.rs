@@ -8,8 +8,7 @@
 #![no_main]
 #![deny(unsafe_code)]
 
-use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
-use component::Text;
+use com::{ComObject, ComPtr, IUnknown, Result, Status, class, copy_text};
 use interfaces::scheduler::MAX_THREADS;
 use interfaces::{ISchedulerPolicy, ISchedulerPolicyImpl, Pick};
 use sync::Mutex;
@@ -24,9 +23,7 @@ struct FirstComeFirstServed {
 
 impl ISchedulerPolicyImpl for FirstComeFirstServed {
     fn name(&self, buffer: &mut [u8]) -> Result<usize> {
-        let mut text = Text::new(buffer);
-        text.push("sched-null")?;
-        Ok(text.len())
+        copy_text("sched-null", buffer)
     }
 
     fn ready(&self, thread: u64) -> Result<()> {
@@ -56,33 +53,6 @@ impl ISchedulerPolicyImpl for FirstComeFirstServed {
 
     fn preemptive(&self) -> Result<bool> {
         Ok(false)
-    }
-
-    fn set_priority(&self, _thread: u64, _priority: u32) -> Result<()> {
-        Err(Status::NOT_SUPPORTED)
-    }
-
-    fn begin_constraint(
-        &self,
-        _thread: u64,
-        _start: u64,
-        _estimate: u64,
-        _deadline: u64,
-        _criticality: u32,
-    ) -> Result<()> {
-        Err(Status::NOT_SUPPORTED)
-    }
-
-    fn end_constraint(&self, _thread: u64, _now: u64) -> Result<()> {
-        Err(Status::NOT_SUPPORTED)
-    }
-
-    fn inherit(&self, _holder: u64, _waiter: u64) -> Result<()> {
-        Ok(())
-    }
-
-    fn disinherit(&self, _waiter: u64) -> Result<()> {
-        Ok(())
     }
 }
 

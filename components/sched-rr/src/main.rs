@@ -10,8 +10,7 @@
 #![no_main]
 #![deny(unsafe_code)]
 
-use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
-use component::Text;
+use com::{ComObject, ComPtr, IUnknown, Result, Status, class, copy_text};
 use interfaces::scheduler::MAX_THREADS;
 use interfaces::{ISchedulerPolicy, ISchedulerPolicyImpl, Pick};
 use sync::Mutex;
@@ -47,9 +46,7 @@ struct RoundRobin {
 
 impl ISchedulerPolicyImpl for RoundRobin {
     fn name(&self, buffer: &mut [u8]) -> Result<usize> {
-        let mut text = Text::new(buffer);
-        text.push("sched-rr")?;
-        Ok(text.len())
+        copy_text("sched-rr", buffer)
     }
 
     fn ready(&self, thread: u64) -> Result<()> {
@@ -102,29 +99,6 @@ impl ISchedulerPolicyImpl for RoundRobin {
             .or_else(|| state.priorities.iter().position(|(id, _)| *id == 0));
         let slot = slot.ok_or(Status::OUT_OF_MEMORY)?;
         state.priorities[slot] = (thread, priority);
-        Ok(())
-    }
-
-    fn begin_constraint(
-        &self,
-        _thread: u64,
-        _start: u64,
-        _estimate: u64,
-        _deadline: u64,
-        _criticality: u32,
-    ) -> Result<()> {
-        Err(Status::NOT_SUPPORTED)
-    }
-
-    fn end_constraint(&self, _thread: u64, _now: u64) -> Result<()> {
-        Err(Status::NOT_SUPPORTED)
-    }
-
-    fn inherit(&self, _holder: u64, _waiter: u64) -> Result<()> {
-        Ok(())
-    }
-
-    fn disinherit(&self, _waiter: u64) -> Result<()> {
         Ok(())
     }
 }

@@ -38,7 +38,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let implementation = format_ident!("{}Impl", interface);
     let vis = &item.vis;
     let docs = doc_attributes(&item.attrs);
-    let impl_items = &item.items;
+    let impl_items = item.items.iter().map(implementation_item);
     let vtbl_fields = methods.iter().map(vtable_field);
     let client_methods = methods.iter().map(client_method);
     let thunks = methods
@@ -200,10 +200,10 @@ fn doc_attributes(attrs: &[Attribute]) -> Vec<Attribute> {
 
 fn parse_method(function: &TraitItemFn) -> syn::Result<Method> {
     let signature = &function.sig;
-    if !signature.generics.params.is_empty() || function.default.is_some() {
+    if !signature.generics.params.is_empty() {
         return Err(syn::Error::new_spanned(
             signature,
-            "interface methods are neither generic nor default",
+            "interface methods are not generic",
         ));
     }
     let mut inputs = signature.inputs.iter();
@@ -226,6 +226,22 @@ fn parse_method(function: &TraitItemFn) -> syn::Result<Method> {
         args,
         ok: parse_result_type(&signature.output)?,
     })
+}
+
+/// A method of the `…Impl` trait: as declared, so a method declared with
+/// a body has it as its default. A default usually ignores its arguments
+/// (a stub that returns `NOT_SUPPORTED`), and their names are the ABI's,
+/// which an underscore would change: the lint for unused ones is off there.
+fn implementation_item(item: &TraitItem) -> TraitItem {
+    let mut item = item.clone();
+    if let TraitItem::Fn(function) = &mut item
+        && function.default.is_some()
+    {
+        function
+            .attrs
+            .push(syn::parse_quote!(#[allow(unused_variables)]));
+    }
+    item
 }
 
 fn parse_argument(argument: &FnArg) -> syn::Result<(Ident, Type)> {

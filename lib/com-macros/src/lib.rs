@@ -13,7 +13,9 @@ use proc_macro::TokenStream;
 /// string.
 ///
 /// Every method takes `&self` and returns `Result<T>`; arguments and `T` must
-/// implement `com::Param` and `com::Ret`. For `trait IFoo` it generates:
+/// implement `com::Param` and `com::Ret`. A method declared with a body
+/// keeps it as the default of `IFooImpl`, so an implementation may leave
+/// it out. For `trait IFoo` it generates:
 /// - `IFoo`: the interface as C sees it (one vtable pointer), with a client
 ///   method per trait method, so `ComPtr<IFoo>` can call them;
 /// - `IFooVtbl`: the `#[repr(C)]` vtable, `IUnknown`'s three slots first;

@@ -4,8 +4,12 @@
 //! only keeps the ready threads and chooses among them. The kernel calls a
 //! policy with interrupts disabled, so its methods must not block or
 //! allocate: a policy sizes its queues for `MAX_THREADS` when it is made.
+//!
+//! The methods a simple policy has no use for — priorities, time
+//! constraints, inheritance — have defaults here, so a policy implements
+//! only what it supports.
 
-use com::{Record, Result, interface};
+use com::{Record, Result, Status, interface};
 
 /// The most threads a policy must be able to hold ready at once.
 pub const MAX_THREADS: usize = 256;
@@ -51,13 +55,15 @@ pub trait ISchedulerPolicy {
     /// until it blocks or yields).
     fn preemptive(&self) -> Result<bool>;
     /// Sets `thread`'s priority (higher runs first); `NOT_SUPPORTED` by
-    /// policies without priorities.
-    fn set_priority(&self, thread: u64, priority: u32) -> Result<()>;
+    /// policies without priorities (the default).
+    fn set_priority(&self, thread: u64, priority: u32) -> Result<()> {
+        Err(Status::NOT_SUPPORTED)
+    }
     /// `thread` asks for `estimate` ticks of processor between `start` and
     /// `deadline` (absolute `time` values), replacing any constraint it
     /// has; `REFUSED` when that cannot be met alongside the constraints
     /// already admitted, `NOT_SUPPORTED` by policies without time
-    /// constraints. A thread past its estimate runs after every thread
+    /// constraints (the default). A thread past its estimate runs after every thread
     /// within its own; `criticality` (higher: more critical) orders such
     /// threads and breaks ties of deadline. The constraint ends when its
     /// deadline passes, if `end_constraint` did not end it first.
@@ -68,21 +74,31 @@ pub trait ISchedulerPolicy {
         estimate: u64,
         deadline: u64,
         criticality: u32,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        Err(Status::NOT_SUPPORTED)
+    }
     /// Ends `thread`'s constraint at `time` `now`: `TIMED_OUT` when its
     /// deadline passed first (the constraint ended then, and this reports
-    /// it once), `NOT_FOUND` for a thread the policy never saw.
-    fn end_constraint(&self, thread: u64, now: u64) -> Result<()>;
+    /// it once), `NOT_FOUND` for a thread the policy never saw,
+    /// `NOT_SUPPORTED` by policies without time constraints (the default).
+    fn end_constraint(&self, thread: u64, now: u64) -> Result<()> {
+        Err(Status::NOT_SUPPORTED)
+    }
     /// `waiter` waits for a lock `holder` holds (instead of whatever it
     /// waited for before): until `disinherit(waiter)`, the holder — and
     /// whoever holds a lock the holder waits for, along the chain — runs
     /// with the waiter's urgency if that is greater (priority
-    /// inheritance). Policies without urgencies ignore it.
-    fn inherit(&self, holder: u64, waiter: u64) -> Result<()>;
+    /// inheritance). Policies without urgencies ignore it (the default).
+    fn inherit(&self, holder: u64, waiter: u64) -> Result<()> {
+        Ok(())
+    }
     /// `waiter` no longer waits for a lock's holder (the lock was
     /// released): it stops lending its urgency; what the holder has from
-    /// waiters on its other locks stays.
-    fn disinherit(&self, waiter: u64) -> Result<()>;
+    /// waiters on its other locks stays. Policies without urgencies
+    /// ignore it (the default).
+    fn disinherit(&self, waiter: u64) -> Result<()> {
+        Ok(())
+    }
 }
 
 #[interface("83f5636d-f53b-4676-abda-e73fe4e8502e")]
