@@ -1,6 +1,7 @@
 //! Links the kernel with its layout, embeds the boot RomFS that
-//! `cargo xtask build` packed (its path arrives in `TESSERA_ROMFS`), and
-//! turns `kernel.def` into the kernel's export tables.
+//! `cargo xtask build` packed (its path arrives in `TESSERA_ROMFS`), names
+//! the startup program (`TESSERA_STARTUP_PROGRAM`, by default `/shell`),
+//! and turns `kernel.def` into the kernel's export tables.
 
 use std::env;
 use std::fmt::Write;
@@ -19,6 +20,7 @@ fn main() {
     {
         fail("TESSERA_ROMFS is not set; build the kernel with `cargo xtask build`");
     }
+    startup_program();
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(
         out.join("export_tables.rs"),
@@ -56,6 +58,26 @@ fn export_tables(def: &std::path::Path) -> String {
     source.push_str("];\n");
     source
 }
+
+/// The namespace name the kernel starts as its startup program, from
+/// `TESSERA_STARTUP_PROGRAM` (what a system manifest would set) or
+/// [`DEFAULT_STARTUP_PROGRAM`]; the kernel reads it as
+/// `env!("TESSERA_STARTUP_PROGRAM")`.
+fn startup_program() {
+    println!("cargo:rerun-if-env-changed=TESSERA_STARTUP_PROGRAM");
+    let name =
+        env::var("TESSERA_STARTUP_PROGRAM").unwrap_or_else(|_| DEFAULT_STARTUP_PROGRAM.to_owned());
+    if !name.starts_with('/') {
+        fail(&format!(
+            "TESSERA_STARTUP_PROGRAM must be an absolute namespace name, not {name:?}"
+        ));
+    }
+    println!("cargo:rustc-env=TESSERA_STARTUP_PROGRAM={name}");
+}
+
+/// The startup program when nothing names another: the shell component
+/// (on the minimal kernels, the built-in program registered in its place).
+const DEFAULT_STARTUP_PROGRAM: &str = "/shell";
 
 fn fail(message: &str) -> ! {
     eprintln!("error: {message}");

@@ -1,14 +1,17 @@
-//! Tessera's kernel: the machine layer, the boot services and the start of the shell.
+//! Tessera's kernel: the machine layer, the boot services and the start of the startup program.
 //!
 //! Boot, in order: the machine layer's entry code sets up a stack and traps
 //! and calls [`kernel_main`]; the device tree tells the RAM and devices; the
 //! heap takes every free byte of RAM; the root namespace is created and the
 //! boot services are registered in it (`/dev/console`, `/dev/power`,
-//! `/sys/heap`, and the boot RomFS at `/boot`); then the shell runs on the
-//! console until `poweroff`.
+//! `/sys/heap`, and the boot RomFS at `/boot`); then the kernel binds the
+//! startup program by name ([`STARTUP_PROGRAM`], `/shell`: with the loader,
+//! the shell component, demand-loaded from the boot RomFS; without it, the
+//! small built-in program of [`startup`]) and runs it until `poweroff`.
 //!
 //! Depends on every portable crate (`com`, `interfaces`, `heap`,
-//! `namespace`, `bootfs`, `shell`) and on `fdt`; nothing depends on it.
+//! `namespace`, `bootfs`, `loader`, `image`) and on `fdt`; nothing
+//! depends on it.
 
 #![no_std]
 #![no_main]
@@ -46,6 +49,8 @@ mod process;
 #[cfg(all(feature = "threads", feature = "loader"))]
 mod selftest;
 mod services;
+#[cfg(not(feature = "loader"))]
+mod startup;
 #[cfg(feature = "threads")]
 #[cfg_attr(
     not(feature = "loader"),
@@ -58,11 +63,14 @@ mod threads;
 
 use com::{ComPtr, Status};
 use heap::SharedHeap;
-use interfaces::INamespace;
 use interfaces::power::exit_code;
+use interfaces::{INamespace, IProgram};
 use machine::platform::Platform;
 use machine::{counters, power};
-use shell::Shell;
+
+/// The namespace name of the program the kernel starts once it is up
+/// (set by `kernel/build.rs`, from `TESSERA_STARTUP_PROGRAM`).
+pub const STARTUP_PROGRAM: &str = env!("TESSERA_STARTUP_PROGRAM");
 
 /// The kernel heap; `kernel_main` gives it the free RAM.
 #[global_allocator]
@@ -87,17 +95,23 @@ extern "C" fn kernel_main(_hart: usize, device_tree: usize, entry_instructions: 
             .unwrap_or_else(|status| boot_failed("starting threads", status));
         take_device_interrupts(&platform);
     }
-    let mut shell =
-        Shell::new(root).unwrap_or_else(|status| boot_failed("starting the shell", status));
+    #[cfg(not(feature = "loader"))]
+    startup::register(&root)
+        .unwrap_or_else(|status| boot_failed("registering the startup program", status));
+    let program = root
+        .bind(STARTUP_PROGRAM, 0)
+        .and_then(|object| object.query::<IProgram>())
+        .unwrap_or_else(|status| boot_failed("loading the startup program", status));
     let boot_instructions = counters::instructions().wrapping_sub(entry_instructions);
-    let banner = alloc::format!(
-        "Tessera {} on riscv64, {} MiB RAM, {}\nboot: {boot_instructions} instructions from kernel entry to the shell\n",
+    kprintln!(
+        "Tessera {} on riscv64, {} MiB RAM, {}\nboot: {boot_instructions} instructions from kernel entry to the shell",
         env!("CARGO_PKG_VERSION"),
         platform.ram.len() >> 20,
         devices(&platform),
     );
-    shell.output().print(&banner);
-    shell.run();
+    program
+        .run()
+        .unwrap_or_else(|status| boot_failed("running the startup program", status));
     power::off(exit_code::SUCCESS);
 }
 
