@@ -5,8 +5,8 @@
 //! It offers what such a kernel can do — `echo`, `mem`, `cat`, `ps`,
 //! `call`, `help`, `poweroff` — with the shell component's prompt and
 //! messages, and reaches everything through the namespace as the shell
-//! does. It prints numbers itself: no `core::fmt`, to keep the minimal
-//! kernels small.
+//! does. It prints numbers itself (`machine::console::digits`): no
+//! `core::fmt`, to keep the minimal kernels small.
 
 #![deny(unsafe_code)]
 
@@ -315,18 +315,8 @@ impl Session {
     }
 
     /// Prints `value` in decimal.
-    fn decimal(&self, mut value: u64) {
-        let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        for slot in digits.iter_mut().rev() {
-            *slot = b'0' + u8::try_from(value % 10).unwrap_or_default();
-            start -= 1;
-            value /= 10;
-            if value == 0 {
-                break;
-            }
-        }
-        self.raw(digits.get(start..).unwrap_or_default());
+    fn decimal(&self, value: u64) {
+        self.raw(crate::machine::console::digits(value, 10, &mut [0; 64]));
     }
 
     /// Writes bytes as they are.

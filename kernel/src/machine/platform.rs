@@ -30,6 +30,16 @@ pub enum PlatformError {
     NoMemory,
 }
 
+impl PlatformError {
+    /// What is wrong, for the boot message.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            PlatformError::BadDeviceTree => "its header is invalid",
+            PlatformError::NoMemory => "it has no /memory node with a sized region",
+        }
+    }
+}
+
 /// Reads the device tree at `address` and sets up the power-off device.
 pub fn discover(address: usize) -> Result<Platform, PlatformError> {
     // SAFETY: OpenSBI passes the address of a device tree blob in RAM that
