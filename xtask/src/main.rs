@@ -12,7 +12,7 @@
 //!
 //! It installs what it needs: the RISC-V target through rustup and QEMU
 //! through apt-get (when running as root). Depends on `romfs` (the packer),
-//! `shell-lib` (the prompt it waits for), `object` (ELF sizes) and `anyhow`.
+//! `interfaces` (the prompt it waits for), `object` (ELF sizes) and `anyhow`.
 
 mod bench;
 mod components;

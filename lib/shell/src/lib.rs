@@ -20,7 +20,7 @@ mod modules;
 use com::{ComPtr, Result};
 use interfaces::{IConsole, INamespace};
 
-pub use console::Output;
+use console::Output;
 
 /// The prompt printed before each command line.
 pub use interfaces::program::PROMPT;
@@ -55,11 +55,6 @@ impl Shell {
             console,
             held: modules::Held::default(),
         })
-    }
-
-    /// The console output, for messages before the first prompt.
-    pub fn output(&mut self) -> &mut Output {
-        &mut self.output
     }
 
     /// Reads and runs command lines until the input ends or `poweroff`.
