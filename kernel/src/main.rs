@@ -7,11 +7,10 @@
 //! `/sys/heap`, and the boot RomFS at `/boot`); then the kernel binds the
 //! startup program by name ([`STARTUP_PROGRAM`], `/shell`: with the loader,
 //! the shell component, demand-loaded from the boot RomFS; without it, the
-//! small built-in program of [`startup`]) and runs it until `poweroff`.
+//! small built-in program of `startup`) and runs it until `poweroff`.
 //!
 //! Depends on every portable crate (`com`, `interfaces`, `heap`,
-//! `namespace`, `bootfs`, `loader`, `image`) and on `fdt`; nothing
-//! depends on it.
+//! `namespace`, `bootfs`, `loader`, `image`); nothing depends on it.
 
 #![no_std]
 #![no_main]
