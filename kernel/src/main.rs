@@ -128,12 +128,12 @@ extern "C" fn kernel_main(_hart: usize, device_tree: usize, entry_instructions: 
     let program = root
         .bind(STARTUP_PROGRAM, 0)
         .and_then(|object| object.query::<IProgram>())
-        .unwrap_or_else(|status| boot_failed("loading the startup program", status));
+        .unwrap_or_else(|status| startup_failed("loading", status));
     let boot_instructions = counters::instructions().wrapping_sub(entry_instructions);
     print_banner(&platform, boot_instructions);
     program
         .run()
-        .unwrap_or_else(|status| boot_failed("running the startup program", status));
+        .unwrap_or_else(|status| startup_failed("running", status));
     power::off(exit_code::SUCCESS);
 }
 
@@ -206,6 +206,20 @@ fn give_free_ram_to_heap(platform: &Platform) {
 /// Reports a boot step that failed and powers off.
 fn boot_failed(step: &str, status: Status) -> ! {
     kputln!("boot: ", step, " failed: ", status.message());
+    power::off(exit_code::BOOT_FAILURE);
+}
+
+/// Reports that the startup program could not be loaded or run (`step`)
+/// and powers off.
+fn startup_failed(step: &str, status: Status) -> ! {
+    kputln!(
+        "boot: ",
+        step,
+        " the startup program ",
+        STARTUP_PROGRAM,
+        " failed: ",
+        status.message()
+    );
     power::off(exit_code::BOOT_FAILURE);
 }
 
