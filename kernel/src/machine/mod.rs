@@ -21,7 +21,6 @@ pub mod cache;
 pub mod console;
 pub mod context;
 pub mod counters;
-mod device_tree;
 mod entry;
 pub mod interrupts;
 pub mod platform;

@@ -3,7 +3,7 @@
 
 use core::ops::Range;
 
-use super::device_tree::{self, DeviceTree, HEADER_START, Node};
+use devicetree::{DeviceTree, HEADER_START, Node};
 
 /// The board as the kernel needs to know it.
 pub struct Platform {
@@ -46,7 +46,7 @@ pub fn discover(address: usize) -> Result<Platform, PlatformError> {
     // nothing overwrites (the heap is placed around it); its header is
     // longer than the bytes read here.
     let header = unsafe { core::slice::from_raw_parts(address as *const u8, HEADER_START) };
-    let size = device_tree::blob_size(header).ok_or(PlatformError::BadDeviceTree)?;
+    let size = devicetree::blob_size(header).ok_or(PlatformError::BadDeviceTree)?;
     // SAFETY: as above; a blob with the magic number says its own size.
     let blob = unsafe { core::slice::from_raw_parts(address as *const u8, size) };
     let tree = DeviceTree::parse(blob).ok_or(PlatformError::BadDeviceTree)?;
@@ -123,7 +123,7 @@ impl Found {
                     self.uart = address();
                     self.uart_interrupt = node
                         .property("interrupts")
-                        .and_then(|cells| device_tree::word(cells, 0));
+                        .and_then(|cells| devicetree::word(cells, 0));
                 }
                 b"riscv,plic0" if self.plic.is_none() => {
                     self.plic = address().zip(supervisor_context(node));
@@ -142,5 +142,5 @@ fn supervisor_context(plic: &Node<'_>) -> Option<usize> {
     let cells = plic.property("interrupts-extended")?;
     cells
         .chunks_exact(8)
-        .position(|pair| device_tree::word(pair, 4) == Some(SUPERVISOR_EXTERNAL))
+        .position(|pair| devicetree::word(pair, 4) == Some(SUPERVISOR_EXTERNAL))
 }
