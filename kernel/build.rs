@@ -1,7 +1,8 @@
 //! Links the kernel with its layout, embeds the boot RomFS that
 //! `cargo xtask` packed for the image it builds (product, test, or empty
-//! for a minimal kernel; its path arrives in `TESSERA_ROMFS`), and turns
-//! `kernel.def` into the kernel's export tables.
+//! for a minimal kernel; its path arrives in `TESSERA_ROMFS`), names the
+//! startup program (`TESSERA_STARTUP_PROGRAM`, from `system.toml`), and
+//! turns `kernel.def` into the kernel's export tables.
 
 use std::env;
 use std::fmt::Write;
@@ -20,6 +21,7 @@ fn main() {
     {
         fail("TESSERA_ROMFS is not set; build the kernel with `cargo xtask build`");
     }
+    startup_program();
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(
         out.join("export_tables.rs"),
@@ -70,6 +72,22 @@ fn export_tables(def: &std::path::Path) -> String {
     }
     source.push_str("];\n\n// Each export has the signature kernel.def declares.\n");
     source + &checks
+}
+
+/// The namespace name the kernel starts as its startup program, from
+/// `TESSERA_STARTUP_PROGRAM` (xtask sets it from `system.toml`); the kernel
+/// reads it as `env!("TESSERA_STARTUP_PROGRAM")`.
+fn startup_program() {
+    println!("cargo:rerun-if-env-changed=TESSERA_STARTUP_PROGRAM");
+    let Ok(name) = env::var("TESSERA_STARTUP_PROGRAM") else {
+        fail("TESSERA_STARTUP_PROGRAM is not set; build the kernel with `cargo xtask build`");
+    };
+    if !name.starts_with('/') {
+        fail(&format!(
+            "TESSERA_STARTUP_PROGRAM must be an absolute namespace name, not {name:?}"
+        ));
+    }
+    println!("cargo:rustc-env=TESSERA_STARTUP_PROGRAM={name}");
 }
 
 fn fail(message: &str) -> ! {

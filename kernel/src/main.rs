@@ -1,25 +1,49 @@
-//! Tessera's kernel: the machine layer, the boot services and the start of the shell.
+//! Tessera's kernel: the machine layer, the boot services and the start of the startup program.
 //!
 //! Boot, in order: the machine layer's entry code sets up a stack and traps
 //! and calls [`kernel_main`]; the device tree tells the RAM and devices; the
 //! heap takes every free byte of RAM; the root namespace is created and the
 //! boot services are registered in it (`/dev/console`, `/dev/power`,
-//! `/sys/heap`, and the boot RomFS at `/boot`); then the shell runs on the
-//! console until `poweroff`.
+//! `/sys/heap`, and the boot RomFS at `/boot`); then the kernel binds the
+//! startup program by name ([`STARTUP_PROGRAM`], `/shell`: with the loader,
+//! the shell component, demand-loaded from the boot RomFS; without it, the
+//! small built-in program of `startup`) and runs it until `poweroff`.
 //!
 //! Depends on every portable crate (`com`, `interfaces`, `heap`,
-//! `namespace`, `bootfs`, `shell`) and on `fdt`; nothing depends on it.
+//! `namespace`, `bootfs`, `loader`, `image`); nothing depends on it.
 
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
-/// Prints a line on the firmware console, for the kernel's own messages.
+/// Prints a formatted line on the firmware console, for the full kernel's
+/// messages (the loader's, the self-tests'); the code the minimal kernels
+/// carry prints with [`kputln!`] instead, without `core::fmt`.
+#[cfg_attr(
+    not(feature = "loader"),
+    allow(unused_macros, reason = "the minimal kernels print without formatting")
+)]
 macro_rules! kprintln {
     ($($arg:tt)*) => {{
         use core::fmt::Write as _;
         let _ = writeln!($crate::machine::console::Writer, $($arg)*);
+    }};
+}
+
+/// Prints pieces on the firmware console one after another — text,
+/// decimal numbers, `Hex` — without `core::fmt`.
+macro_rules! kput {
+    ($($piece:expr),* $(,)?) => {{
+        $( $crate::machine::console::Piece::print(&$piece); )*
+    }};
+}
+
+/// [`kput!`], then the end of the line.
+macro_rules! kputln {
+    ($($piece:expr),* $(,)?) => {{
+        kput!($($piece),*);
+        $crate::machine::console::print("\n");
     }};
 }
 
@@ -46,6 +70,8 @@ mod process;
 #[cfg(all(feature = "threads", feature = "loader"))]
 mod selftest;
 mod services;
+#[cfg(not(feature = "loader"))]
+mod startup;
 #[cfg(feature = "threads")]
 #[cfg_attr(
     not(feature = "loader"),
@@ -58,11 +84,15 @@ mod threads;
 
 use com::{ComPtr, Status};
 use heap::SharedHeap;
-use interfaces::INamespace;
 use interfaces::power::exit_code;
+use interfaces::{INamespace, IProgram};
+use machine::console::Hex;
 use machine::platform::Platform;
 use machine::{counters, power};
-use shell::Shell;
+
+/// The namespace name of the program the kernel starts once it is up
+/// (set by `kernel/build.rs`, from `TESSERA_STARTUP_PROGRAM`).
+pub const STARTUP_PROGRAM: &str = env!("TESSERA_STARTUP_PROGRAM");
 
 /// The kernel heap; `kernel_main` gives it the free RAM.
 #[global_allocator]
@@ -74,7 +104,12 @@ extern "C" fn kernel_main(_hart: usize, device_tree: usize, entry_instructions: 
     let platform = match machine::platform::discover(device_tree) {
         Ok(platform) => platform,
         Err(error) => {
-            kprintln!("boot: the device tree at {device_tree:#x} is unusable: {error:?}");
+            kputln!(
+                "boot: the device tree at ",
+                Hex(device_tree as u64),
+                " is unusable: ",
+                error.reason()
+            );
             power::off(exit_code::BOOT_FAILURE);
         }
     };
@@ -87,17 +122,18 @@ extern "C" fn kernel_main(_hart: usize, device_tree: usize, entry_instructions: 
             .unwrap_or_else(|status| boot_failed("starting threads", status));
         take_device_interrupts(&platform);
     }
-    let mut shell =
-        Shell::new(root).unwrap_or_else(|status| boot_failed("starting the shell", status));
+    #[cfg(not(feature = "loader"))]
+    startup::register(&root)
+        .unwrap_or_else(|status| boot_failed("registering the startup program", status));
+    let program = root
+        .bind(STARTUP_PROGRAM, 0)
+        .and_then(|object| object.query::<IProgram>())
+        .unwrap_or_else(|status| startup_failed("loading", status));
     let boot_instructions = counters::instructions().wrapping_sub(entry_instructions);
-    let banner = alloc::format!(
-        "Tessera {} on riscv64, {} MiB RAM, {}\nboot: {boot_instructions} instructions from kernel entry to the shell\n",
-        env!("CARGO_PKG_VERSION"),
-        platform.ram.len() >> 20,
-        devices(&platform),
-    );
-    shell.output().print(&banner);
-    shell.run();
+    print_banner(&platform, boot_instructions);
+    program
+        .run()
+        .unwrap_or_else(|status| startup_failed("running", status));
     power::off(exit_code::SUCCESS);
 }
 
@@ -113,16 +149,32 @@ fn take_device_interrupts(platform: &Platform) {
     irq::init(plic, context);
     machine::uart::enable_receive_interrupt(uart);
     if let Err(status) = services::console::take_input_interrupts(source) {
-        kprintln!("boot: console input stays polled: {}", status.message());
+        kputln!("boot: console input stays polled: ", status.message());
     }
 }
 
-/// The devices found in the device tree, for the banner.
-fn devices(platform: &Platform) -> alloc::string::String {
-    let uart = platform.uart.map_or("no UART".into(), |address| {
-        alloc::format!("UART at {address:#x}")
-    });
-    alloc::format!("{uart}, timer at {} Hz", platform.timebase_hz)
+/// The banner: the system, its RAM and devices, and how many instructions
+/// the boot took (which the tests and the bench read).
+fn print_banner(platform: &Platform, boot_instructions: u64) {
+    let version = env!("CARGO_PKG_VERSION");
+    let mebibytes = platform.ram.len() >> 20;
+    kput!(
+        "Tessera ",
+        version,
+        " on riscv64, ",
+        mebibytes,
+        " MiB RAM, "
+    );
+    match platform.uart {
+        Some(address) => kput!("UART at ", Hex(address as u64)),
+        None => kput!("no UART"),
+    }
+    kputln!(", timer at ", platform.timebase_hz, " Hz");
+    kputln!(
+        "boot: ",
+        boot_instructions,
+        " instructions from kernel entry to the shell"
+    );
 }
 
 /// Hands the RAM between the kernel image and the device tree (or the end
@@ -136,8 +188,12 @@ fn give_free_ram_to_heap(platform: &Platform) {
         platform.ram.end
     };
     if end <= kernel_end {
-        kprintln!(
-            "boot: no RAM left for the heap (kernel ends at {kernel_end:#x}, RAM at {end:#x})"
+        kputln!(
+            "boot: no RAM left for the heap (kernel ends at ",
+            Hex(kernel_end as u64),
+            ", RAM at ",
+            Hex(end as u64),
+            ")"
         );
         power::off(exit_code::BOOT_FAILURE);
     }
@@ -149,7 +205,21 @@ fn give_free_ram_to_heap(platform: &Platform) {
 
 /// Reports a boot step that failed and powers off.
 fn boot_failed(step: &str, status: Status) -> ! {
-    kprintln!("boot: {step} failed: {}", status.message());
+    kputln!("boot: ", step, " failed: ", status.message());
+    power::off(exit_code::BOOT_FAILURE);
+}
+
+/// Reports that the startup program could not be loaded or run (`step`)
+/// and powers off.
+fn startup_failed(step: &str, status: Status) -> ! {
+    kputln!(
+        "boot: ",
+        step,
+        " the startup program ",
+        STARTUP_PROGRAM,
+        " failed: ",
+        status.message()
+    );
     power::off(exit_code::BOOT_FAILURE);
 }
 
@@ -161,7 +231,18 @@ fn heap() -> &'static SharedHeap {
 /// Stops on a kernel bug: prints where and why, then powers off.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    #[cfg(feature = "loader")]
     kprintln!("\npanic: {info}");
+    // A message with arguments would need `core::fmt`: the minimal kernels
+    // print its fixed text only, and where.
+    #[cfg(not(feature = "loader"))]
+    {
+        let message = info.message().as_str().unwrap_or("(message not formatted)");
+        let (file, line) = info
+            .location()
+            .map_or(("?", 0), |location| (location.file(), location.line()));
+        kputln!("\npanic: ", message, " at ", file, ":", line as usize);
+    }
     power::off(exit_code::PANIC);
 }
 

@@ -36,12 +36,12 @@ pub fn run() -> Result<()> {
         figures::boot_instructions(&banner).context("the boot banner has no instruction count")?;
     machine.send_line("mem")?;
     let memory = machine
-        .expect(shell::PROMPT, STEP_TIMEOUT)
+        .expect(interfaces::program::PROMPT, STEP_TIMEOUT)
         .context("running `mem`")?;
     let full_used = figures::field(&memory, "used=").context("no used=<bytes> from mem")?;
     machine.send_line("bench")?;
     let output = machine
-        .expect(shell::PROMPT, STEP_TIMEOUT * 4)
+        .expect(interfaces::program::PROMPT, STEP_TIMEOUT * 4)
         .context("running `bench`")?;
     machine.send_line("poweroff")?;
 
@@ -94,7 +94,7 @@ pub fn run() -> Result<()> {
         let size = KernelSize::of(&kernel)?;
         let (mut machine, _) = Machine::boot(&kernel)?;
         machine.send_line("mem")?;
-        let report = machine.expect(shell::PROMPT, STEP_TIMEOUT)?;
+        let report = machine.expect(interfaces::program::PROMPT, STEP_TIMEOUT)?;
         machine.send_line("poweroff")?;
         let used = figures::field(&report, "used=").context("no used=<bytes> from mem")?;
         results.push(figure(&format!("{name} kernel: text"), size.text, "bytes"));

@@ -71,7 +71,7 @@ fn relay_output(child: &mut Child, gate: Arc<Gate>) -> Result<()> {
         .take()
         .ok_or_else(|| anyhow!("QEMU has no stdout"))?;
     thread::spawn(move || {
-        let prompt = shell::PROMPT.as_bytes();
+        let prompt = interfaces::program::PROMPT.as_bytes();
         let mut seen: Vec<u8> = Vec::new();
         let mut buffer = [0u8; 4096];
         let mut terminal = std::io::stdout();

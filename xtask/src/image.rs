@@ -77,6 +77,7 @@ pub fn build(profile: Profile, image: Image) -> Result<Built> {
     let kernel = build_kernel(
         profile,
         &romfs,
+        &manifest.startup,
         &manifest.kernel_features,
         &image.to_string(),
         &target_directory,
@@ -90,12 +91,13 @@ fn side_target_directory() -> Result<PathBuf> {
     Ok(output_directory()?.join("build"))
 }
 
-/// Builds the kernel in `target_directory` with the RomFS at `romfs` and
-/// exactly the cargo `features`; returns a copy of the ELF named after
+/// Builds the kernel in `target_directory` with the RomFS at `romfs`, the
+/// startup program named `startup` and exactly the cargo `features`; returns a copy of the ELF named after
 /// `name` under `target/tessera/`.
 fn build_kernel(
     profile: Profile,
     romfs: &Path,
+    startup: &str,
     features: &[String],
     name: &str,
     target_directory: &Path,
@@ -116,6 +118,7 @@ fn build_kernel(
     }
     let status = cargo
         .env("TESSERA_ROMFS", romfs)
+        .env("TESSERA_STARTUP_PROGRAM", startup)
         .status()
         .context("running cargo build")?;
     if !status.success() {
@@ -150,6 +153,7 @@ pub fn build_configurations(manifest: &Manifest) -> Result<Vec<(&Configuration, 
             let kernel = build_kernel(
                 Profile::Release,
                 &romfs,
+                &manifest.startup,
                 &configuration.features,
                 &configuration.name,
                 &target_directory,

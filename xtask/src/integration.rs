@@ -301,7 +301,9 @@ fn typed_ahead() -> Result<()> {
         output.status.success(),
         "`cargo xtask run` failed; it printed:\n{text}"
     );
-    let after_boot = text.split_once(shell::PROMPT).map_or("", |(_, rest)| rest);
+    let after_boot = text
+        .split_once(interfaces::program::PROMPT)
+        .map_or("", |(_, rest)| rest);
     ensure!(
         !after_boot.contains("unknown command") && after_boot.starts_with("ls /"),
         "a typed-ahead byte was lost; the console showed:\n{text}"
@@ -463,7 +465,7 @@ fn errors_are_reported_and_the_shell_goes_on(machine: &mut Machine, _: &str) -> 
 fn line_editing_handles_backspace(machine: &mut Machine, _: &str) -> Result<()> {
     // Type "ecoh", erase two characters, then finish the command.
     machine.send(b"ecoh\x7f\x7fho edited\r")?;
-    let output = machine.expect(shell::PROMPT, STEP_TIMEOUT)?;
+    let output = machine.expect(interfaces::program::PROMPT, STEP_TIMEOUT)?;
     let result = output.lines().last().unwrap_or_default().trim();
     ensure!(
         result == "edited",
@@ -655,7 +657,7 @@ fn unloading_follows_the_last_release_without_waiting_for_input(
     machine.send(b"mem\rbind hello\rrelease hello\rmods\rmem\r")?;
     let mut outputs = Vec::new();
     for _ in 0..5 {
-        outputs.push(machine.expect(shell::PROMPT, STEP_TIMEOUT)?);
+        outputs.push(machine.expect(interfaces::program::PROMPT, STEP_TIMEOUT)?);
     }
     let used = |output: &str| figures::field(output, "used=").context("no used= in mem's output");
     let (first, last) = (used(&outputs[0])?, used(&outputs[4])?);

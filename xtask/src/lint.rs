@@ -27,11 +27,13 @@ pub fn run() -> Result<()> {
         Command::new(cargo()).args(["clippy", "--all-targets", "--", "-D", "warnings"]),
     )?;
     // The kernel embeds a RomFS, so it needs one to exist; any will do.
+    let manifest = Manifest::load()?;
     let mut clippy = Command::new(cargo());
     clippy
         .args(["clippy", "--target", TARGET])
-        .env("TESSERA_ROMFS", image::empty_romfs()?);
-    let rust_components: Vec<String> = Manifest::load()?
+        .env("TESSERA_ROMFS", image::empty_romfs()?)
+        .env("TESSERA_STARTUP_PROGRAM", &manifest.startup);
+    let rust_components: Vec<String> = manifest
         .test_image()
         .into_iter()
         .filter(manifest::Component::is_rust)

@@ -68,7 +68,7 @@ impl Machine {
     pub fn boot(kernel: &Path) -> Result<(Machine, String)> {
         let mut machine = Machine::start(kernel)?;
         let banner = machine
-            .expect(shell::PROMPT, BOOT_TIMEOUT)
+            .expect(interfaces::program::PROMPT, BOOT_TIMEOUT)
             .context("booting to the prompt")?;
         Ok((machine, banner))
     }
@@ -115,7 +115,7 @@ impl Machine {
     pub fn run(&mut self, line: &str) -> Result<String> {
         self.send_line(line)?;
         let text = self
-            .expect(shell::PROMPT, STEP_TIMEOUT)
+            .expect(interfaces::program::PROMPT, STEP_TIMEOUT)
             .with_context(|| format!("running `{line}`"))?;
         Ok(text
             .split_once('\n')

@@ -14,7 +14,7 @@
 //!
 //! It installs what it needs: the RISC-V target through rustup and QEMU
 //! through apt-get (when running as root). Depends on `romfs` (the packer),
-//! `shell` (the prompt it waits for), `object` (ELF sizes), `toml` (the
+//! `interfaces` (the prompt it waits for), `object` (ELF sizes), `toml` (the
 //! manifest) and `anyhow`.
 
 mod bench;

@@ -19,6 +19,9 @@ pub const FILE: &str = "system.toml";
 pub struct Manifest {
     /// The cargo features of the kernel both images boot.
     pub kernel_features: Vec<String>,
+    /// The namespace name the kernel starts once it is up (on a minimal
+    /// kernel, its built-in program answers to it).
+    pub startup: String,
     /// The directory whose tree the boot RomFS holds beside the components.
     pub boot_files: String,
     /// The product image's components.
@@ -92,6 +95,7 @@ impl Manifest {
         let minimal = take_table(&mut root, "minimal")?;
         let manifest = Manifest {
             kernel_features: take_strings(&mut kernel, "kernel.features")?,
+            startup: take_string(&mut kernel, "kernel.startup")?,
             boot_files: take_string(&mut boot, "boot.files")?,
             boot: components(take_table(&mut boot, "components")?, "boot.components")?,
             test: components(take_table(&mut test, "components")?, "test.components")?,
@@ -348,6 +352,12 @@ pub fn disagreements(manifest: &Manifest, workspace: &Workspace) -> Vec<String> 
             ));
         }
     }
+    if !manifest.boot.iter().any(|c| format!("/{}", c.name) == manifest.startup) {
+        problems.push(format!(
+            "{FILE} starts {:?}, which is not in [boot.components]",
+            manifest.startup
+        ));
+    }
     let features = manifest
         .kernel_features
         .iter()
@@ -385,6 +395,7 @@ mod tests {
     const MANIFEST: &str = r#"
         [kernel]
         features = ["threads", "loader"]
+        startup = "/hello"
         [boot]
         files = "kernel/romfs"
         [boot.components]
@@ -439,6 +450,7 @@ mod tests {
     fn parses_every_section() {
         let manifest = manifest();
         assert_eq!(manifest.kernel_features, ["threads", "loader"]);
+        assert_eq!(manifest.startup, "/hello");
         assert_eq!(manifest.boot_files, "kernel/romfs");
         let names: Vec<_> = manifest.test_image().into_iter().map(|c| c.name).collect();
         assert_eq!(names, ["chello", "hello", "failing"]);
@@ -515,6 +527,14 @@ mod tests {
         let problems = disagreements(&manifest(), &workspace).join("\n");
         assert!(problems.contains("names the module howdy"), "{problems}");
         assert!(problems.contains("kernel feature \"loader\""), "{problems}");
+    }
+
+    #[test]
+    fn a_startup_program_outside_the_boot_image_disagrees() {
+        let mut manifest = manifest();
+        manifest.startup = "/failing".into();
+        let problems = disagreements(&manifest, &agreeing()).join("\n");
+        assert!(problems.contains("starts \"/failing\""), "{problems}");
     }
 
     #[test]

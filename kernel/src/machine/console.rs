@@ -1,4 +1,6 @@
-//! The firmware console: bytes out and in through SBI calls.
+//! The firmware console: bytes out and in through SBI calls, and the
+//! kernel's own messages, printed piece by piece without `core::fmt` (the
+//! minimal kernels carry no formatting machinery).
 
 use core::fmt;
 
@@ -12,20 +14,84 @@ pub fn try_read() -> Option<u8> {
     super::sbi::console_getchar()
 }
 
-/// The console as a `fmt::Write` sink, for the kernel's own messages.
+/// Writes `text` with the `\r\n` line ends a terminal wants.
+pub fn print(text: &str) {
+    let mut lines = text.split('\n');
+    if let Some(first) = lines.next() {
+        write(first.as_bytes());
+    }
+    for line in lines {
+        write(b"\r\n");
+        write(line.as_bytes());
+    }
+}
+
+/// A piece of a kernel message (see `kputln!`).
+pub trait Piece {
+    /// Prints the piece.
+    fn print(&self);
+}
+
+impl Piece for &str {
+    fn print(&self) {
+        print(self);
+    }
+}
+
+impl Piece for u64 {
+    /// In decimal.
+    fn print(&self) {
+        print_digits(*self, 10);
+    }
+}
+
+impl Piece for usize {
+    /// In decimal.
+    fn print(&self) {
+        print_digits(*self as u64, 10);
+    }
+}
+
+/// A number printed in hexadecimal, `0x…`.
+pub struct Hex(pub u64);
+
+impl Piece for Hex {
+    fn print(&self) {
+        write(b"0x");
+        print_digits(self.0, 16);
+    }
+}
+
+/// Prints `value` in base `radix`.
+fn print_digits(value: u64, radix: u64) {
+    write(digits(value, radix, &mut [0; 64]));
+}
+
+/// `value` in base `radix` (2 to 16) as text, written at the end of `text`.
+pub fn digits(mut value: u64, radix: u64, text: &mut [u8; 64]) -> &[u8] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut start = text.len();
+    for slot in text.iter_mut().rev() {
+        *slot = DIGITS
+            .get(usize::try_from(value % radix).unwrap_or_default())
+            .copied()
+            .unwrap_or(b'?');
+        start -= 1;
+        value /= radix;
+        if value == 0 {
+            break;
+        }
+    }
+    text.get(start..).unwrap_or_default()
+}
+
+/// The console as a `fmt::Write` sink, for the full kernel's formatted
+/// messages (`kprintln!`).
 pub struct Writer;
 
 impl fmt::Write for Writer {
     fn write_str(&mut self, text: &str) -> fmt::Result {
-        for line in text.split_inclusive('\n') {
-            match line.strip_suffix('\n') {
-                Some(body) => {
-                    write(body.as_bytes());
-                    write(b"\r\n");
-                }
-                None => write(line.as_bytes()),
-            }
-        }
+        print(text);
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 
 use core::ops::Range;
 
-use fdt::Fdt;
+use devicetree::{DeviceTree, HEADER_START, Node};
 
 /// The board as the kernel needs to know it.
 pub struct Platform {
@@ -30,80 +30,117 @@ pub enum PlatformError {
     NoMemory,
 }
 
+impl PlatformError {
+    /// What is wrong, for the boot message.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            PlatformError::BadDeviceTree => "its header is invalid",
+            PlatformError::NoMemory => "it has no /memory node with a sized region",
+        }
+    }
+}
+
 /// Reads the device tree at `address` and sets up the power-off device.
 pub fn discover(address: usize) -> Result<Platform, PlatformError> {
     // SAFETY: OpenSBI passes the address of a device tree blob in RAM that
-    // nothing overwrites (the heap is placed around it); `from_ptr` checks
-    // the header's magic and size before reading further.
-    let tree =
-        unsafe { Fdt::from_ptr(address as *const u8) }.map_err(|_| PlatformError::BadDeviceTree)?;
-    let mut platform = Platform {
-        ram: ram(&tree).ok_or(PlatformError::NoMemory)?,
+    // nothing overwrites (the heap is placed around it); its header is
+    // longer than the bytes read here.
+    let header = unsafe { core::slice::from_raw_parts(address as *const u8, HEADER_START) };
+    let size = devicetree::blob_size(header).ok_or(PlatformError::BadDeviceTree)?;
+    // SAFETY: as above; a blob with the magic number says its own size.
+    let blob = unsafe { core::slice::from_raw_parts(address as *const u8, size) };
+    let tree = DeviceTree::parse(blob).ok_or(PlatformError::BadDeviceTree)?;
+    let mut found = Found::default();
+    // One walk over the tree finds everything (each question asked apart
+    // would walk all of it again).
+    tree.walk(|node| found.visit(node));
+    super::timer::set_sstc(found.sstc);
+    let (start, size) = found.ram.ok_or(PlatformError::NoMemory)?;
+    let start = usize::try_from(start).map_err(|_| PlatformError::NoMemory)?;
+    let end = usize::try_from(size)
+        .ok()
+        .and_then(|size| start.checked_add(size))
+        .ok_or(PlatformError::NoMemory)?;
+    if let Some(test_device) = found.test_device {
+        super::power::set_test_device(test_device);
+    }
+    Ok(Platform {
+        ram: start..end,
         device_tree: address..address + tree.total_size(),
-        uart: None,
-        uart_interrupt: None,
-        plic: None,
-        timebase_hz: tree
-            .find_node("/cpus")
-            .and_then(|cpus| cpus.property("timebase-frequency"))
-            .and_then(|frequency| frequency.as_usize())
-            .unwrap_or(0),
-    };
-    super::timer::set_sstc(has_sstc(&tree));
-    // One walk over the tree finds every device we know (each lookup by
-    // `compatible` would walk all of it again).
-    for node in tree.all_nodes() {
-        let Some(compatible) = node.compatible() else {
-            continue;
+        uart: found.uart,
+        uart_interrupt: found.uart_interrupt,
+        plic: found.plic,
+        timebase_hz: found.timebase_hz,
+    })
+}
+
+/// What the walk over the tree found so far.
+#[derive(Default)]
+struct Found {
+    /// The first region of `/memory`.
+    ram: Option<(u64, u64)>,
+    uart: Option<usize>,
+    uart_interrupt: Option<u32>,
+    plic: Option<(usize, usize)>,
+    test_device: Option<usize>,
+    timebase_hz: usize,
+    /// The first hart's ISA lists Sstc.
+    sstc: bool,
+    /// The walk is inside `/cpus`.
+    in_cpus: bool,
+    /// A hart's ISA was seen (only the first one counts).
+    isa_seen: bool,
+}
+
+impl Found {
+    /// Takes what `node` tells.
+    fn visit(&mut self, node: &Node<'_>) {
+        if node.depth == 1 {
+            self.in_cpus = node.is("cpus");
+            if self.in_cpus {
+                self.timebase_hz = node
+                    .number("timebase-frequency")
+                    .and_then(|hz| usize::try_from(hz).ok())
+                    .unwrap_or(0);
+            } else if node.is("memory") && self.ram.is_none() {
+                self.ram = node.region();
+            }
+        } else if node.depth == 2 && self.in_cpus && !self.isa_seen {
+            // Sstc (`..._sstc`) is opened to S-mode by OpenSBI when the
+            // first hart has it.
+            if let Some(isa) = node.text("riscv,isa") {
+                self.isa_seen = true;
+                self.sstc = isa.split('_').any(|extension| extension == "sstc");
+            }
+        }
+        let address = || {
+            let (address, _) = node.region()?;
+            usize::try_from(address).ok()
         };
-        let register = || Some(node.reg()?.next()?.starting_address as usize);
-        for name in compatible.all() {
+        for name in node.compatible() {
             match name {
-                "ns16550a" if platform.uart.is_none() => {
-                    platform.uart = register();
-                    platform.uart_interrupt = node
-                        .interrupts()
-                        .and_then(|mut sources| sources.next())
-                        .and_then(|source| u32::try_from(source).ok());
+                b"ns16550a" if self.uart.is_none() => {
+                    self.uart = address();
+                    self.uart_interrupt = node
+                        .property("interrupts")
+                        .and_then(|cells| devicetree::word(cells, 0));
                 }
-                "riscv,plic0" if platform.plic.is_none() => {
-                    platform.plic = register().zip(supervisor_context(&node));
+                b"riscv,plic0" if self.plic.is_none() => {
+                    self.plic = address().zip(supervisor_context(node));
                 }
-                "sifive,test0" => register()
-                    .into_iter()
-                    .for_each(super::power::set_test_device),
+                b"sifive,test0" => self.test_device = address().or(self.test_device),
                 _ => {}
             }
         }
     }
-    Ok(platform)
 }
 
 /// The PLIC context that delivers hart 0's supervisor external interrupts:
 /// the index of the first `interrupts-extended` pair naming cause 9.
-fn supervisor_context(plic: &fdt::node::FdtNode<'_, '_>) -> Option<usize> {
+fn supervisor_context(plic: &Node<'_>) -> Option<usize> {
     const SUPERVISOR_EXTERNAL: u32 = 9;
-    let cells = plic.property("interrupts-extended")?.value;
-    cells.chunks_exact(8).position(|pair| {
-        pair.get(4..8).is_some_and(|cause| {
-            u32::from_be_bytes([cause[0], cause[1], cause[2], cause[3]]) == SUPERVISOR_EXTERNAL
-        })
-    })
-}
-
-/// True when the first hart's ISA string lists the Sstc extension
-/// (`..._sstc`), which OpenSBI then opens to S-mode.
-fn has_sstc(tree: &Fdt<'_>) -> bool {
-    let isa = tree.find_node("/cpus").and_then(|cpus| {
-        cpus.children()
-            .find_map(|cpu| cpu.property("riscv,isa")?.as_str())
-    });
-    isa.is_some_and(|isa| isa.split('_').any(|extension| extension == "sstc"))
-}
-
-/// The first RAM region of the `/memory` node.
-fn ram(tree: &Fdt<'_>) -> Option<Range<usize>> {
-    let region = tree.find_node("/memory")?.reg()?.next()?;
-    let start = region.starting_address as usize;
-    Some(start..start.checked_add(region.size?)?)
+    let cells = plic.property("interrupts-extended")?;
+    cells
+        .chunks_exact(8)
+        .position(|pair| devicetree::word(pair, 4) == Some(SUPERVISOR_EXTERNAL))
 }

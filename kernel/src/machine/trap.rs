@@ -6,12 +6,12 @@
 //! `exit_code::EXCEPTION`, so a test sees the failure at once instead of a
 //! silent hang.
 
-use core::fmt::Write;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use interfaces::power::exit_code;
 
-use super::{console, power};
+use super::console::Hex;
+use super::power;
 
 /// The registers of the interrupted code, as `trap_entry` saves them.
 #[repr(C)]
@@ -205,12 +205,15 @@ extern "C" fn trap_handler(frame: &mut TrapFrame) {
     } else {
         exception_name(code)
     };
-    let _ = writeln!(
-        console::Writer,
-        "\nexception: {kind} (scause={:#x}) at pc={:#x} stval={:#x}",
-        frame.scause,
-        frame.sepc,
-        frame.stval
+    kputln!(
+        "\nexception: ",
+        kind,
+        " (scause=",
+        Hex(frame.scause),
+        ") at pc=",
+        Hex(frame.sepc),
+        " stval=",
+        Hex(frame.stval)
     );
     power::off(exit_code::EXCEPTION);
 }

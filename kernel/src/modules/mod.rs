@@ -217,16 +217,31 @@ fn load_and_add(
     stopwatch.finish();
     LOADS_RUNNING.fetch_sub(1, Ordering::SeqCst);
     if loaded.is_err() {
-        // The room reserved for the module goes back with the list, if empty.
-        let mut modules = MODULES.lock();
-        if modules.is_empty() {
-            *modules = Vec::new();
-        }
+        // The room reserved for the module goes back.
+        give_back_room(&mut MODULES.lock());
     }
     // The constructor may have adopted another module's object, leaving
     // that module idle, and idle modules are left alone while loads run.
     namespace::request_collection();
     loaded
+}
+
+/// Gives back the list's spare room once modules left it, so the heap
+/// returns to where it was before a burst of loads, though modules stay
+/// loaded (the shell does): an empty list takes no memory, any other keeps
+/// the room it grew to for as many modules (it doubles from 4).
+fn give_back_room(modules: &mut Vec<Module>) {
+    if modules.is_empty() {
+        *modules = Vec::new();
+        return;
+    }
+    let room = modules.len().next_power_of_two().max(4);
+    let mut smaller = Vec::new();
+    // Without memory for the smaller list, the larger one stays.
+    if modules.capacity() > room && smaller.try_reserve_exact(room).is_ok() {
+        smaller.append(modules);
+        *modules = smaller;
+    }
 }
 
 /// Adds a loaded module to the list.
@@ -348,17 +363,16 @@ fn next_step() -> Option<Step> {
             Some((object, _)) if module.is_idle() && LOADS_RUNNING.load(Ordering::SeqCst) == 0 => {
                 let object = *object;
                 if hand_over_registration(&mut modules, index, object) {
-                    return Some(Step::Free(modules.remove(index)));
+                    let module = modules.remove(index);
+                    give_back_room(&mut modules);
+                    return Some(Step::Free(module));
                 }
                 // Nobody took the name over: it goes with the module.
                 return unregister(&mut modules[index]);
             }
             None if module.is_idle() => {
                 let module = modules.remove(index);
-                if modules.is_empty() {
-                    // Give the list's memory back too: an idle system uses none.
-                    *modules = Vec::new();
-                }
+                give_back_room(&mut modules);
                 return Some(Step::Free(module));
             }
             _ => {}

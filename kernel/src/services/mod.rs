@@ -55,13 +55,24 @@ pub fn register_boot_services(romfs: &'static [u8], uart: Option<usize>) -> Resu
         let benchmarks = ComObject::create::<interfaces::IBenchmarks>(crate::bench::Benchmarks);
         root.register("/sys/bench", benchmarks.as_unknown(), 0)?;
     }
-    let boot = bootfs::RomDirectory::mount(romfs).map_err(|error| {
-        kprintln!("boot: the boot RomFS is corrupt: {error}");
-        Status::BAD_IMAGE
-    })?;
+    let boot = bootfs::RomDirectory::mount(romfs).map_err(corrupt_romfs)?;
     root.register("/boot", boot.as_unknown(), flags::EXTENSION)?;
     namespace::set_current(root.clone())?;
     Ok(root)
+}
+
+/// Says the boot RomFS is corrupt: the full kernel says which check failed,
+/// which takes `core::fmt`, and the minimal kernels do without it.
+#[cfg_attr(
+    not(feature = "loader"),
+    allow(unused_variables, reason = "printing the error takes core::fmt")
+)]
+fn corrupt_romfs(error: impl core::fmt::Display) -> Status {
+    #[cfg(feature = "loader")]
+    kprintln!("boot: the boot RomFS is corrupt: {error}");
+    #[cfg(not(feature = "loader"))]
+    kputln!("boot: the boot RomFS is corrupt");
+    Status::BAD_IMAGE
 }
 
 /// `/sys/loader` and `/sys/modules`.

@@ -18,7 +18,8 @@ impl ISchedulerImpl for SchedulerService {
         if name == threads::BUILTIN_POLICY {
             return threads::use_builtin_policy();
         }
-        let path = alloc::format!("/{name}");
+        let mut path = alloc::string::String::from("/");
+        path.push_str(name);
         let policy = namespace::current()?
             .bind(&path, 0)?
             .query::<ISchedulerPolicy>()?;

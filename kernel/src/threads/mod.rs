@@ -758,10 +758,12 @@ fn switch(requeue: bool) {
 #[inline(never)]
 fn stop_overflowed(scheduler: &mut Scheduler) {
     let thread = scheduler.current_mut();
-    kprintln!(
-        "threads: thread {} ({}) overflowed its stack; it is stopped",
+    kputln!(
+        "threads: thread ",
         thread.id,
-        thread.name()
+        " (",
+        thread.name(),
+        ") overflowed its stack; it is stopped"
     );
     scheduler.finish_current();
 }

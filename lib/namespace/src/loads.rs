@@ -111,24 +111,25 @@ impl Waits {
         &self,
         thread: ThreadId,
         wanted: &Arc<PendingLoad>,
-        mut running: Running<'_>,
+        running: Running<'_>,
     ) -> Option<String> {
-        running.sort_unstable_by_key(|(_, load)| load.sequence);
         let mut path: Vec<&str> = Vec::new();
         let mut load = wanted;
         // Each step moves to another thread; more steps than loads means
         // the chain does not come back to `thread` (no cycle of ours).
         for _ in 0..=running.len() {
-            // `load`, then the loads its owner began after it: the imports
-            // it is loading on the way.
-            path.extend(
-                running
-                    .iter()
-                    .filter(|(_, other)| {
-                        other.owner == load.owner && other.sequence >= load.sequence
-                    })
-                    .map(|(name, _)| *name),
-            );
+            // `load`, then the loads its owner began after it, in the order
+            // begun: the imports it is loading on the way. (Picked one by
+            // one: the few loads running are not worth a sort's code.)
+            let mut from = load.sequence;
+            while let Some((name, next)) = running
+                .iter()
+                .filter(|(_, other)| other.owner == load.owner && other.sequence >= from)
+                .min_by_key(|(_, other)| other.sequence)
+            {
+                path.push(name);
+                from = next.sequence + 1;
+            }
             if load.owner == thread {
                 let first = running
                     .iter()

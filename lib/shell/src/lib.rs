@@ -1,9 +1,10 @@
-//! Tessera's startup program: a command shell on the console that explores and drives the system through the namespace.
+//! The logic of Tessera's command shell: commands and line editing over the namespace, which the shell component runs and host tests drive.
 //!
 //! The shell owns no device: it binds `/dev/console` to talk, `/sys/heap`
 //! for `mem` and `/dev/power` for `poweroff`, so it runs unchanged on the
-//! host (the tests give it fake objects) and on the machine. Depends on
-//! `com` and `interfaces`; the kernel starts it as its last boot step.
+//! host (the tests give it fake objects) and on the machine, where
+//! `components/shell` makes it the startup program the kernel loads by
+//! name. Depends on `com` and `interfaces`.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -19,10 +20,10 @@ mod modules;
 use com::{ComPtr, Result};
 use interfaces::{IConsole, INamespace};
 
-pub use console::Output;
+use console::Output;
 
 /// The prompt printed before each command line.
-pub const PROMPT: &str = "tessera> ";
+pub use interfaces::program::PROMPT;
 
 /// Where the shell reads its console.
 pub const CONSOLE_PATH: &str = "/dev/console";
@@ -54,11 +55,6 @@ impl Shell {
             console,
             held: modules::Held::default(),
         })
-    }
-
-    /// The console output, for messages before the first prompt.
-    pub fn output(&mut self) -> &mut Output {
-        &mut self.output
     }
 
     /// Reads and runs command lines until the input ends or `poweroff`.

@@ -102,9 +102,11 @@ pub fn mods(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     if !arguments.is_empty() {
         return Err(Failure::Usage);
     }
-    let modules = list_modules(context.namespace).map_err(failed(MODULES_PATH))?;
+    let mut modules = list_modules(context.namespace).map_err(failed(MODULES_PATH))?;
+    // The shell's own module is there while it runs: not worth listing.
+    modules.retain(|(_, module)| !holds_this_code(module));
     if modules.is_empty() {
-        let _ = writeln!(context.output, "no modules loaded");
+        let _ = writeln!(context.output, "no modules loaded besides the shell");
     }
     for (listed, module) in modules {
         let _ = write!(context.output, "{listed}: ");
@@ -257,6 +259,16 @@ fn module_of(namespace: &INamespace, object: &ComPtr<IUnknown>) -> Option<ComPtr
         .into_iter()
         .map(|(_, module)| module)
         .find(|module| module.object().is_ok_and(|owned| owned.ptr_eq(object)))
+}
+
+/// True when `module` is the one running this code: the shell's own, when
+/// the shell is a loaded component.
+fn holds_this_code(module: &ComPtr<IModule>) -> bool {
+    let here = mods as *const () as u64;
+    let (Ok(base), Ok(size)) = (module.base_address(), module.size()) else {
+        return false;
+    };
+    (base..base.saturating_add(size)).contains(&here)
 }
 
 /// True when both describe the same module (same place in memory).

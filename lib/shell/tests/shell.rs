@@ -10,7 +10,7 @@ use interfaces::{
     IPowerImpl,
 };
 use namespace::Namespace;
-use shell::{Exit, PROMPT, Shell};
+use shell_lib::{Exit, PROMPT, Shell};
 
 #[class(IConsole)]
 struct ScriptedConsole {

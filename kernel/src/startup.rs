@@ -1,0 +1,346 @@
+//! The minimal kernels' built-in startup program: a small shell for a
+//! kernel without a loader, registered under the startup program's name
+//! where the full kernel demand-loads the shell component.
+//!
+//! It offers what such a kernel can do — `echo`, `mem`, `cat`, `ps`,
+//! `call`, `help`, `poweroff` — with the shell component's prompt and
+//! messages, and reaches everything through the namespace as the shell
+//! does. It prints numbers itself (`machine::console::digits`): no
+//! `core::fmt`, to keep the minimal kernels small.
+
+#![deny(unsafe_code)]
+
+use alloc::string::String;
+
+use com::{ComObject, ComPtr, Interface, Result, Status, class};
+use interfaces::namespace::flags;
+use interfaces::program::PROMPT;
+use interfaces::threads::state;
+use interfaces::{
+    IConsole, IFile, IHeap, IHello, INamespace, IPower, IProgram, IProgramImpl, IScheduler,
+    IThreads,
+};
+
+use crate::Root;
+
+/// Registers the built-in program under [`crate::STARTUP_PROGRAM`].
+pub fn register(root: &Root) -> Result<()> {
+    let program = ComObject::create::<IProgram>(BuiltinShell);
+    root.register(crate::STARTUP_PROGRAM, program.as_unknown(), 0)
+}
+
+/// What `help` lists.
+const COMMANDS: &str = "commands: help echo mem cat ps call poweroff\n";
+/// The most arguments a command other than `echo` takes.
+const MAX_ARGUMENTS: usize = 1;
+/// Longest command line accepted; further characters are not taken.
+const MAX_LINE: usize = 128;
+
+const BACKSPACE: u8 = 0x08;
+const DELETE: u8 = 0x7f;
+const CTRL_C: u8 = 0x03;
+
+/// The program: each `run` is a session on `/dev/console`.
+#[class(IProgram)]
+struct BuiltinShell;
+
+impl IProgramImpl for BuiltinShell {
+    /// Reads and runs command lines until the input ends or `poweroff`.
+    fn run(&self) -> Result<()> {
+        let namespace = namespace::current()?;
+        let console = bind::<IConsole>(&namespace, "/dev/console", 0)?;
+        let mut session = Session {
+            namespace,
+            console,
+            after_cr: false,
+        };
+        let mut line = [0u8; MAX_LINE];
+        loop {
+            session.print(PROMPT);
+            let Some(length) = session.read_line(&mut line) else {
+                return Ok(());
+            };
+            let text = core::str::from_utf8(line.get(..length).unwrap_or_default()).unwrap_or("");
+            if session.execute(text) == Flow::Stop {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Whether the session goes on after a command.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Why a command failed.
+enum Failure {
+    /// The arguments do not fit the command.
+    Usage,
+    /// An operation on the named object failed.
+    On(String, Status),
+}
+
+/// A command's outcome.
+type Outcome = core::result::Result<Flow, Failure>;
+
+/// The namespace and console a session works with.
+struct Session {
+    namespace: ComPtr<INamespace>,
+    console: ComPtr<IConsole>,
+    /// The last byte read was a CR, so a LF right after it ends no line.
+    after_cr: bool,
+}
+
+impl Session {
+    /// Reads one line into `line`, echoing as it goes; returns its length,
+    /// or `None` once the input has ended.
+    fn read_line(&mut self, line: &mut [u8; MAX_LINE]) -> Option<usize> {
+        let mut length = 0;
+        let mut byte = [0u8; 1];
+        loop {
+            if !matches!(self.console.read(&mut byte), Ok(1..)) {
+                return None;
+            }
+            let after_cr = core::mem::replace(&mut self.after_cr, byte[0] == b'\r');
+            match byte[0] {
+                b'\n' if after_cr => {}
+                b'\r' | b'\n' => {
+                    self.raw(b"\r\n");
+                    return Some(length);
+                }
+                BACKSPACE | DELETE if length > 0 => {
+                    length -= 1;
+                    self.raw(b"\x08 \x08");
+                }
+                CTRL_C => {
+                    self.raw(b"^C\r\n");
+                    return Some(0);
+                }
+                0x20..=0x7e if length < MAX_LINE => {
+                    line[length] = byte[0];
+                    length += 1;
+                    self.raw(&byte);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Runs one command line and reports its failure, if any.
+    fn execute(&mut self, line: &str) -> Flow {
+        let mut words = line.split_ascii_whitespace();
+        let Some(name) = words.next() else {
+            return Flow::Continue;
+        };
+        let echoed = words.clone();
+        // One argument more than any command takes is enough to refuse it.
+        let mut arguments = [""; MAX_ARGUMENTS + 1];
+        let mut count = 0;
+        for (slot, word) in arguments.iter_mut().zip(words) {
+            *slot = word;
+            count += 1;
+        }
+        let arguments = arguments.get(..count).unwrap_or_default();
+        let outcome = match name {
+            "echo" => self.echo(echoed),
+            "help" => self.help(arguments),
+            "mem" => self.mem(arguments),
+            "cat" => self.cat(arguments),
+            "ps" => self.ps(arguments),
+            "call" => self.call(arguments),
+            "poweroff" => self.poweroff(arguments),
+            _ => {
+                self.print_all(&["error: unknown command '", name, "' (type 'help')\n"]);
+                return Flow::Continue;
+            }
+        };
+        match outcome {
+            Ok(flow) => flow,
+            Err(Failure::Usage) => {
+                self.print_all(&["error: ", name, ": bad arguments\n"]);
+                Flow::Continue
+            }
+            Err(Failure::On(subject, status)) => {
+                let message = status.message();
+                self.print_all(&["error: ", name, ": ", &subject, ": ", message, "\n"]);
+                Flow::Continue
+            }
+        }
+    }
+
+    fn help(&mut self, arguments: &[&str]) -> Outcome {
+        no_arguments(arguments)?;
+        self.print(COMMANDS);
+        Ok(Flow::Continue)
+    }
+
+    fn echo<'a>(&mut self, words: impl Iterator<Item = &'a str>) -> Outcome {
+        for (index, word) in words.enumerate() {
+            if index > 0 {
+                self.print(" ");
+            }
+            self.print(word);
+        }
+        self.print("\n");
+        Ok(Flow::Continue)
+    }
+
+    fn mem(&mut self, arguments: &[&str]) -> Outcome {
+        no_arguments(arguments)?;
+        const HEAP: &str = "/sys/heap";
+        let heap = self.service::<IHeap>(HEAP, flags::READ)?;
+        let status = heap.status().map_err(on(HEAP))?;
+        self.print("heap: reserved=");
+        self.decimal(status.reserved);
+        self.print(" committed=");
+        self.decimal(status.committed);
+        self.print(" used=");
+        self.decimal(status.used);
+        self.print(" max_used=");
+        self.decimal(status.max_used);
+        self.print("\n");
+        Ok(Flow::Continue)
+    }
+
+    fn cat(&mut self, arguments: &[&str]) -> Outcome {
+        let [path] = arguments else {
+            return Err(Failure::Usage);
+        };
+        let file = self.service::<IFile>(path, flags::READ)?;
+        let mut buffer = [0u8; 256];
+        let mut offset = 0u64;
+        loop {
+            let read = file.read_at(offset, &mut buffer).map_err(on(path))?;
+            let Some(chunk) = buffer.get(..read).filter(|chunk| !chunk.is_empty()) else {
+                return Ok(Flow::Continue);
+            };
+            self.text(chunk);
+            offset += read as u64;
+        }
+    }
+
+    fn ps(&mut self, arguments: &[&str]) -> Outcome {
+        no_arguments(arguments)?;
+        const THREADS: &str = "/sys/threads";
+        let threads = self.service::<IThreads>(THREADS, 0)?;
+        if let Ok(scheduler) = self.service::<IScheduler>("/sys/scheduler", 0) {
+            let mut name = [0u8; 64];
+            let length = scheduler.policy_name(&mut name).unwrap_or(0);
+            self.print("policy: ");
+            self.text(name.get(..length).unwrap_or_default());
+            self.print("\n");
+        }
+        self.print("id  name  state\n");
+        for index in 0..threads.count().map_err(on(THREADS))? {
+            let Ok(thread) = threads.status(index) else {
+                // The thread exited and was joined meanwhile.
+                continue;
+            };
+            self.decimal(thread.id);
+            self.print("  ");
+            self.text(
+                thread
+                    .name
+                    .get(..thread.name_length as usize)
+                    .unwrap_or_default(),
+            );
+            self.print(match thread.state {
+                state::READY => "  ready\n",
+                state::RUNNING => "  running\n",
+                state::SLEEPING => "  sleeping\n",
+                state::BLOCKED => "  blocked\n",
+                _ => "  exited\n",
+            });
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn call(&mut self, arguments: &[&str]) -> Outcome {
+        let [name] = arguments else {
+            return Err(Failure::Usage);
+        };
+        let mut path = String::new();
+        if !name.starts_with('/') {
+            path.push('/');
+        }
+        path.push_str(name);
+        let hello = self.service::<IHello>(&path, 0)?;
+        let mut greeting = [0u8; 256];
+        let length = hello.greet(&mut greeting).map_err(on(&path))?;
+        self.text(greeting.get(..length).unwrap_or_default());
+        self.print("\n");
+        Ok(Flow::Continue)
+    }
+
+    fn poweroff(&mut self, arguments: &[&str]) -> Outcome {
+        no_arguments(arguments)?;
+        const POWER: &str = "/dev/power";
+        let power = self.service::<IPower>(POWER, 0)?;
+        power.power_off(0).map_err(on(POWER))?;
+        Ok(Flow::Stop)
+    }
+
+    /// The object at `path` as interface `I`; a failure names the path.
+    fn service<I: Interface>(
+        &self,
+        path: &str,
+        bind_flags: u32,
+    ) -> core::result::Result<ComPtr<I>, Failure> {
+        bind(&self.namespace, path, bind_flags).map_err(on(path))
+    }
+
+    /// Prints each of `pieces`.
+    fn print_all(&self, pieces: &[&str]) {
+        pieces.iter().for_each(|piece| self.print(piece));
+    }
+
+    /// Prints `text`, with the `\r\n` line ends a terminal wants.
+    fn print(&self, text: &str) {
+        self.text(text.as_bytes());
+    }
+
+    /// Prints text bytes, with the `\r\n` line ends a terminal wants.
+    fn text(&self, bytes: &[u8]) {
+        let mut lines = bytes.split(|&byte| byte == b'\n');
+        if let Some(first) = lines.next() {
+            self.raw(first);
+        }
+        for line in lines {
+            self.raw(b"\r\n");
+            self.raw(line);
+        }
+    }
+
+    /// Prints `value` in decimal.
+    fn decimal(&self, value: u64) {
+        self.raw(crate::machine::console::digits(value, 10, &mut [0; 64]));
+    }
+
+    /// Writes bytes as they are.
+    fn raw(&self, bytes: &[u8]) {
+        // A console that fails to write has nowhere to report it.
+        let _ = self.console.write(bytes);
+    }
+}
+
+/// The object at `path` in `namespace`, as interface `I`.
+fn bind<I: Interface>(namespace: &INamespace, path: &str, bind_flags: u32) -> Result<ComPtr<I>> {
+    namespace.bind(path, bind_flags)?.query::<I>()
+}
+
+/// Fails a command that takes no arguments but was given some.
+fn no_arguments(arguments: &[&str]) -> core::result::Result<(), Failure> {
+    if arguments.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Usage)
+    }
+}
+
+/// Wraps a failed operation on `subject`.
+fn on(subject: &str) -> impl FnOnce(Status) -> Failure + '_ {
+    move |status| Failure::On(subject.into(), status)
+}
