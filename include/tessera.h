@@ -64,7 +64,6 @@ void *tessera_alloc(size_t size, size_t align);
 void tessera_free(void *block);
 IUnknown *tessera_current_namespace(void);
 void tessera_abort(const char *message, size_t length, const char *file, size_t file_length, uint32_t line);
-void tessera_nop(void);
 uint32_t tessera_wait_word(const uint32_t *word, uint32_t expected, uint64_t timeout_us);
 uint32_t tessera_wake_word(const uint32_t *word);
 uint64_t tessera_now_us(void);

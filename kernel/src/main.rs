@@ -23,8 +23,6 @@ macro_rules! kprintln {
     }};
 }
 
-#[cfg(all(feature = "threads", feature = "loader"))]
-mod bench;
 mod boot_image;
 #[cfg(feature = "loader")]
 mod exports;
@@ -43,8 +41,6 @@ mod machine;
 mod modules;
 #[cfg(feature = "threads")]
 mod process;
-#[cfg(all(feature = "threads", feature = "loader"))]
-mod selftest;
 mod services;
 #[cfg(feature = "threads")]
 #[cfg_attr(

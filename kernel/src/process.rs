@@ -5,7 +5,7 @@
 use alloc::boxed::Box;
 
 use com::{ComObject, ComPtr, Result, Status, class};
-use interfaces::{IProcess, IProcessImpl, IThread, IThreadImpl};
+use interfaces::{IMutex, IProcess, IProcessImpl, IThread, IThreadImpl};
 
 use crate::threads::{self, ThreadId};
 
@@ -42,6 +42,10 @@ impl IProcessImpl for Process {
                 Err(status)
             }
         }
+    }
+
+    fn create_mutex(&self) -> Result<ComPtr<IMutex>> {
+        Ok(crate::services::locks::new_mutex())
     }
 }
 

@@ -114,6 +114,32 @@ impl<T> Mutex<T> {
     }
 }
 
+/// A lock held across calls, without a guard: a component's (`IMutex`).
+impl Mutex<()> {
+    /// Waits for the lock and takes it, until [`Mutex::unlock_held`].
+    pub fn lock_unguarded(&self) {
+        core::mem::forget(self.lock());
+    }
+
+    /// Takes the lock if it is free, until [`Mutex::unlock_held`].
+    pub fn try_lock_unguarded(&self) -> bool {
+        self.try_lock().map(core::mem::forget).is_some()
+    }
+
+    /// Releases the lock if the calling thread holds it (else false).
+    pub fn unlock_held(&self) -> bool {
+        let held = self.held_by_caller();
+        if held {
+            self.unlock();
+        }
+        held
+    }
+
+    fn held_by_caller(&self) -> bool {
+        self.word.load(Ordering::Relaxed) >> 1 == current_id()
+    }
+}
+
 impl<T> Deref for MutexGuard<'_, T> {
     type Target = T;
 
@@ -154,25 +180,20 @@ impl Condition {
         Condition { _key: 0 }
     }
 
-    /// Releases `guard`'s lock, waits for a signal, and takes the lock again.
-    pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-        self.wait_until(guard, u64::MAX).0
-    }
-
-    /// As [`Condition::wait`], but gives up when `time` reaches `deadline`;
-    /// the flag is true when the wait timed out.
-    pub fn wait_until<'a, T>(
-        &self,
-        guard: MutexGuard<'a, T>,
-        deadline: u64,
-    ) -> (MutexGuard<'a, T>, bool) {
-        let mutex = guard.mutex;
-        core::mem::forget(guard);
+    /// Releases `mutex`, taken without a guard ([`Mutex::lock_unguarded`]),
+    /// waits for a signal or for `time` to reach `deadline`, and takes the
+    /// lock again: `None` when the caller does not hold `mutex`, else
+    /// whether the wait timed out.
+    pub fn wait_unguarded(&self, mutex: &Mutex<()>, deadline: u64) -> Option<bool> {
+        if !mutex.held_by_caller() {
+            return None;
+        }
         let signalled = wait_on(self.key(), deadline, || {
             mutex.unlock();
             true
         });
-        (mutex.lock(), !signalled)
+        mutex.lock_unguarded();
+        Some(!signalled)
     }
 
     /// Wakes the longest waiter, if any. Safe in an interrupt routine.

@@ -175,31 +175,12 @@ pub fn sleep_until(deadline: u64) {
     });
 }
 
-/// Sleeps for `milliseconds`.
-pub fn sleep_ms(milliseconds: u64) {
-    sleep_until(now() + milliseconds * ticks_per_second() / 1000);
-}
-
 /// Ends the calling thread.
 pub fn exit() -> ! {
     interrupts::disable();
     let _ = with_scheduler(Scheduler::finish_current);
     switch(false);
     unreachable_after_exit()
-}
-
-/// Waits for thread `id` to exit, then frees it.
-pub fn join(id: ThreadId) -> Result<()> {
-    wait_exit(id)?;
-    let record = interrupts::without(|| {
-        with_scheduler(|scheduler| {
-            let index = scheduler.index_of(id)?;
-            Some(scheduler.remove(index))
-        })
-    })?;
-    // Freed with interrupts enabled.
-    drop(record);
-    Ok(())
 }
 
 /// Waits until thread `id` has exited (its record stays).

@@ -12,7 +12,10 @@
 //! message, both through functions the kernel exports (see `kernel/kernel.def`):
 //! calls to them become import relocations that the loader binds.
 //!
-//! Depends on `com` and `interfaces`; every crate under `components/` uses it.
+//! [`threads`] starts threads and locks through the kernel's services.
+//!
+//! Depends on `com`, `interfaces` and `sync`; every crate under
+//! `components/` uses it.
 
 #![no_std]
 
@@ -21,6 +24,7 @@ extern crate alloc;
 use core::ffi::c_void;
 
 mod text;
+pub mod threads;
 
 #[doc(hidden)]
 pub use com;
