@@ -1,6 +1,6 @@
 //! Benchmark component: a call to a function of its own beside a call imported from another module.
 //!
-//! The `bench` component calls `call_local` and `call_imported` through
+//! The `benchmarks` component calls `call_local` and `call_imported` through
 //! their export addresses: with the loader's short-cut the imported call
 //! (to `bench`'s `bench_nop`) costs what the local one does; loaded with
 //! indirect calls it goes through a stub and a slot.
@@ -14,11 +14,11 @@ use interfaces::{IHello, IHelloImpl};
 
 #[allow(
     unsafe_code,
-    reason = "a function of the bench module, bound by the loader"
+    reason = "a function of the benchmarks module, bound by the loader"
 )]
 mod imports {
     unsafe extern "C" {
-        /// bench v1, ordinal 1: does nothing.
+        /// benchmarks v1, ordinal 1: does nothing.
         pub safe fn bench_nop();
     }
 }
@@ -36,7 +36,7 @@ pub extern "C" fn call_local() {
     local_nop();
 }
 
-/// Calls a function imported from the `bench` module (export 2).
+/// Calls a function imported from the `benchmarks` module (export 2).
 #[allow(unsafe_code, reason = "exported by name, as callbench.def lists it")]
 #[unsafe(no_mangle)]
 pub extern "C" fn call_imported() {

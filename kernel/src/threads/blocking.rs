@@ -103,10 +103,15 @@ impl<T> Mutex<T> {
             .compare_exchange(me, 0, Ordering::Release, Ordering::Relaxed)
             .is_err()
         {
-            self.word.store(0, Ordering::Release);
-            stop_lending(self.key());
-            wake_one(self.key());
+            self.hand_over();
         }
+    }
+
+    /// Frees a lock others may wait for, and wakes one of them.
+    fn hand_over(&self) {
+        self.word.store(0, Ordering::Release);
+        stop_lending(self.key());
+        wake_one(self.key());
     }
 
     fn key(&self) -> usize {
@@ -128,11 +133,18 @@ impl Mutex<()> {
 
     /// Releases the lock if the calling thread holds it (else false).
     pub fn unlock_held(&self) -> bool {
-        let held = self.held_by_caller();
-        if held {
-            self.unlock();
+        let me = current_id() << 1;
+        match self
+            .word
+            .compare_exchange(me, 0, Ordering::Release, Ordering::Relaxed)
+        {
+            Ok(_) => true,
+            Err(word) if word & !CONTENDED == me => {
+                self.hand_over();
+                true
+            }
+            Err(_) => false,
         }
-        held
     }
 
     fn held_by_caller(&self) -> bool {

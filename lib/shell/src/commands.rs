@@ -24,8 +24,8 @@ pub const SCHEDULER_PATH: &str = "/sys/scheduler";
 /// `selftest`, demand-loaded from the test image).
 pub const SELFTEST_PATH: &str = "/selftest";
 /// Where `bench` finds the system's measurements (the test component
-/// `bench`, demand-loaded from the test image).
-pub const BENCH_PATH: &str = "/bench";
+/// `benchmarks`, demand-loaded from the test image).
+pub const BENCH_PATH: &str = "/benchmarks";
 /// Where `poweroff` finds the machine's power control.
 pub const POWER_PATH: &str = "/dev/power";
 

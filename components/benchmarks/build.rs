@@ -1,4 +1,4 @@
 //! Links the component as its .def describes.
 fn main() {
-    component_build::link("bench.def")
+    component_build::link("benchmarks.def")
 }

@@ -1,7 +1,7 @@
-//! The scheduler's figures, as a component meets them: a yield, a mutex,
-//! a condition's signal and a timer interrupt's wake-up, each reached
-//! through the kernel's interfaces (`IScheduler`, `IMutex`, `ICondition`,
-//! `IInterrupts`).
+//! The scheduler's figures: a yield, a mutex, a condition's signal and a
+//! timer interrupt's wake-up, each reached through the kernel's interfaces
+//! (`IScheduler`, `IMutex`, `ICondition`, `IInterrupts`) and counted
+//! without the calls into the kernel (`Meter::measure_in_kernel`).
 
 use alloc::sync::Arc;
 use core::hint::black_box;
@@ -33,7 +33,8 @@ pub fn yield_one_way(meter: &Meter) -> Result<u64> {
     let scheduler = meter.scheduler();
     // Let the partner start, so each yield below goes there and back.
     scheduler.yield_now()?;
-    let round_trip = meter.measure(|| {
+    // Two calls: this thread's and the partner's.
+    let round_trip = meter.measure_in_kernel(2, || {
         let _ = scheduler.yield_now();
     });
     STOP_YIELDING.store(true, Ordering::SeqCst);
@@ -42,9 +43,10 @@ pub fn yield_one_way(meter: &Meter) -> Result<u64> {
 }
 
 pub fn mutex_lock_unlock(meter: &Meter) -> Result<u64> {
-    let lock = Lock::new(0u64)?;
-    Ok(meter.measure(|| {
-        *black_box(&lock).lock() += 1;
+    let mutex = component::threads::process()?.create_mutex()?;
+    Ok(meter.measure_in_kernel(2, || {
+        let _ = black_box(&mutex).lock();
+        let _ = mutex.unlock();
     }))
 }
 
@@ -78,6 +80,9 @@ pub fn signal_to_wake(meter: &Meter) -> Result<u64> {
         meter: Meter::new()?,
     });
     *HANDOFF.lock() = Some(handoff.clone());
+    // From the first reading to the second: the signal, the yield's way
+    // in, the wait's way out, and the two readings' halves.
+    let calls = 3 * meter.kernel_call();
     let mut figure = u64::MAX;
     for _ in 0..RUNS {
         *handoff.ready.lock() = false;
@@ -88,7 +93,8 @@ pub fn signal_to_wake(meter: &Meter) -> Result<u64> {
         let start = meter.now();
         handoff.signalled.signal();
         meter.scheduler().yield_now()?;
-        figure = figure.min(WOKE_AT.load(Ordering::SeqCst).saturating_sub(start));
+        let woken = WOKE_AT.load(Ordering::SeqCst).saturating_sub(start);
+        figure = figure.min(woken.saturating_sub(calls));
         waiter.wait()?;
     }
     HANDOFF.lock().take();
@@ -107,10 +113,12 @@ extern "C" fn sleep_a_millisecond(_: u64) {
     WOKE_AT.store(meter.now(), Ordering::SeqCst);
 }
 
-pub fn timer_to_wake(_: &Meter) -> Result<u64> {
+pub fn timer_to_wake(meter: &Meter) -> Result<u64> {
     let interrupts = component::namespace()?
         .bind("/sys/interrupts", 0)?
         .query::<IInterrupts>()?;
+    // The sleep's way out of the kernel and the reading's way in.
+    let call = meter.kernel_call();
     let mut figure = u64::MAX;
     for _ in 0..RUNS {
         let sleeper = spawn(sleep_a_millisecond, 0, 4096)?;
@@ -118,7 +126,8 @@ pub fn timer_to_wake(_: &Meter) -> Result<u64> {
         // the hart waiting and the sleeper is the thread it wakes.
         sleeper.wait()?;
         let entered = interrupts.last_entry_instructions()?;
-        figure = figure.min(WOKE_AT.load(Ordering::SeqCst).saturating_sub(entered));
+        let woken = WOKE_AT.load(Ordering::SeqCst).saturating_sub(entered);
+        figure = figure.min(woken.saturating_sub(call));
     }
     Ok(figure)
 }
