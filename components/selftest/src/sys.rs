@@ -75,9 +75,12 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+/// A thread's body and its argument.
+type Start = (fn(usize), usize);
+
 /// Thread bodies waiting to start: the argument of the trampoline is an
 /// index here, so a plain `fn` can be a thread's body without `unsafe`.
-static STARTS: Mutex<Vec<Option<(fn(usize), usize)>>> = Mutex::new(Vec::new());
+static STARTS: Mutex<Vec<Option<Start>>> = Mutex::new(Vec::new());
 
 /// What every thread made by [`spawn`] runs: takes its body and runs it.
 extern "C" fn trampoline(slot: u64) {
