@@ -1,7 +1,7 @@
 //! Where a load's instructions go: a count per phase for the last load
 //! that finished, so whoever tunes the loader can see the cost
-//! (`ILoader::last_load_cost`; `cargo xtask bench` prints it for `/hello`). Reading the counter costs
-//! a few instructions per phase.
+//! (`ILoader::last_load_cost`; `cargo xtask bench` prints it for
+//! `/hello`). Reading the counter costs a few instructions per phase.
 
 use sync::Mutex;
 

@@ -19,13 +19,6 @@ mod blocking;
 mod policy;
 mod thread;
 
-#[cfg_attr(
-    not(feature = "loader"),
-    allow(
-        unused_imports,
-        reason = "used by the checks and benchmarks of the full kernel"
-    )
-)]
 pub use blocking::{Condition, Event, Mutex};
 
 use alloc::boxed::Box;
@@ -277,12 +270,16 @@ pub fn statuses() -> Vec<ThreadStatus> {
 impl Scheduler {
     /// True while some thread other than the running and idle ones is
     /// ready and has not had the processor since `time` was `start`.
+    /// True while a thread other than this one is ready and has not had
+    /// the processor since `start`. One that got it in the very tick of
+    /// `start` counts too: it may have been preempted within that tick,
+    /// before `start`, holding a vtable pointer it loaded.
     fn any_ready_before(&self, start: u64) -> bool {
         self.threads.iter().enumerate().any(|(index, thread)| {
             index != self.current
                 && index != self.idle
                 && thread.state == State::Ready
-                && thread.since < start
+                && thread.since <= start
         })
     }
 
@@ -487,12 +484,21 @@ pub fn wait_word(word: &AtomicU32, expected: u32, deadline: u64) -> bool {
 /// mutation this is how long a stale pointer can live.
 pub fn grace_period() {
     let start = now();
+    // Each wait lets the others run for a while: a thread switched in just
+    // before this thread's timer fired would be preempted again before its
+    // first instruction (a switch costs more than a tick), and would seem
+    // to have had the processor without having run.
+    let step = (ticks_per_second() / GRACE_STEPS_PER_SECOND).max(1);
     while interrupts::without(|| with_scheduler(|scheduler| scheduler.any_ready_before(start)))
         .unwrap_or(false)
     {
-        sleep_until(now() + 1);
+        sleep_until(now() + step);
     }
 }
+
+/// How often a grace period looks again: every 10 µs (10,000 instructions
+/// under QEMU's instruction count).
+const GRACE_STEPS_PER_SECOND: u64 = 100_000;
 
 /// Wakes every thread waiting on `key`; returns how many.
 pub fn wake_all(key: usize) -> usize {
