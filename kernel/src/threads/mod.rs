@@ -484,15 +484,14 @@ pub fn wait_word(word: &AtomicU32, expected: u32, deadline: u64) -> bool {
 /// mutation this is how long a stale pointer can live.
 pub fn grace_period() {
     let start = now();
-    // Each wait lets the others run for a while: a thread switched in just
-    // before this thread's timer fired would be preempted again before its
-    // first instruction (a switch costs more than a tick), and would seem
-    // to have had the processor without having run.
-    let step = (ticks_per_second() / GRACE_STEPS_PER_SECOND).max(1);
     while interrupts::without(|| with_scheduler(|scheduler| scheduler.any_ready_before(start)))
         .unwrap_or(false)
     {
-        sleep_until(now() + step);
+        // Each wait lets the others run for a while: a thread switched in
+        // just before this thread's timer fired would be preempted again
+        // before its first instruction (a switch costs more than a tick),
+        // and would seem to have had the processor without having run.
+        sleep_until(now() + (ticks_per_second() / GRACE_STEPS_PER_SECOND).max(1));
     }
 }
 
