@@ -487,17 +487,26 @@ pub fn grace_period() {
     while interrupts::without(|| with_scheduler(|scheduler| scheduler.any_ready_before(start)))
         .unwrap_or(false)
     {
-        // Each wait lets the others run for a while: a thread switched in
-        // just before this thread's timer fired would be preempted again
-        // before its first instruction (a switch costs more than a tick),
-        // and would seem to have had the processor without having run.
-        sleep_until(now() + (ticks_per_second() / GRACE_STEPS_PER_SECOND).max(1));
+        let_others_run();
     }
 }
 
-/// How often a grace period looks again: every 10 µs (10,000 instructions
-/// under QEMU's instruction count).
-const GRACE_STEPS_PER_SECOND: u64 = 100_000;
+/// Sleeps one grace-period step. Long enough for the others to run: a
+/// thread switched in just before this thread's timer fired would be
+/// preempted again before its first instruction (a switch costs more than
+/// a tick), and would seem to have had the processor without having run.
+/// Out of line, so a grace period with nobody to wait for stays short.
+#[cold]
+#[inline(never)]
+fn let_others_run() {
+    sleep_until(now() + (ticks_per_second() / GRACE_STEPS_PER_SECOND).max(1));
+}
+
+/// How often a grace period looks again: every microsecond (1,000
+/// instructions under QEMU's instruction count), well above what a switch
+/// and an interrupt's entry take, so a thread switched in runs before the
+/// next look.
+const GRACE_STEPS_PER_SECOND: u64 = 1_000_000;
 
 /// Wakes every thread waiting on `key`; returns how many.
 pub fn wake_all(key: usize) -> usize {
