@@ -55,6 +55,15 @@ _Static_assert(_Alignof(ThreadStatus) == 8, "ThreadStatus is 8-aligned, as in Ru
 /* IUnknown: its vtable is IUnknownVtbl, in tessera.h. */
 #define TSR_IID_IUNKNOWN {{0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46}}
 
+/* ICondition (062be748-85b2-4541-85e9-92af1d9d9c27) */
+#define TSR_IID_ICONDITION {{0x06, 0x2b, 0xe7, 0x48, 0x85, 0xb2, 0x45, 0x41, 0x85, 0xe9, 0x92, 0xaf, 0x1d, 0x9d, 0x9c, 0x27}}
+typedef struct IConditionVtbl {
+    IUnknownVtbl base;
+    tsr_status (*wait)(void *self, uint64_t deadline, uint32_t *out);
+    tsr_status (*signal)(void *self);
+    tsr_status (*broadcast)(void *self);
+} IConditionVtbl;
+
 /* IConsole (0087ca69-281a-497f-ba3a-76ab61fdc2f4) */
 #define TSR_IID_ICONSOLE {{0x00, 0x87, 0xca, 0x69, 0x28, 0x1a, 0x49, 0x7f, 0xba, 0x3a, 0x76, 0xab, 0x61, 0xfd, 0xc2, 0xf4}}
 typedef struct IConsoleVtbl {
@@ -121,6 +130,7 @@ typedef struct IInterruptSourceVtbl {
 typedef struct IInterruptsVtbl {
     IUnknownVtbl base;
     tsr_status (*attach)(void *self, uint32_t source, void **out);
+    tsr_status (*last_entry_instructions)(void *self, uint64_t *out);
 } IInterruptsVtbl;
 
 /* ILoader (3a1dcd82-309f-4ced-a5b0-77263eabfc66) */
@@ -128,6 +138,9 @@ typedef struct IInterruptsVtbl {
 typedef struct ILoaderVtbl {
     IUnknownVtbl base;
     tsr_status (*load_image)(void *self, tsr_str path, tsr_str arguments, uint32_t flags, void **out);
+    tsr_status (*loads_started)(void *self, uint64_t *out);
+    tsr_status (*collect_idle)(void *self);
+    tsr_status (*last_load_cost)(void *self, uint32_t phase, uint64_t *out);
 } ILoaderVtbl;
 
 /* IMemoryFile (d7a98417-c681-4af7-af0e-96388003de9b) */
@@ -169,6 +182,16 @@ typedef struct IMutateVtbl {
     tsr_status (*mutate_object)(void *self, void *who, void *transition, uint32_t flags, uint64_t timeout_us);
 } IMutateVtbl;
 
+/* IMutex (c12985f6-90ec-4509-99be-784add77f2f7) */
+#define TSR_IID_IMUTEX {{0xc1, 0x29, 0x85, 0xf6, 0x90, 0xec, 0x45, 0x09, 0x99, 0xbe, 0x78, 0x4a, 0xdd, 0x77, 0xf2, 0xf7}}
+typedef struct IMutexVtbl {
+    IUnknownVtbl base;
+    tsr_status (*lock)(void *self);
+    tsr_status (*try_lock)(void *self, uint32_t *out);
+    tsr_status (*unlock)(void *self);
+    tsr_status (*create_condition)(void *self, void **out);
+} IMutexVtbl;
+
 /* INamespace (67e07512-6945-466c-97a2-e021dc9de1d3) */
 #define TSR_IID_INAMESPACE {{0x67, 0xe0, 0x75, 0x12, 0x69, 0x45, 0x46, 0x6c, 0x97, 0xa2, 0xe0, 0x21, 0xdc, 0x9d, 0xe1, 0xd3}}
 typedef struct INamespaceVtbl {
@@ -193,7 +216,15 @@ typedef struct IPowerVtbl {
 typedef struct IProcessVtbl {
     IUnknownVtbl base;
     tsr_status (*create_thread)(void *self, uint64_t start, uint64_t argument, uint64_t stack_size, void **out);
+    tsr_status (*create_mutex)(void *self, void **out);
 } IProcessVtbl;
+
+/* IProgram (096e02bb-7633-4302-b4fe-c6ada4514258) */
+#define TSR_IID_IPROGRAM {{0x09, 0x6e, 0x02, 0xbb, 0x76, 0x33, 0x43, 0x02, 0xb4, 0xfe, 0xc6, 0xad, 0xa4, 0x51, 0x42, 0x58}}
+typedef struct IProgramVtbl {
+    IUnknownVtbl base;
+    tsr_status (*run)(void *self);
+} IProgramVtbl;
 
 /* IScheduler (83f5636d-f53b-4676-abda-e73fe4e8502e) */
 #define TSR_IID_ISCHEDULER {{0x83, 0xf5, 0x63, 0x6d, 0xf5, 0x3b, 0x46, 0x76, 0xab, 0xda, 0xe7, 0x3f, 0xe4, 0xe8, 0x50, 0x2e}}
@@ -205,6 +236,10 @@ typedef struct ISchedulerVtbl {
     tsr_status (*end_constraint)(void *self);
     tsr_status (*now)(void *self, uint64_t *out);
     tsr_status (*ticks_per_second)(void *self, uint64_t *out);
+    tsr_status (*yield_now)(void *self);
+    tsr_status (*sleep_until)(void *self, uint64_t deadline);
+    tsr_status (*preemptive)(void *self, uint32_t *out);
+    tsr_status (*instructions)(void *self, uint64_t *out);
 } ISchedulerVtbl;
 
 /* ISchedulerPolicy (8b2caf19-a161-438c-9134-83abc62b9610) */

@@ -38,13 +38,6 @@ void *tessera_current_namespace(void);
 _Noreturn void tessera_abort(const uint8_t *message, size_t length, const uint8_t *file, size_t file_length, uint32_t line);
 
 /*
- * Does nothing: the callee of the imported-call benchmark.
- *
- * Ordinal 5.
- */
-void tessera_nop(void);
-
-/*
  * Sleeps while `*word == expected`, at most `timeout_us` (u64::MAX: no limit);
  * 0 on timeout, 1 otherwise.
  *

@@ -66,10 +66,6 @@ pub extern "C" fn tessera_grace_period() {
     crate::threads::grace_period();
 }
 
-/// Does nothing: the callee of the imported-call benchmark (`callbench`).
-#[inline(never)]
-pub extern "C" fn tessera_nop() {}
-
 /// Stops the system after a component panicked, printing what and where.
 ///
 /// # Safety

@@ -47,8 +47,6 @@ macro_rules! kputln {
     }};
 }
 
-#[cfg(all(feature = "threads", feature = "loader"))]
-mod bench;
 mod boot_image;
 #[cfg(feature = "loader")]
 mod exports;
@@ -67,8 +65,6 @@ mod machine;
 mod modules;
 #[cfg(feature = "threads")]
 mod process;
-#[cfg(all(feature = "threads", feature = "loader"))]
-mod selftest;
 mod services;
 #[cfg(not(feature = "loader"))]
 mod startup;

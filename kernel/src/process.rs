@@ -5,7 +5,7 @@
 use alloc::boxed::Box;
 
 use com::{ComObject, ComPtr, Result, Status, class};
-use interfaces::{IProcess, IProcessImpl, IThread, IThreadImpl};
+use interfaces::{IMutex, IProcess, IProcessImpl, IThread, IThreadImpl};
 
 use crate::threads::{self, ThreadId};
 
@@ -43,6 +43,10 @@ impl IProcessImpl for Process {
             }
         }
     }
+
+    fn create_mutex(&self) -> Result<ComPtr<IMutex>> {
+        Ok(crate::services::locks::new_mutex())
+    }
 }
 
 /// True when `address` lies in code the system loaded: the kernel's, or a
@@ -59,8 +63,10 @@ fn loaded_code(address: usize) -> bool {
 fn run(start: usize) {
     // SAFETY: `create_thread` passed a pointer from `Box::into_raw`, and
     // only this thread takes it back.
-    let start = unsafe { Box::from_raw(start as *mut Start) };
-    (start.function)(start.argument);
+    let Start { function, argument } = *unsafe { Box::from_raw(start as *mut Start) };
+    // The box is freed before the call: a thread stopped inside (a stack
+    // overflow) never comes back to free it.
+    function(argument);
 }
 
 /// One thread, for as long as someone holds it; released, the thread is

@@ -1,13 +1,13 @@
 //! Where a load's instructions go: a count per phase for the last load
 //! that finished, so whoever tunes the loader can see the cost
-//! (`cargo xtask bench` prints it for `/hello`). Reading the counter costs
-//! a few instructions per phase.
+//! (`ILoader::last_load_cost`; `cargo xtask bench` prints it for
+//! `/hello`). Reading the counter costs a few instructions per phase.
 
 use sync::Mutex;
 
 use crate::machine::counters;
 
-/// The phases of a load, in order.
+/// The phases of a load, in order (numbered as `interfaces::module::load_phases`).
 #[derive(Clone, Copy)]
 pub enum Phase {
     /// Reading the image file into memory.
@@ -31,7 +31,7 @@ pub enum Phase {
 }
 
 /// How many phases there are.
-pub const PHASES: usize = 8;
+pub const PHASES: usize = interfaces::module::load_phases::COUNT as usize;
 
 /// Instructions per phase of one load.
 pub type LoadCost = [u64; PHASES];
@@ -67,11 +67,7 @@ impl Stopwatch {
     }
 }
 
-/// The cost of the last load that finished.
-#[cfg_attr(
-    not(feature = "threads"),
-    allow(dead_code, reason = "read by the bench")
-)]
+/// The cost of the last load that finished (`ILoader::last_load_cost`).
 pub fn last_load() -> LoadCost {
     *LAST.lock()
 }

@@ -49,7 +49,7 @@ use com::{ComPtr, Guid, IUnknown, Result, Status};
 use interfaces::namespace::flags;
 use sync::Mutex;
 
-pub use cost::{LoadCost, last_load as last_load_cost};
+pub use cost::last_load as last_load_cost;
 pub use load::ModuleLoader;
 pub use objects::{LoaderService, ModuleDirectory};
 
@@ -262,18 +262,6 @@ pub fn holds(address: usize) -> bool {
         .any(|module| (module.base()..module.base() + module.size).contains(&address))
 }
 
-/// True while a module of that name (its image's) is in memory.
-#[cfg_attr(
-    not(feature = "threads"),
-    allow(dead_code, reason = "used by the checks")
-)]
-pub fn loaded(name: &str) -> bool {
-    MODULES
-        .lock()
-        .iter()
-        .any(|module| module.records.name() == name)
-}
-
 /// Runs `f` on the module registered as `name`, if any.
 fn with_registered<T>(name: &str, f: impl FnOnce(&Module) -> T) -> Option<T> {
     let modules = MODULES.lock();
@@ -418,10 +406,6 @@ fn kept(name: &str) -> bool {
 }
 
 /// How many loads have produced a module since boot.
-#[cfg_attr(
-    not(feature = "threads"),
-    allow(dead_code, reason = "used by the checks")
-)]
 pub fn loads_started() -> u64 {
     NEXT_ID.load(Ordering::Relaxed) - 1
 }

@@ -170,4 +170,20 @@ impl ILoaderImpl for LoaderService {
             instance: Some(object),
         }))
     }
+
+    fn loads_started(&self) -> Result<u64> {
+        Ok(super::loads_started())
+    }
+
+    fn collect_idle(&self) -> Result<()> {
+        super::collect_idle();
+        Ok(())
+    }
+
+    fn last_load_cost(&self, phase: u32) -> Result<u64> {
+        super::last_load_cost()
+            .get(phase as usize)
+            .copied()
+            .ok_or(Status::OUT_OF_RANGE)
+    }
 }

@@ -103,3 +103,23 @@ impl IConsoleImpl for FirmwareConsole {
         Ok(count)
     }
 }
+
+/// The transition back from a console driver to the firmware console
+/// (registered at `interfaces::console::FIRMWARE_TRANSITION_PATH`).
+#[cfg(feature = "loader")]
+#[com::class(interfaces::ITransition)]
+pub struct GiveBack;
+
+#[cfg(feature = "loader")]
+impl interfaces::ITransitionImpl for GiveBack {
+    #[allow(
+        unsafe_code,
+        reason = "a transition takes the console back from a driver"
+    )]
+    fn apply(&self, object: &com::IUnknown) -> Result<()> {
+        // SAFETY: `/mutate` runs a transition holding the object's gate;
+        // the state of `/dev/console` is `ConsoleState` under any driver,
+        // the firmware console's too, and stays as it is.
+        unsafe { com::Takeover::<FirmwareConsole>::check(object) }?.finish()
+    }
+}

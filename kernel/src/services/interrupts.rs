@@ -19,6 +19,10 @@ impl IInterruptsImpl for InterruptService {
         irq::attach(source, SourceEvent::Shared(event.clone()))?;
         Ok(ComObject::create(AttachedSource { source, event }))
     }
+
+    fn last_entry_instructions(&self) -> Result<u64> {
+        Ok(crate::machine::trap::last_interrupt_entry())
+    }
 }
 
 /// A source a driver attached; released, it is detached.

@@ -6,6 +6,8 @@
 pub mod console;
 #[cfg(feature = "threads")]
 mod interrupts;
+#[cfg(feature = "threads")]
+pub mod locks;
 mod power;
 #[cfg(feature = "threads")]
 mod scheduler;
@@ -45,16 +47,14 @@ pub fn register_boot_services(romfs: &'static [u8], uart: Option<usize>) -> Resu
         0,
     )?;
     #[cfg(feature = "loader")]
-    register_loader_services(&root)?;
+    {
+        register_loader_services(&root)?;
+        let give_back = ComObject::create::<interfaces::ITransition>(console::GiveBack);
+        let path = interfaces::console::FIRMWARE_TRANSITION_PATH;
+        root.register(path, give_back.as_unknown(), 0)?;
+    }
     #[cfg(feature = "threads")]
     register_thread_services(&root)?;
-    #[cfg(all(feature = "threads", feature = "loader"))]
-    {
-        let checks = ComObject::create::<interfaces::ISelfTests>(crate::selftest::SelfTests);
-        root.register("/sys/selftest", checks.as_unknown(), 0)?;
-        let benchmarks = ComObject::create::<interfaces::IBenchmarks>(crate::bench::Benchmarks);
-        root.register("/sys/bench", benchmarks.as_unknown(), 0)?;
-    }
     let boot = bootfs::RomDirectory::mount(romfs).map_err(corrupt_romfs)?;
     root.register("/boot", boot.as_unknown(), flags::EXTENSION)?;
     namespace::set_current(root.clone())?;

@@ -1,8 +1,11 @@
-//! `/sys/scheduler`: which policy runs the threads, switchable while they run.
+//! `/sys/scheduler`: which policy runs the threads, switchable while they
+//! run, and the calling thread's dealings with it: constraints, yielding,
+//! sleeping, time and the instruction counter.
 
 use com::{Result, class};
 use interfaces::{IScheduler, ISchedulerImpl, ISchedulerPolicy};
 
+use crate::machine::counters;
 use crate::threads;
 
 /// The scheduler service.
@@ -46,5 +49,23 @@ impl ISchedulerImpl for SchedulerService {
 
     fn ticks_per_second(&self) -> Result<u64> {
         Ok(threads::ticks_per_second())
+    }
+
+    fn yield_now(&self) -> Result<()> {
+        threads::yield_now();
+        Ok(())
+    }
+
+    fn sleep_until(&self, deadline: u64) -> Result<()> {
+        threads::sleep_until(deadline);
+        Ok(())
+    }
+
+    fn preemptive(&self) -> Result<bool> {
+        Ok(threads::preemptive())
+    }
+
+    fn instructions(&self) -> Result<u64> {
+        Ok(counters::instructions())
     }
 }

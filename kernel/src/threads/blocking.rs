@@ -103,14 +103,52 @@ impl<T> Mutex<T> {
             .compare_exchange(me, 0, Ordering::Release, Ordering::Relaxed)
             .is_err()
         {
-            self.word.store(0, Ordering::Release);
-            stop_lending(self.key());
-            wake_one(self.key());
+            self.hand_over();
         }
+    }
+
+    /// Frees a lock others may wait for, and wakes one of them.
+    fn hand_over(&self) {
+        self.word.store(0, Ordering::Release);
+        stop_lending(self.key());
+        wake_one(self.key());
     }
 
     fn key(&self) -> usize {
         (&raw const self.word) as usize
+    }
+}
+
+/// A lock held across calls, without a guard: a component's (`IMutex`).
+impl Mutex<()> {
+    /// Waits for the lock and takes it, until [`Mutex::unlock_held`].
+    pub fn lock_unguarded(&self) {
+        core::mem::forget(self.lock());
+    }
+
+    /// Takes the lock if it is free, until [`Mutex::unlock_held`].
+    pub fn try_lock_unguarded(&self) -> bool {
+        self.try_lock().map(core::mem::forget).is_some()
+    }
+
+    /// Releases the lock if the calling thread holds it (else false).
+    pub fn unlock_held(&self) -> bool {
+        let me = current_id() << 1;
+        match self
+            .word
+            .compare_exchange(me, 0, Ordering::Release, Ordering::Relaxed)
+        {
+            Ok(_) => true,
+            Err(word) if word & !CONTENDED == me => {
+                self.hand_over();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn held_by_caller(&self) -> bool {
+        self.word.load(Ordering::Relaxed) >> 1 == current_id()
     }
 }
 
@@ -154,25 +192,20 @@ impl Condition {
         Condition { _key: 0 }
     }
 
-    /// Releases `guard`'s lock, waits for a signal, and takes the lock again.
-    pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-        self.wait_until(guard, u64::MAX).0
-    }
-
-    /// As [`Condition::wait`], but gives up when `time` reaches `deadline`;
-    /// the flag is true when the wait timed out.
-    pub fn wait_until<'a, T>(
-        &self,
-        guard: MutexGuard<'a, T>,
-        deadline: u64,
-    ) -> (MutexGuard<'a, T>, bool) {
-        let mutex = guard.mutex;
-        core::mem::forget(guard);
+    /// Releases `mutex`, taken without a guard ([`Mutex::lock_unguarded`]),
+    /// waits for a signal or for `time` to reach `deadline`, and takes the
+    /// lock again: `None` when the caller does not hold `mutex`, else
+    /// whether the wait timed out.
+    pub fn wait_unguarded(&self, mutex: &Mutex<()>, deadline: u64) -> Option<bool> {
+        if !mutex.held_by_caller() {
+            return None;
+        }
         let signalled = wait_on(self.key(), deadline, || {
             mutex.unlock();
             true
         });
-        (mutex.lock(), !signalled)
+        mutex.lock_unguarded();
+        Some(!signalled)
     }
 
     /// Wakes the longest waiter, if any. Safe in an interrupt routine.

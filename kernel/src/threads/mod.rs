@@ -19,13 +19,6 @@ mod blocking;
 mod policy;
 mod thread;
 
-#[cfg_attr(
-    not(feature = "loader"),
-    allow(
-        unused_imports,
-        reason = "used by the checks and benchmarks of the full kernel"
-    )
-)]
 pub use blocking::{Condition, Event, Mutex};
 
 use alloc::boxed::Box;
@@ -175,31 +168,12 @@ pub fn sleep_until(deadline: u64) {
     });
 }
 
-/// Sleeps for `milliseconds`.
-pub fn sleep_ms(milliseconds: u64) {
-    sleep_until(now() + milliseconds * ticks_per_second() / 1000);
-}
-
 /// Ends the calling thread.
 pub fn exit() -> ! {
     interrupts::disable();
     let _ = with_scheduler(Scheduler::finish_current);
     switch(false);
     unreachable_after_exit()
-}
-
-/// Waits for thread `id` to exit, then frees it.
-pub fn join(id: ThreadId) -> Result<()> {
-    wait_exit(id)?;
-    let record = interrupts::without(|| {
-        with_scheduler(|scheduler| {
-            let index = scheduler.index_of(id)?;
-            Some(scheduler.remove(index))
-        })
-    })?;
-    // Freed with interrupts enabled.
-    drop(record);
-    Ok(())
 }
 
 /// Waits until thread `id` has exited (its record stays).
@@ -296,12 +270,16 @@ pub fn statuses() -> Vec<ThreadStatus> {
 impl Scheduler {
     /// True while some thread other than the running and idle ones is
     /// ready and has not had the processor since `time` was `start`.
+    /// True while a thread other than this one is ready and has not had
+    /// the processor since `start`. One that got it in the very tick of
+    /// `start` counts too: it may have been preempted within that tick,
+    /// before `start`, holding a vtable pointer it loaded.
     fn any_ready_before(&self, start: u64) -> bool {
         self.threads.iter().enumerate().any(|(index, thread)| {
             index != self.current
                 && index != self.idle
                 && thread.state == State::Ready
-                && thread.since < start
+                && thread.since <= start
         })
     }
 
@@ -509,9 +487,26 @@ pub fn grace_period() {
     while interrupts::without(|| with_scheduler(|scheduler| scheduler.any_ready_before(start)))
         .unwrap_or(false)
     {
-        sleep_until(now() + 1);
+        let_others_run();
     }
 }
+
+/// Sleeps one grace-period step. Long enough for the others to run: a
+/// thread switched in just before this thread's timer fired would be
+/// preempted again before its first instruction (a switch costs more than
+/// a tick), and would seem to have had the processor without having run.
+/// Out of line, so a grace period with nobody to wait for stays short.
+#[cold]
+#[inline(never)]
+fn let_others_run() {
+    sleep_until(now() + (ticks_per_second() / GRACE_STEPS_PER_SECOND).max(1));
+}
+
+/// How often a grace period looks again: every microsecond (1,000
+/// instructions under QEMU's instruction count), well above what a switch
+/// and an interrupt's entry take, so a thread switched in runs before the
+/// next look.
+const GRACE_STEPS_PER_SECOND: u64 = 1_000_000;
 
 /// Wakes every thread waiting on `key`; returns how many.
 pub fn wake_all(key: usize) -> usize {

@@ -28,10 +28,6 @@ unsafe extern "C" {
         file_length: usize,
         line: u32,
     ) -> !;
-    /// Does nothing: the callee of the imported-call benchmark.
-    ///
-    /// Ordinal 5.
-    pub safe fn tessera_nop();
     /// Sleeps while `*word == expected`, at most `timeout_us` (u64::MAX: no limit);
     /// 0 on timeout, 1 otherwise.
     ///

@@ -13,7 +13,10 @@
 //! `kernel/kernel.def`, called through the generated `com::kernel`): calls
 //! to them become import relocations that the loader binds.
 //!
-//! Depends on `com` and `interfaces`; every crate under `components/` uses it.
+//! [`threads`] starts threads and locks through the kernel's services.
+//!
+//! Depends on `com`, `interfaces` and `sync`; every crate under
+//! `components/` uses it.
 
 #![no_std]
 
@@ -22,6 +25,7 @@ extern crate alloc;
 use core::ffi::c_void;
 
 mod text;
+pub mod threads;
 
 #[doc(hidden)]
 pub use com;

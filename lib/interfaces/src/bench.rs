@@ -1,9 +1,9 @@
-//! `IBenchmarks`: measurements the kernel runs on request.
+//! `IBenchmarks`: measurements of the running system, run on request (the `benchmarks` test component).
 
 use com::{Result, interface};
 
 #[interface("adc9271d-81d4-4e37-8de9-d19c2148542d")]
-/// Built-in measurements, each an exact instruction count (under QEMU's
+/// Measurements, each an exact instruction count (under QEMU's
 /// `-icount shift=0`, where `rdinstret` counts instructions exactly).
 pub trait IBenchmarks {
     /// How many measurements there are.

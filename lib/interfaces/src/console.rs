@@ -29,3 +29,8 @@ pub struct ConsoleState {
     /// or a turn for other threads while input is polled.
     pub wait: extern "C" fn(),
 }
+
+/// Where the kernel registers the transition (`ITransition`) that gives
+/// `/dev/console` back to the firmware console: applied through `/mutate`
+/// after a driver took the console over, it lets the driver unload.
+pub const FIRMWARE_TRANSITION_PATH: &str = "/sys/firmware-console";

@@ -40,7 +40,9 @@ pub use module::{ILoader, ILoaderImpl, IModule, IModuleImpl};
 pub use mutate::{IMutate, IMutateImpl, ITransition, ITransitionImpl};
 pub use namespace::{INamespace, INamespaceImpl};
 pub use power::{IPower, IPowerImpl};
-pub use process::{IProcess, IProcessImpl, IThread, IThreadImpl};
+pub use process::{
+    ICondition, IConditionImpl, IMutex, IMutexImpl, IProcess, IProcessImpl, IThread, IThreadImpl,
+};
 pub use program::{IProgram, IProgramImpl};
 pub use scheduler::{IScheduler, ISchedulerImpl, ISchedulerPolicy, ISchedulerPolicyImpl, Pick};
 pub use selftest::{ISelfTests, ISelfTestsImpl};

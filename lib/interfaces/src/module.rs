@@ -44,4 +44,34 @@ pub trait ILoader {
     /// it is unloaded when the returned module and its object are released.
     /// `flags` are [`load_flags`].
     fn load_image(&self, path: &str, arguments: &str, flags: u32) -> Result<ComPtr<IModule>>;
+    /// How many loads have produced a module since boot.
+    fn loads_started(&self) -> Result<u64>;
+    /// Unloads now every module nothing uses any more (what the next bind
+    /// would do anyway), so that what is loaded is what is in use.
+    fn collect_idle(&self) -> Result<()>;
+    /// The instructions phase `phase` (one of [`load_phases`]) of the last
+    /// load that finished took: where a load's time goes.
+    fn last_load_cost(&self, phase: u32) -> Result<u64>;
+}
+
+/// The phases of a load, in order, as `ILoader::last_load_cost` numbers them.
+pub mod load_phases {
+    /// Reading the image file into memory.
+    pub const READ: u32 = 0;
+    /// Validating the image.
+    pub const PARSE: u32 = 1;
+    /// Copying the module's name and export tables into its record.
+    pub const RECORDS: u32 = 2;
+    /// Binding the modules it imports from and finding each symbol.
+    pub const RESOLVE_IMPORTS: u32 = 3;
+    /// Taking the module's block from the heap.
+    pub const ALLOCATE: u32 = 4;
+    /// Copying the content, applying the relocations, syncing the caches.
+    pub const PLACE_AND_RELOCATE: u32 = 5;
+    /// Running the entry point, which constructs the module's object.
+    pub const CONSTRUCTOR: u32 = 6;
+    /// Adding the module to the module list.
+    pub const REGISTER: u32 = 7;
+    /// How many phases there are.
+    pub const COUNT: u32 = 8;
 }

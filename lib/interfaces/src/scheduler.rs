@@ -129,4 +129,17 @@ pub trait IScheduler {
     fn now(&self) -> Result<u64>;
     /// Ticks of `time` per second.
     fn ticks_per_second(&self) -> Result<u64>;
+    /// Gives the processor to another ready thread, if there is one.
+    fn yield_now(&self) -> Result<()>;
+    /// Sleeps until `time` reaches `deadline` (in ticks).
+    fn sleep_until(&self, deadline: u64) -> Result<()>;
+    /// True when the policy in force takes the processor from a thread at
+    /// the end of its time slice (a busy thread cannot keep it).
+    fn preemptive(&self) -> Result<bool>;
+    /// The instructions retired since reset (`instret`; exact under QEMU's
+    /// `-icount`): the clock of measurements. A method rather than an
+    /// instruction in a shared crate because reading the counter takes
+    /// inline assembly, which is `unsafe`, and no crate that components
+    /// link may hold machine code.
+    fn instructions(&self) -> Result<u64>;
 }

@@ -1,10 +1,10 @@
-//! `ISelfTests`: checks the kernel runs on itself, on request.
+//! `ISelfTests`: checks of the running system, run on request (the `selftest` test component).
 
 use com::{Result, interface};
 
 #[interface("337f4e2c-d4e5-43a3-be2b-4e60c6b70802")]
-/// Built-in checks of kernel services that only the running kernel can
-/// exercise (threads, preemption, timers).
+/// Checks of the system's services that only a running system can
+/// exercise (threads, preemption, timers, loading, live mutation).
 pub trait ISelfTests {
     /// How many checks there are.
     fn count(&self) -> Result<u32>;

@@ -20,10 +20,12 @@ pub const HEAP_PATH: &str = "/sys/heap";
 pub const THREADS_PATH: &str = "/sys/threads";
 /// Where `sched` finds the scheduler.
 pub const SCHEDULER_PATH: &str = "/sys/scheduler";
-/// Where `selftest` finds the kernel's checks.
-pub const SELFTEST_PATH: &str = "/sys/selftest";
-/// Where `bench` finds the kernel's measurements.
-pub const BENCH_PATH: &str = "/sys/bench";
+/// Where `selftest` finds the system's checks (the test component
+/// `selftest`, demand-loaded from the test image).
+pub const SELFTEST_PATH: &str = "/selftest";
+/// Where `bench` finds the system's measurements (the test component
+/// `benchmarks`, demand-loaded from the test image).
+pub const BENCH_PATH: &str = "/benchmarks";
 /// Where `poweroff` finds the machine's power control.
 pub const POWER_PATH: &str = "/dev/power";
 

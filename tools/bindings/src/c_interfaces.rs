@@ -14,14 +14,15 @@ use com::{
 };
 use image::def::signature::{C_KEYWORDS, c_declaration, c_pointer_to};
 use interfaces::{
-    IConsole, ICounter, IFile, IHeap, IHello, IInterpose, IInterruptSource, IInterrupts, ILoader,
-    IMemoryFile, IModule, IMutate, INamespace, IPower, IProcess, IScheduler, ISchedulerPolicy,
-    IThread, IThreads, ITransition,
+    ICondition, IConsole, ICounter, IFile, IHeap, IHello, IInterpose, IInterruptSource,
+    IInterrupts, ILoader, IMemoryFile, IModule, IMutate, IMutex, INamespace, IPower, IProcess,
+    IProgram, IScheduler, ISchedulerPolicy, IThread, IThreads, ITransition,
 };
 
 /// The interfaces C components may implement or call, in header order.
 /// The test-only ones (`IBenchmarks`, `ISelfTests`) stay out.
 const INTERFACES: &[&InterfaceSignature] = &[
+    ICondition::SIGNATURE,
     IConsole::SIGNATURE,
     ICounter::SIGNATURE,
     IFile::SIGNATURE,
@@ -35,9 +36,11 @@ const INTERFACES: &[&InterfaceSignature] = &[
     IModule::SIGNATURE,
     IMutable::SIGNATURE,
     IMutate::SIGNATURE,
+    IMutex::SIGNATURE,
     INamespace::SIGNATURE,
     IPower::SIGNATURE,
     IProcess::SIGNATURE,
+    IProgram::SIGNATURE,
     IScheduler::SIGNATURE,
     ISchedulerPolicy::SIGNATURE,
     IThread::SIGNATURE,

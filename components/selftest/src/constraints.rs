@@ -11,10 +11,12 @@
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use com::{Result, Status};
+use component::threads::Lock;
 use interfaces::threads::state;
+use sync::Mutex;
 
 use super::{STOP_BACKGROUND, background, fail, ms, under_policy, work};
-use crate::threads::{self, ThreadId};
+use crate::sys::{self, Shared, Thread, ThreadId};
 
 /// Instructions of work for `milliseconds` of processor time.
 fn work_ms(milliseconds: u64) {
@@ -23,18 +25,15 @@ fn work_ms(milliseconds: u64) {
 
 /// Starts three unconstrained threads that spin until `STOP_BACKGROUND`;
 /// each takes whole 10 ms time slices from any thread that has no urgency.
-fn start_busy_threads() -> Result<[ThreadId; 3]> {
+fn start_busy_threads() -> Result<[Thread; 3]> {
     STOP_BACKGROUND.store(false, Ordering::SeqCst);
-    let mut ids = [0; 3];
-    for id in &mut ids {
-        *id = threads::spawn("busy", background, 0, 4096)?;
-    }
-    Ok(ids)
+    let busy = || sys::spawn("busy", background, 0, 4096);
+    Ok([busy()?, busy()?, busy()?])
 }
 
-fn stop_busy_threads(ids: [ThreadId; 3]) -> Result<()> {
+fn stop_busy_threads(threads: [Thread; 3]) -> Result<()> {
     STOP_BACKGROUND.store(true, Ordering::SeqCst);
-    ids.into_iter().try_for_each(threads::join)
+    threads.into_iter().try_for_each(sys::join)
 }
 
 /// Waits (a tenth of a millisecond at a time, up to a second) until thread
@@ -42,13 +41,13 @@ fn stop_busy_threads(ids: [ThreadId; 3]) -> Result<()> {
 /// threads reach their places in a known order whatever the timing.
 fn wait_for_state(id: ThreadId, wanted: u32) -> Result<()> {
     for _ in 0..10_000 {
-        if threads::statuses()
+        if sys::statuses()
             .iter()
             .any(|status| status.id == id && status.state == wanted)
         {
             return Ok(());
         }
-        threads::sleep_until(threads::now() + ms() / 10);
+        sys::sleep_until(sys::now() + ms() / 10);
     }
     fail(format_args!("thread {id} never reached state {wanted}"))
 }
@@ -66,12 +65,12 @@ static REFUSED: AtomicBool = AtomicBool::new(false);
 fn constrained_work(estimate: u64, deadline: u64, criticality: u32, work_for: u64) -> u64 {
     let base = OVERRUN_BASE.load(Ordering::SeqCst);
     let admitted =
-        threads::begin_constraint(base, estimate * ms(), base + deadline * ms(), criticality);
+        sys::begin_constraint(base, estimate * ms(), base + deadline * ms(), criticality);
     REFUSED.fetch_or(admitted.is_err(), Ordering::SeqCst);
-    threads::sleep_until(base);
+    sys::sleep_until(base);
     work_ms(work_for);
-    let done = threads::now() - base;
-    let _ = threads::end_constraint();
+    let done = sys::now() - base;
+    let _ = sys::end_constraint();
     done
 }
 
@@ -87,21 +86,21 @@ pub fn overrun_is_demoted() -> Result<()> {
         REFUSED.store(false, Ordering::SeqCst);
         CRITICAL_DONE.store(u64::MAX, Ordering::SeqCst);
         OVERRUNNER_DONE.store(u64::MAX, Ordering::SeqCst);
-        OVERRUN_BASE.store(threads::now() + 2 * ms(), Ordering::SeqCst);
-        let overrunner = threads::spawn(
+        OVERRUN_BASE.store(sys::now() + 2 * ms(), Ordering::SeqCst);
+        let overrunner = sys::spawn(
             "overrunner",
             |_| OVERRUNNER_DONE.store(constrained_work(3, 12, 1, 40), Ordering::SeqCst),
             0,
-            threads::DEFAULT_STACK,
+            sys::DEFAULT_STACK,
         )?;
-        let critical = threads::spawn(
+        let critical = sys::spawn(
             "critical",
             |_| CRITICAL_DONE.store(constrained_work(9, 15, 2, 8), Ordering::SeqCst),
             0,
-            threads::DEFAULT_STACK,
+            sys::DEFAULT_STACK,
         )?;
-        threads::join(critical)?;
-        threads::join(overrunner)?;
+        sys::join(critical)?;
+        sys::join(overrunner)?;
         let (critical, overrunner) = (
             CRITICAL_DONE.load(Ordering::SeqCst),
             OVERRUNNER_DONE.load(Ordering::SeqCst),
@@ -124,7 +123,7 @@ type MissedReport = (Result<()>, Result<()>, Result<()>);
 
 /// The late thread's report, and how far the unconstrained thread had
 /// counted when the late one finished its work.
-static MISSED_REPORT: threads::Mutex<Option<MissedReport>> = threads::Mutex::new(None);
+static MISSED_REPORT: Mutex<Option<MissedReport>> = Mutex::new(None);
 static FREE_COUNT: AtomicU64 = AtomicU64::new(0);
 static FREE_COUNT_SEEN: AtomicU64 = AtomicU64::new(0);
 
@@ -137,26 +136,26 @@ pub fn missed_deadline_is_reported() -> Result<()> {
         *MISSED_REPORT.lock() = None;
         FREE_COUNT.store(0, Ordering::SeqCst);
         STOP_BACKGROUND.store(false, Ordering::SeqCst);
-        let late = threads::spawn(
+        let late = sys::spawn(
             "late",
             |_| {
-                let now = threads::now();
-                let admitted = threads::begin_constraint(now, 2 * ms(), now + 5 * ms(), 1);
+                let now = sys::now();
+                let admitted = sys::begin_constraint(now, 2 * ms(), now + 5 * ms(), 1);
                 work_ms(30);
                 FREE_COUNT_SEEN.store(FREE_COUNT.load(Ordering::SeqCst), Ordering::SeqCst);
-                let missed = threads::end_constraint();
-                let now = threads::now();
+                let missed = sys::end_constraint();
+                let now = sys::now();
                 let kept =
-                    threads::begin_constraint(now, 5 * ms(), now + 50 * ms(), 1).and_then(|()| {
+                    sys::begin_constraint(now, 5 * ms(), now + 50 * ms(), 1).and_then(|()| {
                         work_ms(1);
-                        threads::end_constraint()
+                        sys::end_constraint()
                     });
                 *MISSED_REPORT.lock() = Some((admitted, missed, kept));
             },
             0,
-            threads::DEFAULT_STACK,
+            sys::DEFAULT_STACK,
         )?;
-        let free = threads::spawn(
+        let free = sys::spawn(
             "free",
             |_| {
                 while !STOP_BACKGROUND.load(Ordering::Relaxed) {
@@ -166,9 +165,9 @@ pub fn missed_deadline_is_reported() -> Result<()> {
             0,
             4096,
         )?;
-        threads::join(late)?;
+        sys::join(late)?;
         STOP_BACKGROUND.store(true, Ordering::SeqCst);
-        threads::join(free)?;
+        sys::join(free)?;
         let report = MISSED_REPORT.lock().take();
         let seen = FREE_COUNT_SEEN.load(Ordering::SeqCst);
         if report != Some((Ok(()), Err(Status::TIMED_OUT), Ok(()))) || seen == 0 {
@@ -182,8 +181,11 @@ pub fn missed_deadline_is_reported() -> Result<()> {
 
 /// The chain check's locks: A waits on the head, which B holds while it
 /// waits on the tail, which C holds.
-static CHAIN_HEAD: threads::Mutex<()> = threads::Mutex::new(());
-static CHAIN_TAIL: threads::Mutex<()> = threads::Mutex::new(());
+struct Chain {
+    head: Lock<()>,
+    tail: Lock<()>,
+}
+static CHAIN: Shared<Chain> = Shared::new();
 /// How long the constrained thread waited for its lock (ticks).
 static CHAIN_WAITED: AtomicU64 = AtomicU64::new(u64::MAX);
 
@@ -195,74 +197,90 @@ static CHAIN_WAITED: AtomicU64 = AtomicU64::new(u64::MAX);
 /// busy threads' 10 ms slices more without.
 pub fn inheritance_follows_chains() -> Result<()> {
     under_policy("sched-constraint", || {
-        CHAIN_WAITED.store(u64::MAX, Ordering::SeqCst);
-        let tail_holder = threads::spawn(
-            "chain C",
-            |_| {
-                let tail = CHAIN_TAIL.lock();
-                threads::sleep_ms(3);
-                work_ms(2);
-                drop(tail);
-            },
-            0,
-            threads::DEFAULT_STACK,
-        )?;
-        wait_for_state(tail_holder, state::SLEEPING)?;
-        let middle = threads::spawn(
-            "chain B",
-            |_| {
-                let head = CHAIN_HEAD.lock();
-                drop(CHAIN_TAIL.lock());
-                drop(head);
-            },
-            0,
-            threads::DEFAULT_STACK,
-        )?;
-        // B holds the head and waits for the tail, which C holds asleep.
-        wait_for_state(middle, state::BLOCKED)?;
-        let waiter = threads::spawn(
-            "chain A",
-            |_| {
-                let now = threads::now();
-                let _ = threads::begin_constraint(now, 10 * ms(), now + 50 * ms(), 2);
-                let asked = threads::now();
-                drop(CHAIN_HEAD.lock());
-                CHAIN_WAITED.store(threads::now() - asked, Ordering::SeqCst);
-                let _ = threads::end_constraint();
-            },
-            0,
-            threads::DEFAULT_STACK,
-        )?;
-        let busy = start_busy_threads()?;
-        threads::join(waiter)?;
-        threads::join(middle)?;
-        threads::join(tail_holder)?;
-        stop_busy_threads(busy)?;
-        let waited = CHAIN_WAITED.load(Ordering::SeqCst);
-        if waited > 10 * ms() {
-            return fail(format_args!(
-                "the constrained thread waited {} ms at the head of the chain",
-                waited / ms()
-            ));
-        }
-        Ok(())
+        CHAIN.set(Chain {
+            head: Lock::new(())?,
+            tail: Lock::new(())?,
+        });
+        let outcome = chain_of_two_locks();
+        CHAIN.clear();
+        outcome
     })
 }
 
+fn chain_of_two_locks() -> Result<()> {
+    CHAIN_WAITED.store(u64::MAX, Ordering::SeqCst);
+    let tail_holder = sys::spawn(
+        "chain C",
+        |_| {
+            let Some(chain) = CHAIN.get() else { return };
+            let tail = chain.tail.lock();
+            sys::sleep_ms(3);
+            work_ms(2);
+            drop(tail);
+        },
+        0,
+        sys::DEFAULT_STACK,
+    )?;
+    wait_for_state(sys::id_of(&tail_holder), state::SLEEPING)?;
+    let middle = sys::spawn(
+        "chain B",
+        |_| {
+            let Some(chain) = CHAIN.get() else { return };
+            let head = chain.head.lock();
+            drop(chain.tail.lock());
+            drop(head);
+        },
+        0,
+        sys::DEFAULT_STACK,
+    )?;
+    // B holds the head and waits for the tail, which C holds asleep.
+    wait_for_state(sys::id_of(&middle), state::BLOCKED)?;
+    let waiter = sys::spawn(
+        "chain A",
+        |_| {
+            let Some(chain) = CHAIN.get() else { return };
+            let now = sys::now();
+            let _ = sys::begin_constraint(now, 10 * ms(), now + 50 * ms(), 2);
+            let asked = sys::now();
+            drop(chain.head.lock());
+            CHAIN_WAITED.store(sys::now() - asked, Ordering::SeqCst);
+            let _ = sys::end_constraint();
+        },
+        0,
+        sys::DEFAULT_STACK,
+    )?;
+    let busy = start_busy_threads()?;
+    sys::join(waiter)?;
+    sys::join(middle)?;
+    sys::join(tail_holder)?;
+    stop_busy_threads(busy)?;
+    let waited = CHAIN_WAITED.load(Ordering::SeqCst);
+    if waited > 10 * ms() {
+        return fail(format_args!(
+            "the constrained thread waited {} ms at the head of the chain",
+            waited / ms()
+        ));
+    }
+    Ok(())
+}
+
 /// The release check's two locks, both held by one thread.
-static FIRST_LOCK: threads::Mutex<()> = threads::Mutex::new(());
-static SECOND_LOCK: threads::Mutex<()> = threads::Mutex::new(());
+struct TwoLocks {
+    first: Lock<()>,
+    second: Lock<()>,
+}
+static TWO_LOCKS: Shared<TwoLocks> = Shared::new();
 static SECOND_WAITED: AtomicU64 = AtomicU64::new(u64::MAX);
 
 /// Waits for `lock` under a constraint of `estimate` ms by `deadline` ms;
 /// returns how long the wait took (ticks).
-fn constrained_wait(lock: &threads::Mutex<()>, estimate: u64, deadline: u64) -> u64 {
-    let now = threads::now();
-    let _ = threads::begin_constraint(now, estimate * ms(), now + deadline * ms(), 2);
-    let asked = threads::now();
+fn constrained_wait(lock: &Lock<()>, estimate: u64, deadline: u64) -> u64 {
+    let now = sys::now();
+    let _ = sys::begin_constraint(now, estimate * ms(), now + deadline * ms(), 2);
+    let asked = sys::now();
     drop(lock.lock());
-    let waited = threads::now() - asked;
-    let _ = threads::end_constraint();
+    let waited = sys::now() - asked;
+    let _ = sys::end_constraint();
     waited
 }
 
@@ -273,49 +291,67 @@ fn constrained_wait(lock: &threads::Mutex<()>, estimate: u64, deadline: u64) -> 
 /// three busy threads' slices (30 ms) more when it takes away both.
 pub fn release_keeps_other_inheritance() -> Result<()> {
     under_policy("sched-constraint", || {
-        SECOND_WAITED.store(u64::MAX, Ordering::SeqCst);
-        let holder = threads::spawn(
-            "two locks",
-            |_| {
-                let first = FIRST_LOCK.lock();
-                let second = SECOND_LOCK.lock();
-                threads::sleep_ms(3);
-                work_ms(1);
-                drop(first);
-                threads::sleep_ms(1);
-                work_ms(2);
-                drop(second);
-            },
-            0,
-            threads::DEFAULT_STACK,
-        )?;
-        wait_for_state(holder, state::SLEEPING)?;
-        let first = threads::spawn(
-            "first waiter",
-            |_| {
-                constrained_wait(&FIRST_LOCK, 5, 20);
-            },
-            0,
-            threads::DEFAULT_STACK,
-        )?;
-        let second = threads::spawn(
-            "second waiter",
-            |_| SECOND_WAITED.store(constrained_wait(&SECOND_LOCK, 10, 40), Ordering::SeqCst),
-            0,
-            threads::DEFAULT_STACK,
-        )?;
-        let busy = start_busy_threads()?;
-        threads::join(second)?;
-        threads::join(first)?;
-        threads::join(holder)?;
-        stop_busy_threads(busy)?;
-        let waited = SECOND_WAITED.load(Ordering::SeqCst);
-        if waited > 15 * ms() {
-            return fail(format_args!(
-                "the second lock's waiter waited {} ms for it",
-                waited / ms()
-            ));
-        }
-        Ok(())
+        TWO_LOCKS.set(TwoLocks {
+            first: Lock::new(())?,
+            second: Lock::new(())?,
+        });
+        let outcome = one_holder_two_waiters();
+        TWO_LOCKS.clear();
+        outcome
     })
+}
+
+fn one_holder_two_waiters() -> Result<()> {
+    SECOND_WAITED.store(u64::MAX, Ordering::SeqCst);
+    let holder = sys::spawn(
+        "two locks",
+        |_| {
+            let Some(locks) = TWO_LOCKS.get() else { return };
+            let first = locks.first.lock();
+            let second = locks.second.lock();
+            sys::sleep_ms(3);
+            work_ms(1);
+            drop(first);
+            sys::sleep_ms(1);
+            work_ms(2);
+            drop(second);
+        },
+        0,
+        sys::DEFAULT_STACK,
+    )?;
+    wait_for_state(sys::id_of(&holder), state::SLEEPING)?;
+    let first = sys::spawn(
+        "first waiter",
+        |_| {
+            if let Some(locks) = TWO_LOCKS.get() {
+                constrained_wait(&locks.first, 5, 20);
+            }
+        },
+        0,
+        sys::DEFAULT_STACK,
+    )?;
+    let second = sys::spawn(
+        "second waiter",
+        |_| {
+            if let Some(locks) = TWO_LOCKS.get() {
+                let waited = constrained_wait(&locks.second, 10, 40);
+                SECOND_WAITED.store(waited, Ordering::SeqCst);
+            }
+        },
+        0,
+        sys::DEFAULT_STACK,
+    )?;
+    let busy = start_busy_threads()?;
+    sys::join(second)?;
+    sys::join(first)?;
+    sys::join(holder)?;
+    stop_busy_threads(busy)?;
+    let waited = SECOND_WAITED.load(Ordering::SeqCst);
+    if waited > 15 * ms() {
+        return fail(format_args!(
+            "the second lock's waiter waited {} ms for it",
+            waited / ms()
+        ));
+    }
+    Ok(())
 }

@@ -16,8 +16,8 @@ use core::ops::Deref;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use com::{
-    ComObject, ComPtr, Gate, IMutable, IUnknown, Interface, Result, Status, Takeover, class,
-    interface, vtable,
+    ComObject, ComPtr, Gate, IMutable, IUnknown, Interface, Result, Status, class, interface,
+    vtable,
 };
 use interfaces::interpose::filters;
 use interfaces::mutate::flags;
@@ -26,9 +26,10 @@ use interfaces::{
     ITransitionImpl,
 };
 
+use sync::Mutex;
+
 use super::fail;
-use crate::services::console::FirmwareConsole;
-use crate::threads::{self, Mutex};
+use crate::sys::{self, say};
 
 /// Letters in one answer.
 const LETTERS: usize = 32;
@@ -66,7 +67,7 @@ impl IHelloImpl for Letters {
     fn greet(&self, buffer: &mut [u8]) -> Result<usize> {
         while HOLD.load(Ordering::Acquire) {
             self.gate.checkpoint()?;
-            threads::sleep_ms(1);
+            sys::sleep_ms(1);
         }
         spell(self, buffer)
     }
@@ -90,7 +91,7 @@ fn spell(letters: &Letters, buffer: &mut [u8]) -> Result<usize> {
         // Halfway, give the processor away, as a method that waits for
         // something would: other callers and the mutator run meanwhile.
         if index == LETTERS / 2 {
-            threads::yield_now();
+            sys::yield_now();
         }
         *byte = letters.letter.load(Ordering::Relaxed);
     }
@@ -111,7 +112,7 @@ fn new_letters() -> ComPtr<IHello> {
 }
 
 fn mutator() -> Result<ComPtr<IMutate>> {
-    namespace::current()?
+    sys::namespace()
         .bind(interfaces::mutate::PATH, 0)?
         .query::<IMutate>()
 }
@@ -127,6 +128,10 @@ fn turn(mutate: &IMutate, object: &IHello, letter: u8, flags: u32, timeout_us: u
 struct Respell(u8);
 
 impl ITransitionImpl for Respell {
+    #[allow(
+        unsafe_code,
+        reason = "a transition rewrites the object it is applied to"
+    )]
     fn apply(&self, object: &IUnknown) -> Result<()> {
         let vtable = match self.0 {
             b'A' => vtable!(Letters, IHello),
@@ -137,15 +142,16 @@ impl ITransitionImpl for Respell {
         let letters = unsafe { ComObject::<Letters>::from_identity(object) };
         // A transition takes time: other threads run while it works, and
         // only the closed gate keeps them from seeing it half done.
-        threads::yield_now();
+        sys::yield_now();
         letters.value().letter.store(self.0, Ordering::Relaxed);
-        threads::yield_now();
+        sys::yield_now();
         // SAFETY: `OtherLetters` is `Letters` under another vtable.
         unsafe { letters.set_vtable(0, vtable) }
     }
 }
 
 /// The vtable in the object's slot 0.
+#[allow(unsafe_code, reason = "reading a slot of a live object's layout")]
 fn vtable_of(object: &IUnknown) -> Result<*const core::ffi::c_void> {
     let layout = object.query::<IMutable>()?.layout()?;
     let slot = layout.slot(0).ok_or(Status::FAILED)?;
@@ -175,7 +181,7 @@ fn call_in_a_loop(_: usize) {
         counter.fetch_add(1, Ordering::Relaxed);
         // Lets the mutator in under policies that never preempt.
         if call.is_multiple_of(32) {
-            threads::yield_now();
+            sys::yield_now();
         }
     }
     CALLERS_DONE.fetch_add(1, Ordering::Release);
@@ -198,7 +204,7 @@ fn under_load(flags: u32) -> Result<()> {
     }
     *TARGET.lock() = Some(object.clone());
     let callers: alloc::vec::Vec<_> = (0..CALLERS)
-        .map(|i| threads::spawn("caller", call_in_a_loop, i, threads::DEFAULT_STACK))
+        .map(|i| sys::spawn("caller", call_in_a_loop, i, sys::DEFAULT_STACK))
         .collect::<Result<_>>()?;
     let mut mutations = 0_u32;
     while CALLERS_DONE.load(Ordering::Acquire) < CALLERS as u64 {
@@ -213,17 +219,17 @@ fn under_load(flags: u32) -> Result<()> {
         // Let a call finish before the next mutation: mutations back to
         // back by abort would push every call out again and again.
         while answers() == answered && CALLERS_DONE.load(Ordering::Acquire) < CALLERS as u64 {
-            threads::yield_now();
+            sys::yield_now();
         }
     }
-    callers.into_iter().try_for_each(threads::join)?;
+    callers.into_iter().try_for_each(sys::join)?;
     TARGET.lock().take();
     let (a, b, wrong) = (
         SEEN_A.load(Ordering::SeqCst),
         SEEN_B.load(Ordering::SeqCst),
         WRONG.load(Ordering::SeqCst),
     );
-    kprintln!(
+    say!(
         "selftest: {mutations} mutations; answers: {a} from A, {b} from B, {wrong} mixed or failed"
     );
     if a + b != CALLERS as u64 * CALLS || wrong != 0 || a == 0 || b == 0 || mutations < 10 {
@@ -255,12 +261,12 @@ fn call_once(_: usize) {
 }
 
 /// Starts one call of `object` that stays inside until `HOLD` clears.
-fn hold_a_call(object: &ComPtr<IHello>) -> Result<threads::ThreadId> {
+fn hold_a_call(object: &ComPtr<IHello>) -> Result<sys::Thread> {
     HOLD.store(true, Ordering::SeqCst);
     *HELD_ANSWER.lock() = None;
     *TARGET.lock() = Some(object.clone());
-    let caller = threads::spawn("held", call_once, 0, threads::DEFAULT_STACK)?;
-    threads::sleep_ms(2);
+    let caller = sys::spawn("held", call_once, 0, sys::DEFAULT_STACK)?;
+    sys::sleep_ms(2);
     Ok(caller)
 }
 
@@ -273,7 +279,7 @@ pub fn timeout_rolls_back_and_abort_retries() -> Result<()> {
     let caller = hold_a_call(&object)?;
     let timed_out = turn(&mutate, &object, b'B', flags::BY_MUTEX, 5_000);
     HOLD.store(false, Ordering::SeqCst);
-    threads::join(caller)?;
+    sys::join(caller)?;
     let held = HELD_ANSWER.lock().take();
     let after = greet_letter(&object);
     if timed_out != Err(Status::TIMED_OUT) || held != Some(Ok(b'A')) || after != Ok(b'A') {
@@ -283,7 +289,7 @@ pub fn timeout_rolls_back_and_abort_retries() -> Result<()> {
     }
     let caller = hold_a_call(&object)?;
     let aborted = turn(&mutate, &object, b'B', flags::BY_ABORT, PATIENT_US);
-    threads::join(caller)?;
+    sys::join(caller)?;
     HOLD.store(false, Ordering::SeqCst);
     TARGET.lock().take();
     let held = HELD_ANSWER.lock().take();
@@ -315,12 +321,12 @@ pub fn second_mutator_times_out() -> Result<()> {
     let object = new_letters();
     let caller = hold_a_call(&object)?;
     *FIRST_MUTATION.lock() = None;
-    let first = threads::spawn("mutator", mutate_patiently, 0, threads::DEFAULT_STACK)?;
-    threads::sleep_ms(2);
+    let first = sys::spawn("mutator", mutate_patiently, 0, sys::DEFAULT_STACK)?;
+    sys::sleep_ms(2);
     let second = turn(&mutate, &object, b'A', flags::BY_MUTEX, 5_000);
     HOLD.store(false, Ordering::SeqCst);
-    threads::join(caller)?;
-    threads::join(first)?;
+    sys::join(caller)?;
+    sys::join(first)?;
     TARGET.lock().take();
     let first = FIRST_MUTATION.lock().take();
     let now = greet_letter(&object);
@@ -334,7 +340,7 @@ pub fn second_mutator_times_out() -> Result<()> {
 
 /// Lets the held call leave after `ms` milliseconds.
 fn release_after(ms: usize) {
-    threads::sleep_ms(ms as u64);
+    sys::sleep_ms(ms as u64);
     HOLD.store(false, Ordering::SeqCst);
 }
 
@@ -342,27 +348,27 @@ fn release_after(ms: usize) {
 /// a held vtable, the implementation about to change — waits for that
 /// mutation and goes in front of the table the object has after it.
 pub fn filter_waits_for_a_mutation_under_way() -> Result<()> {
-    let interposer = namespace::current()?
+    let interposer = sys::namespace()
         .bind(interfaces::interpose::PATH, 0)?
         .query::<IInterpose>()?;
     let object = new_letters();
     let caller = hold_a_call(&object)?;
     *FIRST_MUTATION.lock() = None;
-    let first = threads::spawn("mutator", mutate_patiently, 0, threads::DEFAULT_STACK)?;
-    threads::sleep_ms(2);
-    let releaser = threads::spawn("releaser", release_after, 5, threads::DEFAULT_STACK)?;
+    let first = sys::spawn("mutator", mutate_patiently, 0, sys::DEFAULT_STACK)?;
+    sys::sleep_ms(2);
+    let releaser = sys::spawn("releaser", release_after, 5, sys::DEFAULT_STACK)?;
     let nil = com::Guid::default();
     let filtered = interposer.interpose(object.as_unknown(), &nil, filters::READ_ONLY, "letters");
-    threads::join(releaser)?;
-    threads::join(caller)?;
-    threads::join(first)?;
+    sys::join(releaser)?;
+    sys::join(caller)?;
+    sys::join(first)?;
     TARGET.lock().take();
     let first = FIRST_MUTATION.lock().take();
     let answered = greet_letter(&object);
     let removed = interposer.remove(object.as_unknown(), &nil);
     let original = vtable_of(object.as_unknown())? == vtable!(OtherLetters, IHello);
     drop(interposer);
-    crate::modules::collect_idle();
+    sys::collect_idle();
     if filtered.is_err()
         || first != Some(Ok(()))
         || answered != Ok(b'B')
@@ -387,6 +393,10 @@ fn greet_letter(object: &IHello) -> Result<u8> {
 struct HalfDone;
 
 impl ITransitionImpl for HalfDone {
+    #[allow(
+        unsafe_code,
+        reason = "a transition rewrites the object it is applied to"
+    )]
     fn apply(&self, object: &IUnknown) -> Result<()> {
         // SAFETY: the check passes only objects made by `new_letters`.
         let letters = unsafe { ComObject::<Letters>::from_identity(object) };
@@ -492,6 +502,10 @@ impl IDivideImpl for Halver {
 struct UseDivisor(u64);
 
 impl ITransitionImpl for UseDivisor {
+    #[allow(
+        unsafe_code,
+        reason = "a transition rewrites the object it is applied to"
+    )]
     fn apply(&self, object: &IUnknown) -> Result<()> {
         if self.0 == 0 {
             return Err(Status::INVALID_ARGUMENT);
@@ -530,7 +544,7 @@ fn divide_in_a_loop(caller: usize) {
         counter.fetch_add(1, Ordering::Relaxed);
         call += 1;
         if call.is_multiple_of(32) {
-            threads::yield_now();
+            sys::yield_now();
         }
     }
 }
@@ -549,7 +563,7 @@ pub fn specialization_follows_its_assumption() -> Result<()> {
     STOP_DIVIDING.store(false, Ordering::SeqCst);
     *DIVIDER.lock() = Some(divider.clone());
     let callers: alloc::vec::Vec<_> = (0..CALLERS)
-        .map(|i| threads::spawn("divider", divide_in_a_loop, i, threads::DEFAULT_STACK))
+        .map(|i| sys::spawn("divider", divide_in_a_loop, i, sys::DEFAULT_STACK))
         .collect::<Result<_>>()?;
     let mut outcome = Ok(());
     for divisor in DIVISORS {
@@ -560,7 +574,7 @@ pub fn specialization_follows_its_assumption() -> Result<()> {
             flags::BY_MUTEX,
             PATIENT_US,
         )?;
-        threads::sleep_ms(2);
+        sys::sleep_ms(2);
         let specialized = divider.specialized()?;
         let same = (0..1000_u64).all(|x| divider.divide(x * 7919) == Ok(x * 7919 / divisor));
         if specialized != (divisor == 2) || !same {
@@ -576,10 +590,10 @@ pub fn specialization_follows_its_assumption() -> Result<()> {
         PATIENT_US,
     );
     STOP_DIVIDING.store(true, Ordering::SeqCst);
-    callers.into_iter().try_for_each(threads::join)?;
+    callers.into_iter().try_for_each(sys::join)?;
     DIVIDER.lock().take();
     let (right, wrong) = (SEEN_A.load(Ordering::SeqCst), WRONG.load(Ordering::SeqCst));
-    kprintln!("selftest: {right} divisions during 4 transitions, {wrong} wrong");
+    say!("selftest: {right} divisions during 4 transitions, {wrong} wrong");
     if refused != Err(Status::INVALID_ARGUMENT) || wrong != 0 || right == 0 {
         return fail(format_args!(
             "divisor 0 gave {refused:?}; {wrong} wrong answers"
@@ -603,7 +617,7 @@ fn add_in_a_loop(_: usize) {
         };
         answered_by.fetch_add(1, Ordering::Relaxed);
         if call.is_multiple_of(32) {
-            threads::yield_now();
+            sys::yield_now();
         }
     }
 }
@@ -611,7 +625,7 @@ fn add_in_a_loop(_: usize) {
 /// A component upgraded live: `counter` v1's object becomes v2's under 8
 /// adding threads, keeps its total, and v1's module unloads.
 pub fn component_upgrades_live() -> Result<()> {
-    let root = namespace::current()?;
+    let root = sys::namespace();
     let counter = root.bind("/counter", 0)?.query::<ICounter>()?;
     counter.add(1000)?;
     for counter in [&SEEN_A, &SEEN_B, &WRONG] {
@@ -619,11 +633,11 @@ pub fn component_upgrades_live() -> Result<()> {
     }
     *COUNTER.lock() = Some(counter.clone());
     let adders: alloc::vec::Vec<_> = (0..CALLERS)
-        .map(|i| threads::spawn("adder", add_in_a_loop, i, threads::DEFAULT_STACK))
+        .map(|i| sys::spawn("adder", add_in_a_loop, i, sys::DEFAULT_STACK))
         .collect::<Result<_>>()?;
-    threads::sleep_ms(1);
+    sys::sleep_ms(1);
     let upgraded = root.bind("/counter-v2", 0);
-    adders.into_iter().try_for_each(threads::join)?;
+    adders.into_iter().try_for_each(sys::join)?;
     COUNTER.lock().take();
     let upgraded = upgraded?;
     let same_object = upgraded.ptr_eq(&counter.query::<IUnknown>()?);
@@ -633,15 +647,13 @@ pub fn component_upgrades_live() -> Result<()> {
         SEEN_B.load(Ordering::SeqCst),
         WRONG.load(Ordering::SeqCst),
     );
-    crate::modules::collect_idle();
-    let v1_gone = !crate::modules::loaded("counter") && crate::modules::loaded("counter-v2");
+    sys::collect_idle();
+    let v1_gone = !sys::loaded("counter") && sys::loaded("counter-v2");
     let rebound = root.bind("/counter", 0)?.ptr_eq(&upgraded);
-    kprintln!(
-        "selftest: counter upgraded under load: {v1} answers by v1, {v2} by v2, total {total}"
-    );
+    say!("selftest: counter upgraded under load: {v1} answers by v1, {v2} by v2, total {total}");
     drop((counter, upgraded));
-    crate::modules::collect_idle();
-    let all_gone = !crate::modules::loaded("counter-v2");
+    sys::collect_idle();
+    let all_gone = !sys::loaded("counter-v2");
     let expected = 1000 + CALLERS as u64 * CALLS;
     if total != expected || version != 2 || wrong != 0 || v2 == 0 || !same_object {
         return fail(format_args!(
@@ -707,7 +719,7 @@ fn write_and_read_in_a_loop(caller: usize) {
             WRONG.fetch_add(1, Ordering::Relaxed);
         }
         if call.is_multiple_of(32) {
-            threads::yield_now();
+            sys::yield_now();
         }
     }
 }
@@ -716,7 +728,7 @@ fn write_and_read_in_a_loop(caller: usize) {
 /// again, over and over, while 8 threads write and read it: writes fail
 /// with `ACCESS_DENIED` exactly while it is there, reads always work.
 pub fn read_only_filter_comes_and_goes() -> Result<()> {
-    let interposer = namespace::current()?
+    let interposer = sys::namespace()
         .bind(interfaces::interpose::PATH, 0)?
         .query::<IInterpose>()?;
     let file: ComPtr<IFile> = ComObject::create(MemoryFile {
@@ -727,36 +739,29 @@ pub fn read_only_filter_comes_and_goes() -> Result<()> {
     }
     *FILE.lock() = Some(file.clone());
     let writers: alloc::vec::Vec<_> = (0..CALLERS)
-        .map(|i| {
-            threads::spawn(
-                "writer",
-                write_and_read_in_a_loop,
-                i,
-                threads::DEFAULT_STACK,
-            )
-        })
+        .map(|i| sys::spawn("writer", write_and_read_in_a_loop, i, sys::DEFAULT_STACK))
         .collect::<Result<_>>()?;
     let nil = com::Guid::default();
     let mut outcome = Ok(());
     for _ in 0..20 {
         interposer.interpose(file.as_unknown(), &nil, filters::READ_ONLY, "memory file")?;
         let guarded = (file.write_at(0, b"x"), file.read_at(0, &mut [0; 4]));
-        threads::yield_now();
+        sys::yield_now();
         interposer.remove(file.as_unknown(), &nil)?;
         let open = file.write_at(0, b"y");
         if guarded != (Err(Status::ACCESS_DENIED), Ok(4)) || open != Ok(1) {
             outcome = fail(format_args!("filtered: {guarded:?}, then {open:?}"));
         }
-        threads::yield_now();
+        sys::yield_now();
     }
-    writers.into_iter().try_for_each(threads::join)?;
+    writers.into_iter().try_for_each(sys::join)?;
     FILE.lock().take();
     let (written, denied, wrong) = (
         SEEN_A.load(Ordering::SeqCst),
         DENIED.load(Ordering::SeqCst),
         WRONG.load(Ordering::SeqCst),
     );
-    kprintln!("selftest: 20 filter rounds: {written} writes done, {denied} refused, {wrong} wrong");
+    say!("selftest: 20 filter rounds: {written} writes done, {denied} refused, {wrong} wrong");
     if written + denied != CALLERS as u64 * CALLS || wrong != 0 || written == 0 {
         return fail(format_args!("writes lost or reads failed"));
     }
@@ -767,7 +772,7 @@ pub fn read_only_filter_comes_and_goes() -> Result<()> {
 /// (which installs its own tables); taking the filter away afterwards
 /// leaves v2's tables in place, and everything unloads.
 pub fn upgrade_replaces_a_filter() -> Result<()> {
-    let root = namespace::current()?;
+    let root = sys::namespace();
     let counter = root.bind("/counter", 0)?.query::<ICounter>()?;
     let interposer = root
         .bind(interfaces::interpose::PATH, 0)?
@@ -778,13 +783,13 @@ pub fn upgrade_replaces_a_filter() -> Result<()> {
     let upgraded = root.bind("/counter-v2", 0)?;
     let upgraded_adds = counter.add(1);
     let removed = interposer.remove(counter.as_unknown(), &nil);
-    crate::modules::collect_idle();
+    sys::collect_idle();
     let (version, total) = (counter.version(), counter.total());
     drop((counter, upgraded, interposer));
-    crate::modules::collect_idle();
+    sys::collect_idle();
     let unloaded = ["counter", "counter-v2", "interpose"]
         .iter()
-        .all(|name| !crate::modules::loaded(name));
+        .all(|name| !sys::loaded(name));
     if filtered != Err(Status::ACCESS_DENIED)
         || upgraded_adds != Ok(1)
         || removed.is_err()
@@ -807,8 +812,8 @@ pub fn upgrade_replaces_a_filter() -> Result<()> {
 const PRINTED_LINES: u32 = 50;
 
 fn print_in_a_loop(printer: usize) {
-    let console = namespace::current()
-        .and_then(|root| root.bind("/dev/console", 0))
+    let console = sys::namespace()
+        .bind("/dev/console", 0)
         .and_then(|object| object.query::<IConsole>());
     let Ok(console) = console else {
         return;
@@ -816,25 +821,13 @@ fn print_in_a_loop(printer: usize) {
     for number in 0..PRINTED_LINES {
         let line = alloc::format!("console line {printer}.{number}\r\n");
         let _ = console.write(line.as_bytes());
-        threads::yield_now();
-    }
-}
-
-/// The transition back from the UART driver to the firmware console.
-#[class(ITransition)]
-struct GiveBack;
-
-impl ITransitionImpl for GiveBack {
-    fn apply(&self, object: &IUnknown) -> Result<()> {
-        // SAFETY: `/mutate` runs it holding the console's gate; the state
-        // is `ConsoleState` under any driver, the firmware console's too.
-        unsafe { Takeover::<FirmwareConsole>::check(object) }?.finish()
+        sys::yield_now();
     }
 }
 
 /// True when the console's `IConsole` table lies in a loaded module.
 fn console_driven_by_a_module(console: &IUnknown) -> Result<bool> {
-    Ok(crate::modules::holds(vtable_of(console)?.addr()))
+    Ok(sys::holds(vtable_of(console)?.addr()))
 }
 
 /// The seed's BIOS-driver example: the UART driver takes the firmware
@@ -842,22 +835,26 @@ fn console_driven_by_a_module(console: &IUnknown) -> Result<bool> {
 /// every line came out whole, once, and in each printer's order), then
 /// gives it back and unloads.
 pub fn console_driver_takes_over_live() -> Result<()> {
-    let root = namespace::current()?;
+    let root = sys::namespace();
     let console = root.bind("/dev/console", 0)?;
     let printers: alloc::vec::Vec<_> = (0..CALLERS)
-        .map(|i| threads::spawn("printer", print_in_a_loop, i, threads::DEFAULT_STACK))
+        .map(|i| sys::spawn("printer", print_in_a_loop, i, sys::DEFAULT_STACK))
         .collect::<Result<_>>()?;
-    threads::sleep_ms(1);
+    sys::sleep_ms(1);
     let driver = root.bind("/uart16550", 0);
-    printers.into_iter().try_for_each(threads::join)?;
+    printers.into_iter().try_for_each(sys::join)?;
     let driver = driver?;
     let taken_over = driver.ptr_eq(&console) && console_driven_by_a_module(&console)?;
-    let transition = ComObject::create::<ITransition>(GiveBack);
+    // The kernel's transition back: only the module that made the
+    // firmware console can make the object its own again.
+    let transition = root
+        .bind(interfaces::console::FIRMWARE_TRANSITION_PATH, 0)?
+        .query::<ITransition>()?;
     let given_back = mutator()?.mutate_object(&console, &transition, flags::BY_ABORT, PATIENT_US);
     drop(driver);
-    crate::modules::collect_idle();
+    sys::collect_idle();
     let firmware_again = !console_driven_by_a_module(&console)?;
-    let unloaded = !crate::modules::loaded("uart16550");
+    let unloaded = !sys::loaded("uart16550");
     if !taken_over || given_back.is_err() || !firmware_again || !unloaded {
         return fail(format_args!(
             "taken over: {taken_over}; given back: {given_back:?}, firmware again: {firmware_again}; driver unloaded: {unloaded}"

@@ -1,19 +1,32 @@
-//! `/sys/selftest`: checks of the thread machinery and of live mutation
-//! that only the running kernel can make. Each spawns threads, waits for
-//! them, and checks what they did; a failure prints why.
+//! Test component: the system's checks of threads, scheduling, loading and live mutation (`ISelfTests`).
+//!
+//! The shell's `selftest` binds it as `/selftest` (it is only in the test
+//! image). Each check spawns threads through `/sys/process`, waits for
+//! them, and checks what they did; a failure prints why. Everything it
+//! uses of the kernel is an interface a component can bind (`sys`).
+
+#![no_std]
+#![no_main]
+// Nothing unsafe but what the component and interface macros generate,
+// and the transitions that read a mutable object's state (`mutation`).
+#![deny(unsafe_code)]
+
+extern crate alloc;
 
 mod constraints;
 mod loading;
 mod mutation;
+mod sys;
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use com::{Result, Status, class};
+use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
+use component::threads::{Condition, Lock};
 use interfaces::{ISelfTests, ISelfTestsImpl};
 use sync::Mutex;
 
-use crate::threads::{self, ThreadId};
+use sys::{Shared, Thread, say};
 
 /// A check: its name and what runs it.
 type Check = (&'static str, fn() -> Result<()>);
@@ -137,16 +150,16 @@ const CHECKS: &[Check] = &[
 
 /// Fails with a message on the console.
 fn fail(why: core::fmt::Arguments<'_>) -> Result<()> {
-    kprintln!("selftest: {why}");
+    say!("selftest: {why}");
     Err(Status::FAILED)
 }
 
 /// Runs `body(i)` in `count` threads and waits for all of them.
 fn in_threads(count: usize, body: fn(usize)) -> Result<()> {
-    let ids: Vec<ThreadId> = (0..count)
-        .map(|i| threads::spawn("check", body, i, threads::DEFAULT_STACK))
+    let threads: Vec<Thread> = (0..count)
+        .map(|i| sys::spawn("check", body, i, sys::DEFAULT_STACK))
         .collect::<Result<_>>()?;
-    ids.into_iter().try_for_each(threads::join)
+    threads.into_iter().try_for_each(sys::join)
 }
 
 /// The order the sleepers woke in.
@@ -160,11 +173,11 @@ fn sleepers_wake_in_order() -> Result<()> {
     // all of them to be asleep by then: thread i wakes (SLEEPERS - i) ms
     // after it, so they were made in the opposite order to the one they
     // must wake in.
-    let step = threads::ticks_per_second() / 1000;
-    SLEEP_BASE.store(threads::now() + 20 * step, Ordering::SeqCst);
+    let step = sys::ticks_per_second() / 1000;
+    SLEEP_BASE.store(sys::now() + 20 * step, Ordering::SeqCst);
     in_threads(SLEEPERS, |i| {
-        let step = threads::ticks_per_second() / 1000;
-        threads::sleep_until(SLEEP_BASE.load(Ordering::SeqCst) + (SLEEPERS - i) as u64 * step);
+        let step = sys::ticks_per_second() / 1000;
+        sys::sleep_until(SLEEP_BASE.load(Ordering::SeqCst) + (SLEEPERS - i) as u64 * step);
         WOKEN.lock().push(i);
     })?;
     let woken = core::mem::take(&mut *WOKEN.lock());
@@ -179,14 +192,12 @@ fn sleepers_wake_in_order() -> Result<()> {
 static SLEEP_BASE: AtomicU64 = AtomicU64::new(0);
 
 /// The queue between producer and consumer, and its two conditions.
-static QUEUE: threads::Mutex<Ring> = threads::Mutex::new(Ring {
-    items: [0; 64],
-    head: 0,
-    length: 0,
-    closed: false,
-});
-static NOT_EMPTY: threads::Condition = threads::Condition::new();
-static NOT_FULL: threads::Condition = threads::Condition::new();
+struct Queue {
+    ring: Lock<Ring>,
+    not_empty: Condition,
+    not_full: Condition,
+}
+static QUEUE: Shared<Queue> = Shared::new();
 /// What the consumer received: how many items and their sum.
 static RECEIVED: AtomicU64 = AtomicU64::new(0);
 static RECEIVED_SUM: AtomicU64 = AtomicU64::new(0);
@@ -201,26 +212,28 @@ struct Ring {
 }
 
 fn producer(_: usize) {
+    let Some(shared) = QUEUE.get() else { return };
     for item in 1..=ITEMS {
-        let mut queue = QUEUE.lock();
+        let mut queue = shared.ring.lock();
         while queue.length == queue.items.len() {
-            queue = NOT_FULL.wait(queue);
+            queue = shared.not_full.wait(queue);
         }
         let at = (queue.head + queue.length) % queue.items.len();
         queue.items[at] = item;
         queue.length += 1;
         drop(queue);
-        NOT_EMPTY.signal();
+        shared.not_empty.signal();
     }
-    QUEUE.lock().closed = true;
-    NOT_EMPTY.signal();
+    shared.ring.lock().closed = true;
+    shared.not_empty.signal();
 }
 
 fn consumer(_: usize) {
+    let Some(shared) = QUEUE.get() else { return };
     loop {
-        let mut queue = QUEUE.lock();
+        let mut queue = shared.ring.lock();
         while queue.length == 0 && !queue.closed {
-            queue = NOT_EMPTY.wait(queue);
+            queue = shared.not_empty.wait(queue);
         }
         if queue.length == 0 {
             return;
@@ -229,23 +242,34 @@ fn consumer(_: usize) {
         queue.head = (queue.head + 1) % queue.items.len();
         queue.length -= 1;
         drop(queue);
-        NOT_FULL.signal();
+        shared.not_full.signal();
         RECEIVED.fetch_add(1, Ordering::Relaxed);
         RECEIVED_SUM.fetch_add(item, Ordering::Relaxed);
     }
 }
 
 fn producer_consumer() -> Result<()> {
-    {
-        let mut queue = QUEUE.lock();
-        (queue.head, queue.length, queue.closed) = (0, 0, false);
-    }
+    let ring = Lock::new(Ring {
+        items: [0; 64],
+        head: 0,
+        length: 0,
+        closed: false,
+    })?;
+    let (not_empty, not_full) = (ring.condition()?, ring.condition()?);
+    QUEUE.set(Queue {
+        ring,
+        not_empty,
+        not_full,
+    });
     RECEIVED.store(0, Ordering::SeqCst);
     RECEIVED_SUM.store(0, Ordering::SeqCst);
-    let consumer = threads::spawn("consumer", consumer, 0, threads::DEFAULT_STACK)?;
-    let producer = threads::spawn("producer", producer, 0, threads::DEFAULT_STACK)?;
-    threads::join(producer)?;
-    threads::join(consumer)?;
+    let moved = sys::spawn("consumer", consumer, 0, sys::DEFAULT_STACK).and_then(|consumer| {
+        let producer = sys::spawn("producer", producer, 0, sys::DEFAULT_STACK)?;
+        sys::join(producer)?;
+        sys::join(consumer)
+    });
+    QUEUE.clear();
+    moved?;
     let (count, sum) = (
         RECEIVED.load(Ordering::SeqCst),
         RECEIVED_SUM.load(Ordering::SeqCst),
@@ -259,14 +283,14 @@ fn producer_consumer() -> Result<()> {
 }
 
 fn timed_wait_times_out() -> Result<()> {
-    static LOCK: threads::Mutex<()> = threads::Mutex::new(());
-    static NOBODY: threads::Condition = threads::Condition::new();
-    let start = threads::now();
-    let deadline = start + 5 * threads::ticks_per_second() / 1000;
-    let (guard, timed_out) = NOBODY.wait_until(LOCK.lock(), deadline);
+    let lock = Lock::new(())?;
+    let nobody = lock.condition()?;
+    let start = sys::now();
+    let deadline = start + 5 * sys::ticks_per_second() / 1000;
+    let (guard, timed_out) = nobody.wait_until(lock.lock(), deadline);
     drop(guard);
-    let waited = threads::now() - start;
-    if !timed_out || threads::now() < deadline {
+    let waited = sys::now() - start;
+    if !timed_out || sys::now() < deadline {
         return fail(format_args!(
             "the wait returned after {waited} ticks, timed out: {timed_out}"
         ));
@@ -275,48 +299,66 @@ fn timed_wait_times_out() -> Result<()> {
 }
 
 /// The broadcast check's gate and how many waiters passed it.
-static GATE: threads::Mutex<bool> = threads::Mutex::new(false);
-static OPENED: threads::Condition = threads::Condition::new();
+struct Gate {
+    open: Lock<bool>,
+    opened: Condition,
+}
+static GATE: Shared<Gate> = Shared::new();
 static PASSED: AtomicU64 = AtomicU64::new(0);
 
 fn broadcast_and_try_lock() -> Result<()> {
+    let open = Lock::new(false)?;
+    let opened = open.condition()?;
+    let gate = GATE.set(Gate { open, opened });
+    let outcome = broadcast_to(&gate);
+    GATE.clear();
+    outcome
+}
+
+fn broadcast_to(gate: &Gate) -> Result<()> {
     const WAITERS: usize = 5;
-    *GATE.lock() = false;
     PASSED.store(0, Ordering::SeqCst);
-    let ids: Vec<ThreadId> = (0..WAITERS)
+    let waiters: Vec<Thread> = (0..WAITERS)
         .map(|_| {
-            threads::spawn(
+            sys::spawn(
                 "waiter",
                 |_| {
-                    let mut open = GATE.lock();
+                    let Some(gate) = GATE.get() else { return };
+                    let mut open = gate.open.lock();
                     while !*open {
-                        open = OPENED.wait(open);
+                        open = gate.opened.wait(open);
                     }
                     PASSED.fetch_add(1, Ordering::SeqCst);
                 },
                 0,
-                threads::DEFAULT_STACK,
+                sys::DEFAULT_STACK,
             )
         })
         .collect::<Result<_>>()?;
     // Let every waiter reach the wait, then check a held lock refuses
     // try-lock from another thread.
-    threads::sleep_ms(2);
-    let held = GATE.lock();
-    let prober = threads::spawn(
+    sys::sleep_ms(2);
+    let held = gate.open.lock();
+    let prober = sys::spawn(
         "prober",
-        |_| PROBE.store(GATE.try_lock().is_none(), Ordering::SeqCst),
+        |_| {
+            let refused = GATE
+                .get()
+                .is_some_and(|gate| gate.open.try_lock().is_none());
+            PROBE.store(refused, Ordering::SeqCst);
+        },
         0,
         4096,
     )?;
-    threads::sleep_ms(2);
+    sys::sleep_ms(2);
     let mut held = held;
     *held = true;
     drop(held);
-    OPENED.broadcast();
-    ids.into_iter()
+    gate.opened.broadcast();
+    waiters
+        .into_iter()
         .chain([prober])
-        .try_for_each(threads::join)?;
+        .try_for_each(sys::join)?;
     let passed = PASSED.load(Ordering::SeqCst);
     if passed != WAITERS as u64 || !PROBE.load(Ordering::SeqCst) {
         return fail(format_args!(
@@ -334,13 +376,13 @@ static PROBE: AtomicBool = AtomicBool::new(false);
 static RELEASED: AtomicBool = AtomicBool::new(false);
 
 fn busy_thread_is_preempted() -> Result<()> {
-    if !threads::preemptive() {
+    if !sys::preemptive() {
         // The spinner would keep the processor for good.
         return Err(Status::NOT_SUPPORTED);
     }
     RELEASED.store(false, Ordering::SeqCst);
     // The spinner never yields: only the timer can let the releaser run.
-    let spinner = threads::spawn(
+    let spinner = sys::spawn(
         "spinner",
         |_| {
             while !RELEASED.load(Ordering::SeqCst) {
@@ -350,14 +392,14 @@ fn busy_thread_is_preempted() -> Result<()> {
         0,
         4096,
     )?;
-    let releaser = threads::spawn(
+    let releaser = sys::spawn(
         "releaser",
         |_| RELEASED.store(true, Ordering::SeqCst),
         0,
         4096,
     )?;
-    threads::join(spinner)?;
-    threads::join(releaser)
+    sys::join(spinner)?;
+    sys::join(releaser)
 }
 
 /// The shared counter of the lock check, and the total it must reach.
@@ -398,33 +440,33 @@ fn count(slot: usize) {
         COUNTS[slot].fetch_add(1, Ordering::Relaxed);
         if COUNTS[slot].load(Ordering::Relaxed).is_multiple_of(64) {
             // Lets a first-come, first-served policy move on too.
-            threads::yield_now();
+            sys::yield_now();
         }
     }
 }
 
 fn live_policy_switch() -> Result<()> {
-    let original = policy_name();
+    let original = sys::policy_name();
     COUNTS
         .iter()
         .for_each(|counter| counter.store(0, Ordering::SeqCst));
-    let ids: Vec<ThreadId> = (0..COUNTS.len())
-        .map(|slot| threads::spawn("counter", count, slot, threads::DEFAULT_STACK))
+    let ids: Vec<Thread> = (0..COUNTS.len())
+        .map(|slot| sys::spawn("counter", count, slot, sys::DEFAULT_STACK))
         .collect::<Result<_>>()?;
     for policy in [
         "sched-rr",
         "sched-constraint",
         "sched-rr",
         "sched-null",
-        threads::BUILTIN_POLICY,
+        sys::BUILTIN_POLICY,
         "sched-constraint",
-        threads::BUILTIN_POLICY,
+        sys::BUILTIN_POLICY,
     ] {
-        threads::sleep_ms(1);
-        switch_policy(policy)?;
+        sys::sleep_ms(1);
+        sys::switch_policy(policy)?;
     }
-    ids.into_iter().try_for_each(threads::join)?;
-    switch_policy(&original)?;
+    ids.into_iter().try_for_each(sys::join)?;
+    sys::switch_policy(&original)?;
     let short: Vec<u64> = COUNTS
         .iter()
         .map(|counter| counter.load(Ordering::SeqCst))
@@ -438,24 +480,6 @@ fn live_policy_switch() -> Result<()> {
     Ok(())
 }
 
-/// The current policy's name.
-fn policy_name() -> alloc::string::String {
-    let mut name = [0u8; 32];
-    let length = threads::policy_name(&mut name);
-    alloc::string::String::from_utf8_lossy(&name[..length]).into_owned()
-}
-
-/// Puts the policy named `name` in charge (a component, or the built-in one).
-fn switch_policy(name: &str) -> Result<()> {
-    if name == threads::BUILTIN_POLICY {
-        return threads::use_builtin_policy();
-    }
-    let policy = namespace::current()?
-        .bind(&alloc::format!("/{name}"), 0)?
-        .query::<interfaces::ISchedulerPolicy>()?;
-    threads::use_policy_component(policy, name)
-}
-
 /// How deep the diver got, and whether it ever came back.
 static DEPTH: AtomicU64 = AtomicU64::new(0);
 static SURFACED: AtomicBool = AtomicBool::new(false);
@@ -466,7 +490,7 @@ fn dive(level: u64) {
     let frame = [u8::try_from(level % 256).unwrap_or(0); 256];
     core::hint::black_box(&frame);
     DEPTH.store(level, Ordering::SeqCst);
-    threads::yield_now();
+    sys::yield_now();
     // Far deeper than any stack here: the guard stops the diver first.
     if level < 10_000 {
         dive(level + 1);
@@ -477,7 +501,7 @@ fn dive(level: u64) {
 fn stack_overflow_is_caught() -> Result<()> {
     DEPTH.store(0, Ordering::SeqCst);
     SURFACED.store(false, Ordering::SeqCst);
-    let diver = threads::spawn(
+    let diver = sys::spawn(
         "diver",
         |_| {
             dive(1);
@@ -486,7 +510,7 @@ fn stack_overflow_is_caught() -> Result<()> {
         0,
         8 * 1024,
     )?;
-    threads::join(diver)?;
+    sys::join(diver)?;
     let depth = DEPTH.load(Ordering::SeqCst);
     // 8 KiB holds about 25 frames of ~300 bytes; the diver must have been
     // stopped there, not have run on or come back.
@@ -510,7 +534,7 @@ extern "C" fn add_argument(argument: u64) {
 fn process_makes_threads() -> Result<()> {
     use interfaces::IProcess;
     STARTED_SUM.store(0, Ordering::SeqCst);
-    let process = namespace::current()?
+    let process = sys::namespace()
         .bind("/sys/process", 0)?
         .query::<IProcess>()?;
     let start = add_argument as *const () as u64;
@@ -533,17 +557,17 @@ fn process_makes_threads() -> Result<()> {
 /// Runs `check` under the policy named `policy`, then restores the one
 /// that was in force.
 fn under_policy(policy: &str, check: fn() -> Result<()>) -> Result<()> {
-    let original = policy_name();
-    switch_policy(policy)?;
+    let original = sys::policy_name();
+    sys::switch_policy(policy)?;
     let outcome = check();
-    switch_policy(&original)?;
+    sys::switch_policy(&original)?;
     outcome
 }
 
 fn constraints_unsupported_elsewhere() -> Result<()> {
     under_policy("sched-rr", || {
         // Asked as a component would, through the scheduler's interface.
-        let scheduler = namespace::current()?
+        let scheduler = sys::namespace()
             .bind("/sys/scheduler", 0)?
             .query::<interfaces::IScheduler>()?;
         let now = scheduler.now()?;
@@ -565,7 +589,7 @@ fn work(instructions: u64) {
 
 /// Ticks per millisecond.
 fn ms() -> u64 {
-    threads::ticks_per_second() / 1000
+    sys::ticks_per_second() / 1000
 }
 
 /// Deadlines the periodic threads missed, and when they all start.
@@ -583,16 +607,16 @@ fn periodic(slot: usize) {
     while start + period <= base + 160 * ms() {
         // Stated before the period starts, so the thread is urgent the
         // moment it wakes.
-        if threads::begin_constraint(start, period / 5, start + period, 1).is_err() {
+        if sys::begin_constraint(start, period / 5, start + period, 1).is_err() {
             MISSED.fetch_add(1, Ordering::SeqCst);
         }
-        threads::sleep_until(start);
+        sys::sleep_until(start);
         // A tick is 100 instructions under icount at 10 MHz.
         work(period / 10 * 100);
-        if threads::now() > start + period {
+        if sys::now() > start + period {
             MISSED.fetch_add(1, Ordering::SeqCst);
         }
-        let _ = threads::end_constraint();
+        let _ = sys::end_constraint();
         PERIODS_DONE.fetch_add(1, Ordering::SeqCst);
         start += period;
     }
@@ -607,20 +631,20 @@ fn background(_: usize) {
 fn constraint_scheduler_meets_deadlines() -> Result<()> {
     under_policy("sched-constraint", || {
         // Overload first: 70% admitted, then 50% more refused.
-        let now = threads::now();
-        threads::begin_constraint(now, 70 * ms(), now + 100 * ms(), 1)?;
-        let refused = threads::spawn(
+        let now = sys::now();
+        sys::begin_constraint(now, 70 * ms(), now + 100 * ms(), 1)?;
+        let refused = sys::spawn(
             "greedy",
             |_| {
-                let now = threads::now();
-                let outcome = threads::begin_constraint(now, 50 * ms(), now + 100 * ms(), 1);
+                let now = sys::now();
+                let outcome = sys::begin_constraint(now, 50 * ms(), now + 100 * ms(), 1);
                 PROBE.store(outcome == Err(Status::REFUSED), Ordering::SeqCst);
             },
             0,
-            threads::DEFAULT_STACK,
+            sys::DEFAULT_STACK,
         )?;
-        threads::join(refused)?;
-        threads::end_constraint()?;
+        sys::join(refused)?;
+        sys::end_constraint()?;
         if !PROBE.load(Ordering::SeqCst) {
             return fail(format_args!("an over-subscribed constraint was admitted"));
         }
@@ -630,16 +654,16 @@ fn constraint_scheduler_meets_deadlines() -> Result<()> {
         STOP_BACKGROUND.store(false, Ordering::SeqCst);
         // The set goes first, so it states its constraints before the busy
         // threads take their slices.
-        SET_BASE.store(threads::now() + 5 * ms(), Ordering::SeqCst);
-        let set: Vec<ThreadId> = (0..3)
-            .map(|slot| threads::spawn("periodic", periodic, slot, threads::DEFAULT_STACK))
+        SET_BASE.store(sys::now() + 5 * ms(), Ordering::SeqCst);
+        let set: Vec<Thread> = (0..3)
+            .map(|slot| sys::spawn("periodic", periodic, slot, sys::DEFAULT_STACK))
             .collect::<Result<_>>()?;
-        let busy: Vec<ThreadId> = (0..2)
-            .map(|_| threads::spawn("busy", background, 0, 4096))
+        let busy: Vec<Thread> = (0..2)
+            .map(|_| sys::spawn("busy", background, 0, 4096))
             .collect::<Result<_>>()?;
-        set.into_iter().try_for_each(threads::join)?;
+        set.into_iter().try_for_each(sys::join)?;
         STOP_BACKGROUND.store(true, Ordering::SeqCst);
-        busy.into_iter().try_for_each(threads::join)?;
+        busy.into_iter().try_for_each(sys::join)?;
         let (missed, done) = (
             MISSED.load(Ordering::SeqCst),
             PERIODS_DONE.load(Ordering::SeqCst),
@@ -653,76 +677,88 @@ fn constraint_scheduler_meets_deadlines() -> Result<()> {
 }
 
 /// The lock of the inversion check, and the urgent thread's wait for it.
-static CONTESTED: threads::Mutex<()> = threads::Mutex::new(());
+static CONTESTED: Shared<Lock<()>> = Shared::new();
 static URGENT_WAITED: AtomicU64 = AtomicU64::new(0);
 
 fn inheritance_bounds_inversion() -> Result<()> {
     under_policy("sched-constraint", || {
-        STOP_BACKGROUND.store(false, Ordering::SeqCst);
-        URGENT_WAITED.store(u64::MAX, Ordering::SeqCst);
-        // The low thread takes the lock, sleeps 3 ms, then has 2 ms of
-        // work to do with it: when it wakes, three busy threads are ahead
-        // of it, unless it inherited the urgent thread's deadline.
-        let low = threads::spawn(
-            "low",
-            |_| {
-                let guard = CONTESTED.lock();
-                threads::sleep_ms(3);
-                work(2 * 1_000_000);
-                drop(guard);
-            },
-            0,
-            threads::DEFAULT_STACK,
-        )?;
-        // Three busy threads would share the processor with it for 10 ms
-        // slices each, were it not for inheritance.
-        let busy: Vec<ThreadId> = (0..3)
-            .map(|_| threads::spawn("busy", background, 0, 4096))
-            .collect::<Result<_>>()?;
-        let urgent = threads::spawn(
-            "urgent",
-            |_| {
-                // Stated before sleeping, so it runs the moment it wakes.
-                let now = threads::now();
-                let _ = threads::begin_constraint(now, ms(), now + 50 * ms(), 2);
-                threads::sleep_ms(1);
-                let asked = threads::now();
-                let guard = CONTESTED.lock();
-                URGENT_WAITED.store(threads::now() - asked, Ordering::SeqCst);
-                drop(guard);
-                let _ = threads::end_constraint();
-            },
-            0,
-            threads::DEFAULT_STACK,
-        )?;
-        threads::join(urgent)?;
-        threads::join(low)?;
-        STOP_BACKGROUND.store(true, Ordering::SeqCst);
-        busy.into_iter().try_for_each(threads::join)?;
-        let waited = URGENT_WAITED.load(Ordering::SeqCst);
-        // Bounded by the holder's sleep and work (about 4 ms), not by
-        // three slices of the busy threads (30 ms).
-        if waited > 10 * ms() {
-            return fail(format_args!(
-                "the urgent thread waited {} ms for the lock",
-                waited / ms()
-            ));
-        }
-        Ok(())
+        CONTESTED.set(Lock::new(())?);
+        let outcome = urgent_waits_for_low();
+        CONTESTED.clear();
+        outcome
     })
+}
+
+fn urgent_waits_for_low() -> Result<()> {
+    STOP_BACKGROUND.store(false, Ordering::SeqCst);
+    URGENT_WAITED.store(u64::MAX, Ordering::SeqCst);
+    // The low thread takes the lock, sleeps 3 ms, then has 2 ms of
+    // work to do with it: when it wakes, three busy threads are ahead
+    // of it, unless it inherited the urgent thread's deadline.
+    let low = sys::spawn(
+        "low",
+        |_| {
+            let Some(contested) = CONTESTED.get() else {
+                return;
+            };
+            let guard = contested.lock();
+            sys::sleep_ms(3);
+            work(2 * 1_000_000);
+            drop(guard);
+        },
+        0,
+        sys::DEFAULT_STACK,
+    )?;
+    // Three busy threads would share the processor with it for 10 ms
+    // slices each, were it not for inheritance.
+    let busy: Vec<Thread> = (0..3)
+        .map(|_| sys::spawn("busy", background, 0, 4096))
+        .collect::<Result<_>>()?;
+    let urgent = sys::spawn(
+        "urgent",
+        |_| {
+            // Stated before sleeping, so it runs the moment it wakes.
+            let now = sys::now();
+            let _ = sys::begin_constraint(now, ms(), now + 50 * ms(), 2);
+            sys::sleep_ms(1);
+            let Some(contested) = CONTESTED.get() else {
+                return;
+            };
+            let asked = sys::now();
+            let guard = contested.lock();
+            URGENT_WAITED.store(sys::now() - asked, Ordering::SeqCst);
+            drop(guard);
+            let _ = sys::end_constraint();
+        },
+        0,
+        sys::DEFAULT_STACK,
+    )?;
+    sys::join(urgent)?;
+    sys::join(low)?;
+    STOP_BACKGROUND.store(true, Ordering::SeqCst);
+    busy.into_iter().try_for_each(sys::join)?;
+    let waited = URGENT_WAITED.load(Ordering::SeqCst);
+    // Bounded by the holder's sleep and work (about 4 ms), not by
+    // three slices of the busy threads (30 ms).
+    if waited > 10 * ms() {
+        return fail(format_args!(
+            "the urgent thread waited {} ms for the lock",
+            waited / ms()
+        ));
+    }
+    Ok(())
 }
 
 /// An interrupt source no device of QEMU `virt` raises.
 const QUIET_SOURCE: u32 = 40;
 /// The source handed to the waiting thread.
-static HANDED_SOURCE: threads::Mutex<Option<com::ComPtr<interfaces::IInterruptSource>>> =
-    threads::Mutex::new(None);
+static HANDED_SOURCE: Mutex<Option<ComPtr<interfaces::IInterruptSource>>> = Mutex::new(None);
 /// Set by the thread that waited on the source.
 static SOURCE_WOKE: AtomicBool = AtomicBool::new(false);
 
 fn interrupt_sources_attach_and_detach() -> Result<()> {
     use interfaces::IInterrupts;
-    let registry = namespace::current()?
+    let registry = sys::namespace()
         .bind("/sys/interrupts", 0)?
         .query::<IInterrupts>()?;
     let source = registry.attach(QUIET_SOURCE)?;
@@ -732,7 +768,7 @@ fn interrupt_sources_attach_and_detach() -> Result<()> {
     SOURCE_WOKE.store(false, Ordering::SeqCst);
     // The waiter takes its own reference from here.
     *HANDED_SOURCE.lock() = Some(source.clone());
-    let waiter = threads::spawn(
+    let waiter = sys::spawn(
         "driver",
         |_| {
             if let Some(source) = HANDED_SOURCE.lock().take() {
@@ -741,12 +777,12 @@ fn interrupt_sources_attach_and_detach() -> Result<()> {
             }
         },
         0,
-        threads::DEFAULT_STACK,
+        sys::DEFAULT_STACK,
     )?;
-    threads::sleep_ms(1);
+    sys::sleep_ms(1);
     let early = SOURCE_WOKE.load(Ordering::SeqCst);
     source.raise()?;
-    threads::join(waiter)?;
+    sys::join(waiter)?;
     drop(source);
     // Given back: it can be attached again.
     let again = registry.attach(QUIET_SOURCE);
@@ -759,9 +795,9 @@ fn interrupt_sources_attach_and_detach() -> Result<()> {
     Ok(())
 }
 
-/// The `ISelfTests` object at `/sys/selftest`.
+/// The `ISelfTests` object at `/selftest`.
 #[class(ISelfTests)]
-pub struct SelfTests;
+struct SelfTests;
 
 impl ISelfTestsImpl for SelfTests {
     fn count(&self) -> Result<u32> {
@@ -770,11 +806,7 @@ impl ISelfTestsImpl for SelfTests {
 
     fn name(&self, index: u32, buffer: &mut [u8]) -> Result<usize> {
         let (name, _) = CHECKS.get(index as usize).ok_or(Status::OUT_OF_RANGE)?;
-        let room = buffer
-            .get_mut(..name.len())
-            .ok_or(Status::BUFFER_TOO_SMALL)?;
-        room.copy_from_slice(name.as_bytes());
-        Ok(name.len())
+        com::copy_text(name, buffer)
     }
 
     fn run(&self, index: u32) -> Result<()> {
@@ -782,3 +814,10 @@ impl ISelfTestsImpl for SelfTests {
         check()
     }
 }
+
+fn construct() -> Result<ComPtr<IUnknown>> {
+    sys::bind_services()?;
+    Ok(ComObject::create::<ISelfTests>(SelfTests).to_unknown())
+}
+
+component::component!(construct);

@@ -9,7 +9,7 @@ use com::{ComPtr, IUnknown, Result, Status};
 use sync::Mutex;
 
 use super::{fail, in_threads};
-use crate::{modules, threads};
+use crate::sys;
 
 /// What each binder got.
 static OUTCOMES: Mutex<Vec<Result<ComPtr<IUnknown>>>> = Mutex::new(Vec::new());
@@ -22,13 +22,13 @@ static ROUND: AtomicU32 = AtomicU32::new(0);
 fn start_together(count: usize) {
     READY.fetch_add(1, Ordering::SeqCst);
     while READY.load(Ordering::SeqCst) < count {
-        threads::yield_now();
+        sys::yield_now();
     }
 }
 
 fn bind_and_record(name: &str, count: usize) {
     start_together(count);
-    let outcome = namespace::current().and_then(|root| root.bind(name, 0));
+    let outcome = sys::namespace().bind(name, 0);
     OUTCOMES.lock().push(outcome);
 }
 
@@ -38,13 +38,13 @@ fn bind_hello(_: usize) {
 
 /// Four threads bind `/hello` at once: one load, one object for all.
 pub fn binders_of_a_missing_name_share_one_load() -> Result<()> {
-    if modules::loaded("hello") {
+    if sys::loaded("hello") {
         return fail(format_args!("hello is loaded before the check"));
     }
     READY.store(0, Ordering::SeqCst);
-    let loads = modules::loads_started();
+    let loads = sys::loads_started();
     in_threads(4, bind_hello)?;
-    let started = modules::loads_started() - loads;
+    let started = sys::loads_started() - loads;
     // Dropping what the binders got releases hello.
     let outcomes = core::mem::take(&mut *OUTCOMES.lock());
     if started != 1 {
@@ -87,7 +87,7 @@ pub fn a_cycle_across_threads_fails_in_both() -> Result<()> {
             return fail(format_args!("round {round}: the binders got {statuses:?}"));
         }
     }
-    if modules::loaded("cycle-a") || modules::loaded("cycle-b") {
+    if sys::loaded("cycle-a") || sys::loaded("cycle-b") {
         return fail(format_args!("half of a cycle stayed loaded"));
     }
     Ok(())
