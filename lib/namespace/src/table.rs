@@ -5,9 +5,11 @@
 //! the rest of a bind together: names share long prefixes (`/sys/...`).
 //! So entries are ordered by length, then by their bytes read from the
 //! end: two names of one directory usually differ in length, or else near
-//! their ends, and a binary search settles most steps in a few
-//! instructions, comparing a whole name only at the match. Listings, which
-//! need names in order, are rare; they scan the table and sort.
+//! their ends. A small index of where each length starts (no heap memory)
+//! narrows a lookup to the names of its own length, usually one or two,
+//! so a hit costs about one whole-name comparison however many names are
+//! registered. Listings, which need names in order, are rare; they scan
+//! the table.
 
 use alloc::collections::TryReserveError;
 use alloc::string::String;
@@ -18,6 +20,9 @@ use core::cmp::Ordering;
 /// their names imply.
 pub struct Table<E> {
     entries: Vec<(String, E)>,
+    /// `starts[n]`: how many entries have names shorter than `n` bytes —
+    /// where names of `n` bytes begin, for `n` up to [`INDEXED`].
+    starts: [u32; INDEXED + 1],
     /// Every proper ancestor of an entry's name but `/`, in byte order,
     /// with how many entries lie below it: whether a name is a directory
     /// is one binary search, not a scan of every entry.
@@ -29,6 +34,7 @@ impl<E> Table<E> {
     pub const fn new() -> Table<E> {
         Table {
             entries: Vec::new(),
+            starts: [0; INDEXED + 1],
             directories: Vec::new(),
         }
     }
@@ -113,6 +119,7 @@ impl<E> Table<E> {
                 self.entries.try_reserve(1)?;
                 self.add_directories(name)?;
                 self.entries.insert(index, (key, entry));
+                self.count_length(name.len(), true);
                 Ok(None)
             }
         }
@@ -122,6 +129,7 @@ impl<E> Table<E> {
     pub fn remove(&mut self, name: &str) -> Option<E> {
         let index = self.find(name).ok()?;
         let (name, entry) = self.entries.remove(index);
+        self.count_length(name.len(), false);
         shrink(&mut self.entries);
         self.remove_directories(&name);
         Some(entry)
@@ -134,10 +142,28 @@ impl<E> Table<E> {
             .map(|(name, entry)| (name.as_str(), entry))
     }
 
+    /// Moves where the names longer than `length` begin: one more entry
+    /// of that length (`added`) or one less.
+    fn count_length(&mut self, length: usize, added: bool) {
+        for start in self.starts.iter_mut().skip(length + 1) {
+            *start = if added { *start + 1 } else { *start - 1 };
+        }
+    }
+
+    /// The entries `name` can be among: those of its length, or every
+    /// name past the index.
+    fn candidates(&self, name: &str) -> (usize, usize) {
+        let start = |length: usize| self.starts.get(length).map_or(0, |&start| start as usize);
+        match name.len() {
+            length if length < INDEXED => (start(length), start(length + 1)),
+            _ => (start(INDEXED), self.entries.len()),
+        }
+    }
+
     /// Where `name` is (`Ok`) or would go (`Err`). Stops at the first
     /// match, so the one full comparison of a hit is done once.
     fn find(&self, name: &str) -> Result<usize, usize> {
-        let (mut low, mut high) = (0, self.entries.len());
+        let (mut low, mut high) = self.candidates(name);
         while low < high {
             let middle = low + (high - low) / 2;
             let Some((key, _)) = self.entries.get(middle) else {
@@ -152,6 +178,10 @@ impl<E> Table<E> {
         Err(low)
     }
 }
+
+/// Name lengths below this have their start in the index; longer names
+/// (rare) are searched among all the long ones.
+const INDEXED: usize = 32;
 
 /// True for a name directly below `/`, which implies no directory.
 fn at_root(name: &str) -> bool {
@@ -209,11 +239,38 @@ mod tests {
             assert_eq!(table.get(name), Some(&i), "{name}");
         }
         assert_eq!(table.get("/dir0/name"), None);
+        let long = "/a/name/longer/than/the/index/covers";
+        assert!(long.len() > INDEXED);
+        assert!(table.insert(long, 1000).expect("room").is_none());
+        assert_eq!(table.get(long), Some(&1000));
+        assert_eq!(table.get(&names[199]), Some(&199));
         assert_eq!(table.insert(&names[3], 999).expect("room"), Some(3));
-        assert_eq!(table.iter().count(), 200);
+        assert_eq!(table.iter().count(), 201);
         assert_eq!(table.remove(&names[5]), Some(5));
         assert_eq!(table.get(&names[5]), None);
         assert_eq!(table.get(&names[6]), Some(&6));
+        assert_eq!(table.remove(long), Some(1000));
+        for (i, name) in names.iter().enumerate().filter(|&(i, _)| i != 5) {
+            let expected = if i == 3 { 999 } else { i };
+            assert_eq!(table.get(name), Some(&expected), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_length_index_follows_every_insert_and_remove() {
+        let mut table = Table::new();
+        let names = ["/b", "/a", "/ccc", "/dd", "/e", "/ffff"];
+        for name in names {
+            table.insert(name, ()).expect("room");
+        }
+        // Lengths 2, 3, 4, 5: 2 names, then 1, 1, 1.
+        assert_eq!(table.starts[..7], [0, 0, 0, 3, 4, 5, 6]);
+        for name in names {
+            assert!(table.contains_key(name), "{name}");
+            table.remove(name);
+            assert!(!table.contains_key(name), "{name}");
+        }
+        assert_eq!(table.starts, [0; INDEXED + 1]);
     }
 
     #[test]
