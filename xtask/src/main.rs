@@ -40,7 +40,7 @@ use manifest::Manifest;
 use workspace::Profile;
 
 const USAGE: &str = "\
-usage: cargo xtask <command> [--release]
+usage: cargo xtask <command> [--release] [--test-image]
 
 commands:
   build   build the product image (system.toml): its components, boot RomFS and kernel
@@ -54,7 +54,9 @@ commands:
           (image, romfs, def, load; needs nightly and cargo-fuzz, installed if missing)
   fuzz-corpus  write the load fuzz target's seeds (fuzz/corpus/load) from the components
 
---release builds the optimized kernel (test and bench always do).";
+--release builds the optimized kernel (test and bench always do).
+--test-image makes build and run use the test image: the product's components
+and the test-only ones (`selftest`, `bench` at the shell) and broken images.";
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
@@ -95,14 +97,21 @@ fn run(arguments: &[String]) -> Result<()> {
     let (command, options) = arguments
         .split_first()
         .map_or(("help", &[][..]), |(c, o)| (c.as_str(), o));
-    let profile = match options {
-        [] => Profile::Debug,
-        [flag] if flag == "--release" => Profile::Release,
-        _ => bail!("unexpected arguments {options:?}\n\n{USAGE}"),
-    };
+    let mut profile = Profile::Debug;
+    let mut image = Image::Product;
+    for option in options {
+        match option.as_str() {
+            "--release" => profile = Profile::Release,
+            "--test-image" if matches!(command, "build" | "run") => image = Image::Test,
+            _ => bail!("unexpected argument {option:?}\n\n{USAGE}"),
+        }
+    }
+    if !options.is_empty() && !matches!(command, "build" | "run") {
+        bail!("{command} takes no options\n\n{USAGE}");
+    }
     match command {
-        "build" => image::build(profile, Image::Product).map(drop),
-        "run" => boot_interactively(profile),
+        "build" => image::build(profile, image).map(drop),
+        "run" => boot_interactively(profile, image),
         "bench" => bench::run(),
         "lint" => lint::run(),
         "fuzz-corpus" => fuzz::write_load_corpus(),
@@ -115,8 +124,8 @@ fn run(arguments: &[String]) -> Result<()> {
 }
 
 /// `cargo xtask run`.
-fn boot_interactively(profile: Profile) -> Result<()> {
-    let kernel = image::build(profile, Image::Product)?.kernel;
+fn boot_interactively(profile: Profile, image: Image) -> Result<()> {
+    let kernel = image::build(profile, image)?.kernel;
     qemu::ensure_installed()?;
     println!("xtask: booting Tessera in QEMU (type `poweroff`, or press Ctrl-A then X, to leave)");
     let status = console::run(&kernel)?;
