@@ -118,9 +118,11 @@ impl Module {
         self.registered.as_ref().map_or(0, |(object, _)| {
             // SAFETY: the namespace holds a reference, so the object is alive
             // while the module is registered (and we hold the list's lock).
-            let object = ComPtr::from_ref(unsafe { object.as_ref() });
-            let ours_and_aliases = 1 + u32::try_from(self.aliases.len()).unwrap_or(u32::MAX);
-            object.reference_count().saturating_sub(ours_and_aliases)
+            let object = unsafe { object.as_ref() };
+            // Read through the namespace's reference, without one of our
+            // own: taking and dropping one would cost two calls more.
+            let aliases = u32::try_from(self.aliases.len()).unwrap_or(u32::MAX);
+            object.reference_count().saturating_sub(aliases)
         })
     }
 
