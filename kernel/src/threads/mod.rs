@@ -244,6 +244,29 @@ pub fn now() -> u64 {
     timer::now()
 }
 
+/// `time` in whole microseconds since reset.
+pub fn now_us() -> u64 {
+    ticks_to_us(now(), ticks_per_second())
+}
+
+/// `ticks` of a clock of `per_second` ticks a second, in whole
+/// microseconds. Whole seconds and the rest are converted apart, in 64
+/// bits: exact, and a few instructions where a 128-bit division is a
+/// library call of over a hundred (a mutation asks the time twice). Only a
+/// clock too fast for that (over 18 THz) takes the 128-bit way.
+fn ticks_to_us(ticks: u64, per_second: u64) -> u64 {
+    const US_PER_SECOND: u64 = 1_000_000;
+    let per_second = per_second.max(1);
+    let rest = ticks % per_second;
+    let Some(rest_us) = rest.checked_mul(US_PER_SECOND) else {
+        let us = u128::from(ticks) * u128::from(US_PER_SECOND) / u128::from(per_second);
+        return u64::try_from(us).unwrap_or(u64::MAX);
+    };
+    (ticks / per_second)
+        .saturating_mul(US_PER_SECOND)
+        .saturating_add(rest_us / per_second)
+}
+
 /// Ticks of `time` per second.
 pub fn ticks_per_second() -> u64 {
     interrupts::without(|| with_scheduler(|scheduler| scheduler.ticks_per_second)).unwrap_or(1)
@@ -729,7 +752,9 @@ fn switch(requeue: bool) {
         }
         me.cpu_ticks += now - me.since;
         let from = &raw mut me.context;
-        let target = scheduler.threads.get_mut(next)?;
+        // The record itself, not its box: written through a `&mut Box`,
+        // each field would load the box's pointer again.
+        let target: &mut Thread = scheduler.threads.get_mut(next)?;
         target.state = State::Running;
         target.since = now;
         let to = &raw const target.context;
