@@ -339,10 +339,11 @@ impl Scheduler {
         self.threads.iter().position(|thread| thread.id == id)
     }
 
-    /// The index of the thread the policy picks to run next, at `now`.
+    /// The index of the thread the policy picks to run next, at `now`;
+    /// the idle thread's when none is ready.
     #[inline]
-    fn pick_next(&mut self, now: u64) -> Option<usize> {
-        self.pick_next_or_stop(now).flatten()
+    fn pick_next(&mut self, now: u64) -> usize {
+        self.pick_next_or_stop(now).flatten().unwrap_or(self.idle)
     }
 
     /// The policy's next pick: `None` when it has nothing ready, `Some(None)`
@@ -740,10 +741,12 @@ fn switch(requeue: bool) {
                     threads.iter().position(|thread| thread.id == id)
                 })
                 .flatten()
+                // Each way ends in an index, not an `Option` to test where
+                // they meet: the built-in policy's always has one.
+                .unwrap_or(idle)
         } else {
             scheduler.pick_next(now)
         };
-        let next = next.unwrap_or(idle);
         let me = scheduler.current_mut();
         if next == current && me.state == State::Ready {
             me.state = State::Running;
