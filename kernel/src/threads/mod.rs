@@ -66,8 +66,9 @@ struct Scheduler {
     earliest_sleeper: u64,
     /// The deadline the timer holds now, so it is rewritten only on change.
     programmed: u64,
-    /// True when `programmed` is the end of a time slice.
-    slice_armed: bool,
+    /// `programmed` when it is the end of a time slice, else 0: one field
+    /// tells a switch both whether a slice is armed and until when.
+    armed_slice_end: u64,
     /// The next ticket for a waiting thread (first come, first woken).
     next_ticket: u64,
 }
@@ -86,7 +87,7 @@ static SCHEDULER: Exclusive<Scheduler> = Exclusive::new(Scheduler {
     slice_ticks: 1,
     earliest_sleeper: u64::MAX,
     programmed: u64::MAX,
-    slice_armed: false,
+    armed_slice_end: 0,
     next_ticket: 0,
 });
 
@@ -433,7 +434,7 @@ impl Scheduler {
     /// on every switch; one armed for nothing costs one spurious interrupt).
     #[inline]
     fn program_timer(&mut self, now: u64) {
-        if self.slice_armed && self.programmed > now && self.programmed <= self.earliest_sleeper {
+        if self.armed_slice_end > now && self.armed_slice_end <= self.earliest_sleeper {
             return;
         }
         let slice_end = if !self.policy.preemptive() || self.policy.is_empty() {
@@ -442,7 +443,11 @@ impl Scheduler {
             now + self.slice_ticks
         };
         let deadline = slice_end.min(self.earliest_sleeper);
-        self.slice_armed = slice_end != u64::MAX && slice_end <= self.earliest_sleeper;
+        self.armed_slice_end = if slice_end != u64::MAX && slice_end <= self.earliest_sleeper {
+            slice_end
+        } else {
+            0
+        };
         if deadline != self.programmed {
             self.programmed = deadline;
             timer::set_deadline(deadline);
