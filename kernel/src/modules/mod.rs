@@ -238,9 +238,12 @@ fn give_back_room(modules: &mut Vec<Module>) {
         return;
     }
     let room = modules.len().next_power_of_two().max(4);
+    if modules.capacity() <= room {
+        return;
+    }
     let mut smaller = Vec::new();
     // Without memory for the smaller list, the larger one stays.
-    if modules.capacity() > room && smaller.try_reserve_exact(room).is_ok() {
+    if smaller.try_reserve_exact(room).is_ok() {
         smaller.append(modules);
         *modules = smaller;
     }
