@@ -55,8 +55,7 @@ pub use crate::gates::{tessera_object_unshared, tessera_wait_word, tessera_wake_
 
 /// `time` in microseconds since reset.
 pub extern "C" fn tessera_now_us() -> u64 {
-    let ticks = u128::from(crate::threads::now()) * 1_000_000;
-    u64::try_from(ticks / u128::from(crate::threads::ticks_per_second())).unwrap_or(u64::MAX)
+    crate::threads::now_us()
 }
 
 /// Returns once every other thread that was ready to run at the call has

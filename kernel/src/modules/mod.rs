@@ -118,9 +118,11 @@ impl Module {
         self.registered.as_ref().map_or(0, |(object, _)| {
             // SAFETY: the namespace holds a reference, so the object is alive
             // while the module is registered (and we hold the list's lock).
-            let object = ComPtr::from_ref(unsafe { object.as_ref() });
-            let ours_and_aliases = 1 + u32::try_from(self.aliases.len()).unwrap_or(u32::MAX);
-            object.reference_count().saturating_sub(ours_and_aliases)
+            let object = unsafe { object.as_ref() };
+            // Read through the namespace's reference, without one of our
+            // own: taking and dropping one would cost two calls more.
+            let aliases = u32::try_from(self.aliases.len()).unwrap_or(u32::MAX);
+            object.reference_count().saturating_sub(aliases)
         })
     }
 
@@ -236,9 +238,12 @@ fn give_back_room(modules: &mut Vec<Module>) {
         return;
     }
     let room = modules.len().next_power_of_two().max(4);
+    if modules.capacity() <= room {
+        return;
+    }
     let mut smaller = Vec::new();
     // Without memory for the smaller list, the larger one stays.
-    if modules.capacity() > room && smaller.try_reserve_exact(room).is_ok() {
+    if smaller.try_reserve_exact(room).is_ok() {
         smaller.append(modules);
         *modules = smaller;
     }

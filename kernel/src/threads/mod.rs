@@ -66,8 +66,9 @@ struct Scheduler {
     earliest_sleeper: u64,
     /// The deadline the timer holds now, so it is rewritten only on change.
     programmed: u64,
-    /// True when `programmed` is the end of a time slice.
-    slice_armed: bool,
+    /// `programmed` when it is the end of a time slice, else 0: one field
+    /// tells a switch both whether a slice is armed and until when.
+    armed_slice_end: u64,
     /// The next ticket for a waiting thread (first come, first woken).
     next_ticket: u64,
 }
@@ -86,7 +87,7 @@ static SCHEDULER: Exclusive<Scheduler> = Exclusive::new(Scheduler {
     slice_ticks: 1,
     earliest_sleeper: u64::MAX,
     programmed: u64::MAX,
-    slice_armed: false,
+    armed_slice_end: 0,
     next_ticket: 0,
 });
 
@@ -244,6 +245,29 @@ pub fn now() -> u64 {
     timer::now()
 }
 
+/// `time` in whole microseconds since reset.
+pub fn now_us() -> u64 {
+    ticks_to_us(now(), ticks_per_second())
+}
+
+/// `ticks` of a clock of `per_second` ticks a second, in whole
+/// microseconds. Whole seconds and the rest are converted apart, in 64
+/// bits: exact, and a few instructions where a 128-bit division is a
+/// library call of over a hundred (a mutation asks the time twice). Only a
+/// clock too fast for that (over 18 THz) takes the 128-bit way.
+fn ticks_to_us(ticks: u64, per_second: u64) -> u64 {
+    const US_PER_SECOND: u64 = 1_000_000;
+    let per_second = per_second.max(1);
+    let rest = ticks % per_second;
+    let Some(rest_us) = rest.checked_mul(US_PER_SECOND) else {
+        let us = u128::from(ticks) * u128::from(US_PER_SECOND) / u128::from(per_second);
+        return u64::try_from(us).unwrap_or(u64::MAX);
+    };
+    (ticks / per_second)
+        .saturating_mul(US_PER_SECOND)
+        .saturating_add(rest_us / per_second)
+}
+
 /// Ticks of `time` per second.
 pub fn ticks_per_second() -> u64 {
     interrupts::without(|| with_scheduler(|scheduler| scheduler.ticks_per_second)).unwrap_or(1)
@@ -316,10 +340,11 @@ impl Scheduler {
         self.threads.iter().position(|thread| thread.id == id)
     }
 
-    /// The index of the thread the policy picks to run next, at `now`.
+    /// The index of the thread the policy picks to run next, at `now`;
+    /// the idle thread's when none is ready.
     #[inline]
-    fn pick_next(&mut self, now: u64) -> Option<usize> {
-        self.pick_next_or_stop(now).flatten()
+    fn pick_next(&mut self, now: u64) -> usize {
+        self.pick_next_or_stop(now).flatten().unwrap_or(self.idle)
     }
 
     /// The policy's next pick: `None` when it has nothing ready, `Some(None)`
@@ -409,7 +434,7 @@ impl Scheduler {
     /// on every switch; one armed for nothing costs one spurious interrupt).
     #[inline]
     fn program_timer(&mut self, now: u64) {
-        if self.slice_armed && self.programmed > now && self.programmed <= self.earliest_sleeper {
+        if self.armed_slice_end > now && self.armed_slice_end <= self.earliest_sleeper {
             return;
         }
         let slice_end = if !self.policy.preemptive() || self.policy.is_empty() {
@@ -418,7 +443,11 @@ impl Scheduler {
             now + self.slice_ticks
         };
         let deadline = slice_end.min(self.earliest_sleeper);
-        self.slice_armed = slice_end != u64::MAX && slice_end <= self.earliest_sleeper;
+        self.armed_slice_end = if slice_end != u64::MAX && slice_end <= self.earliest_sleeper {
+            slice_end
+        } else {
+            0
+        };
         if deadline != self.programmed {
             self.programmed = deadline;
             timer::set_deadline(deadline);
@@ -717,10 +746,12 @@ fn switch(requeue: bool) {
                     threads.iter().position(|thread| thread.id == id)
                 })
                 .flatten()
+                // Each way ends in an index, not an `Option` to test where
+                // they meet: the built-in policy's always has one.
+                .unwrap_or(idle)
         } else {
             scheduler.pick_next(now)
         };
-        let next = next.unwrap_or(idle);
         let me = scheduler.current_mut();
         if next == current && me.state == State::Ready {
             me.state = State::Running;
@@ -729,7 +760,9 @@ fn switch(requeue: bool) {
         }
         me.cpu_ticks += now - me.since;
         let from = &raw mut me.context;
-        let target = scheduler.threads.get_mut(next)?;
+        // The record itself, not its box: written through a `&mut Box`,
+        // each field would load the box's pointer again.
+        let target: &mut Thread = scheduler.threads.get_mut(next)?;
         target.state = State::Running;
         target.since = now;
         let to = &raw const target.context;

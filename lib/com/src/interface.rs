@@ -94,6 +94,15 @@ impl IUnknown {
         unsafe { ComPtr::from_raw(out.cast()) }.ok_or(Status::NULL_POINTER)
     }
 
+    /// The object's reference count at this moment (the reference `self`
+    /// borrows from included). Only a hint while other threads hold the
+    /// object; exact when they cannot run.
+    pub fn reference_count(&self) -> u32 {
+        self.add_ref();
+        // SAFETY: the reference added just above is the one given up.
+        unsafe { self.release() }
+    }
+
     /// Adds a reference to the object. Pair with [`IUnknown::release`].
     pub(crate) fn add_ref(&self) -> u32 {
         // SAFETY: `self` is a live object.

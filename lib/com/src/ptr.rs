@@ -73,10 +73,7 @@ impl<I: Interface> ComPtr<I> {
     /// reference included). Only a hint while other threads hold the object;
     /// exact when the caller knows nobody else can take a reference.
     pub fn reference_count(&self) -> u32 {
-        let unknown = self.as_unknown();
-        unknown.add_ref();
-        // SAFETY: the reference added just above is the one given up.
-        unsafe { unknown.release() }
+        self.as_unknown().reference_count()
     }
 
     /// True when both point to the same interface of the same object.
