@@ -49,6 +49,7 @@ macro_rules! kputln {
 
 #[cfg(all(feature = "threads", feature = "loader"))]
 mod bench;
+#[cfg(feature = "loader")]
 mod boot_image;
 #[cfg(feature = "loader")]
 mod exports;
@@ -114,8 +115,11 @@ extern "C" fn kernel_main(_hart: usize, device_tree: usize, entry_instructions: 
         }
     };
     give_free_ram_to_heap(&platform);
-    let root = services::register_boot_services(boot_image::romfs(), platform.uart)
+    let root = services::register_boot_services(platform.uart)
         .unwrap_or_else(|status| boot_failed("registering the boot services", status));
+    #[cfg(feature = "loader")]
+    services::mount_boot_romfs(&root, boot_image::romfs())
+        .unwrap_or_else(|status| boot_failed("mounting the boot RomFS", status));
     #[cfg(feature = "threads")]
     {
         threads::init(platform.timebase_hz as u64)

@@ -1,5 +1,6 @@
 //! The namespace object: a sorted map of entries behind a lock.
 
+#[cfg(feature = "demand-loading")]
 use alloc::boxed::Box;
 use alloc::collections::BTreeSet;
 use alloc::string::String;
@@ -31,6 +32,39 @@ pub trait Loader: Send + Sync {
 
     /// Unloads whatever nothing uses any more (see [`request_collection`]).
     fn collect(&self);
+}
+
+/// The loader a namespace holds: any [`Loader`], boxed. Without the
+/// `demand-loading` feature it is [`NoLoader`], which has no values: a
+/// namespace then never loads, and its loading paths compile away (the
+/// minimal kernels count every byte).
+#[cfg(feature = "demand-loading")]
+pub type BoxedLoader = Box<dyn Loader>;
+/// The loader a namespace holds: without the `demand-loading` feature,
+/// [`NoLoader`], so its loading paths compile away.
+#[cfg(not(feature = "demand-loading"))]
+pub type BoxedLoader = NoLoader;
+
+/// A loader that cannot exist: the namespace of a system without demand
+/// loading is created with `None` for its loader.
+pub enum NoLoader {}
+
+impl Loader for NoLoader {
+    fn load(&self, _: &str) -> Result<ComPtr<IUnknown>> {
+        match *self {}
+    }
+
+    fn current_thread(&self) -> ThreadId {
+        match *self {}
+    }
+
+    fn refuse_cycle(&self, _: &str) {
+        match *self {}
+    }
+
+    fn collect(&self) {
+        match *self {}
+    }
 }
 
 /// Set when an object may have lost its last user outside the namespace.
@@ -97,12 +131,12 @@ enum Resolution {
 #[class(INamespace)]
 pub struct Namespace {
     state: sync::Mutex<State>,
-    loader: Option<Box<dyn Loader>>,
+    loader: Option<BoxedLoader>,
 }
 
 impl Namespace {
     /// An empty namespace that asks `loader` for names nobody registered.
-    pub fn new(loader: Option<Box<dyn Loader>>) -> Namespace {
+    pub fn new(loader: Option<BoxedLoader>) -> Namespace {
         Namespace {
             state: sync::Mutex::new(State {
                 entries: Table::new(),
