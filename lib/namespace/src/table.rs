@@ -7,7 +7,8 @@
 //! end: two names of one directory usually differ in length, or else near
 //! their ends, and a binary search settles most steps in a few
 //! instructions, comparing a whole name only at the match. Listings, which
-//! need names in order, are rare; they scan the table and sort.
+//! need names in order, are rare; each step scans the table for the next
+//! name.
 
 use alloc::collections::TryReserveError;
 use alloc::string::String;
