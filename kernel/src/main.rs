@@ -10,7 +10,8 @@
 //! small built-in program of `startup`) and runs it until `poweroff`.
 //!
 //! Depends on every portable crate (`com`, `interfaces`, `heap`,
-//! `namespace`, `bootfs`, `loader`, `image`); nothing depends on it.
+//! `namespace`, `devicetree`, `sync`; with `loader`, also `bootfs`,
+//! `loader`, `image`); nothing depends on it.
 
 #![no_std]
 #![no_main]
