@@ -1,6 +1,6 @@
 //! Links the kernel with its layout, embeds the boot RomFS that
-//! `cargo xtask` packed for the image it builds (product, test, or empty
-//! for a minimal kernel; its path arrives in `TESSERA_ROMFS`), names the
+//! `cargo xtask` packed for the image it builds (product or test; its path
+//! arrives in `TESSERA_ROMFS`; the minimal kernels carry none), names the
 //! startup program (`TESSERA_STARTUP_PROGRAM`, from `system.toml`), and
 //! turns `kernel.def` into the kernel's export tables.
 
@@ -14,13 +14,7 @@ fn main() {
     let script = manifest.join("link.ld");
     println!("cargo:rerun-if-changed={}", script.display());
     println!("cargo:rustc-link-arg-bins=-T{}", script.display());
-    println!("cargo:rerun-if-env-changed=TESSERA_ROMFS");
-    if env::var("TESSERA_ROMFS")
-        .map(|romfs| println!("cargo:rerun-if-changed={romfs}"))
-        .is_err()
-    {
-        fail("TESSERA_ROMFS is not set; build the kernel with `cargo xtask build`");
-    }
+    boot_romfs();
     startup_program();
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(
@@ -72,6 +66,22 @@ fn export_tables(def: &std::path::Path) -> String {
     }
     source.push_str("];\n\n// Each export has the signature kernel.def declares.\n");
     source + &checks
+}
+
+/// Checks that a kernel with the loader was given its boot RomFS
+/// (`TESSERA_ROMFS`), which `boot_image.rs` embeds; a minimal kernel, built
+/// without the `loader` feature, carries none.
+fn boot_romfs() {
+    println!("cargo:rerun-if-env-changed=TESSERA_ROMFS");
+    if env::var_os("CARGO_FEATURE_LOADER").is_none() {
+        return;
+    }
+    if env::var("TESSERA_ROMFS")
+        .map(|romfs| println!("cargo:rerun-if-changed={romfs}"))
+        .is_err()
+    {
+        fail("TESSERA_ROMFS is not set; build the kernel with `cargo xtask build`");
+    }
 }
 
 /// The namespace name the kernel starts as its startup program, from

@@ -71,9 +71,17 @@ fn wake(_key: usize) -> u32 {
     0
 }
 
-/// Microseconds in ticks of `time`, rounded up so a short wait still waits.
+/// Microseconds in ticks of `time`, rounded up so a short wait still waits
+/// (saturating). Whole seconds and the rest apart, in `u64`: a `u128`
+/// division would link 1.5 KB of `compiler_builtins` into every kernel.
 #[cfg(feature = "threads")]
 fn ticks_from_us(microseconds: u64) -> u64 {
-    let ticks = u128::from(microseconds) * u128::from(crate::threads::ticks_per_second());
-    u64::try_from(ticks.div_ceil(1_000_000)).unwrap_or(u64::MAX)
+    const MICROSECONDS_PER_SECOND: u64 = 1_000_000;
+    let per_second = crate::threads::ticks_per_second();
+    let seconds = microseconds / MICROSECONDS_PER_SECOND;
+    let rest = microseconds % MICROSECONDS_PER_SECOND;
+    rest.checked_mul(per_second)
+        .map(|ticks| ticks.div_ceil(MICROSECONDS_PER_SECOND))
+        .and_then(|ticks| seconds.checked_mul(per_second)?.checked_add(ticks))
+        .unwrap_or(u64::MAX)
 }

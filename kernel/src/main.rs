@@ -10,7 +10,8 @@
 //! small built-in program of `startup`) and runs it until `poweroff`.
 //!
 //! Depends on every portable crate (`com`, `interfaces`, `heap`,
-//! `namespace`, `bootfs`, `loader`, `image`); nothing depends on it.
+//! `namespace`, `devicetree`, `sync`; with `loader`, also `bootfs`,
+//! `loader`, `image`); nothing depends on it.
 
 #![no_std]
 #![no_main]
@@ -47,6 +48,7 @@ macro_rules! kputln {
     }};
 }
 
+#[cfg(feature = "loader")]
 mod boot_image;
 #[cfg(feature = "loader")]
 mod exports;
@@ -110,8 +112,11 @@ extern "C" fn kernel_main(_hart: usize, device_tree: usize, entry_instructions: 
         }
     };
     give_free_ram_to_heap(&platform);
-    let root = services::register_boot_services(boot_image::romfs(), platform.uart)
+    let root = services::register_boot_services(platform.uart)
         .unwrap_or_else(|status| boot_failed("registering the boot services", status));
+    #[cfg(feature = "loader")]
+    services::mount_boot_romfs(&root, boot_image::romfs())
+        .unwrap_or_else(|status| boot_failed("mounting the boot RomFS", status));
     #[cfg(feature = "threads")]
     {
         threads::init(platform.timebase_hz as u64)

@@ -76,7 +76,7 @@ pub fn build(profile: Profile, image: Image) -> Result<Built> {
     };
     let kernel = build_kernel(
         profile,
-        &romfs,
+        Some(&romfs),
         &manifest.startup,
         &manifest.kernel_features,
         &image.to_string(),
@@ -91,12 +91,13 @@ fn side_target_directory() -> Result<PathBuf> {
     Ok(output_directory()?.join("build"))
 }
 
-/// Builds the kernel in `target_directory` with the RomFS at `romfs`, the
+/// Builds the kernel in `target_directory` with the RomFS at `romfs` (none
+/// for a minimal kernel), the
 /// startup program named `startup` and exactly the cargo `features`; returns a copy of the ELF named after
 /// `name` under `target/tessera/`.
 fn build_kernel(
     profile: Profile,
-    romfs: &Path,
+    romfs: Option<&Path>,
     startup: &str,
     features: &[String],
     name: &str,
@@ -113,11 +114,11 @@ fn build_kernel(
     if !features.is_empty() {
         cargo.args(["--features", &features.join(",")]);
     }
-    if profile == Profile::Release {
-        cargo.arg("--release");
+    if let Some(romfs) = romfs {
+        cargo.env("TESSERA_ROMFS", romfs);
     }
     let status = cargo
-        .env("TESSERA_ROMFS", romfs)
+        .args(["--profile", profile.cargo_name()])
         .env("TESSERA_STARTUP_PROGRAM", startup)
         .status()
         .context("running cargo build")?;
@@ -129,7 +130,7 @@ fn build_kernel(
         .join(profile.directory())
         .join("kernel");
     let copy = output_directory()?.join(match profile {
-        Profile::Release => format!("kernel-{name}"),
+        Profile::Release | Profile::Minimal => format!("kernel-{name}"),
         Profile::Debug => format!("kernel-{name}-debug"),
     });
     // Copied aside, then renamed: a QEMU starting on the old copy (as the
@@ -140,19 +141,19 @@ fn build_kernel(
     Ok(copy)
 }
 
-/// Builds each minimal kernel (release) with an empty boot RomFS: they
-/// carry none. Returns each configuration and its kernel's ELF.
+/// Builds each minimal kernel (profile `minimal`: release at
+/// `opt-level = "z"`); they carry no boot RomFS. Returns each
+/// configuration and its kernel's ELF.
 pub fn build_configurations(manifest: &Manifest) -> Result<Vec<(&Configuration, PathBuf)>> {
     ensure_target()?;
-    let romfs = empty_romfs()?;
     let target_directory = side_target_directory()?;
     manifest
         .minimal
         .iter()
         .map(|configuration| {
             let kernel = build_kernel(
-                Profile::Release,
-                &romfs,
+                Profile::Minimal,
+                None,
                 &manifest.startup,
                 &configuration.features,
                 &configuration.name,
@@ -163,7 +164,8 @@ pub fn build_configurations(manifest: &Manifest) -> Result<Vec<(&Configuration, 
         .collect()
 }
 
-/// An empty RomFS image (for the kernels that carry none); returns its path.
+/// An empty RomFS image, for checking the full kernel without packing an
+/// image (`cargo xtask lint`); returns its path.
 pub fn empty_romfs() -> Result<PathBuf> {
     let romfs = output_directory()?.join("romfs-empty.img");
     pack_romfs(None, &[], &romfs)?;

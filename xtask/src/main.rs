@@ -51,7 +51,7 @@ commands:
   bench   measure instruction counts and image sizes (QEMU -icount shift=0)
   lint    check system.toml against the workspace, formatting, and clippy on every crate
   fuzz    `fuzz <target> [--time <s> | --runs <n>]`: run a fuzz target
-          (image, romfs, def, load; needs nightly and cargo-fuzz, installed if missing)
+          (image, romfs, def, load, devicetree; needs nightly and cargo-fuzz, installed if missing)
   fuzz-corpus  write the load fuzz target's seeds (fuzz/corpus/load) from the components
 
 --release builds the optimized kernel (test and bench always do).

@@ -17,6 +17,9 @@ pub enum Profile {
     Debug,
     /// `release`: optimized for size, as the figures are measured.
     Release,
+    /// `minimal`: `release` optimized harder for size (`opt-level = "z"`),
+    /// for the minimal kernels, whose size is their point.
+    Minimal,
 }
 
 impl fmt::Display for Profile {
@@ -31,6 +34,16 @@ impl Profile {
         match self {
             Profile::Debug => "debug",
             Profile::Release => "release",
+            Profile::Minimal => "minimal",
+        }
+    }
+
+    /// The profile's name for cargo's `--profile`.
+    pub fn cargo_name(self) -> &'static str {
+        match self {
+            Profile::Debug => "dev",
+            Profile::Release => "release",
+            Profile::Minimal => "minimal",
         }
     }
 }

@@ -14,16 +14,15 @@ mod scheduler;
 #[cfg(feature = "threads")]
 mod threads;
 
-use com::{ComObject, Result, Status};
+use com::{ComObject, Result};
 use heap::HeapObject;
-use interfaces::namespace::flags;
 
 use crate::Root;
 
 /// Creates the root namespace, registers the boot services in it and makes
 /// it the current namespace; returns it. `uart` is the NS16550's address,
 /// which a console driver takes over.
-pub fn register_boot_services(romfs: &'static [u8], uart: Option<usize>) -> Result<Root> {
+pub fn register_boot_services(uart: Option<usize>) -> Result<Root> {
     #[cfg(feature = "loader")]
     let root: Root = ComObject::create(namespace::Namespace::new(Some(
         crate::modules::ModuleLoader::boxed(),
@@ -55,24 +54,22 @@ pub fn register_boot_services(romfs: &'static [u8], uart: Option<usize>) -> Resu
     }
     #[cfg(feature = "threads")]
     register_thread_services(&root)?;
-    let boot = bootfs::RomDirectory::mount(romfs).map_err(corrupt_romfs)?;
-    root.register("/boot", boot.as_unknown(), flags::EXTENSION)?;
     namespace::set_current(root.clone())?;
     Ok(root)
 }
 
-/// Says the boot RomFS is corrupt: the full kernel says which check failed,
-/// which takes `core::fmt`, and the minimal kernels do without it.
-#[cfg_attr(
-    not(feature = "loader"),
-    allow(unused_variables, reason = "printing the error takes core::fmt")
-)]
-fn corrupt_romfs(error: impl core::fmt::Display) -> Status {
-    #[cfg(feature = "loader")]
-    kprintln!("boot: the boot RomFS is corrupt: {error}");
-    #[cfg(not(feature = "loader"))]
-    kputln!("boot: the boot RomFS is corrupt");
-    Status::BAD_IMAGE
+/// Mounts the boot RomFS at `/boot` (the minimal kernels carry none).
+#[cfg(feature = "loader")]
+pub fn mount_boot_romfs(root: &Root, romfs: &'static [u8]) -> Result<()> {
+    let boot = bootfs::RomDirectory::mount(romfs).map_err(|error| {
+        kprintln!("boot: the boot RomFS is corrupt: {error}");
+        com::Status::BAD_IMAGE
+    })?;
+    root.register(
+        "/boot",
+        boot.as_unknown(),
+        interfaces::namespace::flags::EXTENSION,
+    )
 }
 
 /// `/sys/loader` and `/sys/modules`.
@@ -81,7 +78,11 @@ fn register_loader_services(root: &Root) -> Result<()> {
     let loader = ComObject::create::<interfaces::ILoader>(crate::modules::LoaderService);
     root.register("/sys/loader", loader.as_unknown(), 0)?;
     let listing = ComObject::create::<interfaces::INamespace>(crate::modules::ModuleDirectory);
-    root.register("/sys/modules", listing.as_unknown(), flags::EXTENSION)
+    root.register(
+        "/sys/modules",
+        listing.as_unknown(),
+        interfaces::namespace::flags::EXTENSION,
+    )
 }
 
 /// `/sys/threads`, `/sys/process`, `/sys/interrupts` and `/sys/scheduler`.

@@ -12,15 +12,31 @@ use super::MAX_THREADS;
 
 /// Ready threads, by index in the thread table, in the order they will run.
 pub struct RoundRobin {
-    ring: [usize; MAX_THREADS],
+    /// A byte per index (the table holds at most 256 threads): 256 bytes,
+    /// where a word per index took 2 KB of every kernel with threads.
+    ring: [Slot; MAX_THREADS],
     /// Where the next pick comes from.
     head: usize,
     /// How many are waiting.
     length: usize,
 }
 
-// The ring wraps with a mask.
+/// A thread-table index in the ring.
+type Slot = u8;
+
+// The ring wraps with a mask, and every index fits a slot.
 const _: () = assert!(MAX_THREADS.is_power_of_two());
+const _: () = assert!(MAX_THREADS - 1 <= Slot::MAX as usize);
+
+/// `index` (below `MAX_THREADS`) as a slot.
+#[inline(always)]
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "thread-table indices are below MAX_THREADS, which fits a slot (asserted above)"
+)]
+fn to_slot(index: usize) -> Slot {
+    index as Slot
+}
 
 impl RoundRobin {
     /// An empty queue.
@@ -36,7 +52,7 @@ impl RoundRobin {
     #[inline(always)]
     pub fn ready(&mut self, index: usize) {
         if self.length < MAX_THREADS {
-            self.ring[(self.head + self.length) & (MAX_THREADS - 1)] = index;
+            self.ring[(self.head + self.length) & (MAX_THREADS - 1)] = to_slot(index);
             self.length += 1;
         }
     }
@@ -50,7 +66,7 @@ impl RoundRobin {
         let index = self.ring[self.head & (MAX_THREADS - 1)];
         self.head = (self.head + 1) & (MAX_THREADS - 1);
         self.length -= 1;
-        Some(index)
+        Some(usize::from(index))
     }
 
     /// Puts `index` at the back and takes the front: a yield's requeue and
@@ -61,9 +77,9 @@ impl RoundRobin {
             return index;
         }
         let front = self.ring[self.head & (MAX_THREADS - 1)];
-        self.ring[(self.head + self.length) & (MAX_THREADS - 1)] = index;
+        self.ring[(self.head + self.length) & (MAX_THREADS - 1)] = to_slot(index);
         self.head = (self.head + 1) & (MAX_THREADS - 1);
-        front
+        usize::from(front)
     }
 
     /// True when no thread is waiting.
@@ -76,8 +92,8 @@ impl RoundRobin {
     pub fn moved(&mut self, from: usize, to: usize) {
         for slot in 0..self.length {
             let at = (self.head + slot) & (MAX_THREADS - 1);
-            if self.ring[at] == from {
-                self.ring[at] = to;
+            if usize::from(self.ring[at]) == from {
+                self.ring[at] = to_slot(to);
             }
         }
     }

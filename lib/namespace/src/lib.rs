@@ -12,6 +12,10 @@
 //! same missing name load it once: the first binder marks the entry as
 //! loading, and the others wait for that load to finish.
 //!
+//! Demand loading is the `demand-loading` feature (on by default); a
+//! system without it (the minimal kernels) creates its namespace without a
+//! loader, and the loading code is not in its image.
+//!
 //! [`current`] answers `CurrentNamespace()`: the namespace the kernel
 //! installed with [`set_current`] at boot.
 //!
@@ -32,4 +36,6 @@ mod tree;
 pub use current::{current, set_current};
 pub use loads::ThreadId;
 pub use path::validate as validate_name;
-pub use tree::{Loader, Namespace, request_collection, take_collection_request};
+pub use tree::{
+    BoxedLoader, Loader, Namespace, NoLoader, request_collection, take_collection_request,
+};

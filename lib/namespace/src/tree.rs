@@ -1,10 +1,9 @@
 //! The namespace object: a sorted map of entries behind a lock.
 
+#[cfg(feature = "demand-loading")]
 use alloc::boxed::Box;
-use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::sync::Arc;
-use core::ops::Bound;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use com::{ComPtr, IUnknown, Result, Status, class, copy_text};
@@ -31,6 +30,39 @@ pub trait Loader: Send + Sync {
 
     /// Unloads whatever nothing uses any more (see [`request_collection`]).
     fn collect(&self);
+}
+
+/// The loader a namespace holds: any [`Loader`], boxed. Without the
+/// `demand-loading` feature it is [`NoLoader`], which has no values: a
+/// namespace then never loads, and its loading paths compile away (the
+/// minimal kernels count every byte).
+#[cfg(feature = "demand-loading")]
+pub type BoxedLoader = Box<dyn Loader>;
+/// The loader a namespace holds: without the `demand-loading` feature,
+/// [`NoLoader`], so its loading paths compile away.
+#[cfg(not(feature = "demand-loading"))]
+pub type BoxedLoader = NoLoader;
+
+/// A loader that cannot exist: the namespace of a system without demand
+/// loading is created with `None` for its loader.
+pub enum NoLoader {}
+
+impl Loader for NoLoader {
+    fn load(&self, _: &str) -> Result<ComPtr<IUnknown>> {
+        match *self {}
+    }
+
+    fn current_thread(&self) -> ThreadId {
+        match *self {}
+    }
+
+    fn refuse_cycle(&self, _: &str) {
+        match *self {}
+    }
+
+    fn collect(&self) {
+        match *self {}
+    }
 }
 
 /// Set when an object may have lost its last user outside the namespace.
@@ -69,9 +101,10 @@ struct State {
     waits: Waits,
 }
 
-/// A directory's children, or the extension that owns the directory.
+/// A directory's child asked for (none: no more), or the extension that
+/// owns the directory.
 enum Listing {
-    Names(BTreeSet<String>),
+    Child(Option<String>),
     /// Ask the extension, with the rest of the path starting at byte `at`.
     Delegate(ComPtr<INamespace>, usize),
 }
@@ -97,12 +130,12 @@ enum Resolution {
 #[class(INamespace)]
 pub struct Namespace {
     state: sync::Mutex<State>,
-    loader: Option<Box<dyn Loader>>,
+    loader: Option<BoxedLoader>,
 }
 
 impl Namespace {
     /// An empty namespace that asks `loader` for names nobody registered.
-    pub fn new(loader: Option<Box<dyn Loader>>) -> Namespace {
+    pub fn new(loader: Option<BoxedLoader>) -> Namespace {
         Namespace {
             state: sync::Mutex::new(State {
                 entries: Table::new(),
@@ -218,8 +251,12 @@ impl Namespace {
         result
     }
 
-    /// The directory's child names, or the extension that owns the directory.
-    fn children(&self, directory: &str) -> Result<Listing> {
+    /// The first child name of `directory` in byte order after `after`
+    /// (with `None`, its first), or the extension that owns the directory.
+    /// One pass over the entries, allocating only the answer: no sorted
+    /// set of names (its code would outweigh the listing in a minimal
+    /// kernel), so a whole listing takes a pass per name.
+    fn child_after(&self, directory: &str, after: Option<&str>) -> Result<Listing> {
         let state = self.state.lock();
         let entries = &state.entries;
         if let Some(Entry::Object {
@@ -233,21 +270,22 @@ impl Namespace {
             return Ok(Listing::Delegate(extension, at));
         }
         let prefix = path::children_prefix(directory);
-        // Inserted one by one: collecting sorts first, and the sort's code
-        // (4 KB) would outweigh the listing in a minimal kernel.
-        let mut names = BTreeSet::new();
-        entries
+        let mut any = false;
+        let mut next: Option<&str> = None;
+        let children = entries
             .iter()
-            .filter(|(key, _)| key.starts_with(&prefix))
             .filter(|(_, entry)| matches!(entry, Entry::Object { .. }))
-            .filter_map(|(key, _)| key.get(prefix.len()..)?.split('/').next().map(String::from))
-            .for_each(|name| {
-                names.insert(name);
-            });
-        if names.is_empty() && directory != "/" && !entries.contains_key(directory) {
+            .filter_map(|(key, _)| key.strip_prefix(prefix.as_str())?.split('/').next());
+        for child in children {
+            any = true;
+            if after.is_none_or(|after| child > after) && next.is_none_or(|next| child < next) {
+                next = Some(child);
+            }
+        }
+        if !any && directory != "/" && !entries.contains_key(directory) {
             return Err(Status::NOT_FOUND);
         }
-        Ok(Listing::Names(names))
+        Ok(Listing::Child(next.map(String::from)))
     }
 }
 
@@ -362,22 +400,16 @@ impl INamespaceImpl for Namespace {
     fn find_first(&self, directory: &str, buffer: &mut [u8]) -> Result<usize> {
         self.collect_if_requested();
         let directory = path::validate(directory)?;
-        match self.children(directory)? {
-            Listing::Names(names) => {
-                copy_text(names.first().ok_or(Status::NO_MORE_ENTRIES)?, buffer)
-            }
+        match self.child_after(directory, None)? {
+            Listing::Child(name) => copy_text(&name.ok_or(Status::NO_MORE_ENTRIES)?, buffer),
             Listing::Delegate(extension, at) => extension.find_first(rest(directory, at), buffer),
         }
     }
 
     fn find_next(&self, directory: &str, previous: &str, buffer: &mut [u8]) -> Result<usize> {
         let directory = path::validate(directory)?;
-        match self.children(directory)? {
-            Listing::Names(names) => {
-                let mut after =
-                    names.range::<str, _>((Bound::Excluded(previous), Bound::Unbounded));
-                copy_text(after.next().ok_or(Status::NO_MORE_ENTRIES)?, buffer)
-            }
+        match self.child_after(directory, Some(previous))? {
+            Listing::Child(name) => copy_text(&name.ok_or(Status::NO_MORE_ENTRIES)?, buffer),
             Listing::Delegate(extension, at) => {
                 extension.find_next(rest(directory, at), previous, buffer)
             }

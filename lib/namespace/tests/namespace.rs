@@ -323,10 +323,15 @@ fn enumeration_lists_direct_children_in_order() {
         "/sys/heap",
         "/sys/threads/1",
         "/boot-log",
+        // Sorts before `/dev/...` as a path, after `dev` as a name.
+        "/dev-log",
     ] {
         root.register(name, &label(name, &counter), 0).unwrap();
     }
-    assert_eq!(list(&root, "/").unwrap(), ["boot-log", "dev", "sys"]);
+    assert_eq!(
+        list(&root, "/").unwrap(),
+        ["boot-log", "dev", "dev-log", "sys"]
+    );
     assert_eq!(list(&root, "/dev").unwrap(), ["console", "uart0"]);
     assert_eq!(list(&root, "/sys").unwrap(), ["heap", "threads"]);
     assert_eq!(list(&root, "/nowhere").err(), Some(Status::NOT_FOUND));
