@@ -352,7 +352,11 @@ pub fn disagreements(manifest: &Manifest, workspace: &Workspace) -> Vec<String> 
             ));
         }
     }
-    if !manifest.boot.iter().any(|c| format!("/{}", c.name) == manifest.startup) {
+    if !manifest
+        .boot
+        .iter()
+        .any(|c| format!("/{}", c.name) == manifest.startup)
+    {
         problems.push(format!(
             "{FILE} starts {:?}, which is not in [boot.components]",
             manifest.startup

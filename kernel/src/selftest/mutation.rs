@@ -27,7 +27,7 @@ use interfaces::{
 };
 
 use super::fail;
-use crate::services::console::FirmwareConsole;
+use crate::objects::console::FirmwareConsole;
 use crate::threads::{self, Mutex};
 
 /// Letters in one answer.

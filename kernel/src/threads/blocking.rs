@@ -5,7 +5,6 @@
 //! uncontended paths are one atomic compare-and-swap each and never touch
 //! the scheduler.
 
-use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -17,21 +16,32 @@ const CONTENDED: u64 = 1;
 /// A mutual-exclusion lock whose waiters block.
 ///
 /// The lock word is 0 when free, else the owner's id shifted left by one,
-/// with [`CONTENDED`] set when someone may wait.
+/// with [`CONTENDED`] set when someone may wait. The value sits in a spin
+/// lock that only the owner of the lock word takes, so taking it never
+/// spins: it costs one more atomic swap, and keeps this module free of
+/// `unsafe`.
 pub struct Mutex<T> {
     word: AtomicU64,
-    value: UnsafeCell<T>,
+    value: spin::mutex::SpinMutex<T>,
 }
-
-// SAFETY: the value is reached only through a guard, and the lock word
-// lets one guard exist at a time.
-unsafe impl<T: Send> Sync for Mutex<T> {}
-// SAFETY: as above; moving the mutex moves the value.
-unsafe impl<T: Send> Send for Mutex<T> {}
 
 /// Access to a locked [`Mutex`]'s value; unlocks when dropped.
 pub struct MutexGuard<'a, T> {
+    // Fields drop in order: the value's spin lock is released before the
+    // lock word, so the next owner finds it free.
+    value: spin::mutex::SpinMutexGuard<'a, T>,
+    owner: Owner<'a, T>,
+}
+
+/// Holds a [`Mutex`]'s lock word; unlocks it when dropped.
+struct Owner<'a, T> {
     mutex: &'a Mutex<T>,
+}
+
+impl<T> Drop for Owner<'_, T> {
+    fn drop(&mut self) {
+        self.mutex.unlock();
+    }
 }
 
 impl<T> Mutex<T> {
@@ -39,7 +49,7 @@ impl<T> Mutex<T> {
     pub const fn new(value: T) -> Mutex<T> {
         Mutex {
             word: AtomicU64::new(0),
-            value: UnsafeCell::new(value),
+            value: spin::mutex::SpinMutex::new(value),
         }
     }
 
@@ -53,7 +63,7 @@ impl<T> Mutex<T> {
         {
             self.lock_contended(me);
         }
-        MutexGuard { mutex: self }
+        self.guard()
     }
 
     /// Takes the lock if it is free.
@@ -62,7 +72,15 @@ impl<T> Mutex<T> {
         self.word
             .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
             .ok()
-            .map(|_| MutexGuard { mutex: self })
+            .map(|_| self.guard())
+    }
+
+    /// The guard of the lock word the caller just took.
+    fn guard(&self) -> MutexGuard<'_, T> {
+        MutexGuard {
+            value: self.value.lock(),
+            owner: Owner { mutex: self },
+        }
     }
 
     #[cold]
@@ -118,21 +136,13 @@ impl<T> Deref for MutexGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        // SAFETY: the guard holds the lock.
-        unsafe { &*self.mutex.value.get() }
+        &self.value
     }
 }
 
 impl<T> DerefMut for MutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard holds the lock, and `&mut self` is unique.
-        unsafe { &mut *self.mutex.value.get() }
-    }
-}
-
-impl<T> Drop for MutexGuard<'_, T> {
-    fn drop(&mut self) {
-        self.mutex.unlock();
+        &mut self.value
     }
 }
 
@@ -166,8 +176,12 @@ impl Condition {
         guard: MutexGuard<'a, T>,
         deadline: u64,
     ) -> (MutexGuard<'a, T>, bool) {
-        let mutex = guard.mutex;
-        core::mem::forget(guard);
+        let MutexGuard { value, owner } = guard;
+        drop(value);
+        let mutex = owner.mutex;
+        // The lock word is released with interrupts disabled, inside the
+        // wait, so no signal can come between the unlock and the sleep.
+        core::mem::forget(owner);
         let signalled = wait_on(self.key(), deadline, || {
             mutex.unlock();
             true
@@ -191,7 +205,7 @@ impl Condition {
 }
 
 /// A flag one side raises and another waits for — the one thing an
-/// interrupt routine may do to a thread ([`crate::irq`]).
+/// interrupt routine may do to a thread ([`crate::interrupt_registry`]).
 pub struct Event {
     raised: AtomicBool,
 }

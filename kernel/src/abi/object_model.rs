@@ -5,7 +5,7 @@
 //! `com` calls these by name from every module (the kernel links them
 //! directly; components import them through `kernel.def`), so they exist in
 //! every configuration: without threads nobody else can change a word, and
-//! a wait returns at once.
+//! a wait returns at once. The waiting itself is `threads::word_waits`.
 
 use core::sync::atomic::AtomicU32;
 
@@ -26,13 +26,25 @@ pub unsafe extern "C" fn tessera_wait_word(
     // SAFETY: the caller keeps the word alive for the call; it is aligned and
     // non-null, and every module accesses it atomically only.
     let word = unsafe { AtomicU32::from_ptr(word.cast_mut()) };
-    u32::from(wait(word, expected, timeout_us))
+    #[cfg(feature = "threads")]
+    return u32::from(crate::threads::word_waits::wait(word, expected, timeout_us));
+    #[cfg(not(feature = "threads"))]
+    {
+        let _ = (word, expected, timeout_us);
+        1
+    }
 }
 
 /// Wakes every thread sleeping on `word`; returns how many.
 #[unsafe(no_mangle)]
 pub extern "C" fn tessera_wake_word(word: *const u32) -> u32 {
-    wake(word.addr())
+    #[cfg(feature = "threads")]
+    return crate::threads::word_waits::wake(word.addr());
+    #[cfg(not(feature = "threads"))]
+    {
+        let _ = word;
+        0
+    }
 }
 
 /// `Release` left the object at `object` with at most two references (the
@@ -45,35 +57,4 @@ pub extern "C" fn tessera_object_unshared(object: *const core::ffi::c_void) {
     crate::modules::note_unshared(object.addr());
     #[cfg(not(feature = "loader"))]
     let _ = object;
-}
-
-#[cfg(feature = "threads")]
-fn wait(word: &AtomicU32, expected: u32, timeout_us: u64) -> bool {
-    let deadline = match timeout_us {
-        u64::MAX => u64::MAX,
-        timeout => crate::threads::now().saturating_add(ticks_from_us(timeout)),
-    };
-    crate::threads::wait_word(word, expected, deadline)
-}
-
-#[cfg(feature = "threads")]
-fn wake(key: usize) -> u32 {
-    u32::try_from(crate::threads::wake_all(key)).unwrap_or(u32::MAX)
-}
-
-#[cfg(not(feature = "threads"))]
-fn wait(_word: &AtomicU32, _expected: u32, _timeout_us: u64) -> bool {
-    true
-}
-
-#[cfg(not(feature = "threads"))]
-fn wake(_key: usize) -> u32 {
-    0
-}
-
-/// Microseconds in ticks of `time`, rounded up so a short wait still waits.
-#[cfg(feature = "threads")]
-fn ticks_from_us(microseconds: u64) -> u64 {
-    let ticks = u128::from(microseconds) * u128::from(crate::threads::ticks_per_second());
-    u64::try_from(ticks.div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }
