@@ -1,16 +1,16 @@
-//! Tessera's kernel: the machine layer, the boot services and the start of the startup program.
+//! Tessera's kernel: the machine layer, the kernel objects and the start of the startup program.
 //!
 //! Boot, in order: the machine layer's entry code sets up a stack and traps
 //! and calls [`kernel_main`]; the device tree tells the RAM and devices; the
 //! heap takes every free byte of RAM; the root namespace is created and the
-//! boot services are registered in it (`/dev/console`, `/dev/power`,
+//! kernel objects are registered in it (`/dev/console`, `/dev/power`,
 //! `/sys/heap`, and the boot RomFS at `/boot`); then the kernel binds the
 //! startup program by name ([`STARTUP_PROGRAM`], `/shell`: with the loader,
 //! the shell component, demand-loaded from the boot RomFS; without it, the
 //! small built-in program of `startup`) and runs it until `poweroff`.
 //!
 //! Depends on every portable crate (`com`, `interfaces`, `heap`,
-//! `namespace`, `bootfs`, `loader`, `image`); nothing depends on it.
+//! `namespace`, `bootfs`, `linker`, `image`); nothing depends on it.
 
 #![no_std]
 #![no_main]
@@ -130,7 +130,7 @@ fn kernel_main(device_tree: usize, entry_instructions: u64) -> ! {
         power::off(exit_code::BOOT_FAILURE);
     }
     let root = objects::register_boot_objects(machine::boot_image::romfs(), platform.uart)
-        .unwrap_or_else(|status| boot_failed("registering the boot services", status));
+        .unwrap_or_else(|status| boot_failed("registering the kernel objects", status));
     #[cfg(feature = "threads")]
     {
         threads::init(platform.timebase_hz as u64)

@@ -27,7 +27,7 @@ pub fn thread_start(address: usize) -> Option<extern "C" fn(u64)> {
 /// module's.
 fn loaded_code(address: usize) -> bool {
     #[cfg(feature = "loader")]
-    if crate::modules::holds(address) {
+    if super::module_hooks().is_some_and(|hooks| (hooks.holds)(address)) {
         return true;
     }
     crate::machine::kernel_text_holds(address)

@@ -17,6 +17,12 @@
 //! address lies in loaded code); what it cannot check is the contract the
 //! image validation, the munger and the interfaces give, stated at each
 //! `unsafe` block.
+//!
+//! Dependencies point down from here to `threads` and `machine` only: the
+//! module list (`modules`) uses this module to enter what it loads, so the
+//! two things the boundary asks of the module list — does an address lie in
+//! a module, and "an object became unshared" — are [`ModuleHooks`] the boot
+//! sequence installs (`objects::register_boot_objects`).
 
 #[cfg(feature = "threads")]
 pub mod component_code;
@@ -25,3 +31,29 @@ pub mod component_memory;
 #[cfg(feature = "loader")]
 pub mod exports;
 mod object_model;
+
+/// What the boundary asks of the module list, which sits above it.
+#[cfg(feature = "loader")]
+pub struct ModuleHooks {
+    /// True when an address lies in a loaded module.
+    pub holds: fn(usize) -> bool,
+    /// `tessera_object_unshared`'s work: the object at the address (or, at
+    /// 0, a module's last object) may have left a module unused.
+    pub note_unshared: fn(usize),
+}
+
+/// The module list's hooks, once installed.
+#[cfg(feature = "loader")]
+static MODULE_HOOKS: spin::Once<ModuleHooks> = spin::Once::new();
+
+/// Installs the module list's hooks; later calls change nothing.
+#[cfg(feature = "loader")]
+pub fn set_module_hooks(hooks: ModuleHooks) {
+    MODULE_HOOKS.call_once(|| hooks);
+}
+
+/// The module list's hooks; none before the boot sequence installs them.
+#[cfg(feature = "loader")]
+fn module_hooks() -> Option<&'static ModuleHooks> {
+    MODULE_HOOKS.get()
+}

@@ -50,11 +50,13 @@ pub extern "C" fn tessera_wake_word(word: *const u32) -> u32 {
 /// `Release` left the object at `object` with at most two references (the
 /// most the namespace holds on one object), or, with null, destroyed the
 /// calling module's last object: the module may be unused now, and goes
-/// before the next bind returns (see `modules`).
+/// before the next bind returns (see `modules`, whose hook this calls).
 #[unsafe(no_mangle)]
 pub extern "C" fn tessera_object_unshared(object: *const core::ffi::c_void) {
     #[cfg(feature = "loader")]
-    crate::modules::note_unshared(object.addr());
+    if let Some(hooks) = super::module_hooks() {
+        (hooks.note_unshared)(object.addr());
+    }
     #[cfg(not(feature = "loader"))]
     let _ = object;
 }

@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use com::{ComPtr, IUnknown, Result, Status};
 use image::Image;
 use interfaces::{IFile, IMemoryFile};
-use loader::Calls;
+use linker::Calls;
 
 use super::Module;
 use super::cost::{Phase, Stopwatch};
@@ -318,7 +318,7 @@ fn slot<'a>(location: &str, addresses: &'a mut [u64], index: u32) -> Result<&'a 
 }
 
 /// Allocates the module's block and places the image in it
-/// (`loader::load_into`: a call too far for a direct jump makes it go
+/// (`linker::link_into`: a call too far for a direct jump makes it go
 /// through a slot instead, in a new block).
 fn place(
     location: &str,
@@ -333,8 +333,8 @@ fn place(
         block.map(PlacedBlock)
     };
     let loaded =
-        loader::load_into(image, addresses, calls, allocate).map_err(|error| match error {
-            loader::LoadError::OutOfMemory(_) => report(
+        linker::link_into(image, addresses, calls, allocate).map_err(|error| match error {
+            linker::LinkError::OutOfMemory(_) => report(
                 location,
                 &format_args!("{error} for the module"),
                 Status::OUT_OF_MEMORY,
@@ -349,7 +349,7 @@ fn place(
 /// A block of the kernel heap the loader places a module in.
 struct PlacedBlock(HeapBlock);
 
-impl loader::Block for PlacedBlock {
+impl linker::Block for PlacedBlock {
     fn address(&self) -> u64 {
         self.0.address() as u64
     }

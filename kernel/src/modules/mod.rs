@@ -2,7 +2,7 @@
 //! between modules, and unloading once nothing uses a module.
 //!
 //! A module is one heap block holding a component image's code and data,
-//! placed and relocated by `loader`. Its entry point makes the module's
+//! placed and relocated by `linker`. Its entry point makes the module's
 //! object; a name bound through the namespace (`/hello`) loads the image
 //! `/boot/hello` and registers that object under the name.
 //!
@@ -214,7 +214,7 @@ pub fn load_and_add(
     location: &str,
     arguments: &str,
     registered_as: Option<&str>,
-    calls: loader::Calls,
+    calls: linker::Calls,
 ) -> Result<(ComPtr<IUnknown>, u64)> {
     // Room in the list first: no allocation may fail once the module runs.
     MODULES

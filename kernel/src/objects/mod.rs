@@ -41,9 +41,15 @@ pub type Root = ComPtr<INamespace>;
 /// which a console driver takes over.
 pub fn register_boot_objects(romfs: &'static [u8], uart: Option<usize>) -> Result<Root> {
     #[cfg(feature = "loader")]
-    let root: Root = ComObject::create(namespace::Namespace::new(Some(
-        crate::modules::ModuleLoader::boxed(),
-    )));
+    let root: Root = {
+        crate::abi::set_module_hooks(crate::abi::ModuleHooks {
+            holds: crate::modules::holds,
+            note_unshared: crate::modules::note_unshared,
+        });
+        ComObject::create(namespace::Namespace::new(Some(
+            crate::modules::ModuleLoader::boxed(),
+        )))
+    };
     #[cfg(not(feature = "loader"))]
     let root: Root = ComObject::create(namespace::Namespace::new(None));
     let console = ComObject::create::<interfaces::IConsole>(console::FirmwareConsole(

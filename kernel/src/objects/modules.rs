@@ -9,7 +9,7 @@ use com::{ComObject, ComPtr, Guid, IUnknown, Result, Status, class, copy_text};
 use interfaces::module::load_flags;
 use interfaces::namespace::flags;
 use interfaces::{ILoader, ILoaderImpl, IModule, IModuleImpl, INamespace, INamespaceImpl};
-use loader::Calls;
+use linker::Calls;
 
 use crate::modules::{self, Module, with_module};
 
