@@ -6,11 +6,10 @@
 //! saved, and a thread interrupted by the timer has its full register frame
 //! on its own stack, under the trap handler that called the switch.
 //!
-//! Contexts live in a table of fixed capacity that is never freed, named by
-//! [`ContextId`]s whose generation changes when a slot is reused: a switch
-//! saves into and loads from the table only, a stale id is refused, and the
-//! running context's slot cannot be released — so no switch can reach freed
-//! memory or resume a thread whose stack is gone.
+//! Contexts live in a table, named by [`ContextId`]s whose generation no
+//! other context had: a switch saves into and loads from the table only, a
+//! stale id is refused, and the running context cannot be released — so no
+//! switch can reach freed memory or resume a thread whose stack is gone.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -26,26 +25,24 @@ struct Registers {
     s: [usize; 12],
 }
 
-/// A context's name: its slot and the slot's generation when it was made.
+/// A context's name: its slot, and a generation no other context had.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ContextId {
     slot: usize,
     generation: u64,
 }
 
-/// What a slot of the table holds.
+/// Whether a context runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
-    /// Nothing: free for a new context.
-    Free,
     /// The code running now.
     Running,
     /// A thread to resume: a new one, or one a switch saved.
     Suspended,
 }
 
-/// One slot of the table.
-struct Slot {
+/// One context.
+pub struct Context {
     generation: u64,
     state: State,
     registers: Registers,
@@ -53,18 +50,42 @@ struct Slot {
     stack: Option<Box<[u64]>>,
 }
 
+impl Default for Context {
+    fn default() -> Context {
+        Context {
+            generation: 0,
+            state: State::Suspended,
+            registers: Registers::default(),
+            stack: None,
+        }
+    }
+}
+
 /// Every context, and which one runs.
 struct Table {
-    /// Never grows past the capacity `init` reserved, so a slot's address
-    /// never changes; the table itself is never freed.
-    slots: Vec<Slot>,
+    /// One slot per context, empty when free. The contexts are boxed, so a
+    /// context never moves while it lives (a switch holds its address) and
+    /// the room `init` reserves is a pointer per slot; the vector never
+    /// grows past that room, so nothing allocates with interrupts disabled.
+    slots: Vec<Option<Box<Context>>>,
     running: usize,
+    /// The generation the next context gets.
+    next_generation: u64,
+}
+
+impl Table {
+    /// Context `id`, unless it is gone.
+    fn get(&self, id: ContextId) -> Option<&Context> {
+        let context = self.slots.get(id.slot)?.as_deref()?;
+        (context.generation == id.generation).then_some(context)
+    }
 }
 
 /// The table; empty until [`init`].
 static TABLE: Exclusive<Table> = Exclusive::new(Table {
     slots: Vec::new(),
     running: 0,
+    next_generation: 1,
 });
 
 /// Makes room for `capacity` contexts and gives the running code (the boot
@@ -75,12 +96,12 @@ pub fn init(capacity: usize) -> com::Result<ContextId> {
     slots
         .try_reserve_exact(capacity.max(1))
         .map_err(|_| com::Status::OUT_OF_MEMORY)?;
-    slots.push(Slot {
+    slots.push(Some(Box::new(Context {
         generation: 0,
         state: State::Running,
         registers: Registers::default(),
         stack: None,
-    });
+    })));
     interrupt_mask::without(|| {
         TABLE.with(|table| {
             if !table.slots.is_empty() {
@@ -98,73 +119,65 @@ pub fn init(capacity: usize) -> com::Result<ContextId> {
 }
 
 /// A new context that, when switched to, calls `start(argument)` on
-/// `stack`, which it owns from now on; none when the table is full (or
-/// before [`init`]). The stack comes back, to be freed by the caller, if
-/// the context cannot be made.
+/// `stack`, which it owns from now on. Refused when the table is full (or
+/// before [`init`]): the context comes back, to be freed by the caller.
 pub fn create(
     stack: Box<[u64]>,
     start: extern "C" fn(usize) -> !,
     argument: usize,
-) -> Result<ContextId, Box<[u64]>> {
+) -> Result<ContextId, Box<Context>> {
     let mut s = [0; 12];
     s[0] = start as *const () as usize;
     s[1] = argument;
-    let registers = Registers {
-        ra: thread_entry as *const () as usize,
-        // The ABI wants the stack pointer 16-byte aligned.
-        sp: stack.as_ptr_range().end as usize & !15,
-        s,
-    };
-    let mut stack = Some(stack);
+    // Allocated here, with interrupts enabled: the heap may have to wait.
+    let mut context = Some(Box::new(Context {
+        generation: 0,
+        state: State::Suspended,
+        registers: Registers {
+            ra: thread_entry as *const () as usize,
+            // The ABI wants the stack pointer 16-byte aligned.
+            sp: stack.as_ptr_range().end as usize & !15,
+            s,
+        },
+        stack: Some(stack),
+    }));
     let made = interrupt_mask::without(|| {
         TABLE.with(|table| {
-            let slot = match table
-                .slots
-                .iter()
-                .position(|slot| slot.state == State::Free)
-            {
+            let slot = match table.slots.iter().position(Option::is_none) {
                 Some(slot) => slot,
                 None if table.slots.len() < table.slots.capacity() => {
-                    table.slots.push(Slot {
-                        generation: 0,
-                        state: State::Free,
-                        registers: Registers::default(),
-                        stack: None,
-                    });
+                    table.slots.push(None);
                     table.slots.len() - 1
                 }
                 None => return None,
             };
-            let entry = table.slots.get_mut(slot)?;
-            entry.generation += 1;
-            entry.state = State::Suspended;
-            entry.registers = registers;
-            entry.stack = stack.take();
-            Some(ContextId {
+            let mut new = context.take()?;
+            new.generation = table.next_generation;
+            table.next_generation += 1;
+            let id = ContextId {
                 slot,
-                generation: entry.generation,
-            })
+                generation: new.generation,
+            };
+            *table.slots.get_mut(slot)? = Some(new);
+            Some(id)
         })
     })
     .flatten();
-    // The stack is taken only when the context is made.
-    made.ok_or_else(|| stack.unwrap_or_default())
+    // The context is taken only when it is made.
+    made.ok_or_else(|| context.unwrap_or_default())
 }
 
-/// Frees context `id`'s slot and gives its stack back (to be freed by the
-/// caller, with interrupts enabled: the heap may have to wait). The
-/// running context is refused (none): it is still on its stack.
-pub fn release(id: ContextId) -> Option<Box<[u64]>> {
+/// Takes context `id` out of the table and hands it over, to be freed by
+/// the caller with interrupts enabled (the heap may have to wait); none
+/// for a stale id and for the running context, which is still on its stack.
+pub fn release(id: ContextId) -> Option<Box<Context>> {
     interrupt_mask::without(|| {
         TABLE.with(|table| {
-            let running = table.running;
-            let slot = table.slots.get_mut(id.slot)?;
-            if slot.generation != id.generation || slot.state == State::Free || id.slot == running {
+            table.get(id)?;
+            if id.slot == table.running {
                 return None;
             }
-            slot.state = State::Free;
-            slot.registers = Registers::default();
-            slot.stack.take()
+            table.slots.get_mut(id.slot)?.take()
         })
     })
     .flatten()
@@ -173,16 +186,7 @@ pub fn release(id: ContextId) -> Option<Box<[u64]>> {
 /// Runs `f` on context `id`'s stack; none for a stale id or a context
 /// without a stack of its own.
 pub fn with_stack<T>(id: ContextId, f: impl FnOnce(&[u64]) -> T) -> Option<T> {
-    interrupt_mask::without(|| {
-        TABLE.with(|table| {
-            let slot = table.slots.get(id.slot)?;
-            if slot.generation != id.generation || slot.state == State::Free {
-                return None;
-            }
-            slot.stack.as_deref().map(f)
-        })
-    })
-    .flatten()
+    interrupt_mask::without(|| TABLE.with(|table| table.get(id)?.stack.as_deref().map(f))).flatten()
 }
 
 /// Saves the running code's registers in its context and resumes context
@@ -193,29 +197,27 @@ pub fn switch_to(to: ContextId) {
     let switch = TABLE
         .with(|table| {
             let from = table.running;
-            let target = table.slots.get(to.slot)?;
-            if to.slot == from
-                || target.generation != to.generation
-                || target.state != State::Suspended
-            {
+            if to.slot == from || table.get(to)?.state != State::Suspended {
                 return None;
             }
-            table.slots.get_mut(to.slot)?.state = State::Running;
-            let saved = table.slots.get_mut(from)?;
+            let target = table.slots.get_mut(to.slot)?.as_deref_mut()?;
+            target.state = State::Running;
+            let to_registers = &raw const target.registers;
+            let saved = table.slots.get_mut(from)?.as_deref_mut()?;
             saved.state = State::Suspended;
             let from_registers = &raw mut saved.registers;
-            let to_registers = &raw const table.slots.get(to.slot)?.registers;
             table.running = to.slot;
             Some((from_registers, to_registers))
         })
         .flatten();
     if let Some((from, to)) = switch {
         // SAFETY: interrupts are disabled, so nothing runs until the switch
-        // is done; both point into the table, which never moves or shrinks.
-        // `from` is the running code's slot; `to` is a suspended one, whose
-        // registers are a new thread's start on the stack the slot owns or
-        // what a switch saved, and a slot's stack is freed only once it is
-        // released, which the running slot never is.
+        // is done. Both point into boxed contexts in the table: `from` is
+        // the running code's, `to` a suspended one's, holding a new
+        // thread's start on the stack the context owns or what a switch
+        // saved. A context leaves the table (and is freed) only through
+        // `release`, which refuses the running one, and a released one is
+        // never switched to: its id is stale.
         unsafe { switch_context(from, to) };
     }
     interrupt_mask::restore(enabled);

@@ -7,6 +7,7 @@
 //! hand.
 
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use heap::SharedHeap;
 
@@ -33,7 +34,6 @@ pub struct NoFreeRam {
 /// Hands the RAM between the kernel image and the device tree (or the end
 /// of RAM) to the heap. Called once, at boot; a second call does nothing.
 pub fn take_free_ram(platform: &Platform) -> Result<(), NoFreeRam> {
-    use core::sync::atomic::{AtomicBool, Ordering};
     static TAKEN: AtomicBool = AtomicBool::new(false);
     let (_, kernel_end) = super::kernel_extent();
     let tree = &platform.device_tree;

@@ -29,6 +29,7 @@ pub mod word_waits;
 )]
 pub use blocking::{Condition, Event, Mutex};
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -53,8 +54,10 @@ pub type ThreadId = u64;
 
 struct Scheduler {
     /// Every thread's record (its registers and stack are the machine
-    /// layer's, named by `Thread::context`).
-    threads: Vec<Thread>,
+    /// layer's, named by `Thread::context`). Boxed, so the room reserved
+    /// for `MAX_THREADS` is a pointer each.
+    #[allow(clippy::vec_box, reason = "the reserved room stays small")]
+    threads: Vec<Box<Thread>>,
     policy: Policy,
     /// Index in `threads` of the thread on the processor.
     current: usize,
@@ -106,8 +109,8 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
         .map_err(|_| Status::OUT_OF_MEMORY)?;
     let now = timer::now();
     let boot_context = context::init(MAX_THREADS)?;
-    threads.push(Thread::boot(1, "main", boot_context, now));
-    let idle = Thread::new(2, "idle", 4096, Entry::Kernel(idle, 0), start)?;
+    threads.push(Box::new(Thread::boot(1, "main", boot_context, now)));
+    let idle = Box::new(Thread::new(2, "idle", 4096, Entry::Kernel(idle, 0), start)?);
     threads.push(idle);
     let ticks_per_second = ticks_per_second.max(1);
     // The timer may hold anything from before; start from "never".
@@ -152,7 +155,7 @@ fn spawn_entry(name: &str, entry: Entry, stack_size: usize) -> Result<ThreadId> 
         })
     })?;
     // Allocated with interrupts enabled: the heap may have to wait.
-    let thread = Thread::new(id, name, stack_size, entry, start)?;
+    let thread = Box::new(Thread::new(id, name, stack_size, entry, start)?);
     let refused = interrupt_mask::without(|| {
         with_scheduler(|scheduler| {
             if scheduler.threads.len() == scheduler.threads.capacity() {
@@ -321,7 +324,10 @@ impl Scheduler {
     }
 
     fn find(&mut self, id: ThreadId) -> Option<&mut Thread> {
-        self.threads.iter_mut().find(|thread| thread.id == id)
+        self.threads
+            .iter_mut()
+            .find(|thread| thread.id == id)
+            .map(|thread| &mut **thread)
     }
 
     /// Marks the running thread exited and wakes whoever joins it.
@@ -374,7 +380,7 @@ impl Scheduler {
 
     /// Takes the record at `index` out (an exited thread's), keeping
     /// `current` pointing at the same thread.
-    fn remove(&mut self, index: usize) -> Thread {
+    fn remove(&mut self, index: usize) -> Box<Thread> {
         let last = self.threads.len() - 1;
         let thread = self.threads.swap_remove(index);
         for moved in [&mut self.current, &mut self.idle] {
