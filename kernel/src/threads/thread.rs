@@ -1,14 +1,12 @@
-//! One thread: its context (registers and stack, kept by the machine
-//! layer), what it runs, its figures.
+//! One thread: its registers while it does not run, its stack, its figures.
 
+use alloc::boxed::Box;
 use alloc::vec;
 
 use interfaces::ThreadStatus;
 use interfaces::threads::state;
 
-use com::{Result, Status};
-
-use crate::machine::context::{self, ContextId};
+use crate::machine::context::Context;
 
 /// What fills a new stack, so the deepest use can be measured later.
 const STACK_FILL: u64 = 0x5a5a_5a5a_5a5a_5a5a;
@@ -65,9 +63,11 @@ pub struct Thread {
     name: [u8; 16],
     name_length: u32,
     pub state: State,
-    /// Its registers and stack (as words, so the guard is one aligned
-    /// load; none for the boot thread, which runs on the boot stack).
-    pub context: ContextId,
+    /// Its registers while it does not run.
+    pub context: Context,
+    /// Its stack, as words so the guard is one aligned load (none for the
+    /// boot thread, which runs on the boot stack).
+    stack: Option<Box<[u64]>>,
     /// What it runs.
     pub entry: Entry,
     /// Processor time used so far, in `time` ticks.
@@ -83,34 +83,33 @@ pub struct Thread {
 }
 
 impl Thread {
-    /// The thread already running (the boot thread), whose context is
-    /// `context`.
-    pub fn boot(id: u64, name: &str, context: ContextId, now: u64) -> Thread {
-        let mut thread = Thread::record(id, name, context, Entry::Kernel(|_| {}, 0));
+    /// The thread already running (the boot thread), on the boot stack.
+    pub fn boot(id: u64, name: &str, now: u64) -> Thread {
+        let mut thread = Thread::record(id, name, None, Entry::Kernel(|_| {}, 0));
         thread.state = State::Running;
         thread.since = now;
         thread
     }
 
     /// A new thread that will start in `start` (the scheduler's trampoline),
-    /// which runs `entry`; its stack comes from the heap. `OUT_OF_MEMORY`
-    /// when the machine layer has no room for another context.
+    /// which runs `entry`; its stack comes from the heap.
     pub fn new(
         id: u64,
         name: &str,
         stack_size: usize,
         entry: Entry,
         start: extern "C" fn(usize) -> !,
-    ) -> Result<Thread> {
+    ) -> Thread {
         let mut stack =
             vec![STACK_FILL; (stack_size / WORD).max(GUARD_WORDS * 2)].into_boxed_slice();
         stack[..GUARD_WORDS].fill(GUARD);
-        let context = context::create(stack, start, usize::try_from(id).unwrap_or(0))
-            .map_err(|_| Status::OUT_OF_MEMORY)?;
-        Ok(Thread::record(id, name, context, entry))
+        let top = stack.as_ptr() as usize + stack.len() * WORD;
+        let mut thread = Thread::record(id, name, Some(stack), entry);
+        thread.context = Context::new(top, start, usize::try_from(id).unwrap_or(0));
+        thread
     }
 
-    fn record(id: u64, name: &str, context: ContextId, entry: Entry) -> Thread {
+    fn record(id: u64, name: &str, stack: Option<Box<[u64]>>, entry: Entry) -> Thread {
         let mut bytes = [0u8; 16];
         // Keep whole characters: cut at a boundary that fits.
         let length = (0..=name.len().min(16))
@@ -123,7 +122,8 @@ impl Thread {
             name: bytes,
             name_length: u32::try_from(length).unwrap_or(0),
             state: State::Ready,
-            context,
+            context: Context::default(),
+            stack,
             entry,
             cpu_ticks: 0,
             since: 0,
@@ -146,15 +146,14 @@ impl Thread {
     /// False once the thread has written into the guard zone at the bottom
     /// of its stack (the zone's top word is the first a deepening stack hits).
     pub fn stack_intact(&self) -> bool {
-        context::with_stack(self.context, |stack| {
-            stack.get(GUARD_WORDS - 1) == Some(&GUARD)
-        })
-        .unwrap_or(true)
+        self.stack
+            .as_ref()
+            .is_none_or(|stack| stack.get(GUARD_WORDS - 1) == Some(&GUARD))
     }
 
     /// The thread's figures for `ps`.
     pub fn status(&self) -> ThreadStatus {
-        let (size, used) = context::with_stack(self.context, |stack| {
+        let (size, used) = self.stack.as_ref().map_or((0, 0), |stack| {
             let untouched = stack
                 .iter()
                 .skip(GUARD_WORDS)
@@ -164,8 +163,7 @@ impl Thread {
                 stack.len() * WORD,
                 (stack.len() - GUARD_WORDS - untouched) * WORD,
             )
-        })
-        .unwrap_or((0, 0));
+        });
         ThreadStatus {
             id: self.id,
             cpu_ticks: self.cpu_ticks,
@@ -181,13 +179,5 @@ impl Thread {
             name_length: self.name_length,
             name: self.name,
         }
-    }
-}
-
-impl Drop for Thread {
-    fn drop(&mut self) {
-        // Records are dropped with interrupts enabled, so the stack is
-        // freed here too (the heap may have to wait).
-        drop(context::release(self.context));
     }
 }
