@@ -30,16 +30,17 @@ pub mod component_code;
 pub mod component_memory;
 #[cfg(feature = "loader")]
 pub mod exports;
-mod object_model;
+pub mod object_model;
 
 /// What the boundary asks of the module list, which sits above it.
 #[cfg(feature = "loader")]
 pub struct ModuleHooks {
     /// True when an address lies in a loaded module.
     pub holds: fn(usize) -> bool,
-    /// `tessera_object_unshared`'s work: the object at the address (or, at
-    /// 0, a module's last object) may have left a module unused.
-    pub note_unshared: fn(usize),
+    /// `tessera_object_unshared`'s work, for an object that may be a
+    /// module's registered one (or, at 0, a module's last object): it may
+    /// have left a module unused.
+    pub note_unshared: fn(),
 }
 
 /// The module list's hooks, once installed.

@@ -8,6 +8,8 @@
 //! a wait returns at once. The waiting itself is `threads::word_waits`.
 
 use core::sync::atomic::AtomicU32;
+#[cfg(feature = "loader")]
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Sleeps while `*word` holds `expected`, at most `timeout_us` microseconds
 /// (`u64::MAX`: no limit). Returns 0 on timeout, 1 otherwise.
@@ -54,9 +56,45 @@ pub extern "C" fn tessera_wake_word(word: *const u32) -> u32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn tessera_object_unshared(object: *const core::ffi::c_void) {
     #[cfg(feature = "loader")]
-    if let Some(hooks) = super::module_hooks() {
-        (hooks.note_unshared)(object.addr());
+    if may_be_a_module(object.addr())
+        && let Some(hooks) = super::module_hooks()
+    {
+        (hooks.note_unshared)();
     }
     #[cfg(not(feature = "loader"))]
     let _ = object;
+}
+
+/// A Bloom filter of the modules' registered objects, which the module
+/// list keeps: bit [`filter_bit`] of each. A release that leaves an object
+/// whose bit is clear shared by nobody cannot have made a module unused,
+/// so `tessera_object_unshared` ends there, without calling the module
+/// list.
+#[cfg(feature = "loader")]
+static REGISTERED_FILTER: AtomicU64 = AtomicU64::new(0);
+
+/// True when the object at `address` (0: a module's last object died) may
+/// belong to a registered module.
+#[cfg(feature = "loader")]
+fn may_be_a_module(address: usize) -> bool {
+    address == 0 || REGISTERED_FILTER.load(Ordering::Relaxed) & filter_bit(address) != 0
+}
+
+/// The filter bit of the object at `address` (objects are 16-byte aligned).
+#[cfg(feature = "loader")]
+fn filter_bit(address: usize) -> u64 {
+    1 << ((address >> 4) % 64)
+}
+
+/// Sets the filter to the registered objects at `addresses`.
+#[cfg(feature = "loader")]
+pub fn set_registered_objects(addresses: impl Iterator<Item = usize>) {
+    let bits = addresses.fold(0, |bits, address| bits | filter_bit(address));
+    REGISTERED_FILTER.store(bits, Ordering::Relaxed);
+}
+
+/// Adds the object at `address` to the filter.
+#[cfg(feature = "loader")]
+pub fn add_registered_object(address: usize) {
+    REGISTERED_FILTER.fetch_or(filter_bit(address), Ordering::Relaxed);
 }

@@ -48,6 +48,7 @@ use interfaces::namespace::flags;
 use sync::Mutex;
 
 use crate::abi::component_memory::UncountedObject;
+use crate::abi::object_model;
 use crate::machine::heap::HeapBlock;
 
 pub use cost::{LoadCost, last_load as last_load_cost};
@@ -170,42 +171,32 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// list: their constructors may adopt objects before they are registered.
 static LOADS_RUNNING: AtomicUsize = AtomicUsize::new(0);
 
-/// A Bloom filter of the registered modules' objects: bit
-/// [`filter_bit`] of each. A release that leaves an object whose bit is
-/// clear shared by nobody cannot have made a module unused.
-static REGISTERED_FILTER: AtomicU64 = AtomicU64::new(0);
-
 /// The thread running [`collect_idle`] (0: none), so that a collection
 /// that binds — a destructor may — does not start another inside it.
 static COLLECTOR: AtomicU64 = AtomicU64::new(0);
 /// Serializes collections: the module list changes under each step.
 static COLLECTING: Mutex<()> = Mutex::new(());
 
-/// The filter bit of the object at `address` (objects are 16-byte aligned).
-fn filter_bit(address: usize) -> u64 {
-    1 << ((address >> 4) % 64)
-}
-
-/// `Release` left `object` with few references (the namespace may hold
-/// them all), or, at address 0, a module's last object died: either may
-/// have made a module unused, so the namespace should collect.
-pub fn note_unshared(object: usize) {
-    let maybe_module =
-        object == 0 || REGISTERED_FILTER.load(Ordering::Relaxed) & filter_bit(object) != 0;
+/// `Release` left a registered module's object with few references (the
+/// namespace may hold them all), or a module's last object died (the
+/// boundary's filter, `abi::object_model`, lets only those through):
+/// either may have made a module unused, so the namespace should collect.
+pub fn note_unshared() {
     // The collection's own probes of reference counts, and the releases
     // it makes, are seen by the pass that makes them.
-    if maybe_module && COLLECTOR.load(Ordering::Relaxed) != load::current_thread() {
+    if COLLECTOR.load(Ordering::Relaxed) != load::current_thread() {
         namespace::request_collection();
     }
 }
 
-/// Rebuilds the filter from the registered modules.
+/// Rebuilds the boundary's filter from the registered modules.
 fn refresh_filter(modules: &[Module]) {
-    let bits = modules
-        .iter()
-        .filter_map(|module| module.registered.as_ref())
-        .fold(0, |bits, (object, _)| bits | filter_bit(object.address()));
-    REGISTERED_FILTER.store(bits, Ordering::Relaxed);
+    object_model::set_registered_objects(
+        modules
+            .iter()
+            .filter_map(|module| module.registered.as_ref())
+            .map(|(object, _)| object.address()),
+    );
 }
 
 /// Loads the image at `location` (see `load::load`) and adds the module to
@@ -265,7 +256,7 @@ fn give_back_room(modules: &mut Vec<Module>) {
 fn add(module: Module) {
     let mut modules = MODULES.lock();
     if let Some((object, _)) = &module.registered {
-        REGISTERED_FILTER.fetch_or(filter_bit(object.address()), Ordering::Relaxed);
+        object_model::add_registered_object(object.address());
     }
     modules.push(module);
 }
