@@ -52,13 +52,13 @@ fn export_tables(def: &std::path::Path) -> String {
             };
             let _ = writeln!(
                 checks,
-                "const _: {} = crate::exports::{};",
+                "const _: {} = crate::abi::exports::{};",
                 signature.rust_fn_pointer(),
                 export.name
             );
             let _ = writeln!(
                 source,
-                "            KernelExport {{ ordinal: {}, address: || crate::exports::{} as *const () as usize }},",
+                "            KernelExport {{ ordinal: {}, address: || crate::abi::exports::{} as *const () as usize }},",
                 export.ordinal, export.name
             );
         }

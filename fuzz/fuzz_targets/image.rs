@@ -1,6 +1,6 @@
 //! Component images: validation, then placement with relocations into a
 //! sandbox buffer. Nothing may panic, and every write stays in the buffer
-//! (the loader writes only through bounds-checked slices).
+//! (the linker writes only through bounds-checked slices).
 
 #![no_main]
 
@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut memory = vec![0u8; image.memory_size() as usize];
     let imports: Vec<u64> = (0..image.import_symbol_count()).map(|index| 0x8020_0000 + u64::from(index) * 16).collect();
-    let _ = loader::place(&image, &mut memory, 0x8040_0000, loader::Calls::Direct, &imports);
+    let _ = linker::place(&image, &mut memory, 0x8040_0000, linker::Calls::Direct, &imports);
     let _ = image.name();
     for table in image.export_tables() {
         for export in table.entries() {

@@ -1,4 +1,4 @@
-//! The loader on fuzzed images: `loader::load_into`, the kernel's placement
+//! The module linker on fuzzed images: `linker::link_into`, the kernel's placement
 //! sequence, with the calls' binding, the block's base address, allocation
 //! failures and every import's address (near or beyond ±2 GiB) taken from
 //! the input. Nothing may panic, no block may leak, and a placed module must
@@ -22,7 +22,7 @@ use std::rc::Rc;
 
 use image::{Image, Relocation, RelocationKind};
 use libfuzzer_sys::fuzz_target;
-use loader::{Block, Calls, LoadError, Loaded, PlaceError};
+use linker::{Block, Calls, LinkError, Linked, PlaceError};
 
 /// Larger blocks are refused, as an allocator out of memory would.
 const LARGEST: usize = 1 << 20;
@@ -44,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
     let addresses: Vec<u64> = (0..image.import_symbol_count())
         .map(|index| input.import(index))
         .collect();
-    let result = loader::load_into(&image, &addresses, input.calls, allocator(&input, &ledger));
+    let result = linker::link_into(&image, &addresses, input.calls, allocator(&input, &ledger));
     {
         let check = Check {
             image: &image,
@@ -202,7 +202,7 @@ impl Check<'_> {
         } else {
             align
         };
-        (loader::memory_size(self.image, calls), align)
+        (linker::memory_size(self.image, calls), align)
     }
 
     /// How the last attempt bound calls: a second request means the
@@ -215,18 +215,18 @@ impl Check<'_> {
         }
     }
 
-    fn failed(&self, error: LoadError) {
+    fn failed(&self, error: LinkError) {
         let calls = self.final_calls();
         self.requests(calls);
         match error {
-            LoadError::OutOfMemory(size) => {
+            LinkError::OutOfMemory(size) => {
                 assert_eq!(self.ledger.bases.len() + 1, self.ledger.requests.len());
                 assert_eq!(
                     Some(size),
                     self.ledger.requests.last().map(|request| request.0)
                 );
             }
-            LoadError::Place(PlaceError::OutOfRange(index)) => {
+            LinkError::Place(PlaceError::OutOfRange(index)) => {
                 let base = *self.ledger.bases.last().expect("a block was placed");
                 let relocation = self.image.relocation(index).expect("a relocation");
                 let layout = Layout::of(self.image, calls);
@@ -237,7 +237,7 @@ impl Check<'_> {
                     "{relocation:?} is in reach"
                 );
             }
-            LoadError::Place(PlaceError::WrongInstruction(index)) => {
+            LinkError::Place(PlaceError::WrongInstruction(index)) => {
                 let relocation = self.image.relocation(index).expect("a relocation");
                 let content = self.image.content();
                 let at = relocation.offset as usize;
@@ -254,11 +254,11 @@ impl Check<'_> {
                     "{relocation:?} sits on the right instructions"
                 );
             }
-            other => panic!("load_into failed with {other:?}"),
+            other => panic!("link_into failed with {other:?}"),
         }
     }
 
-    fn loaded(&self, loaded: &Loaded<FuzzBlock>) {
+    fn loaded(&self, loaded: &Linked<FuzzBlock>) {
         self.requests(loaded.calls);
         assert_eq!(self.ledger.live, 1, "only the returned block is held");
         assert!(
@@ -267,7 +267,7 @@ impl Check<'_> {
         );
         let memory = &loaded.block.bytes;
         assert_eq!(memory.len(), loaded.size);
-        assert_eq!(loaded.size, loader::memory_size(self.image, loaded.calls));
+        assert_eq!(loaded.size, linker::memory_size(self.image, loaded.calls));
         let layout = Layout::of(self.image, loaded.calls);
         let touched = Touched::of(self.image);
         let base = loaded.block.address;

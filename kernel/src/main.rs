@@ -1,9 +1,9 @@
-//! Tessera's kernel: the machine layer, the boot services and the start of the startup program.
+//! Tessera's kernel: the machine layer, the kernel objects and the start of the startup program.
 //!
 //! Boot, in order: the machine layer's entry code sets up a stack and traps
 //! and calls [`kernel_main`]; the device tree tells the RAM and devices; the
 //! heap takes every free byte of RAM; the root namespace is created and the
-//! boot services are registered in it (`/dev/console`, `/dev/power`,
+//! kernel objects are registered in it (`/dev/console`, `/dev/power`,
 //! `/sys/heap`, and the boot RomFS at `/boot`); then the kernel binds the
 //! startup program by name ([`STARTUP_PROGRAM`], `/shell`: with the loader,
 //! the shell component, demand-loaded from the boot RomFS; without it, the
@@ -11,10 +11,13 @@
 //!
 //! Depends on every portable crate (`com`, `interfaces`, `heap`,
 //! `namespace`, `devicetree`, `sync`; with `loader`, also `bootfs`,
-//! `loader`, `image`); nothing depends on it.
+//! `linker`, `image`); nothing depends on it.
 
 #![no_std]
 #![no_main]
+// Only the machine layer and the boundary with component code may use
+// `unsafe` (docs/architecture.md lists every exception and why).
+#![deny(unsafe_code)]
 
 extern crate alloc;
 
@@ -48,13 +51,10 @@ macro_rules! kputln {
     }};
 }
 
-#[cfg(feature = "loader")]
-mod boot_image;
-#[cfg(feature = "loader")]
-mod exports;
-mod gates;
+#[allow(unsafe_code, reason = "the boundary with component code: see its docs")]
+mod abi;
 #[cfg(feature = "threads")]
-mod irq;
+mod interrupt_registry;
 #[cfg_attr(
     not(all(feature = "threads", feature = "loader")),
     allow(
@@ -62,12 +62,14 @@ mod irq;
         reason = "the machine layer drives the whole board; a minimal kernel uses part of it"
     )
 )]
+#[allow(
+    unsafe_code,
+    reason = "the machine layer is where the kernel's unsafe code lives"
+)]
 mod machine;
 #[cfg(feature = "loader")]
 mod modules;
-#[cfg(feature = "threads")]
-mod process;
-mod services;
+mod objects;
 #[cfg(not(feature = "loader"))]
 mod startup;
 #[cfg(feature = "threads")]
@@ -80,10 +82,9 @@ mod startup;
 )]
 mod threads;
 
-use com::{ComPtr, Status};
-use heap::SharedHeap;
+use com::Status;
+use interfaces::IProgram;
 use interfaces::power::exit_code;
-use interfaces::{INamespace, IProgram};
 use machine::console::Hex;
 use machine::platform::Platform;
 use machine::{counters, power};
@@ -92,13 +93,9 @@ use machine::{counters, power};
 /// (set by `kernel/build.rs`, from `TESSERA_STARTUP_PROGRAM`).
 pub const STARTUP_PROGRAM: &str = env!("TESSERA_STARTUP_PROGRAM");
 
-/// The kernel heap; `kernel_main` gives it the free RAM.
-#[global_allocator]
-static HEAP: SharedHeap = SharedHeap::empty();
-
-/// The first Rust code; `entry_instructions` is `instret` at `_start`.
-#[unsafe(no_mangle)]
-extern "C" fn kernel_main(_hart: usize, device_tree: usize, entry_instructions: u64) -> ! {
+/// The boot sequence, from the machine layer's entry code;
+/// `entry_instructions` is `instret` at `_start`.
+fn kernel_main(device_tree: usize, entry_instructions: u64) -> ! {
     let platform = match machine::platform::discover(device_tree) {
         Ok(platform) => platform,
         Err(error) => {
@@ -111,11 +108,20 @@ extern "C" fn kernel_main(_hart: usize, device_tree: usize, entry_instructions: 
             power::off(exit_code::BOOT_FAILURE);
         }
     };
-    give_free_ram_to_heap(&platform);
-    let root = services::register_boot_services(platform.uart)
-        .unwrap_or_else(|status| boot_failed("registering the boot services", status));
+    if let Err(no_ram) = machine::heap::take_free_ram(&platform) {
+        kputln!(
+            "boot: no RAM left for the heap (kernel ends at ",
+            Hex(no_ram.kernel_end as u64),
+            ", RAM at ",
+            Hex(no_ram.ram_end as u64),
+            ")"
+        );
+        power::off(exit_code::BOOT_FAILURE);
+    }
+    let root = objects::register_boot_objects(platform.uart)
+        .unwrap_or_else(|status| boot_failed("registering the kernel objects", status));
     #[cfg(feature = "loader")]
-    services::mount_boot_romfs(&root, boot_image::romfs())
+    objects::mount_boot_romfs(&root, machine::boot_image::romfs())
         .unwrap_or_else(|status| boot_failed("mounting the boot RomFS", status));
     #[cfg(feature = "threads")]
     {
@@ -147,9 +153,9 @@ fn take_device_interrupts(platform: &Platform) {
     else {
         return;
     };
-    irq::init(plic, context);
+    interrupt_registry::init(plic, context);
     machine::uart::enable_receive_interrupt(uart);
-    if let Err(status) = services::console::take_input_interrupts(source) {
+    if let Err(status) = objects::console::take_input_interrupts(source) {
         kputln!("boot: console input stays polled: ", status.message());
     }
 }
@@ -178,32 +184,6 @@ fn print_banner(platform: &Platform, boot_instructions: u64) {
     );
 }
 
-/// Hands the RAM between the kernel image and the device tree (or the end
-/// of RAM) to the heap.
-fn give_free_ram_to_heap(platform: &Platform) {
-    let (_, kernel_end) = machine::kernel_extent();
-    let tree = &platform.device_tree;
-    let end = if (kernel_end..platform.ram.end).contains(&tree.start) {
-        tree.start
-    } else {
-        platform.ram.end
-    };
-    if end <= kernel_end {
-        kputln!(
-            "boot: no RAM left for the heap (kernel ends at ",
-            Hex(kernel_end as u64),
-            ", RAM at ",
-            Hex(end as u64),
-            ")"
-        );
-        power::off(exit_code::BOOT_FAILURE);
-    }
-    // SAFETY: `[kernel_end, end)` is RAM (inside the device tree's memory
-    // region) that neither the kernel image, its stack nor the device tree
-    // occupies, and the heap is given memory only here, once.
-    unsafe { HEAP.init(kernel_end as *mut u8, end - kernel_end) };
-}
-
 /// Reports a boot step that failed and powers off.
 fn boot_failed(step: &str, status: Status) -> ! {
     kputln!("boot: ", step, " failed: ", status.message());
@@ -224,11 +204,6 @@ fn startup_failed(step: &str, status: Status) -> ! {
     power::off(exit_code::BOOT_FAILURE);
 }
 
-/// The heap as the kernel's services see it.
-fn heap() -> &'static SharedHeap {
-    &HEAP
-}
-
 /// Stops on a kernel bug: prints where and why, then powers off.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
@@ -246,6 +221,3 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     }
     power::off(exit_code::PANIC);
 }
-
-/// The root namespace as a client sees it.
-type Root = ComPtr<INamespace>;

@@ -21,7 +21,7 @@ use interfaces::{
     IThreads,
 };
 
-use crate::Root;
+use crate::objects::Root;
 
 /// Registers the built-in program under [`crate::STARTUP_PROGRAM`].
 pub fn register(root: &Root) -> Result<()> {

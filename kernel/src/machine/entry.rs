@@ -1,4 +1,5 @@
-//! The first instructions: from OpenSBI's jump to `kernel_main` in Rust.
+//! The first instructions: from OpenSBI's jump to the kernel's boot
+//! sequence (`crate::kernel_main`), the one call from the machine layer up.
 //!
 //! OpenSBI enters in S-mode with address translation off, `a0` = hart id and
 //! `a1` = the device tree's address. Before any Rust code runs we count the
@@ -24,9 +25,16 @@ _start:
     csrs sstatus, t0
     la t0, trap_entry
     csrw stvec, t0
-    call kernel_main
+    call rust_entry
 3:
     wfi
     j 3b
 "#
 );
+
+/// Where `_start` jumps once Rust code can run: hands the device tree's
+/// address and the instructions retired before entry to the boot sequence.
+#[unsafe(no_mangle)]
+extern "C" fn rust_entry(_hart: usize, device_tree: usize, entry_instructions: u64) -> ! {
+    crate::kernel_main(device_tree, entry_instructions)
+}

@@ -17,12 +17,15 @@
 //!
 //! The addresses of the devices come from the device tree, not from this table.
 
+#[cfg(feature = "loader")]
+pub mod boot_image;
 pub mod cache;
 pub mod console;
 pub mod context;
 pub mod counters;
 mod entry;
-pub mod interrupts;
+pub mod heap;
+pub mod interrupt_mask;
 pub mod platform;
 pub mod plic;
 pub mod power;

@@ -6,19 +6,20 @@ use alloc::boxed::Box;
 use alloc::collections::TryReserveError;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::ffi::c_void;
-use core::ptr::NonNull;
 
 use com::{ComPtr, IUnknown, Result, Status};
 use image::Image;
 use interfaces::{IFile, IMemoryFile};
-use loader::Calls;
+use linker::Calls;
 
 use super::Module;
 use super::cost::{Phase, Stopwatch};
 use super::records::Records;
-use crate::exports;
+use crate::abi::component_code::{self, run_constructor};
+use crate::abi::component_memory::{InPlaceFile, UncountedObject};
+use crate::abi::exports;
 use crate::machine::cache;
+use crate::machine::heap::HeapBlock;
 
 /// Where demand-loaded images are found: `/hello` loads `/boot/hello`.
 const IMAGE_DIRECTORY: &str = "/boot";
@@ -97,31 +98,24 @@ pub fn load(
     let (addresses, dependencies) = bind_imports(location, &image)?;
     stopwatch.lap(Phase::ResolveImports);
     let (block, size) = place(location, &image, &addresses, calls, stopwatch)?;
+    let entry = run_constructor(&block, image.entry());
     let mut module = Module {
         id: super::next_id(),
         records,
+        can_unload: image
+            .can_unload()
+            .and_then(|offset| component_code::can_unload_function(&block, offset)),
         block,
         size,
         entry: image.entry() as usize,
-        can_unload: image.can_unload().map(|offset| {
-            // SAFETY: the image's validation put the offset inside its code,
-            // where the munger found `tessera_can_unload`: `fn() -> u32`.
-            unsafe {
-                core::mem::transmute::<usize, extern "C" fn() -> u32>(
-                    block.as_ptr() as usize + offset as usize,
-                )
-            }
-        }),
         dependencies,
         registered: None,
         aliases: Vec::new(),
     };
-    let entry = run_entry(block, image.entry());
     stopwatch.lap(Phase::Constructor);
     match entry {
         Ok(object) => {
-            module.registered =
-                registered_as.map(|name| (NonNull::from(object.as_unknown()), name));
+            module.registered = registered_as.map(|name| (UncountedObject::of(&object), name));
             Ok((object, module))
         }
         Err(status) => {
@@ -162,11 +156,7 @@ fn zeroed<T: Clone + Default>(location: &str, length: usize, what: &str) -> Resu
 /// copied from any other file.
 enum ImageBytes {
     /// The bytes of a file that keeps them in memory while it lives.
-    InPlace(
-        &'static [u8],
-        #[allow(dead_code, reason = "held, never read: the bytes live while it does")]
-        ComPtr<IMemoryFile>,
-    ),
+    InPlace(InPlaceFile),
     Copied(Vec<u8>),
 }
 
@@ -175,7 +165,7 @@ impl core::ops::Deref for ImageBytes {
 
     fn deref(&self) -> &[u8] {
         match self {
-            ImageBytes::InPlace(bytes, _) => bytes,
+            ImageBytes::InPlace(file) => file.bytes(),
             ImageBytes::Copied(bytes) => bytes,
         }
     }
@@ -197,13 +187,7 @@ fn read_image(location: &str) -> Result<ImageBytes> {
         ));
     }
     if let Ok(memory) = file.query::<IMemoryFile>() {
-        let address = usize::try_from(memory.address()?).map_err(|_| Status::BAD_IMAGE)?;
-        // SAFETY: an `IMemoryFile` keeps its `size` bytes at `address`, in
-        // the kernel's memory and unchanged, while it lives; `ImageBytes`
-        // holds it for as long as the slice is used (the `'static` never
-        // escapes the loader).
-        let bytes = unsafe { core::slice::from_raw_parts(address as *const u8, size) };
-        return Ok(ImageBytes::InPlace(bytes, memory));
+        return Ok(ImageBytes::InPlace(InPlaceFile::new(memory, size)?));
     }
     let mut bytes = zeroed(location, size, "its image")?;
     let mut done = 0;
@@ -334,7 +318,7 @@ fn slot<'a>(location: &str, addresses: &'a mut [u64], index: u32) -> Result<&'a 
 }
 
 /// Allocates the module's block and places the image in it
-/// (`loader::load_into`: a call too far for a direct jump makes it go
+/// (`linker::link_into`: a call too far for a direct jump makes it go
 /// through a slot instead, in a new block).
 fn place(
     location: &str,
@@ -342,15 +326,15 @@ fn place(
     addresses: &[u64],
     calls: Calls,
     stopwatch: &mut Stopwatch,
-) -> Result<(NonNull<u8>, usize)> {
+) -> Result<(HeapBlock, usize)> {
     let allocate = |size, align| {
-        let block = crate::heap().alloc(size, align).ok();
+        let block = HeapBlock::allocate(size, align);
         stopwatch.lap(Phase::Allocate);
-        block.map(|start| HeapBlock { start, size })
+        block.map(PlacedBlock)
     };
     let loaded =
-        loader::load_into(image, addresses, calls, allocate).map_err(|error| match error {
-            loader::LoadError::OutOfMemory(_) => report(
+        linker::link_into(image, addresses, calls, allocate).map_err(|error| match error {
+            linker::LinkError::OutOfMemory(_) => report(
                 location,
                 &format_args!("{error} for the module"),
                 Status::OUT_OF_MEMORY,
@@ -359,49 +343,20 @@ fn place(
         })?;
     cache::sync_instructions();
     stopwatch.lap(Phase::PlaceAndRelocate);
-    let block = core::mem::ManuallyDrop::new(loaded.block);
-    Ok((block.start, loaded.size))
+    Ok((loaded.block.0, loaded.size))
 }
 
-/// A block of the kernel heap being placed; dropping it frees it.
-struct HeapBlock {
-    start: NonNull<u8>,
-    size: usize,
-}
+/// A block of the kernel heap the loader places a module in.
+struct PlacedBlock(HeapBlock);
 
-impl loader::Block for HeapBlock {
+impl linker::Block for PlacedBlock {
     fn address(&self) -> u64 {
-        self.start.as_ptr() as u64
+        self.0.address() as u64
     }
 
     fn bytes(&mut self) -> &mut [u8] {
-        // SAFETY: the heap handed out `size` bytes at `start`, which nothing
-        // else uses while this block lives.
-        unsafe { core::slice::from_raw_parts_mut(self.start.as_ptr(), self.size) }
+        self.0.bytes()
     }
-}
-
-impl Drop for HeapBlock {
-    fn drop(&mut self) {
-        // SAFETY: the block came from this heap and nothing runs in it: a
-        // block is dropped only when placing in it failed.
-        let _ = unsafe { crate::heap().free(self.start.as_ptr()) };
-    }
-}
-
-/// Calls the entry point at `entry` in the module at `block`; returns the
-/// object it made.
-fn run_entry(block: NonNull<u8>, entry: u32) -> Result<ComPtr<IUnknown>> {
-    let address = block.as_ptr() as usize + entry as usize;
-    // SAFETY: the image's validation put the entry inside the module's code,
-    // where the munger found `tessera_entry`, whose signature is this one.
-    let entry: unsafe extern "C" fn(*mut *mut c_void) -> Status =
-        unsafe { core::mem::transmute(address) };
-    let mut object = core::ptr::null_mut();
-    // SAFETY: the entry point writes at most one pointer to `object`.
-    unsafe { entry(&mut object) }.check()?;
-    // SAFETY: on success the entry point stored an owned `IUnknown` reference.
-    unsafe { ComPtr::from_raw(object.cast::<IUnknown>()) }.ok_or(Status::NULL_POINTER)
 }
 
 /// Prints why loading `location` failed and returns `status`.

@@ -2,7 +2,7 @@
 //! between modules, and unloading once nothing uses a module.
 //!
 //! A module is one heap block holding a component image's code and data,
-//! placed and relocated by `loader`. Its entry point makes the module's
+//! placed and relocated by `linker`. Its entry point makes the module's
 //! object; a name bound through the namespace (`/hello`) loads the image
 //! `/boot/hello` and registers that object under the name.
 //!
@@ -37,21 +37,22 @@
 
 mod cost;
 mod load;
-mod objects;
 mod records;
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use com::{ComPtr, Guid, IUnknown, Result, Status};
 use interfaces::namespace::flags;
 use sync::Mutex;
 
+use crate::abi::component_memory::UncountedObject;
+use crate::abi::object_model;
+use crate::machine::heap::HeapBlock;
+
 pub use cost::last_load as last_load_cost;
 pub use load::ModuleLoader;
-pub use objects::{LoaderService, ModuleDirectory};
 
 /// A module in memory.
 pub struct Module {
@@ -60,7 +61,7 @@ pub struct Module {
     /// Its name, location, arguments and export tables.
     records: records::Records,
     /// The heap block holding the module.
-    block: NonNull<u8>,
+    block: HeapBlock,
     /// Bytes of the block in use.
     size: usize,
     /// Offset of the entry point.
@@ -75,28 +76,57 @@ pub struct Module {
     dependencies: Vec<ComPtr<IUnknown>>,
     /// The module's object while the namespace holds it (not counted as a
     /// reference of ours), and the name it is registered under.
-    registered: Option<(NonNull<IUnknown>, String)>,
+    registered: Option<(UncountedObject, String)>,
     /// More names the namespace has the same object under, taken over from
     /// modules whose object this module adopted.
     aliases: Vec<String>,
 }
 
-// SAFETY: the block and the registered object pointer are only used under
-// the module list's lock (or after the record left the list).
-unsafe impl Send for Module {}
-
 impl Module {
-    fn base(&self) -> usize {
-        self.block.as_ptr() as usize
+    /// Its image's name.
+    pub fn name(&self) -> &str {
+        self.records.name()
+    }
+
+    /// Where its image was loaded from.
+    pub fn location(&self) -> &str {
+        self.records.location()
+    }
+
+    /// The arguments it was loaded with.
+    pub fn arguments(&self) -> &str {
+        self.records.arguments()
+    }
+
+    /// The address of its first byte.
+    pub fn base(&self) -> usize {
+        self.block.address()
+    }
+
+    /// Bytes of its block in use.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The address of its entry point.
+    pub fn entry_address(&self) -> usize {
+        self.base() + self.entry
+    }
+
+    /// Its registered object, with a reference for the caller; none when the
+    /// module is not registered.
+    pub fn registered_object(&self) -> Option<ComPtr<IUnknown>> {
+        let (object, _) = self.registered.as_ref()?;
+        Some(object.counted())
     }
 
     /// The address of export `ordinal` of table `uuid`.
-    fn export_by_ordinal(&self, uuid: Guid, ordinal: u32) -> Result<u64> {
+    pub fn export_by_ordinal(&self, uuid: Guid, ordinal: u32) -> Result<u64> {
         self.export_address(uuid, records::Wanted::Ordinal(ordinal))
     }
 
     /// The address of export `name` of table `uuid`.
-    fn export_by_name(&self, uuid: Guid, name: &str) -> Result<u64> {
+    pub fn export_by_name(&self, uuid: Guid, name: &str) -> Result<u64> {
         self.export_address(uuid, records::Wanted::Name(name))
     }
 
@@ -114,11 +144,8 @@ impl Module {
     }
 
     /// References to the module's registered object, the namespace's included.
-    fn references(&self) -> u32 {
+    pub fn references(&self) -> u32 {
         self.registered.as_ref().map_or(0, |(object, _)| {
-            // SAFETY: the namespace holds a reference, so the object is alive
-            // while the module is registered (and we hold the list's lock).
-            let object = unsafe { object.as_ref() };
             // Read through the namespace's reference, without one of our
             // own: taking and dropping one would cost two calls more.
             let aliases = u32::try_from(self.aliases.len()).unwrap_or(u32::MAX);
@@ -128,19 +155,11 @@ impl Module {
 
     /// The name `/sys/modules` lists the module under: its namespace name
     /// (`/test/x` → `test.x`), or `name@id` for a separate instance.
-    fn listing_name(&self) -> String {
+    pub fn listing_name(&self) -> String {
         match &self.registered {
             Some((_, name)) => name.trim_start_matches('/').replace('/', "."),
             None => alloc::format!("{}@{}", self.records.name(), self.id),
         }
-    }
-}
-
-impl Drop for Module {
-    fn drop(&mut self) {
-        // SAFETY: the block came from this heap and nothing runs in it any
-        // more: the module reported no live objects before being dropped.
-        let _ = unsafe { crate::heap().free(self.block.as_ptr()) };
     }
 }
 
@@ -153,53 +172,41 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// list: their constructors may adopt objects before they are registered.
 static LOADS_RUNNING: AtomicUsize = AtomicUsize::new(0);
 
-/// A Bloom filter of the registered modules' objects: bit
-/// [`filter_bit`] of each. A release that leaves an object whose bit is
-/// clear shared by nobody cannot have made a module unused.
-static REGISTERED_FILTER: AtomicU64 = AtomicU64::new(0);
-
 /// The thread running [`collect_idle`] (0: none), so that a collection
 /// that binds — a destructor may — does not start another inside it.
 static COLLECTOR: AtomicU64 = AtomicU64::new(0);
 /// Serializes collections: the module list changes under each step.
 static COLLECTING: Mutex<()> = Mutex::new(());
 
-/// The filter bit of the object at `address` (objects are 16-byte aligned).
-fn filter_bit(address: usize) -> u64 {
-    1 << ((address >> 4) % 64)
-}
-
-/// `Release` left `object` with few references (the namespace may hold
-/// them all), or, at address 0, a module's last object died: either may
-/// have made a module unused, so the namespace should collect.
-pub fn note_unshared(object: usize) {
-    let maybe_module =
-        object == 0 || REGISTERED_FILTER.load(Ordering::Relaxed) & filter_bit(object) != 0;
+/// `Release` left a registered module's object with few references (the
+/// namespace may hold them all), or a module's last object died (the
+/// boundary's filter, `abi::object_model`, lets only those through):
+/// either may have made a module unused, so the namespace should collect.
+pub fn note_unshared() {
     // The collection's own probes of reference counts, and the releases
     // it makes, are seen by the pass that makes them.
-    if maybe_module && COLLECTOR.load(Ordering::Relaxed) != load::current_thread() {
+    if COLLECTOR.load(Ordering::Relaxed) != load::current_thread() {
         namespace::request_collection();
     }
 }
 
-/// Rebuilds the filter from the registered modules.
+/// Rebuilds the boundary's filter from the registered modules.
 fn refresh_filter(modules: &[Module]) {
-    let bits = modules
-        .iter()
-        .filter_map(|module| module.registered.as_ref())
-        .fold(0, |bits, (object, _)| {
-            bits | filter_bit(object.as_ptr().addr())
-        });
-    REGISTERED_FILTER.store(bits, Ordering::Relaxed);
+    object_model::set_registered_objects(
+        modules
+            .iter()
+            .filter_map(|module| module.registered.as_ref())
+            .map(|(object, _)| object.address()),
+    );
 }
 
 /// Loads the image at `location` (see `load::load`) and adds the module to
 /// the list; returns its object and id.
-fn load_and_add(
+pub fn load_and_add(
     location: &str,
     arguments: &str,
     registered_as: Option<&str>,
-    calls: loader::Calls,
+    calls: linker::Calls,
 ) -> Result<(ComPtr<IUnknown>, u64)> {
     // Room in the list first: no allocation may fail once the module runs.
     MODULES
@@ -253,7 +260,7 @@ fn give_back_room(modules: &mut Vec<Module>) {
 fn add(module: Module) {
     let mut modules = MODULES.lock();
     if let Some((object, _)) = &module.registered {
-        REGISTERED_FILTER.fetch_or(filter_bit(object.as_ptr().addr()), Ordering::Relaxed);
+        object_model::add_registered_object(object.address());
     }
     modules.push(module);
 }
@@ -281,8 +288,22 @@ fn with_registered<T>(name: &str, f: impl FnOnce(&Module) -> T) -> Option<T> {
         .map(f)
 }
 
+/// The name `/sys/modules` lists each module in memory under.
+pub fn listing_names() -> Vec<String> {
+    MODULES.lock().iter().map(Module::listing_name).collect()
+}
+
+/// The id of the module `/sys/modules` lists as `name`, if any.
+pub fn find_listed(name: &str) -> Option<u64> {
+    let modules = MODULES.lock();
+    let module = modules
+        .iter()
+        .find(|module| module.listing_name() == name)?;
+    Some(module.id)
+}
+
 /// Runs `f` on module `id`, if it is still in memory.
-fn with_module<T>(id: u64, f: impl FnOnce(&Module) -> T) -> Option<T> {
+pub fn with_module<T>(id: u64, f: impl FnOnce(&Module) -> T) -> Option<T> {
     MODULES.lock().iter().find(|module| module.id == id).map(f)
 }
 
@@ -384,7 +405,7 @@ fn unregister(module: &mut Module) -> Option<Step> {
 /// Module `index` no longer owns its registered `object`: if another
 /// module is registered with it, that one takes the name over as an alias
 /// and module `index` is free to go (true).
-fn hand_over_registration(modules: &mut [Module], index: usize, object: NonNull<IUnknown>) -> bool {
+fn hand_over_registration(modules: &mut [Module], index: usize, object: UncountedObject) -> bool {
     let adopter = modules.iter().enumerate().position(|(other, module)| {
         other != index
             && module

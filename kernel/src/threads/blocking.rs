@@ -224,7 +224,7 @@ impl Condition {
 }
 
 /// A flag one side raises and another waits for — the one thing an
-/// interrupt routine may do to a thread ([`crate::irq`]).
+/// interrupt routine may do to a thread ([`crate::interrupt_registry`]).
 pub struct Event {
     raised: AtomicBool,
 }

@@ -37,6 +37,25 @@ pub enum State {
     Exited,
 }
 
+/// What a thread runs.
+#[derive(Clone, Copy)]
+pub enum Entry {
+    /// A kernel function, with its argument.
+    Kernel(fn(usize), usize),
+    /// A component's function, with its argument (made through `IProcess`).
+    Component(extern "C" fn(u64), u64),
+}
+
+impl Entry {
+    /// Runs it.
+    pub fn run(self) {
+        match self {
+            Entry::Kernel(function, argument) => function(argument),
+            Entry::Component(function, argument) => function(argument),
+        }
+    }
+}
+
 /// A thread's record.
 pub struct Thread {
     /// Unique while the system runs.
@@ -50,9 +69,7 @@ pub struct Thread {
     /// boot thread, which runs on the boot stack).
     stack: Option<Box<[u64]>>,
     /// What it runs.
-    pub entry: fn(usize),
-    /// What it runs with.
-    pub argument: usize,
+    pub entry: Entry,
     /// Processor time used so far, in `time` ticks.
     pub cpu_ticks: u64,
     /// When it last got the processor.
@@ -68,38 +85,31 @@ pub struct Thread {
 impl Thread {
     /// The thread already running (the boot thread), on the boot stack.
     pub fn boot(id: u64, name: &str, now: u64) -> Thread {
-        let mut thread = Thread::record(id, name, None, |_| {}, 0);
+        let mut thread = Thread::record(id, name, None, Entry::Kernel(|_| {}, 0));
         thread.state = State::Running;
         thread.since = now;
         thread
     }
 
     /// A new thread that will start in `start` (the scheduler's trampoline),
-    /// which runs `entry(argument)`; its stack comes from the heap.
+    /// which runs `entry`; its stack comes from the heap.
     pub fn new(
         id: u64,
         name: &str,
         stack_size: usize,
-        entry: fn(usize),
-        argument: usize,
+        entry: Entry,
         start: extern "C" fn(usize) -> !,
     ) -> Thread {
         let mut stack =
             vec![STACK_FILL; (stack_size / WORD).max(GUARD_WORDS * 2)].into_boxed_slice();
         stack[..GUARD_WORDS].fill(GUARD);
         let top = stack.as_ptr() as usize + stack.len() * WORD;
-        let mut thread = Thread::record(id, name, Some(stack), entry, argument);
+        let mut thread = Thread::record(id, name, Some(stack), entry);
         thread.context = Context::new(top, start, usize::try_from(id).unwrap_or(0));
         thread
     }
 
-    fn record(
-        id: u64,
-        name: &str,
-        stack: Option<Box<[u64]>>,
-        entry: fn(usize),
-        argument: usize,
-    ) -> Thread {
+    fn record(id: u64, name: &str, stack: Option<Box<[u64]>>, entry: Entry) -> Thread {
         let mut bytes = [0u8; 16];
         // Keep whole characters: cut at a boundary that fits.
         let length = (0..=name.len().min(16))
@@ -115,7 +125,6 @@ impl Thread {
             context: Context::default(),
             stack,
             entry,
-            argument,
             cpu_ticks: 0,
             since: 0,
             ticket: 0,

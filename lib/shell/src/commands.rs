@@ -5,14 +5,13 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use com::{ComPtr, Interface, Status};
+use com::{ComPtr, Status};
 use interfaces::namespace::flags;
 use interfaces::threads::state;
 use interfaces::{IBenchmarks, IFile, IHeap, INamespace, IPower, IScheduler, ISelfTests, IThreads};
 
-use crate::filters;
-use crate::modules::{self, Held};
-use crate::{Exit, Output};
+use crate::context::{Context, Failure, Held, Outcome, failed, service};
+use crate::{Exit, Output, filters, modules};
 
 /// Where `mem` finds the kernel heap.
 pub const HEAP_PATH: &str = "/sys/heap";
@@ -28,27 +27,6 @@ pub const SELFTEST_PATH: &str = "/selftest";
 pub const BENCH_PATH: &str = "/benchmarks";
 /// Where `poweroff` finds the machine's power control.
 pub const POWER_PATH: &str = "/dev/power";
-
-/// What a command reports when it cannot do its work.
-pub enum Failure {
-    /// The arguments do not fit the command's usage.
-    Usage,
-    /// An operation on `subject` failed with `status`.
-    Status(String, Status),
-}
-
-/// What a command returns: whether the shell stops, or why it failed.
-pub type Outcome = Result<Option<Exit>, Failure>;
-
-/// The context a command runs in.
-pub struct Context<'a> {
-    /// Where names are bound.
-    pub namespace: &'a INamespace,
-    /// The console.
-    pub output: &'a mut Output,
-    /// Objects the user bound and has not released.
-    pub held: &'a mut Held,
-}
 
 struct Command {
     name: &'static str,
@@ -217,23 +195,6 @@ pub fn execute(
             None
         }
     }
-}
-
-/// The service at `path`, as interface `I`; a failure names the path.
-pub(crate) fn service<I: Interface>(
-    namespace: &INamespace,
-    path: &str,
-    bind_flags: u32,
-) -> Result<ComPtr<I>, Failure> {
-    namespace
-        .bind(path, bind_flags)
-        .and_then(|object| object.query::<I>())
-        .map_err(failed(path))
-}
-
-/// Wraps a failed operation on `subject`.
-pub fn failed(subject: &str) -> impl FnOnce(Status) -> Failure + '_ {
-    move |status| Failure::Status(subject.into(), status)
 }
 
 fn help(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {

@@ -10,8 +10,7 @@ use com::{Guid, IUnknown};
 use interfaces::IInterpose;
 use interfaces::interpose::{self, filters};
 
-use crate::commands::{Context, Failure, Outcome, failed, service};
-use crate::modules::absolute;
+use crate::context::{Context, Failure, Outcome, absolute, failed, service};
 
 pub fn trace(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     put(context, arguments, filters::TRACE, "traced until `untrace")

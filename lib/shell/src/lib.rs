@@ -13,6 +13,7 @@ extern crate alloc;
 
 mod commands;
 mod console;
+mod context;
 mod filters;
 mod line;
 mod modules;
@@ -33,7 +34,7 @@ pub struct Shell {
     namespace: ComPtr<INamespace>,
     output: Output,
     console: ComPtr<IConsole>,
-    held: modules::Held,
+    held: context::Held,
 }
 
 /// Why the shell's loop ended.
@@ -53,7 +54,7 @@ impl Shell {
             namespace,
             output: Output::new(console.clone()),
             console,
-            held: modules::Held::default(),
+            held: context::Held::default(),
         })
     }
 

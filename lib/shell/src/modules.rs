@@ -10,48 +10,12 @@ use interfaces::module::load_flags;
 use interfaces::namespace::flags;
 use interfaces::{IHello, ILoader, IModule, INamespace};
 
-use crate::commands::{Context, Failure, Outcome, failed};
+use crate::context::{Context, Failure, Outcome, absolute, failed};
 
 /// Where the loaded modules are listed.
 pub const MODULES_PATH: &str = "/sys/modules";
 /// Where separate instances are loaded.
 pub const LOADER_PATH: &str = "/sys/loader";
-
-/// Objects the shell holds on the user's behalf, by name.
-#[derive(Default)]
-pub struct Held(Vec<(String, ComPtr<IUnknown>)>);
-
-impl Held {
-    fn contains(&self, name: &str) -> bool {
-        self.0.iter().any(|(held, _)| held == name)
-    }
-
-    fn get(&self, name: &str) -> Option<ComPtr<IUnknown>> {
-        self.0
-            .iter()
-            .find(|(held, _)| held == name)
-            .map(|(_, object)| object.clone())
-    }
-
-    fn take(&mut self, name: &str) -> Option<ComPtr<IUnknown>> {
-        let index = self.0.iter().position(|(held, _)| held == name)?;
-        let (_, object) = self.0.remove(index);
-        if self.0.is_empty() {
-            // Holding nothing takes no memory, so `mem` returns to where it was.
-            self.0 = Vec::new();
-        }
-        Some(object)
-    }
-}
-
-/// A namespace name for what the user typed (`hello` means `/hello`).
-pub(crate) fn absolute(name: &str) -> String {
-    if name.starts_with('/') {
-        name.into()
-    } else {
-        alloc::format!("/{name}")
-    }
-}
 
 pub fn bind(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     let (name, bind_flags) = match arguments {
@@ -76,7 +40,7 @@ pub fn bind(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         describe(context, &module);
     }
     let _ = writeln!(context.output);
-    context.held.0.push((name, object));
+    context.held.put(name, object);
     Ok(None)
 }
 
@@ -208,7 +172,7 @@ pub fn load(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     let _ = write!(context.output, "loaded {path} as {listed}: ");
     describe(context, &module);
     let _ = writeln!(context.output, " (release {listed} to unload)");
-    context.held.0.push((listed, module.to_unknown()));
+    context.held.put(listed, module.to_unknown());
     Ok(None)
 }
 

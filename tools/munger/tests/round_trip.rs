@@ -171,7 +171,7 @@ fn relocations_reach_their_targets_after_loading() {
 
     let mut memory = vec![0xaa; image.memory_size() as usize];
     assert_eq!(image.import_symbol_count(), 1);
-    loader::place(&image, &mut memory, BASE, loader::Calls::Direct, &[IMPORT]).expect("placed");
+    linker::place(&image, &mut memory, BASE, linker::Calls::Direct, &[IMPORT]).expect("placed");
 
     assert_eq!(
         pcrel_target(&memory, CALL_IMPORT),
@@ -270,6 +270,6 @@ fn loader_refuses_an_import_beyond_reach() {
     let image = Image::parse(&munged.image).expect("valid image");
     let mut memory = vec![0; image.memory_size() as usize];
     let far = vec![BASE + (1 << 32); image.import_symbol_count() as usize];
-    let result = loader::place(&image, &mut memory, BASE, loader::Calls::Direct, &far);
-    assert_eq!(result, Err(loader::PlaceError::OutOfRange(0)));
+    let result = linker::place(&image, &mut memory, BASE, linker::Calls::Direct, &far);
+    assert_eq!(result, Err(linker::PlaceError::OutOfRange(0)));
 }

@@ -1,5 +1,6 @@
 //! The loader's objects: `IModule` for each module, `/sys/modules` listing
-//! them, and `/sys/loader` for separate instances.
+//! them, and `/sys/loader` for separate instances (over `crate::modules`,
+//! which keeps the modules in memory).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -8,9 +9,9 @@ use com::{ComObject, ComPtr, Guid, IUnknown, Result, Status, class, copy_text};
 use interfaces::module::load_flags;
 use interfaces::namespace::flags;
 use interfaces::{ILoader, ILoaderImpl, IModule, IModuleImpl, INamespace, INamespaceImpl};
-use loader::Calls;
+use linker::Calls;
 
-use super::{Module, with_module};
+use crate::modules::{self, Module, with_module};
 
 /// One module, seen through `IModule`.
 #[class(IModule)]
@@ -28,15 +29,15 @@ impl ModuleObject {
 
 impl IModuleImpl for ModuleObject {
     fn name(&self, buffer: &mut [u8]) -> Result<usize> {
-        self.with(|module| copy_text(module.records.name(), buffer))
+        self.with(|module| copy_text(module.name(), buffer))
     }
 
     fn location(&self, buffer: &mut [u8]) -> Result<usize> {
-        self.with(|module| copy_text(module.records.location(), buffer))
+        self.with(|module| copy_text(module.location(), buffer))
     }
 
     fn arguments(&self, buffer: &mut [u8]) -> Result<usize> {
-        self.with(|module| copy_text(module.records.arguments(), buffer))
+        self.with(|module| copy_text(module.arguments(), buffer))
     }
 
     fn base_address(&self) -> Result<u64> {
@@ -44,11 +45,11 @@ impl IModuleImpl for ModuleObject {
     }
 
     fn size(&self) -> Result<u64> {
-        self.with(|module| Ok(module.size as u64))
+        self.with(|module| Ok(module.size() as u64))
     }
 
     fn entry_point(&self) -> Result<u64> {
-        self.with(|module| Ok((module.base() + module.entry) as u64))
+        self.with(|module| Ok(module.entry_address() as u64))
     }
 
     fn references(&self) -> Result<u32> {
@@ -62,11 +63,7 @@ impl IModuleImpl for ModuleObject {
         if let Some(object) = &self.instance {
             return Ok(object.clone());
         }
-        self.with(|module| {
-            let (object, _) = module.registered.as_ref().ok_or(Status::NOT_FOUND)?;
-            // SAFETY: the namespace holds the object while it is registered.
-            Ok(ComPtr::from_ref(unsafe { object.as_ref() }))
-        })
+        self.with(|module| module.registered_object().ok_or(Status::NOT_FOUND))
     }
 
     fn export_by_name(&self, table: &Guid, name: &str) -> Result<u64> {
@@ -85,11 +82,7 @@ pub struct ModuleDirectory;
 impl ModuleDirectory {
     /// Every listing name, sorted.
     fn names() -> Vec<String> {
-        let mut names: Vec<String> = super::MODULES
-            .lock()
-            .iter()
-            .map(Module::listing_name)
-            .collect();
+        let mut names = modules::listing_names();
         names.sort();
         names
     }
@@ -97,12 +90,7 @@ impl ModuleDirectory {
     /// The module listed as `path` (`/hello`).
     fn find(path: &str) -> Result<u64> {
         let name = path.strip_prefix('/').ok_or(Status::INVALID_NAME)?;
-        let modules = super::MODULES.lock();
-        modules
-            .iter()
-            .find(|module| module.listing_name() == name)
-            .map(|module| module.id)
-            .ok_or(Status::NOT_FOUND)
+        modules::find_listed(name).ok_or(Status::NOT_FOUND)
     }
 }
 
@@ -158,13 +146,13 @@ pub struct LoaderService;
 
 impl ILoaderImpl for LoaderService {
     fn load_image(&self, path: &str, arguments: &str, flags: u32) -> Result<ComPtr<IModule>> {
-        super::collect_idle();
+        modules::collect_idle();
         let calls = if flags & load_flags::INDIRECT_CALLS != 0 {
             Calls::ThroughSlots
         } else {
             Calls::Direct
         };
-        let (object, id) = super::load_and_add(path, arguments, None, calls)?;
+        let (object, id) = modules::load_and_add(path, arguments, None, calls)?;
         Ok(ComObject::create(ModuleObject {
             id,
             instance: Some(object),
@@ -172,16 +160,16 @@ impl ILoaderImpl for LoaderService {
     }
 
     fn loads_started(&self) -> Result<u64> {
-        Ok(super::loads_started())
+        Ok(modules::loads_started())
     }
 
     fn collect_idle(&self) -> Result<()> {
-        super::collect_idle();
+        modules::collect_idle();
         Ok(())
     }
 
     fn last_load_cost(&self, phase: u32) -> Result<u64> {
-        super::last_load_cost()
+        modules::last_load_cost()
             .get(phase as usize)
             .copied()
             .ok_or(Status::OUT_OF_RANGE)

@@ -6,7 +6,7 @@ use alloc::sync::Arc;
 use com::{ComObject, ComPtr, Result, class};
 use interfaces::{IInterruptSource, IInterruptSourceImpl, IInterrupts, IInterruptsImpl};
 
-use crate::irq::{self, SourceEvent};
+use crate::interrupt_registry::{self, SourceEvent};
 use crate::threads::Event;
 
 /// The registry, as drivers see it.
@@ -16,7 +16,7 @@ pub struct InterruptService;
 impl IInterruptsImpl for InterruptService {
     fn attach(&self, source: u32) -> Result<ComPtr<IInterruptSource>> {
         let event = Arc::new(Event::new());
-        irq::attach(source, SourceEvent::Shared(event.clone()))?;
+        interrupt_registry::attach(source, SourceEvent::Shared(event.clone()))?;
         Ok(ComObject::create(AttachedSource { source, event }))
     }
 
@@ -34,7 +34,7 @@ struct AttachedSource {
 
 impl IInterruptSourceImpl for AttachedSource {
     fn wait(&self) -> Result<()> {
-        irq::rearm(self.source);
+        interrupt_registry::rearm(self.source);
         self.event.wait();
         Ok(())
     }
@@ -49,6 +49,6 @@ impl Drop for AttachedSource {
     fn drop(&mut self) {
         // The registry's share of the event is dropped here, with
         // interrupts enabled.
-        drop(irq::detach(self.source));
+        drop(interrupt_registry::detach(self.source));
     }
 }

@@ -1,32 +1,59 @@
-//! The kernel's boot services: objects over the machine layer, registered in
-//! the root namespace before anything else runs.
-
-#![deny(unsafe_code)]
+//! The kernel objects: what the kernel serves in the root namespace, one
+//! module each, registered before anything else runs. Each is a thin object
+//! over a subsystem (the machine layer, `threads`, `modules`,
+//! `interrupt_registry`) or a portable crate (`heap`, `bootfs`, `namespace`).
+//!
+//! | name | object | module |
+//! |---|---|---|
+//! | `/dev/console` | `IConsole` | [`console`] |
+//! | `/sys/firmware-console` | `ITransition` (gives the console back) | [`console`] |
+//! | `/dev/power` | `IPower` | [`power`] |
+//! | `/sys/heap` | `IHeap` | `heap::HeapObject` |
+//! | `/boot` | the boot RomFS | `bootfs::RomDirectory` |
+//! | `/sys/loader`, `/sys/modules` | `ILoader`, `IModule` | `modules` |
+//! | `/sys/threads` | `IThreads` | `threads` |
+//! | `/sys/process` | `IProcess`, `IThread`; `IMutex`, `ICondition` | `process`, [`locks`] |
+//! | `/sys/interrupts` | `IInterrupts` | `interrupts` |
+//! | `/sys/scheduler` | `IScheduler` | `scheduler` |
 
 pub mod console;
 #[cfg(feature = "threads")]
 mod interrupts;
 #[cfg(feature = "threads")]
 pub mod locks;
+#[cfg(feature = "loader")]
+mod modules;
 mod power;
+#[cfg(feature = "threads")]
+mod process;
 #[cfg(feature = "threads")]
 mod scheduler;
 #[cfg(feature = "threads")]
 mod threads;
 
-use com::{ComObject, Result};
+use com::{ComObject, ComPtr, Result};
 use heap::HeapObject;
+use interfaces::INamespace;
+#[cfg(feature = "loader")]
+use interfaces::namespace::flags;
 
-use crate::Root;
+/// The root namespace as a client sees it.
+pub type Root = ComPtr<INamespace>;
 
-/// Creates the root namespace, registers the boot services in it and makes
+/// Creates the root namespace, registers the kernel objects in it and makes
 /// it the current namespace; returns it. `uart` is the NS16550's address,
 /// which a console driver takes over.
-pub fn register_boot_services(uart: Option<usize>) -> Result<Root> {
+pub fn register_boot_objects(uart: Option<usize>) -> Result<Root> {
     #[cfg(feature = "loader")]
-    let root: Root = ComObject::create(namespace::Namespace::new(Some(
-        crate::modules::ModuleLoader::boxed(),
-    )));
+    let root: Root = {
+        crate::abi::set_module_hooks(crate::abi::ModuleHooks {
+            holds: crate::modules::holds,
+            note_unshared: crate::modules::note_unshared,
+        });
+        ComObject::create(namespace::Namespace::new(Some(
+            crate::modules::ModuleLoader::boxed(),
+        )))
+    };
     #[cfg(not(feature = "loader"))]
     let root: Root = ComObject::create(namespace::Namespace::new(None));
     let console = ComObject::create::<interfaces::IConsole>(console::FirmwareConsole(
@@ -42,18 +69,18 @@ pub fn register_boot_services(uart: Option<usize>) -> Result<Root> {
     root.register("/dev/power", power.as_unknown(), 0)?;
     root.register(
         "/sys/heap",
-        HeapObject::serve(crate::heap()).as_unknown(),
+        HeapObject::serve(crate::machine::heap::shared()).as_unknown(),
         0,
     )?;
     #[cfg(feature = "loader")]
     {
-        register_loader_services(&root)?;
+        register_loader_objects(&root)?;
         let give_back = ComObject::create::<interfaces::ITransition>(console::GiveBack);
         let path = interfaces::console::FIRMWARE_TRANSITION_PATH;
         root.register(path, give_back.as_unknown(), 0)?;
     }
     #[cfg(feature = "threads")]
-    register_thread_services(&root)?;
+    register_thread_objects(&root)?;
     namespace::set_current(root.clone())?;
     Ok(root)
 }
@@ -65,32 +92,24 @@ pub fn mount_boot_romfs(root: &Root, romfs: &'static [u8]) -> Result<()> {
         kprintln!("boot: the boot RomFS is corrupt: {error}");
         com::Status::BAD_IMAGE
     })?;
-    root.register(
-        "/boot",
-        boot.as_unknown(),
-        interfaces::namespace::flags::EXTENSION,
-    )
+    root.register("/boot", boot.as_unknown(), flags::EXTENSION)
 }
 
 /// `/sys/loader` and `/sys/modules`.
 #[cfg(feature = "loader")]
-fn register_loader_services(root: &Root) -> Result<()> {
-    let loader = ComObject::create::<interfaces::ILoader>(crate::modules::LoaderService);
+fn register_loader_objects(root: &Root) -> Result<()> {
+    let loader = ComObject::create::<interfaces::ILoader>(modules::LoaderService);
     root.register("/sys/loader", loader.as_unknown(), 0)?;
-    let listing = ComObject::create::<interfaces::INamespace>(crate::modules::ModuleDirectory);
-    root.register(
-        "/sys/modules",
-        listing.as_unknown(),
-        interfaces::namespace::flags::EXTENSION,
-    )
+    let listing = ComObject::create::<interfaces::INamespace>(modules::ModuleDirectory);
+    root.register("/sys/modules", listing.as_unknown(), flags::EXTENSION)
 }
 
 /// `/sys/threads`, `/sys/process`, `/sys/interrupts` and `/sys/scheduler`.
 #[cfg(feature = "threads")]
-fn register_thread_services(root: &Root) -> Result<()> {
+fn register_thread_objects(root: &Root) -> Result<()> {
     let threads = ComObject::create::<interfaces::IThreads>(threads::ThreadList);
     root.register("/sys/threads", threads.as_unknown(), 0)?;
-    let process = ComObject::create::<interfaces::IProcess>(crate::process::Process);
+    let process = ComObject::create::<interfaces::IProcess>(process::Process);
     root.register("/sys/process", process.as_unknown(), 0)?;
     let interrupts = ComObject::create::<interfaces::IInterrupts>(interrupts::InterruptService);
     root.register("/sys/interrupts", interrupts.as_unknown(), 0)?;

@@ -1,4 +1,4 @@
-//! Tessera's loader core: places a validated component image in memory, binds its imports and applies its relocations.
+//! Tessera's module linker: places a validated component image in memory, binds its imports and applies its relocations.
 //!
 //! [`place`] works on a plain byte buffer and the address the buffer will
 //! run at, so the host tests apply real relocations into a `Vec` and the
@@ -6,7 +6,7 @@
 //! addresses, one per import symbol: the kernel finds them in its own
 //! export table or in the modules it binds through the namespace.
 //!
-//! [`load_into`] is the kernel's whole placement sequence around [`place`]:
+//! [`link_into`] is the kernel's whole placement sequence around [`place`]:
 //! it asks the caller's allocator for a block of the right size and
 //! alignment, places the image there, falls back from short-cut calls to
 //! calls through slots when an import is out of reach, and gives every
@@ -69,9 +69,9 @@ pub enum Calls {
     ThroughSlots,
 }
 
-/// Why [`load_into`] failed.
+/// Why [`link_into`] failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LoadError {
+pub enum LinkError {
     /// The allocator had no block of this many bytes.
     OutOfMemory(usize),
     /// The caller gave `given` import addresses for `expected` import symbols.
@@ -85,26 +85,26 @@ pub enum LoadError {
     Place(PlaceError),
 }
 
-impl fmt::Display for LoadError {
+impl fmt::Display for LinkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoadError::OutOfMemory(size) => write!(f, "out of memory: {size} bytes"),
-            LoadError::ImportCount { expected, given } => {
+            LinkError::OutOfMemory(size) => write!(f, "out of memory: {size} bytes"),
+            LinkError::ImportCount { expected, given } => {
                 write!(f, "{given} import addresses for {expected} import symbols")
             }
-            LoadError::Place(error) => error.fmt(f),
+            LinkError::Place(error) => error.fmt(f),
         }
     }
 }
 
-impl From<PlaceError> for LoadError {
-    fn from(error: PlaceError) -> LoadError {
-        LoadError::Place(error)
+impl From<PlaceError> for LinkError {
+    fn from(error: PlaceError) -> LinkError {
+        LinkError::Place(error)
     }
 }
 
-/// A block of memory from the caller's allocator, for [`load_into`].
-/// Dropping it gives the memory back: `load_into` drops every block it
+/// A block of memory from the caller's allocator, for [`link_into`].
+/// Dropping it gives the memory back: `link_into` drops every block it
 /// does not return.
 pub trait Block {
     /// The address the block's first byte has while the module runs. The
@@ -114,9 +114,9 @@ pub trait Block {
     fn bytes(&mut self) -> &mut [u8];
 }
 
-/// A module [`load_into`] placed.
+/// A module [`link_into`] placed.
 #[derive(Debug)]
-pub struct Loaded<B> {
+pub struct Linked<B> {
     /// The block holding the module, ready to run (after the caller makes
     /// the instruction cache see it).
     pub block: B,
@@ -133,38 +133,38 @@ pub struct Loaded<B> {
 /// reach makes it try again with `Calls::ThroughSlots` in a new block
 /// (the first block is given back before the second is asked for). On
 /// error no block is kept.
-pub fn load_into<B: Block>(
+pub fn link_into<B: Block>(
     image: &Image<'_>,
     addresses: &[u64],
     calls: Calls,
     mut allocate: impl FnMut(usize, usize) -> Option<B>,
-) -> Result<Loaded<B>, LoadError> {
+) -> Result<Linked<B>, LinkError> {
     if addresses.len() != image.import_symbol_count() as usize {
-        return Err(LoadError::ImportCount {
+        return Err(LinkError::ImportCount {
             expected: image.import_symbol_count(),
             given: addresses.len(),
         });
     }
     match load_with(image, addresses, calls, &mut allocate) {
-        Err(LoadError::Place(PlaceError::OutOfRange(_))) if calls == Calls::Direct => {
+        Err(LinkError::Place(PlaceError::OutOfRange(_))) if calls == Calls::Direct => {
             load_with(image, addresses, Calls::ThroughSlots, &mut allocate)
         }
         other => other,
     }
 }
 
-/// One attempt of [`load_into`], binding calls as `calls` says.
+/// One attempt of [`link_into`], binding calls as `calls` says.
 fn load_with<B: Block>(
     image: &Image<'_>,
     addresses: &[u64],
     calls: Calls,
     allocate: &mut impl FnMut(usize, usize) -> Option<B>,
-) -> Result<Loaded<B>, LoadError> {
+) -> Result<Linked<B>, LinkError> {
     let size = memory_size(image, calls);
-    let mut block = allocate(size, alignment(image, calls)).ok_or(LoadError::OutOfMemory(size))?;
+    let mut block = allocate(size, alignment(image, calls)).ok_or(LinkError::OutOfMemory(size))?;
     let base = block.address();
     place(image, block.bytes(), base, calls, addresses)?;
-    Ok(Loaded { block, size, calls })
+    Ok(Linked { block, size, calls })
 }
 
 /// The alignment `image`'s block needs with `calls`: the module's own, and

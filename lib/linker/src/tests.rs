@@ -1,5 +1,5 @@
 //! Each relocation kind applied into a host buffer, from images built here,
-//! and `load_into`'s allocation, fallback and freeing.
+//! and `link_into`'s allocation, fallback and freeing.
 
 use alloc::rc::Rc;
 use alloc::vec;
@@ -8,7 +8,7 @@ use core::cell::RefCell;
 
 use image::{Image, ImageBuilder, ImportModuleSpec, Relocation, RelocationKind};
 
-use crate::{Block, Calls, LoadError, PlaceError, load_into, memory_size, place};
+use crate::{Block, Calls, LinkError, PlaceError, link_into, memory_size, place};
 
 const BASE: u64 = 0x8040_0000;
 const IMPORT: u64 = 0x8020_1230;
@@ -267,7 +267,7 @@ fn load_call(
     pcrel: bool,
     calls: Calls,
     budget: usize,
-) -> (Result<Calls, LoadError>, Ledger, Vec<u8>) {
+) -> (Result<Calls, LinkError>, Ledger, Vec<u8>) {
     let mut relocations = vec![relocation(0, RelocationKind::CallImport, 0, 0)];
     if pcrel {
         relocations.push(relocation(8, RelocationKind::PcrelHi20Import, 0, 0));
@@ -275,7 +275,7 @@ fn load_call(
     let bytes = image_with(&[AUIPC_RA, JALR_RA, AUIPC_A0], 0, relocations);
     let image = Image::parse(&bytes).expect("valid image");
     let ledger = Rc::new(RefCell::new(Ledger::default()));
-    let result = load_into(&image, &[import], calls, allocator(&ledger, budget)).map(|loaded| {
+    let result = link_into(&image, &[import], calls, allocator(&ledger, budget)).map(|loaded| {
         assert_eq!(loaded.block.bytes.len(), loaded.size);
         assert_eq!(loaded.size, memory_size(&image, loaded.calls));
         loaded.calls
@@ -317,7 +317,7 @@ fn a_far_call_falls_back_to_a_stub_in_a_new_block() {
 #[test]
 fn a_far_pc_relative_address_fails_and_frees_both_blocks() {
     let (result, ledger, _) = load_call(FAR, true, Calls::Direct, usize::MAX);
-    assert_eq!(result, Err(LoadError::Place(PlaceError::OutOfRange(1))));
+    assert_eq!(result, Err(LinkError::Place(PlaceError::OutOfRange(1))));
     assert_eq!(ledger.requests.len(), 2, "tried both ways");
     assert_eq!(ledger.live, 0);
 }
@@ -327,9 +327,9 @@ fn a_refused_block_is_out_of_memory_with_its_size() {
     let (result, ledger, bytes) = load_call(IMPORT, false, Calls::Direct, 0);
     let image = Image::parse(&bytes).expect("valid image");
     let size = image.memory_size() as usize;
-    assert_eq!(result, Err(LoadError::OutOfMemory(size)));
+    assert_eq!(result, Err(LinkError::OutOfMemory(size)));
     assert_eq!(
-        LoadError::OutOfMemory(size).to_string(),
+        LinkError::OutOfMemory(size).to_string(),
         alloc::format!("out of memory: {size} bytes")
     );
     assert_eq!(ledger.requests.len(), 1);
@@ -342,7 +342,7 @@ fn a_refused_fallback_block_is_out_of_memory_and_frees_the_first() {
     let direct = memory_size(&image, Calls::Direct);
     let slots = memory_size(&image, Calls::ThroughSlots);
     let (result, ledger, _) = load_call(FAR, false, Calls::Direct, direct);
-    assert_eq!(result, Err(LoadError::OutOfMemory(slots)));
+    assert_eq!(result, Err(LinkError::OutOfMemory(slots)));
     assert_eq!(ledger.requests.len(), 2);
     assert_eq!(ledger.live, 0);
 }
@@ -352,7 +352,7 @@ fn slots_get_a_slot_aligned_block_even_for_a_byte_aligned_module() {
     let bytes = image_aligned(&[AUIPC_RA, JALR_RA], 0, Vec::new(), 1);
     let image = Image::parse(&bytes).expect("valid image");
     let ledger = Rc::new(RefCell::new(Ledger::default()));
-    let loaded = load_into(
+    let loaded = link_into(
         &image,
         &[IMPORT],
         Calls::ThroughSlots,
@@ -368,10 +368,10 @@ fn one_address_per_import_symbol_is_required() {
     let bytes = image_with(&[0], 0, Vec::new());
     let image = Image::parse(&bytes).expect("valid image");
     let ledger = Rc::new(RefCell::new(Ledger::default()));
-    let result = load_into(&image, &[], Calls::Direct, allocator(&ledger, usize::MAX));
+    let result = link_into(&image, &[], Calls::Direct, allocator(&ledger, usize::MAX));
     assert_eq!(
         result.map(drop),
-        Err(LoadError::ImportCount {
+        Err(LinkError::ImportCount {
             expected: 1,
             given: 0
         })

@@ -27,7 +27,10 @@ static INPUT_SOURCE: AtomicU32 = AtomicU32::new(0);
 /// byte arrives, and a waiting reader sleeps until then.
 #[cfg(feature = "threads")]
 pub fn take_input_interrupts(source: u32) -> com::Result<()> {
-    crate::irq::attach(source, crate::irq::SourceEvent::Static(&INPUT))?;
+    crate::interrupt_registry::attach(
+        source,
+        crate::interrupt_registry::SourceEvent::Static(&INPUT),
+    )?;
     INPUT_SOURCE.store(source, Ordering::Release);
     Ok(())
 }
@@ -39,7 +42,7 @@ pub extern "C" fn wait_for_input() {
     match INPUT_SOURCE.load(Ordering::Acquire) {
         0 => crate::threads::yield_now(),
         source => {
-            crate::irq::rearm(source);
+            crate::interrupt_registry::rearm(source);
             INPUT.wait();
         }
     }

@@ -31,7 +31,7 @@ include!(concat!(env!("OUT_DIR"), "/export_tables.rs"));
 /// Allocates `size` bytes aligned to `align` from the kernel heap; null when
 /// out of memory.
 pub extern "C" fn tessera_alloc(size: usize, align: usize) -> *mut u8 {
-    crate::heap()
+    crate::machine::heap::shared()
         .alloc(size, align)
         .map_or(ptr::null_mut(), NonNull::as_ptr)
 }
@@ -42,8 +42,8 @@ pub extern "C" fn tessera_alloc(size: usize, align: usize) -> *mut u8 {
 /// `block` is a block of the kernel heap or a pointer whose header was not
 /// forged (see `heap::Heap::free`).
 pub unsafe extern "C" fn tessera_free(block: *mut u8) {
-    // SAFETY: forwarded from the caller; stray pointers are refused.
-    let _ = unsafe { crate::heap().free(block) };
+    // SAFETY: forwarded from the caller.
+    unsafe { crate::machine::heap::free_for_component(block) };
 }
 
 /// The current namespace with a reference for the caller, or null.
@@ -51,7 +51,7 @@ pub extern "C" fn tessera_current_namespace() -> *mut c_void {
     namespace::current().map_or(ptr::null_mut(), |namespace| namespace.into_raw().cast())
 }
 
-pub use crate::gates::{tessera_object_unshared, tessera_wait_word, tessera_wake_word};
+pub use super::object_model::{tessera_object_unshared, tessera_wait_word, tessera_wake_word};
 
 /// `time` in microseconds since reset.
 pub extern "C" fn tessera_now_us() -> u64 {

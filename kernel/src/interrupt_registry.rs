@@ -11,7 +11,7 @@ use alloc::sync::Arc;
 
 use com::{Result, Status};
 
-use crate::machine::interrupts::{self, Exclusive};
+use crate::machine::interrupt_mask::{self, Exclusive};
 use crate::machine::{plic, trap};
 use crate::threads::Event;
 
@@ -55,7 +55,7 @@ pub fn attach(source: u32, event: SourceEvent) -> Result<()> {
         .ok()
         .filter(|&index| index > 0 && index < SOURCES)
         .ok_or(Status::OUT_OF_RANGE)?;
-    interrupts::without(|| {
+    interrupt_mask::without(|| {
         EVENTS.with(|events| match events[index] {
             Some(_) => Err(Status::ALREADY_EXISTS),
             None => {
@@ -74,7 +74,7 @@ pub fn detach(source: u32) -> Option<SourceEvent> {
     let index = usize::try_from(source)
         .ok()
         .filter(|&index| index > 0 && index < SOURCES)?;
-    interrupts::without(|| {
+    interrupt_mask::without(|| {
         plic::set_enabled(source, false);
         EVENTS.with(|events| events[index].take()).flatten()
     })
