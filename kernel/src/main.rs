@@ -9,9 +9,9 @@
 //! the shell component, demand-loaded from the boot RomFS; without it, the
 //! small built-in program of `startup`) and runs it until `poweroff`.
 //!
-//! Depends on every portable crate (`com`, `interfaces`, `heap`,
-//! `namespace`, `devicetree`, `sync`; with `loader`, also `bootfs`,
-//! `linker`, `image`); nothing depends on it.
+//! Depends on every portable crate (`com`, `interfaces`,
+//! `private-interfaces`, `heap`, `namespace`, `devicetree`, `sync`; with
+//! `loader`, also `bootfs`, `linker`, `image`); nothing depends on it.
 
 #![no_std]
 #![no_main]
@@ -70,7 +70,6 @@ mod machine;
 #[cfg(feature = "loader")]
 mod modules;
 mod objects;
-#[cfg(not(feature = "loader"))]
 mod startup;
 #[cfg(feature = "threads")]
 #[cfg_attr(
@@ -88,10 +87,7 @@ use interfaces::power::exit_code;
 use machine::console::Hex;
 use machine::platform::Platform;
 use machine::{counters, power};
-
-/// The namespace name of the program the kernel starts once it is up
-/// (set by `kernel/build.rs`, from `TESSERA_STARTUP_PROGRAM`).
-pub const STARTUP_PROGRAM: &str = env!("TESSERA_STARTUP_PROGRAM");
+use startup::STARTUP_PROGRAM;
 
 /// The boot sequence, from the machine layer's entry code;
 /// `entry_instructions` is `instret` at `_start`.

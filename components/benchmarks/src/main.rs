@@ -31,7 +31,8 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use com::{ComObject, ComPtr, Gate, IUnknown, Interface, Result, Status, class, interface};
 use interfaces::mutate::{NO_TIMEOUT, flags};
-use interfaces::{IBenchmarks, IBenchmarksImpl, IMutate, IScheduler};
+use interfaces::{IMutate, IScheduler};
+use private_interfaces::{IBenchmarks, IBenchmarksImpl};
 use sync::Mutex;
 
 /// Runs per figure; the smallest count is kept.

@@ -10,7 +10,7 @@
 #![deny(unsafe_code)]
 
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
-use interfaces::{IHello, IHelloImpl};
+use private_interfaces::{IHello, IHelloImpl};
 
 #[allow(
     unsafe_code,

@@ -18,9 +18,10 @@ use alloc::boxed::Box;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use com::{ComObject, ComPtr, Gate, IUnknown, Result, Status, Takeover, class};
-use interfaces::counter::{CounterStateV1, FORMAT_V1, FORMAT_V2};
 use interfaces::mutate::flags;
-use interfaces::{ICounter, ICounterImpl, IMutate, ITransition, ITransitionImpl};
+use interfaces::{IMutate, ITransition, ITransitionImpl};
+use private_interfaces::counter::{CounterStateV1, FORMAT_V1, FORMAT_V2};
+use private_interfaces::{ICounter, ICounterImpl};
 
 /// How long the upgrade may wait for calls to leave the object.
 const UPGRADE_TIMEOUT_US: u64 = 1_000_000;

@@ -1,7 +1,7 @@
 //! Example component, version 1: a counter object that can be upgraded live.
 //!
 //! Its object keeps a running total in `CounterStateV1`, the layout v1
-//! publishes (in `interfaces::counter`) so that a later version can carry
+//! publishes (in `private_interfaces::counter`) so that a later version can carry
 //! the total over when it mutates the object (`counter-v2` does).
 
 #![no_std]
@@ -12,8 +12,8 @@ use core::ops::Deref;
 use core::sync::atomic::Ordering;
 
 use com::{ComObject, ComPtr, IUnknown, Result, class};
-use interfaces::counter::CounterStateV1;
-use interfaces::{ICounter, ICounterImpl};
+use private_interfaces::counter::CounterStateV1;
+use private_interfaces::{ICounter, ICounterImpl};
 
 #[class(ICounter, mutable)]
 #[repr(transparent)]

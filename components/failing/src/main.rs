@@ -10,7 +10,7 @@
 extern crate alloc;
 
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
-use interfaces::{IHello, IHelloImpl};
+use private_interfaces::{IHello, IHelloImpl};
 
 #[class(IHello)]
 struct Doomed;

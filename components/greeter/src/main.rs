@@ -10,7 +10,7 @@
 
 use com::{ComObject, ComPtr, IUnknown, Result, class};
 use component::Text;
-use interfaces::{IHello, IHelloImpl};
+use private_interfaces::{IHello, IHelloImpl};
 
 #[allow(
     unsafe_code,

@@ -12,7 +12,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use com::{ComObject, ComPtr, IUnknown, Result, class};
 use component::Text;
-use interfaces::{IHello, IHelloImpl};
+use private_interfaces::{IHello, IHelloImpl};
 
 /// Greetings given so far, by every instance in this module.
 static GREETINGS: AtomicU32 = AtomicU32::new(0);

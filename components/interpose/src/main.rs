@@ -28,8 +28,8 @@
 //! loading the clone and entering its forwarder has run since) and once no
 //! forwarder runs in it.
 //!
-//! Depends on `com`, `interfaces` (whose signature tables it knows) and the
-//! console at `/dev/console`, where trace lines go.
+//! Depends on `com`, `interfaces` and `private-interfaces` (whose signature
+//! tables it knows) and the console at `/dev/console`, where trace lines go.
 
 #![no_std]
 #![no_main]
@@ -51,9 +51,9 @@ use component::Text;
 use interfaces::interpose::filters;
 use interfaces::mutate::flags;
 use interfaces::{
-    IConsole, ICounter, IFile, IHello, IInterpose, IInterposeImpl, IMutate, INamespace,
-    ITransition, ITransitionImpl,
+    IConsole, IFile, IInterpose, IInterposeImpl, IMutate, INamespace, ITransition, ITransitionImpl,
 };
+use private_interfaces::{ICounter, IHello};
 use sync::Mutex;
 
 /// The interfaces whose signature tables the interposer knows, in the

@@ -23,7 +23,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use component::threads::{Condition, Lock};
-use interfaces::{ISelfTests, ISelfTestsImpl};
+use private_interfaces::{ISelfTests, ISelfTestsImpl};
 use sync::Mutex;
 
 use sys::{Shared, Thread, say};

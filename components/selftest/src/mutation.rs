@@ -21,10 +21,9 @@ use com::{
 };
 use interfaces::interpose::filters;
 use interfaces::mutate::flags;
-use interfaces::{
-    IConsole, ICounter, IFile, IFileImpl, IHello, IHelloImpl, IInterpose, IMutate, ITransition,
-    ITransitionImpl,
-};
+use interfaces::{IConsole, IFile, IFileImpl, IInterpose, IMutate, ITransition, ITransitionImpl};
+use private_interfaces::console::FIRMWARE_TRANSITION_PATH;
+use private_interfaces::{ICounter, IHello, IHelloImpl};
 
 use sync::Mutex;
 
@@ -848,7 +847,7 @@ pub fn console_driver_takes_over_live() -> Result<()> {
     // The kernel's transition back: only the module that made the
     // firmware console can make the object its own again.
     let transition = root
-        .bind(interfaces::console::FIRMWARE_TRANSITION_PATH, 0)?
+        .bind(FIRMWARE_TRANSITION_PATH, 0)?
         .query::<ITransition>()?;
     let given_back = mutator()?.mutate_object(&console, &transition, flags::BY_ABORT, PATIENT_US);
     drop(driver);

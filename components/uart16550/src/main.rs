@@ -10,7 +10,8 @@
 //! the registers' address, the kernel's wait and idle hooks — is published
 //! by the kernel (`ConsoleState`) and carried over as it is.
 //!
-//! Depends on `com`, `interfaces` and `/mutate`; the console it takes over
+//! Depends on `com`, `interfaces`, `private-interfaces` (the console's state
+//! layout) and `/mutate`; the console it takes over
 //! is the kernel's.
 
 #![no_std]
@@ -20,9 +21,9 @@
 use core::ops::Deref;
 
 use com::{ComObject, ComPtr, IUnknown, Result, Status, Takeover, class};
-use interfaces::console::ConsoleState;
 use interfaces::mutate::flags;
 use interfaces::{IConsole, IConsoleImpl, IMutate, ITransition, ITransitionImpl};
+use private_interfaces::console::ConsoleState;
 
 /// How long the takeover may wait for calls to leave the console.
 const TAKEOVER_TIMEOUT_US: u64 = 1_000_000;

@@ -11,7 +11,7 @@
 
 use com::{ComObject, ComPtr, IUnknown, Result, class};
 use component::Text;
-use interfaces::{IHello, IHelloImpl};
+use private_interfaces::{IHello, IHelloImpl};
 
 /// The version number of ABI v1 (export 1 of v1, export 2 of v2).
 #[allow(unsafe_code, reason = "exported by name, as versioned.def lists it")]

@@ -6,8 +6,8 @@
 use com::{Result, Status, class};
 use core::ops::Deref;
 
-use interfaces::console::ConsoleState;
 use interfaces::{IConsole, IConsoleImpl};
+use private_interfaces::console::ConsoleState;
 
 #[cfg(feature = "threads")]
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -108,7 +108,7 @@ impl IConsoleImpl for FirmwareConsole {
 }
 
 /// The transition back from a console driver to the firmware console
-/// (registered at `interfaces::console::FIRMWARE_TRANSITION_PATH`).
+/// (registered at `private_interfaces::console::FIRMWARE_TRANSITION_PATH`).
 #[cfg(feature = "loader")]
 #[com::class(interfaces::ITransition)]
 pub struct GiveBack;

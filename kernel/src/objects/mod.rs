@@ -57,7 +57,7 @@ pub fn register_boot_objects(uart: Option<usize>) -> Result<Root> {
     #[cfg(not(feature = "loader"))]
     let root: Root = ComObject::create(namespace::Namespace::new(None));
     let console = ComObject::create::<interfaces::IConsole>(console::FirmwareConsole(
-        interfaces::console::ConsoleState {
+        private_interfaces::console::ConsoleState {
             gate: com::Gate::new(),
             write_lock: com::WordLock::new(),
             base: uart.unwrap_or(0),
@@ -76,7 +76,7 @@ pub fn register_boot_objects(uart: Option<usize>) -> Result<Root> {
     {
         register_loader_objects(&root)?;
         let give_back = ComObject::create::<interfaces::ITransition>(console::GiveBack);
-        let path = interfaces::console::FIRMWARE_TRANSITION_PATH;
+        let path = private_interfaces::console::FIRMWARE_TRANSITION_PATH;
         root.register(path, give_back.as_unknown(), 0)?;
     }
     #[cfg(feature = "threads")]

@@ -3,19 +3,18 @@
 //! Each module declares one interface (and the constants and records that go
 //! with it); implementations live in their own crates (`namespace`, `heap`,
 //! `romfs`, the kernel's drivers) and clients call through `com::ComPtr`.
-//! Depends only on `com`; every service and client depends on it.
+//! The example and test components' interfaces and the private state
+//! layouts live apart, in `private-interfaces`. Depends only on `com`; every
+//! service and client depends on it.
 
 #![no_std]
 // The interface macro emits the unsafe glue (each item allowing it);
 // nothing here is written with `unsafe` by hand.
 #![deny(unsafe_code)]
 
-pub mod bench;
 pub mod console;
-pub mod counter;
 pub mod file;
 pub mod heap;
-pub mod hello;
 pub mod interpose;
 pub mod irq;
 pub mod module;
@@ -25,15 +24,11 @@ pub mod power;
 pub mod process;
 pub mod program;
 pub mod scheduler;
-pub mod selftest;
 pub mod threads;
 
-pub use bench::{IBenchmarks, IBenchmarksImpl};
 pub use console::{IConsole, IConsoleImpl};
-pub use counter::{ICounter, ICounterImpl};
 pub use file::{IFile, IFileImpl, IMemoryFile, IMemoryFileImpl};
 pub use heap::{HeapStatus, IHeap, IHeapImpl};
-pub use hello::{IHello, IHelloImpl};
 pub use interpose::{IInterpose, IInterposeImpl};
 pub use irq::{IInterruptSource, IInterruptSourceImpl, IInterrupts, IInterruptsImpl};
 pub use module::{ILoader, ILoaderImpl, IModule, IModuleImpl};
@@ -45,5 +40,4 @@ pub use process::{
 };
 pub use program::{IProgram, IProgramImpl};
 pub use scheduler::{IScheduler, ISchedulerImpl, ISchedulerPolicy, ISchedulerPolicyImpl, Pick};
-pub use selftest::{ISelfTests, ISelfTestsImpl};
 pub use threads::{IThreads, IThreadsImpl, ThreadStatus};

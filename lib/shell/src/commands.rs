@@ -8,7 +8,8 @@ use core::fmt::Write;
 use com::{ComPtr, Status};
 use interfaces::namespace::flags;
 use interfaces::threads::state;
-use interfaces::{IBenchmarks, IFile, IHeap, INamespace, IPower, IScheduler, ISelfTests, IThreads};
+use interfaces::{IFile, IHeap, INamespace, IPower, IScheduler, IThreads};
+use private_interfaces::{IBenchmarks, ISelfTests};
 
 use crate::context::{Context, Failure, Held, Outcome, failed, service};
 use crate::{Exit, Output, filters, modules};

@@ -4,7 +4,8 @@
 //! for `mem` and `/dev/power` for `poweroff`, so it runs unchanged on the
 //! host (the tests give it fake objects) and on the machine, where
 //! `components/shell` makes it the startup program the kernel loads by
-//! name. Depends on `com` and `interfaces`.
+//! name. Depends on `com`, `interfaces` and `private-interfaces` (the test
+//! components' interfaces, and `IHello`).
 
 #![no_std]
 #![forbid(unsafe_code)]

@@ -8,7 +8,8 @@ use core::fmt::Write;
 use com::{ComPtr, Guid, IUnknown, Interface, Status};
 use interfaces::module::load_flags;
 use interfaces::namespace::flags;
-use interfaces::{IHello, ILoader, IModule, INamespace};
+use interfaces::{ILoader, IModule, INamespace};
+use private_interfaces::IHello;
 
 use crate::context::{Context, Failure, Outcome, absolute, failed};
 

@@ -14,10 +14,11 @@ use com::{
 };
 use image::def::signature::{C_KEYWORDS, c_declaration, c_pointer_to};
 use interfaces::{
-    ICondition, IConsole, ICounter, IFile, IHeap, IHello, IInterpose, IInterruptSource,
-    IInterrupts, ILoader, IMemoryFile, IModule, IMutate, IMutex, INamespace, IPower, IProcess,
-    IProgram, IScheduler, ISchedulerPolicy, IThread, IThreads, ITransition,
+    ICondition, IConsole, IFile, IHeap, IInterpose, IInterruptSource, IInterrupts, ILoader,
+    IMemoryFile, IModule, IMutate, IMutex, INamespace, IPower, IProcess, IProgram, IScheduler,
+    ISchedulerPolicy, IThread, IThreads, ITransition,
 };
+use private_interfaces::{ICounter, IHello};
 
 /// The interfaces C components may implement or call, in header order.
 /// The test-only ones (`IBenchmarks`, `ISelfTests`) stay out.

@@ -15,8 +15,9 @@
 //! The kernel's own export table is not here: its build script generates it
 //! from `kernel.def` and checks each function's signature against it.
 //!
-//! Depends on `image` (the `.def` parser), `com` and `interfaces` (the
-//! signature tables, read on the host); used by nothing.
+//! Depends on `image` (the `.def` parser), `com`, `interfaces` and
+//! `private-interfaces` (the signature tables, read on the host); used by
+//! nothing.
 
 mod c_interfaces;
 mod kernel_exports;

@@ -17,16 +17,17 @@ use interfaces::namespace::flags;
 use interfaces::program::PROMPT;
 use interfaces::threads::state;
 use interfaces::{
-    IConsole, IFile, IHeap, IHello, INamespace, IPower, IProgram, IProgramImpl, IScheduler,
-    IThreads,
+    IConsole, IFile, IHeap, INamespace, IPower, IProgram, IProgramImpl, IScheduler, IThreads,
 };
+use private_interfaces::IHello;
 
 use crate::objects::Root;
+use crate::startup::STARTUP_PROGRAM;
 
-/// Registers the built-in program under [`crate::STARTUP_PROGRAM`].
+/// Registers the built-in program under [`STARTUP_PROGRAM`].
 pub fn register(root: &Root) -> Result<()> {
     let program = ComObject::create::<IProgram>(BuiltinShell);
-    root.register(crate::STARTUP_PROGRAM, program.as_unknown(), 0)
+    root.register(STARTUP_PROGRAM, program.as_unknown(), 0)
 }
 
 /// What `help` lists.
