@@ -5,7 +5,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use com::{ComPtr, Result, Status};
+use com::{ComPtr, Result};
+use interfaces::namespace::for_each_name;
 use interfaces::{
     IConsole, ILoader, IModule, INamespace, IScheduler, IThread, IThreads, ThreadStatus,
 };
@@ -213,22 +214,15 @@ pub fn collect_idle() {
 fn modules() -> Result<Vec<ComPtr<IModule>>> {
     let namespace = namespace();
     let mut modules = Vec::new();
-    let mut buffer = [0u8; interfaces::namespace::MAX_SEGMENT_LEN];
-    let mut next = namespace.find_first(MODULES_PATH, &mut buffer);
-    loop {
-        let length = match next {
-            Ok(length) => length,
-            Err(Status::NO_MORE_ENTRIES) => return Ok(modules),
-            Err(status) => return Err(status),
-        };
-        let listed = String::from_utf8_lossy(buffer.get(..length).unwrap_or_default()).into_owned();
+    for_each_name(&namespace, MODULES_PATH, |listed| {
         modules.push(
             namespace
                 .bind(&alloc::format!("{MODULES_PATH}/{listed}"), 0)?
                 .query::<IModule>()?,
         );
-        next = namespace.find_next(MODULES_PATH, &listed, &mut buffer);
-    }
+        Ok(())
+    })?;
+    Ok(modules)
 }
 
 /// True while a module of that name (its image's) is in memory.

@@ -45,3 +45,35 @@ pub trait INamespace {
     /// Returns the flags of `name` (`READ`, `WRITE`, `EXTENSION`, `DIRECTORY`).
     fn capabilities(&self, name: &str) -> Result<u32>;
 }
+
+/// Calls `visit` with the name of each entry directly under `directory`
+/// (`find_first`, then `find_next` until `NO_MORE_ENTRIES`), in the
+/// namespace's order; stops at the first error, `visit`'s included. The
+/// one loop over a listing that every client would otherwise write.
+pub fn for_each_name(
+    namespace: &INamespace,
+    directory: &str,
+    mut visit: impl FnMut(&str) -> Result<()>,
+) -> Result<()> {
+    // `find_next` writes the next name while it reads the one before:
+    // two buffers, used in turn.
+    let mut buffers = [[0u8; MAX_SEGMENT_LEN], [0u8; MAX_SEGMENT_LEN]];
+    let [current, previous] = &mut buffers;
+    let mut next = namespace.find_first(directory, current);
+    loop {
+        let length = match next {
+            Ok(length) => length,
+            Err(com::Status::NO_MORE_ENTRIES) => return Ok(()),
+            Err(status) => return Err(status),
+        };
+        let name = current
+            .get(..length)
+            .and_then(|bytes| core::str::from_utf8(bytes).ok())
+            .ok_or(com::Status::BAD_STRING)?;
+        visit(name)?;
+        core::mem::swap(current, previous);
+        let name = core::str::from_utf8(previous.get(..length).unwrap_or_default())
+            .map_err(|_| com::Status::BAD_STRING)?;
+        next = namespace.find_next(directory, name, current);
+    }
+}

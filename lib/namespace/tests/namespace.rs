@@ -189,20 +189,14 @@ fn slow_loader() -> (Box<dyn Loader>, Arc<AtomicUsize>) {
     )
 }
 
+/// The names under `directory`, through the one listing loop clients use.
 fn list(namespace: &INamespace, directory: &str) -> Result<Vec<String>> {
-    let mut buffer = [0u8; 256];
     let mut names = Vec::new();
-    let mut length = namespace.find_first(directory, &mut buffer);
-    while let Ok(n) = length {
-        let name = String::from_utf8(buffer[..n].to_vec()).unwrap();
-        length = namespace.find_next(directory, &name, &mut buffer);
-        names.push(name);
-    }
-    match length {
-        Err(Status::NO_MORE_ENTRIES) => Ok(names),
-        Err(status) => Err(status),
-        Ok(_) => unreachable!(),
-    }
+    interfaces::namespace::for_each_name(namespace, directory, |name| {
+        names.push(String::from(name));
+        Ok(())
+    })?;
+    Ok(names)
 }
 
 #[test]
@@ -335,6 +329,13 @@ fn enumeration_lists_direct_children_in_order() {
     assert_eq!(list(&root, "/dev").unwrap(), ["console", "uart0"]);
     assert_eq!(list(&root, "/sys").unwrap(), ["heap", "threads"]);
     assert_eq!(list(&root, "/nowhere").err(), Some(Status::NOT_FOUND));
+    // A visitor's error ends the listing at once, and is the outcome.
+    let mut visited = 0;
+    let stopped = interfaces::namespace::for_each_name(&root, "/", |_| {
+        visited += 1;
+        Err(Status::ACCESS_DENIED)
+    });
+    assert_eq!((stopped, visited), (Err(Status::ACCESS_DENIED), 1));
     let mut tiny = [0u8; 2];
     assert_eq!(
         root.find_first("/dev", &mut tiny).err(),

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 
 use com::{ComPtr, Status};
-use interfaces::namespace::flags;
+use interfaces::namespace::{flags, for_each_name};
 use interfaces::threads::state;
 use interfaces::{IFile, IHeap, INamespace, IPower, IScheduler, IThreads};
 use private_interfaces::{IBenchmarks, ISelfTests};
@@ -219,15 +219,8 @@ fn ls(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         _ => return Err(Failure::Usage),
     };
     let namespace = context.namespace;
-    let mut buffer = [0u8; interfaces::namespace::MAX_SEGMENT_LEN];
-    let mut next = namespace.find_first(directory, &mut buffer);
-    loop {
-        let length = match next {
-            Ok(length) => length,
-            Err(Status::NO_MORE_ENTRIES) => return Ok(None),
-            Err(status) => return Err(failed(directory)(status)),
-        };
-        let name = core::str::from_utf8(buffer.get(..length).unwrap_or_default()).unwrap_or("?");
+    let output = &mut context.output;
+    for_each_name(namespace, directory, |name| {
         let path = join(directory, name);
         let kind = namespace.capabilities(&path).unwrap_or(0);
         let slash = if kind & flags::DIRECTORY != 0 {
@@ -235,10 +228,11 @@ fn ls(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         } else {
             ""
         };
-        let _ = writeln!(context.output, "{path}{slash}");
-        let previous = String::from(name);
-        next = namespace.find_next(directory, &previous, &mut buffer);
-    }
+        let _ = writeln!(output, "{path}{slash}");
+        Ok(())
+    })
+    .map_err(failed(directory))?;
+    Ok(None)
 }
 
 /// `directory/name`, without doubling the root's slash.

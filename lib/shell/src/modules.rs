@@ -7,7 +7,7 @@ use core::fmt::Write;
 
 use com::{ComPtr, Guid, IUnknown, Interface, Status};
 use interfaces::module::load_flags;
-use interfaces::namespace::flags;
+use interfaces::namespace::{flags, for_each_name};
 use interfaces::{ILoader, IModule, INamespace};
 use private_interfaces::IHello;
 
@@ -200,21 +200,14 @@ fn read_text(method: impl FnOnce(&mut [u8]) -> com::Result<usize>) -> String {
 /// Every module listed under `/sys/modules`, with its listing name.
 fn list_modules(namespace: &INamespace) -> com::Result<Vec<(String, ComPtr<IModule>)>> {
     let mut modules = Vec::new();
-    let mut buffer = [0u8; interfaces::namespace::MAX_SEGMENT_LEN];
-    let mut next = namespace.find_first(MODULES_PATH, &mut buffer);
-    loop {
-        let length = match next {
-            Ok(length) => length,
-            Err(Status::NO_MORE_ENTRIES) => return Ok(modules),
-            Err(status) => return Err(status),
-        };
-        let listed = String::from_utf8_lossy(buffer.get(..length).unwrap_or_default()).into_owned();
+    for_each_name(namespace, MODULES_PATH, |listed| {
         let module = namespace
             .bind(&alloc::format!("{MODULES_PATH}/{listed}"), 0)?
             .query::<IModule>()?;
-        next = namespace.find_next(MODULES_PATH, &listed, &mut buffer);
-        modules.push((listed, module));
-    }
+        modules.push((String::from(listed), module));
+        Ok(())
+    })?;
+    Ok(modules)
 }
 
 /// The module whose object `object` is, if any.
