@@ -214,7 +214,7 @@ pub fn collect_idle() {
 fn modules() -> Result<Vec<ComPtr<IModule>>> {
     let namespace = namespace();
     let mut modules = Vec::new();
-    for_each_name(&namespace, MODULES_PATH, |listed| {
+    for_each_name(namespace, MODULES_PATH, |listed| {
         modules.push(
             namespace
                 .bind(&alloc::format!("{MODULES_PATH}/{listed}"), 0)?
