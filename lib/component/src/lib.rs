@@ -13,6 +13,10 @@
 //! `kernel/kernel.def`, called through the generated `com::kernel`): calls
 //! to them become import relocations that the loader binds.
 //!
+//! Functions offered to other modules by name are defined with
+//! [`export!`], and other modules' functions declared with [`import!`]
+//! (both from `com`, re-exported here).
+//!
 //! [`threads`] starts threads and locks through the kernel's services.
 //!
 //! Depends on `com`, `interfaces` and `sync`; every crate under
@@ -30,6 +34,7 @@ pub mod threads;
 #[doc(hidden)]
 pub use com;
 
+pub use com::{export, import};
 pub use text::Text;
 
 use com::{ComPtr, IUnknown, Result, Status};
