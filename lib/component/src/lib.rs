@@ -17,6 +17,9 @@
 //! [`export!`], and other modules' functions declared with [`import!`]
 //! (both from `com`, re-exported here).
 //!
+//! A driver reaches its device through [`Registers`], whose constructor is
+//! the one unsafe step.
+//!
 //! [`threads`] starts threads and locks through the kernel's services.
 //!
 //! Depends on `com`, `interfaces` and `sync`; every crate under
@@ -28,6 +31,7 @@ extern crate alloc;
 
 use core::ffi::c_void;
 
+mod registers;
 mod text;
 pub mod threads;
 
@@ -35,6 +39,7 @@ pub mod threads;
 pub use com;
 
 pub use com::{export, import};
+pub use registers::Registers;
 pub use text::Text;
 
 use com::{ComPtr, IUnknown, Result, Status};
