@@ -15,8 +15,9 @@
 
 #![no_std]
 #![no_main]
-// Nothing unsafe but exported symbols and the two measurements that call
-// through a raw address (a vtable's entry, a module's export).
+// Nothing unsafe but the two measurements that call through a raw address
+// (a vtable's entry, a module's export): their figures are those of the
+// raw calls.
 #![deny(unsafe_code)]
 
 extern crate alloc;
@@ -76,32 +77,26 @@ impl IProbeImpl for GatedProbe {
     }
 }
 
-/// The same work as the vtable entry of `IProbe::add` (check the result
-/// pointer, add, store, return `OK`), with the same binary signature,
-/// reached by a direct call. Exported so the compiler keeps that signature
-/// instead of specializing the call away.
-#[allow(unsafe_code, reason = "exported by name, as benchmarks.def lists it")]
-#[unsafe(no_mangle)]
-#[inline(never)]
-pub extern "C" fn bench_direct_add(
-    _this: *mut c_void,
-    value: u64,
-    out: Option<&mut u64>,
-) -> Status {
-    match out {
-        Some(out) => {
-            *out = value + 1;
-            Status::OK
+component::export! {
+    /// The same work as the vtable entry of `IProbe::add` (check the result
+    /// pointer, add, store, return `OK`), with the same binary signature,
+    /// reached by a direct call. Exported so the compiler keeps that signature
+    /// instead of specializing the call away.
+    #[inline(never)]
+    pub fn bench_direct_add(_this: *mut c_void, value: u64, out: Option<&mut u64>) -> Status {
+        match out {
+            Some(out) => {
+                *out = value + 1;
+                Status::OK
+            }
+            None => Status::NULL_POINTER,
         }
-        None => Status::NULL_POINTER,
     }
-}
 
-/// Does nothing: the callee of `callbench`'s imported call.
-#[allow(unsafe_code, reason = "exported by name, as benchmarks.def lists it")]
-#[unsafe(no_mangle)]
-#[inline(never)]
-pub extern "C" fn bench_nop() {}
+    /// Does nothing: the callee of `callbench`'s imported call.
+    #[inline(never)]
+    pub fn bench_nop() {}
+}
 
 /// A measurement: its name and what runs it.
 type Benchmark = (&'static str, fn(&Meter) -> Result<u64>);

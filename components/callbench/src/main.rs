@@ -12,14 +12,10 @@
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use private_interfaces::{IHello, IHelloImpl};
 
-#[allow(
-    unsafe_code,
-    reason = "a function of the benchmarks module, bound by the loader"
-)]
 mod imports {
-    unsafe extern "C" {
+    component::import! {
         /// benchmarks v1, ordinal 1: does nothing.
-        pub safe fn bench_nop();
+        pub fn bench_nop();
     }
 }
 
@@ -29,18 +25,16 @@ extern "C" fn local_nop() {
     core::hint::black_box(());
 }
 
-/// Calls a function of this module (export 1).
-#[allow(unsafe_code, reason = "exported by name, as callbench.def lists it")]
-#[unsafe(no_mangle)]
-pub extern "C" fn call_local() {
-    local_nop();
-}
+component::export! {
+    /// Calls a function of this module (export 1).
+    pub fn call_local() {
+        local_nop();
+    }
 
-/// Calls a function imported from the `benchmarks` module (export 2).
-#[allow(unsafe_code, reason = "exported by name, as callbench.def lists it")]
-#[unsafe(no_mangle)]
-pub extern "C" fn call_imported() {
-    imports::bench_nop();
+    /// Calls a function imported from the `benchmarks` module (export 2).
+    pub fn call_imported() {
+        imports::bench_nop();
+    }
 }
 
 #[class(IHello)]

@@ -12,16 +12,12 @@ use com::{ComObject, ComPtr, IUnknown, Result, class};
 use component::Text;
 use private_interfaces::{IHello, IHelloImpl};
 
-#[allow(
-    unsafe_code,
-    reason = "functions of other modules, bound by the loader"
-)]
 mod imports {
-    unsafe extern "C" {
+    component::import! {
         /// hello ABI v1, ordinal 1: greetings given so far.
-        pub safe fn hello_greetings() -> u32;
+        pub fn hello_greetings() -> u32;
         /// versioned ABI v2, ordinal 1: the version number.
-        pub safe fn versioned_v2() -> u32;
+        pub fn versioned_v2() -> u32;
     }
 }
 

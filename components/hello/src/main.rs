@@ -5,7 +5,6 @@
 
 #![no_std]
 #![no_main]
-// Nothing unsafe but exporting symbols by name (`no_mangle`).
 #![deny(unsafe_code)]
 
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -17,11 +16,11 @@ use private_interfaces::{IHello, IHelloImpl};
 /// Greetings given so far, by every instance in this module.
 static GREETINGS: AtomicU32 = AtomicU32::new(0);
 
-/// How many greetings this module has given (export 1 of hello ABI v1).
-#[allow(unsafe_code, reason = "exported by name, as hello.def lists it")]
-#[unsafe(no_mangle)]
-pub extern "C" fn hello_greetings() -> u32 {
-    GREETINGS.load(Ordering::Relaxed)
+component::export! {
+    /// How many greetings this module has given (export 1 of hello ABI v1).
+    pub fn hello_greetings() -> u32 {
+        GREETINGS.load(Ordering::Relaxed)
+    }
 }
 
 #[class(IHello)]

@@ -21,6 +21,7 @@
 use core::ops::Deref;
 
 use com::{ComObject, ComPtr, IUnknown, Result, Status, Takeover, class};
+use component::Registers;
 use interfaces::mutate::flags;
 use interfaces::{IConsole, IConsoleImpl, IMutate, ITransition, ITransitionImpl};
 use private_interfaces::console::ConsoleState;
@@ -32,6 +33,8 @@ const TAKEOVER_TIMEOUT_US: u64 = 1_000_000;
 const DATA: usize = 0;
 /// Line status register.
 const LINE_STATUS: usize = 5;
+/// How many registers the NS16550 has.
+const REGISTER_COUNT: usize = 8;
 /// Line status: a received byte is waiting.
 const DATA_READY: u8 = 1 << 0;
 /// Line status: the transmitter takes another byte.
@@ -50,32 +53,27 @@ impl Deref for Uart {
 }
 
 impl Uart {
-    fn register(&self, offset: usize) -> *mut u8 {
-        core::ptr::with_exposed_provenance_mut(self.base + offset)
-    }
-
-    #[allow(unsafe_code, reason = "device registers")]
-    fn line_status(&self) -> u8 {
+    #[allow(unsafe_code, reason = "naming the device's registers")]
+    fn registers(&self) -> Registers {
         // SAFETY: `base` is the NS16550 the kernel found in the device tree
-        // (checked non-zero before the takeover); reading its line status
-        // has no side effect.
-        unsafe { self.register(LINE_STATUS).read_volatile() }
+        // (checked non-zero before the takeover), mapped for every module.
+        unsafe { Registers::new(self.base, REGISTER_COUNT) }
     }
 
-    #[allow(unsafe_code, reason = "device registers")]
+    fn line_status(&self) -> u8 {
+        self.registers().read(LINE_STATUS)
+    }
+
+    /// Reading the data register takes the waiting byte.
     fn try_read(&self) -> Option<u8> {
-        // SAFETY: as above; reading the data register takes the waiting byte.
-        (self.line_status() & DATA_READY != 0)
-            .then(|| unsafe { self.register(DATA).read_volatile() })
+        (self.line_status() & DATA_READY != 0).then(|| self.registers().read(DATA))
     }
 
-    #[allow(unsafe_code, reason = "device registers")]
     fn put(&self, byte: u8) {
         while self.line_status() & TRANSMIT_EMPTY == 0 {
             core::hint::spin_loop();
         }
-        // SAFETY: as above; the transmitter has room for the byte.
-        unsafe { self.register(DATA).write_volatile(byte) };
+        self.registers().write(DATA, byte);
     }
 }
 

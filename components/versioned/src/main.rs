@@ -6,25 +6,22 @@
 
 #![no_std]
 #![no_main]
-// Nothing unsafe but exporting symbols by name (`no_mangle`).
 #![deny(unsafe_code)]
 
 use com::{ComObject, ComPtr, IUnknown, Result, class};
 use component::Text;
 use private_interfaces::{IHello, IHelloImpl};
 
-/// The version number of ABI v1 (export 1 of v1, export 2 of v2).
-#[allow(unsafe_code, reason = "exported by name, as versioned.def lists it")]
-#[unsafe(no_mangle)]
-pub extern "C" fn versioned_v1() -> u32 {
-    1
-}
+component::export! {
+    /// The version number of ABI v1 (export 1 of v1, export 2 of v2).
+    pub fn versioned_v1() -> u32 {
+        1
+    }
 
-/// The version number of ABI v2 (export 1 of v2).
-#[allow(unsafe_code, reason = "exported by name, as versioned.def lists it")]
-#[unsafe(no_mangle)]
-pub extern "C" fn versioned_v2() -> u32 {
-    2
+    /// The version number of ABI v2 (export 1 of v2).
+    pub fn versioned_v2() -> u32 {
+        2
+    }
 }
 
 #[class(IHello)]

@@ -31,6 +31,8 @@
 //! assert_eq!(counter.add(2), Ok(2));
 //! ```
 //!
+//! A module's plain functions go by name with [`export!`] and [`import!`].
+//!
 //! Depends on `com-macros` (the two macros) and `alloc`. Every other Tessera
 //! crate that defines, implements or calls an interface depends on it.
 
@@ -41,6 +43,7 @@ extern crate alloc;
 extern crate self as com;
 
 mod abi;
+mod by_name;
 mod gate;
 mod guid;
 mod interface;

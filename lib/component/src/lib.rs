@@ -13,6 +13,13 @@
 //! `kernel/kernel.def`, called through the generated `com::kernel`): calls
 //! to them become import relocations that the loader binds.
 //!
+//! Functions offered to other modules by name are defined with
+//! [`export!`], and other modules' functions declared with [`import!`]
+//! (both from `com`, re-exported here).
+//!
+//! A driver reaches its device through [`Registers`], whose constructor is
+//! the one unsafe step.
+//!
 //! [`threads`] starts threads and locks through the kernel's services.
 //!
 //! Depends on `com`, `interfaces` and `sync`; every crate under
@@ -24,12 +31,15 @@ extern crate alloc;
 
 use core::ffi::c_void;
 
+mod registers;
 mod text;
 pub mod threads;
 
 #[doc(hidden)]
 pub use com;
 
+pub use com::{export, import};
+pub use registers::Registers;
 pub use text::Text;
 
 use com::{ComPtr, IUnknown, Result, Status};
