@@ -21,7 +21,8 @@ use interfaces::{
 use private_interfaces::{ICounter, IHello};
 
 /// The interfaces C components may implement or call, in header order.
-/// The test-only ones (`IBenchmarks`, `ISelfTests`) stay out.
+/// The test-only ones ([`TEST_ONLY`]) stay out; a test fails when an
+/// interface declared in the tree is in neither list.
 const INTERFACES: &[&InterfaceSignature] = &[
     ICondition::SIGNATURE,
     IConsole::SIGNATURE,
@@ -48,6 +49,16 @@ const INTERFACES: &[&InterfaceSignature] = &[
     IThreads::SIGNATURE,
     ITransition::SIGNATURE,
 ];
+
+/// Interfaces only the test image's components implement and call.
+pub const TEST_ONLY: &[&str] = &["IBenchmarks", "ISelfTests"];
+
+/// The names of the interfaces the header declares, `IUnknown` first.
+pub fn names() -> Vec<&'static str> {
+    core::iter::once(IUnknown::SIGNATURE.name)
+        .chain(INTERFACES.iter().map(|interface| interface.name))
+        .collect()
+}
 
 /// `include/tessera/interfaces.h`.
 pub fn header() -> String {

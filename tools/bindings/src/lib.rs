@@ -26,6 +26,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+pub use c_interfaces::{TEST_ONLY, names as header_interfaces};
+
 /// The command that rewrites every generated file.
 pub const REFRESH: &str = "cargo run -p bindings";
 
