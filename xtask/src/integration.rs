@@ -368,6 +368,13 @@ fn product_image_holds_only_the_boot_components(
         "bind failing",
         &["error: bind: /failing: not found"],
     )?;
+    expect_output(
+        machine,
+        "selftest",
+        &[
+            "error: selftest: /selftest (a test component: `cargo xtask run --test-image`): not found",
+        ],
+    )?;
     Ok(())
 }
 

@@ -142,13 +142,13 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "selftest",
         usage: "selftest",
-        summary: "run the kernel's checks of threads and timers",
+        summary: "run the system's checks (test image only)",
         run: selftest,
     },
     Command {
         name: "bench",
         usage: "bench",
-        summary: "run the kernel's measurements (instructions)",
+        summary: "run the system's measurements (test image only)",
         run: bench,
     },
     Command {
@@ -355,11 +355,26 @@ fn sched(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     Ok(None)
 }
 
+/// A component only the test image holds: where it is missing, the error
+/// says where to find it.
+fn test_component<I: com::Interface>(
+    namespace: &INamespace,
+    path: &str,
+) -> Result<ComPtr<I>, Failure> {
+    service::<I>(namespace, path, 0).map_err(|failure| match failure {
+        Failure::Status(_, Status::NOT_FOUND) => Failure::Status(
+            alloc::format!("{path} (a test component: `cargo xtask run --test-image`)"),
+            Status::NOT_FOUND,
+        ),
+        other => other,
+    })
+}
+
 fn selftest(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     if !arguments.is_empty() {
         return Err(Failure::Usage);
     }
-    let checks = service::<ISelfTests>(context.namespace, SELFTEST_PATH, 0)?;
+    let checks = test_component::<ISelfTests>(context.namespace, SELFTEST_PATH)?;
     let (mut passed, mut failed_count) = (0, 0);
     for index in 0..checks.count().map_err(failed(SELFTEST_PATH))? {
         let mut name = [0u8; 64];
@@ -391,7 +406,7 @@ fn bench(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     if !arguments.is_empty() {
         return Err(Failure::Usage);
     }
-    let benchmarks = service::<IBenchmarks>(context.namespace, BENCH_PATH, 0)?;
+    let benchmarks = test_component::<IBenchmarks>(context.namespace, BENCH_PATH)?;
     for index in 0..benchmarks.count().map_err(failed(BENCH_PATH))? {
         let mut name = [0u8; 64];
         let length = benchmarks
