@@ -10,8 +10,14 @@ use crate::block::{self, HEADER_SIZE, Placement};
 /// Small blocks are kept for reuse in classes of this many bytes of
 /// engine memory (header included) ...
 const CLASS_STEP: usize = 16;
-/// ... up to this many classes: blocks of at most 256 bytes.
-const CLASSES: usize = 16;
+/// ... up to this many classes: blocks of at most 256 bytes. Without the
+/// `size-classes` feature there are none: nothing is kept, and the keeping
+/// code compiles away.
+const CLASSES: usize = if cfg!(feature = "size-classes") {
+    16
+} else {
+    0
+};
 /// At most this many freed blocks are kept per class.
 const CLASS_DEPTH: u8 = 8;
 
