@@ -130,6 +130,13 @@ impl Heap {
     }
 
     /// Gives every kept block back to the engine.
+    #[cfg_attr(
+        not(feature = "size-classes"),
+        allow(
+            clippy::reversed_empty_ranges,
+            reason = "no classes: nothing to give back"
+        )
+    )]
     fn release_kept(&mut self) {
         for class in 0..CLASSES {
             let placement = Placement::of_class(class);
@@ -249,6 +256,13 @@ impl Heap {
 }
 
 /// The size class of blocks placed as `placement`, if small enough to keep.
+#[cfg_attr(
+    not(feature = "size-classes"),
+    allow(
+        clippy::absurd_extreme_comparisons,
+        reason = "no classes: nothing is kept"
+    )
+)]
 fn class_of(placement: Placement) -> Option<usize> {
     let size = placement.layout.size();
     let class = (size / CLASS_STEP).checked_sub(2)?;
