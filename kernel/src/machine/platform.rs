@@ -1,5 +1,6 @@
 //! What the device tree says about the board: RAM, the UART, the test
-//! device and the timer's frequency.
+//! device and the timer's frequency, and, for a kernel with threads (the
+//! only one that takes device interrupts), the PLIC and the UART's source.
 
 use core::ops::Range;
 
@@ -14,8 +15,10 @@ pub struct Platform {
     /// The NS16550A UART's registers, if the board has one.
     pub uart: Option<usize>,
     /// The UART's interrupt source at the PLIC.
+    #[cfg(feature = "threads")]
     pub uart_interrupt: Option<u32>,
     /// The PLIC's registers and the context of hart 0 in S-mode.
+    #[cfg(feature = "threads")]
     pub plic: Option<(usize, usize)>,
     /// Ticks per second of the `time` counter.
     pub timebase_hz: usize,
@@ -68,7 +71,9 @@ pub fn discover(address: usize) -> Result<Platform, PlatformError> {
         ram: start..end,
         device_tree: address..address + tree.total_size(),
         uart: found.uart,
+        #[cfg(feature = "threads")]
         uart_interrupt: found.uart_interrupt,
+        #[cfg(feature = "threads")]
         plic: found.plic,
         timebase_hz: found.timebase_hz,
     })
@@ -80,7 +85,9 @@ struct Found {
     /// The first region of `/memory`.
     ram: Option<(u64, u64)>,
     uart: Option<usize>,
+    #[cfg(feature = "threads")]
     uart_interrupt: Option<u32>,
+    #[cfg(feature = "threads")]
     plic: Option<(usize, usize)>,
     test_device: Option<usize>,
     timebase_hz: usize,
@@ -121,10 +128,14 @@ impl Found {
             match name {
                 b"ns16550a" if self.uart.is_none() => {
                     self.uart = address();
-                    self.uart_interrupt = node
-                        .property("interrupts")
-                        .and_then(|cells| devicetree::word(cells, 0));
+                    #[cfg(feature = "threads")]
+                    {
+                        self.uart_interrupt = node
+                            .property("interrupts")
+                            .and_then(|cells| devicetree::word(cells, 0));
+                    }
                 }
+                #[cfg(feature = "threads")]
                 b"riscv,plic0" if self.plic.is_none() => {
                     self.plic = address().zip(supervisor_context(node));
                 }
@@ -135,6 +146,7 @@ impl Found {
     }
 }
 
+#[cfg(feature = "threads")]
 /// The PLIC context that delivers hart 0's supervisor external interrupts:
 /// the index of the first `interrupts-extended` pair naming cause 9.
 fn supervisor_context(plic: &Node<'_>) -> Option<usize> {

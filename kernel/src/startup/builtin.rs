@@ -304,15 +304,14 @@ impl Session {
     }
 
     /// Prints text bytes, with the `\r\n` line ends a terminal wants.
-    fn text(&self, bytes: &[u8]) {
-        let mut lines = bytes.split(|&byte| byte == b'\n');
-        if let Some(first) = lines.next() {
-            self.raw(first);
-        }
-        for line in lines {
-            self.raw(b"\r\n");
+    fn text(&self, mut bytes: &[u8]) {
+        while let Some(end) = bytes.iter().position(|&byte| byte == b'\n') {
+            let (line, rest) = bytes.split_at(end);
             self.raw(line);
+            self.raw(b"\r\n");
+            bytes = rest.get(1..).unwrap_or_default();
         }
+        self.raw(bytes);
     }
 
     /// Prints `value` in decimal.

@@ -10,8 +10,14 @@ use crate::block::{self, HEADER_SIZE, Placement};
 /// Small blocks are kept for reuse in classes of this many bytes of
 /// engine memory (header included) ...
 const CLASS_STEP: usize = 16;
-/// ... up to this many classes: blocks of at most 256 bytes.
-const CLASSES: usize = 16;
+/// ... up to this many classes: blocks of at most 256 bytes. Without the
+/// `size-classes` feature there are none: nothing is kept, and the keeping
+/// code compiles away.
+const CLASSES: usize = if cfg!(feature = "size-classes") {
+    16
+} else {
+    0
+};
 /// At most this many freed blocks are kept per class.
 const CLASS_DEPTH: u8 = 8;
 
@@ -124,6 +130,13 @@ impl Heap {
     }
 
     /// Gives every kept block back to the engine.
+    #[cfg_attr(
+        not(feature = "size-classes"),
+        allow(
+            clippy::reversed_empty_ranges,
+            reason = "no classes: nothing to give back"
+        )
+    )]
     fn release_kept(&mut self) {
         for class in 0..CLASSES {
             let placement = Placement::of_class(class);
@@ -243,6 +256,13 @@ impl Heap {
 }
 
 /// The size class of blocks placed as `placement`, if small enough to keep.
+#[cfg_attr(
+    not(feature = "size-classes"),
+    allow(
+        clippy::absurd_extreme_comparisons,
+        reason = "no classes: nothing is kept"
+    )
+)]
 fn class_of(placement: Placement) -> Option<usize> {
     let size = placement.layout.size();
     let class = (size / CLASS_STEP).checked_sub(2)?;
