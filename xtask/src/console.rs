@@ -35,9 +35,13 @@ pub fn run(kernel: &Path) -> Result<ExitStatus> {
         .spawn()
         .with_context(|| format!("starting {}", qemu::QEMU))?;
     let gate = Arc::new(Gate::default());
-    relay_output(&mut child, gate.clone())?;
+    let output = relay_output(&mut child, gate.clone())?;
     relay_input(&mut child, gate)?;
-    child.wait().context("waiting for QEMU")
+    let status = child.wait().context("waiting for QEMU")?;
+    // What QEMU printed last may still be on its way through the relay:
+    // it ends at QEMU's end of output, and nothing is cut off.
+    let _ = output.join();
+    Ok(status)
 }
 
 /// Opens once the system is ready for input.
@@ -64,13 +68,14 @@ impl Gate {
     }
 }
 
-/// Copies QEMU's output to ours, opening `gate` at the first prompt.
-fn relay_output(child: &mut Child, gate: Arc<Gate>) -> Result<()> {
+/// Copies QEMU's output to ours, opening `gate` at the first prompt; the
+/// thread ends when QEMU's output does.
+fn relay_output(child: &mut Child, gate: Arc<Gate>) -> Result<thread::JoinHandle<()>> {
     let mut output = child
         .stdout
         .take()
         .ok_or_else(|| anyhow!("QEMU has no stdout"))?;
-    thread::spawn(move || {
+    Ok(thread::spawn(move || {
         let prompt = interfaces::program::PROMPT.as_bytes();
         let mut seen: Vec<u8> = Vec::new();
         let mut buffer = [0u8; 4096];
@@ -88,8 +93,7 @@ fn relay_output(child: &mut Child, gate: Arc<Gate>) -> Result<()> {
         }
         // QEMU is gone: nothing held back matters any more.
         gate.open();
-    });
-    Ok(())
+    }))
 }
 
 /// Copies our input to QEMU: held until `gate` opens (or Ctrl-A is
