@@ -142,6 +142,14 @@ enum Body {
     Minimal { threads: bool },
 }
 
+/// The tests whose names contain `filter` (all of them for "").
+pub fn select(tests: Vec<QemuTest>, filter: &str) -> Vec<QemuTest> {
+    tests
+        .into_iter()
+        .filter(|test| test.name.contains(filter))
+        .collect()
+}
+
 /// The kernels the selected tests boot (release builds).
 #[derive(Default)]
 pub struct Kernels {
@@ -1025,5 +1033,25 @@ mod tests {
             let name = format!("minimal_kernel_{}", configuration.name);
             assert!(names.contains(&name.as_str()), "{name} is missing");
         }
+    }
+
+    /// A filter keeps the tests whose names contain it, and so decides
+    /// which images get built: `minimal_kernel` boots no full image.
+    #[test]
+    fn a_filter_selects_by_name_and_with_it_the_images() {
+        let manifest = Manifest::load().expect("system.toml parses");
+        let all = catalogue(&manifest).len();
+        assert_eq!(select(catalogue(&manifest), "").len(), all);
+        let minimal = select(catalogue(&manifest), "minimal_kernel");
+        assert_eq!(minimal.len(), manifest.minimal.len());
+        assert!(
+            minimal
+                .iter()
+                .all(|test| matches!(test.boots, Boots::Minimal(_)))
+        );
+        let product = select(catalogue(&manifest), "product_image");
+        assert!(!product.is_empty());
+        assert!(product.iter().all(|test| test.boots == Boots::ProductImage));
+        assert!(select(catalogue(&manifest), "no_test_is_called_this").is_empty());
     }
 }

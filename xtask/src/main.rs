@@ -153,10 +153,7 @@ fn test(filter: &str) -> Result<()> {
     if !cargo_test.status().context("running cargo test")?.success() {
         bail!("host unit tests failed");
     }
-    let selected: Vec<_> = integration::catalogue(&manifest)
-        .into_iter()
-        .filter(|test| test.name.contains(filter))
-        .collect();
+    let selected = integration::select(integration::catalogue(&manifest), filter);
     let boots = |what: fn(Boots) -> bool| selected.iter().any(|test| what(test.boots));
     let mut kernels = Kernels::default();
     if boots(|boots| boots == Boots::TestImage) {
