@@ -27,8 +27,9 @@ typedef struct ObjectLayout {
     uint32_t slots;
     uint32_t reserved;
     uint64_t held;
+    tsr_guid state_layout;
 } ObjectLayout;
-_Static_assert(sizeof(ObjectLayout) == 48, "ObjectLayout is 48 bytes, as in Rust");
+_Static_assert(sizeof(ObjectLayout) == 64, "ObjectLayout is 64 bytes, as in Rust");
 _Static_assert(_Alignof(ObjectLayout) == 8, "ObjectLayout is 8-aligned, as in Rust");
 
 /* Pick: a record, returned by value. */

@@ -61,31 +61,20 @@ impl ICounterImpl for Counter {
 struct ToVersion2;
 
 impl ITransitionImpl for ToVersion2 {
-    #[allow(unsafe_code, reason = "a transition rewrites another module's object")]
     fn apply(&self, object: &IUnknown) -> Result<()> {
-        // SAFETY: `/mutate` runs this transition holding the object's gate,
-        // and v2's state is written below.
-        let takeover = unsafe { Takeover::<Counter>::check(object) }?;
-        let state = takeover.state();
-        // SAFETY: every version's counter state begins as v1's published
-        // `CounterStateV1` does: the gate, then the format word.
-        let old = unsafe { &*state.cast::<CounterStateV1>() };
-        if old.format != FORMAT_V1 {
-            return Err(Status::NOT_SUPPORTED);
-        }
-        let tally = Box::new(Tally {
-            total: AtomicU64::new(old.total.load(Ordering::Relaxed)),
-            additions: AtomicU64::new(0),
-        });
-        takeover.finish()?;
-        // SAFETY: v1's total, a plain integer, is where the record goes, so
-        // writing over it drops nothing; the gate stays; no call runs until
-        // the mutator opens the gate.
-        unsafe {
-            (&raw mut (*state).format).write(FORMAT_V2);
-            (&raw mut (*state).tally).write(tally);
-        }
-        Ok(())
+        Takeover::<Counter>::check(object)?.replace(|old: &CounterStateV1| {
+            if old.format != FORMAT_V1 {
+                return Err(Status::NOT_SUPPORTED);
+            }
+            Ok(Counter {
+                gate: Gate::new(),
+                format: FORMAT_V2,
+                tally: Box::new(Tally {
+                    total: AtomicU64::new(old.total.load(Ordering::Relaxed)),
+                    additions: AtomicU64::new(0),
+                }),
+            })
+        })
     }
 }
 

@@ -15,7 +15,7 @@ use com::{ComObject, ComPtr, IUnknown, Result, class};
 use private_interfaces::counter::CounterStateV1;
 use private_interfaces::{ICounter, ICounterImpl};
 
-#[class(ICounter, mutable)]
+#[class(ICounter, mutable(CounterStateV1))]
 #[repr(transparent)]
 struct Counter(CounterStateV1);
 

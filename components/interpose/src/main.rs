@@ -45,7 +45,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
 use com::{
     ArgKind, ComObject, ComPtr, Guid, IMutable, IUnknown, Interface, InterfaceSignature,
-    MethodSignature, Result, Status, class,
+    MethodSignature, MutableObject, Result, Status, class,
 };
 use component::Text;
 use interfaces::interpose::filters;
@@ -320,15 +320,15 @@ impl ITransitionImpl for SwapSlot {
     /// The swap of a mutable object, in the cell the mutator stages for
     /// the slot (the slot holds a held table until the mutator lets go).
     fn apply(&self, object: &IUnknown) -> Result<()> {
-        let layout = object.query::<IMutable>()?.layout()?;
-        let index = layout
+        let target = MutableObject::of(object)?;
+        let index = target
             .slot_index(core::ptr::with_exposed_provenance_mut(self.address))
             .ok_or(Status::INVALID_ARGUMENT)?;
-        #[allow(unsafe_code, reason = "a transition changes a slot's table")]
-        // SAFETY: the object's own layout; `/mutate` runs this transition
-        // holding the object, which `object` keeps alive.
-        let cell = unsafe { layout.vtable_cell(index) }.ok_or(Status::INVALID_ARGUMENT)?;
-        self.exchange(cell)
+        target.swap_vtable(
+            index,
+            core::ptr::with_exposed_provenance_mut(self.from),
+            core::ptr::with_exposed_provenance_mut(self.to),
+        )
     }
 }
 

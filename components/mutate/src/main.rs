@@ -34,9 +34,7 @@ use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-use com::{
-    ComObject, ComPtr, Gate, IMutable, IUnknown, Interface, ObjectLayout, Result, Status, class,
-};
+use com::{ComObject, ComPtr, Gate, IUnknown, Interface, MutableObject, Result, Status, class};
 use interfaces::mutate::flags;
 use interfaces::{IMutate, IMutateImpl, ITransition};
 
@@ -62,13 +60,11 @@ impl IMutateImpl for Mutator {
         if vtable == 0 || !vtable.is_multiple_of(size_of::<usize>() as u64) {
             return Err(Status::INVALID_ARGUMENT);
         }
-        let target = Target::of(who)?;
+        let target = MutableObject::of(who)?;
         let index = target
-            .layout
             .slot_index(who.as_raw())
-            .and_then(|index| usize::try_from(index).ok())
             .ok_or(Status::INVALID_ARGUMENT)?;
-        target.exclusively(flags, timeout_us, |staged| {
+        exclusively(&target, flags, timeout_us, |staged| {
             let cell = staged.get(index).ok_or(Status::INVALID_ARGUMENT)?;
             cell.store(vtable as *mut c_void, Ordering::Release);
             Ok(())
@@ -82,140 +78,80 @@ impl IMutateImpl for Mutator {
         flags: u32,
         timeout_us: u64,
     ) -> Result<()> {
-        let target = Target::of(who)?;
+        let target = MutableObject::of(who)?;
         let identity = who.query::<IUnknown>()?;
-        target.exclusively(flags, timeout_us, |_| transition.apply(&identity))
+        exclusively(&target, flags, timeout_us, |_| transition.apply(&identity))
     }
 }
 
-/// An object being mutated, as its `IMutable` describes it.
-struct Target {
-    layout: ObjectLayout,
-    /// Keeps the object alive while its gate and slots are in use.
-    _object: ComPtr<IMutable>,
-}
-
-impl Target {
-    /// The object behind `who`; `NO_INTERFACE` when it is not mutable.
-    fn of(who: &IUnknown) -> Result<Target> {
-        let object = who.query::<IMutable>()?;
-        let layout = object.layout()?;
-        if layout.gate == 0 || layout.slots == 0 {
-            return Err(Status::NOT_SUPPORTED);
+/// Runs `change` over the staged vtable pointers of the object `target`
+/// with no call inside, as the module documentation describes;
+/// `TIMED_OUT` if calls stay in past the timeout. A failed change leaves
+/// the vtables as they were.
+fn exclusively(
+    target: &MutableObject,
+    flags: u32,
+    timeout_us: u64,
+    change: impl FnOnce(&[AtomicPtr<c_void>]) -> Result<()>,
+) -> Result<()> {
+    let abort = match flags {
+        0 | flags::BY_MUTEX => false,
+        flags::BY_ABORT => true,
+        _ => return Err(Status::INVALID_ARGUMENT),
+    };
+    let count = target.slot_count();
+    let gate = target.gate();
+    let deadline = component::now_us().saturating_add(timeout_us);
+    while !gate.try_close(abort) {
+        wait_for(gate, deadline)?;
+    }
+    // The staged cells, then the vtable pointers as they were, for a
+    // change that fails.
+    let result = with_cells(2 * count, |cells| {
+        let (staged, saved) = cells.split_at(count);
+        for ((cell, copy), slot) in staged.iter().zip(saved).zip(target.slots()) {
+            let vtable = slot.load(Ordering::Acquire);
+            cell.store(vtable, Ordering::Relaxed);
+            copy.store(vtable, Ordering::Relaxed);
         }
-        Ok(Target {
-            layout,
-            _object: object,
-        })
-    }
-
-    fn gate(&self) -> &Gate {
-        #[allow(
-            unsafe_code,
-            reason = "the gate is reached by the address the object gave"
-        )]
-        // SAFETY: the object reported its own gate's address, and the
-        // reference in `_object` keeps the object, gate included, alive.
-        unsafe {
-            &*(self.layout.gate as *const Gate)
-        }
-    }
-
-    /// Vtable slot `index`, if the object has it.
-    fn slot(&self, index: u32) -> Option<&AtomicPtr<c_void>> {
-        let address = self.layout.slot(index)?;
-        #[allow(
-            unsafe_code,
-            reason = "the slots are reached by the address the object gave"
-        )]
-        // SAFETY: `layout.slot` gives only addresses of the object's vtable
-        // slots (atomic pointers by the object layout), alive while
-        // `_object` holds its reference.
-        Some(unsafe { &*address.cast::<AtomicPtr<c_void>>() })
-    }
-
-    /// Every vtable slot, in order.
-    fn slots(&self) -> impl Iterator<Item = &AtomicPtr<c_void>> {
-        (0..self.layout.slots).filter_map(|index| self.slot(index))
-    }
-
-    /// Runs `change` over the staged vtable pointers with no call inside
-    /// the object, as the module documentation describes; `TIMED_OUT` if
-    /// calls stay in past the timeout. A failed change leaves the vtables
-    /// as they were.
-    fn exclusively(
-        &self,
-        flags: u32,
-        timeout_us: u64,
-        change: impl FnOnce(&[AtomicPtr<c_void>]) -> Result<()>,
-    ) -> Result<()> {
-        let abort = match flags {
-            0 | flags::BY_MUTEX => false,
-            flags::BY_ABORT => true,
-            _ => return Err(Status::INVALID_ARGUMENT),
-        };
-        let count = self.slots().count();
-        let gate = self.gate();
-        let deadline = component::now_us().saturating_add(timeout_us);
-        while !gate.try_close(abort) {
-            wait_for(gate, deadline)?;
-        }
-        // The staged cells, then the vtable pointers as they were, for a
-        // change that fails.
-        with_cells(2 * count, |cells| {
-            let (staged, saved) = cells.split_at(count);
-            for ((cell, copy), slot) in staged.iter().zip(saved).zip(self.slots()) {
-                let vtable = slot.load(Ordering::Acquire);
-                cell.store(vtable, Ordering::Relaxed);
-                copy.store(vtable, Ordering::Relaxed);
-            }
-            #[allow(unsafe_code, reason = "transitions write the staged cells")]
-            // SAFETY: this mutator holds the gate, and `staged` lives until
-            // `let_go` unstages it.
-            unsafe {
-                gate.stage(staged);
-            }
-            self.hold();
+        target.staging(staged, || {
+            hold(target);
             component::grace_period();
-            while gate.has_calls_inside() {
-                if let Err(status) = wait_for(gate, deadline) {
-                    self.let_go(staged);
-                    return Err(status);
-                }
-            }
-            let result = change(staged);
+            let result = wait_until_empty(gate, deadline).and_then(|()| change(staged));
             if result.is_err() {
                 for (cell, copy) in staged.iter().zip(saved) {
                     cell.store(copy.load(Ordering::Relaxed), Ordering::Release);
                 }
             }
-            self.let_go(staged);
+            // The slots take the staged vtable pointers: the calls held
+            // back are issued again on them once the gate opens.
+            for (slot, cell) in target.slots().zip(staged) {
+                slot.store(cell.load(Ordering::Acquire), Ordering::Release);
+            }
             result
         })
-    }
+    });
+    gate.open();
+    result?
+}
 
-    /// Points every slot that has one at its held vtable: new calls wait
-    /// for the gate from now on.
-    fn hold(&self) {
-        for (index, slot) in (0..self.layout.slots).zip(self.slots()) {
-            #[allow(unsafe_code, reason = "the held vtables are the object's class's")]
-            // SAFETY: the object's own layout, alive while `_object` holds it.
-            if let Some(held) = unsafe { self.layout.held_vtable(index) } {
-                slot.store(held, Ordering::Release);
-            }
+/// Points every slot that has one at its held vtable: new calls wait for
+/// the gate from now on.
+fn hold(target: &MutableObject) {
+    for (index, slot) in target.slots().enumerate() {
+        if let Some(held) = target.held_vtable(index) {
+            slot.store(held, Ordering::Release);
         }
     }
+}
 
-    /// Puts the staged vtable pointers into the slots, stops staging and
-    /// opens the gate: the calls held back are issued again on them.
-    fn let_go(&self, staged: &[AtomicPtr<c_void>]) {
-        for (slot, cell) in self.slots().zip(staged) {
-            slot.store(cell.load(Ordering::Acquire), Ordering::Release);
-        }
-        let gate = self.gate();
-        gate.unstage();
-        gate.open();
+/// Waits until no call is inside the gate; `TIMED_OUT` once `deadline`
+/// has passed.
+fn wait_until_empty(gate: &Gate, deadline: u64) -> Result<()> {
+    while gate.has_calls_inside() {
+        wait_for(gate, deadline)?;
     }
+    Ok(())
 }
 
 /// Runs `work` over `count` cells for vtable pointers: on the stack for

@@ -16,8 +16,8 @@ use core::ops::Deref;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use com::{
-    ComObject, ComPtr, Gate, IMutable, IUnknown, Interface, Result, Status, class, interface,
-    vtable,
+    Class, ComObject, ComPtr, Gate, IUnknown, Interface, MutableObject, Result, Status, Takeover,
+    class, interface, published_state, vtable,
 };
 use interfaces::interpose::filters;
 use interfaces::mutate::flags;
@@ -39,21 +39,34 @@ const CALLS: u64 = 3_000;
 /// Generous: the mutations under load must never time out.
 const PATIENT_US: u64 = 5_000_000;
 
-/// Implementation `A`, whose calls can be held inside the object.
-#[class(IHello, mutable)]
-pub struct Letters {
+/// The state of both implementations: which letter they answer with.
+#[published_state("3b7d2e90-1c4a-4f85-a6e3-d80f5c2b7194")]
+#[repr(C)]
+pub struct LetterState {
     gate: Gate,
     letter: AtomicU8,
 }
 
-/// Implementation `B`: the same object, answering with another letter.
-#[class(IHello, mutable)]
+/// Implementation `A`, whose calls can be held inside the object.
+#[class(IHello, mutable(LetterState))]
 #[repr(transparent)]
-pub struct OtherLetters(Letters);
+pub struct Letters(LetterState);
+
+/// Implementation `B`: the same object, answering with another letter.
+#[class(IHello, mutable(LetterState))]
+#[repr(transparent)]
+pub struct OtherLetters(LetterState);
+
+impl Deref for Letters {
+    type Target = LetterState;
+    fn deref(&self) -> &LetterState {
+        &self.0
+    }
+}
 
 impl Deref for OtherLetters {
-    type Target = Letters;
-    fn deref(&self) -> &Letters {
+    type Target = LetterState;
+    fn deref(&self) -> &LetterState {
         &self.0
     }
 }
@@ -81,7 +94,7 @@ impl IHelloImpl for OtherLetters {
 /// Writes the state's letter into the answer one byte at a time, looking
 /// at the gate's checkpoint every eight (nothing is changed that a retry
 /// would not write again), and yielding halfway.
-fn spell(letters: &Letters, buffer: &mut [u8]) -> Result<usize> {
+fn spell(letters: &LetterState, buffer: &mut [u8]) -> Result<usize> {
     let answer = buffer.get_mut(..LETTERS).ok_or(Status::BUFFER_TOO_SMALL)?;
     for (index, byte) in answer.iter_mut().enumerate() {
         if index % 8 == 0 {
@@ -104,10 +117,10 @@ fn letter_of(answer: &[u8]) -> Option<u8> {
 }
 
 fn new_letters() -> ComPtr<IHello> {
-    ComObject::create::<IHello>(Letters {
+    ComObject::create::<IHello>(Letters(LetterState {
         gate: Gate::new(),
         letter: AtomicU8::new(b'A'),
-    })
+    }))
 }
 
 fn mutator() -> Result<ComPtr<IMutate>> {
@@ -127,35 +140,34 @@ fn turn(mutate: &IMutate, object: &IHello, letter: u8, flags: u32, timeout_us: u
 struct Respell(u8);
 
 impl ITransitionImpl for Respell {
-    #[allow(
-        unsafe_code,
-        reason = "a transition rewrites the object it is applied to"
-    )]
     fn apply(&self, object: &IUnknown) -> Result<()> {
-        let vtable = match self.0 {
-            b'A' => vtable!(Letters, IHello),
-            b'B' => vtable!(OtherLetters, IHello),
-            _ => return Err(Status::INVALID_ARGUMENT),
-        };
-        // SAFETY: the checks apply it only to objects made by `new_letters`.
-        let letters = unsafe { ComObject::<Letters>::from_identity(object) };
-        // A transition takes time: other threads run while it works, and
-        // only the closed gate keeps them from seeing it half done.
-        sys::yield_now();
-        letters.value().letter.store(self.0, Ordering::Relaxed);
-        sys::yield_now();
-        // SAFETY: `OtherLetters` is `Letters` under another vtable.
-        unsafe { letters.set_vtable(0, vtable) }
+        match self.0 {
+            b'A' => respell::<Letters>(object, b'A'),
+            b'B' => respell::<OtherLetters>(object, b'B'),
+            _ => Err(Status::INVALID_ARGUMENT),
+        }
     }
 }
 
+/// Stores `letter` in the object's state and makes `T` answer for it.
+fn respell<T: Class>(object: &IUnknown, letter: u8) -> Result<()> {
+    let takeover = Takeover::<T>::check(object)?;
+    // A transition takes time: other threads run while it works, and only
+    // the closed gate keeps them from seeing it half done.
+    sys::yield_now();
+    takeover
+        .state::<LetterState>()?
+        .letter
+        .store(letter, Ordering::Relaxed);
+    sys::yield_now();
+    takeover.keep_state()
+}
+
 /// The vtable in the object's slot 0.
-#[allow(unsafe_code, reason = "reading a slot of a live object's layout")]
 fn vtable_of(object: &IUnknown) -> Result<*const core::ffi::c_void> {
-    let layout = object.query::<IMutable>()?.layout()?;
-    let slot = layout.slot(0).ok_or(Status::FAILED)?;
-    // SAFETY: slot 0 of the live object holds its vtable pointer.
-    Ok(unsafe { *slot.cast::<*const core::ffi::c_void>() })
+    let target = MutableObject::of(object)?;
+    let slot = target.slot(0).ok_or(Status::FAILED)?;
+    Ok(slot.load(Ordering::Acquire).cast_const())
 }
 
 /// The object the callers call, and what they saw.
@@ -392,15 +404,8 @@ fn greet_letter(object: &IHello) -> Result<u8> {
 struct HalfDone;
 
 impl ITransitionImpl for HalfDone {
-    #[allow(
-        unsafe_code,
-        reason = "a transition rewrites the object it is applied to"
-    )]
     fn apply(&self, object: &IUnknown) -> Result<()> {
-        // SAFETY: the check passes only objects made by `new_letters`.
-        let letters = unsafe { ComObject::<Letters>::from_identity(object) };
-        // SAFETY: `OtherLetters` is `Letters` under another vtable.
-        unsafe { letters.set_vtable(0, vtable!(OtherLetters, IHello)) }?;
+        Takeover::<OtherLetters>::check(object)?.keep_state()?;
         Err(Status::FAILED)
     }
 }
@@ -452,22 +457,35 @@ pub trait IDivide {
     fn specialized(&self) -> Result<bool>;
 }
 
-/// The generic divider: any divisor, a hardware division per call.
-#[class(IDivide, mutable)]
-pub struct Divider {
+/// The state of both dividers: the divisor.
+#[published_state("e51a0c3f-8b6d-4e27-9d14-2a7f60b3c8e5")]
+#[repr(C)]
+pub struct DividerState {
     gate: Gate,
     divisor: AtomicU64,
 }
 
+/// The generic divider: any divisor, a hardware division per call.
+#[class(IDivide, mutable(DividerState))]
+#[repr(transparent)]
+pub struct Divider(DividerState);
+
 /// The same divider specialized for the divisor 2: a shift. Installed only
 /// while the divisor is 2 — the assumption it is built on.
-#[class(IDivide, mutable)]
+#[class(IDivide, mutable(DividerState))]
 #[repr(transparent)]
-pub struct Halver(Divider);
+pub struct Halver(DividerState);
+
+impl Deref for Divider {
+    type Target = DividerState;
+    fn deref(&self) -> &DividerState {
+        &self.0
+    }
+}
 
 impl Deref for Halver {
-    type Target = Divider;
-    fn deref(&self) -> &Divider {
+    type Target = DividerState;
+    fn deref(&self) -> &DividerState {
         &self.0
     }
 }
@@ -501,25 +519,23 @@ impl IDivideImpl for Halver {
 struct UseDivisor(u64);
 
 impl ITransitionImpl for UseDivisor {
-    #[allow(
-        unsafe_code,
-        reason = "a transition rewrites the object it is applied to"
-    )]
     fn apply(&self, object: &IUnknown) -> Result<()> {
-        if self.0 == 0 {
-            return Err(Status::INVALID_ARGUMENT);
+        match self.0 {
+            0 => Err(Status::INVALID_ARGUMENT),
+            2 => use_divisor::<Halver>(object, self.0),
+            _ => use_divisor::<Divider>(object, self.0),
         }
-        // SAFETY: this transition is only applied to dividers.
-        let divider = unsafe { ComObject::<Divider>::from_identity(object) };
-        divider.value().divisor.store(self.0, Ordering::Relaxed);
-        let vtable = match self.0 {
-            2 => vtable!(Halver, IDivide),
-            _ => vtable!(Divider, IDivide),
-        };
-        // SAFETY: `Halver` is `Divider` under another vtable, and the
-        // divisor it assumes is the one just stored.
-        unsafe { divider.set_vtable(0, vtable) }
     }
+}
+
+/// Stores `divisor` and makes `T`, the implementation made for it, answer.
+fn use_divisor<T: Class>(object: &IUnknown, divisor: u64) -> Result<()> {
+    let takeover = Takeover::<T>::check(object)?;
+    takeover
+        .state::<DividerState>()?
+        .divisor
+        .store(divisor, Ordering::Relaxed);
+    takeover.keep_state()
 }
 
 /// The divisors the specialization check goes through, in order.
@@ -553,10 +569,10 @@ fn divide_in_a_loop(caller: usize) {
 /// both give the generic division's results.
 pub fn specialization_follows_its_assumption() -> Result<()> {
     let mutate = mutator()?;
-    let divider: ComPtr<IDivide> = ComObject::create(Divider {
+    let divider: ComPtr<IDivide> = ComObject::create(Divider(DividerState {
         gate: Gate::new(),
         divisor: AtomicU64::new(1),
-    });
+    }));
     SEEN_A.store(0, Ordering::SeqCst);
     WRONG.store(0, Ordering::SeqCst);
     STOP_DIVIDING.store(false, Ordering::SeqCst);

@@ -21,7 +21,6 @@
 use core::ops::Deref;
 
 use com::{ComObject, ComPtr, IUnknown, Result, Status, Takeover, class};
-use component::Registers;
 use interfaces::mutate::flags;
 use interfaces::{IConsole, IConsoleImpl, IMutate, ITransition, ITransitionImpl};
 use private_interfaces::console::ConsoleState;
@@ -33,15 +32,13 @@ const TAKEOVER_TIMEOUT_US: u64 = 1_000_000;
 const DATA: usize = 0;
 /// Line status register.
 const LINE_STATUS: usize = 5;
-/// How many registers the NS16550 has.
-const REGISTER_COUNT: usize = 8;
 /// Line status: a received byte is waiting.
 const DATA_READY: u8 = 1 << 0;
 /// Line status: the transmitter takes another byte.
 const TRANSMIT_EMPTY: u8 = 1 << 5;
 
 /// The console, driven by this driver.
-#[class(IConsole, mutable)]
+#[class(IConsole, mutable(ConsoleState))]
 #[repr(transparent)]
 struct Uart(ConsoleState);
 
@@ -53,27 +50,20 @@ impl Deref for Uart {
 }
 
 impl Uart {
-    #[allow(unsafe_code, reason = "naming the device's registers")]
-    fn registers(&self) -> Registers {
-        // SAFETY: `base` is the NS16550 the kernel found in the device tree
-        // (checked non-zero before the takeover), mapped for every module.
-        unsafe { Registers::new(self.base, REGISTER_COUNT) }
-    }
-
-    fn line_status(&self) -> u8 {
-        self.registers().read(LINE_STATUS)
-    }
-
     /// Reading the data register takes the waiting byte.
     fn try_read(&self) -> Option<u8> {
-        (self.line_status() & DATA_READY != 0).then(|| self.registers().read(DATA))
+        let registers = self.uart?;
+        (registers.read(LINE_STATUS) & DATA_READY != 0).then(|| registers.read(DATA))
     }
 
+    /// Writes `byte` once the transmitter takes it (the takeover made sure
+    /// there is a UART).
     fn put(&self, byte: u8) {
-        while self.line_status() & TRANSMIT_EMPTY == 0 {
+        let Some(registers) = self.uart else { return };
+        while registers.read(LINE_STATUS) & TRANSMIT_EMPTY == 0 {
             core::hint::spin_loop();
         }
-        self.registers().write(DATA, byte);
+        registers.write(DATA, byte);
     }
 }
 
@@ -115,17 +105,12 @@ impl IConsoleImpl for Uart {
 struct TakeOver;
 
 impl ITransitionImpl for TakeOver {
-    #[allow(unsafe_code, reason = "a transition takes the kernel's console over")]
     fn apply(&self, object: &IUnknown) -> Result<()> {
-        // SAFETY: `/mutate` runs this transition holding the console's
-        // gate; a console laid out as `Uart` is the kernel's, whose state is
-        // `ConsoleState` — `Uart`'s already.
-        let takeover = unsafe { Takeover::<Uart>::check(object) }?;
-        // SAFETY: as above; the state stays as it is.
-        if unsafe { &*takeover.state() }.base == 0 {
+        let takeover = Takeover::<Uart>::check(object)?;
+        if takeover.state::<ConsoleState>()?.uart.is_none() {
             return Err(Status::NOT_SUPPORTED);
         }
-        takeover.finish()
+        takeover.keep_state()
     }
 }
 

@@ -56,7 +56,7 @@ pub extern "C" fn wait_for_input() {
 
 /// The SBI firmware console: the console until a driver takes it over
 /// (its state, `ConsoleState`, is published for that).
-#[class(IConsole, mutable)]
+#[class(IConsole, mutable(ConsoleState))]
 #[repr(transparent)]
 pub struct FirmwareConsole(pub ConsoleState);
 
@@ -115,14 +115,9 @@ pub struct GiveBack;
 
 #[cfg(feature = "loader")]
 impl interfaces::ITransitionImpl for GiveBack {
-    #[allow(
-        unsafe_code,
-        reason = "a transition takes the console back from a driver"
-    )]
+    /// The state of `/dev/console` is `ConsoleState` under any driver, and
+    /// stays as it is.
     fn apply(&self, object: &com::IUnknown) -> Result<()> {
-        // SAFETY: `/mutate` runs a transition holding the object's gate;
-        // the state of `/dev/console` is `ConsoleState` under any driver,
-        // the firmware console's too, and stays as it is.
-        unsafe { com::Takeover::<FirmwareConsole>::check(object) }?.finish()
+        com::Takeover::<FirmwareConsole>::check(object)?.keep_state()
     }
 }

@@ -60,7 +60,7 @@ pub fn register_boot_objects(uart: Option<usize>) -> Result<Root> {
         private_interfaces::console::ConsoleState {
             gate: com::Gate::new(),
             write_lock: com::WordLock::new(),
-            base: uart.unwrap_or(0),
+            uart: uart.map(crate::machine::uart::registers),
             wait: console::wait_for_input,
         },
     ));

@@ -3,17 +3,31 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::punctuated::Punctuated;
-use syn::{ItemStruct, Path, Token};
+use syn::{Fields, ItemStruct, Meta, Path, Token, Type};
 
 pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let interfaces =
-        syn::parse::Parser::parse2(Punctuated::<Path, Token![,]>::parse_terminated, attr)?;
+    let options =
+        syn::parse::Parser::parse2(Punctuated::<Meta, Token![,]>::parse_terminated, attr)?;
     let item: ItemStruct = syn::parse2(item)?;
-    let mutable = interfaces.iter().any(|path| path.is_ident("mutable"));
-    let mut interfaces: Vec<Path> = interfaces
-        .into_iter()
-        .filter(|path| !path.is_ident("mutable"))
-        .collect();
+    let mut mutable = false;
+    let mut published = None;
+    let mut interfaces: Vec<Path> = Vec::new();
+    for option in options {
+        match option {
+            Meta::Path(path) if path.is_ident("mutable") => mutable = true,
+            Meta::Path(path) => interfaces.push(path),
+            Meta::List(list) if list.path.is_ident("mutable") => {
+                mutable = true;
+                published = Some(published_state(&item, syn::parse2(list.tokens)?)?);
+            }
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    "expected an interface, `mutable` or `mutable(PublishedState)`",
+                ));
+            }
+        }
+    }
     if interfaces.is_empty() {
         return Err(syn::Error::new_spanned(
             &item.ident,
@@ -32,6 +46,12 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     }
     let user_slots = 0..interfaces.len() - usize::from(mutable);
     let user_interfaces = &interfaces[..user_slots.len()];
+    let published_id = published.as_ref().map(|(state, _)| {
+        quote! {
+            const STATE_LAYOUT: ::com::Guid = <#state as ::com::PublishedState>::ID;
+        }
+    });
+    let published_check = published.map(|(_, check)| check);
     let gate = mutable.then(|| {
         quote! {
             // `IMutable`'s slot, the last, is never held: a mutator calls it.
@@ -41,6 +61,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
                     .cast(),)*
                 ::core::ptr::null(),
             ];
+            #published_id
             #[inline(always)]
             fn gate(&self) -> ::core::option::Option<&::com::Gate> {
                 ::core::option::Option::Some(&self.gate)
@@ -51,7 +72,9 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         quote! {
             impl ::com::IMutableImpl for #name {
                 fn layout(&self) -> ::com::Result<::com::ObjectLayout> {
-                    Ok(::com::ObjectLayout::of(self))
+                    // SAFETY: the thunks pass the state of a live object.
+                    #[allow(unsafe_code)]
+                    Ok(unsafe { ::com::ObjectLayout::of(self) })
                 }
 
                 fn disown(&self) -> ::com::Result<()> {
@@ -92,5 +115,25 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
 
         #(#has_interface)*
         #describe
+        #published_check
     })
+}
+
+/// For `mutable(State)`: checks that the struct is a `#[repr(transparent)]`
+/// wrapper of `State` alone, so its objects' state *is* a `State`; returns
+/// the type and the compile-time check of the field's type.
+fn published_state(item: &ItemStruct, state: Type) -> syn::Result<(Type, TokenStream)> {
+    let wraps_one = matches!(&item.fields, Fields::Unnamed(fields) if fields.unnamed.len() == 1);
+    if !wraps_one || !crate::has_repr(&item.attrs, "transparent") {
+        return Err(syn::Error::new_spanned(
+            &item.ident,
+            "a class with a published state is `#[repr(transparent)] struct Name(State);`",
+        ));
+    }
+    let name = &item.ident;
+    let check = quote! {
+        // The one field is the published state itself.
+        const _: fn(&#name) -> &#state = |object| &object.0;
+    };
+    Ok((state, check))
 }

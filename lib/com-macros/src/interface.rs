@@ -173,7 +173,7 @@ fn parse_attribute(attr: TokenStream) -> syn::Result<(u128, bool)> {
 }
 
 /// Parses `"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"` into its 128-bit value.
-fn parse_iid(literal: &LitStr) -> syn::Result<u128> {
+pub(crate) fn parse_iid(literal: &LitStr) -> syn::Result<u128> {
     let text = literal.value();
     let hex: String = text.chars().filter(|c| *c != '-').collect();
     let well_formed = text.len() == 36

@@ -1,4 +1,4 @@
-//! Procedural macros of Tessera's object model: `#[interface]` declares an interface once, `#[class]` implements interfaces on a Rust type, `#[derive(Record)]` lets a struct cross the ABI.
+//! Procedural macros of Tessera's object model: `#[interface]` declares an interface once, `#[class]` implements interfaces on a Rust type, `#[derive(Record)]` lets a struct cross the ABI, `#[published_state]` lets another module read an object's state.
 //!
 //! Used through the `com` crate, which re-exports both; nothing else depends
 //! on this crate directly. Depends on `syn`, `quote` and `proc-macro2`.
@@ -6,8 +6,10 @@
 mod class;
 mod interface;
 mod record;
+mod state;
 
 use proc_macro::TokenStream;
+use syn::Attribute;
 
 /// Declares an interface from a trait, identified by the IID given as a UUID
 /// string.
@@ -35,7 +37,10 @@ pub fn interface(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// mutated live: the struct needs a field `gate: com::Gate`, every method
 /// call counts itself into that gate, the class gets held vtables that a
 /// mutator installs to hold new calls back (`com::Class::HELD`), and it
-/// also implements `com::IMutable`.
+/// also implements `com::IMutable`. With `mutable(S)` the struct is a
+/// `#[repr(transparent)]` wrapper of `S`, a `#[published_state]`, and its
+/// objects say so: another module's transition can then read their state
+/// as an `S`, or take them over keeping it (`com::Takeover`).
 ///
 /// The struct must also implement `IFooImpl` and `IBarImpl`, and be
 /// `Send + Sync`. Create objects with `com::ComObject::create`.
@@ -53,4 +58,33 @@ pub fn derive_record(item: TokenStream) -> TokenStream {
     record::expand(item.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
+}
+
+/// Publishes a state layout: `#[published_state("uuid")]` on a
+/// `#[repr(C)]` struct whose first field is a `com::Gate` and that owns
+/// nothing to drop. Objects of a class declared `mutable(ThatStruct)`
+/// carry the UUID, so a transition in another module (a new version, a
+/// driver taking a device over) can read their state (`com::Takeover`).
+/// A changed layout is a new layout: give it a new UUID.
+#[proc_macro_attribute]
+pub fn published_state(attr: TokenStream, item: TokenStream) -> TokenStream {
+    state::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// True when `attrs` hold `#[repr(kind)]`.
+fn has_repr(attrs: &[Attribute], kind: &str) -> bool {
+    attrs.iter().any(|attr| {
+        attr.path().is_ident("repr")
+            && attr
+                .parse_nested_meta(|meta| {
+                    if meta.path.is_ident(kind) {
+                        Ok(())
+                    } else {
+                        Err(meta.error(""))
+                    }
+                })
+                .is_ok()
+    })
 }

@@ -8,18 +8,7 @@ use syn::{Data, DeriveInput};
 
 pub fn expand(item: TokenStream) -> syn::Result<TokenStream> {
     let item: DeriveInput = syn::parse2(item)?;
-    let repr_c = item.attrs.iter().any(|attr| {
-        attr.path().is_ident("repr")
-            && attr
-                .parse_nested_meta(|meta| {
-                    if meta.path.is_ident("C") {
-                        Ok(())
-                    } else {
-                        Err(meta.error(""))
-                    }
-                })
-                .is_ok()
-    });
+    let repr_c = crate::has_repr(&item.attrs, "C");
     if !repr_c {
         return Err(syn::Error::new_spanned(
             &item.ident,

@@ -25,9 +25,9 @@
 //! ```
 //!
 //! While it holds the object, the mutator *stages* the vtables the slots
-//! are to get when it lets go ([`Gate::stage`]): transition functions
-//! write there (`ComObject::set_vtable`, `Takeover::finish`,
-//! [`crate::ObjectLayout::vtable_cell`]), so no call reaches a new vtable
+//! are to get when it lets go ([`crate::MutableObject::staging`]):
+//! transition functions write there ([`crate::Takeover`],
+//! [`crate::MutableObject::swap_vtable`]), so no call reaches a new vtable
 //! before the transition has finished. A call pushed out at a checkpoint
 //! ([`Gate::checkpoint`]) is issued again the same way as a held one.
 //! Callers, C ones included, never see the difference. The protocol —
@@ -148,6 +148,17 @@ impl Gate {
         false
     }
 
+    /// True while a mutator holds the object.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// True while a mutator holds the object and stages its vtables: a
+    /// transition may run.
+    pub(crate) fn is_staging(&self) -> bool {
+        self.is_closed() && !self.staged.load(Ordering::Acquire).is_null()
+    }
+
     /// For mutators: true while a call is inside.
     pub fn has_calls_inside(&self) -> bool {
         self.calls.load(Ordering::Acquire) != 0
@@ -170,7 +181,7 @@ impl Gate {
     /// # Safety
     /// The caller holds the gate ([`Gate::try_close`]), and `cells` lives
     /// until it calls [`Gate::unstage`].
-    pub unsafe fn stage(&self, cells: &[AtomicPtr<c_void>]) {
+    pub(crate) unsafe fn stage(&self, cells: &[AtomicPtr<c_void>]) {
         let count = u32::try_from(cells.len()).unwrap_or(u32::MAX);
         self.staged_slots.store(count, Ordering::Relaxed);
         self.staged
@@ -178,7 +189,7 @@ impl Gate {
     }
 
     /// For mutators: vtable pointers are written to the slots again.
-    pub fn unstage(&self) {
+    pub(crate) fn unstage(&self) {
         self.staged.store(core::ptr::null_mut(), Ordering::Release);
         self.staged_slots.store(0, Ordering::Relaxed);
     }

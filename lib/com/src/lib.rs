@@ -51,6 +51,7 @@ pub mod kernel;
 mod mutable;
 mod object;
 mod ptr;
+mod registers;
 mod signature;
 mod status;
 mod text;
@@ -59,14 +60,17 @@ pub mod wait;
 mod word_lock;
 
 pub use abi::{Param, PlainData, RawSlice, RawSliceMut, Record, Ret};
-pub use com_macros::{Record, class, interface};
+pub use com_macros::{Record, class, interface, published_state};
 pub use gate::{Gate, GateEntry};
 pub use guid::Guid;
 pub use interface::{IUnknown, IUnknownVtbl, Interface};
-pub use mutable::{IMutable, IMutableImpl, IMutableVtbl, ObjectLayout, Takeover};
+pub use mutable::{
+    IMutable, IMutableImpl, IMutableVtbl, MutableObject, ObjectLayout, PublishedState, Takeover,
+};
 pub use object::KeepLoaded;
 pub use object::{Class, ComObject, HasInterface, Implement, VtableSlots, adopt, live_objects};
 pub use ptr::ComPtr;
+pub use registers::Registers;
 pub use signature::{
     ArgKind, ArgSignature, FieldKind, FieldSignature, InterfaceSignature, MethodSignature,
     RecordSignature,

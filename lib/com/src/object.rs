@@ -40,6 +40,9 @@ pub unsafe trait Class: Sized + Send + Sync + 'static {
     /// the object has then), or null for a slot it leaves alone
     /// (`IMutable`'s). Empty for other classes.
     const HELD: &'static [*const c_void] = &[];
+    /// For classes declared `mutable(State)`: the published layout of
+    /// their state (`PublishedState::ID`); nil for every other class.
+    const STATE_LAYOUT: Guid = Guid::from_u128(0);
     /// The object's mutation gate, for classes declared `mutable`; method
     /// thunks count themselves into it around every call.
     #[inline(always)]
@@ -174,38 +177,6 @@ impl<T: Class> ComObject<T> {
     /// The implementation's state.
     pub fn value(&self) -> &T {
         &self.value
-    }
-
-    /// The object whose identity (slot 0, what `query::<IUnknown>()`
-    /// gives) is `object`: how a transition function reaches the state
-    /// and slots of the object it rewrites.
-    ///
-    /// # Safety
-    /// `object` is the identity of a live `ComObject<T>`, or of an object
-    /// laid out exactly as one (a mutable class and its variants).
-    pub unsafe fn from_identity(object: &IUnknown) -> &ComObject<T> {
-        // SAFETY: slot 0 is the object's start, by the caller's promise.
-        unsafe { &*(object as *const IUnknown).cast::<ComObject<T>>() }
-    }
-
-    /// Points vtable slot `slot` at `vtable` (see [`crate::vtable!`]).
-    /// Transition functions call it while the mutator keeps calls out; the
-    /// slot takes it when the mutator lets calls in again (until then the
-    /// mutator stages it, see [`Gate::stage`]).
-    ///
-    /// # Safety
-    /// `vtable` is a vtable of slot `slot`'s interface whose thunks expect
-    /// this object's layout and the state it holds once the transition ends.
-    pub unsafe fn set_vtable(&self, slot: usize, vtable: *const c_void) -> crate::Result<()> {
-        if slot >= T::IIDS.len() {
-            return Err(Status::OUT_OF_RANGE);
-        }
-        let staged = T::gate(&self.value).and_then(|gate| gate.staged_cell(slot));
-        // SAFETY: `slot` is below the slot count, checked just above.
-        let cell =
-            staged.unwrap_or_else(|| unsafe { &*self.slot(slot).cast::<AtomicPtr<c_void>>() });
-        cell.store(vtable.cast_mut(), Ordering::Release);
-        Ok(())
     }
 
     /// Pointer to slot `index`, if the object has that many interfaces.

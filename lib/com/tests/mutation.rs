@@ -5,14 +5,13 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use core::ffi::c_void;
 use core::ops::Deref;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::time::Duration;
 
 use com::{
-    ComObject, ComPtr, Gate, IMutable, IUnknown, ObjectLayout, Result, Status, Takeover, class,
-    interface,
+    ComObject, ComPtr, Gate, IMutable, IUnknown, MutableObject, Result, Status, Takeover, class,
+    interface, published_state,
 };
 
 #[interface("6c1f8b21-2d3e-4f40-9b0a-1d2e3f4a5b60")]
@@ -26,21 +25,41 @@ pub trait IVersioned {
     fn inside(&self) -> Result<bool>;
 }
 
-#[class(IVersioned, mutable)]
+/// The state both `First` and `Second` keep, published for takeovers.
+#[published_state("0d4c1e7a-5b3f-4a2e-8c61-9f0e2d3b4a51")]
 #[repr(C)]
-struct First {
+struct Shared {
     gate: Gate,
     value: AtomicU64,
 }
 
-/// `First`'s state under another class.
-#[class(IVersioned, mutable)]
+#[class(IVersioned, mutable(Shared))]
 #[repr(transparent)]
-struct Second(First);
+struct First(Shared);
+
+/// `First`'s state under another class.
+#[class(IVersioned, mutable(Shared))]
+#[repr(transparent)]
+struct Second(Shared);
+
+/// A class with a state of its own, made from `Shared`.
+#[class(IVersioned, mutable)]
+#[repr(C)]
+struct Third {
+    gate: Gate,
+    doubled: Box<u64>,
+}
+
+impl Deref for First {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
 
 impl Deref for Second {
-    type Target = First;
-    fn deref(&self) -> &First {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
         &self.0
     }
 }
@@ -81,6 +100,20 @@ impl IVersionedImpl for Second {
     }
 }
 
+impl IVersionedImpl for Third {
+    fn version(&self) -> Result<u32> {
+        Ok(u32::try_from(*self.doubled).unwrap())
+    }
+
+    fn fail(&self, status: Status) -> Result<()> {
+        Err(status)
+    }
+
+    fn inside(&self) -> Result<bool> {
+        Ok(self.gate.has_calls_inside())
+    }
+}
+
 impl IVersionedImpl for Larger {
     fn version(&self) -> Result<u32> {
         Ok(u32::try_from(self.values.len()).unwrap())
@@ -96,73 +129,49 @@ impl IVersionedImpl for Larger {
 }
 
 fn first() -> ComPtr<IVersioned> {
-    ComObject::create(First {
+    ComObject::create(First(Shared {
         gate: Gate::new(),
         value: AtomicU64::new(7),
-    })
+    }))
 }
 
-fn gate_of(object: &IUnknown) -> &Gate {
-    let layout = object.query::<IMutable>().unwrap().layout().unwrap();
-    // SAFETY: the object's own layout names its gate, alive with `object`.
-    unsafe { &*core::ptr::with_exposed_provenance::<Gate>(usize::try_from(layout.gate).unwrap()) }
-}
-
-/// Slot `index` of the object `layout` describes.
-fn slot(layout: &ObjectLayout, index: u32) -> &AtomicPtr<c_void> {
-    // SAFETY: the object's own layout names its slots, alive with it.
-    unsafe { &*layout.slot(index).unwrap().cast::<AtomicPtr<c_void>>() }
-}
-
-/// What the `mutate` component does around a change, step by step: holds
-/// the object (gate taken, vtables staged, slots on the held vtables) until
-/// `let_go`.
-struct Hold<'a> {
-    layout: ObjectLayout,
-    gate: &'a Gate,
-    staged: Vec<AtomicPtr<c_void>>,
-}
-
-impl<'a> Hold<'a> {
-    fn new(object: &'a IUnknown) -> Hold<'a> {
-        let layout = object.query::<IMutable>().unwrap().layout().unwrap();
-        let gate = gate_of(object);
-        assert!(gate.try_close(false));
-        let staged = (0..layout.slots)
-            .map(|index| AtomicPtr::new(slot(&layout, index).load(Ordering::Acquire)))
-            .collect::<Vec<_>>();
-        // SAFETY: the gate is taken, and `staged` lives until `let_go`.
-        unsafe { gate.stage(&staged) };
-        for index in 0..layout.slots {
-            // SAFETY: the layout is the live object's own.
-            if let Some(held) = unsafe { layout.held_vtable(index) } {
-                slot(&layout, index).store(held, Ordering::Release);
+/// What the `mutate` component does around a change, step by step: takes
+/// the gate, stages the vtables, points the slots at the held vtables,
+/// runs `change` while other threads call, and lets go: the slots take the
+/// staged vtables and the gate opens.
+fn mutate<R>(object: &IUnknown, change: impl FnOnce(&MutableObject) -> R) -> R {
+    let target = MutableObject::of(object).unwrap();
+    assert!(target.gate().try_close(false));
+    let staged: Vec<_> = target
+        .slots()
+        .map(|slot| AtomicPtr::new(slot.load(Ordering::Acquire)))
+        .collect();
+    let result = target
+        .staging(&staged, || {
+            for (index, slot) in target.slots().enumerate() {
+                if let Some(held) = target.held_vtable(index) {
+                    slot.store(held, Ordering::Release);
+                }
             }
-        }
-        Hold {
-            layout,
-            gate,
-            staged,
-        }
-    }
-
-    fn let_go(self) {
-        for (index, cell) in (0..self.layout.slots).zip(&self.staged) {
-            slot(&self.layout, index).store(cell.load(Ordering::Acquire), Ordering::Release);
-        }
-        self.gate.unstage();
-        self.gate.open();
-    }
+            let result = change(&target);
+            for (slot, cell) in target.slots().zip(&staged) {
+                slot.store(cell.load(Ordering::Acquire), Ordering::Release);
+            }
+            result
+        })
+        .unwrap();
+    target.gate().open();
+    result
 }
 
 /// The gate counts the calls inside, and nothing once they have left.
 #[test]
 fn the_gate_counts_the_calls_inside() {
     let object = first();
-    let gate = gate_of(object.as_unknown());
-    assert!(!gate.has_calls_inside());
+    let target = MutableObject::of(object.as_unknown()).unwrap();
+    assert!(!target.gate().has_calls_inside());
     assert_eq!(object.inside(), Ok(true));
-    assert!(!gate.has_calls_inside());
+    assert!(!target.gate().has_calls_inside());
 }
 
 /// A call made while a mutator holds the object waits, and is answered by
@@ -172,27 +181,28 @@ fn the_gate_counts_the_calls_inside() {
 fn held_calls_wait_and_are_issued_again_on_the_new_class() {
     let object = first();
     let identity = object.query::<IUnknown>().unwrap();
-    let hold = Hold::new(&identity);
-    let held = slot(&hold.layout, 0).load(Ordering::Acquire);
-    assert_ne!(held, hold.staged[0].load(Ordering::Acquire));
-    let caller = {
-        let object = object.clone();
-        std::thread::spawn(move || object.version())
-    };
-    std::thread::sleep(Duration::from_millis(20));
-    assert!(!caller.is_finished(), "the call must wait for the mutator");
-    // SAFETY: the object is held with no call inside; `Second` wraps
-    // `First`'s state as it is.
-    let takeover = unsafe { Takeover::<Second>::check(&identity) }.unwrap();
-    takeover.finish().unwrap();
-    assert_eq!(
-        slot(&hold.layout, 0).load(Ordering::Acquire),
-        held,
-        "the new vtable is staged, not in the slot"
-    );
-    std::thread::sleep(Duration::from_millis(20));
-    assert!(!caller.is_finished());
-    hold.let_go();
+    let caller = mutate(&identity, |target| {
+        let held = target.slot(0).unwrap().load(Ordering::Acquire);
+        assert_eq!(Some(held), target.held_vtable(0));
+        let caller = {
+            let object = object.clone();
+            std::thread::spawn(move || object.version())
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(!caller.is_finished(), "the call must wait for the mutator");
+        Takeover::<Second>::check(&identity)
+            .unwrap()
+            .keep_state()
+            .unwrap();
+        assert_eq!(
+            target.slot(0).unwrap().load(Ordering::Acquire),
+            held,
+            "the new vtable is staged, not in the slot"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(!caller.is_finished());
+        caller
+    });
     assert_eq!(caller.join().unwrap(), Ok(2));
     assert_eq!(object.version(), Ok(2));
 }
@@ -238,7 +248,8 @@ fn pushed_out_never_crosses_a_call() {
 fn disown_needs_a_closed_gate_and_happens_once_per_mutation() {
     let object = first();
     let mutable = object.query::<IMutable>().unwrap();
-    let gate = gate_of(object.as_unknown());
+    let target = MutableObject::of(object.as_unknown()).unwrap();
+    let gate = target.gate();
     assert_eq!(mutable.disown(), Err(Status::ACCESS_DENIED));
     assert!(gate.try_close(false));
     assert!(!gate.try_close(false), "a second mutator must wait");
@@ -250,34 +261,77 @@ fn disown_needs_a_closed_gate_and_happens_once_per_mutation() {
 }
 
 #[test]
-fn takeover_checks_the_layout_then_installs_the_new_class() {
+fn takeover_checks_the_layout_then_keeps_the_published_state() {
     let object = first();
     let identity = object.query::<IUnknown>().unwrap();
-    let gate = gate_of(&identity);
-    assert!(gate.try_close(false));
-    // SAFETY: the gate is closed with no call inside; it is refused.
-    let larger = unsafe { Takeover::<Larger>::check(&identity) };
-    assert_eq!(larger.err(), Some(Status::NOT_SUPPORTED));
-    // SAFETY: as above, and `Second` keeps `First`'s state as it is.
-    let takeover = unsafe { Takeover::<Second>::check(&identity) }.unwrap();
-    // SAFETY: the state is `First`'s, which `Second` wraps.
-    let state = unsafe { &*takeover.state() };
-    assert_eq!(state.value.load(Ordering::Relaxed), 7);
-    takeover.finish().unwrap();
-    // SAFETY: the gate is still closed; it is refused.
-    let again = unsafe { Takeover::<Second>::check(&identity) };
-    assert_eq!(again.err(), Some(Status::ALREADY_EXISTS));
-    gate.open();
+    mutate(&identity, |_| {
+        let larger = Takeover::<Larger>::check(&identity);
+        assert_eq!(larger.err(), Some(Status::NOT_SUPPORTED));
+        let takeover = Takeover::<Second>::check(&identity).unwrap();
+        let state = takeover.state::<Shared>().unwrap();
+        assert_eq!(state.value.load(Ordering::Relaxed), 7);
+        takeover.keep_state().unwrap();
+        let again = Takeover::<Second>::check(&identity).unwrap();
+        assert_eq!(
+            again.keep_state(),
+            Err(Status::ACCESS_DENIED),
+            "one takeover per mutation"
+        );
+    });
     assert_eq!(object.version(), Ok(2));
 }
 
 #[test]
-fn takeover_outside_a_mutation_changes_nothing() {
+fn takeover_replaces_the_state_with_one_made_from_it() {
     let object = first();
     let identity = object.query::<IUnknown>().unwrap();
-    // SAFETY: deliberately broken: no mutator holds the gate, which
-    // `finish` must notice before it changes anything.
-    let takeover = unsafe { Takeover::<Second>::check(&identity) }.unwrap();
-    assert_eq!(takeover.finish(), Err(Status::ACCESS_DENIED));
+    mutate(&identity, |_| {
+        let takeover = Takeover::<Third>::check(&identity).unwrap();
+        // `Third` publishes no state: it cannot keep `Shared` as it is.
+        assert_eq!(
+            Takeover::<Third>::check(&identity).unwrap().keep_state(),
+            Err(Status::NOT_SUPPORTED)
+        );
+        takeover
+            .replace(|old: &Shared| {
+                Ok(Third {
+                    gate: Gate::new(),
+                    doubled: Box::new(2 * old.value.load(Ordering::Relaxed)),
+                })
+            })
+            .unwrap();
+    });
+    assert_eq!(object.version(), Ok(14));
+    assert_eq!(object.inside(), Ok(true), "the gate still counts calls");
+}
+
+#[test]
+fn a_failed_replacement_changes_nothing() {
+    let object = first();
+    let identity = object.query::<IUnknown>().unwrap();
+    let refused = mutate(&identity, |_| {
+        Takeover::<Third>::check(&identity)
+            .unwrap()
+            .replace(|_: &Shared| Err(Status::INVALID_ARGUMENT))
+    });
+    assert_eq!(refused, Err(Status::INVALID_ARGUMENT));
+    assert_eq!(object.version(), Ok(1));
+}
+
+#[test]
+fn takeover_outside_a_mutation_is_refused() {
+    let object = first();
+    let identity = object.query::<IUnknown>().unwrap();
+    let takeover = Takeover::<Second>::check(&identity);
+    assert_eq!(takeover.err(), Some(Status::ACCESS_DENIED));
+    let target = MutableObject::of(&identity).unwrap();
+    assert!(target.gate().try_close(false));
+    let unstaged = Takeover::<Second>::check(&identity);
+    assert_eq!(
+        unstaged.err(),
+        Some(Status::ACCESS_DENIED),
+        "a mutator holds the gate but runs no transition"
+    );
+    target.gate().open();
     assert_eq!(object.version(), Ok(1));
 }

@@ -17,8 +17,9 @@
 //! [`export!`], and other modules' functions declared with [`import!`]
 //! (both from `com`, re-exported here).
 //!
-//! A driver reaches its device through [`Registers`], whose constructor is
-//! the one unsafe step.
+//! A driver reaches its device through [`Registers`] (from `com`), which
+//! it is given by whoever found the device: making one is an unsafe step
+//! that only the kernel's machine layer takes.
 //!
 //! [`threads`] starts threads and locks through the kernel's services.
 //!
@@ -31,15 +32,13 @@ extern crate alloc;
 
 use core::ffi::c_void;
 
-mod registers;
 mod text;
 pub mod threads;
 
 #[doc(hidden)]
 pub use com;
 
-pub use com::{export, import};
-pub use registers::Registers;
+pub use com::{Registers, export, import};
 pub use text::Text;
 
 use com::{ComPtr, IUnknown, Result, Status};

@@ -3,7 +3,7 @@
 
 use core::sync::atomic::AtomicU64;
 
-use com::{Gate, Result, interface};
+use com::{Gate, Result, interface, published_state};
 
 #[interface("4e1a7c3b-9d2f-4b6e-8a05-c7f3e2d1b960")]
 /// A running total.
@@ -24,6 +24,7 @@ pub const FORMAT_V2: u32 = 2;
 /// The state of a counter object of `counter` v1, laid out as v1 lays it
 /// out: part of v1's published interface, so a later version's transition
 /// function can read it (`Takeover::state`).
+#[published_state("8a3e5c17-4d2b-4f60-9e1a-b7c0d2f4e831")]
 #[repr(C)]
 #[derive(Debug)]
 pub struct CounterStateV1 {
