@@ -27,7 +27,7 @@
 //! While it holds the object, the mutator *stages* the vtables the slots
 //! are to get when it lets go ([`crate::MutableObject::staging`]):
 //! transition functions write there ([`crate::Takeover`],
-//! [`crate::MutableObject::swap_vtable`]), so no call reaches a new vtable
+//! [`crate::interposition::Table::put_in`]), so no call reaches a new vtable
 //! before the transition has finished. A call pushed out at a checkpoint
 //! ([`Gate::checkpoint`]) is issued again the same way as a held one.
 //! Callers, C ones included, never see the difference. The protocol —

@@ -47,6 +47,7 @@ mod by_name;
 mod gate;
 mod guid;
 mod interface;
+pub mod interposition;
 pub mod kernel;
 mod mutable;
 mod object;

@@ -202,22 +202,10 @@ impl MutableObject {
         Ok(result)
     }
 
-    /// Points slot `index` from vtable `from` to `to` — in the cell staged
-    /// for it while a mutator stages, else in the slot — or fails with
-    /// `RETRY` when it holds another vtable.
-    pub fn swap_vtable(&self, index: usize, from: *mut c_void, to: *mut c_void) -> Result<()> {
-        self.with_vtable_cell(index, |cell| {
-            cell.compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
-                .map(drop)
-                .map_err(|_| Status::RETRY)
-        })
-        .ok_or(Status::INVALID_ARGUMENT)?
-    }
-
     /// Runs `work` on where slot `index`'s vtable pointer is to be read and
     /// changed: while a mutator stages, the cell it stages for the slot
     /// (the slot itself holds a held vtable then); otherwise the slot.
-    fn with_vtable_cell<R>(
+    pub(crate) fn with_vtable_cell<R>(
         &self,
         index: usize,
         work: impl FnOnce(&AtomicPtr<c_void>) -> R,
