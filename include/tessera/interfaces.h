@@ -24,10 +24,10 @@ typedef struct ObjectLayout {
     uint64_t size;
     uint64_t gate;
     uint64_t state;
-    uint32_t slots;
-    uint32_t reserved;
     uint64_t held;
     tsr_guid state_layout;
+    uint32_t slots;
+    uint32_t reserved;
 } ObjectLayout;
 _Static_assert(sizeof(ObjectLayout) == 64, "ObjectLayout is 64 bytes, as in Rust");
 _Static_assert(_Alignof(ObjectLayout) == 8, "ObjectLayout is 8-aligned, as in Rust");

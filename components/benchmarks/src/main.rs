@@ -15,9 +15,8 @@
 
 #![no_std]
 #![no_main]
-// Nothing unsafe but the two measurements that call through a raw address
-// (a vtable's entry, a module's export): their figures are those of the
-// raw calls.
+// The raw calls it times (a vtable's entry, a module's export) are made by
+// `bench-calls`, which knows their binary signatures.
 #![deny(unsafe_code)]
 
 extern crate alloc;
@@ -30,7 +29,8 @@ use core::ffi::c_void;
 use core::hint::black_box;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use com::{ComObject, ComPtr, Gate, IUnknown, Interface, Result, Status, class, interface};
+use bench_calls::{CallbenchExport, IProbe, IProbeImpl, add_through_vtable};
+use com::{ComObject, ComPtr, Gate, IUnknown, Interface, Result, Status, class};
 use interfaces::mutate::{NO_TIMEOUT, flags};
 use interfaces::{IMutate, IScheduler};
 use private_interfaces::{IBenchmarks, IBenchmarksImpl};
@@ -38,15 +38,6 @@ use sync::Mutex;
 
 /// Runs per figure; the smallest count is kept.
 const RUNS: usize = 5;
-
-#[interface("337f4e2c-d4e5-43a3-be2b-4e60c6b70800")]
-/// The interface the call benchmarks go through.
-pub trait IProbe {
-    /// Returns `value + 1`.
-    fn add(&self, value: u64) -> Result<u64>;
-    /// Does nothing: what a call that takes and returns nothing costs.
-    fn nothing(&self) -> Result<()>;
-}
 
 #[class(IProbe)]
 struct Probe;
@@ -282,18 +273,11 @@ fn gated_probe() -> ComPtr<IProbe> {
 }
 
 /// A call of `probe`'s `add` straight through its vtable.
-#[allow(unsafe_code, reason = "the figure is that of a raw vtable call")]
 fn vtable_call(meter: &Meter, probe: &IProbe) -> Result<u64> {
     let mut out = 0u64;
-    let out: *mut u64 = &mut out;
     Ok(meter.measure(|| {
-        let this = black_box(probe.as_raw().cast::<c_void>());
-        // SAFETY: the first word of an interface is its vtable pointer; the
-        // probe is alive and `out` is writable.
-        black_box(unsafe {
-            let vtable = &**(this as *const *const IProbeVtbl);
-            (vtable.add)(this, black_box(1), black_box(out))
-        });
+        let probe = black_box(probe);
+        black_box(add_through_vtable(probe, black_box(1), black_box(&mut out)));
     }))
 }
 
@@ -368,25 +352,14 @@ extern "C" fn call_busy_probe(_: u64) {
 
 /// Measures calling export `name` of a fresh instance of `callbench`,
 /// loaded with `flags`.
-#[allow(
-    unsafe_code,
-    reason = "the figure is that of a call to a module's export"
-)]
 fn call_export(meter: &Meter, name: &str, flags: u32) -> Result<u64> {
     use interfaces::ILoader;
     let loader = component::namespace()?
         .bind("/sys/loader", 0)?
         .query::<ILoader>()?;
-    let module = loader.load_image("/boot/callbench", "", flags)?;
-    let address = module.export_by_name(&com::Guid::default(), name)?;
-    // SAFETY: the export is one of callbench's `extern "C" fn()`s, and the
-    // module stays loaded while `module` is held.
-    let function: extern "C" fn() = unsafe {
-        core::mem::transmute(usize::try_from(address).map_err(|_| Status::OUT_OF_RANGE)?)
-    };
-    let figure = meter.measure(|| black_box(function)());
-    drop(module);
-    Ok(figure)
+    let export = CallbenchExport::find(loader.load_image("/boot/callbench", "", flags)?, name)?;
+    let function = export.function();
+    Ok(meter.measure(|| black_box(function)()))
 }
 
 fn call_local(meter: &Meter) -> Result<u64> {

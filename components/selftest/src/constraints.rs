@@ -186,15 +186,59 @@ struct Chain {
     tail: Lock<()>,
 }
 static CHAIN: Shared<Chain> = Shared::new();
-/// How long the constrained thread waited for its lock (ticks).
-static CHAIN_WAITED: AtomicU64 = AtomicU64::new(u64::MAX);
+/// When the constrained thread got its lock (ticks).
+static CHAIN_ACQUIRED: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// When a lock holder starts its timed part (0 until the check sets it),
+/// and whether it holds its locks: the check sets its threads up while
+/// the holder waits, so no step depends on how fast the check runs.
+static HOLDER_STARTS_AT: AtomicU64 = AtomicU64::new(0);
+static HOLDER_HOLDS: AtomicBool = AtomicBool::new(false);
+
+/// For a lock holder: says it holds its locks, waits (asleep) until the
+/// check says when to start, and sleeps until then.
+fn hold_until_started() {
+    HOLDER_HOLDS.store(true, Ordering::SeqCst);
+    let start = loop {
+        match HOLDER_STARTS_AT.load(Ordering::SeqCst) {
+            0 => sys::sleep_until(sys::now() + ms() / 10),
+            start => break start,
+        }
+    };
+    sys::sleep_until(start);
+}
+
+/// Waits until the holder holds its locks.
+fn wait_for_holder() -> Result<()> {
+    for _ in 0..10_000 {
+        if HOLDER_HOLDS.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        sys::sleep_until(sys::now() + ms() / 10);
+    }
+    fail(format_args!("the lock holder never took its locks"))
+}
+
+/// Lets the holder start its timed part 2 ms from now (before the busy
+/// threads start); returns when that is.
+fn start_holder() -> u64 {
+    let start = sys::now() + 2 * ms();
+    HOLDER_STARTS_AT.store(start, Ordering::SeqCst);
+    start
+}
+
+fn reset_holder() {
+    HOLDER_STARTS_AT.store(0, Ordering::SeqCst);
+    HOLDER_HOLDS.store(false, Ordering::SeqCst);
+}
 
 /// B waits for C's lock before A, constrained, waits for B's: C must run
 /// with A's deadline though A waits for B, not for C (lending only to the
 /// holder A waits for would not reach C, and B lent C nothing when it
-/// blocked). C sleeps 3 ms holding its lock and then has 2 ms of work: A's
-/// wait is about 4 ms with the inheritance passed along, and up to three
-/// busy threads' 10 ms slices more without.
+/// blocked). Once all three are in place, C sleeps until a moment the
+/// check sets and then has 2 ms of work while three busy threads compete:
+/// A gets its lock about 2 ms after that moment with the inheritance
+/// passed along, and a busy thread's 10 ms slice or more later without.
 pub fn inheritance_follows_chains() -> Result<()> {
     under_policy("sched-constraint", || {
         CHAIN.set(Chain {
@@ -203,25 +247,27 @@ pub fn inheritance_follows_chains() -> Result<()> {
         });
         let outcome = chain_of_two_locks();
         CHAIN.clear();
+        reset_holder();
         outcome
     })
 }
 
 fn chain_of_two_locks() -> Result<()> {
-    CHAIN_WAITED.store(u64::MAX, Ordering::SeqCst);
+    CHAIN_ACQUIRED.store(u64::MAX, Ordering::SeqCst);
+    reset_holder();
     let tail_holder = sys::spawn(
         "chain C",
         |_| {
             let Some(chain) = CHAIN.get() else { return };
             let tail = chain.tail.lock();
-            sys::sleep_ms(3);
+            hold_until_started();
             work_ms(2);
             drop(tail);
         },
         0,
         sys::DEFAULT_STACK,
     )?;
-    wait_for_state(sys::id_of(&tail_holder), state::SLEEPING)?;
+    wait_for_holder()?;
     let middle = sys::spawn(
         "chain B",
         |_| {
@@ -233,7 +279,7 @@ fn chain_of_two_locks() -> Result<()> {
         0,
         sys::DEFAULT_STACK,
     )?;
-    // B holds the head and waits for the tail, which C holds asleep.
+    // B holds the head and waits for the tail, which C holds.
     wait_for_state(sys::id_of(&middle), state::BLOCKED)?;
     let waiter = sys::spawn(
         "chain A",
@@ -241,23 +287,26 @@ fn chain_of_two_locks() -> Result<()> {
             let Some(chain) = CHAIN.get() else { return };
             let now = sys::now();
             let _ = sys::begin_constraint(now, 10 * ms(), now + 50 * ms(), 2);
-            let asked = sys::now();
             drop(chain.head.lock());
-            CHAIN_WAITED.store(sys::now() - asked, Ordering::SeqCst);
+            CHAIN_ACQUIRED.store(sys::now(), Ordering::SeqCst);
             let _ = sys::end_constraint();
         },
         0,
         sys::DEFAULT_STACK,
     )?;
+    wait_for_state(sys::id_of(&waiter), state::BLOCKED)?;
+    let started = start_holder();
     let busy = start_busy_threads()?;
     sys::join(waiter)?;
     sys::join(middle)?;
     sys::join(tail_holder)?;
     stop_busy_threads(busy)?;
-    let waited = CHAIN_WAITED.load(Ordering::SeqCst);
-    if waited > 10 * ms() {
+    let waited = CHAIN_ACQUIRED
+        .load(Ordering::SeqCst)
+        .saturating_sub(started);
+    if waited > 5 * ms() {
         return fail(format_args!(
-            "the constrained thread waited {} ms at the head of the chain",
+            "the constrained thread got its lock {} ms after the chain's holder woke",
             waited / ms()
         ));
     }
@@ -270,25 +319,27 @@ struct TwoLocks {
     second: Lock<()>,
 }
 static TWO_LOCKS: Shared<TwoLocks> = Shared::new();
-static SECOND_WAITED: AtomicU64 = AtomicU64::new(u64::MAX);
+/// When the second lock's waiter got it (ticks).
+static SECOND_ACQUIRED: AtomicU64 = AtomicU64::new(u64::MAX);
 
 /// Waits for `lock` under a constraint of `estimate` ms by `deadline` ms;
-/// returns how long the wait took (ticks).
+/// returns when it got the lock (ticks).
 fn constrained_wait(lock: &Lock<()>, estimate: u64, deadline: u64) -> u64 {
     let now = sys::now();
     let _ = sys::begin_constraint(now, estimate * ms(), now + deadline * ms(), 2);
-    let asked = sys::now();
     drop(lock.lock());
-    let waited = sys::now() - asked;
+    let acquired = sys::now();
     let _ = sys::end_constraint();
-    waited
+    acquired
 }
 
-/// C holds two locks, each waited for by a constrained thread. It releases
-/// the first, sleeps 1 ms (still holding the second), then works 2 ms: the
-/// second waiter's deadline must bring it back at once. Its wait is about
-/// 6 ms when the release takes away only the first waiter's urgency, and
-/// three busy threads' slices (30 ms) more when it takes away both.
+/// C holds two locks, each waited for by a constrained thread. Once both
+/// wait, C sleeps until a moment the check sets, works 1 ms, releases the
+/// first, sleeps 1 ms (still holding the second), then works 2 ms: the
+/// second waiter's deadline must bring it back at once. The second waiter
+/// gets its lock about 4 ms after that moment when the release takes away
+/// only the first waiter's urgency, and three busy threads' slices (30 ms)
+/// later when it takes away both.
 pub fn release_keeps_other_inheritance() -> Result<()> {
     under_policy("sched-constraint", || {
         TWO_LOCKS.set(TwoLocks {
@@ -297,19 +348,21 @@ pub fn release_keeps_other_inheritance() -> Result<()> {
         });
         let outcome = one_holder_two_waiters();
         TWO_LOCKS.clear();
+        reset_holder();
         outcome
     })
 }
 
 fn one_holder_two_waiters() -> Result<()> {
-    SECOND_WAITED.store(u64::MAX, Ordering::SeqCst);
+    SECOND_ACQUIRED.store(u64::MAX, Ordering::SeqCst);
+    reset_holder();
     let holder = sys::spawn(
         "two locks",
         |_| {
             let Some(locks) = TWO_LOCKS.get() else { return };
             let first = locks.first.lock();
             let second = locks.second.lock();
-            sys::sleep_ms(3);
+            hold_until_started();
             work_ms(1);
             drop(first);
             sys::sleep_ms(1);
@@ -319,7 +372,7 @@ fn one_holder_two_waiters() -> Result<()> {
         0,
         sys::DEFAULT_STACK,
     )?;
-    wait_for_state(sys::id_of(&holder), state::SLEEPING)?;
+    wait_for_holder()?;
     let first = sys::spawn(
         "first waiter",
         |_| {
@@ -334,22 +387,27 @@ fn one_holder_two_waiters() -> Result<()> {
         "second waiter",
         |_| {
             if let Some(locks) = TWO_LOCKS.get() {
-                let waited = constrained_wait(&locks.second, 10, 40);
-                SECOND_WAITED.store(waited, Ordering::SeqCst);
+                let acquired = constrained_wait(&locks.second, 10, 40);
+                SECOND_ACQUIRED.store(acquired, Ordering::SeqCst);
             }
         },
         0,
         sys::DEFAULT_STACK,
     )?;
+    wait_for_state(sys::id_of(&first), state::BLOCKED)?;
+    wait_for_state(sys::id_of(&second), state::BLOCKED)?;
+    let started = start_holder();
     let busy = start_busy_threads()?;
     sys::join(second)?;
     sys::join(first)?;
     sys::join(holder)?;
     stop_busy_threads(busy)?;
-    let waited = SECOND_WAITED.load(Ordering::SeqCst);
-    if waited > 15 * ms() {
+    let waited = SECOND_ACQUIRED
+        .load(Ordering::SeqCst)
+        .saturating_sub(started);
+    if waited > 10 * ms() {
         return fail(format_args!(
-            "the second lock's waiter waited {} ms for it",
+            "the second lock's waiter got it {} ms after its holder woke",
             waited / ms()
         ));
     }

@@ -362,6 +362,7 @@ fn client_method(method: &Method) -> TokenStream {
             let call = call(quote! {});
             quote! {
                 #(#docs)*
+                #[inline]
                 pub fn #name(&self, #(#arg_names: #arg_types),*) -> ::com::Result<()> {
                     #call.check()
                 }
@@ -371,6 +372,7 @@ fn client_method(method: &Method) -> TokenStream {
             let call = call(quote! { __out.as_mut_ptr() });
             quote! {
                 #(#docs)*
+                #[inline]
                 pub fn #name(&self, #(#arg_names: #arg_types),*) -> ::com::Result<#ok> {
                     let mut __out = ::core::mem::MaybeUninit::<<#ok as ::com::Ret>::Abi>::uninit();
                     #call.check()?;

@@ -29,15 +29,15 @@ pub struct ObjectLayout {
     gate: u64,
     /// Its state: the implementation's value, after the reference count.
     state: u64,
-    /// How many vtable slots it has (`IMutable`'s own is the last).
-    slots: u32,
-    /// Padding; zero.
-    reserved: u32,
     /// Its class's held vtables, one pointer per slot ([`Class::HELD`]).
     held: u64,
     /// The published layout of its state ([`Class::STATE_LAYOUT`]), nil
     /// when the class publishes none.
     state_layout: Guid,
+    /// How many vtable slots it has (`IMutable`'s own is the last).
+    slots: u32,
+    /// Padding; zero.
+    reserved: u32,
 }
 
 impl ObjectLayout {
@@ -72,16 +72,6 @@ impl ObjectLayout {
     )]
     fn state_pointer<S>(&self) -> *mut S {
         core::ptr::with_exposed_provenance_mut(self.state as usize)
-    }
-
-    /// The address of vtable slot `index`, if the object has that slot.
-    fn slot(&self, index: u32) -> Option<*mut c_void> {
-        if index >= self.slots {
-            return None;
-        }
-        let offset = usize::try_from(index).ok()? * size_of::<usize>();
-        let address = usize::try_from(self.base).ok()?.checked_add(offset)?;
-        Some(core::ptr::with_exposed_provenance_mut(address))
     }
 
     /// The index of the slot at `address`, if it is one of the object's.
@@ -127,7 +117,7 @@ impl MutableObject {
     pub fn of(who: &IUnknown) -> Result<MutableObject> {
         let object = who.query::<IMutable>()?;
         let layout = object.layout()?;
-        if layout.gate == 0 || layout.slots == 0 {
+        if layout.base == 0 || layout.gate == 0 || layout.slots == 0 {
             return Err(Status::NOT_SUPPORTED);
         }
         Ok(MutableObject { layout, object })
@@ -156,15 +146,22 @@ impl MutableObject {
 
     /// Vtable slot `index`, if the object has it.
     pub fn slot(&self, index: usize) -> Option<&AtomicPtr<c_void>> {
-        let address = self.layout.slot(u32::try_from(index).ok()?)?;
-        // SAFETY: `layout.slot` gives only addresses of the object's vtable
-        // slots (atomic pointers by the object layout), alive with `self`.
-        Some(unsafe { &*address.cast::<AtomicPtr<c_void>>() })
+        self.slot_array().get(index)
     }
 
     /// Every vtable slot, in order.
     pub fn slots(&self) -> impl Iterator<Item = &AtomicPtr<c_void>> {
-        (0..self.slot_count()).filter_map(|index| self.slot(index))
+        self.slot_array().iter()
+    }
+
+    /// The object's vtable slots.
+    fn slot_array(&self) -> &[AtomicPtr<c_void>] {
+        let base = usize::try_from(self.layout.base).unwrap_or(0);
+        let first = core::ptr::with_exposed_provenance::<AtomicPtr<c_void>>(base);
+        // SAFETY: the object model's own layout: `slots` vtable slots,
+        // atomic pointers one after another from `base`, alive with `self`
+        // (`of` checked the object has some, so `base` is its address).
+        unsafe { core::slice::from_raw_parts(first, self.slot_count()) }
     }
 
     /// The held vtable of slot `index` ([`Class::HELD`]): what a mutator
@@ -253,8 +250,8 @@ impl<T: Class> Takeover<T> {
         if !fits {
             return Err(Status::NOT_SUPPORTED);
         }
-        for (index, iid) in (0..layout.slots).zip(T::IIDS) {
-            if layout.slot(index) != Some(object.query_iid(iid)?.as_raw()) {
+        for (slot, iid) in mutable.slots().zip(T::IIDS) {
+            if !core::ptr::addr_eq(slot, object.query_iid(iid)?.as_raw()) {
                 return Err(Status::NOT_SUPPORTED);
             }
         }
