@@ -54,8 +54,9 @@ pub fn register_boot_objects(uart: Option<usize>) -> Result<Root> {
             crate::modules::ModuleLoader::boxed(),
         )))
     };
+    // Nothing to load: the small namespace without demand loading.
     #[cfg(not(feature = "loader"))]
-    let root: Root = ComObject::create(namespace::Namespace::new(None));
+    let root: Root = ComObject::create(namespace::FlatNamespace::new());
     let console = ComObject::create::<interfaces::IConsole>(console::FirmwareConsole(
         private_interfaces::console::ConsoleState {
             gate: com::Gate::new(),

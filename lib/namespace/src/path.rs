@@ -41,13 +41,25 @@ pub fn ancestors(name: &str) -> impl Iterator<Item = (&str, &str)> {
         .filter_map(move |(index, _)| Some((name.get(..index)?, name.get(index..)?)))
 }
 
-/// The prefix every entry below directory `directory` starts with.
-pub fn children_prefix(directory: &str) -> alloc::string::String {
-    let mut prefix = alloc::string::String::from(directory);
-    if !prefix.ends_with('/') {
-        prefix.push('/');
-    }
-    prefix
+/// The name of the child of `directory` that `name` lies in or is (`sys`
+/// for `/sys/heap` in `/`), if `name` lies below `directory`.
+pub fn child_below<'a>(name: &'a str, directory: &str) -> Option<&'a str> {
+    let below = match directory {
+        "/" => name.strip_prefix('/')?,
+        _ => name.strip_prefix(directory)?.strip_prefix('/')?,
+    };
+    let end = below
+        .bytes()
+        .position(|byte| byte == b'/')
+        .unwrap_or(below.len());
+    below.get(..end)
+}
+
+/// The part of `name` an extension mounted at `name[..at]` sees.
+pub fn rest(name: &str, at: usize) -> &str {
+    name.get(at..)
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or("/")
 }
 
 #[cfg(test)]
@@ -89,5 +101,15 @@ mod tests {
         let pairs: Vec<_> = ancestors("/a/b/c").collect();
         assert_eq!(pairs, [("/a/b", "/c"), ("/a", "/b/c")]);
         assert_eq!(ancestors("/a").count(), 0);
+    }
+
+    #[test]
+    fn children_are_named_by_their_first_segment_below() {
+        assert_eq!(child_below("/sys/heap", "/"), Some("sys"));
+        assert_eq!(child_below("/sys/heap", "/sys"), Some("heap"));
+        assert_eq!(child_below("/sys/a/b", "/sys"), Some("a"));
+        assert_eq!(child_below("/sys-log", "/sys"), None);
+        assert_eq!(child_below("/sys", "/sys"), None);
+        assert_eq!(child_below("/dev/x", "/sys"), None);
     }
 }
