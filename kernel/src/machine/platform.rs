@@ -117,7 +117,10 @@ impl Found {
             // first hart has it.
             if let Some(isa) = node.text("riscv,isa") {
                 self.isa_seen = true;
-                self.sstc = isa.split('_').any(|extension| extension == "sstc");
+                self.sstc = isa
+                    .as_bytes()
+                    .split(|&byte| byte == b'_')
+                    .any(|extension| extension == b"sstc");
             }
         }
         let address = || {

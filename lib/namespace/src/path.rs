@@ -14,18 +14,13 @@ pub fn validate(name: &str) -> Result<&str> {
         return Err(Status::INVALID_NAME);
     }
     // One pass over the bytes (every bind of a name not registered runs
-    // this): each `/`, and the end, closes a segment.
-    let mut start = 1;
-    for end in 1..=bytes.len() {
-        if end < bytes.len() && bytes[end] != b'/' {
-            continue;
-        }
-        if !valid_segment(&bytes[start..end]) {
-            return Err(Status::INVALID_NAME);
-        }
-        start = end + 1;
+    // this), without indexing that could panic.
+    let mut segments = bytes.get(1..).unwrap_or_default().split(|&byte| byte == b'/');
+    if segments.all(valid_segment) {
+        Ok(name)
+    } else {
+        Err(Status::INVALID_NAME)
     }
-    Ok(name)
 }
 
 fn valid_segment(segment: &[u8]) -> bool {
