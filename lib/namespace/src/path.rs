@@ -30,10 +30,11 @@ fn valid_segment(segment: &[u8]) -> bool {
 /// Splits a validated path at each `/` above it, deepest first:
 /// `/a/b/c` gives (`/a/b`, `/c`) then (`/a`, `/b/c`).
 pub fn ancestors(name: &str) -> impl Iterator<Item = (&str, &str)> {
-    name.char_indices()
-        .rev()
-        .filter(|&(index, c)| c == '/' && index > 0)
-        .filter_map(move |(index, _)| Some((name.get(..index)?, name.get(index..)?)))
+    // `/` is one byte in UTF-8 and never inside another character's bytes.
+    let slashes = name.bytes().enumerate().skip(1).rev();
+    slashes
+        .filter(|&(_, byte)| byte == b'/')
+        .filter_map(move |(index, _)| name.split_at_checked(index))
 }
 
 /// The name of the child of `directory` that `name` lies in or is (`sys`
