@@ -404,6 +404,11 @@ fn minimal_kernel_runs_its_shell(machine: &mut Machine, threads: bool) -> Result
     if threads {
         expect_output(machine, "help", &["commands: help echo mem cat ps poweroff"])?;
         expect_output(machine, "ps", &["policy: builtin", "main", "idle"])?;
+        // What serves components comes with the loader.
+        for service in ["/sys/process", "/sys/interrupts"] {
+            let error = format!("error: cat: {service}: not found");
+            expect_output(machine, &format!("cat {service}"), &[&error])?;
+        }
     } else {
         // No threads: no `ps`, and nothing at `/sys/threads`.
         expect_output(machine, "help", &["commands: help echo mem cat poweroff"])?;
