@@ -402,7 +402,11 @@ fn minimal_kernel_runs_its_shell(machine: &mut Machine, threads: bool) -> Result
         &["error: cat: /boot/README: not found"],
     )?;
     if threads {
-        expect_output(machine, "help", &["commands: help echo mem cat ps poweroff"])?;
+        expect_output(
+            machine,
+            "help",
+            &["commands: help echo mem cat ps poweroff"],
+        )?;
         expect_output(machine, "ps", &["policy: builtin", "main", "idle"])?;
         // What serves components comes with the loader.
         for service in ["/sys/process", "/sys/interrupts"] {
@@ -412,7 +416,11 @@ fn minimal_kernel_runs_its_shell(machine: &mut Machine, threads: bool) -> Result
     } else {
         // No threads: no `ps`, and nothing at `/sys/threads`.
         expect_output(machine, "help", &["commands: help echo mem cat poweroff"])?;
-        expect_output(machine, "ps", &["error: unknown command 'ps' (type 'help')"])?;
+        expect_output(
+            machine,
+            "ps",
+            &["error: unknown command 'ps' (type 'help')"],
+        )?;
         expect_output(
             machine,
             "cat /sys/threads",

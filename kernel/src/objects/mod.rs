@@ -121,8 +121,7 @@ fn register_thread_objects(root: &Root) -> Result<()> {
     {
         let process = ComObject::create::<interfaces::IProcess>(process::Process);
         root.register("/sys/process", process.as_unknown(), 0)?;
-        let interrupts =
-            ComObject::create::<interfaces::IInterrupts>(interrupts::InterruptService);
+        let interrupts = ComObject::create::<interfaces::IInterrupts>(interrupts::InterruptService);
         root.register("/sys/interrupts", interrupts.as_unknown(), 0)?;
     }
     let scheduler = ComObject::create::<interfaces::IScheduler>(scheduler::SchedulerService);

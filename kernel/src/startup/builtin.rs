@@ -143,7 +143,9 @@ impl Session {
             (_, Some(_)) => Err(Failure::Usage),
             ("help", _) => no_argument(argument).map(|()| self.help()),
             ("mem", _) => no_argument(argument).and_then(|()| self.mem()),
-            ("cat", _) => argument.ok_or(Failure::Usage).and_then(|path| self.cat(path)),
+            ("cat", _) => argument
+                .ok_or(Failure::Usage)
+                .and_then(|path| self.cat(path)),
             #[cfg(feature = "threads")]
             ("ps", _) => no_argument(argument).and_then(|()| self.ps()),
             ("poweroff", _) => no_argument(argument).and_then(|()| self.poweroff()),

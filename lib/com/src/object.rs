@@ -239,7 +239,6 @@ impl<T: Class> ComObject<T> {
         }
         remaining
     }
-
 }
 
 /// The `IUnknown` thunks of class `T` seen through slot `SLOT`.
@@ -297,7 +296,10 @@ unsafe fn query_interface(
             references.fetch_add(1, Ordering::Relaxed);
             // SAFETY: `index` is below `iids.len()`, the number of slots
             // (0 included: every class implements an interface).
-            (Status::OK, unsafe { slots.cast::<*mut c_void>().add(index) }.cast())
+            (
+                Status::OK,
+                unsafe { slots.cast::<*mut c_void>().add(index) }.cast(),
+            )
         }
         None => (Status::NO_INTERFACE, core::ptr::null_mut()),
     };

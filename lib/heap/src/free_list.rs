@@ -279,7 +279,10 @@ mod tests {
         let mut region = Vec::new();
         let mut list = list(&mut region, 256);
         assert!(list.allocate_first_fit(layout(512, 16)).is_err());
-        assert!(list.allocate_first_fit(layout(24, 16)).is_err(), "not a unit multiple");
+        assert!(
+            list.allocate_first_fit(layout(24, 16)).is_err(),
+            "not a unit multiple"
+        );
         assert_eq!((holes(&list), list.used()), (Vec::from([(0, 256)]), 0));
         let all = list.allocate_first_fit(layout(256, 16)).expect("room");
         assert!(holes(&list).is_empty());

@@ -123,9 +123,7 @@ impl INamespaceImpl for FlatNamespace {
             Some(_) if flags & flags::FAIL_IF_EXISTS != 0 => return Err(Status::ALREADY_EXISTS),
             Some(existing) => Some(core::mem::replace(existing, entry)),
             None => {
-                entries
-                    .try_reserve(1)
-                    .map_err(|_| Status::OUT_OF_MEMORY)?;
+                entries.try_reserve(1).map_err(|_| Status::OUT_OF_MEMORY)?;
                 entries.push(entry);
                 None
             }

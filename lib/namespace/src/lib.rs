@@ -42,6 +42,4 @@ pub use current::{current, set_current};
 pub use flat::FlatNamespace;
 pub use loads::ThreadId;
 pub use path::validate as validate_name;
-pub use tree::{
-    BoxedLoader, Loader, Namespace, request_collection, take_collection_request,
-};
+pub use tree::{BoxedLoader, Loader, Namespace, request_collection, take_collection_request};

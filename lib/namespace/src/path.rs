@@ -15,7 +15,10 @@ pub fn validate(name: &str) -> Result<&str> {
     }
     // One pass over the bytes (every bind of a name not registered runs
     // this), without indexing that could panic.
-    let mut segments = bytes.get(1..).unwrap_or_default().split(|&byte| byte == b'/');
+    let mut segments = bytes
+        .get(1..)
+        .unwrap_or_default()
+        .split(|&byte| byte == b'/');
     if segments.all(valid_segment) {
         Ok(name)
     } else {

@@ -39,7 +39,7 @@ impl<E> Table<E> {
         Table {
             entries: Vec::new(),
             starts: [0; INDEXED + 1],
-                    directories: Vec::new(),
+            directories: Vec::new(),
         }
     }
 
@@ -121,7 +121,7 @@ impl<E> Table<E> {
             Err(index) => {
                 let key = copy(name)?;
                 self.entries.try_reserve(1)?;
-                            self.add_directories(name)?;
+                self.add_directories(name)?;
                 self.entries.insert(index, (key, entry));
                 self.count_length(name.len(), true);
                 Ok(None)
@@ -135,7 +135,7 @@ impl<E> Table<E> {
         let (name, entry) = self.entries.remove(index);
         self.count_length(name.len(), false);
         shrink(&mut self.entries);
-            self.remove_directories(&name);
+        self.remove_directories(&name);
         Some(entry)
     }
 
@@ -293,7 +293,7 @@ mod tests {
         assert!(!table.has_children("/a/b") && table.has_children("/a"));
         table.remove("/a/d");
         assert!(!table.has_children("/a") && !table.has_children("/"));
-            assert_eq!(table.directories.capacity(), 0);
+        assert_eq!(table.directories.capacity(), 0);
     }
 
     #[test]
