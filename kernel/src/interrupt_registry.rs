@@ -7,6 +7,7 @@
 //! having serviced the device, calls [`rearm`] — so a level-triggered
 //! device that is still asserting does not interrupt again meanwhile.
 
+#[cfg(feature = "loader")]
 use alloc::sync::Arc;
 
 use com::{Result, Status};
@@ -22,12 +23,13 @@ use crate::threads::Event;
 const SOURCES: usize = if cfg!(feature = "loader") { 128 } else { 16 };
 
 /// The event a source raises: the kernel's own (a static), or one a driver
-/// component holds a share of.
+/// component holds a share of (drivers come with the loader).
 pub enum SourceEvent {
     /// An event that lives as long as the kernel.
     Static(&'static Event),
     /// An event shared with the driver; the registry's share is dropped
     /// with interrupts enabled when the source is detached.
+    #[cfg(feature = "loader")]
     Shared(Arc<Event>),
 }
 
@@ -35,6 +37,7 @@ impl SourceEvent {
     fn event(&self) -> &Event {
         match self {
             SourceEvent::Static(event) => event,
+            #[cfg(feature = "loader")]
             SourceEvent::Shared(event) => event,
         }
     }
@@ -73,6 +76,7 @@ pub fn attach(source: u32, event: SourceEvent) -> Result<()> {
 
 /// Masks `source` and unties it from its event, which is returned so the
 /// caller drops it with interrupts enabled.
+#[cfg(feature = "loader")]
 pub fn detach(source: u32) -> Option<SourceEvent> {
     let index = usize::try_from(source)
         .ok()

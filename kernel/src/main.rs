@@ -76,6 +76,7 @@ mod startup;
     not(feature = "loader"),
     allow(
         dead_code,
+        unused_imports,
         reason = "the thread library offers its whole API; a minimal kernel uses part of it"
     )
 )]

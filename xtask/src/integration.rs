@@ -402,11 +402,33 @@ fn minimal_kernel_runs_its_shell(machine: &mut Machine, threads: bool) -> Result
         &["error: cat: /boot/README: not found"],
     )?;
     if threads {
+        expect_output(
+            machine,
+            "help",
+            &["commands: help echo mem cat ps poweroff"],
+        )?;
         expect_output(machine, "ps", &["policy: builtin", "main", "idle"])?;
+        // What serves components comes with the loader.
+        for service in ["/sys/process", "/sys/interrupts"] {
+            let error = format!("error: cat: {service}: not found");
+            expect_output(machine, &format!("cat {service}"), &[&error])?;
+        }
     } else {
-        expect_output(machine, "ps", &["error: ps: /sys/threads: not found"])?;
+        // No threads: no `ps`, and nothing at `/sys/threads`.
+        expect_output(machine, "help", &["commands: help echo mem cat poweroff"])?;
+        expect_output(
+            machine,
+            "ps",
+            &["error: unknown command 'ps' (type 'help')"],
+        )?;
+        expect_output(
+            machine,
+            "cat /sys/threads",
+            &["error: cat: /sys/threads: not found"],
+        )?;
     }
-    expect_output(machine, "call hello", &["error: call: /hello: not found"])?;
+    // No loader: a component's name binds to nothing.
+    expect_output(machine, "cat /hello", &["error: cat: /hello: not found"])?;
     machine.send_line("poweroff")?;
     let code = machine.wait_exit(STEP_TIMEOUT)?;
     ensure!(code == 0, "QEMU exited with status {code}");

@@ -52,18 +52,41 @@ fn wait_for_state(id: ThreadId, wanted: u32) -> Result<()> {
     fail(format_args!("thread {id} never reached state {wanted}"))
 }
 
-/// When the overrun check's two threads become ready, and when each
-/// finished its work (ticks after that moment).
+/// Waits until `count` threads have said they wait (in `ready`).
+fn wait_until_ready(ready: &AtomicU64, count: u64) -> Result<()> {
+    for _ in 0..10_000 {
+        if ready.load(Ordering::SeqCst) >= count {
+            return Ok(());
+        }
+        sys::sleep_until(sys::now() + ms() / 10);
+    }
+    fail(format_args!(
+        "only {} of {count} threads got ready",
+        ready.load(Ordering::SeqCst)
+    ))
+}
+
+/// When the overrun check's two threads become ready (0 until both wait
+/// for it, so neither starts before the other exists), how many wait, and
+/// when each finished its work (ticks after that moment).
 static OVERRUN_BASE: AtomicU64 = AtomicU64::new(0);
+static OVERRUN_READY: AtomicU64 = AtomicU64::new(0);
 static CRITICAL_DONE: AtomicU64 = AtomicU64::new(u64::MAX);
 static OVERRUNNER_DONE: AtomicU64 = AtomicU64::new(u64::MAX);
 /// Set when a constraint the check asked for was refused.
 static REFUSED: AtomicBool = AtomicBool::new(false);
 
-/// States a constraint from the overrun check's base moment, sleeps until
-/// it, works `work_for` ms, and returns when it finished (after the base).
+/// Waits (asleep) until the check sets the base moment, states a
+/// constraint from it, sleeps until it, works `work_for` ms, and returns
+/// when it finished (after the base).
 fn constrained_work(estimate: u64, deadline: u64, criticality: u32, work_for: u64) -> u64 {
-    let base = OVERRUN_BASE.load(Ordering::SeqCst);
+    OVERRUN_READY.fetch_add(1, Ordering::SeqCst);
+    let base = loop {
+        match OVERRUN_BASE.load(Ordering::SeqCst) {
+            0 => sys::sleep_until(sys::now() + ms() / 10),
+            base => break base,
+        }
+    };
     let admitted =
         sys::begin_constraint(base, estimate * ms(), base + deadline * ms(), criticality);
     REFUSED.fetch_or(admitted.is_err(), Ordering::SeqCst);
@@ -86,7 +109,8 @@ pub fn overrun_is_demoted() -> Result<()> {
         REFUSED.store(false, Ordering::SeqCst);
         CRITICAL_DONE.store(u64::MAX, Ordering::SeqCst);
         OVERRUNNER_DONE.store(u64::MAX, Ordering::SeqCst);
-        OVERRUN_BASE.store(sys::now() + 2 * ms(), Ordering::SeqCst);
+        OVERRUN_BASE.store(0, Ordering::SeqCst);
+        OVERRUN_READY.store(0, Ordering::SeqCst);
         let overrunner = sys::spawn(
             "overrunner",
             |_| OVERRUNNER_DONE.store(constrained_work(3, 12, 1, 40), Ordering::SeqCst),
@@ -99,6 +123,8 @@ pub fn overrun_is_demoted() -> Result<()> {
             0,
             sys::DEFAULT_STACK,
         )?;
+        wait_until_ready(&OVERRUN_READY, 2)?;
+        OVERRUN_BASE.store(sys::now() + 2 * ms(), Ordering::SeqCst);
         sys::join(critical)?;
         sys::join(overrunner)?;
         let (critical, overrunner) = (
@@ -193,12 +219,12 @@ static CHAIN_ACQUIRED: AtomicU64 = AtomicU64::new(u64::MAX);
 /// and whether it holds its locks: the check sets its threads up while
 /// the holder waits, so no step depends on how fast the check runs.
 static HOLDER_STARTS_AT: AtomicU64 = AtomicU64::new(0);
-static HOLDER_HOLDS: AtomicBool = AtomicBool::new(false);
+static HOLDER_READY: AtomicU64 = AtomicU64::new(0);
 
 /// For a lock holder: says it holds its locks, waits (asleep) until the
 /// check says when to start, and sleeps until then.
 fn hold_until_started() {
-    HOLDER_HOLDS.store(true, Ordering::SeqCst);
+    HOLDER_READY.fetch_add(1, Ordering::SeqCst);
     let start = loop {
         match HOLDER_STARTS_AT.load(Ordering::SeqCst) {
             0 => sys::sleep_until(sys::now() + ms() / 10),
@@ -206,17 +232,6 @@ fn hold_until_started() {
         }
     };
     sys::sleep_until(start);
-}
-
-/// Waits until the holder holds its locks.
-fn wait_for_holder() -> Result<()> {
-    for _ in 0..10_000 {
-        if HOLDER_HOLDS.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        sys::sleep_until(sys::now() + ms() / 10);
-    }
-    fail(format_args!("the lock holder never took its locks"))
 }
 
 /// Lets the holder start its timed part 2 ms from now (before the busy
@@ -229,7 +244,7 @@ fn start_holder() -> u64 {
 
 fn reset_holder() {
     HOLDER_STARTS_AT.store(0, Ordering::SeqCst);
-    HOLDER_HOLDS.store(false, Ordering::SeqCst);
+    HOLDER_READY.store(0, Ordering::SeqCst);
 }
 
 /// B waits for C's lock before A, constrained, waits for B's: C must run
@@ -267,7 +282,7 @@ fn chain_of_two_locks() -> Result<()> {
         0,
         sys::DEFAULT_STACK,
     )?;
-    wait_for_holder()?;
+    wait_until_ready(&HOLDER_READY, 1)?;
     let middle = sys::spawn(
         "chain B",
         |_| {
@@ -372,7 +387,7 @@ fn one_holder_two_waiters() -> Result<()> {
         0,
         sys::DEFAULT_STACK,
     )?;
-    wait_for_holder()?;
+    wait_until_ready(&HOLDER_READY, 1)?;
     let first = sys::spawn(
         "first waiter",
         |_| {

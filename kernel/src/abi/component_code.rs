@@ -14,6 +14,7 @@ use crate::machine::heap::HeapBlock;
 /// The function at `address`, to start a thread with: `IProcess` promises
 /// an `extern "C" fn(u64)`. None unless `address` lies in code the system
 /// loaded (the kernel's, or a module's).
+#[cfg(feature = "loader")]
 pub fn thread_start(address: usize) -> Option<extern "C" fn(u64)> {
     if !loaded_code(address) {
         return None;
@@ -25,8 +26,8 @@ pub fn thread_start(address: usize) -> Option<extern "C" fn(u64)> {
 
 /// True when `address` lies in code the system loaded: the kernel's, or a
 /// module's.
+#[cfg(feature = "loader")]
 fn loaded_code(address: usize) -> bool {
-    #[cfg(feature = "loader")]
     if super::module_hooks().is_some_and(|hooks| (hooks.holds)(address)) {
         return true;
     }

@@ -16,13 +16,11 @@ pub fn try_read() -> Option<u8> {
 
 /// Writes `text` with the `\r\n` line ends a terminal wants.
 pub fn print(text: &str) {
-    let mut lines = text.split('\n');
-    if let Some(first) = lines.next() {
-        write(first.as_bytes());
-    }
-    for line in lines {
-        write(b"\r\n");
-        write(line.as_bytes());
+    for &byte in text.as_bytes() {
+        if byte == b'\n' {
+            super::sbi::console_putchar(b'\r');
+        }
+        super::sbi::console_putchar(byte);
     }
 }
 

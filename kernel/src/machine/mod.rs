@@ -26,6 +26,8 @@ pub mod counters;
 mod entry;
 pub mod heap;
 pub mod interrupt_mask;
+#[cfg(not(feature = "loader"))]
+mod memory_functions;
 pub mod platform;
 pub mod plic;
 pub mod power;

@@ -115,9 +115,12 @@ impl Found {
         } else if node.depth == 2 && self.in_cpus && !self.isa_seen {
             // Sstc (`..._sstc`) is opened to S-mode by OpenSBI when the
             // first hart has it.
-            if let Some(isa) = node.text("riscv,isa") {
+            if let Some(isa) = node.property("riscv,isa") {
                 self.isa_seen = true;
-                self.sstc = isa.split('_').any(|extension| extension == "sstc");
+                // A NUL-terminated string: the last extension ends at the NUL.
+                self.sstc = isa
+                    .split(|&byte| byte == b'_' || byte == 0)
+                    .any(|extension| extension == b"sstc");
             }
         }
         let address = || {

@@ -1,7 +1,7 @@
 //! `/dev/console`: the firmware console as an `IConsole` object.
 //!
-//! It is mutable, so a real UART driver can take the object over live
-//! (`uart16550`), and give it back.
+//! With the loader it is mutable, so a real UART driver can take the
+//! object over live (`uart16550`), and give it back.
 
 use com::{Result, Status, class};
 use core::ops::Deref;
@@ -55,8 +55,11 @@ pub extern "C" fn wait_for_input() {
 }
 
 /// The SBI firmware console: the console until a driver takes it over
-/// (its state, `ConsoleState`, is published for that).
-#[class(IConsole, mutable(ConsoleState))]
+/// (its state, `ConsoleState`, is published for that). Only a kernel with
+/// the loader can load a driver: in the minimal kernels the class is not
+/// mutable, and the object carries no mutation glue.
+#[cfg_attr(feature = "loader", class(IConsole, mutable(ConsoleState)))]
+#[cfg_attr(not(feature = "loader"), class(IConsole))]
 #[repr(transparent)]
 pub struct FirmwareConsole(pub ConsoleState);
 

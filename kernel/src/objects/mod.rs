@@ -12,19 +12,25 @@
 //! | `/boot` | the boot RomFS | `bootfs::RomDirectory` |
 //! | `/sys/loader`, `/sys/modules` | `ILoader`, `IModule` | `modules` |
 //! | `/sys/threads` | `IThreads` | `threads` |
-//! | `/sys/process` | `IProcess`, `IThread`; `IMutex`, `ICondition` | `process`, [`locks`] |
+//! | `/sys/process` | `IProcess`, `IThread`; `IMutex`, `ICondition` | `process`, `locks` |
 //! | `/sys/interrupts` | `IInterrupts` | `interrupts` |
 //! | `/sys/scheduler` | `IScheduler` | `scheduler` |
+//!
+//! `/sys/process` and `/sys/interrupts` serve components (threads and
+//! locks of their own, device interrupts for drivers): they come with the
+//! loader, as `/boot` and `/sys/modules` do. The minimal multithreaded
+//! kernel runs threads for itself and serves `/sys/threads` and
+//! `/sys/scheduler`.
 
 pub mod console;
-#[cfg(feature = "threads")]
+#[cfg(feature = "loader")]
 mod interrupts;
-#[cfg(feature = "threads")]
-pub mod locks;
+#[cfg(feature = "loader")]
+mod locks;
 #[cfg(feature = "loader")]
 mod modules;
 mod power;
-#[cfg(feature = "threads")]
+#[cfg(feature = "loader")]
 mod process;
 #[cfg(feature = "threads")]
 mod scheduler;
@@ -54,8 +60,9 @@ pub fn register_boot_objects(uart: Option<usize>) -> Result<Root> {
             crate::modules::ModuleLoader::boxed(),
         )))
     };
+    // Nothing to load: the small namespace without demand loading.
     #[cfg(not(feature = "loader"))]
-    let root: Root = ComObject::create(namespace::Namespace::new(None));
+    let root: Root = ComObject::create(namespace::FlatNamespace::new());
     let console = ComObject::create::<interfaces::IConsole>(console::FirmwareConsole(
         private_interfaces::console::ConsoleState {
             gate: com::Gate::new(),
@@ -104,15 +111,19 @@ fn register_loader_objects(root: &Root) -> Result<()> {
     root.register("/sys/modules", listing.as_unknown(), flags::EXTENSION)
 }
 
-/// `/sys/threads`, `/sys/process`, `/sys/interrupts` and `/sys/scheduler`.
+/// `/sys/threads` and `/sys/scheduler`; with the loader, `/sys/process`
+/// and `/sys/interrupts` too.
 #[cfg(feature = "threads")]
 fn register_thread_objects(root: &Root) -> Result<()> {
     let threads = ComObject::create::<interfaces::IThreads>(threads::ThreadList);
     root.register("/sys/threads", threads.as_unknown(), 0)?;
-    let process = ComObject::create::<interfaces::IProcess>(process::Process);
-    root.register("/sys/process", process.as_unknown(), 0)?;
-    let interrupts = ComObject::create::<interfaces::IInterrupts>(interrupts::InterruptService);
-    root.register("/sys/interrupts", interrupts.as_unknown(), 0)?;
+    #[cfg(feature = "loader")]
+    {
+        let process = ComObject::create::<interfaces::IProcess>(process::Process);
+        root.register("/sys/process", process.as_unknown(), 0)?;
+        let interrupts = ComObject::create::<interfaces::IInterrupts>(interrupts::InterruptService);
+        root.register("/sys/interrupts", interrupts.as_unknown(), 0)?;
+    }
     let scheduler = ComObject::create::<interfaces::IScheduler>(scheduler::SchedulerService);
     root.register("/sys/scheduler", scheduler.as_unknown(), 0)
 }

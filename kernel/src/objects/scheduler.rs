@@ -1,9 +1,10 @@
 //! `/sys/scheduler`: which policy runs the threads, switchable while they
-//! run, and the calling thread's dealings with it: constraints, yielding,
-//! sleeping, time and the instruction counter.
+//! run (to a policy component: with the loader), and the calling thread's
+//! dealings with it: constraints, yielding, sleeping, time and the
+//! instruction counter.
 
 use com::{Result, class};
-use interfaces::{IScheduler, ISchedulerImpl, ISchedulerPolicy};
+use interfaces::{IScheduler, ISchedulerImpl};
 
 use crate::machine::counters;
 use crate::threads;
@@ -21,12 +22,7 @@ impl ISchedulerImpl for SchedulerService {
         if name == threads::BUILTIN_POLICY {
             return threads::use_builtin_policy();
         }
-        let mut path = alloc::string::String::from("/");
-        path.push_str(name);
-        let policy = namespace::current()?
-            .bind(&path, 0)?
-            .query::<ISchedulerPolicy>()?;
-        threads::use_policy_component(policy, name)
+        use_policy_component(name)
     }
 
     fn begin_constraint(
@@ -68,4 +64,22 @@ impl ISchedulerImpl for SchedulerService {
     fn instructions(&self) -> Result<u64> {
         Ok(counters::instructions())
     }
+}
+
+/// Puts the policy component bound as `/<name>` in charge.
+#[cfg(feature = "loader")]
+fn use_policy_component(name: &str) -> Result<()> {
+    let mut path = alloc::string::String::from("/");
+    path.push_str(name);
+    let policy = namespace::current()?
+        .bind(&path, 0)?
+        .query::<interfaces::ISchedulerPolicy>()?;
+    threads::use_policy_component(policy, name)
+}
+
+/// Policy components are components: without the loader there are none,
+/// so the only policy there is is the built-in one.
+#[cfg(not(feature = "loader"))]
+fn use_policy_component(_: &str) -> Result<()> {
+    Err(com::Status::NOT_FOUND)
 }

@@ -2,24 +2,20 @@
 //! kernel without a loader, registered under the startup program's name
 //! where the full kernel demand-loads the shell component.
 //!
-//! It offers what such a kernel can do — `echo`, `mem`, `cat`, `ps`,
-//! `call`, `help`, `poweroff` — with the shell component's prompt and
-//! messages, and reaches everything through the namespace as the shell
+//! It offers what such a kernel can do — `echo`, `mem`, `cat`, `help`,
+//! `poweroff`, and with threads `ps` — with the shell component's prompt
+//! and messages, and reaches everything through the namespace as the shell
 //! does. It prints numbers itself (`machine::console::digits`): no
 //! `core::fmt`, to keep the minimal kernels small.
 
 #![deny(unsafe_code)]
 
-use alloc::string::String;
-
 use com::{ComObject, ComPtr, Interface, Result, Status, class};
 use interfaces::namespace::flags;
 use interfaces::program::PROMPT;
-use interfaces::threads::state;
-use interfaces::{
-    IConsole, IFile, IHeap, INamespace, IPower, IProgram, IProgramImpl, IScheduler, IThreads,
-};
-use private_interfaces::IHello;
+use interfaces::{IConsole, IFile, IHeap, INamespace, IPower, IProgram, IProgramImpl};
+#[cfg(feature = "threads")]
+use interfaces::{IScheduler, IThreads, threads::state};
 
 use crate::objects::Root;
 use crate::startup::STARTUP_PROGRAM;
@@ -31,9 +27,11 @@ pub fn register(root: &Root) -> Result<()> {
 }
 
 /// What `help` lists.
-const COMMANDS: &str = "commands: help echo mem cat ps call poweroff\n";
-/// The most arguments a command other than `echo` takes.
-const MAX_ARGUMENTS: usize = 1;
+const COMMANDS: &str = if cfg!(feature = "threads") {
+    "commands: help echo mem cat ps poweroff\n"
+} else {
+    "commands: help echo mem cat poweroff\n"
+};
 /// Longest command line accepted; further characters are not taken.
 const MAX_LINE: usize = 128;
 
@@ -77,15 +75,15 @@ enum Flow {
 }
 
 /// Why a command failed.
-enum Failure {
+enum Failure<'a> {
     /// The arguments do not fit the command.
     Usage,
     /// An operation on the named object failed.
-    On(String, Status),
+    On(&'a str, Status),
 }
 
 /// A command's outcome.
-type Outcome = core::result::Result<Flow, Failure>;
+type Outcome<'a> = core::result::Result<Flow, Failure<'a>>;
 
 /// The namespace and console a session works with.
 struct Session {
@@ -97,7 +95,7 @@ struct Session {
 
 impl Session {
     /// Reads one line into `line`, echoing as it goes; returns its length,
-    /// or `None` once the input has ended.
+    /// or `None` once the input has ended. Only printable ASCII is taken.
     fn read_line(&mut self, line: &mut [u8; MAX_LINE]) -> Option<usize> {
         let mut length = 0;
         let mut byte = [0u8; 1];
@@ -136,23 +134,21 @@ impl Session {
         let Some(name) = words.next() else {
             return Flow::Continue;
         };
-        let echoed = words.clone();
-        // One argument more than any command takes is enough to refuse it.
-        let mut arguments = [""; MAX_ARGUMENTS + 1];
-        let mut count = 0;
-        for (slot, word) in arguments.iter_mut().zip(words) {
-            *slot = word;
-            count += 1;
+        if name == "echo" {
+            return self.echo(words);
         }
-        let arguments = arguments.get(..count).unwrap_or_default();
-        let outcome = match name {
-            "echo" => self.echo(echoed),
-            "help" => self.help(arguments),
-            "mem" => self.mem(arguments),
-            "cat" => self.cat(arguments),
-            "ps" => self.ps(arguments),
-            "call" => self.call(arguments),
-            "poweroff" => self.poweroff(arguments),
+        // Every other command takes at most one argument.
+        let argument = words.next();
+        let outcome = match (name, words.next()) {
+            (_, Some(_)) => Err(Failure::Usage),
+            ("help", _) => no_argument(argument).map(|()| self.help()),
+            ("mem", _) => no_argument(argument).and_then(|()| self.mem()),
+            ("cat", _) => argument
+                .ok_or(Failure::Usage)
+                .and_then(|path| self.cat(path)),
+            #[cfg(feature = "threads")]
+            ("ps", _) => no_argument(argument).and_then(|()| self.ps()),
+            ("poweroff", _) => no_argument(argument).and_then(|()| self.poweroff()),
             _ => {
                 self.print_all(&["error: unknown command '", name, "' (type 'help')\n"]);
                 return Flow::Continue;
@@ -166,19 +162,18 @@ impl Session {
             }
             Err(Failure::On(subject, status)) => {
                 let message = status.message();
-                self.print_all(&["error: ", name, ": ", &subject, ": ", message, "\n"]);
+                self.print_all(&["error: ", name, ": ", subject, ": ", message, "\n"]);
                 Flow::Continue
             }
         }
     }
 
-    fn help(&mut self, arguments: &[&str]) -> Outcome {
-        no_arguments(arguments)?;
+    fn help(&mut self) -> Flow {
         self.print(COMMANDS);
-        Ok(Flow::Continue)
+        Flow::Continue
     }
 
-    fn echo<'a>(&mut self, words: impl Iterator<Item = &'a str>) -> Outcome {
+    fn echo<'a>(&mut self, words: impl Iterator<Item = &'a str>) -> Flow {
         for (index, word) in words.enumerate() {
             if index > 0 {
                 self.print(" ");
@@ -186,30 +181,28 @@ impl Session {
             self.print(word);
         }
         self.print("\n");
-        Ok(Flow::Continue)
+        Flow::Continue
     }
 
-    fn mem(&mut self, arguments: &[&str]) -> Outcome {
-        no_arguments(arguments)?;
+    fn mem(&mut self) -> Outcome<'static> {
         const HEAP: &str = "/sys/heap";
         let heap = self.service::<IHeap>(HEAP, flags::READ)?;
         let status = heap.status().map_err(on(HEAP))?;
-        self.print("heap: reserved=");
-        self.decimal(status.reserved);
-        self.print(" committed=");
-        self.decimal(status.committed);
-        self.print(" used=");
-        self.decimal(status.used);
-        self.print(" max_used=");
-        self.decimal(status.max_used);
+        let figures = [
+            ("heap: reserved=", status.reserved),
+            (" committed=", status.committed),
+            (" used=", status.used),
+            (" max_used=", status.max_used),
+        ];
+        for (label, value) in figures {
+            self.print(label);
+            self.decimal(value);
+        }
         self.print("\n");
         Ok(Flow::Continue)
     }
 
-    fn cat(&mut self, arguments: &[&str]) -> Outcome {
-        let [path] = arguments else {
-            return Err(Failure::Usage);
-        };
+    fn cat<'a>(&mut self, path: &'a str) -> Outcome<'a> {
         let file = self.service::<IFile>(path, flags::READ)?;
         let mut buffer = [0u8; 256];
         let mut offset = 0u64;
@@ -223,8 +216,8 @@ impl Session {
         }
     }
 
-    fn ps(&mut self, arguments: &[&str]) -> Outcome {
-        no_arguments(arguments)?;
+    #[cfg(feature = "threads")]
+    fn ps(&mut self) -> Outcome<'static> {
         const THREADS: &str = "/sys/threads";
         let threads = self.service::<IThreads>(THREADS, 0)?;
         if let Ok(scheduler) = self.service::<IScheduler>("/sys/scheduler", 0) {
@@ -259,25 +252,7 @@ impl Session {
         Ok(Flow::Continue)
     }
 
-    fn call(&mut self, arguments: &[&str]) -> Outcome {
-        let [name] = arguments else {
-            return Err(Failure::Usage);
-        };
-        let mut path = String::new();
-        if !name.starts_with('/') {
-            path.push('/');
-        }
-        path.push_str(name);
-        let hello = self.service::<IHello>(&path, 0)?;
-        let mut greeting = [0u8; 256];
-        let length = hello.greet(&mut greeting).map_err(on(&path))?;
-        self.text(greeting.get(..length).unwrap_or_default());
-        self.print("\n");
-        Ok(Flow::Continue)
-    }
-
-    fn poweroff(&mut self, arguments: &[&str]) -> Outcome {
-        no_arguments(arguments)?;
+    fn poweroff(&mut self) -> Outcome<'static> {
         const POWER: &str = "/dev/power";
         let power = self.service::<IPower>(POWER, 0)?;
         power.power_off(0).map_err(on(POWER))?;
@@ -285,11 +260,11 @@ impl Session {
     }
 
     /// The object at `path` as interface `I`; a failure names the path.
-    fn service<I: Interface>(
+    fn service<'a, I: Interface>(
         &self,
-        path: &str,
+        path: &'a str,
         bind_flags: u32,
-    ) -> core::result::Result<ComPtr<I>, Failure> {
+    ) -> core::result::Result<ComPtr<I>, Failure<'a>> {
         bind(&self.namespace, path, bind_flags).map_err(on(path))
     }
 
@@ -331,16 +306,15 @@ fn bind<I: Interface>(namespace: &INamespace, path: &str, bind_flags: u32) -> Re
     namespace.bind(path, bind_flags)?.query::<I>()
 }
 
-/// Fails a command that takes no arguments but was given some.
-fn no_arguments(arguments: &[&str]) -> core::result::Result<(), Failure> {
-    if arguments.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::Usage)
+/// Fails a command that takes no argument but was given one.
+fn no_argument<'a>(argument: Option<&str>) -> core::result::Result<(), Failure<'a>> {
+    match argument {
+        None => Ok(()),
+        Some(_) => Err(Failure::Usage),
     }
 }
 
 /// Wraps a failed operation on `subject`.
-fn on(subject: &str) -> impl FnOnce(Status) -> Failure + '_ {
-    move |status| Failure::On(subject.into(), status)
+fn on<'a>(subject: &'a str) -> impl FnOnce(Status) -> Failure<'a> {
+    move |status| Failure::On(subject, status)
 }

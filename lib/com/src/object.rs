@@ -210,16 +210,6 @@ impl<T: Class> ComObject<T> {
         }
         remaining
     }
-
-    fn query_interface(&self, iid: &Guid) -> Option<*mut c_void> {
-        let index = if *iid == IUnknown::IID {
-            0
-        } else {
-            T::IIDS.iter().position(|candidate| candidate == iid)?
-        };
-        self.add_ref();
-        Some(self.slot(index))
-    }
 }
 
 /// The `IUnknown` thunks of class `T` seen through slot `SLOT`.
@@ -239,6 +229,27 @@ unsafe extern "C" fn query_interface_thunk<T: Class, const SLOT: usize>(
     iid: *const Guid,
     out: *mut *mut c_void,
 ) -> Status {
+    // SAFETY: vtables of `T` in slot `SLOT` are only called with that slot.
+    let object = unsafe { ComObject::<T>::from_slot::<SLOT>(this) };
+    // SAFETY: slot 0 starts the object's `T::IIDS.len()` slots; the rest is
+    // forwarded from the caller, by the ABI.
+    unsafe { query_interface(object.slot(0), T::IIDS, &object.references, iid, out) }
+}
+
+/// `QueryInterface` of an object whose vtable slots start at `slots`, one
+/// per interface of `iids`, counted by `references`: one copy for every
+/// class, which only its thunk's first lines tell apart.
+///
+/// # Safety
+/// `slots` points at `iids.len()` slots of a live object; `iid` is null or
+/// readable, `out` null or writable, by the ABI.
+unsafe fn query_interface(
+    slots: *mut c_void,
+    iids: &[Guid],
+    references: &AtomicU32,
+    iid: *const Guid,
+    out: *mut *mut c_void,
+) -> Status {
     if out.is_null() {
         return Status::NULL_POINTER;
     }
@@ -246,10 +257,21 @@ unsafe extern "C" fn query_interface_thunk<T: Class, const SLOT: usize>(
     let Some(iid) = (unsafe { iid.as_ref() }) else {
         return Status::NULL_POINTER;
     };
-    // SAFETY: vtables of `T` in slot `SLOT` are only called with that slot.
-    let object = unsafe { ComObject::<T>::from_slot::<SLOT>(this) };
-    let (status, result) = match object.query_interface(iid) {
-        Some(interface) => (Status::OK, interface),
+    let index = if *iid == IUnknown::IID {
+        Some(0)
+    } else {
+        iids.iter().position(|candidate| candidate == iid)
+    };
+    let (status, result) = match index {
+        Some(index) => {
+            references.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: `index` is below `iids.len()`, the number of slots
+            // (0 included: every class implements an interface).
+            (
+                Status::OK,
+                unsafe { slots.cast::<*mut c_void>().add(index) }.cast(),
+            )
+        }
         None => (Status::NO_INTERFACE, core::ptr::null_mut()),
     };
     // SAFETY: `out` is non-null and writable, by the ABI.

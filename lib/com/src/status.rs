@@ -21,15 +21,43 @@ macro_rules! statuses {
             pub const NAMED: &[(&'static str, Status)] = &[$((stringify!($name), Status::$name)),*];
 
             /// A short human-readable description of the status.
-            pub const fn message(self) -> &'static str {
-                match self.0 {
-                    $($code => $text,)*
-                    0.. => "success",
-                    _ => "unknown failure",
-                }
+            pub fn message(self) -> &'static str {
+                // The messages packed into one text, in code order from
+                // `OK` down (a test checks the codes run so), and where
+                // each ends: a few bytes each where a table of string
+                // slices takes 16, in every module that links `com`.
+                const TEXT: &str = concat!($($text),*);
+                const ENDS: [u16; Status::NAMED.len()] = ends(&[$($text),*]);
+                let index = usize::try_from(self.0.min(0).unsigned_abs()).unwrap_or(usize::MAX);
+                let start = match index.checked_sub(1) {
+                    Some(previous) => ENDS.get(previous).copied(),
+                    None => Some(0),
+                };
+                start
+                    .zip(ENDS.get(index))
+                    .and_then(|(start, &end)| TEXT.get(usize::from(start)..usize::from(end)))
+                    .unwrap_or("unknown failure")
             }
         }
     };
+}
+
+/// Where each of `texts` ends once they are put one after another.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "checked against u16::MAX just before"
+)]
+const fn ends<const N: usize>(texts: &[&str; N]) -> [u16; N] {
+    let mut ends = [0; N];
+    let mut end = 0;
+    let mut index = 0;
+    while index < N {
+        end += texts[index].len();
+        assert!(end <= u16::MAX as usize, "status messages too long");
+        ends[index] = end as u16;
+        index += 1;
+    }
+    ends
 }
 
 statuses! {
@@ -146,5 +174,10 @@ mod tests {
         use std::string::ToString;
         assert_eq!(Status::NOT_FOUND.to_string(), "not found (-5)");
         assert_eq!(Status(-999).message(), "unknown failure");
+        assert_eq!(Status(-21).message(), "unknown failure");
+        assert_eq!(Status::OK.message(), "success");
+        assert_eq!(Status(7).message(), "success");
+        assert_eq!(Status::FAILED.message(), "operation failed");
+        assert_eq!(Status::IMPORT_CYCLE.message(), "import cycle");
     }
 }

@@ -1,6 +1,8 @@
 //! Tessera's heap: one allocator for the kernel heap over free RAM and for nested heaps, served as `IHeap`.
 //!
-//! The engine is `linked_list_allocator`, a first-fit free list. What this
+//! The engine is a first-fit free list: `linked_list_allocator` (the
+//! `linked-list-engine` feature, which the full kernel uses), or this
+//! crate's smaller one, `free_list`, in the minimal kernels. What this
 //! crate adds is what `IHeap` promises and the engine does not: a block is
 //! freed, sized and validated by its pointer alone. Each block carries a
 //! 16-byte header just below the pointer it hands out:
@@ -21,7 +23,8 @@
 //! - [`HeapObject`] serves a shared heap, or a nested heap carved out of a
 //!   block of another `IHeap`, as an `IHeap` object.
 //!
-//! Depends on `com`, `interfaces`, `linked_list_allocator` and `spin`; the
+//! Depends on `com`, `interfaces`, `sync` and (with its feature)
+//! `linked_list_allocator`; the
 //! kernel creates the boot heap with it and registers it at `/sys/heap`.
 
 #![cfg_attr(not(test), no_std)]
@@ -29,6 +32,8 @@
 extern crate alloc;
 
 mod block;
+#[cfg(any(test, not(feature = "linked-list-engine")))]
+mod free_list;
 mod object;
 mod region;
 mod shared;

@@ -7,6 +7,13 @@ use interfaces::HeapStatus;
 
 use crate::block::{self, HEADER_SIZE, Placement};
 
+/// The engine: `linked_list_allocator` in the full kernel, this crate's
+/// smaller free list in the minimal kernels (see `Cargo.toml`).
+#[cfg(feature = "linked-list-engine")]
+type Engine = linked_list_allocator::Heap;
+#[cfg(not(feature = "linked-list-engine"))]
+type Engine = crate::free_list::FreeList;
+
 /// Small blocks are kept for reuse in classes of this many bytes of
 /// engine memory (header included) ...
 const CLASS_STEP: usize = 16;
@@ -29,7 +36,7 @@ const CLASS_DEPTH: u8 = 8;
 /// free list. Kept blocks count as free in [`Heap::status`]; when the
 /// engine has no room, they are given back to it first.
 pub struct Heap {
-    engine: linked_list_allocator::Heap,
+    engine: Engine,
     max_used: usize,
     /// Per class, the first kept block (its address; 0: none). Each kept
     /// block's first word holds the next one's.
@@ -44,7 +51,7 @@ impl Heap {
     /// A heap with no memory; every allocation fails until [`Heap::init`].
     pub const fn empty() -> Heap {
         Heap {
-            engine: linked_list_allocator::Heap::empty(),
+            engine: Engine::empty(),
             max_used: 0,
             kept: [0; CLASSES],
             kept_count: [0; CLASSES],

@@ -12,9 +12,12 @@
 //! same missing name load it once: the first binder marks the entry as
 //! loading, and the others wait for that load to finish.
 //!
-//! Demand loading is the `demand-loading` feature (on by default); a
-//! system without it (the minimal kernels) creates its namespace without a
-//! loader, and the loading code is not in its image.
+//! Two implementations serve the one contract: [`Namespace`], the ordered
+//! table with demand loading that the full kernel uses, and
+//! [`FlatNamespace`], an unordered list without it, for systems that
+//! register a handful of names and load nothing (the minimal kernels,
+//! whose size is their point). The host tests run the contract against
+//! both.
 //!
 //! [`current`] answers `CurrentNamespace()`: the namespace the kernel
 //! installed with [`set_current`] at boot.
@@ -27,15 +30,16 @@
 
 extern crate alloc;
 
+mod common;
 mod current;
+mod flat;
 mod loads;
 mod path;
 mod table;
 mod tree;
 
 pub use current::{current, set_current};
+pub use flat::FlatNamespace;
 pub use loads::ThreadId;
 pub use path::validate as validate_name;
-pub use tree::{
-    BoxedLoader, Loader, Namespace, NoLoader, request_collection, take_collection_request,
-};
+pub use tree::{BoxedLoader, Loader, Namespace, request_collection, take_collection_request};

@@ -14,18 +14,16 @@ pub fn validate(name: &str) -> Result<&str> {
         return Err(Status::INVALID_NAME);
     }
     // One pass over the bytes (every bind of a name not registered runs
-    // this): each `/`, and the end, closes a segment.
-    let mut start = 1;
-    for end in 1..=bytes.len() {
-        if end < bytes.len() && bytes[end] != b'/' {
-            continue;
-        }
-        if !valid_segment(&bytes[start..end]) {
-            return Err(Status::INVALID_NAME);
-        }
-        start = end + 1;
+    // this), without indexing that could panic.
+    let mut segments = bytes
+        .get(1..)
+        .unwrap_or_default()
+        .split(|&byte| byte == b'/');
+    if segments.all(valid_segment) {
+        Ok(name)
+    } else {
+        Err(Status::INVALID_NAME)
     }
-    Ok(name)
 }
 
 fn valid_segment(segment: &[u8]) -> bool {
@@ -35,19 +33,32 @@ fn valid_segment(segment: &[u8]) -> bool {
 /// Splits a validated path at each `/` above it, deepest first:
 /// `/a/b/c` gives (`/a/b`, `/c`) then (`/a`, `/b/c`).
 pub fn ancestors(name: &str) -> impl Iterator<Item = (&str, &str)> {
-    name.char_indices()
-        .rev()
-        .filter(|&(index, c)| c == '/' && index > 0)
-        .filter_map(move |(index, _)| Some((name.get(..index)?, name.get(index..)?)))
+    // `/` is one byte in UTF-8 and never inside another character's bytes.
+    let slashes = name.bytes().enumerate().skip(1).rev();
+    slashes
+        .filter(|&(_, byte)| byte == b'/')
+        .filter_map(move |(index, _)| name.split_at_checked(index))
 }
 
-/// The prefix every entry below directory `directory` starts with.
-pub fn children_prefix(directory: &str) -> alloc::string::String {
-    let mut prefix = alloc::string::String::from(directory);
-    if !prefix.ends_with('/') {
-        prefix.push('/');
-    }
-    prefix
+/// The name of the child of `directory` that `name` lies in or is (`sys`
+/// for `/sys/heap` in `/`), if `name` lies below `directory`.
+pub fn child_below<'a>(name: &'a str, directory: &str) -> Option<&'a str> {
+    let below = match directory {
+        "/" => name.strip_prefix('/')?,
+        _ => name.strip_prefix(directory)?.strip_prefix('/')?,
+    };
+    let end = below
+        .bytes()
+        .position(|byte| byte == b'/')
+        .unwrap_or(below.len());
+    below.get(..end)
+}
+
+/// The part of `name` an extension mounted at `name[..at]` sees.
+pub fn rest(name: &str, at: usize) -> &str {
+    name.get(at..)
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or("/")
 }
 
 #[cfg(test)]
@@ -89,5 +100,15 @@ mod tests {
         let pairs: Vec<_> = ancestors("/a/b/c").collect();
         assert_eq!(pairs, [("/a/b", "/c"), ("/a", "/b/c")]);
         assert_eq!(ancestors("/a").count(), 0);
+    }
+
+    #[test]
+    fn children_are_named_by_their_first_segment_below() {
+        assert_eq!(child_below("/sys/heap", "/"), Some("sys"));
+        assert_eq!(child_below("/sys/heap", "/sys"), Some("heap"));
+        assert_eq!(child_below("/sys/a/b", "/sys"), Some("a"));
+        assert_eq!(child_below("/sys-log", "/sys"), None);
+        assert_eq!(child_below("/sys", "/sys"), None);
+        assert_eq!(child_below("/dev/x", "/sys"), None);
     }
 }

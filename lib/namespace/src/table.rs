@@ -11,11 +11,9 @@
 //! registered. Listings, which need names in order, are rare; they scan
 //! the table.
 //!
-//! With `demand-loading` (the full system) the table also indexes the
-//! directories its names imply. Without it (the minimal kernels, a dozen
-//! names and no loader to ask about a directory) whether a name is a
-//! directory is a scan of the entries, and the index's code is not in the
-//! image.
+//! The table also indexes the directories its names imply: whether a name
+//! nobody registered is a directory (and so not something to load) is one
+//! binary search.
 
 use alloc::collections::TryReserveError;
 use alloc::string::String;
@@ -32,7 +30,6 @@ pub struct Table<E> {
     /// Every proper ancestor of an entry's name but `/`, in byte order,
     /// with how many entries lie below it: whether a name is a directory
     /// is one binary search, not a scan of every entry.
-    #[cfg(feature = "demand-loading")]
     directories: Vec<(String, usize)>,
 }
 
@@ -42,13 +39,11 @@ impl<E> Table<E> {
         Table {
             entries: Vec::new(),
             starts: [0; INDEXED + 1],
-            #[cfg(feature = "demand-loading")]
             directories: Vec::new(),
         }
     }
 
     /// True when some entry lies below `name` (for `/`: any entry at all).
-    #[cfg(feature = "demand-loading")]
     pub fn has_children(&self, name: &str) -> bool {
         match name {
             "/" => !self.entries.is_empty(),
@@ -56,18 +51,6 @@ impl<E> Table<E> {
         }
     }
 
-    /// True when some entry lies below `name` (for `/`: any entry at all).
-    #[cfg(not(feature = "demand-loading"))]
-    pub fn has_children(&self, name: &str) -> bool {
-        self.entries.iter().any(|(entry, _)| {
-            name == "/"
-                || entry
-                    .strip_prefix(name)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
-    }
-
-    #[cfg(feature = "demand-loading")]
     fn directory(&self, name: &str) -> Result<usize, usize> {
         self.directories
             .binary_search_by(|(directory, _)| directory.as_str().cmp(name))
@@ -75,7 +58,6 @@ impl<E> Table<E> {
 
     /// Counts one more entry below each ancestor of `name`. Every block
     /// it needs is taken first, so running out of memory changes nothing.
-    #[cfg(feature = "demand-loading")]
     fn add_directories(&mut self, name: &str) -> Result<(), TryReserveError> {
         if at_root(name) {
             return Ok(());
@@ -102,7 +84,6 @@ impl<E> Table<E> {
     }
 
     /// Counts one entry less below each ancestor of `name`.
-    #[cfg(feature = "demand-loading")]
     fn remove_directories(&mut self, name: &str) {
         if at_root(name) {
             return;
@@ -140,7 +121,6 @@ impl<E> Table<E> {
             Err(index) => {
                 let key = copy(name)?;
                 self.entries.try_reserve(1)?;
-                #[cfg(feature = "demand-loading")]
                 self.add_directories(name)?;
                 self.entries.insert(index, (key, entry));
                 self.count_length(name.len(), true);
@@ -155,7 +135,6 @@ impl<E> Table<E> {
         let (name, entry) = self.entries.remove(index);
         self.count_length(name.len(), false);
         shrink(&mut self.entries);
-        #[cfg(feature = "demand-loading")]
         self.remove_directories(&name);
         Some(entry)
     }
@@ -209,7 +188,6 @@ impl<E> Table<E> {
 const INDEXED: usize = 32;
 
 /// True for a name directly below `/`, which implies no directory.
-#[cfg(feature = "demand-loading")]
 fn at_root(name: &str) -> bool {
     name.rfind('/').is_none_or(|slash| slash == 0)
 }
@@ -315,7 +293,6 @@ mod tests {
         assert!(!table.has_children("/a/b") && table.has_children("/a"));
         table.remove("/a/d");
         assert!(!table.has_children("/a") && !table.has_children("/"));
-        #[cfg(feature = "demand-loading")]
         assert_eq!(table.directories.capacity(), 0);
     }
 

@@ -1,6 +1,5 @@
 //! The namespace object: a sorted map of entries behind a lock.
 
-#[cfg(feature = "demand-loading")]
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -10,8 +9,9 @@ use com::{ComPtr, IUnknown, Result, Status, class, copy_text};
 use interfaces::namespace::flags;
 use interfaces::{INamespace, INamespaceImpl};
 
+use crate::common::{default_rights, extension_above, next_child};
 use crate::loads::{PendingLoad, Running, ThreadId, Waits};
-use crate::path;
+use crate::path::{self, rest};
 use crate::table::Table;
 
 /// Finds objects for names nobody registered, and lets them go again: the
@@ -32,38 +32,8 @@ pub trait Loader: Send + Sync {
     fn collect(&self);
 }
 
-/// The loader a namespace holds: any [`Loader`], boxed. Without the
-/// `demand-loading` feature it is [`NoLoader`], which has no values: a
-/// namespace then never loads, and its loading paths compile away (the
-/// minimal kernels count every byte).
-#[cfg(feature = "demand-loading")]
+/// The loader a namespace holds: any [`Loader`], boxed.
 pub type BoxedLoader = Box<dyn Loader>;
-/// The loader a namespace holds: without the `demand-loading` feature,
-/// [`NoLoader`], so its loading paths compile away.
-#[cfg(not(feature = "demand-loading"))]
-pub type BoxedLoader = NoLoader;
-
-/// A loader that cannot exist: the namespace of a system without demand
-/// loading is created with `None` for its loader.
-pub enum NoLoader {}
-
-impl Loader for NoLoader {
-    fn load(&self, _: &str) -> Result<ComPtr<IUnknown>> {
-        match *self {}
-    }
-
-    fn current_thread(&self) -> ThreadId {
-        match *self {}
-    }
-
-    fn refuse_cycle(&self, _: &str) {
-        match *self {}
-    }
-
-    fn collect(&self) {
-        match *self {}
-    }
-}
 
 /// Set when an object may have lost its last user outside the namespace.
 static COLLECTION_REQUESTED: AtomicBool = AtomicBool::new(false);
@@ -170,7 +140,7 @@ impl Namespace {
         let Some(loader) = &self.loader else {
             return match entries.get(name) {
                 Some(Entry::Object { object, .. }) => Resolution::Found(object.clone()),
-                _ => match extension_above(entries, name) {
+                _ => match extension_of(entries, name) {
                     Some((extension, at)) => Resolution::Delegate(extension, at),
                     None => Resolution::Missing,
                 },
@@ -188,7 +158,7 @@ impl Namespace {
             }
             None => {}
         }
-        if let Some((extension, at)) = extension_above(entries, name) {
+        if let Some((extension, at)) = extension_of(entries, name) {
             return Resolution::Delegate(extension, at);
         }
         if entries.has_children(name) {
@@ -253,9 +223,9 @@ impl Namespace {
 
     /// The first child name of `directory` in byte order after `after`
     /// (with `None`, its first), or the extension that owns the directory.
-    /// One pass over the entries, allocating only the answer: no sorted
-    /// set of names (its code would outweigh the listing in a minimal
-    /// kernel), so a whole listing takes a pass per name.
+    /// One pass over the entries, allocating only the answer: listings are
+    /// rare, so there is no sorted set of names to keep, and a whole
+    /// listing takes a pass per name.
     fn child_after(&self, directory: &str, after: Option<&str>) -> Result<Listing> {
         let state = self.state.lock();
         let entries = &state.entries;
@@ -266,22 +236,14 @@ impl Namespace {
         {
             return Ok(Listing::Delegate(extension.clone(), directory.len()));
         }
-        if let Some((extension, at)) = extension_above(entries, directory) {
+        if let Some((extension, at)) = extension_of(entries, directory) {
             return Ok(Listing::Delegate(extension, at));
         }
-        let prefix = path::children_prefix(directory);
-        let mut any = false;
-        let mut next: Option<&str> = None;
-        let children = entries
+        let objects = entries
             .iter()
             .filter(|(_, entry)| matches!(entry, Entry::Object { .. }))
-            .filter_map(|(key, _)| key.strip_prefix(prefix.as_str())?.split('/').next());
-        for child in children {
-            any = true;
-            if after.is_none_or(|after| child > after) && next.is_none_or(|next| child < next) {
-                next = Some(child);
-            }
-        }
+            .map(|(name, _)| name);
+        let (any, next) = next_child(objects, directory, after);
         if !any && directory != "/" && !entries.contains_key(directory) {
             return Err(Status::NOT_FOUND);
         }
@@ -301,32 +263,14 @@ fn running_loads(entries: &Entries) -> Running<'_> {
 }
 
 /// The deepest extension namespace above `name`, and where its part of the path starts.
-fn extension_above(entries: &Entries, name: &str) -> Option<(ComPtr<INamespace>, usize)> {
-    path::ancestors(name).find_map(|(parent, _)| match entries.get(parent) {
+fn extension_of(entries: &Entries, name: &str) -> Option<(ComPtr<INamespace>, usize)> {
+    extension_above(name, |parent| match entries.get(parent) {
         Some(Entry::Object {
             extension: Some(extension),
             ..
-        }) => Some((extension.clone(), parent.len())),
+        }) => Some(extension),
         _ => None,
     })
-}
-
-/// Registration flags with read and write access when none were asked for.
-fn default_rights(requested: u32) -> u32 {
-    let rights = requested & (flags::READ | flags::WRITE);
-    let kept = requested & (flags::EXTENSION | flags::KEEP);
-    kept | if rights == 0 {
-        flags::READ | flags::WRITE
-    } else {
-        rights
-    }
-}
-
-/// The part of `name` an extension mounted at `name[..at]` sees.
-fn rest(name: &str, at: usize) -> &str {
-    name.get(at..)
-        .filter(|rest| !rest.is_empty())
-        .unwrap_or("/")
 }
 
 impl INamespaceImpl for Namespace {
@@ -346,7 +290,7 @@ impl INamespaceImpl for Namespace {
         };
         let mut state = self.state.lock();
         let entries = &mut state.entries;
-        if let Some((extension, at)) = extension_above(entries, name) {
+        if let Some((extension, at)) = extension_of(entries, name) {
             drop(state);
             return extension.register(rest(name, at), object, flags);
         }
@@ -377,7 +321,7 @@ impl INamespaceImpl for Namespace {
                 Ok(())
             }
             Some(Entry::Loading(_)) => Err(Status::ACCESS_DENIED),
-            None => match extension_above(entries, name) {
+            None => match extension_of(entries, name) {
                 Some((extension, at)) => {
                     drop(state);
                     extension.unregister(rest(name, at))
@@ -440,7 +384,7 @@ impl INamespaceImpl for Namespace {
             }
             Some(Entry::Loading(_)) => Err(Status::NOT_FOUND),
             None if directory != 0 => Ok(flags::READ | directory),
-            None => match extension_above(entries, name) {
+            None => match extension_of(entries, name) {
                 Some((extension, at)) => {
                     drop(state);
                     extension.capabilities(rest(name, at))

@@ -1,5 +1,6 @@
-//! Host tests of the namespace: registration, binding, extension
-//! namespaces, enumeration, name validation and demand loading.
+//! Host tests of the namespaces: registration, binding, extension
+//! namespaces, enumeration and name validation (the contract both keep),
+//! and demand loading.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -11,7 +12,7 @@ use std::time::Duration;
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class, interface};
 use interfaces::INamespace;
 use interfaces::namespace::flags;
-use namespace::{Loader, Namespace, ThreadId};
+use namespace::{FlatNamespace, Loader, Namespace, ThreadId};
 
 #[interface("9a3e55c1-0d4b-4f7a-8c2e-6b1d0f9e8a71")]
 /// A test object that says who it is.
@@ -189,6 +190,47 @@ fn slow_loader() -> (Box<dyn Loader>, Arc<AtomicUsize>) {
     )
 }
 
+/// The contract both namespaces keep: each of these tests runs against the
+/// ordered namespace (`ordered::...`) and the flat one (`flat::...`).
+macro_rules! contract_tests {
+    ($($test:ident),* $(,)?) => {
+        mod ordered {
+            $(#[test]
+            fn $test() {
+                super::$test(super::ordered)
+            })*
+        }
+        mod flat {
+            $(#[test]
+            fn $test() {
+                super::$test(super::flat)
+            })*
+        }
+    };
+}
+
+contract_tests!(
+    registered_objects_are_bound_by_name,
+    unregister_releases_the_namespace_reference,
+    register_replaces_unless_asked_to_fail,
+    bad_names_are_rejected_by_every_method,
+    non_utf8_names_get_a_clear_error,
+    enumeration_lists_direct_children_in_order,
+    capabilities_tell_objects_from_directories,
+    an_extension_namespace_owns_everything_below_it,
+    an_extension_must_be_a_namespace
+);
+
+/// An ordered namespace without a loader.
+fn ordered() -> ComPtr<INamespace> {
+    namespace(None)
+}
+
+/// A flat namespace (it has no loader).
+fn flat() -> ComPtr<INamespace> {
+    ComObject::create(FlatNamespace::new())
+}
+
 /// The names under `directory`, through the one listing loop clients use.
 fn list(namespace: &INamespace, directory: &str) -> Result<Vec<String>> {
     let mut names = Vec::new();
@@ -199,9 +241,8 @@ fn list(namespace: &INamespace, directory: &str) -> Result<Vec<String>> {
     Ok(names)
 }
 
-#[test]
-fn registered_objects_are_bound_by_name() {
-    let root = namespace(None);
+fn registered_objects_are_bound_by_name(new: fn() -> ComPtr<INamespace>) {
+    let root = new();
     let counter = drops();
     root.register("/dev/console", &label("console", &counter), 0)
         .unwrap();
@@ -209,9 +250,8 @@ fn registered_objects_are_bound_by_name() {
     assert_eq!(root.bind("/dev/missing", 0).err(), Some(Status::NOT_FOUND));
 }
 
-#[test]
-fn unregister_releases_the_namespace_reference() {
-    let root = namespace(None);
+fn unregister_releases_the_namespace_reference(new: fn() -> ComPtr<INamespace>) {
+    let root = new();
     let counter = drops();
     root.register("/a", &label("a", &counter), 0).unwrap();
     assert_eq!(counter.load(Ordering::SeqCst), 0);
@@ -221,9 +261,8 @@ fn unregister_releases_the_namespace_reference() {
     assert_eq!(root.unregister("/a").err(), Some(Status::NOT_FOUND));
 }
 
-#[test]
-fn register_replaces_unless_asked_to_fail() {
-    let root = namespace(None);
+fn register_replaces_unless_asked_to_fail(new: fn() -> ComPtr<INamespace>) {
+    let root = new();
     let counter = drops();
     root.register("/x", &label("one", &counter), 0).unwrap();
     assert_eq!(
@@ -241,9 +280,8 @@ fn register_replaces_unless_asked_to_fail() {
     );
 }
 
-#[test]
-fn bad_names_are_rejected_by_every_method() {
-    let root = namespace(None);
+fn bad_names_are_rejected_by_every_method(new: fn() -> ComPtr<INamespace>) {
+    let root = new();
     let object = label("x", &drops());
     let mut buffer = [0u8; 16];
     for name in ["", "relative", "/a//b", "/a/../b", "/trailing/", "/./a"] {
@@ -283,9 +321,8 @@ fn bad_names_are_rejected_by_every_method() {
     );
 }
 
-#[test]
-fn non_utf8_names_get_a_clear_error() {
-    let root = namespace(None);
+fn non_utf8_names_get_a_clear_error(new: fn() -> ComPtr<INamespace>) {
+    let root = new();
     // SAFETY: the first word of an interface is its vtable pointer.
     let vtbl = unsafe {
         &**(com::Interface::as_raw(&*root) as *const *const interfaces::namespace::INamespaceVtbl)
@@ -307,9 +344,8 @@ fn non_utf8_names_get_a_clear_error() {
     assert_eq!(status, Status::BAD_STRING);
 }
 
-#[test]
-fn enumeration_lists_direct_children_in_order() {
-    let root = namespace(None);
+fn enumeration_lists_direct_children_in_order(new: fn() -> ComPtr<INamespace>) {
+    let root = new();
     let counter = drops();
     for name in [
         "/dev/uart0",
@@ -343,9 +379,8 @@ fn enumeration_lists_direct_children_in_order() {
     );
 }
 
-#[test]
-fn capabilities_tell_objects_from_directories() {
-    let root = namespace(None);
+fn capabilities_tell_objects_from_directories(new: fn() -> ComPtr<INamespace>) {
+    let root = new();
     root.register("/dev/console", &label("c", &drops()), flags::READ)
         .unwrap();
     assert_eq!(
@@ -360,10 +395,9 @@ fn capabilities_tell_objects_from_directories() {
     assert_eq!(root.capabilities("/nothing").err(), Some(Status::NOT_FOUND));
 }
 
-#[test]
-fn an_extension_namespace_owns_everything_below_it() {
-    let root = namespace(None);
-    let mounted = namespace(None);
+fn an_extension_namespace_owns_everything_below_it(new: fn() -> ComPtr<INamespace>) {
+    let root = new();
+    let mounted = new();
     let counter = drops();
     mounted
         .register("/inner/file", &label("inside", &counter), 0)
@@ -396,9 +430,8 @@ fn an_extension_namespace_owns_everything_below_it() {
     assert!(mounted_again.ptr_eq(&mounted));
 }
 
-#[test]
-fn an_extension_must_be_a_namespace() {
-    let root = namespace(None);
+fn an_extension_must_be_a_namespace(new: fn() -> ComPtr<INamespace>) {
+    let root = new();
     assert_eq!(
         root.register("/mnt", &label("plain", &drops()), flags::EXTENSION)
             .err(),
