@@ -52,6 +52,14 @@ typedef struct ThreadStatus {
 _Static_assert(sizeof(ThreadStatus) == 56, "ThreadStatus is 56 bytes, as in Rust");
 _Static_assert(_Alignof(ThreadStatus) == 8, "ThreadStatus is 8-aligned, as in Rust");
 
+/* FramePool: a record, returned by value. */
+typedef struct FramePool {
+    uint64_t start;
+    uint64_t size;
+} FramePool;
+_Static_assert(sizeof(FramePool) == 16, "FramePool is 16 bytes, as in Rust");
+_Static_assert(_Alignof(FramePool) == 8, "FramePool is 8-aligned, as in Rust");
+
 /* IUnknown: its vtable is IUnknownVtbl, in tessera.h. */
 #define TSR_IID_IUNKNOWN {{0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46}}
 
@@ -282,5 +290,23 @@ typedef struct ITransitionVtbl {
     IUnknownVtbl base;
     tsr_status (*apply)(void *self, void *object);
 } ITransitionVtbl;
+
+/* IVmFaultHandler (a4e3d7b2-1c5f-4e9a-8b6d-3f2e1a0c9d58) */
+#define TSR_IID_IVMFAULTHANDLER {{0xa4, 0xe3, 0xd7, 0xb2, 0x1c, 0x5f, 0x4e, 0x9a, 0x8b, 0x6d, 0x3f, 0x2e, 0x1a, 0x0c, 0x9d, 0x58}}
+typedef struct IVmFaultHandlerVtbl {
+    IUnknownVtbl base;
+    tsr_status (*page_fault)(void *self, uint64_t view, uint64_t address, uint32_t access);
+} IVmFaultHandlerVtbl;
+
+/* IVmKernel (5b0c2f1e-7d4a-4c8e-9f3b-2a6d8e1c4b70) */
+#define TSR_IID_IVMKERNEL {{0x5b, 0x0c, 0x2f, 0x1e, 0x7d, 0x4a, 0x4c, 0x8e, 0x9f, 0x3b, 0x2a, 0x6d, 0x8e, 0x1c, 0x4b, 0x70}}
+typedef struct IVmKernelVtbl {
+    IUnknownVtbl base;
+    tsr_status (*install)(void *self, void *handler, FramePool *out);
+    tsr_status (*remove)(void *self);
+    tsr_status (*start_user_thread)(void *self, uint64_t entry, uint64_t argument, uint64_t stack, uint64_t view, void **out);
+    tsr_status (*set_view)(void *self, uint64_t view);
+    tsr_status (*view)(void *self, uint64_t *out);
+} IVmKernelVtbl;
 
 #endif

@@ -17,6 +17,7 @@ mod constraints;
 mod loading;
 mod mutation;
 mod sys;
+mod user_mode;
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -145,6 +146,18 @@ const CHECKS: &[Check] = &[
     (
         "the UART driver takes the console over live, and back",
         mutation::console_driver_takes_over_live,
+    ),
+    (
+        "a U-mode thread runs and returns; a stray start is refused",
+        user_mode::a_user_thread_runs_and_returns,
+    ),
+    (
+        "bad U-mode code ends its thread with a named error",
+        user_mode::bad_user_code_ends_with_named_errors,
+    ),
+    (
+        "floating-point registers survive switches, S- and U-mode",
+        user_mode::floating_point_registers_survive_switches,
     ),
 ];
 

@@ -4,15 +4,20 @@
 //! A switch happens inside a function call (`switch`), so only the
 //! callee-saved registers need saving; everything else the caller already
 //! saved, and a thread interrupted by the timer has its full register frame
-//! on its own stack, under the trap handler that called `switch`.
+//! on its own stack, under the trap handler that called `switch`. The
+//! floating-point registers go with the thread too, lazily (`fpu`).
 
-/// The callee-saved registers of a thread that is not running.
+use super::fpu::{self, FpRegisters};
+
+/// The callee-saved registers of a thread that is not running, and its
+/// floating-point registers (after the fields `switch_context` reaches).
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct Context {
     ra: usize,
     sp: usize,
     s: [usize; 12],
+    fp: FpRegisters,
 }
 
 impl Context {
@@ -27,6 +32,7 @@ impl Context {
             ra: thread_entry as *const () as usize,
             sp: stack_top & !15,
             s,
+            fp: FpRegisters::default(),
         }
     }
 }
@@ -84,9 +90,12 @@ thread_entry:
 /// whose registers are in `to`; returns when something switches back.
 ///
 /// # Safety
-/// Interrupts are disabled; `from` and `to` stay valid until the switch
-/// back; `to` was filled by `Context::new` or by an earlier `switch`.
-pub unsafe fn switch(from: *mut Context, to: *const Context) {
+/// Interrupts are disabled; `from` is the running thread's; `from` and `to`
+/// stay valid until the switch back (and `to` while its thread exists);
+/// `to` was filled by `Context::new` or by an earlier `switch`.
+pub unsafe fn switch(from: *mut Context, to: *mut Context) {
+    // SAFETY: forwarded from the caller; only the `fp` fields are borrowed.
+    unsafe { fpu::switch(&raw mut (*from).fp, &raw mut (*to).fp) };
     // SAFETY: forwarded from the caller.
     unsafe { switch_context(from, to) };
 }

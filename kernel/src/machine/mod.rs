@@ -24,8 +24,10 @@ pub mod console;
 pub mod context;
 pub mod counters;
 mod entry;
+pub mod fpu;
 pub mod heap;
 pub mod interrupt_mask;
+pub mod mmu;
 pub mod platform;
 pub mod plic;
 pub mod power;
@@ -33,6 +35,7 @@ mod sbi;
 pub mod timer;
 pub mod trap;
 pub mod uart;
+pub mod user;
 
 /// Symbols the linker script defines.
 mod symbols {

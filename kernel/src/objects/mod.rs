@@ -15,6 +15,7 @@
 //! | `/sys/process` | `IProcess`, `IThread`; `IMutex`, `ICondition` | `process`, [`locks`] |
 //! | `/sys/interrupts` | `IInterrupts` | `interrupts` |
 //! | `/sys/scheduler` | `IScheduler` | `scheduler` |
+//! | `/sys/vm-kernel` | `IVmKernel` (hooks for a virtual-memory manager, U-mode threads) | `vm_kernel` |
 
 pub mod console;
 #[cfg(feature = "threads")]
@@ -30,6 +31,8 @@ mod process;
 mod scheduler;
 #[cfg(feature = "threads")]
 mod threads;
+#[cfg(feature = "loader")]
+mod vm_kernel;
 
 use com::{ComObject, ComPtr, Result};
 use heap::HeapObject;
@@ -104,11 +107,17 @@ fn register_loader_objects(root: &Root) -> Result<()> {
     root.register("/sys/modules", listing.as_unknown(), flags::EXTENSION)
 }
 
-/// `/sys/threads`, `/sys/process`, `/sys/interrupts` and `/sys/scheduler`.
+/// `/sys/threads`, `/sys/process`, `/sys/interrupts` and `/sys/scheduler`
+/// (and, with the loader, `/sys/vm-kernel`).
 #[cfg(feature = "threads")]
 fn register_thread_objects(root: &Root) -> Result<()> {
     let threads = ComObject::create::<interfaces::IThreads>(threads::ThreadList);
     root.register("/sys/threads", threads.as_unknown(), 0)?;
+    #[cfg(feature = "loader")]
+    {
+        let vm_kernel = ComObject::create::<interfaces::IVmKernel>(vm_kernel::VmKernel);
+        root.register(interfaces::vm::KERNEL_PATH, vm_kernel.as_unknown(), 0)?;
+    }
     let process = ComObject::create::<interfaces::IProcess>(process::Process);
     root.register("/sys/process", process.as_unknown(), 0)?;
     let interrupts = ComObject::create::<interfaces::IInterrupts>(interrupts::InterruptService);

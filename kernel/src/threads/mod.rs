@@ -22,6 +22,8 @@
 mod blocking;
 mod policy;
 mod thread;
+#[cfg(feature = "loader")]
+pub mod user_mode;
 pub mod word_waits;
 
 pub use blocking::{Condition, Event, Mutex};
@@ -34,6 +36,7 @@ use com::{ComPtr, Result, Status};
 use interfaces::{ISchedulerPolicy, ThreadStatus};
 
 use crate::machine::interrupt_mask::Exclusive;
+use crate::machine::mmu::{self, View};
 use crate::machine::{context, interrupt_mask, timer, trap};
 use policy::{Component, Policy};
 use thread::{Entry, State, Thread};
@@ -119,6 +122,8 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
         })
     });
     trap::set_timer_handler(on_timer);
+    #[cfg(feature = "loader")]
+    trap::set_user_exception_handler(user_mode::on_exception);
     sync::set_wait_hook(yield_now);
     interrupt_mask::enable_timer();
     interrupt_mask::enable();
@@ -133,10 +138,15 @@ pub fn spawn_component(
     argument: u64,
     stack_size: usize,
 ) -> Result<ThreadId> {
-    spawn_entry(name, Entry::Component(function, argument), stack_size)
+    spawn_entry(
+        name,
+        Entry::Component(function, argument),
+        stack_size,
+        View::BARE,
+    )
 }
 
-fn spawn_entry(name: &str, entry: Entry, stack_size: usize) -> Result<ThreadId> {
+fn spawn_entry(name: &str, entry: Entry, stack_size: usize, view: View) -> Result<ThreadId> {
     let id = interrupt_mask::without(|| {
         with_scheduler(|scheduler| {
             let id = scheduler.next_id;
@@ -145,7 +155,8 @@ fn spawn_entry(name: &str, entry: Entry, stack_size: usize) -> Result<ThreadId> 
         })
     })?;
     // Allocated with interrupts enabled: the heap may have to wait.
-    let thread = Box::new(Thread::new(id, name, stack_size, entry, start));
+    let mut thread = Box::new(Thread::new(id, name, stack_size, entry, start));
+    thread.view = view;
     let refused = interrupt_mask::without(|| {
         with_scheduler(|scheduler| {
             if scheduler.threads.len() == scheduler.threads.capacity() {
@@ -191,7 +202,16 @@ pub fn exit() -> ! {
     unreachable_after_exit()
 }
 
-/// Waits until thread `id` has exited (its record stays).
+/// Ends the calling thread with `outcome`, which [`wait_exit`] returns to
+/// whoever waits for it.
+pub fn exit_with(outcome: Status) -> ! {
+    interrupt_mask::disable();
+    let _ = with_scheduler(|scheduler| scheduler.current_mut().outcome = outcome);
+    exit()
+}
+
+/// Waits until thread `id` has exited (its record stays); the error that
+/// ended it, if one did.
 pub fn wait_exit(id: ThreadId) -> Result<()> {
     loop {
         let exited = interrupt_mask::without(|| {
@@ -200,8 +220,9 @@ pub fn wait_exit(id: ThreadId) -> Result<()> {
                 if index == scheduler.current || index == scheduler.idle {
                     return Err(Status::INVALID_ARGUMENT);
                 }
-                if scheduler.threads[index].state == State::Exited {
-                    return Ok(true);
+                let thread = &scheduler.threads[index];
+                if thread.state == State::Exited {
+                    return thread.outcome.check().map(|()| true);
                 }
                 scheduler.current_mut().state = State::Joining(id);
                 Ok(false)
@@ -783,16 +804,21 @@ fn switch(requeue: bool) {
             return None;
         }
         me.cpu_ticks += now - me.since;
+        let old_view = me.view;
         let from = &raw mut me.context;
         // The record itself, not its box: written through a `&mut Box`,
         // each field would load the box's pointer again.
         let target: &mut Thread = scheduler.threads.get_mut(next)?;
         target.state = State::Running;
         target.since = now;
-        let to = &raw const target.context;
+        let to = &raw mut target.context;
+        let view = target.view;
         CURRENT_ID.store(target.id, Ordering::Relaxed);
         scheduler.current = next;
         scheduler.program_timer(now);
+        if view != old_view {
+            mmu::use_view(view);
+        }
         Some((from, to))
     });
     if let Ok(Some((from, to))) = registers {
@@ -830,10 +856,24 @@ fn on_timer() {
 /// run the thread's function, exit.
 extern "C" fn start(id: usize) -> ! {
     let id = id as ThreadId;
-    let work = with_scheduler(|scheduler| scheduler.find(id).map(|thread| thread.entry));
+    let work = with_scheduler(|scheduler| {
+        scheduler
+            .find(id)
+            .map(|thread| (thread.entry, thread.kernel_stack_top()))
+    });
     interrupt_mask::enable();
-    if let Ok(Some(entry)) = work {
-        entry.run();
+    match work {
+        Ok(Some((Entry::Kernel(function, argument), _))) => function(argument),
+        Ok(Some((Entry::Component(function, argument), _))) => function(argument),
+        Ok(Some((
+            Entry::User {
+                entry,
+                argument,
+                stack,
+            },
+            kernel_stack_top,
+        ))) => crate::machine::user::enter(entry, argument, stack, kernel_stack_top),
+        _ => {}
     }
     exit()
 }

@@ -3,10 +3,12 @@
 use alloc::boxed::Box;
 use alloc::vec;
 
+use com::Status;
 use interfaces::ThreadStatus;
 use interfaces::threads::state;
 
 use crate::machine::context::Context;
+use crate::machine::mmu::View;
 
 /// What fills a new stack, so the deepest use can be measured later.
 const STACK_FILL: u64 = 0x5a5a_5a5a_5a5a_5a5a;
@@ -44,16 +46,13 @@ pub enum Entry {
     Kernel(fn(usize), usize),
     /// A component's function, with its argument (made through `IProcess`).
     Component(extern "C" fn(u64), u64),
-}
-
-impl Entry {
-    /// Runs it.
-    pub fn run(self) {
-        match self {
-            Entry::Kernel(function, argument) => function(argument),
-            Entry::Component(function, argument) => function(argument),
-        }
-    }
+    /// Code run in U-mode: its entry address, argument and stack pointer,
+    /// all as the thread's view sees them.
+    User {
+        entry: u64,
+        argument: u64,
+        stack: u64,
+    },
 }
 
 /// A thread's record.
@@ -80,6 +79,11 @@ pub struct Thread {
     pub timed_out: bool,
     /// Nobody will join it: the idle thread frees it once it has exited.
     pub detached: bool,
+    /// Its translation: Bare, or a space of the virtual-memory manager.
+    pub view: View,
+    /// How it ended: `OK`, or the error that ended it (an exception in
+    /// U-mode), for whoever waits for it.
+    pub outcome: Status,
 }
 
 impl Thread {
@@ -130,7 +134,17 @@ impl Thread {
             ticket: 0,
             timed_out: false,
             detached: false,
+            view: View::BARE,
+            outcome: Status::OK,
         }
+    }
+
+    /// The top of its kernel stack (0 for the boot thread, which has none
+    /// of its own and never enters U-mode).
+    pub fn kernel_stack_top(&self) -> u64 {
+        self.stack.as_ref().map_or(0, |stack| {
+            (stack.as_ptr() as usize + stack.len() * WORD) as u64
+        })
     }
 
     /// The thread's name.
