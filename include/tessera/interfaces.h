@@ -307,6 +307,8 @@ typedef struct IVmKernelVtbl {
     tsr_status (*start_user_thread)(void *self, uint64_t entry, uint64_t argument, uint64_t stack, uint64_t view, void **out);
     tsr_status (*set_view)(void *self, uint64_t view);
     tsr_status (*view)(void *self, uint64_t *out);
+    tsr_status (*view_users)(void *self, uint64_t view, uint32_t *out);
+    tsr_status (*flush)(void *self);
 } IVmKernelVtbl;
 
 #endif

@@ -18,6 +18,7 @@ mod loading;
 mod mutation;
 mod sys;
 mod user_mode;
+mod vm;
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -158,6 +159,26 @@ const CHECKS: &[Check] = &[
     (
         "floating-point registers survive switches, S- and U-mode",
         user_mode::floating_point_registers_survive_switches,
+    ),
+    (
+        "vmm loads for a space; zero-fill pages come on first touch",
+        vm::zero_fill_pages_come_on_first_touch,
+    ),
+    (
+        "bad accesses in a space end the thread: access violation",
+        vm::bad_accesses_in_a_space_are_access_violations,
+    ),
+    (
+        "file pages are read on first touch; a shadow copies on write",
+        vm::file_pages_come_from_the_file_and_shadows_copy,
+    ),
+    (
+        "wired pages never fault; wiring too much changes nothing",
+        vm::wired_pages_never_fault_and_wiring_is_all_or_nothing,
+    ),
+    (
+        "1000 space create / map / touch / destroy cycles, no drift",
+        vm::a_thousand_space_cycles_leave_no_drift,
     ),
 ];
 

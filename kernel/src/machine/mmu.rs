@@ -74,3 +74,16 @@ pub fn use_view(view: View) {
         core::arch::asm!("csrw satp, {}", "sfence.vma", in(reg) view.0, options(nostack));
     }
 }
+
+/// Forgets what the TLB holds of every view.
+pub fn flush() {
+    // SAFETY: `sfence.vma` only drops cached translations.
+    unsafe { core::arch::asm!("sfence.vma", options(nostack)) };
+}
+
+/// Forgets what the TLB holds of the page at `address`, in every view
+/// (after an entry for it became valid: a hart may have kept it invalid).
+pub fn flush_page(address: u64) {
+    // SAFETY: `sfence.vma` only drops cached translations.
+    unsafe { core::arch::asm!("sfence.vma {}, zero", in(reg) address, options(nostack)) };
+}

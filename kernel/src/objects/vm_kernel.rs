@@ -70,6 +70,16 @@ impl IVmKernelImpl for VmKernel {
     fn view(&self) -> Result<u64> {
         Ok(user_mode::current_view().satp())
     }
+
+    fn view_users(&self, view: u64) -> Result<u32> {
+        let view = View::from_satp(view).ok_or(Status::INVALID_ARGUMENT)?;
+        Ok(u32::try_from(user_mode::view_users(view)).unwrap_or(u32::MAX))
+    }
+
+    fn flush(&self) -> Result<()> {
+        mmu::flush();
+        Ok(())
+    }
 }
 
 /// `view` as a `View`: 0, or Sv39 rooted in the frame pool while a handler

@@ -64,14 +64,27 @@ pub fn current_view() -> View {
 
 /// True while a thread that has not finished has a view other than Bare.
 pub fn views_in_use() -> bool {
-    interrupt_mask::without(|| with_scheduler(Scheduler::any_in_a_view)).unwrap_or(false)
+    interrupt_mask::without(|| {
+        with_scheduler(|scheduler| scheduler.count_in_views(|view| view != View::BARE))
+    })
+    .is_ok_and(|count| count > 0)
+}
+
+/// How many threads that have not finished have `view`.
+pub fn view_users(view: View) -> usize {
+    interrupt_mask::without(|| {
+        with_scheduler(|scheduler| scheduler.count_in_views(|in_view| in_view == view))
+    })
+    .unwrap_or(0)
 }
 
 impl Scheduler {
-    fn any_in_a_view(&mut self) -> bool {
+    /// How many threads that have not finished have a view that `counts`.
+    fn count_in_views(&self, counts: impl Fn(View) -> bool) -> usize {
         self.threads
             .iter()
-            .any(|thread| thread.state != State::Exited && thread.view != View::BARE)
+            .filter(|thread| thread.state != State::Exited && counts(thread.view))
+            .count()
     }
 }
 
@@ -131,5 +144,8 @@ fn resolve_page_fault(frame: &TrapFrame) -> Result<()> {
     interrupt_mask::enable();
     let resolved = hook(view, frame.stval, wanted);
     interrupt_mask::disable();
+    if resolved.is_ok() {
+        mmu::flush_page(frame.stval);
+    }
     resolved
 }

@@ -42,4 +42,8 @@ pub use process::{
 pub use program::{IProgram, IProgramImpl};
 pub use scheduler::{IScheduler, ISchedulerImpl, ISchedulerPolicy, ISchedulerPolicyImpl, Pick};
 pub use threads::{IThreads, IThreadsImpl, ThreadStatus};
-pub use vm::{FramePool, IVmFaultHandler, IVmFaultHandlerImpl, IVmKernel, IVmKernelImpl};
+pub use vm::{
+    FramePool, IVmFactory, IVmFactoryImpl, IVmFaultHandler, IVmFaultHandlerImpl, IVmKernel,
+    IVmKernelImpl, IVmMapping, IVmMappingImpl, IVmSpace, IVmSpaceImpl, IVmView, IVmViewImpl,
+    RegionStatus, VmStatus,
+};

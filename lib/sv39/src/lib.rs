@@ -192,7 +192,10 @@ pub fn free_tables<F: TableFrames>(frames: &mut F, root: u64, start: u64, end: u
     let first = index(start, 2);
     let last = index(end.min(LOWER_HALF_END) - 1, 2);
     for slot in first..=last {
-        let Some(top) = frames.table(root).map(|table| core::mem::take(&mut table[slot])) else {
+        let Some(top) = frames
+            .table(root)
+            .map(|table| core::mem::take(&mut table[slot]))
+        else {
             return;
         };
         if top & flags::V == 0 || is_leaf(top) {
@@ -208,6 +211,52 @@ pub fn free_tables<F: TableFrames>(frames: &mut F, root: u64, start: u64, end: u
             }
         }
         frames.free_table(middle);
+    }
+}
+
+/// Frees the tables under `[start, end)` that map nothing any more (after
+/// pages there were unmapped), so an emptied range holds no frames.
+pub fn prune<F: TableFrames>(frames: &mut F, root: u64, start: u64, end: u64) {
+    let end = end.min(LOWER_HALF_END);
+    if start >= end {
+        return;
+    }
+    for top_slot in index(start, 2)..=index(end - 1, 2) {
+        let Some(top) = frames.table(root).map(|table| table[top_slot]) else {
+            return;
+        };
+        if top & flags::V == 0 || is_leaf(top) {
+            continue;
+        }
+        let middle = entry_ppn(top);
+        let mut middle_empty = true;
+        for slot in 0..ENTRIES {
+            let Some(next) = frames.table(middle).map(|table| table[slot]) else {
+                return;
+            };
+            if next & flags::V == 0 {
+                continue;
+            }
+            let leaf = entry_ppn(next);
+            let leaf_empty = is_leaf(next)
+                || frames
+                    .table(leaf)
+                    .is_some_and(|table| table.iter().all(|&entry| entry & flags::V == 0));
+            if leaf_empty && !is_leaf(next) {
+                frames.free_table(leaf);
+                if let Some(table) = frames.table(middle) {
+                    table[slot] = 0;
+                }
+            } else {
+                middle_empty = false;
+            }
+        }
+        if middle_empty {
+            frames.free_table(middle);
+            if let Some(table) = frames.table(root) {
+                table[top_slot] = 0;
+            }
+        }
     }
 }
 
@@ -240,7 +289,9 @@ mod tests {
 
     impl TableFrames for Boxes {
         fn table(&mut self, ppn: u64) -> Option<&mut Table> {
-            self.tables.get_mut(usize::try_from(ppn.checked_sub(100)?).ok()?)?.as_deref_mut()
+            self.tables
+                .get_mut(usize::try_from(ppn.checked_sub(100)?).ok()?)?
+                .as_deref_mut()
         }
         fn allocate_table(&mut self) -> Option<u64> {
             if self.live() >= self.limit {
@@ -307,8 +358,13 @@ mod tests {
                 Err(MapError::BadAddress)
             );
         }
-        map_identity_gigapage(&mut frames, root, 2 * GIGAPAGE, flags::R | flags::W | flags::G)
-            .unwrap();
+        map_identity_gigapage(
+            &mut frames,
+            root,
+            2 * GIGAPAGE,
+            flags::R | flags::W | flags::G,
+        )
+        .unwrap();
         assert_eq!(
             map(&mut frames, root, 2 * GIGAPAGE + PAGE_SIZE, 1, flags::R),
             Err(MapError::BadAddress),
@@ -326,6 +382,28 @@ mod tests {
             map_identity_gigapage(&mut frames, root, GIGAPAGE + PAGE_SIZE, flags::R),
             Err(MapError::BadAddress)
         );
+    }
+
+    #[test]
+    fn pruning_frees_only_tables_that_map_nothing() {
+        let (mut frames, root) = store_with_root(32);
+        for page in 0..600 {
+            map(&mut frames, root, USER + page * PAGE_SIZE, page, flags::R).unwrap();
+        }
+        assert_eq!(frames.live(), 1 + 1 + 2);
+        for page in 0..512 {
+            unmap(&mut frames, root, USER + page * PAGE_SIZE);
+        }
+        prune(&mut frames, root, USER, USER + 600 * PAGE_SIZE);
+        assert_eq!(frames.live(), 1 + 1 + 1, "the emptied leaf table went");
+        assert!(lookup(&mut frames, root, USER + 599 * PAGE_SIZE).is_some());
+        for page in 512..600 {
+            unmap(&mut frames, root, USER + page * PAGE_SIZE);
+        }
+        prune(&mut frames, root, USER, USER + 600 * PAGE_SIZE);
+        assert_eq!(frames.live(), 1, "only the root is left");
+        map(&mut frames, root, USER, 1, flags::R).unwrap();
+        assert_eq!(lookup(&mut frames, root, USER).map(entry_ppn), Some(1));
     }
 
     #[test]
