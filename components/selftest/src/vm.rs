@@ -157,7 +157,7 @@ pub fn zero_fill_pages_come_on_first_touch() -> Result<()> {
             "{faults} faults, {zero_fills} zero-fills, pages hold {stored:?}"
         ));
     }
-    if region.resident_pages != PAGES as u32 || region.size != PAGES * PAGE {
+    if u64::from(region.resident_pages) != PAGES || region.size != PAGES * PAGE {
         return fail(format_args!("the region is {region:?}"));
     }
     drop(data);

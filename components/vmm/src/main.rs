@@ -230,7 +230,7 @@ impl IVmSpaceImpl for SpaceObject {
         if allowed & !protection::WIRED & !most != 0 {
             return Err(Status::ACCESS_DENIED);
         }
-        if offset % sv39::PAGE_SIZE != 0 {
+        if !offset.is_multiple_of(sv39::PAGE_SIZE) {
             return Err(Status::INVALID_ARGUMENT);
         }
         let pages = pages_of(size)?;

@@ -154,8 +154,10 @@ impl Manager {
     /// A manager over the pool `kernel` handed out (the handler is
     /// installed already).
     pub fn new(kernel: ComPtr<IVmKernel>, frames: Frames) -> Manager {
-        let mut figures = VmStatus::default();
-        figures.frames_total = frames.total() as u64;
+        let figures = VmStatus {
+            frames_total: frames.total() as u64,
+            ..VmStatus::default()
+        };
         Manager {
             kernel,
             frames,
@@ -173,8 +175,9 @@ impl Manager {
     /// The figures now.
     pub fn status(&self) -> VmStatus {
         let mut figures = self.figures;
-        figures.spaces = self.spaces.iter().flatten().count() as u32;
-        figures.mappings = self.mappings.iter().flatten().count() as u32;
+        let count = |live: usize| u32::try_from(live).unwrap_or(u32::MAX);
+        figures.spaces = count(self.spaces.iter().flatten().count());
+        figures.mappings = count(self.mappings.iter().flatten().count());
         figures.resident_pages = self
             .mappings
             .iter()
@@ -301,7 +304,7 @@ impl Manager {
             })
         };
         if address != 0 {
-            if address % PAGE_SIZE != 0 {
+            if !address.is_multiple_of(PAGE_SIZE) {
                 return Err(Status::INVALID_ARGUMENT);
             }
             return free(address)
@@ -378,7 +381,7 @@ impl Manager {
                 .regions
                 .iter()
                 .any(|region| end > region.start && address < region.end());
-            return if overlaps || address % PAGE_SIZE != 0 {
+            return if overlaps || !address.is_multiple_of(PAGE_SIZE) {
                 Err(Status::ALREADY_EXISTS)
             } else {
                 Ok(address)

@@ -92,7 +92,7 @@ pub const fn index(address: u64, level: u32) -> usize {
 
 /// True when `address` is page-aligned and in the lower half.
 pub const fn is_page_in_lower_half(address: u64) -> bool {
-    address % PAGE_SIZE == 0 && address < LOWER_HALF_END
+    address.is_multiple_of(PAGE_SIZE) && address < LOWER_HALF_END
 }
 
 /// The leaf table for `address` under `root`, made on the way when
@@ -176,7 +176,7 @@ pub fn map_identity_gigapage<F: TableFrames>(
     address: u64,
     bits: u64,
 ) -> Result<(), MapError> {
-    if address % GIGAPAGE != 0 || address >= LOWER_HALF_END {
+    if !address.is_multiple_of(GIGAPAGE) || address >= LOWER_HALF_END {
         return Err(MapError::BadAddress);
     }
     let table = frames.table(root).ok_or(MapError::BadAddress)?;
@@ -301,14 +301,14 @@ mod tests {
             Some(100 + self.tables.len() as u64 - 1)
         }
         fn free_table(&mut self, ppn: u64) {
-            let slot = &mut self.tables[(ppn - 100) as usize];
+            let slot = &mut self.tables[usize::try_from(ppn - 100).expect("a frame of the store")];
             assert!(slot.take().is_some(), "a table freed twice");
         }
     }
 
     fn store_with_root(limit: usize) -> (Boxes, u64) {
         let mut frames = Boxes::with_limit(limit);
-        let root = frames.allocate_table().unwrap();
+        let root = frames.allocate_table().expect("room for the root");
         (frames, root)
     }
 
@@ -318,8 +318,8 @@ mod tests {
     fn a_mapped_page_is_found_with_its_flags_and_removed() {
         let (mut frames, root) = store_with_root(16);
         let bits = flags::R | flags::W | flags::U;
-        map(&mut frames, root, USER + 0x3000, 77, bits).unwrap();
-        let found = lookup(&mut frames, root, USER + 0x3000).unwrap();
+        map(&mut frames, root, USER + 0x3000, 77, bits).expect("room to map");
+        let found = lookup(&mut frames, root, USER + 0x3000).expect("mapped");
         assert_eq!(entry_ppn(found), 77);
         assert_eq!(found & flags::ALL, bits | flags::V);
         assert_eq!(lookup(&mut frames, root, USER + 0x4000), None);
@@ -332,10 +332,10 @@ mod tests {
     #[test]
     fn neighbouring_pages_share_tables_and_distant_ones_do_not() {
         let (mut frames, root) = store_with_root(16);
-        map(&mut frames, root, USER, 1, flags::R).unwrap();
-        map(&mut frames, root, USER + PAGE_SIZE, 2, flags::R).unwrap();
+        map(&mut frames, root, USER, 1, flags::R).expect("room to map");
+        map(&mut frames, root, USER + PAGE_SIZE, 2, flags::R).expect("room to map");
         assert_eq!(frames.live(), 3, "root, one middle, one leaf table");
-        map(&mut frames, root, USER + GIGAPAGE, 3, flags::R).unwrap();
+        map(&mut frames, root, USER + GIGAPAGE, 3, flags::R).expect("room to map");
         assert_eq!(frames.live(), 5);
     }
 
@@ -352,7 +352,7 @@ mod tests {
     #[test]
     fn bad_addresses_are_refused() {
         let (mut frames, root) = store_with_root(8);
-        for address in [USER + 1, LOWER_HALF_END, u64::MAX & !0xfff] {
+        for address in [USER + 1, LOWER_HALF_END, !0xfff_u64] {
             assert_eq!(
                 map(&mut frames, root, address, 1, flags::R),
                 Err(MapError::BadAddress)
@@ -364,7 +364,7 @@ mod tests {
             2 * GIGAPAGE,
             flags::R | flags::W | flags::G,
         )
-        .unwrap();
+        .expect("room to map");
         assert_eq!(
             map(&mut frames, root, 2 * GIGAPAGE + PAGE_SIZE, 1, flags::R),
             Err(MapError::BadAddress),
@@ -375,8 +375,9 @@ mod tests {
     #[test]
     fn a_gigapage_maps_its_range_to_itself() {
         let (mut frames, root) = store_with_root(8);
-        map_identity_gigapage(&mut frames, root, 2 * GIGAPAGE, flags::R | flags::W).unwrap();
-        let found = lookup(&mut frames, root, 2 * GIGAPAGE + 0x1234_5000).unwrap();
+        map_identity_gigapage(&mut frames, root, 2 * GIGAPAGE, flags::R | flags::W)
+            .expect("room to map");
+        let found = lookup(&mut frames, root, 2 * GIGAPAGE + 0x1234_5000).expect("mapped");
         assert_eq!(entry_ppn(found), 2 * GIGAPAGE / PAGE_SIZE);
         assert_eq!(
             map_identity_gigapage(&mut frames, root, GIGAPAGE + PAGE_SIZE, flags::R),
@@ -388,7 +389,7 @@ mod tests {
     fn pruning_frees_only_tables_that_map_nothing() {
         let (mut frames, root) = store_with_root(32);
         for page in 0..600 {
-            map(&mut frames, root, USER + page * PAGE_SIZE, page, flags::R).unwrap();
+            map(&mut frames, root, USER + page * PAGE_SIZE, page, flags::R).expect("room to map");
         }
         assert_eq!(frames.live(), 1 + 1 + 2);
         for page in 0..512 {
@@ -402,18 +403,18 @@ mod tests {
         }
         prune(&mut frames, root, USER, USER + 600 * PAGE_SIZE);
         assert_eq!(frames.live(), 1, "only the root is left");
-        map(&mut frames, root, USER, 1, flags::R).unwrap();
+        map(&mut frames, root, USER, 1, flags::R).expect("room to map");
         assert_eq!(lookup(&mut frames, root, USER).map(entry_ppn), Some(1));
     }
 
     #[test]
     fn freeing_a_range_returns_every_table_under_it_and_keeps_the_rest() {
         let (mut frames, root) = store_with_root(32);
-        map_identity_gigapage(&mut frames, root, 2 * GIGAPAGE, flags::R).unwrap();
+        map_identity_gigapage(&mut frames, root, 2 * GIGAPAGE, flags::R).expect("room to map");
         for page in 0..1000 {
-            map(&mut frames, root, USER + page * PAGE_SIZE, page, flags::R).unwrap();
+            map(&mut frames, root, USER + page * PAGE_SIZE, page, flags::R).expect("room to map");
         }
-        map(&mut frames, root, USER + 3 * GIGAPAGE, 5, flags::R).unwrap();
+        map(&mut frames, root, USER + 3 * GIGAPAGE, 5, flags::R).expect("room to map");
         assert_eq!(frames.live(), 1 + 1 + 2 + 2);
         free_tables(&mut frames, root, USER, LOWER_HALF_END);
         assert_eq!(frames.live(), 1, "only the root is left");
