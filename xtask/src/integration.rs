@@ -100,6 +100,10 @@ const TESTS: &[(&str, Test)] = &[
         the_uart_driver_takes_the_console_over,
     ),
     (
+        "vm_loads_the_manager_and_it_unloads_with_the_heap_back",
+        vm_loads_the_manager_and_it_unloads_with_the_heap_back,
+    ),
+    (
         "poweroff_exits_qemu_with_status_0",
         poweroff_exits_qemu_with_status_0,
     ),
@@ -841,6 +845,19 @@ fn scheduling_policies_switch_live(machine: &mut Machine, _: &str) -> Result<()>
         &["error: sched: nonexistent: not found"],
     )?;
     expect_output(machine, "sched builtin", &["policy: builtin"])?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+fn vm_loads_the_manager_and_it_unloads_with_the_heap_back(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    expect_output(
+        machine,
+        "vm",
+        &["vm: spaces=0 mappings=0 resident=0 wired=0 faults=0"],
+    )?;
     no_modules_and_heap_back_at(machine, before)
 }
 
