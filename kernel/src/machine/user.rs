@@ -89,3 +89,10 @@ pub fn enter(entry: u64, argument: u64, user_stack: u64, kernel_stack_top: u64) 
     // top. The trap vector is installed.
     unsafe { user_enter(entry, argument, user_stack & !15, kernel_stack_top) }
 }
+
+/// Lets U-mode read the cycle, time and instruction counters
+/// (`scounteren`), as measurements of U-mode code need.
+pub fn allow_counter_reads() {
+    // SAFETY: the counters only tell time and work done.
+    unsafe { core::arch::asm!("csrw scounteren, {}", in(reg) 7, options(nostack)) };
+}

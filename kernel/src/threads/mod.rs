@@ -123,7 +123,10 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
     });
     trap::set_timer_handler(on_timer);
     #[cfg(feature = "loader")]
-    trap::set_user_exception_handler(user_mode::on_exception);
+    {
+        trap::set_user_exception_handler(user_mode::on_exception);
+        crate::machine::user::allow_counter_reads();
+    }
     sync::set_wait_hook(yield_now);
     interrupt_mask::enable_timer();
     interrupt_mask::enable();
