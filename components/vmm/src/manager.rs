@@ -4,7 +4,6 @@
 //! it, counted, and the last release of the last space removes the
 //! manager from the kernel and gives the pool back.
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use com::{ComPtr, Result, Status};
@@ -61,12 +60,46 @@ enum Source {
 struct MappingData {
     /// References: COM objects, regions mapping it, shadows of it.
     references: u32,
-    pages: u64,
     source: Source,
-    /// Its pages in memory: page index → frame.
-    resident: BTreeMap<u64, u64>,
-    /// Pages written since they came in (what `CLEAN` writes back).
-    dirty: BTreeMap<u64, ()>,
+    /// One slot per page: 0 while the page is not in memory, else its
+    /// frame's number, with [`DIRTY`] once written since it came in (what
+    /// `CLEAN` writes back). Made whole with the mapping, so a fault never
+    /// allocates from the heap.
+    slots: Vec<u64>,
+}
+
+/// A slot's mark of a written page.
+const DIRTY: u64 = 1 << 63;
+
+impl MappingData {
+    fn pages(&self) -> u64 {
+        self.slots.len() as u64
+    }
+
+    /// The frame of page `index`, if in memory.
+    fn frame(&self, index: u64) -> Option<u64> {
+        let slot = *self.slots.get(usize::try_from(index).ok()?)?;
+        (slot != 0).then_some(slot & !DIRTY)
+    }
+
+    fn slot(&mut self, index: u64) -> Option<&mut u64> {
+        self.slots.get_mut(usize::try_from(index).ok()?)
+    }
+
+    /// Pages in memory.
+    fn resident(&self) -> u64 {
+        self.slots.iter().filter(|&&slot| slot != 0).count() as u64
+    }
+
+    /// The written pages among `pages`, with their frames.
+    fn written(&self, pages: core::ops::Range<u64>) -> Vec<(u64, u64)> {
+        pages
+            .filter_map(|index| {
+                let slot = *self.slots.get(usize::try_from(index).ok()?)?;
+                (slot & DIRTY != 0).then_some((index, slot & !DIRTY))
+            })
+            .collect()
+    }
 }
 
 /// A range of a space showing a mapping.
@@ -182,7 +215,7 @@ impl Manager {
             .mappings
             .iter()
             .flatten()
-            .map(|mapping| mapping.resident.len() as u64)
+            .map(MappingData::resident)
             .sum();
         figures.wired_pages = self
             .spaces
@@ -332,7 +365,7 @@ impl Manager {
         if allowed & protection::WRITE != 0 && allowed & protection::EXECUTE != 0 {
             return Err(Status::INVALID_ARGUMENT);
         }
-        let mapping_pages = self.mapping(mapping)?.pages;
+        let mapping_pages = self.mapping(mapping)?.pages();
         if first_page
             .checked_add(pages)
             .is_none_or(|end| end > mapping_pages)
@@ -632,12 +665,16 @@ impl Manager {
 
     /// A mapping of `pages` pages whose pages come from `source`; its id.
     fn create_mapping(&mut self, pages: u64, source: Source) -> Result<Id> {
+        let count = usize::try_from(pages).map_err(|_| Status::OUT_OF_MEMORY)?;
+        let mut slots = Vec::new();
+        slots
+            .try_reserve_exact(count)
+            .map_err(|_| Status::OUT_OF_MEMORY)?;
+        slots.resize(count, 0);
         let mapping = MappingData {
             references: 1,
-            pages,
             source,
-            resident: BTreeMap::new(),
-            dirty: BTreeMap::new(),
+            slots,
         };
         insert(&mut self.mappings, mapping)
     }
@@ -656,7 +693,7 @@ impl Manager {
     pub fn create_shadow(&mut self, of: Id, first_page: u64) -> Result<Id> {
         let pages = self
             .mapping(of)?
-            .pages
+            .pages()
             .checked_sub(first_page)
             .filter(|&pages| pages > 0)
             .ok_or(Status::OUT_OF_RANGE)?;
@@ -674,7 +711,7 @@ impl Manager {
 
     /// Mapping `id`'s size in bytes.
     pub fn mapping_size(&mut self, id: Id) -> Result<u64> {
-        Ok(self.mapping(id)?.pages * PAGE_SIZE)
+        Ok(self.mapping(id)?.pages() * PAGE_SIZE)
     }
 
     /// One more reference to mapping `id`.
@@ -696,8 +733,8 @@ impl Manager {
         let Some(mapping) = self.mappings.get_mut(id).and_then(Option::take) else {
             return;
         };
-        for frame in mapping.resident.values() {
-            self.frames.free(*frame);
+        for &slot in mapping.slots.iter().filter(|&&slot| slot != 0) {
+            self.frames.free(slot & !DIRTY);
         }
         if let Source::Shadow { of, .. } = mapping.source {
             self.release_mapping(of);
@@ -706,12 +743,18 @@ impl Manager {
 
     fn is_resident(&mut self, id: Id, index: u64) -> bool {
         self.mapping(id)
-            .is_ok_and(|mapping| mapping.resident.contains_key(&index))
+            .is_ok_and(|mapping| mapping.frame(index).is_some())
     }
 
     fn mark_dirty(&mut self, id: Id, index: u64) {
-        if let Ok(mapping) = self.mapping(id) {
-            let _ = mapping.dirty.insert(index, ());
+        if let Some(slot) = self
+            .mapping(id)
+            .ok()
+            .and_then(|mapping| mapping.slot(index))
+        {
+            if *slot != 0 {
+                *slot |= DIRTY;
+            }
         }
     }
 
@@ -721,10 +764,10 @@ impl Manager {
     /// shadow copies the page first.
     fn page_for(&mut self, id: Id, index: u64, for_write: bool) -> Result<(u64, bool)> {
         let mapping = self.mapping(id)?;
-        if index >= mapping.pages {
+        if index >= mapping.pages() {
             return Err(Status::OUT_OF_RANGE);
         }
-        if let Some(&frame) = mapping.resident.get(&index) {
+        if let Some(frame) = mapping.frame(index) {
             return Ok((frame, true));
         }
         let frame = match &mapping.source {
@@ -745,7 +788,9 @@ impl Manager {
                 self.copy_page(source)?
             }
         };
-        self.mapping(id)?.resident.insert(index, frame);
+        if let Some(slot) = self.mapping(id)?.slot(index) {
+            *slot = frame;
+        }
         Ok((frame, true))
     }
 
@@ -784,10 +829,9 @@ impl Manager {
         let Ok(mapping) = self.mapping(id) else {
             return;
         };
-        let frame = mapping.resident.remove(&index);
-        mapping.dirty.remove(&index);
-        if let Some(frame) = frame {
-            self.frames.free(frame);
+        let slot = mapping.slot(index).map(core::mem::take).unwrap_or(0);
+        if slot != 0 {
+            self.frames.free(slot & !DIRTY);
         }
     }
 
@@ -819,15 +863,13 @@ impl Manager {
             return Ok(());
         };
         let file = file.clone();
-        let written: Vec<(u64, u64)> = mapping
-            .dirty
-            .range(pages)
-            .filter_map(|(&index, ())| Some((index, *mapping.resident.get(&index)?)))
-            .collect();
+        let written = mapping.written(pages);
         for (index, frame) in written {
             let bytes = self.frames.bytes(frame).ok_or(Status::FAILED)?;
             file.write_at(index * PAGE_SIZE, bytes)?;
-            self.mapping(id)?.dirty.remove(&index);
+            if let Some(slot) = self.mapping(id)?.slot(index) {
+                *slot &= !DIRTY;
+            }
             self.unmap_everywhere(id, index);
         }
         let _ = self.kernel.flush();
@@ -843,10 +885,8 @@ impl Manager {
         if !matches!(mapping.source, Source::File(_)) {
             return;
         }
-        let resident: Vec<u64> = mapping
-            .resident
-            .range(pages)
-            .map(|(&index, _)| index)
+        let resident: Vec<u64> = pages
+            .filter(|&index| mapping.frame(index).is_some())
             .collect();
         for index in resident {
             self.unmap_everywhere(id, index);

@@ -8,15 +8,20 @@
 //! floating-point registers go with the thread too, lazily (`fpu`).
 
 use super::fpu::{self, FpRegisters};
+use super::mmu::{self, View};
 
-/// The callee-saved registers of a thread that is not running, and its
-/// floating-point registers (after the fields `switch_context` reaches).
+/// The callee-saved registers of a thread that is not running, its
+/// floating-point registers and its view (after the fields
+/// `switch_context` reaches).
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct Context {
     ra: usize,
     sp: usize,
     s: [usize; 12],
+    /// The translation the thread runs in; a switch writes `satp` only
+    /// when the next thread's differs.
+    pub view: View,
     fp: FpRegisters,
 }
 
@@ -32,6 +37,7 @@ impl Context {
             ra: thread_entry as *const () as usize,
             sp: stack_top & !15,
             s,
+            view: View::BARE,
             fp: FpRegisters::default(),
         }
     }
@@ -86,16 +92,28 @@ thread_entry:
 "#
 );
 
+impl Context {
+    /// Where its floating-point registers are kept.
+    pub fn fp_registers(&mut self) -> *mut FpRegisters {
+        &raw mut self.fp
+    }
+}
+
 /// Saves the running thread's registers in `from` and resumes the thread
 /// whose registers are in `to`; returns when something switches back.
 ///
 /// # Safety
 /// Interrupts are disabled; `from` is the running thread's; `from` and `to`
-/// stay valid until the switch back (and `to` while its thread exists);
-/// `to` was filled by `Context::new` or by an earlier `switch`.
-pub unsafe fn switch(from: *mut Context, to: *mut Context) {
-    // SAFETY: forwarded from the caller; only the `fp` fields are borrowed.
-    unsafe { fpu::switch(&raw mut (*from).fp, &raw mut (*to).fp) };
+/// stay valid until the switch back; `to` was filled by `Context::new` or
+/// by an earlier `switch`.
+pub unsafe fn switch(from: *mut Context, to: *const Context) {
+    // SAFETY: forwarded from the caller; only the `fp` field is reached.
+    unsafe { fpu::switch(&raw mut (*from).fp) };
+    // SAFETY: both contexts are valid (the caller's contract).
+    let (old_view, view) = unsafe { ((*from).view, (*to).view) };
+    if view != old_view {
+        mmu::use_view(view);
+    }
     // SAFETY: forwarded from the caller.
     unsafe { switch_context(from, to) };
 }

@@ -2,13 +2,14 @@
 //! `sstatus.FS`.
 //!
 //! A switch saves the outgoing thread's registers only when `FS` says it
-//! wrote them (Dirty), and turns the unit Off for the incoming thread. The
-//! incoming thread's first floating-point instruction then traps as an
-//! illegal instruction; the trap handler loads that thread's registers
-//! (zeros for a thread that never used them, so nothing leaks from another
-//! thread) and sets `FS` to Clean. A thread that never touches the unit
-//! costs a switch a few instructions and no trap. Kernel code never uses
-//! floating point, so the registers always hold a thread's own values.
+//! wrote them (Dirty), and turns the unit Off for the incoming thread
+//! unless it is off already. The incoming thread's first floating-point
+//! instruction then traps as an illegal instruction; the trap handler
+//! loads that thread's registers (zeros for a thread that never used
+//! them, so nothing leaks from another thread) and sets `FS` to Clean.
+//! Between threads that never touch the unit, a switch costs four
+//! instructions and no trap. Kernel code never uses floating point, so
+//! the registers always hold a thread's own values.
 
 use core::sync::atomic::{AtomicPtr, Ordering};
 
@@ -27,10 +28,29 @@ pub struct FpRegisters {
     fcsr: u64,
 }
 
-/// The registers of the thread on the processor, which a trap of its first
-/// floating-point instruction loads (null: the boot thread before its first
-/// switch, whose unit starts enabled).
-static RUNNING: AtomicPtr<FpRegisters> = AtomicPtr::new(core::ptr::null_mut());
+/// Finds the registers of the thread on the processor (installed by the
+/// thread code), which a trap of its first floating-point instruction
+/// loads; null when there are none to load.
+static RUNNING: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Installs `running`, which gives the record of the thread on the
+/// processor (valid while that thread runs), or null.
+pub fn set_running_registers(running: fn() -> *mut FpRegisters) {
+    RUNNING.store(running as *mut (), Ordering::Release);
+}
+
+/// The running thread's registers, as the installed function finds them.
+fn running_registers() -> *mut FpRegisters {
+    let running = RUNNING.load(Ordering::Acquire);
+    if running.is_null() {
+        return core::ptr::null_mut();
+    }
+    // SAFETY: only `set_running_registers` stores here, and it stores a
+    // `fn() -> *mut FpRegisters`.
+    let running: fn() -> *mut FpRegisters =
+        unsafe { core::mem::transmute::<*mut (), fn() -> *mut FpRegisters>(running) };
+    running()
+}
 
 core::arch::global_asm!(
     r#"
@@ -128,21 +148,23 @@ fn sstatus() -> usize {
     value
 }
 
-/// At a switch from the thread whose registers are `outgoing` to the one
-/// whose registers are `incoming`: saves the outgoing thread's registers
-/// if it wrote them, and turns the unit off until the incoming thread
-/// uses it.
+/// At a switch away from the thread whose registers are `outgoing`: saves
+/// them if it wrote them, and turns the unit off (if on) until the next
+/// thread uses it.
 ///
 /// # Safety
-/// Interrupts are disabled; both records stay valid while their threads
-/// exist (the scheduler frees a record only after its thread switched
-/// away for good), and `outgoing` is the running thread's.
-pub unsafe fn switch(outgoing: *mut FpRegisters, incoming: *mut FpRegisters) {
-    if sstatus() & FS_MASK == FS_DIRTY {
+/// Interrupts are disabled; `outgoing` is the running thread's record,
+/// valid for writing.
+#[inline(always)]
+pub unsafe fn switch(outgoing: *mut FpRegisters) {
+    let state = sstatus() & FS_MASK;
+    if state == 0 {
+        return;
+    }
+    if state == FS_DIRTY {
         // SAFETY: the unit is on (Dirty) and `outgoing` is valid (caller).
         unsafe { fpu_save(outgoing) };
     }
-    RUNNING.store(incoming, Ordering::Relaxed);
     // SAFETY: turning the unit off only makes its next use trap, which
     // `load_on_first_use` answers.
     unsafe { core::arch::asm!("csrc sstatus, {}", in(reg) FS_MASK, options(nostack)) };
@@ -158,10 +180,10 @@ pub fn load_on_first_use() -> bool {
     }
     // SAFETY: setting FS only enables the floating-point unit.
     unsafe { core::arch::asm!("csrs sstatus, {}", in(reg) FS_CLEAN, options(nostack)) };
-    let registers = RUNNING.load(Ordering::Relaxed);
+    let registers = running_registers();
     if !registers.is_null() {
-        // SAFETY: `switch` stored the running thread's record, valid while
-        // the thread runs; the unit is on.
+        // SAFETY: the thread code gave the running thread's record, valid
+        // while the thread runs; the unit is on.
         unsafe { fpu_load(registers) };
     }
     true

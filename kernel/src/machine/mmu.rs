@@ -36,6 +36,7 @@ pub fn frame_pool() -> Range<usize> {
 }
 
 /// A thread's translation: Bare, or an Sv39 root table in the frame pool.
+#[repr(transparent)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct View(u64);
 

@@ -35,8 +35,9 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use com::{ComPtr, Result, Status};
 use interfaces::{ISchedulerPolicy, ThreadStatus};
 
+use crate::machine::fpu::{self, FpRegisters};
 use crate::machine::interrupt_mask::Exclusive;
-use crate::machine::mmu::{self, View};
+use crate::machine::mmu::View;
 use crate::machine::{context, interrupt_mask, timer, trap};
 use policy::{Component, Policy};
 use thread::{Entry, State, Thread};
@@ -122,6 +123,7 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
         })
     });
     trap::set_timer_handler(on_timer);
+    fpu::set_running_registers(running_fp_registers);
     #[cfg(feature = "loader")]
     {
         trap::set_user_exception_handler(user_mode::on_exception);
@@ -159,7 +161,7 @@ fn spawn_entry(name: &str, entry: Entry, stack_size: usize, view: View) -> Resul
     })?;
     // Allocated with interrupts enabled: the heap may have to wait.
     let mut thread = Box::new(Thread::new(id, name, stack_size, entry, start));
-    thread.view = view;
+    thread.context.view = view;
     let refused = interrupt_mask::without(|| {
         with_scheduler(|scheduler| {
             if scheduler.threads.len() == scheduler.threads.capacity() {
@@ -807,21 +809,16 @@ fn switch(requeue: bool) {
             return None;
         }
         me.cpu_ticks += now - me.since;
-        let old_view = me.view;
         let from = &raw mut me.context;
         // The record itself, not its box: written through a `&mut Box`,
         // each field would load the box's pointer again.
         let target: &mut Thread = scheduler.threads.get_mut(next)?;
         target.state = State::Running;
         target.since = now;
-        let to = &raw mut target.context;
-        let view = target.view;
+        let to = &raw const target.context;
         CURRENT_ID.store(target.id, Ordering::Relaxed);
         scheduler.current = next;
         scheduler.program_timer(now);
-        if view != old_view {
-            mmu::use_view(view);
-        }
         Some((from, to))
     });
     if let Ok(Some((from, to))) = registers {
@@ -847,6 +844,13 @@ fn stop_overflowed(scheduler: &mut Scheduler) {
         ") overflowed its stack; it is stopped"
     );
     scheduler.finish_current();
+}
+
+/// Where the running thread keeps its floating-point registers (null while
+/// the scheduler is busy: its code uses no floating point).
+fn running_fp_registers() -> *mut FpRegisters {
+    with_scheduler(|scheduler| scheduler.current_mut().context.fp_registers())
+        .unwrap_or(core::ptr::null_mut())
 }
 
 /// The timer interrupt: sleepers whose time came wake, and the running

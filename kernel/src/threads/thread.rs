@@ -8,7 +8,6 @@ use interfaces::ThreadStatus;
 use interfaces::threads::state;
 
 use crate::machine::context::Context;
-use crate::machine::mmu::View;
 
 /// What fills a new stack, so the deepest use can be measured later.
 const STACK_FILL: u64 = 0x5a5a_5a5a_5a5a_5a5a;
@@ -79,8 +78,6 @@ pub struct Thread {
     pub timed_out: bool,
     /// Nobody will join it: the idle thread frees it once it has exited.
     pub detached: bool,
-    /// Its translation: Bare, or a space of the virtual-memory manager.
-    pub view: View,
     /// How it ended: `OK`, or the error that ended it (an exception in
     /// U-mode), for whoever waits for it.
     pub outcome: Status,
@@ -134,7 +131,6 @@ impl Thread {
             ticket: 0,
             timed_out: false,
             detached: false,
-            view: View::BARE,
             outcome: Status::OK,
         }
     }

@@ -48,8 +48,8 @@ pub fn set_current_view(view: View) -> Result<()> {
     interrupt_mask::without(|| {
         with_scheduler(|scheduler| {
             let me = scheduler.current_mut();
-            if me.view != view {
-                me.view = view;
+            if me.context.view != view {
+                me.context.view = view;
                 mmu::use_view(view);
             }
         })
@@ -58,7 +58,7 @@ pub fn set_current_view(view: View) -> Result<()> {
 
 /// The calling thread's view.
 pub fn current_view() -> View {
-    interrupt_mask::without(|| with_scheduler(|scheduler| scheduler.current_mut().view))
+    interrupt_mask::without(|| with_scheduler(|scheduler| scheduler.current_mut().context.view))
         .unwrap_or(View::BARE)
 }
 
@@ -83,7 +83,7 @@ impl Scheduler {
     fn count_in_views(&self, counts: impl Fn(View) -> bool) -> usize {
         self.threads
             .iter()
-            .filter(|thread| thread.state != State::Exited && counts(thread.view))
+            .filter(|thread| thread.state != State::Exited && counts(thread.context.view))
             .count()
     }
 }
