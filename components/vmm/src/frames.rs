@@ -2,8 +2,6 @@
 //! handler is installed: page tables and pages come from here, never from
 //! the heap, so running out of frames is an error for one space.
 
-use alloc::vec::Vec;
-
 use com::{Result, Status};
 use interfaces::FramePool;
 use sv39::{PAGE_SIZE, Table, TableFrames};
@@ -15,18 +13,28 @@ pub const FRAME_BYTES: usize = 4096;
 #[repr(C, align(4096))]
 pub struct Frame(pub [u64; 512]);
 
-/// The pool, and which of its frames are free.
+/// The pool, and which of its frames are free: those from `untouched` on
+/// were never handed out; those given back form a list through their own
+/// first word (no heap, and nothing to build when the pool is taken).
 pub struct Frames {
     pool: &'static mut [Frame],
     /// The physical page number of the pool's first frame.
     first_ppn: u64,
-    /// Indices of the free frames (the next one handed out last).
-    free: Vec<u32>,
+    /// The first frame never handed out.
+    untouched: usize,
+    /// The last frame given back (`NONE`: none), whose first word holds
+    /// the one given back before it.
+    given_back: u64,
+    /// How many frames are free.
+    free: usize,
 }
+
+/// The end of the list of frames given back.
+const NONE: u64 = u64::MAX;
 
 impl Frames {
     /// The frames of `pool`; `INVALID_ARGUMENT` for an empty or misaligned
-    /// pool, `OUT_OF_MEMORY` when the free list cannot be made.
+    /// pool.
     pub fn take(pool: FramePool) -> Result<Frames> {
         let start = usize::try_from(pool.start).map_err(|_| Status::INVALID_ARGUMENT)?;
         let size = usize::try_from(pool.size).map_err(|_| Status::INVALID_ARGUMENT)?;
@@ -34,15 +42,12 @@ impl Frames {
         if start == 0 || start % FRAME_BYTES != 0 || size % FRAME_BYTES != 0 || count == 0 {
             return Err(Status::INVALID_ARGUMENT);
         }
-        let count32 = u32::try_from(count).map_err(|_| Status::INVALID_ARGUMENT)?;
-        let mut free = Vec::new();
-        free.try_reserve_exact(count)
-            .map_err(|_| Status::OUT_OF_MEMORY)?;
-        free.extend((0..count32).rev());
         Ok(Frames {
             pool: pool_frames(start, count),
             first_ppn: pool.start / PAGE_SIZE,
-            free,
+            untouched: 0,
+            given_back: NONE,
+            free: count,
         })
     }
 
@@ -53,14 +58,23 @@ impl Frames {
 
     /// Frames free now.
     pub fn free_count(&self) -> usize {
-        self.free.len()
+        self.free
     }
 
     /// A frame with whatever it held; its physical page number.
     pub fn allocate(&mut self) -> Option<u64> {
-        self.free
-            .pop()
-            .map(|index| self.first_ppn + u64::from(index))
+        let index = if self.given_back != NONE {
+            let index = usize::try_from(self.given_back).ok()?;
+            self.given_back = self.pool.get(index)?.0[0];
+            index
+        } else if self.untouched < self.pool.len() {
+            self.untouched += 1;
+            self.untouched - 1
+        } else {
+            return None;
+        };
+        self.free -= 1;
+        Some(self.first_ppn + index as u64)
     }
 
     /// A frame of zeros.
@@ -74,8 +88,14 @@ impl Frames {
 
     /// Gives frame `ppn` back (a frame outside the pool is ignored).
     pub fn free(&mut self, ppn: u64) {
-        if let Some(index) = self.index(ppn) {
-            self.free.push(index);
+        let Some(index) = self.index(ppn) else {
+            return;
+        };
+        let next = self.given_back;
+        if let Some(frame) = self.pool.get_mut(index as usize) {
+            frame.0[0] = next;
+            self.given_back = u64::from(index);
+            self.free += 1;
         }
     }
 
@@ -110,10 +130,30 @@ impl TableFrames for Frames {
     }
 }
 
-/// Fills `frame` with zeros, eight words a step.
+/// Fills `frame` with zeros, sixteen words a step: 18 instructions per
+/// 128 bytes, where the generic `memset` spends three per word.
+#[allow(
+    unsafe_code,
+    reason = "an unrolled loop of stores the compiler would make a memset"
+)]
 fn zero(frame: &mut Frame) {
-    for words in frame.0.chunks_exact_mut(8) {
-        words.copy_from_slice(&[0; 8]);
+    let start = frame.0.as_mut_ptr();
+    // SAFETY: the stores cover exactly the frame's 4096 bytes, which the
+    // `&mut` borrow makes this function's alone; the frame is 4096-byte
+    // aligned, so every store is aligned.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "sd zero, 0({p})", "sd zero, 8({p})", "sd zero, 16({p})", "sd zero, 24({p})",
+            "sd zero, 32({p})", "sd zero, 40({p})", "sd zero, 48({p})", "sd zero, 56({p})",
+            "sd zero, 64({p})", "sd zero, 72({p})", "sd zero, 80({p})", "sd zero, 88({p})",
+            "sd zero, 96({p})", "sd zero, 104({p})", "sd zero, 112({p})", "sd zero, 120({p})",
+            "addi {p}, {p}, 128",
+            "bne {p}, {end}, 2b",
+            p = inout(reg) start => _,
+            end = in(reg) start.wrapping_add(512),
+            options(nostack),
+        );
     }
 }
 
