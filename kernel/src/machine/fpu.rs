@@ -13,8 +13,8 @@
 
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-/// `sstatus.FS`: the floating-point unit's state (Off, Initial, Clean, Dirty).
-pub const FS_MASK: usize = 3 << 13;
+use super::trap::FS_MASK;
+
 /// `FS` = Dirty: registers written since the last save or load.
 const FS_DIRTY: usize = 3 << 13;
 /// `FS` = Clean: registers hold the thread's values, unchanged since loaded.

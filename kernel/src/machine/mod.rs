@@ -21,12 +21,15 @@
 pub mod boot_image;
 pub mod cache;
 pub mod console;
+#[cfg(feature = "threads")]
 pub mod context;
 pub mod counters;
 mod entry;
+#[cfg(feature = "threads")]
 pub mod fpu;
 pub mod heap;
 pub mod interrupt_mask;
+#[cfg(feature = "threads")]
 pub mod mmu;
 pub mod platform;
 pub mod plic;
@@ -35,6 +38,7 @@ mod sbi;
 pub mod timer;
 pub mod trap;
 pub mod uart;
+#[cfg(feature = "loader")]
 pub mod user;
 
 /// Symbols the linker script defines.

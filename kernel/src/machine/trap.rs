@@ -21,7 +21,13 @@ use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use interfaces::power::exit_code;
 
 use super::console::Hex;
-use super::{fpu, power};
+#[cfg(feature = "threads")]
+use super::fpu;
+use super::power;
+
+/// `sstatus.FS`: the floating-point unit's state (Off, Initial, Clean,
+/// Dirty), which belongs to the running thread, not to a trap's frame.
+pub const FS_MASK: usize = 3 << 13;
 
 /// The registers of the interrupted code, as `trap_entry` saves them.
 #[repr(C)]
@@ -194,7 +200,7 @@ trap_entry:
     sret
 "#,
     frame = const FRAME_SIZE,
-    fs = const fpu::FS_MASK,
+    fs = const FS_MASK,
     spp = const SPP,
 );
 
@@ -240,17 +246,20 @@ pub fn set_external_handler(handler: fn()) {
 }
 
 /// What runs on an exception from U-mode (installed by the thread code).
+#[cfg(feature = "loader")]
 static USER_EXCEPTION_HANDLER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
 
 /// Installs `handler` for exceptions from U-mode. It runs with interrupts
 /// disabled on the thread's kernel stack, with the thread's registers in
 /// the frame; it returns to resume the thread (at `sepc`, which it may
 /// change) or never returns (it ended the thread).
+#[cfg(feature = "loader")]
 pub fn set_user_exception_handler(handler: fn(&mut TrapFrame)) {
     USER_EXCEPTION_HANDLER.store(handler as *mut (), Ordering::Release);
 }
 
 /// Runs the U-mode exception handler on `frame`; false if none is installed.
+#[cfg(feature = "loader")]
 fn run_user_exception_handler(frame: &mut TrapFrame) -> bool {
     let handler = USER_EXCEPTION_HANDLER.load(Ordering::Acquire);
     if handler.is_null() {
@@ -289,9 +298,11 @@ pub fn last_interrupt_entry() -> u64 {
 extern "C" fn trap_handler(frame: &mut TrapFrame) {
     let code = frame.cause();
     if frame.scause & INTERRUPT == 0 {
+        #[cfg(feature = "threads")]
         if code == cause::ILLEGAL_INSTRUCTION && fpu::load_on_first_use() {
             return;
         }
+        #[cfg(feature = "loader")]
         if frame.came_from_user() && run_user_exception_handler(frame) {
             return;
         }

@@ -872,6 +872,7 @@ extern "C" fn start(id: usize) -> ! {
     match work {
         Ok(Some((Entry::Kernel(function, argument), _))) => function(argument),
         Ok(Some((Entry::Component(function, argument), _))) => function(argument),
+        #[cfg(feature = "loader")]
         Ok(Some((
             Entry::User {
                 entry,

@@ -47,6 +47,7 @@ pub enum Entry {
     Component(extern "C" fn(u64), u64),
     /// Code run in U-mode: its entry address, argument and stack pointer,
     /// all as the thread's view sees them.
+    #[cfg(feature = "loader")]
     User {
         entry: u64,
         argument: u64,
