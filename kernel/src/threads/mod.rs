@@ -1,7 +1,9 @@
 //! Threads: creation, the processor's hand-over between them, sleeping,
 //! joining, and preemption by the timer.
 //!
-//! Every thread runs in the kernel's address space. The scheduler's state
+//! Every thread runs with the kernel mapped where it is; one may run in an
+//! address space of the virtual-memory manager too (its view, which a
+//! switch puts in force), and in U-mode (`user_mode`). The scheduler's state
 //! is touched only with interrupts disabled (on one hart that is the whole
 //! of its locking); it never allocates with them disabled — thread records
 //! and stacks are allocated before, and freed after, the critical section
