@@ -177,6 +177,10 @@ const CHECKS: &[Check] = &[
         vm::wired_pages_never_fault_and_wiring_is_all_or_nothing,
     ),
     (
+        "a component runs unmapped, in a space, and after vmm unloads",
+        vm::a_component_runs_with_and_without_the_manager,
+    ),
+    (
         "1000 space create / map / touch / destroy cycles, no drift",
         vm::a_thousand_space_cycles_leave_no_drift,
     ),

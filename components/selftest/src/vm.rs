@@ -300,6 +300,39 @@ pub fn wired_pages_never_fault_and_wiring_is_all_or_nothing() -> Result<()> {
     finish(stage)
 }
 
+/// Loads `counter`, adds 5 to its fresh total and lets it go; the total.
+fn use_counter() -> Result<u64> {
+    let counter = sys::namespace()
+        .bind("/counter", 0)?
+        .query::<private_interfaces::ICounter>()?;
+    let total = counter.add(5)?;
+    drop(counter);
+    sys::collect_idle();
+    Ok(total)
+}
+
+pub fn a_component_runs_with_and_without_the_manager() -> Result<()> {
+    let kernel = sys::namespace()
+        .bind(interfaces::vm::KERNEL_PATH, 0)?
+        .query::<interfaces::IVmKernel>()?;
+    let physical = use_counter()?;
+    let stage = Stage::new(&STORE_PAGES, false)?;
+    stage.view.switch_to()?;
+    let view = kernel.view()?;
+    // The load and the calls run with this thread's view in force.
+    let mapped = use_counter();
+    kernel.set_view(0)?;
+    let mapped = mapped?;
+    finish(stage)?;
+    let after = use_counter()?;
+    if view == 0 || [physical, mapped, after] != [5, 5, 5] {
+        return fail(format_args!(
+            "view {view:#x}; counter totals {physical}, {mapped}, {after}"
+        ));
+    }
+    Ok(())
+}
+
 pub fn a_thousand_space_cycles_leave_no_drift() -> Result<()> {
     const CYCLES: u32 = 1000;
     let heap = sys::namespace()
