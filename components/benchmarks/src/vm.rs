@@ -33,18 +33,19 @@ fn factory() -> Result<ComPtr<IVmFactory>> {
         .query::<IVmFactory>()
 }
 
-/// A space with `TIMED_STORE` mapped, a view of it, and `pages` pages of
-/// zeros mapped writable: `(space, view, code, data mapping, data address)`.
-fn timed_space(
-    factory: &IVmFactory,
-    pages: u64,
-) -> Result<(
-    ComPtr<IVmSpace>,
-    ComPtr<IVmView>,
-    u64,
-    ComPtr<IVmMapping>,
-    u64,
-)> {
+/// A space with `TIMED_STORE` mapped and pages of zeros mapped writable.
+struct TimedSpace {
+    space: ComPtr<IVmSpace>,
+    view: ComPtr<IVmView>,
+    /// Where the code is.
+    code: u64,
+    data: ComPtr<IVmMapping>,
+    /// Where the data is.
+    address: u64,
+}
+
+/// A [`TimedSpace`] with `pages` pages of data.
+fn timed_space(factory: &IVmFactory, pages: u64) -> Result<TimedSpace> {
     let space = factory.create_space()?;
     let view = factory.create_view(space.as_unknown())?;
     let text = factory.create_zero_mapping(PAGE)?;
@@ -68,22 +69,26 @@ fn timed_space(
         pages * PAGE,
         protection::READ | protection::WRITE,
     )?;
-    Ok((space, view, code, data, address))
+    Ok(TimedSpace {
+        space,
+        view,
+        code,
+        data,
+        address,
+    })
 }
 
-/// Runs `TIMED_STORE` on page `page`; the instructions between its two
-/// readings.
-fn timed_store(
-    view: &IVmView,
-    code: u64,
-    data: &IVmMapping,
-    address: u64,
-    page: u64,
-) -> Result<u64> {
-    view.start_thread(code, address + page * PAGE, 0)?.wait()?;
-    let mut word = [0u8; 8];
-    data.read(page * PAGE + 8, &mut word)?;
-    Ok(u64::from_le_bytes(word))
+impl TimedSpace {
+    /// Runs `TIMED_STORE` on page `page`; the instructions between its two
+    /// readings.
+    fn store(&self, page: u64) -> Result<u64> {
+        self.view
+            .start_thread(self.code, self.address + page * PAGE, 0)?
+            .wait()?;
+        let mut word = [0u8; 8];
+        self.data.read(page * PAGE + 8, &mut word)?;
+        Ok(u64::from_le_bytes(word))
+    }
 }
 
 /// From the faulting store's trap to the return to U-mode: a store to a
@@ -91,16 +96,15 @@ fn timed_store(
 pub fn zero_fill_fault(_: &Meter) -> Result<u64> {
     let factory = factory()?;
     let pages = RUNS as u64 + 1;
-    let (space, view, code, data, address) = timed_space(&factory, pages)?;
+    let timed = timed_space(&factory, pages)?;
     // Page 0 faults in (code and data), then its store costs no fault.
-    timed_store(&view, code, &data, address, 0)?;
-    let mapped = timed_store(&view, code, &data, address, 0)?;
+    timed.store(0)?;
+    let mapped = timed.store(0)?;
     let mut figure = u64::MAX;
     for page in 1..pages {
-        let faulted = timed_store(&view, code, &data, address, page)?;
-        figure = figure.min(faulted.saturating_sub(mapped));
+        figure = figure.min(timed.store(page)?.saturating_sub(mapped));
     }
-    drop((space, view, data, factory));
+    drop((timed, factory));
     collect_idle()?;
     Ok(figure)
 }

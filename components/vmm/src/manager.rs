@@ -751,10 +751,9 @@ impl Manager {
             .mapping(id)
             .ok()
             .and_then(|mapping| mapping.slot(index))
+            .filter(|slot| **slot != 0)
         {
-            if *slot != 0 {
-                *slot |= DIRTY;
-            }
+            *slot |= DIRTY;
         }
     }
 
