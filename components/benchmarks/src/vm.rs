@@ -33,9 +33,9 @@ fn factory() -> Result<ComPtr<IVmFactory>> {
         .query::<IVmFactory>()
 }
 
-/// A space with `TIMED_STORE` mapped and pages of zeros mapped writable.
+/// A space with `TIMED_STORE` mapped and pages of zeros mapped writable,
+/// held through its view.
 struct TimedSpace {
-    space: ComPtr<IVmSpace>,
     view: ComPtr<IVmView>,
     /// Where the code is.
     code: u64,
@@ -70,7 +70,6 @@ fn timed_space(factory: &IVmFactory, pages: u64) -> Result<TimedSpace> {
         protection::READ | protection::WRITE,
     )?;
     Ok(TimedSpace {
-        space,
         view,
         code,
         data,
