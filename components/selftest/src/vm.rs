@@ -143,12 +143,30 @@ pub fn zero_fill_pages_come_on_first_touch() -> Result<()> {
     stage.run(address, PAGES)?;
     let after = stage.status()?;
     let region = stage.space.query_region(address)?;
+    // Read back through the mapping, and through the space as a mapping
+    // (by address): the same words.
+    let as_mapping = stage.space.query::<IVmMapping>()?;
     let mut stored = Vec::new();
     for page in 0..PAGES {
-        let mut word = [0u8; 8];
+        let (mut word, mut by_address) = ([0u8; 8], [0u8; 8]);
         data.read(page * PAGE, &mut word)?;
+        as_mapping.read(address + page * PAGE, &mut by_address)?;
+        if word != by_address {
+            return fail(format_args!(
+                "page {page}: {word:?}, by address {by_address:?}"
+            ));
+        }
         stored.push(u64::from_le_bytes(word));
     }
+    // The code's region does not allow writing, nor does an unmapped range.
+    let refused = (
+        as_mapping.write(stage.code, &[0]),
+        as_mapping.write(address + PAGES * PAGE, &[0]),
+    );
+    if refused != (Err(Status::ACCESS_DENIED), Err(Status::OUT_OF_RANGE)) {
+        return fail(format_args!("writes by address gave {refused:?}"));
+    }
+    drop(as_mapping);
     let expected: Vec<u64> = (1..=PAGES).rev().collect();
     // One fault for the code page, one per data page.
     let (faults, zero_fills, _, _) = grew(&before, &after);

@@ -189,8 +189,9 @@ impl IVmFactoryImpl for Factory {
     }
 }
 
-/// One reference to a space.
-#[class(IVmSpace)]
+/// One reference to a space, which also answers as a mapping of its
+/// lower half: offsets are its addresses.
+#[class(IVmSpace, IVmMapping)]
 struct SpaceObject {
     id: Id,
     token: u64,
@@ -267,6 +268,29 @@ impl IVmSpaceImpl for SpaceObject {
             id,
             protection::READ | protection::WRITE | protection::EXECUTE,
         )
+    }
+}
+
+impl IVmMappingImpl for SpaceObject {
+    fn size(&self) -> Result<u64> {
+        Ok(manager::USER_END)
+    }
+
+    fn read(&self, offset: u64, buffer: &mut [u8]) -> Result<usize> {
+        with_existing(|manager| manager.read_space(self.id, offset, buffer))
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> Result<usize> {
+        with_existing(|manager| manager.write_space(self.id, offset, data))
+    }
+
+    fn query_access(&self) -> Result<u32> {
+        Ok(protection::READ | protection::WRITE)
+    }
+
+    /// A space cannot be narrowed: it is no mapping of the manager's own.
+    fn restrict(&self, _allowed: u32) -> Result<ComPtr<IVmMapping>> {
+        Err(Status::NOT_SUPPORTED)
     }
 }
 

@@ -589,6 +589,13 @@ impl Manager {
 
     /// The mapping shown at `address` of space `id`, and the page of it there.
     pub fn mapping_at(&mut self, id: Id, address: u64) -> Result<(Id, u64)> {
+        let (mapping, page, _) = self.region_at(id, address)?;
+        Ok((mapping, page))
+    }
+
+    /// The mapping shown at `address` of space `id`, the page of it there,
+    /// and what the region allows.
+    fn region_at(&mut self, id: Id, address: u64) -> Result<(Id, u64, u32)> {
         let region = *self
             .space(id)?
             .regions
@@ -598,7 +605,77 @@ impl Manager {
         Ok((
             region.mapping,
             region.first_page + (address - region.start) / PAGE_SIZE,
+            region.protection,
         ))
+    }
+
+    /// Copies from space `id` at `address` into `buffer`, through the
+    /// mappings its regions show; how many bytes (up to the first address
+    /// no region maps). `OUT_OF_RANGE` when none is mapped at `address`.
+    pub fn read_space(&mut self, id: Id, address: u64, buffer: &mut [u8]) -> Result<usize> {
+        let readable = protection::READ | protection::WRITE;
+        self.copy_in_space(
+            id,
+            address,
+            buffer.len(),
+            readable,
+            |manager, mapping, offset, range| manager.read(mapping, offset, &mut buffer[range]),
+        )
+    }
+
+    /// Copies `data` into space `id` at `address`, through the mappings its
+    /// regions show; how many bytes. A region that does not allow writing
+    /// stops the copy (`ACCESS_DENIED` if it is the first).
+    pub fn write_space(&mut self, id: Id, address: u64, data: &[u8]) -> Result<usize> {
+        self.copy_in_space(
+            id,
+            address,
+            data.len(),
+            protection::WRITE,
+            |manager, mapping, offset, range| manager.write(mapping, offset, &data[range]),
+        )
+    }
+
+    /// Runs `copy(manager, mapping, offset in it, range of the caller's
+    /// bytes)` a page at a time over `length` bytes of space `id` from
+    /// `address`, while regions show mappings there that allow one of
+    /// `wanted`.
+    fn copy_in_space(
+        &mut self,
+        id: Id,
+        address: u64,
+        length: usize,
+        wanted: u32,
+        mut copy: impl FnMut(&mut Manager, Id, u64, core::ops::Range<usize>) -> Result<usize>,
+    ) -> Result<usize> {
+        let mut done = 0;
+        while done < length {
+            let at = address
+                .checked_add(done as u64)
+                .ok_or(Status::OUT_OF_RANGE)?;
+            let found = self.region_at(id, at);
+            let (mapping, page, allowed) = match found {
+                Ok(found) => found,
+                Err(_) if done > 0 => break,
+                Err(_) => return Err(Status::OUT_OF_RANGE),
+            };
+            if allowed & wanted == 0 {
+                if done > 0 {
+                    break;
+                }
+                return Err(Status::ACCESS_DENIED);
+            }
+            let within = at % PAGE_SIZE;
+            let step = usize::try_from(PAGE_SIZE - within)
+                .unwrap_or(FRAME_BYTES)
+                .min(length - done);
+            let copied = copy(self, mapping, page * PAGE_SIZE + within, done..done + step)?;
+            if copied == 0 {
+                break;
+            }
+            done += copied;
+        }
+        Ok(done)
     }
 
     /// Pages the range of space `id` in, out, or writes it back.

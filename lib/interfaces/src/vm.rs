@@ -99,7 +99,10 @@ pub trait IVmFactory {
 
 #[interface("7e2a4c91-0b3d-4f58-9c6e-1d5a8f2b7c40")]
 /// An address space: ranges of the lower half mapped for U-mode, beside
-/// the kernel every space maps supervisor-only.
+/// the kernel every space maps supervisor-only. A space answers as an
+/// `IVmMapping` too: its offsets are the space's addresses (its size, the
+/// lower half's end), read and written through the mappings shown there
+/// as far as their regions allow; it cannot be restricted.
 pub trait IVmSpace {
     /// Keeps `[address, address + size)` for later mappings (address 0:
     /// anywhere free); returns where. `ALREADY_EXISTS` when it overlaps.
