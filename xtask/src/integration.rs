@@ -104,6 +104,10 @@ const TESTS: &[(&str, Test)] = &[
         vm_loads_the_manager_and_it_unloads_with_the_heap_back,
     ),
     (
+        "a_fault_in_the_kernel_is_reported_and_stops_it",
+        a_fault_in_the_kernel_is_reported_and_stops_it,
+    ),
+    (
         "poweroff_exits_qemu_with_status_0",
         poweroff_exits_qemu_with_status_0,
     ),
@@ -1021,6 +1025,25 @@ fn the_uart_driver_takes_the_console_over(machine: &mut Machine, _: &str) -> Res
         &["uart16550: module uart16550 ", "from /boot/uart16550"],
     )?;
     expect_output(machine, "ls /boot", &["/boot/uart16550"])?;
+    Ok(())
+}
+
+/// An S-mode fault (the constructor of `kernel-fault` loads from no
+/// memory): the cause, `pc` and address are printed, and QEMU exits with
+/// the exception's code.
+fn a_fault_in_the_kernel_is_reported_and_stops_it(machine: &mut Machine, _: &str) -> Result<()> {
+    machine.send_line("bind kernel-fault")?;
+    machine.expect("stval=0x2000000000", STEP_TIMEOUT)?;
+    let code = machine.wait_exit(STEP_TIMEOUT)?;
+    let log = machine.log();
+    ensure!(
+        log.contains("exception: load access fault (scause=0x5) at pc=0x"),
+        "no report of the fault: {log:?}"
+    );
+    ensure!(
+        u32::try_from(code) == Ok(interfaces::power::exit_code::EXCEPTION),
+        "QEMU exited with status {code}"
+    );
     Ok(())
 }
 

@@ -324,11 +324,6 @@ extern "C" fn trap_handler(frame: &mut TrapFrame) {
     };
     kputln!(
         "\nexception: ",
-        if frame.came_from_user() {
-            ""
-        } else {
-            "in the kernel: "
-        },
         kind,
         " (scause=",
         Hex(frame.scause),
