@@ -111,10 +111,22 @@ fn with_existing<T>(f: impl FnOnce(&mut Manager) -> Result<T>) -> Result<T> {
 /// manager go when nothing is left in it.
 fn run<T>(create: bool, f: impl FnOnce(&mut Manager) -> Result<T>) -> Result<T> {
     let mut state = STATE.lock();
+    let manager = if create {
+        made(&mut state)?
+    } else {
+        state.as_mut().ok_or(Status::NOT_FOUND)?
+    };
+    let outcome = f(manager);
+    leave_if_empty(&mut state);
+    outcome
+}
+
+/// The manager, made first if there is none: installs the page-fault
+/// handler and takes the frame pool. Out of line, like
+/// [`leave_if_empty`], so each caller's copy of [`run`] stays small.
+#[inline(never)]
+fn made(state: &mut Option<Manager>) -> Result<&mut Manager> {
     if state.is_none() {
-        if !create {
-            return Err(Status::NOT_FOUND);
-        }
         let kernel = vm_kernel()?;
         let handler = ComObject::create::<IVmFaultHandler>(FaultHandler);
         let pool = kernel.install(handler.as_unknown())?;
@@ -126,12 +138,15 @@ fn run<T>(create: bool, f: impl FnOnce(&mut Manager) -> Result<T>) -> Result<T> 
             }
         }
     }
-    let manager = state.as_mut().ok_or(Status::FAILED)?;
-    let outcome = f(manager);
-    if manager.is_empty() {
-        leave(&mut state);
+    state.as_mut().ok_or(Status::FAILED)
+}
+
+/// Lets the manager go once nothing is left in it.
+#[inline(never)]
+fn leave_if_empty(state: &mut Option<Manager>) {
+    if state.as_ref().is_some_and(Manager::is_empty) {
+        leave(state);
     }
-    outcome
 }
 
 /// Removes the handler and gives the pool back, once nothing is left.
@@ -322,12 +337,16 @@ fn release_space(id: Id) {
 /// Sleeps until no thread has `view` (a thread may still run in a space
 /// whose objects were all released).
 fn wait_until_unused(kernel: &IVmKernel, view: u64) {
-    let scheduler = component::threads::scheduler();
+    // Bound only when there is something to wait for.
+    let mut scheduler = None;
     while kernel.view_users(view).is_ok_and(|users| users > 0) {
-        let Ok(scheduler) = &scheduler else { return };
+        let Some(scheduler) = scheduler.get_or_insert_with(|| component::threads::scheduler().ok())
+        else {
+            return;
+        };
         let now = scheduler.now().unwrap_or(0);
-        let tick = scheduler.ticks_per_second().unwrap_or(1000) / 1000;
-        let _ = scheduler.sleep_until(now + tick.max(1));
+        let millisecond = scheduler.ticks_per_second().unwrap_or(1000) / 1000;
+        let _ = scheduler.sleep_until(now + millisecond.max(1));
     }
 }
 

@@ -741,6 +741,8 @@ impl Manager {
     // ----- mappings -----
 
     /// A mapping of `pages` pages whose pages come from `source`; its id.
+    /// (Out of line: three constructors share it.)
+    #[inline(never)]
     fn create_mapping(&mut self, pages: u64, source: Source) -> Result<Id> {
         let count = usize::try_from(pages).map_err(|_| Status::OUT_OF_MEMORY)?;
         let mut slots = Vec::new();
