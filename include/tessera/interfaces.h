@@ -53,6 +53,40 @@ typedef struct ThreadStatus {
 _Static_assert(sizeof(ThreadStatus) == 56, "ThreadStatus is 56 bytes, as in Rust");
 _Static_assert(_Alignof(ThreadStatus) == 8, "ThreadStatus is 8-aligned, as in Rust");
 
+/* VmStatus: a record, returned by value. */
+typedef struct VmStatus {
+    uint32_t spaces;
+    uint32_t mappings;
+    uint64_t resident_pages;
+    uint64_t wired_pages;
+    uint64_t faults;
+    uint64_t zero_fills;
+    uint64_t file_reads;
+    uint64_t copies;
+    uint64_t frames_free;
+    uint64_t frames_total;
+} VmStatus;
+_Static_assert(sizeof(VmStatus) == 72, "VmStatus is 72 bytes, as in Rust");
+_Static_assert(_Alignof(VmStatus) == 8, "VmStatus is 8-aligned, as in Rust");
+
+/* FramePool: a record, returned by value. */
+typedef struct FramePool {
+    uint64_t start;
+    uint64_t size;
+} FramePool;
+_Static_assert(sizeof(FramePool) == 16, "FramePool is 16 bytes, as in Rust");
+_Static_assert(_Alignof(FramePool) == 8, "FramePool is 8-aligned, as in Rust");
+
+/* RegionStatus: a record, returned by value. */
+typedef struct RegionStatus {
+    uint64_t start;
+    uint64_t size;
+    uint32_t protection;
+    uint32_t resident_pages;
+} RegionStatus;
+_Static_assert(sizeof(RegionStatus) == 24, "RegionStatus is 24 bytes, as in Rust");
+_Static_assert(_Alignof(RegionStatus) == 8, "RegionStatus is 8-aligned, as in Rust");
+
 /* IUnknown: its vtable is IUnknownVtbl, in tessera.h. */
 #define TSR_IID_IUNKNOWN {{0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46}}
 
@@ -283,5 +317,71 @@ typedef struct ITransitionVtbl {
     IUnknownVtbl base;
     tsr_status (*apply)(void *self, void *object);
 } ITransitionVtbl;
+
+/* IVmFactory (3c9e1f7a-52b8-4d06-a1e4-8b7c2d9f0e31) */
+#define TSR_IID_IVMFACTORY {{0x3c, 0x9e, 0x1f, 0x7a, 0x52, 0xb8, 0x4d, 0x06, 0xa1, 0xe4, 0x8b, 0x7c, 0x2d, 0x9f, 0x0e, 0x31}}
+typedef struct IVmFactoryVtbl {
+    IUnknownVtbl base;
+    tsr_status (*create_space)(void *self, void **out);
+    tsr_status (*create_zero_mapping)(void *self, uint64_t size, void **out);
+    tsr_status (*create_file_mapping)(void *self, tsr_str path, void **out);
+    tsr_status (*create_view)(void *self, void *space, void **out);
+    tsr_status (*status)(void *self, VmStatus *out);
+} IVmFactoryVtbl;
+
+/* IVmFaultHandler (a4e3d7b2-1c5f-4e9a-8b6d-3f2e1a0c9d58) */
+#define TSR_IID_IVMFAULTHANDLER {{0xa4, 0xe3, 0xd7, 0xb2, 0x1c, 0x5f, 0x4e, 0x9a, 0x8b, 0x6d, 0x3f, 0x2e, 0x1a, 0x0c, 0x9d, 0x58}}
+typedef struct IVmFaultHandlerVtbl {
+    IUnknownVtbl base;
+    tsr_status (*page_fault)(void *self, uint64_t view, uint64_t address, uint32_t access);
+} IVmFaultHandlerVtbl;
+
+/* IVmKernel (5b0c2f1e-7d4a-4c8e-9f3b-2a6d8e1c4b70) */
+#define TSR_IID_IVMKERNEL {{0x5b, 0x0c, 0x2f, 0x1e, 0x7d, 0x4a, 0x4c, 0x8e, 0x9f, 0x3b, 0x2a, 0x6d, 0x8e, 0x1c, 0x4b, 0x70}}
+typedef struct IVmKernelVtbl {
+    IUnknownVtbl base;
+    tsr_status (*install)(void *self, void *handler, FramePool *out);
+    tsr_status (*remove)(void *self);
+    tsr_status (*start_user_thread)(void *self, uint64_t entry, uint64_t argument, uint64_t stack, uint64_t view, void **out);
+    tsr_status (*set_view)(void *self, uint64_t view);
+    tsr_status (*view)(void *self, uint64_t *out);
+    tsr_status (*view_users)(void *self, uint64_t view, uint32_t *out);
+    tsr_status (*flush)(void *self);
+} IVmKernelVtbl;
+
+/* IVmMapping (a81f3d6e-4c29-4b7a-8e05-6f9b1c3d2e74) */
+#define TSR_IID_IVMMAPPING {{0xa8, 0x1f, 0x3d, 0x6e, 0x4c, 0x29, 0x4b, 0x7a, 0x8e, 0x05, 0x6f, 0x9b, 0x1c, 0x3d, 0x2e, 0x74}}
+typedef struct IVmMappingVtbl {
+    IUnknownVtbl base;
+    tsr_status (*size)(void *self, uint64_t *out);
+    tsr_status (*read)(void *self, uint64_t offset, tsr_mut_bytes buffer, uint64_t *out);
+    tsr_status (*write)(void *self, uint64_t offset, tsr_bytes data, uint64_t *out);
+    tsr_status (*query_access)(void *self, uint32_t *out);
+    tsr_status (*restrict_)(void *self, uint32_t protection, void **out);
+} IVmMappingVtbl;
+
+/* IVmSpace (7e2a4c91-0b3d-4f58-9c6e-1d5a8f2b7c40) */
+#define TSR_IID_IVMSPACE {{0x7e, 0x2a, 0x4c, 0x91, 0x0b, 0x3d, 0x4f, 0x58, 0x9c, 0x6e, 0x1d, 0x5a, 0x8f, 0x2b, 0x7c, 0x40}}
+typedef struct IVmSpaceVtbl {
+    IUnknownVtbl base;
+    tsr_status (*reserve)(void *self, uint64_t address, uint64_t size, uint64_t *out);
+    tsr_status (*delete)(void *self, uint64_t address, uint64_t size);
+    tsr_status (*map)(void *self, uint64_t address, void *mapping, uint64_t offset, uint64_t size, uint32_t protection, uint64_t *out);
+    tsr_status (*protect)(void *self, uint64_t address, uint64_t size, uint32_t protection);
+    tsr_status (*cache_control)(void *self, uint64_t address, uint64_t size, uint32_t operation);
+    tsr_status (*query_region)(void *self, uint64_t address, RegionStatus *out);
+    tsr_status (*create_shadow)(void *self, uint64_t address, void **out);
+} IVmSpaceVtbl;
+
+/* IVmView (c6d0b2a9-8e17-4a3f-b5c8-2e9d4f1a7b63) */
+#define TSR_IID_IVMVIEW {{0xc6, 0xd0, 0xb2, 0xa9, 0x8e, 0x17, 0x4a, 0x3f, 0xb5, 0xc8, 0x2e, 0x9d, 0x4f, 0x1a, 0x7b, 0x63}}
+typedef struct IVmViewVtbl {
+    IUnknownVtbl base;
+    tsr_status (*switch_to)(void *self);
+    tsr_status (*fault)(void *self, uint64_t address, uint32_t access);
+    tsr_status (*set_mapping)(void *self, void *space);
+    tsr_status (*get_mapping)(void *self, void **out);
+    tsr_status (*start_thread)(void *self, uint64_t entry, uint64_t argument, uint64_t stack, void **out);
+} IVmViewVtbl;
 
 #endif

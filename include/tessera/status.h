@@ -28,5 +28,9 @@
 #define TSR_TIMED_OUT (-18) /* timed out */
 #define TSR_PUSHED_OUT (-19) /* call pushed out by a mutation */
 #define TSR_IMPORT_CYCLE (-20) /* import cycle */
+#define TSR_ILLEGAL_INSTRUCTION (-21) /* illegal instruction */
+#define TSR_ACCESS_VIOLATION (-22) /* access violation */
+#define TSR_MISALIGNED_ACCESS (-23) /* misaligned access */
+#define TSR_UNHANDLED_TRAP (-24) /* unhandled trap */
 
 #endif

@@ -195,6 +195,13 @@ fn check_targets(results: &[Figure]) -> Result<()> {
     ) else {
         bail!("the mutation figures are missing");
     };
+    let (Some(zero_fill), Some(across), Some(vmm_load)) = (
+        value("zero-fill page fault"),
+        value("thread switch across spaces"),
+        value("vmm load + first space + first mapping"),
+    ) else {
+        bail!("the virtual-memory figures are missing");
+    };
     let targets = [
         Target {
             description: format!("interface call {interface} <= direct call {direct} + 3"),
@@ -239,6 +246,20 @@ fn check_targets(results: &[Figure]) -> Result<()> {
         Target {
             description: format!("release and unload hello {unload} <= 5000"),
             met: unload <= 5_000,
+        },
+        Target {
+            description: format!("zero-fill page fault {zero_fill} <= 1500"),
+            met: zero_fill <= 1_500,
+        },
+        Target {
+            description: format!(
+                "thread switch across spaces {across} <= yield {yield_one_way} + 50"
+            ),
+            met: across <= yield_one_way + 50,
+        },
+        Target {
+            description: format!("vmm load + first space + first mapping {vmm_load} <= 60000"),
+            met: vmm_load <= 60_000,
         },
     ];
     println!();

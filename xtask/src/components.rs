@@ -287,6 +287,8 @@ fn importer(name: &str, imports: &[&str]) -> Vec<u8> {
         name: name.into(),
         content: RET.to_le_bytes().to_vec(),
         memory_size: 4,
+        text_size: 4,
+        read_only_end: 4,
         align: 4,
         entry: 0,
         can_unload: None,

@@ -400,6 +400,8 @@ fn crafted_image(
         name: "crafted".into(),
         content,
         memory_size: size + zeroes,
+        text_size: size,
+        read_only_end: size,
         align,
         entry: 0,
         can_unload: None,

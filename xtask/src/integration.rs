@@ -100,6 +100,14 @@ const TESTS: &[(&str, Test)] = &[
         the_uart_driver_takes_the_console_over,
     ),
     (
+        "vm_loads_the_manager_and_it_unloads_with_the_heap_back",
+        vm_loads_the_manager_and_it_unloads_with_the_heap_back,
+    ),
+    (
+        "a_fault_in_the_kernel_is_reported_and_stops_it",
+        a_fault_in_the_kernel_is_reported_and_stops_it,
+    ),
+    (
         "poweroff_exits_qemu_with_status_0",
         poweroff_exits_qemu_with_status_0,
     ),
@@ -800,7 +808,7 @@ fn ps_lists_the_threads(machine: &mut Machine, _: &str) -> Result<()> {
 
 fn thread_selftests_pass(machine: &mut Machine, _: &str) -> Result<()> {
     let before = heap_used(machine)?;
-    let report = expect_output(machine, "selftest", &["selftest: 30 passed, 0 failed"])?;
+    let report = expect_output(machine, "selftest", &["selftest: 39 passed, 0 failed"])?;
     ensure!(!report.contains("FAILED"), "a check failed: {report:?}");
     every_printed_line_once_in_order(&report)?;
     let after = heap_used(machine)?;
@@ -850,12 +858,12 @@ fn scheduling_policies_switch_live(machine: &mut Machine, _: &str) -> Result<()>
     let before = heap_used(machine)?;
     expect_output(machine, "sched sched-rr", &["policy: sched-rr"])?;
     expect_output(machine, "mods", &["sched-rr: module sched-rr"])?;
-    expect_output(machine, "selftest", &["selftest: 30 passed, 0 failed"])?;
+    expect_output(machine, "selftest", &["selftest: 39 passed, 0 failed"])?;
     expect_output(machine, "sched sched-null", &["policy: sched-null"])?;
     expect_output(
         machine,
         "selftest",
-        &["is preempted ... skipped", "selftest: 29 passed, 0 failed"],
+        &["is preempted ... skipped", "selftest: 38 passed, 0 failed"],
     )?;
     expect_output(
         machine,
@@ -863,6 +871,19 @@ fn scheduling_policies_switch_live(machine: &mut Machine, _: &str) -> Result<()>
         &["error: sched: nonexistent: not found"],
     )?;
     expect_output(machine, "sched builtin", &["policy: builtin"])?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+fn vm_loads_the_manager_and_it_unloads_with_the_heap_back(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    expect_output(
+        machine,
+        "vm",
+        &["vm: spaces=0 mappings=0 resident=0 wired=0 faults=0"],
+    )?;
     no_modules_and_heap_back_at(machine, before)
 }
 
@@ -1026,6 +1047,25 @@ fn the_uart_driver_takes_the_console_over(machine: &mut Machine, _: &str) -> Res
         &["uart16550: module uart16550 ", "from /boot/uart16550"],
     )?;
     expect_output(machine, "ls /boot", &["/boot/uart16550"])?;
+    Ok(())
+}
+
+/// An S-mode fault (the constructor of `kernel-fault` loads from no
+/// memory): the cause, `pc` and address are printed, and QEMU exits with
+/// the exception's code.
+fn a_fault_in_the_kernel_is_reported_and_stops_it(machine: &mut Machine, _: &str) -> Result<()> {
+    machine.send_line("bind kernel-fault")?;
+    machine.expect("stval=0x2000000000", STEP_TIMEOUT)?;
+    let code = machine.wait_exit(STEP_TIMEOUT)?;
+    let log = machine.log();
+    ensure!(
+        log.contains("exception: load access fault (scause=0x5) at pc=0x"),
+        "no report of the fault: {log:?}"
+    );
+    ensure!(
+        u32::try_from(code) == Ok(interfaces::power::exit_code::EXCEPTION),
+        "QEMU exited with status {code}"
+    );
     Ok(())
 }
 

@@ -92,6 +92,8 @@ pub fn parse_large_image(meter: &Meter) -> Result<u64> {
         name: "large".into(),
         content: alloc::vec![0x13, 0, 0, 0],
         memory_size: 4,
+        text_size: 4,
+        read_only_end: 4,
         align: 4,
         entry: 0,
         exports: alloc::vec![image::ExportTableSpec {

@@ -23,6 +23,7 @@ extern crate alloc;
 
 mod loading;
 mod threads;
+mod vm;
 
 use alloc::vec::Vec;
 use core::ffi::c_void;
@@ -166,6 +167,13 @@ const BENCHMARKS: &[Benchmark] = &[
     ("MutateVtable, 8 threads calling the object", mutate_busy),
     ("interface call into the kernel", kernel_call),
     ("interface call, empty method", empty_call),
+    ("zero-fill page fault", vm::zero_fill_fault),
+    ("thread switch across spaces", vm::yield_across_spaces),
+    (
+        "vmm load + first space + first mapping",
+        vm::load_and_first_mapping,
+    ),
+    ("vmm unload", vm::unload),
 ];
 
 /// The instruction counter, read through the scheduler service.

@@ -17,6 +17,8 @@ mod constraints;
 mod loading;
 mod mutation;
 mod sys;
+mod user_mode;
+mod vm;
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -145,6 +147,42 @@ const CHECKS: &[Check] = &[
     (
         "the UART driver takes the console over live, and back",
         mutation::console_driver_takes_over_live,
+    ),
+    (
+        "a U-mode thread runs and returns; a stray start is refused",
+        user_mode::a_user_thread_runs_and_returns,
+    ),
+    (
+        "bad U-mode code ends its thread with a named error",
+        user_mode::bad_user_code_ends_with_named_errors,
+    ),
+    (
+        "floating-point registers survive switches, S- and U-mode",
+        user_mode::floating_point_registers_survive_switches,
+    ),
+    (
+        "vmm loads for a space; zero-fill pages come on first touch",
+        vm::zero_fill_pages_come_on_first_touch,
+    ),
+    (
+        "bad accesses in a space end the thread: access violation",
+        vm::bad_accesses_in_a_space_are_access_violations,
+    ),
+    (
+        "file pages are read on first touch; a shadow copies on write",
+        vm::file_pages_come_from_the_file_and_shadows_copy,
+    ),
+    (
+        "wired pages never fault; wiring too much changes nothing",
+        vm::wired_pages_never_fault_and_wiring_is_all_or_nothing,
+    ),
+    (
+        "a component runs unmapped, in a space, and after vmm unloads",
+        vm::a_component_runs_with_and_without_the_manager,
+    ),
+    (
+        "1000 space create / map / touch / destroy cycles, no drift",
+        vm::a_thousand_space_cycles_leave_no_drift,
     ),
 ];
 

@@ -4,15 +4,25 @@
 //! A switch happens inside a function call (`switch`), so only the
 //! callee-saved registers need saving; everything else the caller already
 //! saved, and a thread interrupted by the timer has its full register frame
-//! on its own stack, under the trap handler that called `switch`.
+//! on its own stack, under the trap handler that called `switch`. The
+//! floating-point registers go with the thread too, lazily (`fpu`).
 
-/// The callee-saved registers of a thread that is not running.
+use super::fpu::{self, FpRegisters};
+use super::mmu::{self, View};
+
+/// The callee-saved registers of a thread that is not running, its
+/// floating-point registers and its view (after the fields
+/// `switch_context` reaches).
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct Context {
     ra: usize,
     sp: usize,
     s: [usize; 12],
+    /// The translation the thread runs in; a switch writes `satp` only
+    /// when the next thread's differs.
+    pub view: View,
+    fp: FpRegisters,
 }
 
 impl Context {
@@ -27,6 +37,8 @@ impl Context {
             ra: thread_entry as *const () as usize,
             sp: stack_top & !15,
             s,
+            view: View::BARE,
+            fp: FpRegisters::default(),
         }
     }
 }
@@ -80,13 +92,28 @@ thread_entry:
 "#
 );
 
+impl Context {
+    /// Where its floating-point registers are kept.
+    pub fn fp_registers(&mut self) -> *mut FpRegisters {
+        &raw mut self.fp
+    }
+}
+
 /// Saves the running thread's registers in `from` and resumes the thread
 /// whose registers are in `to`; returns when something switches back.
 ///
 /// # Safety
-/// Interrupts are disabled; `from` and `to` stay valid until the switch
-/// back; `to` was filled by `Context::new` or by an earlier `switch`.
+/// Interrupts are disabled; `from` is the running thread's; `from` and `to`
+/// stay valid until the switch back; `to` was filled by `Context::new` or
+/// by an earlier `switch`.
 pub unsafe fn switch(from: *mut Context, to: *const Context) {
+    // SAFETY: forwarded from the caller; only the `fp` field is reached.
+    unsafe { fpu::switch(&raw mut (*from).fp) };
+    // SAFETY: both contexts are valid (the caller's contract).
+    let (old_view, view) = unsafe { ((*from).view, (*to).view) };
+    if view != old_view {
+        mmu::use_view(view);
+    }
     // SAFETY: forwarded from the caller.
     unsafe { switch_context(from, to) };
 }

@@ -31,8 +31,16 @@ pub struct NoFreeRam {
     pub ram_end: usize,
 }
 
+/// The RAM a kernel with the loader sets aside, below the heap's end, as
+/// the frame pool of a virtual-memory manager (`mmu::frame_pool`): 8 MiB,
+/// 2,048 frames.
+#[cfg(feature = "loader")]
+const FRAME_POOL_BYTES: usize = 8 << 20;
+
 /// Hands the RAM between the kernel image and the device tree (or the end
-/// of RAM) to the heap. Called once, at boot; a second call does nothing.
+/// of RAM) to the heap, less the frame pool at its top (with the loader,
+/// when the RAM is at least four times the pool). Called once, at boot; a
+/// second call does nothing.
 pub fn take_free_ram(platform: &Platform) -> Result<(), NoFreeRam> {
     static TAKEN: AtomicBool = AtomicBool::new(false);
     let (_, kernel_end) = super::kernel_extent();
@@ -51,11 +59,29 @@ pub fn take_free_ram(platform: &Platform) -> Result<(), NoFreeRam> {
     if TAKEN.swap(true, Ordering::AcqRel) {
         return Ok(());
     }
+    #[cfg(feature = "loader")]
+    let ram_end = set_frame_pool_aside(kernel_end, ram_end);
     // SAFETY: `[kernel_end, ram_end)` is RAM (inside the device tree's
-    // memory region) that neither the kernel image, its stack nor the device
-    // tree occupies, and `TAKEN` lets the heap be given memory only once.
+    // memory region) that neither the kernel image, its stack, the frame
+    // pool nor the device tree occupies, and `TAKEN` lets the heap be given
+    // memory only once.
     unsafe { HEAP.init(kernel_end as *mut u8, ram_end - kernel_end) };
     Ok(())
+}
+
+/// Takes the frame pool from the top of `[kernel_end, ram_end)`, page
+/// aligned, when that leaves the heap at least three times as much;
+/// returns the heap's new end.
+#[cfg(feature = "loader")]
+fn set_frame_pool_aside(kernel_end: usize, ram_end: usize) -> usize {
+    let page = super::mmu::PAGE_SIZE;
+    let pool_end = ram_end & !(page - 1);
+    let pool_start = pool_end.saturating_sub(FRAME_POOL_BYTES);
+    if pool_start < kernel_end || pool_start - kernel_end < 3 * FRAME_POOL_BYTES {
+        return ram_end;
+    }
+    super::mmu::set_frame_pool(pool_start..pool_end);
+    pool_start
 }
 
 /// Frees a block a component got from `tessera_alloc`; pointers the heap

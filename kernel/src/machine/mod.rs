@@ -21,13 +21,18 @@
 pub mod boot_image;
 pub mod cache;
 pub mod console;
+#[cfg(feature = "threads")]
 pub mod context;
 pub mod counters;
 mod entry;
+#[cfg(feature = "threads")]
+pub mod fpu;
 pub mod heap;
 pub mod interrupt_mask;
 #[cfg(not(feature = "loader"))]
 mod memory_functions;
+#[cfg(feature = "threads")]
+pub mod mmu;
 pub mod platform;
 pub mod plic;
 pub mod power;
@@ -35,6 +40,8 @@ mod sbi;
 pub mod timer;
 pub mod trap;
 pub mod uart;
+#[cfg(feature = "loader")]
+pub mod user;
 
 /// Symbols the linker script defines.
 mod symbols {

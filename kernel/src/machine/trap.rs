@@ -1,17 +1,33 @@
 //! Traps: the vector that saves a full register frame, and the handler.
 //!
-//! The timer interrupt goes to the handler the scheduler installs. Any
-//! other trap is unexpected: the handler reports its cause, the faulting
-//! `pc` and the faulting address, then powers the machine off with
-//! `exit_code::EXCEPTION`, so a test sees the failure at once instead of a
-//! silent hang.
+//! The timer and device interrupts go to the handlers the scheduler and
+//! the interrupt registry install. A thread's first floating-point
+//! instruction traps and loads its registers (`fpu`). An exception from
+//! U-mode goes to the handler the thread code installs, which ends the
+//! thread or lets the virtual-memory manager resolve a page fault. Any
+//! other trap — an exception in S-mode is a kernel defect, and a thread
+//! that may hold kernel locks cannot be ended safely — is reported with
+//! its cause, the faulting `pc` and the faulting address, and the machine
+//! powers off with `exit_code::EXCEPTION`, so a test sees the failure at
+//! once instead of a silent hang.
+//!
+//! A trap from U-mode runs on the thread's kernel stack: while a thread
+//! runs in U-mode, `sscratch` holds the top of its kernel stack, and the
+//! vector swaps it in; in the kernel `sscratch` is 0 and a trap stays on
+//! the stack it interrupted.
 
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use interfaces::power::exit_code;
 
 use super::console::Hex;
+#[cfg(feature = "threads")]
+use super::fpu;
 use super::power;
+
+/// `sstatus.FS`: the floating-point unit's state (Off, Initial, Clean,
+/// Dirty), which belongs to the running thread, not to a trap's frame.
+pub const FS_MASK: usize = 3 << 13;
 
 /// The registers of the interrupted code, as `trap_entry` saves them.
 #[repr(C)]
@@ -29,6 +45,48 @@ pub struct TrapFrame {
     pub stval: u64,
 }
 
+/// `sstatus.SPP`: the trap came from S-mode (clear: from U-mode).
+const SPP: usize = 1 << 8;
+
+impl TrapFrame {
+    /// True when the trap came from U-mode.
+    pub fn came_from_user(&self) -> bool {
+        self.sstatus & SPP as u64 == 0
+    }
+
+    /// The exception's cause code (`scause` without the interrupt bit).
+    pub fn cause(&self) -> u64 {
+        self.scause & !INTERRUPT
+    }
+}
+
+/// `scause`'s interrupt bit.
+const INTERRUPT: u64 = 1 << 63;
+
+/// Exception cause codes of the privileged specification.
+pub mod cause {
+    /// A jump to a misaligned address.
+    pub const INSTRUCTION_MISALIGNED: u64 = 0;
+    /// A fetch the physical memory protection refused, or from no memory.
+    pub const INSTRUCTION_ACCESS_FAULT: u64 = 1;
+    /// An illegal (or, with the unit off, floating-point) instruction.
+    pub const ILLEGAL_INSTRUCTION: u64 = 2;
+    /// A misaligned load.
+    pub const LOAD_MISALIGNED: u64 = 4;
+    /// A load from no memory, or one the protection refused.
+    pub const LOAD_ACCESS_FAULT: u64 = 5;
+    /// A misaligned store.
+    pub const STORE_MISALIGNED: u64 = 6;
+    /// A store to no memory, or one the protection refused.
+    pub const STORE_ACCESS_FAULT: u64 = 7;
+    /// A fetch the page tables do not allow.
+    pub const INSTRUCTION_PAGE_FAULT: u64 = 12;
+    /// A load the page tables do not allow.
+    pub const LOAD_PAGE_FAULT: u64 = 13;
+    /// A store the page tables do not allow.
+    pub const STORE_PAGE_FAULT: u64 = 15;
+}
+
 const FRAME_SIZE: usize = core::mem::size_of::<TrapFrame>();
 const _: () = assert!(FRAME_SIZE == 288, "trap_entry's offsets assume this layout");
 
@@ -38,6 +96,12 @@ core::arch::global_asm!(
 .balign 4
 .globl trap_entry
 trap_entry:
+    # From U-mode `sscratch` holds the thread's kernel stack top; in the
+    # kernel it holds 0 and the trap stays on the stack it interrupted.
+    csrrw sp, sscratch, sp
+    bnez sp, 1f
+    csrr sp, sscratch
+1:
     addi sp, sp, -{frame}
     sd x1, 8(sp)
     sd x3, 24(sp)
@@ -71,8 +135,9 @@ trap_entry:
     sd x31, 248(sp)
     rdinstret t0
     sd t0, 0(sp)
-    addi t0, sp, {frame}
+    csrr t0, sscratch
     sd t0, 16(sp)
+    csrw sscratch, zero
     csrr t0, sstatus
     sd t0, 256(sp)
     csrr t0, sepc
@@ -83,10 +148,24 @@ trap_entry:
     sd t0, 280(sp)
     mv a0, sp
     call trap_handler
+    # `sstatus` as the trap found it, but for its FPU state (`FS`), which
+    # belongs to whichever thread runs now.
     ld t0, 256(sp)
+    li t1, {fs}
+    csrr t2, sstatus
+    and t2, t2, t1
+    not t1, t1
+    and t0, t0, t1
+    or t0, t0, t2
     csrw sstatus, t0
-    ld t0, 264(sp)
-    csrw sepc, t0
+    ld t1, 264(sp)
+    csrw sepc, t1
+    # Back to U-mode: the next trap from there starts at this stack's top.
+    andi t0, t0, {spp}
+    bnez t0, 2f
+    addi t0, sp, {frame}
+    csrw sscratch, t0
+2:
     ld x1, 8(sp)
     ld x3, 24(sp)
     ld x4, 32(sp)
@@ -121,10 +200,12 @@ trap_entry:
     sret
 "#,
     frame = const FRAME_SIZE,
+    fs = const FS_MASK,
+    spp = const SPP,
 );
 
 /// Names of the exception causes of the privileged specification.
-fn exception_name(code: u64) -> &'static str {
+pub fn exception_name(code: u64) -> &'static str {
     match code {
         0 => "instruction address misaligned",
         1 => "instruction access fault",
@@ -164,6 +245,34 @@ pub fn set_external_handler(handler: fn()) {
     EXTERNAL_HANDLER.store(handler as *mut (), Ordering::Release);
 }
 
+/// What runs on an exception from U-mode (installed by the thread code).
+#[cfg(feature = "loader")]
+static USER_EXCEPTION_HANDLER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Installs `handler` for exceptions from U-mode. It runs with interrupts
+/// disabled on the thread's kernel stack, with the thread's registers in
+/// the frame; it returns to resume the thread (at `sepc`, which it may
+/// change) or never returns (it ended the thread).
+#[cfg(feature = "loader")]
+pub fn set_user_exception_handler(handler: fn(&mut TrapFrame)) {
+    USER_EXCEPTION_HANDLER.store(handler as *mut (), Ordering::Release);
+}
+
+/// Runs the U-mode exception handler on `frame`; false if none is installed.
+#[cfg(feature = "loader")]
+fn run_user_exception_handler(frame: &mut TrapFrame) -> bool {
+    let handler = USER_EXCEPTION_HANDLER.load(Ordering::Acquire);
+    if handler.is_null() {
+        return false;
+    }
+    // SAFETY: only `set_user_exception_handler` stores here, and it stores
+    // a `fn(&mut TrapFrame)`.
+    let handler: fn(&mut TrapFrame) =
+        unsafe { core::mem::transmute::<*mut (), fn(&mut TrapFrame)>(handler) };
+    handler(frame);
+    true
+}
+
 /// Runs the handler stored in `slot`; false if none is installed.
 fn run_handler(slot: &AtomicPtr<()>) -> bool {
     let handler = slot.load(Ordering::Acquire);
@@ -187,9 +296,17 @@ pub fn last_interrupt_entry() -> u64 {
 /// Called by `trap_entry` with the saved frame.
 #[unsafe(no_mangle)]
 extern "C" fn trap_handler(frame: &mut TrapFrame) {
-    const INTERRUPT: u64 = 1 << 63;
-    let code = frame.scause & !INTERRUPT;
-    if frame.scause & INTERRUPT != 0 {
+    let code = frame.cause();
+    if frame.scause & INTERRUPT == 0 {
+        #[cfg(feature = "threads")]
+        if code == cause::ILLEGAL_INSTRUCTION && fpu::load_on_first_use() {
+            return;
+        }
+        #[cfg(feature = "loader")]
+        if frame.came_from_user() && run_user_exception_handler(frame) {
+            return;
+        }
+    } else {
         ENTERED_AT.store(frame.registers[0], Ordering::Relaxed);
         let slot = match code {
             TIMER_INTERRUPT => Some(&TIMER_HANDLER),

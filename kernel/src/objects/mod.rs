@@ -15,6 +15,7 @@
 //! | `/sys/process` | `IProcess`, `IThread`; `IMutex`, `ICondition` | `process`, `locks` |
 //! | `/sys/interrupts` | `IInterrupts` | `interrupts` |
 //! | `/sys/scheduler` | `IScheduler` | `scheduler` |
+//! | `/sys/vm-kernel` | `IVmKernel` (hooks for a virtual-memory manager, U-mode threads) | `vm_kernel` |
 //!
 //! `/sys/process` and `/sys/interrupts` serve components (threads and
 //! locks of their own, device interrupts for drivers): they come with the
@@ -36,6 +37,8 @@ mod process;
 mod scheduler;
 #[cfg(feature = "threads")]
 mod threads;
+#[cfg(feature = "loader")]
+mod vm_kernel;
 
 use com::{ComObject, ComPtr, Result};
 use heap::HeapObject;
@@ -111,8 +114,8 @@ fn register_loader_objects(root: &Root) -> Result<()> {
     root.register("/sys/modules", listing.as_unknown(), flags::EXTENSION)
 }
 
-/// `/sys/threads` and `/sys/scheduler`; with the loader, `/sys/process`
-/// and `/sys/interrupts` too.
+/// `/sys/threads` and `/sys/scheduler`; with the loader, `/sys/process`,
+/// `/sys/interrupts` and `/sys/vm-kernel` too.
 #[cfg(feature = "threads")]
 fn register_thread_objects(root: &Root) -> Result<()> {
     let threads = ComObject::create::<interfaces::IThreads>(threads::ThreadList);
@@ -123,6 +126,8 @@ fn register_thread_objects(root: &Root) -> Result<()> {
         root.register("/sys/process", process.as_unknown(), 0)?;
         let interrupts = ComObject::create::<interfaces::IInterrupts>(interrupts::InterruptService);
         root.register("/sys/interrupts", interrupts.as_unknown(), 0)?;
+        let vm_kernel = ComObject::create::<interfaces::IVmKernel>(vm_kernel::VmKernel);
+        root.register(interfaces::vm::KERNEL_PATH, vm_kernel.as_unknown(), 0)?;
     }
     let scheduler = ComObject::create::<interfaces::IScheduler>(scheduler::SchedulerService);
     root.register("/sys/scheduler", scheduler.as_unknown(), 0)

@@ -21,7 +21,7 @@ impl IProcessImpl for Process {
             size => size.min(1 << 20),
         };
         let id = threads::spawn_component("thread", function, argument, stack_size)?;
-        Ok(ComObject::create(ThreadObject { id }))
+        Ok(ThreadObject::create(id))
     }
 
     fn create_mutex(&self) -> Result<ComPtr<IMutex>> {
@@ -32,8 +32,15 @@ impl IProcessImpl for Process {
 /// One thread, for as long as someone holds it; released, the thread is
 /// detached (freed once it has finished).
 #[class(IThread)]
-struct ThreadObject {
+pub struct ThreadObject {
     id: ThreadId,
+}
+
+impl ThreadObject {
+    /// The object for thread `id`, which it detaches when released.
+    pub fn create(id: ThreadId) -> ComPtr<IThread> {
+        ComObject::create(ThreadObject { id })
+    }
 }
 
 impl IThreadImpl for ThreadObject {

@@ -1,7 +1,9 @@
 //! Threads: creation, the processor's hand-over between them, sleeping,
 //! joining, and preemption by the timer.
 //!
-//! Every thread runs in the kernel's address space. The scheduler's state
+//! Every thread runs with the kernel mapped where it is; one may run in an
+//! address space of the virtual-memory manager too (its view, which a
+//! switch puts in force), and in U-mode (`user_mode`). The scheduler's state
 //! is touched only with interrupts disabled (on one hart that is the whole
 //! of its locking); it never allocates with them disabled — thread records
 //! and stacks are allocated before, and freed after, the critical section
@@ -22,6 +24,8 @@
 mod blocking;
 mod policy;
 mod thread;
+#[cfg(feature = "loader")]
+pub mod user_mode;
 pub mod word_waits;
 
 pub use blocking::{Condition, Event, Mutex};
@@ -33,7 +37,9 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use com::{ComPtr, Result, Status};
 use interfaces::{ISchedulerPolicy, ThreadStatus};
 
+use crate::machine::fpu::{self, FpRegisters};
 use crate::machine::interrupt_mask::Exclusive;
+use crate::machine::mmu::View;
 use crate::machine::{context, interrupt_mask, timer, trap};
 use policy::{Component, Policy};
 use thread::{Entry, State, Thread};
@@ -119,6 +125,12 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
         })
     });
     trap::set_timer_handler(on_timer);
+    fpu::set_running_registers(running_fp_registers);
+    #[cfg(feature = "loader")]
+    {
+        trap::set_user_exception_handler(user_mode::on_exception);
+        crate::machine::user::allow_counter_reads();
+    }
     sync::set_wait_hook(yield_now);
     interrupt_mask::enable_timer();
     interrupt_mask::enable();
@@ -133,10 +145,15 @@ pub fn spawn_component(
     argument: u64,
     stack_size: usize,
 ) -> Result<ThreadId> {
-    spawn_entry(name, Entry::Component(function, argument), stack_size)
+    spawn_entry(
+        name,
+        Entry::Component(function, argument),
+        stack_size,
+        View::BARE,
+    )
 }
 
-fn spawn_entry(name: &str, entry: Entry, stack_size: usize) -> Result<ThreadId> {
+fn spawn_entry(name: &str, entry: Entry, stack_size: usize, view: View) -> Result<ThreadId> {
     let id = interrupt_mask::without(|| {
         with_scheduler(|scheduler| {
             let id = scheduler.next_id;
@@ -145,7 +162,8 @@ fn spawn_entry(name: &str, entry: Entry, stack_size: usize) -> Result<ThreadId> 
         })
     })?;
     // Allocated with interrupts enabled: the heap may have to wait.
-    let thread = Box::new(Thread::new(id, name, stack_size, entry, start));
+    let mut thread = Box::new(Thread::new(id, name, stack_size, entry, start));
+    thread.context.view = view;
     let refused = interrupt_mask::without(|| {
         with_scheduler(|scheduler| {
             if scheduler.threads.len() == scheduler.threads.capacity() {
@@ -191,7 +209,16 @@ pub fn exit() -> ! {
     unreachable_after_exit()
 }
 
-/// Waits until thread `id` has exited (its record stays).
+/// Ends the calling thread with `outcome`, which [`wait_exit`] returns to
+/// whoever waits for it.
+pub fn exit_with(outcome: Status) -> ! {
+    interrupt_mask::disable();
+    let _ = with_scheduler(|scheduler| scheduler.current_mut().outcome = outcome);
+    exit()
+}
+
+/// Waits until thread `id` has exited (its record stays); the error that
+/// ended it, if one did.
 pub fn wait_exit(id: ThreadId) -> Result<()> {
     loop {
         let exited = interrupt_mask::without(|| {
@@ -200,8 +227,9 @@ pub fn wait_exit(id: ThreadId) -> Result<()> {
                 if index == scheduler.current || index == scheduler.idle {
                     return Err(Status::INVALID_ARGUMENT);
                 }
-                if scheduler.threads[index].state == State::Exited {
-                    return Ok(true);
+                let thread = &scheduler.threads[index];
+                if thread.state == State::Exited {
+                    return thread.outcome.check().map(|()| true);
                 }
                 scheduler.current_mut().state = State::Joining(id);
                 Ok(false)
@@ -820,6 +848,13 @@ fn stop_overflowed(scheduler: &mut Scheduler) {
     scheduler.finish_current();
 }
 
+/// Where the running thread keeps its floating-point registers (null while
+/// the scheduler is busy: its code uses no floating point).
+fn running_fp_registers() -> *mut FpRegisters {
+    with_scheduler(|scheduler| scheduler.current_mut().context.fp_registers())
+        .unwrap_or(core::ptr::null_mut())
+}
+
 /// The timer interrupt: sleepers whose time came wake, and the running
 /// thread goes to the back of the queue if another is ready.
 fn on_timer() {
@@ -830,10 +865,25 @@ fn on_timer() {
 /// run the thread's function, exit.
 extern "C" fn start(id: usize) -> ! {
     let id = id as ThreadId;
-    let work = with_scheduler(|scheduler| scheduler.find(id).map(|thread| thread.entry));
+    let work = with_scheduler(|scheduler| {
+        scheduler
+            .find(id)
+            .map(|thread| (thread.entry, thread.kernel_stack_top()))
+    });
     interrupt_mask::enable();
-    if let Ok(Some(entry)) = work {
-        entry.run();
+    match work {
+        Ok(Some((Entry::Kernel(function, argument), _))) => function(argument),
+        Ok(Some((Entry::Component(function, argument), _))) => function(argument),
+        #[cfg(feature = "loader")]
+        Ok(Some((
+            Entry::User {
+                entry,
+                argument,
+                stack,
+            },
+            kernel_stack_top,
+        ))) => crate::machine::user::enter(entry, argument, stack, kernel_stack_top),
+        _ => {}
     }
     exit()
 }

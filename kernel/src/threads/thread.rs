@@ -3,6 +3,7 @@
 use alloc::boxed::Box;
 use alloc::vec;
 
+use com::Status;
 use interfaces::ThreadStatus;
 use interfaces::threads::state;
 
@@ -44,16 +45,14 @@ pub enum Entry {
     Kernel(fn(usize), usize),
     /// A component's function, with its argument (made through `IProcess`).
     Component(extern "C" fn(u64), u64),
-}
-
-impl Entry {
-    /// Runs it.
-    pub fn run(self) {
-        match self {
-            Entry::Kernel(function, argument) => function(argument),
-            Entry::Component(function, argument) => function(argument),
-        }
-    }
+    /// Code run in U-mode: its entry address, argument and stack pointer,
+    /// all as the thread's view sees them.
+    #[cfg(feature = "loader")]
+    User {
+        entry: u64,
+        argument: u64,
+        stack: u64,
+    },
 }
 
 /// A thread's record.
@@ -80,6 +79,9 @@ pub struct Thread {
     pub timed_out: bool,
     /// Nobody will join it: the idle thread frees it once it has exited.
     pub detached: bool,
+    /// How it ended: `OK`, or the error that ended it (an exception in
+    /// U-mode), for whoever waits for it.
+    pub outcome: Status,
 }
 
 impl Thread {
@@ -130,7 +132,16 @@ impl Thread {
             ticket: 0,
             timed_out: false,
             detached: false,
+            outcome: Status::OK,
         }
+    }
+
+    /// The top of its kernel stack (0 for the boot thread, which has none
+    /// of its own and never enters U-mode).
+    pub fn kernel_stack_top(&self) -> u64 {
+        self.stack.as_ref().map_or(0, |stack| {
+            (stack.as_ptr() as usize + stack.len() * WORD) as u64
+        })
     }
 
     /// The thread's name.

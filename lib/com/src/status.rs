@@ -110,6 +110,18 @@ statuses! {
     /// Binding the name would wait for a load that waits, through its
     /// imports, for this bind: components that import from each other.
     IMPORT_CYCLE = -20, "import cycle";
+    /// A thread ran an instruction that does not exist or that its mode
+    /// may not run.
+    ILLEGAL_INSTRUCTION = -21, "illegal instruction";
+    /// A thread read, wrote or ran memory its address space does not give
+    /// it (no mapping, or one whose protection refuses that access).
+    ACCESS_VIOLATION = -22, "access violation";
+    /// A thread accessed memory at an address its access size does not
+    /// divide, or jumped to a misaligned address.
+    MISALIGNED_ACCESS = -23, "misaligned access";
+    /// A U-mode thread trapped on purpose (`ecall`, `ebreak`) and nothing
+    /// handles that trap.
+    UNHANDLED_TRAP = -24, "unhandled trap";
 }
 
 impl Status {
@@ -157,13 +169,13 @@ mod tests {
     #[test]
     fn every_named_status_is_listed_once_by_its_name() {
         extern crate std;
-        assert_eq!(Status::NAMED.len(), 21);
+        assert_eq!(Status::NAMED.len(), 25);
         assert_eq!(Status::NAMED[0], ("OK", Status::OK));
         assert!(Status::NAMED.contains(&("IMPORT_CYCLE", Status::IMPORT_CYCLE)));
         let codes: std::vec::Vec<i32> = Status::NAMED.iter().map(|(_, status)| status.0).collect();
         assert_eq!(
             codes,
-            (-20..=0).rev().collect::<std::vec::Vec<_>>(),
+            (-24..=0).rev().collect::<std::vec::Vec<_>>(),
             "codes run from 0 down"
         );
     }
@@ -174,7 +186,7 @@ mod tests {
         use std::string::ToString;
         assert_eq!(Status::NOT_FOUND.to_string(), "not found (-5)");
         assert_eq!(Status(-999).message(), "unknown failure");
-        assert_eq!(Status(-21).message(), "unknown failure");
+        assert_eq!(Status(-25).message(), "unknown failure");
         assert_eq!(Status::OK.message(), "success");
         assert_eq!(Status(7).message(), "success");
         assert_eq!(Status::FAILED.message(), "operation failed");

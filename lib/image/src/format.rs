@@ -5,10 +5,11 @@
 
 /// The first eight bytes of every image.
 pub const MAGIC: [u8; 8] = *b"TSRIMAGE";
-/// The format version this crate reads and writes.
-pub const VERSION: u16 = 1;
+/// The format version this crate reads and writes (2: the header records
+/// where code and read-only data end).
+pub const VERSION: u16 = 2;
 /// Bytes in the header.
-pub const HEADER_SIZE: u16 = 96;
+pub const HEADER_SIZE: u16 = 104;
 /// `entry`/`can_unload` value meaning "the module has no such function".
 pub const NO_FUNCTION: u32 = u32::MAX;
 /// The largest module a loader accepts (content + zeroed memory).
@@ -64,6 +65,11 @@ pub mod header {
     pub const EXPORTS: usize = 80;
     /// The string table (`u32` file offset, `u32` size in bytes).
     pub const STRINGS: usize = 88;
+    /// `u32` bytes of code at the start of the content (executable, never
+    /// written).
+    pub const TEXT_SIZE: usize = 96;
+    /// `u32` offset where read-only data ends and writable data begins.
+    pub const READ_ONLY_END: usize = 100;
 }
 
 /// What a relocation does to the bytes at its offset.

@@ -27,6 +27,8 @@ struct Header {
     align: u32,
     entry: u32,
     can_unload: u32,
+    text_size: u32,
+    read_only_end: u32,
     relocations: Table,
     import_modules: Table,
     import_symbols: Table,
@@ -181,6 +183,19 @@ impl<'a> Image<'a> {
     /// The alignment the module's base address needs.
     pub fn align(&self) -> u32 {
         self.header.align
+    }
+
+    /// Bytes of code at the start of the module: `[0, text_size)` is
+    /// executable and never written.
+    pub fn text_size(&self) -> u32 {
+        self.header.text_size
+    }
+
+    /// Where read-only data ends: `[text_size, read_only_end)` is read-only
+    /// data, and from here on the module's memory is writable data (the
+    /// content's rest, then the zeroed tail).
+    pub fn read_only_end(&self) -> u32 {
+        self.header.read_only_end
     }
 
     /// The entry point's offset in memory.
@@ -434,10 +449,13 @@ impl<'a> Validator<'a> {
         if !header.align.is_power_of_two() || header.align > MAX_ALIGN {
             return Err(ImageError::BadHeader("alignment"));
         }
-        if header.entry >= header.content_size {
+        if header.text_size > header.read_only_end || header.read_only_end > header.content_size {
+            return Err(ImageError::BadHeader("section ends"));
+        }
+        if header.entry >= header.text_size {
             return Err(ImageError::BadHeader("entry"));
         }
-        if header.can_unload != NO_FUNCTION && header.can_unload >= header.content_size {
+        if header.can_unload != NO_FUNCTION && header.can_unload >= header.text_size {
             return Err(ImageError::BadHeader("can_unload"));
         }
         if header.export_tables.count > MAX_EXPORT_TABLES {
@@ -705,6 +723,8 @@ fn read_header(bytes: &[u8]) -> Result<Header, ImageError> {
         align: field(header::ALIGN)?,
         entry: field(header::ENTRY)?,
         can_unload: field(header::CAN_UNLOAD)?,
+        text_size: field(header::TEXT_SIZE)?,
+        read_only_end: field(header::READ_ONLY_END)?,
         relocations: table(header::RELOCATIONS)?,
         import_modules: table(header::IMPORT_MODULES)?,
         import_symbols: table(header::IMPORT_SYMBOLS)?,

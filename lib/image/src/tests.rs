@@ -32,6 +32,8 @@ fn sample() -> ImageBuilder {
         name: "hello".into(),
         content: (0..64).collect(),
         memory_size: 96,
+        text_size: 32,
+        read_only_end: 48,
         align: 16,
         entry: 8,
         can_unload: Some(16),
@@ -97,6 +99,7 @@ fn builder_and_reader_agree() {
         (96, 16, 8)
     );
     assert_eq!(image.can_unload(), Some(16));
+    assert_eq!((image.text_size(), image.read_only_end()), (32, 48));
     assert_eq!(
         image.relocations().collect::<Vec<_>>(),
         sample().relocations
@@ -160,12 +163,15 @@ fn foreign_files_are_refused_by_magic_and_version() {
     bytes[0] = b'X';
     assert_eq!(Image::parse(&bytes).err(), Some(ImageError::BadMagic));
     assert_eq!(Image::parse(b"\x7fELF").err(), Some(ImageError::BadMagic));
-    let mut bytes = sample().build();
-    bytes[header::VERSION] = 2;
-    assert_eq!(
-        Image::parse(&bytes).err(),
-        Some(ImageError::UnsupportedVersion(2))
-    );
+    // Version 1 had no section ends: an image of it is refused, not misread.
+    for version in [1, 3] {
+        let mut bytes = sample().build();
+        bytes[header::VERSION] = version;
+        assert_eq!(
+            Image::parse(&bytes).err(),
+            Some(ImageError::UnsupportedVersion(u16::from(version)))
+        );
+    }
 }
 
 /// Applies `patch` to a fresh sample image and returns what parsing says.
@@ -201,6 +207,23 @@ fn header_fields_are_checked() {
     assert_eq!(
         patched(|b| b.put_u32(header::ENTRY, 64)),
         Some(ImageError::BadHeader("entry"))
+    );
+    // Inside the content but in read-only data: not code.
+    assert_eq!(
+        patched(|b| b.put_u32(header::ENTRY, 40)),
+        Some(ImageError::BadHeader("entry"))
+    );
+    assert_eq!(
+        patched(|b| b.put_u32(header::CAN_UNLOAD, 32)),
+        Some(ImageError::BadHeader("can_unload"))
+    );
+    assert_eq!(
+        patched(|b| b.put_u32(header::TEXT_SIZE, 49)),
+        Some(ImageError::BadHeader("section ends"))
+    );
+    assert_eq!(
+        patched(|b| b.put_u32(header::READ_ONLY_END, 65)),
+        Some(ImageError::BadHeader("section ends"))
     );
     assert_eq!(
         patched(|b| b.put_u32(header::CAN_UNLOAD, 1000)),

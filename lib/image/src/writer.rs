@@ -38,6 +38,10 @@ pub struct ImageBuilder {
     pub content: Vec<u8>,
     /// Content plus zeroed memory.
     pub memory_size: u32,
+    /// Bytes of code at the start of the content.
+    pub text_size: u32,
+    /// Where read-only data ends (writable data follows).
+    pub read_only_end: u32,
     /// Alignment of the base address.
     pub align: u32,
     /// Offset of the entry point.
@@ -99,6 +103,8 @@ impl ImageBuilder {
         put(header::ALIGN, self.align);
         put(header::ENTRY, self.entry);
         put(header::CAN_UNLOAD, self.can_unload.unwrap_or(NO_FUNCTION));
+        put(header::TEXT_SIZE, self.text_size);
+        put(header::READ_ONLY_END, self.read_only_end);
         let counts = [
             &relocations,
             &import_modules,

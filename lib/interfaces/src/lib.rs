@@ -25,6 +25,7 @@ pub mod process;
 pub mod program;
 pub mod scheduler;
 pub mod threads;
+pub mod vm;
 
 pub use console::{IConsole, IConsoleImpl};
 pub use file::{IFile, IFileImpl, IMemoryFile, IMemoryFileImpl};
@@ -41,3 +42,8 @@ pub use process::{
 pub use program::{IProgram, IProgramImpl};
 pub use scheduler::{IScheduler, ISchedulerImpl, ISchedulerPolicy, ISchedulerPolicyImpl, Pick};
 pub use threads::{IThreads, IThreadsImpl, ThreadStatus};
+pub use vm::{
+    FramePool, IVmFactory, IVmFactoryImpl, IVmFaultHandler, IVmFaultHandlerImpl, IVmKernel,
+    IVmKernelImpl, IVmMapping, IVmMappingImpl, IVmSpace, IVmSpaceImpl, IVmView, IVmViewImpl,
+    RegionStatus, VmStatus,
+};

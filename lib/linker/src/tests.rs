@@ -31,6 +31,8 @@ fn image_aligned(code: &[u32], data: u64, relocations: Vec<Relocation>, align: u
         name: "sample".into(),
         content,
         memory_size: size + 32,
+        text_size: size,
+        read_only_end: size,
         align,
         entry: 0,
         can_unload: None,

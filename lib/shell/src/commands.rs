@@ -8,7 +8,8 @@ use core::fmt::Write;
 use com::{ComPtr, Status};
 use interfaces::namespace::{flags, for_each_name};
 use interfaces::threads::state;
-use interfaces::{IFile, IHeap, INamespace, IPower, IScheduler, IThreads};
+use interfaces::vm::MANAGER_PATH;
+use interfaces::{IFile, IHeap, INamespace, IPower, IScheduler, IThreads, IVmFactory};
 use private_interfaces::{IBenchmarks, ISelfTests};
 
 use crate::context::{Context, Failure, Held, Outcome, failed, service};
@@ -60,6 +61,12 @@ const COMMANDS: &[Command] = &[
         usage: "mem",
         summary: "show the kernel heap's figures",
         run: mem,
+    },
+    Command {
+        name: "vm",
+        usage: "vm",
+        summary: "show the virtual-memory manager's figures (loads it)",
+        run: vm,
     },
     Command {
         name: "echo",
@@ -280,6 +287,30 @@ fn mem(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         context.output,
         "heap: reserved={} committed={} used={} max_used={}",
         status.reserved, status.committed, status.used, status.max_used
+    );
+    Ok(None)
+}
+
+fn vm(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    if !arguments.is_empty() {
+        return Err(Failure::Usage);
+    }
+    let manager = service::<IVmFactory>(context.namespace, MANAGER_PATH, flags::READ)?;
+    let status = manager.status().map_err(failed(MANAGER_PATH))?;
+    let _ = writeln!(
+        context.output,
+        "vm: spaces={} mappings={} resident={} wired={} faults={} zero-fills={} \
+         file-reads={} copies={} frames-free={}/{}",
+        status.spaces,
+        status.mappings,
+        status.resident_pages,
+        status.wired_pages,
+        status.faults,
+        status.zero_fills,
+        status.file_reads,
+        status.copies,
+        status.frames_free,
+        status.frames_total
     );
     Ok(None)
 }

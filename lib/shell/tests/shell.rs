@@ -4,10 +4,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use com::{ComObject, ComPtr, Result, Status, class};
+use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use interfaces::{
     HeapStatus, IConsole, IConsoleImpl, IFile, IFileImpl, IHeap, IHeapImpl, INamespace, IPower,
-    IPowerImpl,
+    IPowerImpl, IVmFactory, IVmFactoryImpl, IVmMapping, IVmSpace, IVmView, VmStatus,
 };
 use namespace::Namespace;
 use shell_lib::{Exit, PROMPT, Shell};
@@ -79,6 +79,39 @@ impl IHeapImpl for FixedHeap {
     }
 }
 
+/// A manager with figures and nothing else.
+#[class(IVmFactory)]
+struct FixedManager;
+
+impl IVmFactoryImpl for FixedManager {
+    fn create_space(&self) -> Result<ComPtr<IVmSpace>> {
+        Err(Status::NOT_SUPPORTED)
+    }
+    fn create_zero_mapping(&self, _size: u64) -> Result<ComPtr<IVmMapping>> {
+        Err(Status::NOT_SUPPORTED)
+    }
+    fn create_file_mapping(&self, _path: &str) -> Result<ComPtr<IVmMapping>> {
+        Err(Status::NOT_SUPPORTED)
+    }
+    fn create_view(&self, _space: &IUnknown) -> Result<ComPtr<IVmView>> {
+        Err(Status::NOT_SUPPORTED)
+    }
+    fn status(&self) -> Result<VmStatus> {
+        Ok(VmStatus {
+            spaces: 2,
+            mappings: 3,
+            resident_pages: 17,
+            wired_pages: 4,
+            faults: 21,
+            zero_fills: 16,
+            file_reads: 1,
+            copies: 1,
+            frames_free: 2000,
+            frames_total: 2048,
+        })
+    }
+}
+
 #[class(IPower)]
 struct RecordingPower(Arc<Mutex<Option<u32>>>);
 
@@ -124,6 +157,11 @@ fn run(input: &str) -> Machine {
         &namespace,
         "/sys/heap",
         ComObject::create::<IHeap>(FixedHeap),
+    );
+    register(
+        &namespace,
+        "/vmm",
+        ComObject::create::<IVmFactory>(FixedManager),
     );
     let readme: ComPtr<IFile> =
         ComObject::create(MemoryFile(b"Welcome to Tessera.\nSecond line.\n".to_vec()));
@@ -198,6 +236,18 @@ fn mem_prints_the_heap_figures() {
     let text = run("mem\r").text();
     assert!(
         text.contains("heap: reserved=4096 committed=4096 used=1234 max_used=2000"),
+        "{text}"
+    );
+}
+
+#[test]
+fn vm_prints_the_managers_figures() {
+    let text = run("vm\r").text();
+    assert!(
+        text.contains(
+            "vm: spaces=2 mappings=3 resident=17 wired=4 faults=21 zero-fills=16 \
+             file-reads=1 copies=1 frames-free=2000/2048"
+        ),
         "{text}"
     );
 }

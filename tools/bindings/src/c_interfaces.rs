@@ -16,7 +16,8 @@ use image::def::signature::{C_KEYWORDS, c_declaration, c_pointer_to};
 use interfaces::{
     ICondition, IConsole, IFile, IHeap, IInterpose, IInterruptSource, IInterrupts, ILoader,
     IMemoryFile, IModule, IMutate, IMutex, INamespace, IPower, IProcess, IProgram, IScheduler,
-    ISchedulerPolicy, IThread, IThreads, ITransition,
+    ISchedulerPolicy, IThread, IThreads, ITransition, IVmFactory, IVmFaultHandler, IVmKernel,
+    IVmMapping, IVmSpace, IVmView,
 };
 use private_interfaces::{ICounter, IHello};
 
@@ -48,6 +49,12 @@ const INTERFACES: &[&InterfaceSignature] = &[
     IThread::SIGNATURE,
     IThreads::SIGNATURE,
     ITransition::SIGNATURE,
+    IVmFactory::SIGNATURE,
+    IVmFaultHandler::SIGNATURE,
+    IVmKernel::SIGNATURE,
+    IVmMapping::SIGNATURE,
+    IVmSpace::SIGNATURE,
+    IVmView::SIGNATURE,
 ];
 
 /// Interfaces only the test image's components implement and call.

@@ -1,5 +1,7 @@
 //! The compact layout: which ELF sections the module keeps and where each
-//! lands when they are packed back to back.
+//! lands when they are packed back to back — code first, then read-only
+//! data, then writable data, then zeroed data, so that two offsets tell
+//! what may be executed, what only read, and what written.
 
 use std::collections::HashMap;
 
@@ -19,6 +21,10 @@ pub struct Layout {
     pub content_size: u64,
     /// Content plus zero-initialized sections.
     pub memory_size: u64,
+    /// Where the code ends (it starts the module).
+    pub text_size: u64,
+    /// Where the read-only data after the code ends.
+    pub read_only_end: u64,
     /// The largest alignment a kept section asks for.
     pub align: u64,
     /// The page-aligned span the ELF's loadable sections cover (0 for a
@@ -27,8 +33,9 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Lays out the allocated sections of `elf`: data-carrying ones first,
-    /// in address order, then the zero-initialized ones.
+    /// Lays out the allocated sections of `elf` by what they allow — code,
+    /// read-only data, writable data, zero-initialized data — each group
+    /// in address order.
     pub fn of(elf: &object::File<'_>) -> Result<Layout> {
         let mut kept = Vec::new();
         for section in elf.sections() {
@@ -43,30 +50,39 @@ impl Layout {
                 bail!("section {name} holds thread-local data, which components cannot have");
             }
             kept.push((
-                section.kind() == SectionKind::UninitializedData,
+                permission_class(&section),
                 section.address(),
                 section.index(),
             ));
         }
-        kept.sort_by_key(|&(zeroed, address, index)| (zeroed, address, index.0));
+        kept.sort_by_key(|&(class, address, index)| (class, address, index.0));
         let mut layout = Layout {
             places: HashMap::new(),
             content_size: 0,
             memory_size: 0,
+            text_size: 0,
+            read_only_end: 0,
             align: 8,
             elf_span: elf_span(elf),
         };
-        for &(zeroed, address, index) in &kept {
+        for &(class, address, index) in &kept {
             let section = elf.section_by_index(index)?;
             let align = section.align().max(1);
             let offset = layout.memory_size.next_multiple_of(align);
             layout.places.insert(index, (address, offset));
             layout.memory_size = offset + section.size();
             layout.align = layout.align.max(align);
-            if !zeroed {
+            if class == Class::Code {
+                layout.text_size = layout.memory_size;
+            }
+            if class <= Class::ReadOnly {
+                layout.read_only_end = layout.memory_size;
+            }
+            if class != Class::Zeroed {
                 layout.content_size = layout.memory_size;
             }
         }
+        layout.read_only_end = layout.read_only_end.max(layout.text_size);
         Ok(layout)
     }
 
@@ -83,6 +99,38 @@ impl Layout {
     /// True when `section` is part of the module.
     pub fn keeps(&self, section: SectionIndex) -> bool {
         self.places.contains_key(&section)
+    }
+}
+
+/// What a section allows, in the order the layout places them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Class {
+    /// Executable, never written.
+    Code,
+    /// Read only.
+    ReadOnly,
+    /// Written, with initial values.
+    Writable,
+    /// Written, starting as zeros (no bytes in the image).
+    Zeroed,
+}
+
+/// The class of an allocated section, by its ELF flags.
+fn permission_class(section: &object::Section<'_, '_>) -> Class {
+    const SHF_WRITE: u64 = 0x1;
+    const SHF_EXECINSTR: u64 = 0x4;
+    let flags = match section.flags() {
+        SectionFlags::Elf { sh_flags } => sh_flags,
+        _ => 0,
+    };
+    if section.kind() == SectionKind::UninitializedData {
+        Class::Zeroed
+    } else if flags & SHF_EXECINSTR != 0 {
+        Class::Code
+    } else if flags & SHF_WRITE == 0 {
+        Class::ReadOnly
+    } else {
+        Class::Writable
     }
 }
 

@@ -110,6 +110,8 @@ pub fn munge(elf: &[u8], module: &ModuleDef, imported: &[ModuleDef]) -> Result<M
         content: linked.content,
         memory_size: u32::try_from(layout.memory_size)
             .context("the module is larger than 4 GiB")?,
+        text_size: u32::try_from(layout.text_size).context("the code")?,
+        read_only_end: u32::try_from(layout.read_only_end).context("the read-only data")?,
         align: u32::try_from(layout.align).context("alignment")?,
         entry,
         can_unload: offset_of(CAN_UNLOAD_SYMBOL),

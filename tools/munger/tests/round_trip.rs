@@ -212,6 +212,9 @@ fn relocations_reach_their_targets_after_loading() {
         .expect("helper export");
     assert_eq!((helper.name, u64::from(helper.offset)), ("helper", HELPER));
     assert_eq!(u64::from(image.entry()), 0);
+    // Code (nine instructions), then the read-only string, then data.
+    assert_eq!((image.text_size(), image.read_only_end()), (36, 36 + 9));
+    assert_eq!(string, 36, "read-only data follows the code");
 }
 
 #[test]

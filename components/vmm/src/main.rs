@@ -1,0 +1,485 @@
+//! The virtual-memory manager: Sv39 address spaces, zero-fill, file-backed and copy-on-write mappings, loaded when a space is wanted.
+//!
+//! Binding `/vmm` loads it; its object is the factory (`IVmFactory`). The
+//! first space or mapping installs its page-fault handler in the kernel
+//! (`/sys/vm-kernel`) and takes the frame pool; when the last space and
+//! mapping are released it removes the handler and gives the pool back,
+//! and the module is free to unload. Page tables are `sv39`'s logic over
+//! the pool's frames (`frame-pool`); the state is one manager behind one
+//! lock (`manager`); the COM objects here hold counted ids into it.
+
+#![no_std]
+#![no_main]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+mod manager;
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
+use interfaces::vm::{KERNEL_PATH, protection};
+use interfaces::{
+    IFile, IThread, IVmFactory, IVmFactoryImpl, IVmFaultHandler, IVmFaultHandlerImpl, IVmKernel,
+    IVmMapping, IVmMappingImpl, IVmSpace, IVmSpaceImpl, IVmView, IVmViewImpl, RegionStatus,
+    VmStatus,
+};
+use sync::Mutex;
+
+use frame_pool::Frames;
+use manager::{Id, Manager, STATE, pages_of};
+
+/// What an object handed out by this manager is, by its identity's address.
+#[derive(Clone, Copy)]
+enum Identity {
+    Space(Id),
+    Mapping(Id, u32),
+}
+
+/// The manager's objects by identity, so an object passed back in (`map`,
+/// `create_view`) is known for one of ours, never trusted by its type;
+/// each with the token its object forgets it by.
+static IDENTITIES: Mutex<Vec<(usize, Identity, u64)>> = Mutex::new(Vec::new());
+
+/// The next object's token.
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+/// A token for a new object.
+fn new_token() -> u64 {
+    NEXT_TOKEN.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The address of `object`'s identity.
+fn identity_of(object: &IUnknown) -> Result<usize> {
+    let identity = ComPtr::from_ref(object).query::<IUnknown>()?;
+    Ok(core::ptr::from_ref(identity.as_unknown()).addr())
+}
+
+/// What `object` is, if it is one of ours.
+fn identify(object: &IUnknown) -> Result<Identity> {
+    let address = identity_of(object)?;
+    IDENTITIES
+        .lock()
+        .iter()
+        .find(|(known, _, _)| *known == address)
+        .map(|&(_, identity, _)| identity)
+        .ok_or(Status::INVALID_ARGUMENT)
+}
+
+/// Records `object` as `identity`, to be forgotten by `token`.
+fn remember<I: com::Interface>(object: &ComPtr<I>, identity: Identity, token: u64) -> Result<()> {
+    let address = identity_of(object.as_unknown())?;
+    let mut identities = IDENTITIES.lock();
+    identities
+        .try_reserve(1)
+        .map_err(|_| Status::OUT_OF_MEMORY)?;
+    identities.push((address, identity, token));
+    Ok(())
+}
+
+/// Forgets the object of `token` (it is being destroyed).
+fn forget(token: u64) {
+    let mut identities = IDENTITIES.lock();
+    identities.retain(|&(_, _, known)| known != token);
+    if identities.is_empty() {
+        *identities = Vec::new();
+    }
+}
+
+/// The kernel's side of virtual memory.
+fn vm_kernel() -> Result<ComPtr<IVmKernel>> {
+    component::namespace()?.bind(KERNEL_PATH, 0)?.query()
+}
+
+/// Runs `f` on the manager, making it first if there is none: installs
+/// the page-fault handler and takes the frame pool.
+fn with_manager<T>(f: impl FnOnce(&mut Manager) -> Result<T>) -> Result<T> {
+    run(true, f)
+}
+
+/// Runs `f` on the manager there is; `NOT_FOUND` when there is none.
+fn with_existing<T>(f: impl FnOnce(&mut Manager) -> Result<T>) -> Result<T> {
+    run(false, f)
+}
+
+/// Runs `f` on the manager (made first when `create`), and lets the
+/// manager go when nothing is left in it.
+fn run<T>(create: bool, f: impl FnOnce(&mut Manager) -> Result<T>) -> Result<T> {
+    let mut state = STATE.lock();
+    let manager = if create {
+        made(&mut state)?
+    } else {
+        state.as_mut().ok_or(Status::NOT_FOUND)?
+    };
+    let outcome = f(manager);
+    leave_if_empty(&mut state);
+    outcome
+}
+
+/// The manager, made first if there is none: installs the page-fault
+/// handler and takes the frame pool. Out of line, like
+/// [`leave_if_empty`], so each caller's copy of [`run`] stays small.
+#[inline(never)]
+fn made(state: &mut Option<Manager>) -> Result<&mut Manager> {
+    if state.is_none() {
+        let kernel = vm_kernel()?;
+        let handler = ComObject::create::<IVmFaultHandler>(FaultHandler);
+        let frames = Frames::lend(&kernel, handler.as_unknown())?;
+        *state = Some(Manager::new(kernel, frames));
+    }
+    state.as_mut().ok_or(Status::FAILED)
+}
+
+/// Lets the manager go once nothing is left in it.
+#[inline(never)]
+fn leave_if_empty(state: &mut Option<Manager>) {
+    if state.as_ref().is_some_and(Manager::is_empty) {
+        leave(state);
+    }
+}
+
+/// Removes the handler and gives the pool back, once nothing is left.
+fn leave(state: &mut Option<Manager>) {
+    let Some(manager) = state.as_ref() else {
+        return;
+    };
+    if manager.kernel().remove().is_ok() {
+        // The pool's frames go with the manager, after the kernel took it back.
+        *state = None;
+    }
+}
+
+/// The factory: what `/vmm` binds to.
+#[class(IVmFactory)]
+struct Factory;
+
+impl IVmFactoryImpl for Factory {
+    fn create_space(&self) -> Result<ComPtr<IVmSpace>> {
+        let id = with_manager(Manager::create_space)?;
+        SpaceObject::create(id)
+    }
+
+    fn create_zero_mapping(&self, size: u64) -> Result<ComPtr<IVmMapping>> {
+        let id = with_manager(|manager| manager.create_zero_mapping(size))?;
+        MappingObject::create(
+            id,
+            protection::READ | protection::WRITE | protection::EXECUTE,
+        )
+    }
+
+    fn create_file_mapping(&self, path: &str) -> Result<ComPtr<IVmMapping>> {
+        let file = component::namespace()?.bind(path, 0)?.query::<IFile>()?;
+        let size = file.size()?;
+        let id = with_manager(|manager| manager.create_file_mapping(file, size))?;
+        MappingObject::create(
+            id,
+            protection::READ | protection::WRITE | protection::EXECUTE,
+        )
+    }
+
+    fn create_view(&self, space: &IUnknown) -> Result<ComPtr<IVmView>> {
+        let Identity::Space(id) = identify(space)? else {
+            return Err(Status::INVALID_ARGUMENT);
+        };
+        with_existing(|manager| manager.hold_space(id))?;
+        Ok(ComObject::create(ViewObject {
+            space: Mutex::new(id),
+        }))
+    }
+
+    fn status(&self) -> Result<VmStatus> {
+        let state = STATE.lock();
+        Ok(state.as_ref().map(Manager::status).unwrap_or_default())
+    }
+}
+
+/// One reference to a space, which also answers as a mapping of its
+/// lower half: offsets are its addresses.
+#[class(IVmSpace, IVmMapping)]
+struct SpaceObject {
+    id: Id,
+    token: u64,
+}
+
+impl SpaceObject {
+    /// The object for space `id`, which already counts its reference (the
+    /// object lets go of it, made or not).
+    fn create(id: Id) -> Result<ComPtr<IVmSpace>> {
+        let token = new_token();
+        let object = ComObject::create::<IVmSpace>(SpaceObject { id, token });
+        remember(&object, Identity::Space(id), token)?;
+        Ok(object)
+    }
+}
+
+impl IVmSpaceImpl for SpaceObject {
+    fn reserve(&self, address: u64, size: u64) -> Result<u64> {
+        with_existing(|manager| manager.reserve(self.id, address, size))
+    }
+
+    fn delete(&self, address: u64, size: u64) -> Result<()> {
+        with_existing(|manager| manager.delete(self.id, address, size))
+    }
+
+    fn map(
+        &self,
+        address: u64,
+        mapping: &IUnknown,
+        offset: u64,
+        size: u64,
+        allowed: u32,
+    ) -> Result<u64> {
+        let Identity::Mapping(mapping, most) = identify(mapping)? else {
+            return Err(Status::INVALID_ARGUMENT);
+        };
+        if allowed & !protection::WIRED & !most != 0 {
+            return Err(Status::ACCESS_DENIED);
+        }
+        if !offset.is_multiple_of(sv39::PAGE_SIZE) {
+            return Err(Status::INVALID_ARGUMENT);
+        }
+        let pages = pages_of(size)?;
+        with_existing(|manager| {
+            manager.map(
+                self.id,
+                address,
+                mapping,
+                offset / sv39::PAGE_SIZE,
+                pages,
+                allowed,
+            )
+        })
+    }
+
+    fn protect(&self, address: u64, size: u64, allowed: u32) -> Result<()> {
+        with_existing(|manager| manager.protect(self.id, address, size, allowed))
+    }
+
+    fn cache_control(&self, address: u64, size: u64, operation: u32) -> Result<()> {
+        with_existing(|manager| manager.cache_control(self.id, address, size, operation))
+    }
+
+    fn query_region(&self, address: u64) -> Result<RegionStatus> {
+        with_existing(|manager| manager.query(self.id, address))
+    }
+
+    fn create_shadow(&self, address: u64) -> Result<ComPtr<IVmMapping>> {
+        let id = with_existing(|manager| {
+            let (mapping, page) = manager.mapping_at(self.id, address)?;
+            manager.create_shadow(mapping, page)
+        })?;
+        MappingObject::create(
+            id,
+            protection::READ | protection::WRITE | protection::EXECUTE,
+        )
+    }
+}
+
+impl IVmMappingImpl for SpaceObject {
+    fn size(&self) -> Result<u64> {
+        Ok(manager::USER_END)
+    }
+
+    fn read(&self, offset: u64, buffer: &mut [u8]) -> Result<usize> {
+        with_existing(|manager| manager.read_space(self.id, offset, buffer))
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> Result<usize> {
+        with_existing(|manager| manager.write_space(self.id, offset, data))
+    }
+
+    fn query_access(&self) -> Result<u32> {
+        Ok(protection::READ | protection::WRITE)
+    }
+
+    /// A space cannot be narrowed: it is no mapping of the manager's own.
+    fn restrict(&self, _allowed: u32) -> Result<ComPtr<IVmMapping>> {
+        Err(Status::NOT_SUPPORTED)
+    }
+}
+
+impl Drop for SpaceObject {
+    fn drop(&mut self) {
+        forget(self.token);
+        release_space(self.id);
+    }
+}
+
+/// Lets go of one reference to space `id`; the last waits until no thread
+/// runs in it any more, then frees it.
+fn release_space(id: Id) {
+    let Ok(Some((kernel, view))) = with_existing(|manager| {
+        if !manager.release_space(id) {
+            return Ok(None);
+        }
+        Ok(Some((manager.kernel(), manager.space_view(id)?)))
+    }) else {
+        return;
+    };
+    wait_until_unused(&kernel, view);
+    let _ = with_existing(|manager| {
+        manager.destroy_space(id);
+        Ok(())
+    });
+}
+
+/// Sleeps until no thread has `view` (a thread may still run in a space
+/// whose objects were all released).
+fn wait_until_unused(kernel: &IVmKernel, view: u64) {
+    // Bound only when there is something to wait for.
+    let mut scheduler = None;
+    while kernel.view_users(view).is_ok_and(|users| users > 0) {
+        let Some(scheduler) = scheduler.get_or_insert_with(|| component::threads::scheduler().ok())
+        else {
+            return;
+        };
+        let now = scheduler.now().unwrap_or(0);
+        let millisecond = scheduler.ticks_per_second().unwrap_or(1000) / 1000;
+        let _ = scheduler.sleep_until(now + millisecond.max(1));
+    }
+}
+
+/// One reference to a mapping, allowing at most `allowed`.
+#[class(IVmMapping)]
+struct MappingObject {
+    id: Id,
+    allowed: u32,
+    token: u64,
+}
+
+impl MappingObject {
+    /// The object for mapping `id`, which already counts its reference (the
+    /// object lets go of it, made or not).
+    fn create(id: Id, allowed: u32) -> Result<ComPtr<IVmMapping>> {
+        let token = new_token();
+        let object = ComObject::create::<IVmMapping>(MappingObject { id, allowed, token });
+        remember(&object, Identity::Mapping(id, allowed), token)?;
+        Ok(object)
+    }
+}
+
+impl IVmMappingImpl for MappingObject {
+    fn size(&self) -> Result<u64> {
+        with_existing(|manager| manager.mapping_size(self.id))
+    }
+
+    fn read(&self, offset: u64, buffer: &mut [u8]) -> Result<usize> {
+        with_existing(|manager| manager.read(self.id, offset, buffer))
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> Result<usize> {
+        if self.allowed & protection::WRITE == 0 {
+            return Err(Status::ACCESS_DENIED);
+        }
+        with_existing(|manager| manager.write(self.id, offset, data))
+    }
+
+    fn query_access(&self) -> Result<u32> {
+        Ok(self.allowed)
+    }
+
+    fn restrict(&self, allowed: u32) -> Result<ComPtr<IVmMapping>> {
+        if allowed & !self.allowed != 0 {
+            return Err(Status::ACCESS_DENIED);
+        }
+        with_existing(|manager| manager.hold_mapping(self.id))?;
+        MappingObject::create(self.id, allowed)
+    }
+}
+
+impl Drop for MappingObject {
+    fn drop(&mut self) {
+        forget(self.token);
+        let _ = with_existing(|manager| {
+            manager.release_mapping(self.id);
+            Ok(())
+        });
+    }
+}
+
+/// A view: how threads enter a space.
+#[class(IVmView)]
+struct ViewObject {
+    space: Mutex<Id>,
+}
+
+impl ViewObject {
+    fn space(&self) -> Id {
+        *self.space.lock()
+    }
+
+    fn satp(&self) -> Result<(ComPtr<IVmKernel>, u64)> {
+        let id = self.space();
+        with_existing(|manager| Ok((manager.kernel(), manager.space_view(id)?)))
+    }
+}
+
+impl IVmViewImpl for ViewObject {
+    fn switch_to(&self) -> Result<()> {
+        let (kernel, view) = self.satp()?;
+        kernel.set_view(view)
+    }
+
+    fn fault(&self, address: u64, access: u32) -> Result<()> {
+        let id = self.space();
+        with_existing(|manager| manager.resolve(id, address, access))
+    }
+
+    fn set_mapping(&self, space: &IUnknown) -> Result<()> {
+        let Identity::Space(id) = identify(space)? else {
+            return Err(Status::INVALID_ARGUMENT);
+        };
+        with_existing(|manager| manager.hold_space(id))?;
+        let old = core::mem::replace(&mut *self.space.lock(), id);
+        release_space(old);
+        Ok(())
+    }
+
+    fn get_mapping(&self) -> Result<ComPtr<IVmSpace>> {
+        let id = self.space();
+        with_existing(|manager| manager.hold_space(id))?;
+        SpaceObject::create(id)
+    }
+
+    fn start_thread(&self, entry: u64, argument: u64, stack: u64) -> Result<ComPtr<IThread>> {
+        let (kernel, view) = self.satp()?;
+        kernel.start_user_thread(entry, argument, stack, view)
+    }
+}
+
+impl Drop for ViewObject {
+    fn drop(&mut self) {
+        release_space(self.space());
+    }
+}
+
+/// The page-fault hook the kernel calls.
+#[class(IVmFaultHandler)]
+struct FaultHandler;
+
+impl IVmFaultHandlerImpl for FaultHandler {
+    fn page_fault(&self, view: u64, address: u64, access: u32) -> Result<()> {
+        let mut state = STATE.lock();
+        let manager = state.as_mut().ok_or(Status::ACCESS_VIOLATION)?;
+        let id = manager
+            .space_of_view(view)
+            .ok_or(Status::ACCESS_VIOLATION)?;
+        manager.resolve(id, address, access)
+    }
+}
+
+fn construct() -> Result<ComPtr<IUnknown>> {
+    sync::set_wait_hook(yield_now);
+    Ok(ComObject::create::<IVmFactory>(Factory).to_unknown())
+}
+
+/// What a waiter on the manager's lock does: lets the holder run.
+fn yield_now() {
+    if let Ok(scheduler) = component::threads::scheduler() {
+        let _ = scheduler.yield_now();
+    }
+}
+
+component::component!(construct);

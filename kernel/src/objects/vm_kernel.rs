@@ -1,0 +1,98 @@
+//! `/sys/vm-kernel` (`IVmKernel`): the kernel's hooks for a virtual-memory
+//! manager — its page-fault handler, the frame pool it builds in, threads'
+//! views — and U-mode threads.
+
+use com::{ComPtr, IUnknown, Result, Status, class};
+use interfaces::{FramePool, IThread, IVmFaultHandler, IVmKernel, IVmKernelImpl};
+use sync::Mutex;
+
+use super::process::ThreadObject;
+use crate::machine::mmu::{self, View};
+use crate::threads::{self, user_mode};
+
+/// The installed handler: held here while installed, so its module stays
+/// loaded; the hook takes a reference for each fault.
+static HANDLER: Mutex<Option<ComPtr<IVmFaultHandler>>> = Mutex::new(None);
+
+/// The kernel's side of virtual memory.
+#[class(IVmKernel)]
+pub struct VmKernel;
+
+impl IVmKernelImpl for VmKernel {
+    fn install(&self, handler: &IUnknown) -> Result<FramePool> {
+        let handler = handler.query::<IVmFaultHandler>()?;
+        {
+            let mut slot = HANDLER.lock();
+            if slot.is_some() {
+                return Err(Status::ALREADY_EXISTS);
+            }
+            *slot = Some(handler);
+        }
+        user_mode::set_page_fault_hook(Some(page_fault));
+        let pool = mmu::frame_pool();
+        Ok(FramePool {
+            start: pool.start as u64,
+            size: pool.len() as u64,
+        })
+    }
+
+    fn remove(&self) -> Result<()> {
+        if user_mode::views_in_use() {
+            return Err(Status::REFUSED);
+        }
+        user_mode::set_page_fault_hook(None);
+        let handler = HANDLER.lock().take().ok_or(Status::NOT_FOUND)?;
+        // Released outside the lock: it may be the module's last object.
+        drop(handler);
+        Ok(())
+    }
+
+    fn start_user_thread(
+        &self,
+        entry: u64,
+        argument: u64,
+        stack: u64,
+        view: u64,
+    ) -> Result<ComPtr<IThread>> {
+        let view = checked_view(view)?;
+        if view == View::BARE {
+            let address = usize::try_from(entry).map_err(|_| Status::INVALID_ARGUMENT)?;
+            crate::abi::component_code::thread_start(address).ok_or(Status::INVALID_ARGUMENT)?;
+        }
+        let id = user_mode::spawn("user", entry, argument, stack, view, threads::DEFAULT_STACK)?;
+        Ok(ThreadObject::create(id))
+    }
+
+    fn set_view(&self, view: u64) -> Result<()> {
+        user_mode::set_current_view(checked_view(view)?)
+    }
+
+    fn view(&self) -> Result<u64> {
+        Ok(user_mode::current_view().satp())
+    }
+
+    fn view_users(&self, view: u64) -> Result<u32> {
+        let view = View::from_satp(view).ok_or(Status::INVALID_ARGUMENT)?;
+        Ok(u32::try_from(user_mode::view_users(view)).unwrap_or(u32::MAX))
+    }
+
+    fn flush(&self) -> Result<()> {
+        mmu::flush();
+        Ok(())
+    }
+}
+
+/// `view` as a `View`: 0, or Sv39 rooted in the frame pool while a handler
+/// (the pool's holder) is installed.
+fn checked_view(view: u64) -> Result<View> {
+    if view != 0 && HANDLER.lock().is_none() {
+        return Err(Status::INVALID_ARGUMENT);
+    }
+    View::from_satp(view).ok_or(Status::INVALID_ARGUMENT)
+}
+
+/// The page-fault hook: the installed handler's answer.
+fn page_fault(view: u64, address: u64, access: u32) -> Result<()> {
+    let handler = HANDLER.lock().clone().ok_or(Status::ACCESS_VIOLATION)?;
+    handler.page_fault(view, address, access)
+}

@@ -1,0 +1,151 @@
+//! Threads in U-mode: starting one, giving a thread a view, and what an
+//! exception from U-mode does — a page fault goes to the virtual-memory
+//! manager's hook, returning from the entry function ends the thread, and
+//! every other exception ends it with a named error for its waiter.
+
+use com::{Result, Status};
+use interfaces::vm::access;
+
+use super::{Entry, Scheduler, State, ThreadId, spawn_entry, with_scheduler};
+use crate::machine::interrupt_mask::{self, Exclusive};
+use crate::machine::mmu::{self, View};
+use crate::machine::trap::{TrapFrame, cause, exception_name};
+use crate::machine::{console::Hex, user};
+
+/// Resolves a page fault of a U-mode thread: `(view, address, access)`;
+/// runs with interrupts enabled. `Ok` resumes the thread.
+pub type PageFaultHook = fn(u64, u64, u32) -> Result<()>;
+
+/// The installed page-fault hook (none: a page fault ends the thread).
+static PAGE_FAULT_HOOK: Exclusive<Option<PageFaultHook>> = Exclusive::new(None);
+
+/// Installs (or, with `None`, removes) the page-fault hook.
+pub fn set_page_fault_hook(hook: Option<PageFaultHook>) {
+    interrupt_mask::without(|| PAGE_FAULT_HOOK.with(|slot| *slot = hook));
+}
+
+/// Starts a thread named `name` in U-mode at `entry`, with `argument` and
+/// its stack pointer at `stack`, in `view`; its kernel stack (where its
+/// traps run) has `kernel_stack` bytes.
+pub fn spawn(
+    name: &str,
+    entry: u64,
+    argument: u64,
+    stack: u64,
+    view: View,
+    kernel_stack: usize,
+) -> Result<ThreadId> {
+    let entry = Entry::User {
+        entry,
+        argument,
+        stack,
+    };
+    spawn_entry(name, entry, kernel_stack, view)
+}
+
+/// Makes `view` the calling thread's translation, at once.
+pub fn set_current_view(view: View) -> Result<()> {
+    interrupt_mask::without(|| {
+        with_scheduler(|scheduler| {
+            let me = scheduler.current_mut();
+            if me.context.view != view {
+                me.context.view = view;
+                mmu::use_view(view);
+            }
+        })
+    })
+}
+
+/// The calling thread's view.
+pub fn current_view() -> View {
+    interrupt_mask::without(|| with_scheduler(|scheduler| scheduler.current_mut().context.view))
+        .unwrap_or(View::BARE)
+}
+
+/// True while a thread that has not finished has a view other than Bare.
+pub fn views_in_use() -> bool {
+    interrupt_mask::without(|| {
+        with_scheduler(|scheduler| scheduler.count_in_views(|view| view != View::BARE))
+    })
+    .is_ok_and(|count| count > 0)
+}
+
+/// How many threads that have not finished have `view`.
+pub fn view_users(view: View) -> usize {
+    interrupt_mask::without(|| {
+        with_scheduler(|scheduler| scheduler.count_in_views(|in_view| in_view == view))
+    })
+    .unwrap_or(0)
+}
+
+impl Scheduler {
+    /// How many threads that have not finished have a view that `counts`.
+    fn count_in_views(&self, counts: impl Fn(View) -> bool) -> usize {
+        self.threads
+            .iter()
+            .filter(|thread| thread.state != State::Exited && counts(thread.context.view))
+            .count()
+    }
+}
+
+/// An exception from U-mode (the trap handler's, with interrupts
+/// disabled): returns to resume the thread, or ends it.
+pub fn on_exception(frame: &mut TrapFrame) {
+    let code = frame.cause();
+    if frame.sepc == user::RETURN_ADDRESS
+        && matches!(
+            code,
+            cause::INSTRUCTION_ACCESS_FAULT | cause::INSTRUCTION_PAGE_FAULT
+        )
+    {
+        super::exit_with(Status::OK);
+    }
+    let outcome = match code {
+        cause::INSTRUCTION_PAGE_FAULT | cause::LOAD_PAGE_FAULT | cause::STORE_PAGE_FAULT => {
+            match resolve_page_fault(frame) {
+                Ok(()) => return,
+                Err(status) => status,
+            }
+        }
+        cause::ILLEGAL_INSTRUCTION => Status::ILLEGAL_INSTRUCTION,
+        cause::INSTRUCTION_ACCESS_FAULT | cause::LOAD_ACCESS_FAULT | cause::STORE_ACCESS_FAULT => {
+            Status::ACCESS_VIOLATION
+        }
+        cause::INSTRUCTION_MISALIGNED | cause::LOAD_MISALIGNED | cause::STORE_MISALIGNED => {
+            Status::MISALIGNED_ACCESS
+        }
+        _ => Status::UNHANDLED_TRAP,
+    };
+    kputln!(
+        "threads: thread ",
+        super::current_id(),
+        " ended in U-mode: ",
+        exception_name(code),
+        " at pc=",
+        Hex(frame.sepc),
+        " stval=",
+        Hex(frame.stval)
+    );
+    super::exit_with(outcome)
+}
+
+/// Asks the page-fault hook, with interrupts enabled (the thread runs on
+/// its own kernel stack and holds no kernel lock); `ACCESS_VIOLATION`
+/// when none is installed.
+fn resolve_page_fault(frame: &TrapFrame) -> Result<()> {
+    let hook = interrupt_mask::without(|| PAGE_FAULT_HOOK.with(|slot| *slot).flatten())
+        .ok_or(Status::ACCESS_VIOLATION)?;
+    let wanted = match frame.cause() {
+        cause::INSTRUCTION_PAGE_FAULT => access::EXECUTE,
+        cause::LOAD_PAGE_FAULT => access::READ,
+        _ => access::WRITE,
+    };
+    let view = current_view().satp();
+    interrupt_mask::enable();
+    let resolved = hook(view, frame.stval, wanted);
+    interrupt_mask::disable();
+    if resolved.is_ok() {
+        mmu::flush_page(frame.stval);
+    }
+    resolved
+}
