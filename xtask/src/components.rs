@@ -17,8 +17,11 @@ use crate::workspace::{Profile, TARGET, cargo, output_directory, workspace_root}
 
 /// A component image and the munger's figures for it.
 pub struct Component {
-    /// The module's name (its image is `/boot/<name>`).
+    /// The module's name.
     pub name: String,
+    /// Where it is bound, without the leading `/`: its image is
+    /// `/boot/<path>`.
+    pub path: String,
     /// The image's bytes.
     pub image: Vec<u8>,
     /// What the munger measured.
@@ -114,6 +117,7 @@ fn build_c(listed: &[&manifest::Component], defs: &[ModuleDef]) -> Result<Vec<Co
             );
             Ok(Component {
                 name: name.clone(),
+                path: component.path.clone(),
                 image: munged.image,
                 report: munged.report,
             })
@@ -202,7 +206,12 @@ fn build_rust(
                 "xtask: munged {name}: {} bytes loaded (ELF span {} bytes), {} relocations, {} imports, {} exports",
                 report.memory_size, report.elf_span, report.relocations, report.imports, report.exports
             );
-            Ok(Component { name: name.clone(), image: munged.image, report })
+            Ok(Component {
+                name: name.clone(),
+                path: component.path.clone(),
+                image: munged.image,
+                report,
+            })
         })
         .collect()
 }

@@ -51,7 +51,7 @@ pub fn build(profile: Profile, image: Image) -> Result<Built> {
     let components = components::build(profile, &listed)?;
     let mut extra: Vec<(String, Vec<u8>)> = components
         .iter()
-        .map(|component| (format!("/{}", component.name), component.image.clone()))
+        .map(|component| (format!("/{}", component.path), component.image.clone()))
         .collect();
     if image == Image::Test {
         let directory = &manifest.broken_images;

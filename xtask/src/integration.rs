@@ -352,6 +352,15 @@ fn failure(error: anyhow::Error, machine: &mut Machine) -> anyhow::Error {
 }
 
 /// The product image's `/boot`: the README and every boot component, and
+/// What `ls /boot` lists for the image packed at `/boot/<path>`: the image,
+/// or the directory its path begins with.
+fn boot_entry(path: &str) -> String {
+    match path.split_once('/') {
+        Some((directory, _)) => format!("/boot/{directory}/"),
+        None => format!("/boot/{path}"),
+    }
+}
+
 /// neither a test-only component nor the broken images.
 fn product_image_holds_only_the_boot_components(
     machine: &mut Machine,
@@ -360,7 +369,7 @@ fn product_image_holds_only_the_boot_components(
     let listing = machine.run("ls /boot")?;
     let entries: Vec<&str> = listing.lines().map(str::trim).collect();
     let mut expected = vec!["/boot/README".to_owned()];
-    expected.extend(manifest.boot.iter().map(|c| format!("/boot/{}", c.name)));
+    expected.extend(manifest.boot.iter().map(|c| boot_entry(&c.path)));
     for entry in &expected {
         ensure!(
             entries.contains(&entry.as_str()),
@@ -368,7 +377,7 @@ fn product_image_holds_only_the_boot_components(
         );
     }
     let mut unwanted = vec![format!("/boot/{}/", manifest.broken_images)];
-    unwanted.extend(manifest.test.iter().map(|c| format!("/boot/{}", c.name)));
+    unwanted.extend(manifest.test.iter().map(|c| boot_entry(&c.path)));
     for entry in &unwanted {
         ensure!(
             !entries.contains(&entry.as_str()),

@@ -39,7 +39,10 @@ pub struct Manifest {
 pub struct Component {
     /// Its directory, relative to the root (`components/hello`).
     pub directory: String,
-    /// Its module name (`hello`): bound as `/hello`, packed as `/boot/hello`.
+    /// Where it is bound, without the leading `/` (`hello`, `sys/vm`):
+    /// its image is packed as `/boot/<path>`.
+    pub path: String,
+    /// Its module name, the last segment of its path (`hello`, `vm`).
     pub name: String,
 }
 
@@ -123,6 +126,18 @@ impl Manifest {
         if manifest.minimal.is_empty() {
             bail!("no [minimal.<name>] configuration");
         }
+        let broken = format!("{}/", manifest.broken_images);
+        if let Some(clash) = manifest
+            .test_image()
+            .iter()
+            .find(|c| c.path.starts_with(&broken))
+        {
+            bail!(
+                "/{} is below /{}, where the broken test images go",
+                clash.path,
+                manifest.broken_images
+            );
+        }
         Ok(manifest)
     }
 
@@ -140,14 +155,21 @@ fn components(table: Table, section: &str) -> Result<Vec<Component>> {
             let bound = value
                 .as_str()
                 .ok_or_else(|| anyhow!("{section}.\"{directory}\" is not a string"))?;
-            let name = bound
+            let path = bound
                 .strip_prefix('/')
-                .filter(|name| !name.is_empty() && !name.contains('/'))
+                .filter(|path| {
+                    path.split('/')
+                        .all(|segment| !matches!(segment, "" | "." | ".."))
+                })
                 .ok_or_else(|| {
-                    anyhow!("{section}.\"{directory}\": \"{bound}\" is not a name like \"/hello\"")
+                    anyhow!(
+                        "{section}.\"{directory}\": \"{bound}\" is not a name like \"/hello\" or \"/sys/vm\""
+                    )
                 })?;
+            let name = path.rsplit('/').next().unwrap_or(path);
             Ok(Component {
                 directory,
+                path: path.to_owned(),
                 name: name.to_owned(),
             })
         })
@@ -308,10 +330,14 @@ pub fn disagreements(manifest: &Manifest, workspace: &Workspace) -> Vec<String> 
     let listed = manifest.test_image();
     let mut names = BTreeMap::new();
     for component in &listed {
-        let Component { directory, name } = component;
+        let Component {
+            directory,
+            path,
+            name,
+        } = component;
         if let Some(other) = names.insert(name.as_str(), directory.as_str()) {
             problems.push(format!(
-                "{FILE}: \"/{name}\" names both {other} and {directory}"
+                "{FILE}: the module name {name} (of \"/{path}\") is both {other}'s and {directory}'s"
             ));
         }
         let last = component.stem();
@@ -333,7 +359,8 @@ pub fn disagreements(manifest: &Manifest, workspace: &Workspace) -> Vec<String> 
         match &holds.def_module {
             None => problems.push(format!("{FILE} lists {directory}, which has no {last}.def")),
             Some(module) if module != name => problems.push(format!(
-                "{FILE} binds {directory} as \"/{name}\", but its {last}.def names the module {module}"
+                "{FILE} binds {directory} as \"/{path}\", but its {last}.def names the module \
+                 {module}, not {name}"
             )),
             Some(_) => {}
         }
@@ -355,7 +382,7 @@ pub fn disagreements(manifest: &Manifest, workspace: &Workspace) -> Vec<String> 
     if !manifest
         .boot
         .iter()
-        .any(|c| format!("/{}", c.name) == manifest.startup)
+        .any(|c| format!("/{}", c.path) == manifest.startup)
     {
         problems.push(format!(
             "{FILE} starts {:?}, which is not in [boot.components]",
@@ -464,11 +491,21 @@ mod tests {
     }
 
     #[test]
+    fn a_nested_name_packs_the_image_below_it() {
+        let nested = MANIFEST.replace("\"/failing\"", "\"/sys/failing\"");
+        let manifest = Manifest::parse(&nested).expect("a nested name parses");
+        let failing = manifest.test.iter().find(|c| c.name == "failing");
+        assert_eq!(failing.map(|c| c.path.as_str()), Some("sys/failing"));
+    }
+
+    #[test]
     fn unknown_keys_and_bad_names_are_errors() {
         let typo = MANIFEST.replace("[test.components]", "[test.component]");
         assert!(Manifest::parse(&typo).is_err());
-        let nested = MANIFEST.replace("\"/failing\"", "\"/test/failing\"");
-        assert!(Manifest::parse(&nested).is_err());
+        let among_broken = MANIFEST.replace("\"/failing\"", "\"/test/failing\"");
+        assert!(Manifest::parse(&among_broken).is_err());
+        let dotted = MANIFEST.replace("\"/failing\"", "\"/sys/../failing\"");
+        assert!(Manifest::parse(&dotted).is_err());
         let bare = MANIFEST.replace("\"/failing\"", "\"failing\"");
         assert!(Manifest::parse(&bare).is_err());
     }

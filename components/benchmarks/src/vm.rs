@@ -176,7 +176,7 @@ fn first_use() -> Result<FirstUse> {
     Ok((factory, space, mapping, address))
 }
 
-/// From binding `/vmm` (not loaded) to a mapping mapped in a first space.
+/// From binding `/sys/vm` (not loaded) to a mapping mapped in a first space.
 pub fn load_and_first_mapping(meter: &Meter) -> Result<u64> {
     let mut figure = u64::MAX;
     for _ in 0..RUNS {

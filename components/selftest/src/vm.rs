@@ -1,4 +1,4 @@
-//! Checks of the virtual-memory manager (`/vmm`): U-mode threads touch
+//! Checks of the virtual-memory manager (`/sys/vm`): U-mode threads touch
 //! pages of mapped spaces, and the manager's figures say what it did —
 //! zero-fill, file reads, copies on write, wiring — and bad accesses end
 //! the thread with `ACCESS_VIOLATION`. Each check ends with every object
@@ -53,7 +53,7 @@ struct Stage {
 }
 
 impl Stage {
-    /// Loads the manager (through `/vmm`) and makes a space running `code`.
+    /// Loads the manager (through `/sys/vm`) and makes a space running `code`.
     fn new(code: &[u32], wired: bool) -> Result<Stage> {
         let factory = sys::namespace()
             .bind(MANAGER_PATH, 0)?
@@ -112,10 +112,10 @@ fn finish(stage: Stage) -> Result<()> {
     let left = factory.status()?;
     drop(factory);
     sys::collect_idle();
-    if left != VmStatus::default() || sys::loaded("vmm") {
+    if left != VmStatus::default() || sys::loaded("vm") {
         return fail(format_args!(
             "after the last space: {left:?}, vmm loaded: {}",
-            sys::loaded("vmm")
+            sys::loaded("vm")
         ));
     }
     Ok(())
@@ -133,7 +133,7 @@ fn grew(before: &VmStatus, after: &VmStatus) -> (u64, u64, u64, u64) {
 
 pub fn zero_fill_pages_come_on_first_touch() -> Result<()> {
     const PAGES: u64 = 16;
-    if sys::loaded("vmm") {
+    if sys::loaded("vm") {
         return fail(format_args!("vmm was loaded before any space"));
     }
     let stage = Stage::new(&STORE_PAGES, false)?;

@@ -1,6 +1,6 @@
 //! The virtual-memory manager: Sv39 address spaces, zero-fill, file-backed and copy-on-write mappings, loaded when a space is wanted.
 //!
-//! Binding `/vmm` loads it; its object is the factory (`IVmFactory`). The
+//! Binding `/sys/vm` loads it; its object is the factory (`IVmFactory`). The
 //! first space or mapping installs its page-fault handler in the kernel
 //! (`/sys/vm-kernel`) and takes the frame pool; when the last space and
 //! mapping are released it removes the handler and gives the pool back,
@@ -151,7 +151,7 @@ fn leave(state: &mut Option<Manager>) {
     }
 }
 
-/// The factory: what `/vmm` binds to.
+/// The factory: what `/sys/vm` binds to.
 #[class(IVmFactory)]
 struct Factory;
 

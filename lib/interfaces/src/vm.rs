@@ -16,7 +16,7 @@ use crate::IThread;
 /// Where the kernel serves `IVmKernel`.
 pub const KERNEL_PATH: &str = "/sys/vm-kernel";
 /// The name that loads the virtual-memory manager (its `IVmFactory`).
-pub const MANAGER_PATH: &str = "/vmm";
+pub const MANAGER_PATH: &str = "/sys/vm";
 
 /// What a range of a space allows (`IVmSpace::map`, `protect`): the
 /// access bits of [`access`], and [`WIRED`](protection::WIRED).
@@ -81,7 +81,7 @@ pub struct RegionStatus {
 }
 
 #[interface("3c9e1f7a-52b8-4d06-a1e4-8b7c2d9f0e31")]
-/// The manager's constructors (the object `/vmm` binds to).
+/// The manager's constructors (the object `/sys/vm` binds to).
 pub trait IVmFactory {
     /// A new, empty address space (only the kernel in it, supervisor-only).
     fn create_space(&self) -> Result<ComPtr<IVmSpace>>;

@@ -160,7 +160,7 @@ fn run(input: &str) -> Machine {
     );
     register(
         &namespace,
-        "/vmm",
+        "/sys/vm",
         ComObject::create::<IVmFactory>(FixedManager),
     );
     let readme: ComPtr<IFile> =
