@@ -8,6 +8,16 @@
 #ifndef TESSERA_INTERFACES_H
 #define TESSERA_INTERFACES_H
 
+/* DeviceInfo: a record, returned by value. */
+typedef struct DeviceInfo {
+    uint64_t base;
+    uint64_t size;
+    uint32_t interrupt;
+    uint32_t virtio_id;
+} DeviceInfo;
+_Static_assert(sizeof(DeviceInfo) == 24, "DeviceInfo is 24 bytes, as in Rust");
+_Static_assert(_Alignof(DeviceInfo) == 8, "DeviceInfo is 8-aligned, as in Rust");
+
 /* HeapStatus: a record, returned by value. */
 typedef struct HeapStatus {
     uint64_t reserved;
@@ -55,6 +65,18 @@ _Static_assert(_Alignof(ThreadStatus) == 8, "ThreadStatus is 8-aligned, as in Ru
 /* IUnknown: its vtable is IUnknownVtbl, in tessera.h. */
 #define TSR_IID_IUNKNOWN {{0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46}}
 
+/* IBlockDevice (5171fbff-c65a-48d5-b1a7-f8e5e636ee41) */
+#define TSR_IID_IBLOCKDEVICE {{0x51, 0x71, 0xfb, 0xff, 0xc6, 0x5a, 0x48, 0xd5, 0xb1, 0xa7, 0xf8, 0xe5, 0xe6, 0x36, 0xee, 0x41}}
+typedef struct IBlockDeviceVtbl {
+    IUnknownVtbl base;
+    tsr_status (*block_size)(void *self, uint32_t *out);
+    tsr_status (*block_count)(void *self, uint64_t *out);
+    tsr_status (*read_only)(void *self, uint32_t *out);
+    tsr_status (*read_blocks)(void *self, uint64_t first, tsr_mut_bytes buffer);
+    tsr_status (*write_blocks)(void *self, uint64_t first, tsr_bytes data);
+    tsr_status (*flush)(void *self);
+} IBlockDeviceVtbl;
+
 /* ICondition (062be748-85b2-4541-85e9-92af1d9d9c27) */
 #define TSR_IID_ICONDITION {{0x06, 0x2b, 0xe7, 0x48, 0x85, 0xb2, 0x45, 0x41, 0x85, 0xe9, 0x92, 0xaf, 0x1d, 0x9d, 0x9c, 0x27}}
 typedef struct IConditionVtbl {
@@ -80,6 +102,13 @@ typedef struct ICounterVtbl {
     tsr_status (*total)(void *self, uint64_t *out);
     tsr_status (*version)(void *self, uint32_t *out);
 } ICounterVtbl;
+
+/* IDevice (561be071-d897-4431-bcac-e34b8f606091) */
+#define TSR_IID_IDEVICE {{0x56, 0x1b, 0xe0, 0x71, 0xd8, 0x97, 0x44, 0x31, 0xbc, 0xac, 0xe3, 0x4b, 0x8f, 0x60, 0x60, 0x91}}
+typedef struct IDeviceVtbl {
+    IUnknownVtbl base;
+    tsr_status (*info)(void *self, DeviceInfo *out);
+} IDeviceVtbl;
 
 /* IFile (246c8ac9-cd29-4cce-8877-4f4f549dc190) */
 #define TSR_IID_IFILE {{0x24, 0x6c, 0x8a, 0xc9, 0xcd, 0x29, 0x4c, 0xce, 0x88, 0x77, 0x4f, 0x4f, 0x54, 0x9d, 0xc1, 0x90}}

@@ -15,8 +15,11 @@
 //! | `/sys/process` | `IProcess`, `IThread`; `IMutex`, `ICondition` | `process`, [`locks`] |
 //! | `/sys/interrupts` | `IInterrupts` | `interrupts` |
 //! | `/sys/scheduler` | `IScheduler` | `scheduler` |
+//! | `/sys/devices/virtio-blk0`, ... | `IDevice` | [`devices`] |
 
 pub mod console;
+#[cfg(feature = "loader")]
+pub mod devices;
 #[cfg(feature = "threads")]
 mod interrupts;
 #[cfg(feature = "threads")]

@@ -13,6 +13,7 @@
 #![deny(unsafe_code)]
 
 pub mod console;
+pub mod device;
 pub mod file;
 pub mod heap;
 pub mod interpose;
@@ -27,6 +28,7 @@ pub mod scheduler;
 pub mod threads;
 
 pub use console::{IConsole, IConsoleImpl};
+pub use device::{DeviceInfo, IBlockDevice, IBlockDeviceImpl, IDevice, IDeviceImpl};
 pub use file::{IFile, IFileImpl, IMemoryFile, IMemoryFileImpl};
 pub use heap::{HeapStatus, IHeap, IHeapImpl};
 pub use interpose::{IInterpose, IInterposeImpl};

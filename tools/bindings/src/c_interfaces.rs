@@ -14,9 +14,9 @@ use com::{
 };
 use image::def::signature::{C_KEYWORDS, c_declaration, c_pointer_to};
 use interfaces::{
-    ICondition, IConsole, IFile, IHeap, IInterpose, IInterruptSource, IInterrupts, ILoader,
-    IMemoryFile, IModule, IMutate, IMutex, INamespace, IPower, IProcess, IProgram, IScheduler,
-    ISchedulerPolicy, IThread, IThreads, ITransition,
+    IBlockDevice, ICondition, IConsole, IDevice, IFile, IHeap, IInterpose, IInterruptSource,
+    IInterrupts, ILoader, IMemoryFile, IModule, IMutate, IMutex, INamespace, IPower, IProcess,
+    IProgram, IScheduler, ISchedulerPolicy, IThread, IThreads, ITransition,
 };
 use private_interfaces::{ICounter, IHello};
 
@@ -24,9 +24,11 @@ use private_interfaces::{ICounter, IHello};
 /// The test-only ones ([`TEST_ONLY`]) stay out; a test fails when an
 /// interface declared in the tree is in neither list.
 const INTERFACES: &[&InterfaceSignature] = &[
+    IBlockDevice::SIGNATURE,
     ICondition::SIGNATURE,
     IConsole::SIGNATURE,
     ICounter::SIGNATURE,
+    IDevice::SIGNATURE,
     IFile::SIGNATURE,
     IHeap::SIGNATURE,
     IHello::SIGNATURE,
