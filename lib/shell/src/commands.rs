@@ -12,7 +12,7 @@ use interfaces::{IFile, IHeap, INamespace, IPower, IScheduler, IThreads};
 use private_interfaces::{IBenchmarks, ISelfTests};
 
 use crate::context::{Context, Failure, Held, Outcome, failed, service};
-use crate::{Exit, Output, filters, modules};
+use crate::{Exit, Output, filters, modules, storage};
 
 /// Where `mem` finds the kernel heap.
 pub const HEAP_PATH: &str = "/sys/heap";
@@ -138,6 +138,12 @@ const COMMANDS: &[Command] = &[
         usage: "readwrite <name>",
         summary: "let the object be written again",
         run: filters::readwrite,
+    },
+    Command {
+        name: "blocks",
+        usage: "blocks <device> [read <n> | write <n> <text> | flush]",
+        summary: "show a block device (virtio-blk), a block of it, or write one",
+        run: storage::blocks,
     },
     Command {
         name: "selftest",

@@ -18,6 +18,7 @@ mod context;
 mod filters;
 mod line;
 mod modules;
+mod storage;
 
 use com::{ComPtr, Result};
 use interfaces::{IConsole, INamespace};

@@ -1,0 +1,184 @@
+//! The virtio block device driver: the first disk the kernel lists (`/sys/devices/virtio-blk0`) as an `IBlockDevice`, over `virtio-drivers`.
+//!
+//! Binding `/virtio-blk` loads it: the constructor finds the device the
+//! kernel listed, attaches its interrupt, and brings the device up over
+//! the legacy or the modern virtio-mmio transport (whichever the device
+//! offers). Its object is the disk.
+//!
+//! One request is in flight at a time, under a kernel lock. A request is
+//! submitted with the crate's non-blocking call, the calling thread
+//! sleeps on the device's interrupt until the device has used it, and the
+//! crate completes it: the device reads and writes the caller's buffer
+//! directly (no copy), and nothing spins. Requests larger than
+//! [`MAX_REQUEST_BLOCKS`] go as several.
+//!
+//! Releasing the last reference unloads the driver: the device is reset,
+//! its queue's memory freed and its interrupt given back.
+//!
+//! Depends on `com`, `component`, `interfaces`, `virtio-drivers` and
+//! `virtio-hal` (the shared `Hal`).
+
+#![no_std]
+#![no_main]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
+use component::threads::Lock;
+use interfaces::device::virtio;
+use interfaces::{IBlockDevice, IBlockDeviceImpl, IInterruptSource, IInterrupts};
+use virtio_drivers::device::blk::{BlkReq, BlkResp, SECTOR_SIZE, VirtIOBlk};
+use virtio_hal::{AnsweredTransport, TesseraHal};
+
+/// The device this driver drives, under `/sys/devices`.
+const DEVICE: &str = "virtio-blk0";
+/// The most blocks one request carries (64 KiB); longer transfers are split.
+const MAX_REQUEST_BLOCKS: usize = 128;
+
+type Device = VirtIOBlk<TesseraHal, AnsweredTransport>;
+
+/// The disk.
+#[class(IBlockDevice)]
+struct Disk {
+    device: Lock<Device>,
+    /// The device's interrupt (the transport holds it too).
+    interrupt: ComPtr<IInterruptSource>,
+    block_count: u64,
+    read_only: bool,
+}
+
+impl Disk {
+    /// The first block as the crate takes it, once `first` and `length`
+    /// are checked against the disk.
+    fn check(&self, first: u64, length: usize) -> Result<usize> {
+        if length == 0 || length % SECTOR_SIZE != 0 {
+            return Err(Status::INVALID_ARGUMENT);
+        }
+        let blocks = u64::try_from(length / SECTOR_SIZE).map_err(|_| Status::OUT_OF_RANGE)?;
+        let end = first.checked_add(blocks).ok_or(Status::OUT_OF_RANGE)?;
+        if end > self.block_count {
+            return Err(Status::OUT_OF_RANGE);
+        }
+        usize::try_from(first).map_err(|_| Status::OUT_OF_RANGE)
+    }
+
+    /// Sleeps until the device has used the request in flight.
+    fn wait_until_used(&self, device: &mut Device) {
+        while device.peek_used().is_none() {
+            // `wait` fails only for a source that is gone, which a driver
+            // holding it cannot see; the used ring is checked either way.
+            let _ = self.interrupt.wait();
+            device.ack_interrupt();
+        }
+    }
+
+    #[allow(
+        unsafe_code,
+        reason = "a non-blocking request borrows its buffers until it completes"
+    )]
+    fn read_request(&self, device: &mut Device, first: usize, buffer: &mut [u8]) -> Result<()> {
+        let mut request = BlkReq::default();
+        let mut response = BlkResp::default();
+        // SAFETY: `request`, `buffer` and `response` are used by nothing
+        // else until `complete_read_blocks` below, which runs before this
+        // function returns: `wait_until_used` returns only once the device
+        // has used the request. A failed submission borrows nothing.
+        let token = unsafe { device.read_blocks_nb(first, &mut request, buffer, &mut response) }
+            .map_err(virtio_hal::status)?;
+        self.wait_until_used(device);
+        // SAFETY: the same buffers the request was submitted with.
+        unsafe { device.complete_read_blocks(token, &request, buffer, &mut response) }
+            .map_err(device_error)
+    }
+
+    #[allow(
+        unsafe_code,
+        reason = "a non-blocking request borrows its buffers until it completes"
+    )]
+    fn write_request(&self, device: &mut Device, first: usize, data: &[u8]) -> Result<()> {
+        let mut request = BlkReq::default();
+        let mut response = BlkResp::default();
+        // SAFETY: as in `read_request`.
+        let token = unsafe { device.write_blocks_nb(first, &mut request, data, &mut response) }
+            .map_err(virtio_hal::status)?;
+        self.wait_until_used(device);
+        // SAFETY: the same buffers the request was submitted with.
+        unsafe { device.complete_write_blocks(token, &request, data, &mut response) }
+            .map_err(device_error)
+    }
+}
+
+/// The status for a request the device answered with an error.
+fn device_error(error: virtio_drivers::Error) -> Status {
+    match error {
+        virtio_drivers::Error::IoError => Status::DEVICE_ERROR,
+        other => virtio_hal::status(other),
+    }
+}
+
+impl IBlockDeviceImpl for Disk {
+    fn block_size(&self) -> Result<u32> {
+        Ok(SECTOR_SIZE as u32)
+    }
+
+    fn block_count(&self) -> Result<u64> {
+        Ok(self.block_count)
+    }
+
+    fn read_only(&self) -> Result<bool> {
+        Ok(self.read_only)
+    }
+
+    fn read_blocks(&self, first: u64, buffer: &mut [u8]) -> Result<()> {
+        let mut block = self.check(first, buffer.len())?;
+        let mut device = self.device.lock();
+        for chunk in buffer.chunks_mut(MAX_REQUEST_BLOCKS * SECTOR_SIZE) {
+            self.read_request(&mut device, block, chunk)?;
+            block += MAX_REQUEST_BLOCKS;
+        }
+        Ok(())
+    }
+
+    fn write_blocks(&self, first: u64, data: &[u8]) -> Result<()> {
+        if self.read_only {
+            return Err(Status::ACCESS_DENIED);
+        }
+        let mut block = self.check(first, data.len())?;
+        let mut device = self.device.lock();
+        for chunk in data.chunks(MAX_REQUEST_BLOCKS * SECTOR_SIZE) {
+            self.write_request(&mut device, block, chunk)?;
+            block += MAX_REQUEST_BLOCKS;
+        }
+        Ok(())
+    }
+
+    /// The crate's flush waits through the transport's doorbell, which
+    /// sleeps until the device answers.
+    fn flush(&self) -> Result<()> {
+        self.device.lock().flush().map_err(device_error)
+    }
+}
+
+fn construct() -> Result<ComPtr<IUnknown>> {
+    let namespace = component::namespace()?;
+    let info = virtio_hal::find(&namespace, DEVICE)?;
+    if info.virtio_id != virtio::BLOCK {
+        return Err(Status::NOT_SUPPORTED);
+    }
+    let interrupt = namespace
+        .bind("/sys/interrupts", 0)?
+        .query::<IInterrupts>()?
+        .attach(info.interrupt)?;
+    let transport = virtio_hal::open(&info, interrupt.clone())?;
+    let device = Device::new(transport).map_err(virtio_hal::status)?;
+    let disk = Disk {
+        block_count: device.capacity(),
+        read_only: device.readonly(),
+        device: Lock::new(device)?,
+        interrupt,
+    };
+    Ok(ComObject::create::<IBlockDevice>(disk).to_unknown())
+}
+
+component::component!(construct);
