@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail, ensure};
 use crate::figures;
 use crate::machine::{Machine, STEP_TIMEOUT};
 use crate::manifest::Manifest;
+use crate::storage_tests::{self, DiskTest};
 
 /// One test: gets a machine sitting at its first prompt and the boot output.
 type Test = fn(&mut Machine, &str) -> Result<()>;
@@ -140,6 +141,8 @@ enum Body {
     TypedAhead,
     /// `minimal_kernel_<name>`, on a kernel with threads or without.
     Minimal { threads: bool },
+    /// A storage test, on a machine with a fresh disk of its own.
+    Disk(storage_tests::Setup, DiskTest),
 }
 
 /// The tests whose names contain `filter` (all of them for "").
@@ -181,6 +184,15 @@ pub fn catalogue(manifest: &Manifest) -> Vec<QemuTest> {
         boots: Boots::TestImage,
         body: Body::Shell(test),
     }));
+    tests.extend(
+        storage_tests::TESTS
+            .iter()
+            .map(|&(name, setup, test)| QemuTest {
+                name: name.into(),
+                boots: Boots::TestImage,
+                body: Body::Disk(setup, test),
+            }),
+    );
     tests.extend(
         manifest
             .minimal
@@ -270,6 +282,13 @@ impl QemuTest {
             Body::ProductListing => self.on_machine(kernel, |machine, _| {
                 product_image_holds_only_the_boot_components(machine, manifest)
             }),
+            Body::Disk(setup, test) => {
+                let disk = storage_tests::fresh_disk(&self.name)?;
+                let devices = storage_tests::devices(setup, &disk);
+                let (mut machine, _) = Machine::boot_with(kernel, &devices)?;
+                test(&mut machine, &disk).map_err(|error| failure(error, &mut machine))?;
+                Ok(None)
+            }
         }
     }
 

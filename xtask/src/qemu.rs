@@ -1,10 +1,13 @@
 //! Finding (or installing) QEMU and the command lines that boot Tessera in it.
 
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use interfaces::power::exit_code;
+
+use crate::disk::Disk;
 
 /// The emulator.
 pub const QEMU: &str = "qemu-system-riscv64";
@@ -68,17 +71,42 @@ fn machine(kernel: &Path) -> Command {
     qemu
 }
 
+/// The devices a machine has besides its console.
+#[derive(Clone, Debug, Default)]
+pub struct Devices {
+    /// A disk, as a virtio block device.
+    pub disk: Option<Disk>,
+    /// Virtio devices use the modern virtio-mmio transport (version 2)
+    /// instead of QEMU's default, the legacy one.
+    pub modern_virtio: bool,
+}
+
+impl Devices {
+    /// QEMU's options for them.
+    fn arguments(&self) -> Vec<OsString> {
+        let mut arguments = Vec::new();
+        if self.modern_virtio {
+            arguments.extend(["-global".into(), "virtio-mmio.force-legacy=false".into()]);
+        }
+        if let Some(disk) = &self.disk {
+            arguments.extend(disk.qemu_arguments());
+        }
+        arguments
+    }
+}
+
 /// QEMU with the console (and its monitor, behind Ctrl-A) on this terminal.
-pub fn interactive(kernel: &Path) -> Command {
+pub fn interactive(kernel: &Path, devices: &Devices) -> Command {
     let mut qemu = machine(kernel);
-    qemu.arg("-nographic");
+    qemu.arg("-nographic").args(devices.arguments());
     qemu
 }
 
 /// QEMU with the console on stdin/stdout and nothing else, for tests.
-pub fn headless(kernel: &Path) -> Command {
+pub fn headless(kernel: &Path, devices: &Devices) -> Command {
     let mut qemu = machine(kernel);
-    qemu.args(["-display", "none", "-serial", "stdio", "-monitor", "none"]);
+    qemu.args(["-display", "none", "-serial", "stdio", "-monitor", "none"])
+        .args(devices.arguments());
     qemu
 }
 
