@@ -28,6 +28,5 @@
 #define TSR_TIMED_OUT (-18) /* timed out */
 #define TSR_PUSHED_OUT (-19) /* call pushed out by a mutation */
 #define TSR_IMPORT_CYCLE (-20) /* import cycle */
-#define TSR_DEVICE_ERROR (-21) /* device error */
 
 #endif

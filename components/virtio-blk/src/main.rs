@@ -89,7 +89,7 @@ impl Disk {
         self.wait_until_used(device);
         // SAFETY: the same buffers the request was submitted with.
         unsafe { device.complete_read_blocks(token, &request, buffer, &mut response) }
-            .map_err(device_error)
+            .map_err(virtio_hal::status)
     }
 
     #[allow(
@@ -105,15 +105,7 @@ impl Disk {
         self.wait_until_used(device);
         // SAFETY: the same buffers the request was submitted with.
         unsafe { device.complete_write_blocks(token, &request, data, &mut response) }
-            .map_err(device_error)
-    }
-}
-
-/// The status for a request the device answered with an error.
-fn device_error(error: virtio_drivers::Error) -> Status {
-    match error {
-        virtio_drivers::Error::IoError => Status::DEVICE_ERROR,
-        other => virtio_hal::status(other),
+            .map_err(virtio_hal::status)
     }
 }
 
@@ -156,7 +148,7 @@ impl IBlockDeviceImpl for Disk {
     /// The crate's flush waits through the transport's doorbell, which
     /// sleeps until the device answers.
     fn flush(&self) -> Result<()> {
-        self.device.lock().flush().map_err(device_error)
+        self.device.lock().flush().map_err(virtio_hal::status)
     }
 }
 

@@ -82,8 +82,6 @@ statuses! {
     /// Binding the name would wait for a load that waits, through its
     /// imports, for this bind: components that import from each other.
     IMPORT_CYCLE = -20, "import cycle";
-    /// A device answered a request with an error.
-    DEVICE_ERROR = -21, "device error";
 }
 
 impl Status {
@@ -131,13 +129,13 @@ mod tests {
     #[test]
     fn every_named_status_is_listed_once_by_its_name() {
         extern crate std;
-        assert_eq!(Status::NAMED.len(), 22);
+        assert_eq!(Status::NAMED.len(), 21);
         assert_eq!(Status::NAMED[0], ("OK", Status::OK));
         assert!(Status::NAMED.contains(&("IMPORT_CYCLE", Status::IMPORT_CYCLE)));
         let codes: std::vec::Vec<i32> = Status::NAMED.iter().map(|(_, status)| status.0).collect();
         assert_eq!(
             codes,
-            (-21..=0).rev().collect::<std::vec::Vec<_>>(),
+            (-20..=0).rev().collect::<std::vec::Vec<_>>(),
             "codes run from 0 down"
         );
     }
