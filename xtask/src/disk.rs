@@ -157,16 +157,17 @@ mod tests {
     #[test]
     fn ro_suffix_attaches_read_only_and_commas_are_doubled() {
         let file = std::env::temp_dir().join("xtask-disk,test.img");
-        fs::write(&file, [0u8; 512]).unwrap();
-        let disk = Disk::parse(&format!("{}:ro", file.display())).unwrap();
+        fs::write(&file, [0u8; 512]).expect("a temporary file");
+        let disk = Disk::parse(&format!("{}:ro", file.display())).expect("the disk parses");
         assert!(disk.read_only);
         assert_eq!(disk.path, file);
         let arguments = disk.qemu_arguments();
         let drive = arguments[1].to_string_lossy().into_owned();
         assert!(drive.contains("disk,,test.img"), "{drive}");
         assert!(drive.ends_with(",readonly=on"), "{drive}");
-        assert!(!Disk::parse(&file.display().to_string()).unwrap().read_only);
-        fs::remove_file(&file).unwrap();
+        let writable = Disk::parse(&file.display().to_string()).expect("the disk parses");
+        assert!(!writable.read_only);
+        let _ = fs::remove_file(&file);
     }
 
     #[test]

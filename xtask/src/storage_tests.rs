@@ -57,18 +57,18 @@ pub const TESTS: &[(&str, Setup, DiskTest)] = &[
 ];
 
 /// The disk's size in blocks of 512 bytes (4 MiB).
-const DISK_BLOCKS: u64 = 8192;
+const DISK_BLOCKS: usize = 8192;
 /// What the fresh disk holds at block [`MARKED_BLOCK`].
 const MARK: &[u8] = b"TESSERA BLOCK THREE";
-const MARKED_BLOCK: u64 = 3;
+const MARKED_BLOCK: usize = 3;
 
 /// A fresh disk for the test `name`: zeros, and the mark.
 pub fn fresh_disk(name: &str) -> Result<PathBuf> {
     let directory = output_directory()?.join("test-disks");
     fs::create_dir_all(&directory)?;
     let path = directory.join(format!("{name}.img"));
-    let mut bytes = vec![0u8; (DISK_BLOCKS * 512) as usize];
-    let at = (MARKED_BLOCK * 512) as usize;
+    let mut bytes = vec![0u8; DISK_BLOCKS * 512];
+    let at = MARKED_BLOCK * 512;
     bytes[at..at + MARK.len()].copy_from_slice(MARK);
     fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
@@ -86,9 +86,9 @@ pub fn devices(setup: Setup, disk: &Path) -> Devices {
 }
 
 /// Block `index` of the image at `path`.
-fn block_on_host(path: &Path, index: u64) -> Result<Vec<u8>> {
+fn block_on_host(path: &Path, index: usize) -> Result<Vec<u8>> {
     let bytes = fs::read(path)?;
-    let at = (index * 512) as usize;
+    let at = index * 512;
     Ok(bytes
         .get(at..at + 512)
         .context("the image is too short")?

@@ -52,7 +52,7 @@ impl Disk {
     /// The first block as the crate takes it, once `first` and `length`
     /// are checked against the disk.
     fn check(&self, first: u64, length: usize) -> Result<usize> {
-        if length == 0 || length % SECTOR_SIZE != 0 {
+        if length == 0 || !length.is_multiple_of(SECTOR_SIZE) {
             return Err(Status::INVALID_ARGUMENT);
         }
         let blocks = u64::try_from(length / SECTOR_SIZE).map_err(|_| Status::OUT_OF_RANGE)?;
@@ -111,7 +111,7 @@ impl Disk {
 
 impl IBlockDeviceImpl for Disk {
     fn block_size(&self) -> Result<u32> {
-        Ok(SECTOR_SIZE as u32)
+        u32::try_from(SECTOR_SIZE).map_err(|_| Status::OUT_OF_RANGE)
     }
 
     fn block_count(&self) -> Result<u64> {

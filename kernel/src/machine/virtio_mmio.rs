@@ -13,7 +13,7 @@ const HEADER_END: usize = 0x00c;
 /// `base` (0: the slot is empty); `None` when the window is too small or
 /// its first word is not the virtio magic.
 pub fn device_id(base: usize, size: usize) -> Option<u32> {
-    if size < HEADER_END || base % 4 != 0 {
+    if size < HEADER_END || !base.is_multiple_of(4) {
         return None;
     }
     let read = |offset: usize| {

@@ -80,7 +80,9 @@ unsafe impl Hal for TesseraHal {
     unsafe fn mmio_phys_to_virt(address: PhysAddr, _size: usize) -> NonNull<u8> {
         // Device registers are used where they are (no translation, as for
         // memory); the crate only asks for windows the kernel listed.
-        NonNull::new(core::ptr::with_exposed_provenance_mut(address as usize))
+        usize::try_from(address)
+            .ok()
+            .and_then(|address| NonNull::new(core::ptr::with_exposed_provenance_mut(address)))
             .unwrap_or(NonNull::dangling())
     }
 
@@ -140,7 +142,7 @@ mod tests {
     fn dma_blocks_are_zeroed_page_aligned_and_seen_in_place() {
         let (address, block) = TesseraHal::dma_alloc(2, BufferDirection::Both);
         assert_ne!(address, 0);
-        assert_eq!(address as usize % PAGE_SIZE, 0);
+        assert_eq!(address % PAGE_SIZE as PhysAddr, 0);
         assert_eq!(address, block.as_ptr() as PhysAddr);
         // SAFETY: the block is two fresh pages.
         let bytes = unsafe { core::slice::from_raw_parts(block.as_ptr(), 2 * PAGE_SIZE) };
