@@ -82,6 +82,10 @@ statuses! {
     /// Binding the name would wait for a load that waits, through its
     /// imports, for this bind: components that import from each other.
     IMPORT_CYCLE = -20, "import cycle";
+    /// The device or file system has no room left for what was written.
+    DISK_FULL = -21, "no space left on the device";
+    /// A directory cannot be removed while it has entries.
+    NOT_EMPTY = -22, "directory not empty";
 }
 
 impl Status {
@@ -129,13 +133,13 @@ mod tests {
     #[test]
     fn every_named_status_is_listed_once_by_its_name() {
         extern crate std;
-        assert_eq!(Status::NAMED.len(), 21);
+        assert_eq!(Status::NAMED.len(), 23);
         assert_eq!(Status::NAMED[0], ("OK", Status::OK));
         assert!(Status::NAMED.contains(&("IMPORT_CYCLE", Status::IMPORT_CYCLE)));
         let codes: std::vec::Vec<i32> = Status::NAMED.iter().map(|(_, status)| status.0).collect();
         assert_eq!(
             codes,
-            (-20..=0).rev().collect::<std::vec::Vec<_>>(),
+            (-22..=0).rev().collect::<std::vec::Vec<_>>(),
             "codes run from 0 down"
         );
     }
