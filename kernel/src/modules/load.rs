@@ -21,8 +21,11 @@ use crate::abi::exports;
 use crate::machine::cache;
 use crate::machine::heap::HeapBlock;
 
-/// Where demand-loaded images are found: `/hello` loads `/boot/hello`.
-const IMAGE_DIRECTORY: &str = "/boot";
+/// Where demand-loaded images are found, in the order searched: `/hello`
+/// loads `/boot/hello`, else `/disk/hello` (the mounted disk), else
+/// `/host/hello` (the host's shared directory). A name found nowhere is
+/// reported as missing from the first.
+const IMAGE_DIRECTORIES: [&str; 3] = ["/boot", "/disk", "/host"];
 /// The module name of the kernel's own exports.
 const KERNEL_MODULE: &str = "kernel";
 
@@ -38,12 +41,7 @@ impl ModuleLoader {
 
 impl namespace::Loader for ModuleLoader {
     fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
-        let mut location = String::new();
-        location
-            .try_reserve_exact(IMAGE_DIRECTORY.len() + name.len())
-            .map_err(|_| Status::OUT_OF_MEMORY)?;
-        location.push_str(IMAGE_DIRECTORY);
-        location.push_str(name);
+        let location = image_location(name)?;
         super::load_and_add(&location, "", Some(name), Calls::Direct).map(|(object, _)| object)
     }
 
@@ -58,6 +56,28 @@ impl namespace::Loader for ModuleLoader {
     fn collect(&self) {
         super::collect_idle();
     }
+}
+
+/// Where the image of `name` is: in the first of [`IMAGE_DIRECTORIES`]
+/// that holds it, else (for the loader's "not found") in the first.
+fn image_location(name: &str) -> Result<String> {
+    let root = namespace::current()?;
+    let path_in = |directory: &str| -> Result<String> {
+        let mut location = String::new();
+        location
+            .try_reserve_exact(directory.len() + name.len())
+            .map_err(|_| Status::OUT_OF_MEMORY)?;
+        location.push_str(directory);
+        location.push_str(name);
+        Ok(location)
+    };
+    for directory in IMAGE_DIRECTORIES {
+        let location = path_in(directory)?;
+        if root.capabilities(&location).is_ok() {
+            return Ok(location);
+        }
+    }
+    path_in(IMAGE_DIRECTORIES[0])
 }
 
 /// The calling thread's id (never 0).

@@ -16,6 +16,7 @@
 //! | `/sys/interrupts` | `IInterrupts` | `interrupts` |
 //! | `/sys/scheduler` | `IScheduler` | `scheduler` |
 //! | `/sys/devices/virtio-blk0`, ... | `IDevice` | [`devices`] |
+//! | `/sys/shutdown` | `IShutdown` | `shutdown` |
 
 pub mod console;
 #[cfg(feature = "loader")]
@@ -31,6 +32,8 @@ mod power;
 mod process;
 #[cfg(feature = "threads")]
 mod scheduler;
+#[cfg(feature = "loader")]
+mod shutdown;
 #[cfg(feature = "threads")]
 mod threads;
 
@@ -98,13 +101,15 @@ pub fn mount_boot_romfs(root: &Root, romfs: &'static [u8]) -> Result<()> {
     root.register("/boot", boot.as_unknown(), flags::EXTENSION)
 }
 
-/// `/sys/loader` and `/sys/modules`.
+/// `/sys/loader`, `/sys/modules` and `/sys/shutdown`.
 #[cfg(feature = "loader")]
 fn register_loader_objects(root: &Root) -> Result<()> {
     let loader = ComObject::create::<interfaces::ILoader>(modules::LoaderService);
     root.register("/sys/loader", loader.as_unknown(), 0)?;
     let listing = ComObject::create::<interfaces::INamespace>(modules::ModuleDirectory);
-    root.register("/sys/modules", listing.as_unknown(), flags::EXTENSION)
+    root.register("/sys/modules", listing.as_unknown(), flags::EXTENSION)?;
+    let shutdown = ComObject::create::<interfaces::IShutdown>(shutdown::ShutdownService);
+    root.register(interfaces::power::SHUTDOWN_PATH, shutdown.as_unknown(), 0)
 }
 
 /// `/sys/threads`, `/sys/process`, `/sys/interrupts` and `/sys/scheduler`.

@@ -140,6 +140,48 @@ const COMMANDS: &[Command] = &[
         run: filters::readwrite,
     },
     Command {
+        name: "write",
+        usage: "write <file> <text...>",
+        summary: "make a file hold the text (and a line end)",
+        run: storage::write,
+    },
+    Command {
+        name: "cp",
+        usage: "cp <from> <to>",
+        summary: "copy a file",
+        run: storage::cp,
+    },
+    Command {
+        name: "mkdir",
+        usage: "mkdir <path>",
+        summary: "make a directory",
+        run: storage::mkdir,
+    },
+    Command {
+        name: "rm",
+        usage: "rm <path>",
+        summary: "remove a file or an empty directory",
+        run: storage::rm,
+    },
+    Command {
+        name: "mount",
+        usage: "mount [-r] [<device> <path>]",
+        summary: "mount a disk's FAT volume (default: virtio-blk at /disk; -r read-only)",
+        run: storage::mount,
+    },
+    Command {
+        name: "umount",
+        usage: "umount <path>",
+        summary: "write a volume back and take it out of the namespace",
+        run: storage::umount,
+    },
+    Command {
+        name: "sync",
+        usage: "sync [<path>]",
+        summary: "write a volume's changes to its disk (default /disk)",
+        run: storage::sync,
+    },
+    Command {
         name: "blocks",
         usage: "blocks <device> [read <n> | write <n> <text> | flush]",
         summary: "show a block device (virtio-blk), a block of it, or write one",

@@ -14,9 +14,10 @@ use com::{
 };
 use image::def::signature::{C_KEYWORDS, c_declaration, c_pointer_to};
 use interfaces::{
-    IBlockDevice, ICondition, IConsole, IDevice, IFile, IHeap, IInterpose, IInterruptSource,
-    IInterrupts, ILoader, IMemoryFile, IModule, IMutate, IMutex, INamespace, IPower, IProcess,
-    IProgram, IScheduler, ISchedulerPolicy, IThread, IThreads, ITransition,
+    IBlockDevice, ICondition, IConsole, IDevice, IDirectory, IFile, IFileSystem, IHeap, IInterpose,
+    IInterruptSource, IInterrupts, ILoader, IMemoryFile, IModule, IMutate, IMutex, INamespace,
+    IPower, IProcess, IProgram, IScheduler, ISchedulerPolicy, IShutdown, IShutdownListener,
+    IThread, IThreads, ITransition, IVolume,
 };
 use private_interfaces::{ICounter, IHello};
 
@@ -29,7 +30,9 @@ const INTERFACES: &[&InterfaceSignature] = &[
     IConsole::SIGNATURE,
     ICounter::SIGNATURE,
     IDevice::SIGNATURE,
+    IDirectory::SIGNATURE,
     IFile::SIGNATURE,
+    IFileSystem::SIGNATURE,
     IHeap::SIGNATURE,
     IHello::SIGNATURE,
     IInterpose::SIGNATURE,
@@ -46,10 +49,13 @@ const INTERFACES: &[&InterfaceSignature] = &[
     IProcess::SIGNATURE,
     IProgram::SIGNATURE,
     IScheduler::SIGNATURE,
+    IShutdown::SIGNATURE,
+    IShutdownListener::SIGNATURE,
     ISchedulerPolicy::SIGNATURE,
     IThread::SIGNATURE,
     IThreads::SIGNATURE,
     ITransition::SIGNATURE,
+    IVolume::SIGNATURE,
 ];
 
 /// Interfaces only the test image's components implement and call.

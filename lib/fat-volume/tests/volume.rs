@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use com::Status;
-use fat::{BlockDevice, BlockStream, Blocks, Entry, Kind, Volume};
+use fat_volume::{BlockDevice, BlockStream, Blocks, Entry, Kind, Volume};
 use lamfat::{FatType, FormatVolumeOptions, format_volume};
 
 const BLOCK: usize = 512;
