@@ -101,8 +101,8 @@ pub fn ensure_fat_tools() -> Result<()> {
 }
 
 /// Writes a fresh FAT image at `path`, with the README and the demo
-/// component on it.
-fn make_fat_image(path: &Path, components: &[Component]) -> Result<()> {
+/// component on it when `components` has it.
+pub fn make_fat_image(path: &Path, components: &[Component]) -> Result<()> {
     ensure_fat_tools()?;
     let partial = path.with_extension("img.partial");
     let _ = fs::remove_file(&partial);
@@ -111,11 +111,12 @@ fn make_fat_image(path: &Path, components: &[Component]) -> Result<()> {
         .arg(&partial)
         .arg(DEFAULT_SIZE_KIB.to_string()))?;
     write_in(&partial, README.as_bytes(), "README")?;
-    let demo = components
+    if let Some(demo) = components
         .iter()
         .find(|component| component.name == DEMO_COMPONENT)
-        .with_context(|| format!("the image has no {DEMO_COMPONENT} component to copy"))?;
-    write_in(&partial, &demo.image, DEMO_COMPONENT)?;
+    {
+        write_in(&partial, &demo.image, DEMO_COMPONENT)?;
+    }
     fs::rename(&partial, path).with_context(|| format!("moving the disk to {}", path.display()))
 }
 

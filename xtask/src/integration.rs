@@ -283,7 +283,7 @@ impl QemuTest {
                 product_image_holds_only_the_boot_components(machine, manifest)
             }),
             Body::Disk(setup, test) => {
-                let disk = storage_tests::fresh_disk(&self.name)?;
+                let disk = storage_tests::fresh_disk(&self.name, setup)?;
                 let devices = storage_tests::devices(setup, &disk);
                 let (mut machine, _) = Machine::boot_with(kernel, &devices)?;
                 test(&mut machine, &disk).map_err(|error| failure(error, &mut machine))?;

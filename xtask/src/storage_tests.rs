@@ -4,10 +4,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use anyhow::{Context, Result, ensure};
 
-use crate::disk::Disk;
+use crate::disk::{self, Disk};
 use crate::figures;
 use crate::machine::{Machine, STEP_TIMEOUT};
 use crate::qemu::Devices;
@@ -24,11 +25,20 @@ pub struct Setup {
     pub read_only: bool,
     /// The virtio devices use the modern transport.
     pub modern_virtio: bool,
+    /// The disk holds a FAT file system (with [`HOST_FILE`]) rather than
+    /// zeros and [`MARK`].
+    pub fat: bool,
 }
 
 const LEGACY: Setup = Setup {
     read_only: false,
     modern_virtio: false,
+    fat: false,
+};
+
+const FAT: Setup = Setup {
+    fat: true,
+    ..LEGACY
 };
 
 /// Every storage test, by name.
@@ -54,7 +64,26 @@ pub const TESTS: &[(&str, Setup, DiskTest)] = &[
         },
         a_read_only_disk_refuses_writes,
     ),
+    (
+        "fat_files_written_in_tessera_pass_fsck_and_mtools",
+        FAT,
+        fat_files_round_trip_with_the_host,
+    ),
+    (
+        "fat_create_write_delete_cycles_do_not_drift",
+        FAT,
+        fat_cycles_do_not_drift,
+    ),
+    (
+        "fat_mounted_read_only_changes_nothing",
+        FAT,
+        fat_mounted_read_only_changes_nothing,
+    ),
 ];
+
+/// The file the host puts on a FAT disk, and what it holds.
+const HOST_FILE: &str = "from-host.txt";
+const HOST_TEXT: &str = "written on the host\n";
 
 /// The disk's size in blocks of 512 bytes (4 MiB).
 const DISK_BLOCKS: usize = 8192;
@@ -62,11 +91,17 @@ const DISK_BLOCKS: usize = 8192;
 const MARK: &[u8] = b"TESSERA BLOCK THREE";
 const MARKED_BLOCK: usize = 3;
 
-/// A fresh disk for the test `name`: zeros, and the mark.
-pub fn fresh_disk(name: &str) -> Result<PathBuf> {
+/// A fresh disk for the test `name`: FAT with [`HOST_FILE`], or zeros
+/// and the mark.
+pub fn fresh_disk(name: &str, setup: Setup) -> Result<PathBuf> {
     let directory = output_directory()?.join("test-disks");
     fs::create_dir_all(&directory)?;
     let path = directory.join(format!("{name}.img"));
+    if setup.fat {
+        disk::make_fat_image(&path, &[])?;
+        disk::write_in(&path, HOST_TEXT.as_bytes(), HOST_FILE)?;
+        return Ok(path);
+    }
     let mut bytes = vec![0u8; DISK_BLOCKS * 512];
     let at = MARKED_BLOCK * 512;
     bytes[at..at + MARK.len()].copy_from_slice(MARK);
@@ -180,4 +215,141 @@ fn a_read_only_disk_refuses_writes(machine: &mut Machine, disk: &Path) -> Result
     power_off(machine)?;
     ensure!(fs::read(disk)? == image, "the read-only image changed");
     Ok(())
+}
+
+/// `fsck.fat -n` finds nothing wrong, the dirty flag included.
+fn fsck_is_clean(image: &Path) -> Result<()> {
+    let output = Command::new("fsck.fat")
+        .arg("-n")
+        .arg(image)
+        .output()
+        .context("running fsck.fat")?;
+    let report = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    ensure!(
+        output.status.success() && !report.to_lowercase().contains("dirty"),
+        "fsck.fat -n finds the volume unclean: {report}"
+    );
+    Ok(())
+}
+
+/// The FAT file `name` as mtools reads it on the host.
+fn file_on_host(image: &Path, name: &str) -> Result<String> {
+    let mut command = Command::new("mtype");
+    let output = command
+        .arg("-i")
+        .arg(image)
+        .arg(format!("::{name}"))
+        .output()
+        .context("running mtype")?;
+    ensure!(
+        output.status.success(),
+        "mtype ::{name}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The shell mounts the disk at `/disk`; files the host wrote are read,
+/// files and directories written in Tessera (long names included) are
+/// read back on the host with mtools, a component copied onto the disk
+/// demand-loads from it, and `poweroff` leaves a volume `fsck.fat` finds
+/// clean.
+fn fat_files_round_trip_with_the_host(machine: &mut Machine, disk: &Path) -> Result<()> {
+    expect(machine, "ls /disk", &["/disk/from-host.txt"])?;
+    expect(machine, "cat /disk/from-host.txt", &["written on the host"])?;
+    expect(machine, "write /disk/note.txt written in tessera", &[])?;
+    expect(machine, "cat /disk/note.txt", &["written in tessera"])?;
+    expect(machine, "mkdir /disk/docs", &[])?;
+    expect(machine, "write /disk/docs/inner.txt a nested file", &[])?;
+    expect(
+        machine,
+        "cp /boot/README /disk/docs/a-long-readme-name.txt",
+        &[],
+    )?;
+    expect(
+        machine,
+        "ls /disk",
+        &["/disk/docs/", "/disk/from-host.txt", "/disk/note.txt"],
+    )?;
+    expect(
+        machine,
+        "rm /disk/docs",
+        &["error: rm: /disk/docs: directory not empty"],
+    )?;
+    expect(machine, "cp /boot/hello /disk/demo", &[])?;
+    expect(machine, "bind demo", &["module hello", "from /disk/demo"])?;
+    expect(machine, "call demo", &["greeting #1"])?;
+    expect(machine, "release demo", &[])?;
+    expect(machine, "rm /disk/demo", &[])?;
+    power_off(machine)?;
+    fsck_is_clean(disk)?;
+    ensure!(file_on_host(disk, "note.txt")? == "written in tessera\n");
+    ensure!(file_on_host(disk, "docs/inner.txt")? == "a nested file\n");
+    let readme =
+        fs::read_to_string(crate::workspace::workspace_root().join("kernel/romfs/README"))?;
+    ensure!(
+        file_on_host(disk, "docs/a-long-readme-name.txt")? == readme,
+        "the copied README differs on the host"
+    );
+    ensure!(
+        file_on_host(disk, "demo").is_err(),
+        "the removed file is still on the disk"
+    );
+    Ok(())
+}
+
+/// 1,000 files created, written and removed: the heap ends where it
+/// started and the volume is clean.
+fn fat_cycles_do_not_drift(machine: &mut Machine, disk: &Path) -> Result<()> {
+    const CYCLES: usize = 1000;
+    // The first cycle warms the caches the later ones reuse.
+    expect(machine, "write /disk/cycle.txt warm", &[])?;
+    expect(machine, "rm /disk/cycle.txt", &[])?;
+    let before = heap_used(machine)?;
+    for cycle in 0..CYCLES {
+        let name = format!("/disk/file-{}.txt", cycle % 7);
+        let written = machine.run(&format!("write {name} cycle {cycle}"))?;
+        ensure!(written.trim().is_empty(), "cycle {cycle}: {written:?}");
+        if cycle % 100 == 0 {
+            expect(
+                machine,
+                &format!("cat {name}"),
+                &[&format!("cycle {cycle}")],
+            )?;
+        }
+        let removed = machine.run(&format!("rm {name}"))?;
+        ensure!(removed.trim().is_empty(), "cycle {cycle}: {removed:?}");
+    }
+    let after = heap_used(machine)?;
+    ensure!(
+        before == after,
+        "the heap went from {before} to {after} bytes over {CYCLES} cycles"
+    );
+    expect(machine, "ls /disk", &["/disk/from-host.txt"])?;
+    power_off(machine)?;
+    fsck_is_clean(disk)
+}
+
+/// `mount -r`: the volume reads but refuses every change, and the image
+/// is left exactly as it was.
+fn fat_mounted_read_only_changes_nothing(machine: &mut Machine, disk: &Path) -> Result<()> {
+    expect(machine, "umount /disk", &[])?;
+    expect(machine, "ls /disk", &["not found"])?;
+    let image = fs::read(disk)?;
+    expect(
+        machine,
+        "mount -r",
+        &["mounted /virtio-blk at /disk (read-only)"],
+    )?;
+    expect(machine, "cat /disk/from-host.txt", &["written on the host"])?;
+    expect(machine, "write /disk/new.txt text", &["access denied"])?;
+    expect(machine, "rm /disk/from-host.txt", &["access denied"])?;
+    expect(machine, "mkdir /disk/d", &["access denied"])?;
+    power_off(machine)?;
+    ensure!(
+        fs::read(disk)? == image,
+        "a read-only mount changed the image"
+    );
+    fsck_is_clean(disk)
 }
