@@ -105,11 +105,21 @@ impl<D: BlockDevice> Blocks<D> {
         let size = device
             .block_count()
             .checked_mul(u64::try_from(block_size).ok()?)?;
+        // Every slot is made now, so the cache's memory stays the same
+        // for as long as the volume is mounted.
+        let slots = (0..CACHE_BLOCKS)
+            .map(|_| Slot {
+                block: EMPTY,
+                dirty: false,
+                used: 0,
+                data: alloc::vec![0u8; block_size].into_boxed_slice(),
+            })
+            .collect();
         Some(Blocks {
             device,
             block_size,
             size,
-            slots: Vec::new(),
+            slots,
             clock: 0,
             read_only,
             budget: u64::MAX,
@@ -180,22 +190,14 @@ impl<D: BlockDevice> Blocks<D> {
             slot.used = clock;
             return Ok(slot);
         }
-        let index = if self.slots.len() < CACHE_BLOCKS {
-            self.slots.push(Slot {
-                block: EMPTY,
-                dirty: false,
-                used: 0,
-                data: alloc::vec![0u8; self.block_size].into_boxed_slice(),
-            });
-            self.slots.len() - 1
-        } else {
-            let index = (0..self.slots.len())
-                .min_by_key(|&index| self.slots[index].used)
-                .unwrap_or(0);
-            let evicted = self.slots[index].block;
+        // The least recently used slot (an empty one has never been).
+        let index = (0..self.slots.len())
+            .min_by_key(|&index| self.slots[index].used)
+            .ok_or(StreamError::Device(Status::OUT_OF_MEMORY))?;
+        let evicted = self.slots[index].block;
+        if evicted != EMPTY {
             self.write_back(evicted, evicted.saturating_add(1))?;
-            index
-        };
+        }
         let slot = &mut self.slots[index];
         slot.block = EMPTY;
         self.device
@@ -267,8 +269,13 @@ impl<D: BlockDevice> Blocks<D> {
             let count = blocks * self.block_size;
             let end = block + blocks as u64;
             // The cached copies of these blocks are overwritten whole.
-            self.slots
-                .retain(|slot| !(block..end).contains(&slot.block));
+            for slot in &mut self.slots {
+                if (block..end).contains(&slot.block) {
+                    slot.block = EMPTY;
+                    slot.dirty = false;
+                    slot.used = 0;
+                }
+            }
             self.device
                 .write_blocks(block, &data[..count])
                 .map_err(StreamError::Device)?;
