@@ -331,11 +331,15 @@ fn fat_cycles_do_not_drift(machine: &mut Machine, disk: &Path) -> Result<()> {
     fsck_is_clean(disk)
 }
 
-/// `mount -r`: the volume reads but refuses every change, and the image
-/// is left exactly as it was.
+/// After `umount` the FAT component and the disk driver unload; `mount
+/// -r` loads them again, and the volume reads but refuses every change,
+/// leaving the image exactly as it was.
 fn fat_mounted_read_only_changes_nothing(machine: &mut Machine, disk: &Path) -> Result<()> {
     expect(machine, "umount /disk", &[])?;
     expect(machine, "ls /disk", &["not found"])?;
+    // Unmounted and released, the file system and the driver unload; the
+    // mount below loads them again.
+    expect(machine, "mods", &["no modules loaded besides the shell"])?;
     let image = fs::read(disk)?;
     expect(
         machine,

@@ -293,8 +293,9 @@ impl<D: BlockDevice> Volume<D> {
         self.begin();
         let Volume { fs, blocks, .. } = self;
         fs.unmount().map_err(status)?;
-        let synced = blocks.lock().sync().map_err(stream_status);
-        synced
+        // The file system is gone; the cache is the volume's last user.
+        let mut blocks = blocks.lock();
+        blocks.sync().map_err(stream_status)
     }
 }
 

@@ -19,7 +19,7 @@ impl MemoryDisk {
     fn range(&self, first: u64, length: usize) -> Result<std::ops::Range<usize>, Status> {
         let start = usize::try_from(first).unwrap() * BLOCK;
         let end = start + length;
-        if length % BLOCK != 0 || end > self.0.lock().unwrap().len() {
+        if !length.is_multiple_of(BLOCK) || end > self.0.lock().unwrap().len() {
             return Err(Status::OUT_OF_RANGE);
         }
         Ok(start..end)
@@ -241,7 +241,7 @@ fn volume_with_directory_chain(chain: impl Fn(usize) -> u16) -> Volume<MemoryDis
 
 #[test]
 fn a_directory_chain_that_loops_is_a_bad_image_not_a_hang() {
-    let volume = volume_with_directory_chain(|cluster| cluster as u16);
+    let volume = volume_with_directory_chain(|cluster| u16::try_from(cluster).unwrap());
     assert_eq!(volume.list("LOOP"), Err(Status::BAD_IMAGE));
     assert_eq!(volume.kind("LOOP/missing"), Err(Status::BAD_IMAGE));
     // The rest of the volume still works.
