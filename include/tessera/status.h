@@ -28,7 +28,7 @@
 #define TSR_TIMED_OUT (-18) /* timed out */
 #define TSR_PUSHED_OUT (-19) /* call pushed out by a mutation */
 #define TSR_IMPORT_CYCLE (-20) /* import cycle */
-#define TSR_DISK_FULL (-21) /* no space left on the device */
+#define TSR_DISK_FULL (-21) /* disk full */
 #define TSR_NOT_EMPTY (-22) /* directory not empty */
 
 #endif

@@ -93,6 +93,27 @@ pub fn default_disk(components: &[Component]) -> Result<Disk> {
     })
 }
 
+/// The disk `cargo xtask bench` measures storage on, made afresh: a
+/// 16 MiB FAT16 volume with 16 KiB clusters holding `bench.bin`, 1 MiB of
+/// varied bytes (the `benchmarks` component reads it).
+pub fn bench_disk() -> Result<Disk> {
+    ensure_fat_tools()?;
+    let path = output_directory()?.join("bench-disk.img");
+    let _ = fs::remove_file(&path);
+    run(Command::new("mkfs.fat")
+        .args(["-C", "-s", "32", "-n", "BENCH"])
+        .arg(&path)
+        .arg(DEFAULT_SIZE_KIB.to_string()))?;
+    let content: Vec<u8> = (0..1u32 << 20)
+        .map(|index| index.wrapping_mul(2_654_435_761).to_le_bytes()[3])
+        .collect();
+    write_in(&path, &content, "bench.bin")?;
+    Ok(Disk {
+        path,
+        read_only: false,
+    })
+}
+
 /// Makes sure `mkfs.fat`, `fsck.fat` (dosfstools) and mtools are
 /// installed, as QEMU is.
 pub fn ensure_fat_tools() -> Result<()> {

@@ -23,6 +23,7 @@
 extern crate alloc;
 
 mod loading;
+mod storage;
 mod threads;
 
 use alloc::vec::Vec;
@@ -175,6 +176,9 @@ const BENCHMARKS: &[Benchmark] = &[
     ("MutateVtable, 8 threads calling the object", mutate_busy),
     ("interface call into the kernel", kernel_call),
     ("interface call, empty method", empty_call),
+    // Last: they need the disk `cargo xtask bench` attaches.
+    ("virtio-blk raw read, per KiB", storage::block_read),
+    ("FAT sequential read, per KiB", storage::fat_sequential_read),
 ];
 
 /// The instruction counter, read through the scheduler service.

@@ -83,7 +83,7 @@ statuses! {
     /// imports, for this bind: components that import from each other.
     IMPORT_CYCLE = -20, "import cycle";
     /// The device or file system has no room left for what was written.
-    DISK_FULL = -21, "no space left on the device";
+    DISK_FULL = -21, "disk full";
     /// A directory cannot be removed while it has entries.
     NOT_EMPTY = -22, "directory not empty";
 }
