@@ -202,6 +202,12 @@ fn check_targets(results: &[Figure]) -> Result<()> {
     ) else {
         bail!("the loading figures are missing");
     };
+    let (Some(raw_read), Some(fat_read)) = (
+        value("virtio-blk raw read, per KiB"),
+        value(FILE_SYSTEM_FIGURE),
+    ) else {
+        bail!("the storage figures are missing");
+    };
     let (Some(gated), Some(mutate_idle)) = (
         value("interface call through a mutation gate (vtable)"),
         value("MutateVtable, idle object"),
@@ -252,6 +258,14 @@ fn check_targets(results: &[Figure]) -> Result<()> {
         Target {
             description: format!("release and unload hello {unload} <= 5000"),
             met: unload <= 5_000,
+        },
+        Target {
+            description: format!("virtio-blk raw read {raw_read} <= 400 instructions/KiB"),
+            met: raw_read <= 400,
+        },
+        Target {
+            description: format!("FAT sequential read {fat_read} <= 400 instructions/KiB"),
+            met: fat_read <= 400,
         },
     ];
     println!();

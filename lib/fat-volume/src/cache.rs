@@ -226,6 +226,18 @@ impl<D: BlockDevice> Blocks<D> {
         usize::try_from(left).map_or(length, |left| length.min(left))
     }
 
+    /// Fills `buffer` from `position`; `UnexpectedEof` past the device's end.
+    pub fn read_exact_at(&mut self, position: u64, buffer: &mut [u8]) -> Result<(), StreamError> {
+        let mut done = 0;
+        while done < buffer.len() {
+            match self.read_at(position + done as u64, &mut buffer[done..])? {
+                0 => return Err(StreamError::UnexpectedEof),
+                count => done += count,
+            }
+        }
+        Ok(())
+    }
+
     /// Reads from `position` into `buffer`; returns the bytes read.
     fn read_at(&mut self, position: u64, buffer: &mut [u8]) -> Result<usize, StreamError> {
         let length = self.available(position, buffer.len());

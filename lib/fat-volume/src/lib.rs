@@ -31,8 +31,7 @@ use spin::Mutex;
 
 use com::Status;
 use lamfat::{
-    DefaultTimeProvider, Dir, FileSystem, FsOptions, LossyOemCpConverter, Read, Seek, SeekFrom,
-    Write,
+    DefaultTimeProvider, Dir, FileSystem, FsOptions, LossyOemCpConverter, Seek, SeekFrom, Write,
 };
 
 pub use cache::{BlockStream, Blocks, StreamError};
@@ -91,6 +90,28 @@ pub struct Volume<D: BlockDevice> {
     blocks: Arc<Mutex<Blocks<D>>>,
     read_only: bool,
     budget: u64,
+    /// Where the file read last lies on the device, until the next change.
+    last_read: Mutex<Option<Layout>>,
+}
+
+/// Where a file's bytes lie on the device.
+struct Layout {
+    /// The file's path, as [`trim`] leaves it.
+    path: String,
+    /// Its bytes that lie on the device (its size, unless its chain is cut short).
+    size: u64,
+    /// Runs of bytes that lie one after the other on the device, in file order.
+    runs: Vec<Run>,
+}
+
+/// Bytes of a file that lie one after the other on the device.
+#[derive(Clone, Copy)]
+struct Run {
+    /// Where they start in the file.
+    file: u64,
+    /// Where they start on the device.
+    device: u64,
+    length: u64,
 }
 
 impl<D: BlockDevice> Volume<D> {
@@ -111,6 +132,7 @@ impl<D: BlockDevice> Volume<D> {
             blocks,
             read_only,
             budget,
+            last_read: Mutex::new(None),
         })
     }
 
@@ -124,13 +146,14 @@ impl<D: BlockDevice> Volume<D> {
         self.blocks.lock().refill(self.budget);
     }
 
-    /// Fails with `ACCESS_DENIED` on a read-only volume.
+    /// Fails with `ACCESS_DENIED` on a read-only volume; else forgets
+    /// where the file read last lies, which the change may move.
     fn writable(&self) -> Result<(), Status> {
         if self.read_only {
-            Err(Status::ACCESS_DENIED)
-        } else {
-            Ok(())
+            return Err(Status::ACCESS_DENIED);
         }
+        *self.last_read.lock() = None;
+        Ok(())
     }
 
     /// The directory at `path` ("" is the root).
@@ -194,21 +217,80 @@ impl<D: BlockDevice> Volume<D> {
 
     /// Reads from `offset` of the file at `path` into `buffer`; returns
     /// the bytes read (0 at the end).
+    ///
+    /// The bytes go straight from the device (through the block cache),
+    /// run by run: where the file lies is worked out once — a walk of its
+    /// cluster chain — and kept until the next change to the volume, so a
+    /// file read piece by piece walks its chain once.
     pub fn read(&self, path: &str, offset: u64, buffer: &mut [u8]) -> Result<usize, Status> {
         self.begin();
-        let mut file = self.directory("")?.open_file(trim(path)).map_err(status)?;
-        // The crate stops a seek at the file's end, where a read reads
-        // nothing: no need to ask for the size (a walk of the whole
-        // cluster chain).
-        file.seek(SeekFrom::Start(offset)).map_err(status)?;
+        let path = trim(path);
+        let mut last_read = self.last_read.lock();
+        if last_read.as_ref().is_none_or(|layout| layout.path != path) {
+            *last_read = None;
+            *last_read = Some(self.layout(path)?);
+        }
+        let layout = last_read.as_ref().ok_or(Status::FAILED)?;
+        let left = layout.size.saturating_sub(offset);
+        let wanted = usize::try_from(left).map_or(buffer.len(), |left| left.min(buffer.len()));
         let mut done = 0;
-        while done < buffer.len() {
-            match file.read(&mut buffer[done..]).map_err(status)? {
-                0 => break,
-                count => done += count,
-            }
+        while done < wanted {
+            let position = offset + done as u64;
+            let run = *layout
+                .runs
+                .get(
+                    layout
+                        .runs
+                        .partition_point(|run| run.file + run.length <= position),
+                )
+                .ok_or(Status::BAD_IMAGE)?;
+            let within = position - run.file;
+            let count = usize::try_from(run.length - within)
+                .map_or(wanted - done, |length| length.min(wanted - done));
+            self.blocks
+                .lock()
+                .read_exact_at(run.device + within, &mut buffer[done..done + count])
+                .map_err(stream_status)?;
+            done += count;
         }
         Ok(done)
+    }
+
+    /// Where the file at `path` lies on the device. A chain longer than
+    /// the volume has clusters is a loop: `BAD_IMAGE`.
+    fn layout(&self, path: &str) -> Result<Layout, Status> {
+        let mut file = self.directory("")?.open_file(path).map_err(status)?;
+        let cluster_size = u64::from(self.fs.cluster_size());
+        let most_clusters = self.blocks.lock().size() / cluster_size.max(1) + 1;
+        let mut runs: Vec<Run> = Vec::new();
+        let mut size = 0u64;
+        for (index, extent) in file.extents().enumerate() {
+            let extent = extent.map_err(status)?;
+            if extent.size == 0 {
+                break;
+            }
+            if index as u64 >= most_clusters {
+                return Err(Status::BAD_IMAGE);
+            }
+            let length = u64::from(extent.size);
+            match runs.last_mut() {
+                Some(last) if last.device + last.length == extent.offset => last.length += length,
+                _ => {
+                    runs.try_reserve(1).map_err(|_| Status::OUT_OF_MEMORY)?;
+                    runs.push(Run {
+                        file: size,
+                        device: extent.offset,
+                        length,
+                    });
+                }
+            }
+            size += length;
+        }
+        Ok(Layout {
+            path: path.into(),
+            size,
+            runs,
+        })
     }
 
     /// Writes `data` at `offset` of the file at `path` (a gap after its

@@ -108,6 +108,40 @@ fn files_and_directories_round_trip_through_an_unmount() {
 }
 
 #[test]
+fn fragmented_files_read_right_piece_by_piece_and_after_changes() {
+    let volume = Volume::mount(formatted(1024), false).unwrap();
+    volume.create_file("a").unwrap();
+    volume.create_file("b").unwrap();
+    // Written in turns, the two files' clusters interleave.
+    let piece = |file: u8, index: u32| -> Vec<u8> {
+        (0..3000u32)
+            .map(|i| (i + index * 7 + u32::from(file)).to_le_bytes()[0])
+            .collect()
+    };
+    for index in 0..10 {
+        volume
+            .write("a", u64::from(index) * 3000, &piece(1, index))
+            .unwrap();
+        volume
+            .write("b", u64::from(index) * 3000, &piece(2, index))
+            .unwrap();
+    }
+    let expected: Vec<u8> = (0..10).flat_map(|index| piece(1, index)).collect();
+    let mut back = vec![0u8; expected.len()];
+    for (chunk, start) in back.chunks_mut(777).zip((0..).step_by(777)) {
+        assert_eq!(volume.read("a", start, chunk).unwrap(), chunk.len());
+    }
+    assert_eq!(back, expected);
+    // A change after a read is seen by the next read.
+    volume.write("a", 1, b"XY").unwrap();
+    let mut head = [0u8; 4];
+    volume.read("a", 0, &mut head).unwrap();
+    assert_eq!(&head[1..3], b"XY");
+    volume.set_size("a", 2).unwrap();
+    assert_eq!(volume.read("a", 0, &mut head).unwrap(), 2);
+}
+
+#[test]
 fn writing_past_the_end_fills_zeros_and_set_size_cuts_and_grows() {
     let volume = Volume::mount(formatted(1024), false).unwrap();
     volume.create_file("f").unwrap();
