@@ -81,7 +81,7 @@ const MAX_DIRECTORY_ENTRIES: usize = 65_536;
 /// before it is taken for a cluster loop.
 const BUDGET_VOLUMES: u64 = 4;
 /// And a floor, for small volumes.
-const BUDGET_FLOOR: u64 = 4 << 20;
+const BUDGET_FLOOR: u64 = 1 << 20;
 
 /// A mounted FAT volume.
 pub struct Volume<D: BlockDevice> {
