@@ -153,7 +153,8 @@ fn power_off(machine: &mut Machine) -> Result<()> {
     Ok(())
 }
 
-/// The kernel lists the disk; the driver loads on demand, reads what the
+/// The kernel lists the disk; a mount of it (no file system) fails with a
+/// clear error and the system goes on; the driver loads on demand, reads what the
 /// host wrote, writes what the host then reads, refuses a block past the
 /// end, and unloads with the heap back where it was.
 fn blocks_are_read_and_written(machine: &mut Machine, disk: &Path) -> Result<()> {
@@ -162,6 +163,9 @@ fn blocks_are_read_and_written(machine: &mut Machine, disk: &Path) -> Result<()>
         listing.trim() == "/sys/devices/virtio-blk0",
         "/sys/devices lists {listing:?}, not just the disk"
     );
+    // No file system on it: the shell's mount failed, and says why.
+    expect(machine, "mount", &["error: mount: /virtio-blk: bad image"])?;
+    expect(machine, "ls /disk", &["not found"])?;
     let before = heap_used(machine)?;
     expect(
         machine,
