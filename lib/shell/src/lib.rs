@@ -62,7 +62,7 @@ impl Shell {
 
     /// Reads and runs command lines until the input ends or `poweroff`.
     pub fn run(&mut self) -> Exit {
-        storage::mount_first_disk(&self.namespace, &mut self.output);
+        storage::mount_devices(&self.namespace, &mut self.output);
         let mut editor = line::Editor::new();
         loop {
             self.output.print(PROMPT);

@@ -108,23 +108,54 @@ pub const FAT_PATH: &str = "/fat";
 /// The kernel's entry for the first disk: when it is there, the shell
 /// mounts that disk at [`DISK_PATH`] as it starts.
 const FIRST_DISK: &str = "/sys/devices/virtio-blk0";
+/// Where the shell mounts the host's shared directory.
+pub const HOST_PATH: &str = "/host";
+/// The component serving it over 9P, whose object is its root.
+pub const HOST_DEVICE: &str = "/virtio-9p";
+/// The kernel's entry for the 9P transport: when it is there, the shell
+/// mounts the host's directory at [`HOST_PATH`] as it starts.
+const FIRST_SHARE: &str = "/sys/devices/virtio-9p0";
 /// The size of the pieces `cp` copies.
 const COPY_CHUNK: usize = 4096;
 
-/// Mounts the first disk at [`DISK_PATH`] when the machine has one,
-/// saying so (or why not).
-pub fn mount_first_disk(namespace: &INamespace, output: &mut Output) {
-    if namespace.capabilities(FIRST_DISK).is_err() {
-        return;
+/// Mounts what the machine has, saying so (or why not): the first disk
+/// at [`DISK_PATH`], the host's shared directory at [`HOST_PATH`].
+pub fn mount_devices(namespace: &INamespace, output: &mut Output) {
+    if namespace.capabilities(FIRST_DISK).is_ok() {
+        let mounted = mount_volume(namespace, DISK_DEVICE, DISK_PATH, 0);
+        report_mount(output, mounted, DISK_DEVICE, DISK_PATH);
     }
-    match mount_volume(namespace, DISK_DEVICE, DISK_PATH, 0) {
+    if namespace.capabilities(FIRST_SHARE).is_ok() {
+        let mounted = namespace
+            .bind(HOST_DEVICE, 0)
+            .map_err(failed(HOST_DEVICE))
+            .and_then(|root| {
+                namespace
+                    .register(
+                        HOST_PATH,
+                        &root,
+                        namespace_flags::EXTENSION | namespace_flags::FAIL_IF_EXISTS,
+                    )
+                    .map_err(failed(HOST_PATH))
+            });
+        report_mount(output, mounted, HOST_DEVICE, HOST_PATH);
+    }
+}
+
+fn report_mount(
+    output: &mut Output,
+    mounted: core::result::Result<(), Failure>,
+    device: &str,
+    path: &str,
+) {
+    match mounted {
         Ok(()) => {
-            let _ = writeln!(output, "mounted {DISK_DEVICE} at {DISK_PATH}");
+            let _ = writeln!(output, "mounted {device} at {path}");
         }
         Err(Failure::Status(subject, status)) => {
             let _ = writeln!(
                 output,
-                "error: mount: {subject}: {} ({DISK_PATH} is not mounted)",
+                "error: mount: {subject}: {} ({path} is not mounted)",
                 status.message()
             );
         }
