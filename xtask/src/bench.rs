@@ -39,6 +39,7 @@ pub fn run() -> Result<()> {
     let devices = qemu::Devices {
         disk: Some(disk::bench_disk()?),
         modern_virtio: false,
+        share: None,
     };
     let (mut machine, banner) = Machine::boot_with(&built.kernel, &devices)?;
     let boot =

@@ -284,7 +284,7 @@ impl QemuTest {
             }),
             Body::Disk(setup, test) => {
                 let disk = storage_tests::fresh_disk(&self.name, setup)?;
-                let devices = storage_tests::devices(setup, &disk);
+                let devices = storage_tests::devices(setup, &disk)?;
                 let (mut machine, _) = Machine::boot_with(kernel, &devices)?;
                 test(&mut machine, &disk).map_err(|error| failure(error, &mut machine))?;
                 Ok(None)

@@ -3,9 +3,10 @@
 //! `cargo xtask <command>` (the alias lives in `.cargo/config.toml`):
 //!
 //! - `build [--release]`: builds the product image (`system.toml` says what it holds);
-//! - `run [--release] [--disk PATH[:ro]]`: builds it, then boots QEMU with the
+//! - `run [--release] [--disk PATH[:ro]] [--share DIR]`: builds it, then boots QEMU with the
 //!   console on this terminal and a disk (by default `target/tessera/disk.img`,
-//!   a FAT image made on first use);
+//!   a FAT image made on first use) and, with `--share DIR`, a host
+//!   directory over 9P;
 //! - `test [<filter>]`: the host unit tests, then the QEMU tests (the test
 //!   image, the product image, the minimal kernels) in parallel, then the
 //!   fuzz smoke; with a filter, only the tests whose names contain it;
@@ -44,7 +45,7 @@ use manifest::Manifest;
 use workspace::Profile;
 
 const USAGE: &str = "\
-usage: cargo xtask <command> [--release] [--test-image] [--disk PATH[:ro]]
+usage: cargo xtask <command> [--release] [--test-image] [--disk PATH[:ro]] [--share DIR]
 
 commands:
   build   build the product image (system.toml): its components, boot RomFS and kernel
@@ -63,7 +64,8 @@ commands:
 and the test-only ones (`selftest`, `bench` at the shell) and broken images.
 --disk PATH attaches a raw disk image to run as a virtio block device (PATH:ro
 read-only); without it, run attaches target/tessera/disk.img, a FAT image it
-makes on first use.";
+makes on first use. --share DIR gives run the host directory DIR over 9P, which
+the shell mounts at /host.";
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
@@ -107,6 +109,7 @@ fn run(arguments: &[String]) -> Result<()> {
     let mut profile = Profile::Debug;
     let mut image = Image::Product;
     let mut disk = None;
+    let mut share = None;
     let mut options_left = options.iter();
     while let Some(option) = options_left.next() {
         match option.as_str() {
@@ -118,6 +121,14 @@ fn run(arguments: &[String]) -> Result<()> {
                     .context("--disk takes PATH or PATH:ro")?;
                 disk = Some(disk::Disk::parse(path)?);
             }
+            "--share" if command == "run" => {
+                let directory = options_left.next().context("--share takes a directory")?;
+                let directory = std::path::PathBuf::from(directory);
+                if !directory.is_dir() {
+                    bail!("--share {}: no such directory", directory.display());
+                }
+                share = Some(directory);
+            }
             _ => bail!("unexpected argument {option:?}\n\n{USAGE}"),
         }
     }
@@ -126,7 +137,7 @@ fn run(arguments: &[String]) -> Result<()> {
     }
     match command {
         "build" => image::build(profile, image).map(drop),
-        "run" => boot_interactively(profile, image, disk),
+        "run" => boot_interactively(profile, image, disk, share),
         "bench" => bench::run(),
         "lint" => lint::run(),
         "fuzz-corpus" => fuzz::write_load_corpus(),
@@ -138,8 +149,14 @@ fn run(arguments: &[String]) -> Result<()> {
     }
 }
 
-/// `cargo xtask run`, with `disk` or the default disk.
-fn boot_interactively(profile: Profile, image: Image, disk: Option<disk::Disk>) -> Result<()> {
+/// `cargo xtask run`, with `disk` or the default disk, and the host
+/// directory `share` if given.
+fn boot_interactively(
+    profile: Profile,
+    image: Image,
+    disk: Option<disk::Disk>,
+    share: Option<std::path::PathBuf>,
+) -> Result<()> {
     let built = image::build(profile, image)?;
     let disk = match disk {
         Some(disk) => disk,
@@ -151,9 +168,13 @@ fn boot_interactively(profile: Profile, image: Image, disk: Option<disk::Disk>) 
         disk.path.display(),
         if disk.read_only { ", read-only" } else { "" }
     );
+    if let Some(directory) = &share {
+        println!("xtask: sharing {} as /host", directory.display());
+    }
     let devices = qemu::Devices {
         disk: Some(disk),
         modern_virtio: false,
+        share,
     };
     let status = console::run(&built.kernel, &devices)?;
     match status.code() {

@@ -1,7 +1,7 @@
 //! Finding (or installing) QEMU and the command lines that boot Tessera in it.
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -79,6 +79,8 @@ pub struct Devices {
     /// Virtio devices use the modern virtio-mmio transport (version 2)
     /// instead of QEMU's default, the legacy one.
     pub modern_virtio: bool,
+    /// A host directory, shared as QEMU's virtio 9P device (tag `host`).
+    pub share: Option<PathBuf>,
 }
 
 impl Devices {
@@ -90,6 +92,16 @@ impl Devices {
         }
         if let Some(disk) = &self.disk {
             arguments.extend(disk.qemu_arguments());
+        }
+        if let Some(directory) = &self.share {
+            // QEMU's option syntax doubles a comma inside a value.
+            let path = directory.to_string_lossy().replace(',', ",,");
+            arguments.extend([
+                "-fsdev".into(),
+                format!("local,id=h0,path={path},security_model=none").into(),
+                "-device".into(),
+                "virtio-9p-device,fsdev=h0,mount_tag=host".into(),
+            ]);
         }
         arguments
     }

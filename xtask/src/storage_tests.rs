@@ -28,12 +28,19 @@ pub struct Setup {
     /// The disk holds a FAT file system (with [`HOST_FILE`]) rather than
     /// zeros and [`MARK`].
     pub fat: bool,
+    /// A disk is attached.
+    pub disk: bool,
+    /// A host directory is shared over 9P (with [`HOST_FILE`]), beside
+    /// the disk's image (`.share`).
+    pub share: bool,
 }
 
 const LEGACY: Setup = Setup {
     read_only: false,
     modern_virtio: false,
     fat: false,
+    disk: true,
+    share: false,
 };
 
 const FAT: Setup = Setup {
@@ -79,6 +86,15 @@ pub const TESTS: &[(&str, Setup, DiskTest)] = &[
         FAT,
         fat_mounted_read_only_changes_nothing,
     ),
+    (
+        "host_files_over_9p_read_written_and_loaded",
+        Setup {
+            disk: false,
+            share: true,
+            ..LEGACY
+        },
+        host_files_over_9p,
+    ),
 ];
 
 /// The file the host puts on a FAT disk, and what it holds.
@@ -109,15 +125,30 @@ pub fn fresh_disk(name: &str, setup: Setup) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The devices of a test's machine.
-pub fn devices(setup: Setup, disk: &Path) -> Devices {
-    Devices {
-        disk: Some(Disk {
+/// The devices of a test's machine; a shared directory is made afresh.
+pub fn devices(setup: Setup, disk: &Path) -> Result<Devices> {
+    let share = if setup.share {
+        let directory = shared_directory(disk);
+        let _ = fs::remove_dir_all(&directory);
+        fs::create_dir_all(directory.join("sub"))?;
+        fs::write(directory.join(HOST_FILE), HOST_TEXT)?;
+        Some(directory)
+    } else {
+        None
+    };
+    Ok(Devices {
+        disk: setup.disk.then(|| Disk {
             path: disk.to_owned(),
             read_only: setup.read_only,
         }),
         modern_virtio: setup.modern_virtio,
-    }
+        share,
+    })
+}
+
+/// The directory a test shares, beside its disk image.
+fn shared_directory(disk: &Path) -> PathBuf {
+    disk.with_extension("share")
 }
 
 /// Block `index` of the image at `path`.
@@ -360,4 +391,36 @@ fn fat_mounted_read_only_changes_nothing(machine: &mut Machine, disk: &Path) -> 
         "a read-only mount changed the image"
     );
     fsck_is_clean(disk)
+}
+
+/// The shell mounts the host's directory at `/host`: a file the host
+/// wrote is read, files and directories made in Tessera appear on the
+/// host (and go again), a component put there demand-loads from it, and
+/// after `umount` the 9P component unloads.
+fn host_files_over_9p(machine: &mut Machine, disk: &Path) -> Result<()> {
+    let share = shared_directory(disk);
+    expect(machine, "ls /host", &["/host/from-host.txt", "/host/sub/"])?;
+    expect(machine, "cat /host/from-host.txt", &["written on the host"])?;
+    expect(machine, "write /host/sub/note.txt written in tessera", &[])?;
+    ensure!(
+        fs::read_to_string(share.join("sub/note.txt"))? == "written in tessera\n",
+        "the host does not see the file written in Tessera"
+    );
+    expect(machine, "mkdir /host/made", &[])?;
+    ensure!(share.join("made").is_dir(), "the host has no /made");
+    expect(machine, "rm /host/sub", &["not empty"])?;
+    expect(machine, "rm /host/made", &[])?;
+    ensure!(!share.join("made").exists(), "/made is still on the host");
+    expect(machine, "cp /boot/hello /host/demo", &[])?;
+    ensure!(
+        fs::metadata(share.join("demo"))?.len() > 0,
+        "the component did not reach the host"
+    );
+    expect(machine, "bind demo", &["module hello", "from /host/demo"])?;
+    expect(machine, "call demo", &["greeting #1"])?;
+    expect(machine, "release demo", &[])?;
+    expect(machine, "cat /host/missing", &["not found"])?;
+    expect(machine, "umount /host", &[])?;
+    expect(machine, "mods", &["no modules loaded besides the shell"])?;
+    power_off(machine)
 }
