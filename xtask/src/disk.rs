@@ -104,14 +104,28 @@ pub fn bench_disk() -> Result<Disk> {
         .args(["-C", "-s", "32", "-n", "BENCH"])
         .arg(&path)
         .arg(DEFAULT_SIZE_KIB.to_string()))?;
-    let content: Vec<u8> = (0..1u32 << 20)
-        .map(|index| index.wrapping_mul(2_654_435_761).to_le_bytes()[3])
-        .collect();
-    write_in(&path, &content, "bench.bin")?;
+    write_in(&path, &bench_content(), "bench.bin")?;
     Ok(Disk {
         path,
         read_only: false,
     })
+}
+
+/// The directory `cargo xtask bench` shares over 9P, made afresh:
+/// `bench.bin`, the same 1 MiB as on the bench disk.
+pub fn bench_share() -> Result<PathBuf> {
+    let directory = output_directory()?.join("bench-share");
+    let _ = fs::remove_dir_all(&directory);
+    fs::create_dir_all(&directory)?;
+    fs::write(directory.join("bench.bin"), bench_content())?;
+    Ok(directory)
+}
+
+/// 1 MiB of varied bytes, for the storage figures.
+fn bench_content() -> Vec<u8> {
+    (0..1u32 << 20)
+        .map(|index| index.wrapping_mul(2_654_435_761).to_le_bytes()[3])
+        .collect()
 }
 
 /// Makes sure `mkfs.fat`, `fsck.fat` (dosfstools) and mtools are

@@ -179,6 +179,10 @@ const BENCHMARKS: &[Benchmark] = &[
     // Last: they need the disk `cargo xtask bench` attaches.
     ("virtio-blk raw read, per KiB", storage::block_read),
     ("FAT sequential read, per KiB", storage::fat_sequential_read),
+    (
+        "9P sequential read, per KiB",
+        storage::nine_p_sequential_read,
+    ),
 ];
 
 /// The instruction counter, read through the scheduler service.

@@ -1,7 +1,8 @@
 //! The storage figures, in instructions per KiB read: a 1 MiB read of
-//! the disk's blocks through the virtio block driver, and a sequential
-//! read of a 1 MiB file of the FAT volume at `/disk`. Both need the
-//! disk `cargo xtask bench` attaches; without one they report
+//! the disk's blocks through the virtio block driver, and sequential
+//! reads of a 1 MiB file of the FAT volume at `/disk` and of the host's
+//! directory at `/host` (over 9P). They need the disk and the directory
+//! `cargo xtask bench` gives the machine; without them they report
 //! `NOT_FOUND` and the shell skips them.
 
 use alloc::vec;
@@ -45,7 +46,12 @@ pub fn block_read(meter: &Meter) -> Result<u64> {
 }
 
 pub fn fat_sequential_read(meter: &Meter) -> Result<u64> {
-    let file = component::namespace()?.bind(FILE, 0)?.query::<IFile>()?;
+    file_read(meter, FILE)
+}
+
+/// Reads the first MiB of the file at `path` in pieces, per KiB.
+fn file_read(meter: &Meter, path: &str) -> Result<u64> {
+    let file = component::namespace()?.bind(path, 0)?.query::<IFile>()?;
     if file.size()? < TOTAL as u64 {
         return Err(Status::OUT_OF_RANGE);
     }
@@ -57,4 +63,11 @@ pub fn fat_sequential_read(meter: &Meter) -> Result<u64> {
         }
         Ok(())
     })
+}
+
+/// The file `cargo xtask bench` shares from the host.
+pub const HOST_FILE: &str = "/host/bench.bin";
+
+pub fn nine_p_sequential_read(meter: &Meter) -> Result<u64> {
+    file_read(meter, HOST_FILE)
 }

@@ -166,7 +166,7 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "mount",
         usage: "mount [-r] [<device> <path>]",
-        summary: "mount a disk's FAT volume (default: virtio-blk at /disk; -r read-only)",
+        summary: "mount a disk's FAT volume (default: virtio-blk at /disk; -r read-only) or virtio-9p",
         run: storage::mount,
     },
     Command {

@@ -126,18 +126,7 @@ pub fn mount_devices(namespace: &INamespace, output: &mut Output) {
         report_mount(output, mounted, DISK_DEVICE, DISK_PATH);
     }
     if namespace.capabilities(FIRST_SHARE).is_ok() {
-        let mounted = namespace
-            .bind(HOST_DEVICE, 0)
-            .map_err(failed(HOST_DEVICE))
-            .and_then(|root| {
-                namespace
-                    .register(
-                        HOST_PATH,
-                        &root,
-                        namespace_flags::EXTENSION | namespace_flags::FAIL_IF_EXISTS,
-                    )
-                    .map_err(failed(HOST_PATH))
-            });
+        let mounted = mount_volume(namespace, HOST_DEVICE, HOST_PATH, 0);
         report_mount(output, mounted, HOST_DEVICE, HOST_PATH);
     }
 }
@@ -164,17 +153,26 @@ fn report_mount(
 }
 
 /// Mounts the FAT volume on `device` at `path` with `flags`.
+/// Mounts `device` at `path`: a block device's FAT volume (with
+/// `flags`), or a tree that is a namespace already (the host's, over 9P).
 fn mount_volume(
     namespace: &INamespace,
     device: &str,
     path: &str,
     flags: u32,
 ) -> core::result::Result<(), Failure> {
-    let file_system = service::<IFileSystem>(namespace, FAT_PATH, 0)?;
     let device_object = namespace.bind(device, 0).map_err(failed(device))?;
-    let root = file_system
-        .mount(&device_object, flags)
-        .map_err(failed(device))?;
+    let root = match device_object.query::<IBlockDevice>() {
+        Ok(_) => service::<IFileSystem>(namespace, FAT_PATH, 0)?
+            .mount(&device_object, flags)
+            .map_err(failed(device))?,
+        Err(_) if flags & mount_flags::READ_ONLY != 0 => {
+            return Err(Failure::Status(device.into(), Status::NOT_SUPPORTED));
+        }
+        Err(_) => device_object
+            .query::<INamespace>()
+            .map_err(failed(device))?,
+    };
     namespace
         .register(
             path,
@@ -186,7 +184,8 @@ fn mount_volume(
 }
 
 /// `mount [-r] [<device> <path>]`: the FAT volume on a block device (by
-/// default `virtio-blk` at `/disk`); `-r` mounts it read-only.
+/// default `virtio-blk` at `/disk`; `-r` mounts it read-only), or the
+/// host's directory (`mount virtio-9p /host`).
 pub fn mount(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     let (flags, rest) = match arguments {
         ["-r", rest @ ..] => (mount_flags::READ_ONLY, rest),
