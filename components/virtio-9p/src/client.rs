@@ -13,7 +13,7 @@ use virtio_hal::{AnsweredTransport, TesseraHal};
 
 /// The message size the client asks for (the server may give less, but
 /// not under the 4096 QEMU needs).
-const MSIZE: u32 = 64 * 1024 + ninep::READ_OVERHEAD as u32;
+const MSIZE: u32 = 64 * 1024 + ninep::READ_OVERHEAD;
 /// The smallest message size the client works with.
 const MIN_MSIZE: u32 = 4096;
 /// The root's fid.
@@ -165,7 +165,7 @@ impl Client {
                 fid,
                 flags: open::READ,
             })?;
-            let count = client.msize - ninep::READ_OVERHEAD as u32;
+            let count = client.msize - ninep::READ_OVERHEAD;
             let mut names = Vec::new();
             let mut offset = 0;
             loop {
@@ -196,7 +196,7 @@ impl Client {
                 fid,
                 flags: open::READ,
             })?;
-            let most = (client.msize as usize) - ninep::READ_OVERHEAD;
+            let most = (client.msize - ninep::READ_OVERHEAD) as usize;
             let mut done = 0;
             while done < buffer.len() {
                 let count = u32::try_from((buffer.len() - done).min(most))
@@ -229,7 +229,7 @@ impl Client {
                 fid,
                 flags: open::READ_WRITE,
             })?;
-            let most = (client.msize as usize) - ninep::WRITE_OVERHEAD;
+            let most = (client.msize - ninep::WRITE_OVERHEAD) as usize;
             let mut done = 0;
             while done < data.len() {
                 let piece = &data[done..data.len().min(done + most)];

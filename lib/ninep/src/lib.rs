@@ -29,10 +29,12 @@ pub const NO_TAG: u16 = 0xffff;
 pub const NO_FID: u32 = 0xffff_ffff;
 /// The bytes before a message's body.
 pub const HEADER: usize = 7;
-/// The bytes of `Rread` (and `Rreaddir`) before the data.
-pub const READ_OVERHEAD: usize = HEADER + 4;
-/// The bytes of `Twrite` before the data.
-pub const WRITE_OVERHEAD: usize = HEADER + 4 + 8 + 4;
+/// The bytes of `Rread` (and `Rreaddir`) before the data: the header
+/// and `count[4]`.
+pub const READ_OVERHEAD: u32 = 7 + 4;
+/// The bytes of `Twrite` before the data: the header, `fid[4]`,
+/// `offset[8]` and `count[4]`.
+pub const WRITE_OVERHEAD: u32 = 7 + 4 + 8 + 4;
 
 /// Message types (the `T` is a request, the `R` its reply).
 pub mod kind {
@@ -286,15 +288,15 @@ impl Request<'_> {
 /// The status for a Linux errno in `Rlerror`.
 pub fn errno_status(errno: u32) -> Status {
     match errno {
-        2 => Status::NOT_FOUND,                   // ENOENT
-        1 | 13 | 30 => Status::ACCESS_DENIED,     // EPERM, EACCES, EROFS
-        17 => Status::ALREADY_EXISTS,             // EEXIST
-        20 | 21 | 22 => Status::INVALID_ARGUMENT, // ENOTDIR, EISDIR, EINVAL
-        28 | 122 => Status::DISK_FULL,            // ENOSPC, EDQUOT
-        36 => Status::INVALID_NAME,               // ENAMETOOLONG
-        39 => Status::NOT_EMPTY,                  // ENOTEMPTY
-        12 => Status::OUT_OF_MEMORY,              // ENOMEM
-        95 => Status::NOT_SUPPORTED,              // EOPNOTSUPP
+        2 => Status::NOT_FOUND,               // ENOENT
+        1 | 13 | 30 => Status::ACCESS_DENIED, // EPERM, EACCES, EROFS
+        17 => Status::ALREADY_EXISTS,         // EEXIST
+        20..=22 => Status::INVALID_ARGUMENT,  // ENOTDIR, EISDIR, EINVAL
+        28 | 122 => Status::DISK_FULL,        // ENOSPC, EDQUOT
+        36 => Status::INVALID_NAME,           // ENAMETOOLONG
+        39 => Status::NOT_EMPTY,              // ENOTEMPTY
+        12 => Status::OUT_OF_MEMORY,          // ENOMEM
+        95 => Status::NOT_SUPPORTED,          // EOPNOTSUPP
         _ => Status::FAILED,
     }
 }

@@ -1,7 +1,7 @@
 //! Requests encode as the protocol says; replies decode, and malformed
 //! ones are refused.
 
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation, missing_docs)]
 
 use com::Status;
 use ninep::{DirEntry, Qid, Reply, Request, decode_entries, kind};
