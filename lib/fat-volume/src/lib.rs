@@ -18,6 +18,7 @@
 //! Depends on `com` (status codes) and `lamfat`.
 
 #![no_std]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -10,6 +10,7 @@
 //! Depends on `com` (status codes).
 
 #![no_std]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -1,4 +1,4 @@
-//! The `virtio-drivers` `Hal` every virtio driver component shares — DMA memory, the addresses the device sees, the register window — and a transport that sleeps on the device's interrupt; used by `components/virtio-blk`.
+//! The `virtio-drivers` `Hal` every virtio driver component shares — DMA memory, the addresses the device sees, the register window — and a transport that sleeps on the device's interrupt; used by `components/virtio-blk` and `components/virtio-9p`.
 //!
 //! - **DMA memory** comes from the kernel heap (the component's global
 //!   allocator), page-aligned: the heap lies in one range of physical RAM,
