@@ -95,6 +95,16 @@ pub const TESTS: &[(&str, Setup, DiskTest)] = &[
         },
         host_files_over_9p,
     ),
+    (
+        "host_files_over_9p_modern_transport",
+        Setup {
+            disk: false,
+            share: true,
+            modern_virtio: true,
+            ..LEGACY
+        },
+        host_files_over_9p,
+    ),
 ];
 
 /// The file the host puts on a FAT disk, and what it holds.
@@ -399,6 +409,11 @@ fn fat_mounted_read_only_changes_nothing(machine: &mut Machine, disk: &Path) -> 
 /// after `umount` the 9P component unloads.
 fn host_files_over_9p(machine: &mut Machine, disk: &Path) -> Result<()> {
     let share = shared_directory(disk);
+    let listing = machine.run("ls /sys/devices")?;
+    ensure!(
+        listing.trim() == "/sys/devices/virtio-9p0",
+        "/sys/devices lists {listing:?}, not just the 9P transport"
+    );
     expect(machine, "ls /host", &["/host/from-host.txt", "/host/sub/"])?;
     expect(machine, "cat /host/from-host.txt", &["written on the host"])?;
     expect(machine, "write /host/sub/note.txt written in tessera", &[])?;
