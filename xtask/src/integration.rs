@@ -214,6 +214,15 @@ pub fn catalogue(manifest: &Manifest) -> Vec<QemuTest> {
 /// (instructions from kernel entry to the shell) if a test-image test
 /// read it. Fails if any test failed.
 pub fn run(tests: Vec<QemuTest>, kernels: &Kernels, manifest: &Manifest) -> Result<Option<u64>> {
+    // Installed once, before tests that make FAT images run side by side
+    // (two apt-gets at once would fight over dpkg's lock).
+    if tests.iter().any(|test| match test.body {
+        Body::Disk(setup, _) => setup.fat,
+        Body::TypedAhead => true,
+        _ => false,
+    }) {
+        crate::disk::ensure_fat_tools()?;
+    }
     let total = tests.len();
     let workers = thread::available_parallelism()
         .map_or(1, NonZero::get)
