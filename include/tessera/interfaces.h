@@ -8,6 +8,16 @@
 #ifndef TESSERA_INTERFACES_H
 #define TESSERA_INTERFACES_H
 
+/* DeviceInfo: a record, returned by value. */
+typedef struct DeviceInfo {
+    uint64_t base;
+    uint64_t size;
+    uint32_t interrupt;
+    uint32_t virtio_id;
+} DeviceInfo;
+_Static_assert(sizeof(DeviceInfo) == 24, "DeviceInfo is 24 bytes, as in Rust");
+_Static_assert(_Alignof(DeviceInfo) == 8, "DeviceInfo is 8-aligned, as in Rust");
+
 /* HeapStatus: a record, returned by value. */
 typedef struct HeapStatus {
     uint64_t reserved;
@@ -90,6 +100,18 @@ _Static_assert(_Alignof(RegionStatus) == 8, "RegionStatus is 8-aligned, as in Ru
 /* IUnknown: its vtable is IUnknownVtbl, in tessera.h. */
 #define TSR_IID_IUNKNOWN {{0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46}}
 
+/* IBlockDevice (5171fbff-c65a-48d5-b1a7-f8e5e636ee41) */
+#define TSR_IID_IBLOCKDEVICE {{0x51, 0x71, 0xfb, 0xff, 0xc6, 0x5a, 0x48, 0xd5, 0xb1, 0xa7, 0xf8, 0xe5, 0xe6, 0x36, 0xee, 0x41}}
+typedef struct IBlockDeviceVtbl {
+    IUnknownVtbl base;
+    tsr_status (*block_size)(void *self, uint32_t *out);
+    tsr_status (*block_count)(void *self, uint64_t *out);
+    tsr_status (*read_only)(void *self, uint32_t *out);
+    tsr_status (*read_blocks)(void *self, uint64_t first, tsr_mut_bytes buffer);
+    tsr_status (*write_blocks)(void *self, uint64_t first, tsr_bytes data);
+    tsr_status (*flush)(void *self);
+} IBlockDeviceVtbl;
+
 /* ICondition (062be748-85b2-4541-85e9-92af1d9d9c27) */
 #define TSR_IID_ICONDITION {{0x06, 0x2b, 0xe7, 0x48, 0x85, 0xb2, 0x45, 0x41, 0x85, 0xe9, 0x92, 0xaf, 0x1d, 0x9d, 0x9c, 0x27}}
 typedef struct IConditionVtbl {
@@ -116,6 +138,22 @@ typedef struct ICounterVtbl {
     tsr_status (*version)(void *self, uint32_t *out);
 } ICounterVtbl;
 
+/* IDevice (561be071-d897-4431-bcac-e34b8f606091) */
+#define TSR_IID_IDEVICE {{0x56, 0x1b, 0xe0, 0x71, 0xd8, 0x97, 0x44, 0x31, 0xbc, 0xac, 0xe3, 0x4b, 0x8f, 0x60, 0x60, 0x91}}
+typedef struct IDeviceVtbl {
+    IUnknownVtbl base;
+    tsr_status (*info)(void *self, DeviceInfo *out);
+} IDeviceVtbl;
+
+/* IDirectory (75e23d0b-b296-4e04-ab39-24baae0c9ba4) */
+#define TSR_IID_IDIRECTORY {{0x75, 0xe2, 0x3d, 0x0b, 0xb2, 0x96, 0x4e, 0x04, 0xab, 0x39, 0x24, 0xba, 0xae, 0x0c, 0x9b, 0xa4}}
+typedef struct IDirectoryVtbl {
+    IUnknownVtbl base;
+    tsr_status (*create_file)(void *self, tsr_str name);
+    tsr_status (*create_directory)(void *self, tsr_str name);
+    tsr_status (*remove)(void *self, tsr_str name);
+} IDirectoryVtbl;
+
 /* IFile (246c8ac9-cd29-4cce-8877-4f4f549dc190) */
 #define TSR_IID_IFILE {{0x24, 0x6c, 0x8a, 0xc9, 0xcd, 0x29, 0x4c, 0xce, 0x88, 0x77, 0x4f, 0x4f, 0x54, 0x9d, 0xc1, 0x90}}
 typedef struct IFileVtbl {
@@ -123,7 +161,16 @@ typedef struct IFileVtbl {
     tsr_status (*read_at)(void *self, uint64_t offset, tsr_mut_bytes buffer, uint64_t *out);
     tsr_status (*write_at)(void *self, uint64_t offset, tsr_bytes data, uint64_t *out);
     tsr_status (*size)(void *self, uint64_t *out);
+    tsr_status (*set_size)(void *self, uint64_t size);
+    tsr_status (*flush)(void *self);
 } IFileVtbl;
+
+/* IFileSystem (fff20c1c-392b-4ae0-ab0c-2692ecffbeff) */
+#define TSR_IID_IFILESYSTEM {{0xff, 0xf2, 0x0c, 0x1c, 0x39, 0x2b, 0x4a, 0xe0, 0xab, 0x0c, 0x26, 0x92, 0xec, 0xff, 0xbe, 0xff}}
+typedef struct IFileSystemVtbl {
+    IUnknownVtbl base;
+    tsr_status (*mount)(void *self, void *device, uint32_t flags, void **out);
+} IFileSystemVtbl;
 
 /* IHeap (4f7b66f1-bf00-4049-a9bb-c5cfa0586050) */
 #define TSR_IID_IHEAP {{0x4f, 0x7b, 0x66, 0xf1, 0xbf, 0x00, 0x40, 0x49, 0xa9, 0xbb, 0xc5, 0xcf, 0xa0, 0x58, 0x60, 0x50}}
@@ -277,6 +324,21 @@ typedef struct ISchedulerVtbl {
     tsr_status (*instructions)(void *self, uint64_t *out);
 } ISchedulerVtbl;
 
+/* IShutdown (d4cb8d14-3c46-49a8-a57b-80019da67fe9) */
+#define TSR_IID_ISHUTDOWN {{0xd4, 0xcb, 0x8d, 0x14, 0x3c, 0x46, 0x49, 0xa8, 0xa5, 0x7b, 0x80, 0x01, 0x9d, 0xa6, 0x7f, 0xe9}}
+typedef struct IShutdownVtbl {
+    IUnknownVtbl base;
+    tsr_status (*listen)(void *self, void *listener);
+    tsr_status (*forget)(void *self, void *listener);
+} IShutdownVtbl;
+
+/* IShutdownListener (a218354b-1195-4b85-bfec-e5bb3a4afa80) */
+#define TSR_IID_ISHUTDOWNLISTENER {{0xa2, 0x18, 0x35, 0x4b, 0x11, 0x95, 0x4b, 0x85, 0xbf, 0xec, 0xe5, 0xbb, 0x3a, 0x4a, 0xfa, 0x80}}
+typedef struct IShutdownListenerVtbl {
+    IUnknownVtbl base;
+    tsr_status (*shutting_down)(void *self);
+} IShutdownListenerVtbl;
+
 /* ISchedulerPolicy (8b2caf19-a161-438c-9134-83abc62b9610) */
 #define TSR_IID_ISCHEDULERPOLICY {{0x8b, 0x2c, 0xaf, 0x19, 0xa1, 0x61, 0x43, 0x8c, 0x91, 0x34, 0x83, 0xab, 0xc6, 0x2b, 0x96, 0x10}}
 typedef struct ISchedulerPolicyVtbl {
@@ -383,5 +445,14 @@ typedef struct IVmViewVtbl {
     tsr_status (*get_mapping)(void *self, void **out);
     tsr_status (*start_thread)(void *self, uint64_t entry, uint64_t argument, uint64_t stack, void **out);
 } IVmViewVtbl;
+
+/* IVolume (33570b6e-fcea-4f9d-a943-d6aa23951a26) */
+#define TSR_IID_IVOLUME {{0x33, 0x57, 0x0b, 0x6e, 0xfc, 0xea, 0x4f, 0x9d, 0xa9, 0x43, 0xd6, 0xaa, 0x23, 0x95, 0x1a, 0x26}}
+typedef struct IVolumeVtbl {
+    IUnknownVtbl base;
+    tsr_status (*sync)(void *self);
+    tsr_status (*unmount)(void *self);
+    tsr_status (*read_only)(void *self, uint32_t *out);
+} IVolumeVtbl;
 
 #endif

@@ -32,5 +32,7 @@
 #define TSR_ACCESS_VIOLATION (-22) /* access violation */
 #define TSR_MISALIGNED_ACCESS (-23) /* misaligned access */
 #define TSR_UNHANDLED_TRAP (-24) /* unhandled trap */
+#define TSR_DISK_FULL (-25) /* disk full */
+#define TSR_NOT_EMPTY (-26) /* directory not empty */
 
 #endif

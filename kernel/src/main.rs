@@ -120,6 +120,9 @@ fn kernel_main(device_tree: usize, entry_instructions: u64) -> ! {
     #[cfg(feature = "loader")]
     objects::mount_boot_romfs(&root, machine::boot_image::romfs())
         .unwrap_or_else(|status| boot_failed("mounting the boot RomFS", status));
+    #[cfg(feature = "loader")]
+    objects::devices::register_virtio_devices(&root, &platform.virtio_mmio)
+        .unwrap_or_else(|status| boot_failed("listing the devices", status));
     #[cfg(feature = "threads")]
     {
         threads::init(platform.timebase_hz as u64)

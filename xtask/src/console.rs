@@ -25,11 +25,11 @@ use crate::qemu;
 /// QEMU's escape key.
 const CTRL_A: u8 = 0x01;
 
-/// Boots `kernel` with the console relayed to this process's terminal;
-/// returns QEMU's exit status.
-pub fn run(kernel: &Path) -> Result<ExitStatus> {
+/// Boots `kernel` with `devices` and the console relayed to this
+/// process's terminal; returns QEMU's exit status.
+pub fn run(kernel: &Path, devices: &qemu::Devices) -> Result<ExitStatus> {
     let _raw = RawTerminal::enter();
-    let mut child = qemu::interactive(kernel)
+    let mut child = qemu::interactive(kernel, devices)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -16,7 +16,15 @@ use crate::manifest::Manifest;
 use crate::workspace::{Profile, output_directory, workspace_root};
 
 /// The fuzz targets: the parsers of untrusted bytes, and the loader.
-pub const TARGETS: &[&str] = &["image", "romfs", "def", "load", "devicetree"];
+pub const TARGETS: &[&str] = &[
+    "image",
+    "romfs",
+    "def",
+    "load",
+    "devicetree",
+    "fat",
+    "ninep",
+];
 
 /// The cargo-fuzz `cargo xtask` installs when it is missing.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";

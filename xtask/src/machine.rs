@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::qemu;
+use crate::qemu::{self, Devices};
 
 /// How long a boot may take to reach the prompt.
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -31,9 +31,9 @@ pub struct Machine {
 }
 
 impl Machine {
-    /// Starts QEMU on `kernel` without waiting for anything.
-    pub fn start(kernel: &Path) -> Result<Machine> {
-        let mut qemu = qemu::headless(kernel)
+    /// Starts QEMU on `kernel` with `devices`, without waiting for anything.
+    fn start(kernel: &Path, devices: &Devices) -> Result<Machine> {
+        let mut qemu = qemu::headless(kernel, devices)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -66,7 +66,12 @@ impl Machine {
     /// Starts QEMU and waits for the shell's first prompt; returns what the
     /// boot printed.
     pub fn boot(kernel: &Path) -> Result<(Machine, String)> {
-        let mut machine = Machine::start(kernel)?;
+        Machine::boot_with(kernel, &Devices::default())
+    }
+
+    /// As [`Machine::boot`], with `devices`.
+    pub fn boot_with(kernel: &Path, devices: &Devices) -> Result<(Machine, String)> {
+        let mut machine = Machine::start(kernel, devices)?;
         let banner = machine
             .expect(interfaces::program::PROMPT, BOOT_TIMEOUT)
             .context("booting to the prompt")?;

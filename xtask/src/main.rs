@@ -3,7 +3,10 @@
 //! `cargo xtask <command>` (the alias lives in `.cargo/config.toml`):
 //!
 //! - `build [--release]`: builds the product image (`system.toml` says what it holds);
-//! - `run [--release]`: builds it, then boots QEMU with the console on this terminal;
+//! - `run [--release] [--disk PATH[:ro]] [--share DIR]`: builds it, then boots QEMU with the
+//!   console on this terminal and a disk (by default `target/tessera/disk.img`,
+//!   a FAT image made on first use) and, with `--share DIR`, a host
+//!   directory over 9P;
 //! - `test [<filter>]`: the host unit tests, then the QEMU tests (the test
 //!   image, the product image, the minimal kernels) in parallel, then the
 //!   fuzz smoke; with a filter, only the tests whose names contain it;
@@ -20,6 +23,7 @@
 mod bench;
 mod components;
 mod console;
+mod disk;
 mod figures;
 mod fuzz;
 mod image;
@@ -28,6 +32,7 @@ mod lint;
 mod machine;
 mod manifest;
 mod qemu;
+mod storage_tests;
 mod workspace;
 
 use std::process::{Command, ExitCode};
@@ -40,7 +45,7 @@ use manifest::Manifest;
 use workspace::Profile;
 
 const USAGE: &str = "\
-usage: cargo xtask <command> [--release] [--test-image]
+usage: cargo xtask <command> [--release] [--test-image] [--disk PATH[:ro]] [--share DIR]
 
 commands:
   build   build the product image (system.toml): its components, boot RomFS and kernel
@@ -56,7 +61,11 @@ commands:
 
 --release builds the optimized kernel (test and bench always do).
 --test-image makes build and run use the test image: the product's components
-and the test-only ones (`selftest`, `bench` at the shell) and broken images.";
+and the test-only ones (`selftest`, `bench` at the shell) and broken images.
+--disk PATH attaches a raw disk image to run as a virtio block device (PATH:ro
+read-only); without it, run attaches target/tessera/disk.img, a FAT image it
+makes on first use. --share DIR gives run the host directory DIR over 9P, which
+the shell mounts at /host.";
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
@@ -99,10 +108,27 @@ fn run(arguments: &[String]) -> Result<()> {
         .map_or(("help", &[][..]), |(c, o)| (c.as_str(), o));
     let mut profile = Profile::Debug;
     let mut image = Image::Product;
-    for option in options {
+    let mut disk = None;
+    let mut share = None;
+    let mut options_left = options.iter();
+    while let Some(option) = options_left.next() {
         match option.as_str() {
             "--release" => profile = Profile::Release,
             "--test-image" if matches!(command, "build" | "run") => image = Image::Test,
+            "--disk" if command == "run" => {
+                let path = options_left
+                    .next()
+                    .context("--disk takes PATH or PATH:ro")?;
+                disk = Some(disk::Disk::parse(path)?);
+            }
+            "--share" if command == "run" => {
+                let directory = options_left.next().context("--share takes a directory")?;
+                let directory = std::path::PathBuf::from(directory);
+                if !directory.is_dir() {
+                    bail!("--share {}: no such directory", directory.display());
+                }
+                share = Some(directory);
+            }
             _ => bail!("unexpected argument {option:?}\n\n{USAGE}"),
         }
     }
@@ -111,7 +137,7 @@ fn run(arguments: &[String]) -> Result<()> {
     }
     match command {
         "build" => image::build(profile, image).map(drop),
-        "run" => boot_interactively(profile, image),
+        "run" => boot_interactively(profile, image, disk, share),
         "bench" => bench::run(),
         "lint" => lint::run(),
         "fuzz-corpus" => fuzz::write_load_corpus(),
@@ -123,12 +149,34 @@ fn run(arguments: &[String]) -> Result<()> {
     }
 }
 
-/// `cargo xtask run`.
-fn boot_interactively(profile: Profile, image: Image) -> Result<()> {
-    let kernel = image::build(profile, image)?.kernel;
+/// `cargo xtask run`, with `disk` or the default disk, and the host
+/// directory `share` if given.
+fn boot_interactively(
+    profile: Profile,
+    image: Image,
+    disk: Option<disk::Disk>,
+    share: Option<std::path::PathBuf>,
+) -> Result<()> {
+    let built = image::build(profile, image)?;
+    let disk = match disk {
+        Some(disk) => disk,
+        None => disk::default_disk(&built.components)?,
+    };
     qemu::ensure_installed()?;
-    println!("xtask: booting Tessera in QEMU (type `poweroff`, or press Ctrl-A then X, to leave)");
-    let status = console::run(&kernel)?;
+    println!(
+        "xtask: booting Tessera in QEMU with the disk {}{} (type `poweroff`, or press Ctrl-A then X, to leave)",
+        disk.path.display(),
+        if disk.read_only { ", read-only" } else { "" }
+    );
+    if let Some(directory) = &share {
+        println!("xtask: sharing {} as /host", directory.display());
+    }
+    let devices = qemu::Devices {
+        disk: Some(disk),
+        modern_virtio: false,
+        share,
+    };
+    let status = console::run(&built.kernel, &devices)?;
     match status.code() {
         Some(0) => Ok(()),
         Some(code) => bail!(

@@ -1,10 +1,13 @@
 //! Finding (or installing) QEMU and the command lines that boot Tessera in it.
 
-use std::path::Path;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use interfaces::power::exit_code;
+
+use crate::disk::Disk;
 
 /// The emulator.
 pub const QEMU: &str = "qemu-system-riscv64";
@@ -68,17 +71,54 @@ fn machine(kernel: &Path) -> Command {
     qemu
 }
 
+/// The devices a machine has besides its console.
+#[derive(Clone, Debug, Default)]
+pub struct Devices {
+    /// A disk, as a virtio block device.
+    pub disk: Option<Disk>,
+    /// Virtio devices use the modern virtio-mmio transport (version 2)
+    /// instead of QEMU's default, the legacy one.
+    pub modern_virtio: bool,
+    /// A host directory, shared as QEMU's virtio 9P device (tag `host`).
+    pub share: Option<PathBuf>,
+}
+
+impl Devices {
+    /// QEMU's options for them.
+    fn arguments(&self) -> Vec<OsString> {
+        let mut arguments = Vec::new();
+        if self.modern_virtio {
+            arguments.extend(["-global".into(), "virtio-mmio.force-legacy=false".into()]);
+        }
+        if let Some(disk) = &self.disk {
+            arguments.extend(disk.qemu_arguments());
+        }
+        if let Some(directory) = &self.share {
+            // QEMU's option syntax doubles a comma inside a value.
+            let path = directory.to_string_lossy().replace(',', ",,");
+            arguments.extend([
+                "-fsdev".into(),
+                format!("local,id=h0,path={path},security_model=none").into(),
+                "-device".into(),
+                "virtio-9p-device,fsdev=h0,mount_tag=host".into(),
+            ]);
+        }
+        arguments
+    }
+}
+
 /// QEMU with the console (and its monitor, behind Ctrl-A) on this terminal.
-pub fn interactive(kernel: &Path) -> Command {
+pub fn interactive(kernel: &Path, devices: &Devices) -> Command {
     let mut qemu = machine(kernel);
-    qemu.arg("-nographic");
+    qemu.arg("-nographic").args(devices.arguments());
     qemu
 }
 
 /// QEMU with the console on stdin/stdout and nothing else, for tests.
-pub fn headless(kernel: &Path) -> Command {
+pub fn headless(kernel: &Path, devices: &Devices) -> Command {
     let mut qemu = machine(kernel);
-    qemu.args(["-display", "none", "-serial", "stdio", "-monitor", "none"]);
+    qemu.args(["-display", "none", "-serial", "stdio", "-monitor", "none"])
+        .args(devices.arguments());
     qemu
 }
 

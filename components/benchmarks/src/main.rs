@@ -22,6 +22,7 @@
 extern crate alloc;
 
 mod loading;
+mod storage;
 mod threads;
 mod vm;
 
@@ -174,6 +175,10 @@ const BENCHMARKS: &[Benchmark] = &[
         vm::load_and_first_mapping,
     ),
     ("vmm unload", vm::unload),
+    // Last: they need the disk `cargo xtask bench` attaches.
+    ("virtio-blk raw read", storage::block_read),
+    ("FAT sequential read", storage::fat_sequential_read),
+    ("9P sequential read", storage::nine_p_sequential_read),
 ];
 
 /// The instruction counter, read through the scheduler service.

@@ -713,6 +713,15 @@ impl IFileImpl for MemoryFile {
     fn size(&self) -> Result<u64> {
         Ok(64)
     }
+
+    /// The file's size is fixed.
+    fn set_size(&self, _size: u64) -> Result<()> {
+        Err(Status::NOT_SUPPORTED)
+    }
+
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 static FILE: Mutex<Option<ComPtr<IFile>>> = Mutex::new(None);

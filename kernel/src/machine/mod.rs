@@ -7,6 +7,7 @@
 //! ```text
 //! 0x0010_0000  SiFive test device ("sifive,test0")   power-off with exit code
 //! 0x1000_0000  NS16550A UART                          (firmware console for now)
+//! 0x1000_1000  virtio-mmio slots, 0x1000 apart        (listed under /sys/devices)
 //! 0x8000_0000  RAM start: OpenSBI firmware            (M-mode, not ours)
 //! 0x8020_0000  kernel: .text .rodata .data .bss       (link.ld)
 //!              boot stack, 64 KiB                     (__stack_bottom..__stack_top)
@@ -42,6 +43,7 @@ pub mod trap;
 pub mod uart;
 #[cfg(feature = "loader")]
 pub mod user;
+pub mod virtio_mmio;
 
 /// Symbols the linker script defines.
 mod symbols {

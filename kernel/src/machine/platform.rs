@@ -1,6 +1,8 @@
 //! What the device tree says about the board: RAM, the UART, the test
 //! device and the timer's frequency, and, for a kernel with threads (the
-//! only one that takes device interrupts), the PLIC and the UART's source.
+//! only one that takes device interrupts), the PLIC and the UART's source;
+//! for a kernel with the loader (the only one that loads drivers), the
+//! virtio-mmio slots.
 
 use core::ops::Range;
 
@@ -22,7 +24,30 @@ pub struct Platform {
     pub plic: Option<(usize, usize)>,
     /// Ticks per second of the `time` counter.
     pub timebase_hz: usize,
+    /// The virtio-mmio slots, in the tree's order.
+    #[cfg(feature = "loader")]
+    pub virtio_mmio: VirtioSlots,
 }
+
+/// How many virtio-mmio slots the kernel lists (QEMU virt has 8).
+#[cfg(feature = "loader")]
+pub const MAX_VIRTIO_SLOTS: usize = 16;
+
+/// A virtio-mmio slot of the tree: its register window and interrupt.
+#[cfg(feature = "loader")]
+#[derive(Clone, Copy, Default)]
+pub struct VirtioSlot {
+    /// The registers' physical address.
+    pub base: usize,
+    /// The window's size in bytes.
+    pub size: usize,
+    /// The interrupt source at the PLIC.
+    pub interrupt: u32,
+}
+
+/// The virtio-mmio slots found, the first [`MAX_VIRTIO_SLOTS`] of them.
+#[cfg(feature = "loader")]
+pub type VirtioSlots = [Option<VirtioSlot>; MAX_VIRTIO_SLOTS];
 
 /// Why the device tree cannot be used.
 #[derive(Debug)]
@@ -76,6 +101,8 @@ pub fn discover(address: usize) -> Result<Platform, PlatformError> {
         #[cfg(feature = "threads")]
         plic: found.plic,
         timebase_hz: found.timebase_hz,
+        #[cfg(feature = "loader")]
+        virtio_mmio: found.virtio_mmio,
     })
 }
 
@@ -91,6 +118,8 @@ struct Found {
     plic: Option<(usize, usize)>,
     test_device: Option<usize>,
     timebase_hz: usize,
+    #[cfg(feature = "loader")]
+    virtio_mmio: VirtioSlots,
     /// The first hart's ISA lists Sstc.
     sstc: bool,
     /// The walk is inside `/cpus`.
@@ -143,8 +172,37 @@ impl Found {
                     self.plic = address().zip(supervisor_context(node));
                 }
                 b"sifive,test0" => self.test_device = address().or(self.test_device),
+                #[cfg(feature = "loader")]
+                b"virtio,mmio" => self.add_virtio_slot(node),
                 _ => {}
             }
+        }
+    }
+}
+
+#[cfg(feature = "loader")]
+impl Found {
+    /// Takes a virtio-mmio slot with a register window and an interrupt;
+    /// slots past [`MAX_VIRTIO_SLOTS`] are left out.
+    fn add_virtio_slot(&mut self, node: &Node<'_>) {
+        let Some((base, size)) = node.region() else {
+            return;
+        };
+        let (Ok(base), Ok(size)) = (usize::try_from(base), usize::try_from(size)) else {
+            return;
+        };
+        let Some(interrupt) = node
+            .property("interrupts")
+            .and_then(|cells| devicetree::word(cells, 0))
+        else {
+            return;
+        };
+        if let Some(free) = self.virtio_mmio.iter_mut().find(|slot| slot.is_none()) {
+            *free = Some(VirtioSlot {
+                base,
+                size,
+                interrupt,
+            });
         }
     }
 }

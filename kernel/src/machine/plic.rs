@@ -24,11 +24,16 @@ pub fn init(base: usize, context: usize) {
 }
 
 /// Lets `source` interrupt this hart (priority 1) or stops it.
+///
+/// The enable bit is written before the priority: QEMU's PLIC looks at
+/// what is pending again when a priority is written but not when an
+/// enable is, so a source that became pending while it was masked (a
+/// device that answered before its driver waited) interrupts only if
+/// the priority comes last.
 pub fn set_enabled(source: u32, enabled: bool) {
     if source == 0 || source > MAX_SOURCE {
         return;
     }
-    write(4 * source as usize, u32::from(enabled));
     let word = 0x2000 + 0x80 * CONTEXT.load(Ordering::Relaxed) + 4 * (source as usize / 32);
     let bit = 1 << (source % 32);
     let current = read(word);
@@ -40,6 +45,7 @@ pub fn set_enabled(source: u32, enabled: bool) {
             current & !bit
         },
     );
+    write(4 * source as usize, u32::from(enabled));
 }
 
 /// The highest-priority pending source (0: none), now marked in service.

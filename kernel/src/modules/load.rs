@@ -21,8 +21,10 @@ use crate::abi::exports;
 use crate::machine::cache;
 use crate::machine::heap::HeapBlock;
 
-/// Where demand-loaded images are found: `/hello` loads `/boot/hello`.
-const IMAGE_DIRECTORY: &str = "/boot";
+/// Where demand-loaded images are found, in the order searched: `/hello`
+/// loads `/boot/hello`, else `/disk/hello` (the mounted disk), else
+/// `/host/hello` (the host's shared directory).
+const IMAGE_DIRECTORIES: [&str; 3] = ["/boot", "/disk", "/host"];
 /// The module name of the kernel's own exports.
 const KERNEL_MODULE: &str = "kernel";
 
@@ -37,14 +39,25 @@ impl ModuleLoader {
 }
 
 impl namespace::Loader for ModuleLoader {
+    /// From `/boot` first, at no extra cost; only a name `/boot` does
+    /// not have is looked for in the other directories.
     fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
-        let mut location = String::new();
-        location
-            .try_reserve_exact(IMAGE_DIRECTORY.len() + name.len())
-            .map_err(|_| Status::OUT_OF_MEMORY)?;
-        location.push_str(IMAGE_DIRECTORY);
-        location.push_str(name);
-        super::load_and_add(&location, "", Some(name), Calls::Direct).map(|(object, _)| object)
+        let load_from = |directory: &str| -> Result<ComPtr<IUnknown>> {
+            let location = location_in(directory, name)?;
+            super::load_and_add(&location, "", Some(name), Calls::Direct).map(|(object, _)| object)
+        };
+        let [boot, others @ ..] = IMAGE_DIRECTORIES;
+        let missing = match load_from(boot) {
+            Err(Status::NOT_FOUND) => Status::NOT_FOUND,
+            loaded => return loaded,
+        };
+        let root = namespace::current()?;
+        for directory in others {
+            if root.capabilities(&location_in(directory, name)?).is_ok() {
+                return load_from(directory);
+            }
+        }
+        Err(missing)
     }
 
     fn current_thread(&self) -> namespace::ThreadId {
@@ -58,6 +71,17 @@ impl namespace::Loader for ModuleLoader {
     fn collect(&self) {
         super::collect_idle();
     }
+}
+
+/// `directory` followed by `name` (which starts with `/`).
+fn location_in(directory: &str, name: &str) -> Result<String> {
+    let mut location = String::new();
+    location
+        .try_reserve_exact(directory.len() + name.len())
+        .map_err(|_| Status::OUT_OF_MEMORY)?;
+    location.push_str(directory);
+    location.push_str(name);
+    Ok(location)
 }
 
 /// The calling thread's id (never 0).

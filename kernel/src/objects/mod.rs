@@ -16,14 +16,18 @@
 //! | `/sys/interrupts` | `IInterrupts` | `interrupts` |
 //! | `/sys/scheduler` | `IScheduler` | `scheduler` |
 //! | `/sys/vm-kernel` | `IVmKernel` (hooks for a virtual-memory manager, U-mode threads) | `vm_kernel` |
+//! | `/sys/devices/virtio-blk0`, ... | `IDevice` | [`devices`] |
+//! | `/sys/shutdown` | `IShutdown` | `shutdown` |
 //!
 //! `/sys/process` and `/sys/interrupts` serve components (threads and
 //! locks of their own, device interrupts for drivers): they come with the
-//! loader, as `/boot` and `/sys/modules` do. The minimal multithreaded
-//! kernel runs threads for itself and serves `/sys/threads` and
-//! `/sys/scheduler`.
+//! loader, as `/boot`, `/sys/modules`, `/sys/devices` and `/sys/shutdown`
+//! do. The minimal multithreaded kernel runs threads for itself and serves
+//! `/sys/threads` and `/sys/scheduler`.
 
 pub mod console;
+#[cfg(feature = "loader")]
+pub mod devices;
 #[cfg(feature = "loader")]
 mod interrupts;
 #[cfg(feature = "loader")]
@@ -35,6 +39,8 @@ mod power;
 mod process;
 #[cfg(feature = "threads")]
 mod scheduler;
+#[cfg(feature = "loader")]
+mod shutdown;
 #[cfg(feature = "threads")]
 mod threads;
 #[cfg(feature = "loader")]
@@ -105,13 +111,15 @@ pub fn mount_boot_romfs(root: &Root, romfs: &'static [u8]) -> Result<()> {
     root.register("/boot", boot.as_unknown(), flags::EXTENSION)
 }
 
-/// `/sys/loader` and `/sys/modules`.
+/// `/sys/loader`, `/sys/modules` and `/sys/shutdown`.
 #[cfg(feature = "loader")]
 fn register_loader_objects(root: &Root) -> Result<()> {
     let loader = ComObject::create::<interfaces::ILoader>(modules::LoaderService);
     root.register("/sys/loader", loader.as_unknown(), 0)?;
     let listing = ComObject::create::<interfaces::INamespace>(modules::ModuleDirectory);
-    root.register("/sys/modules", listing.as_unknown(), flags::EXTENSION)
+    root.register("/sys/modules", listing.as_unknown(), flags::EXTENSION)?;
+    let shutdown = ComObject::create::<interfaces::IShutdown>(shutdown::ShutdownService);
+    root.register(interfaces::power::SHUTDOWN_PATH, shutdown.as_unknown(), 0)
 }
 
 /// `/sys/threads` and `/sys/scheduler`; with the loader, `/sys/process`,

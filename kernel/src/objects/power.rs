@@ -10,7 +10,10 @@ use crate::machine::power;
 pub struct PowerControl;
 
 impl IPowerImpl for PowerControl {
+    /// Tells `/sys/shutdown`'s listeners first (kernels with the loader).
     fn power_off(&self, exit_code: u32) -> Result<()> {
+        #[cfg(feature = "loader")]
+        super::shutdown::notify();
         power::off(exit_code)
     }
 }

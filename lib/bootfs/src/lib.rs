@@ -141,6 +141,14 @@ impl IFileImpl for RomFile {
     fn size(&self) -> Result<u64> {
         Ok(self.data.len() as u64)
     }
+
+    fn set_size(&self, _size: u64) -> Result<()> {
+        Err(Status::ACCESS_DENIED)
+    }
+
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 impl IMemoryFileImpl for RomFile {

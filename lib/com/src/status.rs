@@ -122,6 +122,10 @@ statuses! {
     /// A U-mode thread trapped on purpose (`ecall`, `ebreak`) and nothing
     /// handles that trap.
     UNHANDLED_TRAP = -24, "unhandled trap";
+    /// The device or file system has no room left for what was written.
+    DISK_FULL = -25, "disk full";
+    /// A directory cannot be removed while it has entries.
+    NOT_EMPTY = -26, "directory not empty";
 }
 
 impl Status {
@@ -169,13 +173,13 @@ mod tests {
     #[test]
     fn every_named_status_is_listed_once_by_its_name() {
         extern crate std;
-        assert_eq!(Status::NAMED.len(), 25);
+        assert_eq!(Status::NAMED.len(), 27);
         assert_eq!(Status::NAMED[0], ("OK", Status::OK));
         assert!(Status::NAMED.contains(&("IMPORT_CYCLE", Status::IMPORT_CYCLE)));
         let codes: std::vec::Vec<i32> = Status::NAMED.iter().map(|(_, status)| status.0).collect();
         assert_eq!(
             codes,
-            (-24..=0).rev().collect::<std::vec::Vec<_>>(),
+            (-26..=0).rev().collect::<std::vec::Vec<_>>(),
             "codes run from 0 down"
         );
     }
@@ -186,7 +190,7 @@ mod tests {
         use std::string::ToString;
         assert_eq!(Status::NOT_FOUND.to_string(), "not found (-5)");
         assert_eq!(Status(-999).message(), "unknown failure");
-        assert_eq!(Status(-25).message(), "unknown failure");
+        assert_eq!(Status(-27).message(), "unknown failure");
         assert_eq!(Status::OK.message(), "success");
         assert_eq!(Status(7).message(), "success");
         assert_eq!(Status::FAILED.message(), "operation failed");

@@ -13,6 +13,11 @@ pub trait IFile {
     fn write_at(&self, offset: u64, data: &[u8]) -> Result<usize>;
     /// The file's size in bytes.
     fn size(&self) -> Result<u64>;
+    /// Makes the file `size` bytes long: cut, or grown with zeros.
+    /// Read-only files fail with `ACCESS_DENIED`.
+    fn set_size(&self, size: u64) -> Result<()>;
+    /// Returns once what was written to the file is on its medium.
+    fn flush(&self) -> Result<()>;
 }
 
 #[interface("d7a98417-c681-4af7-af0e-96388003de9b")]

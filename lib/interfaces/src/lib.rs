@@ -13,7 +13,9 @@
 #![deny(unsafe_code)]
 
 pub mod console;
+pub mod device;
 pub mod file;
+pub mod filesystem;
 pub mod heap;
 pub mod interpose;
 pub mod irq;
@@ -28,14 +30,20 @@ pub mod threads;
 pub mod vm;
 
 pub use console::{IConsole, IConsoleImpl};
+pub use device::{DeviceInfo, IBlockDevice, IBlockDeviceImpl, IDevice, IDeviceImpl};
 pub use file::{IFile, IFileImpl, IMemoryFile, IMemoryFileImpl};
+pub use filesystem::{
+    IDirectory, IDirectoryImpl, IFileSystem, IFileSystemImpl, IVolume, IVolumeImpl,
+};
 pub use heap::{HeapStatus, IHeap, IHeapImpl};
 pub use interpose::{IInterpose, IInterposeImpl};
 pub use irq::{IInterruptSource, IInterruptSourceImpl, IInterrupts, IInterruptsImpl};
 pub use module::{ILoader, ILoaderImpl, IModule, IModuleImpl};
 pub use mutate::{IMutate, IMutateImpl, ITransition, ITransitionImpl};
 pub use namespace::{INamespace, INamespaceImpl};
-pub use power::{IPower, IPowerImpl};
+pub use power::{
+    IPower, IPowerImpl, IShutdown, IShutdownImpl, IShutdownListener, IShutdownListenerImpl,
+};
 pub use process::{
     ICondition, IConditionImpl, IMutex, IMutexImpl, IProcess, IProcessImpl, IThread, IThreadImpl,
 };

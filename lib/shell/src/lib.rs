@@ -18,6 +18,7 @@ mod context;
 mod filters;
 mod line;
 mod modules;
+mod storage;
 
 use com::{ComPtr, Result};
 use interfaces::{IConsole, INamespace};
@@ -61,6 +62,7 @@ impl Shell {
 
     /// Reads and runs command lines until the input ends or `poweroff`.
     pub fn run(&mut self) -> Exit {
+        storage::mount_devices(&self.namespace, &mut self.output);
         let mut editor = line::Editor::new();
         loop {
             self.output.print(PROMPT);

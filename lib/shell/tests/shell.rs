@@ -48,6 +48,12 @@ impl IFileImpl for MemoryFile {
     fn size(&self) -> Result<u64> {
         Ok(self.0.len() as u64)
     }
+    fn set_size(&self, _size: u64) -> Result<()> {
+        Err(Status::ACCESS_DENIED)
+    }
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 #[class(IHeap)]

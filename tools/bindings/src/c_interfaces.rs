@@ -14,10 +14,11 @@ use com::{
 };
 use image::def::signature::{C_KEYWORDS, c_declaration, c_pointer_to};
 use interfaces::{
-    ICondition, IConsole, IFile, IHeap, IInterpose, IInterruptSource, IInterrupts, ILoader,
-    IMemoryFile, IModule, IMutate, IMutex, INamespace, IPower, IProcess, IProgram, IScheduler,
-    ISchedulerPolicy, IThread, IThreads, ITransition, IVmFactory, IVmFaultHandler, IVmKernel,
-    IVmMapping, IVmSpace, IVmView,
+    IBlockDevice, ICondition, IConsole, IDevice, IDirectory, IFile, IFileSystem, IHeap, IInterpose,
+    IInterruptSource, IInterrupts, ILoader, IMemoryFile, IModule, IMutate, IMutex, INamespace,
+    IPower, IProcess, IProgram, IScheduler, ISchedulerPolicy, IShutdown, IShutdownListener,
+    IThread, IThreads, ITransition, IVmFactory, IVmFaultHandler, IVmKernel, IVmMapping, IVmSpace,
+    IVmView, IVolume,
 };
 use private_interfaces::{ICounter, IHello};
 
@@ -25,10 +26,14 @@ use private_interfaces::{ICounter, IHello};
 /// The test-only ones ([`TEST_ONLY`]) stay out; a test fails when an
 /// interface declared in the tree is in neither list.
 const INTERFACES: &[&InterfaceSignature] = &[
+    IBlockDevice::SIGNATURE,
     ICondition::SIGNATURE,
     IConsole::SIGNATURE,
     ICounter::SIGNATURE,
+    IDevice::SIGNATURE,
+    IDirectory::SIGNATURE,
     IFile::SIGNATURE,
+    IFileSystem::SIGNATURE,
     IHeap::SIGNATURE,
     IHello::SIGNATURE,
     IInterpose::SIGNATURE,
@@ -45,6 +50,8 @@ const INTERFACES: &[&InterfaceSignature] = &[
     IProcess::SIGNATURE,
     IProgram::SIGNATURE,
     IScheduler::SIGNATURE,
+    IShutdown::SIGNATURE,
+    IShutdownListener::SIGNATURE,
     ISchedulerPolicy::SIGNATURE,
     IThread::SIGNATURE,
     IThreads::SIGNATURE,
@@ -55,6 +62,7 @@ const INTERFACES: &[&InterfaceSignature] = &[
     IVmMapping::SIGNATURE,
     IVmSpace::SIGNATURE,
     IVmView::SIGNATURE,
+    IVolume::SIGNATURE,
 ];
 
 /// Interfaces only the test image's components implement and call.

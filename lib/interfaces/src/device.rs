@@ -1,0 +1,83 @@
+//! `IDevice`: a device the kernel found in the device tree, as a driver
+//! component finds it under `/sys/devices`; `IBlockDevice`: what a block
+//! device driver offers a file system.
+//!
+//! Components cannot read the device tree: the kernel lists each device it
+//! found there with its register window and interrupt, and a driver binds
+//! the entry by name (`/sys/devices/virtio-blk0`).
+
+use com::{Record, Result, interface};
+
+/// Where the kernel lists the devices it found.
+pub const DIRECTORY: &str = "/sys/devices";
+
+/// What the kernel knows of a device.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Record)]
+pub struct DeviceInfo {
+    /// The physical address of the device's register window.
+    pub base: u64,
+    /// The window's size in bytes.
+    pub size: u64,
+    /// Its interrupt source at the PLIC (0: none), for `IInterrupts::attach`.
+    pub interrupt: u32,
+    /// The virtio device id its MMIO header gives (see [`virtio`]).
+    pub virtio_id: u32,
+}
+
+/// Virtio device ids (the virtio specification, section 5) and the names
+/// the kernel lists virtio-mmio devices under.
+pub mod virtio {
+    /// A network card.
+    pub const NETWORK: u32 = 1;
+    /// A block device.
+    pub const BLOCK: u32 = 2;
+    /// A console.
+    pub const CONSOLE: u32 = 3;
+    /// An entropy source.
+    pub const ENTROPY: u32 = 4;
+    /// A 9P transport (a host directory).
+    pub const NINE_P: u32 = 9;
+
+    /// The name a device of `id` is listed under, before its index
+    /// (`virtio-blk` for `/sys/devices/virtio-blk0`); `virtio` for an id
+    /// without a name of its own.
+    pub const fn kind(id: u32) -> &'static str {
+        match id {
+            NETWORK => "virtio-net",
+            BLOCK => "virtio-blk",
+            CONSOLE => "virtio-console",
+            ENTROPY => "virtio-rng",
+            NINE_P => "virtio-9p",
+            _ => "virtio",
+        }
+    }
+}
+
+#[interface("561be071-d897-4431-bcac-e34b8f606091")]
+/// A device the kernel found, listed under [`DIRECTORY`].
+pub trait IDevice {
+    /// Its register window, interrupt and virtio id.
+    fn info(&self) -> Result<DeviceInfo>;
+}
+
+#[interface("5171fbff-c65a-48d5-b1a7-f8e5e636ee41")]
+/// A disk: numbered blocks of [`IBlockDevice::block_size`] bytes, read and
+/// written whole.
+pub trait IBlockDevice {
+    /// The size of one block in bytes.
+    fn block_size(&self) -> Result<u32>;
+    /// How many blocks the device holds.
+    fn block_count(&self) -> Result<u64>;
+    /// True when the device refuses writes.
+    fn read_only(&self) -> Result<bool>;
+    /// Reads the blocks from `first` into `buffer`, whose length is a
+    /// non-zero multiple of the block size (`INVALID_ARGUMENT` otherwise;
+    /// `OUT_OF_RANGE` past the last block).
+    fn read_blocks(&self, first: u64, buffer: &mut [u8]) -> Result<()>;
+    /// Writes `data` to the blocks from `first`, as `read_blocks` reads
+    /// them; a read-only device fails with `ACCESS_DENIED`.
+    fn write_blocks(&self, first: u64, data: &[u8]) -> Result<()>;
+    /// Returns once every block written before has reached the medium.
+    fn flush(&self) -> Result<()>;
+}
