@@ -413,6 +413,7 @@ pub fn mappings_share_pages_and_spaces_clone() -> Result<()> {
     const BOTH: u32 = protection::READ | protection::WRITE;
     let stage = Stage::new(&STORE_PAGES, false)?;
     let data = stage.factory.create_zero_mapping(2 * PAGE)?;
+    let space = stage.space.query::<IVmMapping>()?;
     // A window on the second page: the same page, written through either.
     let window = data.share(PAGE, PAGE, BOTH)?;
     window.write(0, &9u64.to_le_bytes())?;
@@ -422,7 +423,7 @@ pub fn mappings_share_pages_and_spaces_clone() -> Result<()> {
         read_only.share(0, PAGE, BOTH).map(|_| ()),
         data.share(1, PAGE, BOTH).map(|_| ()),
         data.share(PAGE, 2 * PAGE, BOTH).map(|_| ()),
-        stage.space.share(0, PAGE, protection::EXECUTE).map(|_| ()),
+        space.share(0, PAGE, protection::EXECUTE).map(|_| ()),
     ];
     let expected_refusals = [
         Err(Status::ACCESS_DENIED),
@@ -443,14 +444,16 @@ pub fn mappings_share_pages_and_spaces_clone() -> Result<()> {
     // Another space maps the first space's range through a clone of it:
     // its stores land in the same pages.
     let shown = stage.map(&data, BOTH)?;
-    let clone = stage.space.restrict(BOTH)?;
+    let clone = space.restrict(BOTH)?;
     let other = Stage::new(&STORE_PAGES, false)?;
-    let through = other.space.map(0, clone.as_unknown(), shown, 2 * PAGE, BOTH)?;
+    let through = other
+        .space
+        .map(0, clone.as_unknown(), shown, 2 * PAGE, BOTH)?;
     other.run(through, 2)?;
     let shared = (word_at(&data, 0)?, word_at(&data, PAGE)?);
     // A read-only clone maps only for reading, and a store through it is
     // refused; the space cannot map a clone of itself.
-    let read_clone = stage.space.restrict(protection::READ)?;
+    let read_clone = space.restrict(protection::READ)?;
     let wider = other
         .space
         .map(0, read_clone.as_unknown(), shown, PAGE, BOTH)
@@ -481,7 +484,7 @@ pub fn mappings_share_pages_and_spaces_clone() -> Result<()> {
     }
     // The first space goes first: the other's clone holds it until the
     // other space goes too, and then everything goes.
-    drop((data, window, read_only, clone, read_clone));
+    drop((data, window, read_only, clone, read_clone, space));
     drop(stage);
     finish(other)
 }

@@ -98,10 +98,10 @@ static FACTORY: AtomicUsize = AtomicUsize::new(0);
 /// this module's: the manager holds it while it lives, so the name stays
 /// registered — and lists the spaces — while any space or mapping does.
 fn registered_factory() -> Option<ComPtr<IUnknown>> {
-    let namespace = component::namespace().ok()?;
-    // Asked first, so a name not registered is never loaded from here.
-    namespace.capabilities(MANAGER_PATH).ok()?;
-    let factory = namespace.bind(MANAGER_PATH, 0).ok()?;
+    // Bound, not first asked for: the manager is made in a call on the
+    // factory a bind of the name gave. (A separate instance of this
+    // module, registered nowhere, binds another object and holds nothing.)
+    let factory = component::namespace().ok()?.bind(MANAGER_PATH, 0).ok()?;
     let ours = identity_of(factory.as_unknown()).ok()? == FACTORY.load(Ordering::Relaxed);
     ours.then_some(factory)
 }
@@ -178,13 +178,22 @@ struct Factory;
 const SPACE_PREFIX: &str = "space-";
 
 /// The space named `name` (`space-1`, with or without a leading `/`).
+/// Digits read by hand: `str::parse` would be a tenth of this module.
 fn space_named(name: &str) -> Result<Id> {
-    name.trim_start_matches('/')
+    let digits = name
+        .trim_start_matches('/')
         .strip_prefix(SPACE_PREFIX)
-        .filter(|number| !number.starts_with('0'))
-        .and_then(|number| number.parse::<Id>().ok())
-        .and_then(|number| number.checked_sub(1))
-        .ok_or(Status::NOT_FOUND)
+        .filter(|digits| !digits.starts_with('0'))
+        .ok_or(Status::NOT_FOUND)?;
+    let mut number: Id = 0;
+    for digit in digits.bytes() {
+        number = number
+            .checked_mul(10)
+            .zip(digit.is_ascii_digit().then(|| Id::from(digit - b'0')))
+            .and_then(|(tens, unit)| tens.checked_add(unit))
+            .ok_or(Status::NOT_FOUND)?;
+    }
+    number.checked_sub(1).ok_or(Status::NOT_FOUND)
 }
 
 /// Writes the name of the first live space after `after` into `buffer`.
@@ -361,7 +370,8 @@ impl IVmSpaceImpl for SpaceObject {
     }
 
     fn status(&self) -> Result<SpaceStatus> {
-        let (kernel, view) = with_existing(|manager| Ok((manager.kernel(), manager.space_view(self.id)?)))?;
+        let (kernel, view) =
+            with_existing(|manager| Ok((manager.kernel(), manager.space_view(self.id)?)))?;
         let threads = kernel.view_users(view)?;
         with_existing(|manager| manager.space_status(self.id, threads))
     }

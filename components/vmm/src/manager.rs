@@ -102,7 +102,9 @@ impl MappingData {
             Source::Shadow { of, first_page } => (of, first_page),
             _ => return None,
         };
-        let own = index.checked_sub(first_page).filter(|&own| own < self.pages)?;
+        let own = index
+            .checked_sub(first_page)
+            .filter(|&own| own < self.pages)?;
         (source == of && self.frame(own).is_none()).then_some(own)
     }
 
@@ -179,7 +181,10 @@ pub struct Manager {
     kernel: ComPtr<IVmKernel>,
     /// The factory registered at `/sys/vm`, held while the manager lives
     /// (the namespace then keeps the name, which lists the spaces).
-    #[allow(dead_code, reason = "held, never read: dropping it lets the factory go")]
+    #[allow(
+        dead_code,
+        reason = "held, never read: dropping it lets the factory go"
+    )]
     factory: Option<ComPtr<com::IUnknown>>,
     frames: Frames,
     spaces: Vec<Option<SpaceData>>,
@@ -362,24 +367,28 @@ impl Manager {
 
     /// Space `id`'s figures; `threads` is how many threads have its view.
     pub fn space_status(&mut self, id: Id, threads: u32) -> Result<SpaceStatus> {
-        let space = self.space(id)?;
-        let root = space.root;
-        let regions = space.regions.clone();
-        let resident = regions
-            .iter()
-            .flat_map(|region| (0..region.pages).map(|page| region.start + page * PAGE_SIZE))
-            .filter(|&address| sv39::lookup(&mut self.frames, root, address).is_some())
-            .count();
-        Ok(SpaceStatus {
-            regions: u32::try_from(regions.len()).unwrap_or(u32::MAX),
+        let space = self
+            .spaces
+            .get(id)
+            .and_then(Option::as_ref)
+            .ok_or(Status::INVALID_ARGUMENT)?;
+        let mut status = SpaceStatus {
+            regions: space.regions.len() as u32,
             threads,
-            resident_pages: resident as u64,
-            wired_pages: regions
-                .iter()
-                .filter(|region| region.protection & protection::WIRED != 0)
-                .map(|region| region.pages)
-                .sum(),
-        })
+            ..SpaceStatus::default()
+        };
+        for region in &space.regions {
+            if region.protection & protection::WIRED != 0 {
+                status.wired_pages += region.pages;
+            }
+            for page in 0..region.pages {
+                let address = region.start + page * PAGE_SIZE;
+                if sv39::lookup(&mut self.frames, space.root, address).is_some() {
+                    status.resident_pages += 1;
+                }
+            }
+        }
+        Ok(status)
     }
 
     /// Frees space `id`: its regions let go of their mappings, its tables
@@ -885,7 +894,10 @@ impl Manager {
     /// the same pages, not copies.
     pub fn create_window(&mut self, of: Id, first_page: u64, pages: u64) -> Result<Id> {
         let available = self.mapping(of)?.pages();
-        if first_page.checked_add(pages).is_none_or(|end| end > available) {
+        if first_page
+            .checked_add(pages)
+            .is_none_or(|end| end > available)
+        {
             return Err(Status::OUT_OF_RANGE);
         }
         self.hold_mapping(of)?;
@@ -916,12 +928,16 @@ impl Manager {
         match data.source {
             Source::Space { of, .. } => {
                 of == space
-                    || self.spaces.get(of).and_then(Option::as_ref).is_some_and(|shown| {
-                        shown
-                            .regions
-                            .iter()
-                            .any(|region| self.reaches_space(region.mapping, space))
-                    })
+                    || self
+                        .spaces
+                        .get(of)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|shown| {
+                            shown
+                                .regions
+                                .iter()
+                                .any(|region| self.reaches_space(region.mapping, space))
+                        })
             }
             Source::Window { of, .. } | Source::Shadow { of, .. } => self.reaches_space(of, space),
             Source::Zero | Source::File(_) => false,
@@ -1081,12 +1097,9 @@ impl Manager {
     /// A new frame holding what frame `source` holds.
     fn copy_page(&mut self, source: u64) -> Result<u64> {
         let frame = self.frames.allocate().ok_or(Status::OUT_OF_MEMORY)?;
-        let Some(copy) = self.frames.frame(source).map(|page| page.0) else {
+        if !self.frames.copy(source, frame) {
             self.frames.free(frame);
             return Err(Status::FAILED);
-        };
-        if let Some(page) = self.frames.frame(frame) {
-            page.0 = copy;
         }
         self.figures.copies += 1;
         Ok(frame)
@@ -1104,63 +1117,65 @@ impl Manager {
     }
 
     /// Removes every entry showing page `index` of mapping `id`, in every
-    /// space (the page is about to change or go).
-    /// So does every mapping showing that page (a window, a shadow that
-    /// has not copied it, a clone of a space showing it), in turn.
+    /// space (the page is about to change or go). So does every mapping
+    /// showing that page (a window, a shadow that has not copied it, a
+    /// clone of a space showing it), in turn.
     fn unmap_everywhere(&mut self, id: Id, index: u64) {
-        let mut addresses: Vec<(u64, u64)> = Vec::new();
         let mut shown: Vec<(Id, u64)> = Vec::new();
-        for (space_id, space) in self.spaces.iter().enumerate() {
-            let Some(space) = space else { continue };
-            for region in &space.regions {
-                let shows = region.mapping == id
-                    && (region.first_page..region.first_page + region.pages).contains(&index);
-                if shows && addresses.try_reserve(1).is_ok() {
-                    let address = region.start + (index - region.first_page) * PAGE_SIZE;
-                    addresses.push((space.root, address));
-                    for (clone, mapping) in self.mappings.iter().enumerate() {
-                        let page = mapping.as_ref().and_then(|m| m.shows_space(space_id, address));
-                        if let Some(page) = page.filter(|_| shown.try_reserve(1).is_ok()) {
-                            shown.push((clone, page));
-                        }
-                    }
-                }
+        for space in 0..self.spaces.len() {
+            let Some(data) = self.spaces.get(space).and_then(Option::as_ref) else {
+                continue;
+            };
+            let root = data.root;
+            let addresses: Vec<u64> = data
+                .regions
+                .iter()
+                .filter(|region| {
+                    region.mapping == id
+                        && (region.first_page..region.first_page + region.pages).contains(&index)
+                })
+                .map(|region| region.start + (index - region.first_page) * PAGE_SIZE)
+                .collect();
+            for address in addresses {
+                sv39::unmap(&mut self.frames, root, address);
+                self.clones_showing(space, address, &mut shown);
             }
         }
         for (other, mapping) in self.mappings.iter().enumerate() {
-            let page = mapping.as_ref().and_then(|mapping| mapping.shows(id, index));
+            let page = mapping
+                .as_ref()
+                .and_then(|mapping| mapping.shows(id, index));
             if let Some(page) = page.filter(|_| shown.try_reserve(1).is_ok()) {
                 shown.push((other, page));
             }
-        }
-        for (root, address) in addresses {
-            sv39::unmap(&mut self.frames, root, address);
         }
         for (other, page) in shown {
             self.unmap_everywhere(other, page);
         }
     }
 
+    /// Adds to `shown` the clones of space `space` showing `address`, each
+    /// with its page there.
+    fn clones_showing(&self, space: Id, address: u64, shown: &mut Vec<(Id, u64)>) {
+        for (clone, mapping) in self.mappings.iter().enumerate() {
+            let page = mapping
+                .as_ref()
+                .and_then(|mapping| mapping.shows_space(space, address));
+            if let Some(page) = page.filter(|_| shown.try_reserve(1).is_ok()) {
+                shown.push((clone, page));
+            }
+        }
+    }
+
     /// Removes every entry showing `region` of space `space` through a
     /// clone of the space (the region changed or went).
     fn unmap_clones(&mut self, space: Id, region: &Region) {
-        let clones: Vec<Id> = (0..self.mappings.len())
-            .filter(|&id| {
-                self.mappings[id]
-                    .as_ref()
-                    .is_some_and(|m| matches!(m.source, Source::Space { of, .. } if of == space))
-            })
-            .collect();
-        for clone in clones {
-            for page in 0..region.pages {
-                let address = region.start + page * PAGE_SIZE;
-                let shown = self.mappings[clone]
-                    .as_ref()
-                    .and_then(|mapping| mapping.shows_space(space, address));
-                if let Some(index) = shown {
-                    self.unmap_everywhere(clone, index);
-                }
-            }
+        let mut shown = Vec::new();
+        for page in 0..region.pages {
+            self.clones_showing(space, region.start + page * PAGE_SIZE, &mut shown);
+        }
+        for (clone, page) in shown {
+            self.unmap_everywhere(clone, page);
         }
     }
 

@@ -57,7 +57,10 @@ enum Entry {
     /// name: its `INamespace` is asked for when used, so the entry holds
     /// one reference (a demand-loaded extension can unload like any other
     /// component).
-    Object { object: ComPtr<IUnknown>, flags: u32 },
+    Object {
+        object: ComPtr<IUnknown>,
+        flags: u32,
+    },
     /// A binder is loading this name; others wait for it.
     Loading(Arc<PendingLoad>),
 }

@@ -9,9 +9,7 @@ use com::{ComPtr, Status};
 use interfaces::namespace::{flags, for_each_name};
 use interfaces::threads::state;
 use interfaces::vm::MANAGER_PATH;
-use interfaces::{
-    IFile, IHeap, INamespace, IPower, IScheduler, IThreads, IVmFactory, IVmSpace,
-};
+use interfaces::{IFile, IHeap, INamespace, IPower, IScheduler, IThreads, IVmFactory, IVmSpace};
 use private_interfaces::{IBenchmarks, ISelfTests};
 
 use crate::context::{Context, Failure, Held, Outcome, failed, service};
@@ -327,7 +325,8 @@ fn vm(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         let _ = writeln!(
             context.output,
             "  {}: regions={} threads={} resident={} wired={}",
-            path.trim_start_matches(MANAGER_PATH).trim_start_matches('/'),
+            path.trim_start_matches(MANAGER_PATH)
+                .trim_start_matches('/'),
             status.regions,
             status.threads,
             status.resident_pages,
