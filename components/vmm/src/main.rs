@@ -181,17 +181,17 @@ const SPACE_PREFIX: &str = "space-";
 /// Digits read by hand: `str::parse` would be a tenth of this module.
 fn space_named(name: &str) -> Result<Id> {
     let digits = name
-        .trim_start_matches('/')
+        .strip_prefix('/')
+        .unwrap_or(name)
         .strip_prefix(SPACE_PREFIX)
-        .filter(|digits| !digits.starts_with('0'))
+        .filter(|digits| digits.len() <= 9)
         .ok_or(Status::NOT_FOUND)?;
     let mut number: Id = 0;
-    for digit in digits.bytes() {
-        number = number
-            .checked_mul(10)
-            .zip(digit.is_ascii_digit().then(|| Id::from(digit - b'0')))
-            .and_then(|(tens, unit)| tens.checked_add(unit))
-            .ok_or(Status::NOT_FOUND)?;
+    for (at, digit) in digits.bytes().enumerate() {
+        if !digit.is_ascii_digit() || (at == 0 && digit == b'0') {
+            return Err(Status::NOT_FOUND);
+        }
+        number = number * 10 + Id::from(digit - b'0');
     }
     number.checked_sub(1).ok_or(Status::NOT_FOUND)
 }
@@ -239,12 +239,7 @@ impl INamespaceImpl for Factory {
         if name == "/" {
             return Ok(flags::READ | flags::DIRECTORY);
         }
-        let id = space_named(name)?;
-        let live = STATE
-            .lock()
-            .as_ref()
-            .is_some_and(|manager| manager.live_spaces(None).any(|live| live == id));
-        live.then_some(flags::READ).ok_or(Status::NOT_FOUND)
+        INamespaceImpl::bind(self, name, 0).map(|_| flags::READ)
     }
 }
 
@@ -370,10 +365,7 @@ impl IVmSpaceImpl for SpaceObject {
     }
 
     fn status(&self) -> Result<SpaceStatus> {
-        let (kernel, view) =
-            with_existing(|manager| Ok((manager.kernel(), manager.space_view(self.id)?)))?;
-        let threads = kernel.view_users(view)?;
-        with_existing(|manager| manager.space_status(self.id, threads))
+        with_existing(|manager| manager.space_status(self.id))
     }
 }
 
@@ -404,22 +396,29 @@ impl IVmMappingImpl for SpaceObject {
     }
 
     fn share(&self, offset: u64, size: u64, allowed: u32) -> Result<ComPtr<IVmMapping>> {
-        let (first_page, pages) = window(SPACE_ACCESS, offset, size, allowed)?;
-        let id = with_existing(|manager| manager.create_space_clone(self.id, first_page, pages))?;
-        MappingObject::create(id, allowed)
+        share(Identity::Space(self.id), offset, size, allowed)
     }
 }
 
-/// The first page and page count of a window of `size` bytes from
-/// `offset`, allowing `allowed` of what `most` allows.
-fn window(most: u32, offset: u64, size: u64, allowed: u32) -> Result<(u64, u64)> {
+/// A mapping of `size` bytes from `offset` of space or mapping `of`:
+/// a clone of a space, or a window on a mapping, allowing `allowed`.
+fn share(of: Identity, offset: u64, size: u64, allowed: u32) -> Result<ComPtr<IVmMapping>> {
+    let most = match of {
+        Identity::Space(_) => SPACE_ACCESS,
+        Identity::Mapping(_, most) => most,
+    };
     if allowed & !most != 0 {
         return Err(Status::ACCESS_DENIED);
     }
     if !offset.is_multiple_of(sv39::PAGE_SIZE) {
         return Err(Status::INVALID_ARGUMENT);
     }
-    Ok((offset / sv39::PAGE_SIZE, pages_of(size)?))
+    let (first_page, pages) = (offset / sv39::PAGE_SIZE, pages_of(size)?);
+    let id = with_existing(|manager| match of {
+        Identity::Space(space) => manager.create_space_clone(space, first_page, pages),
+        Identity::Mapping(mapping, _) => manager.create_window(mapping, first_page, pages),
+    })?;
+    MappingObject::create(id, allowed)
 }
 
 impl Drop for SpaceObject {
@@ -519,9 +518,12 @@ impl IVmMappingImpl for MappingObject {
     }
 
     fn share(&self, offset: u64, size: u64, allowed: u32) -> Result<ComPtr<IVmMapping>> {
-        let (first_page, pages) = window(self.allowed, offset, size, allowed)?;
-        let id = with_existing(|manager| manager.create_window(self.id, first_page, pages))?;
-        MappingObject::create(id, allowed)
+        share(
+            Identity::Mapping(self.id, self.allowed),
+            offset,
+            size,
+            allowed,
+        )
     }
 }
 

@@ -365,8 +365,8 @@ impl Manager {
             .map(|(id, _)| id)
     }
 
-    /// Space `id`'s figures; `threads` is how many threads have its view.
-    pub fn space_status(&mut self, id: Id, threads: u32) -> Result<SpaceStatus> {
+    /// Space `id`'s figures.
+    pub fn space_status(&mut self, id: Id) -> Result<SpaceStatus> {
         let space = self
             .spaces
             .get(id)
@@ -374,7 +374,6 @@ impl Manager {
             .ok_or(Status::INVALID_ARGUMENT)?;
         let mut status = SpaceStatus {
             regions: space.regions.len() as u32,
-            threads,
             ..SpaceStatus::default()
         };
         for region in &space.regions {

@@ -86,8 +86,6 @@ pub struct RegionStatus {
 pub struct SpaceStatus {
     /// Its mapped ranges.
     pub regions: u32,
-    /// Threads that have not finished with its view.
-    pub threads: u32,
     /// Pages mapped in it now.
     pub resident_pages: u64,
     /// Pages of its wired ranges.

@@ -205,14 +205,17 @@ impl Namespace {
         let mut state = self.state.lock();
         let replaced = match &result {
             Ok(object) => {
+                let registered = object.clone();
                 // A loaded object that answers `INamespace` extends the tree
-                // (the manager at `/sys/vm` lists its spaces).
-                let extends = match object.query::<INamespace>() {
+                // (the manager at `/sys/vm` lists its spaces). Asked with
+                // the entry's reference taken: the answer's release then
+                // leaves two, and asks for no collection.
+                let extends = match registered.query::<INamespace>() {
                     Ok(_) => flags::EXTENSION,
                     Err(_) => 0,
                 };
                 let entry = Entry::Object {
-                    object: object.clone(),
+                    object: registered,
                     flags: default_rights((flags & flags::KEEP) | extends),
                 };
                 // The loading mark is in place: this replaces it, and a

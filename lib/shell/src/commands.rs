@@ -324,11 +324,10 @@ fn vm(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         let status = space.status().map_err(failed(&path))?;
         let _ = writeln!(
             context.output,
-            "  {}: regions={} threads={} resident={} wired={}",
+            "  {}: regions={} resident={} wired={}",
             path.trim_start_matches(MANAGER_PATH)
                 .trim_start_matches('/'),
             status.regions,
-            status.threads,
             status.resident_pages,
             status.wired_pages
         );

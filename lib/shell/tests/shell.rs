@@ -142,7 +142,6 @@ impl IVmSpaceImpl for FixedSpace {
     fn status(&self) -> Result<SpaceStatus> {
         Ok(SpaceStatus {
             regions: 2,
-            threads: 1,
             resident_pages: self.0,
             wired_pages: 4,
         })
@@ -292,8 +291,8 @@ fn vm_prints_the_managers_figures() {
         text.contains(
             "vm: spaces=2 mappings=3 resident=17 wired=4 faults=21 zero-fills=16 \
              file-reads=1 copies=1 frames-free=2000/2048\r\n  \
-             space-1: regions=2 threads=1 resident=13 wired=4\r\n  \
-             space-3: regions=2 threads=1 resident=0 wired=4\r\n"
+             space-1: regions=2 resident=13 wired=4\r\n  \
+             space-3: regions=2 resident=0 wired=4\r\n"
         ),
         "{text}"
     );
