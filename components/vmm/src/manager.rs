@@ -192,10 +192,24 @@ pub struct Manager {
     figures: VmStatus,
 }
 
+/// Copies `length` bytes of `from` at `at` into `to` at `to_at`.
+/// Checked through `get`, never by slicing: a slice bound that can fail
+/// would link the panic's number formatting, a kilobyte of this module.
+fn copy_bytes(from: &[u8], at: usize, to: &mut [u8], to_at: usize, length: usize) -> Result<()> {
+    let source = from.get(at..at + length).ok_or(Status::FAILED)?;
+    let target = to.get_mut(to_at..to_at + length).ok_or(Status::FAILED)?;
+    for (target, source) in target.iter_mut().zip(source) {
+        *target = *source;
+    }
+    Ok(())
+}
+
 /// Puts `value` in the first free slot of `slots`; its id.
 fn insert<T>(slots: &mut Vec<Option<T>>, value: T) -> Result<Id> {
-    if let Some(free) = slots.iter().position(Option::is_none) {
-        slots[free] = Some(value);
+    if let Some(free) = slots.iter().position(Option::is_none)
+        && let Some(slot) = slots.get_mut(free)
+    {
+        *slot = Some(value);
         return Ok(free);
     }
     slots.try_reserve(1).map_err(|_| Status::OUT_OF_MEMORY)?;
@@ -726,7 +740,10 @@ impl Manager {
             address,
             buffer.len(),
             readable,
-            |manager, mapping, offset, range| manager.read(mapping, offset, &mut buffer[range]),
+            |manager, mapping, offset, range| {
+                let part = buffer.get_mut(range).ok_or(Status::FAILED)?;
+                manager.read(mapping, offset, part)
+            },
         )
     }
 
@@ -739,7 +756,9 @@ impl Manager {
             address,
             data.len(),
             protection::WRITE,
-            |manager, mapping, offset, range| manager.write(mapping, offset, &data[range]),
+            |manager, mapping, offset, range| {
+                manager.write(mapping, offset, data.get(range).ok_or(Status::FAILED)?)
+            },
         )
     }
 
@@ -1229,7 +1248,7 @@ impl Manager {
             let within = (at % PAGE_SIZE) as usize;
             let length = (FRAME_BYTES - within).min(buffer.len() - done);
             let bytes = self.frames.bytes(frame).ok_or(Status::FAILED)?;
-            buffer[done..done + length].copy_from_slice(&bytes[within..within + length]);
+            copy_bytes(&bytes[..], within, &mut buffer[..], done, length)?;
             done += length;
         }
         Ok(done)
@@ -1245,7 +1264,7 @@ impl Manager {
             let within = (at % PAGE_SIZE) as usize;
             let length = (FRAME_BYTES - within).min(data.len() - done);
             let bytes = self.frames.bytes(frame).ok_or(Status::FAILED)?;
-            bytes[within..within + length].copy_from_slice(&data[done..done + length]);
+            copy_bytes(data, done, &mut bytes[..], within, length)?;
             done += length;
         }
         let _ = self.kernel.flush();
