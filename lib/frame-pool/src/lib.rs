@@ -134,7 +134,9 @@ impl Frames {
             return false;
         };
         let (from, to) = (from as usize, to as usize);
-        let (low, high) = self.pool.split_at_mut(from.max(to));
+        let Some((low, high)) = self.pool.split_at_mut_checked(from.max(to)) else {
+            return false;
+        };
         let (source, target) = match from < to {
             true => (low.get(from), high.first_mut()),
             false => (high.first(), low.get_mut(to)),
