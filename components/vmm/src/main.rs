@@ -91,24 +91,20 @@ fn forget(token: u64) {
     }
 }
 
-/// The identity's address of the factory this module made.
+/// The address of the factory this module's constructor returned (the
+/// object the namespace registers).
 static FACTORY: AtomicUsize = AtomicUsize::new(0);
 
-/// The factory as the namespace has it registered at `/sys/vm`, if it is
+/// The factory as `namespace` has it registered at `/sys/vm`, if it is
 /// this module's: the manager holds it while it lives, so the name stays
 /// registered — and lists the spaces — while any space or mapping does.
-fn registered_factory() -> Option<ComPtr<IUnknown>> {
+fn registered_factory(namespace: &INamespace) -> Option<ComPtr<IUnknown>> {
     // Bound, not first asked for: the manager is made in a call on the
     // factory a bind of the name gave. (A separate instance of this
     // module, registered nowhere, binds another object and holds nothing.)
-    let factory = component::namespace().ok()?.bind(MANAGER_PATH, 0).ok()?;
-    let ours = identity_of(factory.as_unknown()).ok()? == FACTORY.load(Ordering::Relaxed);
-    ours.then_some(factory)
-}
-
-/// The kernel's side of virtual memory.
-fn vm_kernel() -> Result<ComPtr<IVmKernel>> {
-    component::namespace()?.bind(KERNEL_PATH, 0)?.query()
+    let factory = namespace.bind(MANAGER_PATH, 0).ok()?;
+    let address = core::ptr::from_ref(factory.as_unknown()).addr();
+    (address == FACTORY.load(Ordering::Relaxed)).then_some(factory)
 }
 
 /// Runs `f` on the manager, making it first if there is none: installs
@@ -142,10 +138,12 @@ fn run<T>(create: bool, f: impl FnOnce(&mut Manager) -> Result<T>) -> Result<T> 
 #[inline(never)]
 fn made(state: &mut Option<Manager>) -> Result<&mut Manager> {
     if state.is_none() {
-        let kernel = vm_kernel()?;
+        let namespace = component::namespace()?;
+        let kernel = namespace.bind(KERNEL_PATH, 0)?.query::<IVmKernel>()?;
         let handler = ComObject::create::<IVmFaultHandler>(FaultHandler);
         let frames = Frames::lend(&kernel, handler.as_unknown())?;
-        *state = Some(Manager::new(kernel, frames, registered_factory()));
+        let factory = registered_factory(&namespace);
+        *state = Some(Manager::new(kernel, frames, factory));
     }
     state.as_mut().ok_or(Status::FAILED)
 }
@@ -613,7 +611,10 @@ impl IVmFaultHandlerImpl for FaultHandler {
 fn construct() -> Result<ComPtr<IUnknown>> {
     sync::set_wait_hook(yield_now);
     let factory = ComObject::create::<IVmFactory>(Factory).to_unknown();
-    FACTORY.store(identity_of(factory.as_unknown())?, Ordering::Relaxed);
+    FACTORY.store(
+        core::ptr::from_ref(factory.as_unknown()).addr(),
+        Ordering::Relaxed,
+    );
     Ok(factory)
 }
 
