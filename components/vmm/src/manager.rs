@@ -387,7 +387,7 @@ impl Manager {
             .and_then(Option::as_ref)
             .ok_or(Status::INVALID_ARGUMENT)?;
         let mut status = SpaceStatus {
-            regions: space.regions.len() as u32,
+            regions: u32::try_from(space.regions.len()).unwrap_or(u32::MAX),
             ..SpaceStatus::default()
         };
         for region in &space.regions {
