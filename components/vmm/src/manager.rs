@@ -193,8 +193,8 @@ pub struct Manager {
 }
 
 /// Copies `length` bytes of `from` at `at` into `to` at `to_at`.
-/// Checked through `get`, never by slicing: a slice bound that can fail
-/// would link the panic's number formatting, a kilobyte of this module.
+/// Checked through `get`, never by slicing: the panic paths of bounds
+/// that can fail cost this module a kilobyte (docs/vm.md, Figures).
 fn copy_bytes(from: &[u8], at: usize, to: &mut [u8], to_at: usize, length: usize) -> Result<()> {
     let source = from.get(at..at + length).ok_or(Status::FAILED)?;
     let target = to.get_mut(to_at..to_at + length).ok_or(Status::FAILED)?;

@@ -222,8 +222,8 @@ pub fn prune<F: TableFrames>(frames: &mut F, root: u64, start: u64, end: u64) {
         return;
     }
     for top_slot in index(start, 2)..=index(end - 1, 2) {
-        // Read through `get`: a bound check that can fail would link the
-        // panic's number formatting into every component using this.
+        // Read through `get`: a bound check that can fail brings a panic
+        // path into every component using this.
         let Some(top) = frames
             .table(root)
             .and_then(|table| table.get(top_slot).copied())
