@@ -482,10 +482,19 @@ pub fn mappings_share_pages_and_spaces_clone() -> Result<()> {
              after narrowing {narrowed:?}"
         ));
     }
-    // The first space goes first: the other's clone holds it until the
-    // other space goes too, and then everything goes.
+    // The first space goes first: the clones the other maps hold it until
+    // the other deletes those ranges.
     drop((data, window, read_only, clone, read_clone, space));
     drop(stage);
+    let held = other.status()?.spaces;
+    other.space.delete(through, 2 * PAGE)?;
+    other.space.delete(reading, PAGE)?;
+    let left = other.status()?.spaces;
+    if (held, left) != (2, 1) {
+        return fail(format_args!(
+            "{held} spaces while the clones are mapped, {left} after"
+        ));
+    }
     finish(other)
 }
 

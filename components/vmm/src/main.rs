@@ -6,9 +6,10 @@
 //! kernel (`/sys/vm-kernel`) and takes the frame pool, and holds the
 //! factory so `/sys/vm` stays registered; when the last space and mapping
 //! are released it removes the handler, gives the pool back and lets the
-//! factory go, and the module is free to unload. Page tables are `sv39`'s logic over
-//! the pool's frames (`frame-pool`); the state is one manager behind one
-//! lock (`manager`); the COM objects here hold counted ids into it.
+//! factory go, and the module is free to unload. Page tables are `sv39`'s
+//! logic over the pool's frames (`frame-pool`); the state is one manager
+//! behind one lock (`manager`); the COM objects here hold counted ids
+//! into it.
 
 #![no_std]
 #![no_main]
@@ -176,7 +177,8 @@ struct Factory;
 const SPACE_PREFIX: &str = "space-";
 
 /// The space named `name` (`space-1`, with or without a leading `/`).
-/// Digits read by hand: `str::parse` would be a tenth of this module.
+/// Digits read by hand, in less code than `str::parse` (this module's
+/// size is most of what loading it costs).
 fn space_named(name: &str) -> Result<Id> {
     let digits = name
         .strip_prefix('/')
@@ -306,7 +308,10 @@ impl IVmSpaceImpl for SpaceObject {
     }
 
     fn delete(&self, address: u64, size: u64) -> Result<()> {
-        with_existing(|manager| manager.delete(self.id, address, size))
+        let deleted = with_existing(|manager| manager.delete(self.id, address, size));
+        // A clone of a space mapped there may have held its last reference.
+        destroy_dying_spaces();
+        deleted
     }
 
     fn map(

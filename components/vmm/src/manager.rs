@@ -93,9 +93,9 @@ impl MappingData {
         self.pages
     }
 
-    /// True when it shows page `index` of mapping `of` (a page of `of` that
-    /// changes changes here too): a window on it, or a shadow that has
-    /// not copied that page yet.
+    /// Its page showing page `index` of mapping `of`, if one does (a page
+    /// of `of` that changes changes here too): as a window on it, or a
+    /// shadow that has not copied that page yet.
     fn shows(&self, of: Id, index: u64) -> Option<u64> {
         let (source, first_page) = match self.source {
             Source::Window { of, first_page } => (of, first_page),
@@ -368,7 +368,8 @@ impl Manager {
         })
     }
 
-    /// The spaces alive (not dying), in id order, from `after` on.
+    /// The spaces alive (not dying), in id order, after `after` (all, with
+    /// none).
     pub fn live_spaces(&self, after: Option<Id>) -> impl Iterator<Item = Id> + '_ {
         let first = after.map_or(0, |after| after + 1);
         self.spaces
