@@ -97,6 +97,15 @@ typedef struct RegionStatus {
 _Static_assert(sizeof(RegionStatus) == 24, "RegionStatus is 24 bytes, as in Rust");
 _Static_assert(_Alignof(RegionStatus) == 8, "RegionStatus is 8-aligned, as in Rust");
 
+/* SpaceStatus: a record, returned by value. */
+typedef struct SpaceStatus {
+    uint32_t regions;
+    uint64_t resident_pages;
+    uint64_t wired_pages;
+} SpaceStatus;
+_Static_assert(sizeof(SpaceStatus) == 24, "SpaceStatus is 24 bytes, as in Rust");
+_Static_assert(_Alignof(SpaceStatus) == 8, "SpaceStatus is 8-aligned, as in Rust");
+
 /* IUnknown: its vtable is IUnknownVtbl, in tessera.h. */
 #define TSR_IID_IUNKNOWN {{0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46}}
 
@@ -411,8 +420,8 @@ typedef struct IVmKernelVtbl {
     tsr_status (*flush)(void *self);
 } IVmKernelVtbl;
 
-/* IVmMapping (a81f3d6e-4c29-4b7a-8e05-6f9b1c3d2e74) */
-#define TSR_IID_IVMMAPPING {{0xa8, 0x1f, 0x3d, 0x6e, 0x4c, 0x29, 0x4b, 0x7a, 0x8e, 0x05, 0x6f, 0x9b, 0x1c, 0x3d, 0x2e, 0x74}}
+/* IVmMapping (b7d41e2c-93a8-4f6b-8c15-0e4a7d2f9b86) */
+#define TSR_IID_IVMMAPPING {{0xb7, 0xd4, 0x1e, 0x2c, 0x93, 0xa8, 0x4f, 0x6b, 0x8c, 0x15, 0x0e, 0x4a, 0x7d, 0x2f, 0x9b, 0x86}}
 typedef struct IVmMappingVtbl {
     IUnknownVtbl base;
     tsr_status (*size)(void *self, uint64_t *out);
@@ -420,10 +429,11 @@ typedef struct IVmMappingVtbl {
     tsr_status (*write)(void *self, uint64_t offset, tsr_bytes data, uint64_t *out);
     tsr_status (*query_access)(void *self, uint32_t *out);
     tsr_status (*restrict_)(void *self, uint32_t protection, void **out);
+    tsr_status (*share)(void *self, uint64_t offset, uint64_t size, uint32_t protection, void **out);
 } IVmMappingVtbl;
 
-/* IVmSpace (7e2a4c91-0b3d-4f58-9c6e-1d5a8f2b7c40) */
-#define TSR_IID_IVMSPACE {{0x7e, 0x2a, 0x4c, 0x91, 0x0b, 0x3d, 0x4f, 0x58, 0x9c, 0x6e, 0x1d, 0x5a, 0x8f, 0x2b, 0x7c, 0x40}}
+/* IVmSpace (4d8b2e6a-1f7c-4a93-b0d5-6c2e9a1f3b57) */
+#define TSR_IID_IVMSPACE {{0x4d, 0x8b, 0x2e, 0x6a, 0x1f, 0x7c, 0x4a, 0x93, 0xb0, 0xd5, 0x6c, 0x2e, 0x9a, 0x1f, 0x3b, 0x57}}
 typedef struct IVmSpaceVtbl {
     IUnknownVtbl base;
     tsr_status (*reserve)(void *self, uint64_t address, uint64_t size, uint64_t *out);
@@ -433,6 +443,7 @@ typedef struct IVmSpaceVtbl {
     tsr_status (*cache_control)(void *self, uint64_t address, uint64_t size, uint32_t operation);
     tsr_status (*query_region)(void *self, uint64_t address, RegionStatus *out);
     tsr_status (*create_shadow)(void *self, uint64_t address, void **out);
+    tsr_status (*status)(void *self, SpaceStatus *out);
 } IVmSpaceVtbl;
 
 /* IVmView (c6d0b2a9-8e17-4a3f-b5c8-2e9d4f1a7b63) */

@@ -177,6 +177,14 @@ const CHECKS: &[Check] = &[
         vm::wired_pages_never_fault_and_wiring_is_all_or_nothing,
     ),
     (
+        "mappings share pages; a space's clones show its pages",
+        vm::mappings_share_pages_and_spaces_clone,
+    ),
+    (
+        "/sys/vm lists the spaces; the manager unloads after the last",
+        vm::spaces_are_listed_under_the_manager,
+    ),
+    (
         "a component runs unmapped, in a space, and after vmm unloads",
         vm::a_component_runs_with_and_without_the_manager,
     ),

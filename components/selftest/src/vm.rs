@@ -401,3 +401,150 @@ fn one_cycle(keeper: &Stage) -> Result<()> {
     }
     Ok(())
 }
+
+/// The word at `offset` of `mapping`.
+fn word_at(mapping: &IVmMapping, offset: u64) -> Result<u64> {
+    let mut word = [0u8; 8];
+    mapping.read(offset, &mut word)?;
+    Ok(u64::from_le_bytes(word))
+}
+
+pub fn mappings_share_pages_and_spaces_clone() -> Result<()> {
+    const BOTH: u32 = protection::READ | protection::WRITE;
+    let stage = Stage::new(&STORE_PAGES, false)?;
+    let data = stage.factory.create_zero_mapping(2 * PAGE)?;
+    let space = stage.space.query::<IVmMapping>()?;
+    // A window on the second page: the same page, written through either.
+    let window = data.share(PAGE, PAGE, BOTH)?;
+    window.write(0, &9u64.to_le_bytes())?;
+    let copies = stage.status()?.copies;
+    let read_only = data.restrict(protection::READ)?;
+    let refused = [
+        read_only.share(0, PAGE, BOTH).map(|_| ()),
+        data.share(1, PAGE, BOTH).map(|_| ()),
+        data.share(PAGE, 2 * PAGE, BOTH).map(|_| ()),
+        space.share(0, PAGE, protection::EXECUTE).map(|_| ()),
+    ];
+    let expected_refusals = [
+        Err(Status::ACCESS_DENIED),
+        Err(Status::INVALID_ARGUMENT),
+        Err(Status::OUT_OF_RANGE),
+        Err(Status::ACCESS_DENIED),
+    ];
+    let (size, seen) = (window.size()?, word_at(&data, PAGE)?);
+    if size != PAGE || seen != 9 || copies != 0 || refused != expected_refusals {
+        return fail(format_args!(
+            "window of {size} bytes; the mapping holds {seen}; {copies} copies; refusals {refused:?}"
+        ));
+    }
+    // A U-mode store through the window lands in the mapping's page.
+    let at = stage.map(&window, BOTH)?;
+    stage.run(at, 1)?;
+    let stored = word_at(&data, PAGE)?;
+    // Another space maps the first space's range through a clone of it:
+    // its stores land in the same pages.
+    let shown = stage.map(&data, BOTH)?;
+    let clone = space.restrict(BOTH)?;
+    let other = Stage::new(&STORE_PAGES, false)?;
+    let through = other
+        .space
+        .map(0, clone.as_unknown(), shown, 2 * PAGE, BOTH)?;
+    other.run(through, 2)?;
+    let shared = (word_at(&data, 0)?, word_at(&data, PAGE)?);
+    // A read-only clone maps only for reading, and a store through it is
+    // refused; the space cannot map a clone of itself.
+    let read_clone = space.restrict(protection::READ)?;
+    let wider = other
+        .space
+        .map(0, read_clone.as_unknown(), shown, PAGE, BOTH)
+        .map(|_| ());
+    let reading = other
+        .space
+        .map(0, read_clone.as_unknown(), shown, PAGE, protection::READ)?;
+    let store_refused = other.run(reading, 1);
+    let itself = stage
+        .space
+        .map(0, clone.as_unknown(), shown, PAGE, BOTH)
+        .map(|_| ());
+    // Narrowing the first space's range narrows what its clones show.
+    stage.space.protect(shown, 2 * PAGE, protection::READ)?;
+    let narrowed = other.run(through, 2);
+    if stored != 1
+        || shared != (2, 1)
+        || wider != Err(Status::ACCESS_DENIED)
+        || store_refused != Err(Status::ACCESS_VIOLATION)
+        || itself != Err(Status::INVALID_ARGUMENT)
+        || narrowed != Err(Status::ACCESS_VIOLATION)
+    {
+        return fail(format_args!(
+            "stored {stored}; shared pages hold {shared:?}; a wider map {wider:?}, a store \
+             through a read-only clone {store_refused:?}, a clone in itself {itself:?}, a store \
+             after narrowing {narrowed:?}"
+        ));
+    }
+    // The first space goes first: the clones the other maps hold it until
+    // the other deletes those ranges.
+    drop((data, window, read_only, clone, read_clone, space));
+    drop(stage);
+    let held = other.status()?.spaces;
+    other.space.delete(through, 2 * PAGE)?;
+    other.space.delete(reading, PAGE)?;
+    let left = other.status()?.spaces;
+    if (held, left) != (2, 1) {
+        return fail(format_args!(
+            "{held} spaces while the clones are mapped, {left} after"
+        ));
+    }
+    finish(other)
+}
+
+/// The names listed under `/sys/vm`.
+fn listed_spaces() -> Result<Vec<alloc::string::String>> {
+    let mut names = Vec::new();
+    interfaces::namespace::for_each_name(sys::namespace(), MANAGER_PATH, |name| {
+        names.push(alloc::string::String::from(name));
+        Ok(())
+    })?;
+    Ok(names)
+}
+
+pub fn spaces_are_listed_under_the_manager() -> Result<()> {
+    let stage = Stage::new(&STORE_PAGES, false)?;
+    let second = stage.factory.create_space()?;
+    let listed = listed_spaces()?;
+    // Bound by name: a new reference to the same space.
+    let bound = sys::namespace()
+        .bind("/sys/vm/space-2", 0)?
+        .query::<IVmSpace>()?;
+    let reserved = bound.reserve(0, PAGE)?;
+    let same = second.reserve(reserved, PAGE);
+    let status = stage.space.status()?;
+    let missing = (
+        sys::namespace().bind("/sys/vm/space-3", 0).map(|_| ()),
+        sys::namespace().bind("/sys/vm/space-02", 0).map(|_| ()),
+    );
+    if listed != ["space-1", "space-2"]
+        || same != Err(Status::ALREADY_EXISTS)
+        || status.regions != 1
+        || missing != (Err(Status::NOT_FOUND), Err(Status::NOT_FOUND))
+    {
+        return fail(format_args!(
+            "listed {listed:?}; a second reserve {same:?}; space-1 {status:?}; missing {missing:?}"
+        ));
+    }
+    // Everything but the bound space goes, the factory included: the
+    // manager keeps its name while the space lives, and lists it alone.
+    drop((stage, second));
+    sys::collect_idle();
+    let left = listed_spaces()?;
+    drop(bound);
+    sys::collect_idle();
+    let loaded = sys::loaded("vm");
+    let after = listed_spaces();
+    if left != ["space-2"] || loaded || after.is_ok() {
+        return fail(format_args!(
+            "with one space left {left:?}; after it, vmm loaded: {loaded}, /sys/vm lists {after:?}"
+        ));
+    }
+    Ok(())
+}

@@ -1,12 +1,15 @@
 //! The virtual-memory manager: Sv39 address spaces, zero-fill, file-backed and copy-on-write mappings, loaded when a space is wanted.
 //!
-//! Binding `/sys/vm` loads it; its object is the factory (`IVmFactory`). The
-//! first space or mapping installs its page-fault handler in the kernel
-//! (`/sys/vm-kernel`) and takes the frame pool; when the last space and
-//! mapping are released it removes the handler and gives the pool back,
-//! and the module is free to unload. Page tables are `sv39`'s logic over
-//! the pool's frames (`frame-pool`); the state is one manager behind one
-//! lock (`manager`); the COM objects here hold counted ids into it.
+//! Binding `/sys/vm` loads it; its object is the factory (`IVmFactory`),
+//! which is also a namespace listing the live spaces (`/sys/vm/space-1`).
+//! The first space or mapping installs its page-fault handler in the
+//! kernel (`/sys/vm-kernel`) and takes the frame pool, and holds the
+//! factory so `/sys/vm` stays registered; when the last space and mapping
+//! are released it removes the handler, gives the pool back and lets the
+//! factory go, and the module is free to unload. Page tables are `sv39`'s
+//! logic over the pool's frames (`frame-pool`); the state is one manager
+//! behind one lock (`manager`); the COM objects here hold counted ids
+//! into it.
 
 #![no_std]
 #![no_main]
@@ -17,14 +20,15 @@ extern crate alloc;
 mod manager;
 
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
-use interfaces::vm::{KERNEL_PATH, protection};
+use interfaces::namespace::flags;
+use interfaces::vm::{KERNEL_PATH, MANAGER_PATH, protection};
 use interfaces::{
-    IFile, IThread, IVmFactory, IVmFactoryImpl, IVmFaultHandler, IVmFaultHandlerImpl, IVmKernel,
-    IVmMapping, IVmMappingImpl, IVmSpace, IVmSpaceImpl, IVmView, IVmViewImpl, RegionStatus,
-    VmStatus,
+    IFile, INamespace, INamespaceImpl, IThread, IVmFactory, IVmFactoryImpl, IVmFaultHandler,
+    IVmFaultHandlerImpl, IVmKernel, IVmMapping, IVmMappingImpl, IVmSpace, IVmSpaceImpl, IVmView,
+    IVmViewImpl, RegionStatus, SpaceStatus, VmStatus,
 };
 use sync::Mutex;
 
@@ -88,9 +92,20 @@ fn forget(token: u64) {
     }
 }
 
-/// The kernel's side of virtual memory.
-fn vm_kernel() -> Result<ComPtr<IVmKernel>> {
-    component::namespace()?.bind(KERNEL_PATH, 0)?.query()
+/// The address of the factory this module's constructor returned (the
+/// object the namespace registers).
+static FACTORY: AtomicUsize = AtomicUsize::new(0);
+
+/// The factory as `namespace` has it registered at `/sys/vm`, if it is
+/// this module's: the manager holds it while it lives, so the name stays
+/// registered — and lists the spaces — while any space or mapping does.
+fn registered_factory(namespace: &INamespace) -> Option<ComPtr<IUnknown>> {
+    // Bound, not first asked for: the manager is made in a call on the
+    // factory a bind of the name gave. (A separate instance of this
+    // module, registered nowhere, binds another object and holds nothing.)
+    let factory = namespace.bind(MANAGER_PATH, 0).ok()?;
+    let address = core::ptr::from_ref(factory.as_unknown()).addr();
+    (address == FACTORY.load(Ordering::Relaxed)).then_some(factory)
 }
 
 /// Runs `f` on the manager, making it first if there is none: installs
@@ -124,10 +139,12 @@ fn run<T>(create: bool, f: impl FnOnce(&mut Manager) -> Result<T>) -> Result<T> 
 #[inline(never)]
 fn made(state: &mut Option<Manager>) -> Result<&mut Manager> {
     if state.is_none() {
-        let kernel = vm_kernel()?;
+        let namespace = component::namespace()?;
+        let kernel = namespace.bind(KERNEL_PATH, 0)?.query::<IVmKernel>()?;
         let handler = ComObject::create::<IVmFaultHandler>(FaultHandler);
         let frames = Frames::lend(&kernel, handler.as_unknown())?;
-        *state = Some(Manager::new(kernel, frames));
+        let factory = registered_factory(&namespace);
+        *state = Some(Manager::new(kernel, frames, factory));
     }
     state.as_mut().ok_or(Status::FAILED)
 }
@@ -146,14 +163,85 @@ fn leave(state: &mut Option<Manager>) {
         return;
     };
     if manager.kernel().remove().is_ok() {
-        // The pool's frames go with the manager, after the kernel took it back.
+        // The pool's frames go with the manager, after the kernel took it
+        // back, and so does its hold on the factory.
         *state = None;
     }
 }
 
-/// The factory: what `/sys/vm` binds to.
-#[class(IVmFactory)]
+/// The factory: what `/sys/vm` binds to; as a namespace, the live spaces.
+#[class(IVmFactory, INamespace)]
 struct Factory;
+
+/// A space's name under `/sys/vm`: `space-` and its id + 1.
+const SPACE_PREFIX: &str = "space-";
+
+/// The space named `name` (`space-1`, with or without a leading `/`).
+/// Digits read by hand, in less code than `str::parse` (this module's
+/// size is most of what loading it costs).
+fn space_named(name: &str) -> Result<Id> {
+    let digits = name
+        .strip_prefix('/')
+        .unwrap_or(name)
+        .strip_prefix(SPACE_PREFIX)
+        .filter(|digits| digits.len() <= 9)
+        .ok_or(Status::NOT_FOUND)?;
+    let mut number: Id = 0;
+    for (at, digit) in digits.bytes().enumerate() {
+        if !digit.is_ascii_digit() || (at == 0 && digit == b'0') {
+            return Err(Status::NOT_FOUND);
+        }
+        number = number * 10 + Id::from(digit - b'0');
+    }
+    number.checked_sub(1).ok_or(Status::NOT_FOUND)
+}
+
+/// Writes the name of the first live space after `after` into `buffer`.
+fn list_space(directory: &str, after: Option<Id>, buffer: &mut [u8]) -> Result<usize> {
+    if directory != "/" {
+        return Err(Status::NOT_FOUND);
+    }
+    let next = STATE
+        .lock()
+        .as_ref()
+        .and_then(|manager| manager.live_spaces(after).next())
+        .ok_or(Status::NO_MORE_ENTRIES)?;
+    let mut name = component::Text::new(buffer);
+    name.push(SPACE_PREFIX)?.decimal(next as u64 + 1)?;
+    Ok(name.len())
+}
+
+impl INamespaceImpl for Factory {
+    fn register(&self, _name: &str, _object: &IUnknown, _flags: u32) -> Result<()> {
+        Err(Status::ACCESS_DENIED)
+    }
+
+    fn unregister(&self, _name: &str) -> Result<()> {
+        Err(Status::ACCESS_DENIED)
+    }
+
+    /// A new reference to the space named.
+    fn bind(&self, name: &str, _flags: u32) -> Result<ComPtr<IUnknown>> {
+        let id = space_named(name)?;
+        with_existing(|manager| manager.hold_space(id)).map_err(|_| Status::NOT_FOUND)?;
+        Ok(SpaceObject::create(id)?.to_unknown())
+    }
+
+    fn find_first(&self, directory: &str, buffer: &mut [u8]) -> Result<usize> {
+        list_space(directory, None, buffer)
+    }
+
+    fn find_next(&self, directory: &str, previous: &str, buffer: &mut [u8]) -> Result<usize> {
+        list_space(directory, Some(space_named(previous)?), buffer)
+    }
+
+    fn capabilities(&self, name: &str) -> Result<u32> {
+        if name == "/" {
+            return Ok(flags::READ | flags::DIRECTORY);
+        }
+        INamespaceImpl::bind(self, name, 0).map(|_| flags::READ)
+    }
+}
 
 impl IVmFactoryImpl for Factory {
     fn create_space(&self) -> Result<ComPtr<IVmSpace>> {
@@ -220,7 +308,10 @@ impl IVmSpaceImpl for SpaceObject {
     }
 
     fn delete(&self, address: u64, size: u64) -> Result<()> {
-        with_existing(|manager| manager.delete(self.id, address, size))
+        let deleted = with_existing(|manager| manager.delete(self.id, address, size));
+        // A clone of a space mapped there may have held its last reference.
+        destroy_dying_spaces();
+        deleted
     }
 
     fn map(
@@ -275,7 +366,15 @@ impl IVmSpaceImpl for SpaceObject {
             protection::READ | protection::WRITE | protection::EXECUTE,
         )
     }
+
+    fn status(&self) -> Result<SpaceStatus> {
+        with_existing(|manager| manager.space_status(self.id))
+    }
 }
+
+/// What a space allows as a mapping at most: reading and writing (what its
+/// regions allow decides, page by page).
+const SPACE_ACCESS: u32 = protection::READ | protection::WRITE;
 
 impl IVmMappingImpl for SpaceObject {
     fn size(&self) -> Result<u64> {
@@ -291,13 +390,38 @@ impl IVmMappingImpl for SpaceObject {
     }
 
     fn query_access(&self) -> Result<u32> {
-        Ok(protection::READ | protection::WRITE)
+        Ok(SPACE_ACCESS)
     }
 
-    /// A space cannot be narrowed: it is no mapping of the manager's own.
-    fn restrict(&self, _allowed: u32) -> Result<ComPtr<IVmMapping>> {
-        Err(Status::NOT_SUPPORTED)
+    /// A clone of the whole space, allowing at most `allowed`.
+    fn restrict(&self, allowed: u32) -> Result<ComPtr<IVmMapping>> {
+        self.share(0, manager::USER_END, allowed)
     }
+
+    fn share(&self, offset: u64, size: u64, allowed: u32) -> Result<ComPtr<IVmMapping>> {
+        share(Identity::Space(self.id), offset, size, allowed)
+    }
+}
+
+/// A mapping of `size` bytes from `offset` of space or mapping `of`:
+/// a clone of a space, or a window on a mapping, allowing `allowed`.
+fn share(of: Identity, offset: u64, size: u64, allowed: u32) -> Result<ComPtr<IVmMapping>> {
+    let most = match of {
+        Identity::Space(_) => SPACE_ACCESS,
+        Identity::Mapping(_, most) => most,
+    };
+    if allowed & !most != 0 {
+        return Err(Status::ACCESS_DENIED);
+    }
+    if !offset.is_multiple_of(sv39::PAGE_SIZE) {
+        return Err(Status::INVALID_ARGUMENT);
+    }
+    let (first_page, pages) = (offset / sv39::PAGE_SIZE, pages_of(size)?);
+    let id = with_existing(|manager| match of {
+        Identity::Space(space) => manager.create_space_clone(space, first_page, pages),
+        Identity::Mapping(mapping, _) => manager.create_window(mapping, first_page, pages),
+    })?;
+    MappingObject::create(id, allowed)
 }
 
 impl Drop for SpaceObject {
@@ -307,22 +431,30 @@ impl Drop for SpaceObject {
     }
 }
 
-/// Lets go of one reference to space `id`; the last waits until no thread
-/// runs in it any more, then frees it.
+/// Lets go of one reference to space `id`; after the last it is
+/// destroyed once no thread runs in it any more.
 fn release_space(id: Id) {
-    let Ok(Some((kernel, view))) = with_existing(|manager| {
-        if !manager.release_space(id) {
-            return Ok(None);
-        }
-        Ok(Some((manager.kernel(), manager.space_view(id)?)))
-    }) else {
-        return;
-    };
-    wait_until_unused(&kernel, view);
     let _ = with_existing(|manager| {
-        manager.destroy_space(id);
+        manager.release_space(id);
         Ok(())
     });
+    destroy_dying_spaces();
+}
+
+/// Destroys every space nothing refers to any more (a released space, or
+/// one a released clone showed), each once no thread runs in it.
+fn destroy_dying_spaces() {
+    while let Ok(Some((kernel, id, view))) = with_existing(|manager| {
+        Ok(manager
+            .dying_space()
+            .map(|(id, view)| (manager.kernel(), id, view)))
+    }) {
+        wait_until_unused(&kernel, view);
+        let _ = with_existing(|manager| {
+            manager.destroy_space(id);
+            Ok(())
+        });
+    }
 }
 
 /// Sleeps until no thread has `view` (a thread may still run in a space
@@ -387,6 +519,15 @@ impl IVmMappingImpl for MappingObject {
         with_existing(|manager| manager.hold_mapping(self.id))?;
         MappingObject::create(self.id, allowed)
     }
+
+    fn share(&self, offset: u64, size: u64, allowed: u32) -> Result<ComPtr<IVmMapping>> {
+        share(
+            Identity::Mapping(self.id, self.allowed),
+            offset,
+            size,
+            allowed,
+        )
+    }
 }
 
 impl Drop for MappingObject {
@@ -396,6 +537,8 @@ impl Drop for MappingObject {
             manager.release_mapping(self.id);
             Ok(())
         });
+        // A clone of a space may have held its last reference.
+        destroy_dying_spaces();
     }
 }
 
@@ -472,7 +615,12 @@ impl IVmFaultHandlerImpl for FaultHandler {
 
 fn construct() -> Result<ComPtr<IUnknown>> {
     sync::set_wait_hook(yield_now);
-    Ok(ComObject::create::<IVmFactory>(Factory).to_unknown())
+    let factory = ComObject::create::<IVmFactory>(Factory).to_unknown();
+    FACTORY.store(
+        core::ptr::from_ref(factory.as_unknown()).addr(),
+        Ordering::Relaxed,
+    );
+    Ok(factory)
 }
 
 /// What a waiter on the manager's lock does: lets the holder run.

@@ -3,12 +3,16 @@
 //! One lock guards all of it ([`STATE`]); the COM objects hold ids into
 //! it, counted, and the last release of the last space removes the
 //! manager from the kernel and gives the pool back.
+//!
+//! Mappings and spaces form a graph without cycles: a shadow, a shared
+//! window (`share`) and a space's clone hold what they show, and `map`
+//! refuses to map into a space anything that shows that space.
 
 use alloc::vec::Vec;
 
 use com::{ComPtr, Result, Status};
 use interfaces::vm::{access, protection};
-use interfaces::{IFile, IVmKernel, VmStatus};
+use interfaces::{IFile, IVmKernel, SpaceStatus, VmStatus};
 use sv39::{GIGAPAGE, LOWER_HALF_END, PAGE_SIZE, flags};
 use sync::Mutex;
 
@@ -54,17 +58,30 @@ enum Source {
     File(ComPtr<IFile>),
     /// Another mapping, from a page offset: read as it until written.
     Shadow { of: Id, first_page: u64 },
+    /// Another mapping's own pages, from a page offset (`share`).
+    Window { of: Id, first_page: u64 },
+    /// The pages a space shows, from a page of its addresses (`share` and
+    /// `restrict` of a space): as far as its regions allow.
+    Space { of: Id, first_page: u64 },
+}
+
+impl Source {
+    /// True for mappings whose pages are another's (no frames of their own).
+    fn shows_another(&self) -> bool {
+        matches!(self, Source::Window { .. } | Source::Space { .. })
+    }
 }
 
 /// A mapping: its pages in memory, and where missing ones come from.
 struct MappingData {
-    /// References: COM objects, regions mapping it, shadows of it.
+    /// References: COM objects, regions mapping it, mappings showing it.
     references: u32,
     source: Source,
+    pages: u64,
     /// One slot per page: 0 while the page is not in memory, else its
     /// frame's number, with [`DIRTY`] once written since it came in (what
     /// `CLEAN` writes back). Made whole with the mapping, so a fault never
-    /// allocates from the heap.
+    /// allocates from the heap; none for a mapping showing another's pages.
     slots: Vec<u64>,
 }
 
@@ -73,7 +90,34 @@ const DIRTY: u64 = 1 << 63;
 
 impl MappingData {
     fn pages(&self) -> u64 {
-        self.slots.len() as u64
+        self.pages
+    }
+
+    /// Its page showing page `index` of mapping `of`, if one does (a page
+    /// of `of` that changes changes here too): as a window on it, or a
+    /// shadow that has not copied that page yet.
+    fn shows(&self, of: Id, index: u64) -> Option<u64> {
+        let (source, first_page) = match self.source {
+            Source::Window { of, first_page } => (of, first_page),
+            Source::Shadow { of, first_page } => (of, first_page),
+            _ => return None,
+        };
+        let own = index
+            .checked_sub(first_page)
+            .filter(|&own| own < self.pages)?;
+        (source == of && self.frame(own).is_none()).then_some(own)
+    }
+
+    /// The page of it showing `address` of space `space`, if it is a clone
+    /// of that space covering the address.
+    fn shows_space(&self, space: Id, address: u64) -> Option<u64> {
+        let Source::Space { of, first_page } = self.source else {
+            return None;
+        };
+        let own = (address / PAGE_SIZE)
+            .checked_sub(first_page)
+            .filter(|&own| own < self.pages)?;
+        (of == space).then_some(own)
     }
 
     /// The frame of page `index`, if in memory.
@@ -135,16 +179,37 @@ struct SpaceData {
 /// Everything the manager keeps.
 pub struct Manager {
     kernel: ComPtr<IVmKernel>,
+    /// The factory registered at `/sys/vm`, held while the manager lives
+    /// (the namespace then keeps the name, which lists the spaces).
+    #[allow(
+        dead_code,
+        reason = "held, never read: dropping it lets the factory go"
+    )]
+    factory: Option<ComPtr<com::IUnknown>>,
     frames: Frames,
     spaces: Vec<Option<SpaceData>>,
     mappings: Vec<Option<MappingData>>,
     figures: VmStatus,
 }
 
+/// Copies `length` bytes of `from` at `at` into `to` at `to_at`.
+/// Checked through `get`, never by slicing: the panic paths of bounds
+/// that can fail cost this module a kilobyte (docs/vm.md, Figures).
+fn copy_bytes(from: &[u8], at: usize, to: &mut [u8], to_at: usize, length: usize) -> Result<()> {
+    let source = from.get(at..at + length).ok_or(Status::FAILED)?;
+    let target = to.get_mut(to_at..to_at + length).ok_or(Status::FAILED)?;
+    for (target, source) in target.iter_mut().zip(source) {
+        *target = *source;
+    }
+    Ok(())
+}
+
 /// Puts `value` in the first free slot of `slots`; its id.
 fn insert<T>(slots: &mut Vec<Option<T>>, value: T) -> Result<Id> {
-    if let Some(free) = slots.iter().position(Option::is_none) {
-        slots[free] = Some(value);
+    if let Some(free) = slots.iter().position(Option::is_none)
+        && let Some(slot) = slots.get_mut(free)
+    {
+        *slot = Some(value);
         return Ok(free);
     }
     slots.try_reserve(1).map_err(|_| Status::OUT_OF_MEMORY)?;
@@ -186,13 +251,18 @@ fn permits(allowed: u32, wanted: u32) -> bool {
 impl Manager {
     /// A manager over the pool `kernel` handed out (the handler is
     /// installed already).
-    pub fn new(kernel: ComPtr<IVmKernel>, frames: Frames) -> Manager {
+    pub fn new(
+        kernel: ComPtr<IVmKernel>,
+        frames: Frames,
+        factory: Option<ComPtr<com::IUnknown>>,
+    ) -> Manager {
         let figures = VmStatus {
             frames_total: frames.total() as u64,
             ..VmStatus::default()
         };
         Manager {
             kernel,
+            factory,
             frames,
             spaces: Vec::new(),
             mappings: Vec::new(),
@@ -271,22 +341,68 @@ impl Manager {
             .position(|space| space.as_ref().is_some_and(|space| satp(space.root) == view))
     }
 
-    /// One more reference to space `id`.
+    /// One more reference to space `id` (not to one being destroyed).
     pub fn hold_space(&mut self, id: Id) -> Result<()> {
-        self.space(id)?.references += 1;
+        let space = self.space(id)?;
+        if space.references == 0 {
+            return Err(Status::INVALID_ARGUMENT);
+        }
+        space.references += 1;
         Ok(())
     }
 
-    /// One reference to space `id` fewer; true when it was the last (the
-    /// caller then waits for its threads and calls [`Manager::destroy_space`]).
-    pub fn release_space(&mut self, id: Id) -> bool {
-        match self.space(id) {
-            Ok(space) => {
-                space.references = space.references.saturating_sub(1);
-                space.references == 0
-            }
-            Err(_) => false,
+    /// One reference to space `id` fewer. After the last the space is
+    /// dying: [`Manager::dying_space`] names it to whoever then waits for
+    /// its threads and calls [`Manager::destroy_space`].
+    pub fn release_space(&mut self, id: Id) {
+        if let Ok(space) = self.space(id) {
+            space.references = space.references.saturating_sub(1);
         }
+    }
+
+    /// A space nothing refers to any more, and its view.
+    pub fn dying_space(&self) -> Option<(Id, u64)> {
+        self.spaces.iter().enumerate().find_map(|(id, space)| {
+            let space = space.as_ref()?;
+            (space.references == 0).then_some((id, satp(space.root)))
+        })
+    }
+
+    /// The spaces alive (not dying), in id order, after `after` (all, with
+    /// none).
+    pub fn live_spaces(&self, after: Option<Id>) -> impl Iterator<Item = Id> + '_ {
+        let first = after.map_or(0, |after| after + 1);
+        self.spaces
+            .iter()
+            .enumerate()
+            .skip(first)
+            .filter(|(_, space)| space.as_ref().is_some_and(|space| space.references > 0))
+            .map(|(id, _)| id)
+    }
+
+    /// Space `id`'s figures.
+    pub fn space_status(&mut self, id: Id) -> Result<SpaceStatus> {
+        let space = self
+            .spaces
+            .get(id)
+            .and_then(Option::as_ref)
+            .ok_or(Status::INVALID_ARGUMENT)?;
+        let mut status = SpaceStatus {
+            regions: u32::try_from(space.regions.len()).unwrap_or(u32::MAX),
+            ..SpaceStatus::default()
+        };
+        for region in &space.regions {
+            if region.protection & protection::WIRED != 0 {
+                status.wired_pages += region.pages;
+            }
+            for page in 0..region.pages {
+                let address = region.start + page * PAGE_SIZE;
+                if sv39::lookup(&mut self.frames, space.root, address).is_some() {
+                    status.resident_pages += 1;
+                }
+            }
+        }
+        Ok(status)
     }
 
     /// Frees space `id`: its regions let go of their mappings, its tables
@@ -363,6 +479,10 @@ impl Manager {
         allowed: u32,
     ) -> Result<u64> {
         if allowed & protection::WRITE != 0 && allowed & protection::EXECUTE != 0 {
+            return Err(Status::INVALID_ARGUMENT);
+        }
+        if self.reaches_space(mapping, id) {
+            // The space would show itself: a cycle nothing could release.
             return Err(Status::INVALID_ARGUMENT);
         }
         let mapping_pages = self.mapping(mapping)?.pages();
@@ -453,6 +573,7 @@ impl Manager {
                 sv39::unmap(&mut self.frames, root, region.start + page * PAGE_SIZE);
             }
             sv39::prune(&mut self.frames, root, region.start, region.end());
+            self.unmap_clones(id, &region);
             self.release_mapping(region.mapping);
         }
         let _ = self.kernel.flush();
@@ -490,6 +611,7 @@ impl Manager {
             .collect();
         for region in regions {
             self.refresh_entries(root, &region);
+            self.unmap_clones(id, &region);
         }
         let _ = self.kernel.flush();
         Ok(())
@@ -619,7 +741,10 @@ impl Manager {
             address,
             buffer.len(),
             readable,
-            |manager, mapping, offset, range| manager.read(mapping, offset, &mut buffer[range]),
+            |manager, mapping, offset, range| {
+                let part = buffer.get_mut(range).ok_or(Status::FAILED)?;
+                manager.read(mapping, offset, part)
+            },
         )
     }
 
@@ -632,7 +757,9 @@ impl Manager {
             address,
             data.len(),
             protection::WRITE,
-            |manager, mapping, offset, range| manager.write(mapping, offset, &data[range]),
+            |manager, mapping, offset, range| {
+                manager.write(mapping, offset, data.get(range).ok_or(Status::FAILED)?)
+            },
         )
     }
 
@@ -730,9 +857,6 @@ impl Manager {
         let index = region.first_page + (page_address - region.start) / PAGE_SIZE;
         let writing = wanted & access::WRITE != 0;
         let (frame, own) = self.page_for(region.mapping, index, writing)?;
-        if writing && own {
-            self.mark_dirty(region.mapping, index);
-        }
         let bits = entry_bits(region.protection, own && writing);
         sv39::map(&mut self.frames, root, page_address, frame, bits)
             .map_err(|_| Status::OUT_OF_MEMORY)
@@ -744,7 +868,10 @@ impl Manager {
     /// (Out of line: three constructors share it.)
     #[inline(never)]
     fn create_mapping(&mut self, pages: u64, source: Source) -> Result<Id> {
-        let count = usize::try_from(pages).map_err(|_| Status::OUT_OF_MEMORY)?;
+        let count = match source.shows_another() {
+            true => 0,
+            false => usize::try_from(pages).map_err(|_| Status::OUT_OF_MEMORY)?,
+        };
         let mut slots = Vec::new();
         slots
             .try_reserve_exact(count)
@@ -753,6 +880,7 @@ impl Manager {
         let mapping = MappingData {
             references: 1,
             source,
+            pages,
             slots,
         };
         insert(&mut self.mappings, mapping)
@@ -779,6 +907,60 @@ impl Manager {
         self.hold_mapping(of)?;
         self.create_mapping(pages, Source::Shadow { of, first_page })
             .inspect_err(|_| self.release_mapping(of))
+    }
+
+    /// A mapping of `pages` pages of mapping `of`'s from `first_page`:
+    /// the same pages, not copies.
+    pub fn create_window(&mut self, of: Id, first_page: u64, pages: u64) -> Result<Id> {
+        let available = self.mapping(of)?.pages();
+        if first_page
+            .checked_add(pages)
+            .is_none_or(|end| end > available)
+        {
+            return Err(Status::OUT_OF_RANGE);
+        }
+        self.hold_mapping(of)?;
+        self.create_mapping(pages, Source::Window { of, first_page })
+            .inspect_err(|_| self.release_mapping(of))
+    }
+
+    /// A mapping of the pages space `of` shows from page `first_page` of
+    /// its addresses, `pages` of them.
+    pub fn create_space_clone(&mut self, of: Id, first_page: u64, pages: u64) -> Result<Id> {
+        if first_page
+            .checked_add(pages)
+            .is_none_or(|end| end > USER_END / PAGE_SIZE)
+        {
+            return Err(Status::OUT_OF_RANGE);
+        }
+        self.hold_space(of)?;
+        self.create_mapping(pages, Source::Space { of, first_page })
+            .inspect_err(|_| self.release_space(of))
+    }
+
+    /// True when mapping `mapping` shows pages of space `space`, itself or
+    /// through what it shows (the graph has no cycles, so this ends).
+    fn reaches_space(&self, mapping: Id, space: Id) -> bool {
+        let Some(data) = self.mappings.get(mapping).and_then(Option::as_ref) else {
+            return false;
+        };
+        match data.source {
+            Source::Space { of, .. } => {
+                of == space
+                    || self
+                        .spaces
+                        .get(of)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|shown| {
+                            shown
+                                .regions
+                                .iter()
+                                .any(|region| self.reaches_space(region.mapping, space))
+                        })
+            }
+            Source::Window { of, .. } | Source::Shadow { of, .. } => self.reaches_space(of, space),
+            Source::Zero | Source::File(_) => false,
+        }
     }
 
     fn mapping(&mut self, id: Id) -> Result<&mut MappingData> {
@@ -815,8 +997,11 @@ impl Manager {
         for &slot in mapping.slots.iter().filter(|&&slot| slot != 0) {
             self.frames.free(slot & !DIRTY);
         }
-        if let Source::Shadow { of, .. } = mapping.source {
-            self.release_mapping(of);
+        match mapping.source {
+            Source::Shadow { of, .. } | Source::Window { of, .. } => self.release_mapping(of),
+            // A space it leaves dying is destroyed by the caller.
+            Source::Space { of, .. } => self.release_space(of),
+            Source::Zero | Source::File(_) => {}
         }
     }
 
@@ -840,12 +1025,27 @@ impl Manager {
     /// whether the frame is the mapping's own (a shadow's page not yet
     /// written is its source's, to map read-only). With `for_write`, a
     /// shadow copies the page first.
+    ///
+    /// A page written (`for_write`) is marked so; a shadow's page copied
+    /// leaves every space that showed its source's page.
     fn page_for(&mut self, id: Id, index: u64, for_write: bool) -> Result<(u64, bool)> {
         let mapping = self.mapping(id)?;
         if index >= mapping.pages() {
             return Err(Status::OUT_OF_RANGE);
         }
+        match mapping.source {
+            Source::Window { of, first_page } => {
+                return self.page_for(of, first_page + index, for_write);
+            }
+            Source::Space { of, first_page } => {
+                return self.page_of_space(of, (first_page + index) * PAGE_SIZE, for_write);
+            }
+            _ => {}
+        }
         if let Some(frame) = mapping.frame(index) {
+            if for_write {
+                self.mark_dirty(id, index);
+            }
             return Ok((frame, true));
         }
         let frame = match &mapping.source {
@@ -863,13 +1063,38 @@ impl Manager {
                 if !for_write {
                     return Ok((source, false));
                 }
-                self.copy_page(source)?
+                let copy = self.copy_page(source)?;
+                self.unmap_everywhere(id, index);
+                copy
             }
+            Source::Window { .. } | Source::Space { .. } => return Err(Status::FAILED),
         };
         if let Some(slot) = self.mapping(id)?.slot(index) {
-            *slot = frame;
+            *slot = if for_write { frame | DIRTY } else { frame };
         }
         Ok((frame, true))
+    }
+
+    /// The page space `space` shows at `address`, as [`Manager::page_for`]
+    /// gives it, when the region there allows the access: the page is
+    /// writable only where the region allows writing.
+    fn page_of_space(&mut self, space: Id, address: u64, for_write: bool) -> Result<(u64, bool)> {
+        let region = *self
+            .space(space)?
+            .regions
+            .iter()
+            .find(|region| region.holds(address))
+            .ok_or(Status::ACCESS_VIOLATION)?;
+        let needed = match for_write {
+            true => protection::WRITE,
+            false => protection::READ | protection::WRITE,
+        };
+        if region.protection & needed == 0 {
+            return Err(Status::ACCESS_VIOLATION);
+        }
+        let index = region.first_page + (address - region.start) / PAGE_SIZE;
+        let (frame, own) = self.page_for(region.mapping, index, for_write)?;
+        Ok((frame, own && region.protection & protection::WRITE != 0))
     }
 
     /// A new frame holding page `index` of `file` (zeros past its end).
@@ -891,12 +1116,9 @@ impl Manager {
     /// A new frame holding what frame `source` holds.
     fn copy_page(&mut self, source: u64) -> Result<u64> {
         let frame = self.frames.allocate().ok_or(Status::OUT_OF_MEMORY)?;
-        let Some(copy) = self.frames.frame(source).map(|page| page.0) else {
+        if !self.frames.copy(source, frame) {
             self.frames.free(frame);
             return Err(Status::FAILED);
-        };
-        if let Some(page) = self.frames.frame(frame) {
-            page.0 = copy;
         }
         self.figures.copies += 1;
         Ok(frame)
@@ -914,21 +1136,65 @@ impl Manager {
     }
 
     /// Removes every entry showing page `index` of mapping `id`, in every
-    /// space (the page is about to change or go).
+    /// space (the page is about to change or go). So does every mapping
+    /// showing that page (a window, a shadow that has not copied it, a
+    /// clone of a space showing it), in turn.
     fn unmap_everywhere(&mut self, id: Id, index: u64) {
-        let mut addresses: Vec<(u64, u64)> = Vec::new();
-        for space in self.spaces.iter().flatten() {
-            for region in &space.regions {
-                let shows = region.mapping == id
-                    && (region.first_page..region.first_page + region.pages).contains(&index);
-                if shows && addresses.try_reserve(1).is_ok() {
-                    let address = region.start + (index - region.first_page) * PAGE_SIZE;
-                    addresses.push((space.root, address));
-                }
+        let mut shown: Vec<(Id, u64)> = Vec::new();
+        for space in 0..self.spaces.len() {
+            let Some(data) = self.spaces.get(space).and_then(Option::as_ref) else {
+                continue;
+            };
+            let root = data.root;
+            let addresses: Vec<u64> = data
+                .regions
+                .iter()
+                .filter(|region| {
+                    region.mapping == id
+                        && (region.first_page..region.first_page + region.pages).contains(&index)
+                })
+                .map(|region| region.start + (index - region.first_page) * PAGE_SIZE)
+                .collect();
+            for address in addresses {
+                sv39::unmap(&mut self.frames, root, address);
+                self.clones_showing(space, address, &mut shown);
             }
         }
-        for (root, address) in addresses {
-            sv39::unmap(&mut self.frames, root, address);
+        for (other, mapping) in self.mappings.iter().enumerate() {
+            let page = mapping
+                .as_ref()
+                .and_then(|mapping| mapping.shows(id, index));
+            if let Some(page) = page.filter(|_| shown.try_reserve(1).is_ok()) {
+                shown.push((other, page));
+            }
+        }
+        for (other, page) in shown {
+            self.unmap_everywhere(other, page);
+        }
+    }
+
+    /// Adds to `shown` the clones of space `space` showing `address`, each
+    /// with its page there.
+    fn clones_showing(&self, space: Id, address: u64, shown: &mut Vec<(Id, u64)>) {
+        for (clone, mapping) in self.mappings.iter().enumerate() {
+            let page = mapping
+                .as_ref()
+                .and_then(|mapping| mapping.shows_space(space, address));
+            if let Some(page) = page.filter(|_| shown.try_reserve(1).is_ok()) {
+                shown.push((clone, page));
+            }
+        }
+    }
+
+    /// Removes every entry showing `region` of space `space` through a
+    /// clone of the space (the region changed or went).
+    fn unmap_clones(&mut self, space: Id, region: &Region) {
+        let mut shown = Vec::new();
+        for page in 0..region.pages {
+            self.clones_showing(space, region.start + page * PAGE_SIZE, &mut shown);
+        }
+        for (clone, page) in shown {
+            self.unmap_everywhere(clone, page);
         }
     }
 
@@ -983,7 +1249,7 @@ impl Manager {
             let within = (at % PAGE_SIZE) as usize;
             let length = (FRAME_BYTES - within).min(buffer.len() - done);
             let bytes = self.frames.bytes(frame).ok_or(Status::FAILED)?;
-            buffer[done..done + length].copy_from_slice(&bytes[within..within + length]);
+            copy_bytes(&bytes[..], within, &mut buffer[..], done, length)?;
             done += length;
         }
         Ok(done)
@@ -995,18 +1261,11 @@ impl Manager {
         let mut done = 0;
         while done < data.len() && offset + (done as u64) < size {
             let at = offset + done as u64;
-            let index = at / PAGE_SIZE;
-            let copies = !self.is_resident(id, index);
-            let (frame, _) = self.page_for(id, index, true)?;
-            if copies {
-                // A shadow's page was shown read-only from its source.
-                self.unmap_everywhere(id, index);
-            }
-            self.mark_dirty(id, index);
+            let (frame, _) = self.page_for(id, at / PAGE_SIZE, true)?;
             let within = (at % PAGE_SIZE) as usize;
             let length = (FRAME_BYTES - within).min(data.len() - done);
             let bytes = self.frames.bytes(frame).ok_or(Status::FAILED)?;
-            bytes[within..within + length].copy_from_slice(&data[done..done + length]);
+            copy_bytes(data, done, &mut bytes[..], within, length)?;
             done += length;
         }
         let _ = self.kernel.flush();

@@ -126,6 +126,30 @@ impl Frames {
         self.pool.get_mut(index as usize)
     }
 
+    /// Copies frame `from` into frame `to`; false unless both are the
+    /// pool's and differ. (Frame to frame, never through the stack: a
+    /// copy of a `Frame` by value would link a 4 KiB `memmove`.)
+    pub fn copy(&mut self, from: u64, to: u64) -> bool {
+        let (Some(from), Some(to)) = (self.index(from), self.index(to)) else {
+            return false;
+        };
+        let (from, to) = (from as usize, to as usize);
+        let Some((low, high)) = self.pool.split_at_mut_checked(from.max(to)) else {
+            return false;
+        };
+        let (source, target) = match from < to {
+            true => (low.get(from), high.first_mut()),
+            false => (high.first(), low.get_mut(to)),
+        };
+        match (source, target) {
+            (Some(source), Some(target)) if from != to => {
+                target.0.copy_from_slice(&source.0);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Frame `ppn`'s bytes, if it is the pool's.
     pub fn bytes(&mut self, ppn: u64) -> Option<&mut [u8; FRAME_BYTES]> {
         self.frame(ppn).map(frame_bytes)

@@ -53,5 +53,5 @@ pub use threads::{IThreads, IThreadsImpl, ThreadStatus};
 pub use vm::{
     FramePool, IVmFactory, IVmFactoryImpl, IVmFaultHandler, IVmFaultHandlerImpl, IVmKernel,
     IVmKernelImpl, IVmMapping, IVmMappingImpl, IVmSpace, IVmSpaceImpl, IVmView, IVmViewImpl,
-    RegionStatus, VmStatus,
+    RegionStatus, SpaceStatus, VmStatus,
 };

@@ -80,8 +80,22 @@ pub struct RegionStatus {
     pub resident_pages: u32,
 }
 
+/// One space's figures (`IVmSpace::status`, the shell's `vm`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Record)]
+#[repr(C)]
+pub struct SpaceStatus {
+    /// Its mapped ranges.
+    pub regions: u32,
+    /// Pages mapped in it now.
+    pub resident_pages: u64,
+    /// Pages of its wired ranges.
+    pub wired_pages: u64,
+}
+
 #[interface("3c9e1f7a-52b8-4d06-a1e4-8b7c2d9f0e31")]
-/// The manager's constructors (the object `/sys/vm` binds to).
+/// The manager's constructors (the object `/sys/vm` binds to). It is an
+/// `INamespace` too: the namespace lists the live spaces under `/sys/vm`
+/// (`space-1`, ...), and binding one gives a new reference to it.
 pub trait IVmFactory {
     /// A new, empty address space (only the kernel in it, supervisor-only).
     fn create_space(&self) -> Result<ComPtr<IVmSpace>>;
@@ -97,12 +111,13 @@ pub trait IVmFactory {
     fn status(&self) -> Result<VmStatus>;
 }
 
-#[interface("7e2a4c91-0b3d-4f58-9c6e-1d5a8f2b7c40")]
+#[interface("4d8b2e6a-1f7c-4a93-b0d5-6c2e9a1f3b57")]
 /// An address space: ranges of the lower half mapped for U-mode, beside
 /// the kernel every space maps supervisor-only. A space answers as an
 /// `IVmMapping` too: its offsets are the space's addresses (its size, the
 /// lower half's end), read and written through the mappings shown there
-/// as far as their regions allow; it cannot be restricted.
+/// as far as their regions allow. Its `share` and `restrict` give mappings
+/// of the pages it shows, which other spaces can map.
 pub trait IVmSpace {
     /// Keeps `[address, address + size)` for later mappings (address 0:
     /// anywhere free); returns where. `ALREADY_EXISTS` when it overlaps.
@@ -134,10 +149,13 @@ pub trait IVmSpace {
     /// that mapping does until a page of it is written, which copies the
     /// page first.
     fn create_shadow(&self, address: u64) -> Result<ComPtr<IVmMapping>>;
+    /// Its figures now.
+    fn status(&self) -> Result<SpaceStatus>;
 }
 
-#[interface("a81f3d6e-4c29-4b7a-8e05-6f9b1c3d2e74")]
-/// Pages: zero-filled, read from a file, or a shadow of another mapping.
+#[interface("b7d41e2c-93a8-4f6b-8c15-0e4a7d2f9b86")]
+/// Pages: zero-filled, read from a file, a shadow of another mapping, or
+/// another mapping's or a space's own pages, shared.
 pub trait IVmMapping {
     /// Its size in bytes (whole pages).
     fn size(&self) -> Result<u64>;
@@ -151,6 +169,11 @@ pub trait IVmMapping {
     fn query_access(&self) -> Result<u32>;
     /// The same pages, allowing at most `protection` (a subset of its own).
     fn restrict(&self, protection: u32) -> Result<ComPtr<IVmMapping>>;
+    /// A mapping of `size` bytes of this one's pages from `offset` (page
+    /// aligned): the same pages, not copies — a store through either is
+    /// seen through both — allowing at most `protection`. Of a space: the
+    /// pages its ranges show from that address, as far as they allow.
+    fn share(&self, offset: u64, size: u64, protection: u32) -> Result<ComPtr<IVmMapping>>;
 }
 
 #[interface("c6d0b2a9-8e17-4a3f-b5c8-2e9d4f1a7b63")]

@@ -18,15 +18,14 @@ pub fn default_rights(requested: u32) -> u32 {
     }
 }
 
-/// The deepest extension namespace above `name` — `extension_at` tells
+/// The deepest extension namespace above `name` — `extension_at` gives
 /// the extension registered at a name, if any — and where its part of the
 /// path starts.
-pub fn extension_above<'a>(
+pub fn extension_above(
     name: &str,
-    extension_at: impl Fn(&str) -> Option<&'a ComPtr<INamespace>>,
+    extension_at: impl Fn(&str) -> Option<ComPtr<INamespace>>,
 ) -> Option<(ComPtr<INamespace>, usize)> {
-    path::ancestors(name)
-        .find_map(|(parent, _)| Some((extension_at(parent)?.clone(), parent.len())))
+    path::ancestors(name).find_map(|(parent, _)| Some((extension_at(parent)?, parent.len())))
 }
 
 /// Among the children of `directory` that the registered `names` imply,

@@ -56,7 +56,7 @@ fn find<'a>(entries: &'a [Entry], name: &str) -> Option<&'a Entry> {
 /// The deepest extension namespace above `name`, and where its part of
 /// the path starts.
 fn extension_of(entries: &[Entry], name: &str) -> Option<(ComPtr<INamespace>, usize)> {
-    extension_above(name, |parent| find(entries, parent)?.extension.as_ref())
+    extension_above(name, |parent| find(entries, parent)?.extension.clone())
 }
 
 /// `text` in a string of its own, or `OUT_OF_MEMORY`.

@@ -53,11 +53,13 @@ pub fn take_collection_request() -> bool {
 }
 
 enum Entry {
+    /// `flags` has `EXTENSION` when the object extends the tree below its
+    /// name: its `INamespace` is asked for when used, so the entry holds
+    /// one reference (a demand-loaded extension can unload like any other
+    /// component).
     Object {
         object: ComPtr<IUnknown>,
         flags: u32,
-        /// Set when the object extends the tree below its name.
-        extension: Option<ComPtr<INamespace>>,
     },
     /// A binder is loading this name; others wait for it.
     Loading(Arc<PendingLoad>),
@@ -203,10 +205,18 @@ impl Namespace {
         let mut state = self.state.lock();
         let replaced = match &result {
             Ok(object) => {
+                let registered = object.clone();
+                // A loaded object that answers `INamespace` extends the tree
+                // (the manager at `/sys/vm` lists its spaces). Asked with
+                // the entry's reference taken: the answer's release then
+                // leaves two, and asks for no collection.
+                let extends = match registered.query::<INamespace>() {
+                    Ok(_) => flags::EXTENSION,
+                    Err(_) => 0,
+                };
                 let entry = Entry::Object {
-                    object: object.clone(),
-                    flags: default_rights(flags & flags::KEEP),
-                    extension: None,
+                    object: registered,
+                    flags: default_rights((flags & flags::KEEP) | extends),
                 };
                 // The loading mark is in place: this replaces it, and a
                 // replacement allocates nothing.
@@ -229,12 +239,8 @@ impl Namespace {
     fn child_after(&self, directory: &str, after: Option<&str>) -> Result<Listing> {
         let state = self.state.lock();
         let entries = &state.entries;
-        if let Some(Entry::Object {
-            extension: Some(extension),
-            ..
-        }) = entries.get(directory)
-        {
-            return Ok(Listing::Delegate(extension.clone(), directory.len()));
+        if let Some(extension) = entries.get(directory).and_then(extension_in) {
+            return Ok(Listing::Delegate(extension, directory.len()));
         }
         if let Some((extension, at)) = extension_of(entries, directory) {
             return Ok(Listing::Delegate(extension, at));
@@ -264,13 +270,15 @@ fn running_loads(entries: &Entries) -> Running<'_> {
 
 /// The deepest extension namespace above `name`, and where its part of the path starts.
 fn extension_of(entries: &Entries, name: &str) -> Option<(ComPtr<INamespace>, usize)> {
-    extension_above(name, |parent| match entries.get(parent) {
-        Some(Entry::Object {
-            extension: Some(extension),
-            ..
-        }) => Some(extension),
+    extension_above(name, |parent| entries.get(parent).and_then(extension_in))
+}
+
+/// The namespace `entry` extends the tree with, if it does.
+fn extension_in(entry: &Entry) -> Option<ComPtr<INamespace>> {
+    match entry {
+        Entry::Object { object, flags } if flags & flags::EXTENSION != 0 => object.query().ok(),
         _ => None,
-    })
+    }
 }
 
 impl INamespaceImpl for Namespace {
@@ -279,14 +287,12 @@ impl INamespaceImpl for Namespace {
         if name == "/" {
             return Err(Status::INVALID_NAME);
         }
-        let extension = match flags & flags::EXTENSION {
-            0 => None,
-            _ => Some(object.query::<INamespace>()?),
-        };
+        if flags & flags::EXTENSION != 0 {
+            object.query::<INamespace>()?;
+        }
         let entry = Entry::Object {
             object: ComPtr::from_ref(object),
             flags: default_rights(flags),
-            extension,
         };
         let mut state = self.state.lock();
         let entries = &mut state.entries;
@@ -371,11 +377,9 @@ impl INamespaceImpl for Namespace {
         };
         match entries.get(name) {
             Some(Entry::Object {
-                flags: registered,
-                extension,
-                ..
+                flags: registered, ..
             }) => {
-                let extension = if extension.is_some() {
+                let extension = if registered & flags::EXTENSION != 0 {
                     flags::DIRECTORY
                 } else {
                     0

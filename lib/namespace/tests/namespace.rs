@@ -625,3 +625,36 @@ fn a_bind_with_keep_registers_the_loaded_object_as_kept() {
     assert_ne!(root.capabilities("/cached").unwrap() & flags::KEEP, 0);
     assert_eq!(root.capabilities("/plain").unwrap() & flags::KEEP, 0);
 }
+
+/// A loader whose objects are namespaces, each holding one entry `/inside`.
+struct NamespaceLoader;
+
+impl Loader for NamespaceLoader {
+    fn load(&self, _name: &str) -> Result<ComPtr<IUnknown>> {
+        let loaded = namespace(None);
+        loaded.register("/inside", &label("inside", &drops()), 0)?;
+        Ok(loaded.to_unknown())
+    }
+
+    fn current_thread(&self) -> ThreadId {
+        thread_id()
+    }
+
+    fn refuse_cycle(&self, cycle: &str) {
+        panic!("no cycle expected, got {cycle}");
+    }
+
+    fn collect(&self) {}
+}
+
+#[test]
+fn a_loaded_namespace_extends_the_tree_holding_one_reference() {
+    let root = namespace(Some(Box::new(NamespaceLoader)));
+    let loaded = root.bind("/sys/vm", 0).unwrap();
+    assert_ne!(root.capabilities("/sys/vm").unwrap() & flags::EXTENSION, 0);
+    assert_eq!(list(&root, "/sys/vm").unwrap(), ["inside"]);
+    assert_eq!(text_of(&root.bind("/sys/vm/inside", 0).unwrap()), "inside");
+    // Ours and the namespace's: nothing more is held, so the loader's
+    // collection can tell when nobody else uses it.
+    assert_eq!(loaded.reference_count(), 2);
+}

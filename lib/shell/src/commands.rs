@@ -9,7 +9,7 @@ use com::{ComPtr, Status};
 use interfaces::namespace::{flags, for_each_name};
 use interfaces::threads::state;
 use interfaces::vm::MANAGER_PATH;
-use interfaces::{IFile, IHeap, INamespace, IPower, IScheduler, IThreads, IVmFactory};
+use interfaces::{IFile, IHeap, INamespace, IPower, IScheduler, IThreads, IVmFactory, IVmSpace};
 use private_interfaces::{IBenchmarks, ISelfTests};
 
 use crate::context::{Context, Failure, Held, Outcome, failed, service};
@@ -65,7 +65,7 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "vm",
         usage: "vm",
-        summary: "show the virtual-memory manager's figures (loads it)",
+        summary: "show the virtual-memory manager's figures and spaces (loads it)",
         run: vm,
     },
     Command {
@@ -360,6 +360,26 @@ fn vm(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         status.frames_free,
         status.frames_total
     );
+    // Each live space, as the manager lists them under its name.
+    let mut spaces = Vec::new();
+    for_each_name(context.namespace, MANAGER_PATH, |name| {
+        spaces.push(format!("{MANAGER_PATH}/{name}"));
+        Ok(())
+    })
+    .map_err(failed(MANAGER_PATH))?;
+    for path in spaces {
+        let space = service::<IVmSpace>(context.namespace, &path, flags::READ)?;
+        let status = space.status().map_err(failed(&path))?;
+        let _ = writeln!(
+            context.output,
+            "  {}: regions={} resident={} wired={}",
+            path.trim_start_matches(MANAGER_PATH)
+                .trim_start_matches('/'),
+            status.regions,
+            status.resident_pages,
+            status.wired_pages
+        );
+    }
     Ok(None)
 }
 

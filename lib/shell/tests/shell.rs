@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use interfaces::{
     HeapStatus, IConsole, IConsoleImpl, IFile, IFileImpl, IHeap, IHeapImpl, INamespace, IPower,
-    IPowerImpl, IVmFactory, IVmFactoryImpl, IVmMapping, IVmSpace, IVmView, VmStatus,
+    IPowerImpl, IVmFactory, IVmFactoryImpl, IVmMapping, IVmSpace, IVmSpaceImpl, IVmView,
+    RegionStatus, SpaceStatus, VmStatus,
 };
 use namespace::Namespace;
 use shell_lib::{Exit, PROMPT, Shell};
@@ -118,6 +119,41 @@ impl IVmFactoryImpl for FixedManager {
     }
 }
 
+/// A space with figures and nothing else.
+#[class(IVmSpace)]
+struct FixedSpace(u64);
+
+impl IVmSpaceImpl for FixedSpace {
+    fn reserve(&self, _address: u64, _size: u64) -> Result<u64> {
+        Err(Status::NOT_SUPPORTED)
+    }
+    fn delete(&self, _address: u64, _size: u64) -> Result<()> {
+        Err(Status::NOT_SUPPORTED)
+    }
+    fn map(&self, _: u64, _: &IUnknown, _: u64, _: u64, _: u32) -> Result<u64> {
+        Err(Status::NOT_SUPPORTED)
+    }
+    fn protect(&self, _address: u64, _size: u64, _protection: u32) -> Result<()> {
+        Err(Status::NOT_SUPPORTED)
+    }
+    fn cache_control(&self, _address: u64, _size: u64, _operation: u32) -> Result<()> {
+        Err(Status::NOT_SUPPORTED)
+    }
+    fn query_region(&self, _address: u64) -> Result<RegionStatus> {
+        Err(Status::NOT_SUPPORTED)
+    }
+    fn create_shadow(&self, _address: u64) -> Result<ComPtr<IVmMapping>> {
+        Err(Status::NOT_SUPPORTED)
+    }
+    fn status(&self) -> Result<SpaceStatus> {
+        Ok(SpaceStatus {
+            regions: 2,
+            resident_pages: self.0,
+            wired_pages: 4,
+        })
+    }
+}
+
 #[class(IPower)]
 struct RecordingPower(Arc<Mutex<Option<u32>>>);
 
@@ -169,6 +205,14 @@ fn run(input: &str) -> Machine {
         "/sys/vm",
         ComObject::create::<IVmFactory>(FixedManager),
     );
+    // The spaces the manager lists below its name.
+    for (name, resident) in [("/sys/vm/space-1", 13), ("/sys/vm/space-3", 0)] {
+        register(
+            &namespace,
+            name,
+            ComObject::create::<IVmSpace>(FixedSpace(resident)),
+        );
+    }
     let readme: ComPtr<IFile> =
         ComObject::create(MemoryFile(b"Welcome to Tessera.\nSecond line.\n".to_vec()));
     register(&namespace, "/boot/README", readme);
@@ -252,7 +296,9 @@ fn vm_prints_the_managers_figures() {
     assert!(
         text.contains(
             "vm: spaces=2 mappings=3 resident=17 wired=4 faults=21 zero-fills=16 \
-             file-reads=1 copies=1 frames-free=2000/2048"
+             file-reads=1 copies=1 frames-free=2000/2048\r\n  \
+             space-1: regions=2 resident=13 wired=4\r\n  \
+             space-3: regions=2 resident=0 wired=4\r\n"
         ),
         "{text}"
     );

@@ -194,7 +194,7 @@ pub fn free_tables<F: TableFrames>(frames: &mut F, root: u64, start: u64, end: u
     for slot in first..=last {
         let Some(top) = frames
             .table(root)
-            .map(|table| core::mem::take(&mut table[slot]))
+            .and_then(|table| table.get_mut(slot).map(core::mem::take))
         else {
             return;
         };
@@ -222,7 +222,12 @@ pub fn prune<F: TableFrames>(frames: &mut F, root: u64, start: u64, end: u64) {
         return;
     }
     for top_slot in index(start, 2)..=index(end - 1, 2) {
-        let Some(top) = frames.table(root).map(|table| table[top_slot]) else {
+        // Read through `get`: a bound check that can fail brings a panic
+        // path into every component using this.
+        let Some(top) = frames
+            .table(root)
+            .and_then(|table| table.get(top_slot).copied())
+        else {
             return;
         };
         if top & flags::V == 0 || is_leaf(top) {
@@ -253,8 +258,8 @@ pub fn prune<F: TableFrames>(frames: &mut F, root: u64, start: u64, end: u64) {
         }
         if middle_empty {
             frames.free_table(middle);
-            if let Some(table) = frames.table(root) {
-                table[top_slot] = 0;
+            if let Some(entry) = frames.table(root).and_then(|table| table.get_mut(top_slot)) {
+                *entry = 0;
             }
         }
     }
