@@ -240,7 +240,7 @@ fn write_slots_and_stubs(image: &Image<'_>, memory: &mut [u8], base: u64, import
         write_u32(memory, stub + 8, JR_T1);
         write_u32(memory, stub + 12, NOP);
     }
-    base + stubs as u64
+    base.wrapping_add(stubs as u64)
 }
 
 const AUIPC_T1: u32 = 0x0000_0317;

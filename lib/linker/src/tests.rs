@@ -176,6 +176,24 @@ fn import_addresses_must_match_the_import_symbols() {
     assert_eq!(result, Err(PlaceError::WrongImportCount));
 }
 
+/// Addresses wrap as the hardware's do: a module placed at the top of the
+/// address space (only the fuzzer does that) is placed, not a panic.
+#[test]
+fn stubs_at_the_top_of_the_address_space_wrap() {
+    let bytes = image_with(
+        &[AUIPC_RA, JALR_RA],
+        0,
+        vec![relocation(0, RelocationKind::CallImport, 0, 0)],
+    );
+    let image = Image::parse(&bytes).expect("valid image");
+    let mut memory = vec![0; memory_size(&image, Calls::ThroughSlots)];
+    let top = u64::MAX - 8;
+    assert_eq!(
+        place(&image, &mut memory, top, Calls::ThroughSlots, &[IMPORT]),
+        Ok(())
+    );
+}
+
 #[test]
 fn calls_through_slots_reach_the_import_via_a_stub() {
     let bytes = image_with(
