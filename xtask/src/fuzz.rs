@@ -46,11 +46,6 @@ struct Outcome {
     crashes: Vec<PathBuf>,
 }
 
-/// Runs every target whose test name (`fuzz_smoke_<target>`) contains
-/// `filter` briefly, as `cargo xtask test` does; fails if the tools cannot
-/// be had (a target that did not run never passes) or if any target finds
-/// a crash.
-
 /// Targets fuzzed with overflow checks off, as the product is built: `fat`
 /// runs `lamfat`, which computes a corrupt directory entry's cluster
 /// offset with a plain subtraction. Built as the product is, it wraps,
@@ -58,6 +53,11 @@ struct Outcome {
 /// overflow checks on, the crate itself would stop the run there first.
 /// Every other target keeps cargo-fuzz's overflow checks.
 const AS_BUILT: &[&str] = &["fat"];
+
+/// Runs every target whose test name (`fuzz_smoke_<target>`) contains
+/// `filter` briefly, as `cargo xtask test` does; fails if the tools cannot
+/// be had (a target that did not run never passes) or if any target finds
+/// a crash.
 pub fn smoke(seconds: u64, filter: &str) -> Result<()> {
     let selected: Vec<&str> = TARGETS
         .iter()
