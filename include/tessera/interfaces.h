@@ -205,6 +205,7 @@ typedef struct IInterruptSourceVtbl {
     IUnknownVtbl base;
     tsr_status (*wait)(void *self);
     tsr_status (*raise)(void *self);
+    tsr_status (*wait_until)(void *self, uint64_t deadline);
 } IInterruptSourceVtbl;
 
 /* IInterrupts (9273b820-d5c3-48f2-a7a5-25d03d6373f4) */

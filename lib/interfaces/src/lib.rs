@@ -30,7 +30,10 @@ pub mod threads;
 pub mod vm;
 
 pub use console::{IConsole, IConsoleImpl};
-pub use device::{DeviceInfo, IBlockDevice, IBlockDeviceImpl, IDevice, IDeviceImpl};
+pub use device::{
+    DeviceInfo, IBlockDevice, IBlockDeviceImpl, IDevice, IDeviceImpl, INetworkDevice,
+    INetworkDeviceImpl,
+};
 pub use file::{IFile, IFileImpl, IMemoryFile, IMemoryFileImpl};
 pub use filesystem::{
     IDirectory, IDirectoryImpl, IFileSystem, IFileSystemImpl, IVolume, IVolumeImpl,
