@@ -33,6 +33,7 @@ mod integration;
 mod lint;
 mod machine;
 mod manifest;
+mod network_tests;
 mod qemu;
 mod storage_tests;
 mod workspace;

@@ -110,7 +110,10 @@ pub const DEFAULT_FORWARDS: [Forward; 2] = [
         host: 8480,
         guest: 80,
     },
-    Forward { host: 8407, guest: 7 },
+    Forward {
+        host: 8407,
+        guest: 7,
+    },
 ];
 
 impl Forward {
@@ -137,10 +140,7 @@ impl Network {
     fn arguments(&self) -> Vec<OsString> {
         let mut netdev = String::from("user,id=n0,restrict=on");
         for forward in &self.forwards {
-            netdev += &format!(
-                ",hostfwd=tcp:127.0.0.1:{}-:{}",
-                forward.host, forward.guest
-            );
+            netdev += &format!(",hostfwd=tcp:127.0.0.1:{}-:{}", forward.host, forward.guest);
         }
         vec![
             "-netdev".into(),

@@ -106,7 +106,10 @@ impl NetworkCard {
             .spare
             .pop()
             .unwrap_or_else(|| vec![0; BUFFER_SIZE].into_boxed_slice());
-        let header = self.device.fill_buffer_header(&mut buffer).map_err(status)?;
+        let header = self
+            .device
+            .fill_buffer_header(&mut buffer)
+            .map_err(status)?;
         let end = header + frame.len();
         buffer
             .get_mut(header..end)
