@@ -40,6 +40,11 @@ pub const TESTS: &[(&str, Setup, NetworkTest)] = &[
         },
         frames_go_out_and_come_in,
     ),
+    (
+        "network_stack_configures_itself_by_dhcp_and_unloads",
+        LEGACY,
+        the_stack_is_configured_by_dhcp,
+    ),
 ];
 
 /// The guest ports a test machine's host forwards to: the status page's
@@ -110,5 +115,27 @@ fn frames_go_out_and_come_in(machine: &mut Machine, _: &[Forward]) -> Result<()>
         after == before,
         "the heap held {before} bytes before the driver loaded and {after} after it unloaded"
     );
+    power_off(machine)
+}
+
+/// Binding the stack loads it and the card's driver; DHCP gives it QEMU's
+/// guest address (no gateway: the network is restricted); released, both
+/// unload with the heap back where it was, and the next bind loads them
+/// again and gets the address again.
+fn the_stack_is_configured_by_dhcp(machine: &mut Machine, _: &[Forward]) -> Result<()> {
+    let before = heap_used(machine)?;
+    for _ in 0..2 {
+        expect(
+            machine,
+            "ifconfig",
+            &["/net: ether 52:54:00:12:34:56 inet 10.0.2.15/24 (DHCP from 10.0.2.2)"],
+        )?;
+        expect(machine, "mods", &["no modules loaded besides the shell"])?;
+        let after = heap_used(machine)?;
+        ensure!(
+            after == before,
+            "the heap held {before} bytes before the stack loaded and {after} after it unloaded"
+        );
+    }
     power_off(machine)
 }

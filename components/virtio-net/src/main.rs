@@ -69,6 +69,10 @@ impl INetworkDeviceImpl for Card {
         }
         self.interrupt.wait_until(deadline)
     }
+
+    fn wake(&self) -> Result<()> {
+        self.interrupt.raise()
+    }
 }
 
 /// The six bytes of `mac` in the low 48 bits of a number, first highest.

@@ -103,4 +103,7 @@ pub trait INetworkDevice {
     /// or until the kernel's time (`IScheduler::now`) reaches `deadline`
     /// (`TIMED_OUT`; `u64::MAX`: no deadline).
     fn wait_until(&self, deadline: u64) -> Result<()>;
+    /// Ends a `wait_until` under way at once (a client with new work for
+    /// its waiting thread, or stopping it).
+    fn wake(&self) -> Result<()>;
 }

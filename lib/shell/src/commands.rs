@@ -193,6 +193,12 @@ const COMMANDS: &[Command] = &[
         run: storage::blocks,
     },
     Command {
+        name: "ifconfig",
+        usage: "ifconfig",
+        summary: "show the network stack's card and address (loads it; DHCP)",
+        run: network::ifconfig,
+    },
+    Command {
         name: "arping",
         usage: "arping <a.b.c.d>",
         summary: "ask the network card's link who has an IPv4 address (ARP)",

@@ -1,10 +1,13 @@
-//! The network commands: `arping` (asks the network card's link who has
-//! an IPv4 address, with ARP, straight through the card's driver).
+//! The network commands: `ifconfig` (the stack's address, loading the
+//! stack, which asks DHCP for it) and `arping` (asks the network card's
+//! link who has an IPv4 address, with ARP, straight through the card's
+//! driver).
 
 use core::fmt::Write;
 
 use com::Status;
-use interfaces::{INetworkDevice, IScheduler};
+use interfaces::network::STACK_PATH;
+use interfaces::{INetworkDevice, INetworkStack, IScheduler};
 
 use crate::context::{Context, Failure, Outcome, SCHEDULER_PATH, failed, service};
 
@@ -12,6 +15,8 @@ use crate::context::{Context, Failure, Outcome, SCHEDULER_PATH, failed, service}
 pub const CARD_PATH: &str = "/virtio-net";
 /// How long `arping` waits for the answer, in milliseconds.
 const ARP_TIMEOUT_MS: u64 = 1000;
+/// How long `ifconfig` waits for DHCP, in milliseconds.
+const DHCP_TIMEOUT_MS: u64 = 5000;
 /// An Ethernet frame of an IPv4 ARP message: 14 bytes of Ethernet header
 /// and 28 of ARP.
 const ARP_FRAME: usize = 42;
@@ -33,7 +38,7 @@ pub fn arping(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     let per_second = scheduler
         .ticks_per_second()
         .map_err(failed(SCHEDULER_PATH))?;
-    let deadline = start.saturating_add(per_second.saturating_mul(ARP_TIMEOUT_MS) / 1000);
+    let deadline = deadline_in(&scheduler, ARP_TIMEOUT_MS).map_err(failed(SCHEDULER_PATH))?;
     card.send(&arp_probe(mac_bytes(mac), target))
         .map_err(failed(CARD_PATH))?;
     let mut frame = [0u8; MAX_FRAME];
@@ -55,6 +60,55 @@ pub fn arping(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         if scheduler.now().map_err(failed(SCHEDULER_PATH))? >= deadline {
             return Err(failed(address)(Status::TIMED_OUT));
         }
+    }
+}
+
+/// `ifconfig`: the stack's card and the address DHCP gave it, waiting
+/// for DHCP a while if the stack has just loaded.
+pub fn ifconfig(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    if !arguments.is_empty() {
+        return Err(Failure::Usage);
+    }
+    let stack = service::<INetworkStack>(context.namespace, STACK_PATH, 0)?;
+    let scheduler = service::<IScheduler>(context.namespace, SCHEDULER_PATH, 0)?;
+    let deadline = deadline_in(&scheduler, DHCP_TIMEOUT_MS).map_err(failed(SCHEDULER_PATH))?;
+    let configuration = stack
+        .wait_configured(deadline)
+        .map_err(failed(STACK_PATH))?;
+    let _ = write!(
+        context.output,
+        "{STACK_PATH}: ether {} inet {}/{}",
+        MacAddress(mac_bytes(configuration.mac_address)),
+        Ipv4(configuration.address),
+        configuration.prefix_length,
+    );
+    // QEMU's restricted user network names no gateway.
+    if configuration.gateway != 0 {
+        let _ = write!(context.output, " gateway {}", Ipv4(configuration.gateway));
+    }
+    let _ = writeln!(
+        context.output,
+        " (DHCP from {})",
+        Ipv4(configuration.dhcp_server)
+    );
+    Ok(None)
+}
+
+/// The kernel's time `ms` milliseconds from now.
+fn deadline_in(scheduler: &IScheduler, ms: u64) -> com::Result<u64> {
+    let per_second = scheduler.ticks_per_second()?;
+    Ok(scheduler
+        .now()?
+        .saturating_add(per_second.saturating_mul(ms) / 1000))
+}
+
+/// An IPv4 address held with its first byte highest, printed `a.b.c.d`.
+struct Ipv4(u32);
+
+impl core::fmt::Display for Ipv4 {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let [a, b, c, d] = self.0.to_be_bytes();
+        write!(formatter, "{a}.{b}.{c}.{d}")
     }
 }
 
@@ -182,6 +236,7 @@ mod tests {
         assert_eq!(parse_ipv4("10.0.2.2.1"), None);
         assert_eq!(parse_ipv4("10.0.2.256"), None);
         assert_eq!(mac_bytes(0x5254_0012_3456), MAC);
+        assert_eq!(alloc::format!("{}", Ipv4(0x0a00_020f)), "10.0.2.15");
         assert_eq!(
             alloc::format!("{}", MacAddress(GATEWAY_MAC)),
             "52:55:0a:00:02:02"

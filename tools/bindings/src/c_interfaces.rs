@@ -16,9 +16,9 @@ use image::def::signature::{C_KEYWORDS, c_declaration, c_pointer_to};
 use interfaces::{
     IBlockDevice, ICondition, IConsole, IDevice, IDirectory, IFile, IFileSystem, IHeap, IInterpose,
     IInterruptSource, IInterrupts, ILoader, IMemoryFile, IModule, IMutate, IMutex, INamespace,
-    IPower, IProcess, IProgram, IScheduler, ISchedulerPolicy, IShutdown, IShutdownListener,
-    IThread, IThreads, ITransition, IVmFactory, IVmFaultHandler, IVmKernel, IVmMapping, IVmSpace,
-    IVmView, IVolume,
+    INetworkDevice, INetworkStack, IPower, IProcess, IProgram, IScheduler, ISchedulerPolicy,
+    IShutdown, IShutdownListener, IThread, IThreads, ITransition, IVmFactory, IVmFaultHandler,
+    IVmKernel, IVmMapping, IVmSpace, IVmView, IVolume,
 };
 use private_interfaces::{ICounter, IHello};
 
@@ -46,6 +46,8 @@ const INTERFACES: &[&InterfaceSignature] = &[
     IMutate::SIGNATURE,
     IMutex::SIGNATURE,
     INamespace::SIGNATURE,
+    INetworkDevice::SIGNATURE,
+    INetworkStack::SIGNATURE,
     IPower::SIGNATURE,
     IProcess::SIGNATURE,
     IProgram::SIGNATURE,
