@@ -49,8 +49,9 @@ typedef struct NetworkConfiguration {
     uint32_t prefix_length;
     uint32_t gateway;
     uint32_t dhcp_server;
+    uint32_t seed_from_device;
 } NetworkConfiguration;
-_Static_assert(sizeof(NetworkConfiguration) == 24, "NetworkConfiguration is 24 bytes, as in Rust");
+_Static_assert(sizeof(NetworkConfiguration) == 32, "NetworkConfiguration is 32 bytes, as in Rust");
 _Static_assert(_Alignof(NetworkConfiguration) == 8, "NetworkConfiguration is 8-aligned, as in Rust");
 
 /* Pick: a record, returned by value. */
@@ -164,6 +165,13 @@ typedef struct IDirectoryVtbl {
     tsr_status (*create_directory)(void *self, tsr_str name);
     tsr_status (*remove)(void *self, tsr_str name);
 } IDirectoryVtbl;
+
+/* IEntropySource (c576adf5-5887-4ba4-8245-c06263d57d52) */
+#define TSR_IID_IENTROPYSOURCE {{0xc5, 0x76, 0xad, 0xf5, 0x58, 0x87, 0x4b, 0xa4, 0x82, 0x45, 0xc0, 0x62, 0x63, 0xd5, 0x7d, 0x52}}
+typedef struct IEntropySourceVtbl {
+    IUnknownVtbl base;
+    tsr_status (*fill)(void *self, tsr_mut_bytes buffer);
+} IEntropySourceVtbl;
 
 /* IFile (246c8ac9-cd29-4cce-8877-4f4f549dc190) */
 #define TSR_IID_IFILE {{0x24, 0x6c, 0x8a, 0xc9, 0xcd, 0x29, 0x4c, 0xce, 0x88, 0x77, 0x4f, 0x4f, 0x54, 0x9d, 0xc1, 0x90}}

@@ -8,7 +8,7 @@
 //!   `target/tessera/disk.img`, a FAT image made on first use), with `--share DIR`
 //!   a host directory over 9P, and a network card on QEMU's user network
 //!   (`restrict=on`) with host ports 8480 and 8407 forwarded to guest ports 80
-//!   and 7, and more with `--forward`;
+//!   and 7, and more with `--forward`, and an entropy device;
 //! - `test [<filter>]`: the host unit tests, then the QEMU tests (the test
 //!   image, the product image, the minimal kernels) in parallel, then the
 //!   fuzz smoke; with a filter, only the tests whose names contain it;
@@ -70,7 +70,8 @@ and the test-only ones (`selftest`, `bench` at the shell) and broken images.
 read-only); without it, run attaches target/tessera/disk.img, a FAT image it
 makes on first use. --share DIR gives run the host directory DIR over 9P, which
 the shell mounts at /host. run also gives the machine a network card on QEMU's
-user network (restrict=on: the guest reaches nothing outside it), with host
+user network (restrict=on: the guest reaches nothing outside it) and an
+entropy device (virtio-rng, which seeds the network stack), with host
 127.0.0.1:8480 forwarded to guest port 80 and 127.0.0.1:8407 to port 7;
 --forward HOST:GUEST forwards one more TCP port.";
 
@@ -194,7 +195,10 @@ fn boot_interactively(
         disk: Some(disk),
         modern_virtio: false,
         share,
-        network: Some(qemu::Network { forwards }),
+        network: Some(qemu::Network {
+            forwards,
+            entropy: true,
+        }),
     };
     let status = console::run(&built.kernel, &devices)?;
     match status.code() {

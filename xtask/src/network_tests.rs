@@ -20,10 +20,13 @@ pub type NetworkTest = fn(&mut Machine, &[Forward]) -> Result<()>;
 pub struct Setup {
     /// The virtio devices use the modern transport.
     pub modern_virtio: bool,
+    /// An entropy device comes with the card.
+    pub entropy: bool,
 }
 
 const LEGACY: Setup = Setup {
     modern_virtio: false,
+    entropy: true,
 };
 
 /// Every network test, by name.
@@ -37,6 +40,7 @@ pub const TESTS: &[(&str, Setup, NetworkTest)] = &[
         "virtio_net_sends_and_receives_frames_modern",
         Setup {
             modern_virtio: true,
+            ..LEGACY
         },
         frames_go_out_and_come_in,
     ),
@@ -44,6 +48,14 @@ pub const TESTS: &[(&str, Setup, NetworkTest)] = &[
         "network_stack_configures_itself_by_dhcp_and_unloads",
         LEGACY,
         the_stack_is_configured_by_dhcp,
+    ),
+    (
+        "network_stack_without_an_entropy_device_says_its_seed_is_weak",
+        Setup {
+            entropy: false,
+            ..LEGACY
+        },
+        the_seed_is_weak_without_an_entropy_device,
     ),
 ];
 
@@ -67,6 +79,7 @@ pub fn devices(setup: Setup) -> Result<(Devices, Vec<Forward>)> {
         modern_virtio: setup.modern_virtio,
         network: Some(Network {
             forwards: forwards.clone(),
+            entropy: setup.entropy,
         }),
         ..Devices::default()
     };
@@ -88,9 +101,10 @@ fn free_host_port() -> Result<u16> {
 /// back where it was.
 fn frames_go_out_and_come_in(machine: &mut Machine, _: &[Forward]) -> Result<()> {
     let listing = machine.run("ls /sys/devices")?;
+    let devices: Vec<&str> = listing.lines().map(str::trim).collect();
     ensure!(
-        listing.trim() == "/sys/devices/virtio-net0",
-        "/sys/devices lists {listing:?}, not just the card"
+        devices == ["/sys/devices/virtio-net0", "/sys/devices/virtio-rng0"],
+        "/sys/devices lists {listing:?}, not just the card and the entropy device"
     );
     let before = heap_used(machine)?;
     expect(
@@ -118,17 +132,19 @@ fn frames_go_out_and_come_in(machine: &mut Machine, _: &[Forward]) -> Result<()>
     power_off(machine)
 }
 
-/// Binding the stack loads it and the card's driver; DHCP gives it QEMU's
-/// guest address (no gateway: the network is restricted); released, both
-/// unload with the heap back where it was, and the next bind loads them
-/// again and gets the address again.
+/// Binding the stack loads it and the card's driver, and the entropy
+/// device's for its seed; DHCP gives it QEMU's guest address (no
+/// gateway: the network is restricted); released, all unload with the
+/// heap back where it was, and the next bind loads them again and gets
+/// the address again.
 fn the_stack_is_configured_by_dhcp(machine: &mut Machine, _: &[Forward]) -> Result<()> {
     let before = heap_used(machine)?;
     for _ in 0..2 {
         expect(
             machine,
             "ifconfig",
-            &["/net: ether 52:54:00:12:34:56 inet 10.0.2.15/24 (DHCP from 10.0.2.2)"],
+            &["/net: ether 52:54:00:12:34:56 inet 10.0.2.15/24 \
+                 (DHCP from 10.0.2.2; seed from the entropy device)"],
         )?;
         expect(machine, "mods", &["no modules loaded besides the shell"])?;
         let after = heap_used(machine)?;
@@ -137,5 +153,16 @@ fn the_stack_is_configured_by_dhcp(machine: &mut Machine, _: &[Forward]) -> Resu
             "the heap held {before} bytes before the stack loaded and {after} after it unloaded"
         );
     }
+    power_off(machine)
+}
+
+/// Without an entropy device the stack still comes up, on the weak seed,
+/// and says so.
+fn the_seed_is_weak_without_an_entropy_device(machine: &mut Machine, _: &[Forward]) -> Result<()> {
+    expect(
+        machine,
+        "ifconfig",
+        &["inet 10.0.2.15/24 (DHCP from 10.0.2.2; seed from the clock (weak))"],
+    )?;
     power_off(machine)
 }

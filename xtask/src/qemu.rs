@@ -93,6 +93,9 @@ pub struct Devices {
 pub struct Network {
     /// TCP ports forwarded from the host's 127.0.0.1 to the guest.
     pub forwards: Vec<Forward>,
+    /// A virtio entropy device (QEMU's built-in random source) comes
+    /// with the card, to seed the network stack.
+    pub entropy: bool,
 }
 
 /// A TCP port of the host's 127.0.0.1 forwarded to a port of the guest.
@@ -136,18 +139,23 @@ impl Forward {
 }
 
 impl Network {
-    /// QEMU's options for the card and its user network.
+    /// QEMU's options for the card, its user network and the entropy
+    /// device.
     fn arguments(&self) -> Vec<OsString> {
         let mut netdev = String::from("user,id=n0,restrict=on");
         for forward in &self.forwards {
             netdev += &format!(",hostfwd=tcp:127.0.0.1:{}-:{}", forward.host, forward.guest);
         }
-        vec![
+        let mut arguments: Vec<OsString> = vec![
             "-netdev".into(),
             netdev.into(),
             "-device".into(),
             "virtio-net-device,netdev=n0".into(),
-        ]
+        ];
+        if self.entropy {
+            arguments.extend(["-device".into(), "virtio-rng-device".into()]);
+        }
+        arguments
     }
 }
 

@@ -12,9 +12,11 @@
 //! its wait), which drops the card: the driver unloads after the stack.
 //!
 //! Entropy: the stack's random seed (TCP initial sequence numbers, DHCP
-//! transaction ids, ephemeral ports) is the card's MAC address mixed with
-//! the time since reset in microseconds — a weak seed, predictable by
-//! whoever knows the boot time; a `virtio-rng` driver is to replace it.
+//! transaction ids, ephemeral ports) comes from the entropy device
+//! (`/virtio-rng`, QEMU's `virtio-rng-device`). A machine without one
+//! gets a weak seed instead: the card's MAC address mixed with the time
+//! since reset in microseconds, predictable by whoever knows the boot
+//! time; `ifconfig` says which.
 //!
 //! Depends on `com`, `component`, `interfaces`, `smoltcp` and `sync`.
 
@@ -32,7 +34,8 @@ use alloc::vec;
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use component::threads::{Condition, Lock};
 use interfaces::{
-    INetworkDevice, INetworkStack, INetworkStackImpl, IScheduler, IThread, NetworkConfiguration,
+    IEntropySource, INamespace, INetworkDevice, INetworkStack, INetworkStackImpl, IScheduler,
+    IThread, NetworkConfiguration,
 };
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::dhcpv4;
@@ -43,6 +46,8 @@ use card::Card;
 
 /// The card's driver.
 const CARD_PATH: &str = "/virtio-net";
+/// The entropy device's driver.
+const ENTROPY_PATH: &str = "/virtio-rng";
 /// The stack thread's stack, in bytes.
 const THREAD_STACK: u64 = 32 * 1024;
 /// The longest the thread sleeps without looking at the stack (smoltcp
@@ -227,6 +232,18 @@ impl Stack {
     }
 }
 
+/// A seed from the entropy device, if the machine has one (its driver
+/// unloads once read).
+fn device_seed(namespace: &INamespace) -> Option<u64> {
+    let source = namespace
+        .bind(ENTROPY_PATH, 0)
+        .and_then(|object| object.query::<IEntropySource>())
+        .ok()?;
+    let mut seed = [0u8; 8];
+    source.fill(&mut seed).ok()?;
+    Some(u64::from_le_bytes(seed))
+}
+
 fn construct() -> Result<ComPtr<IUnknown>> {
     let namespace = component::namespace()?;
     let device = namespace.bind(CARD_PATH, 0)?.query::<INetworkDevice>()?;
@@ -235,8 +252,8 @@ fn construct() -> Result<ComPtr<IUnknown>> {
     let mac_bytes = mac_address.to_be_bytes();
     let hardware = EthernetAddress::from_bytes(mac_bytes.get(2..).ok_or(Status::FAILED)?);
     let mut config = Config::new(HardwareAddress::Ethernet(hardware));
-    // The weak seed the crate's documentation calls for (see above).
-    config.random_seed = mac_address ^ component::now_us().rotate_left(24);
+    let seed = device_seed(&namespace);
+    config.random_seed = seed.unwrap_or(mac_address ^ component::now_us().rotate_left(24));
     let interface = Interface::new(config, &mut card, now());
     let mut sockets = SocketSet::new(vec![]);
     let dhcp = sockets.add(dhcpv4::Socket::new());
@@ -247,6 +264,7 @@ fn construct() -> Result<ComPtr<IUnknown>> {
         dhcp,
         configuration: NetworkConfiguration {
             mac_address,
+            seed_from_device: u32::from(seed.is_some()),
             ..NetworkConfiguration::default()
         },
         stopping: false,

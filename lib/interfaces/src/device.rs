@@ -1,7 +1,8 @@
 //! `IDevice`: a device the kernel found in the device tree, as a driver
 //! component finds it under `/sys/devices`; `IBlockDevice`: what a block
 //! device driver offers a file system; `INetworkDevice`: what a network
-//! card's driver offers a network stack.
+//! card's driver offers a network stack; `IEntropySource`: random bytes
+//! from the hardware.
 //!
 //! Components cannot read the device tree: the kernel lists each device it
 //! found there with its register window and interrupt, and a driver binds
@@ -106,4 +107,13 @@ pub trait INetworkDevice {
     /// Ends a `wait_until` under way at once (a client with new work for
     /// its waiting thread, or stopping it).
     fn wake(&self) -> Result<()>;
+}
+
+#[interface("c576adf5-5887-4ba4-8245-c06263d57d52")]
+/// A source of random bytes from the hardware (QEMU's
+/// `virtio-rng-device`): seeds for a network stack's sequence numbers.
+pub trait IEntropySource {
+    /// Fills the whole of `buffer` with random bytes (`INVALID_ARGUMENT`
+    /// for an empty one).
+    fn fill(&self, buffer: &mut [u8]) -> Result<()>;
 }

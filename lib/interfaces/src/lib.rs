@@ -32,8 +32,8 @@ pub mod vm;
 
 pub use console::{IConsole, IConsoleImpl};
 pub use device::{
-    DeviceInfo, IBlockDevice, IBlockDeviceImpl, IDevice, IDeviceImpl, INetworkDevice,
-    INetworkDeviceImpl,
+    DeviceInfo, IBlockDevice, IBlockDeviceImpl, IDevice, IDeviceImpl, IEntropySource,
+    IEntropySourceImpl, INetworkDevice, INetworkDeviceImpl,
 };
 pub use file::{IFile, IFileImpl, IMemoryFile, IMemoryFileImpl};
 pub use filesystem::{

@@ -22,6 +22,10 @@ pub struct NetworkConfiguration {
     pub gateway: u32,
     /// The DHCP server that gave the address.
     pub dhcp_server: u32,
+    /// 1 when the stack's random seed came from the entropy device
+    /// (`/virtio-rng`), 0 when from the weak fallback (the MAC address
+    /// and the time).
+    pub seed_from_device: u32,
 }
 
 #[interface("28fad80a-f6b8-44ee-b2d3-08c3d33ca92d")]

@@ -86,9 +86,14 @@ pub fn ifconfig(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     if configuration.gateway != 0 {
         let _ = write!(context.output, " gateway {}", Ipv4(configuration.gateway));
     }
+    let seed = if configuration.seed_from_device != 0 {
+        "the entropy device"
+    } else {
+        "the clock (weak)"
+    };
     let _ = writeln!(
         context.output,
-        " (DHCP from {})",
+        " (DHCP from {}; seed from {seed})",
         Ipv4(configuration.dhcp_server)
     );
     Ok(None)
