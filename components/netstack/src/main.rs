@@ -161,8 +161,15 @@ extern "C" fn run(_: u64) {
             stack.delay_us()
         };
         let deadline = shared.deadline_after(delay_us);
-        // A timeout is the stack's timer coming due: poll again.
-        let _ = shared.device.wait_until(deadline);
+        // A timeout is the stack's timer coming due: poll again. A card
+        // that fails its wait is not waited on again before the deadline
+        // (sleeping instead), so a broken card never makes this spin.
+        match shared.device.wait_until(deadline) {
+            Ok(()) | Err(Status::TIMED_OUT) => {}
+            Err(_) => {
+                let _ = shared.scheduler.sleep_until(deadline);
+            }
+        }
     }
 }
 
