@@ -42,6 +42,18 @@ typedef struct ObjectLayout {
 _Static_assert(sizeof(ObjectLayout) == 64, "ObjectLayout is 64 bytes, as in Rust");
 _Static_assert(_Alignof(ObjectLayout) == 8, "ObjectLayout is 8-aligned, as in Rust");
 
+/* NetworkConfiguration: a record, returned by value. */
+typedef struct NetworkConfiguration {
+    uint64_t mac_address;
+    uint32_t address;
+    uint32_t prefix_length;
+    uint32_t gateway;
+    uint32_t dhcp_server;
+    uint32_t seed_from_device;
+} NetworkConfiguration;
+_Static_assert(sizeof(NetworkConfiguration) == 32, "NetworkConfiguration is 32 bytes, as in Rust");
+_Static_assert(_Alignof(NetworkConfiguration) == 8, "NetworkConfiguration is 8-aligned, as in Rust");
+
 /* Pick: a record, returned by value. */
 typedef struct Pick {
     uint64_t thread;
@@ -163,6 +175,13 @@ typedef struct IDirectoryVtbl {
     tsr_status (*remove)(void *self, tsr_str name);
 } IDirectoryVtbl;
 
+/* IEntropySource (c576adf5-5887-4ba4-8245-c06263d57d52) */
+#define TSR_IID_IENTROPYSOURCE {{0xc5, 0x76, 0xad, 0xf5, 0x58, 0x87, 0x4b, 0xa4, 0x82, 0x45, 0xc0, 0x62, 0x63, 0xd5, 0x7d, 0x52}}
+typedef struct IEntropySourceVtbl {
+    IUnknownVtbl base;
+    tsr_status (*fill)(void *self, tsr_mut_bytes buffer);
+} IEntropySourceVtbl;
+
 /* IFile (246c8ac9-cd29-4cce-8877-4f4f549dc190) */
 #define TSR_IID_IFILE {{0x24, 0x6c, 0x8a, 0xc9, 0xcd, 0x29, 0x4c, 0xce, 0x88, 0x77, 0x4f, 0x4f, 0x54, 0x9d, 0xc1, 0x90}}
 typedef struct IFileVtbl {
@@ -214,6 +233,7 @@ typedef struct IInterruptSourceVtbl {
     IUnknownVtbl base;
     tsr_status (*wait)(void *self);
     tsr_status (*raise)(void *self);
+    tsr_status (*wait_until)(void *self, uint64_t deadline);
 } IInterruptSourceVtbl;
 
 /* IInterrupts (9273b820-d5c3-48f2-a7a5-25d03d6373f4) */
@@ -294,6 +314,25 @@ typedef struct INamespaceVtbl {
     tsr_status (*find_next)(void *self, tsr_str directory, tsr_str previous, tsr_mut_bytes buffer, uint64_t *out);
     tsr_status (*capabilities)(void *self, tsr_str name, uint32_t *out);
 } INamespaceVtbl;
+
+/* INetworkDevice (ede78e6d-163c-474e-96e3-0adbe8f1b23f) */
+#define TSR_IID_INETWORKDEVICE {{0xed, 0xe7, 0x8e, 0x6d, 0x16, 0x3c, 0x47, 0x4e, 0x96, 0xe3, 0x0a, 0xdb, 0xe8, 0xf1, 0xb2, 0x3f}}
+typedef struct INetworkDeviceVtbl {
+    IUnknownVtbl base;
+    tsr_status (*mac_address)(void *self, uint64_t *out);
+    tsr_status (*send)(void *self, tsr_bytes frame);
+    tsr_status (*receive)(void *self, tsr_mut_bytes buffer, uint64_t *out);
+    tsr_status (*wait_until)(void *self, uint64_t deadline);
+    tsr_status (*wake)(void *self);
+} INetworkDeviceVtbl;
+
+/* INetworkStack (28fad80a-f6b8-44ee-b2d3-08c3d33ca92d) */
+#define TSR_IID_INETWORKSTACK {{0x28, 0xfa, 0xd8, 0x0a, 0xf6, 0xb8, 0x44, 0xee, 0xb2, 0xd3, 0x08, 0xc3, 0xd3, 0x3c, 0xa9, 0x2d}}
+typedef struct INetworkStackVtbl {
+    IUnknownVtbl base;
+    tsr_status (*configuration)(void *self, NetworkConfiguration *out);
+    tsr_status (*wait_configured)(void *self, uint64_t deadline, NetworkConfiguration *out);
+} INetworkStackVtbl;
 
 /* IPower (11b79685-7e52-4c89-be7b-a27e3170215d) */
 #define TSR_IID_IPOWER {{0x11, 0xb7, 0x96, 0x85, 0x7e, 0x52, 0x4c, 0x89, 0xbe, 0x7b, 0xa2, 0x7e, 0x31, 0x70, 0x21, 0x5d}}

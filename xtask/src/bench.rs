@@ -22,6 +22,7 @@ fn storage_figures(kernel: &std::path::Path) -> Result<String> {
         disk: Some(disk::bench_disk()?),
         modern_virtio: false,
         share: Some(disk::bench_share()?),
+        network: None,
     };
     let (mut machine, _) = Machine::boot_with(kernel, &devices)?;
     let mut output = String::new();

@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail, ensure};
 use crate::figures;
 use crate::machine::{Machine, STEP_TIMEOUT};
 use crate::manifest::Manifest;
+use crate::network_tests::{self, NetworkTest};
 use crate::storage_tests::{self, DiskTest};
 
 /// One test: gets a machine sitting at its first prompt and the boot output.
@@ -151,6 +152,8 @@ enum Body {
     Minimal { threads: bool },
     /// A storage test, on a machine with a fresh disk of its own.
     Disk(storage_tests::Setup, DiskTest),
+    /// A network test, on a machine with a network card of its own.
+    Network(network_tests::Setup, NetworkTest),
 }
 
 /// The tests whose names contain `filter` (all of them for "").
@@ -199,6 +202,15 @@ pub fn catalogue(manifest: &Manifest) -> Vec<QemuTest> {
                 name: name.into(),
                 boots: Boots::TestImage,
                 body: Body::Disk(setup, test),
+            }),
+    );
+    tests.extend(
+        network_tests::TESTS
+            .iter()
+            .map(|&(name, setup, test)| QemuTest {
+                name: name.into(),
+                boots: Boots::TestImage,
+                body: Body::Network(setup, test),
             }),
     );
     tests.extend(
@@ -304,6 +316,12 @@ impl QemuTest {
                 let devices = storage_tests::devices(setup, &disk)?;
                 let (mut machine, _) = Machine::boot_with(kernel, &devices)?;
                 test(&mut machine, &disk).map_err(|error| failure(error, &mut machine))?;
+                Ok(None)
+            }
+            Body::Network(setup, test) => {
+                let (devices, forwards) = network_tests::devices(setup)?;
+                let (mut machine, _) = Machine::boot_with(kernel, &devices)?;
+                test(&mut machine, &forwards).map_err(|error| failure(error, &mut machine))?;
                 Ok(None)
             }
         }

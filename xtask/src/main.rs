@@ -3,10 +3,12 @@
 //! `cargo xtask <command>` (the alias lives in `.cargo/config.toml`):
 //!
 //! - `build [--release]`: builds the product image (`system.toml` says what it holds);
-//! - `run [--release] [--disk PATH[:ro]] [--share DIR]`: builds it, then boots QEMU with the
-//!   console on this terminal and a disk (by default `target/tessera/disk.img`,
-//!   a FAT image made on first use) and, with `--share DIR`, a host
-//!   directory over 9P;
+//! - `run [--release] [--disk PATH[:ro]] [--share DIR] [--forward HOST:GUEST]`: builds
+//!   it, then boots QEMU with the console on this terminal, a disk (by default
+//!   `target/tessera/disk.img`, a FAT image made on first use), with `--share DIR`
+//!   a host directory over 9P, and a network card on QEMU's user network
+//!   (`restrict=on`) with host ports 8480 and 8407 forwarded to guest ports 80
+//!   and 7, and more with `--forward`, and an entropy device;
 //! - `test [<filter>]`: the host unit tests, then the QEMU tests (the test
 //!   image, the product image, the minimal kernels) in parallel, then the
 //!   fuzz smoke; with a filter, only the tests whose names contain it;
@@ -31,6 +33,7 @@ mod integration;
 mod lint;
 mod machine;
 mod manifest;
+mod network_tests;
 mod qemu;
 mod storage_tests;
 mod workspace;
@@ -46,6 +49,7 @@ use workspace::Profile;
 
 const USAGE: &str = "\
 usage: cargo xtask <command> [--release] [--test-image] [--disk PATH[:ro]] [--share DIR]
+                            [--forward HOST:GUEST]
 
 commands:
   build   build the product image (system.toml): its components, boot RomFS and kernel
@@ -65,7 +69,11 @@ and the test-only ones (`selftest`, `bench` at the shell) and broken images.
 --disk PATH attaches a raw disk image to run as a virtio block device (PATH:ro
 read-only); without it, run attaches target/tessera/disk.img, a FAT image it
 makes on first use. --share DIR gives run the host directory DIR over 9P, which
-the shell mounts at /host.";
+the shell mounts at /host. run also gives the machine a network card on QEMU's
+user network (restrict=on: the guest reaches nothing outside it) and an
+entropy device (virtio-rng, which seeds the network stack), with host
+127.0.0.1:8480 forwarded to guest port 80 and 127.0.0.1:8407 to port 7;
+--forward HOST:GUEST forwards one more TCP port.";
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
@@ -110,6 +118,7 @@ fn run(arguments: &[String]) -> Result<()> {
     let mut image = Image::Product;
     let mut disk = None;
     let mut share = None;
+    let mut forwards = qemu::DEFAULT_FORWARDS.to_vec();
     let mut options_left = options.iter();
     while let Some(option) = options_left.next() {
         match option.as_str() {
@@ -129,6 +138,10 @@ fn run(arguments: &[String]) -> Result<()> {
                 }
                 share = Some(directory);
             }
+            "--forward" if command == "run" => {
+                let forward = options_left.next().context("--forward takes HOST:GUEST")?;
+                forwards.push(qemu::Forward::parse(forward)?);
+            }
             _ => bail!("unexpected argument {option:?}\n\n{USAGE}"),
         }
     }
@@ -137,7 +150,7 @@ fn run(arguments: &[String]) -> Result<()> {
     }
     match command {
         "build" => image::build(profile, image).map(drop),
-        "run" => boot_interactively(profile, image, disk, share),
+        "run" => boot_interactively(profile, image, disk, share, forwards),
         "bench" => bench::run(),
         "lint" => lint::run(),
         "fuzz-corpus" => fuzz::write_load_corpus(),
@@ -149,13 +162,14 @@ fn run(arguments: &[String]) -> Result<()> {
     }
 }
 
-/// `cargo xtask run`, with `disk` or the default disk, and the host
-/// directory `share` if given.
+/// `cargo xtask run`, with `disk` or the default disk, the host
+/// directory `share` if given, and a network card with `forwards`.
 fn boot_interactively(
     profile: Profile,
     image: Image,
     disk: Option<disk::Disk>,
     share: Option<std::path::PathBuf>,
+    forwards: Vec<qemu::Forward>,
 ) -> Result<()> {
     let built = image::build(profile, image)?;
     let disk = match disk {
@@ -171,10 +185,20 @@ fn boot_interactively(
     if let Some(directory) = &share {
         println!("xtask: sharing {} as /host", directory.display());
     }
+    for forward in &forwards {
+        println!(
+            "xtask: host 127.0.0.1:{} reaches guest port {}",
+            forward.host, forward.guest
+        );
+    }
     let devices = qemu::Devices {
         disk: Some(disk),
         modern_virtio: false,
         share,
+        network: Some(qemu::Network {
+            forwards,
+            entropy: true,
+        }),
     };
     let status = console::run(&built.kernel, &devices)?;
     match status.code() {

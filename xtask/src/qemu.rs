@@ -81,6 +81,82 @@ pub struct Devices {
     pub modern_virtio: bool,
     /// A host directory, shared as QEMU's virtio 9P device (tag `host`).
     pub share: Option<PathBuf>,
+    /// A network card on QEMU's user network, with ports forwarded.
+    pub network: Option<Network>,
+}
+
+/// A virtio network card on QEMU's user network (the guest is 10.0.2.15,
+/// the gateway 10.0.2.2), always `restrict=on`: the guest reaches only
+/// QEMU's own user network and the forwarded ports, never an outside
+/// address.
+#[derive(Clone, Debug, Default)]
+pub struct Network {
+    /// TCP ports forwarded from the host's 127.0.0.1 to the guest.
+    pub forwards: Vec<Forward>,
+    /// A virtio entropy device (QEMU's built-in random source) comes
+    /// with the card, to seed the network stack.
+    pub entropy: bool,
+}
+
+/// A TCP port of the host's 127.0.0.1 forwarded to a port of the guest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Forward {
+    /// The port on the host's 127.0.0.1.
+    pub host: u16,
+    /// The port on the guest.
+    pub guest: u16,
+}
+
+/// What `cargo xtask run` forwards: the status page and the echo service.
+pub const DEFAULT_FORWARDS: [Forward; 2] = [
+    Forward {
+        host: 8480,
+        guest: 80,
+    },
+    Forward {
+        host: 8407,
+        guest: 7,
+    },
+];
+
+impl Forward {
+    /// `HOST:GUEST`, as `--forward` takes it.
+    pub fn parse(text: &str) -> Result<Forward> {
+        let (host, guest) = text
+            .split_once(':')
+            .with_context(|| format!("--forward {text}: expected HOST:GUEST"))?;
+        let port = |text: &str| {
+            text.parse::<u16>()
+                .ok()
+                .filter(|&port| port != 0)
+                .with_context(|| format!("--forward: {text:?} is not a port"))
+        };
+        Ok(Forward {
+            host: port(host)?,
+            guest: port(guest)?,
+        })
+    }
+}
+
+impl Network {
+    /// QEMU's options for the card, its user network and the entropy
+    /// device.
+    fn arguments(&self) -> Vec<OsString> {
+        let mut netdev = String::from("user,id=n0,restrict=on");
+        for forward in &self.forwards {
+            netdev += &format!(",hostfwd=tcp:127.0.0.1:{}-:{}", forward.host, forward.guest);
+        }
+        let mut arguments: Vec<OsString> = vec![
+            "-netdev".into(),
+            netdev.into(),
+            "-device".into(),
+            "virtio-net-device,netdev=n0".into(),
+        ];
+        if self.entropy {
+            arguments.extend(["-device".into(), "virtio-rng-device".into()]);
+        }
+        arguments
+    }
 }
 
 impl Devices {
@@ -92,6 +168,9 @@ impl Devices {
         }
         if let Some(disk) = &self.disk {
             arguments.extend(disk.qemu_arguments());
+        }
+        if let Some(network) = &self.network {
+            arguments.extend(network.arguments());
         }
         if let Some(directory) = &self.share {
             // QEMU's option syntax doubles a comma inside a value.

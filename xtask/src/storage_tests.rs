@@ -153,6 +153,7 @@ pub fn devices(setup: Setup, disk: &Path) -> Result<Devices> {
         }),
         modern_virtio: setup.modern_virtio,
         share,
+        network: None,
     })
 }
 
@@ -171,7 +172,9 @@ fn block_on_host(path: &Path, index: usize) -> Result<Vec<u8>> {
         .to_vec())
 }
 
-fn expect(machine: &mut Machine, line: &str, expected: &[&str]) -> Result<String> {
+/// Runs `line` at the shell; fails unless its output holds every text of
+/// `expected`.
+pub fn expect(machine: &mut Machine, line: &str, expected: &[&str]) -> Result<String> {
     let output = machine.run(line)?;
     for text in expected {
         ensure!(
@@ -182,12 +185,14 @@ fn expect(machine: &mut Machine, line: &str, expected: &[&str]) -> Result<String
     Ok(output)
 }
 
-fn heap_used(machine: &mut Machine) -> Result<u64> {
+/// The heap's used bytes, as `mem` prints them.
+pub fn heap_used(machine: &mut Machine) -> Result<u64> {
     let report = machine.run("mem")?;
     figures::field(&report, "used=").with_context(|| format!("no used=<bytes> in {report:?}"))
 }
 
-fn power_off(machine: &mut Machine) -> Result<()> {
+/// Powers the machine off from the shell; fails unless QEMU exits with 0.
+pub fn power_off(machine: &mut Machine) -> Result<()> {
     machine.send_line("poweroff")?;
     let code = machine.wait_exit(STEP_TIMEOUT)?;
     ensure!(code == 0, "QEMU exited with status {code}");

@@ -3,7 +3,7 @@
 
 use alloc::sync::Arc;
 
-use com::{ComObject, ComPtr, Result, class};
+use com::{ComObject, ComPtr, Result, Status, class};
 use interfaces::{IInterruptSource, IInterruptSourceImpl, IInterrupts, IInterruptsImpl};
 
 use crate::interrupt_registry::{self, SourceEvent};
@@ -42,6 +42,15 @@ impl IInterruptSourceImpl for AttachedSource {
     fn raise(&self) -> Result<()> {
         self.event.set();
         Ok(())
+    }
+
+    fn wait_until(&self, deadline: u64) -> Result<()> {
+        interrupt_registry::rearm(self.source);
+        if self.event.wait_until(deadline) {
+            Ok(())
+        } else {
+            Err(Status::TIMED_OUT)
+        }
     }
 }
 

@@ -252,13 +252,23 @@ impl Event {
 
     /// Waits until the event is raised, and lowers it.
     pub fn wait(&self) {
+        self.wait_until(u64::MAX);
+    }
+
+    /// Waits until the event is raised, and lowers it, or until `time`
+    /// reaches `deadline` (`u64::MAX`: never); false when it timed out.
+    pub fn wait_until(&self, deadline: u64) -> bool {
         while !self.raised.swap(false, Ordering::Acquire) {
             // Checked again with interrupts disabled: a `set` that came
             // just before cannot be missed.
-            wait_on(self.key(), u64::MAX, || {
+            let woken = wait_on(self.key(), deadline, || {
                 !self.raised.load(Ordering::Acquire)
             });
+            if !woken {
+                return self.raised.swap(false, Ordering::Acquire);
+            }
         }
+        true
     }
 
     fn key(&self) -> usize {

@@ -1,6 +1,8 @@
 //! `IDevice`: a device the kernel found in the device tree, as a driver
 //! component finds it under `/sys/devices`; `IBlockDevice`: what a block
-//! device driver offers a file system.
+//! device driver offers a file system; `INetworkDevice`: what a network
+//! card's driver offers a network stack; `IEntropySource`: random bytes
+//! from the hardware.
 //!
 //! Components cannot read the device tree: the kernel lists each device it
 //! found there with its register window and interrupt, and a driver binds
@@ -80,4 +82,38 @@ pub trait IBlockDevice {
     fn write_blocks(&self, first: u64, data: &[u8]) -> Result<()>;
     /// Returns once every block written before has reached the medium.
     fn flush(&self) -> Result<()>;
+}
+
+#[interface("ede78e6d-163c-474e-96e3-0adbe8f1b23f")]
+/// A network card: Ethernet frames (without their checksum) in and out.
+/// Nothing blocks but [`INetworkDevice::wait_until`], where the card's
+/// one client (a network stack) sleeps until the card has news.
+pub trait INetworkDevice {
+    /// The card's MAC address, its six bytes in the low 48 bits, the
+    /// first byte highest (`0x5254_0012_3456` for 52:54:00:12:34:56).
+    fn mac_address(&self) -> Result<u64>;
+    /// Hands `frame` (14 to 1,514 bytes, `INVALID_ARGUMENT` otherwise) to
+    /// the card without waiting for it to go out; `RETRY` when every
+    /// transmit buffer is in flight (wait, then send again).
+    fn send(&self, frame: &[u8]) -> Result<()>;
+    /// Copies the oldest frame received into `buffer` (1,514 bytes always
+    /// suffice; a longer frame than `buffer` is dropped with
+    /// `INVALID_ARGUMENT`): its length, or 0 when none is waiting.
+    fn receive(&self, buffer: &mut [u8]) -> Result<usize>;
+    /// Sleeps until a frame is waiting or a transmit buffer is free again,
+    /// or until the kernel's time (`IScheduler::now`) reaches `deadline`
+    /// (`TIMED_OUT`; `u64::MAX`: no deadline).
+    fn wait_until(&self, deadline: u64) -> Result<()>;
+    /// Ends a `wait_until` under way at once (a client with new work for
+    /// its waiting thread, or stopping it).
+    fn wake(&self) -> Result<()>;
+}
+
+#[interface("c576adf5-5887-4ba4-8245-c06263d57d52")]
+/// A source of random bytes from the hardware (QEMU's
+/// `virtio-rng-device`): seeds for a network stack's sequence numbers.
+pub trait IEntropySource {
+    /// Fills the whole of `buffer` with random bytes (`INVALID_ARGUMENT`
+    /// for an empty one).
+    fn fill(&self, buffer: &mut [u8]) -> Result<()>;
 }

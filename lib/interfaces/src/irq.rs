@@ -27,4 +27,8 @@ pub trait IInterruptSource {
     /// Raises the source's event by hand (for tests and for drivers that
     /// want to wake their own waiting thread).
     fn raise(&self) -> Result<()>;
+    /// As [`IInterruptSource::wait`], but gives up when the kernel's time
+    /// (`IScheduler::now`, in ticks) reaches `deadline`: `TIMED_OUT` then.
+    /// For drivers whose clients keep timers (a network stack).
+    fn wait_until(&self, deadline: u64) -> Result<()>;
 }

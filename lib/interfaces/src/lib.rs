@@ -22,6 +22,7 @@ pub mod irq;
 pub mod module;
 pub mod mutate;
 pub mod namespace;
+pub mod network;
 pub mod power;
 pub mod process;
 pub mod program;
@@ -30,7 +31,10 @@ pub mod threads;
 pub mod vm;
 
 pub use console::{IConsole, IConsoleImpl};
-pub use device::{DeviceInfo, IBlockDevice, IBlockDeviceImpl, IDevice, IDeviceImpl};
+pub use device::{
+    DeviceInfo, IBlockDevice, IBlockDeviceImpl, IDevice, IDeviceImpl, IEntropySource,
+    IEntropySourceImpl, INetworkDevice, INetworkDeviceImpl,
+};
 pub use file::{IFile, IFileImpl, IMemoryFile, IMemoryFileImpl};
 pub use filesystem::{
     IDirectory, IDirectoryImpl, IFileSystem, IFileSystemImpl, IVolume, IVolumeImpl,
@@ -41,6 +45,7 @@ pub use irq::{IInterruptSource, IInterruptSourceImpl, IInterrupts, IInterruptsIm
 pub use module::{ILoader, ILoaderImpl, IModule, IModuleImpl};
 pub use mutate::{IMutate, IMutateImpl, ITransition, ITransitionImpl};
 pub use namespace::{INamespace, INamespaceImpl};
+pub use network::{INetworkStack, INetworkStackImpl, NetworkConfiguration};
 pub use power::{
     IPower, IPowerImpl, IShutdown, IShutdownImpl, IShutdownListener, IShutdownListenerImpl,
 };

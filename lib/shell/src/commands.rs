@@ -12,15 +12,13 @@ use interfaces::vm::MANAGER_PATH;
 use interfaces::{IFile, IHeap, INamespace, IPower, IScheduler, IThreads, IVmFactory, IVmSpace};
 use private_interfaces::{IBenchmarks, ISelfTests};
 
-use crate::context::{Context, Failure, Held, Outcome, failed, service};
-use crate::{Exit, Output, filters, modules, storage};
+use crate::context::{Context, Failure, Held, Outcome, SCHEDULER_PATH, failed, service};
+use crate::{Exit, Output, filters, modules, network, storage};
 
 /// Where `mem` finds the kernel heap.
 pub const HEAP_PATH: &str = "/sys/heap";
 /// Where `ps` finds the threads.
 pub const THREADS_PATH: &str = "/sys/threads";
-/// Where `sched` finds the scheduler.
-pub const SCHEDULER_PATH: &str = "/sys/scheduler";
 /// Where `selftest` finds the system's checks (the test component
 /// `selftest`, demand-loaded from the test image).
 pub const SELFTEST_PATH: &str = "/selftest";
@@ -193,6 +191,18 @@ const COMMANDS: &[Command] = &[
         usage: "blocks <device> [read <n> | write <n> <text> | flush]",
         summary: "show a block device (virtio-blk), a block of it, or write one",
         run: storage::blocks,
+    },
+    Command {
+        name: "ifconfig",
+        usage: "ifconfig",
+        summary: "show the network stack's card and address (loads it; DHCP)",
+        run: network::ifconfig,
+    },
+    Command {
+        name: "arping",
+        usage: "arping <a.b.c.d>",
+        summary: "ask the network card's link who has an IPv4 address (ARP)",
+        run: network::arping,
     },
     Command {
         name: "selftest",

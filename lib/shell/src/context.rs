@@ -12,6 +12,9 @@ use interfaces::INamespace;
 
 use crate::{Exit, Output};
 
+/// Where `sched` finds the scheduler, and commands the time.
+pub const SCHEDULER_PATH: &str = "/sys/scheduler";
+
 /// What a command reports when it cannot do its work.
 pub enum Failure {
     /// The arguments do not fit the command's usage.

@@ -18,6 +18,7 @@ mod context;
 mod filters;
 mod line;
 mod modules;
+mod network;
 mod storage;
 
 use com::{ComPtr, Result};

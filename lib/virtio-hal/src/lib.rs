@@ -1,4 +1,4 @@
-//! The `virtio-drivers` `Hal` every virtio driver component shares — DMA memory, the addresses the device sees, the register window — and a transport that sleeps on the device's interrupt; used by `components/virtio-blk` and `components/virtio-9p`.
+//! The `virtio-drivers` `Hal` every virtio driver component shares — DMA memory, the addresses the device sees, the register window — and a transport that sleeps on the device's interrupt; used by `components/virtio-blk`, `components/virtio-9p` and `components/virtio-net`.
 //!
 //! - **DMA memory** comes from the kernel heap (the component's global
 //!   allocator), page-aligned: the heap lies in one range of physical RAM,
@@ -15,7 +15,10 @@
 //! - **Waiting**: [`AnsweredTransport`] rings the device's doorbell and
 //!   sleeps until the device interrupts, so the crate's request calls
 //!   never spin; [`block`] makes the block driver's non-blocking requests,
-//!   which lend the device the caller's buffers until they complete.
+//!   which lend the device the caller's buffers until they complete;
+//!   [`net`] keeps a network card's receive queue full and its sent
+//!   frames in flight over a [`PostedTransport`], whose doorbell returns
+//!   at once, and the driver sleeps on the interrupt between frames.
 //!
 //! Depends on `com`, `interfaces` and `virtio-drivers`.
 
@@ -24,6 +27,7 @@
 extern crate alloc;
 
 pub mod block;
+pub mod net;
 mod transport;
 
 use core::alloc::Layout;
@@ -34,7 +38,7 @@ use interfaces::{DeviceInfo, IDevice, IInterruptSource, INamespace};
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 use virtio_drivers::{BufferDirection, Hal, PAGE_SIZE, PhysAddr};
 
-pub use transport::AnsweredTransport;
+pub use transport::{AnsweredTransport, InterruptTransport, PostedTransport};
 
 /// The `Hal` of Tessera's virtio drivers.
 pub struct TesseraHal;
@@ -105,8 +109,12 @@ pub fn find(namespace: &INamespace, name: &str) -> Result<DeviceInfo> {
 }
 
 /// The virtio-mmio transport of `device`, a device the kernel listed,
-/// whose interrupt `interrupt` is (attached by the caller).
-pub fn open(device: &DeviceInfo, interrupt: ComPtr<IInterruptSource>) -> Result<AnsweredTransport> {
+/// whose interrupt `interrupt` is (attached by the caller): an
+/// [`AnsweredTransport`] or a [`PostedTransport`], as the caller names it.
+pub fn open<const ANSWERED: bool>(
+    device: &DeviceInfo,
+    interrupt: ComPtr<IInterruptSource>,
+) -> Result<InterruptTransport<ANSWERED>> {
     let size = usize::try_from(device.size).map_err(|_| Status::OUT_OF_RANGE)?;
     let header = NonNull::new(core::ptr::with_exposed_provenance_mut::<VirtIOHeader>(
         usize::try_from(device.base).map_err(|_| Status::OUT_OF_RANGE)?,
@@ -121,7 +129,7 @@ pub fn open(device: &DeviceInfo, interrupt: ComPtr<IInterruptSource>) -> Result<
     // the driver that attached the device's interrupt is its only user.
     let transport =
         unsafe { MmioTransport::new(header, size) }.map_err(|_| Status::NOT_SUPPORTED)?;
-    Ok(AnsweredTransport::new(transport, interrupt))
+    Ok(InterruptTransport::new(transport, interrupt))
 }
 
 /// The status for an error of the crate.

@@ -1,4 +1,5 @@
-//! A virtio-mmio transport whose doorbell waits for the device's answer.
+//! Virtio-mmio transports that hold their device's interrupt: one whose
+//! doorbell waits for the device's answer, one whose doorbell returns.
 
 use com::ComPtr;
 use interfaces::IInterruptSource;
@@ -7,24 +8,34 @@ use virtio_drivers::transport::mmio::MmioTransport;
 use virtio_drivers::transport::{DeviceStatus, DeviceType, InterruptStatus, Transport};
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
-/// An MMIO transport for request/response devices (block, 9P): after
-/// ringing a queue's doorbell (`notify`) it sleeps on the device's
-/// interrupt until the device answers, and acknowledges the interrupt.
+/// An MMIO transport that holds its device's interrupt. With `ANSWERED`
+/// ([`AnsweredTransport`]), ringing a queue's doorbell (`notify`) sleeps
+/// on the interrupt until the device answers, and acknowledges it;
+/// without ([`PostedTransport`]), the doorbell returns at once and the
+/// driver waits on the interrupt itself.
+pub struct InterruptTransport<const ANSWERED: bool> {
+    inner: MmioTransport<'static>,
+    interrupt: ComPtr<IInterruptSource>,
+}
+
+/// The transport of request/response devices (block, 9P).
 ///
 /// The crate's request calls notify, then poll the used ring until the
 /// answer is there: through this transport they find it there at once,
 /// so nothing spins while the device works. Not for devices that are
 /// handed buffers to fill later (a network card's receive queue): their
 /// doorbell has no prompt answer.
-pub struct AnsweredTransport {
-    inner: MmioTransport<'static>,
-    interrupt: ComPtr<IInterruptSource>,
-}
+pub type AnsweredTransport = InterruptTransport<true>;
 
-impl AnsweredTransport {
+/// The transport of devices whose queues are filled whenever the outside
+/// world sends something (a network card): the driver sleeps on the
+/// interrupt when it has nothing to do ([`crate::net`]).
+pub type PostedTransport = InterruptTransport<false>;
+
+impl<const ANSWERED: bool> InterruptTransport<ANSWERED> {
     /// `inner`, whose device raises `interrupt`.
     pub fn new(inner: MmioTransport<'static>, interrupt: ComPtr<IInterruptSource>) -> Self {
-        AnsweredTransport { inner, interrupt }
+        InterruptTransport { inner, interrupt }
     }
 
     /// Sleeps until the device interrupts, then acknowledges it (so that
@@ -41,11 +52,11 @@ impl AnsweredTransport {
 // driver attached the device's interrupt, which only one driver can), and
 // every use goes through `&mut self`, so moving it to another thread or
 // sharing it behind a lock races with nothing.
-unsafe impl Send for AnsweredTransport {}
+unsafe impl<const ANSWERED: bool> Send for InterruptTransport<ANSWERED> {}
 // SAFETY: as above; its `&self` methods only read registers.
-unsafe impl Sync for AnsweredTransport {}
+unsafe impl<const ANSWERED: bool> Sync for InterruptTransport<ANSWERED> {}
 
-impl Transport for AnsweredTransport {
+impl<const ANSWERED: bool> Transport for InterruptTransport<ANSWERED> {
     fn device_type(&self) -> DeviceType {
         self.inner.device_type()
     }
@@ -64,7 +75,9 @@ impl Transport for AnsweredTransport {
 
     fn notify(&mut self, queue: u16) {
         self.inner.notify(queue);
-        self.wait_for_interrupt();
+        if ANSWERED {
+            self.wait_for_interrupt();
+        }
     }
 
     fn get_status(&self) -> DeviceStatus {

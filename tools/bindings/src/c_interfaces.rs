@@ -14,11 +14,11 @@ use com::{
 };
 use image::def::signature::{C_KEYWORDS, c_declaration, c_pointer_to};
 use interfaces::{
-    IBlockDevice, ICondition, IConsole, IDevice, IDirectory, IFile, IFileSystem, IHeap, IInterpose,
-    IInterruptSource, IInterrupts, ILoader, IMemoryFile, IModule, IMutate, IMutex, INamespace,
-    IPower, IProcess, IProgram, IScheduler, ISchedulerPolicy, IShutdown, IShutdownListener,
-    IThread, IThreads, ITransition, IVmFactory, IVmFaultHandler, IVmKernel, IVmMapping, IVmSpace,
-    IVmView, IVolume,
+    IBlockDevice, ICondition, IConsole, IDevice, IDirectory, IEntropySource, IFile, IFileSystem,
+    IHeap, IInterpose, IInterruptSource, IInterrupts, ILoader, IMemoryFile, IModule, IMutate,
+    IMutex, INamespace, INetworkDevice, INetworkStack, IPower, IProcess, IProgram, IScheduler,
+    ISchedulerPolicy, IShutdown, IShutdownListener, IThread, IThreads, ITransition, IVmFactory,
+    IVmFaultHandler, IVmKernel, IVmMapping, IVmSpace, IVmView, IVolume,
 };
 use private_interfaces::{ICounter, IHello};
 
@@ -32,6 +32,7 @@ const INTERFACES: &[&InterfaceSignature] = &[
     ICounter::SIGNATURE,
     IDevice::SIGNATURE,
     IDirectory::SIGNATURE,
+    IEntropySource::SIGNATURE,
     IFile::SIGNATURE,
     IFileSystem::SIGNATURE,
     IHeap::SIGNATURE,
@@ -46,6 +47,8 @@ const INTERFACES: &[&InterfaceSignature] = &[
     IMutate::SIGNATURE,
     IMutex::SIGNATURE,
     INamespace::SIGNATURE,
+    INetworkDevice::SIGNATURE,
+    INetworkStack::SIGNATURE,
     IPower::SIGNATURE,
     IProcess::SIGNATURE,
     IProgram::SIGNATURE,

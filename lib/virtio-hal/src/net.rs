@@ -1,0 +1,178 @@
+//! A virtio network card without spinning: its receive queue is kept full
+//! of buffers the device fills whenever a frame arrives, frames are sent
+//! without waiting for the device to take them, and the driver sleeps on
+//! the card's interrupt between the two ([`PostedTransport`]).
+//!
+//! The buffers the device holds live here, each owned by the slot of the
+//! queue token it went out with, so that no caller can touch a buffer the
+//! device may still write.
+
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use com::{Result, Status};
+use virtio_drivers::device::net::VirtIONetRaw;
+
+use crate::{PostedTransport, TesseraHal, status};
+
+/// How many buffers each queue holds (receive and transmit alike).
+pub const QUEUE_SIZE: usize = 16;
+/// The size of every buffer: a whole Ethernet frame (1,514 bytes without
+/// its checksum) and the virtio header before it.
+const BUFFER_SIZE: usize = 1536;
+/// The shortest frame [`NetworkCard::send`] takes: an Ethernet header.
+pub const MIN_FRAME: usize = 14;
+/// The longest frame [`NetworkCard::send`] takes (Ethernet header and
+/// payload, no checksum): what a buffer holds after the longest header.
+pub const MAX_FRAME: usize = 1514;
+
+/// One buffer a queue lends the device.
+type Buffer = Box<[u8]>;
+
+/// A virtio network card, its receive buffers and its frames in flight.
+pub struct NetworkCard {
+    // Declared first, dropped first: the device lets go of the queues
+    // (and is reset) before the buffers below are freed.
+    device: VirtIONetRaw<TesseraHal, PostedTransport, QUEUE_SIZE>,
+    /// The buffer lent to the device under each receive token.
+    receiving: [Option<Buffer>; QUEUE_SIZE],
+    /// The buffer in flight under each transmit token, and the length
+    /// of it that went out (virtio header and frame).
+    sending: [Option<(Buffer, usize)>; QUEUE_SIZE],
+    /// Transmit buffers the device gave back, for the next frames.
+    spare: Vec<Buffer>,
+}
+
+impl NetworkCard {
+    /// Brings the card up over `transport` and fills its receive queue.
+    pub fn new(transport: PostedTransport) -> Result<NetworkCard> {
+        let device = VirtIONetRaw::new(transport).map_err(status)?;
+        let mut card = NetworkCard {
+            device,
+            receiving: [const { None }; QUEUE_SIZE],
+            sending: [const { None }; QUEUE_SIZE],
+            spare: Vec::new(),
+        };
+        for _ in 0..QUEUE_SIZE {
+            card.lend_receive_buffer(vec![0; BUFFER_SIZE].into_boxed_slice())?;
+        }
+        Ok(card)
+    }
+
+    /// The card's MAC address.
+    pub fn mac_address(&self) -> [u8; 6] {
+        self.device.mac_address()
+    }
+
+    /// Copies the oldest frame the card received into `buffer` and gives
+    /// its buffer back to the device: the frame's length, or `None` when
+    /// no frame is waiting. A frame longer than `buffer` is dropped
+    /// (`INVALID_ARGUMENT`); one of [`MAX_FRAME`] bytes always fits.
+    pub fn receive(&mut self, buffer: &mut [u8]) -> Result<Option<usize>> {
+        let Some(token) = self.device.poll_receive() else {
+            return Ok(None);
+        };
+        let mut lent = self
+            .receiving
+            .get_mut(usize::from(token))
+            .and_then(Option::take)
+            .ok_or(Status::FAILED)?;
+        // SAFETY: `lent` is the buffer that went out under `token` (each
+        // slot holds the buffer of its token), untouched since.
+        let received = unsafe { self.device.receive_complete(token, &mut lent) };
+        let copied = received.map_err(status).and_then(|(header, length)| {
+            let frame = lent.get(header..header + length).ok_or(Status::FAILED)?;
+            let into = buffer.get_mut(..length).ok_or(Status::INVALID_ARGUMENT)?;
+            into.copy_from_slice(frame);
+            Ok(length)
+        });
+        self.lend_receive_buffer(lent)?;
+        copied.map(Some)
+    }
+
+    /// Hands `frame` (an Ethernet frame without its checksum, of
+    /// [`MIN_FRAME`] to [`MAX_FRAME`] bytes) to the device, without waiting
+    /// for it to go out: `RETRY` when every transmit buffer is in flight.
+    pub fn send(&mut self, frame: &[u8]) -> Result<()> {
+        if !(MIN_FRAME..=MAX_FRAME).contains(&frame.len()) {
+            return Err(Status::INVALID_ARGUMENT);
+        }
+        self.reclaim_sent()?;
+        if !self.device.can_send() {
+            return Err(Status::RETRY);
+        }
+        let mut buffer = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| vec![0; BUFFER_SIZE].into_boxed_slice());
+        let header = self
+            .device
+            .fill_buffer_header(&mut buffer)
+            .map_err(status)?;
+        let end = header + frame.len();
+        buffer
+            .get_mut(header..end)
+            .ok_or(Status::INVALID_ARGUMENT)?
+            .copy_from_slice(frame);
+        let outgoing = buffer.get(..end).ok_or(Status::FAILED)?;
+        // SAFETY: the buffer is kept in `sending` under its token, and
+        // neither read nor written, until the device gives it back
+        // (`reclaim_sent`); dropping the card resets the device first.
+        let token = unsafe { self.device.transmit_begin(outgoing) }.map_err(status)?;
+        let slot = self
+            .sending
+            .get_mut(usize::from(token))
+            .ok_or(Status::FAILED)?;
+        *slot = Some((buffer, end));
+        Ok(())
+    }
+
+    /// Takes back the buffers of the frames the device has sent; true
+    /// when some came back (room to send again) or a frame is waiting:
+    /// the driver's client has something to do before it sleeps.
+    pub fn has_work(&mut self) -> Result<bool> {
+        let reclaimed = self.reclaim_sent()?;
+        Ok(reclaimed > 0 || self.device.poll_receive().is_some())
+    }
+
+    /// Acknowledges the card's interrupt, before looking for work and
+    /// sleeping again (so an interrupt raised after this is not lost).
+    pub fn ack_interrupt(&mut self) {
+        self.device.ack_interrupt();
+    }
+
+    /// Takes back the buffers of every frame the device has sent: how
+    /// many.
+    fn reclaim_sent(&mut self) -> Result<usize> {
+        let mut reclaimed = 0;
+        while let Some(token) = self.device.poll_transmit() {
+            let (buffer, length) = self
+                .sending
+                .get_mut(usize::from(token))
+                .and_then(Option::take)
+                .ok_or(Status::FAILED)?;
+            let sent = buffer.get(..length).ok_or(Status::FAILED)?;
+            // SAFETY: `sent` is the part of `buffer` that went out under
+            // `token` (the slot of its token), untouched since.
+            unsafe { self.device.transmit_complete(token, sent) }.map_err(status)?;
+            self.spare.push(buffer);
+            reclaimed += 1;
+        }
+        Ok(reclaimed)
+    }
+
+    /// Lends `buffer` to the device's receive queue.
+    fn lend_receive_buffer(&mut self, mut buffer: Buffer) -> Result<()> {
+        // SAFETY: the buffer is kept in `receiving` under its token, and
+        // neither read nor written, until the device gives it back
+        // (`receive`); dropping the card resets the device first.
+        let token = unsafe { self.device.receive_begin(&mut buffer) }.map_err(status)?;
+        let slot = self
+            .receiving
+            .get_mut(usize::from(token))
+            .ok_or(Status::FAILED)?;
+        *slot = Some(buffer);
+        Ok(())
+    }
+}
