@@ -118,7 +118,12 @@ const TESTS: &[(&str, Test)] = &[
 /// The script of `typed_ahead_script_runs_completely`: typed, or piped,
 /// before the system is up. The first command's first byte is the one
 /// the firmware used to swallow.
-const TYPED_AHEAD: &str = "ls /\nmem\nbind hello\nrelease hello\nmods\nmem\npoweroff\n";
+const TYPED_AHEAD: &str = "ls /\nmem\nbind hello\nrelease hello\nmods\nmem\n";
+/// Typed once the system has waited a while for input: its bytes come as
+/// console interrupts taken by the idle thread.
+const TYPED_LATER: &str = "ps\npoweroff\n";
+/// How long the typist pauses before typing again.
+const TYPING_PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What a QEMU test boots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -346,21 +351,26 @@ impl QemuTest {
 fn typed_ahead() -> Result<()> {
     use std::io::Write;
     use std::process::{Command, Stdio};
+    // The newcomer's command as the README gives it: the debug kernel,
+    // whose deeper frames a release build would hide.
     let mut run = Command::new(std::env::current_exe()?)
-        .args(["run", "--release"])
+        .arg("run")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .context("starting `cargo xtask run`")?;
-    run.stdin
-        .take()
-        .context("no stdin")?
-        .write_all(TYPED_AHEAD.as_bytes())?;
-    let output = run.wait_with_output()?;
-    let text = String::from_utf8_lossy(&output.stdout);
+    let mut input = run.stdin.take().context("no stdin")?;
+    let console = read_in_background(run.stdout.take().context("no stdout")?);
+    input.write_all(TYPED_AHEAD.as_bytes())?;
+    input.flush()?;
+    wait_until_idle_at_the_prompt(&console)?;
+    input.write_all(TYPED_LATER.as_bytes())?;
+    drop(input);
+    let status = run.wait()?;
+    let text = console.lock().map(|text| text.clone()).unwrap_or_default();
     ensure!(
-        output.status.success(),
+        status.success(),
         "`cargo xtask run` failed; it printed:\n{text}"
     );
     let after_boot = text
@@ -369,6 +379,10 @@ fn typed_ahead() -> Result<()> {
     ensure!(
         !after_boot.contains("unknown command") && after_boot.starts_with("ls /"),
         "a typed-ahead byte was lost; the console showed:\n{text}"
+    );
+    ensure!(
+        !text.contains("overflowed its stack") && !text.contains("panic"),
+        "a thread overflowed its stack or the kernel panicked; the console showed:\n{text}"
     );
     let used: Vec<u64> = after_boot
         .split("heap:")
@@ -386,6 +400,46 @@ fn typed_ahead() -> Result<()> {
         "hello was not unloaded after its release (heap used {used:?}); the console showed:\n{text}"
     );
     Ok(())
+}
+
+/// Collects what `output` prints, as it comes, on a thread of its own.
+fn read_in_background(
+    mut output: impl std::io::Read + Send + 'static,
+) -> std::sync::Arc<std::sync::Mutex<String>> {
+    let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let shared = text.clone();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(count @ 1..) = output.read(&mut buffer) {
+            if let (Ok(mut text), Some(bytes)) = (shared.lock(), buffer.get(..count)) {
+                text.push_str(&String::from_utf8_lossy(bytes));
+            }
+        }
+    });
+    text
+}
+
+/// Waits until the typed-ahead script has run (its second heap report is
+/// out and the prompt is back), then a pause, in which the system idles.
+fn wait_until_idle_at_the_prompt(console: &std::sync::Mutex<String>) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    loop {
+        let done = console.lock().is_ok_and(|text| {
+            text.matches("heap:").count() >= 2
+                && text
+                    .trim_end()
+                    .ends_with(interfaces::program::PROMPT.trim_end())
+        });
+        if done {
+            std::thread::sleep(TYPING_PAUSE);
+            return Ok(());
+        }
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "the typed-ahead script did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// How many lines of the console a failure report shows.

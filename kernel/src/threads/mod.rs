@@ -102,6 +102,15 @@ static SCHEDULER: Exclusive<Scheduler> = Exclusive::new(Scheduler {
     next_ticket: 0,
 });
 
+/// The idle thread's stack: interrupts taken while it waits run on it (the
+/// trap frame, then the handlers down to the driver's wake-up), which an
+/// unoptimized kernel's frames make about four times as deep.
+const IDLE_STACK: usize = if cfg!(debug_assertions) {
+    16 * 1024
+} else {
+    4096
+};
+
 /// Starts threading: the running code becomes the thread `main`, an idle
 /// thread is made, the timer drives preemption from now on, and contended
 /// locks yield instead of spinning.
@@ -112,7 +121,13 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
         .map_err(|_| Status::OUT_OF_MEMORY)?;
     let now = timer::now();
     threads.push(Box::new(Thread::boot(1, "main", now)));
-    let idle = Box::new(Thread::new(2, "idle", 4096, Entry::Kernel(idle, 0), start));
+    let idle = Box::new(Thread::new(
+        2,
+        "idle",
+        IDLE_STACK,
+        Entry::Kernel(idle, 0),
+        start,
+    ));
     threads.push(idle);
     let ticks_per_second = ticks_per_second.max(1);
     // The timer may hold anything from before; start from "never".
