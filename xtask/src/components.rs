@@ -12,8 +12,8 @@ use image::def::{self, ModuleDef};
 use image::format::{IMPORT_MODULE_SIZE, header};
 use image::{ExportTableSpec, ImageBuilder, ImportModuleSpec};
 
-use crate::manifest;
 use crate::workspace::{Profile, TARGET, cargo, output_directory, workspace_root};
+use crate::{keys, manifest};
 
 /// A component image and the munger's figures for it.
 pub struct Component {
@@ -29,7 +29,7 @@ pub struct Component {
 }
 
 /// Builds and munges `listed` (from the manifest): the Rust crates, then
-/// the C components.
+/// the C components; signs each image with the development key.
 pub fn build(profile: Profile, listed: &[manifest::Component]) -> Result<Vec<Component>> {
     let (rust, c): (Vec<_>, Vec<_>) = listed.iter().partition(|component| component.is_rust());
     let mut defs = vec![read_def(&workspace_root().join("kernel/kernel.def"))?];
@@ -38,6 +38,11 @@ pub fn build(profile: Profile, listed: &[manifest::Component]) -> Result<Vec<Com
     }
     let mut components = build_rust(profile, &rust, &defs)?;
     components.extend(build_c(&c, &defs)?);
+    let key = keys::development_key()?;
+    for component in &mut components {
+        key.sign(&mut component.image)
+            .map_err(|error| anyhow!("signing {}: {error}", component.name))?;
+    }
     Ok(components)
 }
 
@@ -240,7 +245,10 @@ pub fn broken(components: &[Component], directory: &str) -> Result<Vec<(String, 
     let hello = image_of("hello").ok_or_else(|| anyhow!("the hello component is missing"))?;
     let greeter = image_of("greeter").ok_or_else(|| anyhow!("the greeter component is missing"))?;
 
-    let truncated = hello[..hello.len() / 2].to_vec();
+    // Half the body, then the signature section: the reader finds the
+    // section and then the content cut short.
+    let section = hello.len() - image::format::signature::SIZE;
+    let truncated = [&hello[..section / 2], &hello[section..]].concat();
     let mut bad_magic = hello.clone();
     bad_magic[..8].copy_from_slice(b"NOTANIMG");
     let mut bad_relocation = hello.clone();
@@ -259,19 +267,20 @@ pub fn broken(components: &[Component], directory: &str) -> Result<Vec<(String, 
     let mut huge = hello.clone();
     put(&mut huge, header::MEMORY_SIZE, HUGE_MEMORY_SIZE);
 
-    let cycle = |name: &str, imported: &str| {
-        (
-            name.to_owned(),
-            importer(name, &[&format!("{directory}/{imported}")]),
-        )
+    let key = keys::development_key()?;
+    let cycle = |name: &str, imported: &str| -> Result<(String, Vec<u8>)> {
+        let mut image = importer(name, &[&format!("{directory}/{imported}")]);
+        key.sign(&mut image)
+            .map_err(|error| anyhow!("signing {name}: {error}"))?;
+        Ok((name.to_owned(), image))
     };
     Ok(vec![
         ("huge".into(), huge),
-        cycle("cycle-a", "cycle-b"),
-        cycle("cycle-b", "cycle-a"),
-        cycle("ring-a", "ring-b"),
-        cycle("ring-b", "ring-c"),
-        cycle("ring-c", "ring-a"),
+        cycle("cycle-a", "cycle-b")?,
+        cycle("cycle-b", "cycle-a")?,
+        cycle("ring-a", "ring-b")?,
+        cycle("ring-b", "ring-c")?,
+        cycle("ring-c", "ring-a")?,
         ("truncated".into(), truncated),
         ("bad-magic".into(), bad_magic),
         ("bad-relocation".into(), bad_relocation),

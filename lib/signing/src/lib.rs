@@ -65,6 +65,12 @@ impl SigningKey {
         }
     }
 
+    /// The key a key file's text spells: its seed as 64 hex digits
+    /// (surrounding white space ignored).
+    pub fn from_hex(text: &str) -> Option<SigningKey> {
+        trust::from_hex(text.trim()).map(SigningKey::from_seed)
+    }
+
     /// Its public half.
     pub fn public(&self) -> TrustedKey {
         TrustedKey::new(*self.pair.pk)
