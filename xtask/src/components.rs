@@ -274,7 +274,7 @@ pub fn broken(components: &[Component], directory: &str) -> Result<Vec<(String, 
             .map_err(|error| anyhow!("signing {name}: {error}"))?;
         Ok((name.to_owned(), image))
     };
-    Ok(vec![
+    let mut images = vec![
         ("huge".into(), huge),
         cycle("cycle-a", "cycle-b")?,
         cycle("cycle-b", "cycle-a")?,
@@ -286,7 +286,83 @@ pub fn broken(components: &[Component], directory: &str) -> Result<Vec<(String, 
         ("bad-relocation".into(), bad_relocation),
         ("unknown-table".into(), unknown_table),
         ("missing-dependency".into(), missing_dependency),
+    ];
+    images.extend(signature_test_images(&hello, &key)?);
+    Ok(images)
+}
+
+/// The module the signature tests load from outside `/boot`: hello's
+/// code under its own name (so `/boot` has no image of that name).
+pub const OUTSIDE_MODULE: &str = "outside";
+
+/// For the signature tests, which copy them to `/disk` or `/host`:
+/// hello renamed [`OUTSIDE_MODULE`] and signed, and copies of it each
+/// refused for its own reason — a flipped bit, a key not trusted, a
+/// signature section cut short, the unsigned format 2.
+fn signature_test_images(
+    hello: &[u8],
+    key: &signing::SigningKey,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut outside = renamed(hello, OUTSIDE_MODULE)?;
+    key.sign(&mut outside)
+        .map_err(|error| anyhow!("signing {OUTSIDE_MODULE}: {error}"))?;
+    let mut flipped = outside.clone();
+    flipped[field(&outside, header::CONTENT_OFFSET) + 5] ^= 0x10;
+    let mut untrusted = outside.clone();
+    signing::SigningKey::from_seed([0x55; 32])
+        .sign(&mut untrusted)
+        .map_err(|error| anyhow!("signing {OUTSIDE_MODULE}: {error}"))?;
+    let cut = outside[..outside.len() - 20].to_vec();
+    let mut old_format = outside[..outside.len() - image::format::signature::SIZE].to_vec();
+    old_format[header::VERSION] = 2;
+    let name = |suffix: &str| format!("{OUTSIDE_MODULE}{suffix}");
+    Ok(vec![
+        (name(""), outside),
+        (name("-flipped"), flipped),
+        (name("-untrusted"), untrusted),
+        (name("-cut"), cut),
+        (name("-v2"), old_format),
     ])
+}
+
+/// `image` rebuilt under the module name `name` (unsigned).
+fn renamed(image: &[u8], name: &str) -> Result<Vec<u8>> {
+    let parsed = image::Image::parse(image).map_err(|error| anyhow!("{error}"))?;
+    let imports = parsed
+        .import_modules()
+        .map(|module| ImportModuleSpec {
+            name: module.name.into(),
+            uuid: module.uuid,
+            symbols: (module.first_symbol..module.first_symbol + module.symbol_count)
+                .filter_map(|index| parsed.import_symbol(index))
+                .map(|symbol| (symbol.ordinal, symbol.name.into()))
+                .collect(),
+        })
+        .collect();
+    let exports = parsed
+        .export_tables()
+        .map(|table| ExportTableSpec {
+            uuid: table.uuid,
+            exports: table
+                .entries()
+                .map(|export| (export.ordinal, export.name.into(), export.offset))
+                .collect(),
+        })
+        .collect();
+    Ok(ImageBuilder {
+        name: name.into(),
+        content: parsed.content().to_vec(),
+        memory_size: parsed.memory_size(),
+        text_size: parsed.text_size(),
+        read_only_end: parsed.read_only_end(),
+        align: parsed.align(),
+        entry: parsed.entry(),
+        can_unload: parsed.can_unload(),
+        relocations: parsed.relocations().collect(),
+        imports,
+        exports,
+    }
+    .build())
 }
 
 /// The memory size of the `huge` test image.

@@ -14,11 +14,11 @@ use com::{
 };
 use image::def::signature::{C_KEYWORDS, c_declaration, c_pointer_to};
 use interfaces::{
-    IBlockDevice, ICondition, IConsole, IDevice, IDirectory, IFile, IFileSystem, IHeap, IInterpose,
-    IInterruptSource, IInterrupts, ILoader, IMemoryFile, IModule, IMutate, IMutex, INamespace,
-    IPower, IProcess, IProgram, IScheduler, ISchedulerPolicy, IShutdown, IShutdownListener,
-    IThread, IThreads, ITransition, IVmFactory, IVmFaultHandler, IVmKernel, IVmMapping, IVmSpace,
-    IVmView, IVolume,
+    IBlockDevice, ICondition, IConsole, IDevice, IDirectory, IFile, IFileSystem, IHeap,
+    IImageVerifier, IInterpose, IInterruptSource, IInterrupts, ILoader, IMemoryFile, IModule,
+    IMutate, IMutex, INamespace, IPower, IProcess, IProgram, IScheduler, ISchedulerPolicy,
+    IShutdown, IShutdownListener, IThread, IThreads, ITransition, IVmFactory, IVmFaultHandler,
+    IVmKernel, IVmMapping, IVmSpace, IVmView, IVolume,
 };
 use private_interfaces::{ICounter, IHello};
 
@@ -36,6 +36,7 @@ const INTERFACES: &[&InterfaceSignature] = &[
     IFileSystem::SIGNATURE,
     IHeap::SIGNATURE,
     IHello::SIGNATURE,
+    IImageVerifier::SIGNATURE,
     IInterpose::SIGNATURE,
     IInterruptSource::SIGNATURE,
     IInterrupts::SIGNATURE,
