@@ -288,7 +288,37 @@ pub fn broken(components: &[Component], directory: &str) -> Result<Vec<(String, 
         ("missing-dependency".into(), missing_dependency),
     ];
     images.extend(signature_test_images(&hello, &key)?);
+    images.push(("signed-4k".into(), signed_4k_image(&key)?));
     Ok(images)
+}
+
+/// An image of exactly 4 KiB signed with `key`: what the `signature
+/// check` benchmark checks.
+fn signed_4k_image(key: &signing::SigningKey) -> Result<Vec<u8>> {
+    const SIZE: usize = 4096;
+    let with_content = |size: usize| {
+        let end = u32::try_from(size).unwrap_or(u32::MAX);
+        ImageBuilder {
+            name: "signed-4k".into(),
+            content: vec![0x13; size],
+            memory_size: end,
+            text_size: end,
+            read_only_end: end,
+            align: 4,
+            entry: 0,
+            ..ImageBuilder::default()
+        }
+        .build()
+    };
+    let overhead = with_content(0).len();
+    let mut image = (0..=SIZE - overhead)
+        .rev()
+        .map(with_content)
+        .find(|image| image.len() == SIZE)
+        .ok_or_else(|| anyhow!("no content makes a {SIZE}-byte image"))?;
+    key.sign(&mut image)
+        .map_err(|error| anyhow!("signing signed-4k: {error}"))?;
+    Ok(image)
 }
 
 /// The module the signature tests load from outside `/boot`: hello's

@@ -26,7 +26,7 @@ use signing::TrustedKey;
 /// Where the boot image holds the trust file.
 const TRUST_FILE: &str = "/boot/trusted-keys";
 /// The largest trust file read.
-const MAX_TRUST_FILE: u64 = 64 << 10;
+const MAX_TRUST_FILE: usize = 64 << 10;
 
 /// The verifier: the trusted keys and the digests of the images accepted.
 #[class(IImageVerifier)]
@@ -66,15 +66,15 @@ fn trusted_keys() -> Result<Vec<TrustedKey>> {
     let file = component::namespace()?
         .bind(TRUST_FILE, 0)?
         .query::<IFile>()?;
-    let size = file.size()?;
-    if size > MAX_TRUST_FILE {
-        return Err(Status::BAD_IMAGE);
-    }
+    let size = usize::try_from(file.size()?)
+        .ok()
+        .filter(|&size| size <= MAX_TRUST_FILE)
+        .ok_or(Status::BAD_IMAGE)?;
     let mut bytes = Vec::new();
     bytes
-        .try_reserve_exact(size as usize)
+        .try_reserve_exact(size)
         .map_err(|_| Status::OUT_OF_MEMORY)?;
-    bytes.resize(size as usize, 0);
+    bytes.resize(size, 0);
     let mut done = 0;
     while done < bytes.len() {
         match file.read_at(done as u64, &mut bytes[done..])? {
