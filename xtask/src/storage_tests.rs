@@ -331,11 +331,22 @@ fn fat_files_round_trip_with_the_host(machine: &mut Machine, disk: &Path) -> Res
         "rm /disk/docs",
         &["error: rm: /disk/docs: directory not empty"],
     )?;
-    expect(machine, "cp /boot/hello /disk/demo", &[])?;
-    expect(machine, "bind demo", &["module hello", "from /disk/demo"])?;
-    expect(machine, "call demo", &["greeting #1"])?;
-    expect(machine, "release demo", &[])?;
-    expect(machine, "rm /disk/demo", &[])?;
+    expect(
+        machine,
+        &format!("cp /boot/test/{OUTSIDE} /disk/{OUTSIDE}"),
+        &[],
+    )?;
+    expect(
+        machine,
+        &format!("bind {OUTSIDE}"),
+        &[
+            &format!("module {OUTSIDE}"),
+            &format!("from /disk/{OUTSIDE}"),
+        ],
+    )?;
+    expect(machine, &format!("call {OUTSIDE}"), &["greeting #1"])?;
+    expect(machine, &format!("release {OUTSIDE}"), &[])?;
+    expect(machine, &format!("rm /disk/{OUTSIDE}"), &[])?;
     power_off(machine)?;
     fsck_is_clean(disk)?;
     ensure!(file_on_host(disk, "note.txt")? == "written in tessera\n");
@@ -347,7 +358,7 @@ fn fat_files_round_trip_with_the_host(machine: &mut Machine, disk: &Path) -> Res
         "the copied README differs on the host"
     );
     ensure!(
-        file_on_host(disk, "demo").is_err(),
+        file_on_host(disk, OUTSIDE).is_err(),
         "the removed file is still on the disk"
     );
     Ok(())
