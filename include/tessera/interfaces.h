@@ -219,6 +219,13 @@ typedef struct IHelloVtbl {
     tsr_status (*greet)(void *self, tsr_mut_bytes buffer, uint64_t *out);
 } IHelloVtbl;
 
+/* IImageVerifier (5b8e3f0a-2c7d-4e61-9a4f-d3c21b7e8f05) */
+#define TSR_IID_IIMAGEVERIFIER {{0x5b, 0x8e, 0x3f, 0x0a, 0x2c, 0x7d, 0x4e, 0x61, 0x9a, 0x4f, 0xd3, 0xc2, 0x1b, 0x7e, 0x8f, 0x05}}
+typedef struct IImageVerifierVtbl {
+    IUnknownVtbl base;
+    tsr_status (*verify)(void *self, tsr_bytes image, tsr_mut_bytes why, uint64_t *out);
+} IImageVerifierVtbl;
+
 /* IInterpose (d3a5f1c7-2b4e-4f68-9a1d-6c8e0b2f4a75) */
 #define TSR_IID_IINTERPOSE {{0xd3, 0xa5, 0xf1, 0xc7, 0x2b, 0x4e, 0x4f, 0x68, 0x9a, 0x1d, 0x6c, 0x8e, 0x0b, 0x2f, 0x4a, 0x75}}
 typedef struct IInterposeVtbl {

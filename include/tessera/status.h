@@ -34,5 +34,6 @@
 #define TSR_UNHANDLED_TRAP (-24) /* unhandled trap */
 #define TSR_DISK_FULL (-25) /* disk full */
 #define TSR_NOT_EMPTY (-26) /* directory not empty */
+#define TSR_BAD_SIGNATURE (-27) /* signature refused */
 
 #endif

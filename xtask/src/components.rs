@@ -12,8 +12,8 @@ use image::def::{self, ModuleDef};
 use image::format::{IMPORT_MODULE_SIZE, header};
 use image::{ExportTableSpec, ImageBuilder, ImportModuleSpec};
 
-use crate::manifest;
 use crate::workspace::{Profile, TARGET, cargo, output_directory, workspace_root};
+use crate::{keys, manifest};
 
 /// A component image and the munger's figures for it.
 pub struct Component {
@@ -29,7 +29,7 @@ pub struct Component {
 }
 
 /// Builds and munges `listed` (from the manifest): the Rust crates, then
-/// the C components.
+/// the C components; signs each image with the development key.
 pub fn build(profile: Profile, listed: &[manifest::Component]) -> Result<Vec<Component>> {
     let (rust, c): (Vec<_>, Vec<_>) = listed.iter().partition(|component| component.is_rust());
     let mut defs = vec![read_def(&workspace_root().join("kernel/kernel.def"))?];
@@ -38,6 +38,11 @@ pub fn build(profile: Profile, listed: &[manifest::Component]) -> Result<Vec<Com
     }
     let mut components = build_rust(profile, &rust, &defs)?;
     components.extend(build_c(&c, &defs)?);
+    let key = keys::development_key()?;
+    for component in &mut components {
+        key.sign(&mut component.image)
+            .map_err(|error| anyhow!("signing {}: {error}", component.name))?;
+    }
     Ok(components)
 }
 
@@ -240,7 +245,10 @@ pub fn broken(components: &[Component], directory: &str) -> Result<Vec<(String, 
     let hello = image_of("hello").ok_or_else(|| anyhow!("the hello component is missing"))?;
     let greeter = image_of("greeter").ok_or_else(|| anyhow!("the greeter component is missing"))?;
 
-    let truncated = hello[..hello.len() / 2].to_vec();
+    // Half the body, then the signature section: the reader finds the
+    // section and then the content cut short.
+    let section = hello.len() - image::format::signature::SIZE;
+    let truncated = [&hello[..section / 2], &hello[section..]].concat();
     let mut bad_magic = hello.clone();
     bad_magic[..8].copy_from_slice(b"NOTANIMG");
     let mut bad_relocation = hello.clone();
@@ -259,25 +267,132 @@ pub fn broken(components: &[Component], directory: &str) -> Result<Vec<(String, 
     let mut huge = hello.clone();
     put(&mut huge, header::MEMORY_SIZE, HUGE_MEMORY_SIZE);
 
-    let cycle = |name: &str, imported: &str| {
-        (
-            name.to_owned(),
-            importer(name, &[&format!("{directory}/{imported}")]),
-        )
+    let key = keys::development_key()?;
+    let cycle = |name: &str, imported: &str| -> Result<(String, Vec<u8>)> {
+        let mut image = importer(name, &[&format!("{directory}/{imported}")]);
+        key.sign(&mut image)
+            .map_err(|error| anyhow!("signing {name}: {error}"))?;
+        Ok((name.to_owned(), image))
     };
-    Ok(vec![
+    let mut images = vec![
         ("huge".into(), huge),
-        cycle("cycle-a", "cycle-b"),
-        cycle("cycle-b", "cycle-a"),
-        cycle("ring-a", "ring-b"),
-        cycle("ring-b", "ring-c"),
-        cycle("ring-c", "ring-a"),
+        cycle("cycle-a", "cycle-b")?,
+        cycle("cycle-b", "cycle-a")?,
+        cycle("ring-a", "ring-b")?,
+        cycle("ring-b", "ring-c")?,
+        cycle("ring-c", "ring-a")?,
         ("truncated".into(), truncated),
         ("bad-magic".into(), bad_magic),
         ("bad-relocation".into(), bad_relocation),
         ("unknown-table".into(), unknown_table),
         ("missing-dependency".into(), missing_dependency),
+    ];
+    images.extend(signature_test_images(&hello, &key)?);
+    images.push(("signed-4k".into(), signed_4k_image(&key)?));
+    Ok(images)
+}
+
+/// An image of exactly 4 KiB signed with `key`: what the `signature
+/// check` benchmark checks.
+fn signed_4k_image(key: &signing::SigningKey) -> Result<Vec<u8>> {
+    const SIZE: usize = 4096;
+    let with_content = |size: usize| {
+        let end = u32::try_from(size).unwrap_or(u32::MAX);
+        ImageBuilder {
+            name: "signed-4k".into(),
+            content: vec![0x13; size],
+            memory_size: end,
+            text_size: end,
+            read_only_end: end,
+            align: 4,
+            entry: 0,
+            ..ImageBuilder::default()
+        }
+        .build()
+    };
+    let overhead = with_content(0).len();
+    let mut image = (0..=SIZE - overhead)
+        .rev()
+        .map(with_content)
+        .find(|image| image.len() == SIZE)
+        .ok_or_else(|| anyhow!("no content makes a {SIZE}-byte image"))?;
+    key.sign(&mut image)
+        .map_err(|error| anyhow!("signing signed-4k: {error}"))?;
+    Ok(image)
+}
+
+/// The module the signature tests load from outside `/boot`: hello's
+/// code under its own name (so `/boot` has no image of that name).
+pub const OUTSIDE_MODULE: &str = "outside";
+
+/// For the signature tests, which copy them to `/disk` or `/host`:
+/// hello renamed [`OUTSIDE_MODULE`] and signed, and copies of it each
+/// refused for its own reason — a flipped bit, a key not trusted, a
+/// signature section cut short, the unsigned format 2.
+fn signature_test_images(
+    hello: &[u8],
+    key: &signing::SigningKey,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut outside = renamed(hello, OUTSIDE_MODULE)?;
+    key.sign(&mut outside)
+        .map_err(|error| anyhow!("signing {OUTSIDE_MODULE}: {error}"))?;
+    let mut flipped = outside.clone();
+    flipped[field(&outside, header::CONTENT_OFFSET) + 5] ^= 0x10;
+    let mut untrusted = outside.clone();
+    signing::SigningKey::from_seed([0x55; 32])
+        .sign(&mut untrusted)
+        .map_err(|error| anyhow!("signing {OUTSIDE_MODULE}: {error}"))?;
+    let cut = outside[..outside.len() - 20].to_vec();
+    let mut old_format = outside[..outside.len() - image::format::signature::SIZE].to_vec();
+    old_format[header::VERSION] = 2;
+    let name = |suffix: &str| format!("{OUTSIDE_MODULE}{suffix}");
+    Ok(vec![
+        (name(""), outside),
+        (name("-flipped"), flipped),
+        (name("-untrusted"), untrusted),
+        (name("-cut"), cut),
+        (name("-v2"), old_format),
     ])
+}
+
+/// `image` rebuilt under the module name `name` (unsigned).
+fn renamed(image: &[u8], name: &str) -> Result<Vec<u8>> {
+    let parsed = image::Image::parse(image).map_err(|error| anyhow!("{error}"))?;
+    let imports = parsed
+        .import_modules()
+        .map(|module| ImportModuleSpec {
+            name: module.name.into(),
+            uuid: module.uuid,
+            symbols: (module.first_symbol..module.first_symbol + module.symbol_count)
+                .filter_map(|index| parsed.import_symbol(index))
+                .map(|symbol| (symbol.ordinal, symbol.name.into()))
+                .collect(),
+        })
+        .collect();
+    let exports = parsed
+        .export_tables()
+        .map(|table| ExportTableSpec {
+            uuid: table.uuid,
+            exports: table
+                .entries()
+                .map(|export| (export.ordinal, export.name.into(), export.offset))
+                .collect(),
+        })
+        .collect();
+    Ok(ImageBuilder {
+        name: name.into(),
+        content: parsed.content().to_vec(),
+        memory_size: parsed.memory_size(),
+        text_size: parsed.text_size(),
+        read_only_end: parsed.read_only_end(),
+        align: parsed.align(),
+        entry: parsed.entry(),
+        can_unload: parsed.can_unload(),
+        relocations: parsed.relocations().collect(),
+        imports,
+        exports,
+    }
+    .build())
 }
 
 /// The memory size of the `huge` test image.

@@ -24,6 +24,7 @@ pub const TARGETS: &[&str] = &[
     "devicetree",
     "fat",
     "ninep",
+    "signature",
 ];
 
 /// The cargo-fuzz `cargo xtask` installs when it is missing.

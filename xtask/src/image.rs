@@ -9,6 +9,7 @@ use std::process::Command;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::components::{self, Component};
+use crate::keys;
 use crate::manifest::{Configuration, Manifest};
 use crate::workspace::{Profile, TARGET, cargo, output_directory, workspace_root};
 
@@ -61,6 +62,7 @@ pub fn build(profile: Profile, image: Image) -> Result<Built> {
                 .map(|(name, bytes)| (format!("/{directory}/{name}"), bytes)),
         );
     }
+    extra.push(keys::trust_file(&manifest)?);
     let romfs = output_directory()?.join(format!("romfs-{image}.img"));
     let files = pack_romfs(
         Some(&workspace_root().join(&manifest.boot_files)),

@@ -15,7 +15,9 @@
 //! - `bench`: the figures (instructions and bytes), as a table and as JSON;
 //! - `lint`: `system.toml` against the workspace, formatting and clippy;
 //! - `fuzz <target>`: a coverage-guided fuzz target (nightly, cargo-fuzz);
-//! - `fuzz-corpus`: writes the `load` fuzz target's seeds.
+//! - `fuzz-corpus`: writes the `load` fuzz target's seeds;
+//! - `keygen`: makes the development signing key if missing, and shows it;
+//! - `sign PATH`: signs the component image at PATH with that key.
 //!
 //! It installs what it needs: the RISC-V target through rustup and QEMU
 //! through apt-get (when running as root). Depends on `romfs` (the packer),
@@ -30,6 +32,7 @@ mod figures;
 mod fuzz;
 mod image;
 mod integration;
+mod keys;
 mod lint;
 mod machine;
 mod manifest;
@@ -60,8 +63,10 @@ commands:
   bench   measure instruction counts and image sizes (QEMU -icount shift=0)
   lint    check system.toml against the workspace, formatting, and clippy on every crate
   fuzz    `fuzz <target> [--time <s> | --runs <n>]`: run a fuzz target
-          (image, romfs, def, load, devicetree; needs nightly and cargo-fuzz, installed if missing)
+          (image, signature, romfs, def, load, devicetree, fat, ninep; needs nightly and cargo-fuzz, installed if missing)
   fuzz-corpus  write the load fuzz target's seeds (fuzz/corpus/load) from the components
+  keygen  make the development signing key (target/signing/, first use) and show it
+  sign    `sign PATH`: sign the component image at PATH with the development key
 
 --release builds the optimized kernel (test and bench always do).
 --test-image makes build and run use the test image: the product's components
@@ -101,6 +106,11 @@ fn run(arguments: &[String]) -> Result<()> {
             _ => bail!("usage: cargo xtask fuzz <target> [--time <seconds> | --runs <count>]"),
         };
         return fuzz::run(target, budget);
+    }
+    if let [command, path] = arguments
+        && command == "sign"
+    {
+        return keys::sign_file(std::path::Path::new(path));
     }
     if let [command, rest @ ..] = arguments
         && command == "test"
@@ -154,6 +164,8 @@ fn run(arguments: &[String]) -> Result<()> {
         "bench" => bench::run(),
         "lint" => lint::run(),
         "fuzz-corpus" => fuzz::write_load_corpus(),
+        "keygen" => keys::keygen(),
+        "sign" => bail!("usage: cargo xtask sign PATH"),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -32,6 +32,8 @@ pub struct Manifest {
     pub broken_images: String,
     /// The minimal kernels: a name and its cargo features.
     pub minimal: Vec<Configuration>,
+    /// The trust file packed into the boot images, relative to the root.
+    pub trust_file: String,
 }
 
 /// One component of an image.
@@ -96,7 +98,9 @@ impl Manifest {
         let mut boot = take_table(&mut root, "boot")?;
         let mut test = take_table(&mut root, "test")?;
         let minimal = take_table(&mut root, "minimal")?;
+        let mut signing = take_table(&mut root, "signing")?;
         let manifest = Manifest {
+            trust_file: take_string(&mut signing, "signing.trust")?,
             kernel_features: take_strings(&mut kernel, "kernel.features")?,
             startup: take_string(&mut kernel, "kernel.startup")?,
             boot_files: take_string(&mut boot, "boot.files")?,
@@ -120,6 +124,7 @@ impl Manifest {
             (&kernel, "kernel"),
             (&boot, "boot"),
             (&test, "test"),
+            (&signing, "signing"),
         ] {
             no_more(table, section)?;
         }
@@ -438,6 +443,8 @@ mod tests {
         "components/failing" = "/failing"
         [minimal.single-threaded]
         features = []
+        [signing]
+        trust = "target/signing/dev.pub"
     "#;
 
     fn rust(module: &str) -> Holds {
@@ -483,6 +490,7 @@ mod tests {
         assert_eq!(manifest.kernel_features, ["threads", "loader"]);
         assert_eq!(manifest.startup, "/hello");
         assert_eq!(manifest.boot_files, "kernel/romfs");
+        assert_eq!(manifest.trust_file, "target/signing/dev.pub");
         let names: Vec<_> = manifest.test_image().into_iter().map(|c| c.name).collect();
         assert_eq!(names, ["chello", "hello", "failing"]);
         assert_eq!(manifest.broken_images, "test");

@@ -96,6 +96,15 @@ pub const TESTS: &[(&str, Setup, DiskTest)] = &[
         host_files_over_9p,
     ),
     (
+        "signed_images_load_from_disk_and_host_and_others_are_refused",
+        Setup {
+            fat: true,
+            share: true,
+            ..LEGACY
+        },
+        signed_images_load_and_others_are_refused,
+    ),
+    (
         "host_files_over_9p_modern_transport",
         Setup {
             disk: false,
@@ -327,11 +336,22 @@ fn fat_files_round_trip_with_the_host(machine: &mut Machine, disk: &Path) -> Res
         "rm /disk/docs",
         &["error: rm: /disk/docs: directory not empty"],
     )?;
-    expect(machine, "cp /boot/hello /disk/demo", &[])?;
-    expect(machine, "bind demo", &["module hello", "from /disk/demo"])?;
-    expect(machine, "call demo", &["greeting #1"])?;
-    expect(machine, "release demo", &[])?;
-    expect(machine, "rm /disk/demo", &[])?;
+    expect(
+        machine,
+        &format!("cp /boot/test/{OUTSIDE} /disk/{OUTSIDE}"),
+        &[],
+    )?;
+    expect(
+        machine,
+        &format!("bind {OUTSIDE}"),
+        &[
+            &format!("module {OUTSIDE}"),
+            &format!("from /disk/{OUTSIDE}"),
+        ],
+    )?;
+    expect(machine, &format!("call {OUTSIDE}"), &["greeting #1"])?;
+    expect(machine, &format!("release {OUTSIDE}"), &[])?;
+    expect(machine, &format!("rm /disk/{OUTSIDE}"), &[])?;
     power_off(machine)?;
     fsck_is_clean(disk)?;
     ensure!(file_on_host(disk, "note.txt")? == "written in tessera\n");
@@ -343,7 +363,7 @@ fn fat_files_round_trip_with_the_host(machine: &mut Machine, disk: &Path) -> Res
         "the copied README differs on the host"
     );
     ensure!(
-        file_on_host(disk, "demo").is_err(),
+        file_on_host(disk, OUTSIDE).is_err(),
         "the removed file is still on the disk"
     );
     Ok(())
@@ -431,16 +451,136 @@ fn host_files_over_9p(machine: &mut Machine, disk: &Path) -> Result<()> {
     expect(machine, "rm /host/sub", &["not empty"])?;
     expect(machine, "rm /host/made", &[])?;
     ensure!(!share.join("made").exists(), "/made is still on the host");
-    expect(machine, "cp /boot/hello /host/demo", &[])?;
+    expect(
+        machine,
+        &format!("cp /boot/test/{OUTSIDE} /host/{OUTSIDE}"),
+        &[],
+    )?;
     ensure!(
-        fs::metadata(share.join("demo"))?.len() > 0,
+        fs::metadata(share.join(OUTSIDE))?.len() > 0,
         "the component did not reach the host"
     );
-    expect(machine, "bind demo", &["module hello", "from /host/demo"])?;
-    expect(machine, "call demo", &["greeting #1"])?;
-    expect(machine, "release demo", &[])?;
+    expect(
+        machine,
+        &format!("bind {OUTSIDE}"),
+        &[
+            &format!("module {OUTSIDE}"),
+            &format!("from /host/{OUTSIDE}"),
+        ],
+    )?;
+    expect(machine, &format!("call {OUTSIDE}"), &["greeting #1"])?;
+    expect(machine, &format!("release {OUTSIDE}"), &[])?;
     expect(machine, "cat /host/missing", &["not found"])?;
     expect(machine, "umount /host", &[])?;
-    expect(machine, "mods", &["no modules loaded besides the shell"])?;
+    only_the_verifier_is_loaded(machine)?;
     power_off(machine)
+}
+
+/// The signed test image's module, copied to `/disk` and `/host`.
+const OUTSIDE: &str = crate::components::OUTSIDE_MODULE;
+
+/// Nothing is loaded but the signature verifier, which stays (with its
+/// cache of accepted images) once an image from outside `/boot` was
+/// checked.
+fn only_the_verifier_is_loaded(machine: &mut Machine) -> Result<()> {
+    let listing = machine.run("mods")?;
+    ensure!(
+        listing
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .count()
+            == 1
+            && listing.contains("module verifier"),
+        "mods lists {listing:?}, not just the verifier"
+    );
+    Ok(())
+}
+
+/// A signed image loads from `/disk` and from `/host`; copies of it with
+/// a flipped bit (swapped in after the first load), a signature by a key
+/// not trusted, a signature section cut short, and the unsigned format 2
+/// are each refused with their own reason, as is a signed image renamed
+/// into another module's place — and each refusal leaves nothing
+/// registered and the heap as it was.
+fn signed_images_load_and_others_are_refused(machine: &mut Machine, _: &Path) -> Result<()> {
+    for directory in ["disk", "host"] {
+        expect(
+            machine,
+            &format!("cp /boot/test/{OUTSIDE} /{directory}/{OUTSIDE}"),
+            &[],
+        )?;
+        expect(
+            machine,
+            &format!("bind {OUTSIDE}"),
+            &[&format!("from /{directory}/{OUTSIDE}")],
+        )?;
+        expect(machine, &format!("call {OUTSIDE}"), &["greeting #1"])?;
+        expect(machine, &format!("release {OUTSIDE}"), &[])?;
+        if directory == "disk" {
+            expect(machine, &format!("rm /disk/{OUTSIDE}"), &[])?;
+        }
+    }
+    let refusals = [
+        (
+            "-flipped",
+            "bad signature: the image was changed after signing",
+        ),
+        ("-untrusted", "signed by an untrusted key (id "),
+        ("-cut", "the signature section is missing or truncated"),
+        ("-v2", "unsigned image, format v2"),
+    ];
+    for (suffix, reason) in refusals {
+        // Swapped on the host after the image there was loaded and checked.
+        expect(
+            machine,
+            &format!("cp /boot/test/{OUTSIDE}{suffix} /host/{OUTSIDE}"),
+            &[],
+        )?;
+        refused(
+            machine,
+            OUTSIDE,
+            &format!("loader: /host/{OUTSIDE}: {reason}"),
+        )?;
+    }
+    expect(machine, "cp /boot/hello /host/twin", &[])?;
+    refused(
+        machine,
+        "twin",
+        "loader: /host/twin: the image is module hello, not twin: renamed?",
+    )?;
+    // The drivers of the disk and the host stay while mounted; the
+    // verifier stays; nothing of the refused images does.
+    let listing = machine.run("mods")?;
+    ensure!(
+        listing.contains("module verifier")
+            && !listing.contains(&format!("module {OUTSIDE}"))
+            && !listing.contains("module hello"),
+        "mods lists {listing:?}"
+    );
+    power_off(machine)
+}
+
+/// Binding `name` prints `reason` and fails with "signature refused";
+/// nothing is registered and the heap is unchanged.
+fn refused(machine: &mut Machine, name: &str, reason: &str) -> Result<()> {
+    let before = heap_used(machine)?;
+    expect(
+        machine,
+        &format!("bind {name}"),
+        &[reason, &format!("error: bind: /{name}: signature refused")],
+    )?;
+    let listing = machine.run("ls /")?;
+    ensure!(
+        !listing.contains(&format!("/{name}\n"))
+            && !listing
+                .lines()
+                .any(|line| line.trim() == format!("/{name}")),
+        "/{name} is registered after a refused load: {listing:?}"
+    );
+    let after = heap_used(machine)?;
+    ensure!(
+        after == before,
+        "the heap went from {before} to {after} bytes used over a refused load of /{name}"
+    );
+    Ok(())
 }

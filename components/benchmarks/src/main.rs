@@ -22,6 +22,7 @@
 extern crate alloc;
 
 mod loading;
+mod signature;
 mod storage;
 mod threads;
 mod vm;
@@ -140,6 +141,11 @@ const BENCHMARKS: &[Benchmark] = &[
     (
         "parse of an image with 10000 exports",
         loading::parse_large_image,
+    ),
+    ("signature check, 4 KiB image", signature::check_4k_image),
+    (
+        "signature check, 4 KiB image seen before (verifier's cache)",
+        signature::check_4k_image_again,
     ),
     (
         "yield to another ready thread (one way)",

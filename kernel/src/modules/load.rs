@@ -9,7 +9,8 @@ use alloc::vec::Vec;
 
 use com::{ComPtr, IUnknown, Result, Status};
 use image::Image;
-use interfaces::{IFile, IMemoryFile};
+use interfaces::namespace::flags;
+use interfaces::{IFile, IImageVerifier, IMemoryFile};
 use linker::Calls;
 
 use super::Module;
@@ -25,6 +26,15 @@ use crate::machine::heap::HeapBlock;
 /// loads `/boot/hello`, else `/disk/hello` (the mounted disk), else
 /// `/host/hello` (the host's shared directory).
 const IMAGE_DIRECTORIES: [&str; 3] = ["/boot", "/disk", "/host"];
+/// Images from here are trusted as the kernel is (the boot RomFS); any
+/// other must carry a good signature (docs/signing.md).
+const TRUSTED_DIRECTORY: &str = "/boot/";
+/// The component that checks signatures, loaded from `/boot` when the
+/// first image from elsewhere is, and kept (its cache of accepted images
+/// with it).
+const VERIFIER: &str = "/sys/verifier";
+/// The longest refusal reason printed.
+const MAX_REASON: usize = 96;
 /// The module name of the kernel's own exports.
 const KERNEL_MODULE: &str = "kernel";
 
@@ -106,9 +116,16 @@ pub fn load(
 ) -> Result<Loaded> {
     let bytes = read_image(location)?;
     stopwatch.lap(Phase::Read);
+    let outside = !location.starts_with(TRUSTED_DIRECTORY);
+    if outside {
+        verify_signature(location, &bytes)?;
+    }
     let image =
         Image::parse(&bytes).map_err(|error| report(location, &error, Status::BAD_IMAGE))?;
     stopwatch.lap(Phase::Parse);
+    if let Some(name) = registered_as.filter(|_| outside) {
+        check_signed_name(location, &image, name)?;
+    }
     let out_of_memory = |_| {
         report(
             location,
@@ -154,6 +171,49 @@ pub fn load(
             Err(report(location, &"its entry point failed", status))
         }
     }
+}
+
+/// Asks the verifier component whether `bytes`, read from `location`
+/// outside the boot image, are signed by a trusted key — before anything
+/// else of them is read.
+fn verify_signature(location: &str, bytes: &[u8]) -> Result<()> {
+    let verifier = namespace::current()?
+        .bind(VERIFIER, flags::KEEP)
+        .and_then(|object| object.query::<IImageVerifier>())
+        .map_err(|status| {
+            report(
+                location,
+                &format_args!("no verifier to check its signature: {}", status.message()),
+                Status::BAD_SIGNATURE,
+            )
+        })?;
+    let mut why = [0u8; MAX_REASON];
+    match verifier.verify(bytes, &mut why)? {
+        0 => Ok(()),
+        length => {
+            let why = why.get(..length).unwrap_or_default();
+            let why = core::str::from_utf8(why).unwrap_or("refused");
+            Err(report(location, &why, Status::BAD_SIGNATURE))
+        }
+    }
+}
+
+/// Refuses an image whose name (among the signed bytes) is not the
+/// module name it is being loaded as: a signed image cannot be renamed
+/// into another module's place.
+fn check_signed_name(location: &str, image: &Image<'_>, registered_as: &str) -> Result<()> {
+    let module = registered_as.rsplit('/').next().unwrap_or(registered_as);
+    if image.name() == module {
+        return Ok(());
+    }
+    Err(report(
+        location,
+        &format_args!(
+            "the image is module {}, not {module}: renamed?",
+            image.name()
+        ),
+        Status::BAD_SIGNATURE,
+    ))
 }
 
 /// `text` in a string of its own, or the error when the heap is full.

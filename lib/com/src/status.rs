@@ -126,6 +126,9 @@ statuses! {
     DISK_FULL = -25, "disk full";
     /// A directory cannot be removed while it has entries.
     NOT_EMPTY = -26, "directory not empty";
+    /// A component image's signature was refused: unsigned, changed after
+    /// signing, signed by a key not trusted, or named for another module.
+    BAD_SIGNATURE = -27, "signature refused";
 }
 
 impl Status {
@@ -173,13 +176,13 @@ mod tests {
     #[test]
     fn every_named_status_is_listed_once_by_its_name() {
         extern crate std;
-        assert_eq!(Status::NAMED.len(), 27);
+        assert_eq!(Status::NAMED.len(), 28);
         assert_eq!(Status::NAMED[0], ("OK", Status::OK));
         assert!(Status::NAMED.contains(&("IMPORT_CYCLE", Status::IMPORT_CYCLE)));
         let codes: std::vec::Vec<i32> = Status::NAMED.iter().map(|(_, status)| status.0).collect();
         assert_eq!(
             codes,
-            (-26..=0).rev().collect::<std::vec::Vec<_>>(),
+            (-27..=0).rev().collect::<std::vec::Vec<_>>(),
             "codes run from 0 down"
         );
     }
@@ -190,7 +193,7 @@ mod tests {
         use std::string::ToString;
         assert_eq!(Status::NOT_FOUND.to_string(), "not found (-5)");
         assert_eq!(Status(-999).message(), "unknown failure");
-        assert_eq!(Status(-27).message(), "unknown failure");
+        assert_eq!(Status(-28).message(), "unknown failure");
         assert_eq!(Status::OK.message(), "success");
         assert_eq!(Status(7).message(), "success");
         assert_eq!(Status::FAILED.message(), "operation failed");

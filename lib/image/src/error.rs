@@ -11,6 +11,10 @@ pub enum ImageError {
     BadMagic,
     /// A version this reader does not know.
     UnsupportedVersion(u16),
+    /// An image of a format version before signatures (1 or 2).
+    Unsigned(u16),
+    /// The signature section at the image's end is missing or cut short.
+    NoSignatureSection,
     /// A header field is out of range (names the field).
     BadHeader(&'static str),
     /// A table or the content lies (partly) outside the file.
@@ -68,6 +72,10 @@ impl fmt::Display for ImageError {
             ImageError::BadMagic => write!(f, "not a Tessera image (bad magic)"),
             ImageError::UnsupportedVersion(version) => {
                 write!(f, "unsupported image version {version}")
+            }
+            ImageError::Unsigned(version) => write!(f, "unsigned image, format v{version}"),
+            ImageError::NoSignatureSection => {
+                write!(f, "the signature section is missing or truncated")
             }
             ImageError::BadHeader(field) => write!(f, "bad header field '{field}'"),
             ImageError::OutOfBounds(what) => {

@@ -5,9 +5,12 @@
 
 /// The first eight bytes of every image.
 pub const MAGIC: [u8; 8] = *b"TSRIMAGE";
-/// The format version this crate reads and writes (2: the header records
-/// where code and read-only data end).
-pub const VERSION: u16 = 2;
+/// The format version this crate reads and writes (3: a signature section
+/// ends the image; 2 added where code and read-only data end).
+pub const VERSION: u16 = 3;
+/// The last version without a signature section: images up to it are
+/// refused as unsigned.
+pub const LAST_UNSIGNED_VERSION: u16 = 2;
 /// Bytes in the header.
 pub const HEADER_SIZE: u16 = 104;
 /// `entry`/`can_unload` value meaning "the module has no such function".
@@ -30,6 +33,24 @@ pub const IMPORT_SYMBOL_SIZE: usize = 12;
 pub const EXPORT_TABLE_SIZE: usize = 24;
 /// Bytes per export record.
 pub const EXPORT_SIZE: usize = 16;
+
+/// The signature section: the last [`signature::SIZE`] bytes of an image.
+/// The signature covers every byte before it, its own magic and key id
+/// included.
+pub mod signature {
+    /// The section's first eight bytes.
+    pub const MAGIC: [u8; 8] = *b"TSRSIGN1";
+    /// Bytes in the section.
+    pub const SIZE: usize = 80;
+    /// Offset in the section of the signer's key id.
+    pub const KEY_ID: usize = 8;
+    /// Bytes in a key id.
+    pub const KEY_ID_SIZE: usize = 8;
+    /// Offset in the section of the Ed25519 signature.
+    pub const SIGNATURE: usize = 16;
+    /// Bytes in an Ed25519 signature.
+    pub const SIGNATURE_SIZE: usize = 64;
+}
 
 /// Header field offsets.
 pub mod header {

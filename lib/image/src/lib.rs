@@ -10,7 +10,11 @@
 //! - [`Image::parse`] validates every field against its bounds before
 //!   anything uses it, in work linear in the image's size; a truncated or
 //!   hostile image is an [`ImageError`].
-//! - [`ImageBuilder`] writes an image (used by the munger and by tests).
+//! - [`signature_section`] finds the signature section that ends every
+//!   image (format version 3), after reading only the magic and the
+//!   version; checking the signature is the `signing` crate's.
+//! - [`ImageBuilder`] writes an image (used by the munger and by tests),
+//!   with an empty signature section for a signer to fill.
 //! - [`def`] parses the `.def` files that declare a module's exports and imports
 //!   (and, typed, the signatures of the kernel's exports).
 //!
@@ -26,6 +30,7 @@ mod error;
 pub mod format;
 mod reader;
 pub mod riscv;
+mod signature;
 mod writer;
 
 pub use error::{ImageError, RangeError};
@@ -34,6 +39,9 @@ pub use format::{
     VERSION,
 };
 pub use reader::{Export, ExportTable, Image, ImportModule, ImportSymbol, Relocation};
+pub use signature::{
+    SignatureSection, format_version, set_key_id, set_signature, signature_section,
+};
 pub use writer::{ExportTableSpec, ImageBuilder, ImportModuleSpec};
 
 #[cfg(test)]

@@ -4,10 +4,10 @@
 use com::Guid;
 
 use crate::format::{
-    EXPORT_SIZE, EXPORT_TABLE_SIZE, HEADER_SIZE, IMPORT_MODULE_SIZE, IMPORT_SYMBOL_SIZE, MAGIC,
-    MAX_ALIGN, MAX_EXPORT_TABLES, MAX_MEMORY_SIZE, NO_FUNCTION, RELOCATION_SIZE, RelocationKind,
-    VERSION, header,
+    EXPORT_SIZE, EXPORT_TABLE_SIZE, HEADER_SIZE, IMPORT_MODULE_SIZE, IMPORT_SYMBOL_SIZE, MAX_ALIGN,
+    MAX_EXPORT_TABLES, MAX_MEMORY_SIZE, NO_FUNCTION, RELOCATION_SIZE, RelocationKind, header,
 };
+use crate::signature::signature_section;
 use crate::{ImageError, RangeError};
 
 /// A table's place in the file: `count` records of `size` bytes at `offset`.
@@ -130,20 +130,12 @@ pub struct Export<'a> {
 }
 
 impl<'a> Image<'a> {
-    /// Checks every field of `bytes` and returns the image.
+    /// Checks every field of `bytes` and returns the image. The signature
+    /// section must be there and well formed (see
+    /// [`crate::signature_section`]); whether it is a good signature is for
+    /// the `signing` crate to say.
     pub fn parse(bytes: &'a [u8]) -> Result<Image<'a>, ImageError> {
-        if bytes.len() < usize::from(HEADER_SIZE) {
-            // A short file that does not even start like an image is foreign.
-            let prefix = &bytes[..bytes.len().min(MAGIC.len())];
-            return Err(if MAGIC.starts_with(prefix) {
-                ImageError::Truncated
-            } else {
-                ImageError::BadMagic
-            });
-        }
-        if bytes[..8] != MAGIC {
-            return Err(ImageError::BadMagic);
-        }
+        let bytes = signature_section(bytes)?.body;
         let header = read_header(bytes)?;
         let image = Image {
             bytes,
@@ -702,11 +694,6 @@ fn read_header(bytes: &[u8]) -> Result<Header, ImageError> {
             count: field(at + 4)?,
         })
     };
-    let version =
-        u16::from_le_bytes(array_at(bytes, header::VERSION).ok_or(ImageError::Truncated)?);
-    if version != VERSION {
-        return Err(ImageError::UnsupportedVersion(version));
-    }
     let header_size =
         u16::from_le_bytes(array_at(bytes, header::HEADER_SIZE).ok_or(ImageError::Truncated)?);
     if header_size != HEADER_SIZE {

@@ -8,10 +8,11 @@ use alloc::vec::Vec;
 
 use com::Guid;
 
-use crate::format::header;
+use crate::format::{header, signature};
 use crate::{
     ExportTableSpec, Image, ImageBuilder, ImageError, ImportModuleSpec, MAX_EXPORT_TABLES,
-    RangeError, Relocation, RelocationKind, def,
+    RangeError, Relocation, RelocationKind, def, format_version, set_key_id, set_signature,
+    signature_section,
 };
 
 const KERNEL: Guid = Guid::from_u128(0x5f0c7c4e_6a3d_4d8b_8f7e_0d2a4b1c9e35);
@@ -163,15 +164,67 @@ fn foreign_files_are_refused_by_magic_and_version() {
     bytes[0] = b'X';
     assert_eq!(Image::parse(&bytes).err(), Some(ImageError::BadMagic));
     assert_eq!(Image::parse(b"\x7fELF").err(), Some(ImageError::BadMagic));
-    // Version 1 had no section ends: an image of it is refused, not misread.
-    for version in [1, 3] {
+    // Versions 1 and 2 had no signature section: an image of either is
+    // refused as unsigned, not misread; a later version is unknown.
+    for (version, error) in [
+        (1, ImageError::Unsigned(1)),
+        (2, ImageError::Unsigned(2)),
+        (4, ImageError::UnsupportedVersion(4)),
+    ] {
         let mut bytes = sample().build();
         bytes[header::VERSION] = version;
+        assert_eq!(Image::parse(&bytes).err(), Some(error));
+        assert_eq!(format_version(&bytes), Ok(u16::from(version)));
+    }
+    assert_eq!(
+        ImageError::Unsigned(2).to_string(),
+        "unsigned image, format v2"
+    );
+}
+
+#[test]
+fn the_signature_section_ends_the_image_and_covers_all_before_it() {
+    let bytes = sample().build();
+    let section = signature_section(&bytes).expect("a signature section");
+    let section_start = bytes.len() - signature::SIZE;
+    assert_eq!(section.body, &bytes[..section_start]);
+    assert_eq!(
+        section.signed,
+        &bytes[..section_start + signature::SIGNATURE]
+    );
+    assert_eq!(&bytes[section_start..][..8], b"TSRSIGN1");
+    assert_eq!((section.key_id, section.signature), ([0; 8], [0; 64]));
+
+    let mut signed = bytes.clone();
+    set_key_id(&mut signed, [7; 8]).expect("key id set");
+    set_signature(&mut signed, [9; 64]).expect("signature set");
+    let section = signature_section(&signed).expect("still a signature section");
+    assert_eq!((section.key_id, section.signature), ([7; 8], [9; 64]));
+    assert_eq!(&signed[..section_start], &bytes[..section_start]);
+    Image::parse(&signed).expect("the body is unchanged");
+}
+
+#[test]
+fn a_missing_or_cut_signature_section_is_its_own_error() {
+    let bytes = sample().build();
+    for cut in [1, 8, 64, 79] {
         assert_eq!(
-            Image::parse(&bytes).err(),
-            Some(ImageError::UnsupportedVersion(u16::from(version)))
+            Image::parse(&bytes[..bytes.len() - cut]).err(),
+            Some(ImageError::NoSignatureSection),
+            "{cut} bytes cut"
         );
     }
+    let mut bytes = sample().build();
+    let magic_at = bytes.len() - signature::SIZE;
+    bytes[magic_at] ^= 1;
+    assert_eq!(
+        Image::parse(&bytes).err(),
+        Some(ImageError::NoSignatureSection)
+    );
+    assert_eq!(
+        signature_section(&bytes[..usize::from(crate::HEADER_SIZE)]).err(),
+        Some(ImageError::Truncated)
+    );
 }
 
 /// Applies `patch` to a fresh sample image and returns what parsing says.

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use com::Guid;
 
 use crate::Relocation;
-use crate::format::{HEADER_SIZE, MAGIC, NO_FUNCTION, VERSION, header};
+use crate::format::{HEADER_SIZE, MAGIC, NO_FUNCTION, VERSION, header, signature};
 
 /// A module the image imports from, with its symbols as `(ordinal, name)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -70,7 +70,9 @@ impl Strings {
 }
 
 impl ImageBuilder {
-    /// Lays the image out: header, content, tables, strings.
+    /// Lays the image out: header, content, tables, strings, and an
+    /// unsigned signature section (zero key id and signature) that the
+    /// `signing` crate fills.
     pub fn build(&self) -> Vec<u8> {
         let mut strings = Strings::default();
         let name = strings.add(&self.name);
@@ -126,6 +128,8 @@ impl ImageBuilder {
         }
         put(header::STRINGS, strings_offset);
         put(header::STRINGS + 4, size(strings.0.len()));
+        append(&mut out, &signature::MAGIC, 8);
+        out.resize(out.len() + signature::SIZE - signature::MAGIC.len(), 0);
         out
     }
 

@@ -28,6 +28,7 @@ pub mod process;
 pub mod program;
 pub mod scheduler;
 pub mod threads;
+pub mod verifier;
 pub mod vm;
 
 pub use console::{IConsole, IConsoleImpl};
@@ -55,6 +56,7 @@ pub use process::{
 pub use program::{IProgram, IProgramImpl};
 pub use scheduler::{IScheduler, ISchedulerImpl, ISchedulerPolicy, ISchedulerPolicyImpl, Pick};
 pub use threads::{IThreads, IThreadsImpl, ThreadStatus};
+pub use verifier::{IImageVerifier, IImageVerifierImpl};
 pub use vm::{
     FramePool, IVmFactory, IVmFactoryImpl, IVmFaultHandler, IVmFaultHandlerImpl, IVmKernel,
     IVmKernelImpl, IVmMapping, IVmMappingImpl, IVmSpace, IVmSpaceImpl, IVmView, IVmViewImpl,

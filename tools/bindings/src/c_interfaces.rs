@@ -15,10 +15,10 @@ use com::{
 use image::def::signature::{C_KEYWORDS, c_declaration, c_pointer_to};
 use interfaces::{
     IBlockDevice, ICondition, IConsole, IDevice, IDirectory, IEntropySource, IFile, IFileSystem,
-    IHeap, IInterpose, IInterruptSource, IInterrupts, ILoader, IMemoryFile, IModule, IMutate,
-    IMutex, INamespace, INetworkDevice, INetworkStack, IPower, IProcess, IProgram, IScheduler,
-    ISchedulerPolicy, IShutdown, IShutdownListener, IThread, IThreads, ITransition, IVmFactory,
-    IVmFaultHandler, IVmKernel, IVmMapping, IVmSpace, IVmView, IVolume,
+    IHeap, IImageVerifier, IInterpose, IInterruptSource, IInterrupts, ILoader, IMemoryFile,
+    IModule, IMutate, IMutex, INamespace, INetworkDevice, INetworkStack, IPower, IProcess,
+    IProgram, IScheduler, ISchedulerPolicy, IShutdown, IShutdownListener, IThread, IThreads,
+    ITransition, IVmFactory, IVmFaultHandler, IVmKernel, IVmMapping, IVmSpace, IVmView, IVolume,
 };
 use private_interfaces::{ICounter, IHello};
 
@@ -37,6 +37,7 @@ const INTERFACES: &[&InterfaceSignature] = &[
     IFileSystem::SIGNATURE,
     IHeap::SIGNATURE,
     IHello::SIGNATURE,
+    IImageVerifier::SIGNATURE,
     IInterpose::SIGNATURE,
     IInterruptSource::SIGNATURE,
     IInterrupts::SIGNATURE,

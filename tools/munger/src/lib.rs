@@ -16,7 +16,8 @@
 //!    (`tessera_entry`) and unload check (`tessera_can_unload`).
 //!
 //! Depends on `object` (ELF), `image` (the format and `.def` files), `com`
-//! and `anyhow`; xtask runs it on every component.
+//! and `anyhow`; its command line also on `signing`, to sign what it
+//! writes. xtask runs it on every component (and signs the images itself).
 
 mod layout;
 mod relocate;

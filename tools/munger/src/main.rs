@@ -1,8 +1,11 @@
 //! `munger`: the command line around the munger library.
 //!
 //! ```text
-//! munger <component.elf> --def <module.def> [--import <exporter.def>]... -o <image>
+//! munger <component.elf> --def <module.def> [--import <exporter.def>]... --key <key> -o <image>
 //! ```
+//!
+//! `--key` names a signing key file (64 hex digits of seed, as `cargo xtask
+//! keygen` writes): every image the munger writes is signed.
 
 use std::fs;
 use std::path::PathBuf;
@@ -11,13 +14,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use image::def::{self, ModuleDef};
 
-const USAGE: &str =
-    "usage: munger <component.elf> --def <module.def> [--import <exporter.def>]... -o <image>";
+const USAGE: &str = "usage: munger <component.elf> --def <module.def> [--import <exporter.def>]... --key <key> -o <image>";
 
 struct Arguments {
     elf: PathBuf,
     def: PathBuf,
     imports: Vec<PathBuf>,
+    key: PathBuf,
     output: PathBuf,
 }
 
@@ -41,8 +44,11 @@ fn run() -> Result<()> {
         .iter()
         .map(read_def)
         .collect::<Result<Vec<_>>>()?;
-    let munged = munger::munge(&elf, &module, &imported)
+    let mut munged = munger::munge(&elf, &module, &imported)
         .with_context(|| format!("munging {} ({})", arguments.elf.display(), module.name))?;
+    read_key(&arguments.key)?
+        .sign(&mut munged.image)
+        .map_err(|error| anyhow!("signing {}: {error}", module.name))?;
     fs::write(&arguments.output, &munged.image)
         .with_context(|| format!("writing {}", arguments.output.display()))?;
     let report = munged.report;
@@ -64,8 +70,14 @@ fn read_def(path: &PathBuf) -> Result<ModuleDef> {
     def::parse(&text).map_err(|error| anyhow!("{}: {error}", path.display()))
 }
 
+fn read_key(path: &PathBuf) -> Result<signing::SigningKey> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    signing::SigningKey::from_hex(&text)
+        .ok_or_else(|| anyhow!("{}: not a key (64 hex digits)", path.display()))
+}
+
 fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Arguments> {
-    let (mut elf, mut def, mut output, mut imports) = (None, None, None, Vec::new());
+    let (mut elf, mut def, mut key, mut output, mut imports) = (None, None, None, None, Vec::new());
     while let Some(word) = words.next() {
         let mut value = || {
             words
@@ -76,6 +88,7 @@ fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Arguments>
         match word.as_str() {
             "--def" => def = Some(value()?),
             "--import" => imports.push(value()?),
+            "--key" => key = Some(value()?),
             "-o" => output = Some(value()?),
             flag if flag.starts_with('-') => bail!("unknown option {flag}\n{USAGE}"),
             _ if elf.is_none() => elf = Some(PathBuf::from(&word)),
@@ -87,6 +100,7 @@ fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Arguments>
         elf: elf.ok_or_else(|| missing("the input ELF"))?,
         def: def.ok_or_else(|| missing("--def"))?,
         imports,
+        key: key.ok_or_else(|| missing("--key"))?,
         output: output.ok_or_else(|| missing("-o"))?,
     })
 }
