@@ -1,8 +1,8 @@
 //! Traps: the vector that saves a full register frame, and the handler.
 //!
 //! The timer and device interrupts go to the handlers the scheduler and
-//! the interrupt registry install. A thread's first floating-point
-//! instruction traps and loads its registers (`fpu`). An exception from
+//! the interrupt registry install. With the loader, a thread's first
+//! floating-point instruction traps and loads its registers (`fpu`). An exception from
 //! U-mode goes to the handler the thread code installs, which ends the
 //! thread or lets the virtual-memory manager resolve a page fault. Any
 //! other trap — an exception in S-mode is a kernel defect, and a thread
@@ -21,7 +21,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use interfaces::power::exit_code;
 
 use super::console::Hex;
-#[cfg(feature = "threads")]
+#[cfg(feature = "loader")]
 use super::fpu;
 use super::power;
 
@@ -298,7 +298,7 @@ pub fn last_interrupt_entry() -> u64 {
 extern "C" fn trap_handler(frame: &mut TrapFrame) {
     let code = frame.cause();
     if frame.scause & INTERRUPT == 0 {
-        #[cfg(feature = "threads")]
+        #[cfg(feature = "loader")]
         if code == cause::ILLEGAL_INSTRUCTION && fpu::load_on_first_use() {
             return;
         }

@@ -16,6 +16,11 @@
 //! one-shot: it is set for the end of the running thread's slice only when
 //! another thread is ready, and for the earliest sleeper's deadline, so an
 //! idle system takes no timer interrupts at all.
+//!
+//! Without the loader the kernel has two threads, `main` and `idle`, and
+//! nothing can make more: creating, joining and detaching threads
+//! ([`spawn`]), U-mode, policy components — and with them time constraints
+//! and priority inheritance — serve components, and compile out.
 
 #[allow(
     unsafe_code,
@@ -23,12 +28,16 @@
 )]
 mod blocking;
 mod policy;
+#[cfg(feature = "loader")]
+mod spawn;
 mod thread;
 #[cfg(feature = "loader")]
 pub mod user_mode;
 pub mod word_waits;
 
 pub use blocking::{Condition, Event, Mutex};
+#[cfg(feature = "loader")]
+pub use spawn::{detach, spawn_component, wait_exit};
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -37,16 +46,19 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use com::{ComPtr, Result, Status};
 use interfaces::{ISchedulerPolicy, ThreadStatus};
 
+#[cfg(feature = "loader")]
 use crate::machine::fpu::{self, FpRegisters};
 use crate::machine::interrupt_mask::Exclusive;
-use crate::machine::mmu::View;
 use crate::machine::{context, interrupt_mask, timer, trap};
 use policy::{Component, Policy};
+#[cfg(feature = "loader")]
+use spawn::{exit_with, reap_detached, spawn_entry};
 use thread::{Entry, State, Thread};
 
 /// The most threads that can exist at once (records and queue room are
-/// reserved up front, so switching never allocates).
-pub const MAX_THREADS: usize = 256;
+/// reserved up front, so switching never allocates): without the loader,
+/// the two the kernel makes.
+pub const MAX_THREADS: usize = if cfg!(feature = "loader") { 256 } else { 2 };
 /// The default stack size of a new thread.
 pub const DEFAULT_STACK: usize = 16 * 1024;
 /// The time slice, in milliseconds.
@@ -125,9 +137,9 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
         })
     });
     trap::set_timer_handler(on_timer);
-    fpu::set_running_registers(running_fp_registers);
     #[cfg(feature = "loader")]
     {
+        fpu::set_running_registers(running_fp_registers);
         trap::set_user_exception_handler(user_mode::on_exception);
         crate::machine::user::allow_counter_reads();
     }
@@ -135,54 +147,6 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
     interrupt_mask::enable_timer();
     interrupt_mask::enable();
     Ok(())
-}
-
-/// Creates a thread running a component's `function(argument)` on a stack
-/// of `stack_size` bytes; it is ready at once.
-pub fn spawn_component(
-    name: &str,
-    function: extern "C" fn(u64),
-    argument: u64,
-    stack_size: usize,
-) -> Result<ThreadId> {
-    spawn_entry(
-        name,
-        Entry::Component(function, argument),
-        stack_size,
-        View::BARE,
-    )
-}
-
-fn spawn_entry(name: &str, entry: Entry, stack_size: usize, view: View) -> Result<ThreadId> {
-    let id = interrupt_mask::without(|| {
-        with_scheduler(|scheduler| {
-            let id = scheduler.next_id;
-            scheduler.next_id += 1;
-            id
-        })
-    })?;
-    // Allocated with interrupts enabled: the heap may have to wait.
-    let mut thread = Box::new(Thread::new(id, name, stack_size, entry, start));
-    thread.context.view = view;
-    let refused = interrupt_mask::without(|| {
-        with_scheduler(|scheduler| {
-            if scheduler.threads.len() == scheduler.threads.capacity() {
-                return Some(thread);
-            }
-            scheduler.threads.push(thread);
-            scheduler.policy.ready(scheduler.threads.len() - 1, id);
-            scheduler.program_timer(timer::now());
-            None
-        })
-    })?;
-    match refused {
-        // Freed here, with interrupts enabled.
-        Some(thread) => {
-            drop(thread);
-            Err(Status::OUT_OF_MEMORY)
-        }
-        None => Ok(id),
-    }
 }
 
 /// Gives the processor to the next ready thread, if any.
@@ -207,79 +171,6 @@ pub fn exit() -> ! {
     let _ = with_scheduler(Scheduler::finish_current);
     switch(false);
     unreachable_after_exit()
-}
-
-/// Ends the calling thread with `outcome`, which [`wait_exit`] returns to
-/// whoever waits for it.
-pub fn exit_with(outcome: Status) -> ! {
-    interrupt_mask::disable();
-    let _ = with_scheduler(|scheduler| scheduler.current_mut().outcome = outcome);
-    exit()
-}
-
-/// Waits until thread `id` has exited (its record stays); the error that
-/// ended it, if one did.
-pub fn wait_exit(id: ThreadId) -> Result<()> {
-    loop {
-        let exited = interrupt_mask::without(|| {
-            let exited = with_scheduler(|scheduler| {
-                let index = scheduler.index_of(id).ok_or(Status::NOT_FOUND)?;
-                if index == scheduler.current || index == scheduler.idle {
-                    return Err(Status::INVALID_ARGUMENT);
-                }
-                let thread = &scheduler.threads[index];
-                if thread.state == State::Exited {
-                    return thread.outcome.check().map(|()| true);
-                }
-                scheduler.current_mut().state = State::Joining(id);
-                Ok(false)
-            })??;
-            if !exited {
-                switch(false);
-            }
-            Ok::<bool, Status>(exited)
-        })?;
-        if exited {
-            return Ok(());
-        }
-    }
-}
-
-/// Nobody will join thread `id`: it is freed as soon as it has exited
-/// (now, or later by the idle thread).
-pub fn detach(id: ThreadId) {
-    let record = interrupt_mask::without(|| {
-        with_scheduler(|scheduler| {
-            let index = scheduler.index_of(id)?;
-            if scheduler.threads[index].state == State::Exited {
-                return Some(scheduler.remove(index));
-            }
-            scheduler.threads[index].detached = true;
-            None
-        })
-    });
-    // Freed with interrupts enabled.
-    drop(record);
-}
-
-/// Frees the records of exited detached threads, one at a time, with
-/// interrupts enabled between (run by the idle thread).
-fn reap_detached() {
-    loop {
-        let record = interrupt_mask::without(|| {
-            with_scheduler(|scheduler| {
-                let index = scheduler
-                    .threads
-                    .iter()
-                    .position(|thread| thread.detached && thread.state == State::Exited)?;
-                Some(scheduler.remove(index))
-            })
-        });
-        match record {
-            Ok(Some(record)) => drop(record),
-            _ => return,
-        }
-    }
 }
 
 /// Ticks of `time` since reset.
@@ -606,6 +497,7 @@ pub fn wake_all(key: usize) -> usize {
 /// every ready thread moves to it, in the order the old policy would have
 /// run them. Returns the old component, to be dropped with interrupts
 /// enabled (dropping it may unload its module).
+#[cfg(feature = "loader")]
 fn replace_policy(component: Option<Component>) -> Result<Option<Component>> {
     interrupt_mask::without(|| {
         with_scheduler(|scheduler| {
@@ -633,6 +525,7 @@ fn replace_policy(component: Option<Component>) -> Result<Option<Component>> {
 }
 
 /// Switches to the policy component `object` (named `name`).
+#[cfg(feature = "loader")]
 pub fn use_policy_component(object: ComPtr<ISchedulerPolicy>, name: &str) -> Result<()> {
     let old = replace_policy(Some(Component::new(object)?))?;
     drop(old);
@@ -640,11 +533,15 @@ pub fn use_policy_component(object: ComPtr<ISchedulerPolicy>, name: &str) -> Res
     Ok(())
 }
 
-/// Switches back to the built-in round-robin.
+/// Switches back to the built-in round-robin (without the loader, the
+/// only policy there is, always in charge).
 pub fn use_builtin_policy() -> Result<()> {
-    let old = replace_policy(None)?;
-    drop(old);
-    set_policy_name(BUILTIN_POLICY);
+    #[cfg(feature = "loader")]
+    {
+        let old = replace_policy(None)?;
+        drop(old);
+        set_policy_name(BUILTIN_POLICY);
+    }
     Ok(())
 }
 
@@ -659,9 +556,11 @@ pub fn preemptive() -> bool {
 pub const BUILTIN_POLICY: &str = "builtin";
 
 /// The policy's name, for `ps` and `sched`.
+#[cfg(feature = "loader")]
 static POLICY_NAME: crate::machine::interrupt_mask::Exclusive<([u8; 32], usize)> =
     crate::machine::interrupt_mask::Exclusive::new(([0; 32], 0));
 
+#[cfg(feature = "loader")]
 fn set_policy_name(name: &str) {
     let length = name.len().min(32);
     interrupt_mask::without(|| {
@@ -673,6 +572,7 @@ fn set_policy_name(name: &str) {
 }
 
 /// Copies the current policy's name into `buffer`; returns its length.
+#[cfg(feature = "loader")]
 pub fn policy_name(buffer: &mut [u8]) -> usize {
     interrupt_mask::without(|| {
         POLICY_NAME.with(|(bytes, used)| {
@@ -681,12 +581,24 @@ pub fn policy_name(buffer: &mut [u8]) -> usize {
             } else {
                 &bytes[..*used]
             };
-            let length = name.len().min(buffer.len());
-            buffer[..length].copy_from_slice(&name[..length]);
-            length
+            copy_name(name, buffer)
         })
     })
     .unwrap_or(0)
+}
+
+/// Copies the policy's name — without the loader, always the built-in
+/// one's — into `buffer`; returns its length.
+#[cfg(not(feature = "loader"))]
+pub fn policy_name(buffer: &mut [u8]) -> usize {
+    copy_name(BUILTIN_POLICY.as_bytes(), buffer)
+}
+
+/// Copies as much of `name` as fits into `buffer`; returns how much.
+fn copy_name(name: &[u8], buffer: &mut [u8]) -> usize {
+    let length = name.len().min(buffer.len());
+    buffer[..length].copy_from_slice(&name[..length]);
+    length
 }
 
 /// The calling thread asks for `estimate` ticks of processor between
@@ -850,6 +762,7 @@ fn stop_overflowed(scheduler: &mut Scheduler) {
 
 /// Where the running thread keeps its floating-point registers (null while
 /// the scheduler is busy: its code uses no floating point).
+#[cfg(feature = "loader")]
 fn running_fp_registers() -> *mut FpRegisters {
     with_scheduler(|scheduler| scheduler.current_mut().context.fp_registers())
         .unwrap_or(core::ptr::null_mut())
@@ -873,6 +786,7 @@ extern "C" fn start(id: usize) -> ! {
     interrupt_mask::enable();
     match work {
         Ok(Some((Entry::Kernel(function, argument), _))) => function(argument),
+        #[cfg(feature = "loader")]
         Ok(Some((Entry::Component(function, argument), _))) => function(argument),
         #[cfg(feature = "loader")]
         Ok(Some((
@@ -895,6 +809,7 @@ extern "C" fn start(id: usize) -> ! {
 /// switches to the thread it woke.
 fn idle(_: usize) {
     loop {
+        #[cfg(feature = "loader")]
         reap_detached();
         interrupt_mask::disable();
         let nothing_ready = with_scheduler(|scheduler| scheduler.policy.is_empty()).unwrap_or(true);

@@ -3,6 +3,7 @@
 use alloc::boxed::Box;
 use alloc::vec;
 
+#[cfg(feature = "loader")]
 use com::Status;
 use interfaces::ThreadStatus;
 use interfaces::threads::state;
@@ -44,6 +45,7 @@ pub enum Entry {
     /// A kernel function, with its argument.
     Kernel(fn(usize), usize),
     /// A component's function, with its argument (made through `IProcess`).
+    #[cfg(feature = "loader")]
     Component(extern "C" fn(u64), u64),
     /// Code run in U-mode: its entry address, argument and stack pointer,
     /// all as the thread's view sees them.
@@ -78,9 +80,11 @@ pub struct Thread {
     /// Set when a timed wait ended by its deadline rather than a wake-up.
     pub timed_out: bool,
     /// Nobody will join it: the idle thread frees it once it has exited.
+    #[cfg(feature = "loader")]
     pub detached: bool,
     /// How it ended: `OK`, or the error that ended it (an exception in
     /// U-mode), for whoever waits for it.
+    #[cfg(feature = "loader")]
     pub outcome: Status,
 }
 
@@ -131,7 +135,9 @@ impl Thread {
             since: 0,
             ticket: 0,
             timed_out: false,
+            #[cfg(feature = "loader")]
             detached: false,
+            #[cfg(feature = "loader")]
             outcome: Status::OK,
         }
     }
