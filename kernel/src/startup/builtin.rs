@@ -22,7 +22,7 @@ use crate::startup::STARTUP_PROGRAM;
 
 /// Registers the built-in program under [`STARTUP_PROGRAM`].
 pub fn register(root: &Root) -> Result<()> {
-    let program = ComObject::create::<IProgram>(BuiltinShell);
+    let program = ComObject::try_create::<IProgram>(BuiltinShell)?;
     root.register(STARTUP_PROGRAM, program.as_unknown(), 0)
 }
 

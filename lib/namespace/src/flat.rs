@@ -68,6 +68,19 @@ fn copy(text: &str) -> Result<String> {
     Ok(copy)
 }
 
+/// Appends `entry`, or `OUT_OF_MEMORY`. The push happens only within
+/// room already there, so the compiler leaves `Vec`'s growth path out: a
+/// kernel without demand loading then has no allocation that aborts (whose
+/// handler formats its message, bringing in `core::fmt`).
+fn try_push(entries: &mut Vec<Entry>, entry: Entry) -> Result<()> {
+    entries.try_reserve(1).map_err(|_| Status::OUT_OF_MEMORY)?;
+    if entries.len() == entries.capacity() {
+        return Err(Status::OUT_OF_MEMORY);
+    }
+    entries.push(entry);
+    Ok(())
+}
+
 impl FlatNamespace {
     /// The child of `directory` after `after` (with `None`, its first),
     /// copied into `buffer`; or the extension that owns the directory
@@ -123,8 +136,7 @@ impl INamespaceImpl for FlatNamespace {
             Some(_) if flags & flags::FAIL_IF_EXISTS != 0 => return Err(Status::ALREADY_EXISTS),
             Some(existing) => Some(core::mem::replace(existing, entry)),
             None => {
-                entries.try_reserve(1).map_err(|_| Status::OUT_OF_MEMORY)?;
-                entries.push(entry);
+                try_push(&mut entries, entry)?;
                 None
             }
         };
