@@ -43,7 +43,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use com::{ComPtr, Result, Status};
+use com::{ComPtr, Result, Status, try_box, try_push};
 use interfaces::{ISchedulerPolicy, ThreadStatus};
 
 #[cfg(feature = "loader")]
@@ -123,9 +123,9 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
         .try_reserve_exact(MAX_THREADS)
         .map_err(|_| Status::OUT_OF_MEMORY)?;
     let now = timer::now();
-    threads.push(Box::new(Thread::boot(1, "main", now)));
-    let idle = Box::new(Thread::new(2, "idle", 4096, Entry::Kernel(idle, 0), start));
-    threads.push(idle);
+    try_push(&mut threads, try_box(Thread::boot(1, "main", now))?)?;
+    let idle = Thread::new(2, "idle", 4096, Entry::Kernel(idle, 0), start)?;
+    try_push(&mut threads, try_box(idle)?)?;
     let ticks_per_second = ticks_per_second.max(1);
     // The timer may hold anything from before; start from "never".
     timer::set_deadline(u64::MAX);
@@ -158,8 +158,9 @@ pub fn yield_now() {
 pub fn sleep_until(deadline: u64) {
     interrupt_mask::without(|| {
         let _ = with_scheduler(|scheduler| {
-            scheduler.current_mut().state = State::Sleeping(deadline);
+            scheduler.current_mut()?.state = State::Sleeping(deadline);
             scheduler.earliest_sleeper = scheduler.earliest_sleeper.min(deadline);
+            Some(())
         });
         switch(false);
     });
@@ -206,22 +207,25 @@ pub fn ticks_per_second() -> u64 {
     interrupt_mask::without(|| with_scheduler(|scheduler| scheduler.ticks_per_second)).unwrap_or(1)
 }
 
-/// The figures of every thread.
-pub fn statuses() -> Vec<ThreadStatus> {
-    let mut statuses = Vec::with_capacity(MAX_THREADS);
+/// How many threads there are (exited ones whose records stay included).
+pub fn count() -> usize {
+    interrupt_mask::without(|| with_scheduler(|scheduler| scheduler.threads.len())).unwrap_or(0)
+}
+
+/// The figures of the thread at `index` (below [`count`]), if there is one.
+pub fn status(index: usize) -> Option<ThreadStatus> {
     interrupt_mask::without(|| {
-        let _ = with_scheduler(|scheduler| {
-            let now = timer::now();
-            for thread in &scheduler.threads {
-                let mut status = thread.status();
-                if thread.state == State::Running {
-                    status.cpu_ticks += now - thread.since;
-                }
-                statuses.push(status);
+        with_scheduler(|scheduler| {
+            let thread = scheduler.threads.get(index)?;
+            let mut status = thread.status();
+            if thread.state == State::Running {
+                status.cpu_ticks += timer::now() - thread.since;
             }
-        });
-    });
-    statuses
+            Some(status)
+        })
+    })
+    .ok()
+    .flatten()
 }
 
 impl Scheduler {
@@ -249,8 +253,11 @@ impl Scheduler {
 
     /// Marks the running thread exited and wakes whoever joins it.
     fn finish_current(&mut self) {
-        let me = self.current_mut().id;
-        self.current_mut().state = State::Exited;
+        let Some(current) = self.current_mut() else {
+            return;
+        };
+        current.state = State::Exited;
+        let me = current.id;
         for (index, thread) in self.threads.iter_mut().enumerate() {
             if thread.state == State::Joining(me) {
                 thread.state = State::Ready;
@@ -290,10 +297,12 @@ impl Scheduler {
         })
     }
 
-    fn current_mut(&mut self) -> &mut Thread {
-        // `current` is kept valid by `remove`, the only place records move.
+    /// The running thread's record: always there (`remove`, the only
+    /// place records move, keeps `current` valid), but looked up without
+    /// a panic path, which would format its message.
+    fn current_mut(&mut self) -> Option<&mut Thread> {
         let current = self.current;
-        &mut self.threads[current]
+        self.threads.get_mut(current).map(|thread| &mut **thread)
     }
 
     /// Takes the record at `index` out (an exited thread's), keeping
@@ -341,7 +350,9 @@ impl Scheduler {
                 .filter(|&(deadline, _)| deadline <= now)
                 .min();
             let Some((_, index)) = due else { break };
-            let thread = &mut self.threads[index];
+            let Some(thread) = self.threads.get_mut(index) else {
+                break;
+            };
             thread.timed_out = matches!(thread.state, State::Waiting { .. });
             thread.state = State::Ready;
             let id = thread.id;
@@ -400,17 +411,25 @@ pub fn wait_on(key: usize, deadline: u64, then: impl FnOnce() -> bool) -> bool {
             let ticket = scheduler.next_ticket;
             scheduler.next_ticket += 1;
             scheduler.earliest_sleeper = scheduler.earliest_sleeper.min(deadline);
-            let me = scheduler.current_mut();
+            let me = scheduler.current_mut()?;
             me.state = State::Waiting { key, deadline };
             me.ticket = ticket;
             me.timed_out = false;
+            Some(())
         });
-        if !then() || waiting.is_err() {
-            let _ = with_scheduler(|scheduler| scheduler.current_mut().state = State::Running);
+        if !then() || !matches!(waiting, Ok(Some(()))) {
+            let _ = with_scheduler(|scheduler| {
+                if let Some(me) = scheduler.current_mut() {
+                    me.state = State::Running;
+                }
+            });
             return true;
         }
         switch(false);
-        with_scheduler(|scheduler| !scheduler.current_mut().timed_out).unwrap_or(true)
+        with_scheduler(|scheduler| Some(!scheduler.current_mut()?.timed_out))
+            .ok()
+            .flatten()
+            .unwrap_or(true)
     })
 }
 
@@ -595,10 +614,13 @@ pub fn policy_name(buffer: &mut [u8]) -> usize {
 }
 
 /// Copies as much of `name` as fits into `buffer`; returns how much.
+/// (Zipped, not sliced: no index that could panic, and format.)
 fn copy_name(name: &[u8], buffer: &mut [u8]) -> usize {
-    let length = name.len().min(buffer.len());
-    buffer[..length].copy_from_slice(&name[..length]);
-    length
+    buffer
+        .iter_mut()
+        .zip(name)
+        .map(|(to, from)| *to = *from)
+        .count()
 }
 
 /// The calling thread asks for `estimate` ticks of processor between
@@ -608,10 +630,9 @@ fn copy_name(name: &[u8], buffer: &mut [u8]) -> usize {
 pub fn begin_constraint(start: u64, estimate: u64, deadline: u64, criticality: u32) -> Result<()> {
     interrupt_mask::without(|| {
         with_scheduler(|scheduler| {
-            let id = scheduler.current_mut().id;
             scheduler
                 .policy
-                .begin_constraint(id, start, estimate, deadline, criticality)
+                .begin_constraint(current_id(), start, estimate, deadline, criticality)
         })?
         .inspect(|_| switch(true))
     })
@@ -623,10 +644,7 @@ pub fn begin_constraint(start: u64, estimate: u64, deadline: u64, criticality: u
 /// its next constraint before threads without one run.
 pub fn end_constraint() -> Result<()> {
     interrupt_mask::without(|| {
-        with_scheduler(|scheduler| {
-            let id = scheduler.current_mut().id;
-            scheduler.policy.end_constraint(id, timer::now())
-        })
+        with_scheduler(|scheduler| scheduler.policy.end_constraint(current_id(), timer::now()))
     })?
 }
 
@@ -694,7 +712,7 @@ fn switch(requeue: bool) {
         let now = timer::now();
         scheduler.wake_sleepers(now);
         let (current, idle) = (scheduler.current, scheduler.idle);
-        let me = scheduler.current_mut();
+        let me = scheduler.current_mut()?;
         if me.state == State::Running {
             me.state = State::Ready;
         }
@@ -716,7 +734,7 @@ fn switch(requeue: bool) {
         } else {
             scheduler.pick_next(now)
         };
-        let me = scheduler.current_mut();
+        let me = scheduler.current_mut()?;
         if next == current && me.state == State::Ready {
             me.state = State::Running;
             scheduler.program_timer(now);
@@ -749,7 +767,9 @@ fn switch(requeue: bool) {
 #[cold]
 #[inline(never)]
 fn stop_overflowed(scheduler: &mut Scheduler) {
-    let thread = scheduler.current_mut();
+    let Some(thread) = scheduler.current_mut() else {
+        return;
+    };
     kputln!(
         "threads: thread ",
         thread.id,
@@ -764,7 +784,9 @@ fn stop_overflowed(scheduler: &mut Scheduler) {
 /// the scheduler is busy: its code uses no floating point).
 #[cfg(feature = "loader")]
 fn running_fp_registers() -> *mut FpRegisters {
-    with_scheduler(|scheduler| scheduler.current_mut().context.fp_registers())
+    with_scheduler(|scheduler| Some(scheduler.current_mut()?.context.fp_registers()))
+        .ok()
+        .flatten()
         .unwrap_or(core::ptr::null_mut())
 }
 

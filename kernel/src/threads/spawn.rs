@@ -3,8 +3,6 @@
 //! have exited. Only with the loader: without it nothing can ask for a
 //! thread, and the kernel's own two (`main` and `idle`) never end.
 
-use alloc::boxed::Box;
-
 use com::{Result, Status};
 
 use super::thread::{Entry, State, Thread};
@@ -42,7 +40,7 @@ pub(super) fn spawn_entry(
         })
     })?;
     // Allocated with interrupts enabled: the heap may have to wait.
-    let mut thread = Box::new(Thread::new(id, name, stack_size, entry, start));
+    let mut thread = com::try_box(Thread::new(id, name, stack_size, entry, start)?)?;
     thread.context.view = view;
     let refused = interrupt_mask::without(|| {
         with_scheduler(|scheduler| {
@@ -69,7 +67,11 @@ pub(super) fn spawn_entry(
 /// whoever waits for it.
 pub(super) fn exit_with(outcome: Status) -> ! {
     interrupt_mask::disable();
-    let _ = with_scheduler(|scheduler| scheduler.current_mut().outcome = outcome);
+    let _ = with_scheduler(|scheduler| {
+        if let Some(me) = scheduler.current_mut() {
+            me.outcome = outcome;
+        }
+    });
     exit()
 }
 
@@ -87,7 +89,7 @@ pub fn wait_exit(id: ThreadId) -> Result<()> {
                 if thread.state == State::Exited {
                     return thread.outcome.check().map(|()| true);
                 }
-                scheduler.current_mut().state = State::Joining(id);
+                scheduler.current_mut().ok_or(Status::NOT_SUPPORTED)?.state = State::Joining(id);
                 Ok(false)
             })??;
             if !exited {

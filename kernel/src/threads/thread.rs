@@ -1,8 +1,8 @@
 //! One thread: its registers while it does not run, its stack, its figures.
 
-use alloc::boxed::Box;
-use alloc::vec;
+use alloc::vec::Vec;
 
+use com::Result;
 #[cfg(feature = "loader")]
 use com::Status;
 use interfaces::ThreadStatus;
@@ -68,7 +68,7 @@ pub struct Thread {
     pub context: Context,
     /// Its stack, as words so the guard is one aligned load (none for the
     /// boot thread, which runs on the boot stack).
-    stack: Option<Box<[u64]>>,
+    stack: Option<Vec<u64>>,
     /// What it runs.
     pub entry: Entry,
     /// Processor time used so far, in `time` ticks.
@@ -98,31 +98,37 @@ impl Thread {
     }
 
     /// A new thread that will start in `start` (the scheduler's trampoline),
-    /// which runs `entry`; its stack comes from the heap.
+    /// which runs `entry`; its stack comes from the heap (`OUT_OF_MEMORY`
+    /// if it has no room).
     pub fn new(
         id: u64,
         name: &str,
         stack_size: usize,
         entry: Entry,
         start: extern "C" fn(usize) -> !,
-    ) -> Thread {
-        let mut stack =
-            vec![STACK_FILL; (stack_size / WORD).max(GUARD_WORDS * 2)].into_boxed_slice();
-        stack[..GUARD_WORDS].fill(GUARD);
+    ) -> Result<Thread> {
+        let mut stack = com::try_filled(STACK_FILL, (stack_size / WORD).max(GUARD_WORDS * 2))?;
+        stack
+            .iter_mut()
+            .take(GUARD_WORDS)
+            .for_each(|word| *word = GUARD);
         let top = stack.as_ptr() as usize + stack.len() * WORD;
         let mut thread = Thread::record(id, name, Some(stack), entry);
         thread.context = Context::new(top, start, usize::try_from(id).unwrap_or(0));
-        thread
+        Ok(thread)
     }
 
-    fn record(id: u64, name: &str, stack: Option<Box<[u64]>>, entry: Entry) -> Thread {
+    fn record(id: u64, name: &str, stack: Option<Vec<u64>>, entry: Entry) -> Thread {
         let mut bytes = [0u8; 16];
         // Keep whole characters: cut at a boundary that fits.
         let length = (0..=name.len().min(16))
             .rev()
             .find(|&end| name.is_char_boundary(end))
             .unwrap_or(0);
-        bytes[..length].copy_from_slice(&name.as_bytes()[..length]);
+        // Zipped, not sliced: no index that could panic (and format).
+        for (to, from) in bytes.iter_mut().zip(name.as_bytes().iter().take(length)) {
+            *to = *from;
+        }
         Thread {
             id,
             name: bytes,

@@ -44,6 +44,7 @@ extern crate self as com;
 
 mod abi;
 mod by_name;
+mod fallible;
 mod gate;
 mod guid;
 mod interface;
@@ -62,6 +63,7 @@ mod word_lock;
 
 pub use abi::{Param, PlainData, RawSlice, RawSliceMut, Record, Ret};
 pub use com_macros::{Record, class, interface, published_state};
+pub use fallible::{try_box, try_filled, try_push};
 pub use gate::{Gate, GateEntry};
 pub use guid::Guid;
 pub use interface::{IUnknown, IUnknownVtbl, Interface};

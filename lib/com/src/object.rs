@@ -15,7 +15,6 @@
 //! `S` pointers; nothing is stored per interface besides its vtable pointer.
 
 use alloc::boxed::Box;
-use core::alloc::Layout;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering, fence};
 
@@ -161,25 +160,7 @@ impl<T: Class> ComObject<T> {
     where
         T: HasInterface<I>,
     {
-        const {
-            assert!(
-                size_of::<ComObject<T>>() != 0,
-                "an object holds its vtables"
-            )
-        };
-        let layout = Layout::new::<ComObject<T>>();
-        // SAFETY: the layout's size is not zero (asserted above).
-        let memory = unsafe { alloc::alloc::alloc(layout) }.cast::<ComObject<T>>();
-        if memory.is_null() {
-            return Err(Status::OUT_OF_MEMORY);
-        }
-        // SAFETY: `memory` is a fresh block with the object's layout, from
-        // the global allocator, so once written it is a valid `Box`.
-        let object = unsafe {
-            memory.write(ComObject::new(value));
-            Box::from_raw(memory)
-        };
-        Ok(Self::publish(object))
+        Ok(Self::publish(crate::try_box(ComObject::new(value))?))
     }
 
     /// A new object's state: one reference, which its creator holds.

@@ -11,7 +11,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use com::{ComPtr, IUnknown, Result, Status, class, copy_text};
+use com::{ComPtr, IUnknown, Result, Status, class, copy_text, try_push};
 use interfaces::namespace::flags;
 use interfaces::{INamespace, INamespaceImpl};
 
@@ -66,19 +66,6 @@ fn copy(text: &str) -> Result<String> {
         .map_err(|_| Status::OUT_OF_MEMORY)?;
     copy.push_str(text);
     Ok(copy)
-}
-
-/// Appends `entry`, or `OUT_OF_MEMORY`. The push happens only within
-/// room already there, so the compiler leaves `Vec`'s growth path out: a
-/// kernel without demand loading then has no allocation that aborts (whose
-/// handler formats its message, bringing in `core::fmt`).
-fn try_push(entries: &mut Vec<Entry>, entry: Entry) -> Result<()> {
-    entries.try_reserve(1).map_err(|_| Status::OUT_OF_MEMORY)?;
-    if entries.len() == entries.capacity() {
-        return Err(Status::OUT_OF_MEMORY);
-    }
-    entries.push(entry);
-    Ok(())
 }
 
 impl FlatNamespace {
