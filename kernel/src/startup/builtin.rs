@@ -59,7 +59,7 @@ impl IProgramImpl for BuiltinShell {
             let Some(length) = session.read_line(&mut line) else {
                 return Ok(());
             };
-            let text = core::str::from_utf8(line.get(..length).unwrap_or_default()).unwrap_or("");
+            let text = com::utf8(line.get(..length).unwrap_or_default()).unwrap_or("");
             if session.execute(text) == Flow::Stop {
                 return Ok(());
             }

@@ -158,7 +158,7 @@ impl Thread {
 
     /// The thread's name.
     pub fn name(&self) -> &str {
-        core::str::from_utf8(
+        com::utf8(
             self.name
                 .get(..self.name_length as usize)
                 .unwrap_or_default(),

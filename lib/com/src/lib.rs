@@ -79,5 +79,5 @@ pub use signature::{
     RecordSignature,
 };
 pub use status::{Result, Status};
-pub use text::copy_text;
+pub use text::{copy_text, utf8};
 pub use word_lock::{WordLock, WordLockGuard};
