@@ -54,6 +54,7 @@ mod mutable;
 mod object;
 mod ptr;
 mod registers;
+mod set_once;
 mod signature;
 mod status;
 mod text;
@@ -74,6 +75,7 @@ pub use object::KeepLoaded;
 pub use object::{Class, ComObject, HasInterface, Implement, VtableSlots, adopt, live_objects};
 pub use ptr::ComPtr;
 pub use registers::Registers;
+pub use set_once::SetOnce;
 pub use signature::{
     ArgKind, ArgSignature, FieldKind, FieldSignature, InterfaceSignature, MethodSignature,
     RecordSignature,
