@@ -291,7 +291,8 @@ impl Session {
 
     /// Prints `value` in decimal.
     fn decimal(&self, value: u64) {
-        self.raw(crate::machine::console::digits(value, 10, &mut [0; 64]));
+        use crate::machine::console::{MAX_DIGITS, digits};
+        self.raw(digits(value, 10, &mut [0; MAX_DIGITS]));
     }
 
     /// Writes bytes as they are.
