@@ -56,9 +56,13 @@ use spawn::{exit_with, reap_detached, spawn_entry};
 use thread::{Entry, State, Thread};
 
 /// The most threads that can exist at once (records and queue room are
-/// reserved up front, so switching never allocates): without the loader,
-/// the two the kernel makes.
-pub const MAX_THREADS: usize = if cfg!(feature = "loader") { 256 } else { 2 };
+/// reserved up front, so switching never allocates): what policy
+/// components are told, or without the loader the two the kernel makes.
+pub const MAX_THREADS: usize = if cfg!(feature = "loader") {
+    interfaces::scheduler::MAX_THREADS
+} else {
+    2
+};
 /// The default stack size of a new thread.
 pub const DEFAULT_STACK: usize = 16 * 1024;
 /// The time slice, in milliseconds.
