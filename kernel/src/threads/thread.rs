@@ -66,9 +66,10 @@ pub struct Thread {
     pub state: State,
     /// Its registers while it does not run.
     pub context: Context,
-    /// Its stack, as words so the guard is one aligned load (none for the
-    /// boot thread, which runs on the boot stack).
-    stack: Option<Vec<u64>>,
+    /// Its stack, as words so the guard is one aligned load (empty for the
+    /// boot thread, which runs on the boot stack: an empty vector is one
+    /// length test on a switch, where `None` of a `Vec` is two more).
+    stack: Vec<u64>,
     /// What it runs.
     pub entry: Entry,
     /// Processor time used so far, in `time` ticks.
@@ -91,7 +92,7 @@ pub struct Thread {
 impl Thread {
     /// The thread already running (the boot thread), on the boot stack.
     pub fn boot(id: u64, name: &str, now: u64) -> Thread {
-        let mut thread = Thread::record(id, name, None, Entry::Kernel(|_| {}, 0));
+        let mut thread = Thread::record(id, name, Vec::new(), Entry::Kernel(|_| {}, 0));
         thread.state = State::Running;
         thread.since = now;
         thread
@@ -113,12 +114,12 @@ impl Thread {
             .take(GUARD_WORDS)
             .for_each(|word| *word = GUARD);
         let top = stack.as_ptr() as usize + stack.len() * WORD;
-        let mut thread = Thread::record(id, name, Some(stack), entry);
+        let mut thread = Thread::record(id, name, stack, entry);
         thread.context = Context::new(top, start, usize::try_from(id).unwrap_or(0));
         Ok(thread)
     }
 
-    fn record(id: u64, name: &str, stack: Option<Vec<u64>>, entry: Entry) -> Thread {
+    fn record(id: u64, name: &str, stack: Vec<u64>, entry: Entry) -> Thread {
         let mut bytes = [0u8; 16];
         // Keep whole characters: cut at a boundary that fits.
         let length = (0..=name.len().min(16))
@@ -151,9 +152,10 @@ impl Thread {
     /// The top of its kernel stack (0 for the boot thread, which has none
     /// of its own and never enters U-mode).
     pub fn kernel_stack_top(&self) -> u64 {
-        self.stack.as_ref().map_or(0, |stack| {
-            (stack.as_ptr() as usize + stack.len() * WORD) as u64
-        })
+        if self.stack.is_empty() {
+            return 0;
+        }
+        (self.stack.as_ptr() as usize + self.stack.len() * WORD) as u64
     }
 
     /// The thread's name.
@@ -170,13 +172,16 @@ impl Thread {
     /// of its stack (the zone's top word is the first a deepening stack hits).
     pub fn stack_intact(&self) -> bool {
         self.stack
-            .as_ref()
-            .is_none_or(|stack| stack.get(GUARD_WORDS - 1) == Some(&GUARD))
+            .get(GUARD_WORDS - 1)
+            .is_none_or(|&word| word == GUARD)
     }
 
     /// The thread's figures for `ps`.
     pub fn status(&self) -> ThreadStatus {
-        let (size, used) = self.stack.as_ref().map_or((0, 0), |stack| {
+        let stack = &self.stack;
+        let (size, used) = if stack.is_empty() {
+            (0, 0)
+        } else {
             let untouched = stack
                 .iter()
                 .skip(GUARD_WORDS)
@@ -186,7 +191,7 @@ impl Thread {
                 stack.len() * WORD,
                 (stack.len() - GUARD_WORDS - untouched) * WORD,
             )
-        });
+        };
         ThreadStatus {
             id: self.id,
             cpu_ticks: self.cpu_ticks,
