@@ -62,11 +62,14 @@ impl Piece for Hex {
 
 /// Prints `value` in base `radix`.
 fn print_digits(value: u64, radix: u64) {
-    write(digits(value, radix, &mut [0; 64]));
+    write(digits(value, radix, &mut [0; MAX_DIGITS]));
 }
 
-/// `value` in base `radix` (2 to 16) as text, written at the end of `text`.
-pub fn digits(mut value: u64, radix: u64, text: &mut [u8; 64]) -> &[u8] {
+/// The most digits a `u64` takes in base 10 or above.
+pub const MAX_DIGITS: usize = 20;
+
+/// `value` in base `radix` (10 to 16) as text, written at the end of `text`.
+pub fn digits(mut value: u64, radix: u64, text: &mut [u8; MAX_DIGITS]) -> &[u8] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut start = text.len();
     for slot in text.iter_mut().rev() {

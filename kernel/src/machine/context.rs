@@ -4,15 +4,22 @@
 //! A switch happens inside a function call (`switch`), so only the
 //! callee-saved registers need saving; everything else the caller already
 //! saved, and a thread interrupted by the timer has its full register frame
-//! on its own stack, under the trap handler that called `switch`. The
-//! floating-point registers go with the thread too, lazily (`fpu`).
+//! on its own stack, under the trap handler that called `switch`.
+//!
+//! With the loader, the floating-point registers go with the thread too,
+//! lazily (`fpu`), and so does its view of memory (`mmu`). Without it,
+//! only kernel code runs, which uses no floating point and leaves the unit
+//! off (`entry`), and no virtual-memory manager can give a thread a view:
+//! a switch is the callee-saved registers alone.
 
+#[cfg(feature = "loader")]
 use super::fpu::{self, FpRegisters};
+#[cfg(feature = "loader")]
 use super::mmu::{self, View};
 
-/// The callee-saved registers of a thread that is not running, its
-/// floating-point registers and its view (after the fields
-/// `switch_context` reaches).
+/// The callee-saved registers of a thread that is not running, then
+/// (after the fields `switch_context` reaches) its view and its
+/// floating-point registers.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct Context {
@@ -21,7 +28,9 @@ pub struct Context {
     s: [usize; 12],
     /// The translation the thread runs in; a switch writes `satp` only
     /// when the next thread's differs.
+    #[cfg(feature = "loader")]
     pub view: View,
+    #[cfg(feature = "loader")]
     fp: FpRegisters,
 }
 
@@ -37,7 +46,9 @@ impl Context {
             ra: thread_entry as *const () as usize,
             sp: stack_top & !15,
             s,
+            #[cfg(feature = "loader")]
             view: View::BARE,
+            #[cfg(feature = "loader")]
             fp: FpRegisters::default(),
         }
     }
@@ -92,6 +103,7 @@ thread_entry:
 "#
 );
 
+#[cfg(feature = "loader")]
 impl Context {
     /// Where its floating-point registers are kept.
     pub fn fp_registers(&mut self) -> *mut FpRegisters {
@@ -107,12 +119,15 @@ impl Context {
 /// stay valid until the switch back; `to` was filled by `Context::new` or
 /// by an earlier `switch`.
 pub unsafe fn switch(from: *mut Context, to: *const Context) {
-    // SAFETY: forwarded from the caller; only the `fp` field is reached.
-    unsafe { fpu::switch(&raw mut (*from).fp) };
-    // SAFETY: both contexts are valid (the caller's contract).
-    let (old_view, view) = unsafe { ((*from).view, (*to).view) };
-    if view != old_view {
-        mmu::use_view(view);
+    #[cfg(feature = "loader")]
+    {
+        // SAFETY: forwarded from the caller; only the `fp` field is reached.
+        unsafe { fpu::switch(&raw mut (*from).fp) };
+        // SAFETY: both contexts are valid (the caller's contract).
+        let (old_view, view) = unsafe { ((*from).view, (*to).view) };
+        if view != old_view {
+            mmu::use_view(view);
+        }
     }
     // SAFETY: forwarded from the caller.
     unsafe { switch_context(from, to) };

@@ -4,7 +4,19 @@
 //! OpenSBI enters in S-mode with address translation off, `a0` = hart id and
 //! `a1` = the device tree's address. Before any Rust code runs we count the
 //! instructions retired so far (for the boot figure), switch to our stack,
-//! clear `.bss`, enable the FPU and install the trap vector.
+//! clear `.bss`, enable the FPU (with the loader) and install the trap
+//! vector.
+//!
+//! Without the loader the FPU stays off: only kernel code runs there, and
+//! kernel code uses no floating point (the kernels are built for
+//! `riscv64gc`, so the compiler could emit it, but no kernel code asks for
+//! it), so a floating-point instruction would be a kernel defect, and with
+//! the unit off it is reported as an illegal instruction instead of
+//! touching registers nothing saves.
+
+/// `sstatus.FS` at boot: Initial with the loader (components may use
+/// floating point; `fpu` switches it lazily), else Off.
+const FS_AT_BOOT: usize = if cfg!(feature = "loader") { 1 << 13 } else { 0 };
 
 core::arch::global_asm!(
     r#"
@@ -21,7 +33,7 @@ _start:
     addi t0, t0, 8
     j 1b
 2:
-    li t0, 0x2000
+    li t0, {fs_at_boot}
     csrs sstatus, t0
     la t0, trap_entry
     csrw stvec, t0
@@ -29,7 +41,8 @@ _start:
 3:
     wfi
     j 3b
-"#
+"#,
+    fs_at_boot = const FS_AT_BOOT,
 );
 
 /// Where `_start` jumps once Rust code can run: hands the device tree's

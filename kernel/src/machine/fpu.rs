@@ -10,6 +10,9 @@
 //! Between threads that never touch the unit, a switch costs four
 //! instructions and no trap. Kernel code never uses floating point, so
 //! the registers always hold a thread's own values.
+//!
+//! Only with the loader: without it only kernel code runs, and the unit
+//! stays off (`entry`).
 
 use core::sync::atomic::{AtomicPtr, Ordering};
 

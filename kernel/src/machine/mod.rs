@@ -26,13 +26,13 @@ pub mod console;
 pub mod context;
 pub mod counters;
 mod entry;
-#[cfg(feature = "threads")]
+#[cfg(feature = "loader")]
 pub mod fpu;
 pub mod heap;
 pub mod interrupt_mask;
 #[cfg(not(feature = "loader"))]
 mod memory_functions;
-#[cfg(feature = "threads")]
+#[cfg(feature = "loader")]
 pub mod mmu;
 pub mod platform;
 pub mod plic;

@@ -1,8 +1,8 @@
 //! Traps: the vector that saves a full register frame, and the handler.
 //!
 //! The timer and device interrupts go to the handlers the scheduler and
-//! the interrupt registry install. A thread's first floating-point
-//! instruction traps and loads its registers (`fpu`). An exception from
+//! the interrupt registry install. With the loader, a thread's first
+//! floating-point instruction traps and loads its registers (`fpu`). An exception from
 //! U-mode goes to the handler the thread code installs, which ends the
 //! thread or lets the virtual-memory manager resolve a page fault. Any
 //! other trap — an exception in S-mode is a kernel defect, and a thread
@@ -21,7 +21,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use interfaces::power::exit_code;
 
 use super::console::Hex;
-#[cfg(feature = "threads")]
+#[cfg(feature = "loader")]
 use super::fpu;
 use super::power;
 
@@ -204,24 +204,63 @@ trap_entry:
     spp = const SPP,
 );
 
-/// Names of the exception causes of the privileged specification.
+/// The name of exception cause `code` (of the privileged specification).
 pub fn exception_name(code: u64) -> &'static str {
-    match code {
-        0 => "instruction address misaligned",
-        1 => "instruction access fault",
-        2 => "illegal instruction",
-        3 => "breakpoint",
-        4 => "load address misaligned",
-        5 => "load access fault",
-        6 => "store address misaligned",
-        7 => "store access fault",
-        8 => "environment call from U-mode",
-        9 => "environment call from S-mode",
-        12 => "instruction page fault",
-        13 => "load page fault",
-        15 => "store page fault",
-        _ => "unknown exception",
+    // The names of causes 0 to 15 packed into one text (an empty name for
+    // the codes the specification leaves unused), and where each ends: a
+    // table of string slices would take 16 bytes a name.
+    macro_rules! packed {
+        ($($name:literal),* $(,)?) => {
+            (concat!($($name),*), ends(&[$($name),*]))
+        };
     }
+    const NAMES: (&str, [u16; 16]) = packed!(
+        "instruction address misaligned",
+        "instruction access fault",
+        "illegal instruction",
+        "breakpoint",
+        "load address misaligned",
+        "load access fault",
+        "store address misaligned",
+        "store access fault",
+        "environment call from U-mode",
+        "environment call from S-mode",
+        "",
+        "",
+        "instruction page fault",
+        "load page fault",
+        "",
+        "store page fault",
+    );
+    const TEXT: &str = NAMES.0;
+    const ENDS: [u16; 16] = NAMES.1;
+    let index = usize::try_from(code).unwrap_or(usize::MAX);
+    let start = match index.checked_sub(1) {
+        Some(previous) => ENDS.get(previous).copied(),
+        None => Some(0),
+    };
+    start
+        .zip(ENDS.get(index))
+        .and_then(|(start, &end)| TEXT.get(usize::from(start)..usize::from(end)))
+        .filter(|name| !name.is_empty())
+        .unwrap_or("unknown exception")
+}
+
+/// Where each of `names` ends once they are put one after another.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "the names are a few hundred bytes in all"
+)]
+const fn ends<const N: usize>(names: &[&str; N]) -> [u16; N] {
+    let mut ends = [0; N];
+    let mut end = 0;
+    let mut index = 0;
+    while index < N {
+        end += names[index].len();
+        ends[index] = end as u16;
+        index += 1;
+    }
+    ends
 }
 
 /// The supervisor timer interrupt's cause code.
@@ -298,7 +337,7 @@ pub fn last_interrupt_entry() -> u64 {
 extern "C" fn trap_handler(frame: &mut TrapFrame) {
     let code = frame.cause();
     if frame.scause & INTERRUPT == 0 {
-        #[cfg(feature = "threads")]
+        #[cfg(feature = "loader")]
         if code == cause::ILLEGAL_INSTRUCTION && fpu::load_on_first_use() {
             return;
         }

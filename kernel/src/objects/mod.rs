@@ -71,21 +71,23 @@ pub fn register_boot_objects(uart: Option<usize>) -> Result<Root> {
     };
     // Nothing to load: the small namespace without demand loading.
     #[cfg(not(feature = "loader"))]
-    let root: Root = ComObject::create(namespace::FlatNamespace::new());
-    let console = ComObject::create::<interfaces::IConsole>(console::FirmwareConsole(
+    let root: Root = ComObject::try_create(namespace::FlatNamespace::new())?;
+    // Created fallibly, as every object a minimal kernel makes: an abort on
+    // a full heap would bring in `core::fmt` (`ComObject::try_create`).
+    let console = ComObject::try_create::<interfaces::IConsole>(console::FirmwareConsole(
         private_interfaces::console::ConsoleState {
             gate: com::Gate::new(),
             write_lock: com::WordLock::new(),
             uart: uart.map(crate::machine::uart::registers),
             wait: console::wait_for_input,
         },
-    ));
+    ))?;
     root.register("/dev/console", console.as_unknown(), 0)?;
-    let power = ComObject::create::<interfaces::IPower>(power::PowerControl);
+    let power = ComObject::try_create::<interfaces::IPower>(power::PowerControl)?;
     root.register("/dev/power", power.as_unknown(), 0)?;
     root.register(
         "/sys/heap",
-        HeapObject::serve(crate::machine::heap::shared()).as_unknown(),
+        HeapObject::serve(crate::machine::heap::shared())?.as_unknown(),
         0,
     )?;
     #[cfg(feature = "loader")]
@@ -126,7 +128,7 @@ fn register_loader_objects(root: &Root) -> Result<()> {
 /// `/sys/interrupts` and `/sys/vm-kernel` too.
 #[cfg(feature = "threads")]
 fn register_thread_objects(root: &Root) -> Result<()> {
-    let threads = ComObject::create::<interfaces::IThreads>(threads::ThreadList);
+    let threads = ComObject::try_create::<interfaces::IThreads>(threads::ThreadList)?;
     root.register("/sys/threads", threads.as_unknown(), 0)?;
     #[cfg(feature = "loader")]
     {
@@ -137,6 +139,6 @@ fn register_thread_objects(root: &Root) -> Result<()> {
         let vm_kernel = ComObject::create::<interfaces::IVmKernel>(vm_kernel::VmKernel);
         root.register(interfaces::vm::KERNEL_PATH, vm_kernel.as_unknown(), 0)?;
     }
-    let scheduler = ComObject::create::<interfaces::IScheduler>(scheduler::SchedulerService);
+    let scheduler = ComObject::try_create::<interfaces::IScheduler>(scheduler::SchedulerService)?;
     root.register("/sys/scheduler", scheduler.as_unknown(), 0)
 }

@@ -9,13 +9,10 @@ pub struct ThreadList;
 
 impl IThreadsImpl for ThreadList {
     fn count(&self) -> Result<u32> {
-        u32::try_from(crate::threads::statuses().len()).map_err(|_| Status::OUT_OF_RANGE)
+        u32::try_from(crate::threads::count()).map_err(|_| Status::OUT_OF_RANGE)
     }
 
     fn status(&self, index: u32) -> Result<ThreadStatus> {
-        crate::threads::statuses()
-            .get(index as usize)
-            .copied()
-            .ok_or(Status::OUT_OF_RANGE)
+        crate::threads::status(index as usize).ok_or(Status::OUT_OF_RANGE)
     }
 }

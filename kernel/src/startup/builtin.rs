@@ -22,7 +22,7 @@ use crate::startup::STARTUP_PROGRAM;
 
 /// Registers the built-in program under [`STARTUP_PROGRAM`].
 pub fn register(root: &Root) -> Result<()> {
-    let program = ComObject::create::<IProgram>(BuiltinShell);
+    let program = ComObject::try_create::<IProgram>(BuiltinShell)?;
     root.register(STARTUP_PROGRAM, program.as_unknown(), 0)
 }
 
@@ -59,7 +59,7 @@ impl IProgramImpl for BuiltinShell {
             let Some(length) = session.read_line(&mut line) else {
                 return Ok(());
             };
-            let text = core::str::from_utf8(line.get(..length).unwrap_or_default()).unwrap_or("");
+            let text = com::utf8(line.get(..length).unwrap_or_default()).unwrap_or("");
             if session.execute(text) == Flow::Stop {
                 return Ok(());
             }
@@ -291,7 +291,8 @@ impl Session {
 
     /// Prints `value` in decimal.
     fn decimal(&self, value: u64) {
-        self.raw(crate::machine::console::digits(value, 10, &mut [0; 64]));
+        use crate::machine::console::{MAX_DIGITS, digits};
+        self.raw(digits(value, 10, &mut [0; MAX_DIGITS]));
     }
 
     /// Writes bytes as they are.

@@ -16,6 +16,11 @@
 //! one-shot: it is set for the end of the running thread's slice only when
 //! another thread is ready, and for the earliest sleeper's deadline, so an
 //! idle system takes no timer interrupts at all.
+//!
+//! Without the loader the kernel has two threads, `main` and `idle`, and
+//! nothing can make more: creating, joining and detaching threads
+//! ([`spawn`]), U-mode, policy components — and with them time constraints
+//! and priority inheritance — serve components, and compile out.
 
 #[allow(
     unsafe_code,
@@ -23,30 +28,41 @@
 )]
 mod blocking;
 mod policy;
+#[cfg(feature = "loader")]
+mod spawn;
 mod thread;
 #[cfg(feature = "loader")]
 pub mod user_mode;
 pub mod word_waits;
 
 pub use blocking::{Condition, Event, Mutex};
+#[cfg(feature = "loader")]
+pub use spawn::{detach, spawn_component, wait_exit};
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use com::{ComPtr, Result, Status};
+use com::{ComPtr, Result, Status, try_box, try_push};
 use interfaces::{ISchedulerPolicy, ThreadStatus};
 
+#[cfg(feature = "loader")]
 use crate::machine::fpu::{self, FpRegisters};
 use crate::machine::interrupt_mask::Exclusive;
-use crate::machine::mmu::View;
 use crate::machine::{context, interrupt_mask, timer, trap};
 use policy::{Component, Policy};
+#[cfg(feature = "loader")]
+use spawn::{exit_with, reap_detached, spawn_entry};
 use thread::{Entry, State, Thread};
 
 /// The most threads that can exist at once (records and queue room are
-/// reserved up front, so switching never allocates).
-pub const MAX_THREADS: usize = 256;
+/// reserved up front, so switching never allocates): what policy
+/// components are told, or without the loader the two the kernel makes.
+pub const MAX_THREADS: usize = if cfg!(feature = "loader") {
+    interfaces::scheduler::MAX_THREADS
+} else {
+    2
+};
 /// The default stack size of a new thread.
 pub const DEFAULT_STACK: usize = 16 * 1024;
 /// The time slice, in milliseconds.
@@ -120,15 +136,9 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
         .try_reserve_exact(MAX_THREADS)
         .map_err(|_| Status::OUT_OF_MEMORY)?;
     let now = timer::now();
-    threads.push(Box::new(Thread::boot(1, "main", now)));
-    let idle = Box::new(Thread::new(
-        2,
-        "idle",
-        IDLE_STACK,
-        Entry::Kernel(idle, 0),
-        start,
-    ));
-    threads.push(idle);
+    try_push(&mut threads, try_box(Thread::boot(1, "main", now))?)?;
+    let idle = Thread::new(2, "idle", IDLE_STACK, Entry::Kernel(idle, 0), start)?;
+    try_push(&mut threads, try_box(idle)?)?;
     let ticks_per_second = ticks_per_second.max(1);
     // The timer may hold anything from before; start from "never".
     timer::set_deadline(u64::MAX);
@@ -140,9 +150,9 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
         })
     });
     trap::set_timer_handler(on_timer);
-    fpu::set_running_registers(running_fp_registers);
     #[cfg(feature = "loader")]
     {
+        fpu::set_running_registers(running_fp_registers);
         trap::set_user_exception_handler(user_mode::on_exception);
         crate::machine::user::allow_counter_reads();
     }
@@ -150,54 +160,6 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
     interrupt_mask::enable_timer();
     interrupt_mask::enable();
     Ok(())
-}
-
-/// Creates a thread running a component's `function(argument)` on a stack
-/// of `stack_size` bytes; it is ready at once.
-pub fn spawn_component(
-    name: &str,
-    function: extern "C" fn(u64),
-    argument: u64,
-    stack_size: usize,
-) -> Result<ThreadId> {
-    spawn_entry(
-        name,
-        Entry::Component(function, argument),
-        stack_size,
-        View::BARE,
-    )
-}
-
-fn spawn_entry(name: &str, entry: Entry, stack_size: usize, view: View) -> Result<ThreadId> {
-    let id = interrupt_mask::without(|| {
-        with_scheduler(|scheduler| {
-            let id = scheduler.next_id;
-            scheduler.next_id += 1;
-            id
-        })
-    })?;
-    // Allocated with interrupts enabled: the heap may have to wait.
-    let mut thread = Box::new(Thread::new(id, name, stack_size, entry, start));
-    thread.context.view = view;
-    let refused = interrupt_mask::without(|| {
-        with_scheduler(|scheduler| {
-            if scheduler.threads.len() == scheduler.threads.capacity() {
-                return Some(thread);
-            }
-            scheduler.threads.push(thread);
-            scheduler.policy.ready(scheduler.threads.len() - 1, id);
-            scheduler.program_timer(timer::now());
-            None
-        })
-    })?;
-    match refused {
-        // Freed here, with interrupts enabled.
-        Some(thread) => {
-            drop(thread);
-            Err(Status::OUT_OF_MEMORY)
-        }
-        None => Ok(id),
-    }
 }
 
 /// Gives the processor to the next ready thread, if any.
@@ -209,8 +171,9 @@ pub fn yield_now() {
 pub fn sleep_until(deadline: u64) {
     interrupt_mask::without(|| {
         let _ = with_scheduler(|scheduler| {
-            scheduler.current_mut().state = State::Sleeping(deadline);
+            scheduler.current_mut()?.state = State::Sleeping(deadline);
             scheduler.earliest_sleeper = scheduler.earliest_sleeper.min(deadline);
+            Some(())
         });
         switch(false);
     });
@@ -222,79 +185,6 @@ pub fn exit() -> ! {
     let _ = with_scheduler(Scheduler::finish_current);
     switch(false);
     unreachable_after_exit()
-}
-
-/// Ends the calling thread with `outcome`, which [`wait_exit`] returns to
-/// whoever waits for it.
-pub fn exit_with(outcome: Status) -> ! {
-    interrupt_mask::disable();
-    let _ = with_scheduler(|scheduler| scheduler.current_mut().outcome = outcome);
-    exit()
-}
-
-/// Waits until thread `id` has exited (its record stays); the error that
-/// ended it, if one did.
-pub fn wait_exit(id: ThreadId) -> Result<()> {
-    loop {
-        let exited = interrupt_mask::without(|| {
-            let exited = with_scheduler(|scheduler| {
-                let index = scheduler.index_of(id).ok_or(Status::NOT_FOUND)?;
-                if index == scheduler.current || index == scheduler.idle {
-                    return Err(Status::INVALID_ARGUMENT);
-                }
-                let thread = &scheduler.threads[index];
-                if thread.state == State::Exited {
-                    return thread.outcome.check().map(|()| true);
-                }
-                scheduler.current_mut().state = State::Joining(id);
-                Ok(false)
-            })??;
-            if !exited {
-                switch(false);
-            }
-            Ok::<bool, Status>(exited)
-        })?;
-        if exited {
-            return Ok(());
-        }
-    }
-}
-
-/// Nobody will join thread `id`: it is freed as soon as it has exited
-/// (now, or later by the idle thread).
-pub fn detach(id: ThreadId) {
-    let record = interrupt_mask::without(|| {
-        with_scheduler(|scheduler| {
-            let index = scheduler.index_of(id)?;
-            if scheduler.threads[index].state == State::Exited {
-                return Some(scheduler.remove(index));
-            }
-            scheduler.threads[index].detached = true;
-            None
-        })
-    });
-    // Freed with interrupts enabled.
-    drop(record);
-}
-
-/// Frees the records of exited detached threads, one at a time, with
-/// interrupts enabled between (run by the idle thread).
-fn reap_detached() {
-    loop {
-        let record = interrupt_mask::without(|| {
-            with_scheduler(|scheduler| {
-                let index = scheduler
-                    .threads
-                    .iter()
-                    .position(|thread| thread.detached && thread.state == State::Exited)?;
-                Some(scheduler.remove(index))
-            })
-        });
-        match record {
-            Ok(Some(record)) => drop(record),
-            _ => return,
-        }
-    }
 }
 
 /// Ticks of `time` since reset.
@@ -330,22 +220,25 @@ pub fn ticks_per_second() -> u64 {
     interrupt_mask::without(|| with_scheduler(|scheduler| scheduler.ticks_per_second)).unwrap_or(1)
 }
 
-/// The figures of every thread.
-pub fn statuses() -> Vec<ThreadStatus> {
-    let mut statuses = Vec::with_capacity(MAX_THREADS);
+/// How many threads there are (exited ones whose records stay included).
+pub fn count() -> usize {
+    interrupt_mask::without(|| with_scheduler(|scheduler| scheduler.threads.len())).unwrap_or(0)
+}
+
+/// The figures of the thread at `index` (below [`count`]), if there is one.
+pub fn status(index: usize) -> Option<ThreadStatus> {
     interrupt_mask::without(|| {
-        let _ = with_scheduler(|scheduler| {
-            let now = timer::now();
-            for thread in &scheduler.threads {
-                let mut status = thread.status();
-                if thread.state == State::Running {
-                    status.cpu_ticks += now - thread.since;
-                }
-                statuses.push(status);
+        with_scheduler(|scheduler| {
+            let thread = scheduler.threads.get(index)?;
+            let mut status = thread.status();
+            if thread.state == State::Running {
+                status.cpu_ticks += timer::now() - thread.since;
             }
-        });
-    });
-    statuses
+            Some(status)
+        })
+    })
+    .ok()
+    .flatten()
 }
 
 impl Scheduler {
@@ -373,8 +266,11 @@ impl Scheduler {
 
     /// Marks the running thread exited and wakes whoever joins it.
     fn finish_current(&mut self) {
-        let me = self.current_mut().id;
-        self.current_mut().state = State::Exited;
+        let Some(current) = self.current_mut() else {
+            return;
+        };
+        current.state = State::Exited;
+        let me = current.id;
         for (index, thread) in self.threads.iter_mut().enumerate() {
             if thread.state == State::Joining(me) {
                 thread.state = State::Ready;
@@ -414,10 +310,12 @@ impl Scheduler {
         })
     }
 
-    fn current_mut(&mut self) -> &mut Thread {
-        // `current` is kept valid by `remove`, the only place records move.
+    /// The running thread's record: always there (`remove`, the only
+    /// place records move, keeps `current` valid), but looked up without
+    /// a panic path, which would format its message.
+    fn current_mut(&mut self) -> Option<&mut Thread> {
         let current = self.current;
-        &mut self.threads[current]
+        self.threads.get_mut(current).map(|thread| &mut **thread)
     }
 
     /// Takes the record at `index` out (an exited thread's), keeping
@@ -465,7 +363,9 @@ impl Scheduler {
                 .filter(|&(deadline, _)| deadline <= now)
                 .min();
             let Some((_, index)) = due else { break };
-            let thread = &mut self.threads[index];
+            let Some(thread) = self.threads.get_mut(index) else {
+                break;
+            };
             thread.timed_out = matches!(thread.state, State::Waiting { .. });
             thread.state = State::Ready;
             let id = thread.id;
@@ -524,17 +424,25 @@ pub fn wait_on(key: usize, deadline: u64, then: impl FnOnce() -> bool) -> bool {
             let ticket = scheduler.next_ticket;
             scheduler.next_ticket += 1;
             scheduler.earliest_sleeper = scheduler.earliest_sleeper.min(deadline);
-            let me = scheduler.current_mut();
+            let me = scheduler.current_mut()?;
             me.state = State::Waiting { key, deadline };
             me.ticket = ticket;
             me.timed_out = false;
+            Some(())
         });
-        if !then() || waiting.is_err() {
-            let _ = with_scheduler(|scheduler| scheduler.current_mut().state = State::Running);
+        if !then() || !matches!(waiting, Ok(Some(()))) {
+            let _ = with_scheduler(|scheduler| {
+                if let Some(me) = scheduler.current_mut() {
+                    me.state = State::Running;
+                }
+            });
             return true;
         }
         switch(false);
-        with_scheduler(|scheduler| !scheduler.current_mut().timed_out).unwrap_or(true)
+        with_scheduler(|scheduler| Some(!scheduler.current_mut()?.timed_out))
+            .ok()
+            .flatten()
+            .unwrap_or(true)
     })
 }
 
@@ -621,6 +529,7 @@ pub fn wake_all(key: usize) -> usize {
 /// every ready thread moves to it, in the order the old policy would have
 /// run them. Returns the old component, to be dropped with interrupts
 /// enabled (dropping it may unload its module).
+#[cfg(feature = "loader")]
 fn replace_policy(component: Option<Component>) -> Result<Option<Component>> {
     interrupt_mask::without(|| {
         with_scheduler(|scheduler| {
@@ -648,6 +557,7 @@ fn replace_policy(component: Option<Component>) -> Result<Option<Component>> {
 }
 
 /// Switches to the policy component `object` (named `name`).
+#[cfg(feature = "loader")]
 pub fn use_policy_component(object: ComPtr<ISchedulerPolicy>, name: &str) -> Result<()> {
     let old = replace_policy(Some(Component::new(object)?))?;
     drop(old);
@@ -655,11 +565,15 @@ pub fn use_policy_component(object: ComPtr<ISchedulerPolicy>, name: &str) -> Res
     Ok(())
 }
 
-/// Switches back to the built-in round-robin.
+/// Switches back to the built-in round-robin (without the loader, the
+/// only policy there is, always in charge).
 pub fn use_builtin_policy() -> Result<()> {
-    let old = replace_policy(None)?;
-    drop(old);
-    set_policy_name(BUILTIN_POLICY);
+    #[cfg(feature = "loader")]
+    {
+        let old = replace_policy(None)?;
+        drop(old);
+        set_policy_name(BUILTIN_POLICY);
+    }
     Ok(())
 }
 
@@ -674,9 +588,11 @@ pub fn preemptive() -> bool {
 pub const BUILTIN_POLICY: &str = "builtin";
 
 /// The policy's name, for `ps` and `sched`.
+#[cfg(feature = "loader")]
 static POLICY_NAME: crate::machine::interrupt_mask::Exclusive<([u8; 32], usize)> =
     crate::machine::interrupt_mask::Exclusive::new(([0; 32], 0));
 
+#[cfg(feature = "loader")]
 fn set_policy_name(name: &str) {
     let length = name.len().min(32);
     interrupt_mask::without(|| {
@@ -688,6 +604,7 @@ fn set_policy_name(name: &str) {
 }
 
 /// Copies the current policy's name into `buffer`; returns its length.
+#[cfg(feature = "loader")]
 pub fn policy_name(buffer: &mut [u8]) -> usize {
     interrupt_mask::without(|| {
         POLICY_NAME.with(|(bytes, used)| {
@@ -696,12 +613,27 @@ pub fn policy_name(buffer: &mut [u8]) -> usize {
             } else {
                 &bytes[..*used]
             };
-            let length = name.len().min(buffer.len());
-            buffer[..length].copy_from_slice(&name[..length]);
-            length
+            copy_name(name, buffer)
         })
     })
     .unwrap_or(0)
+}
+
+/// Copies the policy's name — without the loader, always the built-in
+/// one's — into `buffer`; returns its length.
+#[cfg(not(feature = "loader"))]
+pub fn policy_name(buffer: &mut [u8]) -> usize {
+    copy_name(BUILTIN_POLICY.as_bytes(), buffer)
+}
+
+/// Copies as much of `name` as fits into `buffer`; returns how much.
+/// (Zipped, not sliced: no index that could panic, and format.)
+fn copy_name(name: &[u8], buffer: &mut [u8]) -> usize {
+    buffer
+        .iter_mut()
+        .zip(name)
+        .map(|(to, from)| *to = *from)
+        .count()
 }
 
 /// The calling thread asks for `estimate` ticks of processor between
@@ -711,10 +643,9 @@ pub fn policy_name(buffer: &mut [u8]) -> usize {
 pub fn begin_constraint(start: u64, estimate: u64, deadline: u64, criticality: u32) -> Result<()> {
     interrupt_mask::without(|| {
         with_scheduler(|scheduler| {
-            let id = scheduler.current_mut().id;
             scheduler
                 .policy
-                .begin_constraint(id, start, estimate, deadline, criticality)
+                .begin_constraint(current_id(), start, estimate, deadline, criticality)
         })?
         .inspect(|_| switch(true))
     })
@@ -726,10 +657,7 @@ pub fn begin_constraint(start: u64, estimate: u64, deadline: u64, criticality: u
 /// its next constraint before threads without one run.
 pub fn end_constraint() -> Result<()> {
     interrupt_mask::without(|| {
-        with_scheduler(|scheduler| {
-            let id = scheduler.current_mut().id;
-            scheduler.policy.end_constraint(id, timer::now())
-        })
+        with_scheduler(|scheduler| scheduler.policy.end_constraint(current_id(), timer::now()))
     })?
 }
 
@@ -797,7 +725,7 @@ fn switch(requeue: bool) {
         let now = timer::now();
         scheduler.wake_sleepers(now);
         let (current, idle) = (scheduler.current, scheduler.idle);
-        let me = scheduler.current_mut();
+        let me = scheduler.current_mut()?;
         if me.state == State::Running {
             me.state = State::Ready;
         }
@@ -819,7 +747,7 @@ fn switch(requeue: bool) {
         } else {
             scheduler.pick_next(now)
         };
-        let me = scheduler.current_mut();
+        let me = scheduler.current_mut()?;
         if next == current && me.state == State::Ready {
             me.state = State::Running;
             scheduler.program_timer(now);
@@ -852,7 +780,9 @@ fn switch(requeue: bool) {
 #[cold]
 #[inline(never)]
 fn stop_overflowed(scheduler: &mut Scheduler) {
-    let thread = scheduler.current_mut();
+    let Some(thread) = scheduler.current_mut() else {
+        return;
+    };
     kputln!(
         "threads: thread ",
         thread.id,
@@ -865,8 +795,11 @@ fn stop_overflowed(scheduler: &mut Scheduler) {
 
 /// Where the running thread keeps its floating-point registers (null while
 /// the scheduler is busy: its code uses no floating point).
+#[cfg(feature = "loader")]
 fn running_fp_registers() -> *mut FpRegisters {
-    with_scheduler(|scheduler| scheduler.current_mut().context.fp_registers())
+    with_scheduler(|scheduler| Some(scheduler.current_mut()?.context.fp_registers()))
+        .ok()
+        .flatten()
         .unwrap_or(core::ptr::null_mut())
 }
 
@@ -888,6 +821,7 @@ extern "C" fn start(id: usize) -> ! {
     interrupt_mask::enable();
     match work {
         Ok(Some((Entry::Kernel(function, argument), _))) => function(argument),
+        #[cfg(feature = "loader")]
         Ok(Some((Entry::Component(function, argument), _))) => function(argument),
         #[cfg(feature = "loader")]
         Ok(Some((
@@ -910,6 +844,7 @@ extern "C" fn start(id: usize) -> ! {
 /// switches to the thread it woke.
 fn idle(_: usize) {
     loop {
+        #[cfg(feature = "loader")]
         reap_detached();
         interrupt_mask::disable();
         let nothing_ready = with_scheduler(|scheduler| scheduler.policy.is_empty()).unwrap_or(true);

@@ -4,6 +4,11 @@
 //! The built-in queue is a fixed ring of thread-table indices, so making a
 //! thread ready or picking the next one is a few instructions and never
 //! allocates — the default path is the fast one.
+//!
+//! Policy components are components: without the loader there are none,
+//! and [`Component`] is a type with no values, so the compiler drops every
+//! path through one — a component's picks, its time constraints, the
+//! urgency lent along locks — and the built-in policy is all there is.
 
 use com::ComPtr;
 use interfaces::ISchedulerPolicy;
@@ -112,10 +117,15 @@ pub struct Component {
     object: ComPtr<ISchedulerPolicy>,
     /// Cached: the component answers it the same way every time.
     preemptive: bool,
+    /// Without the loader no component can exist: this field has no value,
+    /// so neither has the type.
+    #[cfg(not(feature = "loader"))]
+    _none: core::convert::Infallible,
 }
 
 impl Component {
     /// Wraps a policy object.
+    #[cfg(feature = "loader")]
     pub fn new(object: ComPtr<ISchedulerPolicy>) -> com::Result<Component> {
         let preemptive = object.preemptive()?;
         Ok(Component { object, preemptive })
@@ -155,6 +165,7 @@ impl Policy {
 
     /// Puts `component` (or, with `None`, the built-in policy) in charge;
     /// returns the component that was. The caller moves the ready threads.
+    #[cfg(feature = "loader")]
     pub fn replace(&mut self, component: Option<Component>) -> Option<Component> {
         core::mem::replace(&mut self.component, component)
     }

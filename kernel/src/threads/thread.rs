@@ -1,8 +1,9 @@
 //! One thread: its registers while it does not run, its stack, its figures.
 
-use alloc::boxed::Box;
-use alloc::vec;
+use alloc::vec::Vec;
 
+use com::Result;
+#[cfg(feature = "loader")]
 use com::Status;
 use interfaces::ThreadStatus;
 use interfaces::threads::state;
@@ -44,6 +45,7 @@ pub enum Entry {
     /// A kernel function, with its argument.
     Kernel(fn(usize), usize),
     /// A component's function, with its argument (made through `IProcess`).
+    #[cfg(feature = "loader")]
     Component(extern "C" fn(u64), u64),
     /// Code run in U-mode: its entry address, argument and stack pointer,
     /// all as the thread's view sees them.
@@ -64,9 +66,10 @@ pub struct Thread {
     pub state: State,
     /// Its registers while it does not run.
     pub context: Context,
-    /// Its stack, as words so the guard is one aligned load (none for the
-    /// boot thread, which runs on the boot stack).
-    stack: Option<Box<[u64]>>,
+    /// Its stack, as words so the guard is one aligned load (empty for the
+    /// boot thread, which runs on the boot stack: an empty vector is one
+    /// length test on a switch, where `None` of a `Vec` is two more).
+    stack: Vec<u64>,
     /// What it runs.
     pub entry: Entry,
     /// Processor time used so far, in `time` ticks.
@@ -78,47 +81,55 @@ pub struct Thread {
     /// Set when a timed wait ended by its deadline rather than a wake-up.
     pub timed_out: bool,
     /// Nobody will join it: the idle thread frees it once it has exited.
+    #[cfg(feature = "loader")]
     pub detached: bool,
     /// How it ended: `OK`, or the error that ended it (an exception in
     /// U-mode), for whoever waits for it.
+    #[cfg(feature = "loader")]
     pub outcome: Status,
 }
 
 impl Thread {
     /// The thread already running (the boot thread), on the boot stack.
     pub fn boot(id: u64, name: &str, now: u64) -> Thread {
-        let mut thread = Thread::record(id, name, None, Entry::Kernel(|_| {}, 0));
+        let mut thread = Thread::record(id, name, Vec::new(), Entry::Kernel(|_| {}, 0));
         thread.state = State::Running;
         thread.since = now;
         thread
     }
 
     /// A new thread that will start in `start` (the scheduler's trampoline),
-    /// which runs `entry`; its stack comes from the heap.
+    /// which runs `entry`; its stack comes from the heap (`OUT_OF_MEMORY`
+    /// if it has no room).
     pub fn new(
         id: u64,
         name: &str,
         stack_size: usize,
         entry: Entry,
         start: extern "C" fn(usize) -> !,
-    ) -> Thread {
-        let mut stack =
-            vec![STACK_FILL; (stack_size / WORD).max(GUARD_WORDS * 2)].into_boxed_slice();
-        stack[..GUARD_WORDS].fill(GUARD);
+    ) -> Result<Thread> {
+        let mut stack = com::try_filled(STACK_FILL, (stack_size / WORD).max(GUARD_WORDS * 2))?;
+        stack
+            .iter_mut()
+            .take(GUARD_WORDS)
+            .for_each(|word| *word = GUARD);
         let top = stack.as_ptr() as usize + stack.len() * WORD;
-        let mut thread = Thread::record(id, name, Some(stack), entry);
+        let mut thread = Thread::record(id, name, stack, entry);
         thread.context = Context::new(top, start, usize::try_from(id).unwrap_or(0));
-        thread
+        Ok(thread)
     }
 
-    fn record(id: u64, name: &str, stack: Option<Box<[u64]>>, entry: Entry) -> Thread {
+    fn record(id: u64, name: &str, stack: Vec<u64>, entry: Entry) -> Thread {
         let mut bytes = [0u8; 16];
         // Keep whole characters: cut at a boundary that fits.
         let length = (0..=name.len().min(16))
             .rev()
             .find(|&end| name.is_char_boundary(end))
             .unwrap_or(0);
-        bytes[..length].copy_from_slice(&name.as_bytes()[..length]);
+        // Zipped, not sliced: no index that could panic (and format).
+        for (to, from) in bytes.iter_mut().zip(name.as_bytes().iter().take(length)) {
+            *to = *from;
+        }
         Thread {
             id,
             name: bytes,
@@ -131,7 +142,9 @@ impl Thread {
             since: 0,
             ticket: 0,
             timed_out: false,
+            #[cfg(feature = "loader")]
             detached: false,
+            #[cfg(feature = "loader")]
             outcome: Status::OK,
         }
     }
@@ -139,14 +152,15 @@ impl Thread {
     /// The top of its kernel stack (0 for the boot thread, which has none
     /// of its own and never enters U-mode).
     pub fn kernel_stack_top(&self) -> u64 {
-        self.stack.as_ref().map_or(0, |stack| {
-            (stack.as_ptr() as usize + stack.len() * WORD) as u64
-        })
+        if self.stack.is_empty() {
+            return 0;
+        }
+        (self.stack.as_ptr() as usize + self.stack.len() * WORD) as u64
     }
 
     /// The thread's name.
     pub fn name(&self) -> &str {
-        core::str::from_utf8(
+        com::utf8(
             self.name
                 .get(..self.name_length as usize)
                 .unwrap_or_default(),
@@ -158,13 +172,16 @@ impl Thread {
     /// of its stack (the zone's top word is the first a deepening stack hits).
     pub fn stack_intact(&self) -> bool {
         self.stack
-            .as_ref()
-            .is_none_or(|stack| stack.get(GUARD_WORDS - 1) == Some(&GUARD))
+            .get(GUARD_WORDS - 1)
+            .is_none_or(|&word| word == GUARD)
     }
 
     /// The thread's figures for `ps`.
     pub fn status(&self) -> ThreadStatus {
-        let (size, used) = self.stack.as_ref().map_or((0, 0), |stack| {
+        let stack = &self.stack;
+        let (size, used) = if stack.is_empty() {
+            (0, 0)
+        } else {
             let untouched = stack
                 .iter()
                 .skip(GUARD_WORDS)
@@ -174,7 +191,7 @@ impl Thread {
                 stack.len() * WORD,
                 (stack.len() - GUARD_WORDS - untouched) * WORD,
             )
-        });
+        };
         ThreadStatus {
             id: self.id,
             cpu_ticks: self.cpu_ticks,

@@ -47,8 +47,9 @@ pub fn spawn(
 pub fn set_current_view(view: View) -> Result<()> {
     interrupt_mask::without(|| {
         with_scheduler(|scheduler| {
-            let me = scheduler.current_mut();
-            if me.context.view != view {
+            if let Some(me) = scheduler.current_mut()
+                && me.context.view != view
+            {
                 me.context.view = view;
                 mmu::use_view(view);
             }
@@ -58,8 +59,12 @@ pub fn set_current_view(view: View) -> Result<()> {
 
 /// The calling thread's view.
 pub fn current_view() -> View {
-    interrupt_mask::without(|| with_scheduler(|scheduler| scheduler.current_mut().context.view))
-        .unwrap_or(View::BARE)
+    interrupt_mask::without(|| {
+        with_scheduler(|scheduler| Some(scheduler.current_mut()?.context.view))
+    })
+    .ok()
+    .flatten()
+    .unwrap_or(View::BARE)
 }
 
 /// True while a thread that has not finished has a view other than Bare.

@@ -165,14 +165,7 @@ unsafe impl Param for &str {
     unsafe fn from_abi(abi: RawSlice) -> Result<Self> {
         // SAFETY: the caller passes a readable range, by the ABI.
         let bytes = unsafe { slice_from_abi(abi.ptr, abi.len) }?;
-        // Names and most strings are ASCII: one pass over the bytes is far
-        // cheaper than UTF-8 decoding (and than `<[u8]>::is_ascii`, whose
-        // word reads cost byte loads on a core without unaligned access).
-        if bytes.iter().all(u8::is_ascii) {
-            // SAFETY: ASCII is valid UTF-8.
-            return Ok(unsafe { core::str::from_utf8_unchecked(bytes) });
-        }
-        core::str::from_utf8(bytes).map_err(|_| Status::BAD_STRING)
+        crate::text::utf8(bytes).ok_or(Status::BAD_STRING)
     }
 }
 

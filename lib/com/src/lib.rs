@@ -44,6 +44,7 @@ extern crate self as com;
 
 mod abi;
 mod by_name;
+mod fallible;
 mod gate;
 mod guid;
 mod interface;
@@ -53,6 +54,7 @@ mod mutable;
 mod object;
 mod ptr;
 mod registers;
+mod set_once;
 mod signature;
 mod status;
 mod text;
@@ -62,6 +64,7 @@ mod word_lock;
 
 pub use abi::{Param, PlainData, RawSlice, RawSliceMut, Record, Ret};
 pub use com_macros::{Record, class, interface, published_state};
+pub use fallible::{try_box, try_filled, try_push};
 pub use gate::{Gate, GateEntry};
 pub use guid::Guid;
 pub use interface::{IUnknown, IUnknownVtbl, Interface};
@@ -72,10 +75,11 @@ pub use object::KeepLoaded;
 pub use object::{Class, ComObject, HasInterface, Implement, VtableSlots, adopt, live_objects};
 pub use ptr::ComPtr;
 pub use registers::Registers;
+pub use set_once::SetOnce;
 pub use signature::{
     ArgKind, ArgSignature, FieldKind, FieldSignature, InterfaceSignature, MethodSignature,
     RecordSignature,
 };
 pub use status::{Result, Status};
-pub use text::copy_text;
+pub use text::{copy_text, utf8};
 pub use word_lock::{WordLock, WordLockGuard};

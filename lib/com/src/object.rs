@@ -18,7 +18,7 @@ use alloc::boxed::Box;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering, fence};
 
-use crate::{ComPtr, Gate, Guid, IUnknown, IUnknownVtbl, Interface, Status};
+use crate::{ComPtr, Gate, Guid, IUnknown, IUnknownVtbl, Interface, Result, Status};
 
 /// A Rust type that implements one or more interfaces.
 ///
@@ -143,16 +143,41 @@ impl<T: Class> ComObject<T> {
     /// Where the implementation's state starts, from the object's start.
     pub(crate) const VALUE_OFFSET: usize = core::mem::offset_of!(ComObject<T>, value);
 
-    /// Boxes `value` as a new object and returns its interface `I`.
+    /// Boxes `value` as a new object and returns its interface `I`; aborts,
+    /// as `Box::new` does, when the heap cannot hold it.
     pub fn create<I: Interface>(value: T) -> ComPtr<I>
     where
         T: HasInterface<I>,
     {
-        let object = Box::new(ComObject {
+        Self::publish(Box::new(ComObject::new(value)))
+    }
+
+    /// [`ComObject::create`], but `OUT_OF_MEMORY` where `create` aborts: for
+    /// code that must never abort, and for the minimal kernels, which then
+    /// carry no allocation-failure handler (it formats its message, and
+    /// would bring `core::fmt` in).
+    pub fn try_create<I: Interface>(value: T) -> Result<ComPtr<I>>
+    where
+        T: HasInterface<I>,
+    {
+        Ok(Self::publish(crate::try_box(ComObject::new(value))?))
+    }
+
+    /// A new object's state: one reference, which its creator holds.
+    fn new(value: T) -> ComObject<T> {
+        ComObject {
             vtables: T::vtables(),
             references: AtomicU32::new(1),
             value,
-        });
+        }
+    }
+
+    /// Counts the boxed `object` as live and returns its interface `I`,
+    /// which holds its one reference.
+    fn publish<I: Interface>(object: Box<ComObject<T>>) -> ComPtr<I>
+    where
+        T: HasInterface<I>,
+    {
         LIVE_OBJECTS.fetch_add(1, Ordering::Relaxed);
         let base = Box::into_raw(object).cast::<*mut c_void>();
         // SAFETY: slot `SLOT` lies inside the object's vtable array, and it

@@ -32,9 +32,10 @@ struct Nested {
 }
 
 impl HeapObject {
-    /// Serves `heap` as an `IHeap` object.
-    pub fn serve(heap: &'static SharedHeap) -> ComPtr<IHeap> {
-        ComObject::create(HeapObject {
+    /// Serves `heap` as an `IHeap` object (`OUT_OF_MEMORY` if no heap has
+    /// room for the object).
+    pub fn serve(heap: &'static SharedHeap) -> Result<ComPtr<IHeap>> {
+        ComObject::try_create(HeapObject {
             backing: Backing::Static(heap),
         })
     }

@@ -32,7 +32,7 @@ fn shared_of(size: usize) -> ComPtr<IHeap> {
     let shared: &'static SharedHeap = Box::leak(Box::new(SharedHeap::empty()));
     // SAFETY: as in `heap_of`.
     unsafe { shared.init(region.as_mut_ptr(), region.len()) };
-    HeapObject::serve(shared)
+    HeapObject::serve(shared).expect("the host heap has room for the object")
 }
 
 #[test]

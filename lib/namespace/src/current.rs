@@ -4,28 +4,18 @@
 //! root namespace the kernel installs at boot. When address spaces arrive,
 //! this is where the per-space answer is chosen.
 
-use com::{ComPtr, Result, Status};
+use com::{ComPtr, Result, SetOnce, Status};
 use interfaces::INamespace;
-use spin::Once;
 
-static CURRENT: Once<ComPtr<INamespace>> = Once::new();
+static CURRENT: SetOnce<INamespace> = SetOnce::new();
 
 /// Installs `root` as the namespace every caller sees; done once, at boot.
 /// A second call fails with `ALREADY_EXISTS` and changes nothing.
 pub fn set_current(root: ComPtr<INamespace>) -> Result<()> {
-    let mut installed = false;
-    CURRENT.call_once(|| {
-        installed = true;
-        root
-    });
-    if installed {
-        Ok(())
-    } else {
-        Err(Status::ALREADY_EXISTS)
-    }
+    CURRENT.set(root)
 }
 
 /// The caller's namespace; `NOT_FOUND` before the kernel installed one.
 pub fn current() -> Result<ComPtr<INamespace>> {
-    CURRENT.get().cloned().ok_or(Status::NOT_FOUND)
+    CURRENT.get().ok_or(Status::NOT_FOUND)
 }

@@ -11,7 +11,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use com::{ComPtr, IUnknown, Result, Status, class, copy_text};
+use com::{ComPtr, IUnknown, Result, Status, class, copy_text, try_push};
 use interfaces::namespace::flags;
 use interfaces::{INamespace, INamespaceImpl};
 
@@ -123,8 +123,7 @@ impl INamespaceImpl for FlatNamespace {
             Some(_) if flags & flags::FAIL_IF_EXISTS != 0 => return Err(Status::ALREADY_EXISTS),
             Some(existing) => Some(core::mem::replace(existing, entry)),
             None => {
-                entries.try_reserve(1).map_err(|_| Status::OUT_OF_MEMORY)?;
-                entries.push(entry);
+                try_push(&mut entries, entry)?;
                 None
             }
         };
