@@ -184,7 +184,15 @@ fn print_banner(platform: &Platform, boot_instructions: u64) {
 
 /// Reports a boot step that failed and powers off.
 fn boot_failed(step: &str, status: Status) -> ! {
-    kputln!("boot: ", step, " failed: ", status.message());
+    kputln!(
+        "boot: ",
+        step,
+        " failed: ",
+        status.message(),
+        " (-",
+        u64::from(status.0.unsigned_abs()),
+        ")"
+    );
     power::off(exit_code::BOOT_FAILURE);
 }
 
@@ -197,7 +205,10 @@ fn startup_failed(step: &str, status: Status) -> ! {
         " the startup program ",
         STARTUP_PROGRAM,
         " failed: ",
-        status.message()
+        status.message(),
+        " (-",
+        u64::from(status.0.unsigned_abs()),
+        ")"
     );
     power::off(exit_code::BOOT_FAILURE);
 }

@@ -162,7 +162,9 @@ impl Session {
             }
             Err(Failure::On(subject, status)) => {
                 let message = status.message();
-                self.print_all(&["error: ", name, ": ", subject, ": ", message, "\n"]);
+                self.print_all(&["error: ", name, ": ", subject, ": ", message, " (-"]);
+                self.decimal(u64::from(status.0.unsigned_abs()));
+                self.print(")\n");
                 Flow::Continue
             }
         }
