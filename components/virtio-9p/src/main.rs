@@ -27,8 +27,7 @@ extern crate alloc;
 mod client;
 mod objects;
 
-use com::{ComPtr, IUnknown, Result, Status};
-use interfaces::IInterrupts;
+use com::{ComPtr, IUnknown, Result};
 use interfaces::device::virtio;
 use virtio_drivers::device::virtio_9p::VirtIO9p;
 
@@ -37,15 +36,7 @@ const DEVICE: &str = "virtio-9p0";
 
 fn construct() -> Result<ComPtr<IUnknown>> {
     let namespace = component::namespace()?;
-    let info = virtio_hal::find(&namespace, DEVICE)?;
-    if info.virtio_id != virtio::NINE_P {
-        return Err(Status::NOT_SUPPORTED);
-    }
-    let interrupt = namespace
-        .bind("/sys/interrupts", 0)?
-        .query::<IInterrupts>()?
-        .attach(info.interrupt)?;
-    let transport = virtio_hal::open(&info, interrupt)?;
+    let (transport, _interrupt) = virtio_hal::open(&namespace, DEVICE, virtio::NINE_P)?;
     let device = VirtIO9p::new(transport).map_err(virtio_hal::status)?;
     let client = client::Client::attach(device)?;
     objects::root(client)

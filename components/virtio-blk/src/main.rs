@@ -27,7 +27,7 @@ extern crate alloc;
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use component::threads::Lock;
 use interfaces::device::virtio;
-use interfaces::{IBlockDevice, IBlockDeviceImpl, IInterruptSource, IInterrupts};
+use interfaces::{IBlockDevice, IBlockDeviceImpl, IInterruptSource};
 use virtio_drivers::device::blk::SECTOR_SIZE;
 use virtio_hal::block::BlockDevice as Device;
 
@@ -107,15 +107,7 @@ impl IBlockDeviceImpl for Disk {
 
 fn construct() -> Result<ComPtr<IUnknown>> {
     let namespace = component::namespace()?;
-    let info = virtio_hal::find(&namespace, DEVICE)?;
-    if info.virtio_id != virtio::BLOCK {
-        return Err(Status::NOT_SUPPORTED);
-    }
-    let interrupt = namespace
-        .bind("/sys/interrupts", 0)?
-        .query::<IInterrupts>()?
-        .attach(info.interrupt)?;
-    let transport = virtio_hal::open(&info, interrupt.clone())?;
+    let (transport, interrupt) = virtio_hal::open(&namespace, DEVICE, virtio::BLOCK)?;
     let device = Device::new(transport).map_err(virtio_hal::status)?;
     let disk = Disk {
         block_count: device.capacity(),

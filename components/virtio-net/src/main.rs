@@ -23,10 +23,10 @@
 
 extern crate alloc;
 
-use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
+use com::{ComObject, ComPtr, IUnknown, Result, class};
 use component::threads::Lock;
 use interfaces::device::virtio;
-use interfaces::{IInterruptSource, IInterrupts, INetworkDevice, INetworkDeviceImpl};
+use interfaces::{IInterruptSource, INetworkDevice, INetworkDeviceImpl};
 use virtio_hal::net::NetworkCard;
 
 /// The device this driver drives, under `/sys/devices`.
@@ -83,15 +83,7 @@ fn mac_number(mac: [u8; 6]) -> u64 {
 
 fn construct() -> Result<ComPtr<IUnknown>> {
     let namespace = component::namespace()?;
-    let info = virtio_hal::find(&namespace, DEVICE)?;
-    if info.virtio_id != virtio::NETWORK {
-        return Err(Status::NOT_SUPPORTED);
-    }
-    let interrupt = namespace
-        .bind("/sys/interrupts", 0)?
-        .query::<IInterrupts>()?
-        .attach(info.interrupt)?;
-    let transport = virtio_hal::open(&info, interrupt.clone())?;
+    let (transport, interrupt) = virtio_hal::open(&namespace, DEVICE, virtio::NETWORK)?;
     let card = NetworkCard::new(transport)?;
     let card = Card {
         mac_address: mac_number(card.mac_address()),

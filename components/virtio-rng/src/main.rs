@@ -21,7 +21,7 @@ extern crate alloc;
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use component::threads::Lock;
 use interfaces::device::virtio;
-use interfaces::{IEntropySource, IEntropySourceImpl, IInterrupts};
+use interfaces::{IEntropySource, IEntropySourceImpl};
 use virtio_drivers::device::rng::VirtIORng;
 use virtio_hal::{AnsweredTransport, TesseraHal};
 
@@ -56,15 +56,7 @@ impl IEntropySourceImpl for EntropySource {
 
 fn construct() -> Result<ComPtr<IUnknown>> {
     let namespace = component::namespace()?;
-    let info = virtio_hal::find(&namespace, DEVICE)?;
-    if info.virtio_id != virtio::ENTROPY {
-        return Err(Status::NOT_SUPPORTED);
-    }
-    let interrupt = namespace
-        .bind("/sys/interrupts", 0)?
-        .query::<IInterrupts>()?
-        .attach(info.interrupt)?;
-    let transport = virtio_hal::open(&info, interrupt)?;
+    let (transport, _interrupt) = virtio_hal::open(&namespace, DEVICE, virtio::ENTROPY)?;
     let device = VirtIORng::new(transport).map_err(virtio_hal::status)?;
     let source = EntropySource {
         device: Lock::new(device)?,

@@ -34,7 +34,7 @@ use core::alloc::Layout;
 use core::ptr::NonNull;
 
 use com::{ComPtr, Result, Status};
-use interfaces::{DeviceInfo, IDevice, IInterruptSource, INamespace};
+use interfaces::{DeviceInfo, IDevice, IInterruptSource, IInterrupts, INamespace};
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 use virtio_drivers::{BufferDirection, Hal, PAGE_SIZE, PhysAddr};
 
@@ -101,20 +101,37 @@ unsafe impl Hal for TesseraHal {
     }
 }
 
-/// The device `name` under `/sys/devices` of `namespace` (`virtio-blk0`):
-/// what the kernel knows of it.
-pub fn find(namespace: &INamespace, name: &str) -> Result<DeviceInfo> {
+/// Opens the device `name` under `/sys/devices` of `namespace`
+/// (`virtio-blk0`), which must be a virtio device of kind `kind`
+/// (`interfaces::device::virtio`; `NOT_SUPPORTED` for another): attaches
+/// its interrupt and returns its virtio-mmio transport — an
+/// [`AnsweredTransport`] or a [`PostedTransport`], as the caller names it
+/// — with the interrupt source, which the driver holds while it drives
+/// the device.
+pub fn open<const ANSWERED: bool>(
+    namespace: &INamespace,
+    name: &str,
+    kind: u32,
+) -> Result<(InterruptTransport<ANSWERED>, ComPtr<IInterruptSource>)> {
     let path = alloc::format!("{}/{name}", interfaces::device::DIRECTORY);
-    namespace.bind(&path, 0)?.query::<IDevice>()?.info()
+    let device = namespace.bind(&path, 0)?.query::<IDevice>()?.info()?;
+    if device.virtio_id != kind {
+        return Err(Status::NOT_SUPPORTED);
+    }
+    let interrupt = namespace
+        .bind("/sys/interrupts", 0)?
+        .query::<IInterrupts>()?
+        .attach(device.interrupt)?;
+    let transport = mmio_transport(&device)?;
+    Ok((
+        InterruptTransport::new(transport, interrupt.clone()),
+        interrupt,
+    ))
 }
 
-/// The virtio-mmio transport of `device`, a device the kernel listed,
-/// whose interrupt `interrupt` is (attached by the caller): an
-/// [`AnsweredTransport`] or a [`PostedTransport`], as the caller names it.
-pub fn open<const ANSWERED: bool>(
-    device: &DeviceInfo,
-    interrupt: ComPtr<IInterruptSource>,
-) -> Result<InterruptTransport<ANSWERED>> {
+/// The virtio-mmio transport over `device`'s register window, which the
+/// kernel listed.
+fn mmio_transport(device: &DeviceInfo) -> Result<MmioTransport<'static>> {
     let size = usize::try_from(device.size).map_err(|_| Status::OUT_OF_RANGE)?;
     let header = NonNull::new(core::ptr::with_exposed_provenance_mut::<VirtIOHeader>(
         usize::try_from(device.base).map_err(|_| Status::OUT_OF_RANGE)?,
@@ -127,9 +144,7 @@ pub fn open<const ANSWERED: bool>(
     // a virtio-mmio register window (checked non-null and aligned above);
     // device registers stay in place for as long as the system runs, and
     // the driver that attached the device's interrupt is its only user.
-    let transport =
-        unsafe { MmioTransport::new(header, size) }.map_err(|_| Status::NOT_SUPPORTED)?;
-    Ok(InterruptTransport::new(transport, interrupt))
+    unsafe { MmioTransport::new(header, size) }.map_err(|_| Status::NOT_SUPPORTED)
 }
 
 /// The status for an error of the crate.
