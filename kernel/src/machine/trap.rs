@@ -211,7 +211,7 @@ pub fn exception_name(code: u64) -> &'static str {
     // table of string slices would take 16 bytes a name.
     macro_rules! packed {
         ($($name:literal),* $(,)?) => {
-            (concat!($($name),*), ends(&[$($name),*]))
+            (concat!($($name),*), com::text_ends(&[$($name),*]))
         };
     }
     const NAMES: (&str, [u16; 16]) = packed!(
@@ -235,32 +235,9 @@ pub fn exception_name(code: u64) -> &'static str {
     const TEXT: &str = NAMES.0;
     const ENDS: [u16; 16] = NAMES.1;
     let index = usize::try_from(code).unwrap_or(usize::MAX);
-    let start = match index.checked_sub(1) {
-        Some(previous) => ENDS.get(previous).copied(),
-        None => Some(0),
-    };
-    start
-        .zip(ENDS.get(index))
-        .and_then(|(start, &end)| TEXT.get(usize::from(start)..usize::from(end)))
+    com::packed_text(TEXT, &ENDS, index)
         .filter(|name| !name.is_empty())
         .unwrap_or("unknown exception")
-}
-
-/// Where each of `names` ends once they are put one after another.
-#[allow(
-    clippy::cast_possible_truncation,
-    reason = "the names are a few hundred bytes in all"
-)]
-const fn ends<const N: usize>(names: &[&str; N]) -> [u16; N] {
-    let mut ends = [0; N];
-    let mut end = 0;
-    let mut index = 0;
-    while index < N {
-        end += names[index].len();
-        ends[index] = end as u16;
-        index += 1;
-    }
-    ends
 }
 
 /// The supervisor timer interrupt's cause code.

@@ -81,5 +81,5 @@ pub use signature::{
     RecordSignature,
 };
 pub use status::{Result, Status};
-pub use text::{copy_text, utf8};
+pub use text::{copy_text, packed_text, text_ends, utf8};
 pub use word_lock::{WordLock, WordLockGuard};

@@ -28,15 +28,9 @@ macro_rules! statuses {
                 // each ends: a few bytes each where a table of string
                 // slices takes 16, in every module that links `com`.
                 const TEXT: &str = concat!($($text),*);
-                const ENDS: [u16; Status::NAMED.len()] = ends(&[$($text),*]);
+                const ENDS: [u16; Status::NAMED.len()] = crate::text_ends(&[$($text),*]);
                 let index = usize::try_from(self.0.min(0).unsigned_abs()).unwrap_or(usize::MAX);
-                let start = match index.checked_sub(1) {
-                    Some(previous) => ENDS.get(previous).copied(),
-                    None => Some(0),
-                };
-                start
-                    .zip(ENDS.get(index))
-                    .and_then(|(start, &end)| TEXT.get(usize::from(start)..usize::from(end)))
+                crate::packed_text(TEXT, &ENDS, index)
                     .unwrap_or("unknown failure")
             }
 
@@ -49,25 +43,6 @@ macro_rules! statuses {
             }
         }
     };
-}
-
-/// Where each of `texts` ends once they are put one after another.
-#[cfg(feature = "messages")]
-#[allow(
-    clippy::cast_possible_truncation,
-    reason = "checked against u16::MAX just before"
-)]
-const fn ends<const N: usize>(texts: &[&str; N]) -> [u16; N] {
-    let mut ends = [0; N];
-    let mut end = 0;
-    let mut index = 0;
-    while index < N {
-        end += texts[index].len();
-        assert!(end <= u16::MAX as usize, "status messages too long");
-        ends[index] = end as u16;
-        index += 1;
-    }
-    ends
 }
 
 statuses! {

@@ -16,6 +16,37 @@ pub fn copy_text(text: impl AsRef<[u8]>, buffer: &mut [u8]) -> Result<usize> {
     Ok(text.len())
 }
 
+/// Where each of `texts` ends once they are put one after another (with
+/// `concat!`): a table of a few bytes per text, where one of string
+/// slices takes 16 — for the packed message tables of the status codes
+/// and of the exception causes.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "checked against u16::MAX just before"
+)]
+pub const fn text_ends<const N: usize>(texts: &[&str; N]) -> [u16; N] {
+    let mut ends = [0; N];
+    let mut end = 0;
+    let mut index = 0;
+    while index < N {
+        end += texts[index].len();
+        assert!(end <= u16::MAX as usize, "packed texts too long");
+        ends[index] = end as u16;
+        index += 1;
+    }
+    ends
+}
+
+/// Text `index` of `packed`, the texts [`text_ends`] measured put one
+/// after another; `None` past the last.
+pub fn packed_text(packed: &'static str, ends: &[u16], index: usize) -> Option<&'static str> {
+    let start = match index.checked_sub(1) {
+        Some(previous) => *ends.get(previous)?,
+        None => 0,
+    };
+    packed.get(usize::from(start)..usize::from(*ends.get(index)?))
+}
+
 /// `bytes` as text, if they are UTF-8 (as `core::str::from_utf8` decides).
 ///
 /// Names and most strings are ASCII: one pass over the bytes is far cheaper
@@ -68,6 +99,18 @@ fn is_utf8(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_texts_come_back_one_by_one() {
+        const TEXTS: [&str; 3] = ["one", "", "three"];
+        const ENDS: [u16; 3] = text_ends(&TEXTS);
+        let packed = "onethree";
+        assert_eq!(ENDS, [3, 3, 8]);
+        assert_eq!(packed_text(packed, &ENDS, 0), Some("one"));
+        assert_eq!(packed_text(packed, &ENDS, 1), Some(""));
+        assert_eq!(packed_text(packed, &ENDS, 2), Some("three"));
+        assert_eq!(packed_text(packed, &ENDS, 3), None);
+    }
 
     /// Checks `utf8` against `core` on `bytes`.
     fn agrees(bytes: &[u8]) {
