@@ -62,6 +62,34 @@ typedef struct Pick {
 _Static_assert(sizeof(Pick) == 16, "Pick is 16 bytes, as in Rust");
 _Static_assert(_Alignof(Pick) == 8, "Pick is 8-aligned, as in Rust");
 
+/* SocketAddress: a record, returned by value. */
+typedef struct SocketAddress {
+    uint32_t address;
+    uint32_t port;
+} SocketAddress;
+_Static_assert(sizeof(SocketAddress) == 8, "SocketAddress is 8 bytes, as in Rust");
+_Static_assert(_Alignof(SocketAddress) == 4, "SocketAddress is 4-aligned, as in Rust");
+
+/* Datagram: a record, returned by value. */
+typedef struct Datagram {
+    uint64_t length;
+    SocketAddress sender;
+} Datagram;
+_Static_assert(sizeof(Datagram) == 16, "Datagram is 16 bytes, as in Rust");
+_Static_assert(_Alignof(Datagram) == 8, "Datagram is 8-aligned, as in Rust");
+
+/* SocketStatus: a record, returned by value. */
+typedef struct SocketStatus {
+    uint32_t protocol;
+    uint32_t state;
+    SocketAddress local;
+    SocketAddress peer;
+    uint32_t receive_queued;
+    uint32_t send_queued;
+} SocketStatus;
+_Static_assert(sizeof(SocketStatus) == 32, "SocketStatus is 32 bytes, as in Rust");
+_Static_assert(_Alignof(SocketStatus) == 4, "SocketStatus is 4-aligned, as in Rust");
+
 /* ThreadStatus: a record, returned by value. */
 typedef struct ThreadStatus {
     uint64_t id;
@@ -410,6 +438,31 @@ typedef struct ISchedulerPolicyVtbl {
     tsr_status (*inherit)(void *self, uint64_t holder, uint64_t waiter);
     tsr_status (*disinherit)(void *self, uint64_t waiter);
 } ISchedulerPolicyVtbl;
+
+/* ISocket (61d3f300-f5e3-4333-8374-6e7ed090a680) */
+#define TSR_IID_ISOCKET {{0x61, 0xd3, 0xf3, 0x00, 0xf5, 0xe3, 0x43, 0x33, 0x83, 0x74, 0x6e, 0x7e, 0xd0, 0x90, 0xa6, 0x80}}
+typedef struct ISocketVtbl {
+    IUnknownVtbl base;
+    tsr_status (*bind)(void *self, uint32_t address, uint32_t port);
+    tsr_status (*listen)(void *self, uint32_t backlog);
+    tsr_status (*accept)(void *self, uint64_t deadline, void **out);
+    tsr_status (*connect)(void *self, uint32_t address, uint32_t port, uint64_t deadline);
+    tsr_status (*send)(void *self, tsr_bytes data, uint64_t deadline, uint64_t *out);
+    tsr_status (*receive)(void *self, tsr_mut_bytes buffer, uint64_t deadline, uint64_t *out);
+    tsr_status (*send_to)(void *self, tsr_bytes data, uint32_t address, uint32_t port, uint64_t *out);
+    tsr_status (*receive_from)(void *self, tsr_mut_bytes buffer, uint64_t deadline, Datagram *out);
+    tsr_status (*shutdown)(void *self);
+    tsr_status (*close)(void *self);
+    tsr_status (*status)(void *self, SocketStatus *out);
+} ISocketVtbl;
+
+/* ISocketFactory (15d8d8e9-a5a8-4983-98fd-6c564eaae455) */
+#define TSR_IID_ISOCKETFACTORY {{0x15, 0xd8, 0xd8, 0xe9, 0xa5, 0xa8, 0x49, 0x83, 0x98, 0xfd, 0x6c, 0x56, 0x4e, 0xaa, 0xe4, 0x55}}
+typedef struct ISocketFactoryVtbl {
+    IUnknownVtbl base;
+    tsr_status (*create)(void *self, void **out);
+    tsr_status (*socket_status)(void *self, uint32_t index, SocketStatus *out);
+} ISocketFactoryVtbl;
 
 /* IThread (9dd133a3-8733-46d6-adb3-339bc2b30bc7) */
 #define TSR_IID_ITHREAD {{0x9d, 0xd1, 0x33, 0xa3, 0x87, 0x33, 0x46, 0xd6, 0xad, 0xb3, 0x33, 0x9b, 0xc2, 0xb3, 0x0b, 0xc7}}

@@ -35,5 +35,10 @@
 #define TSR_DISK_FULL (-25) /* disk full */
 #define TSR_NOT_EMPTY (-26) /* directory not empty */
 #define TSR_BAD_SIGNATURE (-27) /* signature refused */
+#define TSR_CONNECTION_REFUSED (-28) /* connection refused */
+#define TSR_CONNECTION_RESET (-29) /* connection reset */
+#define TSR_ADDRESS_IN_USE (-30) /* address in use */
+#define TSR_NOT_CONNECTED (-31) /* not connected */
+#define TSR_STALE_HANDLE (-32) /* object is gone */
 
 #endif

@@ -114,6 +114,17 @@ statuses! {
     /// A component image's signature was refused: unsigned, changed after
     /// signing, signed by a key not trusted, or named for another module.
     BAD_SIGNATURE = -27, "signature refused";
+    /// The peer refused the connection (nothing listens on its port).
+    CONNECTION_REFUSED = -28, "connection refused";
+    /// The peer reset the connection, or it was aborted.
+    CONNECTION_RESET = -29, "connection reset";
+    /// The local address and port are taken by another socket.
+    ADDRESS_IN_USE = -30, "address in use";
+    /// The socket is not connected (or no longer is).
+    NOT_CONNECTED = -31, "not connected";
+    /// The handle names an object that is gone: its process ended, or
+    /// its slot now holds another object.
+    STALE_HANDLE = -32, "object is gone";
 }
 
 impl Status {
@@ -168,13 +179,13 @@ mod tests {
     #[test]
     fn every_named_status_is_listed_once_by_its_name() {
         extern crate std;
-        assert_eq!(Status::NAMED.len(), 28);
+        assert_eq!(Status::NAMED.len(), 33);
         assert_eq!(Status::NAMED[0], ("OK", Status::OK));
         assert!(Status::NAMED.contains(&("IMPORT_CYCLE", Status::IMPORT_CYCLE)));
         let codes: std::vec::Vec<i32> = Status::NAMED.iter().map(|(_, status)| status.0).collect();
         assert_eq!(
             codes,
-            (-27..=0).rev().collect::<std::vec::Vec<_>>(),
+            (-32..=0).rev().collect::<std::vec::Vec<_>>(),
             "codes run from 0 down"
         );
     }
@@ -186,7 +197,7 @@ mod tests {
         use std::string::ToString;
         assert_eq!(Status::NOT_FOUND.to_string(), "not found (-5)");
         assert_eq!(Status(-999).message(), "unknown failure");
-        assert_eq!(Status(-28).message(), "unknown failure");
+        assert_eq!(Status(-33).message(), "unknown failure");
         assert_eq!(Status::OK.message(), "success");
         assert_eq!(Status(7).message(), "success");
         assert_eq!(Status::FAILED.message(), "operation failed");

@@ -27,6 +27,7 @@ pub mod power;
 pub mod process;
 pub mod program;
 pub mod scheduler;
+pub mod socket;
 pub mod threads;
 pub mod verifier;
 pub mod vm;
@@ -55,6 +56,9 @@ pub use process::{
 };
 pub use program::{IProgram, IProgramImpl};
 pub use scheduler::{IScheduler, ISchedulerImpl, ISchedulerPolicy, ISchedulerPolicyImpl, Pick};
+pub use socket::{
+    Datagram, ISocket, ISocketFactory, ISocketFactoryImpl, ISocketImpl, SocketAddress, SocketStatus,
+};
 pub use threads::{IThreads, IThreadsImpl, ThreadStatus};
 pub use verifier::{IImageVerifier, IImageVerifierImpl};
 pub use vm::{
