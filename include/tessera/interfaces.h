@@ -488,6 +488,22 @@ typedef struct ITransitionVtbl {
     tsr_status (*apply)(void *self, void *object);
 } ITransitionVtbl;
 
+/* ITrustControl (a92d8257-fa53-445b-bea3-f16210ca238a) */
+#define TSR_IID_ITRUSTCONTROL {{0xa9, 0x2d, 0x82, 0x57, 0xfa, 0x53, 0x44, 0x5b, 0xbe, 0xa3, 0xf1, 0x62, 0x10, 0xca, 0x23, 0x8a}}
+typedef struct ITrustControlVtbl {
+    IUnknownVtbl base;
+    tsr_status (*set)(void *self, tsr_str directory, uint32_t needs_signature);
+} ITrustControlVtbl;
+
+/* ITrustPolicy (b89d2cff-85f0-4e42-9c10-b930cc992e3e) */
+#define TSR_IID_ITRUSTPOLICY {{0xb8, 0x9d, 0x2c, 0xff, 0x85, 0xf0, 0x4e, 0x42, 0x9c, 0x10, 0xb9, 0x30, 0xcc, 0x99, 0x2e, 0x3e}}
+typedef struct ITrustPolicyVtbl {
+    IUnknownVtbl base;
+    tsr_status (*needs_signature)(void *self, tsr_str location, uint32_t *out);
+    tsr_status (*exempt_directory)(void *self, uint32_t index, tsr_mut_bytes buffer, uint64_t *out);
+    tsr_status (*claim_control)(void *self, void **out);
+} ITrustPolicyVtbl;
+
 /* IVmFactory (3c9e1f7a-52b8-4d06-a1e4-8b7c2d9f0e31) */
 #define TSR_IID_IVMFACTORY {{0x3c, 0x9e, 0x1f, 0x7a, 0x52, 0xb8, 0x4d, 0x06, 0xa1, 0xe4, 0x8b, 0x7c, 0x2d, 0x9f, 0x0e, 0x31}}
 typedef struct IVmFactoryVtbl {

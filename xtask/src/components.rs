@@ -328,12 +328,14 @@ pub const OUTSIDE_MODULE: &str = "outside";
 /// For the signature tests, which copy them to `/disk` or `/host`:
 /// hello renamed [`OUTSIDE_MODULE`] and signed, and copies of it each
 /// refused for its own reason — a flipped bit, a key not trusted, a
-/// signature section cut short, the unsigned format 2.
+/// signature section cut short, the unsigned format 2 — and one never
+/// signed, which loads only from a directory the policy exempts.
 fn signature_test_images(
     hello: &[u8],
     key: &signing::SigningKey,
 ) -> Result<Vec<(String, Vec<u8>)>> {
     let mut outside = renamed(hello, OUTSIDE_MODULE)?;
+    let unsigned = outside.clone();
     key.sign(&mut outside)
         .map_err(|error| anyhow!("signing {OUTSIDE_MODULE}: {error}"))?;
     let mut flipped = outside.clone();
@@ -352,6 +354,7 @@ fn signature_test_images(
         (name("-untrusted"), untrusted),
         (name("-cut"), cut),
         (name("-v2"), old_format),
+        (name("-unsigned"), unsigned),
     ])
 }
 

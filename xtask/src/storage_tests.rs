@@ -105,6 +105,15 @@ pub const TESTS: &[(&str, Setup, DiskTest)] = &[
         signed_images_load_and_others_are_refused,
     ),
     (
+        "the_trust_policy_exempts_a_directory_only_through_its_control",
+        Setup {
+            disk: false,
+            share: true,
+            ..LEGACY
+        },
+        trust_policy_exempts_a_directory,
+    ),
+    (
         "host_files_over_9p_modern_transport",
         Setup {
             disk: false,
@@ -557,6 +566,64 @@ fn signed_images_load_and_others_are_refused(machine: &mut Machine, _: &Path) ->
             && !listing.contains("module hello"),
         "mods lists {listing:?}"
     );
+    power_off(machine)
+}
+
+/// The signature policy (`/sys/trust`): an image never signed is refused
+/// from `/host` until the shell, which holds the policy's control, exempts
+/// that directory (`trust allow /host`); it loads then, and is refused
+/// again once the directory needs signatures again. `/boot` and `/` cannot
+/// be changed.
+fn trust_policy_exempts_a_directory(machine: &mut Machine, _: &Path) -> Result<()> {
+    let everything_else =
+        "images from anywhere else: need a signature by a key in /boot/trusted-keys";
+    expect(
+        machine,
+        "trust",
+        &[
+            "images from /boot: load without a signature",
+            everything_else,
+            "this shell holds the control",
+        ],
+    )?;
+    expect(
+        machine,
+        &format!("cp /boot/test/{OUTSIDE}-unsigned /host/{OUTSIDE}"),
+        &[],
+    )?;
+    let never_signed = format!("loader: /host/{OUTSIDE}: the image was never signed");
+    // The first refusal loads the verifier, which stays; the next changes
+    // nothing.
+    expect(machine, &format!("bind {OUTSIDE}"), &[&never_signed])?;
+    refused(machine, OUTSIDE, &never_signed)?;
+    expect(
+        machine,
+        "trust allow /host",
+        &[
+            "images from /host: load without a signature",
+            everything_else,
+        ],
+    )?;
+    expect(
+        machine,
+        &format!("bind {OUTSIDE}"),
+        &[&format!("from /host/{OUTSIDE}")],
+    )?;
+    expect(machine, &format!("call {OUTSIDE}"), &["greeting #1"])?;
+    expect(machine, &format!("release {OUTSIDE}"), &[])?;
+    let listing = machine.run("trust require /host")?;
+    ensure!(
+        !listing.contains("images from /host"),
+        "/host is still exempt: {listing:?}"
+    );
+    refused(machine, OUTSIDE, &never_signed)?;
+    for directory in ["/boot", "/"] {
+        expect(
+            machine,
+            &format!("trust require {directory}"),
+            &[&format!("error: trust: {directory}: invalid argument")],
+        )?;
+    }
     power_off(machine)
 }
 

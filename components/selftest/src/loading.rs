@@ -1,6 +1,6 @@
-//! Checks of demand loading that need several threads: binders of one
-//! missing name share one load, and an import cycle that crosses threads
-//! fails in every one of them.
+//! Checks of loading: binders of one missing name share one load, an
+//! import cycle that crosses threads fails in every one of them, and the
+//! signature policy answers anyone but lets only its holder change it.
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -91,4 +91,28 @@ pub fn a_cycle_across_threads_fails_in_both() -> Result<()> {
         return fail(format_args!("half of a cycle stayed loaded"));
     }
     Ok(())
+}
+
+/// `/sys/trust` says `/boot` needs no signature and `/host` does, refuses
+/// a malformed location, and refuses its control to this second claimant
+/// (the shell, the startup program, claimed it first).
+pub fn the_trust_policy_has_one_holder() -> Result<()> {
+    let policy = sys::namespace()
+        .bind(interfaces::trust::POLICY_PATH, 0)?
+        .query::<interfaces::ITrustPolicy>()?;
+    let answers = [
+        policy.needs_signature("/boot/hello"),
+        policy.needs_signature("/host/hello"),
+        policy.needs_signature("/bootleg/hello"),
+        policy.needs_signature("host//hello"),
+    ];
+    let expected = [Ok(false), Ok(true), Ok(true), Err(Status::INVALID_NAME)];
+    if answers != expected {
+        return fail(format_args!("the policy answered {answers:?}"));
+    }
+    match policy.claim_control() {
+        Err(Status::ACCESS_DENIED) => Ok(()),
+        Ok(_) => fail(format_args!("a second claimant got the control")),
+        Err(status) => fail(format_args!("claiming the control failed: {status}")),
+    }
 }

@@ -105,6 +105,10 @@ const CHECKS: &[Check] = &[
         loading::a_cycle_across_threads_fails_in_both,
     ),
     (
+        "the trust policy answers anyone; only its holder changes it",
+        loading::the_trust_policy_has_one_holder,
+    ),
+    (
         "mutation by mutex under 8 callers: none lost or mixed",
         mutation::mutex_under_load,
     ),

@@ -5,9 +5,10 @@
 //! image from outside `/boot` is loaded, so the kernel itself carries no
 //! cryptography. Its object, an `IImageVerifier`, reads the trusted keys
 //! from `/boot/trusted-keys` when it is made (`signing::trust`), checks
-//! with `signing::verify`, and remembers the SHA-512 digest of every image
-//! it accepted: the same bytes loaded again are not checked twice, while
-//! changed bytes — whatever their path or name — are (docs/signing.md).
+//! with `signing::verify`, and remembers the SHA-512 digests of the last
+//! 64 images it accepted: the same bytes loaded again are not checked
+//! twice, while changed bytes — whatever their path or name — are
+//! (docs/signing.md).
 //!
 //! Depends on `com`, `component`, `interfaces`, `signing` and `spin`.
 
@@ -27,6 +28,9 @@ use signing::TrustedKey;
 const TRUST_FILE: &str = "/boot/trusted-keys";
 /// The largest trust file read.
 const MAX_TRUST_FILE: usize = 64 << 10;
+/// How many accepted images' digests are remembered (64 bytes each); the
+/// oldest is forgotten first, and checked again if it comes back.
+const MAX_REMEMBERED: usize = 64;
 
 /// The verifier: the trusted keys and the digests of the images accepted.
 #[class(IImageVerifier)]
@@ -44,6 +48,9 @@ impl IImageVerifierImpl for Verifier {
         match signing::verify(image, &self.trusted) {
             Ok(()) => {
                 let mut accepted = self.accepted.lock();
+                if accepted.len() >= MAX_REMEMBERED {
+                    accepted.remove(0);
+                }
                 accepted.try_reserve(1).map_err(|_| Status::OUT_OF_MEMORY)?;
                 accepted.push(digest);
                 Ok(0)

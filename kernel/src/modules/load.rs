@@ -26,9 +26,6 @@ use crate::machine::heap::HeapBlock;
 /// loads `/boot/hello`, else `/disk/hello` (the mounted disk), else
 /// `/host/hello` (the host's shared directory).
 const IMAGE_DIRECTORIES: [&str; 3] = ["/boot", "/disk", "/host"];
-/// Images from here are trusted as the kernel is (the boot RomFS); any
-/// other must carry a good signature (docs/signing.md).
-const TRUSTED_DIRECTORY: &str = "/boot/";
 /// The component that checks signatures, loaded from `/boot` when the
 /// first image from elsewhere is, and kept (its cache of accepted images
 /// with it).
@@ -116,14 +113,14 @@ pub fn load(
 ) -> Result<Loaded> {
     let bytes = read_image(location)?;
     stopwatch.lap(Phase::Read);
-    let outside = !location.starts_with(TRUSTED_DIRECTORY);
-    if outside {
+    let signed = super::signature_policy::needs_signature(location);
+    if signed {
         verify_signature(location, &bytes)?;
     }
     let image =
         Image::parse(&bytes).map_err(|error| report(location, &error, Status::BAD_IMAGE))?;
     stopwatch.lap(Phase::Parse);
-    if let Some(name) = registered_as.filter(|_| outside) {
+    if let Some(name) = registered_as.filter(|_| signed) {
         check_signed_name(location, &image, name)?;
     }
     let out_of_memory = |_| {

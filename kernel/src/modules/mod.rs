@@ -38,6 +38,7 @@
 mod cost;
 mod load;
 mod records;
+pub mod signature_policy;
 
 use alloc::string::String;
 use alloc::vec::Vec;

@@ -18,11 +18,12 @@
 //! | `/sys/vm-kernel` | `IVmKernel` (hooks for a virtual-memory manager, U-mode threads) | `vm_kernel` |
 //! | `/sys/devices/virtio-blk0`, ... | `IDevice` | [`devices`] |
 //! | `/sys/shutdown` | `IShutdown` | `shutdown` |
+//! | `/sys/trust` | `ITrustPolicy` (which images need a signature) | `trust` |
 //!
 //! `/sys/process` and `/sys/interrupts` serve components (threads and
 //! locks of their own, device interrupts for drivers): they come with the
-//! loader, as `/boot`, `/sys/modules`, `/sys/devices` and `/sys/shutdown`
-//! do. The minimal multithreaded kernel runs threads for itself and serves
+//! loader, as `/boot`, `/sys/modules`, `/sys/devices`, `/sys/shutdown` and
+//! `/sys/trust` do. The minimal multithreaded kernel runs threads for itself and serves
 //! `/sys/threads` and `/sys/scheduler`.
 
 pub mod console;
@@ -43,6 +44,8 @@ mod scheduler;
 mod shutdown;
 #[cfg(feature = "threads")]
 mod threads;
+#[cfg(feature = "loader")]
+mod trust;
 #[cfg(feature = "loader")]
 mod vm_kernel;
 
@@ -113,7 +116,7 @@ pub fn mount_boot_romfs(root: &Root, romfs: &'static [u8]) -> Result<()> {
     root.register("/boot", boot.as_unknown(), flags::EXTENSION)
 }
 
-/// `/sys/loader`, `/sys/modules` and `/sys/shutdown`.
+/// `/sys/loader`, `/sys/modules`, `/sys/shutdown` and `/sys/trust`.
 #[cfg(feature = "loader")]
 fn register_loader_objects(root: &Root) -> Result<()> {
     let loader = ComObject::create::<interfaces::ILoader>(modules::LoaderService);
@@ -121,7 +124,9 @@ fn register_loader_objects(root: &Root) -> Result<()> {
     let listing = ComObject::create::<interfaces::INamespace>(modules::ModuleDirectory);
     root.register("/sys/modules", listing.as_unknown(), flags::EXTENSION)?;
     let shutdown = ComObject::create::<interfaces::IShutdown>(shutdown::ShutdownService);
-    root.register(interfaces::power::SHUTDOWN_PATH, shutdown.as_unknown(), 0)
+    root.register(interfaces::power::SHUTDOWN_PATH, shutdown.as_unknown(), 0)?;
+    let trust = ComObject::create::<interfaces::ITrustPolicy>(trust::TrustPolicy);
+    root.register(interfaces::trust::POLICY_PATH, trust.as_unknown(), 0)
 }
 
 /// `/sys/threads` and `/sys/scheduler`; with the loader, `/sys/process`,

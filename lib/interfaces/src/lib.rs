@@ -29,6 +29,7 @@ pub mod program;
 pub mod scheduler;
 pub mod socket;
 pub mod threads;
+pub mod trust;
 pub mod verifier;
 pub mod vm;
 
@@ -60,6 +61,7 @@ pub use socket::{
     Datagram, ISocket, ISocketFactory, ISocketFactoryImpl, ISocketImpl, SocketAddress, SocketStatus,
 };
 pub use threads::{IThreads, IThreadsImpl, ThreadStatus};
+pub use trust::{ITrustControl, ITrustControlImpl, ITrustPolicy, ITrustPolicyImpl};
 pub use verifier::{IImageVerifier, IImageVerifierImpl};
 pub use vm::{
     FramePool, IVmFactory, IVmFactoryImpl, IVmFaultHandler, IVmFaultHandlerImpl, IVmKernel,

@@ -13,7 +13,7 @@ use interfaces::{IFile, IHeap, INamespace, IPower, IScheduler, IThreads, IVmFact
 use private_interfaces::{IBenchmarks, ISelfTests};
 
 use crate::context::{Context, Failure, Held, Outcome, SCHEDULER_PATH, failed, service};
-use crate::{Exit, Output, filters, modules, network, storage};
+use crate::{Exit, Output, filters, modules, network, storage, trust};
 
 /// Where `mem` finds the kernel heap.
 pub const HEAP_PATH: &str = "/sys/heap";
@@ -203,6 +203,12 @@ const COMMANDS: &[Command] = &[
         usage: "arping <a.b.c.d>",
         summary: "ask the network card's link who has an IPv4 address (ARP)",
         run: network::arping,
+    },
+    Command {
+        name: "trust",
+        usage: "trust [allow|require <directory>]",
+        summary: "show which images load without a signature, or change it",
+        run: trust::trust,
     },
     Command {
         name: "selftest",

@@ -8,7 +8,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use com::{ComPtr, IUnknown, Interface, Status};
-use interfaces::INamespace;
+use interfaces::{INamespace, ITrustControl};
 
 use crate::{Exit, Output};
 
@@ -53,24 +53,29 @@ pub fn failed(subject: &str) -> impl FnOnce(Status) -> Failure + '_ {
     move |status| Failure::Status(subject.into(), status)
 }
 
-/// Objects the shell holds on the user's behalf, by name.
+/// Objects the shell holds on the user's behalf: those bound by name, and
+/// the signature policy's control when this shell claimed it (`trust`).
 #[derive(Default)]
-pub struct Held(Vec<(String, ComPtr<IUnknown>)>);
+pub struct Held {
+    objects: Vec<(String, ComPtr<IUnknown>)>,
+    /// The control of `/sys/trust`, claimed when the shell started.
+    pub trust_control: Option<ComPtr<ITrustControl>>,
+}
 
 impl Held {
     /// Holds `object` under `name`.
     pub fn put(&mut self, name: String, object: ComPtr<IUnknown>) {
-        self.0.push((name, object));
+        self.objects.push((name, object));
     }
 
     /// True when it holds something under `name`.
     pub fn contains(&self, name: &str) -> bool {
-        self.0.iter().any(|(held, _)| held == name)
+        self.objects.iter().any(|(held, _)| held == name)
     }
 
     /// What it holds under `name`, with a reference for the caller.
     pub fn get(&self, name: &str) -> Option<ComPtr<IUnknown>> {
-        self.0
+        self.objects
             .iter()
             .find(|(held, _)| held == name)
             .map(|(_, object)| object.clone())
@@ -78,11 +83,11 @@ impl Held {
 
     /// Stops holding what it holds under `name`, and hands it over.
     pub fn take(&mut self, name: &str) -> Option<ComPtr<IUnknown>> {
-        let index = self.0.iter().position(|(held, _)| held == name)?;
-        let (_, object) = self.0.remove(index);
-        if self.0.is_empty() {
+        let index = self.objects.iter().position(|(held, _)| held == name)?;
+        let (_, object) = self.objects.remove(index);
+        if self.objects.is_empty() {
             // Holding nothing takes no memory, so `mem` returns to where it was.
-            self.0 = Vec::new();
+            self.objects = Vec::new();
         }
         Some(object)
     }

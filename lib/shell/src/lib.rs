@@ -20,6 +20,7 @@ mod line;
 mod modules;
 mod network;
 mod storage;
+mod trust;
 
 use com::{ComPtr, Result};
 use interfaces::{IConsole, INamespace};
@@ -53,11 +54,13 @@ impl Shell {
     /// A shell on the console found at [`CONSOLE_PATH`] in `namespace`.
     pub fn new(namespace: ComPtr<INamespace>) -> Result<Shell> {
         let console = namespace.bind(CONSOLE_PATH, 0)?.query::<IConsole>()?;
+        let mut held = context::Held::default();
+        held.trust_control = trust::claim_control(&namespace);
         Ok(Shell {
             namespace,
             output: Output::new(console.clone()),
             console,
-            held: context::Held::default(),
+            held,
         })
     }
 

@@ -18,8 +18,8 @@ use interfaces::{
     IHeap, IImageVerifier, IInterpose, IInterruptSource, IInterrupts, ILoader, IMemoryFile,
     IModule, IMutate, IMutex, INamespace, INetworkDevice, INetworkStack, IPower, IProcess,
     IProgram, IScheduler, ISchedulerPolicy, IShutdown, IShutdownListener, ISocket, ISocketFactory,
-    IThread, IThreads, ITransition, IVmFactory, IVmFaultHandler, IVmKernel, IVmMapping, IVmSpace,
-    IVmView, IVolume,
+    IThread, IThreads, ITransition, ITrustControl, ITrustPolicy, IVmFactory, IVmFaultHandler,
+    IVmKernel, IVmMapping, IVmSpace, IVmView, IVolume,
 };
 use private_interfaces::{ICounter, IHello};
 
@@ -63,6 +63,8 @@ const INTERFACES: &[&InterfaceSignature] = &[
     IThread::SIGNATURE,
     IThreads::SIGNATURE,
     ITransition::SIGNATURE,
+    ITrustControl::SIGNATURE,
+    ITrustPolicy::SIGNATURE,
     IVmFactory::SIGNATURE,
     IVmFaultHandler::SIGNATURE,
     IVmKernel::SIGNATURE,
