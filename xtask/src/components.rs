@@ -328,7 +328,7 @@ pub const OUTSIDE_MODULE: &str = "outside";
 /// For the signature tests, which copy them to `/disk` or `/host`:
 /// hello renamed [`OUTSIDE_MODULE`] and signed, and copies of it each
 /// refused for its own reason — a flipped bit, a key not trusted, a
-/// signature section cut short, the unsigned format 2 — and one never
+/// signature section cut short, the unsigned format 1 — and one never
 /// signed, which loads only from a directory the policy exempts.
 fn signature_test_images(
     hello: &[u8],
@@ -346,14 +346,14 @@ fn signature_test_images(
         .map_err(|error| anyhow!("signing {OUTSIDE_MODULE}: {error}"))?;
     let cut = outside[..outside.len() - 20].to_vec();
     let mut old_format = outside[..outside.len() - image::format::signature::SIZE].to_vec();
-    old_format[header::VERSION] = 2;
+    old_format[header::VERSION] = 1;
     let name = |suffix: &str| format!("{OUTSIDE_MODULE}{suffix}");
     Ok(vec![
         (name(""), outside),
         (name("-flipped"), flipped),
         (name("-untrusted"), untrusted),
         (name("-cut"), cut),
-        (name("-v2"), old_format),
+        (name("-v1"), old_format),
         (name("-unsigned"), unsigned),
     ])
 }

@@ -507,7 +507,7 @@ fn only_the_verifier_is_loaded(machine: &mut Machine) -> Result<()> {
 
 /// A signed image loads from `/disk` and from `/host`; copies of it with
 /// a flipped bit (swapped in after the first load), a signature by a key
-/// not trusted, a signature section cut short, and the unsigned format 2
+/// not trusted, a signature section cut short, and the unsigned format 1
 /// are each refused with their own reason, as is a signed image renamed
 /// into another module's place — and each refusal leaves nothing
 /// registered and the heap as it was.
@@ -536,7 +536,7 @@ fn signed_images_load_and_others_are_refused(machine: &mut Machine, _: &Path) ->
         ),
         ("-untrusted", "signed by an untrusted key (id "),
         ("-cut", "the signature section is missing or truncated"),
-        ("-v2", "unsigned image, format v2"),
+        ("-v1", "unsigned image, format v1"),
     ];
     for (suffix, reason) in refusals {
         // Swapped on the host after the image there was loaded and checked.
