@@ -15,7 +15,8 @@
 //! it every object of the volume fails with `NOT_FOUND`, and releasing
 //! the last of them lets the component and the block driver unload.
 //!
-//! Depends on `com`, `component`, `interfaces` and `fat-volume`.
+//! Depends on `com`, `component`, `interfaces`, `fat-volume` and
+//! `file-tree` (the directory and file objects, shared with virtio-9p).
 
 #![no_std]
 #![no_main]

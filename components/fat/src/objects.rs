@@ -1,21 +1,17 @@
-//! The mounted volume's objects: directories, files, and the listener
-//! that unmounts the volume at power-off.
+//! The mounted volume as a `file_tree::Tree` (whose objects the
+//! namespace binds), and the listener that unmounts it at power-off.
 
-use alloc::format;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use component::threads::Lock;
-use fat_volume::{BlockDevice, Entry, Kind, Volume};
+use fat_volume::{BlockDevice, Volume};
+use file_tree::{Kind, Tree};
 use interfaces::filesystem::mount_flags;
-use interfaces::namespace::flags;
 use interfaces::power::SHUTDOWN_PATH;
-use interfaces::{
-    IBlockDevice, IDirectory, IDirectoryImpl, IFile, IFileImpl, INamespace, INamespaceImpl,
-    IShutdown, IShutdownListener, IShutdownListenerImpl, IVolume, IVolumeImpl,
-};
+use interfaces::{IBlockDevice, INamespace, IShutdown, IShutdownListener, IShutdownListenerImpl};
 use spin::Mutex;
 
 /// The block device under a volume.
@@ -62,15 +58,6 @@ impl Mounted {
         let volume = self.volume.lock();
         operation(volume.as_ref().ok_or(Status::NOT_FOUND)?)
     }
-
-    /// Unmounts the volume (once) and stops listening for the power-off.
-    fn unmount(&self) -> Result<()> {
-        if let Some(listener) = self.listener.lock().take() {
-            let _ = shutdown().and_then(|shutdown| shutdown.forget(&listener));
-        }
-        let volume = self.volume.lock().take().ok_or(Status::NOT_FOUND)?;
-        volume.unmount()
-    }
 }
 
 impl Drop for Mounted {
@@ -105,10 +92,7 @@ pub fn mount(device: &IUnknown, mount_flags: u32) -> Result<ComPtr<INamespace>> 
     let listener = ComObject::create::<IShutdownListener>(Unmounter(Arc::downgrade(&mounted)));
     shutdown()?.listen(listener.as_unknown())?;
     *mounted.listener.lock() = Some(listener.to_unknown());
-    Ok(ComObject::create::<INamespace>(Directory {
-        mounted,
-        path: String::new(),
-    }))
+    Ok(file_tree::root(mounted))
 }
 
 /// Unmounts the volume when the machine powers off.
@@ -124,159 +108,62 @@ impl IShutdownListenerImpl for Unmounter {
     }
 }
 
-/// `path`, a directory's path from the root (`""`, `/docs`), with `name`
-/// (`/a.txt`, or `a.txt`) below it; names with empty, `.` or `..`
-/// segments are refused.
-fn join(path: &str, name: &str) -> Result<String> {
-    let name = name.trim_start_matches('/');
-    if name.is_empty() {
-        return Ok(path.into());
-    }
-    if name
-        .split('/')
-        .any(|segment| segment.is_empty() || segment == "." || segment == "..")
-    {
-        return Err(Status::INVALID_NAME);
-    }
-    Ok(format!("{path}/{name}"))
-}
-
-/// A directory of the volume (the root's path is `""`).
-#[class(INamespace, IDirectory, IVolume)]
-struct Directory {
-    mounted: Arc<Mounted>,
-    path: String,
-}
-
-impl Directory {
-    /// The entries of the directory `name` below this one, in name order.
-    fn entries(&self, name: &str) -> Result<Vec<Entry>> {
-        let path = join(&self.path, name)?;
-        let mut entries = self.mounted.with(|volume| volume.list(&path))?;
-        entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-        Ok(entries)
-    }
-}
-
-/// Copies the name of the first of `entries` after `previous` into `buffer`.
-fn entry_after(entries: &[Entry], previous: Option<&str>, buffer: &mut [u8]) -> Result<usize> {
-    let entry = entries
-        .iter()
-        .find(|entry| previous.is_none_or(|previous| entry.name.as_str() > previous))
-        .ok_or(Status::NO_MORE_ENTRIES)?;
-    let bytes = entry.name.as_bytes();
-    buffer
-        .get_mut(..bytes.len())
-        .ok_or(Status::BUFFER_TOO_SMALL)?
-        .copy_from_slice(bytes);
-    Ok(bytes.len())
-}
-
-impl INamespaceImpl for Directory {
-    /// Files are made with `IDirectory::create_file`, not registered.
-    fn register(&self, _name: &str, _object: &IUnknown, _flags: u32) -> Result<()> {
-        Err(Status::NOT_SUPPORTED)
-    }
-
-    fn unregister(&self, _name: &str) -> Result<()> {
-        Err(Status::NOT_SUPPORTED)
-    }
-
-    fn bind(&self, name: &str, _flags: u32) -> Result<ComPtr<IUnknown>> {
-        let path = join(&self.path, name)?;
-        let mounted = self.mounted.clone();
-        Ok(match self.mounted.with(|volume| volume.kind(&path))? {
-            Kind::Directory => {
-                ComObject::create::<INamespace>(Directory { mounted, path }).to_unknown()
-            }
-            Kind::File(_) => ComObject::create::<IFile>(File { mounted, path }).to_unknown(),
+impl Tree for Mounted {
+    fn kind(&self, path: &str) -> Result<Kind> {
+        Ok(match self.with(|volume| volume.kind(path))? {
+            fat_volume::Kind::Directory => Kind::Directory,
+            fat_volume::Kind::File(size) => Kind::File(size),
         })
     }
 
-    fn find_first(&self, directory: &str, buffer: &mut [u8]) -> Result<usize> {
-        entry_after(&self.entries(directory)?, None, buffer)
+    fn list(&self, path: &str) -> Result<Vec<String>> {
+        let entries = self.with(|volume| volume.list(path))?;
+        Ok(entries.into_iter().map(|entry| entry.name).collect())
     }
 
-    fn find_next(&self, directory: &str, previous: &str, buffer: &mut [u8]) -> Result<usize> {
-        entry_after(&self.entries(directory)?, Some(previous), buffer)
+    fn read(&self, path: &str, offset: u64, buffer: &mut [u8]) -> Result<usize> {
+        self.with(|volume| volume.read(path, offset, buffer))
     }
 
-    fn capabilities(&self, name: &str) -> Result<u32> {
-        let path = join(&self.path, name)?;
-        let write = if self.mounted.read_only {
-            0
-        } else {
-            flags::WRITE
-        };
-        Ok(match self.mounted.with(|volume| volume.kind(&path))? {
-            Kind::Directory => flags::READ | write | flags::DIRECTORY,
-            Kind::File(_) => flags::READ | write,
-        })
-    }
-}
-
-impl IDirectoryImpl for Directory {
-    fn create_file(&self, name: &str) -> Result<()> {
-        let path = join(&self.path, name)?;
-        self.mounted.with(|volume| volume.create_file(&path))
+    fn write(&self, path: &str, offset: u64, data: &[u8]) -> Result<usize> {
+        self.with(|volume| volume.write(path, offset, data))
     }
 
-    fn create_directory(&self, name: &str) -> Result<()> {
-        let path = join(&self.path, name)?;
-        self.mounted.with(|volume| volume.create_directory(&path))
+    fn set_size(&self, path: &str, size: u64) -> Result<()> {
+        self.with(|volume| volume.set_size(path, size))
     }
 
-    fn remove(&self, name: &str) -> Result<()> {
-        let path = join(&self.path, name)?;
-        self.mounted.with(|volume| volume.remove(&path))
+    /// A file's writes reach the disk with the volume's.
+    fn flush(&self, _path: &str) -> Result<()> {
+        self.sync()
     }
-}
 
-impl IVolumeImpl for Directory {
+    fn create_file(&self, path: &str) -> Result<()> {
+        self.with(|volume| volume.create_file(path))
+    }
+
+    fn create_directory(&self, path: &str) -> Result<()> {
+        self.with(|volume| volume.create_directory(path))
+    }
+
+    fn remove(&self, path: &str) -> Result<()> {
+        self.with(|volume| volume.remove(path))
+    }
+
     fn sync(&self) -> Result<()> {
-        self.mounted.with(|volume| volume.sync())
+        self.with(|volume| volume.sync())
     }
 
+    /// Unmounts the volume (once) and stops listening for the power-off.
     fn unmount(&self) -> Result<()> {
-        self.mounted.unmount()
-    }
-
-    fn read_only(&self) -> Result<bool> {
-        Ok(self.mounted.read_only)
-    }
-}
-
-/// A file of the volume.
-#[class(IFile)]
-struct File {
-    mounted: Arc<Mounted>,
-    path: String,
-}
-
-impl IFileImpl for File {
-    fn read_at(&self, offset: u64, buffer: &mut [u8]) -> Result<usize> {
-        self.mounted
-            .with(|volume| volume.read(&self.path, offset, buffer))
-    }
-
-    fn write_at(&self, offset: u64, data: &[u8]) -> Result<usize> {
-        self.mounted
-            .with(|volume| volume.write(&self.path, offset, data))
-    }
-
-    fn size(&self) -> Result<u64> {
-        match self.mounted.with(|volume| volume.kind(&self.path))? {
-            Kind::File(size) => Ok(size),
-            Kind::Directory => Err(Status::NOT_FOUND),
+        if let Some(listener) = self.listener.lock().take() {
+            let _ = shutdown().and_then(|shutdown| shutdown.forget(&listener));
         }
+        let volume = self.volume.lock().take().ok_or(Status::NOT_FOUND)?;
+        volume.unmount()
     }
 
-    fn set_size(&self, size: u64) -> Result<()> {
-        self.mounted
-            .with(|volume| volume.set_size(&self.path, size))
-    }
-
-    fn flush(&self) -> Result<()> {
-        self.mounted.with(|volume| volume.sync())
+    fn read_only(&self) -> bool {
+        self.read_only
     }
 }

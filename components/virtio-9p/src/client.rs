@@ -7,6 +7,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use com::{Result, Status};
+use file_tree::Kind;
 use ninep::{DirEntry, Reply, Request, decode_entries, open};
 use virtio_drivers::device::virtio_9p::VirtIO9p;
 use virtio_hal::{AnsweredTransport, TesseraHal};
@@ -23,14 +24,6 @@ const MAX_WALK: usize = 16;
 /// Modes of what the client creates.
 const FILE_MODE: u32 = 0o644;
 const DIRECTORY_MODE: u32 = 0o755;
-
-/// What `kind` says of a path.
-pub enum Kind {
-    /// A directory.
-    Directory,
-    /// A file of this many bytes.
-    File(u64),
-}
 
 /// The client, attached to the host's directory.
 pub struct Client {

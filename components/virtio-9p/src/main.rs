@@ -15,8 +15,9 @@
 //! it after. Replies the codec refuses fail the operation with
 //! `BAD_IMAGE`, and the client goes on.
 //!
-//! Depends on `com`, `component`, `interfaces`, `ninep`,
-//! `virtio-drivers` and `virtio-hal`.
+//! Depends on `com`, `component`, `file-tree` (the directory and file
+//! objects, shared with fat), `interfaces`, `ninep`, `virtio-drivers` and
+//! `virtio-hal`.
 
 #![no_std]
 #![no_main]
