@@ -113,10 +113,11 @@ typedef struct VmStatus {
     uint64_t zero_fills;
     uint64_t file_reads;
     uint64_t copies;
+    uint64_t view_switches;
     uint64_t frames_free;
     uint64_t frames_total;
 } VmStatus;
-_Static_assert(sizeof(VmStatus) == 72, "VmStatus is 72 bytes, as in Rust");
+_Static_assert(sizeof(VmStatus) == 80, "VmStatus is 80 bytes, as in Rust");
 _Static_assert(_Alignof(VmStatus) == 8, "VmStatus is 8-aligned, as in Rust");
 
 /* FramePool: a record, returned by value. */
@@ -499,12 +500,13 @@ typedef struct IVmFactoryVtbl {
     tsr_status (*status)(void *self, VmStatus *out);
 } IVmFactoryVtbl;
 
-/* IVmFaultHandler (a4e3d7b2-1c5f-4e9a-8b6d-3f2e1a0c9d58) */
-#define TSR_IID_IVMFAULTHANDLER {{0xa4, 0xe3, 0xd7, 0xb2, 0x1c, 0x5f, 0x4e, 0x9a, 0x8b, 0x6d, 0x3f, 0x2e, 0x1a, 0x0c, 0x9d, 0x58}}
-typedef struct IVmFaultHandlerVtbl {
+/* IVmHooks (c7a91e54-3b2d-4f6a-9e08-5d1c2b7f4a93) */
+#define TSR_IID_IVMHOOKS {{0xc7, 0xa9, 0x1e, 0x54, 0x3b, 0x2d, 0x4f, 0x6a, 0x9e, 0x08, 0x5d, 0x1c, 0x2b, 0x7f, 0x4a, 0x93}}
+typedef struct IVmHooksVtbl {
     IUnknownVtbl base;
     tsr_status (*page_fault)(void *self, uint64_t view, uint64_t address, uint32_t access);
-} IVmFaultHandlerVtbl;
+    tsr_status (*view_switched)(void *self, uint64_t from, uint64_t to);
+} IVmHooksVtbl;
 
 /* IVmKernel (5b0c2f1e-7d4a-4c8e-9f3b-2a6d8e1c4b70) */
 #define TSR_IID_IVMKERNEL {{0x5b, 0x0c, 0x2f, 0x1e, 0x7d, 0x4a, 0x4c, 0x8e, 0x9f, 0x3b, 0x2a, 0x6d, 0x8e, 0x1c, 0x4b, 0x70}}

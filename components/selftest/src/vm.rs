@@ -175,6 +175,12 @@ pub fn zero_fill_pages_come_on_first_touch() -> Result<()> {
             "{faults} faults, {zero_fills} zero-fills, pages hold {stored:?}"
         ));
     }
+    // The view-switch hook saw the switch into the thread's view and the
+    // one out of it (more if the thread was preempted).
+    let switches = after.view_switches - before.view_switches;
+    if switches < 2 {
+        return fail(format_args!("the view-switch hook saw {switches} switches"));
+    }
     if u64::from(region.resident_pages) != PAGES || region.size != PAGES * PAGE {
         return fail(format_args!("the region is {region:?}"));
     }

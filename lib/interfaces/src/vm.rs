@@ -1,13 +1,14 @@
 //! Virtual memory: the manager's interfaces (`IVmFactory`, `IVmSpace`,
 //! `IVmMapping`, `IVmView`, served by the `vmm` component), what the
 //! kernel offers a manager (`IVmKernel` at `/sys/vm-kernel`), and what the
-//! manager installs in the kernel to resolve page faults
-//! (`IVmFaultHandler`). docs/vm.md tells how they fit.
+//! manager installs in the kernel (`IVmHooks`: its page-fault and
+//! view-switch hooks). docs/vm.md tells how they fit.
 //!
 //! The kernel knows nothing of page tables. A thread's view is the `satp`
 //! value the manager built (0: the physical address space); the kernel
-//! switches `satp` when the next thread's view differs from the running
-//! one's, and sends every page fault from U-mode to the installed handler.
+//! switches `satp`, and tells the view-switch hook, when the next thread's
+//! view differs from the running one's, and sends every page fault from
+//! U-mode to the page-fault hook.
 
 use com::{ComPtr, IUnknown, Record, Result, interface};
 
@@ -60,6 +61,10 @@ pub struct VmStatus {
     pub file_reads: u64,
     /// Pages copied on a write to a shadow.
     pub copies: u64,
+    /// Switches between two threads of different views (or of a thread
+    /// to another view) since the manager loaded, as its view-switch hook
+    /// saw them.
+    pub view_switches: u64,
     /// Frames of the pool free now, and in all.
     pub frames_free: u64,
     /// Frames of the pool in all.
@@ -195,7 +200,7 @@ pub trait IVmView {
     fn start_thread(&self, entry: u64, argument: u64, stack: u64) -> Result<ComPtr<IThread>>;
 }
 
-/// The access a page fault wanted (`IVmFaultHandler::page_fault`).
+/// The access a page fault wanted (`IVmHooks::page_fault`).
 pub mod access {
     /// A load.
     pub const READ: u32 = 1;
@@ -219,12 +224,12 @@ pub struct FramePool {
 #[interface("5b0c2f1e-7d4a-4c8e-9f3b-2a6d8e1c4b70")]
 /// The kernel's hooks for a virtual-memory manager, and U-mode threads.
 pub trait IVmKernel {
-    /// Installs `handler` (an object answering `IVmFaultHandler`) as the
-    /// page-fault hook and hands the caller the frame pool, which is its
-    /// until [`remove`](IVmKernel::remove). `ALREADY_EXISTS` while a handler
-    /// is installed.
+    /// Installs `handler` (an object answering `IVmHooks`) as the
+    /// page-fault and view-switch hooks and hands the caller the frame
+    /// pool, which is its until [`remove`](IVmKernel::remove).
+    /// `ALREADY_EXISTS` while a handler is installed.
     fn install(&self, handler: &IUnknown) -> Result<FramePool>;
-    /// Removes the handler and takes the frame pool back. `REFUSED` while a
+    /// Removes the handler (both hooks) and takes the frame pool back. `REFUSED` while a
     /// thread that has not finished has a view other than 0.
     fn remove(&self) -> Result<()>;
     /// Starts a thread in U-mode at `entry` with `argument` in `a0` and its
@@ -254,12 +259,20 @@ pub trait IVmKernel {
     fn flush(&self) -> Result<()>;
 }
 
-#[interface("a4e3d7b2-1c5f-4e9a-8b6d-3f2e1a0c9d58")]
-/// The page-fault hook a virtual-memory manager installs.
-pub trait IVmFaultHandler {
+#[interface("c7a91e54-3b2d-4f6a-9e08-5d1c2b7f4a93")]
+/// The hooks a virtual-memory manager installs in the kernel: its
+/// page-fault hook and its view-switch hook.
+pub trait IVmHooks {
     /// A U-mode thread in `view` faulted at `address` wanting `access`
     /// (`access::*`). Called on the thread's kernel stack with interrupts
     /// enabled (it may block and read files). `Ok` resumes the thread at
     /// the faulting instruction; an error ends the thread with it.
     fn page_fault(&self, view: u64, address: u64, access: u32) -> Result<()>;
+    /// The processor has just left view `from` for view `to` (`satp`
+    /// values; 0 is the physical address space): a context switch between
+    /// threads of different views, or a thread's own `set_view`. Called
+    /// only when the two differ, with interrupts disabled, inside the
+    /// context switch: it must not block, take a lock that can, or call
+    /// the kernel; what it returns is ignored.
+    fn view_switched(&self, from: u64, to: u64) -> Result<()>;
 }

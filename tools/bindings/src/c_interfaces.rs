@@ -18,8 +18,8 @@ use interfaces::{
     IHeap, IImageVerifier, IInterpose, IInterruptSource, IInterrupts, ILoader, IMemoryFile,
     IModule, IMutate, IMutex, INamespace, INetworkDevice, INetworkStack, IPower, IProcess,
     IProgram, IScheduler, ISchedulerPolicy, IShutdown, IShutdownListener, ISocket, ISocketFactory,
-    IThread, IThreads, ITransition, IVmFactory, IVmFaultHandler, IVmKernel, IVmMapping, IVmSpace,
-    IVmView, IVolume,
+    IThread, IThreads, ITransition, IVmFactory, IVmHooks, IVmKernel, IVmMapping, IVmSpace, IVmView,
+    IVolume,
 };
 use private_interfaces::{ICounter, IHello};
 
@@ -64,7 +64,7 @@ const INTERFACES: &[&InterfaceSignature] = &[
     IThreads::SIGNATURE,
     ITransition::SIGNATURE,
     IVmFactory::SIGNATURE,
-    IVmFaultHandler::SIGNATURE,
+    IVmHooks::SIGNATURE,
     IVmKernel::SIGNATURE,
     IVmMapping::SIGNATURE,
     IVmSpace::SIGNATURE,
