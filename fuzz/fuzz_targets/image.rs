@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(image.read_only_end() as usize <= image.content().len());
     if image.is_paged() {
         let page = image::PAGE_SIZE;
-        assert!(image.text_size() % page == 0 && image.read_only_end() % page == 0);
+        assert!(image.text_size().is_multiple_of(page) && image.read_only_end().is_multiple_of(page));
         assert_eq!(image.align(), page);
     }
     if image.memory_size() > LARGEST {

@@ -177,6 +177,10 @@ const CHECKS: &[Check] = &[
         vm::wired_pages_never_fault_and_wiring_is_all_or_nothing,
     ),
     (
+        "an image maps W^X: a code write, a data jump end the thread",
+        vm::images_map_with_their_sections_permissions,
+    ),
+    (
         "mappings share pages; a space's clones show its pages",
         vm::mappings_share_pages_and_spaces_clone,
     ),

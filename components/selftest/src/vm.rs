@@ -7,8 +7,8 @@
 use alloc::vec::Vec;
 
 use com::{ComPtr, Result, Status};
-use interfaces::vm::{MANAGER_PATH, protection};
-use interfaces::{IVmFactory, IVmMapping, IVmSpace, IVmView, VmStatus};
+use interfaces::vm::{IMAGE_MAPPER_PATH, MANAGER_PATH, protection};
+use interfaces::{IVmFactory, IVmImageMapper, IVmMapping, IVmSpace, IVmView, VmStatus};
 
 use super::fail;
 use crate::sys;
@@ -227,6 +227,69 @@ pub fn bad_accesses_in_a_space_are_access_violations() -> Result<()> {
     // The system goes on: the writable mapping still works.
     stage.run(writable, 1)?;
     drop(data);
+    finish(stage)
+}
+
+/// What `user-wx`'s entry does with its argument (`components/user-wx`).
+mod user_wx {
+    pub const USE_SECTIONS: u64 = 1;
+    pub const WRITE_CODE: u64 = 2;
+    pub const RUN_DATA: u64 = 3;
+}
+
+pub fn images_map_with_their_sections_permissions() -> Result<()> {
+    let stage = Stage::new(&STORE_PAGES, false)?;
+    let mapper = sys::namespace()
+        .bind(IMAGE_MAPPER_PATH, 0)?
+        .query::<IVmImageMapper>()?;
+    let image = mapper.map_image(stage.space.as_unknown(), 0, "/boot/user-wx")?;
+    let stack = stage.factory.create_zero_mapping(PAGE)?;
+    let stack_top = stage.map(&stack, protection::READ | protection::WRITE)? + PAGE;
+    // Its first page is code, its last data.
+    let (code, data) = (
+        stage.space.query_region(image.base)?.protection,
+        stage
+            .space
+            .query_region(image.base + image.size - 1)?
+            .protection,
+    );
+    if code != protection::READ | protection::EXECUTE
+        || data != protection::READ | protection::WRITE
+    {
+        return fail(format_args!(
+            "the image's code allows {code:#x}, its data {data:#x}"
+        ));
+    }
+    let run = |what| {
+        stage
+            .view
+            .start_thread(image.entry, what, stack_top)?
+            .wait()
+    };
+    let outcomes = [
+        run(user_wx::USE_SECTIONS),
+        run(user_wx::WRITE_CODE),
+        run(user_wx::RUN_DATA),
+        // The space goes on working after both.
+        run(user_wx::USE_SECTIONS),
+    ];
+    let expected = [
+        Ok(()),
+        Err(Status::ACCESS_VIOLATION),
+        Err(Status::ACCESS_VIOLATION),
+        Ok(()),
+    ];
+    if outcomes != expected {
+        return fail(format_args!(
+            "use, code write, data jump, use gave {outcomes:?}"
+        ));
+    }
+    // A packed image cannot be mapped page by page.
+    let packed = mapper.map_image(stage.space.as_unknown(), 0, "/boot/hello");
+    if packed.map(|_| ()) != Err(Status::NOT_SUPPORTED) {
+        return fail(format_args!("mapping a packed image gave {packed:?}"));
+    }
+    drop((mapper, stack));
     finish(stage)
 }
 

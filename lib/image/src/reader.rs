@@ -454,8 +454,8 @@ impl<'a> Validator<'a> {
         }
         if header.flags & flags::PAGED != 0
             && (header.align != PAGE_SIZE
-                || header.text_size % PAGE_SIZE != 0
-                || header.read_only_end % PAGE_SIZE != 0)
+                || !header.text_size.is_multiple_of(PAGE_SIZE)
+                || !header.read_only_end.is_multiple_of(PAGE_SIZE))
         {
             return Err(ImageError::BadHeader("paged section ends"));
         }

@@ -264,10 +264,10 @@ fn paged_sample() -> ImageBuilder {
 
 #[test]
 fn a_def_asks_for_a_paged_layout_once() {
-    let paged = def::parse("module user\nlayout paged\n").unwrap();
+    let paged = def::parse("module user\nlayout paged\n").expect("paged def");
     assert!(paged.paged);
-    assert!(!def::parse("module user\n").unwrap().paged);
-    let twice = def::parse("module user\nlayout paged\nlayout paged\n").unwrap_err();
+    assert!(!def::parse("module user\n").expect("plain def").paged);
+    let twice = def::parse("module user\nlayout paged\nlayout paged\n").expect_err("twice");
     assert_eq!(twice.line, 3);
     assert!(def::parse("module user\nlayout packed\n").is_err());
 }
@@ -275,10 +275,10 @@ fn a_def_asks_for_a_paged_layout_once() {
 #[test]
 fn a_paged_image_says_so_and_its_sections_must_start_on_pages() {
     let bytes = paged_sample().build();
-    let image = Image::parse(&bytes).unwrap();
+    let image = Image::parse(&bytes).expect("paged image");
     assert!(image.is_paged());
     assert_eq!((image.text_size(), image.read_only_end()), (4096, 8192));
-    assert!(!Image::parse(&sample().build()).unwrap().is_paged());
+    assert!(!Image::parse(&sample().build()).expect("sample").is_paged());
     for (field, value) in [
         (header::TEXT_SIZE, 4000),
         (header::READ_ONLY_END, 8000),

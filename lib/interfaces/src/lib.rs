@@ -62,7 +62,7 @@ pub use socket::{
 pub use threads::{IThreads, IThreadsImpl, ThreadStatus};
 pub use verifier::{IImageVerifier, IImageVerifierImpl};
 pub use vm::{
-    FramePool, IVmFactory, IVmFactoryImpl, IVmHooks, IVmHooksImpl, IVmKernel, IVmKernelImpl,
-    IVmMapping, IVmMappingImpl, IVmSpace, IVmSpaceImpl, IVmView, IVmViewImpl, RegionStatus,
-    SpaceStatus, VmStatus,
+    FramePool, IVmFactory, IVmFactoryImpl, IVmHooks, IVmHooksImpl, IVmImageMapper,
+    IVmImageMapperImpl, IVmKernel, IVmKernelImpl, IVmMapping, IVmMappingImpl, IVmSpace,
+    IVmSpaceImpl, IVmView, IVmViewImpl, MappedImage, RegionStatus, SpaceStatus, VmStatus,
 };

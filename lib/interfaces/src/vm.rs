@@ -18,6 +18,8 @@ use crate::IThread;
 pub const KERNEL_PATH: &str = "/sys/vm-kernel";
 /// The name that loads the virtual-memory manager (its `IVmFactory`).
 pub const MANAGER_PATH: &str = "/sys/vm";
+/// The name that loads the image mapper (`IVmImageMapper`).
+pub const IMAGE_MAPPER_PATH: &str = "/sys/vm-image";
 
 /// What a range of a space allows (`IVmSpace::map`, `protect`): the
 /// access bits of [`access`], and [`WIRED`](protection::WIRED).
@@ -275,4 +277,32 @@ pub trait IVmHooks {
     /// context switch: it must not block, take a lock that can, or call
     /// the kernel; what it returns is ignored.
     fn view_switched(&self, from: u64, to: u64) -> Result<()>;
+}
+
+/// Where a component image was mapped in a space
+/// (`IVmImageMapper::map_image`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Record)]
+#[repr(C)]
+pub struct MappedImage {
+    /// Its first address: the first page of its code.
+    pub base: u64,
+    /// The address of its entry point.
+    pub entry: u64,
+    /// Bytes it takes from `base` (whole pages).
+    pub size: u64,
+}
+
+#[interface("e2b6c4a1-7d3f-4b8e-a915-6f0d2c8b3e47")]
+/// Maps component images into address spaces with their sections'
+/// permissions: code read and executed, never written; read-only data
+/// only read; data read and written, never executed.
+pub trait IVmImageMapper {
+    /// Maps the component image at `path` (a file in the namespace, such
+    /// as `/boot/user-wx`) into `space` (an `IVmSpace` of the manager) at
+    /// `address` (0: anywhere free), relocated for where it lands, and
+    /// returns where. The image must be paged (`layout paged` in its
+    /// `.def`) and import nothing — code in a space runs in U-mode, where
+    /// it cannot call the kernel: `NOT_SUPPORTED` otherwise, `BAD_IMAGE`
+    /// for an image the reader refuses. On an error nothing stays mapped.
+    fn map_image(&self, space: &IUnknown, address: u64, path: &str) -> Result<MappedImage>;
 }

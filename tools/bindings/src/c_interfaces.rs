@@ -18,8 +18,8 @@ use interfaces::{
     IHeap, IImageVerifier, IInterpose, IInterruptSource, IInterrupts, ILoader, IMemoryFile,
     IModule, IMutate, IMutex, INamespace, INetworkDevice, INetworkStack, IPower, IProcess,
     IProgram, IScheduler, ISchedulerPolicy, IShutdown, IShutdownListener, ISocket, ISocketFactory,
-    IThread, IThreads, ITransition, IVmFactory, IVmHooks, IVmKernel, IVmMapping, IVmSpace, IVmView,
-    IVolume,
+    IThread, IThreads, ITransition, IVmFactory, IVmHooks, IVmImageMapper, IVmKernel, IVmMapping,
+    IVmSpace, IVmView, IVolume,
 };
 use private_interfaces::{ICounter, IHello};
 
@@ -65,6 +65,7 @@ const INTERFACES: &[&InterfaceSignature] = &[
     ITransition::SIGNATURE,
     IVmFactory::SIGNATURE,
     IVmHooks::SIGNATURE,
+    IVmImageMapper::SIGNATURE,
     IVmKernel::SIGNATURE,
     IVmMapping::SIGNATURE,
     IVmSpace::SIGNATURE,
