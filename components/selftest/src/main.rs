@@ -165,6 +165,10 @@ const CHECKS: &[Check] = &[
         vm::zero_fill_pages_come_on_first_touch,
     ),
     (
+        "threads in two spaces and unmapped ones share sched-constraint",
+        vm::spaces_and_physical_threads_switch_under_sched_constraint,
+    ),
+    (
         "bad accesses in a space end the thread: access violation",
         vm::bad_accesses_in_a_space_are_access_violations,
     ),
@@ -173,7 +177,7 @@ const CHECKS: &[Check] = &[
         vm::file_pages_come_from_the_file_and_shadows_copy,
     ),
     (
-        "wired pages never fault; wiring too much changes nothing",
+        "wired pages never fault; out of frames: an error, not a panic",
         vm::wired_pages_never_fault_and_wiring_is_all_or_nothing,
     ),
     (
@@ -606,7 +610,7 @@ fn process_makes_threads() -> Result<()> {
 
 /// Runs `check` under the policy named `policy`, then restores the one
 /// that was in force.
-fn under_policy(policy: &str, check: fn() -> Result<()>) -> Result<()> {
+pub(crate) fn under_policy(policy: &str, check: fn() -> Result<()>) -> Result<()> {
     let original = sys::policy_name();
     sys::switch_policy(policy)?;
     let outcome = check();

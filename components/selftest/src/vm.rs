@@ -188,6 +188,42 @@ pub fn zero_fill_pages_come_on_first_touch() -> Result<()> {
     finish(stage)
 }
 
+/// Threads in two spaces and the checking thread (in the physical space)
+/// take turns under `sched-constraint` — the one policy the test image's
+/// runs of `selftest` do not run every check under — and each space's
+/// thread leaves its pages as the code stored them.
+pub fn spaces_and_physical_threads_switch_under_sched_constraint() -> Result<()> {
+    crate::under_policy("sched-constraint", || {
+        const PAGES: u64 = 32;
+        let stages = [
+            Stage::new(&STORE_PAGES, false)?,
+            Stage::new(&STORE_PAGES, false)?,
+        ];
+        let mut running = Vec::new();
+        for stage in &stages {
+            let data = stage.factory.create_zero_mapping(PAGES * PAGE)?;
+            let address = stage.map(&data, protection::READ | protection::WRITE)?;
+            let thread = stage.view.start_thread(stage.code, address | PAGES, 0)?;
+            running.push((thread, data));
+        }
+        let before = stages[0].status()?.view_switches;
+        for (thread, data) in &running {
+            thread.wait()?;
+            if word_at(data, 0)? != PAGES || word_at(data, (PAGES - 1) * PAGE)? != 1 {
+                return fail(format_args!("a space's pages hold what it did not store"));
+            }
+        }
+        let switches = stages[0].status()?.view_switches - before;
+        drop(running);
+        let [first, second] = stages;
+        drop(first);
+        if switches < 2 {
+            return fail(format_args!("{switches} view switches while they ran"));
+        }
+        finish(second)
+    })
+}
+
 pub fn bad_accesses_in_a_space_are_access_violations() -> Result<()> {
     let stage = Stage::new(&STORE_PAGES, false)?;
     let data = stage.factory.create_zero_mapping(PAGE)?;
@@ -383,8 +419,36 @@ pub fn wired_pages_never_fault_and_wiring_is_all_or_nothing() -> Result<()> {
             after_refusal.frames_free
         ));
     }
-    drop((data, huge));
+    touching_too_much_ends_the_thread(&stage, huge)?;
+    drop(data);
     finish(stage)
+}
+
+/// U-mode threads touch the pages of `huge` (more than the pool has)
+/// until one finds no frame left: it ends with `OUT_OF_MEMORY`, and once
+/// `huge` is gone its frames serve the space again.
+fn touching_too_much_ends_the_thread(stage: &Stage, huge: ComPtr<IVmMapping>) -> Result<()> {
+    /// The most pages one run of the code touches (its count's bits).
+    const RUN: u64 = 2047;
+    let size = huge.size()?;
+    let address = stage.map(&huge, protection::READ | protection::WRITE)?;
+    let mut touched = 0;
+    let mut outcome = Ok(());
+    while outcome.is_ok() && touched < size / PAGE {
+        let count = RUN.min(size / PAGE - touched);
+        outcome = stage.run(address + touched * PAGE, count);
+        touched += count;
+    }
+    if outcome != Err(Status::OUT_OF_MEMORY) {
+        return fail(format_args!(
+            "touching {touched} pages past the pool gave {outcome:?}"
+        ));
+    }
+    stage.space.delete(address, size)?;
+    drop(huge);
+    let fresh = stage.factory.create_zero_mapping(PAGE)?;
+    let address = stage.map(&fresh, protection::READ | protection::WRITE)?;
+    stage.run(address, 1)
 }
 
 /// Loads `counter`, adds 5 to its fresh total and lets it go; the total.
