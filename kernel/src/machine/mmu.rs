@@ -4,9 +4,10 @@
 //! A view is the `satp` value a virtual-memory manager built (Sv39, with
 //! its root table in the frame pool); [`View::BARE`] is the physical
 //! address space every thread starts in. The kernel writes `satp` only
-//! when the view changes, and then tells the manager's view-switch hook. The frame pool is RAM set aside at boot, apart
-//! from the heap, so that a manager running out of frames is an error for
-//! the space that wanted one, never a heap exhausted for the whole kernel.
+//! when the view changes, and then tells the manager's view-switch hook.
+//! The frame pool is RAM set aside at boot, apart from the heap, so that a
+//! manager running out of frames is an error for the space that wanted
+//! one, never a heap exhausted for the whole kernel.
 
 use core::ops::Range;
 use core::sync::atomic::{AtomicUsize, Ordering};
