@@ -1,6 +1,8 @@
 //! Component images: validation, then placement with relocations into a
 //! sandbox buffer. Nothing may panic, and every write stays in the buffer
-//! (the linker writes only through bounds-checked slices).
+//! (the linker writes only through bounds-checked slices). An image the
+//! reader accepts has its section ends in order inside its content, and a
+//! paged one has them on pages (what a manager mapping it W^X relies on).
 
 #![no_main]
 
@@ -11,6 +13,13 @@ const LARGEST: u32 = 1 << 20;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(image) = image::Image::parse(data) else { return };
+    assert!(image.text_size() <= image.read_only_end());
+    assert!(image.read_only_end() as usize <= image.content().len());
+    if image.is_paged() {
+        let page = image::PAGE_SIZE;
+        assert!(image.text_size().is_multiple_of(page) && image.read_only_end().is_multiple_of(page));
+        assert_eq!(image.align(), page);
+    }
     if image.memory_size() > LARGEST {
         return;
     }

@@ -113,11 +113,21 @@ typedef struct VmStatus {
     uint64_t zero_fills;
     uint64_t file_reads;
     uint64_t copies;
+    uint64_t view_switches;
     uint64_t frames_free;
     uint64_t frames_total;
 } VmStatus;
-_Static_assert(sizeof(VmStatus) == 72, "VmStatus is 72 bytes, as in Rust");
+_Static_assert(sizeof(VmStatus) == 80, "VmStatus is 80 bytes, as in Rust");
 _Static_assert(_Alignof(VmStatus) == 8, "VmStatus is 8-aligned, as in Rust");
+
+/* MappedImage: a record, returned by value. */
+typedef struct MappedImage {
+    uint64_t base;
+    uint64_t entry;
+    uint64_t size;
+} MappedImage;
+_Static_assert(sizeof(MappedImage) == 24, "MappedImage is 24 bytes, as in Rust");
+_Static_assert(_Alignof(MappedImage) == 8, "MappedImage is 8-aligned, as in Rust");
 
 /* FramePool: a record, returned by value. */
 typedef struct FramePool {
@@ -515,12 +525,20 @@ typedef struct IVmFactoryVtbl {
     tsr_status (*status)(void *self, VmStatus *out);
 } IVmFactoryVtbl;
 
-/* IVmFaultHandler (a4e3d7b2-1c5f-4e9a-8b6d-3f2e1a0c9d58) */
-#define TSR_IID_IVMFAULTHANDLER {{0xa4, 0xe3, 0xd7, 0xb2, 0x1c, 0x5f, 0x4e, 0x9a, 0x8b, 0x6d, 0x3f, 0x2e, 0x1a, 0x0c, 0x9d, 0x58}}
-typedef struct IVmFaultHandlerVtbl {
+/* IVmHooks (c7a91e54-3b2d-4f6a-9e08-5d1c2b7f4a93) */
+#define TSR_IID_IVMHOOKS {{0xc7, 0xa9, 0x1e, 0x54, 0x3b, 0x2d, 0x4f, 0x6a, 0x9e, 0x08, 0x5d, 0x1c, 0x2b, 0x7f, 0x4a, 0x93}}
+typedef struct IVmHooksVtbl {
     IUnknownVtbl base;
     tsr_status (*page_fault)(void *self, uint64_t view, uint64_t address, uint32_t access);
-} IVmFaultHandlerVtbl;
+    tsr_status (*view_switched)(void *self, uint64_t from, uint64_t to);
+} IVmHooksVtbl;
+
+/* IVmImageMapper (e2b6c4a1-7d3f-4b8e-a915-6f0d2c8b3e47) */
+#define TSR_IID_IVMIMAGEMAPPER {{0xe2, 0xb6, 0xc4, 0xa1, 0x7d, 0x3f, 0x4b, 0x8e, 0xa9, 0x15, 0x6f, 0x0d, 0x2c, 0x8b, 0x3e, 0x47}}
+typedef struct IVmImageMapperVtbl {
+    IUnknownVtbl base;
+    tsr_status (*map_image)(void *self, void *space, uint64_t address, tsr_str path, MappedImage *out);
+} IVmImageMapperVtbl;
 
 /* IVmKernel (5b0c2f1e-7d4a-4c8e-9f3b-2a6d8e1c4b70) */
 #define TSR_IID_IVMKERNEL {{0x5b, 0x0c, 0x2f, 0x1e, 0x7d, 0x4a, 0x4c, 0x8e, 0x9f, 0x3b, 0x2a, 0x6d, 0x8e, 0x1c, 0x4b, 0x70}}

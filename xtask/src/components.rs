@@ -394,6 +394,7 @@ fn renamed(image: &[u8], name: &str) -> Result<Vec<u8>> {
         relocations: parsed.relocations().collect(),
         imports,
         exports,
+        paged: false,
     }
     .build())
 }
@@ -432,6 +433,7 @@ fn importer(name: &str, imports: &[&str]) -> Vec<u8> {
             uuid: CYCLE_TABLE,
             exports: vec![(1, function.clone(), 0)],
         }],
+        paged: false,
     }
     .build()
 }

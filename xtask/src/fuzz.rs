@@ -433,6 +433,7 @@ fn crafted_image(
             module("greeter", &["third"]),
         ],
         exports: Vec::new(),
+        paged: false,
     }
     .build()
 }

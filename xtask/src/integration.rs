@@ -457,7 +457,6 @@ fn failure(error: anyhow::Error, machine: &mut Machine) -> anyhow::Error {
     )
 }
 
-/// The product image's `/boot`: the README and every boot component, and
 /// What `ls /boot` lists for the image packed at `/boot/<path>`: the image,
 /// or the directory its path begins with.
 fn boot_entry(path: &str) -> String {
@@ -467,15 +466,22 @@ fn boot_entry(path: &str) -> String {
     }
 }
 
-/// neither a test-only component nor the broken images.
+/// The product image's `/boot`: the README, the trusted keys and every
+/// boot component, and neither a test-only component nor the broken images.
 fn product_image_holds_only_the_boot_components(
     machine: &mut Machine,
     manifest: &Manifest,
 ) -> Result<()> {
     let listing = machine.run("ls /boot")?;
     let entries: Vec<&str> = listing.lines().map(str::trim).collect();
-    let mut expected = vec!["/boot/README".to_owned()];
+    let mut expected = vec![
+        "/boot/README".to_owned(),
+        format!("/boot{}", crate::keys::TRUST_FILE_IN_BOOT),
+    ];
     expected.extend(manifest.boot.iter().map(|c| boot_entry(&c.path)));
+    // Components below one directory (`/sys/vm`, `/sys/verifier`) list it once.
+    expected.sort();
+    expected.dedup();
     for entry in &expected {
         ensure!(
             entries.contains(&entry.as_str()),
@@ -917,7 +923,7 @@ fn ps_lists_the_threads(machine: &mut Machine, _: &str) -> Result<()> {
 
 fn thread_selftests_pass(machine: &mut Machine, _: &str) -> Result<()> {
     let before = heap_used(machine)?;
-    let report = expect_output(machine, "selftest", &["selftest: 42 passed, 0 failed"])?;
+    let report = expect_output(machine, "selftest", &["selftest: 44 passed, 0 failed"])?;
     ensure!(!report.contains("FAILED"), "a check failed: {report:?}");
     every_printed_line_once_in_order(&report)?;
     let after = heap_used(machine)?;
@@ -967,12 +973,12 @@ fn scheduling_policies_switch_live(machine: &mut Machine, _: &str) -> Result<()>
     let before = heap_used(machine)?;
     expect_output(machine, "sched sched-rr", &["policy: sched-rr"])?;
     expect_output(machine, "mods", &["sched-rr: module sched-rr"])?;
-    expect_output(machine, "selftest", &["selftest: 42 passed, 0 failed"])?;
+    expect_output(machine, "selftest", &["selftest: 44 passed, 0 failed"])?;
     expect_output(machine, "sched sched-null", &["policy: sched-null"])?;
     expect_output(
         machine,
         "selftest",
-        &["is preempted ... skipped", "selftest: 41 passed, 0 failed"],
+        &["is preempted ... skipped", "selftest: 43 passed, 0 failed"],
     )?;
     expect_output(
         machine,

@@ -169,6 +169,10 @@ const CHECKS: &[Check] = &[
         vm::zero_fill_pages_come_on_first_touch,
     ),
     (
+        "threads in two spaces and unmapped ones share sched-constraint",
+        vm::spaces_and_physical_threads_switch_under_sched_constraint,
+    ),
+    (
         "bad accesses in a space end the thread: access violation",
         vm::bad_accesses_in_a_space_are_access_violations,
     ),
@@ -177,8 +181,12 @@ const CHECKS: &[Check] = &[
         vm::file_pages_come_from_the_file_and_shadows_copy,
     ),
     (
-        "wired pages never fault; wiring too much changes nothing",
+        "wired pages never fault; out of frames: an error, not a panic",
         vm::wired_pages_never_fault_and_wiring_is_all_or_nothing,
+    ),
+    (
+        "an image maps W^X: a code write, a data jump end the thread",
+        vm::images_map_with_their_sections_permissions,
     ),
     (
         "mappings share pages; a space's clones show its pages",
@@ -606,7 +614,7 @@ fn process_makes_threads() -> Result<()> {
 
 /// Runs `check` under the policy named `policy`, then restores the one
 /// that was in force.
-fn under_policy(policy: &str, check: fn() -> Result<()>) -> Result<()> {
+pub(crate) fn under_policy(policy: &str, check: fn() -> Result<()>) -> Result<()> {
     let original = sys::policy_name();
     sys::switch_policy(policy)?;
     let outcome = check();

@@ -7,8 +7,8 @@
 use alloc::vec::Vec;
 
 use com::{ComPtr, Result, Status};
-use interfaces::vm::{MANAGER_PATH, protection};
-use interfaces::{IVmFactory, IVmMapping, IVmSpace, IVmView, VmStatus};
+use interfaces::vm::{IMAGE_MAPPER_PATH, MANAGER_PATH, protection};
+use interfaces::{IVmFactory, IVmImageMapper, IVmMapping, IVmSpace, IVmView, VmStatus};
 
 use super::fail;
 use crate::sys;
@@ -175,11 +175,53 @@ pub fn zero_fill_pages_come_on_first_touch() -> Result<()> {
             "{faults} faults, {zero_fills} zero-fills, pages hold {stored:?}"
         ));
     }
+    // The view-switch hook saw the switch into the thread's view and the
+    // one out of it (more if the thread was preempted).
+    let switches = after.view_switches - before.view_switches;
+    if switches < 2 {
+        return fail(format_args!("the view-switch hook saw {switches} switches"));
+    }
     if u64::from(region.resident_pages) != PAGES || region.size != PAGES * PAGE {
         return fail(format_args!("the region is {region:?}"));
     }
     drop(data);
     finish(stage)
+}
+
+/// Threads in two spaces and the checking thread (in the physical space)
+/// take turns under `sched-constraint` — the one policy the test image's
+/// runs of `selftest` do not run every check under — and each space's
+/// thread leaves its pages as the code stored them.
+pub fn spaces_and_physical_threads_switch_under_sched_constraint() -> Result<()> {
+    crate::under_policy("sched-constraint", || {
+        const PAGES: u64 = 32;
+        let stages = [
+            Stage::new(&STORE_PAGES, false)?,
+            Stage::new(&STORE_PAGES, false)?,
+        ];
+        let mut running = Vec::new();
+        for stage in &stages {
+            let data = stage.factory.create_zero_mapping(PAGES * PAGE)?;
+            let address = stage.map(&data, protection::READ | protection::WRITE)?;
+            let thread = stage.view.start_thread(stage.code, address | PAGES, 0)?;
+            running.push((thread, data));
+        }
+        let before = stages[0].status()?.view_switches;
+        for (thread, data) in &running {
+            thread.wait()?;
+            if word_at(data, 0)? != PAGES || word_at(data, (PAGES - 1) * PAGE)? != 1 {
+                return fail(format_args!("a space's pages hold what it did not store"));
+            }
+        }
+        let switches = stages[0].status()?.view_switches - before;
+        drop(running);
+        let [first, second] = stages;
+        drop(first);
+        if switches < 2 {
+            return fail(format_args!("{switches} view switches while they ran"));
+        }
+        finish(second)
+    })
 }
 
 pub fn bad_accesses_in_a_space_are_access_violations() -> Result<()> {
@@ -221,6 +263,69 @@ pub fn bad_accesses_in_a_space_are_access_violations() -> Result<()> {
     // The system goes on: the writable mapping still works.
     stage.run(writable, 1)?;
     drop(data);
+    finish(stage)
+}
+
+/// What `user-wx`'s entry does with its argument (`components/user-wx`).
+mod user_wx {
+    pub const USE_SECTIONS: u64 = 1;
+    pub const WRITE_CODE: u64 = 2;
+    pub const RUN_DATA: u64 = 3;
+}
+
+pub fn images_map_with_their_sections_permissions() -> Result<()> {
+    let stage = Stage::new(&STORE_PAGES, false)?;
+    let mapper = sys::namespace()
+        .bind(IMAGE_MAPPER_PATH, 0)?
+        .query::<IVmImageMapper>()?;
+    let image = mapper.map_image(stage.space.as_unknown(), 0, "/boot/user-wx")?;
+    let stack = stage.factory.create_zero_mapping(PAGE)?;
+    let stack_top = stage.map(&stack, protection::READ | protection::WRITE)? + PAGE;
+    // Its first page is code, its last data.
+    let (code, data) = (
+        stage.space.query_region(image.base)?.protection,
+        stage
+            .space
+            .query_region(image.base + image.size - 1)?
+            .protection,
+    );
+    if code != protection::READ | protection::EXECUTE
+        || data != protection::READ | protection::WRITE
+    {
+        return fail(format_args!(
+            "the image's code allows {code:#x}, its data {data:#x}"
+        ));
+    }
+    let run = |what| {
+        stage
+            .view
+            .start_thread(image.entry, what, stack_top)?
+            .wait()
+    };
+    let outcomes = [
+        run(user_wx::USE_SECTIONS),
+        run(user_wx::WRITE_CODE),
+        run(user_wx::RUN_DATA),
+        // The space goes on working after both.
+        run(user_wx::USE_SECTIONS),
+    ];
+    let expected = [
+        Ok(()),
+        Err(Status::ACCESS_VIOLATION),
+        Err(Status::ACCESS_VIOLATION),
+        Ok(()),
+    ];
+    if outcomes != expected {
+        return fail(format_args!(
+            "use, code write, data jump, use gave {outcomes:?}"
+        ));
+    }
+    // A packed image cannot be mapped page by page.
+    let packed = mapper.map_image(stage.space.as_unknown(), 0, "/boot/hello");
+    if packed.map(|_| ()) != Err(Status::NOT_SUPPORTED) {
+        return fail(format_args!("mapping a packed image gave {packed:?}"));
+    }
+    drop((mapper, stack));
     finish(stage)
 }
 
@@ -314,8 +419,36 @@ pub fn wired_pages_never_fault_and_wiring_is_all_or_nothing() -> Result<()> {
             after_refusal.frames_free
         ));
     }
-    drop((data, huge));
+    touching_too_much_ends_the_thread(&stage, huge)?;
+    drop(data);
     finish(stage)
+}
+
+/// U-mode threads touch the pages of `huge` (more than the pool has)
+/// until one finds no frame left: it ends with `OUT_OF_MEMORY`, and once
+/// `huge` is gone its frames serve the space again.
+fn touching_too_much_ends_the_thread(stage: &Stage, huge: ComPtr<IVmMapping>) -> Result<()> {
+    /// The most pages one run of the code touches (its count's bits).
+    const RUN: u64 = 2047;
+    let size = huge.size()?;
+    let address = stage.map(&huge, protection::READ | protection::WRITE)?;
+    let mut touched = 0;
+    let mut outcome = Ok(());
+    while outcome.is_ok() && touched < size / PAGE {
+        let count = RUN.min(size / PAGE - touched);
+        outcome = stage.run(address + touched * PAGE, count);
+        touched += count;
+    }
+    if outcome != Err(Status::OUT_OF_MEMORY) {
+        return fail(format_args!(
+            "touching {touched} pages past the pool gave {outcome:?}"
+        ));
+    }
+    stage.space.delete(address, size)?;
+    drop(huge);
+    let fresh = stage.factory.create_zero_mapping(PAGE)?;
+    let address = stage.map(&fresh, protection::READ | protection::WRITE)?;
+    stage.run(address, 1)
 }
 
 /// Loads `counter`, adds 5 to its fresh total and lets it go; the total.

@@ -2,10 +2,10 @@
 //!
 //! Binding `/sys/vm` loads it; its object is the factory (`IVmFactory`),
 //! which is also a namespace listing the live spaces (`/sys/vm/space-1`).
-//! The first space or mapping installs its page-fault handler in the
-//! kernel (`/sys/vm-kernel`) and takes the frame pool, and holds the
-//! factory so `/sys/vm` stays registered; when the last space and mapping
-//! are released it removes the handler, gives the pool back and lets the
+//! The first space or mapping installs its hooks (page faults, view
+//! switches) in the kernel (`/sys/vm-kernel`) and takes the frame pool,
+//! and holds the factory so `/sys/vm` stays registered; when the last
+//! space and mapping are released it removes the hooks, gives the pool back and lets the
 //! factory go, and the module is free to unload. Page tables are `sv39`'s
 //! logic over the pool's frames (`frame-pool`); the state is one manager
 //! behind one lock (`manager`); the COM objects here hold counted ids
@@ -26,9 +26,9 @@ use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use interfaces::namespace::flags;
 use interfaces::vm::{KERNEL_PATH, MANAGER_PATH, protection};
 use interfaces::{
-    IFile, INamespace, INamespaceImpl, IThread, IVmFactory, IVmFactoryImpl, IVmFaultHandler,
-    IVmFaultHandlerImpl, IVmKernel, IVmMapping, IVmMappingImpl, IVmSpace, IVmSpaceImpl, IVmView,
-    IVmViewImpl, RegionStatus, SpaceStatus, VmStatus,
+    IFile, INamespace, INamespaceImpl, IThread, IVmFactory, IVmFactoryImpl, IVmHooks, IVmHooksImpl,
+    IVmKernel, IVmMapping, IVmMappingImpl, IVmSpace, IVmSpaceImpl, IVmView, IVmViewImpl,
+    RegionStatus, SpaceStatus, VmStatus,
 };
 use sync::Mutex;
 
@@ -141,7 +141,8 @@ fn made(state: &mut Option<Manager>) -> Result<&mut Manager> {
     if state.is_none() {
         let namespace = component::namespace()?;
         let kernel = namespace.bind(KERNEL_PATH, 0)?.query::<IVmKernel>()?;
-        let handler = ComObject::create::<IVmFaultHandler>(FaultHandler);
+        let handler = ComObject::create::<IVmHooks>(FaultHandler);
+        VIEW_SWITCHES.store(0, Ordering::Relaxed);
         let frames = Frames::lend(&kernel, handler.as_unknown())?;
         let factory = registered_factory(&namespace);
         *state = Some(Manager::new(kernel, frames, factory));
@@ -279,7 +280,13 @@ impl IVmFactoryImpl for Factory {
 
     fn status(&self) -> Result<VmStatus> {
         let state = STATE.lock();
-        Ok(state.as_ref().map(Manager::status).unwrap_or_default())
+        Ok(state
+            .as_ref()
+            .map(|manager| VmStatus {
+                view_switches: VIEW_SWITCHES.load(Ordering::Relaxed),
+                ..manager.status()
+            })
+            .unwrap_or_default())
     }
 }
 
@@ -598,11 +605,20 @@ impl Drop for ViewObject {
     }
 }
 
-/// The page-fault hook the kernel calls.
-#[class(IVmFaultHandler)]
+/// Changes of view the view-switch hook saw since the manager was made:
+/// counted without a lock, as the hook runs inside the context switch.
+static VIEW_SWITCHES: AtomicU64 = AtomicU64::new(0);
+
+/// The hooks the kernel calls: page faults and changes of view.
+#[class(IVmHooks)]
 struct FaultHandler;
 
-impl IVmFaultHandlerImpl for FaultHandler {
+impl IVmHooksImpl for FaultHandler {
+    fn view_switched(&self, _from: u64, _to: u64) -> Result<()> {
+        VIEW_SWITCHES.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
     fn page_fault(&self, view: u64, address: u64, access: u32) -> Result<()> {
         let mut state = STATE.lock();
         let manager = state.as_mut().ok_or(Status::ACCESS_VIOLATION)?;

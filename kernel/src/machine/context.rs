@@ -126,9 +126,27 @@ pub unsafe fn switch(from: *mut Context, to: *const Context) {
         // SAFETY: both contexts are valid (the caller's contract).
         let (old_view, view) = unsafe { ((*from).view, (*to).view) };
         if view != old_view {
-            mmu::use_view(view);
+            // SAFETY: forwarded from the caller.
+            unsafe { switch_across_views(from, to) };
+            return;
         }
     }
+    // SAFETY: forwarded from the caller.
+    unsafe { switch_context(from, to) };
+}
+
+/// [`switch`] between threads of different views: out of line, and
+/// ending in the switch itself, so that the view-switch hook's call costs
+/// a switch within one view no registers to keep across it.
+///
+/// # Safety
+/// As for [`switch`].
+#[cfg(feature = "loader")]
+#[inline(never)]
+unsafe fn switch_across_views(from: *mut Context, to: *const Context) {
+    // SAFETY: both contexts are valid (the caller's contract).
+    let (old_view, view) = unsafe { ((*from).view, (*to).view) };
+    mmu::switch_view(old_view, view);
     // SAFETY: forwarded from the caller.
     unsafe { switch_context(from, to) };
 }

@@ -4,12 +4,18 @@
 //! A view is the `satp` value a virtual-memory manager built (Sv39, with
 //! its root table in the frame pool); [`View::BARE`] is the physical
 //! address space every thread starts in. The kernel writes `satp` only
-//! when the view changes. The frame pool is RAM set aside at boot, apart
-//! from the heap, so that a manager running out of frames is an error for
-//! the space that wanted one, never a heap exhausted for the whole kernel.
+//! when the view changes, and then tells the manager's view-switch hook.
+//! The frame pool is RAM set aside at boot, apart from the heap, so that a
+//! manager running out of frames is an error for the space that wanted
+//! one, never a heap exhausted for the whole kernel.
 
 use core::ops::Range;
 use core::sync::atomic::{AtomicUsize, Ordering};
+
+use com::ComPtr;
+use interfaces::IVmHooks;
+
+use super::interrupt_mask::{self, Exclusive};
 
 /// `satp.MODE` for Sv39, in place.
 const SV39: u64 = 8 << 60;
@@ -65,9 +71,32 @@ impl View {
     }
 }
 
+/// The installed view-switch hook (the manager's `IVmHooks`): told of
+/// each change of view. Read with interrupts disabled, inside the context
+/// switch, so held where no lock is needed.
+static SWITCH_HOOK: Exclusive<Option<ComPtr<IVmHooks>>> = Exclusive::new(None);
+
+/// Installs (or, with `None`, removes) the view-switch hook; returns the
+/// one it replaced, for the caller to release (with interrupts enabled:
+/// it may be its module's last object).
+pub fn set_switch_hook(hook: Option<ComPtr<IVmHooks>>) -> Option<ComPtr<IVmHooks>> {
+    interrupt_mask::without(|| SWITCH_HOOK.with(|slot| core::mem::replace(slot, hook))).flatten()
+}
+
+/// Leaves view `from` for `to` (they differ): writes `satp`, then tells
+/// the view-switch hook. Interrupts are disabled.
+pub fn switch_view(from: View, to: View) {
+    use_view(to);
+    SWITCH_HOOK.with(|slot| {
+        if let Some(hook) = slot {
+            let _ = hook.view_switched(from.0, to.0);
+        }
+    });
+}
+
 /// Makes `view` the processor's translation and forgets what the TLB held
 /// of the old one.
-pub fn use_view(view: View) {
+fn use_view(view: View) {
     // SAFETY: a `View` is Bare or a root in the frame pool, whose holder
     // maps the kernel identically in every table (`View::from_satp`), so
     // the code and data the kernel uses stay where they are.

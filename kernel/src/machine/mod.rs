@@ -19,6 +19,8 @@
 //! The addresses of the devices come from the device tree, not from this table.
 
 #[cfg(feature = "loader")]
+mod block_copy;
+#[cfg(feature = "loader")]
 pub mod boot_image;
 pub mod cache;
 pub mod console;

@@ -148,6 +148,7 @@ pub fn load(
         entry: image.entry() as usize,
         dependencies,
         registered: None,
+        kept: false,
         aliases: Vec::new(),
     };
     stopwatch.lap(Phase::Constructor);

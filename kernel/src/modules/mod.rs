@@ -78,6 +78,10 @@ pub struct Module {
     /// The module's object while the namespace holds it (not counted as a
     /// reference of ours), and the name it is registered under.
     registered: Option<(UncountedObject, String)>,
+    /// The namespace said its name was bound with `KEEP`: asked once,
+    /// since a kept module's object sits at one reference (the
+    /// namespace's) and every collection would ask again.
+    kept: bool,
     /// More names the namespace has the same object under, taken over from
     /// modules whose object this module adopted.
     aliases: Vec<String>,
@@ -369,10 +373,10 @@ fn next_step() -> Option<Step> {
     let mut modules = MODULES.lock();
     for index in 0..modules.len() {
         let module = &mut modules[index];
+        if module.registered.is_some() && module.references() == 1 && !module.is_kept() {
+            return unregister(module);
+        }
         match &module.registered {
-            Some((_, name)) if module.references() == 1 && !kept(name) => {
-                return unregister(module);
-            }
             // Idle first, then no load running: a constructor that adopted
             // the object began its load before.
             Some((object, _)) if module.is_idle() && LOADS_RUNNING.load(Ordering::SeqCst) == 0 => {
@@ -425,11 +429,21 @@ fn hand_over_registration(modules: &mut [Module], index: usize, object: Uncounte
     true
 }
 
-/// True when `name` was bound with `KEEP`.
-fn kept(name: &str) -> bool {
-    namespace::current()
-        .and_then(|root| root.capabilities(name))
-        .is_ok_and(|capabilities| capabilities & flags::KEEP != 0)
+impl Module {
+    /// True when its name was bound with `KEEP`. Only the answer yes is
+    /// remembered: `KEEP` comes with the registration (the bind that
+    /// loaded the module) and stays while the name does, but a name
+    /// asked about before the namespace holds its entry is not kept yet.
+    fn is_kept(&mut self) -> bool {
+        if !self.kept
+            && let Some((_, name)) = &self.registered
+        {
+            self.kept = namespace::current()
+                .and_then(|root| root.capabilities(name))
+                .is_ok_and(|capabilities| capabilities & flags::KEEP != 0);
+        }
+        self.kept
+    }
 }
 
 /// How many loads have produced a module since boot.

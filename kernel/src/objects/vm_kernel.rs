@@ -1,9 +1,9 @@
 //! `/sys/vm-kernel` (`IVmKernel`): the kernel's hooks for a virtual-memory
-//! manager — its page-fault handler, the frame pool it builds in, threads'
-//! views — and U-mode threads.
+//! manager — its page-fault and view-switch hooks, the frame pool it
+//! builds in, threads' views — and U-mode threads.
 
 use com::{ComPtr, IUnknown, Result, Status, class};
-use interfaces::{FramePool, IThread, IVmFaultHandler, IVmKernel, IVmKernelImpl};
+use interfaces::{FramePool, IThread, IVmHooks, IVmKernel, IVmKernelImpl};
 use sync::Mutex;
 
 use super::process::ThreadObject;
@@ -12,7 +12,7 @@ use crate::threads::{self, user_mode};
 
 /// The installed handler: held here while installed, so its module stays
 /// loaded; the hook takes a reference for each fault.
-static HANDLER: Mutex<Option<ComPtr<IVmFaultHandler>>> = Mutex::new(None);
+static HANDLER: Mutex<Option<ComPtr<IVmHooks>>> = Mutex::new(None);
 
 /// The kernel's side of virtual memory.
 #[class(IVmKernel)]
@@ -20,15 +20,17 @@ pub struct VmKernel;
 
 impl IVmKernelImpl for VmKernel {
     fn install(&self, handler: &IUnknown) -> Result<FramePool> {
-        let handler = handler.query::<IVmFaultHandler>()?;
+        let handler = handler.query::<IVmHooks>()?;
         {
             let mut slot = HANDLER.lock();
             if slot.is_some() {
                 return Err(Status::ALREADY_EXISTS);
             }
-            *slot = Some(handler);
+            *slot = Some(handler.clone());
         }
         user_mode::set_page_fault_hook(Some(page_fault));
+        // Nothing was installed: nothing is replaced.
+        drop(mmu::set_switch_hook(Some(handler)));
         let pool = mmu::frame_pool();
         Ok(FramePool {
             start: pool.start as u64,
@@ -41,9 +43,10 @@ impl IVmKernelImpl for VmKernel {
             return Err(Status::REFUSED);
         }
         user_mode::set_page_fault_hook(None);
+        let switch_hook = mmu::set_switch_hook(None);
         let handler = HANDLER.lock().take().ok_or(Status::NOT_FOUND)?;
         // Released outside the lock: it may be the module's last object.
-        drop(handler);
+        drop((switch_hook, handler));
         Ok(())
     }
 

@@ -50,8 +50,8 @@ pub fn set_current_view(view: View) -> Result<()> {
             if let Some(me) = scheduler.current_mut()
                 && me.context.view != view
             {
-                me.context.view = view;
-                mmu::use_view(view);
+                let old = core::mem::replace(&mut me.context.view, view);
+                mmu::switch_view(old, view);
             }
         })
     })

@@ -14,8 +14,10 @@
 //! unique per table); a module has at most
 //! [`MAX_EXPORT_TABLES`] of them.
 //! Each `import` names a module and the UUID of the export table wanted; the
-//! symbols and ordinals come from that module's own `.def`. `#` starts a
-//! comment.
+//! symbols and ordinals come from that module's own `.def`. `layout paged`
+//! asks for an image whose code, read-only data and data each start on a
+//! page (format flag `PAGED`), so that a virtual-memory manager can map it
+//! page by page with each section's permissions. `#` starts a comment.
 //!
 //! An export may also declare its C signature after the ordinal, in the
 //! small grammar of [`signature`]:
@@ -53,6 +55,8 @@ pub struct ModuleDef {
     pub exports: Vec<ExportTableDef>,
     /// The export tables of other modules it imports from.
     pub imports: Vec<ImportDef>,
+    /// `layout paged`: each section starts on a page.
+    pub paged: bool,
 }
 
 /// One `export` block.
@@ -205,6 +209,13 @@ impl Parser {
                 });
                 Ok(())
             }
+            (["layout", "paged"], Some(module)) => {
+                if module.paged {
+                    return Err("a second `layout paged` line".into());
+                }
+                module.paged = true;
+                Ok(())
+            }
             (["import", name, uuid], Some(module)) => {
                 check_module_name(name)?;
                 let import = ImportDef {
@@ -218,7 +229,7 @@ impl Parser {
                 Ok(())
             }
             _ => Err(format!(
-                "expected `export <uuid> {{` or `import <module> <uuid>`, found `{}`",
+                "expected `export <uuid> {{`, `import <module> <uuid>` or `layout paged`, found `{}`",
                 words.join(" ")
             )),
         }

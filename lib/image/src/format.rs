@@ -19,6 +19,20 @@ pub const NO_FUNCTION: u32 = u32::MAX;
 pub const MAX_MEMORY_SIZE: u32 = 64 << 20;
 /// The largest alignment a module may ask for.
 pub const MAX_ALIGN: u32 = 4096;
+/// Bytes in a page: a paged image's sections start on multiples of it.
+pub const PAGE_SIZE: u32 = 4096;
+
+/// Header flag bits.
+pub mod flags {
+    /// The image is laid out page by page: its code, its read-only data
+    /// and its data each start on a page (`text size` and `read-only end`
+    /// are multiples of [`PAGE_SIZE`](super::PAGE_SIZE), the alignment is
+    /// a page), so a virtual-memory manager can map each page with its
+    /// section's permissions — code never writable, data never executable.
+    pub const PAGED: u32 = 1;
+    /// Every flag this crate knows; a reader refuses the others.
+    pub const KNOWN: u32 = PAGED;
+}
 /// The most export tables an image may carry (versions of one ABI side by
 /// side; the bound keeps the check that their UUIDs differ cheap).
 pub const MAX_EXPORT_TABLES: u32 = 64;
@@ -58,7 +72,7 @@ pub mod header {
     pub const VERSION: usize = 8;
     /// `u16` header size.
     pub const HEADER_SIZE: usize = 10;
-    /// `u32` flags (none defined; must be 0).
+    /// `u32` flags (`flags::*`; any other bit is refused).
     pub const FLAGS: usize = 12;
     /// String: the module's name.
     pub const NAME: usize = 16;

@@ -35,8 +35,8 @@ mod writer;
 
 pub use error::{ImageError, RangeError};
 pub use format::{
-    HEADER_SIZE, MAGIC, MAX_ALIGN, MAX_EXPORT_TABLES, MAX_MEMORY_SIZE, NO_FUNCTION, RelocationKind,
-    VERSION,
+    HEADER_SIZE, MAGIC, MAX_ALIGN, MAX_EXPORT_TABLES, MAX_MEMORY_SIZE, NO_FUNCTION, PAGE_SIZE,
+    RelocationKind, VERSION,
 };
 pub use reader::{Export, ExportTable, Image, ImportModule, ImportSymbol, Relocation};
 pub use signature::{

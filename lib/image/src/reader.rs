@@ -5,7 +5,8 @@ use com::Guid;
 
 use crate::format::{
     EXPORT_SIZE, EXPORT_TABLE_SIZE, HEADER_SIZE, IMPORT_MODULE_SIZE, IMPORT_SYMBOL_SIZE, MAX_ALIGN,
-    MAX_EXPORT_TABLES, MAX_MEMORY_SIZE, NO_FUNCTION, RELOCATION_SIZE, RelocationKind, header,
+    MAX_EXPORT_TABLES, MAX_MEMORY_SIZE, NO_FUNCTION, PAGE_SIZE, RELOCATION_SIZE, RelocationKind,
+    flags, header,
 };
 use crate::signature::signature_section;
 use crate::{ImageError, RangeError};
@@ -20,6 +21,7 @@ struct Table {
 /// The header's numbers, once validated.
 #[derive(Clone, Copy, Debug, Default)]
 struct Header {
+    flags: u32,
     name: (u32, u32),
     content_offset: u32,
     content_size: u32,
@@ -181,6 +183,12 @@ impl<'a> Image<'a> {
     /// executable and never written.
     pub fn text_size(&self) -> u32 {
         self.header.text_size
+    }
+
+    /// True when the image is laid out page by page (`flags::PAGED`): each
+    /// section starts on a page, so it can be mapped with its permissions.
+    pub fn is_paged(&self) -> bool {
+        self.header.flags & flags::PAGED != 0
     }
 
     /// Where read-only data ends: `[text_size, read_only_end)` is read-only
@@ -444,6 +452,13 @@ impl<'a> Validator<'a> {
         if header.text_size > header.read_only_end || header.read_only_end > header.content_size {
             return Err(ImageError::BadHeader("section ends"));
         }
+        if header.flags & flags::PAGED != 0
+            && (header.align != PAGE_SIZE
+                || !header.text_size.is_multiple_of(PAGE_SIZE)
+                || !header.read_only_end.is_multiple_of(PAGE_SIZE))
+        {
+            return Err(ImageError::BadHeader("paged section ends"));
+        }
         if header.entry >= header.text_size {
             return Err(ImageError::BadHeader("entry"));
         }
@@ -699,10 +714,12 @@ fn read_header(bytes: &[u8]) -> Result<Header, ImageError> {
     if header_size != HEADER_SIZE {
         return Err(ImageError::BadHeader("header size"));
     }
-    if field(header::FLAGS)? != 0 {
+    let flags = field(header::FLAGS)?;
+    if flags & !flags::KNOWN != 0 {
         return Err(ImageError::BadHeader("flags"));
     }
     Ok(Header {
+        flags,
         name: (field(header::NAME)?, field(header::NAME + 4)?),
         content_offset: field(header::CONTENT_OFFSET)?,
         content_size: field(header::CONTENT_SIZE)?,

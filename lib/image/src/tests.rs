@@ -65,6 +65,7 @@ fn sample() -> ImageBuilder {
                 exports: vec![(1, "hello_count".into(), 8), (2, "hello_reset".into(), 90)],
             },
         ],
+        paged: false,
     }
 }
 
@@ -239,11 +240,68 @@ fn patched_from(builder: ImageBuilder, patch: impl FnOnce(&mut Vec<u8>)) -> Opti
     Image::parse(&bytes).err()
 }
 
+/// The sample laid out page by page: code, read-only data and data each
+/// on a page of their own.
+fn paged_sample() -> ImageBuilder {
+    let page = crate::PAGE_SIZE;
+    let mut content = vec![0u8; 2 * page as usize + 64];
+    content[..4].copy_from_slice(&0x0000_8067u32.to_le_bytes());
+    ImageBuilder {
+        content,
+        memory_size: 3 * page,
+        text_size: page,
+        read_only_end: 2 * page,
+        align: page,
+        entry: 0,
+        can_unload: None,
+        relocations: vec![relocation(2 * page, RelocationKind::Rebase64, 0)],
+        imports: Vec::new(),
+        exports: Vec::new(),
+        paged: true,
+        ..sample()
+    }
+}
+
+#[test]
+fn a_def_asks_for_a_paged_layout_once() {
+    let paged = def::parse("module user\nlayout paged\n").expect("paged def");
+    assert!(paged.paged);
+    assert!(!def::parse("module user\n").expect("plain def").paged);
+    let twice = def::parse("module user\nlayout paged\nlayout paged\n").expect_err("twice");
+    assert_eq!(twice.line, 3);
+    assert!(def::parse("module user\nlayout packed\n").is_err());
+}
+
+#[test]
+fn a_paged_image_says_so_and_its_sections_must_start_on_pages() {
+    let bytes = paged_sample().build();
+    let image = Image::parse(&bytes).expect("paged image");
+    assert!(image.is_paged());
+    assert_eq!((image.text_size(), image.read_only_end()), (4096, 8192));
+    assert!(!Image::parse(&sample().build()).expect("sample").is_paged());
+    for (field, value) in [
+        (header::TEXT_SIZE, 4000),
+        (header::READ_ONLY_END, 8000),
+        (header::ALIGN, 16),
+    ] {
+        assert_eq!(
+            patched_from(paged_sample(), |b| b.put_u32(field, value)),
+            Some(ImageError::BadHeader("paged section ends")),
+            "field at {field} = {value}"
+        );
+    }
+}
+
 #[test]
 fn header_fields_are_checked() {
     assert_eq!(
-        patched(|b| b.put_u32(header::FLAGS, 1)),
+        patched(|b| b.put_u32(header::FLAGS, 2)),
         Some(ImageError::BadHeader("flags"))
+    );
+    // `PAGED` on an image whose sections do not start on pages.
+    assert_eq!(
+        patched(|b| b.put_u32(header::FLAGS, crate::format::flags::PAGED)),
+        Some(ImageError::BadHeader("paged section ends"))
     );
     assert_eq!(
         patched(|b| b.put_u32(header::MEMORY_SIZE, 10)),

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use com::Guid;
 
 use crate::Relocation;
-use crate::format::{HEADER_SIZE, MAGIC, NO_FUNCTION, VERSION, header, signature};
+use crate::format::{HEADER_SIZE, MAGIC, NO_FUNCTION, VERSION, flags, header, signature};
 
 /// A module the image imports from, with its symbols as `(ordinal, name)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -54,6 +54,9 @@ pub struct ImageBuilder {
     pub imports: Vec<ImportModuleSpec>,
     /// Export tables.
     pub exports: Vec<ExportTableSpec>,
+    /// Laid out page by page (`flags::PAGED`): the caller placed each
+    /// section on a page.
+    pub paged: bool,
 }
 
 /// The string table being built.
@@ -97,6 +100,7 @@ impl ImageBuilder {
         out[header::HEADER_SIZE..header::HEADER_SIZE + 2]
             .copy_from_slice(&HEADER_SIZE.to_le_bytes());
         let mut put = |at: usize, value: u32| out[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        put(header::FLAGS, if self.paged { flags::PAGED } else { 0 });
         put(header::NAME, name[0]);
         put(header::NAME + 4, name[1]);
         put(header::CONTENT_OFFSET, content_offset);

@@ -64,7 +64,7 @@ pub use threads::{IThreads, IThreadsImpl, ThreadStatus};
 pub use trust::{ITrustControl, ITrustControlImpl, ITrustPolicy, ITrustPolicyImpl};
 pub use verifier::{IImageVerifier, IImageVerifierImpl};
 pub use vm::{
-    FramePool, IVmFactory, IVmFactoryImpl, IVmFaultHandler, IVmFaultHandlerImpl, IVmKernel,
-    IVmKernelImpl, IVmMapping, IVmMappingImpl, IVmSpace, IVmSpaceImpl, IVmView, IVmViewImpl,
-    RegionStatus, SpaceStatus, VmStatus,
+    FramePool, IVmFactory, IVmFactoryImpl, IVmHooks, IVmHooksImpl, IVmImageMapper,
+    IVmImageMapperImpl, IVmKernel, IVmKernelImpl, IVmMapping, IVmMappingImpl, IVmSpace,
+    IVmSpaceImpl, IVmView, IVmViewImpl, MappedImage, RegionStatus, SpaceStatus, VmStatus,
 };

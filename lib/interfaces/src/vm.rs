@@ -1,13 +1,14 @@
 //! Virtual memory: the manager's interfaces (`IVmFactory`, `IVmSpace`,
 //! `IVmMapping`, `IVmView`, served by the `vmm` component), what the
 //! kernel offers a manager (`IVmKernel` at `/sys/vm-kernel`), and what the
-//! manager installs in the kernel to resolve page faults
-//! (`IVmFaultHandler`). docs/vm.md tells how they fit.
+//! manager installs in the kernel (`IVmHooks`: its page-fault and
+//! view-switch hooks). docs/vm.md tells how they fit.
 //!
 //! The kernel knows nothing of page tables. A thread's view is the `satp`
 //! value the manager built (0: the physical address space); the kernel
-//! switches `satp` when the next thread's view differs from the running
-//! one's, and sends every page fault from U-mode to the installed handler.
+//! switches `satp`, and tells the view-switch hook, when the next thread's
+//! view differs from the running one's, and sends every page fault from
+//! U-mode to the page-fault hook.
 
 use com::{ComPtr, IUnknown, Record, Result, interface};
 
@@ -17,6 +18,8 @@ use crate::IThread;
 pub const KERNEL_PATH: &str = "/sys/vm-kernel";
 /// The name that loads the virtual-memory manager (its `IVmFactory`).
 pub const MANAGER_PATH: &str = "/sys/vm";
+/// The name that loads the image mapper (`IVmImageMapper`).
+pub const IMAGE_MAPPER_PATH: &str = "/sys/vm-image";
 
 /// What a range of a space allows (`IVmSpace::map`, `protect`): the
 /// access bits of [`access`], and [`WIRED`](protection::WIRED).
@@ -60,6 +63,10 @@ pub struct VmStatus {
     pub file_reads: u64,
     /// Pages copied on a write to a shadow.
     pub copies: u64,
+    /// Switches between two threads of different views (or of a thread
+    /// to another view) since the manager loaded, as its view-switch hook
+    /// saw them.
+    pub view_switches: u64,
     /// Frames of the pool free now, and in all.
     pub frames_free: u64,
     /// Frames of the pool in all.
@@ -195,7 +202,7 @@ pub trait IVmView {
     fn start_thread(&self, entry: u64, argument: u64, stack: u64) -> Result<ComPtr<IThread>>;
 }
 
-/// The access a page fault wanted (`IVmFaultHandler::page_fault`).
+/// The access a page fault wanted (`IVmHooks::page_fault`).
 pub mod access {
     /// A load.
     pub const READ: u32 = 1;
@@ -219,12 +226,12 @@ pub struct FramePool {
 #[interface("5b0c2f1e-7d4a-4c8e-9f3b-2a6d8e1c4b70")]
 /// The kernel's hooks for a virtual-memory manager, and U-mode threads.
 pub trait IVmKernel {
-    /// Installs `handler` (an object answering `IVmFaultHandler`) as the
-    /// page-fault hook and hands the caller the frame pool, which is its
-    /// until [`remove`](IVmKernel::remove). `ALREADY_EXISTS` while a handler
-    /// is installed.
+    /// Installs `handler` (an object answering `IVmHooks`) as the
+    /// page-fault and view-switch hooks and hands the caller the frame
+    /// pool, which is its until [`remove`](IVmKernel::remove).
+    /// `ALREADY_EXISTS` while a handler is installed.
     fn install(&self, handler: &IUnknown) -> Result<FramePool>;
-    /// Removes the handler and takes the frame pool back. `REFUSED` while a
+    /// Removes the handler (both hooks) and takes the frame pool back. `REFUSED` while a
     /// thread that has not finished has a view other than 0.
     fn remove(&self) -> Result<()>;
     /// Starts a thread in U-mode at `entry` with `argument` in `a0` and its
@@ -254,12 +261,48 @@ pub trait IVmKernel {
     fn flush(&self) -> Result<()>;
 }
 
-#[interface("a4e3d7b2-1c5f-4e9a-8b6d-3f2e1a0c9d58")]
-/// The page-fault hook a virtual-memory manager installs.
-pub trait IVmFaultHandler {
+#[interface("c7a91e54-3b2d-4f6a-9e08-5d1c2b7f4a93")]
+/// The hooks a virtual-memory manager installs in the kernel: its
+/// page-fault hook and its view-switch hook.
+pub trait IVmHooks {
     /// A U-mode thread in `view` faulted at `address` wanting `access`
     /// (`access::*`). Called on the thread's kernel stack with interrupts
     /// enabled (it may block and read files). `Ok` resumes the thread at
     /// the faulting instruction; an error ends the thread with it.
     fn page_fault(&self, view: u64, address: u64, access: u32) -> Result<()>;
+    /// The processor has just left view `from` for view `to` (`satp`
+    /// values; 0 is the physical address space): a context switch between
+    /// threads of different views, or a thread's own `set_view`. Called
+    /// only when the two differ, with interrupts disabled, inside the
+    /// context switch: it must not block, take a lock that can, or call
+    /// the kernel; what it returns is ignored.
+    fn view_switched(&self, from: u64, to: u64) -> Result<()>;
+}
+
+/// Where a component image was mapped in a space
+/// (`IVmImageMapper::map_image`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Record)]
+#[repr(C)]
+pub struct MappedImage {
+    /// Its first address: the first page of its code.
+    pub base: u64,
+    /// The address of its entry point.
+    pub entry: u64,
+    /// Bytes it takes from `base` (whole pages).
+    pub size: u64,
+}
+
+#[interface("e2b6c4a1-7d3f-4b8e-a915-6f0d2c8b3e47")]
+/// Maps component images into address spaces with their sections'
+/// permissions: code read and executed, never written; read-only data
+/// only read; data read and written, never executed.
+pub trait IVmImageMapper {
+    /// Maps the component image at `path` (a file in the namespace, such
+    /// as `/boot/user-wx`) into `space` (an `IVmSpace` of the manager) at
+    /// `address` (0: anywhere free), relocated for where it lands, and
+    /// returns where. The image must be paged (`layout paged` in its
+    /// `.def`) and import nothing — code in a space runs in U-mode, where
+    /// it cannot call the kernel: `NOT_SUPPORTED` otherwise, `BAD_IMAGE`
+    /// for an image the reader refuses. On an error nothing stays mapped.
+    fn map_image(&self, space: &IUnknown, address: u64, path: &str) -> Result<MappedImage>;
 }

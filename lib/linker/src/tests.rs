@@ -43,6 +43,7 @@ fn image_aligned(code: &[u32], data: u64, relocations: Vec<Relocation>, align: u
             symbols: vec![(1, "thing".into())],
         }],
         exports: Vec::new(),
+        paged: false,
     }
     .build()
 }

@@ -364,7 +364,7 @@ fn vm(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     let _ = writeln!(
         context.output,
         "vm: spaces={} mappings={} resident={} wired={} faults={} zero-fills={} \
-         file-reads={} copies={} frames-free={}/{}",
+         file-reads={} copies={} view-switches={} frames-free={}/{}",
         status.spaces,
         status.mappings,
         status.resident_pages,
@@ -373,6 +373,7 @@ fn vm(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         status.zero_fills,
         status.file_reads,
         status.copies,
+        status.view_switches,
         status.frames_free,
         status.frames_total
     );

@@ -113,6 +113,7 @@ impl IVmFactoryImpl for FixedManager {
             zero_fills: 16,
             file_reads: 1,
             copies: 1,
+            view_switches: 6,
             frames_free: 2000,
             frames_total: 2048,
         })
@@ -296,7 +297,7 @@ fn vm_prints_the_managers_figures() {
     assert!(
         text.contains(
             "vm: spaces=2 mappings=3 resident=17 wired=4 faults=21 zero-fills=16 \
-             file-reads=1 copies=1 frames-free=2000/2048\r\n  \
+             file-reads=1 copies=1 view-switches=6 frames-free=2000/2048\r\n  \
              space-1: regions=2 resident=13 wired=4\r\n  \
              space-3: regions=2 resident=0 wired=4\r\n"
         ),

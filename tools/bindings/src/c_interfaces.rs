@@ -18,8 +18,8 @@ use interfaces::{
     IHeap, IImageVerifier, IInterpose, IInterruptSource, IInterrupts, ILoader, IMemoryFile,
     IModule, IMutate, IMutex, INamespace, INetworkDevice, INetworkStack, IPower, IProcess,
     IProgram, IScheduler, ISchedulerPolicy, IShutdown, IShutdownListener, ISocket, ISocketFactory,
-    IThread, IThreads, ITransition, ITrustControl, ITrustPolicy, IVmFactory, IVmFaultHandler,
-    IVmKernel, IVmMapping, IVmSpace, IVmView, IVolume,
+    IThread, IThreads, ITransition, ITrustControl, ITrustPolicy, IVmFactory, IVmHooks,
+    IVmImageMapper, IVmKernel, IVmMapping, IVmSpace, IVmView, IVolume,
 };
 use private_interfaces::{ICounter, IHello};
 
@@ -66,7 +66,8 @@ const INTERFACES: &[&InterfaceSignature] = &[
     ITrustControl::SIGNATURE,
     ITrustPolicy::SIGNATURE,
     IVmFactory::SIGNATURE,
-    IVmFaultHandler::SIGNATURE,
+    IVmHooks::SIGNATURE,
+    IVmImageMapper::SIGNATURE,
     IVmKernel::SIGNATURE,
     IVmMapping::SIGNATURE,
     IVmSpace::SIGNATURE,

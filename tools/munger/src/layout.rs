@@ -1,7 +1,10 @@
 //! The compact layout: which ELF sections the module keeps and where each
 //! lands when they are packed back to back — code first, then read-only
 //! data, then writable data, then zeroed data, so that two offsets tell
-//! what may be executed, what only read, and what written.
+//! what may be executed, what only read, and what written. A paged layout
+//! (`layout paged` in the `.def`) starts the read-only data and the data
+//! each on a page, so that every page holds one kind and can be mapped
+//! with its permissions.
 
 use std::collections::HashMap;
 
@@ -35,8 +38,9 @@ pub struct Layout {
 impl Layout {
     /// Lays out the allocated sections of `elf` by what they allow — code,
     /// read-only data, writable data, zero-initialized data — each group
-    /// in address order.
-    pub fn of(elf: &object::File<'_>) -> Result<Layout> {
+    /// in address order; with `paged`, each of the first three groups
+    /// starts on a page.
+    pub fn of(elf: &object::File<'_>, paged: bool) -> Result<Layout> {
         let mut kept = Vec::new();
         for section in elf.sections() {
             let name = section.name().unwrap_or_default();
@@ -65,9 +69,16 @@ impl Layout {
             align: 8,
             elf_span: elf_span(elf),
         };
+        let mut previous = Class::Code;
         for &(class, address, index) in &kept {
             let section = elf.section_by_index(index)?;
-            let align = section.align().max(1);
+            let mut align = section.align().max(1);
+            if paged && class != previous && previous <= Class::ReadOnly {
+                // The first section past the code, or past the read-only
+                // data, starts a page.
+                align = align.max(PAGE);
+            }
+            previous = class;
             let offset = layout.memory_size.next_multiple_of(align);
             layout.places.insert(index, (address, offset));
             layout.memory_size = offset + section.size();
@@ -83,6 +94,16 @@ impl Layout {
             }
         }
         layout.read_only_end = layout.read_only_end.max(layout.text_size);
+        if paged {
+            // The padding after the code and after the read-only data
+            // belongs to them, and is content (zeros) so that the section
+            // ends lie inside it.
+            layout.text_size = layout.text_size.next_multiple_of(PAGE);
+            layout.read_only_end = layout.read_only_end.next_multiple_of(PAGE);
+            layout.content_size = layout.content_size.max(layout.read_only_end);
+            layout.memory_size = layout.memory_size.max(layout.content_size);
+            layout.align = PAGE;
+        }
         Ok(layout)
     }
 

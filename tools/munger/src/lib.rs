@@ -66,7 +66,7 @@ pub fn munge(elf: &[u8], module: &ModuleDef, imported: &[ModuleDef]) -> Result<M
     if elf.architecture() != Architecture::Riscv64 || !elf.is_little_endian() {
         bail!("the ELF is not little-endian 64-bit RISC-V");
     }
-    let layout = Layout::of(&elf)?;
+    let layout = Layout::of(&elf, module.paged)?;
     let linked = relocate::link(&elf, &layout, module, imported)?;
     let symbols = defined_symbols(&elf, &layout);
     let offset_of = |name: &str| symbols.get(name).copied();
@@ -119,6 +119,7 @@ pub fn munge(elf: &[u8], module: &ModuleDef, imported: &[ModuleDef]) -> Result<M
         relocations: linked.relocations,
         imports: linked.imports,
         exports,
+        paged: module.paged,
     };
     let image = builder.build();
     image::Image::parse(&image)

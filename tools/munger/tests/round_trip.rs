@@ -276,3 +276,31 @@ fn loader_refuses_an_import_beyond_reach() {
     let result = linker::place(&image, &mut memory, BASE, linker::Calls::Direct, &far);
     assert_eq!(result, Err(linker::PlaceError::OutOfRange(0)));
 }
+
+#[test]
+fn a_paged_layout_starts_each_section_on_a_page() {
+    let (mut module, imported) = defs();
+    module.paged = true;
+    let munged =
+        munger::munge(&sample_object("tessera_alloc", None), &module, &imported).expect("munged");
+    let image = Image::parse(&munged.image).expect("valid image");
+    assert!(image.is_paged());
+    // The code, then the read-only string on the next page, then the data
+    // on the page after.
+    assert_eq!((image.text_size(), image.read_only_end()), (4096, 8192));
+    assert_eq!(image.align(), 4096);
+    let mut memory = vec![0xaa; image.memory_size() as usize];
+    linker::place(&image, &mut memory, BASE, linker::Calls::Direct, &[IMPORT]).expect("placed");
+    assert_eq!(&memory[4096..4105], b"a string\0");
+    assert_eq!(
+        pcrel_target(&memory, LOAD_ADDRESS),
+        BASE + 4096,
+        "the string's address, across the padding"
+    );
+    let pointer = u64::from_le_bytes(memory[8192..8200].try_into().expect("8 bytes"));
+    assert_eq!(pointer, BASE + HELPER, "the function pointer in data");
+    assert!(
+        memory[36..4096].iter().all(|&byte| byte == 0),
+        "the code's page is padded with zeros"
+    );
+}
