@@ -14,6 +14,7 @@ use crate::figures;
 use crate::machine::{Machine, STEP_TIMEOUT};
 use crate::manifest::Manifest;
 use crate::network_tests::{self, NetworkTest};
+use crate::process_tests;
 use crate::storage_tests::{self, DiskTest};
 
 /// One test: gets a machine sitting at its first prompt and the boot output.
@@ -196,6 +197,11 @@ pub fn catalogue(manifest: &Manifest) -> Vec<QemuTest> {
         },
     ];
     tests.extend(TESTS.iter().map(|&(name, test)| QemuTest {
+        name: name.into(),
+        boots: Boots::TestImage,
+        body: Body::Shell(test),
+    }));
+    tests.extend(process_tests::TESTS.iter().map(|&(name, test)| QemuTest {
         name: name.into(),
         boots: Boots::TestImage,
         body: Body::Shell(test),

@@ -1,9 +1,12 @@
 //! `/sys/vm-kernel` (`IVmKernel`): the kernel's hooks for a virtual-memory
 //! manager — its page-fault handler, the frame pool it builds in, threads'
-//! views — and U-mode threads.
+//! views — and U-mode threads; and (`IUserTraps`) the hook of an IPC
+//! component for `ecall`s from U-mode.
 
 use com::{ComPtr, IUnknown, Result, Status, class};
-use interfaces::{FramePool, IThread, IVmFaultHandler, IVmKernel, IVmKernelImpl};
+use interfaces::ipc::{ecall, outcome};
+use interfaces::{FramePool, IEcallHandler, IThread, IUserTraps, IUserTrapsImpl};
+use interfaces::{IVmFaultHandler, IVmKernel, IVmKernelImpl};
 use sync::Mutex;
 
 use super::process::ThreadObject;
@@ -14,9 +17,53 @@ use crate::threads::{self, user_mode};
 /// loaded; the hook takes a reference for each fault.
 static HANDLER: Mutex<Option<ComPtr<IVmFaultHandler>>> = Mutex::new(None);
 
-/// The kernel's side of virtual memory.
-#[class(IVmKernel)]
+/// The installed `ecall` handler, held while installed (as `HANDLER`).
+static ECALL_HANDLER: Mutex<Option<ComPtr<IEcallHandler>>> = Mutex::new(None);
+
+/// The kernel's side of virtual memory, and its trap hooks.
+#[class(IVmKernel, IUserTraps)]
 pub struct VmKernel;
+
+impl IUserTrapsImpl for VmKernel {
+    fn install_ecall(&self, handler: &IUnknown) -> Result<()> {
+        let handler = handler.query::<IEcallHandler>()?;
+        {
+            let mut slot = ECALL_HANDLER.lock();
+            if slot.is_some() {
+                return Err(Status::ALREADY_EXISTS);
+            }
+            *slot = Some(handler);
+        }
+        user_mode::set_ecall_hook(Some(on_ecall));
+        Ok(())
+    }
+
+    fn remove_ecall(&self) -> Result<()> {
+        user_mode::set_ecall_hook(None);
+        let handler = ECALL_HANDLER.lock().take().ok_or(Status::NOT_FOUND)?;
+        // Released outside the lock: it may be the module's last object.
+        drop(handler);
+        Ok(())
+    }
+}
+
+/// The `ecall` hook: the installed handler's answer, its registers passed
+/// as little-endian words.
+fn on_ecall(thread: u64, registers: &mut [u64; user_mode::ECALL_REGISTERS]) -> Result<bool> {
+    const _: () = assert!(user_mode::ECALL_REGISTERS == ecall::REGISTERS);
+    let handler = ECALL_HANDLER.lock().clone().ok_or(Status::UNHANDLED_TRAP)?;
+    let mut bytes = [0u8; ecall::REGISTERS * 8];
+    for (chunk, register) in bytes.chunks_exact_mut(8).zip(registers.iter()) {
+        chunk.copy_from_slice(&register.to_le_bytes());
+    }
+    let resume = handler.ecall(thread, &mut bytes)? == outcome::RESUME;
+    for (register, chunk) in registers.iter_mut().zip(bytes.chunks_exact(8)).take(2) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        *register = u64::from_le_bytes(word);
+    }
+    Ok(resume)
+}
 
 impl IVmKernelImpl for VmKernel {
     fn install(&self, handler: &IUnknown) -> Result<FramePool> {

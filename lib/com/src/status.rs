@@ -125,6 +125,8 @@ statuses! {
     /// The handle names an object that is gone: its process ended, or
     /// its slot now holds another object.
     STALE_HANDLE = -32, "object is gone";
+    /// The thread or process was ended by a kill.
+    KILLED = -33, "killed";
 }
 
 impl Status {

@@ -14,12 +14,12 @@ use com::{
 };
 use image::def::signature::{C_KEYWORDS, c_declaration, c_pointer_to};
 use interfaces::{
-    IBlockDevice, ICondition, IConsole, IDevice, IDirectory, IEntropySource, IFile, IFileSystem,
-    IHeap, IImageVerifier, IInterpose, IInterruptSource, IInterrupts, ILoader, IMemoryFile,
-    IModule, IMutate, IMutex, INamespace, INetworkDevice, INetworkStack, IPower, IProcess,
-    IProgram, IScheduler, ISchedulerPolicy, IShutdown, IShutdownListener, ISocket, ISocketFactory,
-    IThread, IThreads, ITransition, IVmFactory, IVmFaultHandler, IVmKernel, IVmMapping, IVmSpace,
-    IVmView, IVolume,
+    IBlockDevice, ICondition, IConsole, IDevice, IDirectory, IEcallHandler, IEntropySource, IFile,
+    IFileSystem, IHeap, IImageVerifier, IInterpose, IInterruptSource, IInterrupts, ILoader,
+    IMemoryFile, IModule, IMutate, IMutex, INamespace, INetworkDevice, INetworkStack, IPower,
+    IProcess, IProcessManager, IProgram, IScheduler, ISchedulerPolicy, IShutdown,
+    IShutdownListener, ISocket, ISocketFactory, IThread, IThreads, ITransition, IUserProcess,
+    IUserTraps, IVmFactory, IVmFaultHandler, IVmKernel, IVmMapping, IVmSpace, IVmView, IVolume,
 };
 use private_interfaces::{ICounter, IHello};
 
@@ -33,6 +33,7 @@ const INTERFACES: &[&InterfaceSignature] = &[
     ICounter::SIGNATURE,
     IDevice::SIGNATURE,
     IDirectory::SIGNATURE,
+    IEcallHandler::SIGNATURE,
     IEntropySource::SIGNATURE,
     IFile::SIGNATURE,
     IFileSystem::SIGNATURE,
@@ -53,6 +54,7 @@ const INTERFACES: &[&InterfaceSignature] = &[
     INetworkStack::SIGNATURE,
     IPower::SIGNATURE,
     IProcess::SIGNATURE,
+    IProcessManager::SIGNATURE,
     IProgram::SIGNATURE,
     IScheduler::SIGNATURE,
     IShutdown::SIGNATURE,
@@ -63,6 +65,8 @@ const INTERFACES: &[&InterfaceSignature] = &[
     IThread::SIGNATURE,
     IThreads::SIGNATURE,
     ITransition::SIGNATURE,
+    IUserProcess::SIGNATURE,
+    IUserTraps::SIGNATURE,
     IVmFactory::SIGNATURE,
     IVmFaultHandler::SIGNATURE,
     IVmKernel::SIGNATURE,
