@@ -13,8 +13,10 @@
 //!   not granted) and prints each refusal; exits with how many were not
 //!   refused as they should be.
 //! - `spin`: loops until killed.
-//! - `null-call N`: the instructions of one `ICounter::total` round trip,
-//!   the least of N, as its exit code (for the benchmarks).
+//! - `null-call N`, `buffers N`: the instructions of one round trip of
+//!   `IEcho::nothing`, or of `IEcho::echo` with 64-byte buffers in and
+//!   out, through the proxy of `/bench/echo` — the least of N — as its
+//!   exit code (for the benchmarks, which serve the object).
 
 #![no_std]
 #![no_main]
@@ -26,7 +28,7 @@ use app::{Proxy, ecall};
 use com::{Result, Status};
 use interfaces::IConsole;
 use interfaces::ipc::ecall as service;
-use private_interfaces::ICounter;
+use private_interfaces::{ICounter, IEcho};
 
 app::application!(main);
 
@@ -45,7 +47,16 @@ fn main(arguments: &str) -> i32 {
         "spin" => loop {
             core::hint::spin_loop();
         },
-        "null-call" => null_call(number).map_or_else(|status| status.0, |count| count as i32),
+        "null-call" => timed(number, |echo| echo.nothing()),
+        "buffers" => timed(number, |echo| {
+            let data = [7u8; 64];
+            let mut out = [0u8; 64];
+            let copied = echo.echo(&data, &mut out)?;
+            if copied != 64 || out != data {
+                return Err(Status::FAILED);
+            }
+            Ok(())
+        }),
         _ => Status::INVALID_ARGUMENT.0,
     }
 }
@@ -224,15 +235,21 @@ fn hostile() -> i32 {
     failures
 }
 
-fn null_call(rounds: u64) -> Result<u64> {
-    let counter = Proxy::<ICounter>::bind("/counter")?;
+/// The least instructions of `rounds` runs of `call` on the proxy of
+/// `/bench/echo`, as an exit code (or the first failure's status).
+fn timed(rounds: u64, call: impl Fn(&IEcho) -> Result<()>) -> i32 {
+    let Ok(echo) = Proxy::<IEcho>::bind("/bench/echo") else {
+        return Status::NOT_FOUND.0;
+    };
     let mut least = u64::MAX;
     for _ in 0..rounds.max(1) {
         let before = instret();
-        counter.get().total()?;
+        if let Err(status) = call(echo.get()) {
+            return status.0;
+        }
         least = least.min(instret() - before);
     }
-    Ok(least)
+    i32::try_from(least).unwrap_or(i32::MAX)
 }
 
 /// Instructions retired so far (the kernel lets U-mode read the counter).

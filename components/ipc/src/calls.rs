@@ -20,6 +20,7 @@ use crate::process::{Import, Process};
 const IMPORTABLE: &[&InterfaceSignature] = &[
     private_interfaces::ICounter::SIGNATURE,
     private_interfaces::IHello::SIGNATURE,
+    private_interfaces::IEcho::SIGNATURE,
     interfaces::IConsole::SIGNATURE,
     interfaces::IFile::SIGNATURE,
 ];
@@ -39,7 +40,7 @@ pub fn handle(process: &Process, registers: &[u64; ecall::REGISTERS]) -> (bool, 
         }
         ecall::BIND => bind(process, a0, a1, a2),
         ecall::CALL => call_import(process, a0, t1, [a1, a2, a3, a4, a5, a6, a7]),
-        ecall::RELEASE => process.imports.lock().remove(a0).map(|_| 0),
+        ecall::RELEASE => release(process, a0),
         _ => Err(Status::NOT_SUPPORTED),
     };
     match answer {
@@ -75,7 +76,41 @@ fn bind(process: &Process, name: u64, length: u64, iid: u64) -> Result<u64> {
         .find(|signature| signature.iid == guid)
         .ok_or(Status::NOT_SUPPORTED)?;
     let object = component::namespace()?.bind(name, 0)?.query_iid(&guid)?;
-    process.imports.lock().insert(Import { object, signature })
+    let handle = process.imports.lock().insert(Import {
+        object: object.clone(),
+        signature,
+    })?;
+    add_fast_path(process, handle, &object, signature);
+    Ok(handle)
+}
+
+/// Gives the kernel the fast path of the new import `handle`, if some of
+/// its methods take and return only registers. Without one, every call
+/// takes the handler's path, which is slower but the same.
+fn add_fast_path(
+    process: &Process,
+    handle: u64,
+    object: &IUnknown,
+    signature: &InterfaceSignature,
+) {
+    let descriptors: Vec<u8> = signature
+        .methods
+        .iter()
+        .flat_map(|method| com::dynamic::describe(method).unwrap_or([0; 8]))
+        .collect();
+    if descriptors.iter().any(|&byte| byte != 0) {
+        let _ = crate::traps().and_then(|traps| {
+            traps.add_fast_path(process.thread_id(), handle, object, &descriptors)
+        });
+    }
+}
+
+/// Releases import `handle`: its fast path first, so a call with the
+/// handle from then on finds the slot freed (`STALE_HANDLE`).
+fn release(process: &Process, handle: u64) -> Result<u64> {
+    let traps = crate::traps()?;
+    traps.remove_fast_path(process.thread_id(), handle)?;
+    process.imports.lock().remove(handle).map(|_| 0)
 }
 
 /// Calls method `method` of import `handle` with the argument registers
@@ -97,42 +132,19 @@ fn call_import(
         .get(index)
         .ok_or(Status::INVALID_ARGUMENT)?;
     // The migration record: the thread is in the server's space until it
-    // comes back (the kernel's space here, which every space maps).
+    // comes back (the kernel's space here, which every space maps). Calls
+    // the kernel's fast path makes leave none.
     process.in_call.lock().push((handle, method));
-    let result = if marshal::registers_only(declared) {
-        fast_call(&object, signature, index, declared, &registers)
-    } else {
-        copied_call(process, &object, signature, index, &registers)
+    let result = match com::dynamic::describe(declared) {
+        Some(descriptor) => {
+            let [a1, a2, a3, a4, a5, a6, a7] = registers;
+            let words = [a1, a2, a3, a4, a5, a6, a7];
+            com::dynamic::call_registers(&object, index, &descriptor, &words)
+        }
+        None => copied_call(process, &object, signature, index, &registers),
     };
     process.in_call.lock().pop();
     result
-}
-
-/// A call whose arguments and result are all in registers: nothing to
-/// copy, nothing allocated.
-fn fast_call(
-    object: &IUnknown,
-    signature: &'static InterfaceSignature,
-    index: usize,
-    declared: &com::MethodSignature,
-    registers: &[u64; REGISTERS],
-) -> Result<u64> {
-    let mut args: [com::dynamic::Arg<'_>; REGISTERS] = Default::default();
-    for ((arg, declared), word) in args.iter_mut().zip(declared.args).zip(registers) {
-        *arg = com::dynamic::Arg::Word(marshal::scalar(declared.kind, *word)?);
-    }
-    let mut returned = Returned::new();
-    call(
-        object,
-        signature,
-        index,
-        &mut args[..declared.args.len()],
-        &mut returned,
-    )
-    .check()?;
-    Ok(declared.ret.map_or(0, |kind| {
-        marshal::scalar(kind, returned.word()).unwrap_or(0)
-    }))
 }
 
 /// A call with buffers or strings: copied in, called, copied back.

@@ -81,7 +81,7 @@ impl IProcessManagerImpl for Manager {
 }
 
 /// The kernel's trap hooks.
-fn traps() -> Result<ComPtr<IUserTraps>> {
+pub(crate) fn traps() -> Result<ComPtr<IUserTraps>> {
     component::namespace()?
         .bind(KERNEL_PATH, 0)?
         .query::<IUserTraps>()

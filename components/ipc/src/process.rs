@@ -13,7 +13,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use com::{ComPtr, IUnknown, Interface, InterfaceSignature, Result, Status};
+use com::{ComPtr, IUnknown, InterfaceSignature, Result, Status};
 use interfaces::ipc::{ProcessStatus, process_state};
 use interfaces::vm::{MANAGER_PATH, protection};
 use interfaces::{IFile, IThread, IVmFactory, IVmMapping, IVmSpace, IVmView};
@@ -138,6 +138,7 @@ impl Process {
 
     /// Lets go of its imports and its space (once its thread has ended).
     pub fn free(&self) {
+        let _ = crate::traps().and_then(|traps| traps.remove_fast_path(self.thread_id, u64::MAX));
         let imports = self.imports.lock().clear();
         drop(imports);
         drop(self.memory.lock().take());

@@ -146,7 +146,6 @@ impl Scheduler {
 /// An exception from U-mode (the trap handler's, with interrupts
 /// disabled): returns to resume the thread, or ends it.
 pub fn on_exception(frame: &mut TrapFrame) {
-    end_if_killed();
     let code = frame.cause();
     if frame.sepc == user::RETURN_ADDRESS
         && matches!(
@@ -163,8 +162,8 @@ pub fn on_exception(frame: &mut TrapFrame) {
                 Err(status) => status,
             }
         }
-        cause::USER_ECALL => match run_ecall_hook(frame) {
-            Ok(true) => return end_if_killed(),
+        cause::USER_ECALL => match run_ecall_hook(frame).inspect(|_| end_if_killed()) {
+            Ok(true) => return,
             Ok(false) => super::exit_with(Status::OK),
             Err(status) => status,
         },

@@ -164,16 +164,8 @@ pub fn call(
     // argument matched its declared kind and its registers point at
     // memory borrowed for the call, valid for the lengths passed (`Out`
     // buffers mutably); the result pointer is `returned`, large enough
-    // for any kind `returns_into` accepts. Extra argument registers are
-    // ignored by the callee (caller-saved in the RISC-V convention).
-    unsafe {
-        let this = interface.as_raw().cast::<c_void>();
-        let table = *this.cast::<*const usize>();
-        let entry = *table.add(BASE + method);
-        let method: Method = core::mem::transmute(entry);
-        let [a1, a2, a3, a4, a5, a6, a7] = registers;
-        method(this, a1, a2, a3, a4, a5, a6, a7)
-    }
+    // for any kind `returns_into` accepts.
+    unsafe { raw_call(interface, method, registers) }
 }
 
 /// True when a result of `kind` fits [`Returned`] and holds nothing the
@@ -183,5 +175,129 @@ fn returns_into(kind: ArgKind) -> bool {
         ArgKind::Unsigned(_) | ArgKind::Signed(_) | ArgKind::Bool => true,
         ArgKind::Record(record) => record.size <= RETURNED_WORDS * 8 && record.align <= 8,
         _ => false,
+    }
+}
+
+/// A scalar of `kind` from the register `word`, as the callee reads it:
+/// cut to its width and extended as the RISC-V calling convention passes
+/// it (32-bit values sign-extended). A boolean must be 0 or 1
+/// (`INVALID_ARGUMENT`); other kinds are `NOT_SUPPORTED`.
+pub fn scalar(kind: ArgKind, word: u64) -> crate::Result<u64> {
+    Ok(match kind {
+        ArgKind::Bool if word > 1 => return Err(Status::INVALID_ARGUMENT),
+        ArgKind::Bool | ArgKind::Unsigned(8) | ArgKind::Signed(8) => word,
+        ArgKind::Unsigned(1) => word & 0xff,
+        ArgKind::Unsigned(2) => word & 0xffff,
+        ArgKind::Unsigned(4) | ArgKind::Signed(4) => i64::from(word as i32) as u64,
+        ArgKind::Signed(1) => i64::from(word as i8) as u64,
+        ArgKind::Signed(2) => i64::from(word as i16) as u64,
+        _ => return Err(Status::NOT_SUPPORTED),
+    })
+}
+
+/// A method whose arguments and result all travel in registers, described
+/// in eight bytes: the result's kind, then each argument's (see
+/// [`describe`]). The kernel keeps these for the IPC's fast path, which
+/// calls such methods with no copying and no signature table at hand.
+pub type Descriptor = [u8; 8];
+
+/// The code of scalar `kind` in a [`Descriptor`] (0: not a scalar).
+const fn code_of(kind: ArgKind) -> u8 {
+    match kind {
+        ArgKind::Unsigned(width @ (1 | 2 | 4 | 8)) => width as u8,
+        ArgKind::Signed(width @ (1 | 2 | 4 | 8)) => 0x10 | width as u8,
+        ArgKind::Bool => 0x20,
+        _ => 0,
+    }
+}
+
+/// The scalar kind of `code` (`None` for 0 and codes no kind has).
+fn kind_of(code: u8) -> Option<ArgKind> {
+    let width = u32::from(code & 0xf);
+    match code & 0xf0 {
+        _ if code == 0x20 => Some(ArgKind::Bool),
+        0x00 if matches!(width, 1 | 2 | 4 | 8) => Some(ArgKind::Unsigned(width)),
+        0x10 if matches!(width, 1 | 2 | 4 | 8) => Some(ArgKind::Signed(width)),
+        _ => None,
+    }
+}
+
+/// The result code of a method that returns only a status.
+const NO_RESULT: u8 = 0xff;
+
+/// The descriptor of `method`, if its arguments (at most seven, one
+/// register each) and result are all scalars.
+pub fn describe(method: &crate::MethodSignature) -> Option<Descriptor> {
+    if method.args.len() >= 8 {
+        return None;
+    }
+    let mut descriptor = [0u8; 8];
+    descriptor[0] = match method.ret {
+        None => NO_RESULT,
+        Some(kind) => Some(code_of(kind)).filter(|&code| code != 0)?,
+    };
+    for (slot, arg) in descriptor.iter_mut().skip(1).zip(method.args) {
+        *slot = Some(code_of(arg.kind)).filter(|&code| code != 0)?;
+    }
+    Some(descriptor)
+}
+
+/// Calls method `method` of `interface` as `descriptor` (made by
+/// [`describe`] from that method's signature) says, with its arguments
+/// from `words` (each cut to its kind, a boolean checked); the result,
+/// cut to its kind (0 when there is none). `INVALID_ARGUMENT` for a
+/// descriptor no signature gives.
+pub fn call_registers(
+    interface: &IUnknown,
+    method: usize,
+    descriptor: &Descriptor,
+    words: &[u64; REGISTERS],
+) -> crate::Result<u64> {
+    let mut registers = [0usize; REGISTERS];
+    for ((register, &code), &word) in registers.iter_mut().zip(&descriptor[1..]).zip(words) {
+        if code == 0 {
+            break;
+        }
+        let kind = kind_of(code).ok_or(Status::INVALID_ARGUMENT)?;
+        *register = scalar(kind, word)? as usize;
+    }
+    let used = descriptor[1..]
+        .iter()
+        .take_while(|&&code| code != 0)
+        .count();
+    let result = match descriptor[0] {
+        NO_RESULT => None,
+        code => Some(kind_of(code).ok_or(Status::INVALID_ARGUMENT)?),
+    };
+    let mut returned = 0u64;
+    if result.is_some() {
+        *registers.get_mut(used).ok_or(Status::INVALID_ARGUMENT)? =
+            core::ptr::from_mut(&mut returned).expose_provenance();
+    }
+    // SAFETY: `interface` is an interface pointer whose method `method`
+    // has the signature `descriptor` was made from (the caller's promise,
+    // as `call`'s): every argument is a scalar in one register, and the
+    // result pointer, if any, is `returned`, 8 bytes, enough for any
+    // scalar.
+    let status = unsafe { raw_call(interface, method, registers) };
+    status.check()?;
+    result.map_or(Ok(0), |kind| scalar(kind, returned))
+}
+
+/// Calls entry `BASE + method` of `interface`'s table with `registers`.
+///
+/// # Safety
+/// `interface` is an interface pointer whose table has that entry, and
+/// `registers` are what the method takes (pointers valid as it needs).
+unsafe fn raw_call(interface: &IUnknown, method: usize, registers: [usize; REGISTERS]) -> Status {
+    // SAFETY: as the caller promised; extra argument registers are
+    // ignored by the callee (caller-saved in the RISC-V convention).
+    unsafe {
+        let this = interface.as_raw().cast::<c_void>();
+        let table = *this.cast::<*const usize>();
+        let entry = *table.add(BASE + method);
+        let method: Method = core::mem::transmute(entry);
+        let [a1, a2, a3, a4, a5, a6, a7] = registers;
+        method(this, a1, a2, a3, a4, a5, a6, a7)
     }
 }

@@ -88,8 +88,25 @@ pub trait IUserTraps {
     /// Installs `handler` (an `IEcallHandler`) for every `ecall` from
     /// U-mode. `ALREADY_EXISTS` while one is installed.
     fn install_ecall(&self, handler: &IUnknown) -> Result<()>;
-    /// Removes it: an `ecall` ends its thread with `UNHANDLED_TRAP` again.
+    /// Removes it (and every fast path): an `ecall` ends its thread with
+    /// `UNHANDLED_TRAP` again.
     fn remove_ecall(&self) -> Result<()>;
+    /// The fast path of calls whose arguments all travel in registers:
+    /// thread `thread`'s `CALL`s of import `handle` go straight to
+    /// `object` (an interface pointer in the kernel's space) for each
+    /// method with a descriptor in `descriptors` (8 bytes a method, in
+    /// method order, as `com::dynamic::describe` makes them; all zeros for
+    /// a method that takes the handler's path).
+    fn add_fast_path(
+        &self,
+        thread: u64,
+        handle: u64,
+        object: &IUnknown,
+        descriptors: &[u8],
+    ) -> Result<()>;
+    /// Forgets the fast path of thread `thread`'s import `handle` (with
+    /// `u64::MAX`, of all its imports).
+    fn remove_fast_path(&self, thread: u64, handle: u64) -> Result<()>;
 }
 
 #[interface("8b3f4e5d-6c70-4192-adbe-2f3a4b5c6d7e")]

@@ -161,26 +161,7 @@ pub fn is_scalar(kind: ArgKind) -> bool {
     )
 }
 
-/// True when every argument of `method` is a scalar and its result, if
-/// any, is one too: the call copies nothing from or to memory.
-pub fn registers_only(method: &MethodSignature) -> bool {
-    method.args.iter().all(|arg| is_scalar(arg.kind)) && method.ret.is_none_or(is_scalar)
-}
-
-/// A scalar of `kind` from the register `word`, as the callee reads it:
-/// cut to its width and extended as the RISC-V calling convention passes
-/// it (32-bit values sign-extended). A boolean must be 0 or 1.
-pub fn scalar(kind: ArgKind, word: u64) -> Result<u64> {
-    Ok(match kind {
-        ArgKind::Bool if word > 1 => return Err(Status::INVALID_ARGUMENT),
-        ArgKind::Unsigned(1) => word & 0xff,
-        ArgKind::Unsigned(2) => word & 0xffff,
-        ArgKind::Unsigned(4) | ArgKind::Signed(4) => i64::from(word as i32) as u64,
-        ArgKind::Signed(1) => i64::from(word as i8) as u64,
-        ArgKind::Signed(2) => i64::from(word as i16) as u64,
-        _ => word,
-    })
-}
+pub use com::dynamic::scalar;
 
 /// One argument of `kind`, from the next registers of `words`.
 fn decode_one(

@@ -145,8 +145,23 @@ fn scalars_are_cut_to_their_width() {
         Err(Status::INVALID_ARGUMENT)
     );
     assert_eq!(run(5, [0; 7], &memory), Ok(0));
-    assert!(registers_only(&ITarget::SIGNATURE.methods[0]));
-    assert!(!registers_only(&ITarget::SIGNATURE.methods[2]));
+    let add = com::dynamic::describe(&ITarget::SIGNATURE.methods[0]).unwrap();
+    assert_eq!(
+        com::dynamic::call_registers(
+            target().as_unknown(),
+            0,
+            &add,
+            &[40, 0x1_0000_0002, 0, 0, 0, 0, 0]
+        ),
+        Ok(42)
+    );
+    let flip = com::dynamic::describe(&ITarget::SIGNATURE.methods[1]).unwrap();
+    assert_eq!(
+        com::dynamic::call_registers(target().as_unknown(), 1, &flip, &[2, 0, 0, 0, 0, 0, 0]),
+        Err(Status::INVALID_ARGUMENT)
+    );
+    assert!(com::dynamic::describe(&ITarget::SIGNATURE.methods[2]).is_none());
+    assert!(com::dynamic::describe(&ITarget::SIGNATURE.methods[4]).is_none());
 }
 
 #[test]

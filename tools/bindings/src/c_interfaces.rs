@@ -77,7 +77,7 @@ const INTERFACES: &[&InterfaceSignature] = &[
 ];
 
 /// Interfaces only the test image's components implement and call.
-pub const TEST_ONLY: &[&str] = &["IBenchmarks", "ISelfTests"];
+pub const TEST_ONLY: &[&str] = &["IBenchmarks", "IEcho", "ISelfTests"];
 
 /// The names of the interfaces the header declares, `IUnknown` first.
 pub fn names() -> Vec<&'static str> {
