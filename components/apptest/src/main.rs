@@ -41,7 +41,7 @@ fn main(arguments: &str) -> i32 {
         .unwrap_or(0u64);
     match what {
         "counter" => counter(number).map_or_else(|status| status.0, |()| 0),
-        "exit" => number as i32,
+        "exit" => i32::try_from(number).unwrap_or(i32::MAX),
         "fault" => fault(),
         "hostile" => hostile(),
         "spin" => loop {
@@ -207,7 +207,7 @@ fn hostile() -> i32 {
     let mut failures = 0;
     for (what, number, method, registers, expected) in checks {
         let (a0, _) = ecall(number, method, registers);
-        let got = Status(a0 as i32);
+        let got = status_of(a0);
         let verdict = if got == expected {
             "refused"
         } else {
@@ -225,7 +225,7 @@ fn hostile() -> i32 {
     drop(counter);
     let again = Proxy::<ICounter>::bind("/counter");
     let (a0, _) = ecall(service::CALL, 1, [stale, 0, 0, 0, 0, 0, 0, 0]);
-    let got = Status(a0 as i32);
+    let got = status_of(a0);
     failures += i32::from(got != Status::STALE_HANDLE || again.is_err());
     print(&console, format_args!("apptest: stale handle: {}", got.0));
     print(
@@ -250,6 +250,11 @@ fn timed(rounds: u64, call: impl Fn(&IEcho) -> Result<()>) -> i32 {
         least = least.min(instret() - before);
     }
     i32::try_from(least).unwrap_or(i32::MAX)
+}
+
+/// The status an `ecall` returned (sign-extended in `a0`).
+fn status_of(a0: u64) -> Status {
+    Status(i32::try_from(a0.cast_signed()).unwrap_or(Status::FAILED.0))
 }
 
 /// Instructions retired so far (the kernel lets U-mode read the counter).

@@ -26,7 +26,7 @@ const IMPORTABLE: &[&InterfaceSignature] = &[
 ];
 
 /// The longest name a process may bind.
-const MOST_NAME: u64 = 256;
+const MOST_NAME: usize = 256;
 
 /// Handles one `ecall` of `process` on its registers (`a0`..`a7`, `t0`,
 /// `t1`): whether the thread goes on, and its `a0` and `a1`.
@@ -35,7 +35,7 @@ pub fn handle(process: &Process, registers: &[u64; ecall::REGISTERS]) -> (bool, 
     let answer = match t0 {
         ecall::EXIT => {
             // The code is an `i32` in a register (sign-extended by the ABI).
-            process.set_exit_code(a0 as i32);
+            process.set_exit_code(i32::try_from(a0.cast_signed()).unwrap_or(i32::MAX));
             return (false, 0, 0);
         }
         ecall::BIND => bind(process, a0, a1, a2),
@@ -53,16 +53,16 @@ pub fn handle(process: &Process, registers: &[u64; ecall::REGISTERS]) -> (bool, 
 /// whose IID is at `iid`; the import's handle.
 fn bind(process: &Process, name: u64, length: u64, iid: u64) -> Result<u64> {
     let memory = Memory::of(process)?;
-    if length > MOST_NAME {
-        return Err(Status::INVALID_NAME);
-    }
-    let mut bytes = Vec::new();
-    bytes.resize(length as usize, 0);
+    let mut buffer = [0u8; MOST_NAME];
+    let bytes = usize::try_from(length)
+        .ok()
+        .and_then(|length| buffer.get_mut(..length))
+        .ok_or(Status::INVALID_NAME)?;
     if name == 0 {
         return Err(Status::NULL_POINTER);
     }
-    memory.read(name, &mut bytes)?;
-    let name = core::str::from_utf8(&bytes).map_err(|_| Status::BAD_STRING)?;
+    memory.read(name, bytes)?;
+    let name = core::str::from_utf8(bytes).map_err(|_| Status::BAD_STRING)?;
     let mut guid = Guid([0; 16]);
     if iid == 0 {
         return Err(Status::NULL_POINTER);

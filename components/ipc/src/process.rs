@@ -207,7 +207,7 @@ fn load_image(
     if size > MOST_IMAGE {
         return Err(Status::BAD_IMAGE);
     }
-    let mut bytes = zeroed(size as usize)?;
+    let mut bytes = zeroed(usize::try_from(size).map_err(|_| Status::BAD_IMAGE)?)?;
     if file.read_at(0, &mut bytes)? != bytes.len() {
         return Err(Status::BAD_IMAGE);
     }

@@ -68,7 +68,13 @@ pub fn exit(code: i32) -> ! {
 
 /// The status an `ecall` returned in `a0`.
 fn status_of(a0: u64) -> Status {
-    Status(a0 as i32)
+    // The kernel passes the status sign-extended, as the ABI passes `i32`s.
+    Status(i32::try_from(a0.cast_signed()).unwrap_or(Status::FAILED.0))
+}
+
+/// A register's value as an address.
+fn address(word: u64) -> usize {
+    usize::try_from(word).unwrap_or(0)
 }
 
 /// The process's arguments, from the block the IPC wrote at its stack's
@@ -77,11 +83,11 @@ fn status_of(a0: u64) -> Status {
 /// # Safety
 /// `block` is the argument the process's thread started with.
 pub unsafe fn arguments(block: u64) -> &'static str {
-    let start = core::ptr::with_exposed_provenance::<u8>(block as usize);
+    let start = core::ptr::with_exposed_provenance::<u8>(address(block));
     // SAFETY: the IPC wrote the block there, in the stack mapping, which
     // lives as long as the process: a length, then that many UTF-8 bytes.
     unsafe {
-        let length = start.cast::<u64>().read() as usize;
+        let length = address(start.cast::<u64>().read());
         let bytes = core::slice::from_raw_parts(start.add(8), length);
         core::str::from_utf8(bytes).unwrap_or("")
     }
@@ -280,22 +286,20 @@ unsafe extern "C" fn stub<const M: usize>(
 /// # Safety
 /// `out` is null or valid for writing a value of `kind`.
 unsafe fn store(kind: ArgKind, out: u64, value: u64) {
-    let out = core::ptr::with_exposed_provenance_mut::<u8>(out as usize);
+    let out = core::ptr::with_exposed_provenance_mut::<u8>(address(out));
+    let width = match kind {
+        ArgKind::Bool => 4,
+        ArgKind::Unsigned(width) | ArgKind::Signed(width) => address(u64::from(width)).min(8),
+        _ => return,
+    };
     if out.is_null() {
         return;
     }
-    // SAFETY: as the caller promised.
-    unsafe {
-        match kind {
-            ArgKind::Unsigned(1) | ArgKind::Signed(1) => out.write(value as u8),
-            ArgKind::Unsigned(2) | ArgKind::Signed(2) => out.cast::<u16>().write(value as u16),
-            ArgKind::Unsigned(4) | ArgKind::Signed(4) | ArgKind::Bool => {
-                out.cast::<u32>().write(value as u32)
-            }
-            ArgKind::Unsigned(_) | ArgKind::Signed(_) => out.cast::<u64>().write(value),
-            _ => {}
-        }
-    }
+    // The low `width` bytes: the value as a `width`-byte integer (RISC-V
+    // is little-endian).
+    let bytes = value.to_le_bytes();
+    // SAFETY: as the caller promised, `out` is valid for `width` bytes.
+    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), out, width) };
 }
 
 /// An application has no heap yet (a heap in the process's own space is

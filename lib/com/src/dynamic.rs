@@ -38,14 +38,16 @@ pub enum Arg<'a> {
 impl Arg<'_> {
     /// True when the argument can be passed as `kind`.
     fn fits(&self, kind: ArgKind) -> bool {
-        match (self, kind) {
-            (Arg::Word(_), ArgKind::Unsigned(_) | ArgKind::Signed(_) | ArgKind::Bool) => true,
-            (Arg::Guid(_), ArgKind::Guid)
-            | (Arg::In(_), ArgKind::Bytes)
-            | (Arg::Text(_), ArgKind::Str) => true,
-            (Arg::Out(_), ArgKind::BytesMut) => true,
-            _ => false,
-        }
+        matches!(
+            (self, kind),
+            (
+                Arg::Word(_),
+                ArgKind::Unsigned(_) | ArgKind::Signed(_) | ArgKind::Bool
+            ) | (Arg::Guid(_), ArgKind::Guid)
+                | (Arg::In(_), ArgKind::Bytes)
+                | (Arg::Text(_), ArgKind::Str)
+                | (Arg::Out(_), ArgKind::BytesMut)
+        )
     }
 
     /// Appends the argument's registers to `registers` from `at`; returns
@@ -53,7 +55,7 @@ impl Arg<'_> {
     fn put(&mut self, registers: &mut [usize; REGISTERS], at: usize) -> Option<usize> {
         let words: [usize; 2] = match self {
             Arg::None => return Some(at),
-            Arg::Word(value) => [*value as usize, 0],
+            Arg::Word(value) => [word(*value), 0],
             Arg::Guid(guid) => [core::ptr::from_ref(*guid).expose_provenance(), 0],
             Arg::In(bytes) => [bytes.as_ptr().expose_provenance(), bytes.len()],
             Arg::Out(bytes) => [bytes.as_mut_ptr().expose_provenance(), bytes.len()],
@@ -188,11 +190,22 @@ pub fn scalar(kind: ArgKind, word: u64) -> crate::Result<u64> {
         ArgKind::Bool | ArgKind::Unsigned(8) | ArgKind::Signed(8) => word,
         ArgKind::Unsigned(1) => word & 0xff,
         ArgKind::Unsigned(2) => word & 0xffff,
-        ArgKind::Unsigned(4) | ArgKind::Signed(4) => i64::from(word as i32) as u64,
-        ArgKind::Signed(1) => i64::from(word as i8) as u64,
-        ArgKind::Signed(2) => i64::from(word as i16) as u64,
+        ArgKind::Unsigned(4) | ArgKind::Signed(4) => sign_extended(word, 32),
+        ArgKind::Signed(1) => sign_extended(word, 8),
+        ArgKind::Signed(2) => sign_extended(word, 16),
         _ => return Err(Status::NOT_SUPPORTED),
     })
+}
+
+/// The low `bits` bits of `word`, sign-extended.
+fn sign_extended(word: u64, bits: u32) -> u64 {
+    let shift = 64 - bits;
+    ((word << shift).cast_signed() >> shift).cast_unsigned()
+}
+
+/// A register's value as the machine word it is (RV64: the same width).
+fn word(value: u64) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
 }
 
 /// A method whose arguments and result all travel in registers, described
@@ -202,10 +215,11 @@ pub fn scalar(kind: ArgKind, word: u64) -> crate::Result<u64> {
 pub type Descriptor = [u8; 8];
 
 /// The code of scalar `kind` in a [`Descriptor`] (0: not a scalar).
-const fn code_of(kind: ArgKind) -> u8 {
+fn code_of(kind: ArgKind) -> u8 {
+    let width = |width: u32| u8::try_from(width).unwrap_or(0);
     match kind {
-        ArgKind::Unsigned(width @ (1 | 2 | 4 | 8)) => width as u8,
-        ArgKind::Signed(width @ (1 | 2 | 4 | 8)) => 0x10 | width as u8,
+        ArgKind::Unsigned(bytes @ (1 | 2 | 4 | 8)) => width(bytes),
+        ArgKind::Signed(bytes @ (1 | 2 | 4 | 8)) => 0x10 | width(bytes),
         ArgKind::Bool => 0x20,
         _ => 0,
     }
@@ -259,7 +273,7 @@ pub fn call_registers(
             break;
         }
         let kind = kind_of(code).ok_or(Status::INVALID_ARGUMENT)?;
-        *register = scalar(kind, word)? as usize;
+        *register = self::word(scalar(kind, word)?);
     }
     let used = descriptor[1..]
         .iter()

@@ -67,8 +67,10 @@ impl<T> Table<T> {
     /// Frees `handle`'s slot (its generation moves on); what it held.
     pub fn remove(&mut self, handle: u64) -> Result<T> {
         self.slot(handle)?;
-        let index = (handle & (MOST_SLOTS as u64 - 1)) as usize;
-        let slot = self.slots.get_mut(index).ok_or(Status::INVALID_ARGUMENT)?;
+        let slot = self
+            .slots
+            .get_mut(index_of(handle))
+            .ok_or(Status::INVALID_ARGUMENT)?;
         let value = slot.value.take().ok_or(Status::STALE_HANDLE)?;
         slot.generation += 1;
         self.live -= 1;
@@ -85,7 +87,7 @@ impl<T> Table<T> {
         self.live == 0
     }
 
-    /// Empties the table, giving every value to `drop`; its memory goes.
+    /// Empties the table and frees its memory; what it held.
     pub fn clear(&mut self) -> Vec<T> {
         self.live = 0;
         let slots = core::mem::take(&mut self.slots);
@@ -94,8 +96,10 @@ impl<T> Table<T> {
 
     /// The slot `handle` names, if its generation is the slot's.
     fn slot(&self, handle: u64) -> Result<&Slot<T>> {
-        let index = (handle & (MOST_SLOTS as u64 - 1)) as usize;
-        let slot = self.slots.get(index).ok_or(Status::INVALID_ARGUMENT)?;
+        let slot = self
+            .slots
+            .get(index_of(handle))
+            .ok_or(Status::INVALID_ARGUMENT)?;
         match handle >> INDEX_BITS {
             0 => Err(Status::INVALID_ARGUMENT),
             generation if generation == slot.generation => Ok(slot),
@@ -105,6 +109,11 @@ impl<T> Table<T> {
     }
 }
 
+/// The slot index in `handle`.
+fn index_of(handle: u64) -> usize {
+    usize::from(u16::try_from(handle & 0xffff).unwrap_or(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,10 +121,10 @@ mod tests {
     #[test]
     fn a_reused_slot_does_not_answer_an_old_handle() {
         let mut table = Table::default();
-        let first = table.insert("first").unwrap();
+        let first = table.insert("first").expect("room");
         assert_eq!(table.get(first), Ok(&"first"));
         assert_eq!(table.remove(first), Ok("first"));
-        let second = table.insert("second").unwrap();
+        let second = table.insert("second").expect("room");
         assert_ne!(first, second);
         assert_eq!(first & 0xffff, second & 0xffff);
         assert_eq!(table.get(first), Err(Status::STALE_HANDLE));
@@ -127,7 +136,7 @@ mod tests {
     #[test]
     fn handles_never_given_are_invalid() {
         let mut table = Table::default();
-        let handle = table.insert(1).unwrap();
+        let handle = table.insert(1).expect("room");
         assert_eq!(table.get(0), Err(Status::INVALID_ARGUMENT));
         assert_eq!(table.get(handle + 1), Err(Status::INVALID_ARGUMENT));
         assert_eq!(

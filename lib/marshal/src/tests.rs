@@ -28,7 +28,10 @@ impl Memory {
 
     fn at(&self, address: u64) -> Vec<u8> {
         let ranges = self.ranges.borrow();
-        let (start, bytes, _) = ranges.iter().find(|(start, ..)| *start == address).unwrap();
+        let (start, bytes, _) = ranges
+            .iter()
+            .find(|(start, ..)| *start == address)
+            .expect("a range there");
         assert_eq!(*start, address);
         bytes.clone()
     }
@@ -41,7 +44,7 @@ impl Memory {
                 if write && !writable {
                     return Err(Status::ACCESS_DENIED);
                 }
-                return Ok((index, (address - start) as usize));
+                return Ok((index, usize::try_from(address - start).expect("small")));
             }
         }
         Err(Status::OUT_OF_RANGE)
@@ -56,7 +59,8 @@ impl UserMemory for Memory {
     }
 
     fn check_writable(&self, address: u64, length: u64) -> Result<()> {
-        self.find(address, length as usize, true).map(drop)
+        self.find(address, usize::try_from(length).expect("small"), true)
+            .map(drop)
     }
 
     fn write(&self, address: u64, data: &[u8]) -> Result<()> {
@@ -100,7 +104,7 @@ impl ITargetImpl for Target {
         Ok(data.len().min(out.len()))
     }
     fn length(&self, text: &str) -> Result<u32> {
-        Ok(text.chars().count() as u32)
+        Ok(u32::try_from(text.chars().count()).expect("short"))
     }
     fn pair(&self, first: u64) -> Result<Pair> {
         Ok(Pair { first, second: 7 })
@@ -145,7 +149,7 @@ fn scalars_are_cut_to_their_width() {
         Err(Status::INVALID_ARGUMENT)
     );
     assert_eq!(run(5, [0; 7], &memory), Ok(0));
-    let add = com::dynamic::describe(&ITarget::SIGNATURE.methods[0]).unwrap();
+    let add = com::dynamic::describe(&ITarget::SIGNATURE.methods[0]).expect("register-only");
     assert_eq!(
         com::dynamic::call_registers(
             target().as_unknown(),
@@ -155,7 +159,7 @@ fn scalars_are_cut_to_their_width() {
         ),
         Ok(42)
     );
-    let flip = com::dynamic::describe(&ITarget::SIGNATURE.methods[1]).unwrap();
+    let flip = com::dynamic::describe(&ITarget::SIGNATURE.methods[1]).expect("register-only");
     assert_eq!(
         com::dynamic::call_registers(target().as_unknown(), 1, &flip, &[2, 0, 0, 0, 0, 0, 0]),
         Err(Status::INVALID_ARGUMENT)
@@ -235,7 +239,7 @@ fn a_record_result_is_written_through_the_out_pointer() {
 fn kinds_not_marshalled_yet_are_refused() {
     let method = interfaces::IVmFactory::SIGNATURE
         .method("create_view")
-        .unwrap();
+        .expect("register-only");
     assert_eq!(
         Call::decode(method, &[0; 7], &Memory::new(&[])).map(drop),
         Err(Status::NOT_SUPPORTED)
