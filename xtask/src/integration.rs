@@ -648,13 +648,13 @@ fn mem_reports_used_bytes_and_nothing_leaks(machine: &mut Machine, _: &str) -> R
 }
 
 /// The heap's `used` figure, from `mem`.
-fn heap_used(machine: &mut Machine) -> Result<u64> {
+pub fn heap_used(machine: &mut Machine) -> Result<u64> {
     let report = machine.run("mem")?;
     figures::field(&report, "used=").with_context(|| format!("no used=<bytes> in {report:?}"))
 }
 
 /// Runs `line` and checks its output contains each of `expected`.
-fn expect_output(machine: &mut Machine, line: &str, expected: &[&str]) -> Result<String> {
+pub fn expect_output(machine: &mut Machine, line: &str, expected: &[&str]) -> Result<String> {
     let output = machine.run(line)?;
     for text in expected {
         ensure!(
@@ -665,7 +665,7 @@ fn expect_output(machine: &mut Machine, line: &str, expected: &[&str]) -> Result
     Ok(output)
 }
 
-fn no_modules_and_heap_back_at(machine: &mut Machine, before: u64) -> Result<()> {
+pub fn no_modules_and_heap_back_at(machine: &mut Machine, before: u64) -> Result<()> {
     expect_output(machine, "mods", &["no modules loaded"])?;
     let after = heap_used(machine)?;
     ensure!(

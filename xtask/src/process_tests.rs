@@ -6,6 +6,7 @@
 
 use anyhow::{Result, ensure};
 
+use crate::integration::{expect_output as expect, heap_used, no_modules_and_heap_back_at};
 use crate::machine::Machine;
 
 /// One test: gets a machine at its first prompt and the boot output.
@@ -26,37 +27,6 @@ pub const TESTS: &[(&str, Test)] = &[
         hostile_ecalls_from_a_process_are_refused,
     ),
 ];
-
-/// Runs `line` and checks its output contains each of `expected`.
-fn expect(machine: &mut Machine, line: &str, expected: &[&str]) -> Result<String> {
-    let output = machine.run(line)?;
-    for text in expected {
-        ensure!(
-            output.contains(text),
-            "`{line}` printed {output:?}, which lacks {text:?}"
-        );
-    }
-    Ok(output)
-}
-
-/// The heap's `used` figure, from `mem`.
-fn heap_used(machine: &mut Machine) -> Result<u64> {
-    let report = machine.run("mem")?;
-    crate::figures::field(&report, "used=")
-        .ok_or_else(|| anyhow::anyhow!("no used=<bytes> in {report:?}"))
-}
-
-/// No module is loaded (the IPC and the VMM have unloaded) and the heap
-/// is back at `before`.
-fn all_gone_and_heap_back_at(machine: &mut Machine, before: u64) -> Result<()> {
-    expect(machine, "mods", &["no modules loaded"])?;
-    let after = heap_used(machine)?;
-    ensure!(
-        after == before,
-        "heap use is {after} bytes, not the {before} from before the process"
-    );
-    Ok(())
-}
 
 fn a_process_calls_the_counter_through_a_proxy_and_exits(
     machine: &mut Machine,
@@ -123,7 +93,7 @@ fn a_faulting_or_killed_process_ends_and_the_system_goes_on(
         .ok_or_else(|| anyhow::anyhow!("no process line in {listing:?}"))?;
     expect(machine, &format!("kill {pid}"), &["ended: killed"])?;
     expect(machine, "run apptest exit 0", &["exited with 0"])?;
-    all_gone_and_heap_back_at(machine, before)
+    no_modules_and_heap_back_at(machine, before)
 }
 
 fn hostile_ecalls_from_a_process_are_refused(machine: &mut Machine, _: &str) -> Result<()> {
@@ -141,5 +111,5 @@ fn hostile_ecalls_from_a_process_are_refused(machine: &mut Machine, _: &str) -> 
         !output.contains("NOT REFUSED"),
         "a bad call went through: {output}"
     );
-    all_gone_and_heap_back_at(machine, before)
+    no_modules_and_heap_back_at(machine, before)
 }

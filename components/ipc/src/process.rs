@@ -19,6 +19,7 @@ use interfaces::vm::{MANAGER_PATH, protection};
 use interfaces::{IFile, IThread, IVmFactory, IVmMapping, IVmSpace, IVmView};
 use linker::Calls;
 use marshal::table::Table;
+use marshal::zeroed;
 use sync::Mutex;
 
 /// Where an application's image starts in its space (4 GiB, the first
@@ -293,14 +294,4 @@ fn number_of(namespace: &interfaces::INamespace, id: u64) -> u32 {
         Ok(())
     });
     found
-}
-
-/// A buffer of `length` zeros, or `OUT_OF_MEMORY`.
-fn zeroed(length: usize) -> Result<Vec<u8>> {
-    let mut buffer = Vec::new();
-    buffer
-        .try_reserve_exact(length)
-        .map_err(|_| Status::OUT_OF_MEMORY)?;
-    buffer.resize(length, 0);
-    Ok(buffer)
 }

@@ -238,7 +238,7 @@ fn checked_range(address: u64, length: u64) -> Result<()> {
 }
 
 /// A buffer of `length` zeros, or `OUT_OF_MEMORY`.
-fn zeroed(length: usize) -> Result<Vec<u8>> {
+pub fn zeroed(length: usize) -> Result<Vec<u8>> {
     let mut buffer = Vec::new();
     buffer
         .try_reserve_exact(length)
