@@ -4,6 +4,8 @@
 //!
 //! - `counter N`: adds N to the counter at `/counter` and prints the
 //!   total; exits with 0.
+//! - `add N`: adds N to the counter at `/counter` and exits with 0,
+//!   printing nothing (the selftest's thousand cycles).
 //! - `exit N`: exits with code N at once (also the empty process the
 //!   `process create + exit` benchmark times).
 //! - `fault`: stores to an address nothing maps: the process ends with
@@ -41,6 +43,7 @@ fn main(arguments: &str) -> i32 {
         .unwrap_or(0u64);
     match what {
         "counter" => counter(number).map_or_else(|status| status.0, |()| 0),
+        "add" => add(number).map_or_else(|status| status.0, |()| 0),
         "exit" => i32::try_from(number).unwrap_or(i32::MAX),
         "fault" => fault(),
         "hostile" => hostile(),
@@ -107,6 +110,13 @@ fn counter(amount: u64) -> Result<()> {
         ),
     );
     Ok(())
+}
+
+fn add(amount: u64) -> Result<()> {
+    Proxy::<ICounter>::bind("/counter")?
+        .get()
+        .add(amount)
+        .map(drop)
 }
 
 fn fault() -> i32 {
