@@ -11,7 +11,7 @@ use std::thread;
 use anyhow::{Context, Result, bail, ensure};
 
 use crate::figures;
-use crate::machine::{Machine, STEP_TIMEOUT};
+use crate::machine::{Machine, SELFTEST_TIMEOUT, STEP_TIMEOUT};
 use crate::manifest::Manifest;
 use crate::network_tests::{self, NetworkTest};
 use crate::process_tests;
@@ -658,7 +658,12 @@ pub fn heap_used(machine: &mut Machine) -> Result<u64> {
 
 /// Runs `line` and checks its output contains each of `expected`.
 pub fn expect_output(machine: &mut Machine, line: &str, expected: &[&str]) -> Result<String> {
-    let output = machine.run(line)?;
+    let timeout = if line == "selftest" {
+        SELFTEST_TIMEOUT
+    } else {
+        STEP_TIMEOUT
+    };
+    let output = machine.run_within(line, timeout)?;
     for text in expected {
         ensure!(
             output.contains(text),
