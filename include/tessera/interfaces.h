@@ -54,6 +54,20 @@ typedef struct NetworkConfiguration {
 _Static_assert(sizeof(NetworkConfiguration) == 32, "NetworkConfiguration is 32 bytes, as in Rust");
 _Static_assert(_Alignof(NetworkConfiguration) == 8, "NetworkConfiguration is 8-aligned, as in Rust");
 
+/* ProcessStatus: a record, returned by value. */
+typedef struct ProcessStatus {
+    uint64_t id;
+    uint64_t thread;
+    uint32_t state;
+    int32_t exit_status;
+    uint32_t space;
+    uint32_t imports;
+    uint32_t name_length;
+    uint8_t name[20];
+} ProcessStatus;
+_Static_assert(sizeof(ProcessStatus) == 56, "ProcessStatus is 56 bytes, as in Rust");
+_Static_assert(_Alignof(ProcessStatus) == 8, "ProcessStatus is 8-aligned, as in Rust");
+
 /* Pick: a record, returned by value. */
 typedef struct Pick {
     uint64_t thread;
@@ -212,6 +226,13 @@ typedef struct IDirectoryVtbl {
     tsr_status (*create_directory)(void *self, tsr_str name);
     tsr_status (*remove)(void *self, tsr_str name);
 } IDirectoryVtbl;
+
+/* IEcallHandler (6f1d2c3b-4a5e-4f70-8b9c-0d1e2f3a4b5c) */
+#define TSR_IID_IECALLHANDLER {{0x6f, 0x1d, 0x2c, 0x3b, 0x4a, 0x5e, 0x4f, 0x70, 0x8b, 0x9c, 0x0d, 0x1e, 0x2f, 0x3a, 0x4b, 0x5c}}
+typedef struct IEcallHandlerVtbl {
+    IUnknownVtbl base;
+    tsr_status (*ecall)(void *self, uint64_t thread, tsr_mut_bytes registers, uint32_t *out);
+} IEcallHandlerVtbl;
 
 /* IEntropySource (c576adf5-5887-4ba4-8245-c06263d57d52) */
 #define TSR_IID_IENTROPYSOURCE {{0xc5, 0x76, 0xad, 0xf5, 0x58, 0x87, 0x4b, 0xa4, 0x82, 0x45, 0xc0, 0x62, 0x63, 0xd5, 0x7d, 0x52}}
@@ -394,6 +415,15 @@ typedef struct IProcessVtbl {
     tsr_status (*create_mutex)(void *self, void **out);
 } IProcessVtbl;
 
+/* IProcessManager (8b3f4e5d-6c70-4192-adbe-2f3a4b5c6d7e) */
+#define TSR_IID_IPROCESSMANAGER {{0x8b, 0x3f, 0x4e, 0x5d, 0x6c, 0x70, 0x41, 0x92, 0xad, 0xbe, 0x2f, 0x3a, 0x4b, 0x5c, 0x6d, 0x7e}}
+typedef struct IProcessManagerVtbl {
+    IUnknownVtbl base;
+    tsr_status (*create)(void *self, tsr_str name, tsr_str arguments, tsr_str grants, void **out);
+    tsr_status (*count)(void *self, uint32_t *out);
+    tsr_status (*status)(void *self, uint32_t index, ProcessStatus *out);
+} IProcessManagerVtbl;
+
 /* IProgram (096e02bb-7633-4302-b4fe-c6ada4514258) */
 #define TSR_IID_IPROGRAM {{0x09, 0x6e, 0x02, 0xbb, 0x76, 0x33, 0x43, 0x02, 0xb4, 0xfe, 0xc6, 0xad, 0xa4, 0x51, 0x42, 0x58}}
 typedef struct IProgramVtbl {
@@ -481,6 +511,7 @@ typedef struct IThreadVtbl {
     tsr_status (*id)(void *self, uint64_t *out);
     tsr_status (*wait)(void *self);
     tsr_status (*process)(void *self, void **out);
+    tsr_status (*kill)(void *self);
 } IThreadVtbl;
 
 /* IThreads (337f4e2c-d4e5-43a3-be2b-4e60c6b70801) */
@@ -513,6 +544,25 @@ typedef struct ITrustPolicyVtbl {
     tsr_status (*exempt_directory)(void *self, uint32_t index, tsr_mut_bytes buffer, uint64_t *out);
     tsr_status (*claim_control)(void *self, void **out);
 } ITrustPolicyVtbl;
+
+/* IUserProcess (9c405f6e-7d81-42a3-becf-3a4b5c6d7e8f) */
+#define TSR_IID_IUSERPROCESS {{0x9c, 0x40, 0x5f, 0x6e, 0x7d, 0x81, 0x42, 0xa3, 0xbe, 0xcf, 0x3a, 0x4b, 0x5c, 0x6d, 0x7e, 0x8f}}
+typedef struct IUserProcessVtbl {
+    IUnknownVtbl base;
+    tsr_status (*wait)(void *self, int32_t *out);
+    tsr_status (*kill)(void *self);
+    tsr_status (*status)(void *self, ProcessStatus *out);
+} IUserProcessVtbl;
+
+/* IUserTraps (7a2e3d4c-5b6f-4081-9cad-1e2f3a4b5c6d) */
+#define TSR_IID_IUSERTRAPS {{0x7a, 0x2e, 0x3d, 0x4c, 0x5b, 0x6f, 0x40, 0x81, 0x9c, 0xad, 0x1e, 0x2f, 0x3a, 0x4b, 0x5c, 0x6d}}
+typedef struct IUserTrapsVtbl {
+    IUnknownVtbl base;
+    tsr_status (*install_ecall)(void *self, void *handler);
+    tsr_status (*remove_ecall)(void *self);
+    tsr_status (*add_fast_path)(void *self, uint64_t thread, uint64_t handle, void *object, tsr_bytes descriptors);
+    tsr_status (*remove_fast_path)(void *self, uint64_t thread, uint64_t handle);
+} IUserTrapsVtbl;
 
 /* IVmFactory (3c9e1f7a-52b8-4d06-a1e4-8b7c2d9f0e31) */
 #define TSR_IID_IVMFACTORY {{0x3c, 0x9e, 0x1f, 0x7a, 0x52, 0xb8, 0x4d, 0x06, 0xa1, 0xe4, 0x8b, 0x7c, 0x2d, 0x9f, 0x0e, 0x31}}

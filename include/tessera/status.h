@@ -40,5 +40,6 @@
 #define TSR_ADDRESS_IN_USE (-30) /* address in use */
 #define TSR_NOT_CONNECTED (-31) /* not connected */
 #define TSR_STALE_HANDLE (-32) /* object is gone */
+#define TSR_KILLED (-33) /* killed */
 
 #endif

@@ -239,6 +239,9 @@ fn check_targets(results: &[Figure]) -> Result<()> {
     ) else {
         bail!("the virtual-memory figures are missing");
     };
+    let Some(null_call) = value("cross-space null call") else {
+        bail!("the cross-space call figures are missing");
+    };
     let targets = [
         Target {
             description: format!("interface call {interface} <= direct call {direct} + 3"),
@@ -297,6 +300,10 @@ fn check_targets(results: &[Figure]) -> Result<()> {
         Target {
             description: format!("vmm load + first space + first mapping {vmm_load} <= 60000"),
             met: vmm_load <= 60_000,
+        },
+        Target {
+            description: format!("cross-space null call {null_call} <= 600"),
+            met: null_call <= 600,
         },
         Target {
             description: format!("virtio-blk raw read {raw_read} <= 400 instructions/KiB"),

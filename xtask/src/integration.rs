@@ -11,9 +11,10 @@ use std::thread;
 use anyhow::{Context, Result, bail, ensure};
 
 use crate::figures;
-use crate::machine::{Machine, STEP_TIMEOUT};
+use crate::machine::{Machine, SELFTEST_TIMEOUT, STEP_TIMEOUT};
 use crate::manifest::Manifest;
 use crate::network_tests::{self, NetworkTest};
+use crate::process_tests;
 use crate::storage_tests::{self, DiskTest};
 
 /// One test: gets a machine sitting at its first prompt and the boot output.
@@ -196,6 +197,11 @@ pub fn catalogue(manifest: &Manifest) -> Vec<QemuTest> {
         },
     ];
     tests.extend(TESTS.iter().map(|&(name, test)| QemuTest {
+        name: name.into(),
+        boots: Boots::TestImage,
+        body: Body::Shell(test),
+    }));
+    tests.extend(process_tests::TESTS.iter().map(|&(name, test)| QemuTest {
         name: name.into(),
         boots: Boots::TestImage,
         body: Body::Shell(test),
@@ -498,7 +504,7 @@ fn product_image_holds_only_the_boot_components(
     }
     ensure!(
         entries.len() == expected.len(),
-        "`ls /boot` lists more than the README and the boot components: {listing:?}"
+        "`ls /boot` lists more than the README, the trusted keys and the boot components: {listing:?}"
     );
     expect_output(
         machine,
@@ -648,14 +654,19 @@ fn mem_reports_used_bytes_and_nothing_leaks(machine: &mut Machine, _: &str) -> R
 }
 
 /// The heap's `used` figure, from `mem`.
-fn heap_used(machine: &mut Machine) -> Result<u64> {
+pub fn heap_used(machine: &mut Machine) -> Result<u64> {
     let report = machine.run("mem")?;
     figures::field(&report, "used=").with_context(|| format!("no used=<bytes> in {report:?}"))
 }
 
 /// Runs `line` and checks its output contains each of `expected`.
-fn expect_output(machine: &mut Machine, line: &str, expected: &[&str]) -> Result<String> {
-    let output = machine.run(line)?;
+pub fn expect_output(machine: &mut Machine, line: &str, expected: &[&str]) -> Result<String> {
+    let timeout = if line == "selftest" {
+        SELFTEST_TIMEOUT
+    } else {
+        STEP_TIMEOUT
+    };
+    let output = machine.run_within(line, timeout)?;
     for text in expected {
         ensure!(
             output.contains(text),
@@ -665,7 +676,7 @@ fn expect_output(machine: &mut Machine, line: &str, expected: &[&str]) -> Result
     Ok(output)
 }
 
-fn no_modules_and_heap_back_at(machine: &mut Machine, before: u64) -> Result<()> {
+pub fn no_modules_and_heap_back_at(machine: &mut Machine, before: u64) -> Result<()> {
     expect_output(machine, "mods", &["no modules loaded"])?;
     let after = heap_used(machine)?;
     ensure!(
@@ -923,7 +934,7 @@ fn ps_lists_the_threads(machine: &mut Machine, _: &str) -> Result<()> {
 
 fn thread_selftests_pass(machine: &mut Machine, _: &str) -> Result<()> {
     let before = heap_used(machine)?;
-    let report = expect_output(machine, "selftest", &["selftest: 44 passed, 0 failed"])?;
+    let report = expect_output(machine, "selftest", &["selftest: 45 passed, 0 failed"])?;
     ensure!(!report.contains("FAILED"), "a check failed: {report:?}");
     every_printed_line_once_in_order(&report)?;
     let after = heap_used(machine)?;
@@ -973,12 +984,12 @@ fn scheduling_policies_switch_live(machine: &mut Machine, _: &str) -> Result<()>
     let before = heap_used(machine)?;
     expect_output(machine, "sched sched-rr", &["policy: sched-rr"])?;
     expect_output(machine, "mods", &["sched-rr: module sched-rr"])?;
-    expect_output(machine, "selftest", &["selftest: 44 passed, 0 failed"])?;
+    expect_output(machine, "selftest", &["selftest: 45 passed, 0 failed"])?;
     expect_output(machine, "sched sched-null", &["policy: sched-null"])?;
     expect_output(
         machine,
         "selftest",
-        &["is preempted ... skipped", "selftest: 43 passed, 0 failed"],
+        &["is preempted ... skipped", "selftest: 44 passed, 0 failed"],
     )?;
     expect_output(
         machine,

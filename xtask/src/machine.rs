@@ -19,6 +19,10 @@ use crate::qemu::{self, Devices};
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long one command may take to bring the prompt back.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `selftest` may take (its thousand-cycle checks run thousands
+/// of spaces and processes; with every QEMU test running at once on a
+/// few cores, more than a step's time).
+pub const SELFTEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A running QEMU and everything its console has printed.
 pub struct Machine {
@@ -118,9 +122,14 @@ impl Machine {
     /// Runs one shell command; returns what it printed (without the echoed
     /// command line) once the prompt is back.
     pub fn run(&mut self, line: &str) -> Result<String> {
+        self.run_within(line, STEP_TIMEOUT)
+    }
+
+    /// [`run`](Machine::run), for a command that may take up to `timeout`.
+    pub fn run_within(&mut self, line: &str, timeout: Duration) -> Result<String> {
         self.send_line(line)?;
         let text = self
-            .expect(interfaces::program::PROMPT, STEP_TIMEOUT)
+            .expect(interfaces::program::PROMPT, timeout)
             .with_context(|| format!("running `{line}`"))?;
         Ok(text
             .split_once('\n')

@@ -37,6 +37,7 @@ mod lint;
 mod machine;
 mod manifest;
 mod network_tests;
+mod process_tests;
 mod qemu;
 mod storage_tests;
 mod workspace;

@@ -22,6 +22,7 @@
 extern crate alloc;
 
 mod loading;
+mod processes;
 mod signature;
 mod storage;
 mod threads;
@@ -181,6 +182,12 @@ const BENCHMARKS: &[Benchmark] = &[
         vm::load_and_first_mapping,
     ),
     ("vmm unload", vm::unload),
+    ("cross-space null call", processes::null_call),
+    (
+        "cross-space call, 64-byte in and out buffers",
+        processes::buffers_call,
+    ),
+    ("process create + exit", processes::create_and_exit),
     // Last: they need the disk `cargo xtask bench` attaches.
     ("virtio-blk raw read", storage::block_read),
     ("FAT sequential read", storage::fat_sequential_read),

@@ -16,6 +16,7 @@ extern crate alloc;
 mod constraints;
 mod loading;
 mod mutation;
+mod processes;
 mod sys;
 mod user_mode;
 mod vm;
@@ -203,6 +204,10 @@ const CHECKS: &[Check] = &[
     (
         "1000 space create / map / touch / destroy cycles, no drift",
         vm::a_thousand_space_cycles_leave_no_drift,
+    ),
+    (
+        "1000 process spawn / call / exit cycles, no drift",
+        processes::a_thousand_process_cycles_leave_no_drift,
     ),
 ];
 

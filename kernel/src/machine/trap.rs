@@ -71,6 +71,8 @@ pub mod cause {
     pub const INSTRUCTION_ACCESS_FAULT: u64 = 1;
     /// An illegal (or, with the unit off, floating-point) instruction.
     pub const ILLEGAL_INSTRUCTION: u64 = 2;
+    /// An `ecall` from U-mode.
+    pub const USER_ECALL: u64 = 8;
     /// A misaligned load.
     pub const LOAD_MISALIGNED: u64 = 4;
     /// A load from no memory, or one the protection refused.
@@ -274,15 +276,28 @@ pub fn set_user_exception_handler(handler: fn(&mut TrapFrame)) {
     USER_EXCEPTION_HANDLER.store(handler as *mut (), Ordering::Release);
 }
 
-/// Runs the U-mode exception handler on `frame`; false if none is installed.
+/// What runs after an interrupt taken in U-mode (installed by the thread
+/// code, which ends a killed thread there).
 #[cfg(feature = "loader")]
-fn run_user_exception_handler(frame: &mut TrapFrame) -> bool {
-    let handler = USER_EXCEPTION_HANDLER.load(Ordering::Acquire);
+static USER_INTERRUPT_HANDLER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Installs `handler` to run after each interrupt taken in U-mode, under
+/// the same rules as the exception handler.
+#[cfg(feature = "loader")]
+pub fn set_user_interrupt_handler(handler: fn(&mut TrapFrame)) {
+    USER_INTERRUPT_HANDLER.store(handler as *mut (), Ordering::Release);
+}
+
+/// Runs the U-mode handler in `slot` on `frame`; false if none is installed.
+#[cfg(feature = "loader")]
+fn run_user_handler(slot: &AtomicPtr<()>, frame: &mut TrapFrame) -> bool {
+    let handler = slot.load(Ordering::Acquire);
     if handler.is_null() {
         return false;
     }
-    // SAFETY: only `set_user_exception_handler` stores here, and it stores
-    // a `fn(&mut TrapFrame)`.
+    // SAFETY: only `set_user_exception_handler` and
+    // `set_user_interrupt_handler` store in these slots, and they store
+    // `fn(&mut TrapFrame)`s.
     let handler: fn(&mut TrapFrame) =
         unsafe { core::mem::transmute::<*mut (), fn(&mut TrapFrame)>(handler) };
     handler(frame);
@@ -319,7 +334,7 @@ extern "C" fn trap_handler(frame: &mut TrapFrame) {
             return;
         }
         #[cfg(feature = "loader")]
-        if frame.came_from_user() && run_user_exception_handler(frame) {
+        if frame.came_from_user() && run_user_handler(&USER_EXCEPTION_HANDLER, frame) {
             return;
         }
     } else {
@@ -330,6 +345,10 @@ extern "C" fn trap_handler(frame: &mut TrapFrame) {
             _ => None,
         };
         if slot.is_some_and(run_handler) {
+            #[cfg(feature = "loader")]
+            if frame.came_from_user() {
+                run_user_handler(&USER_INTERRUPT_HANDLER, frame);
+            }
             return;
         }
     }

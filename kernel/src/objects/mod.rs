@@ -15,7 +15,7 @@
 //! | `/sys/process` | `IProcess`, `IThread`; `IMutex`, `ICondition` | `process`, `locks` |
 //! | `/sys/interrupts` | `IInterrupts` | `interrupts` |
 //! | `/sys/scheduler` | `IScheduler` | `scheduler` |
-//! | `/sys/vm-kernel` | `IVmKernel` (hooks for a virtual-memory manager, U-mode threads) | `vm_kernel` |
+//! | `/sys/vm-kernel` | `IVmKernel` (hooks for a virtual-memory manager, U-mode threads), `IUserTraps` (the `ecall` hook of an IPC component) | `vm_kernel` |
 //! | `/sys/devices/virtio-blk0`, ... | `IDevice` | [`devices`] |
 //! | `/sys/shutdown` | `IShutdown` | `shutdown` |
 //! | `/sys/trust` | `ITrustPolicy` (which images need a signature) | `trust` |

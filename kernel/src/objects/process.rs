@@ -55,6 +55,16 @@ impl IThreadImpl for ThreadObject {
     fn process(&self) -> Result<ComPtr<IProcess>> {
         Ok(ComObject::create(Process))
     }
+
+    #[cfg(feature = "loader")]
+    fn kill(&self) -> Result<()> {
+        threads::user_mode::kill(self.id)
+    }
+
+    #[cfg(not(feature = "loader"))]
+    fn kill(&self) -> Result<()> {
+        Err(Status::NOT_SUPPORTED)
+    }
 }
 
 impl Drop for ThreadObject {

@@ -1,9 +1,15 @@
 //! `/sys/vm-kernel` (`IVmKernel`): the kernel's hooks for a virtual-memory
 //! manager — its page-fault and view-switch hooks, the frame pool it
-//! builds in, threads' views — and U-mode threads.
+//! builds in, threads' views — and U-mode threads; and (`IUserTraps`) the
+//! hook of an IPC component for `ecall`s from U-mode.
 
+use alloc::vec::Vec;
+
+use com::dynamic::Descriptor;
 use com::{ComPtr, IUnknown, Result, Status, class};
-use interfaces::{FramePool, IThread, IVmHooks, IVmKernel, IVmKernelImpl};
+use interfaces::ipc::{ecall, outcome};
+use interfaces::{FramePool, IEcallHandler, IThread, IUserTraps, IUserTrapsImpl};
+use interfaces::{IVmHooks, IVmKernel, IVmKernelImpl};
 use sync::Mutex;
 
 use super::process::ThreadObject;
@@ -14,9 +20,145 @@ use crate::threads::{self, user_mode};
 /// loaded; the hook takes a reference for each fault.
 static HANDLER: Mutex<Option<ComPtr<IVmHooks>>> = Mutex::new(None);
 
-/// The kernel's side of virtual memory.
-#[class(IVmKernel)]
+/// The installed `ecall` handler, held while installed (as `HANDLER`).
+static ECALL_HANDLER: Mutex<Option<ComPtr<IEcallHandler>>> = Mutex::new(None);
+
+/// One import whose register-only calls skip the handler.
+struct FastPath {
+    thread: u64,
+    handle: u64,
+    object: ComPtr<IUnknown>,
+    /// Per method: its descriptor, or zeros.
+    descriptors: Vec<Descriptor>,
+}
+
+/// The fast paths the IPC component set up.
+static FAST_PATHS: Mutex<Vec<FastPath>> = Mutex::new(Vec::new());
+
+/// The kernel's side of virtual memory, and its trap hooks.
+#[class(IVmKernel, IUserTraps)]
 pub struct VmKernel;
+
+impl IUserTrapsImpl for VmKernel {
+    fn install_ecall(&self, handler: &IUnknown) -> Result<()> {
+        let handler = handler.query::<IEcallHandler>()?;
+        {
+            let mut slot = ECALL_HANDLER.lock();
+            if slot.is_some() {
+                return Err(Status::ALREADY_EXISTS);
+            }
+            *slot = Some(handler);
+        }
+        user_mode::set_ecall_hook(Some(on_ecall));
+        Ok(())
+    }
+
+    fn add_fast_path(
+        &self,
+        thread: u64,
+        handle: u64,
+        object: &IUnknown,
+        descriptors: &[u8],
+    ) -> Result<()> {
+        let mut methods = Vec::new();
+        methods
+            .try_reserve_exact(descriptors.len() / 8)
+            .map_err(|_| Status::OUT_OF_MEMORY)?;
+        for chunk in descriptors.chunks_exact(8) {
+            let mut descriptor = [0u8; 8];
+            descriptor.copy_from_slice(chunk);
+            methods.push(descriptor);
+        }
+        let path = FastPath {
+            thread,
+            handle,
+            object: ComPtr::from_ref(object),
+            descriptors: methods,
+        };
+        let mut paths = FAST_PATHS.lock();
+        paths.try_reserve(1).map_err(|_| Status::OUT_OF_MEMORY)?;
+        paths.push(path);
+        Ok(())
+    }
+
+    fn remove_fast_path(&self, thread: u64, handle: u64) -> Result<()> {
+        let gone = take_fast_paths(|path| {
+            path.thread == thread && (handle == u64::MAX || path.handle == handle)
+        });
+        // Released outside the lock: a release may unload a module.
+        drop(gone);
+        Ok(())
+    }
+
+    fn remove_ecall(&self) -> Result<()> {
+        drop(take_fast_paths(|_| true));
+        user_mode::set_ecall_hook(None);
+        let handler = ECALL_HANDLER.lock().take().ok_or(Status::NOT_FOUND)?;
+        // Released outside the lock: it may be the module's last object.
+        drop(handler);
+        Ok(())
+    }
+}
+
+/// Takes the fast paths `matches` picks out of the list.
+fn take_fast_paths(matches: impl Fn(&FastPath) -> bool) -> Vec<FastPath> {
+    let mut paths = FAST_PATHS.lock();
+    let (gone, kept) = core::mem::take(&mut *paths).into_iter().partition(matches);
+    *paths = kept;
+    if paths.is_empty() {
+        *paths = Vec::new();
+    }
+    gone
+}
+
+/// A register-only `CALL` with a fast path: made here, straight to the
+/// object; `None` when there is none for it.
+fn fast_call(thread: u64, registers: &[u64; user_mode::ECALL_REGISTERS]) -> Option<Result<u64>> {
+    let [handle, a1, a2, a3, a4, a5, a6, a7, _, method] = *registers;
+    let method = usize::try_from(method).ok()?;
+    let (object, descriptor) = {
+        let paths = FAST_PATHS.lock();
+        let path = paths
+            .iter()
+            .find(|path| path.thread == thread && path.handle == handle)?;
+        let descriptor = *path.descriptors.get(method).filter(|d| **d != [0; 8])?;
+        (path.object.clone(), descriptor)
+    };
+    let words = [a1, a2, a3, a4, a5, a6, a7];
+    Some(com::dynamic::call_registers(
+        &object,
+        method,
+        &descriptor,
+        &words,
+    ))
+}
+
+/// The `ecall` hook: a fast-path call, or the installed handler's answer
+/// (its registers passed as little-endian words).
+fn on_ecall(thread: u64, registers: &mut [u64; user_mode::ECALL_REGISTERS]) -> Result<bool> {
+    const _: () = assert!(user_mode::ECALL_REGISTERS == ecall::REGISTERS);
+    if registers[ecall::T0] == ecall::CALL
+        && let Some(result) = fast_call(thread, registers)
+    {
+        (registers[0], registers[1]) = match result {
+            Ok(value) => (0, value),
+            Err(status) => (i64::from(status.0) as u64, 0),
+        };
+        return Ok(true);
+    }
+    let handler = ECALL_HANDLER.lock().clone().ok_or(Status::UNHANDLED_TRAP)?;
+    let mut bytes = [0u8; ecall::REGISTERS * 8];
+    for (chunk, register) in bytes.chunks_exact_mut(8).zip(registers.iter()) {
+        chunk.copy_from_slice(&register.to_le_bytes());
+    }
+    let resume = handler.ecall(thread, &mut bytes)? == outcome::RESUME;
+    for (register, chunk) in registers.iter_mut().zip(bytes.chunks_exact(8)).take(2) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        *register = u64::from_le_bytes(word);
+    }
+    Ok(resume)
+}
 
 impl IVmKernelImpl for VmKernel {
     fn install(&self, handler: &IUnknown) -> Result<FramePool> {

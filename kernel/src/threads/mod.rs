@@ -154,6 +154,7 @@ pub fn init(ticks_per_second: u64) -> Result<()> {
     {
         fpu::set_running_registers(running_fp_registers);
         trap::set_user_exception_handler(user_mode::on_exception);
+        trap::set_user_interrupt_handler(user_mode::after_interrupt);
         crate::machine::user::allow_counter_reads();
     }
     sync::set_wait_hook(yield_now);

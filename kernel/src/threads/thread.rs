@@ -87,6 +87,10 @@ pub struct Thread {
     /// U-mode), for whoever waits for it.
     #[cfg(feature = "loader")]
     pub outcome: Status,
+    /// A U-mode thread someone killed: it ends with `KILLED` at its next
+    /// trap from U-mode.
+    #[cfg(feature = "loader")]
+    pub killed: bool,
 }
 
 impl Thread {
@@ -146,6 +150,8 @@ impl Thread {
             detached: false,
             #[cfg(feature = "loader")]
             outcome: Status::OK,
+            #[cfg(feature = "loader")]
+            killed: false,
         }
     }
 

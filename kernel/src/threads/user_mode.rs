@@ -1,7 +1,9 @@
 //! Threads in U-mode: starting one, giving a thread a view, and what an
 //! exception from U-mode does — a page fault goes to the virtual-memory
-//! manager's hook, returning from the entry function ends the thread, and
-//! every other exception ends it with a named error for its waiter.
+//! manager's hook, an `ecall` to the IPC component's hook, returning from
+//! the entry function ends the thread, and every other exception ends it
+//! with a named error for its waiter. A killed thread ends at its next
+//! trap from U-mode.
 
 use com::{Result, Status};
 use interfaces::vm::access;
@@ -18,6 +20,54 @@ pub type PageFaultHook = fn(u64, u64, u32) -> Result<()>;
 
 /// The installed page-fault hook (none: a page fault ends the thread).
 static PAGE_FAULT_HOOK: Exclusive<Option<PageFaultHook>> = Exclusive::new(None);
+
+/// Handles an `ecall` of U-mode thread `thread` (the first argument) on its
+/// `a0`..`a7`, `t0`, `t1`; runs with interrupts enabled. `Ok(true)` resumes
+/// the thread after the `ecall` with the registers' `a0` and `a1`,
+/// `Ok(false)` ends it (`OK`), an error ends it with that status.
+pub type EcallHook = fn(u64, &mut [u64; ECALL_REGISTERS]) -> Result<bool>;
+
+/// Registers an `ecall` hands its hook: `a0`..`a7`, `t0`, `t1`.
+pub const ECALL_REGISTERS: usize = 10;
+
+/// The installed `ecall` hook (none: an `ecall` ends the thread).
+static ECALL_HOOK: Exclusive<Option<EcallHook>> = Exclusive::new(None);
+
+/// Installs (or, with `None`, removes) the `ecall` hook.
+pub fn set_ecall_hook(hook: Option<EcallHook>) {
+    interrupt_mask::without(|| ECALL_HOOK.with(|slot| *slot = hook));
+}
+
+/// Marks U-mode thread `id` killed: it ends with `KILLED` at its next trap
+/// from U-mode. `NOT_SUPPORTED` for any other thread (a kernel or
+/// component thread may hold kernel locks), `NOT_FOUND` for no thread.
+pub fn kill(id: ThreadId) -> Result<()> {
+    interrupt_mask::without(|| {
+        with_scheduler(|scheduler| {
+            let thread = scheduler.threads.iter_mut().find(|thread| thread.id == id);
+            let thread = thread.ok_or(Status::NOT_FOUND)?;
+            if !matches!(thread.entry, Entry::User { .. }) {
+                return Err(Status::NOT_SUPPORTED);
+            }
+            thread.killed = true;
+            Ok(())
+        })?
+    })
+}
+
+/// After an interrupt taken in U-mode: ends the thread if it was killed.
+pub fn after_interrupt(_frame: &mut TrapFrame) {
+    end_if_killed();
+}
+
+/// Ends the calling thread with `KILLED` if it was killed (interrupts
+/// disabled).
+fn end_if_killed() {
+    let killed = with_scheduler(|scheduler| scheduler.current_mut().is_some_and(|me| me.killed));
+    if killed == Ok(true) {
+        super::exit_with(Status::KILLED);
+    }
+}
 
 /// Installs (or, with `None`, removes) the page-fault hook.
 pub fn set_page_fault_hook(hook: Option<PageFaultHook>) {
@@ -112,6 +162,11 @@ pub fn on_exception(frame: &mut TrapFrame) {
                 Err(status) => status,
             }
         }
+        cause::USER_ECALL => match run_ecall_hook(frame).inspect(|_| end_if_killed()) {
+            Ok(true) => return,
+            Ok(false) => super::exit_with(Status::OK),
+            Err(status) => status,
+        },
         cause::ILLEGAL_INSTRUCTION => Status::ILLEGAL_INSTRUCTION,
         cause::INSTRUCTION_ACCESS_FAULT | cause::LOAD_ACCESS_FAULT | cause::STORE_ACCESS_FAULT => {
             Status::ACCESS_VIOLATION
@@ -132,6 +187,41 @@ pub fn on_exception(frame: &mut TrapFrame) {
         Hex(frame.stval)
     );
     super::exit_with(outcome)
+}
+
+/// Hands an `ecall` to its hook with interrupts enabled, then steps past
+/// it with the hook's `a0` and `a1`; `UNHANDLED_TRAP` when none is
+/// installed.
+fn run_ecall_hook(frame: &mut TrapFrame) -> Result<bool> {
+    /// Where `a0` and `t0` are among the frame's registers (`x10`, `x5`).
+    const A0: usize = 10;
+    const T0: usize = 5;
+    let hook = interrupt_mask::without(|| ECALL_HOOK.with(|slot| *slot).flatten())
+        .ok_or(Status::UNHANDLED_TRAP)?;
+    let mut registers = [0u64; ECALL_REGISTERS];
+    for (to, from) in registers.iter_mut().zip(frame.registers.iter().skip(A0)) {
+        *to = *from;
+    }
+    for (to, from) in registers
+        .iter_mut()
+        .skip(8)
+        .zip(frame.registers.iter().skip(T0))
+    {
+        *to = *from;
+    }
+    interrupt_mask::enable();
+    let resume = hook(super::current_id(), &mut registers);
+    interrupt_mask::disable();
+    for (to, from) in frame
+        .registers
+        .iter_mut()
+        .skip(A0)
+        .zip(registers.iter().take(2))
+    {
+        *to = *from;
+    }
+    frame.sepc = frame.sepc.wrapping_add(4);
+    resume
 }
 
 /// Asks the page-fault hook, with interrupts enabled (the thread runs on

@@ -235,7 +235,7 @@ impl Call {
     pub fn result(&self, table: &Table, status: Status) -> Option<Value> {
         let method = self.signature(table)?;
         let kind = method.ret.filter(|_| status.is_ok())?;
-        let used: usize = method.args.iter().map(|arg| registers(arg.kind)).sum();
+        let used: usize = method.args.iter().map(|arg| arg.kind.registers()).sum();
         let out = *self.registers.get(used)?;
         if out == 0 {
             return None;
@@ -315,15 +315,8 @@ fn text_at(pointer: usize, length: usize) -> String {
 /// How many argument registers `method` takes (beyond the object pointer)
 /// fits in what a forwarder passes on.
 fn fits(method: &MethodSignature) -> bool {
-    let registers: usize = method.args.iter().map(|arg| registers(arg.kind)).sum();
+    let registers: usize = method.args.iter().map(|arg| arg.kind.registers()).sum();
     registers + usize::from(method.ret.is_some()) <= FORWARDED
-}
-
-fn registers(kind: ArgKind) -> usize {
-    match kind {
-        ArgKind::Str | ArgKind::Bytes | ArgKind::BytesMut => 2,
-        _ => 1,
-    }
 }
 
 /// The slot `interface` points at, as the atomic it is.

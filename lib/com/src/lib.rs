@@ -44,6 +44,7 @@ extern crate self as com;
 
 mod abi;
 mod by_name;
+pub mod dynamic;
 mod fallible;
 mod gate;
 mod guid;

@@ -37,6 +37,17 @@ pub enum ArgKind {
     Address,
 }
 
+impl ArgKind {
+    /// How many argument registers an argument of this kind takes: two
+    /// for a pointer and a length, one for anything else.
+    pub const fn registers(self) -> usize {
+        match self {
+            ArgKind::Str | ArgKind::Bytes | ArgKind::BytesMut => 2,
+            _ => 1,
+        }
+    }
+}
+
 /// A `#[repr(C)]` record of plain data (`#[derive(Record)]`): its C layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordSignature {

@@ -125,6 +125,8 @@ statuses! {
     /// The handle names an object that is gone: its process ended, or
     /// its slot now holds another object.
     STALE_HANDLE = -32, "object is gone";
+    /// The thread or process was ended by a kill.
+    KILLED = -33, "killed";
 }
 
 impl Status {
@@ -179,13 +181,13 @@ mod tests {
     #[test]
     fn every_named_status_is_listed_once_by_its_name() {
         extern crate std;
-        assert_eq!(Status::NAMED.len(), 33);
+        assert_eq!(Status::NAMED.len(), 34);
         assert_eq!(Status::NAMED[0], ("OK", Status::OK));
         assert!(Status::NAMED.contains(&("IMPORT_CYCLE", Status::IMPORT_CYCLE)));
         let codes: std::vec::Vec<i32> = Status::NAMED.iter().map(|(_, status)| status.0).collect();
         assert_eq!(
             codes,
-            (-32..=0).rev().collect::<std::vec::Vec<_>>(),
+            (-33..=0).rev().collect::<std::vec::Vec<_>>(),
             "codes run from 0 down"
         );
     }
@@ -197,7 +199,8 @@ mod tests {
         use std::string::ToString;
         assert_eq!(Status::NOT_FOUND.to_string(), "not found (-5)");
         assert_eq!(Status(-999).message(), "unknown failure");
-        assert_eq!(Status(-33).message(), "unknown failure");
+        assert_eq!(Status(-34).message(), "unknown failure");
+        assert_eq!(Status::KILLED.message(), "killed");
         assert_eq!(Status::OK.message(), "success");
         assert_eq!(Status(7).message(), "success");
         assert_eq!(Status::FAILED.message(), "operation failed");

@@ -18,6 +18,7 @@ pub mod file;
 pub mod filesystem;
 pub mod heap;
 pub mod interpose;
+pub mod ipc;
 pub mod irq;
 pub mod module;
 pub mod mutate;
@@ -44,6 +45,10 @@ pub use filesystem::{
 };
 pub use heap::{HeapStatus, IHeap, IHeapImpl};
 pub use interpose::{IInterpose, IInterposeImpl};
+pub use ipc::{
+    IEcallHandler, IEcallHandlerImpl, IProcessManager, IProcessManagerImpl, IUserProcess,
+    IUserProcessImpl, IUserTraps, IUserTrapsImpl, ProcessStatus,
+};
 pub use irq::{IInterruptSource, IInterruptSourceImpl, IInterrupts, IInterruptsImpl};
 pub use module::{ILoader, ILoaderImpl, IModule, IModuleImpl};
 pub use mutate::{IMutate, IMutateImpl, ITransition, ITransitionImpl};

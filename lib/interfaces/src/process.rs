@@ -53,4 +53,8 @@ pub trait IThread {
     fn wait(&self) -> Result<()>;
     /// The process the thread runs in.
     fn process(&self) -> Result<ComPtr<IProcess>>;
+    /// Ends a U-mode thread with `KILLED` at its next trap into the kernel
+    /// (an interrupt is one); `NOT_SUPPORTED` for a thread of the kernel
+    /// or a component, which may hold kernel locks.
+    fn kill(&self) -> Result<()>;
 }

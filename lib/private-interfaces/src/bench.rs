@@ -13,3 +13,13 @@ pub trait IBenchmarks {
     /// Runs measurement `index`; returns its figure in instructions.
     fn run(&self, index: u32) -> Result<u64>;
 }
+
+#[interface("b1e2c3d4-a5f6-4708-9a1b-2c3d4e5f6a7b")]
+/// What the cross-space call benchmarks call from a process (the
+/// `benchmarks` component serves it while it measures).
+pub trait IEcho {
+    /// Does nothing: a call whose arguments all fit in registers.
+    fn nothing(&self) -> Result<()>;
+    /// Copies `data` into `out` (as much as fits); returns how many bytes.
+    fn echo(&self, data: &[u8], out: &mut [u8]) -> Result<usize>;
+}

@@ -18,7 +18,7 @@ pub mod counter;
 pub mod hello;
 pub mod selftest;
 
-pub use bench::{IBenchmarks, IBenchmarksImpl};
+pub use bench::{IBenchmarks, IBenchmarksImpl, IEcho, IEchoImpl};
 pub use counter::{ICounter, ICounterImpl};
 pub use hello::{IHello, IHelloImpl};
 pub use selftest::{ISelfTests, ISelfTestsImpl};

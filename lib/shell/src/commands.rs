@@ -13,7 +13,7 @@ use interfaces::{IFile, IHeap, INamespace, IPower, IScheduler, IThreads, IVmFact
 use private_interfaces::{IBenchmarks, ISelfTests};
 
 use crate::context::{Context, Failure, Held, Outcome, SCHEDULER_PATH, failed, service};
-use crate::{Exit, Output, filters, modules, network, storage, trust};
+use crate::{Exit, Output, filters, modules, network, processes, storage, trust};
 
 /// Where `mem` finds the kernel heap.
 pub const HEAP_PATH: &str = "/sys/heap";
@@ -111,8 +111,20 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "ps",
         usage: "ps",
-        summary: "list the threads",
+        summary: "list the threads, and the background processes with their spaces",
         run: ps,
+    },
+    Command {
+        name: "run",
+        usage: "run [--grant <name>]... <image> [args...] [&]",
+        summary: "run an application in its own address space (granted /dev/console and the names given)",
+        run: processes::run,
+    },
+    Command {
+        name: "kill",
+        usage: "kill <pid>",
+        summary: "end a background process",
+        run: processes::kill,
     },
     Command {
         name: "sched",
@@ -452,6 +464,7 @@ fn ps(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
             stack
         );
     }
+    processes::list(context);
     Ok(None)
 }
 

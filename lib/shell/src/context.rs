@@ -81,6 +81,11 @@ impl Held {
             .map(|(_, object)| object.clone())
     }
 
+    /// The names it holds things under.
+    pub fn names(&self) -> Vec<String> {
+        self.0.iter().map(|(name, _)| name.clone()).collect()
+    }
+
     /// Stops holding what it holds under `name`, and hands it over.
     pub fn take(&mut self, name: &str) -> Option<ComPtr<IUnknown>> {
         let index = self.objects.iter().position(|(held, _)| held == name)?;

@@ -19,6 +19,7 @@ mod filters;
 mod line;
 mod modules;
 mod network;
+mod processes;
 mod storage;
 mod trust;
 

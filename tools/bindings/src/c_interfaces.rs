@@ -14,12 +14,13 @@ use com::{
 };
 use image::def::signature::{C_KEYWORDS, c_declaration, c_pointer_to};
 use interfaces::{
-    IBlockDevice, ICondition, IConsole, IDevice, IDirectory, IEntropySource, IFile, IFileSystem,
-    IHeap, IImageVerifier, IInterpose, IInterruptSource, IInterrupts, ILoader, IMemoryFile,
-    IModule, IMutate, IMutex, INamespace, INetworkDevice, INetworkStack, IPower, IProcess,
-    IProgram, IScheduler, ISchedulerPolicy, IShutdown, IShutdownListener, ISocket, ISocketFactory,
-    IThread, IThreads, ITransition, ITrustControl, ITrustPolicy, IVmFactory, IVmHooks,
-    IVmImageMapper, IVmKernel, IVmMapping, IVmSpace, IVmView, IVolume,
+    IBlockDevice, ICondition, IConsole, IDevice, IDirectory, IEcallHandler, IEntropySource, IFile,
+    IFileSystem, IHeap, IImageVerifier, IInterpose, IInterruptSource, IInterrupts, ILoader,
+    IMemoryFile, IModule, IMutate, IMutex, INamespace, INetworkDevice, INetworkStack, IPower,
+    IProcess, IProcessManager, IProgram, IScheduler, ISchedulerPolicy, IShutdown,
+    IShutdownListener, ISocket, ISocketFactory, IThread, IThreads, ITransition, ITrustControl,
+    ITrustPolicy, IUserProcess, IUserTraps, IVmFactory, IVmHooks, IVmImageMapper, IVmKernel,
+    IVmMapping, IVmSpace, IVmView, IVolume,
 };
 use private_interfaces::{ICounter, IHello};
 
@@ -33,6 +34,7 @@ const INTERFACES: &[&InterfaceSignature] = &[
     ICounter::SIGNATURE,
     IDevice::SIGNATURE,
     IDirectory::SIGNATURE,
+    IEcallHandler::SIGNATURE,
     IEntropySource::SIGNATURE,
     IFile::SIGNATURE,
     IFileSystem::SIGNATURE,
@@ -53,6 +55,7 @@ const INTERFACES: &[&InterfaceSignature] = &[
     INetworkStack::SIGNATURE,
     IPower::SIGNATURE,
     IProcess::SIGNATURE,
+    IProcessManager::SIGNATURE,
     IProgram::SIGNATURE,
     IScheduler::SIGNATURE,
     IShutdown::SIGNATURE,
@@ -65,6 +68,8 @@ const INTERFACES: &[&InterfaceSignature] = &[
     ITransition::SIGNATURE,
     ITrustControl::SIGNATURE,
     ITrustPolicy::SIGNATURE,
+    IUserProcess::SIGNATURE,
+    IUserTraps::SIGNATURE,
     IVmFactory::SIGNATURE,
     IVmHooks::SIGNATURE,
     IVmImageMapper::SIGNATURE,
@@ -76,7 +81,7 @@ const INTERFACES: &[&InterfaceSignature] = &[
 ];
 
 /// Interfaces only the test image's components implement and call.
-pub const TEST_ONLY: &[&str] = &["IBenchmarks", "ISelfTests"];
+pub const TEST_ONLY: &[&str] = &["IBenchmarks", "IEcho", "ISelfTests"];
 
 /// The names of the interfaces the header declares, `IUnknown` first.
 pub fn names() -> Vec<&'static str> {

@@ -1,0 +1,279 @@
+//! Test application: runs in U-mode in its own address space and calls kernel-space objects through proxies, or misbehaves on purpose, as its arguments say.
+//!
+//! `run apptest WHAT` (the shell grants it `/counter` and `/dev/console`):
+//!
+//! - `counter N`: adds N to the counter at `/counter` and prints the
+//!   total; exits with 0.
+//! - `add N`: adds N to the counter at `/counter` and exits with 0,
+//!   printing nothing (the selftest's thousand cycles).
+//! - `exit N`: exits with code N at once (also the empty process the
+//!   `process create + exit` benchmark times).
+//! - `fault`: stores to an address nothing maps: the process ends with
+//!   `ACCESS_VIOLATION`.
+//! - `hostile`: makes every kind of bad call (bad pointers, overflowing
+//!   lengths, bad handles and method numbers, an unknown service, a name
+//!   not granted) and prints each refusal; exits with how many were not
+//!   refused as they should be.
+//! - `spin`: loops until killed.
+//! - `null-call N`, `buffers N`: the instructions of one round trip of
+//!   `IEcho::nothing`, or of `IEcho::echo` with 64-byte buffers in and
+//!   out, through the proxy of `/bench/echo` — the least of N — as its
+//!   exit code (for the benchmarks, which serve the object).
+
+#![no_std]
+#![no_main]
+#![deny(unsafe_code)]
+
+use core::fmt::Write;
+
+use app::{Proxy, ecall};
+use com::{Result, Status};
+use interfaces::IConsole;
+use interfaces::ipc::ecall as service;
+use private_interfaces::{ICounter, IEcho};
+
+app::application!(main);
+
+fn main(arguments: &str) -> i32 {
+    let mut words = arguments.split_whitespace();
+    let what = words.next().unwrap_or("");
+    let number = words
+        .next()
+        .and_then(|word| word.parse().ok())
+        .unwrap_or(0u64);
+    match what {
+        "counter" => counter(number).map_or_else(|status| status.0, |()| 0),
+        "add" => add(number).map_or_else(|status| status.0, |()| 0),
+        "exit" => i32::try_from(number).unwrap_or(i32::MAX),
+        "fault" => fault(),
+        "hostile" => hostile(),
+        "spin" => loop {
+            core::hint::spin_loop();
+        },
+        "null-call" => timed(number, |echo| echo.nothing()),
+        "buffers" => timed(number, |echo| {
+            let data = [7u8; 64];
+            let mut out = [0u8; 64];
+            let copied = echo.echo(&data, &mut out)?;
+            if copied != 64 || out != data {
+                return Err(Status::FAILED);
+            }
+            Ok(())
+        }),
+        _ => Status::INVALID_ARGUMENT.0,
+    }
+}
+
+/// A line of text on the stack.
+struct Line {
+    bytes: [u8; 160],
+    length: usize,
+}
+
+impl Line {
+    fn new() -> Line {
+        Line {
+            bytes: [0; 160],
+            length: 0,
+        }
+    }
+}
+
+impl Write for Line {
+    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+        let room = self.bytes.len() - self.length;
+        let take = text.len().min(room);
+        self.bytes[self.length..self.length + take].copy_from_slice(&text.as_bytes()[..take]);
+        self.length += take;
+        Ok(())
+    }
+}
+
+/// Prints one line on the console (through a proxy of `/dev/console`).
+fn print(console: &Proxy<IConsole>, arguments: core::fmt::Arguments<'_>) {
+    let mut line = Line::new();
+    let _ = line.write_fmt(arguments);
+    let _ = line.write_str("\n");
+    let _ = console.get().write(&line.bytes[..line.length]);
+}
+
+fn counter(amount: u64) -> Result<()> {
+    let console = Proxy::<IConsole>::bind("/dev/console")?;
+    let counter = Proxy::<ICounter>::bind("/counter")?;
+    let total = counter.get().add(amount)?;
+    let read = counter.get().total()?;
+    let version = counter.get().version()?;
+    print(
+        &console,
+        format_args!(
+            "apptest: added {amount}, total {total} (read back {read}), counter v{version}"
+        ),
+    );
+    Ok(())
+}
+
+fn add(amount: u64) -> Result<()> {
+    Proxy::<ICounter>::bind("/counter")?
+        .get()
+        .add(amount)
+        .map(drop)
+}
+
+fn fault() -> i32 {
+    // An address in the lower half that no region of the space maps.
+    let nowhere = core::ptr::with_exposed_provenance_mut::<u64>(0x7_0000_0000);
+    // The store is the test: the process must end here.
+    #[allow(unsafe_code)]
+    // SAFETY: deliberately not: the store faults and the kernel ends the
+    // process; nothing after it runs.
+    unsafe {
+        nowhere.write_volatile(1)
+    };
+    0
+}
+
+/// Every kind of bad call, each expected to be refused with its status.
+fn hostile() -> i32 {
+    let Ok(console) = Proxy::<IConsole>::bind("/dev/console") else {
+        return 100;
+    };
+    let handle = console.handle();
+    let write = 0; // IConsole::write's method number
+    let checks: [(&str, u64, u64, [u64; 8], Status); 10] = [
+        (
+            "unmapped buffer",
+            service::CALL,
+            write,
+            [handle, 0x7_0000_0000, 8, 0, 0, 0, 0, 0],
+            Status::OUT_OF_RANGE,
+        ),
+        (
+            "kernel address",
+            service::CALL,
+            write,
+            [handle, 0x8020_0000, 8, 0, 0, 0, 0, 0],
+            Status::OUT_OF_RANGE,
+        ),
+        (
+            "overflowing length",
+            service::CALL,
+            write,
+            [handle, 0x1_0000_0000, u64::MAX, 0, 0, 0, 0, 0],
+            Status::OUT_OF_RANGE,
+        ),
+        (
+            "null buffer",
+            service::CALL,
+            write,
+            [handle, 0, 8, 0, 0, 0, 0, 0],
+            Status::NULL_POINTER,
+        ),
+        (
+            "out buffer in code",
+            service::CALL,
+            1,
+            [handle, 0x1_0000_0000, 8, 0, 0, 0, 0, 0],
+            Status::ACCESS_DENIED,
+        ),
+        (
+            "bad handle",
+            service::CALL,
+            write,
+            [12345, 0, 0, 0, 0, 0, 0, 0],
+            Status::INVALID_ARGUMENT,
+        ),
+        (
+            "bad method",
+            service::CALL,
+            99,
+            [handle, 0, 0, 0, 0, 0, 0, 0],
+            Status::INVALID_ARGUMENT,
+        ),
+        ("unknown service", 77, 0, [0; 8], Status::NOT_SUPPORTED),
+        (
+            "name not granted",
+            service::BIND,
+            0,
+            [
+                b"/sys/heap".as_ptr() as u64,
+                9,
+                0x1_0000_0000,
+                0,
+                0,
+                0,
+                0,
+                0,
+            ],
+            Status::ACCESS_DENIED,
+        ),
+        (
+            "bad name pointer",
+            service::BIND,
+            0,
+            [0x7_0000_0000, 9, 0, 0, 0, 0, 0, 0],
+            Status::OUT_OF_RANGE,
+        ),
+    ];
+    let mut failures = 0;
+    for (what, number, method, registers, expected) in checks {
+        let (a0, _) = ecall(number, method, registers);
+        let got = status_of(a0);
+        let verdict = if got == expected {
+            "refused"
+        } else {
+            "NOT REFUSED"
+        };
+        failures += i32::from(got != expected);
+        print(
+            &console,
+            format_args!("apptest: {what}: {verdict} ({})", got.0),
+        );
+    }
+    // A released handle is stale, even once its slot holds another import.
+    let counter = Proxy::<ICounter>::bind("/counter");
+    let stale = counter.as_ref().map(|proxy| proxy.handle()).unwrap_or(0);
+    drop(counter);
+    let again = Proxy::<ICounter>::bind("/counter");
+    let (a0, _) = ecall(service::CALL, 1, [stale, 0, 0, 0, 0, 0, 0, 0]);
+    let got = status_of(a0);
+    failures += i32::from(got != Status::STALE_HANDLE || again.is_err());
+    print(&console, format_args!("apptest: stale handle: {}", got.0));
+    print(
+        &console,
+        format_args!("apptest: hostile done, {failures} not refused"),
+    );
+    failures
+}
+
+/// The least instructions of `rounds` runs of `call` on the proxy of
+/// `/bench/echo`, as an exit code (or the first failure's status).
+fn timed(rounds: u64, call: impl Fn(&IEcho) -> Result<()>) -> i32 {
+    let Ok(echo) = Proxy::<IEcho>::bind("/bench/echo") else {
+        return Status::NOT_FOUND.0;
+    };
+    let mut least = u64::MAX;
+    for _ in 0..rounds.max(1) {
+        let before = instret();
+        if let Err(status) = call(echo.get()) {
+            return status.0;
+        }
+        least = least.min(instret() - before);
+    }
+    i32::try_from(least).unwrap_or(i32::MAX)
+}
+
+/// The status an `ecall` returned (sign-extended in `a0`).
+fn status_of(a0: u64) -> Status {
+    Status(i32::try_from(a0.cast_signed()).unwrap_or(Status::FAILED.0))
+}
+
+/// Instructions retired so far (the kernel lets U-mode read the counter).
+fn instret() -> u64 {
+    let count: u64;
+    #[allow(unsafe_code)]
+    // SAFETY: reading a counter has no effect.
+    unsafe {
+        core::arch::asm!("rdinstret {}", out(reg) count, options(nomem, nostack))
+    };
+    count
+}

@@ -1,0 +1,90 @@
+//! Processes and cross-space calls: a round trip from a process to an
+//! object in the kernel's space with arguments in registers only, and
+//! with 64-byte buffers in and out, as the process itself measures them
+//! (`apptest`, which reads `instret` in U-mode around the proxy call and
+//! exits with the least count); and creating a process of an empty
+//! application and waiting for its exit, measured here.
+
+use com::{ComObject, ComPtr, Result, Status, class};
+use interfaces::ipc::MANAGER_PATH;
+use interfaces::vm::MANAGER_PATH as VM_PATH;
+use interfaces::{IProcessManager, IUserProcess, IVmFactory, IVmSpace};
+use private_interfaces::{IEcho, IEchoImpl};
+
+use crate::Meter;
+
+/// Where the benchmarks serve their `IEcho` to the process they run.
+const ECHO_PATH: &str = "/bench/echo";
+/// Calls a timing process makes; it keeps the least.
+const ROUNDS: &str = "20";
+
+#[class(IEcho)]
+struct Echo;
+
+impl IEchoImpl for Echo {
+    fn nothing(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn echo(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
+        let count = data.len().min(out.len());
+        out.get_mut(..count)
+            .ok_or(Status::OUT_OF_RANGE)?
+            .copy_from_slice(data.get(..count).ok_or(Status::OUT_OF_RANGE)?);
+        Ok(count)
+    }
+}
+
+/// The process manager (loading it if it is not loaded).
+fn manager() -> Result<ComPtr<IProcessManager>> {
+    component::namespace()?
+        .bind(MANAGER_PATH, 0)?
+        .query::<IProcessManager>()
+}
+
+/// Runs `apptest WHAT ROUNDS` granted the echo object, which is served
+/// meanwhile; the count it exits with.
+fn timed_in_process(what: &str) -> Result<u64> {
+    let namespace = component::namespace()?;
+    let echo: ComPtr<IEcho> = ComObject::create(Echo);
+    namespace.register(ECHO_PATH, echo.as_unknown(), 0)?;
+    let mut arguments = alloc::string::String::from(what);
+    arguments.push(' ');
+    arguments.push_str(ROUNDS);
+    let ended = manager()
+        .and_then(|manager| manager.create("apptest", &arguments, ECHO_PATH))
+        .and_then(|process| process.wait());
+    namespace.unregister(ECHO_PATH)?;
+    let count = ended?;
+    u64::try_from(count).map_err(|_| Status(count))
+}
+
+pub fn null_call(_: &Meter) -> Result<u64> {
+    timed_in_process("null-call")
+}
+
+pub fn buffers_call(_: &Meter) -> Result<u64> {
+    timed_in_process("buffers")
+}
+
+/// Creating a process of an application that exits at once, waiting for
+/// its end and releasing it. The process manager and a space are held
+/// meanwhile, so neither it nor the virtual-memory manager loads or
+/// unloads inside the figure.
+pub fn create_and_exit(meter: &Meter) -> Result<u64> {
+    let manager = manager()?;
+    let vm = component::namespace()?
+        .bind(VM_PATH, 0)?
+        .query::<IVmFactory>()?;
+    let _held: ComPtr<IVmSpace> = vm.create_space()?;
+    let mut failure = Ok(());
+    let count = meter.measure(|| {
+        let ended = manager
+            .create("apptest", "exit 0", "")
+            .and_then(|process: ComPtr<IUserProcess>| process.wait());
+        if let Err(status) = ended {
+            failure = Err(status);
+        }
+    });
+    failure.map(|()| count)
+}

@@ -1,0 +1,180 @@
+//! The IPC manager: runs applications in their own address spaces and carries their calls to objects in the kernel's space, loaded with the first process.
+//!
+//! Binding `/sys/ipc` loads it; its object is the process manager
+//! (`IProcessManager`). Creating the first process installs its `ecall`
+//! hook in the kernel (`IUserTraps` at `/sys/vm-kernel`); the last
+//! process released removes it, and the module is free to unload. A
+//! process (`process`) is an application image placed in a new space of
+//! the virtual-memory manager, run by one U-mode thread; its `ecall`s
+//! (`calls`) bind the names it was granted into its import table and call
+//! them, their arguments copied by the method's signature (`marshal`).
+//! docs/ipc.md has the trap ABI.
+
+#![no_std]
+#![no_main]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+mod calls;
+mod process;
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
+use interfaces::ipc::{ProcessStatus, outcome};
+use interfaces::vm::KERNEL_PATH;
+use interfaces::{
+    IEcallHandler, IEcallHandlerImpl, IProcessManager, IProcessManagerImpl, IUserProcess,
+    IUserProcessImpl, IUserTraps,
+};
+use sync::Mutex;
+
+use process::Process;
+
+/// The live processes: their records, found by their thread's id on each
+/// `ecall`. Non-empty exactly while the `ecall` hook is installed.
+static PROCESSES: Mutex<Vec<Arc<Process>>> = Mutex::new(Vec::new());
+
+/// The process manager (`/sys/ipc`).
+#[class(IProcessManager)]
+struct Manager;
+
+impl IProcessManagerImpl for Manager {
+    fn create(&self, name: &str, arguments: &str, grants: &str) -> Result<ComPtr<IUserProcess>> {
+        let mut processes = PROCESSES.lock();
+        processes
+            .try_reserve(1)
+            .map_err(|_| Status::OUT_OF_MEMORY)?;
+        if processes.is_empty() {
+            install_hook()?;
+        }
+        // The thread starts with the list locked: its first `ecall` waits
+        // until its record is in.
+        let made = Process::create(name, arguments, grants);
+        let process = match made {
+            Ok(process) => Arc::new(process),
+            Err(status) => {
+                if processes.is_empty() {
+                    remove_hook();
+                }
+                return Err(status);
+            }
+        };
+        processes.push(process.clone());
+        Ok(ComObject::create(ProcessObject { process }))
+    }
+
+    fn count(&self) -> Result<u32> {
+        Ok(u32::try_from(PROCESSES.lock().len()).unwrap_or(u32::MAX))
+    }
+
+    fn status(&self, index: u32) -> Result<ProcessStatus> {
+        let process = PROCESSES
+            .lock()
+            .get(index as usize)
+            .cloned()
+            .ok_or(Status::NOT_FOUND)?;
+        Ok(process.status())
+    }
+}
+
+/// The kernel's trap hooks.
+pub(crate) fn traps() -> Result<ComPtr<IUserTraps>> {
+    component::namespace()?
+        .bind(KERNEL_PATH, 0)?
+        .query::<IUserTraps>()
+}
+
+/// Installs the `ecall` hook (with the first process).
+fn install_hook() -> Result<()> {
+    let handler: ComPtr<IEcallHandler> = ComObject::create(EcallHandler);
+    traps()?.install_ecall(handler.as_unknown())
+}
+
+/// Removes the `ecall` hook (with the last process).
+fn remove_hook() {
+    // Nothing is left to undo if the kernel refuses: the hook answers
+    // `ecall`s of threads it has no process for with an error.
+    let _ = traps().and_then(|traps| traps.remove_ecall());
+}
+
+/// The process of thread `thread`, if it is one.
+fn process_of(thread: u64) -> Option<Arc<Process>> {
+    PROCESSES
+        .lock()
+        .iter()
+        .find(|process| process.thread_id() == thread)
+        .cloned()
+}
+
+/// The `ecall` hook.
+#[class(IEcallHandler)]
+struct EcallHandler;
+
+impl IEcallHandlerImpl for EcallHandler {
+    fn ecall(&self, thread: u64, registers: &mut [u8]) -> Result<u32> {
+        let mut words = [0u64; interfaces::ipc::ecall::REGISTERS];
+        if registers.len() != words.len() * 8 {
+            return Err(Status::INVALID_ARGUMENT);
+        }
+        for (word, bytes) in words.iter_mut().zip(registers.chunks_exact(8)) {
+            let mut array = [0u8; 8];
+            array.copy_from_slice(bytes);
+            *word = u64::from_le_bytes(array);
+        }
+        let process = process_of(thread).ok_or(Status::UNHANDLED_TRAP)?;
+        let (resume, a0, a1) = calls::handle(&process, &words);
+        for (bytes, word) in registers.chunks_exact_mut(8).zip([a0, a1]) {
+            bytes.copy_from_slice(&word.to_le_bytes());
+        }
+        Ok(if resume {
+            outcome::RESUME
+        } else {
+            outcome::EXIT
+        })
+    }
+}
+
+/// A process, for whoever holds it: released, the process is killed (if
+/// it still runs) and everything it had is freed.
+#[class(IUserProcess)]
+struct ProcessObject {
+    process: Arc<Process>,
+}
+
+impl IUserProcessImpl for ProcessObject {
+    fn wait(&self) -> Result<i32> {
+        self.process.wait()
+    }
+
+    fn kill(&self) -> Result<()> {
+        self.process.kill()
+    }
+
+    fn status(&self) -> Result<ProcessStatus> {
+        Ok(self.process.status())
+    }
+}
+
+impl Drop for ProcessObject {
+    fn drop(&mut self) {
+        // Killed and waited for, so no `ecall` of it can come any more.
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        self.process.free();
+        let mut processes = PROCESSES.lock();
+        processes.retain(|process| !Arc::ptr_eq(process, &self.process));
+        if processes.is_empty() {
+            *processes = Vec::new();
+            remove_hook();
+        }
+    }
+}
+
+fn construct() -> Result<ComPtr<IUnknown>> {
+    Ok(ComObject::create::<IProcessManager>(Manager).to_unknown())
+}
+
+component::component!(construct);

@@ -1,0 +1,297 @@
+//! One process: an application image placed in a new address space, its
+//! stack and arguments, the U-mode thread that runs it, and its import
+//! table.
+//!
+//! The image comes from `/boot/<name>` (the boot file system, whose images
+//! the kernel trusts unverified too). It must import nothing: an
+//! application reaches the kernel only by `ecall`, so no kernel address is
+//! ever bound into it. It is placed for [`IMAGE_BASE`] by the module
+//! linker, and mapped with its code pages readable and executable, the
+//! rest (read-only data, data) readable and writable: sections are not
+//! page-aligned yet, so the page where code ends may hold no data.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use com::{ComPtr, IUnknown, InterfaceSignature, Result, Status};
+use interfaces::ipc::{ProcessStatus, process_state};
+use interfaces::vm::{MANAGER_PATH, protection};
+use interfaces::{IFile, IThread, IVmFactory, IVmMapping, IVmSpace, IVmView};
+use linker::Calls;
+use marshal::table::Table;
+use marshal::zeroed;
+use sync::Mutex;
+
+/// Where an application's image starts in its space (4 GiB, the first
+/// address U-mode may have).
+pub const IMAGE_BASE: u64 = 0x1_0000_0000;
+/// The top of an application's stack.
+pub const STACK_TOP: u64 = 0x2_0000_0000;
+/// Bytes of an application's stack.
+pub const STACK_SIZE: u64 = 64 * 1024;
+/// The most bytes of arguments a process is given.
+const MOST_ARGUMENTS: usize = 1024;
+/// The most bytes of an application image.
+const MOST_IMAGE: u64 = 1 << 20;
+const PAGE: u64 = 4096;
+
+/// One import: an object of another space, and its interface's signature.
+pub struct Import {
+    /// The interface pointer (of `signature`'s interface).
+    pub object: ComPtr<IUnknown>,
+    /// How its methods' arguments are copied.
+    pub signature: &'static InterfaceSignature,
+}
+
+/// A process's record.
+pub struct Process {
+    id: u64,
+    name: String,
+    grants: Vec<String>,
+    thread: ComPtr<IThread>,
+    thread_id: u64,
+    /// The space (as the mapping its addresses are), for copying
+    /// arguments; `None` once freed.
+    memory: Mutex<Option<ComPtr<IVmMapping>>>,
+    /// Its space, for checking what a range allows.
+    space: Mutex<Option<ComPtr<IVmSpace>>>,
+    /// The name of its space under `/sys/vm` (`space-<n>`).
+    space_number: u32,
+    /// Its imports, by handle.
+    pub imports: Mutex<Table<Import>>,
+    /// The code it passed to `exit`, if it did.
+    exit_code: Mutex<Option<i32>>,
+    /// Calls of its thread in progress in another space (the migration
+    /// records: which import, which method), innermost last.
+    pub in_call: Mutex<Vec<(u64, u64)>>,
+}
+
+/// The next process's id.
+static NEXT_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+
+impl Process {
+    /// Loads `/boot/<name>` into a new space and starts it with
+    /// `arguments`; it may bind the names in `grants`.
+    pub fn create(name: &str, arguments: &str, grants: &str) -> Result<Process> {
+        if arguments.len() > MOST_ARGUMENTS || name.is_empty() || name.contains('/') {
+            return Err(Status::INVALID_ARGUMENT);
+        }
+        let id = NEXT_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        let namespace = component::namespace()?;
+        let factory = namespace.bind(MANAGER_PATH, 0)?.query::<IVmFactory>()?;
+        let space = factory.create_space()?;
+        let entry = load_image(&namespace, &factory, &space, name)?;
+        let argument = map_stack(&factory, &space, arguments, id)?;
+        let space_number = number_of(&namespace, id);
+        let view: ComPtr<IVmView> = factory.create_view(space.as_unknown())?;
+        let thread = view.start_thread(entry, argument, argument & !15)?;
+        Ok(Process {
+            id,
+            name: String::from(name),
+            grants: grants.split_whitespace().map(String::from).collect(),
+            thread_id: thread.id()?,
+            thread,
+            memory: Mutex::new(Some(space.query::<IVmMapping>()?)),
+            space: Mutex::new(Some(space)),
+            space_number,
+            imports: Mutex::new(Table::default()),
+            exit_code: Mutex::new(None),
+            in_call: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Its thread's id.
+    pub fn thread_id(&self) -> u64 {
+        self.thread_id
+    }
+
+    /// True when it may bind `name`.
+    pub fn may_bind(&self, name: &str) -> bool {
+        self.grants.iter().any(|granted| granted == name)
+    }
+
+    /// Records the code it passed to `exit`.
+    pub fn set_exit_code(&self, code: i32) {
+        *self.exit_code.lock() = Some(code);
+    }
+
+    /// Its space as a mapping by address; `STALE_HANDLE` once freed.
+    pub fn memory(&self) -> Result<ComPtr<IVmMapping>> {
+        self.memory.lock().clone().ok_or(Status::STALE_HANDLE)
+    }
+
+    /// Its space; `STALE_HANDLE` once freed.
+    pub fn space(&self) -> Result<ComPtr<IVmSpace>> {
+        self.space.lock().clone().ok_or(Status::STALE_HANDLE)
+    }
+
+    /// Waits until its thread has ended: its exit code, or the status
+    /// that ended it.
+    pub fn wait(&self) -> Result<i32> {
+        self.thread.wait()?;
+        Ok(self.exit_code.lock().unwrap_or(0))
+    }
+
+    /// Ends it at its next trap.
+    pub fn kill(&self) -> Result<()> {
+        self.thread.kill()
+    }
+
+    /// Lets go of its imports and its space (once its thread has ended).
+    pub fn free(&self) {
+        let _ = crate::traps().and_then(|traps| traps.remove_fast_path(self.thread_id, u64::MAX));
+        let imports = self.imports.lock().clear();
+        drop(imports);
+        drop(self.memory.lock().take());
+        drop(self.space.lock().take());
+    }
+
+    /// Its figures now.
+    pub fn status(&self) -> ProcessStatus {
+        let mut status = ProcessStatus {
+            id: self.id,
+            thread: self.thread_id,
+            space: self.space_number,
+            imports: u32::try_from(self.imports.lock().len()).unwrap_or(u32::MAX),
+            ..ProcessStatus::default()
+        };
+        let length = (0..=self.name.len().min(status.name.len()))
+            .rev()
+            .find(|&end| self.name.is_char_boundary(end))
+            .unwrap_or(0);
+        for (to, from) in status.name.iter_mut().zip(self.name.bytes().take(length)) {
+            *to = from;
+        }
+        status.name_length = u32::try_from(length).unwrap_or(0);
+        if let Some(ended) = self.ended() {
+            status.state = process_state::ENDED;
+            status.exit_status = ended;
+        }
+        status
+    }
+
+    /// Its exit code or the status that ended it, once it has ended.
+    fn ended(&self) -> Option<i32> {
+        let threads = component::namespace()
+            .ok()?
+            .bind("/sys/threads", 0)
+            .ok()?
+            .query::<interfaces::IThreads>()
+            .ok()?;
+        let count = threads.count().ok()?;
+        let state = (0..count)
+            .filter_map(|index| threads.status(index).ok())
+            .find(|thread| thread.id == self.thread_id)
+            .map_or(interfaces::threads::state::EXITED, |thread| thread.state);
+        if state != interfaces::threads::state::EXITED {
+            return None;
+        }
+        Some(match self.thread.wait() {
+            Ok(()) => self.exit_code.lock().unwrap_or(0),
+            Err(status) => status.0,
+        })
+    }
+}
+
+/// Reads, places and maps the image `/boot/<name>` in `space`; its entry
+/// point's address.
+fn load_image(
+    namespace: &interfaces::INamespace,
+    factory: &IVmFactory,
+    space: &IVmSpace,
+    name: &str,
+) -> Result<u64> {
+    let mut path = String::from("/boot/");
+    path.push_str(name);
+    let file = namespace.bind(&path, 0)?.query::<IFile>()?;
+    let size = file.size()?;
+    if size > MOST_IMAGE {
+        return Err(Status::BAD_IMAGE);
+    }
+    let mut bytes = zeroed(usize::try_from(size).map_err(|_| Status::BAD_IMAGE)?)?;
+    if file.read_at(0, &mut bytes)? != bytes.len() {
+        return Err(Status::BAD_IMAGE);
+    }
+    let image = image::Image::parse(&bytes).map_err(|_| Status::BAD_IMAGE)?;
+    // An application reaches the kernel by traps only: it imports nothing.
+    if image.import_symbol_count() != 0 {
+        return Err(Status::BAD_IMAGE);
+    }
+    let mut memory = zeroed(linker::memory_size(&image, Calls::Direct))?;
+    linker::place(&image, &mut memory, IMAGE_BASE, Calls::Direct, &[])
+        .map_err(|_| Status::BAD_IMAGE)?;
+    let code_end = u64::from(image.text_size()).next_multiple_of(PAGE);
+    let total = (memory.len() as u64).next_multiple_of(PAGE);
+    // Data sharing the last code page could not be written (W^X).
+    let data_start = u64::from(image.read_only_end());
+    if data_start < code_end && memory.len() as u64 > data_start {
+        return Err(Status::BAD_IMAGE);
+    }
+    let mapping = factory.create_zero_mapping(total.max(PAGE))?;
+    mapping.write(0, &memory)?;
+    space.map(
+        IMAGE_BASE,
+        mapping.as_unknown(),
+        0,
+        code_end,
+        protection::READ | protection::EXECUTE,
+    )?;
+    if total > code_end {
+        let writable = protection::READ | protection::WRITE;
+        space.map(
+            IMAGE_BASE + code_end,
+            mapping.as_unknown(),
+            code_end,
+            total - code_end,
+            writable,
+        )?;
+    }
+    Ok(IMAGE_BASE + u64::from(image.entry()))
+}
+
+/// Maps the stack and writes the process's id in its top word (where
+/// [`number_of`] finds it) and the argument block below (a little-endian
+/// length, then the bytes); the block's address.
+fn map_stack(factory: &IVmFactory, space: &IVmSpace, arguments: &str, id: u64) -> Result<u64> {
+    let stack = factory.create_zero_mapping(STACK_SIZE)?;
+    let bottom = STACK_TOP - STACK_SIZE;
+    space.map(
+        bottom,
+        stack.as_unknown(),
+        0,
+        STACK_SIZE,
+        protection::READ | protection::WRITE,
+    )?;
+    let mut block = Vec::new();
+    block
+        .try_reserve_exact(8 + arguments.len())
+        .map_err(|_| Status::OUT_OF_MEMORY)?;
+    block.extend_from_slice(&(arguments.len() as u64).to_le_bytes());
+    block.extend_from_slice(arguments.as_bytes());
+    stack.write(STACK_SIZE - 8, &id.to_le_bytes())?;
+    let at = (STACK_SIZE - 16 - block.len() as u64) & !15;
+    stack.write(at, &block)?;
+    Ok(bottom + at)
+}
+
+/// The number of the space whose stack's top word is `id` among
+/// `/sys/vm`'s `space-<n>` (0 if none is): binding a space's name gives a
+/// new object for it, so the spaces are told apart by what they hold.
+fn number_of(namespace: &interfaces::INamespace, id: u64) -> u32 {
+    let mut found = 0;
+    let _ = interfaces::namespace::for_each_name(namespace, MANAGER_PATH, |entry| {
+        let mut path = String::from(MANAGER_PATH);
+        path.push('/');
+        path.push_str(entry);
+        let mut word = [0u8; 8];
+        let read = namespace
+            .bind(&path, 0)
+            .and_then(|object| object.query::<IVmMapping>())
+            .and_then(|space| space.read(STACK_TOP - 8, &mut word));
+        if read == Ok(8) && u64::from_le_bytes(word) == id {
+            found = entry.trim_start_matches("space-").parse().unwrap_or(0);
+        }
+        Ok(())
+    });
+    found
+}

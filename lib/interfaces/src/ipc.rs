@@ -1,0 +1,136 @@
+//! Processes and calls across address spaces: what the `ipc` component
+//! serves (`IProcessManager` at `/sys/ipc`, `IUserProcess`), the hook it
+//! installs in the kernel for `ecall`s from U-mode (`IEcallHandler`,
+//! through `IUserTraps` at `/sys/vm-kernel`), and the trap ABI U-mode code
+//! calls it by. docs/ipc.md tells how they fit.
+
+use com::{ComPtr, IUnknown, Record, Result, interface};
+
+/// The name that loads the IPC component (its `IProcessManager`).
+pub const MANAGER_PATH: &str = "/sys/ipc";
+
+/// The trap ABI: an `ecall` from U-mode names its service in `t0`; the
+/// arguments are in `a0`..`a7` (and `t1` for a call's method); the status
+/// comes back in `a0`, a value in `a1`. docs/ipc.md has the table.
+pub mod ecall {
+    /// Ends the process: `a0` is its exit code (0 or more).
+    pub const EXIT: u64 = 0;
+    /// Binds a name the process was granted: `a0`/`a1` the name (pointer,
+    /// length), `a2` a pointer to the wanted interface's 16-byte IID;
+    /// `a1` comes back as the new import's handle.
+    pub const BIND: u64 = 1;
+    /// Calls method `t1` (0: the first after the `IUnknown` three) of the
+    /// import whose handle is in `a0`, with the method's argument
+    /// registers in `a1`..`a7`; a scalar result comes back in `a1`.
+    pub const CALL: u64 = 2;
+    /// Releases the import whose handle is in `a0`.
+    pub const RELEASE: u64 = 3;
+    /// Registers the kernel passes the handler: `a0`..`a7`, `t0`, `t1`.
+    pub const REGISTERS: usize = 10;
+    /// Index of `t0` (the service) among them.
+    pub const T0: usize = 8;
+    /// Index of `t1` (a call's method) among them.
+    pub const T1: usize = 9;
+}
+
+/// What the kernel does after an `IEcallHandler::ecall`.
+pub mod outcome {
+    /// Returns to U-mode after the `ecall` with `a0`/`a1` as the handler
+    /// left them.
+    pub const RESUME: u32 = 0;
+    /// Ends the thread (its status: `OK`).
+    pub const EXIT: u32 = 1;
+}
+
+/// What a process is doing (`ProcessStatus::state`).
+pub mod process_state {
+    /// Its thread runs (or waits).
+    pub const RUNNING: u32 = 0;
+    /// It ended: `exit_status` says how.
+    pub const ENDED: u32 = 1;
+}
+
+/// One process's figures (`IUserProcess::status`, the shell's `ps`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Record)]
+#[repr(C)]
+pub struct ProcessStatus {
+    /// Its id (unique while the IPC component stays loaded).
+    pub id: u64,
+    /// Its thread's id.
+    pub thread: u64,
+    /// One of [`process_state`].
+    pub state: u32,
+    /// Once ended: its exit code (0 or more), or the status that ended it.
+    pub exit_status: i32,
+    /// Its space's name under `/sys/vm` is `space-<space>`.
+    pub space: u32,
+    /// Imports it holds now.
+    pub imports: u32,
+    /// Bytes of `name` in use.
+    pub name_length: u32,
+    /// The name it was run from (UTF-8, cut to 20 bytes).
+    pub name: [u8; 20],
+}
+
+#[interface("6f1d2c3b-4a5e-4f70-8b9c-0d1e2f3a4b5c")]
+/// The hook the IPC component installs for `ecall`s from U-mode.
+pub trait IEcallHandler {
+    /// Thread `thread` ran `ecall` in U-mode; `registers` holds its `a0`..
+    /// `a7`, `t0`, `t1` (little-endian words, [`ecall::REGISTERS`] of them).
+    /// Returns an [`outcome`]; the kernel copies `a0` and `a1` back.
+    fn ecall(&self, thread: u64, registers: &mut [u8]) -> Result<u32>;
+}
+
+#[interface("7a2e3d4c-5b6f-4081-9cad-1e2f3a4b5c6d")]
+/// The kernel's trap hooks for an IPC component (served at
+/// `/sys/vm-kernel` beside `IVmKernel`).
+pub trait IUserTraps {
+    /// Installs `handler` (an `IEcallHandler`) for every `ecall` from
+    /// U-mode. `ALREADY_EXISTS` while one is installed.
+    fn install_ecall(&self, handler: &IUnknown) -> Result<()>;
+    /// Removes it (and every fast path): an `ecall` ends its thread with
+    /// `UNHANDLED_TRAP` again.
+    fn remove_ecall(&self) -> Result<()>;
+    /// The fast path of calls whose arguments all travel in registers:
+    /// thread `thread`'s `CALL`s of import `handle` go straight to
+    /// `object` (an interface pointer in the kernel's space) for each
+    /// method with a descriptor in `descriptors` (8 bytes a method, in
+    /// method order, as `com::dynamic::describe` makes them; all zeros for
+    /// a method that takes the handler's path).
+    fn add_fast_path(
+        &self,
+        thread: u64,
+        handle: u64,
+        object: &IUnknown,
+        descriptors: &[u8],
+    ) -> Result<()>;
+    /// Forgets the fast path of thread `thread`'s import `handle` (with
+    /// `u64::MAX`, of all its imports).
+    fn remove_fast_path(&self, thread: u64, handle: u64) -> Result<()>;
+}
+
+#[interface("8b3f4e5d-6c70-4192-adbe-2f3a4b5c6d7e")]
+/// Runs applications, each in its own address space (the object
+/// `/sys/ipc` binds to).
+pub trait IProcessManager {
+    /// Loads the application image at `/boot/<name>` into a new space and
+    /// starts it in U-mode with `arguments`; it may bind only the names
+    /// listed in `grants` (separated by spaces).
+    fn create(&self, name: &str, arguments: &str, grants: &str) -> Result<ComPtr<IUserProcess>>;
+    /// How many processes are alive (running, or ended but still held).
+    fn count(&self) -> Result<u32>;
+    /// The figures of process number `index` (0 to `count() - 1`).
+    fn status(&self, index: u32) -> Result<ProcessStatus>;
+}
+
+#[interface("9c405f6e-7d81-42a3-becf-3a4b5c6d7e8f")]
+/// One process.
+pub trait IUserProcess {
+    /// Waits until it has ended; its exit code, or the status that ended
+    /// it (`KILLED`, `ACCESS_VIOLATION`, ...).
+    fn wait(&self) -> Result<i32>;
+    /// Ends it at its next trap into the kernel (an interrupt is one).
+    fn kill(&self) -> Result<()>;
+    /// Its figures now.
+    fn status(&self) -> Result<ProcessStatus>;
+}

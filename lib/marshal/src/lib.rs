@@ -1,0 +1,248 @@
+//! Copies the arguments of a call from another address space as its method signature says, checking every pointer, length, string and boolean first.
+//!
+//! The IPC component takes a U-mode caller's argument registers and hands
+//! them to [`Call::decode`] with the method's [`MethodSignature`] and the
+//! caller's memory ([`UserMemory`]: reads and writes by the caller's
+//! addresses, as far as its mappings allow). What comes out owns kernel
+//! copies: scalars normalized to their width, input buffers and strings
+//! copied in (strings checked as UTF-8, booleans 0 or 1), output buffers
+//! allocated and their range checked writable; [`Call::args`] lends them
+//! to `com::dynamic::call`, and [`Call::copy_out`] writes the output
+//! buffers back. A method whose arguments are all scalars allocates
+//! nothing (the fast path of register-only calls). Hostile input is an
+//! error, never a panic: the `marshal` fuzz target feeds it random
+//! registers against random memory. [`table`] keeps endpoints by handles
+//! that carry a generation.
+//!
+//! Depends on `com` (signatures and the dynamic call's arguments); the
+//! `ipc` component uses it.
+
+#![cfg_attr(not(test), no_std)]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+pub mod table;
+#[cfg(test)]
+mod tests;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use com::dynamic::{Arg, REGISTERS};
+use com::{ArgKind, Guid, MethodSignature, Result, Status};
+
+/// The most bytes one buffer or string argument may carry.
+pub const MOST_BYTES: u64 = 64 * 1024;
+
+/// The caller's memory, by the caller's addresses.
+pub trait UserMemory {
+    /// Copies `buffer.len()` bytes from `address`: an error unless every
+    /// byte is mapped readable for the caller.
+    fn read(&self, address: u64, buffer: &mut [u8]) -> Result<()>;
+    /// An error unless `[address, address + length)` is mapped writable
+    /// for the caller.
+    fn check_writable(&self, address: u64, length: u64) -> Result<()>;
+    /// Copies `data` to `address` (checked writable first).
+    fn write(&self, address: u64, data: &[u8]) -> Result<()>;
+}
+
+/// One argument, copied into kernel memory.
+#[derive(Debug, Default)]
+enum Value {
+    /// Past the method's last argument.
+    #[default]
+    None,
+    Word(u64),
+    In(Vec<u8>),
+    Guid(Guid),
+    Text(String),
+    /// An output buffer, and where in the caller it goes back.
+    Out {
+        address: u64,
+        buffer: Vec<u8>,
+    },
+}
+
+/// A call's arguments, copied and checked.
+#[derive(Debug)]
+pub struct Call {
+    values: [Value; REGISTERS],
+    count: usize,
+    /// Where a record result goes in the caller (its out pointer), and
+    /// how big it is.
+    record_out: Option<(u64, usize)>,
+}
+
+impl Call {
+    /// Copies the arguments of a call of `method` from the caller's
+    /// argument registers `registers` (`a1`..`a7`) and `memory`.
+    /// `NOT_SUPPORTED` for kinds not marshalled yet (interface pointers,
+    /// records passed in, owned interface results), `NULL_POINTER`,
+    /// `OUT_OF_RANGE` (a length beyond [`MOST_BYTES`] or past the end of
+    /// the address space), `BAD_STRING`, `INVALID_ARGUMENT` (a boolean
+    /// other than 0 or 1), or whatever `memory` refuses.
+    pub fn decode(
+        method: &MethodSignature,
+        registers: &[u64; REGISTERS],
+        memory: &impl UserMemory,
+    ) -> Result<Call> {
+        if method.args.len() > REGISTERS {
+            return Err(Status::NOT_SUPPORTED);
+        }
+        let mut call = Call {
+            values: Default::default(),
+            count: method.args.len(),
+            record_out: None,
+        };
+        let mut words = registers.iter().copied();
+        for (value, arg) in call.values.iter_mut().zip(method.args) {
+            *value = decode_one(arg.kind, &mut words, memory)?;
+        }
+        if let Some(ArgKind::Record(record)) = method.ret {
+            let out = words.next().ok_or(Status::NOT_SUPPORTED)?;
+            let size = record.size as u64;
+            checked_range(out, size)?;
+            memory.check_writable(out, size)?;
+            call.record_out = Some((out, record.size));
+        } else if let Some(kind) = method.ret
+            && !is_scalar(kind)
+        {
+            return Err(Status::NOT_SUPPORTED);
+        }
+        Ok(call)
+    }
+
+    /// The arguments, lent for the call.
+    pub fn args(&mut self) -> ([Arg<'_>; REGISTERS], usize) {
+        let mut args: [Arg<'_>; REGISTERS] = Default::default();
+        for (arg, value) in args.iter_mut().zip(self.values.iter_mut()) {
+            *arg = match value {
+                Value::None => Arg::None,
+                Value::Word(word) => Arg::Word(*word),
+                Value::In(bytes) => Arg::In(bytes),
+                Value::Guid(guid) => Arg::Guid(guid),
+                Value::Text(text) => Arg::Text(text),
+                Value::Out { buffer, .. } => Arg::Out(buffer),
+            };
+        }
+        (args, self.count)
+    }
+
+    /// After the call succeeded: writes the output buffers, and a record
+    /// result (its bytes in `record`), back to the caller.
+    pub fn copy_out(
+        &self,
+        record: &com::dynamic::Returned,
+        memory: &impl UserMemory,
+    ) -> Result<()> {
+        for value in &self.values {
+            if let Value::Out { address, buffer } = value
+                && !buffer.is_empty()
+            {
+                memory.write(*address, buffer)?;
+            }
+        }
+        if let Some((out, size)) = self.record_out {
+            let mut bytes = [0u8; com::dynamic::RETURNED_WORDS * 8];
+            let bytes = bytes.get_mut(..size).ok_or(Status::OUT_OF_RANGE)?;
+            record.bytes(size, bytes);
+            memory.write(out, bytes)?;
+        }
+        Ok(())
+    }
+}
+
+/// True for results that come back in a register.
+pub fn is_scalar(kind: ArgKind) -> bool {
+    matches!(
+        kind,
+        ArgKind::Unsigned(_) | ArgKind::Signed(_) | ArgKind::Bool
+    )
+}
+
+pub use com::dynamic::scalar;
+
+/// One argument of `kind`, from the next registers of `words`.
+fn decode_one(
+    kind: ArgKind,
+    words: &mut impl Iterator<Item = u64>,
+    memory: &impl UserMemory,
+) -> Result<Value> {
+    let mut next = || words.next().ok_or(Status::NOT_SUPPORTED);
+    Ok(match kind {
+        ArgKind::Unsigned(_) | ArgKind::Signed(_) | ArgKind::Bool => {
+            Value::Word(scalar(kind, next()?)?)
+        }
+        ArgKind::Bytes => Value::In(read_buffer(next()?, next()?, memory)?),
+        ArgKind::Str => {
+            let bytes = read_buffer(next()?, next()?, memory)?;
+            Value::Text(String::from_utf8(bytes).map_err(|_| Status::BAD_STRING)?)
+        }
+        ArgKind::BytesMut => {
+            let (address, length) = (next()?, next()?);
+            let length = checked_length(address, length)?;
+            if length > 0 {
+                memory.check_writable(address, length as u64)?;
+            }
+            Value::Out {
+                address,
+                buffer: zeroed(length)?,
+            }
+        }
+        ArgKind::Guid => {
+            let address = next()?;
+            let mut bytes = [0u8; 16];
+            checked_length(address, 16)?;
+            memory.read(address, &mut bytes)?;
+            Value::Guid(Guid(bytes))
+        }
+        ArgKind::Interface(_)
+        | ArgKind::OwnedInterface(_)
+        | ArgKind::Record(_)
+        | ArgKind::Address => return Err(Status::NOT_SUPPORTED),
+    })
+}
+
+/// `length` bytes at `address` copied from `memory` (none for length 0,
+/// whatever the pointer).
+fn read_buffer(address: u64, length: u64, memory: &impl UserMemory) -> Result<Vec<u8>> {
+    let length = checked_length(address, length)?;
+    let mut buffer = zeroed(length)?;
+    if length > 0 {
+        memory.read(address, &mut buffer)?;
+    }
+    Ok(buffer)
+}
+
+/// `length` as a size, once the range it makes from `address` is
+/// acceptable.
+fn checked_length(address: u64, length: u64) -> Result<usize> {
+    if length == 0 {
+        return Ok(0);
+    }
+    checked_range(address, length)?;
+    usize::try_from(length).map_err(|_| Status::OUT_OF_RANGE)
+}
+
+/// An error unless `[address, address + length)` is a plausible buffer:
+/// not null, no longer than [`MOST_BYTES`], not wrapping.
+fn checked_range(address: u64, length: u64) -> Result<()> {
+    if address == 0 {
+        return Err(Status::NULL_POINTER);
+    }
+    if length > MOST_BYTES || address.checked_add(length).is_none() {
+        return Err(Status::OUT_OF_RANGE);
+    }
+    Ok(())
+}
+
+/// A buffer of `length` zeros, or `OUT_OF_MEMORY`.
+pub fn zeroed(length: usize) -> Result<Vec<u8>> {
+    let mut buffer = Vec::new();
+    buffer
+        .try_reserve_exact(length)
+        .map_err(|_| Status::OUT_OF_MEMORY)?;
+    buffer.resize(length, 0);
+    Ok(buffer)
+}

@@ -1,0 +1,248 @@
+//! Host tests: calls decoded from fake caller memory and made on a real
+//! object through `com::dynamic::call`.
+
+use alloc::vec::Vec;
+use core::cell::RefCell;
+
+use com::dynamic::{Returned, call};
+use com::{ComObject, ComPtr, Interface, Record, Result, Status, class, interface};
+
+use super::*;
+
+/// A caller's memory: ranges with what they allow.
+struct Memory {
+    ranges: RefCell<Vec<(u64, Vec<u8>, bool)>>,
+}
+
+impl Memory {
+    fn new(ranges: &[(u64, &[u8], bool)]) -> Memory {
+        Memory {
+            ranges: RefCell::new(
+                ranges
+                    .iter()
+                    .map(|(start, bytes, writable)| (*start, bytes.to_vec(), *writable))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn at(&self, address: u64) -> Vec<u8> {
+        let ranges = self.ranges.borrow();
+        let (start, bytes, _) = ranges
+            .iter()
+            .find(|(start, ..)| *start == address)
+            .expect("a range there");
+        assert_eq!(*start, address);
+        bytes.clone()
+    }
+
+    fn find(&self, address: u64, length: usize, write: bool) -> Result<(usize, usize)> {
+        let ranges = self.ranges.borrow();
+        for (index, (start, bytes, writable)) in ranges.iter().enumerate() {
+            let end = start + bytes.len() as u64;
+            if address >= *start && address + length as u64 <= end {
+                if write && !writable {
+                    return Err(Status::ACCESS_DENIED);
+                }
+                return Ok((index, usize::try_from(address - start).expect("small")));
+            }
+        }
+        Err(Status::OUT_OF_RANGE)
+    }
+}
+
+impl UserMemory for Memory {
+    fn read(&self, address: u64, buffer: &mut [u8]) -> Result<()> {
+        let (index, offset) = self.find(address, buffer.len(), false)?;
+        buffer.copy_from_slice(&self.ranges.borrow()[index].1[offset..offset + buffer.len()]);
+        Ok(())
+    }
+
+    fn check_writable(&self, address: u64, length: u64) -> Result<()> {
+        self.find(address, usize::try_from(length).expect("small"), true)
+            .map(drop)
+    }
+
+    fn write(&self, address: u64, data: &[u8]) -> Result<()> {
+        let (index, offset) = self.find(address, data.len(), true)?;
+        self.ranges.borrow_mut()[index].1[offset..offset + data.len()].copy_from_slice(data);
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Record)]
+#[repr(C)]
+struct Pair {
+    first: u64,
+    second: u32,
+}
+
+#[interface("0e0f1a2b-3c4d-4e5f-8a6b-7c8d9e0f1a2b")]
+trait ITarget {
+    fn add(&self, a: u64, b: u32) -> Result<u64>;
+    fn flip(&self, on: bool) -> Result<bool>;
+    fn reverse(&self, data: &[u8], out: &mut [u8]) -> Result<usize>;
+    fn length(&self, text: &str) -> Result<u32>;
+    fn pair(&self, first: u64) -> Result<Pair>;
+    fn nothing(&self) -> Result<()>;
+}
+
+#[class(ITarget)]
+struct Target;
+
+impl ITargetImpl for Target {
+    fn add(&self, a: u64, b: u32) -> Result<u64> {
+        Ok(a + u64::from(b))
+    }
+    fn flip(&self, on: bool) -> Result<bool> {
+        Ok(!on)
+    }
+    fn reverse(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
+        for (to, from) in out.iter_mut().zip(data.iter().rev()) {
+            *to = *from;
+        }
+        Ok(data.len().min(out.len()))
+    }
+    fn length(&self, text: &str) -> Result<u32> {
+        Ok(u32::try_from(text.chars().count()).expect("short"))
+    }
+    fn pair(&self, first: u64) -> Result<Pair> {
+        Ok(Pair { first, second: 7 })
+    }
+    fn nothing(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+fn target() -> ComPtr<ITarget> {
+    ComObject::create(Target)
+}
+
+/// Decodes and makes a call of method `index`: its status and scalar.
+fn run(index: usize, registers: [u64; 7], memory: &Memory) -> Result<u64> {
+    let object = target();
+    let signature = ITarget::SIGNATURE;
+    let mut decoded = Call::decode(&signature.methods[index], &registers, memory)?;
+    let mut returned = Returned::new();
+    let status = {
+        let (mut args, count) = decoded.args();
+        call(
+            object.as_unknown(),
+            signature,
+            index,
+            &mut args[..count],
+            &mut returned,
+        )
+    };
+    status.check()?;
+    decoded.copy_out(&returned, memory)?;
+    Ok(returned.word())
+}
+
+#[test]
+fn scalars_are_cut_to_their_width() {
+    let memory = Memory::new(&[]);
+    assert_eq!(run(0, [40, 0x1_0000_0002, 0, 0, 0, 0, 0], &memory), Ok(42));
+    assert_eq!(run(1, [0, 0, 0, 0, 0, 0, 0], &memory), Ok(1));
+    assert_eq!(
+        run(1, [2, 0, 0, 0, 0, 0, 0], &memory),
+        Err(Status::INVALID_ARGUMENT)
+    );
+    assert_eq!(run(5, [0; 7], &memory), Ok(0));
+    let add = com::dynamic::describe(&ITarget::SIGNATURE.methods[0]).expect("register-only");
+    assert_eq!(
+        com::dynamic::call_registers(
+            target().as_unknown(),
+            0,
+            &add,
+            &[40, 0x1_0000_0002, 0, 0, 0, 0, 0]
+        ),
+        Ok(42)
+    );
+    let flip = com::dynamic::describe(&ITarget::SIGNATURE.methods[1]).expect("register-only");
+    assert_eq!(
+        com::dynamic::call_registers(target().as_unknown(), 1, &flip, &[2, 0, 0, 0, 0, 0, 0]),
+        Err(Status::INVALID_ARGUMENT)
+    );
+    assert!(com::dynamic::describe(&ITarget::SIGNATURE.methods[2]).is_none());
+    assert!(com::dynamic::describe(&ITarget::SIGNATURE.methods[4]).is_none());
+}
+
+#[test]
+fn buffers_go_in_and_come_back_out() {
+    let memory = Memory::new(&[(0x1000, b"abc", false), (0x2000, &[0; 4], true)]);
+    assert_eq!(run(2, [0x1000, 3, 0x2000, 4, 0, 0, 0], &memory), Ok(3));
+    assert_eq!(&memory.at(0x2000)[..3], b"cba");
+}
+
+#[test]
+fn bad_buffers_are_refused_before_the_call() {
+    let memory = Memory::new(&[(0x1000, b"abc", false), (0x2000, &[0; 4], true)]);
+    // An output buffer in memory the caller may only read.
+    assert_eq!(
+        run(2, [0x1000, 3, 0x1000, 3, 0, 0, 0], &memory),
+        Err(Status::ACCESS_DENIED)
+    );
+    // Unmapped, null, too long, wrapping.
+    assert_eq!(
+        run(2, [0x5000, 3, 0x2000, 4, 0, 0, 0], &memory),
+        Err(Status::OUT_OF_RANGE)
+    );
+    assert_eq!(
+        run(2, [0, 3, 0x2000, 4, 0, 0, 0], &memory),
+        Err(Status::NULL_POINTER)
+    );
+    assert_eq!(
+        run(2, [0x1000, MOST_BYTES + 1, 0, 0, 0, 0, 0], &memory),
+        Err(Status::OUT_OF_RANGE)
+    );
+    assert_eq!(
+        run(2, [u64::MAX - 1, 3, 0x2000, 4, 0, 0, 0], &memory),
+        Err(Status::OUT_OF_RANGE)
+    );
+    // Partly mapped.
+    assert_eq!(
+        run(2, [0x1001, 3, 0x2000, 4, 0, 0, 0], &memory),
+        Err(Status::OUT_OF_RANGE)
+    );
+    // Empty buffers need no memory at all.
+    assert_eq!(run(2, [0, 0, 0, 0, 0, 0, 0], &memory), Ok(0));
+}
+
+#[test]
+fn strings_must_be_utf8() {
+    let memory = Memory::new(&[
+        (0x1000, "héllo".as_bytes(), false),
+        (0x2000, &[0xff, 0xfe], false),
+    ]);
+    assert_eq!(run(3, [0x1000, 6, 0, 0, 0, 0, 0], &memory), Ok(5));
+    assert_eq!(
+        run(3, [0x2000, 2, 0, 0, 0, 0, 0], &memory),
+        Err(Status::BAD_STRING)
+    );
+}
+
+#[test]
+fn a_record_result_is_written_through_the_out_pointer() {
+    let memory = Memory::new(&[(0x3000, &[0; 16], true), (0x4000, &[0; 16], false)]);
+    assert_eq!(run(4, [9, 0x3000, 0, 0, 0, 0, 0], &memory), Ok(9));
+    let bytes = memory.at(0x3000);
+    assert_eq!(bytes[0], 9);
+    assert_eq!(bytes[8], 7);
+    assert_eq!(
+        run(4, [9, 0x4000, 0, 0, 0, 0, 0], &memory),
+        Err(Status::ACCESS_DENIED)
+    );
+}
+
+#[test]
+fn kinds_not_marshalled_yet_are_refused() {
+    let method = interfaces::IVmFactory::SIGNATURE
+        .method("create_view")
+        .expect("register-only");
+    assert_eq!(
+        Call::decode(method, &[0; 7], &Memory::new(&[])).map(drop),
+        Err(Status::NOT_SUPPORTED)
+    );
+    let _ = private_interfaces::ICounter::SIGNATURE;
+}

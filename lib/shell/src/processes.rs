@@ -1,0 +1,164 @@
+//! Applications in their own address spaces: `run` (in the foreground, or
+//! in the background with a trailing `&`), `kill`, and the processes part
+//! of `ps`. The shell holds each background process as `%<id>` among the
+//! objects it holds; the IPC component (`/sys/ipc`) makes them.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use com::Status;
+use interfaces::ipc::{MANAGER_PATH, ProcessStatus, process_state};
+use interfaces::{IProcessManager, IUserProcess};
+
+use crate::context::{Context, Failure, Outcome, failed, service};
+
+/// What every process is granted besides what `--grant` adds.
+const ALWAYS_GRANTED: &str = "/dev/console";
+
+/// `run [--grant NAME]... IMAGE [ARGS...] [&]`.
+pub fn run(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    let (background, arguments) = match arguments.split_last() {
+        Some((&"&", rest)) => (true, rest),
+        _ => (false, arguments),
+    };
+    let mut grants = String::from(ALWAYS_GRANTED);
+    let mut rest = arguments;
+    while let [flag, name, tail @ ..] = rest
+        && *flag == "--grant"
+    {
+        grants.push(' ');
+        grants.push_str(name);
+        rest = tail;
+    }
+    let (&image, words) = rest.split_first().ok_or(Failure::Usage)?;
+    let manager = service::<IProcessManager>(context.namespace, MANAGER_PATH, 0)?;
+    let process = manager
+        .create(image, &words.join(" "), &grants)
+        .map_err(failed(image))?;
+    // The manager stays loaded while any process of it is held.
+    drop(manager);
+    let status = process.status().map_err(failed(image))?;
+    if background {
+        let _ = writeln!(context.output, "[{}] {image}", status.id);
+        context
+            .held
+            .put(format!("%{}", status.id), process.to_unknown());
+        return Ok(None);
+    }
+    let ended = process.wait();
+    report(context, image, status.id, ended);
+    Ok(None)
+}
+
+/// Prints how process `id` ended.
+fn report(context: &mut Context<'_>, image: &str, id: u64, ended: com::Result<i32>) {
+    let _ = match ended {
+        Ok(code) => writeln!(context.output, "[{id}] {image}: exited with {code}"),
+        Err(status) => writeln!(
+            context.output,
+            "[{id}] {image}: ended: {}",
+            status.message()
+        ),
+    };
+}
+
+/// `kill ID`: ends a background process and lets it go.
+pub fn kill(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    let [id] = arguments else {
+        return Err(Failure::Usage);
+    };
+    let key = format!("%{}", id.trim_start_matches('%'));
+    let object = context
+        .held
+        .take(&key)
+        .ok_or_else(|| Failure::Status(key.clone(), Status::NOT_FOUND))?;
+    let process = object.query::<IUserProcess>().map_err(failed(&key))?;
+    process.kill().map_err(failed(&key))?;
+    let ended = process.wait();
+    let id = id.trim_start_matches('%').parse().unwrap_or(0);
+    report(context, &key, id, ended);
+    Ok(None)
+}
+
+/// The processes part of `ps`: each background process with its space;
+/// those that have ended are reported once and let go.
+pub fn list(context: &mut Context<'_>) {
+    let mut lines: Vec<(String, ProcessStatus)> = Vec::new();
+    for key in context.held.names() {
+        if let Some(Ok(process)) = context
+            .held
+            .get(&key)
+            .map(|object| object.query::<IUserProcess>())
+            && let Ok(status) = process.status()
+        {
+            lines.push((key, status));
+        }
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        context.output,
+        "{:>4}  {:<16} {:>6} {:<10} {:>7}  state",
+        "pid", "name", "thread", "space", "imports"
+    );
+    for (key, status) in lines {
+        let _ = writeln!(context.output, "{}", line(&status));
+        if status.state == process_state::ENDED {
+            drop(context.held.take(&key));
+        }
+    }
+}
+
+/// One process's line of `ps`.
+fn line(status: &ProcessStatus) -> String {
+    let name = status
+        .name
+        .get(..status.name_length as usize)
+        .unwrap_or_default();
+    let state = if status.state == process_state::ENDED {
+        match status.exit_status {
+            code if code >= 0 => format!("exited with {code}"),
+            code => format!("ended: {}", Status(code).message()),
+        }
+    } else {
+        String::from("running")
+    };
+    format!(
+        "{:>4}  {:<16} {:>6} {:<10} {:>7}  {state}",
+        status.id,
+        core::str::from_utf8(name).unwrap_or("?"),
+        status.thread,
+        format!("space-{}", status.space),
+        status.imports
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_shows_the_process_its_space_and_how_it_ended() {
+        let mut status = ProcessStatus {
+            id: 3,
+            thread: 41,
+            space: 2,
+            imports: 1,
+            name_length: 7,
+            ..ProcessStatus::default()
+        };
+        status.name[..7].copy_from_slice(b"apptest");
+        assert_eq!(
+            line(&status),
+            "   3  apptest              41 space-2          1  running"
+        );
+        status.state = process_state::ENDED;
+        status.exit_status = Status::KILLED.0;
+        assert!(line(&status).ends_with("ended: killed"));
+        status.exit_status = 7;
+        assert!(line(&status).ends_with("exited with 7"));
+    }
+}

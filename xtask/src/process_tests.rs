@@ -1,0 +1,115 @@
+//! The QEMU tests of processes and the IPC component: applications in
+//! their own address spaces calling kernel-space objects through proxies,
+//! dying of bad accesses and kills with the system going on, refusing
+//! hostile arguments, and everything unloading after the last process
+//! with the heap back where it was.
+
+use anyhow::{Result, ensure};
+
+use crate::integration::{expect_output as expect, heap_used, no_modules_and_heap_back_at};
+use crate::machine::Machine;
+
+/// One test: gets a machine at its first prompt and the boot output.
+pub type Test = fn(&mut Machine, &str) -> Result<()>;
+
+/// The tests, by name.
+pub const TESTS: &[(&str, Test)] = &[
+    (
+        "a_process_calls_the_counter_through_a_proxy_and_exits",
+        a_process_calls_the_counter_through_a_proxy_and_exits,
+    ),
+    (
+        "a_faulting_or_killed_process_ends_and_the_system_goes_on",
+        a_faulting_or_killed_process_ends_and_the_system_goes_on,
+    ),
+    (
+        "hostile_ecalls_from_a_process_are_refused",
+        hostile_ecalls_from_a_process_are_refused,
+    ),
+];
+
+fn a_process_calls_the_counter_through_a_proxy_and_exits(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    // The counter loads on the first bind: hold it so the heap figure
+    // compares like with like.
+    machine.run("bind /counter")?;
+    let before = heap_used(machine)?;
+    expect(
+        machine,
+        "run --grant /counter apptest counter 5",
+        &[
+            "apptest: added 5, total 5 (read back 5), counter v1",
+            "apptest: exited with 0",
+        ],
+    )?;
+    expect(
+        machine,
+        "run --grant /counter apptest counter 3",
+        &["total 8 (read back 8)", "exited with 0"],
+    )?;
+    expect(machine, "run apptest exit 7", &["apptest: exited with 7"])?;
+    // Not granted: the bind is refused inside the process.
+    expect(
+        machine,
+        "run apptest counter 1",
+        &["apptest: exited with -10"],
+    )?;
+    expect(machine, "mods", &["counter"])?;
+    ensure!(
+        !machine.run("mods")?.contains("ipc"),
+        "the IPC stayed loaded after the last process"
+    );
+    let after = heap_used(machine)?;
+    ensure!(
+        after == before,
+        "heap use went from {before} to {after} bytes"
+    );
+    machine.run("release /counter")?;
+    Ok(())
+}
+
+fn a_faulting_or_killed_process_ends_and_the_system_goes_on(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    expect(
+        machine,
+        "run apptest fault",
+        &[
+            "ended in U-mode: store page fault",
+            "apptest: ended: access violation",
+        ],
+    )?;
+    expect(machine, "run apptest spin &", &["[", "] apptest"])?;
+    let listing = expect(machine, "ps", &["apptest", "space-1", "running"])?;
+    let pid = listing
+        .lines()
+        .find(|line| line.contains("apptest") && line.contains("space-"))
+        .and_then(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no process line in {listing:?}"))?;
+    expect(machine, &format!("kill {pid}"), &["ended: killed"])?;
+    expect(machine, "run apptest exit 0", &["exited with 0"])?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+fn hostile_ecalls_from_a_process_are_refused(machine: &mut Machine, _: &str) -> Result<()> {
+    let before = heap_used(machine)?;
+    let output = expect(
+        machine,
+        "run --grant /counter apptest hostile",
+        &[
+            "apptest: stale handle: -32",
+            "apptest: hostile done, 0 not refused",
+            "apptest: exited with 0",
+        ],
+    )?;
+    ensure!(
+        !output.contains("NOT REFUSED"),
+        "a bad call went through: {output}"
+    );
+    no_modules_and_heap_back_at(machine, before)
+}
