@@ -1,18 +1,22 @@
 //! The network commands: `ifconfig` (the stack's address, loading the
-//! stack, which asks DHCP for it) and `arping` (asks the network card's
+//! stack, which asks DHCP for it), `arping` (asks the network card's
 //! link who has an IPv4 address, with ARP, straight through the card's
-//! driver).
+//! driver) and `httpd` (starts and stops the status page's server).
 
 use core::fmt::Write;
 
 use com::Status;
 use interfaces::network::STACK_PATH;
-use interfaces::{INetworkDevice, INetworkStack, IScheduler};
+use interfaces::{INetworkDevice, INetworkStack, IScheduler, IService};
 
 use crate::context::{Context, Failure, Outcome, SCHEDULER_PATH, failed, service};
 
 /// The network card's driver, which `arping` talks to.
 pub const CARD_PATH: &str = "/virtio-net";
+/// The status page's server, which `httpd` starts and holds.
+pub const HTTPD_PATH: &str = "/httpd";
+/// The port it serves on.
+const HTTP_PORT: u32 = 80;
 /// How long `arping` waits for the answer, in milliseconds.
 const ARP_TIMEOUT_MS: u64 = 1000;
 /// How long `ifconfig` waits for DHCP, in milliseconds.
@@ -96,6 +100,39 @@ pub fn ifconfig(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         " (DHCP from {}; seed from {seed})",
         Ipv4(configuration.dhcp_server)
     );
+    Ok(None)
+}
+
+/// `httpd`: starts the status page's server, which serves in the
+/// background while the shell holds it; `httpd stop` stops it and lets
+/// it (and the network stack, if nothing else holds it) unload.
+pub fn httpd(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    match arguments {
+        [] => {
+            if context.held.contains(HTTPD_PATH) {
+                return Err(Failure::Status(HTTPD_PATH.into(), Status::ALREADY_EXISTS));
+            }
+            let server = service::<IService>(context.namespace, HTTPD_PATH, 0)?;
+            server.start(HTTP_PORT).map_err(failed(HTTPD_PATH))?;
+            let _ = writeln!(
+                context.output,
+                "httpd: serving the status page on port {HTTP_PORT} (`httpd stop` stops it)"
+            );
+            context.held.put(HTTPD_PATH.into(), server.to_unknown());
+        }
+        ["stop"] => {
+            let server = context
+                .held
+                .take(HTTPD_PATH)
+                .ok_or(Failure::Status(HTTPD_PATH.into(), Status::NOT_CONNECTED))?;
+            server
+                .query::<IService>()
+                .and_then(|server| server.stop())
+                .map_err(failed(HTTPD_PATH))?;
+            let _ = writeln!(context.output, "httpd: stopped");
+        }
+        _ => return Err(Failure::Usage),
+    }
     Ok(None)
 }
 
