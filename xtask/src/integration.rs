@@ -14,6 +14,7 @@ use crate::figures;
 use crate::machine::{Machine, STEP_TIMEOUT};
 use crate::manifest::Manifest;
 use crate::network_tests::{self, NetworkTest};
+use crate::status_page_tests;
 use crate::storage_tests::{self, DiskTest};
 
 /// One test: gets a machine sitting at its first prompt and the boot output.
@@ -219,6 +220,15 @@ pub fn catalogue(manifest: &Manifest) -> Vec<QemuTest> {
             }),
     );
     tests.extend(
+        status_page_tests::TESTS
+            .iter()
+            .map(|&(name, setup, test)| QemuTest {
+                name: name.into(),
+                boots: Boots::TestImage,
+                body: Body::Network(setup, test),
+            }),
+    );
+    tests.extend(
         manifest
             .minimal
             .iter()
@@ -247,6 +257,12 @@ pub fn run(tests: Vec<QemuTest>, kernels: &Kernels, manifest: &Manifest) -> Resu
         _ => false,
     }) {
         crate::disk::ensure_fat_tools()?;
+    }
+    if tests
+        .iter()
+        .any(|test| test.name == status_page_tests::BROWSER_TEST)
+    {
+        status_page_tests::ensure_browser()?;
     }
     let total = tests.len();
     let workers = thread::available_parallelism()

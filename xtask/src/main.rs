@@ -38,6 +38,7 @@ mod machine;
 mod manifest;
 mod network_tests;
 mod qemu;
+mod status_page_tests;
 mod storage_tests;
 mod workspace;
 
@@ -174,6 +175,9 @@ fn run(arguments: &[String]) -> Result<()> {
     }
 }
 
+/// The guest port the shell's `httpd` serves the status page on.
+const STATUS_PAGE_PORT: u16 = 80;
+
 /// `cargo xtask run`, with `disk` or the default disk, the host
 /// directory `share` if given, and a network card with `forwards`.
 fn boot_interactively(
@@ -203,6 +207,16 @@ fn boot_interactively(
             forward.host, forward.guest
         );
     }
+    // Said once the shell is up, where the user sees it.
+    let notice = forwards
+        .iter()
+        .find(|forward| forward.guest == STATUS_PAGE_PORT)
+        .map(|forward| {
+            format!(
+                "type `httpd` to serve the status page at http://127.0.0.1:{}/",
+                forward.host
+            )
+        });
     let devices = qemu::Devices {
         disk: Some(disk),
         modern_virtio: false,
@@ -212,7 +226,7 @@ fn boot_interactively(
             entropy: true,
         }),
     };
-    let status = console::run(&built.kernel, &devices)?;
+    let status = console::run(&built.kernel, &devices, notice)?;
     match status.code() {
         Some(0) => Ok(()),
         Some(code) => bail!(

@@ -52,7 +52,8 @@ pub fn ensure_package(program: &str, package: &str) -> Result<()> {
     Ok(())
 }
 
-fn running_as_root() -> bool {
+/// True when xtask may install packages itself.
+pub fn running_as_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

@@ -113,7 +113,8 @@ pub fn httpd(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
                 return Err(Failure::Status(HTTPD_PATH.into(), Status::ALREADY_EXISTS));
             }
             let server = service::<IService>(context.namespace, HTTPD_PATH, 0)?;
-            server.start(HTTP_PORT).map_err(failed(HTTPD_PATH))?;
+            let subject = alloc::format!("{HTTPD_PATH} on port {HTTP_PORT}");
+            server.start(HTTP_PORT).map_err(failed(&subject))?;
             let _ = writeln!(
                 context.output,
                 "httpd: serving the status page on port {HTTP_PORT} (`httpd stop` stops it)"

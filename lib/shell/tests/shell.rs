@@ -259,7 +259,10 @@ fn prompts_and_ends_with_the_input() {
 #[test]
 fn ls_lists_the_root_with_directories_marked() {
     let text = run("ls /\r").text();
-    assert!(text.contains("/boot/\r\n/dev/\r\n/httpd\r\n/sys/\r\n"), "{text}");
+    assert!(
+        text.contains("/boot/\r\n/dev/\r\n/httpd\r\n/sys/\r\n"),
+        "{text}"
+    );
     let text = run("ls /dev\r").text();
     assert!(text.contains("/dev/console\r\n/dev/power\r\n"), "{text}");
 }
