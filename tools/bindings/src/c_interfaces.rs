@@ -17,9 +17,9 @@ use interfaces::{
     IBlockDevice, ICondition, IConsole, IDevice, IDirectory, IEntropySource, IFile, IFileSystem,
     IHeap, IImageVerifier, IInterpose, IInterruptSource, IInterrupts, ILoader, IMemoryFile,
     IModule, IMutate, IMutex, INamespace, INetworkDevice, INetworkStack, IPower, IProcess,
-    IProgram, IScheduler, ISchedulerPolicy, IShutdown, IShutdownListener, ISocket, ISocketFactory,
-    IThread, IThreads, ITransition, IVmFactory, IVmFaultHandler, IVmKernel, IVmMapping, IVmSpace,
-    IVmView, IVolume,
+    IProgram, IScheduler, ISchedulerPolicy, IService, IShutdown, IShutdownListener, ISocket,
+    ISocketFactory, IThread, IThreads, ITransition, IVmFactory, IVmFaultHandler, IVmKernel,
+    IVmMapping, IVmSpace, IVmView, IVolume,
 };
 use private_interfaces::{ICounter, IHello};
 
@@ -58,6 +58,7 @@ const INTERFACES: &[&InterfaceSignature] = &[
     IShutdown::SIGNATURE,
     IShutdownListener::SIGNATURE,
     ISchedulerPolicy::SIGNATURE,
+    IService::SIGNATURE,
     ISocket::SIGNATURE,
     ISocketFactory::SIGNATURE,
     IThread::SIGNATURE,
