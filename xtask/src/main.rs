@@ -38,6 +38,7 @@ mod machine;
 mod manifest;
 mod network_tests;
 mod qemu;
+mod socket_tests;
 mod status_page_tests;
 mod storage_tests;
 mod workspace;

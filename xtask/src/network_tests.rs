@@ -9,6 +9,7 @@ use anyhow::{Context, Result, ensure};
 
 use crate::machine::Machine;
 use crate::qemu::{Devices, Forward, Network};
+use crate::socket_tests;
 use crate::storage_tests::{expect, heap_used, power_off};
 
 /// One network test: a machine at its first prompt, and the host ports
@@ -56,6 +57,16 @@ pub const TESTS: &[(&str, Setup, NetworkTest)] = &[
             ..LEGACY
         },
         the_seed_is_weak_without_an_entropy_device,
+    ),
+    (
+        "sockets_echo_a_mebibyte_and_the_stack_unloads_and_reloads",
+        LEGACY,
+        socket_tests::a_mebibyte_echoes_byte_for_byte,
+    ),
+    (
+        "sockets_a_thousand_connections_leave_no_drift_in_mem",
+        LEGACY,
+        socket_tests::a_thousand_connections_leave_no_drift,
     ),
 ];
 

@@ -211,6 +211,18 @@ const COMMANDS: &[Command] = &[
         run: network::httpd,
     },
     Command {
+        name: "netstat",
+        usage: "netstat",
+        summary: "list the network stack's sockets and their states",
+        run: network::netstat,
+    },
+    Command {
+        name: "echo-server",
+        usage: "echo-server <port> | echo-server stop",
+        summary: "start a TCP echo service in the background, or stop it",
+        run: network::echo_server,
+    },
+    Command {
         name: "selftest",
         usage: "selftest",
         summary: "run the system's checks (test image only)",

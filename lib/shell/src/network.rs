@@ -1,13 +1,20 @@
 //! The network commands: `ifconfig` (the stack's address, loading the
 //! stack, which asks DHCP for it), `arping` (asks the network card's
 //! link who has an IPv4 address, with ARP, straight through the card's
-//! driver) and `httpd` (starts and stops the status page's server).
+//! driver), `netstat` (the stack's sockets), `echo-server` (starts
+//! or stops the echo service, which runs on threads of its own) and
+//! `httpd` (starts and stops the status page's server).
 
 use core::fmt::Write;
 
+use alloc::string::String;
+
 use com::Status;
 use interfaces::network::STACK_PATH;
-use interfaces::{INetworkDevice, INetworkStack, IScheduler, IService};
+use interfaces::socket::{STATE_NAMES, TCP_PATH, UDP_PATH};
+use interfaces::{
+    INetworkDevice, INetworkStack, IScheduler, IService, ISocketFactory, SocketAddress,
+};
 
 use crate::context::{Context, Failure, Outcome, SCHEDULER_PATH, failed, service};
 
@@ -135,6 +142,82 @@ pub fn httpd(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         _ => return Err(Failure::Usage),
     }
     Ok(None)
+}
+
+/// Where `echo-server` finds the echo service.
+pub const ECHO_PATH: &str = "/echo-server";
+
+/// `netstat`: every socket of the stack, TCP then UDP, with its state;
+/// the stack is not loaded for it.
+pub fn netstat(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    if !arguments.is_empty() {
+        return Err(Failure::Usage);
+    }
+    if context.namespace.capabilities(STACK_PATH).is_err() {
+        let _ = writeln!(context.output, "no sockets (the stack is not loaded)");
+        return Ok(None);
+    }
+    let _ = writeln!(
+        context.output,
+        "proto local                 peer                  state        recv-q send-q"
+    );
+    for (path, protocol) in [(TCP_PATH, "tcp"), (UDP_PATH, "udp")] {
+        let factory = service::<ISocketFactory>(context.namespace, path, 0)?;
+        for index in 0.. {
+            let status = match factory.socket_status(index) {
+                Err(Status::NO_MORE_ENTRIES) => break,
+                status => status.map_err(failed(path))?,
+            };
+            let state = STATE_NAMES.get(status.state as usize).unwrap_or(&"?");
+            let _ = writeln!(
+                context.output,
+                "{protocol:<5} {:<21} {:<21} {state:<12} {:>6} {:>6}",
+                Endpoint(status.local),
+                Endpoint(status.peer),
+                status.receive_queued,
+                status.send_queued,
+            );
+        }
+    }
+    Ok(None)
+}
+
+/// `echo-server <port>`: starts the echo service on the port and holds
+/// it (it runs on its own threads); `echo-server stop` stops it.
+pub fn echo_server(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    match arguments {
+        ["stop"] => {
+            let held = context.held.take(ECHO_PATH);
+            let echo = held.ok_or(Failure::Status(ECHO_PATH.into(), Status::NOT_CONNECTED))?;
+            let echo = echo.query::<IService>().map_err(failed(ECHO_PATH))?;
+            echo.stop().map_err(failed(ECHO_PATH))?;
+            let _ = writeln!(context.output, "echo-server: stopped");
+        }
+        [port] => {
+            let port: u16 = port.parse().map_err(|_| Failure::Usage)?;
+            let echo = service::<IService>(context.namespace, ECHO_PATH, 0)?;
+            echo.start(u32::from(port)).map_err(failed(ECHO_PATH))?;
+            if !context.held.contains(ECHO_PATH) {
+                context.held.put(String::from(ECHO_PATH), echo.to_unknown());
+            }
+            let _ = writeln!(
+                context.output,
+                "echo-server: listening on port {port} ('echo-server stop' stops it)"
+            );
+        }
+        _ => return Err(Failure::Usage),
+    }
+    Ok(None)
+}
+
+/// An address and port, printed `a.b.c.d:port`.
+struct Endpoint(SocketAddress);
+
+impl core::fmt::Display for Endpoint {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let text = alloc::format!("{}:{}", Ipv4(self.0.address), self.0.port);
+        formatter.pad(&text)
+    }
 }
 
 /// The kernel's time `ms` milliseconds from now.

@@ -40,7 +40,8 @@ pub struct NetworkCard {
     /// The buffer in flight under each transmit token, and the length
     /// of it that went out (virtio header and frame).
     sending: [Option<(Buffer, usize)>; QUEUE_SIZE],
-    /// Transmit buffers the device gave back, for the next frames.
+    /// Transmit buffers not in flight, for the next frames: all of them
+    /// are made with the card, so traffic never moves the heap.
     spare: Vec<Buffer>,
 }
 
@@ -52,10 +53,11 @@ impl NetworkCard {
             device,
             receiving: [const { None }; QUEUE_SIZE],
             sending: [const { None }; QUEUE_SIZE],
-            spare: Vec::new(),
+            spare: Vec::with_capacity(QUEUE_SIZE),
         };
         for _ in 0..QUEUE_SIZE {
             card.lend_receive_buffer(vec![0; BUFFER_SIZE].into_boxed_slice())?;
+            card.spare.push(vec![0; BUFFER_SIZE].into_boxed_slice());
         }
         Ok(card)
     }
@@ -102,10 +104,7 @@ impl NetworkCard {
         if !self.device.can_send() {
             return Err(Status::RETRY);
         }
-        let mut buffer = self
-            .spare
-            .pop()
-            .unwrap_or_else(|| vec![0; BUFFER_SIZE].into_boxed_slice());
+        let mut buffer = self.spare.pop().ok_or(Status::RETRY)?;
         let header = self
             .device
             .fill_buffer_header(&mut buffer)
