@@ -28,7 +28,7 @@ const PAGE: &str = include_str!("page.html");
 /// Serves the connection on `socket` until it ends, then closes it.
 pub fn serve(shared: &Shared, socket: &ISocket, buffer: &mut [u8]) {
     let mut filled = 0;
-    loop {
+    while !shared.stopping() {
         let parsed = http::parse(buffer.get(..filled).unwrap_or_default(), &LIMITS);
         let outcome = match parsed {
             Ok(Parse::Complete(request)) => answer(shared, socket, &request).map(|()| {

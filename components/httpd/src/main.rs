@@ -10,9 +10,11 @@
 //! limits: a broken or oversized one is answered with its error status
 //! and the connection closed; the server goes on.
 //!
-//! `stop` (or releasing the last reference) closes the listening socket,
-//! which ends the wait in `accept`, and waits for the workers; the
-//! sockets are closed, the stack released, and the module can unload.
+//! `stop` (or releasing the last reference) closes the listening socket
+//! and the connections being served, which ends the workers' waits in
+//! `accept` and `receive` at once (a browser's open connection does not
+//! hold the server up), and waits for the workers; the stack is released
+//! and the module can unload.
 //!
 //! Depends on `com`, `component`, `http`, `interfaces` and `sync`.
 
@@ -37,7 +39,7 @@ use interfaces::{
 };
 
 /// How many connections are served at once.
-const WORKERS: u64 = 4;
+const WORKERS: usize = 4;
 /// How many connections may wait to be accepted.
 const BACKLOG: u32 = 8;
 /// A worker's stack, in bytes (its buffers are on the heap).
@@ -57,6 +59,9 @@ struct Shared {
     listener: ComPtr<ISocket>,
     /// Taken by the worker waiting in `accept`.
     accepting: Lock<()>,
+    /// The connection each worker serves, for `stop` to close: that
+    /// ends a wait in `receive` at once.
+    serving: sync::Mutex<[Option<ComPtr<ISocket>>; WORKERS]>,
     /// Set when the server stops: the workers end.
     stopping: AtomicBool,
 }
@@ -71,6 +76,13 @@ impl Shared {
 
     fn stopping(&self) -> bool {
         self.stopping.load(Ordering::Acquire)
+    }
+
+    /// Notes the connection worker `slot` serves (`None`: none).
+    fn serve(&self, slot: usize, connection: Option<ComPtr<ISocket>>) {
+        if let Some(entry) = self.serving.lock().get_mut(slot) {
+            *entry = connection;
+        }
     }
 }
 
@@ -106,6 +118,7 @@ impl IServiceImpl for Server {
             scheduler: component::threads::scheduler()?,
             listener,
             accepting: Lock::new(())?,
+            serving: sync::Mutex::new([const { None }; WORKERS]),
             stopping: AtomicBool::new(false),
         });
         *SERVING.lock() = Some(shared.clone());
@@ -115,7 +128,7 @@ impl IServiceImpl for Server {
             workers: Vec::new(),
         };
         for index in 0..WORKERS {
-            match component::threads::spawn(work, index, THREAD_STACK) {
+            match component::threads::spawn(work, index as u64, THREAD_STACK) {
                 Ok(worker) => started.workers.push(worker),
                 Err(status) => {
                     stop(started);
@@ -154,8 +167,12 @@ impl Drop for Server {
 /// after.
 fn stop(running: Running) {
     running.shared.stopping.store(true, Ordering::Release);
-    // Ends the wait of the worker in `accept`; the others see the flag.
+    // Ends the wait of the worker in `accept`, and of those in `receive`
+    // or `send`; a worker between the two sees the flag.
     let _ = running.shared.listener.close();
+    for connection in running.shared.serving.lock().iter().flatten() {
+        let _ = connection.close();
+    }
     for worker in running.workers {
         let _ = worker.wait();
     }
@@ -164,10 +181,11 @@ fn stop(running: Running) {
 
 /// A worker: accepts connections in turn with the others and serves
 /// each, until the server stops.
-extern "C" fn work(_: u64) {
+extern "C" fn work(worker: u64) {
     let Some(shared) = SERVING.lock().clone() else {
         return;
     };
+    let slot = usize::try_from(worker).unwrap_or(0) % WORKERS;
     let mut buffer = alloc::vec![0u8; connection::BUFFER];
     while !shared.stopping() {
         let accepted = {
@@ -178,7 +196,14 @@ extern "C" fn work(_: u64) {
             shared.listener.accept(shared.deadline_in(ACCEPT_WAIT_MS))
         };
         match accepted {
-            Ok(socket) => connection::serve(&shared, &socket, &mut buffer),
+            Ok(socket) => {
+                shared.serve(slot, Some(socket.clone()));
+                // Stopped before the line above: `stop` did not see it.
+                if !shared.stopping() {
+                    connection::serve(&shared, &socket, &mut buffer);
+                }
+                shared.serve(slot, None);
+            }
             Err(Status::TIMED_OUT) => {}
             Err(_) if shared.stopping() => break,
             Err(_) => {

@@ -179,7 +179,7 @@ fn a_response_head_names_length_type_and_connection() {
         content_length: 9,
         keep_alive: false,
     };
-    write_head(&mut text, &head).unwrap();
+    write_head(&mut text, &head).expect("a String takes any text");
     assert_eq!(
         text,
         "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\
