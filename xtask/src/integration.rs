@@ -389,12 +389,19 @@ fn typed_ahead() -> Result<()> {
         status.success(),
         "`cargo xtask run` failed; it printed:\n{text}"
     );
+    // At the first prompt, `run` says where the status page is, and
+    // prompts again: the typed-ahead commands follow that prompt.
+    let notice = "\r\nxtask: type `httpd` to serve the status page at http://127.0.0.1:8480/\r\n";
     let after_boot = text
-        .split_once(interfaces::program::PROMPT)
+        .split_once(&format!(
+            "{PROMPT}{notice}{PROMPT}",
+            PROMPT = interfaces::program::PROMPT
+        ))
         .map_or("", |(_, rest)| rest);
     ensure!(
         !after_boot.contains("unknown command") && after_boot.starts_with("ls /"),
-        "a typed-ahead byte was lost; the console showed:\n{text}"
+        "a typed-ahead byte was lost, or the status page's address was not given at the \
+         first prompt; the console showed:\n{text}"
     );
     ensure!(
         !text.contains("overflowed its stack") && !text.contains("panic"),
