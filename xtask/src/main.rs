@@ -211,6 +211,7 @@ fn boot_interactively(
         network: Some(qemu::Network {
             forwards,
             entropy: true,
+            peer: None,
         }),
     };
     let status = console::run(&built.kernel, &devices)?;

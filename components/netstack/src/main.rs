@@ -261,6 +261,9 @@ extern "C" fn run(_: u64) {
             shared.changed.broadcast();
             stack.delay_us()
         };
+        if delay_us == 0 {
+            continue;
+        }
         let deadline = shared.deadline_after(delay_us);
         // A timeout is the stack's timer coming due: poll again. A card
         // that fails its wait is not waited on again before the deadline
@@ -330,6 +333,9 @@ impl Stack {
 
     /// How long the thread may sleep before the stack's next timer.
     fn delay_us(&mut self) -> u64 {
+        if self.card.has_looped() {
+            return 0;
+        }
         self.interface
             .poll_delay(now(), &self.set)
             .map_or(MAX_SLEEP_US, |delay| delay.total_micros().min(MAX_SLEEP_US))
@@ -352,9 +358,13 @@ fn construct() -> Result<ComPtr<IUnknown>> {
     let namespace = component::namespace()?;
     let device = namespace.bind(CARD_PATH, 0)?.query::<INetworkDevice>()?;
     let mac_address = device.mac_address()?;
-    let mut card = Card::new(device.clone());
     let mac_bytes = mac_address.to_be_bytes();
-    let hardware = EthernetAddress::from_bytes(mac_bytes.get(2..).ok_or(Status::FAILED)?);
+    let mac: [u8; 6] = mac_bytes
+        .get(2..)
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or(Status::FAILED)?;
+    let mut card = Card::new(device.clone(), mac);
+    let hardware = EthernetAddress::from_bytes(&mac);
     let mut config = Config::new(HardwareAddress::Ethernet(hardware));
     let seed = device_seed(&namespace);
     config.random_seed = seed.unwrap_or(mac_address ^ component::now_us().rotate_left(24));
