@@ -25,6 +25,7 @@ pub const TARGETS: &[&str] = &[
     "fat",
     "ninep",
     "signature",
+    "frames",
 ];
 
 /// The cargo-fuzz `cargo xtask` installs when it is missing.

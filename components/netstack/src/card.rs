@@ -3,13 +3,18 @@
 //! for frames to the stack's own address, which loop back (a connection
 //! to 10.0.2.15 from the machine itself): frames to the card's own MAC
 //! address, and the ARP request that asks for it.
+//!
+//! The checksums are ours (`net-frames`, eight bytes at a time), not
+//! smoltcp's: a frame whose checksums fail is dropped before smoltcp sees
+//! it, and each frame smoltcp makes gets them as it goes out.
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use com::ComPtr;
 use interfaces::INetworkDevice;
-use smoltcp::phy::{self, DeviceCapabilities, Medium};
+use net_frames::{checksums_hold, fill_checksums, is_for_itself};
+use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
 /// The longest Ethernet frame, without its checksum: what smoltcp calls
@@ -45,8 +50,20 @@ impl Card {
         !self.looped.is_empty()
     }
 
-    /// The next frame: one looped back first, else one from the card.
+    /// The next frame whose checksums hold (others are dropped, as a
+    /// card that checked them would): one looped back first, else one from
+    /// the card.
     fn next_frame(&mut self) -> Option<usize> {
+        loop {
+            let length = self.next_any_frame()?;
+            if self.received.get(..length).is_some_and(checksums_hold) {
+                return Some(length);
+            }
+        }
+    }
+
+    /// The next frame, whatever its checksums.
+    fn next_any_frame(&mut self) -> Option<usize> {
         if let Some(frame) = self.looped.pop_front() {
             let into = self.received.get_mut(..frame.len())?;
             into.copy_from_slice(&frame);
@@ -58,7 +75,11 @@ impl Card {
         }
         // A frame the driver could not hand over (too long) is dropped
         // there: smoltcp sees the next one, or none.
-        self.device.receive(&mut self.received).ok()
+        // (0: none is waiting.)
+        self.device
+            .receive(&mut self.received)
+            .ok()
+            .filter(|&length| length != 0)
     }
 
     fn sending(&mut self) -> Sending<'_> {
@@ -69,25 +90,6 @@ impl Card {
             looped: &mut self.looped,
         }
     }
-}
-
-/// EtherType of ARP, and where an ARP request's fields lie in its frame.
-const ETHERTYPE_ARP: [u8; 2] = [0x08, 0x06];
-const ARP_OPERATION: core::ops::Range<usize> = 20..22;
-const ARP_SENDER_ADDRESS: core::ops::Range<usize> = 28..32;
-const ARP_TARGET_ADDRESS: core::ops::Range<usize> = 38..42;
-
-/// Is `frame` for the stack itself: to its own MAC address, or an ARP
-/// request whose sender asks for its own address (the stack asking who
-/// has its address, to reach itself)?
-fn is_for_itself(frame: &[u8], mac: [u8; 6]) -> bool {
-    if frame.get(..6) == Some(&mac) {
-        return true;
-    }
-    frame.get(12..14) == Some(&ETHERTYPE_ARP)
-        && frame.get(ARP_OPERATION) == Some(&[0, 1])
-        && frame.get(ARP_SENDER_ADDRESS).is_some()
-        && frame.get(ARP_SENDER_ADDRESS) == frame.get(ARP_TARGET_ADDRESS)
 }
 
 /// A frame received, for smoltcp to read.
@@ -128,6 +130,8 @@ impl phy::Device for Card {
         let mut capabilities = DeviceCapabilities::default();
         capabilities.medium = Medium::Ethernet;
         capabilities.max_transmission_unit = MAX_FRAME;
+        // Checked and filled in here, not by smoltcp.
+        capabilities.checksum = ChecksumCapabilities::ignored();
         capabilities
     }
 }
@@ -142,6 +146,7 @@ impl phy::TxToken for Sending<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, length: usize, f: F) -> R {
         let frame = &mut self.buffer[..length.min(MAX_FRAME)];
         let result = f(frame);
+        fill_checksums(frame);
         if is_for_itself(frame, self.mac) {
             if self.looped.len() < MAX_LOOPED {
                 self.looped.push_back(frame.to_vec());

@@ -43,7 +43,7 @@ use interfaces::{
     IEntropySource, INamespace, INamespaceImpl, INetworkDevice, INetworkStack, INetworkStackImpl,
     IScheduler, ISocketFactory, IThread, NetworkConfiguration,
 };
-use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
 use smoltcp::socket::dhcpv4;
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
@@ -255,10 +255,14 @@ extern "C" fn run(_: u64) {
             if stack.stopping {
                 return;
             }
-            stack.poll();
+            let changed = stack.poll();
+            // Every time: a connection closed without a word (already
+            // reset when its object let go) is dropped all the same.
             let Stack { set, table, .. } = &mut *stack;
             table.collect(set);
-            shared.changed.broadcast();
+            if changed {
+                shared.changed.broadcast();
+            }
             stack.delay_us()
         };
         if delay_us == 0 {
@@ -289,10 +293,12 @@ impl Shared {
 
 impl Stack {
     /// Lets the stack take in and send out what it can, and follows
-    /// DHCP.
-    fn poll(&mut self) {
-        let _ = self.interface.poll(now(), &mut self.card, &mut self.set);
+    /// DHCP: true when a socket or the configuration may have changed
+    /// (a frame came or went, DHCP spoke) — news for whoever waits.
+    fn poll(&mut self) -> bool {
+        let result = self.interface.poll(now(), &mut self.card, &mut self.set);
         let event = self.set.get_mut::<dhcpv4::Socket>(self.dhcp).poll();
+        let changed = result == PollResult::SocketStateChanged || event.is_some();
         match event {
             Some(dhcpv4::Event::Configured(config)) => {
                 let address = config.address;
@@ -305,6 +311,7 @@ impl Stack {
             }
             None => {}
         }
+        changed
     }
 
     /// Takes (or, with `None`, drops) the address DHCP gave.

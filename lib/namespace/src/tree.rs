@@ -205,7 +205,11 @@ impl Namespace {
     /// no namespace, leaves the name not found.
     fn bind_in_parent(&self, name: &str, flags: u32) -> Result<ComPtr<IUnknown>> {
         let (parent, rest) = path::ancestors(name).next().ok_or(Status::NOT_FOUND)?;
-        let extension = INamespaceImpl::bind(self, parent, 0)
+        // Through `bind_slowly`, which finds a registered parent too: a
+        // call of `bind` itself here would make it recursive, and keep it
+        // from being inlined into its fast path.
+        let extension = self
+            .bind_slowly(parent, 0)
             .and_then(|parent| parent.query::<INamespace>())
             .map_err(|_| Status::NOT_FOUND)?;
         extension.bind(rest, flags)
