@@ -26,6 +26,7 @@ pub const TARGETS: &[&str] = &[
     "ninep",
     "signature",
     "http",
+    "frames",
 ];
 
 /// The cargo-fuzz `cargo xtask` installs when it is missing.

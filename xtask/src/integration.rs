@@ -340,9 +340,9 @@ impl QemuTest {
                 Ok(None)
             }
             Body::Network(setup, test) => {
-                let (devices, forwards) = network_tests::devices(setup)?;
+                let (devices, hosts) = network_tests::devices(setup)?;
                 let (mut machine, _) = Machine::boot_with(kernel, &devices)?;
-                test(&mut machine, &forwards).map_err(|error| failure(error, &mut machine))?;
+                test(&mut machine, &hosts).map_err(|error| failure(error, &mut machine))?;
                 Ok(None)
             }
         }

@@ -65,7 +65,7 @@ commands:
   bench   measure instruction counts and image sizes (QEMU -icount shift=0)
   lint    check system.toml against the workspace, formatting, and clippy on every crate
   fuzz    `fuzz <target> [--time <s> | --runs <n>]`: run a fuzz target
-          (image, signature, romfs, def, load, devicetree, fat, ninep, http; needs nightly and cargo-fuzz, installed if missing)
+          (image, signature, romfs, def, load, devicetree, fat, ninep, http, frames; needs nightly and cargo-fuzz, installed if missing)
   fuzz-corpus  write the load fuzz target's seeds (fuzz/corpus/load) from the components
   keygen  make the development signing key (target/signing/, first use) and show it
   sign    `sign PATH`: sign the component image at PATH with the development key
@@ -225,6 +225,7 @@ fn boot_interactively(
         network: Some(qemu::Network {
             forwards,
             entropy: true,
+            peer: None,
         }),
     };
     let status = console::run(&built.kernel, &devices, notice)?;

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 
 use crate::machine::Machine;
-use crate::qemu::Forward;
+use crate::network_tests::Hosts;
+use crate::qemu::PEER_ADDRESS;
 use crate::storage_tests::{expect, heap_used, power_off};
 
 /// The guest port of the echo service.
@@ -20,8 +21,9 @@ const ECHO_PORT: u16 = 7;
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The host port forwarded to the guest's `guest` port.
-fn host_port(forwards: &[Forward], guest: u16) -> Result<SocketAddr> {
-    let forward = forwards
+fn host_port(hosts: &Hosts, guest: u16) -> Result<SocketAddr> {
+    let forward = hosts
+        .forwards
         .iter()
         .find(|forward| forward.guest == guest)
         .with_context(|| format!("no host port is forwarded to guest port {guest}"))?;
@@ -75,6 +77,15 @@ fn echo(address: SocketAddr, data: &[u8]) -> Result<Vec<u8>> {
     })
 }
 
+/// Starts the echo service on its port.
+fn start_echo(machine: &mut Machine) -> Result<String> {
+    expect(
+        machine,
+        "echo-server 7",
+        &["echo-server: listening on port 7"],
+    )
+}
+
 /// Waits until `netstat` lists no connection but the listening socket:
 /// every connection the guest had has closed and been dropped.
 fn settle(machine: &mut Machine) -> Result<String> {
@@ -99,15 +110,11 @@ fn settle(machine: &mut Machine) -> Result<String> {
 /// shows the service listening; stopped, the service, the stack and the
 /// drivers unload with the heap back where it was, and started again
 /// they load and echo again.
-pub fn a_mebibyte_echoes_byte_for_byte(machine: &mut Machine, forwards: &[Forward]) -> Result<()> {
-    let address = host_port(forwards, ECHO_PORT)?;
+pub fn a_mebibyte_echoes_byte_for_byte(machine: &mut Machine, hosts: &Hosts) -> Result<()> {
+    let address = host_port(hosts, ECHO_PORT)?;
     let before = heap_used(machine)?;
     for round in 0..2 {
-        expect(
-            machine,
-            "echo-server 7",
-            &["echo-server: listening on port 7"],
-        )?;
+        start_echo(machine)?;
         let listing = expect(machine, "netstat", &["LISTEN"])?;
         ensure!(
             listing.contains("tcp   0.0.0.0:7 "),
@@ -143,16 +150,9 @@ pub fn a_mebibyte_echoes_byte_for_byte(machine: &mut Machine, forwards: &[Forwar
 
 /// A thousand connections opened, used and closed leave the heap where
 /// it was (after a first few, which give the stack its caches).
-pub fn a_thousand_connections_leave_no_drift(
-    machine: &mut Machine,
-    forwards: &[Forward],
-) -> Result<()> {
-    let address = host_port(forwards, ECHO_PORT)?;
-    expect(
-        machine,
-        "echo-server 7",
-        &["echo-server: listening on port 7"],
-    )?;
+pub fn a_thousand_connections_leave_no_drift(machine: &mut Machine, hosts: &Hosts) -> Result<()> {
+    let address = host_port(hosts, ECHO_PORT)?;
+    start_echo(machine)?;
     let connect_and_close = |count: usize| -> Result<()> {
         for n in 0..count {
             let back = echo(address, b"x").with_context(|| format!("connection {n}"))?;
@@ -169,6 +169,100 @@ pub fn a_thousand_connections_leave_no_drift(
     ensure!(
         after == before,
         "the heap held {before} bytes before 1,000 connections and {after} after"
+    );
+    power_off(machine)
+}
+
+/// The guest connects to a peer on the host (through `guestfwd`, the one
+/// way out `restrict=on` leaves) and to itself (the echo service at its
+/// own address, over the stack's loop); a port nobody listens on
+/// refuses the connection.
+pub fn the_guest_connects_out_and_to_itself(machine: &mut Machine, hosts: &Hosts) -> Result<()> {
+    let listener = hosts.peer.as_ref().context("the test has no peer")?;
+    let (mut peer, _) = listener
+        .accept()
+        .context("QEMU did not connect to the peer")?;
+    peer.set_read_timeout(Some(IO_TIMEOUT))?;
+    let host = thread::spawn(move || -> Result<String> {
+        let mut line = Vec::new();
+        let mut byte = [0u8];
+        while line.last() != Some(&b'\n') {
+            peer.read_exact(&mut byte)
+                .context("reading the guest's line")?;
+            line.push(byte[0]);
+        }
+        peer.write_all(b"hello from the host\n")?;
+        Ok(String::from_utf8_lossy(&line).into_owned())
+    });
+    expect(
+        machine,
+        &format!("nc {PEER_ADDRESS} 7 hello from the guest"),
+        &["hello from the host"],
+    )?;
+    let heard = host
+        .join()
+        .map_err(|_| anyhow::anyhow!("the peer panicked"))??;
+    ensure!(
+        heard == "hello from the guest\n",
+        "the peer heard {heard:?}"
+    );
+    start_echo(machine)?;
+    expect(
+        machine,
+        "nc 10.0.2.15 7 round the loop",
+        &["round the loop"],
+    )?;
+    expect(
+        machine,
+        "nc 10.0.2.15 9 nobody",
+        &["error: nc: 10.0.2.15: connection refused"],
+    )?;
+    expect(machine, "echo-server stop", &["echo-server: stopped"])?;
+    power_off(machine)
+}
+
+/// More connections at once than the stack has sockets, and peers that
+/// reset theirs: the extra ones are refused or wait, the rest are served,
+/// and once they are gone the heap is where it was and the service
+/// still echoes.
+pub fn a_flood_and_resets_do_no_harm(machine: &mut Machine, hosts: &Hosts) -> Result<()> {
+    let address = host_port(hosts, ECHO_PORT)?;
+    start_echo(machine)?;
+    ensure!(echo(address, b"warm")? == b"warm", "the first echo failed");
+    settle(machine)?;
+    let before = heap_used(machine)?;
+    // A flood: far more connections than the stack's sockets, all open
+    // at once, each sending a little without reading.
+    let flood: Vec<TcpStream> = (0..120).filter_map(|_| connect(address).ok()).collect();
+    for mut stream in &flood {
+        let _ = stream.write_all(b"flood");
+    }
+    thread::sleep(Duration::from_secs(2));
+    let listing = machine.run("netstat")?;
+    ensure!(
+        listing.contains("LISTEN"),
+        "netstat during the flood: {listing:?}"
+    );
+    drop(flood);
+    // Peers that reset: data echoed back and left unread makes the
+    // host's close a reset.
+    for _ in 0..10 {
+        let mut stream = connect(address)?;
+        stream.write_all(&pattern(64 * 1024))?;
+        thread::sleep(Duration::from_millis(100));
+        drop(stream);
+    }
+    settle(machine)?;
+    let data = pattern(64 * 1024);
+    ensure!(
+        echo(address, &data)? == data,
+        "the echo after the flood differs"
+    );
+    settle(machine)?;
+    let after = heap_used(machine)?;
+    ensure!(
+        after == before,
+        "the heap held {before} bytes before the flood and {after} after"
     );
     power_off(machine)
 }

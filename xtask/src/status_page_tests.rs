@@ -13,8 +13,7 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
 
 use crate::machine::Machine;
-use crate::network_tests::{NetworkTest, Setup};
-use crate::qemu::Forward;
+use crate::network_tests::{Hosts, NetworkTest, Setup};
 use crate::storage_tests::{expect, heap_used, power_off};
 use crate::workspace::output_directory;
 
@@ -23,6 +22,7 @@ use crate::workspace::output_directory;
 const SETUP: Setup = Setup {
     modern_virtio: false,
     entropy: true,
+    peer: false,
 };
 
 /// The test that needs the browser, which `integration::run` installs
@@ -62,8 +62,9 @@ fn start_server(machine: &mut Machine) -> Result<()> {
 }
 
 /// The host port forwarded to guest port 80.
-fn page_port(forwards: &[Forward]) -> Result<u16> {
-    forwards
+fn page_port(hosts: &Hosts) -> Result<u16> {
+    hosts
+        .forwards
         .iter()
         .find(|forward| forward.guest == 80)
         .map(|forward| forward.host)
@@ -187,8 +188,8 @@ fn listed_modules(machine: &mut Machine) -> Result<Vec<String>> {
 /// page, HEAD its head alone, another path 404; two requests on one
 /// connection are both answered; `httpd stop` stops it, the heap back
 /// where it was, and it starts again.
-fn json_lists_the_modules(machine: &mut Machine, forwards: &[Forward]) -> Result<()> {
-    let port = page_port(forwards)?;
+fn json_lists_the_modules(machine: &mut Machine, hosts: &Hosts) -> Result<()> {
+    let port = page_port(hosts)?;
     let before = heap_used(machine)?;
     start_server(machine)?;
     let status = read_status(port)?;
@@ -310,8 +311,8 @@ fn stops_while_a_client_keeps_its_connection(machine: &mut Machine, port: u16) -
 /// silent client, a closed connection), a flood of connections is served
 /// or dropped, and the server goes on; stopped, the heap is back where
 /// it was.
-fn bad_requests_are_refused(machine: &mut Machine, forwards: &[Forward]) -> Result<()> {
-    let port = page_port(forwards)?;
+fn bad_requests_are_refused(machine: &mut Machine, hosts: &Hosts) -> Result<()> {
+    let port = page_port(hosts)?;
     let before = heap_used(machine)?;
     start_server(machine)?;
     let long_target = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(3000));
@@ -508,7 +509,7 @@ fn runs(program: &str) -> bool {
 
 /// Headless Chromium loads the page; once its script has fetched
 /// `/status.json`, the DOM lists every module `mods` lists.
-fn the_browser_renders_the_modules(machine: &mut Machine, forwards: &[Forward]) -> Result<()> {
+fn the_browser_renders_the_modules(machine: &mut Machine, hosts: &Hosts) -> Result<()> {
     match BROWSER.get() {
         Some(Ok(())) => {}
         Some(Err(why)) => {
@@ -517,7 +518,7 @@ fn the_browser_renders_the_modules(machine: &mut Machine, forwards: &[Forward]) 
         }
         None => bail!("the browser's availability was not checked before the tests"),
     }
-    let port = page_port(forwards)?;
+    let port = page_port(hosts)?;
     start_server(machine)?;
     let names = listed_modules(machine)?;
     let dom = render(port)?;

@@ -43,7 +43,7 @@ use interfaces::{
     IEntropySource, INamespace, INamespaceImpl, INetworkDevice, INetworkStack, INetworkStackImpl,
     IScheduler, ISocketFactory, IThread, NetworkConfiguration,
 };
-use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
 use smoltcp::socket::dhcpv4;
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
@@ -255,12 +255,19 @@ extern "C" fn run(_: u64) {
             if stack.stopping {
                 return;
             }
-            stack.poll();
+            let changed = stack.poll();
+            // Every time: a connection closed without a word (already
+            // reset when its object let go) is dropped all the same.
             let Stack { set, table, .. } = &mut *stack;
             table.collect(set);
-            shared.changed.broadcast();
+            if changed {
+                shared.changed.broadcast();
+            }
             stack.delay_us()
         };
+        if delay_us == 0 {
+            continue;
+        }
         let deadline = shared.deadline_after(delay_us);
         // A timeout is the stack's timer coming due: poll again. A card
         // that fails its wait is not waited on again before the deadline
@@ -286,10 +293,12 @@ impl Shared {
 
 impl Stack {
     /// Lets the stack take in and send out what it can, and follows
-    /// DHCP.
-    fn poll(&mut self) {
-        let _ = self.interface.poll(now(), &mut self.card, &mut self.set);
+    /// DHCP: true when a socket or the configuration may have changed
+    /// (a frame came or went, DHCP spoke) — news for whoever waits.
+    fn poll(&mut self) -> bool {
+        let result = self.interface.poll(now(), &mut self.card, &mut self.set);
         let event = self.set.get_mut::<dhcpv4::Socket>(self.dhcp).poll();
+        let changed = result == PollResult::SocketStateChanged || event.is_some();
         match event {
             Some(dhcpv4::Event::Configured(config)) => {
                 let address = config.address;
@@ -302,6 +311,7 @@ impl Stack {
             }
             None => {}
         }
+        changed
     }
 
     /// Takes (or, with `None`, drops) the address DHCP gave.
@@ -330,6 +340,9 @@ impl Stack {
 
     /// How long the thread may sleep before the stack's next timer.
     fn delay_us(&mut self) -> u64 {
+        if self.card.has_looped() {
+            return 0;
+        }
         self.interface
             .poll_delay(now(), &self.set)
             .map_or(MAX_SLEEP_US, |delay| delay.total_micros().min(MAX_SLEEP_US))
@@ -352,9 +365,13 @@ fn construct() -> Result<ComPtr<IUnknown>> {
     let namespace = component::namespace()?;
     let device = namespace.bind(CARD_PATH, 0)?.query::<INetworkDevice>()?;
     let mac_address = device.mac_address()?;
-    let mut card = Card::new(device.clone());
     let mac_bytes = mac_address.to_be_bytes();
-    let hardware = EthernetAddress::from_bytes(mac_bytes.get(2..).ok_or(Status::FAILED)?);
+    let mac: [u8; 6] = mac_bytes
+        .get(2..)
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or(Status::FAILED)?;
+    let mut card = Card::new(device.clone(), mac);
+    let hardware = EthernetAddress::from_bytes(&mac);
     let mut config = Config::new(HardwareAddress::Ethernet(hardware));
     let seed = device_seed(&namespace);
     config.random_seed = seed.unwrap_or(mac_address ^ component::now_us().rotate_left(24));

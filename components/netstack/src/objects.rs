@@ -131,6 +131,11 @@ impl ISocketImpl for Socket {
     }
 
     fn connect(&self, address: u32, port: u32, deadline: u64) -> Result<()> {
+        // A stack just loaded has no address to connect from until DHCP
+        // gives it one.
+        self.wait_for(deadline, |stack, _| {
+            Ok((stack.configuration.address != 0).then_some(()))
+        })?;
         let is_tcp = self.step(|stack, index| {
             let Stack {
                 interface,

@@ -201,12 +201,16 @@ impl Namespace {
     /// `/net`), which has no image of its own: its parent is bound —
     /// loading it, or in turn its own parent — and, if it is a namespace,
     /// asked for the rest of the name. The parent stays loaded only while
-    /// something holds what it gave.
+    /// something holds what it gave. A parent that cannot be bound, or is
+    /// no namespace, leaves the name not found.
     fn bind_in_parent(&self, name: &str, flags: u32) -> Result<ComPtr<IUnknown>> {
         let (parent, rest) = path::ancestors(name).next().ok_or(Status::NOT_FOUND)?;
-        let parent = INamespaceImpl::bind(self, parent, 0)?;
-        let extension = parent
-            .query::<INamespace>()
+        // Through `bind_slowly`, which finds a registered parent too: a
+        // call of `bind` itself here would make it recursive, and keep it
+        // from being inlined into its fast path.
+        let extension = self
+            .bind_slowly(parent, 0)
+            .and_then(|parent| parent.query::<INamespace>())
             .map_err(|_| Status::NOT_FOUND)?;
         extension.bind(rest, flags)
     }

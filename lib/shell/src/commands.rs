@@ -217,6 +217,12 @@ const COMMANDS: &[Command] = &[
         run: network::netstat,
     },
     Command {
+        name: "nc",
+        usage: "nc <a.b.c.d> <port> [text...]",
+        summary: "send a line over TCP and print the answer until the peer closes",
+        run: network::nc,
+    },
+    Command {
         name: "echo-server",
         usage: "echo-server <port> | echo-server stop",
         summary: "start a TCP echo service in the background, or stop it",

@@ -1,9 +1,9 @@
 //! The network commands: `ifconfig` (the stack's address, loading the
 //! stack, which asks DHCP for it), `arping` (asks the network card's
 //! link who has an IPv4 address, with ARP, straight through the card's
-//! driver), `netstat` (the stack's sockets), `echo-server` (starts
-//! or stops the echo service, which runs on threads of its own) and
-//! `httpd` (starts and stops the status page's server).
+//! driver), `netstat` (the stack's sockets), `nc` (a TCP client),
+//! `echo-server` (starts or stops the echo service, which runs on threads
+//! of its own) and `httpd` (starts and stops the status page's server).
 
 use core::fmt::Write;
 
@@ -144,6 +144,8 @@ pub fn httpd(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     Ok(None)
 }
 
+/// How long `nc` may take, in milliseconds.
+const NC_TIMEOUT_MS: u64 = 5000;
 /// Where `echo-server` finds the echo service.
 pub const ECHO_PATH: &str = "/echo-server";
 
@@ -208,6 +210,42 @@ pub fn echo_server(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         _ => return Err(Failure::Usage),
     }
     Ok(None)
+}
+
+/// `nc <a.b.c.d> <port> [text...]`: connects over TCP, sends the text
+/// and a newline, closes its sending side, and prints what the peer
+/// sends back until it closes — all within [`NC_TIMEOUT_MS`].
+pub fn nc(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    let [address, port, words @ ..] = arguments else {
+        return Err(Failure::Usage);
+    };
+    let peer = u32::from_be_bytes(parse_ipv4(address).ok_or(Failure::Usage)?);
+    let port: u16 = port.parse().map_err(|_| Failure::Usage)?;
+    let factory = service::<ISocketFactory>(context.namespace, TCP_PATH, 0)?;
+    let scheduler = service::<IScheduler>(context.namespace, SCHEDULER_PATH, 0)?;
+    let deadline = deadline_in(&scheduler, NC_TIMEOUT_MS).map_err(failed(SCHEDULER_PATH))?;
+    let socket = factory.create().map_err(failed(TCP_PATH))?;
+    socket
+        .connect(peer, u32::from(port), deadline)
+        .map_err(failed(address))?;
+    let mut text = words.join(" ");
+    text.push('\n');
+    let mut rest = text.as_bytes();
+    while !rest.is_empty() {
+        let sent = socket.send(rest, deadline).map_err(failed(address))?;
+        rest = rest.get(sent..).unwrap_or_default();
+    }
+    socket.shutdown().map_err(failed(address))?;
+    let mut buffer = [0u8; 512];
+    loop {
+        let received = socket
+            .receive(&mut buffer, deadline)
+            .map_err(failed(address))?;
+        let Some(piece) = buffer.get(..received).filter(|piece| !piece.is_empty()) else {
+            return Ok(None);
+        };
+        let _ = context.output.write_str(&String::from_utf8_lossy(piece));
+    }
 }
 
 /// An address and port, printed `a.b.c.d:port`.
