@@ -479,6 +479,15 @@ typedef struct ISchedulerPolicyVtbl {
     tsr_status (*disinherit)(void *self, uint64_t waiter);
 } ISchedulerPolicyVtbl;
 
+/* IService (21ff617a-01eb-4d81-ac94-083ea13c9083) */
+#define TSR_IID_ISERVICE {{0x21, 0xff, 0x61, 0x7a, 0x01, 0xeb, 0x4d, 0x81, 0xac, 0x94, 0x08, 0x3e, 0xa1, 0x3c, 0x90, 0x83}}
+typedef struct IServiceVtbl {
+    IUnknownVtbl base;
+    tsr_status (*start)(void *self, uint32_t port);
+    tsr_status (*stop)(void *self);
+    tsr_status (*port)(void *self, uint32_t *out);
+} IServiceVtbl;
+
 /* ISocket (61d3f300-f5e3-4333-8374-6e7ed090a680) */
 #define TSR_IID_ISOCKET {{0x61, 0xd3, 0xf3, 0x00, 0xf5, 0xe3, 0x43, 0x33, 0x83, 0x74, 0x6e, 0x7e, 0xd0, 0x90, 0xa6, 0x80}}
 typedef struct ISocketVtbl {

@@ -3,6 +3,12 @@
 //! (bytes), as a table and as JSON, each checked against its target.
 
 use std::fs;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
@@ -11,6 +17,7 @@ use crate::figures::{self, KernelSize};
 use crate::image::{self, Image};
 use crate::machine::{Machine, STEP_TIMEOUT};
 use crate::manifest::Manifest;
+use crate::network_tests;
 use crate::qemu;
 use crate::workspace::{self, Profile};
 
@@ -32,6 +39,60 @@ fn storage_figures(kernel: &std::path::Path) -> Result<String> {
     machine.send_line("poweroff")?;
     Ok(output)
 }
+
+/// The network figures' `bench` output, on a machine with a network card
+/// whose guest port 7 a sender on the host connects to, again and again:
+/// once the guest sends a byte, it sends 1 MiB and waits for the guest
+/// to close.
+fn network_figures(kernel: &std::path::Path) -> Result<String> {
+    let (devices, hosts) = network_tests::devices(network_tests::BENCH)?;
+    let forward = hosts
+        .forwards
+        .iter()
+        .find(|forward| forward.guest == 7)
+        .context("no forward to guest port 7")?;
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, forward.host));
+    let (mut machine, _) = Machine::boot_with(kernel, &devices)?;
+    let done = Arc::new(AtomicBool::new(false));
+    let sender = {
+        let done = done.clone();
+        thread::spawn(move || send_mebibytes(address, &done))
+    };
+    let mut output = String::new();
+    for figure in NETWORK_FIGURES {
+        output += &machine.run(&format!("bench {figure}"))?;
+    }
+    done.store(true, Ordering::Relaxed);
+    let _ = sender.join();
+    machine.send_line("poweroff")?;
+    Ok(output)
+}
+
+/// Sends 1 MiB to the guest's port at `address` each time the guest
+/// asks (a byte), until `done`. A connection the guest refuses (nothing
+/// listens yet) is tried again a little later.
+fn send_mebibytes(address: SocketAddr, done: &AtomicBool) {
+    let data = vec![0x5a_u8; 1 << 20];
+    while !done.load(Ordering::Relaxed) {
+        let sent = TcpStream::connect(address).and_then(|mut stream| {
+            stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+            let mut go = [0u8];
+            stream.read_exact(&mut go)?;
+            stream.write_all(&data)?;
+            stream.shutdown(Shutdown::Write)?;
+            let mut rest = Vec::new();
+            stream.read_to_end(&mut rest)
+        });
+        if sent.is_err() {
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// The figures measured on the machine with the network card.
+const CONNECTION_FIGURE: &str = "TCP connect + accept + close";
+const RECEIVE_FIGURE: &str = "TCP receive";
+const NETWORK_FIGURES: [&str; 2] = [CONNECTION_FIGURE, RECEIVE_FIGURE];
 
 /// The figure of the disk's blocks.
 const BLOCK_FIGURE: &str = "virtio-blk raw read";
@@ -73,6 +134,7 @@ pub fn run() -> Result<()> {
         .context("running `bench`")?;
     machine.send_line("poweroff")?;
     output += &storage_figures(&built.kernel)?;
+    output += &network_figures(&built.kernel)?;
 
     let mut results = vec![figure("boot: kernel entry to shell", boot, "instructions")];
     results.extend(kernel_benchmarks(&output)?);
@@ -165,7 +227,7 @@ fn kernel_benchmarks(output: &str) -> Result<Vec<Figure>> {
         .filter_map(|line| line.trim().strip_prefix("bench: "))
         .filter_map(|rest| {
             let (name, value) = rest.rsplit_once(": ")?;
-            let unit = if PER_KIB.contains(&name) {
+            let unit = if PER_KIB.contains(&name) || name == RECEIVE_FIGURE {
                 "instructions/KiB"
             } else {
                 "instructions"

@@ -9,6 +9,9 @@
 //! exception: Ctrl-A (QEMU's escape, as in Ctrl-A X) releases the held
 //! input at once, so QEMU can always be left.
 //!
+//! At the first prompt, the relay prints a notice of its caller's (where
+//! the status page is) and the prompt again.
+//!
 //! On a terminal, the relay puts it in raw mode (as `-nographic` would)
 //! and restores it afterwards.
 
@@ -20,14 +23,17 @@ use std::thread;
 
 use anyhow::{Context, Result, anyhow};
 
+use interfaces::program::PROMPT;
+
 use crate::qemu;
 
 /// QEMU's escape key.
 const CTRL_A: u8 = 0x01;
 
 /// Boots `kernel` with `devices` and the console relayed to this
-/// process's terminal; returns QEMU's exit status.
-pub fn run(kernel: &Path, devices: &qemu::Devices) -> Result<ExitStatus> {
+/// process's terminal, printing `notice` when the shell starts; returns
+/// QEMU's exit status.
+pub fn run(kernel: &Path, devices: &qemu::Devices, notice: Option<String>) -> Result<ExitStatus> {
     let _raw = RawTerminal::enter();
     let mut child = qemu::interactive(kernel, devices)
         .stdin(Stdio::piped())
@@ -35,7 +41,7 @@ pub fn run(kernel: &Path, devices: &qemu::Devices) -> Result<ExitStatus> {
         .spawn()
         .with_context(|| format!("starting {}", qemu::QEMU))?;
     let gate = Arc::new(Gate::default());
-    let output = relay_output(&mut child, gate.clone())?;
+    let output = relay_output(&mut child, gate.clone(), notice)?;
     relay_input(&mut child, gate)?;
     let status = child.wait().context("waiting for QEMU")?;
     // What QEMU printed last may still be on its way through the relay:
@@ -68,15 +74,20 @@ impl Gate {
     }
 }
 
-/// Copies QEMU's output to ours, opening `gate` at the first prompt; the
-/// thread ends when QEMU's output does.
-fn relay_output(child: &mut Child, gate: Arc<Gate>) -> Result<thread::JoinHandle<()>> {
+/// Copies QEMU's output to ours, opening `gate` at the first prompt,
+/// where it prints `notice` on a line of its own and the prompt again;
+/// the thread ends when QEMU's output does.
+fn relay_output(
+    child: &mut Child,
+    gate: Arc<Gate>,
+    notice: Option<String>,
+) -> Result<thread::JoinHandle<()>> {
     let mut output = child
         .stdout
         .take()
         .ok_or_else(|| anyhow!("QEMU has no stdout"))?;
     Ok(thread::spawn(move || {
-        let prompt = interfaces::program::PROMPT.as_bytes();
+        let prompt = PROMPT.as_bytes();
         let mut seen: Vec<u8> = Vec::new();
         let mut buffer = [0u8; 4096];
         let mut terminal = std::io::stdout();
@@ -86,6 +97,13 @@ fn relay_output(child: &mut Child, gate: Arc<Gate>) -> Result<thread::JoinHandle
             if !gate.is_open() {
                 seen.extend_from_slice(chunk);
                 if seen.windows(prompt.len()).any(|window| window == prompt) {
+                    if let Some(notice) = &notice {
+                        // Raw mode: a line ends with CR LF.
+                        let text = format!("\r\nxtask: {notice}\r\n{}", PROMPT);
+                        let _ = terminal
+                            .write_all(text.as_bytes())
+                            .and_then(|()| terminal.flush());
+                    }
                     gate.open();
                     seen = Vec::new();
                 }

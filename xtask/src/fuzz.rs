@@ -26,6 +26,8 @@ pub const TARGETS: &[&str] = &[
     "ninep",
     "signature",
     "marshal",
+    "http",
+    "frames",
 ];
 
 /// The cargo-fuzz `cargo xtask` installs when it is missing.

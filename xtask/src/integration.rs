@@ -15,6 +15,7 @@ use crate::machine::{Machine, SELFTEST_TIMEOUT, STEP_TIMEOUT};
 use crate::manifest::Manifest;
 use crate::network_tests::{self, NetworkTest};
 use crate::process_tests;
+use crate::status_page_tests;
 use crate::storage_tests::{self, DiskTest};
 
 /// One test: gets a machine sitting at its first prompt and the boot output.
@@ -225,6 +226,15 @@ pub fn catalogue(manifest: &Manifest) -> Vec<QemuTest> {
             }),
     );
     tests.extend(
+        status_page_tests::TESTS
+            .iter()
+            .map(|&(name, setup, test)| QemuTest {
+                name: name.into(),
+                boots: Boots::TestImage,
+                body: Body::Network(setup, test),
+            }),
+    );
+    tests.extend(
         manifest
             .minimal
             .iter()
@@ -253,6 +263,12 @@ pub fn run(tests: Vec<QemuTest>, kernels: &Kernels, manifest: &Manifest) -> Resu
         _ => false,
     }) {
         crate::disk::ensure_fat_tools()?;
+    }
+    if tests
+        .iter()
+        .any(|test| test.name == status_page_tests::BROWSER_TEST)
+    {
+        status_page_tests::ensure_browser()?;
     }
     let total = tests.len();
     let workers = thread::available_parallelism()
@@ -330,9 +346,9 @@ impl QemuTest {
                 Ok(None)
             }
             Body::Network(setup, test) => {
-                let (devices, forwards) = network_tests::devices(setup)?;
+                let (devices, hosts) = network_tests::devices(setup)?;
                 let (mut machine, _) = Machine::boot_with(kernel, &devices)?;
-                test(&mut machine, &forwards).map_err(|error| failure(error, &mut machine))?;
+                test(&mut machine, &hosts).map_err(|error| failure(error, &mut machine))?;
                 Ok(None)
             }
         }
@@ -379,12 +395,19 @@ fn typed_ahead() -> Result<()> {
         status.success(),
         "`cargo xtask run` failed; it printed:\n{text}"
     );
+    // At the first prompt, `run` says where the status page is, and
+    // prompts again: the typed-ahead commands follow that prompt.
+    let notice = "\r\nxtask: type `httpd` to serve the status page at http://127.0.0.1:8480/\r\n";
     let after_boot = text
-        .split_once(interfaces::program::PROMPT)
+        .split_once(&format!(
+            "{PROMPT}{notice}{PROMPT}",
+            PROMPT = interfaces::program::PROMPT
+        ))
         .map_or("", |(_, rest)| rest);
     ensure!(
         !after_boot.contains("unknown command") && after_boot.starts_with("ls /"),
-        "a typed-ahead byte was lost; the console showed:\n{text}"
+        "a typed-ahead byte was lost, or the status page's address was not given at the \
+         first prompt; the console showed:\n{text}"
     );
     ensure!(
         !text.contains("overflowed its stack") && !text.contains("panic"),

@@ -39,6 +39,8 @@ mod manifest;
 mod network_tests;
 mod process_tests;
 mod qemu;
+mod socket_tests;
+mod status_page_tests;
 mod storage_tests;
 mod workspace;
 
@@ -64,7 +66,7 @@ commands:
   bench   measure instruction counts and image sizes (QEMU -icount shift=0)
   lint    check system.toml against the workspace, formatting, and clippy on every crate
   fuzz    `fuzz <target> [--time <s> | --runs <n>]`: run a fuzz target
-          (image, signature, romfs, def, load, devicetree, fat, ninep; needs nightly and cargo-fuzz, installed if missing)
+          (image, signature, romfs, def, load, devicetree, fat, ninep, http, frames; needs nightly and cargo-fuzz, installed if missing)
   fuzz-corpus  write the load fuzz target's seeds (fuzz/corpus/load) from the components
   keygen  make the development signing key (target/signing/, first use) and show it
   sign    `sign PATH`: sign the component image at PATH with the development key
@@ -175,6 +177,9 @@ fn run(arguments: &[String]) -> Result<()> {
     }
 }
 
+/// The guest port the shell's `httpd` serves the status page on.
+const STATUS_PAGE_PORT: u16 = 80;
+
 /// `cargo xtask run`, with `disk` or the default disk, the host
 /// directory `share` if given, and a network card with `forwards`.
 fn boot_interactively(
@@ -204,6 +209,16 @@ fn boot_interactively(
             forward.host, forward.guest
         );
     }
+    // Said once the shell is up, where the user sees it.
+    let notice = forwards
+        .iter()
+        .find(|forward| forward.guest == STATUS_PAGE_PORT)
+        .map(|forward| {
+            format!(
+                "type `httpd` to serve the status page at http://127.0.0.1:{}/",
+                forward.host
+            )
+        });
     let devices = qemu::Devices {
         disk: Some(disk),
         modern_virtio: false,
@@ -211,9 +226,10 @@ fn boot_interactively(
         network: Some(qemu::Network {
             forwards,
             entropy: true,
+            peer: None,
         }),
     };
-    let status = console::run(&built.kernel, &devices)?;
+    let status = console::run(&built.kernel, &devices, notice)?;
     match status.code() {
         Some(0) => Ok(()),
         Some(code) => bail!(

@@ -9,11 +9,21 @@ use anyhow::{Context, Result, ensure};
 
 use crate::machine::Machine;
 use crate::qemu::{Devices, Forward, Network};
+use crate::socket_tests;
 use crate::storage_tests::{expect, heap_used, power_off};
 
-/// One network test: a machine at its first prompt, and the host ports
-/// forwarded to it.
-pub type NetworkTest = fn(&mut Machine, &[Forward]) -> Result<()>;
+/// One network test: a machine at its first prompt, and what the host
+/// has for it.
+pub type NetworkTest = fn(&mut Machine, &Hosts) -> Result<()>;
+
+/// The host's side of a test machine's network.
+pub struct Hosts {
+    /// The host ports forwarded to the guest's.
+    pub forwards: Vec<Forward>,
+    /// What listens on the host port the guest reaches as 10.0.2.100
+    /// port 7, when the test asked for a peer.
+    pub peer: Option<TcpListener>,
+}
 
 /// How a network test's machine is set up.
 #[derive(Clone, Copy, Debug)]
@@ -22,11 +32,17 @@ pub struct Setup {
     pub modern_virtio: bool,
     /// An entropy device comes with the card.
     pub entropy: bool,
+    /// A peer on the host listens for the guest's connections.
+    pub peer: bool,
 }
+
+/// The machine `cargo xtask bench` measures the network figures on.
+pub const BENCH: Setup = LEGACY;
 
 const LEGACY: Setup = Setup {
     modern_virtio: false,
     entropy: true,
+    peer: false,
 };
 
 /// Every network test, by name.
@@ -57,6 +73,29 @@ pub const TESTS: &[(&str, Setup, NetworkTest)] = &[
         },
         the_seed_is_weak_without_an_entropy_device,
     ),
+    (
+        "sockets_echo_a_mebibyte_and_the_stack_unloads_and_reloads",
+        LEGACY,
+        socket_tests::a_mebibyte_echoes_byte_for_byte,
+    ),
+    (
+        "sockets_a_thousand_connections_leave_no_drift_in_mem",
+        LEGACY,
+        socket_tests::a_thousand_connections_leave_no_drift,
+    ),
+    (
+        "sockets_the_guest_connects_to_a_host_peer_and_to_itself",
+        Setup {
+            peer: true,
+            ..LEGACY
+        },
+        socket_tests::the_guest_connects_out_and_to_itself,
+    ),
+    (
+        "sockets_a_flood_and_peer_resets_do_no_harm",
+        LEGACY,
+        socket_tests::a_flood_and_resets_do_no_harm,
+    ),
 ];
 
 /// The guest ports a test machine's host forwards to: the status page's
@@ -64,8 +103,8 @@ pub const TESTS: &[(&str, Setup, NetworkTest)] = &[
 const GUEST_PORTS: [u16; 2] = [80, 7];
 
 /// The devices of a test's machine: a network card whose guest ports are
-/// reached from free host ports.
-pub fn devices(setup: Setup) -> Result<(Devices, Vec<Forward>)> {
+/// reached from free host ports, and a peer the guest reaches if asked.
+pub fn devices(setup: Setup) -> Result<(Devices, Hosts)> {
     let forwards = GUEST_PORTS
         .iter()
         .map(|&guest| {
@@ -75,15 +114,26 @@ pub fn devices(setup: Setup) -> Result<(Devices, Vec<Forward>)> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let peer = match setup.peer {
+        true => {
+            Some(TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("listening for the guest")?)
+        }
+        false => None,
+    };
+    let peer_port = match &peer {
+        Some(listener) => Some(listener.local_addr()?.port()),
+        None => None,
+    };
     let devices = Devices {
         modern_virtio: setup.modern_virtio,
         network: Some(Network {
             forwards: forwards.clone(),
             entropy: setup.entropy,
+            peer: peer_port,
         }),
         ..Devices::default()
     };
-    Ok((devices, forwards))
+    Ok((devices, Hosts { forwards, peer }))
 }
 
 /// A TCP port of 127.0.0.1 that nothing listens on now (the system picks
@@ -99,7 +149,7 @@ fn free_host_port() -> Result<u16> {
 /// queue and the card's interrupt), gives up on an address nobody has
 /// after its timeout (a wait with a deadline), and unloads with the heap
 /// back where it was.
-fn frames_go_out_and_come_in(machine: &mut Machine, _: &[Forward]) -> Result<()> {
+fn frames_go_out_and_come_in(machine: &mut Machine, _: &Hosts) -> Result<()> {
     let listing = machine.run("ls /sys/devices")?;
     let devices: Vec<&str> = listing.lines().map(str::trim).collect();
     ensure!(
@@ -137,7 +187,7 @@ fn frames_go_out_and_come_in(machine: &mut Machine, _: &[Forward]) -> Result<()>
 /// gateway: the network is restricted); released, all unload with the
 /// heap back where it was, and the next bind loads them again and gets
 /// the address again.
-fn the_stack_is_configured_by_dhcp(machine: &mut Machine, _: &[Forward]) -> Result<()> {
+fn the_stack_is_configured_by_dhcp(machine: &mut Machine, _: &Hosts) -> Result<()> {
     let before = heap_used(machine)?;
     for _ in 0..2 {
         expect(
@@ -158,7 +208,7 @@ fn the_stack_is_configured_by_dhcp(machine: &mut Machine, _: &[Forward]) -> Resu
 
 /// Without an entropy device the stack still comes up, on the weak seed,
 /// and says so.
-fn the_seed_is_weak_without_an_entropy_device(machine: &mut Machine, _: &[Forward]) -> Result<()> {
+fn the_seed_is_weak_without_an_entropy_device(machine: &mut Machine, _: &Hosts) -> Result<()> {
     expect(
         machine,
         "ifconfig",

@@ -52,7 +52,8 @@ pub fn ensure_package(program: &str, package: &str) -> Result<()> {
     Ok(())
 }
 
-fn running_as_root() -> bool {
+/// True when xtask may install packages itself.
+pub fn running_as_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -96,7 +97,14 @@ pub struct Network {
     /// A virtio entropy device (QEMU's built-in random source) comes
     /// with the card, to seed the network stack.
     pub entropy: bool,
+    /// A port of the host's 127.0.0.1 that the guest reaches as
+    /// [`PEER_ADDRESS`] port 7 (`guestfwd`: QEMU connects to it as it
+    /// starts, so something must listen there first).
+    pub peer: Option<u16>,
 }
+
+/// The address under which the guest reaches [`Network::peer`].
+pub const PEER_ADDRESS: &str = "10.0.2.100";
 
 /// A TCP port of the host's 127.0.0.1 forwarded to a port of the guest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +153,9 @@ impl Network {
         let mut netdev = String::from("user,id=n0,restrict=on");
         for forward in &self.forwards {
             netdev += &format!(",hostfwd=tcp:127.0.0.1:{}-:{}", forward.host, forward.guest);
+        }
+        if let Some(port) = self.peer {
+            netdev += &format!(",guestfwd=tcp:{PEER_ADDRESS}:7-tcp:127.0.0.1:{port}");
         }
         let mut arguments: Vec<OsString> = vec![
             "-netdev".into(),

@@ -22,6 +22,7 @@
 extern crate alloc;
 
 mod loading;
+mod network;
 mod processes;
 mod signature;
 mod storage;
@@ -192,6 +193,13 @@ const BENCHMARKS: &[Benchmark] = &[
     ("virtio-blk raw read", storage::block_read),
     ("FAT sequential read", storage::fat_sequential_read),
     ("9P sequential read", storage::nine_p_sequential_read),
+    // They need the network card (and the sender on the host) that
+    // `cargo xtask bench` attaches.
+    (
+        "TCP connect + accept + close",
+        network::connect_accept_close,
+    ),
+    ("TCP receive", network::receive),
 ];
 
 /// The instruction counter, read through the scheduler service.

@@ -1,29 +1,93 @@
 //! The network card as `smoltcp` drives it: a `phy::Device` whose frames
-//! go through the driver's `INetworkDevice` (copied once each way).
+//! go through the driver's `INetworkDevice` (copied once each way) — but
+//! for frames to the stack's own address, which loop back (a connection
+//! to 10.0.2.15 from the machine itself): frames to the card's own MAC
+//! address, and the ARP request that asks for it.
+//!
+//! The checksums are ours (`net-frames`, eight bytes at a time), not
+//! smoltcp's: a frame whose checksums fail is dropped before smoltcp sees
+//! it, and each frame smoltcp makes gets them as it goes out.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 
 use com::ComPtr;
 use interfaces::INetworkDevice;
-use smoltcp::phy::{self, DeviceCapabilities, Medium};
+use net_frames::{checksums_hold, fill_checksums, is_for_itself};
+use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
 /// The longest Ethernet frame, without its checksum: what smoltcp calls
 /// the MTU of an Ethernet device.
 const MAX_FRAME: usize = 1514;
+/// The most frames waiting to loop back; more are lost, as on a wire.
+const MAX_LOOPED: usize = 64;
 
 /// The card, with a buffer for each direction.
 pub struct Card {
     device: ComPtr<INetworkDevice>,
+    mac: [u8; 6],
     received: [u8; MAX_FRAME],
     sending: [u8; MAX_FRAME],
+    /// Frames the stack sent to itself, oldest first.
+    looped: VecDeque<Vec<u8>>,
 }
 
 impl Card {
-    /// The card the driver's `device` is.
-    pub fn new(device: ComPtr<INetworkDevice>) -> Card {
+    /// The card the driver's `device` is, whose MAC address is `mac`.
+    pub fn new(device: ComPtr<INetworkDevice>, mac: [u8; 6]) -> Card {
         Card {
             device,
+            mac,
             received: [0; MAX_FRAME],
             sending: [0; MAX_FRAME],
+            looped: VecDeque::new(),
+        }
+    }
+
+    /// Frames the stack sent to itself wait: poll again at once.
+    pub fn has_looped(&self) -> bool {
+        !self.looped.is_empty()
+    }
+
+    /// The next frame whose checksums hold (others are dropped, as a
+    /// card that checked them would): one looped back first, else one from
+    /// the card.
+    fn next_frame(&mut self) -> Option<usize> {
+        loop {
+            let length = self.next_any_frame()?;
+            if self.received.get(..length).is_some_and(checksums_hold) {
+                return Some(length);
+            }
+        }
+    }
+
+    /// The next frame, whatever its checksums.
+    fn next_any_frame(&mut self) -> Option<usize> {
+        if let Some(frame) = self.looped.pop_front() {
+            let into = self.received.get_mut(..frame.len())?;
+            into.copy_from_slice(&frame);
+            if self.looped.is_empty() {
+                // An idle stack holds no memory for its loop.
+                self.looped = VecDeque::new();
+            }
+            return Some(frame.len());
+        }
+        // A frame the driver could not hand over (too long) is dropped
+        // there: smoltcp sees the next one, or none.
+        // (0: none is waiting.)
+        self.device
+            .receive(&mut self.received)
+            .ok()
+            .filter(|&length| length != 0)
+    }
+
+    fn sending(&mut self) -> Sending<'_> {
+        Sending {
+            device: &self.device,
+            mac: self.mac,
+            buffer: &mut self.sending,
+            looped: &mut self.looped,
         }
     }
 }
@@ -34,7 +98,9 @@ pub struct Received<'a>(&'a [u8]);
 /// Room for a frame to send.
 pub struct Sending<'a> {
     device: &'a INetworkDevice,
+    mac: [u8; 6],
     buffer: &'a mut [u8; MAX_FRAME],
+    looped: &'a mut VecDeque<Vec<u8>>,
 }
 
 impl phy::Device for Card {
@@ -42,33 +108,30 @@ impl phy::Device for Card {
     type TxToken<'a> = Sending<'a>;
 
     fn receive(&mut self, _: Instant) -> Option<(Received<'_>, Sending<'_>)> {
-        // A frame the driver could not hand over (too long) is dropped
-        // there: smoltcp sees the next one, or none.
-        let length = self.device.receive(&mut self.received).ok()?;
+        let length = self.next_frame()?;
+        let sending = Sending {
+            device: &self.device,
+            mac: self.mac,
+            buffer: &mut self.sending,
+            looped: &mut self.looped,
+        };
         let frame = self
             .received
             .get(..length)
             .filter(|frame| !frame.is_empty())?;
-        Some((
-            Received(frame),
-            Sending {
-                device: &self.device,
-                buffer: &mut self.sending,
-            },
-        ))
+        Some((Received(frame), sending))
     }
 
     fn transmit(&mut self, _: Instant) -> Option<Sending<'_>> {
-        Some(Sending {
-            device: &self.device,
-            buffer: &mut self.sending,
-        })
+        Some(self.sending())
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
         let mut capabilities = DeviceCapabilities::default();
         capabilities.medium = Medium::Ethernet;
         capabilities.max_transmission_unit = MAX_FRAME;
+        // Checked and filled in here, not by smoltcp.
+        capabilities.checksum = ChecksumCapabilities::ignored();
         capabilities
     }
 }
@@ -83,6 +146,13 @@ impl phy::TxToken for Sending<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, length: usize, f: F) -> R {
         let frame = &mut self.buffer[..length.min(MAX_FRAME)];
         let result = f(frame);
+        fill_checksums(frame);
+        if is_for_itself(frame, self.mac) {
+            if self.looped.len() < MAX_LOOPED {
+                self.looped.push_back(frame.to_vec());
+            }
+            return result;
+        }
         // A frame the card has no room for is lost, as on a wire: TCP
         // sends it again, DHCP asks again.
         let _ = self.device.send(frame);

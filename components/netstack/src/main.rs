@@ -27,22 +27,30 @@
 extern crate alloc;
 
 mod card;
+mod objects;
+mod sockets;
 
 use alloc::sync::Arc;
-use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use component::threads::{Condition, Lock};
+use interfaces::namespace::flags;
+use interfaces::network::STACK_PATH;
+use interfaces::socket::{PROTOCOL_TCP, PROTOCOL_UDP};
 use interfaces::{
-    IEntropySource, INamespace, INetworkDevice, INetworkStack, INetworkStackImpl, IScheduler,
-    IThread, NetworkConfiguration,
+    IEntropySource, INamespace, INamespaceImpl, INetworkDevice, INetworkStack, INetworkStackImpl,
+    IScheduler, ISocketFactory, IThread, NetworkConfiguration,
 };
-use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
 use smoltcp::socket::dhcpv4;
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
 
 use card::Card;
+use objects::{Factory, Held};
+use sockets::{MAX_TCP, Sockets};
 
 /// The card's driver.
 const CARD_PATH: &str = "/virtio-net";
@@ -54,11 +62,15 @@ const THREAD_STACK: u64 = 32 * 1024;
 /// says when its timers are due; this bounds a wait it does not bound).
 const MAX_SLEEP_US: u64 = 1_000_000;
 
+/// The socket factories' names under `/net`, and their protocols.
+const FACTORIES: [(&str, u32); 2] = [("tcp", PROTOCOL_TCP), ("udp", PROTOCOL_UDP)];
+
 /// What the stack's thread and its clients share.
 struct Shared {
     stack: Lock<Stack>,
-    /// Signalled when DHCP configures the stack.
-    configured: Condition,
+    /// Broadcast after each poll of the stack: sockets and DHCP may have
+    /// news for whoever waits.
+    changed: Condition,
     /// The card, for the thread's waits outside the lock.
     device: ComPtr<INetworkDevice>,
     scheduler: ComPtr<IScheduler>,
@@ -67,7 +79,9 @@ struct Shared {
 /// The stack's state.
 struct Stack {
     interface: Interface,
-    sockets: SocketSet<'static>,
+    set: SocketSet<'static>,
+    /// The sockets' endpoints over `set`.
+    table: Sockets,
     card: Card,
     dhcp: SocketHandle,
     configuration: NetworkConfiguration,
@@ -78,8 +92,13 @@ struct Stack {
 /// The stack the thread runs (it starts with a number, not a pointer).
 static RUNNING: sync::Mutex<Option<Arc<Shared>>> = sync::Mutex::new(None);
 
-/// The stack, as its clients hold it.
-#[class(INetworkStack)]
+/// The address of the stack's object, as the constructor returned it
+/// (the object the namespace registers at `/net`).
+static OBJECT: AtomicUsize = AtomicUsize::new(0);
+
+/// The stack, as its clients hold it; as a namespace, its socket
+/// factories (`/net/tcp`, `/net/udp`).
+#[class(INetworkStack, INamespace)]
 struct NetworkStack {
     shared: Arc<Shared>,
     /// The stack's thread, once started.
@@ -116,13 +135,94 @@ impl INetworkStackImpl for NetworkStack {
         self.start()?;
         let mut stack = self.shared.stack.lock();
         while stack.configuration.address == 0 {
-            let (guard, timed_out) = self.shared.configured.wait_until(stack, deadline);
+            let (guard, timed_out) = self.shared.changed.wait_until(stack, deadline);
             stack = guard;
             if timed_out && stack.configuration.address == 0 {
                 return Err(Status::TIMED_OUT);
             }
         }
         Ok(stack.configuration)
+    }
+}
+
+/// The address of `object`'s identity.
+fn identity(object: &IUnknown) -> usize {
+    core::ptr::from_ref(object).addr()
+}
+
+impl NetworkStack {
+    /// The stack's object as the namespace has it registered at `/net`,
+    /// for a factory to hold. Bound by name: a method has only the state.
+    fn registered(&self) -> Result<ComPtr<IUnknown>> {
+        let object = component::namespace()?.bind(STACK_PATH, 0)?;
+        let ours = identity(object.as_unknown()) == OBJECT.load(Ordering::Relaxed);
+        ours.then_some(object).ok_or(Status::NOT_FOUND)
+    }
+}
+
+/// The factory's protocol for its name (`/tcp`, with or without `/`).
+fn factory_named(name: &str) -> Result<u32> {
+    let name = name.strip_prefix('/').unwrap_or(name);
+    FACTORIES
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|&(_, protocol)| protocol)
+        .ok_or(Status::NOT_FOUND)
+}
+
+/// Writes the name of the factory after `after` (none: the first).
+fn list_factory(directory: &str, after: Option<&str>, buffer: &mut [u8]) -> Result<usize> {
+    if directory != "/" {
+        return Err(Status::NOT_FOUND);
+    }
+    let next = match after {
+        None => 0,
+        Some(previous) => {
+            let previous = previous.strip_prefix('/').unwrap_or(previous);
+            1 + FACTORIES
+                .iter()
+                .position(|(name, _)| *name == previous)
+                .ok_or(Status::NOT_FOUND)?
+        }
+    };
+    let (name, _) = FACTORIES.get(next).ok_or(Status::NO_MORE_ENTRIES)?;
+    com::copy_text(name, buffer)
+}
+
+impl INamespaceImpl for NetworkStack {
+    fn register(&self, _name: &str, _object: &IUnknown, _flags: u32) -> Result<()> {
+        Err(Status::ACCESS_DENIED)
+    }
+
+    fn unregister(&self, _name: &str) -> Result<()> {
+        Err(Status::ACCESS_DENIED)
+    }
+
+    /// A new factory of the protocol named, holding the stack.
+    fn bind(&self, name: &str, _flags: u32) -> Result<ComPtr<IUnknown>> {
+        let protocol = factory_named(name)?;
+        self.start()?;
+        let held = Arc::new(Held {
+            shared: self.shared.clone(),
+            _stack: self.registered()?,
+        });
+        let factory: ComPtr<ISocketFactory> = ComObject::create(Factory { held, protocol });
+        Ok(factory.to_unknown())
+    }
+
+    fn find_first(&self, directory: &str, buffer: &mut [u8]) -> Result<usize> {
+        list_factory(directory, None, buffer)
+    }
+
+    fn find_next(&self, directory: &str, previous: &str, buffer: &mut [u8]) -> Result<usize> {
+        list_factory(directory, Some(previous), buffer)
+    }
+
+    fn capabilities(&self, name: &str) -> Result<u32> {
+        if name == "/" {
+            return Ok(flags::READ | flags::DIRECTORY);
+        }
+        factory_named(name).map(|_| flags::READ)
     }
 }
 
@@ -155,11 +255,19 @@ extern "C" fn run(_: u64) {
             if stack.stopping {
                 return;
             }
-            if stack.poll() {
-                shared.configured.broadcast();
+            let changed = stack.poll();
+            // Every time: a connection closed without a word (already
+            // reset when its object let go) is dropped all the same.
+            let Stack { set, table, .. } = &mut *stack;
+            table.collect(set);
+            if changed {
+                shared.changed.broadcast();
             }
             stack.delay_us()
         };
+        if delay_us == 0 {
+            continue;
+        }
         let deadline = shared.deadline_after(delay_us);
         // A timeout is the stack's timer coming due: poll again. A card
         // that fails its wait is not waited on again before the deadline
@@ -185,26 +293,25 @@ impl Shared {
 
 impl Stack {
     /// Lets the stack take in and send out what it can, and follows
-    /// DHCP: true when DHCP (re)configured the stack.
+    /// DHCP: true when a socket or the configuration may have changed
+    /// (a frame came or went, DHCP spoke) — news for whoever waits.
     fn poll(&mut self) -> bool {
-        let _ = self
-            .interface
-            .poll(now(), &mut self.card, &mut self.sockets);
-        let event = self.sockets.get_mut::<dhcpv4::Socket>(self.dhcp).poll();
+        let result = self.interface.poll(now(), &mut self.card, &mut self.set);
+        let event = self.set.get_mut::<dhcpv4::Socket>(self.dhcp).poll();
+        let changed = result == PollResult::SocketStateChanged || event.is_some();
         match event {
             Some(dhcpv4::Event::Configured(config)) => {
                 let address = config.address;
                 let router = config.router;
                 let server = config.server.address;
                 self.configure(Some(address), router, server);
-                true
             }
             Some(dhcpv4::Event::Deconfigured) => {
                 self.configure(None, None, Ipv4Address::UNSPECIFIED);
-                false
             }
-            None => false,
+            None => {}
         }
+        changed
     }
 
     /// Takes (or, with `None`, drops) the address DHCP gave.
@@ -233,8 +340,11 @@ impl Stack {
 
     /// How long the thread may sleep before the stack's next timer.
     fn delay_us(&mut self) -> u64 {
+        if self.card.has_looped() {
+            return 0;
+        }
         self.interface
-            .poll_delay(now(), &self.sockets)
+            .poll_delay(now(), &self.set)
             .map_or(MAX_SLEEP_US, |delay| delay.total_micros().min(MAX_SLEEP_US))
     }
 }
@@ -255,18 +365,26 @@ fn construct() -> Result<ComPtr<IUnknown>> {
     let namespace = component::namespace()?;
     let device = namespace.bind(CARD_PATH, 0)?.query::<INetworkDevice>()?;
     let mac_address = device.mac_address()?;
-    let mut card = Card::new(device.clone());
     let mac_bytes = mac_address.to_be_bytes();
-    let hardware = EthernetAddress::from_bytes(mac_bytes.get(2..).ok_or(Status::FAILED)?);
+    let mac: [u8; 6] = mac_bytes
+        .get(2..)
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or(Status::FAILED)?;
+    let mut card = Card::new(device.clone(), mac);
+    let hardware = EthernetAddress::from_bytes(&mac);
     let mut config = Config::new(HardwareAddress::Ethernet(hardware));
     let seed = device_seed(&namespace);
     config.random_seed = seed.unwrap_or(mac_address ^ component::now_us().rotate_left(24));
+    let config_seed = config.random_seed;
     let interface = Interface::new(config, &mut card, now());
-    let mut sockets = SocketSet::new(vec![]);
-    let dhcp = sockets.add(dhcpv4::Socket::new());
+    // Room for every socket from the start: the set never grows, so
+    // connections come and go without the heap moving.
+    let mut set = SocketSet::new(Vec::with_capacity(MAX_TCP + 1 + sockets::MAX_UDP));
+    let dhcp = set.add(dhcpv4::Socket::new());
     let stack = Lock::new(Stack {
         interface,
-        sockets,
+        set,
+        table: Sockets::new(config_seed),
         card,
         dhcp,
         configuration: NetworkConfiguration {
@@ -277,7 +395,7 @@ fn construct() -> Result<ComPtr<IUnknown>> {
         stopping: false,
     })?;
     let shared = Arc::new(Shared {
-        configured: stack.condition()?,
+        changed: stack.condition()?,
         stack,
         device,
         scheduler: component::threads::scheduler()?,
@@ -286,7 +404,9 @@ fn construct() -> Result<ComPtr<IUnknown>> {
         shared,
         thread: Lock::new(None)?,
     };
-    Ok(ComObject::create::<INetworkStack>(stack).to_unknown())
+    let object = ComObject::create::<INetworkStack>(stack).to_unknown();
+    OBJECT.store(identity(&object), Ordering::Relaxed);
+    Ok(object)
 }
 
 component::component!(construct);

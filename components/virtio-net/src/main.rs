@@ -23,6 +23,8 @@
 
 extern crate alloc;
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use com::{ComObject, ComPtr, IUnknown, Result, class};
 use component::threads::Lock;
 use interfaces::device::virtio;
@@ -39,6 +41,8 @@ struct Card {
     /// The card's interrupt (the transport holds it too).
     interrupt: ComPtr<IInterruptSource>,
     mac_address: u64,
+    /// Set by `wake`: the wait under way ends whatever the card says.
+    woken: AtomicBool,
 }
 
 impl INetworkDeviceImpl for Card {
@@ -55,22 +59,29 @@ impl INetworkDeviceImpl for Card {
     }
 
     /// Sent frames' buffers are taken back first (their interrupt says no
-    /// more than that), and the interrupt is acknowledged at the card
-    /// before it is looked at:
-    /// news that comes after raises the line again, which the wait sees
-    /// (the source is re-armed as the wait begins), so none is lost.
+    /// more than that, and ends no wait unless the client ran out of
+    /// them), and the interrupt is acknowledged at the card before it is
+    /// looked at: news that comes after raises the line again, which the
+    /// wait sees (the source is re-armed as the wait begins), so none is
+    /// lost.
     fn wait_until(&self, deadline: u64) -> Result<()> {
-        {
-            let mut card = self.card.lock();
-            card.ack_interrupt();
-            if card.has_work()? {
+        loop {
+            if self.woken.swap(false, Ordering::AcqRel) {
                 return Ok(());
             }
+            {
+                let mut card = self.card.lock();
+                card.ack_interrupt();
+                if card.has_work()? {
+                    return Ok(());
+                }
+            }
+            self.interrupt.wait_until(deadline)?;
         }
-        self.interrupt.wait_until(deadline)
     }
 
     fn wake(&self) -> Result<()> {
+        self.woken.store(true, Ordering::Release);
         self.interrupt.raise()
     }
 }
@@ -89,6 +100,7 @@ fn construct() -> Result<ComPtr<IUnknown>> {
         mac_address: mac_number(card.mac_address()),
         card: Lock::new(card)?,
         interrupt,
+        woken: AtomicBool::new(false),
     };
     Ok(ComObject::create::<INetworkDevice>(card).to_unknown())
 }

@@ -28,6 +28,7 @@ pub mod power;
 pub mod process;
 pub mod program;
 pub mod scheduler;
+pub mod service;
 pub mod socket;
 pub mod threads;
 pub mod trust;
@@ -62,6 +63,7 @@ pub use process::{
 };
 pub use program::{IProgram, IProgramImpl};
 pub use scheduler::{IScheduler, ISchedulerImpl, ISchedulerPolicy, ISchedulerPolicyImpl, Pick};
+pub use service::{IService, IServiceImpl};
 pub use socket::{
     Datagram, ISocket, ISocketFactory, ISocketFactoryImpl, ISocketImpl, SocketAddress, SocketStatus,
 };

@@ -16,6 +16,17 @@ pub mod state {
     pub const EXITED: u32 = 4;
 }
 
+/// A thread's state as `ps` and the status page name it.
+pub fn state_name(state: u32) -> &'static str {
+    match state {
+        state::READY => "ready",
+        state::RUNNING => "running",
+        state::SLEEPING => "sleeping",
+        state::BLOCKED => "blocked",
+        _ => "exited",
+    }
+}
+
 /// One thread's figures.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Record)]

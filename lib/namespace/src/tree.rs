@@ -188,10 +188,31 @@ impl Namespace {
                 }
                 Err(Status::IMPORT_CYCLE)
             }
-            Resolution::Load(load) => self.load(name, flags, &load),
+            Resolution::Load(load) => match self.load(name, flags, &load) {
+                Err(Status::NOT_FOUND) => self.bind_in_parent(name, flags),
+                loaded => loaded,
+            },
             Resolution::Failed(status) => Err(status),
             Resolution::Missing => Err(Status::NOT_FOUND),
         }
+    }
+
+    /// A name below a component that is not loaded yet (`/net/tcp` before
+    /// `/net`), which has no image of its own: its parent is bound —
+    /// loading it, or in turn its own parent — and, if it is a namespace,
+    /// asked for the rest of the name. The parent stays loaded only while
+    /// something holds what it gave. A parent that cannot be bound, or is
+    /// no namespace, leaves the name not found.
+    fn bind_in_parent(&self, name: &str, flags: u32) -> Result<ComPtr<IUnknown>> {
+        let (parent, rest) = path::ancestors(name).next().ok_or(Status::NOT_FOUND)?;
+        // Through `bind_slowly`, which finds a registered parent too: a
+        // call of `bind` itself here would make it recursive, and keep it
+        // from being inlined into its fast path.
+        let extension = self
+            .bind_slowly(parent, 0)
+            .and_then(|parent| parent.query::<INamespace>())
+            .map_err(|_| Status::NOT_FOUND)?;
+        extension.bind(rest, flags)
     }
 
     /// Loads `name`, which this binder marked as loading, registers it
@@ -367,6 +388,8 @@ impl INamespaceImpl for Namespace {
     }
 
     fn capabilities(&self, name: &str) -> Result<u32> {
+        // Whether a name is loaded is news only after a collection.
+        self.collect_if_requested();
         let name = path::validate(name)?;
         let state = self.state.lock();
         let entries = &state.entries;

@@ -626,11 +626,18 @@ fn a_bind_with_keep_registers_the_loaded_object_as_kept() {
     assert_eq!(root.capabilities("/plain").unwrap() & flags::KEEP, 0);
 }
 
-/// A loader whose objects are namespaces, each holding one entry `/inside`.
-struct NamespaceLoader;
+/// A loader whose objects are namespaces, each holding one entry `/inside`;
+/// with a list of images, only those names load, and only `/sys/vm` as a
+/// namespace (the others as labels).
+struct NamespaceLoader(Option<&'static [&'static str]>);
 
 impl Loader for NamespaceLoader {
-    fn load(&self, _name: &str) -> Result<ComPtr<IUnknown>> {
+    fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
+        match self.0 {
+            Some(images) if !images.contains(&name) => return Err(Status::NOT_FOUND),
+            Some(_) if name != "/sys/vm" => return Ok(label(name, &drops())),
+            _ => {}
+        }
         let loaded = namespace(None);
         loaded.register("/inside", &label("inside", &drops()), 0)?;
         Ok(loaded.to_unknown())
@@ -649,7 +656,7 @@ impl Loader for NamespaceLoader {
 
 #[test]
 fn a_loaded_namespace_extends_the_tree_holding_one_reference() {
-    let root = namespace(Some(Box::new(NamespaceLoader)));
+    let root = namespace(Some(Box::new(NamespaceLoader(None))));
     let loaded = root.bind("/sys/vm", 0).unwrap();
     assert_ne!(root.capabilities("/sys/vm").unwrap() & flags::EXTENSION, 0);
     assert_eq!(list(&root, "/sys/vm").unwrap(), ["inside"]);
@@ -657,4 +664,22 @@ fn a_loaded_namespace_extends_the_tree_holding_one_reference() {
     // Ours and the namespace's: nothing more is held, so the loader's
     // collection can tell when nobody else uses it.
     assert_eq!(loaded.reference_count(), 2);
+}
+
+#[test]
+fn a_name_below_an_unloaded_namespace_loads_it() {
+    let root = namespace(Some(Box::new(NamespaceLoader(Some(&[
+        "/sys/vm", "/hello",
+    ])))));
+    let inside = root.bind("/sys/vm/inside", 0).unwrap();
+    assert_eq!(text_of(&inside), "inside");
+    assert_ne!(root.capabilities("/sys/vm").unwrap() & flags::EXTENSION, 0);
+    assert_eq!(
+        root.bind("/sys/vm/absent", 0).err(),
+        Some(Status::NOT_FOUND)
+    );
+    // A parent that is no namespace, and one with no image, give nothing.
+    assert_eq!(root.bind("/hello/x", 0).err(), Some(Status::NOT_FOUND));
+    assert_eq!(root.bind("/none/x/y", 0).err(), Some(Status::NOT_FOUND));
+    assert_eq!(root.capabilities("/none").err(), Some(Status::NOT_FOUND));
 }

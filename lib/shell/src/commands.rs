@@ -7,7 +7,7 @@ use core::fmt::Write;
 
 use com::{ComPtr, Status};
 use interfaces::namespace::{flags, for_each_name};
-use interfaces::threads::state;
+use interfaces::threads::state_name;
 use interfaces::vm::MANAGER_PATH;
 use interfaces::{IFile, IHeap, INamespace, IPower, IScheduler, IThreads, IVmFactory, IVmSpace};
 use private_interfaces::{IBenchmarks, ISelfTests};
@@ -215,6 +215,30 @@ const COMMANDS: &[Command] = &[
         usage: "arping <a.b.c.d>",
         summary: "ask the network card's link who has an IPv4 address (ARP)",
         run: network::arping,
+    },
+    Command {
+        name: "httpd",
+        usage: "httpd [stop]",
+        summary: "serve the status page on port 80 in the background, or stop it",
+        run: network::httpd,
+    },
+    Command {
+        name: "netstat",
+        usage: "netstat",
+        summary: "list the network stack's sockets and their states",
+        run: network::netstat,
+    },
+    Command {
+        name: "nc",
+        usage: "nc <a.b.c.d> <port> [text...]",
+        summary: "send a line over TCP and print the answer until the peer closes",
+        run: network::nc,
+    },
+    Command {
+        name: "echo-server",
+        usage: "echo-server <port> | echo-server stop",
+        summary: "start a TCP echo service in the background, or stop it",
+        run: network::echo_server,
     },
     Command {
         name: "trust",
@@ -442,13 +466,7 @@ fn ps(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
             .name
             .get(..thread.name_length as usize)
             .unwrap_or_default();
-        let state = match thread.state {
-            state::READY => "ready",
-            state::RUNNING => "running",
-            state::SLEEPING => "sleeping",
-            state::BLOCKED => "blocked",
-            _ => "exited",
-        };
+        let state = state_name(thread.state);
         let stack = if thread.stack_size == 0 {
             String::from("boot stack")
         } else {

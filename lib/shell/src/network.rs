@@ -1,18 +1,29 @@
 //! The network commands: `ifconfig` (the stack's address, loading the
-//! stack, which asks DHCP for it) and `arping` (asks the network card's
+//! stack, which asks DHCP for it), `arping` (asks the network card's
 //! link who has an IPv4 address, with ARP, straight through the card's
-//! driver).
+//! driver), `netstat` (the stack's sockets), `nc` (a TCP client),
+//! `echo-server` (starts or stops the echo service, which runs on threads
+//! of its own) and `httpd` (starts and stops the status page's server).
 
 use core::fmt::Write;
 
+use alloc::string::String;
+
 use com::Status;
 use interfaces::network::STACK_PATH;
-use interfaces::{INetworkDevice, INetworkStack, IScheduler};
+use interfaces::socket::{STATE_NAMES, TCP_PATH, UDP_PATH};
+use interfaces::{
+    INetworkDevice, INetworkStack, IScheduler, IService, ISocketFactory, SocketAddress,
+};
 
 use crate::context::{Context, Failure, Outcome, SCHEDULER_PATH, failed, service};
 
 /// The network card's driver, which `arping` talks to.
 pub const CARD_PATH: &str = "/virtio-net";
+/// The status page's server, which `httpd` starts and holds.
+pub const HTTPD_PATH: &str = "/httpd";
+/// The port it serves on.
+const HTTP_PORT: u32 = 80;
 /// How long `arping` waits for the answer, in milliseconds.
 const ARP_TIMEOUT_MS: u64 = 1000;
 /// How long `ifconfig` waits for DHCP, in milliseconds.
@@ -97,6 +108,154 @@ pub fn ifconfig(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         Ipv4(configuration.dhcp_server)
     );
     Ok(None)
+}
+
+/// `httpd`: starts the status page's server, which serves in the
+/// background while the shell holds it; `httpd stop` stops it and lets
+/// it (and the network stack, if nothing else holds it) unload.
+pub fn httpd(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    match arguments {
+        [] => {
+            if context.held.contains(HTTPD_PATH) {
+                return Err(Failure::Status(HTTPD_PATH.into(), Status::ALREADY_EXISTS));
+            }
+            let server = service::<IService>(context.namespace, HTTPD_PATH, 0)?;
+            let subject = alloc::format!("{HTTPD_PATH} on port {HTTP_PORT}");
+            server.start(HTTP_PORT).map_err(failed(&subject))?;
+            let _ = writeln!(
+                context.output,
+                "httpd: serving the status page on port {HTTP_PORT} (`httpd stop` stops it)"
+            );
+            context.held.put(HTTPD_PATH.into(), server.to_unknown());
+        }
+        ["stop"] => {
+            let server = context
+                .held
+                .take(HTTPD_PATH)
+                .ok_or(Failure::Status(HTTPD_PATH.into(), Status::NOT_CONNECTED))?;
+            server
+                .query::<IService>()
+                .and_then(|server| server.stop())
+                .map_err(failed(HTTPD_PATH))?;
+            let _ = writeln!(context.output, "httpd: stopped");
+        }
+        _ => return Err(Failure::Usage),
+    }
+    Ok(None)
+}
+
+/// How long `nc` may take, in milliseconds.
+const NC_TIMEOUT_MS: u64 = 5000;
+/// Where `echo-server` finds the echo service.
+pub const ECHO_PATH: &str = "/echo-server";
+
+/// `netstat`: every socket of the stack, TCP then UDP, with its state;
+/// the stack is not loaded for it.
+pub fn netstat(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    if !arguments.is_empty() {
+        return Err(Failure::Usage);
+    }
+    if context.namespace.capabilities(STACK_PATH).is_err() {
+        let _ = writeln!(context.output, "no sockets (the stack is not loaded)");
+        return Ok(None);
+    }
+    let _ = writeln!(
+        context.output,
+        "proto local                 peer                  state        recv-q send-q"
+    );
+    for (path, protocol) in [(TCP_PATH, "tcp"), (UDP_PATH, "udp")] {
+        let factory = service::<ISocketFactory>(context.namespace, path, 0)?;
+        for index in 0.. {
+            let status = match factory.socket_status(index) {
+                Err(Status::NO_MORE_ENTRIES) => break,
+                status => status.map_err(failed(path))?,
+            };
+            let state = STATE_NAMES.get(status.state as usize).unwrap_or(&"?");
+            let _ = writeln!(
+                context.output,
+                "{protocol:<5} {:<21} {:<21} {state:<12} {:>6} {:>6}",
+                Endpoint(status.local),
+                Endpoint(status.peer),
+                status.receive_queued,
+                status.send_queued,
+            );
+        }
+    }
+    Ok(None)
+}
+
+/// `echo-server <port>`: starts the echo service on the port and holds
+/// it (it runs on its own threads); `echo-server stop` stops it.
+pub fn echo_server(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    match arguments {
+        ["stop"] => {
+            let held = context.held.take(ECHO_PATH);
+            let echo = held.ok_or(Failure::Status(ECHO_PATH.into(), Status::NOT_CONNECTED))?;
+            let echo = echo.query::<IService>().map_err(failed(ECHO_PATH))?;
+            echo.stop().map_err(failed(ECHO_PATH))?;
+            let _ = writeln!(context.output, "echo-server: stopped");
+        }
+        [port] => {
+            let port: u16 = port.parse().map_err(|_| Failure::Usage)?;
+            let echo = service::<IService>(context.namespace, ECHO_PATH, 0)?;
+            echo.start(u32::from(port)).map_err(failed(ECHO_PATH))?;
+            if !context.held.contains(ECHO_PATH) {
+                context.held.put(String::from(ECHO_PATH), echo.to_unknown());
+            }
+            let _ = writeln!(
+                context.output,
+                "echo-server: listening on port {port} ('echo-server stop' stops it)"
+            );
+        }
+        _ => return Err(Failure::Usage),
+    }
+    Ok(None)
+}
+
+/// `nc <a.b.c.d> <port> [text...]`: connects over TCP, sends the text
+/// and a newline, closes its sending side, and prints what the peer
+/// sends back until it closes — all within [`NC_TIMEOUT_MS`].
+pub fn nc(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    let [address, port, words @ ..] = arguments else {
+        return Err(Failure::Usage);
+    };
+    let peer = u32::from_be_bytes(parse_ipv4(address).ok_or(Failure::Usage)?);
+    let port: u16 = port.parse().map_err(|_| Failure::Usage)?;
+    let factory = service::<ISocketFactory>(context.namespace, TCP_PATH, 0)?;
+    let scheduler = service::<IScheduler>(context.namespace, SCHEDULER_PATH, 0)?;
+    let deadline = deadline_in(&scheduler, NC_TIMEOUT_MS).map_err(failed(SCHEDULER_PATH))?;
+    let socket = factory.create().map_err(failed(TCP_PATH))?;
+    socket
+        .connect(peer, u32::from(port), deadline)
+        .map_err(failed(address))?;
+    let mut text = words.join(" ");
+    text.push('\n');
+    let mut rest = text.as_bytes();
+    while !rest.is_empty() {
+        let sent = socket.send(rest, deadline).map_err(failed(address))?;
+        rest = rest.get(sent..).unwrap_or_default();
+    }
+    socket.shutdown().map_err(failed(address))?;
+    let mut buffer = [0u8; 512];
+    loop {
+        let received = socket
+            .receive(&mut buffer, deadline)
+            .map_err(failed(address))?;
+        let Some(piece) = buffer.get(..received).filter(|piece| !piece.is_empty()) else {
+            return Ok(None);
+        };
+        let _ = context.output.write_str(&String::from_utf8_lossy(piece));
+    }
+}
+
+/// An address and port, printed `a.b.c.d:port`.
+struct Endpoint(SocketAddress);
+
+impl core::fmt::Display for Endpoint {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let text = alloc::format!("{}:{}", Ipv4(self.0.address), self.0.port);
+        formatter.pad(&text)
+    }
 }
 
 /// The kernel's time `ms` milliseconds from now.

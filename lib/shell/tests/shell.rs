@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use interfaces::{
     HeapStatus, IConsole, IConsoleImpl, IFile, IFileImpl, IHeap, IHeapImpl, INamespace, IPower,
-    IPowerImpl, IVmFactory, IVmFactoryImpl, IVmMapping, IVmSpace, IVmSpaceImpl, IVmView,
-    RegionStatus, SpaceStatus, VmStatus,
+    IPowerImpl, IService, IServiceImpl, IVmFactory, IVmFactoryImpl, IVmMapping, IVmSpace,
+    IVmSpaceImpl, IVmView, RegionStatus, SpaceStatus, VmStatus,
 };
 use namespace::Namespace;
 use shell_lib::{Exit, PROMPT, Shell};
@@ -165,6 +165,26 @@ impl IPowerImpl for RecordingPower {
     }
 }
 
+/// A background service that only remembers the port it serves on.
+#[class(IService)]
+struct FakeServer(Mutex<u32>);
+
+impl IServiceImpl for FakeServer {
+    fn start(&self, port: u32) -> Result<()> {
+        *self.0.lock().unwrap() = port;
+        Ok(())
+    }
+    fn stop(&self) -> Result<()> {
+        match std::mem::take(&mut *self.0.lock().unwrap()) {
+            0 => Err(Status::NOT_CONNECTED),
+            _ => Ok(()),
+        }
+    }
+    fn port(&self) -> Result<u32> {
+        Ok(*self.0.lock().unwrap())
+    }
+}
+
 struct Machine {
     output: Arc<Mutex<Vec<u8>>>,
     powered_off_with: Arc<Mutex<Option<u32>>>,
@@ -214,6 +234,11 @@ fn run(input: &str) -> Machine {
             ComObject::create::<IVmSpace>(FixedSpace(resident)),
         );
     }
+    register(
+        &namespace,
+        "/httpd",
+        ComObject::create::<IService>(FakeServer(Mutex::new(0))),
+    );
     let readme: ComPtr<IFile> =
         ComObject::create(MemoryFile(b"Welcome to Tessera.\nSecond line.\n".to_vec()));
     register(&namespace, "/boot/README", readme);
@@ -235,7 +260,10 @@ fn prompts_and_ends_with_the_input() {
 #[test]
 fn ls_lists_the_root_with_directories_marked() {
     let text = run("ls /\r").text();
-    assert!(text.contains("/boot/\r\n/dev/\r\n/sys/\r\n"), "{text}");
+    assert!(
+        text.contains("/boot/\r\n/dev/\r\n/httpd\r\n/sys/\r\n"),
+        "{text}"
+    );
     let text = run("ls /dev\r").text();
     assert!(text.contains("/dev/console\r\n/dev/power\r\n"), "{text}");
 }
@@ -371,4 +399,26 @@ fn over_long_lines_are_cut_at_the_limit() {
     let text = run(&format!("echo {long}\r")).text();
     let echoed = text.lines().nth(1).unwrap();
     assert_eq!(echoed.len(), 256 - "echo ".len(), "{echoed}");
+}
+
+#[test]
+fn httpd_starts_in_the_background_and_stops() {
+    let text = run("httpd\rhttpd\rhttpd stop\rhttpd stop\rhttpd now\r").text();
+    assert!(
+        text.contains("httpd: serving the status page on port 80 (`httpd stop` stops it)\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error: httpd: /httpd: already exists"),
+        "{text}"
+    );
+    assert!(text.contains("httpd: stopped\r\n"), "{text}");
+    assert!(
+        text.contains("error: httpd: /httpd: not connected"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error: httpd: bad arguments (usage: httpd [stop])"),
+        "{text}"
+    );
 }

@@ -40,8 +40,12 @@ pub struct NetworkCard {
     /// The buffer in flight under each transmit token, and the length
     /// of it that went out (virtio header and frame).
     sending: [Option<(Buffer, usize)>; QUEUE_SIZE],
-    /// Transmit buffers the device gave back, for the next frames.
+    /// Transmit buffers not in flight, for the next frames: all of them
+    /// are made with the card, so traffic never moves the heap.
     spare: Vec<Buffer>,
+    /// A frame was refused for want of a transmit buffer: the client
+    /// wants to hear when one comes back.
+    starved: bool,
 }
 
 impl NetworkCard {
@@ -52,10 +56,12 @@ impl NetworkCard {
             device,
             receiving: [const { None }; QUEUE_SIZE],
             sending: [const { None }; QUEUE_SIZE],
-            spare: Vec::new(),
+            spare: Vec::with_capacity(QUEUE_SIZE),
+            starved: false,
         };
         for _ in 0..QUEUE_SIZE {
             card.lend_receive_buffer(vec![0; BUFFER_SIZE].into_boxed_slice())?;
+            card.spare.push(vec![0; BUFFER_SIZE].into_boxed_slice());
         }
         Ok(card)
     }
@@ -99,13 +105,13 @@ impl NetworkCard {
             return Err(Status::INVALID_ARGUMENT);
         }
         self.reclaim_sent()?;
-        if !self.device.can_send() {
+        let spare = self.spare.pop().filter(|_| self.device.can_send());
+        let Some(mut buffer) = spare.or_else(|| {
+            self.starved = true;
+            None
+        }) else {
             return Err(Status::RETRY);
-        }
-        let mut buffer = self
-            .spare
-            .pop()
-            .unwrap_or_else(|| vec![0; BUFFER_SIZE].into_boxed_slice());
+        };
         let header = self
             .device
             .fill_buffer_header(&mut buffer)
@@ -129,11 +135,13 @@ impl NetworkCard {
     }
 
     /// Takes back the buffers of the frames the device has sent; true
-    /// when some came back (room to send again) or a frame is waiting:
-    /// the driver's client has something to do before it sleeps.
+    /// when a frame is waiting, or when buffers came back after a frame
+    /// was refused for want of one: the driver's client has something to
+    /// do before it sleeps. (Buffers coming back otherwise are no news.)
     pub fn has_work(&mut self) -> Result<bool> {
         let reclaimed = self.reclaim_sent()?;
-        Ok(reclaimed > 0 || self.device.poll_receive().is_some())
+        let room_again = reclaimed > 0 && core::mem::take(&mut self.starved);
+        Ok(room_again || self.device.poll_receive().is_some())
     }
 
     /// Acknowledges the card's interrupt, before looking for work and

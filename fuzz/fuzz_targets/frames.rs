@@ -1,0 +1,170 @@
+//! The network stack's receive path: any bytes as Ethernet frames, checked
+//! by `net-frames` as the stack's card checks them and handed to `smoltcp`
+//! (configured as `components/netstack` configures it: our checksums, a
+//! listening TCP socket and a bound UDP socket) when they pass; the wide
+//! checksum against a plain one at every alignment; filled checksums must
+//! hold. Errors are fine; a crash, a hang or a wrong sum is not.
+//!
+//! An input is a mode byte, then frames, each a 2-byte little-endian
+//! length and its bytes. Mode bit 0: each frame gets its checksums filled
+//! in first, so smoltcp sees frames that pass (the fuzzer cannot make
+//! checksums hold by chance).
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use net_frames::{checksums_hold, fill_checksums, sum};
+use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
+use smoltcp::socket::{tcp, udp};
+use smoltcp::time::Instant;
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address};
+
+/// The sum two bytes at a time, as RFC 1071 defines it.
+fn plain_sum(data: &[u8]) -> u16 {
+    let mut total: u32 = 0;
+    for pair in data.chunks(2) {
+        let word = u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]);
+        total += u32::from(word);
+        total = (total & 0xffff) + (total >> 16);
+    }
+    total as u16
+}
+
+/// Frames to take in, one at a time; what the stack sends is dropped.
+struct Wire<'a> {
+    frames: Vec<&'a [u8]>,
+    fill: bool,
+}
+
+struct Rx(Vec<u8>);
+struct Tx;
+
+impl phy::RxToken for Rx {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&self.0)
+    }
+}
+
+impl phy::TxToken for Tx {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, length: usize, f: F) -> R {
+        let mut frame = vec![0u8; length];
+        let result = f(&mut frame);
+        fill_checksums(&mut frame);
+        assert!(
+            checksums_hold(&frame),
+            "a frame the stack sent fails its checksums"
+        );
+        result
+    }
+}
+
+impl phy::Device for Wire<'_> {
+    type RxToken<'a>
+        = Rx
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = Tx
+    where
+        Self: 'a;
+
+    fn receive(&mut self, _: Instant) -> Option<(Rx, Tx)> {
+        loop {
+            let frame = self.frames.pop()?;
+            let mut frame = frame.to_vec();
+            if self.fill {
+                fill_checksums(&mut frame);
+            }
+            if checksums_hold(&frame) {
+                return Some((Rx(frame), Tx));
+            }
+        }
+    }
+
+    fn transmit(&mut self, _: Instant) -> Option<Tx> {
+        Some(Tx)
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut capabilities = DeviceCapabilities::default();
+        capabilities.medium = Medium::Ethernet;
+        capabilities.max_transmission_unit = 1514;
+        capabilities.checksum = ChecksumCapabilities::ignored();
+        capabilities
+    }
+}
+
+/// The frames of an input after its mode byte.
+fn frames(mut data: &[u8]) -> Vec<&[u8]> {
+    let mut frames = Vec::new();
+    while let [low, high, rest @ ..] = data {
+        let length = usize::from(u16::from_le_bytes([*low, *high])).min(rest.len());
+        let (frame, after) = rest.split_at(length);
+        frames.push(frame);
+        data = after;
+    }
+    frames.reverse();
+    frames
+}
+
+fuzz_target!(|data: &[u8]| {
+    for start in 0..data.len().min(8) {
+        assert_eq!(
+            sum(&data[start..]),
+            plain_sum(&data[start..]),
+            "start {start}"
+        );
+    }
+    let mut copy = data.to_vec();
+    if fill_checksums(&mut copy) {
+        assert!(checksums_hold(&copy), "filled checksums fail");
+    }
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let mut wire = Wire {
+        frames: frames(rest),
+        fill: mode & 1 == 1,
+    };
+    let mac = EthernetAddress([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
+    let mut interface = Interface::new(
+        Config::new(HardwareAddress::Ethernet(mac)),
+        &mut wire,
+        Instant::ZERO,
+    );
+    interface.update_ip_addrs(|addresses| {
+        let _ = addresses.push(IpCidr::new(
+            IpAddress::Ipv4(Ipv4Address::new(10, 0, 2, 15)),
+            24,
+        ));
+    });
+    let mut sockets = SocketSet::new(Vec::new());
+    let mut listening = tcp::Socket::new(
+        tcp::SocketBuffer::new(vec![0; 4096]),
+        tcp::SocketBuffer::new(vec![0; 4096]),
+    );
+    let _ = listening.listen(7);
+    let listening = sockets.add(listening);
+    let mut datagrams = udp::Socket::new(
+        udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 4], vec![0; 4096]),
+        udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 4], vec![0; 4096]),
+    );
+    let _ = datagrams.bind(7);
+    let datagrams = sockets.add(datagrams);
+    let mut time = 0;
+    while !wire.frames.is_empty() {
+        time += 10;
+        interface.poll(Instant::from_millis(time), &mut wire, &mut sockets);
+        // Echo what came, as the echo service does.
+        let socket = sockets.get_mut::<tcp::Socket>(listening);
+        let mut buffer = [0u8; 512];
+        if let Ok(count) = socket.recv_slice(&mut buffer) {
+            let _ = socket.send_slice(&buffer[..count]);
+        }
+        let socket = sockets.get_mut::<udp::Socket>(datagrams);
+        if let Ok((count, meta)) = socket.recv_slice(&mut buffer) {
+            let _ = socket.send_slice(&buffer[..count], meta.endpoint);
+        }
+    }
+});

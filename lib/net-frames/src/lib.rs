@@ -1,0 +1,242 @@
+//! The checksums of the Ethernet frames the network stack (`components/netstack`) receives and sends, summed eight bytes at a time — checked on the way in, filled in on the way out, in place of `smoltcp`'s two bytes at a time — and which frames the stack sends itself.
+//!
+//! The Internet checksum (RFC 1071) is a ones'-complement sum of 16-bit
+//! words; such a sum is the same whatever the width of the words added
+//! and their byte order, once folded back to 16 bits and put in order.
+//! So the aligned middle of the data is added as native 64-bit words
+//! (one load each) with the carries folded back in, and only the few
+//! bytes before and after it two at a time.
+
+#![no_std]
+#![deny(unsafe_code)]
+
+#[cfg(test)]
+mod tests;
+
+use zerocopy::FromBytes;
+
+/// An Ethernet header: destination, source, EtherType.
+const ETHERNET_HEADER: usize = 14;
+const ETHERTYPE_IPV4: [u8; 2] = [0x08, 0x00];
+const ETHERTYPE_ARP: [u8; 2] = [0x08, 0x06];
+/// IP protocol numbers.
+const ICMP: u8 = 1;
+const TCP: u8 = 6;
+const UDP: u8 = 17;
+/// The shortest IPv4 header.
+const IPV4_HEADER: usize = 20;
+/// Where each protocol keeps its checksum, from the start of its header.
+const IPV4_CHECKSUM: usize = 10;
+const ICMP_CHECKSUM: usize = 2;
+const TCP_CHECKSUM: usize = 16;
+const UDP_CHECKSUM: usize = 6;
+
+/// Adds two ones'-complement sums.
+fn add(a: u16, b: u16) -> u16 {
+    let sum = u32::from(a) + u32::from(b);
+    // At most 0xffff: two 16-bit halves of at most 0x1fffe.
+    u16::try_from((sum & 0xffff) + (sum >> 16)).unwrap_or(u16::MAX)
+}
+
+/// Folds a 64-bit ones'-complement sum down to 16 bits.
+fn fold(mut sum: u64) -> u16 {
+    for _ in 0..3 {
+        sum = (sum & 0xffff_ffff) + (sum >> 32);
+    }
+    let sum = (sum & 0xffff) + (sum >> 16);
+    u16::try_from((sum & 0xffff) + (sum >> 16)).unwrap_or(u16::MAX)
+}
+
+/// The sum of `data` as big-endian 16-bit words, two bytes at a time (a
+/// last odd byte is the high byte of a word).
+fn sum_pairs(data: &[u8]) -> u16 {
+    let mut pairs = data.chunks_exact(2);
+    let mut sum: u64 = 0;
+    for pair in &mut pairs {
+        sum += u64::from(u16::from_be_bytes([pair[0], pair[1]]));
+    }
+    if let [last] = pairs.remainder() {
+        sum += u64::from(*last) << 8;
+    }
+    fold(sum)
+}
+
+/// The ones'-complement sum of `data` as big-endian 16-bit words (not
+/// complemented): its 8-byte-aligned middle a word of eight at a time.
+pub fn sum(data: &[u8]) -> u16 {
+    let head = data.as_ptr().align_offset(8).min(data.len());
+    let (start, rest) = data.split_at(head);
+    let middle = rest.len() / 8 * 8;
+    let (aligned, end) = rest.split_at(middle);
+    let Ok(words) = <[u64]>::ref_from_bytes(aligned) else {
+        return sum_pairs(data);
+    };
+    let mut wide: u64 = 0;
+    for &word in words {
+        let (total, carry) = wide.overflowing_add(word);
+        wide = total + u64::from(carry);
+    }
+    // Native words summed: in big-endian order once folded and put right.
+    let mut after_start = add(u16::from_be(fold(wide)), sum_pairs(end));
+    // After an odd start, every word of the rest straddles two of the
+    // data's words: its sum comes out byte-swapped.
+    if head % 2 == 1 {
+        after_start = after_start.swap_bytes();
+    }
+    add(sum_pairs(start), after_start)
+}
+
+/// An IPv4 packet in a frame: where its header and payload are, and its
+/// protocol; `None` for a frame that is not IPv4 or whose lengths do not
+/// fit. `whole` is false for a fragment (its payload's checksum covers
+/// more than it holds).
+struct Ipv4 {
+    header_end: usize,
+    end: usize,
+    protocol: u8,
+    whole: bool,
+}
+
+fn ipv4(frame: &[u8]) -> Option<Ipv4> {
+    if frame.get(12..14)? != ETHERTYPE_IPV4 {
+        return None;
+    }
+    let header = frame.get(ETHERNET_HEADER..)?;
+    let version_and_length = *header.first()?;
+    let header_length = usize::from(version_and_length & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([*header.get(2)?, *header.get(3)?]));
+    if version_and_length >> 4 != 4 || header_length < IPV4_HEADER || total < header_length {
+        return None;
+    }
+    let flags_and_offset = u16::from_be_bytes([*header.get(6)?, *header.get(7)?]);
+    let end = ETHERNET_HEADER
+        .checked_add(total)
+        .filter(|&end| end <= frame.len())?;
+    Some(Ipv4 {
+        header_end: ETHERNET_HEADER + header_length,
+        end,
+        protocol: *header.get(9)?,
+        // More fragments (0x2000) or a fragment offset.
+        whole: flags_and_offset & 0x3fff == 0,
+    })
+}
+
+/// Where the payload's checksum is, from its start, and whether the
+/// addresses count (a pseudo-header), for the protocols summed here.
+fn checksum_field(protocol: u8) -> Option<(usize, bool)> {
+    match protocol {
+        ICMP => Some((ICMP_CHECKSUM, false)),
+        TCP => Some((TCP_CHECKSUM, true)),
+        UDP => Some((UDP_CHECKSUM, true)),
+        _ => None,
+    }
+}
+
+/// The sum of a TCP or UDP payload's pseudo-header: the addresses, the
+/// protocol and the payload's length.
+fn pseudo_header(frame: &[u8], packet: &Ipv4) -> u16 {
+    let addresses = frame
+        .get(ETHERNET_HEADER + 12..ETHERNET_HEADER + 20)
+        .map_or(0, sum_pairs);
+    let length = (packet.end - packet.header_end) as u64;
+    add(addresses, fold(u64::from(packet.protocol) + length))
+}
+
+/// The sum over a packet's payload that must come to `0xffff`: with its
+/// pseudo-header if the protocol has one.
+fn payload_sum(frame: &[u8], packet: &Ipv4, with_addresses: bool) -> u16 {
+    let payload = sum(&frame[packet.header_end..packet.end]);
+    if with_addresses {
+        add(pseudo_header(frame, packet), payload)
+    } else {
+        payload
+    }
+}
+
+/// Whether a frame received may go to the stack: any frame but IPv4,
+/// and IPv4 whose header checksum holds and, for a whole ICMP, TCP or UDP
+/// packet, its payload's checksum too (a UDP checksum of 0 is none). A
+/// frame shorter than its headers say fails.
+pub fn checksums_hold(frame: &[u8]) -> bool {
+    if frame.get(12..14) != Some(&ETHERTYPE_IPV4) {
+        return frame.len() >= ETHERNET_HEADER;
+    }
+    let Some(packet) = ipv4(frame) else {
+        return false;
+    };
+    if sum(&frame[ETHERNET_HEADER..packet.header_end]) != 0xffff {
+        return false;
+    }
+    let Some((field, with_addresses)) = checksum_field(packet.protocol) else {
+        return true;
+    };
+    if !packet.whole {
+        return true;
+    }
+    let Some(checksum) = frame.get(packet.header_end + field..packet.header_end + field + 2) else {
+        return false;
+    };
+    if packet.end < packet.header_end + field + 2 {
+        return false;
+    }
+    if packet.protocol == UDP && checksum == [0, 0] {
+        return true;
+    }
+    payload_sum(frame, &packet, with_addresses) == 0xffff
+}
+
+/// Writes `value` at `at` in `frame`.
+fn put(frame: &mut [u8], at: usize, value: u16) {
+    if let Some(field) = frame.get_mut(at..at + 2) {
+        field.copy_from_slice(&value.to_be_bytes());
+    }
+}
+
+/// Fills in the checksums of a frame the stack made: the IPv4 header's
+/// and, for a whole ICMP, TCP or UDP packet, its payload's. True when the
+/// frame was such a packet and got both.
+pub fn fill_checksums(frame: &mut [u8]) -> bool {
+    let Some(packet) = ipv4(frame) else {
+        return false;
+    };
+    put(frame, ETHERNET_HEADER + IPV4_CHECKSUM, 0);
+    let header = !sum(&frame[ETHERNET_HEADER..packet.header_end]);
+    put(frame, ETHERNET_HEADER + IPV4_CHECKSUM, header);
+    let Some((field, with_addresses)) = checksum_field(packet.protocol) else {
+        return false;
+    };
+    let at = packet.header_end + field;
+    if !packet.whole || packet.end < at + 2 {
+        return false;
+    }
+    put(frame, at, 0);
+    let checksum = !payload_sum(frame, &packet, with_addresses);
+    // A UDP checksum that comes to 0 is sent as its other form: 0 says
+    // there is none.
+    let checksum = if checksum == 0 && packet.protocol == UDP {
+        0xffff
+    } else {
+        checksum
+    };
+    put(frame, at, checksum);
+    true
+}
+
+/// Where an ARP request's fields lie in its frame.
+const ARP_OPERATION: core::ops::Range<usize> = 20..22;
+const ARP_SENDER_ADDRESS: core::ops::Range<usize> = 28..32;
+const ARP_TARGET_ADDRESS: core::ops::Range<usize> = 38..42;
+
+/// Is `frame` for the stack itself, whose card has MAC address `mac`: to
+/// that address, or an ARP request whose sender asks for its own address
+/// (the stack asking who has its address, to reach itself)?
+pub fn is_for_itself(frame: &[u8], mac: [u8; 6]) -> bool {
+    if frame.get(..6) == Some(&mac) {
+        return true;
+    }
+    let sender = frame.get(ARP_SENDER_ADDRESS);
+    frame.get(12..14) == Some(&ETHERTYPE_ARP)
+        && frame.get(ARP_OPERATION) == Some(&[0, 1])
+        && sender.is_some()
+        && sender == frame.get(ARP_TARGET_ADDRESS)
+}

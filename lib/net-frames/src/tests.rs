@@ -1,0 +1,110 @@
+extern crate std;
+
+use std::vec::Vec;
+
+use super::*;
+
+/// Bytes that are no pattern a wrong sum could agree with by chance.
+fn noise(length: usize) -> Vec<u8> {
+    let mut state: u32 = 0x1234_5678;
+    (0..length)
+        .map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            state.to_be_bytes()[1]
+        })
+        .collect()
+}
+
+/// An Ethernet frame of an IPv4 packet of `protocol` from 10.0.2.2 to
+/// 10.0.2.15 with `payload`, its checksums 0.
+fn frame(protocol: u8, payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::new();
+    frame.extend_from_slice(&[0x52, 0x54, 0, 0x12, 0x34, 0x56]);
+    frame.extend_from_slice(&[0x52, 0x55, 10, 0, 2, 2]);
+    frame.extend_from_slice(&ETHERTYPE_IPV4);
+    let total = u16::try_from(IPV4_HEADER + payload.len()).unwrap_or(u16::MAX);
+    frame.extend_from_slice(&[0x45, 0]);
+    frame.extend_from_slice(&total.to_be_bytes());
+    frame.extend_from_slice(&[0, 1, 0x40, 0, 64, protocol, 0, 0]);
+    frame.extend_from_slice(&[10, 0, 2, 2, 10, 0, 2, 15]);
+    frame.extend_from_slice(payload);
+    frame
+}
+
+#[test]
+fn the_wide_sum_is_the_sum_of_16_bit_words_at_every_alignment() {
+    let data = noise(1600);
+    for start in 0..16 {
+        for length in [0, 1, 2, 7, 8, 9, 63, 64, 65, 1460, 1500] {
+            let piece = &data[start..start + length];
+            assert_eq!(
+                sum(piece),
+                sum_pairs(piece),
+                "start {start}, length {length}"
+            );
+        }
+    }
+}
+
+#[test]
+fn rfc_1071_s_example_sums_as_it_says() {
+    // RFC 1071, 3: the words 0001 f203 f4f5 f6f7 sum to ddf2.
+    assert_eq!(
+        sum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+        0xddf2
+    );
+}
+
+#[test]
+fn filled_checksums_hold_and_one_changed_byte_breaks_them() {
+    for protocol in [ICMP, TCP, UDP] {
+        let mut packet = frame(protocol, &noise(1000));
+        assert!(!checksums_hold(&packet) || protocol == UDP);
+        assert!(fill_checksums(&mut packet));
+        assert!(checksums_hold(&packet), "protocol {protocol}");
+        let last = packet.len() - 1;
+        packet[last] ^= 0x40;
+        assert!(!checksums_hold(&packet), "protocol {protocol}");
+    }
+}
+
+#[test]
+fn a_known_ipv4_header_checksum_is_computed() {
+    // The header of Wikipedia's IPv4 checksum example: b861.
+    let mut packet = std::vec![0u8; ETHERNET_HEADER];
+    packet[12..14].copy_from_slice(&ETHERTYPE_IPV4);
+    packet.extend_from_slice(&[
+        0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0, 0, 0xc0, 0xa8, 0x00, 0x01,
+        0xc0, 0xa8, 0x00, 0xc7,
+    ]);
+    packet.resize(ETHERNET_HEADER + 0x73, 0);
+    fill_checksums(&mut packet);
+    assert_eq!(&packet[24..26], &[0xb8, 0x61]);
+}
+
+#[test]
+fn short_or_lying_frames_fail_and_other_frames_pass() {
+    let whole = frame(TCP, &noise(40));
+    assert!(!checksums_hold(&whole[..30]));
+    let mut longer_than_it_is = whole.clone();
+    longer_than_it_is[17] = 0xff;
+    assert!(!checksums_hold(&longer_than_it_is));
+    let mut arp = std::vec![0u8; 42];
+    arp[12..14].copy_from_slice(&ETHERTYPE_ARP);
+    assert!(checksums_hold(&arp));
+    assert!(!checksums_hold(&arp[..10]));
+}
+
+#[test]
+fn frames_to_itself_are_to_its_mac_or_ask_for_its_own_address() {
+    let mac = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+    assert!(is_for_itself(&frame(TCP, &[]), mac));
+    let mut request = std::vec![0xffu8; 42];
+    request[12..14].copy_from_slice(&ETHERTYPE_ARP);
+    request[20..22].copy_from_slice(&[0, 1]);
+    request[28..32].copy_from_slice(&[10, 0, 2, 15]);
+    request[38..42].copy_from_slice(&[10, 0, 2, 15]);
+    assert!(is_for_itself(&request, mac));
+    request[41] = 2;
+    assert!(!is_for_itself(&request, mac));
+}
