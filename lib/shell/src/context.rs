@@ -83,7 +83,7 @@ impl Held {
 
     /// The names it holds things under.
     pub fn names(&self) -> Vec<String> {
-        self.0.iter().map(|(name, _)| name.clone()).collect()
+        self.objects.iter().map(|(name, _)| name.clone()).collect()
     }
 
     /// Stops holding what it holds under `name`, and hands it over.
