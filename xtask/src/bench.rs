@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::disk;
+use crate::doc_figures;
 use crate::figures::{self, KernelSize};
 use crate::image::{self, Image};
 use crate::machine::{Machine, STEP_TIMEOUT};
@@ -209,6 +210,11 @@ pub fn run() -> Result<()> {
     let json = workspace::output_directory()?.join("bench.json");
     fs::write(&json, to_json(&results)).with_context(|| format!("writing {}", json.display()))?;
     println!("\nxtask: wrote {}", json.display());
+    let measured: Vec<(&str, u64)> = results
+        .iter()
+        .map(|figure| (figure.name.as_str(), figure.value))
+        .collect();
+    doc_figures::update(&workspace::workspace_root().join("docs"), &measured)?;
     check_targets(&results)
 }
 

@@ -28,6 +28,7 @@ mod bench;
 mod components;
 mod console;
 mod disk;
+mod doc_figures;
 mod figures;
 mod fuzz;
 mod image;
