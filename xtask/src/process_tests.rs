@@ -6,6 +6,7 @@
 
 use anyhow::{Result, ensure};
 
+use crate::figures;
 use crate::integration::{expect_output as expect, heap_used, no_modules_and_heap_back_at};
 use crate::machine::Machine;
 
@@ -25,6 +26,10 @@ pub const TESTS: &[(&str, Test)] = &[
     (
         "hostile_ecalls_from_a_process_are_refused",
         hostile_ecalls_from_a_process_are_refused,
+    ),
+    (
+        "a_process_allocates_in_its_own_heap_and_gives_every_frame_back",
+        a_process_allocates_in_its_own_heap_and_gives_every_frame_back,
     ),
 ];
 
@@ -83,6 +88,15 @@ fn a_faulting_or_killed_process_ends_and_the_system_goes_on(
             "apptest: ended: access violation",
         ],
     )?;
+    // The image is mapped W^X: its read-only data is read-only.
+    expect(
+        machine,
+        "run apptest write-rodata",
+        &[
+            "ended in U-mode: store page fault",
+            "apptest: ended: access violation",
+        ],
+    )?;
     expect(machine, "run apptest spin &", &["[", "] apptest"])?;
     let listing = expect(machine, "ps", &["apptest", "space-1", "running"])?;
     let pid = listing
@@ -112,4 +126,46 @@ fn hostile_ecalls_from_a_process_are_refused(machine: &mut Machine, _: &str) -> 
         "a bad call went through: {output}"
     );
     no_modules_and_heap_back_at(machine, before)
+}
+
+fn a_process_allocates_in_its_own_heap_and_gives_every_frame_back(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    // A process kept running holds the manager and its frame pool, so its
+    // figures carry across the one that allocates.
+    expect(machine, "run apptest spin &", &["] apptest"])?;
+    // By the end of a first run, the spinning process has touched the
+    // pages it will use and the manager's tables have grown to what a
+    // process with a heap needs: a second run must leave no drift.
+    let run = "run apptest heap 1000";
+    let made = "apptest: heap: 1000 values, sum 500500, 262144 bytes of ones";
+    expect(machine, run, &[made, "apptest: exited with 0"])?;
+    let frames = frames_free(machine)?;
+    let held = heap_used(machine)?;
+    expect(machine, run, &[made, "apptest: exited with 0"])?;
+    let frames_after = frames_free(machine)?;
+    ensure!(
+        frames_after == frames,
+        "free frames went from {frames} to {frames_after}"
+    );
+    let after = heap_used(machine)?;
+    ensure!(after == held, "heap use went from {held} to {after} bytes");
+    let listing = expect(machine, "ps", &["apptest", "running"])?;
+    let pid = listing
+        .lines()
+        .find(|line| line.contains("apptest") && line.contains("running"))
+        .and_then(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no process line in {listing:?}"))?;
+    expect(machine, &format!("kill {pid}"), &["ended: killed"])?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+/// The frames the virtual-memory manager has free (`vm`'s `frames-free=`).
+fn frames_free(machine: &mut Machine) -> Result<u64> {
+    let report = machine.run("vm")?;
+    figures::field(&report, "frames-free=")
+        .ok_or_else(|| anyhow::anyhow!("no frames-free= in {report:?}"))
 }

@@ -6,10 +6,16 @@
 //!   total; exits with 0.
 //! - `add N`: adds N to the counter at `/counter` and exits with 0,
 //!   printing nothing (the selftest's thousand cycles).
+//! - `heap N`: collects N numbers in a `Vec`, formats a `String`, boxes
+//!   their sum and fills a 256 KiB vector (past the heap's first growth),
+//!   prints what it made; exits with 0.
 //! - `exit N`: exits with code N at once (also the empty process the
 //!   `process create + exit` benchmark times).
 //! - `fault`: stores to an address nothing maps: the process ends with
 //!   `ACCESS_VIOLATION`.
+//! - `write-rodata`: stores to its own read-only data: the process ends
+//!   with `ACCESS_VIOLATION` (the image is mapped W^X, read-only data
+//!   read-only).
 //! - `hostile`: makes every kind of bad call (bad pointers, overflowing
 //!   lengths, bad handles and method numbers, an unknown service, a name
 //!   not granted) and prints each refusal; exits with how many were not
@@ -24,6 +30,11 @@
 #![no_main]
 #![deny(unsafe_code)]
 
+extern crate alloc;
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt::Write;
 
 use app::{Proxy, ecall};
@@ -44,8 +55,10 @@ fn main(arguments: &str) -> i32 {
     match what {
         "counter" => counter(number).map_or_else(|status| status.0, |()| 0),
         "add" => add(number).map_or_else(|status| status.0, |()| 0),
+        "heap" => heap(number).map_or_else(|status| status.0, |()| 0),
         "exit" => i32::try_from(number).unwrap_or(i32::MAX),
         "fault" => fault(),
+        "write-rodata" => write_read_only(),
         "hostile" => hostile(),
         "spin" => loop {
             core::hint::spin_loop();
@@ -119,6 +132,24 @@ fn add(amount: u64) -> Result<()> {
         .map(drop)
 }
 
+/// Uses the process's heap: a vector, a string, a box, and a block
+/// larger than the heap's first growth.
+fn heap(count: u64) -> Result<()> {
+    let console = Proxy::<IConsole>::bind("/dev/console")?;
+    let values: Vec<u64> = (1..=count).collect();
+    let sum = Box::new(values.iter().sum::<u64>());
+    let mut text = String::new();
+    let _ = write!(text, "{} values", values.len());
+    let big = alloc::vec![1u8; 256 * 1024];
+    let ones = big.iter().map(|&byte| u64::from(byte)).sum::<u64>();
+    drop(big);
+    print(
+        &console,
+        format_args!("apptest: heap: {text}, sum {sum}, {ones} bytes of ones"),
+    );
+    Ok(())
+}
+
 fn fault() -> i32 {
     // An address in the lower half that no region of the space maps.
     let nowhere = core::ptr::with_exposed_provenance_mut::<u64>(0x7_0000_0000);
@@ -130,6 +161,21 @@ fn fault() -> i32 {
         nowhere.write_volatile(1)
     };
     0
+}
+
+/// Read-only data: a table the store below must not change.
+static READ_ONLY: [u64; 4] = [1, 2, 3, 4];
+
+fn write_read_only() -> i32 {
+    let table = core::ptr::from_ref(&READ_ONLY).cast::<u64>().cast_mut();
+    // The store is the test: the process must end here.
+    #[allow(unsafe_code)]
+    // SAFETY: deliberately not: the page is mapped read-only, so the
+    // store faults and the kernel ends the process; nothing after it runs.
+    unsafe {
+        core::hint::black_box(table).write_volatile(5)
+    };
+    i32::try_from(READ_ONLY[0]).unwrap_or(0)
 }
 
 /// Every kind of bad call, each expected to be refused with its status.

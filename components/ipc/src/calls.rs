@@ -41,6 +41,7 @@ pub fn handle(process: &Process, registers: &[u64; ecall::REGISTERS]) -> (bool, 
         ecall::BIND => bind(process, a0, a1, a2),
         ecall::CALL => call_import(process, a0, t1, [a1, a2, a3, a4, a5, a6, a7]),
         ecall::RELEASE => release(process, a0),
+        ecall::HEAP_GROW => crate::heap::grow(process, a0),
         _ => Err(Status::NOT_SUPPORTED),
     };
     match answer {

@@ -17,13 +17,15 @@
 extern crate alloc;
 
 mod calls;
+mod heap;
 mod process;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
-use interfaces::ipc::{ProcessStatus, outcome};
+use interfaces::ipc::{MANAGER_PATH, ProcessStatus, outcome};
 use interfaces::vm::KERNEL_PATH;
 use interfaces::{
     IEcallHandler, IEcallHandlerImpl, IProcessManager, IProcessManagerImpl, IUserProcess,
@@ -36,6 +38,16 @@ use process::Process;
 /// The live processes: their records, found by their thread's id on each
 /// `ecall`. Non-empty exactly while the `ecall` hook is installed.
 static PROCESSES: Mutex<Vec<Arc<Process>>> = Mutex::new(Vec::new());
+
+/// The address of the manager this module's constructor returned (the
+/// object the namespace registers at `/sys/ipc`).
+static MANAGER: AtomicUsize = AtomicUsize::new(0);
+
+/// The manager as registered at `/sys/ipc`, held while any process lives:
+/// without it, the name would go with the last outside reference, and
+/// the next `create` would load a second instance of this module, whose
+/// hook the kernel refuses while this one's is installed.
+static HELD: Mutex<Option<ComPtr<IUnknown>>> = Mutex::new(None);
 
 /// The process manager (`/sys/ipc`).
 #[class(IProcessManager)]
@@ -87,17 +99,30 @@ pub(crate) fn traps() -> Result<ComPtr<IUserTraps>> {
         .query::<IUserTraps>()
 }
 
-/// Installs the `ecall` hook (with the first process).
+/// Installs the `ecall` hook (with the first process), and holds the
+/// manager registered at `/sys/ipc`.
 fn install_hook() -> Result<()> {
     let handler: ComPtr<IEcallHandler> = ComObject::create(EcallHandler);
-    traps()?.install_ecall(handler.as_unknown())
+    traps()?.install_ecall(handler.as_unknown())?;
+    *HELD.lock() = registered_manager();
+    Ok(())
 }
 
-/// Removes the `ecall` hook (with the last process).
+/// Removes the `ecall` hook (with the last process), and lets the
+/// registered manager go.
 fn remove_hook() {
     // Nothing is left to undo if the kernel refuses: the hook answers
     // `ecall`s of threads it has no process for with an error.
     let _ = traps().and_then(|traps| traps.remove_ecall());
+    drop(HELD.lock().take());
+}
+
+/// The object `/sys/ipc` is registered as, if it is this module's manager
+/// (an instance of this module registered nowhere holds nothing).
+fn registered_manager() -> Option<ComPtr<IUnknown>> {
+    let manager = component::namespace().ok()?.bind(MANAGER_PATH, 0).ok()?;
+    let address = core::ptr::from_ref(manager.as_unknown()).addr();
+    (address == MANAGER.load(Ordering::Relaxed)).then_some(manager)
 }
 
 /// The process of thread `thread`, if it is one.
@@ -174,7 +199,12 @@ impl Drop for ProcessObject {
 }
 
 fn construct() -> Result<ComPtr<IUnknown>> {
-    Ok(ComObject::create::<IProcessManager>(Manager).to_unknown())
+    let manager = ComObject::create::<IProcessManager>(Manager).to_unknown();
+    MANAGER.store(
+        core::ptr::from_ref(manager.as_unknown()).addr(),
+        Ordering::Relaxed,
+    );
+    Ok(manager)
 }
 
 component::component!(construct);

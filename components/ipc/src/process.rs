@@ -5,21 +5,19 @@
 //! The image comes from `/boot/<name>` (the boot file system, whose images
 //! the kernel trusts unverified too). It must import nothing: an
 //! application reaches the kernel only by `ecall`, so no kernel address is
-//! ever bound into it. It is placed for [`IMAGE_BASE`] by the module
-//! linker, and mapped with its code pages readable and executable, the
-//! rest (read-only data, data) readable and writable: sections are not
-//! page-aligned yet, so the page where code ends may hold no data.
+//! ever bound into it. It must be paged (`layout paged` in its `.def`):
+//! the image mapper (`/sys/vm-image`) places it for [`IMAGE_BASE`] and
+//! maps its code read + execute, its read-only data read-only and its data
+//! read + write, no page both writable and executable.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use com::{ComPtr, IUnknown, InterfaceSignature, Result, Status};
+use com::{ComPtr, IUnknown, Interface, InterfaceSignature, Result, Status};
 use interfaces::ipc::{ProcessStatus, process_state};
-use interfaces::vm::{MANAGER_PATH, protection};
-use interfaces::{IFile, IThread, IVmFactory, IVmMapping, IVmSpace, IVmView};
-use linker::Calls;
+use interfaces::vm::{IMAGE_MAPPER_PATH, MANAGER_PATH, protection};
+use interfaces::{IThread, IVmFactory, IVmImageMapper, IVmMapping, IVmSpace, IVmView};
 use marshal::table::Table;
-use marshal::zeroed;
 use sync::Mutex;
 
 /// Where an application's image starts in its space (4 GiB, the first
@@ -31,9 +29,6 @@ pub const STACK_TOP: u64 = 0x2_0000_0000;
 pub const STACK_SIZE: u64 = 64 * 1024;
 /// The most bytes of arguments a process is given.
 const MOST_ARGUMENTS: usize = 1024;
-/// The most bytes of an application image.
-const MOST_IMAGE: u64 = 1 << 20;
-const PAGE: u64 = 4096;
 
 /// One import: an object of another space, and its interface's signature.
 pub struct Import {
@@ -64,6 +59,8 @@ pub struct Process {
     /// Calls of its thread in progress in another space (the migration
     /// records: which import, which method), innermost last.
     pub in_call: Mutex<Vec<(u64, u64)>>,
+    /// Where its heap ends (`crate::heap`): `HEAP_BASE` until it grows.
+    pub heap_end: Mutex<u64>,
 }
 
 /// The next process's id.
@@ -80,7 +77,7 @@ impl Process {
         let namespace = component::namespace()?;
         let factory = namespace.bind(MANAGER_PATH, 0)?.query::<IVmFactory>()?;
         let space = factory.create_space()?;
-        let entry = load_image(&namespace, &factory, &space, name)?;
+        let entry = load_image(&namespace, &space, name)?;
         let argument = map_stack(&factory, &space, arguments, id)?;
         let space_number = number_of(&namespace, id);
         let view: ComPtr<IVmView> = factory.create_view(space.as_unknown())?;
@@ -97,6 +94,7 @@ impl Process {
             imports: Mutex::new(Table::default()),
             exit_code: Mutex::new(None),
             in_call: Mutex::new(Vec::new()),
+            heap_end: Mutex::new(crate::heap::HEAP_BASE),
         })
     }
 
@@ -193,60 +191,24 @@ impl Process {
     }
 }
 
-/// Reads, places and maps the image `/boot/<name>` in `space`; its entry
-/// point's address.
-fn load_image(
-    namespace: &interfaces::INamespace,
-    factory: &IVmFactory,
-    space: &IVmSpace,
-    name: &str,
-) -> Result<u64> {
+/// Maps the image `/boot/<name>` at [`IMAGE_BASE`] in `space` with the
+/// image mapper (`/sys/vm-image`), each section W^X; its entry point's
+/// address.
+fn load_image(namespace: &interfaces::INamespace, space: &IVmSpace, name: &str) -> Result<u64> {
     let mut path = String::from("/boot/");
     path.push_str(name);
-    let file = namespace.bind(&path, 0)?.query::<IFile>()?;
-    let size = file.size()?;
-    if size > MOST_IMAGE {
-        return Err(Status::BAD_IMAGE);
-    }
-    let mut bytes = zeroed(usize::try_from(size).map_err(|_| Status::BAD_IMAGE)?)?;
-    if file.read_at(0, &mut bytes)? != bytes.len() {
-        return Err(Status::BAD_IMAGE);
-    }
-    let image = image::Image::parse(&bytes).map_err(|_| Status::BAD_IMAGE)?;
-    // An application reaches the kernel by traps only: it imports nothing.
-    if image.import_symbol_count() != 0 {
-        return Err(Status::BAD_IMAGE);
-    }
-    let mut memory = zeroed(linker::memory_size(&image, Calls::Direct))?;
-    linker::place(&image, &mut memory, IMAGE_BASE, Calls::Direct, &[])
-        .map_err(|_| Status::BAD_IMAGE)?;
-    let code_end = u64::from(image.text_size()).next_multiple_of(PAGE);
-    let total = (memory.len() as u64).next_multiple_of(PAGE);
-    // Data sharing the last code page could not be written (W^X).
-    let data_start = u64::from(image.read_only_end());
-    if data_start < code_end && memory.len() as u64 > data_start {
-        return Err(Status::BAD_IMAGE);
-    }
-    let mapping = factory.create_zero_mapping(total.max(PAGE))?;
-    mapping.write(0, &memory)?;
-    space.map(
-        IMAGE_BASE,
-        mapping.as_unknown(),
-        0,
-        code_end,
-        protection::READ | protection::EXECUTE,
-    )?;
-    if total > code_end {
-        let writable = protection::READ | protection::WRITE;
-        space.map(
-            IMAGE_BASE + code_end,
-            mapping.as_unknown(),
-            code_end,
-            total - code_end,
-            writable,
-        )?;
-    }
-    Ok(IMAGE_BASE + u64::from(image.entry()))
+    let mapper = namespace
+        .bind(IMAGE_MAPPER_PATH, 0)?
+        .query::<IVmImageMapper>()?;
+    // An application reaches the kernel by traps only: the mapper refuses
+    // an image that imports, or one not laid out page by page.
+    let image = mapper
+        .map_image(space.as_unknown(), IMAGE_BASE, &path)
+        .map_err(|status| match status {
+            Status::NOT_SUPPORTED => Status::BAD_IMAGE,
+            other => other,
+        })?;
+    Ok(image.entry)
 }
 
 /// Maps the stack and writes the process's id in its top word (where

@@ -17,9 +17,18 @@
 //! the method's out-pointer, as the object would have. docs/ipc.md has
 //! the trap ABI.
 //!
-//! Depends on `com` and `interfaces`; applications (`apptest`) use it.
+//! Applications may use `alloc` (`Vec`, `String`, `Box`): the global
+//! allocator (`heap.rs`) keeps the process's heap in its own space, grown
+//! by `ecall`, and freed with the space.
+//!
+//! Depends on `com`, `interfaces`, `sync` and `linked_list_allocator`;
+//! applications (`apptest`) use it.
 
 #![no_std]
+
+extern crate alloc;
+
+mod heap;
 
 use core::ffi::c_void;
 use core::marker::PhantomData;
@@ -301,19 +310,3 @@ unsafe fn store(kind: ArgKind, out: u64, value: u64) {
     // SAFETY: as the caller promised, `out` is valid for `width` bytes.
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), out, width) };
 }
-
-/// An application has no heap yet (a heap in the process's own space is
-/// not built): every allocation fails, which ends the process as a panic.
-struct NoHeap;
-
-// SAFETY: `alloc` never hands out memory, so nothing is ever freed.
-unsafe impl core::alloc::GlobalAlloc for NoHeap {
-    unsafe fn alloc(&self, _layout: core::alloc::Layout) -> *mut u8 {
-        core::ptr::null_mut()
-    }
-
-    unsafe fn dealloc(&self, _block: *mut u8, _layout: core::alloc::Layout) {}
-}
-
-#[global_allocator]
-static NO_HEAP: NoHeap = NoHeap;

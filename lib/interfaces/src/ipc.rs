@@ -31,6 +31,19 @@ pub mod ecall {
     pub const T0: usize = 8;
     /// Index of `t1` (a call's method) among them.
     pub const T1: usize = 9;
+    /// Grows the process's heap: `a0` = bytes to add (a non-zero multiple
+    /// of 4096); `a1` comes back as the address of the added bytes, which
+    /// follow the heap's previous end (zero-filled, mapped read + write).
+    pub const HEAP_GROW: u64 = 8;
+    /// Waits on a word of the process's memory: `a0` = its address (4-byte
+    /// aligned, readable), `a1` = the value expected there (32 bits),
+    /// `a2` = a timeout in microseconds (`u64::MAX`: none). Returns at once
+    /// with `RETRY` when the word holds another value; else sleeps until
+    /// a `WAKE` of that address (`OK`) or the timeout (`TIMED_OUT`).
+    pub const WAIT: u64 = 9;
+    /// Wakes up to `a1` waiters on the word at address `a0` of the
+    /// process's memory; `a1` comes back as how many were woken.
+    pub const WAKE: u64 = 10;
 }
 
 /// What the kernel does after an `IEcallHandler::ecall`.
