@@ -28,6 +28,10 @@ pub const TESTS: &[(&str, Test)] = &[
         hostile_ecalls_from_a_process_are_refused,
     ),
     (
+        "a_process_waits_on_its_own_words_and_a_kill_ends_the_wait",
+        a_process_waits_on_its_own_words_and_a_kill_ends_the_wait,
+    ),
+    (
         "a_process_allocates_in_its_own_heap_and_gives_every_frame_back",
         a_process_allocates_in_its_own_heap_and_gives_every_frame_back,
     ),
@@ -152,6 +156,40 @@ fn a_process_allocates_in_its_own_heap_and_gives_every_frame_back(
     );
     let after = heap_used(machine)?;
     ensure!(after == held, "heap use went from {held} to {after} bytes");
+    let listing = expect(machine, "ps", &["apptest", "running"])?;
+    let pid = listing
+        .lines()
+        .find(|line| line.contains("apptest") && line.contains("running"))
+        .and_then(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no process line in {listing:?}"))?;
+    expect(machine, &format!("kill {pid}"), &["ended: killed"])?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+fn a_process_waits_on_its_own_words_and_a_kill_ends_the_wait(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    expect(
+        machine,
+        "run apptest waits",
+        &[
+            "apptest: wait value differs: -17",
+            "apptest: wait timeout: -18",
+            "apptest: wait wake, nobody waiting: 0",
+            "apptest: wait unmapped: -15",
+            "apptest: wait kernel address: -15",
+            "apptest: wait misaligned: -2",
+            "apptest: wait null: -13",
+            "apptest: wait wake unmapped: -15",
+            "apptest: waits done, 0 wrong",
+            "apptest: exited with 0",
+        ],
+    )?;
+    // Killed while it waits with no timeout: the wait ends with it.
+    expect(machine, "run apptest wait-forever &", &["] apptest"])?;
     let listing = expect(machine, "ps", &["apptest", "running"])?;
     let pid = listing
         .lines()

@@ -20,6 +20,10 @@
 //!   lengths, bad handles and method numbers, an unknown service, a name
 //!   not granted) and prints each refusal; exits with how many were not
 //!   refused as they should be.
+//! - `waits`: waits on a word of its own memory — a value that differs
+//!   (refused at once), a timeout, a wake with no waiter, and hostile
+//!   addresses — printing each answer; exits with how many were wrong.
+//! - `wait-forever`: waits on a word with no timeout, until killed.
 //! - `spin`: loops until killed.
 //! - `null-call N`, `buffers N`: the instructions of one round trip of
 //!   `IEcho::nothing`, or of `IEcho::echo` with 64-byte buffers in and
@@ -60,6 +64,16 @@ fn main(arguments: &str) -> i32 {
         "fault" => fault(),
         "write-rodata" => write_read_only(),
         "hostile" => hostile(),
+        "waits" => waits(),
+        "wait-forever" => {
+            let word = core::sync::atomic::AtomicU32::new(0);
+            let (a0, _) = ecall(
+                service::WAIT,
+                0,
+                [address_of(&word), 0, u64::MAX, 0, 0, 0, 0, 0],
+            );
+            status_of(a0).0
+        }
         "spin" => loop {
             core::hint::spin_loop();
         },
@@ -289,6 +303,70 @@ fn hostile() -> i32 {
         format_args!("apptest: hostile done, {failures} not refused"),
     );
     failures
+}
+
+/// The address of `word`, for an `ecall`.
+fn address_of(word: &core::sync::atomic::AtomicU32) -> u64 {
+    core::ptr::from_ref(word).addr() as u64
+}
+
+/// `WAIT` and `WAKE` on words of its own memory, and on addresses that
+/// are not: each answer against the one expected.
+fn waits() -> i32 {
+    let Ok(console) = Proxy::<IConsole>::bind("/dev/console") else {
+        return 100;
+    };
+    let word = core::sync::atomic::AtomicU32::new(7);
+    let at = address_of(&word);
+    let checks: [(&str, u64, [u64; 3], Status); 8] = [
+        (
+            "value differs",
+            service::WAIT,
+            [at, 8, u64::MAX],
+            Status::RETRY,
+        ),
+        ("timeout", service::WAIT, [at, 7, 20_000], Status::TIMED_OUT),
+        (
+            "wake, nobody waiting",
+            service::WAKE,
+            [at, 1, 0],
+            Status::OK,
+        ),
+        (
+            "unmapped",
+            service::WAIT,
+            [0x7_0000_0000, 0, 1],
+            Status::OUT_OF_RANGE,
+        ),
+        (
+            "kernel address",
+            service::WAIT,
+            [0x8020_0000, 0, 1],
+            Status::OUT_OF_RANGE,
+        ),
+        (
+            "misaligned",
+            service::WAIT,
+            [at + 1, 7, 1],
+            Status::INVALID_ARGUMENT,
+        ),
+        ("null", service::WAIT, [0, 0, 1], Status::NULL_POINTER),
+        (
+            "wake unmapped",
+            service::WAKE,
+            [0x7_0000_0000, 1, 0],
+            Status::OUT_OF_RANGE,
+        ),
+    ];
+    let mut wrong = 0;
+    for (what, number, [a0, a1, a2], expected) in checks {
+        let (status, _) = ecall(number, 0, [a0, a1, a2, 0, 0, 0, 0, 0]);
+        let got = status_of(status);
+        wrong += i32::from(got != expected);
+        print(&console, format_args!("apptest: wait {what}: {}", got.0));
+    }
+    print(&console, format_args!("apptest: waits done, {wrong} wrong"));
+    wrong
 }
 
 /// The least instructions of `rounds` runs of `call` on the proxy of

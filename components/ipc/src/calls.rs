@@ -42,6 +42,8 @@ pub fn handle(process: &Process, registers: &[u64; ecall::REGISTERS]) -> (bool, 
         ecall::CALL => call_import(process, a0, t1, [a1, a2, a3, a4, a5, a6, a7]),
         ecall::RELEASE => release(process, a0),
         ecall::HEAP_GROW => crate::heap::grow(process, a0),
+        ecall::WAIT => crate::waits::wait(process, a0, a1, a2),
+        ecall::WAKE => crate::waits::wake(process, a0, a1),
         _ => Err(Status::NOT_SUPPORTED),
     };
     match answer {
@@ -177,13 +179,13 @@ fn copied_call(
 
 /// A process's memory, through its space: every access is the manager's,
 /// as far as the space's regions allow.
-struct Memory {
+pub struct Memory {
     mapping: com::ComPtr<IVmMapping>,
     space: com::ComPtr<IVmSpace>,
 }
 
 impl Memory {
-    fn of(process: &Process) -> Result<Memory> {
+    pub fn of(process: &Process) -> Result<Memory> {
         Ok(Memory {
             mapping: process.memory()?,
             space: process.space()?,

@@ -19,6 +19,7 @@ extern crate alloc;
 mod calls;
 mod heap;
 mod process;
+mod waits;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

@@ -61,6 +61,11 @@ pub struct Process {
     pub in_call: Mutex<Vec<(u64, u64)>>,
     /// Where its heap ends (`crate::heap`): `HEAP_BASE` until it grows.
     pub heap_end: Mutex<u64>,
+    /// Its waits (`crate::waits`), made on its first `WAIT`.
+    pub waits: Mutex<Option<alloc::sync::Arc<crate::waits::Waits>>>,
+    /// Set by `kill`, before its waits are ended: a wait that starts after
+    /// sees it.
+    killed: core::sync::atomic::AtomicBool,
 }
 
 /// The next process's id.
@@ -95,6 +100,8 @@ impl Process {
             exit_code: Mutex::new(None),
             in_call: Mutex::new(Vec::new()),
             heap_end: Mutex::new(crate::heap::HEAP_BASE),
+            waits: Mutex::new(None),
+            killed: core::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -130,9 +137,19 @@ impl Process {
         Ok(self.exit_code.lock().unwrap_or(0))
     }
 
-    /// Ends it at its next trap.
+    /// Ends it at its next trap; a wait it is in returns, and that
+    /// `ecall`'s return is the trap.
     pub fn kill(&self) -> Result<()> {
-        self.thread.kill()
+        self.thread.kill()?;
+        self.killed
+            .store(true, core::sync::atomic::Ordering::SeqCst);
+        crate::waits::end(self);
+        Ok(())
+    }
+
+    /// True once it was killed.
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(core::sync::atomic::Ordering::SeqCst)
     }
 
     /// Lets go of its imports and its space (once its thread has ended).
@@ -142,6 +159,7 @@ impl Process {
         drop(imports);
         drop(self.memory.lock().take());
         drop(self.space.lock().take());
+        drop(self.waits.lock().take());
     }
 
     /// Its figures now.
