@@ -1,6 +1,7 @@
 //! The IPC's argument marshalling: a call's registers, as hostile U-mode
 //! code may set them, decoded against the signature of a real method and a
-//! caller's memory of two ranges (one readable, one writable). Nothing may
+//! caller's memory of two ranges (one readable, one readable and
+//! writable, holding zeros). Nothing may
 //! panic; every buffer a decode accepts lies inside memory the caller may
 //! access (the fake memory refuses anything else, and counts what it
 //! refused), and a decode that succeeds writes back without error.
@@ -40,6 +41,10 @@ impl Memory<'_> {
 impl UserMemory for Memory<'_> {
     fn read(&self, address: u64, buffer: &mut [u8]) -> Result<()> {
         let length = buffer.len() as u64;
+        if self.inside(address, length, WRITABLE, WRITABLE_SIZE) {
+            buffer.fill(0);
+            return Ok(());
+        }
         if !self.inside(address, length, READABLE, self.readable.len() as u64) {
             return Err(self.refuse());
         }
@@ -76,6 +81,7 @@ fuzz_target!(|data: &[u8]| {
         interfaces::INamespace::SIGNATURE,
         interfaces::IUserProcess::SIGNATURE,
         interfaces::IProcessManager::SIGNATURE,
+        private_interfaces::IEcho::SIGNATURE,
     ];
     let methods: Vec<_> = signatures.iter().flat_map(|signature| signature.methods).collect();
     let method = methods[usize::from(choice) % methods.len()];

@@ -5,7 +5,7 @@
 //! exits with the least count); and creating a process of an empty
 //! application and waiting for its exit, measured here.
 
-use com::{ComObject, ComPtr, Result, Status, class};
+use com::{ComObject, ComPtr, InOut, Result, Status, class};
 use interfaces::ipc::MANAGER_PATH;
 use interfaces::vm::MANAGER_PATH as VM_PATH;
 use interfaces::{IProcessManager, IUserProcess, IVmFactory, IVmSpace};
@@ -32,6 +32,11 @@ impl IEchoImpl for Echo {
             .ok_or(Status::OUT_OF_RANGE)?
             .copy_from_slice(data.get(..count).ok_or(Status::OUT_OF_RANGE)?);
         Ok(count)
+    }
+
+    fn reverse(&self, mut data: InOut<'_>) -> Result<()> {
+        data.reverse();
+        Ok(())
     }
 }
 

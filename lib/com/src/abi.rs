@@ -191,6 +191,42 @@ unsafe impl Param for &mut [u8] {
     }
 }
 
+/// An in-out byte buffer argument: the callee reads what the caller put
+/// there and may change it, and the caller sees the changes. Declare a
+/// method's argument as `data: InOut<'_>` for this; a `&mut [u8]` argument
+/// is an *output* buffer, whose contents do not travel to a callee in
+/// another address space. Derefs to the bytes.
+#[derive(Debug)]
+pub struct InOut<'a>(pub &'a mut [u8]);
+
+impl core::ops::Deref for InOut<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.0
+    }
+}
+
+impl core::ops::DerefMut for InOut<'_> {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        self.0
+    }
+}
+
+// SAFETY: as for `&mut [u8]`: the slice's pointer and length cross
+// unchanged; the caller's exclusive borrow lasts for the call.
+unsafe impl Param for InOut<'_> {
+    type Abi = RawSliceMut;
+    const KIND: ArgKind = ArgKind::BytesInOut;
+    fn to_abi(self) -> RawSliceMut {
+        self.0.to_abi()
+    }
+    unsafe fn from_abi(abi: RawSliceMut) -> Result<Self> {
+        // SAFETY: the caller passes a readable and writable range it does
+        // not touch during the call, by the ABI.
+        unsafe { <&mut [u8]>::from_abi(abi) }.map(InOut)
+    }
+}
+
 // SAFETY: the GUID crosses by pointer and is read back in place.
 unsafe impl Param for &Guid {
     type Abi = *const Guid;

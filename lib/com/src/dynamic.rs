@@ -29,7 +29,8 @@ pub enum Arg<'a> {
     In(&'a [u8]),
     /// A 128-bit identifier (`Guid`), passed by pointer.
     Guid(&'a Guid),
-    /// An output buffer the callee fills (`BytesMut`).
+    /// A buffer the callee fills (`BytesMut`), or reads and may change
+    /// (`BytesInOut`).
     Out(&'a mut [u8]),
     /// A string (`Str`).
     Text(&'a str),
@@ -46,7 +47,7 @@ impl Arg<'_> {
             ) | (Arg::Guid(_), ArgKind::Guid)
                 | (Arg::In(_), ArgKind::Bytes)
                 | (Arg::Text(_), ArgKind::Str)
-                | (Arg::Out(_), ArgKind::BytesMut)
+                | (Arg::Out(_), ArgKind::BytesMut | ArgKind::BytesInOut)
         )
     }
 

@@ -291,7 +291,7 @@ fn value_of(arg: &ArgSignature, registers: &mut impl Iterator<Item = usize>) -> 
             let (pointer, length) = (take(), take());
             Value::Text(text_at(pointer, length))
         }
-        ArgKind::Bytes | ArgKind::BytesMut => {
+        ArgKind::Bytes | ArgKind::BytesMut | ArgKind::BytesInOut => {
             let _pointer = take();
             Value::Buffer(take())
         }

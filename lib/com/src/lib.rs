@@ -63,7 +63,7 @@ mod unshared;
 pub mod wait;
 mod word_lock;
 
-pub use abi::{Param, PlainData, RawSlice, RawSliceMut, Record, Ret};
+pub use abi::{InOut, Param, PlainData, RawSlice, RawSliceMut, Record, Ret};
 pub use com_macros::{Record, class, interface, published_state};
 pub use fallible::{try_box, try_filled, try_push};
 pub use gate::{Gate, GateEntry};

@@ -23,8 +23,14 @@ pub enum ArgKind {
     Str,
     /// An input byte buffer: pointer and length.
     Bytes,
-    /// An output byte buffer the callee fills: pointer and length.
+    /// An output byte buffer the callee fills (`&mut [u8]`): pointer and
+    /// length. Across address spaces the callee gets a zeroed buffer: what
+    /// the caller had there does not travel in.
     BytesMut,
+    /// An in-out byte buffer (`InOut`): pointer and length. The callee
+    /// reads what the caller put there and may change it; across address
+    /// spaces it is copied in, then back.
+    BytesInOut,
     /// A borrowed interface pointer of the given IID.
     Interface(Guid),
     /// An owned interface pointer of the given IID (return values only).
@@ -42,7 +48,7 @@ impl ArgKind {
     /// for a pointer and a length, one for anything else.
     pub const fn registers(self) -> usize {
         match self {
-            ArgKind::Str | ArgKind::Bytes | ArgKind::BytesMut => 2,
+            ArgKind::Str | ArgKind::Bytes | ArgKind::BytesMut | ArgKind::BytesInOut => 2,
             _ => 1,
         }
     }

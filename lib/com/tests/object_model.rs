@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use com::{
-    ArgKind, ComObject, ComPtr, FieldKind, Guid, IUnknown, Interface, RawSlice, Record, Result,
-    Status, class, interface,
+    ArgKind, ComObject, ComPtr, FieldKind, Guid, IUnknown, InOut, Interface, RawSlice, Record,
+    Result, Status, class, interface,
 };
 
 #[interface("5b0e7a10-1c2d-4e3f-8a9b-0c1d2e3f4a50")]
@@ -24,6 +24,8 @@ pub trait IAccumulator {
     fn fail(&self, status: Status) -> Result<()>;
     /// Returns a snapshot record.
     fn snapshot(&self) -> Result<Snapshot>;
+    /// Upper-cases the ASCII letters of `text` in place.
+    fn shout(&self, text: InOut<'_>) -> Result<()>;
 }
 
 #[interface("5b0e7a10-1c2d-4e3f-8a9b-0c1d2e3f4a51")]
@@ -93,6 +95,10 @@ impl IAccumulatorImpl for Accumulator {
             total: u64::from(self.total.load(Ordering::SeqCst)),
             calls: self.calls.load(Ordering::SeqCst),
         })
+    }
+    fn shout(&self, mut text: InOut<'_>) -> Result<()> {
+        text.make_ascii_uppercase();
+        Ok(())
     }
 }
 
@@ -291,7 +297,10 @@ fn signature_table_describes_every_method() {
         Guid::from_u128(0x5b0e7a10_1c2d_4e3f_8a9b_0c1d2e3f4a50)
     );
     let names: Vec<_> = signature.methods.iter().map(|m| m.name).collect();
-    assert_eq!(names, ["add", "measure", "name", "fail", "snapshot"]);
+    assert_eq!(
+        names,
+        ["add", "measure", "name", "fail", "snapshot", "shout"]
+    );
     let add = signature.method("add").unwrap();
     assert_eq!(add.args[0].name, "amount");
     assert_eq!(add.args[0].kind, ArgKind::Unsigned(4));
@@ -304,6 +313,15 @@ fn signature_table_describes_every_method() {
         signature.method("name").unwrap().args[0].kind,
         ArgKind::BytesMut
     );
+    assert_eq!(
+        signature.method("shout").unwrap().args[0].kind,
+        ArgKind::BytesInOut
+    );
+    let mut text = *b"quiet";
+    Accumulator::create(&counter())
+        .shout(InOut(&mut text))
+        .unwrap();
+    assert_eq!(&text, b"QUIET");
     assert_eq!(signature.method("fail").unwrap().ret, None);
     let Some(ArgKind::Record(snapshot)) = signature.method("snapshot").unwrap().ret else {
         panic!("snapshot returns a record");
@@ -328,7 +346,7 @@ fn signature_table_describes_every_method() {
 fn vtable_layout_is_the_c_layout() {
     // Three IUnknown slots, then one function pointer per method, in order.
     let pointer = size_of::<usize>();
-    assert_eq!(size_of::<IAccumulatorVtbl>(), (3 + 5) * pointer);
+    assert_eq!(size_of::<IAccumulatorVtbl>(), (3 + 6) * pointer);
     assert_eq!(std::mem::offset_of!(IAccumulatorVtbl, add), 3 * pointer);
     assert_eq!(
         std::mem::offset_of!(IAccumulatorVtbl, snapshot),

@@ -6,7 +6,8 @@
 //! addresses, as far as its mappings allow). What comes out owns kernel
 //! copies: scalars normalized to their width, input buffers and strings
 //! copied in (strings checked as UTF-8, booleans 0 or 1), output buffers
-//! allocated and their range checked writable; [`Call::args`] lends them
+//! allocated zeroed and in-out buffers copied in, their range checked
+//! writable; [`Call::args`] lends them
 //! to `com::dynamic::call`, and [`Call::copy_out`] writes the output
 //! buffers back. A method whose arguments are all scalars allocates
 //! nothing (the fast path of register-only calls). Hostile input is an
@@ -57,7 +58,7 @@ enum Value {
     In(Vec<u8>),
     Guid(Guid),
     Text(String),
-    /// An output buffer, and where in the caller it goes back.
+    /// An output or in-out buffer, and where in the caller it goes back.
     Out {
         address: u64,
         buffer: Vec<u8>,
@@ -129,7 +130,7 @@ impl Call {
         (args, self.count)
     }
 
-    /// After the call succeeded: writes the output buffers, and a record
+    /// After the call succeeded: writes the output and in-out buffers, and a record
     /// result (its bytes in `record`), back to the caller.
     pub fn copy_out(
         &self,
@@ -188,6 +189,16 @@ fn decode_one(
             Value::Out {
                 address,
                 buffer: zeroed(length)?,
+            }
+        }
+        ArgKind::BytesInOut => {
+            let (address, length) = (next()?, next()?);
+            if checked_length(address, length)? > 0 {
+                memory.check_writable(address, length)?;
+            }
+            Value::Out {
+                address,
+                buffer: read_buffer(address, length, memory)?,
             }
         }
         ArgKind::Guid => {

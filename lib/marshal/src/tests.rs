@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use com::dynamic::{Returned, call};
-use com::{ComObject, ComPtr, Interface, Record, Result, Status, class, interface};
+use com::{ComObject, ComPtr, InOut, Interface, Record, Result, Status, class, interface};
 
 use super::*;
 
@@ -85,6 +85,8 @@ trait ITarget {
     fn length(&self, text: &str) -> Result<u32>;
     fn pair(&self, first: u64) -> Result<Pair>;
     fn nothing(&self) -> Result<()>;
+    fn bump(&self, data: InOut<'_>) -> Result<u32>;
+    fn first(&self, out: &mut [u8]) -> Result<u32>;
 }
 
 #[class(ITarget)]
@@ -111,6 +113,18 @@ impl ITargetImpl for Target {
     }
     fn nothing(&self) -> Result<()> {
         Ok(())
+    }
+    fn bump(&self, mut data: InOut<'_>) -> Result<u32> {
+        let sum = data.iter().map(|&byte| u32::from(byte)).sum();
+        for byte in data.iter_mut() {
+            *byte += 1;
+        }
+        Ok(sum)
+    }
+    fn first(&self, out: &mut [u8]) -> Result<u32> {
+        let first = out.first().copied().unwrap_or(0);
+        out.fill(5);
+        Ok(u32::from(first))
     }
 }
 
@@ -173,6 +187,40 @@ fn buffers_go_in_and_come_back_out() {
     let memory = Memory::new(&[(0x1000, b"abc", false), (0x2000, &[0; 4], true)]);
     assert_eq!(run(2, [0x1000, 3, 0x2000, 4, 0, 0, 0], &memory), Ok(3));
     assert_eq!(&memory.at(0x2000)[..3], b"cba");
+}
+
+#[test]
+fn an_in_out_buffer_is_copied_in_and_back() {
+    let memory = Memory::new(&[(0x1000, b"abc", false), (0x2000, &[1, 2, 3], true)]);
+    // The callee saw what the caller had (1 + 2 + 3) and changed it.
+    assert_eq!(run(6, [0x2000, 3, 0, 0, 0, 0, 0], &memory), Ok(6));
+    assert_eq!(memory.at(0x2000), [2, 3, 4]);
+    // Read-only memory cannot be an in-out buffer; unmapped, null and
+    // partly mapped ones are refused as any buffer is.
+    assert_eq!(
+        run(6, [0x1000, 3, 0, 0, 0, 0, 0], &memory),
+        Err(Status::ACCESS_DENIED)
+    );
+    assert_eq!(
+        run(6, [0x5000, 3, 0, 0, 0, 0, 0], &memory),
+        Err(Status::OUT_OF_RANGE)
+    );
+    assert_eq!(
+        run(6, [0, 3, 0, 0, 0, 0, 0], &memory),
+        Err(Status::NULL_POINTER)
+    );
+    assert_eq!(
+        run(6, [0x2001, 3, 0, 0, 0, 0, 0], &memory),
+        Err(Status::OUT_OF_RANGE)
+    );
+    assert_eq!(memory.at(0x2000), [2, 3, 4]);
+}
+
+#[test]
+fn an_output_buffer_starts_zeroed_whatever_the_caller_had() {
+    let memory = Memory::new(&[(0x2000, &[9, 9], true)]);
+    assert_eq!(run(7, [0x2000, 2, 0, 0, 0, 0, 0], &memory), Ok(0));
+    assert_eq!(memory.at(0x2000), [5, 5]);
 }
 
 #[test]

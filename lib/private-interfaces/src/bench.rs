@@ -1,6 +1,6 @@
 //! `IBenchmarks`: measurements of the running system, run on request (the `benchmarks` test component).
 
-use com::{Result, interface};
+use com::{InOut, Result, interface};
 
 #[interface("adc9271d-81d4-4e37-8de9-d19c2148542d")]
 /// Measurements, each an exact instruction count (under QEMU's
@@ -22,4 +22,7 @@ pub trait IEcho {
     fn nothing(&self) -> Result<()>;
     /// Copies `data` into `out` (as much as fits); returns how many bytes.
     fn echo(&self, data: &[u8], out: &mut [u8]) -> Result<usize>;
+    /// Reverses `data` in place (an in-out buffer: copied in and back
+    /// across spaces).
+    fn reverse(&self, data: InOut<'_>) -> Result<()>;
 }

@@ -262,7 +262,7 @@ fn c_type(kind: ArgKind) -> String {
         ArgKind::Bool => "uint32_t".into(),
         ArgKind::Str => "tsr_str".into(),
         ArgKind::Bytes => "tsr_bytes".into(),
-        ArgKind::BytesMut => "tsr_mut_bytes".into(),
+        ArgKind::BytesMut | ArgKind::BytesInOut => "tsr_mut_bytes".into(),
         ArgKind::Interface(_) | ArgKind::OwnedInterface(_) => "void *".into(),
         ArgKind::Guid => "const tsr_guid *".into(),
         ArgKind::Address => "uint8_t *".into(),
