@@ -7,7 +7,7 @@
 
 use com::{ComObject, ComPtr, InOut, Result, Status, class};
 use interfaces::ipc::MANAGER_PATH;
-use interfaces::vm::MANAGER_PATH as VM_PATH;
+use interfaces::vm::{IMAGE_MAPPER_PATH, MANAGER_PATH as VM_PATH};
 use interfaces::{IProcessManager, IUserProcess, IVmFactory, IVmSpace};
 use private_interfaces::{IEcho, IEchoImpl};
 
@@ -73,15 +73,16 @@ pub fn buffers_call(_: &Meter) -> Result<u64> {
 }
 
 /// Creating a process of an application that exits at once, waiting for
-/// its end and releasing it. The process manager and a space are held
-/// meanwhile, so neither it nor the virtual-memory manager loads or
-/// unloads inside the figure.
+/// its end and releasing it. The process manager, the image mapper and a
+/// space are held meanwhile, so neither they nor the virtual-memory
+/// manager load or unload inside the figure.
 pub fn create_and_exit(meter: &Meter) -> Result<u64> {
     let manager = manager()?;
     let vm = component::namespace()?
         .bind(VM_PATH, 0)?
         .query::<IVmFactory>()?;
     let _held: ComPtr<IVmSpace> = vm.create_space()?;
+    let _mapper = component::namespace()?.bind(IMAGE_MAPPER_PATH, 0)?;
     let mut failure = Ok(());
     let count = meter.measure(|| {
         let ended = manager
