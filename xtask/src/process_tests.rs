@@ -188,8 +188,15 @@ fn a_process_waits_on_its_own_words_and_a_kill_ends_the_wait(
             "apptest: exited with 0",
         ],
     )?;
-    // Killed while it waits with no timeout: the wait ends with it.
+    // Killed while it waits with no timeout: the wait ends with it. A
+    // wake of the same address by another process is of another space:
+    // it wakes nobody.
     expect(machine, "run apptest wait-forever &", &["] apptest"])?;
+    expect(
+        machine,
+        "run apptest wake-shared",
+        &["apptest: exited with 0"],
+    )?;
     let listing = expect(machine, "ps", &["apptest", "running"])?;
     let pid = listing
         .lines()

@@ -23,7 +23,11 @@
 //! - `waits`: waits on a word of its own memory — a value that differs
 //!   (refused at once), a timeout, a wake with no waiter, and hostile
 //!   addresses — printing each answer; exits with how many were wrong.
-//! - `wait-forever`: waits on a word with no timeout, until killed.
+//! - `wait-forever`: waits on [`SHARED_WORD`] with no timeout, until
+//!   killed.
+//! - `wake-shared`: wakes every waiter on [`SHARED_WORD`] — the same
+//!   address as in every other apptest process, but of its own space — and
+//!   exits with how many it woke.
 //! - `spin`: loops until killed.
 //! - `null-call N`, `buffers N`: the instructions of one round trip of
 //!   `IEcho::nothing`, or of `IEcho::echo` with 64-byte buffers in and
@@ -66,13 +70,17 @@ fn main(arguments: &str) -> i32 {
         "hostile" => hostile(),
         "waits" => waits(),
         "wait-forever" => {
-            let word = core::sync::atomic::AtomicU32::new(0);
-            let (a0, _) = ecall(
-                service::WAIT,
-                0,
-                [address_of(&word), 0, u64::MAX, 0, 0, 0, 0, 0],
-            );
+            let at = address_of(&SHARED_WORD);
+            let (a0, _) = ecall(service::WAIT, 0, [at, 0, u64::MAX, 0, 0, 0, 0, 0]);
             status_of(a0).0
+        }
+        "wake-shared" => {
+            let at = address_of(&SHARED_WORD);
+            let (a0, woken) = ecall(service::WAKE, 0, [at, u64::MAX, 0, 0, 0, 0, 0, 0]);
+            status_of(a0).check().map_or_else(
+                |status| status.0,
+                |()| i32::try_from(woken).unwrap_or(i32::MAX),
+            )
         }
         "spin" => loop {
             core::hint::spin_loop();
@@ -304,6 +312,10 @@ fn hostile() -> i32 {
     );
     failures
 }
+
+/// A word of the image's data: at the same address in every apptest
+/// process, each its own.
+static SHARED_WORD: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 
 /// The address of `word`, for an `ecall`.
 fn address_of(word: &core::sync::atomic::AtomicU32) -> u64 {
