@@ -172,6 +172,13 @@ impl Heap {
     /// is refused, a deliberately forged header is not detected.
     pub unsafe fn free(&mut self, block: *mut u8) -> Result<()> {
         let (block, placement, _) = self.live_block(block)?;
+        self.release(block, placement);
+        Ok(())
+    }
+
+    /// Frees `block`, which [`Heap::live_block`] found live and placed as
+    /// `placement`.
+    fn release(&mut self, block: NonNull<u8>, placement: Placement) {
         // Clearing the tag first is what refuses a second free of the block.
         // SAFETY: `live_block` checked the header lies inside the heap.
         unsafe { header(block).write([0, 0]) };
@@ -183,11 +190,10 @@ impl Heap {
                     .deallocate(block.sub(placement.offset), placement.layout)
             };
         }
-        Ok(())
     }
 
     /// Resizes `block` to `size` bytes aligned to `align`, in place when it
-    /// shrinks, else moving it. On failure the old block is untouched.
+    /// shrinks (with the `shrink-in-place` feature), else moving it. On failure the old block is untouched.
     ///
     /// # Safety
     /// As for [`Heap::free`].
@@ -202,7 +208,8 @@ impl Heap {
         }
         let (live, old, old_size) = self.live_block(block)?;
         let new = Placement::new(size, align)?;
-        if new.offset == old.offset
+        if cfg!(feature = "shrink-in-place")
+            && new.offset == old.offset
             && new.layout.align() == old.layout.align()
             && new.layout.size() <= old.layout.size()
         {
@@ -213,8 +220,8 @@ impl Heap {
         // SAFETY: both blocks are live and distinct, and each holds at least
         // the bytes copied.
         unsafe { ptr::copy_nonoverlapping(block, moved.as_ptr(), old_size.min(size)) };
-        // SAFETY: `block` was validated above and the caller vouches for its header.
-        unsafe { self.free(block) }?;
+        // The old block, found live above, goes without a second check.
+        self.release(live, old);
         Ok(moved)
     }
 

@@ -86,6 +86,7 @@ unsafe impl GlobalAlloc for SharedHeap {
     }
 
     /// In place when the block shrinks (see [`Heap::realloc`]).
+    #[cfg(feature = "shrink-in-place")]
     unsafe fn realloc(&self, block: *mut u8, layout: Layout, size: usize) -> *mut u8 {
         // SAFETY: `block` came from `alloc` above (GlobalAlloc's contract).
         unsafe { SharedHeap::realloc(self, block, size, layout.align()) }
