@@ -48,10 +48,15 @@ impl ModuleLoader {
 impl namespace::Loader for ModuleLoader {
     /// From `/boot` first, at no extra cost; only a name `/boot` does
     /// not have is looked for in the other directories.
-    fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
+    fn load(&self, name: &str, flags: u32) -> Result<ComPtr<IUnknown>> {
+        let registration = Registration {
+            name,
+            kept: flags & flags::KEEP != 0,
+        };
         let load_from = |directory: &str| -> Result<ComPtr<IUnknown>> {
             let location = location_in(directory, name)?;
-            super::load_and_add(&location, "", Some(name), Calls::Direct).map(|(object, _)| object)
+            super::load_and_add(&location, "", Some(registration), Calls::Direct)
+                .map(|(object, _)| object)
         };
         let [boot, others @ ..] = IMAGE_DIRECTORIES;
         let missing = match load_from(boot) {
@@ -99,15 +104,25 @@ pub fn current_thread() -> namespace::ThreadId {
     return 1;
 }
 
+/// The namespace name a module's object is registered under, and whether
+/// the bind that loads it keeps it registered after its last outside
+/// release (`KEEP`): told by the namespace at the load, so that no
+/// collection has to ask it.
+#[derive(Clone, Copy)]
+pub struct Registration<'a> {
+    pub name: &'a str,
+    pub kept: bool,
+}
+
 /// A module placed in memory and its object, not yet in the module list.
 pub type Loaded = (ComPtr<IUnknown>, Module);
 
-/// Loads the image at `location`; `registered_as` is the namespace name its
-/// object will be registered under (none for a separate instance).
+/// Loads the image at `location`; `registered_as` is how its object will
+/// be registered (none for a separate instance).
 pub fn load(
     location: &str,
     arguments: &str,
-    registered_as: Option<&str>,
+    registered_as: Option<Registration<'_>>,
     calls: Calls,
     stopwatch: &mut Stopwatch,
 ) -> Result<Loaded> {
@@ -120,8 +135,8 @@ pub fn load(
     let image =
         Image::parse(&bytes).map_err(|error| report(location, &error, Status::BAD_IMAGE))?;
     stopwatch.lap(Phase::Parse);
-    if let Some(name) = registered_as.filter(|_| signed) {
-        check_signed_name(location, &image, name)?;
+    if let Some(registration) = registered_as.filter(|_| signed) {
+        check_signed_name(location, &image, registration.name)?;
     }
     let out_of_memory = |_| {
         report(
@@ -131,7 +146,11 @@ pub fn load(
         )
     };
     let records = Records::new(&image, location, arguments).map_err(out_of_memory)?;
-    let registered_as = registered_as.map(copy).transpose().map_err(out_of_memory)?;
+    let kept = registered_as.is_some_and(|registration| registration.kept);
+    let registered_as = registered_as
+        .map(|registration| copy(registration.name))
+        .transpose()
+        .map_err(out_of_memory)?;
     stopwatch.lap(Phase::Records);
     let (addresses, dependencies) = bind_imports(location, &image)?;
     stopwatch.lap(Phase::ResolveImports);
@@ -148,7 +167,7 @@ pub fn load(
         entry: image.entry() as usize,
         dependencies,
         registered: None,
-        kept: false,
+        kept,
         aliases: Vec::new(),
     };
     stopwatch.lap(Phase::Constructor);

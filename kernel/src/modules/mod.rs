@@ -45,7 +45,6 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use com::{ComPtr, Guid, IUnknown, Result, Status};
-use interfaces::namespace::flags;
 use sync::Mutex;
 
 use crate::abi::component_memory::UncountedObject;
@@ -78,9 +77,9 @@ pub struct Module {
     /// The module's object while the namespace holds it (not counted as a
     /// reference of ours), and the name it is registered under.
     registered: Option<(UncountedObject, String)>,
-    /// The namespace said its name was bound with `KEEP`: asked once,
-    /// since a kept module's object sits at one reference (the
-    /// namespace's) and every collection would ask again.
+    /// Its name was bound with `KEEP` (the bind that loaded it): the
+    /// namespace keeps its object, which sits at one reference (the
+    /// namespace's), registered.
     kept: bool,
     /// More names the namespace has the same object under, taken over from
     /// modules whose object this module adopted.
@@ -210,7 +209,7 @@ fn refresh_filter(modules: &[Module]) {
 pub fn load_and_add(
     location: &str,
     arguments: &str,
-    registered_as: Option<&str>,
+    registered_as: Option<load::Registration<'_>>,
     calls: linker::Calls,
 ) -> Result<(ComPtr<IUnknown>, u64)> {
     // Room in the list first: no allocation may fail once the module runs.
@@ -373,7 +372,7 @@ fn next_step() -> Option<Step> {
     let mut modules = MODULES.lock();
     for index in 0..modules.len() {
         let module = &mut modules[index];
-        if module.registered.is_some() && module.references() == 1 && !module.is_kept() {
+        if module.registered.is_some() && !module.kept && module.references() == 1 {
             return unregister(module);
         }
         match &module.registered {
@@ -427,23 +426,6 @@ fn hand_over_registration(modules: &mut [Module], index: usize, object: Uncounte
         modules[adopter].aliases.append(&mut aliases);
     }
     true
-}
-
-impl Module {
-    /// True when its name was bound with `KEEP`. Only the answer yes is
-    /// remembered: `KEEP` comes with the registration (the bind that
-    /// loaded the module) and stays while the name does, but a name
-    /// asked about before the namespace holds its entry is not kept yet.
-    fn is_kept(&mut self) -> bool {
-        if !self.kept
-            && let Some((_, name)) = &self.registered
-        {
-            self.kept = namespace::current()
-                .and_then(|root| root.capabilities(name))
-                .is_ok_and(|capabilities| capabilities & flags::KEEP != 0);
-        }
-        self.kept
-    }
 }
 
 /// How many loads have produced a module since boot.

@@ -1,5 +1,6 @@
 //! The allocator over one region of memory.
 
+use core::alloc::Layout;
 use core::ptr::{self, NonNull};
 
 use com::{Result, Status};
@@ -171,6 +172,13 @@ impl Heap {
     /// is refused, a deliberately forged header is not detected.
     pub unsafe fn free(&mut self, block: *mut u8) -> Result<()> {
         let (block, placement, _) = self.live_block(block)?;
+        self.release(block, placement);
+        Ok(())
+    }
+
+    /// Frees `block`, which [`Heap::live_block`] found live and placed as
+    /// `placement`.
+    fn release(&mut self, block: NonNull<u8>, placement: Placement) {
         // Clearing the tag first is what refuses a second free of the block.
         // SAFETY: `live_block` checked the header lies inside the heap.
         unsafe { header(block).write([0, 0]) };
@@ -182,11 +190,10 @@ impl Heap {
                     .deallocate(block.sub(placement.offset), placement.layout)
             };
         }
-        Ok(())
     }
 
-    /// Resizes `block` to `size` bytes aligned to `align`, moving it when
-    /// needed. On failure the old block is untouched.
+    /// Resizes `block` to `size` bytes aligned to `align`, in place when it
+    /// shrinks (with the `shrink-in-place` feature), else moving it. On failure the old block is untouched.
     ///
     /// # Safety
     /// As for [`Heap::free`].
@@ -199,14 +206,62 @@ impl Heap {
         if block.is_null() {
             return self.alloc(size, align);
         }
-        let old_size = self.size_of(block)?;
-        let new = self.alloc(size, align)?;
+        let (live, old, old_size) = self.live_block(block)?;
+        let new = Placement::new(size, align)?;
+        if cfg!(feature = "shrink-in-place")
+            && new.offset == old.offset
+            && new.layout.align() == old.layout.align()
+            && new.layout.size() <= old.layout.size()
+        {
+            self.shrink_in_place(live, old, new, size, align);
+            return Ok(live);
+        }
+        let moved = self.alloc(size, align)?;
         // SAFETY: both blocks are live and distinct, and each holds at least
         // the bytes copied.
-        unsafe { ptr::copy_nonoverlapping(block, new.as_ptr(), old_size.min(size)) };
-        // SAFETY: `block` was validated above and the caller vouches for its header.
-        unsafe { self.free(block) }?;
-        Ok(new)
+        unsafe { ptr::copy_nonoverlapping(block, moved.as_ptr(), old_size.min(size)) };
+        // The old block, found live above, goes without a second check.
+        self.release(live, old);
+        Ok(moved)
+    }
+
+    /// Makes the live `block`, placed as `old`, a block of `size` bytes
+    /// aligned to `align`, placed as `new` at the same offset in no more
+    /// engine memory: the engine takes the rest back as a block of its own.
+    /// No search for room and no copy — a vector giving back the room it
+    /// doubled to (the namespace's names, after an unload) pays only the
+    /// engine's insertion of the tail.
+    fn shrink_in_place(
+        &mut self,
+        block: NonNull<u8>,
+        old: Placement,
+        new: Placement,
+        size: usize,
+        align: usize,
+    ) {
+        let words = block::encode(
+            self.engine.bottom() as usize,
+            block.as_ptr() as usize,
+            size,
+            align,
+        );
+        // SAFETY: the header lies 16 bytes below the live block.
+        unsafe { header(block).write(words) };
+        let tail = old.layout.size() - new.layout.size();
+        if tail == 0 {
+            return;
+        }
+        // Engine sizes are multiples of 16 (`Placement`), so the tail is
+        // 16-aligned and at least 16 bytes: a block the engine can hold.
+        let Ok(layout) = Layout::from_size_align(tail, crate::DEFAULT_ALIGN) else {
+            return;
+        };
+        // SAFETY: the tail is the end of the engine allocation `old.layout`
+        // made for `block`, which nothing uses from now on.
+        unsafe {
+            let end = block.sub(old.offset).add(new.layout.size());
+            self.engine.deallocate(end, layout);
+        }
     }
 
     /// The size `block` was allocated with.

@@ -84,4 +84,12 @@ unsafe impl GlobalAlloc for SharedHeap {
         // It is live, so freeing cannot fail; there is no one to report to.
         let _ = unsafe { self.free(block) };
     }
+
+    /// In place when the block shrinks (see [`Heap::realloc`]).
+    #[cfg(feature = "shrink-in-place")]
+    unsafe fn realloc(&self, block: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+        // SAFETY: `block` came from `alloc` above (GlobalAlloc's contract).
+        unsafe { SharedHeap::realloc(self, block, size, layout.align()) }
+            .map_or(ptr::null_mut(), NonNull::as_ptr)
+    }
 }

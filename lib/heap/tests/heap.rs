@@ -224,3 +224,26 @@ fn kept_blocks_go_back_when_the_heap_runs_out() {
         .expect("the kept blocks were given back");
     free(&mut heap, large.as_ptr()).expect("live");
 }
+
+#[test]
+fn shrinking_stays_in_place_and_gives_the_tail_back() {
+    let mut heap = heap_of(64 * 1024);
+    let before = heap.status().used;
+    let block = heap.alloc(1024, 0).expect("room").as_ptr();
+    // SAFETY: the block holds 1024 bytes.
+    unsafe { block.copy_from(b"0123456789abcdef".as_ptr(), 16) };
+    let shrunk = realloc(&mut heap, block, 512).expect("shrinking needs no room");
+    assert_eq!(shrunk, block, "a shrink does not move the block");
+    assert_eq!(heap.size_of(shrunk), Ok(512));
+    // SAFETY: the shrunk block holds 512 bytes.
+    let contents = unsafe { std::slice::from_raw_parts(shrunk, 16) };
+    assert_eq!(contents, b"0123456789abcdef");
+    let half = heap.status().used;
+    // The tail is the engine's again: a block of its size fits right there.
+    let tail = heap.alloc(400, 0).expect("room").as_ptr();
+    assert!((shrunk as usize..shrunk as usize + 1024 + 16).contains(&(tail as usize)));
+    free(&mut heap, tail).expect("live");
+    assert_eq!(heap.status().used, half);
+    free(&mut heap, shrunk).expect("live");
+    assert_eq!(heap.status().used, before);
+}

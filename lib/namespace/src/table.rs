@@ -149,8 +149,14 @@ impl<E> Table<E> {
     /// Moves where the names longer than `length` begin: one more entry
     /// of that length (`added`) or one less.
     fn count_length(&mut self, length: usize, added: bool) {
-        for start in self.starts.iter_mut().skip(length + 1) {
-            *start = if added { *start + 1 } else { *start - 1 };
+        // One wrapping addition per start, of one or of minus one, over
+        // just the starts that move: every insert and remove (each demand
+        // load and unload) runs this.
+        let step = if added { 1 } else { u32::MAX };
+        if let Some(later) = self.starts.get_mut(length + 1..) {
+            for start in later {
+                *start = start.wrapping_add(step);
+            }
         }
     }
 

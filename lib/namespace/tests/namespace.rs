@@ -72,7 +72,7 @@ struct SlowLoader {
 }
 
 impl Loader for SlowLoader {
-    fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
+    fn load(&self, name: &str, _flags: u32) -> Result<ComPtr<IUnknown>> {
         self.loads.fetch_add(1, Ordering::SeqCst);
         std::thread::sleep(Duration::from_millis(50));
         match name.starts_with("/broken") {
@@ -129,7 +129,7 @@ impl ImportingLoader {
 }
 
 impl Loader for ImportingLoader {
-    fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
+    fn load(&self, name: &str, _flags: u32) -> Result<ComPtr<IUnknown>> {
         self.loads.fetch_add(1, Ordering::SeqCst);
         let imports = self.imports.get(name).ok_or(Status::NOT_FOUND)?;
         if let Some((names, barrier)) = &self.barrier
@@ -167,8 +167,8 @@ fn importing(loader: ImportingLoader) -> (ComPtr<INamespace>, &'static Importing
 struct Shared(&'static ImportingLoader);
 
 impl Loader for Shared {
-    fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
-        self.0.load(name)
+    fn load(&self, name: &str, flags: u32) -> Result<ComPtr<IUnknown>> {
+        self.0.load(name, flags)
     }
     fn current_thread(&self) -> ThreadId {
         self.0.current_thread()
@@ -632,7 +632,7 @@ fn a_bind_with_keep_registers_the_loaded_object_as_kept() {
 struct NamespaceLoader(Option<&'static [&'static str]>);
 
 impl Loader for NamespaceLoader {
-    fn load(&self, name: &str) -> Result<ComPtr<IUnknown>> {
+    fn load(&self, name: &str, _flags: u32) -> Result<ComPtr<IUnknown>> {
         match self.0 {
             Some(images) if !images.contains(&name) => return Err(Status::NOT_FOUND),
             Some(_) if name != "/sys/vm" => return Ok(label(name, &drops())),
@@ -682,4 +682,42 @@ fn a_name_below_an_unloaded_namespace_loads_it() {
     assert_eq!(root.bind("/hello/x", 0).err(), Some(Status::NOT_FOUND));
     assert_eq!(root.bind("/none/x/y", 0).err(), Some(Status::NOT_FOUND));
     assert_eq!(root.capabilities("/none").err(), Some(Status::NOT_FOUND));
+}
+
+/// A loader that notes the name and flags of each bind that loads.
+struct FlagsLoader(Arc<Mutex<Vec<(String, u32)>>>);
+
+impl Loader for FlagsLoader {
+    fn load(&self, name: &str, flags: u32) -> Result<ComPtr<IUnknown>> {
+        self.0.lock().unwrap().push((name.into(), flags));
+        Ok(label(name, &drops()))
+    }
+
+    fn current_thread(&self) -> ThreadId {
+        thread_id()
+    }
+
+    fn refuse_cycle(&self, cycle: &str) {
+        panic!("no cycle expected, got {cycle}");
+    }
+
+    fn collect(&self) {}
+}
+
+/// The kernel's module list learns from the load whether a name is kept,
+/// instead of asking the namespace on each collection.
+#[test]
+fn the_loader_learns_whether_the_bind_keeps_the_name() {
+    let loads = Arc::new(Mutex::new(Vec::new()));
+    let root = namespace(Some(Box::new(FlagsLoader(loads.clone()))));
+    root.bind("/kept", flags::KEEP).unwrap();
+    root.bind("/plain", 0).unwrap();
+    let loads = loads.lock().unwrap().clone();
+    assert_eq!(
+        loads,
+        [
+            ("/kept".to_string(), flags::KEEP),
+            ("/plain".to_string(), 0)
+        ]
+    );
 }
