@@ -302,6 +302,84 @@ unsafe fn store(kind: ArgKind, out: u64, value: u64) {
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), out, width) };
 }
 
+/// Serves `object` (an `I` of this process: a
+/// [`ComObject::unboxed`](com::ComObject::unboxed) kept alive while the
+/// process runs) under `name`, which the process was granted (or a prefix
+/// of it ending in `/`); the endpoint's id. A client's call runs the
+/// method on the client's own thread, moved into this process's space:
+/// the IPC starts it at [`dispatch_entry`] on a stack of its own.
+pub fn register<I: Interface>(name: &str, object: &I) -> Result<u64> {
+    let iid = I::IID;
+    let registers = [
+        name.as_ptr() as u64,
+        name.len() as u64,
+        core::ptr::from_ref(&iid) as u64,
+        core::ptr::from_ref(object) as u64,
+        dispatch_entry(),
+        0,
+        0,
+        0,
+    ];
+    let (a0, endpoint) = ecall(service::REGISTER, 0, registers);
+    status_of(a0).check()?;
+    Ok(endpoint)
+}
+
+/// Waits, serving calls, until the process is killed; the status if the
+/// IPC refuses (then the process should end).
+pub fn serve() -> Status {
+    status_of(ecall(service::SERVE, 0, [0; 8]).0)
+}
+
+/// Sets the timeout of a proxy's calls to `milliseconds` (0: none): a
+/// call the server has not returned from by then returns `TIMED_OUT`.
+pub fn set_timeout<I: Interface>(proxy: &Proxy<I>, milliseconds: u64) -> Result<()> {
+    let registers = [proxy.handle(), milliseconds, 0, 0, 0, 0, 0, 0];
+    status_of(ecall(service::TIMEOUT, 0, registers).0).check()
+}
+
+unsafe extern "C" {
+    /// The dispatch entry (in `global_asm!` below): not called from Rust.
+    fn tessera_dispatch();
+}
+
+/// The address of the dispatch entry, where a call into this process
+/// starts: `a0` the object, `t1` the method number (checked against the
+/// interface's signature by the IPC), `a1`..`a7` the method's argument
+/// registers (pointers into the call's stack, where the IPC copied the
+/// buffers). It calls entry 3 + `t1` of the object's method table and
+/// traps with `RETURN` and the method's status.
+pub fn dispatch_entry() -> u64 {
+    tessera_dispatch as *const () as usize as u64
+}
+
+core::arch::global_asm!(
+    r#"
+    .section .text
+    .globl tessera_dispatch
+    .balign 4
+tessera_dispatch:
+    ld t2, 0(a0)
+    addi t1, t1, 3
+    slli t1, t1, 3
+    add t2, t2, t1
+    ld t2, 0(t2)
+    jalr ra, 0(t2)
+    li t0, {return_service}
+    ecall
+1:
+    j 1b
+"#,
+    return_service = const service::RETURN,
+);
+
+/// Components tell the kernel when one of their objects may have become
+/// unused, so that it can unload their module (`com::unshared`); an
+/// application is no module and its objects ([`register`]'s) live as long
+/// as it does, so the notice goes nowhere.
+#[unsafe(no_mangle)]
+extern "C" fn tessera_object_unshared(_object: *const c_void) {}
+
 /// An application has no heap yet (a heap in the process's own space is
 /// not built): every allocation fails, which ends the process as a panic.
 struct NoHeap;
