@@ -1,4 +1,4 @@
-//! Test application: runs in U-mode in its own address space and calls kernel-space objects through proxies, or misbehaves on purpose, as its arguments say.
+//! Test application: runs in U-mode in its own address space and calls kernel-space objects through proxies, serves or calls objects of other processes, or misbehaves on purpose, as its arguments say.
 //!
 //! `run apptest WHAT` (the shell grants it `/counter` and `/dev/console`):
 //!
@@ -17,7 +17,8 @@
 //! - `spin`: loops until killed.
 //! - `serve NAME`: serves an `IEcho` under NAME (which it must be
 //!   granted) until killed; `serve-hang NAME`: the same, but its
-//!   `nothing` never returns.
+//!   `nothing` never returns; `serve-fault NAME`: its `nothing` stores
+//!   to an address nothing maps.
 //! - `client NAME`: calls the `IEcho` another process serves at NAME: a
 //!   null call and 64-byte buffers in and out, and prints what came back.
 //! - `client-hang NAME`: calls `nothing` at NAME and prints how the call
@@ -58,7 +59,7 @@ fn main(arguments: &str) -> i32 {
         "spin" => loop {
             core::hint::spin_loop();
         },
-        "serve" | "serve-hang" => serve(words_after(arguments), what == "serve-hang"),
+        "serve" | "serve-hang" | "serve-fault" => serve(words_after(arguments), what),
         "client" => client(words_after(arguments)).map_or_else(|status| status.0, |()| 0),
         "client-hang" | "client-timeout" => {
             client_hang(words_after(arguments), what == "client-timeout")
@@ -88,10 +89,15 @@ fn words_after(arguments: &str) -> &str {
 struct Echo {
     /// `nothing` never returns.
     hang: bool,
+    /// `nothing` stores where nothing is mapped.
+    fault: bool,
 }
 
 impl IEchoImpl for Echo {
     fn nothing(&self) -> Result<()> {
+        if self.fault {
+            fault();
+        }
         if self.hang {
             loop {
                 core::hint::spin_loop();
@@ -112,12 +118,15 @@ impl IEchoImpl for Echo {
     }
 }
 
-/// Serves an `Echo` under `name` until killed.
-fn serve(name: &str, hang: bool) -> i32 {
+/// Serves an `Echo` under `name` until killed; `how` is the mode's name.
+fn serve(name: &str, how: &str) -> i32 {
     let Ok(console) = Proxy::<IConsole>::bind("/dev/console") else {
         return 100;
     };
-    let echo = ComObject::unboxed(Echo { hang });
+    let echo = ComObject::unboxed(Echo {
+        hang: how == "serve-hang",
+        fault: how == "serve-fault",
+    });
     match app::register(name, echo.interface::<IEcho>()) {
         Ok(_) => print(&console, format_args!("apptest: serving {name}")),
         Err(status) => {

@@ -66,6 +66,8 @@ pub fn handle(
         ecall::EXIT => {
             // The code is an `i32` in a register (sign-extended by the ABI).
             process.set_exit_code(i32::try_from(a0.cast_signed()).unwrap_or(i32::MAX));
+            // Threads running calls in it go back to their callers.
+            crate::interrupt_callers_of(&process);
             return Answer::Exit;
         }
         ecall::BIND => bind(&process, a0, a1, a2),
@@ -92,7 +94,7 @@ pub fn handle(
 }
 
 /// Ends the innermost call of `home`'s thread with `status`.
-fn left(home: &Process, status: Status, full: &mut [u64; ecall::FULL]) -> Answer {
+fn left(home: &Arc<Process>, status: Status, full: &mut [u64; ecall::FULL]) -> Answer {
     match serve::leave(home, status, full) {
         Ok(()) => Answer::Replace,
         Err(status) => Answer::Resume(i64::from(status.0) as u64, 0),

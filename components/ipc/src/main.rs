@@ -1,4 +1,4 @@
-//! The IPC manager: runs applications in their own address spaces and carries their calls to objects in the kernel's space, loaded with the first process.
+//! The IPC manager: runs applications in their own address spaces and carries their calls to objects in the kernel's space or in other processes, loaded with the first process.
 //!
 //! Binding `/sys/ipc` loads it; its object is the process manager
 //! (`IProcessManager`). Creating the first process installs its `ecall`
@@ -8,7 +8,9 @@
 //! the virtual-memory manager, run by one U-mode thread; its `ecall`s
 //! (`calls`) bind the names it was granted into its import table and call
 //! them, their arguments copied by the method's signature (`marshal`).
-//! docs/ipc.md has the trap ABI.
+//! A process may also register objects it serves (`serve`): a call on an
+//! import of one moves the calling thread into the server's space and
+//! back. docs/ipc.md has the trap ABI.
 
 #![no_std]
 #![no_main]

@@ -263,10 +263,12 @@ fn deadline_after(milliseconds: u64) -> u64 {
 /// copies the results back if it is `OK`, makes the caller's space the
 /// thread's view again, and sets `full` to the caller's registers after
 /// its `ecall`, with the call's status and value in `a0` and `a1`.
-/// `NOT_FOUND` when the thread is in no call.
-pub fn leave(home: &Process, status: Status, full: &mut [u64; ecall::FULL]) -> Result<()> {
+/// A caller that is itself a server being killed is left too (`KILLED`),
+/// down to the first live one: the thread never goes back into a dead
+/// process's code. `NOT_FOUND` when the thread is in no call.
+pub fn leave(home: &Arc<Process>, status: Status, full: &mut [u64; ecall::FULL]) -> Result<()> {
     let mut record = home.calls.lock().pop().ok_or(Status::NOT_FOUND)?;
-    let answer = if status.is_ok() {
+    let mut answer = if status.is_ok() {
         Memory::of(&record.server).and_then(|server| {
             let caller = Memory::of(&record.caller)?;
             record
@@ -277,10 +279,20 @@ pub fn leave(home: &Process, status: Status, full: &mut [u64; ecall::FULL]) -> R
         Err(status)
     };
     record.server.free_call_stack(record.stack);
+    let mut timed = record.deadline != u64::MAX;
+    while record.caller.is_ending() && !Arc::ptr_eq(&record.caller, home) {
+        let Some(outer) = home.calls.lock().pop() else {
+            break;
+        };
+        outer.server.free_call_stack(outer.stack);
+        timed |= outer.deadline != u64::MAX;
+        record = outer;
+        answer = Err(Status::KILLED);
+    }
     // Back in the caller's space. Should its view be gone (the caller is
     // being freed), the thread ends at its next trap anyway.
     let _ = record.caller.view().and_then(|view| view.switch_to());
-    if record.deadline != u64::MAX {
+    if timed {
         let outer = home
             .calls
             .lock()
@@ -300,11 +312,12 @@ pub fn leave(home: &Process, status: Status, full: &mut [u64; ecall::FULL]) -> R
 }
 
 /// Why the innermost call of `home`'s thread must end now, if it must:
-/// its server is ending (`KILLED`) or its time is up (`TIMED_OUT`).
+/// its server, or that of a call it is nested in, is ending (`KILLED`),
+/// or its time is up (`TIMED_OUT`).
 pub fn abandoned(home: &Process) -> Option<Status> {
     let calls = home.calls.lock();
     let call = calls.last()?;
-    if call.server.is_ending() {
+    if calls.iter().any(|call| call.server.is_ending()) {
         return Some(Status::KILLED);
     }
     if call.deadline != u64::MAX {

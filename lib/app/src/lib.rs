@@ -1,4 +1,4 @@
-//! The runtime of applications in their own address spaces: entry, exit, panics, and proxies for the objects a process binds, all reaching the kernel by ecall.
+//! The runtime of applications in their own address spaces: entry, exit, panics, proxies for the objects a process binds, and serving its own objects to other processes, all reaching the kernel by ecall.
 //!
 //! An application is a `#![no_std]`, `#![no_main]` binary crate whose
 //! `.def` imports nothing (the IPC component refuses an image that
@@ -16,6 +16,11 @@
 //! scalar result comes back in a register, and the stub stores it through
 //! the method's out-pointer, as the object would have. docs/ipc.md has
 //! the trap ABI.
+//!
+//! [`register`] serves an object of the process under a name it was
+//! granted, and [`serve`] waits while other processes call it: each call
+//! arrives on the caller's own thread, moved into this process's space
+//! and started at [`dispatch_entry`] on a call stack of its own.
 //!
 //! Depends on `com` and `interfaces`; applications (`apptest`) use it.
 
