@@ -234,6 +234,13 @@ typedef struct IEcallHandlerVtbl {
     tsr_status (*ecall)(void *self, uint64_t thread, tsr_mut_bytes registers, uint32_t *out);
 } IEcallHandlerVtbl;
 
+/* IEndpoint (ad516f7f-8e92-43b4-8fd0-4b5c6d7e8f90) */
+#define TSR_IID_IENDPOINT {{0xad, 0x51, 0x6f, 0x7f, 0x8e, 0x92, 0x43, 0xb4, 0x8f, 0xd0, 0x4b, 0x5c, 0x6d, 0x7e, 0x8f, 0x90}}
+typedef struct IEndpointVtbl {
+    IUnknownVtbl base;
+    tsr_status (*server)(void *self, uint64_t *out);
+} IEndpointVtbl;
+
 /* IEntropySource (c576adf5-5887-4ba4-8245-c06263d57d52) */
 #define TSR_IID_IENTROPYSOURCE {{0xc5, 0x76, 0xad, 0xf5, 0x58, 0x87, 0x4b, 0xa4, 0x82, 0x45, 0xc0, 0x62, 0x63, 0xd5, 0x7d, 0x52}}
 typedef struct IEntropySourceVtbl {
@@ -571,6 +578,7 @@ typedef struct IUserTrapsVtbl {
     tsr_status (*remove_ecall)(void *self);
     tsr_status (*add_fast_path)(void *self, uint64_t thread, uint64_t handle, void *object, tsr_bytes descriptors);
     tsr_status (*remove_fast_path)(void *self, uint64_t thread, uint64_t handle);
+    tsr_status (*interrupt_at)(void *self, uint64_t thread, uint64_t time);
 } IUserTrapsVtbl;
 
 /* IVmFactory (3c9e1f7a-52b8-4d06-a1e4-8b7c2d9f0e31) */

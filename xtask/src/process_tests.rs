@@ -35,7 +35,137 @@ pub const TESTS: &[(&str, Test)] = &[
         "a_process_allocates_in_its_own_heap_and_gives_every_frame_back",
         a_process_allocates_in_its_own_heap_and_gives_every_frame_back,
     ),
+    (
+        "a_process_serves_an_object_another_process_calls",
+        a_process_serves_an_object_another_process_calls,
+    ),
+    (
+        "a_server_killed_during_a_call_or_too_slow_fails_the_call",
+        a_server_killed_during_a_call_or_too_slow_fails_the_call,
+    ),
 ];
+
+/// How long a background process's output may take to appear.
+const OUTPUT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Runs `line` (ending in `&`) and returns the id of the process it
+/// started in the background.
+fn start(machine: &mut Machine, line: &str) -> Result<String> {
+    let output = expect(machine, line, &["] apptest"])?;
+    output
+        .split_once('[')
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(id, _)| id.to_owned())
+        .ok_or_else(|| anyhow::anyhow!("no process id in {output:?}"))
+}
+
+fn a_process_serves_an_object_another_process_calls(machine: &mut Machine, _: &str) -> Result<()> {
+    let before = heap_used(machine)?;
+    let server = start(machine, "run --grant /svc/echo apptest serve /svc/echo &")?;
+    machine.expect("apptest: serving /svc/echo", OUTPUT_TIMEOUT)?;
+    expect(
+        machine,
+        "run --grant /svc/echo apptest client /svc/echo",
+        &[
+            "apptest: null call ok; echoed 64 bytes, out buffer intact: true, in-out reversed: true",
+            "apptest: exited with 0",
+        ],
+    )?;
+    // A second server may not register over the name; one not granted
+    // the name may not register it at all.
+    expect(
+        machine,
+        "run --grant /svc/echo apptest serve /svc/echo",
+        &["register /svc/echo: -6", "exited with -6"],
+    )?;
+    expect(
+        machine,
+        "run apptest serve /svc/other",
+        &["register /svc/other: -10", "exited with -10"],
+    )?;
+    expect(machine, &format!("kill {server}"), &["ended: killed"])?;
+    // Everything the server registered went with it.
+    expect(
+        machine,
+        "run --grant /svc/echo apptest client /svc/echo",
+        &["apptest: exited with -5"],
+    )?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+fn a_server_killed_during_a_call_or_too_slow_fails_the_call(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    let server = start(
+        machine,
+        "run --grant /svc/echo apptest serve-hang /svc/echo &",
+    )?;
+    machine.expect("apptest: serving /svc/echo", OUTPUT_TIMEOUT)?;
+    // A call that takes too long returns TIMED_OUT, and so does the next.
+    expect(
+        machine,
+        "run --grant /svc/echo apptest client-timeout /svc/echo",
+        &[
+            "apptest: call ended: -18",
+            "apptest: next call: -18",
+            "exited with 0",
+        ],
+    )?;
+    // A client killed while its thread runs in the server ends.
+    let client = start(
+        machine,
+        "run --grant /svc/echo apptest client-hang /svc/echo &",
+    )?;
+    machine.expect("apptest: calling /svc/echo", OUTPUT_TIMEOUT)?;
+    expect(machine, &format!("kill {client}"), &["ended: killed"])?;
+    // The server killed during a call: the call returns KILLED, and a
+    // later call on the same import fails the same way.
+    start(
+        machine,
+        "run --grant /svc/echo apptest client-hang /svc/echo &",
+    )?;
+    machine.expect("apptest: calling /svc/echo", OUTPUT_TIMEOUT)?;
+    let killed = expect(machine, &format!("kill {server}"), &["ended: killed"])?;
+    // The client prints as it goes, perhaps while the shell kills.
+    for line in ["apptest: call ended: -33", "apptest: next call: -33"] {
+        if !killed.contains(line) {
+            machine.expect(line, OUTPUT_TIMEOUT)?;
+        }
+    }
+    // A server faulting in a call is ended; the call returns KILLED and
+    // the client goes on.
+    start(
+        machine,
+        "run --grant /svc/echo apptest serve-fault /svc/echo &",
+    )?;
+    machine.expect("apptest: serving /svc/echo", OUTPUT_TIMEOUT)?;
+    expect(
+        machine,
+        "run --grant /svc/echo apptest client-hang /svc/echo",
+        &[
+            "apptest: call ended: -33",
+            "apptest: next call: -33",
+            "exited with 0",
+        ],
+    )?;
+    // `ps` lists each ended process once and lets it go; the faulted
+    // server's own thread ends at its next wake-up.
+    let mut listed = String::new();
+    for _ in 0..50 {
+        listed = machine.run("ps")?;
+        if !listed.contains("apptest") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    ensure!(
+        !listed.contains("apptest"),
+        "a process is still listed: {listed}"
+    );
+    no_modules_and_heap_back_at(machine, before)
+}
 
 fn a_process_calls_the_counter_through_a_proxy_and_exits(
     machine: &mut Machine,

@@ -1,4 +1,4 @@
-//! Test application: runs in U-mode in its own address space and calls kernel-space objects through proxies, or misbehaves on purpose, as its arguments say.
+//! Test application: runs in U-mode in its own address space and calls kernel-space objects through proxies, serves or calls objects of other processes, or misbehaves on purpose, as its arguments say.
 //!
 //! `run apptest WHAT` (the shell grants it `/counter` and `/dev/console`):
 //!
@@ -29,6 +29,15 @@
 //!   address as in every other apptest process, but of its own space — and
 //!   exits with how many it woke.
 //! - `spin`: loops until killed.
+//! - `serve NAME`: serves an `IEcho` under NAME (which it must be
+//!   granted) until killed; `serve-hang NAME`: the same, but its
+//!   `nothing` never returns; `serve-fault NAME`: its `nothing` stores
+//!   to an address nothing maps.
+//! - `client NAME`: calls the `IEcho` another process serves at NAME: a
+//!   null call and 64-byte buffers in and out, and prints what came back.
+//! - `client-hang NAME`: calls `nothing` at NAME and prints how the call
+//!   ended (the server is killed meanwhile), then how a second call does.
+//! - `client-timeout NAME`: the same with a 200 ms timeout on the import.
 //! - `null-call N`, `buffers N`: the instructions of one round trip of
 //!   `IEcho::nothing`, or of `IEcho::echo` with 64-byte buffers in and
 //!   out, through the proxy of `/bench/echo` — the least of N — as its
@@ -46,10 +55,10 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 
 use app::{Proxy, ecall};
-use com::{Result, Status};
+use com::{ComObject, InOut, Result, Status, class};
 use interfaces::IConsole;
 use interfaces::ipc::ecall as service;
-use private_interfaces::{ICounter, IEcho};
+use private_interfaces::{ICounter, IEcho, IEchoImpl};
 
 app::application!(main);
 
@@ -85,6 +94,12 @@ fn main(arguments: &str) -> i32 {
         "spin" => loop {
             core::hint::spin_loop();
         },
+        "serve" | "serve-hang" | "serve-fault" => serve(words_after(arguments), what),
+        "client" => client(words_after(arguments)).map_or_else(|status| status.0, |()| 0),
+        "client-hang" | "client-timeout" => {
+            client_hang(words_after(arguments), what == "client-timeout")
+                .map_or_else(|status| status.0, |()| 0)
+        }
         "null-call" => timed(number, |echo| echo.nothing()),
         "buffers" => timed(number, |echo| {
             let data = [7u8; 64];
@@ -97,6 +112,110 @@ fn main(arguments: &str) -> i32 {
         }),
         _ => Status::INVALID_ARGUMENT.0,
     }
+}
+
+/// The second word of `arguments` (a name).
+fn words_after(arguments: &str) -> &str {
+    arguments.split_whitespace().nth(1).unwrap_or("")
+}
+
+/// The `IEcho` a process serves.
+#[class(IEcho)]
+struct Echo {
+    /// `nothing` never returns.
+    hang: bool,
+    /// `nothing` stores where nothing is mapped.
+    fault: bool,
+}
+
+impl IEchoImpl for Echo {
+    fn nothing(&self) -> Result<()> {
+        if self.fault {
+            fault();
+        }
+        if self.hang {
+            loop {
+                core::hint::spin_loop();
+            }
+        }
+        Ok(())
+    }
+
+    fn echo(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
+        let length = data.len().min(out.len());
+        out[..length].copy_from_slice(&data[..length]);
+        // Marks what the server wrote past the copy, so the client sees
+        // the whole out buffer came back.
+        for byte in &mut out[length..] {
+            *byte = 0xee;
+        }
+        Ok(length)
+    }
+
+    fn reverse(&self, mut data: InOut<'_>) -> Result<()> {
+        data.reverse();
+        Ok(())
+    }
+}
+
+/// Serves an `Echo` under `name` until killed; `how` is the mode's name.
+fn serve(name: &str, how: &str) -> i32 {
+    let Ok(console) = Proxy::<IConsole>::bind("/dev/console") else {
+        return 100;
+    };
+    let echo = ComObject::unboxed(Echo {
+        hang: how == "serve-hang",
+        fault: how == "serve-fault",
+    });
+    match app::register(name, echo.interface::<IEcho>()) {
+        Ok(_) => print(&console, format_args!("apptest: serving {name}")),
+        Err(status) => {
+            print(
+                &console,
+                format_args!("apptest: register {name}: {}", status.0),
+            );
+            return status.0;
+        }
+    }
+    app::serve().0
+}
+
+/// Calls the `IEcho` served at `name`: a null call, then buffers.
+fn client(name: &str) -> Result<()> {
+    let console = Proxy::<IConsole>::bind("/dev/console")?;
+    let echo = Proxy::<IEcho>::bind(name)?;
+    echo.get().nothing()?;
+    let data: [u8; 64] = core::array::from_fn(|index| u8::try_from(index).unwrap_or(0));
+    let mut out = [0u8; 80];
+    let copied = echo.get().echo(&data, &mut out)?;
+    let same = out[..64] == data && out[64..].iter().all(|&byte| byte == 0xee);
+    // An in-out buffer goes to the server and comes back changed.
+    let mut both_ways: [u8; 16] = core::array::from_fn(|index| u8::try_from(index).unwrap_or(0));
+    echo.get().reverse(InOut(&mut both_ways))?;
+    let reversed = both_ways.iter().rev().copied().eq(0..16);
+    print(
+        &console,
+        format_args!(
+            "apptest: null call ok; echoed {copied} bytes, out buffer intact: {same}, in-out reversed: {reversed}"
+        ),
+    );
+    Ok(())
+}
+
+/// Calls `nothing` at `name` (which never returns) and prints how the
+/// call ended, then how a second call ends.
+fn client_hang(name: &str, timeout: bool) -> Result<()> {
+    let console = Proxy::<IConsole>::bind("/dev/console")?;
+    let echo = Proxy::<IEcho>::bind(name)?;
+    if timeout {
+        app::set_timeout(&echo, 200)?;
+    }
+    print(&console, format_args!("apptest: calling {name}"));
+    let first = echo.get().nothing().err().unwrap_or(Status::OK);
+    print(&console, format_args!("apptest: call ended: {}", first.0));
+    let second = echo.get().nothing().err().unwrap_or(Status::OK);
+    print(&console, format_args!("apptest: next call: {}", second.0));
+    Ok(())
 }
 
 /// A line of text on the stack.

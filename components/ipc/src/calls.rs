@@ -4,16 +4,18 @@
 //! import. Every failure is a status in `a0` for the caller; nothing here
 //! trusts a register.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use com::dynamic::{REGISTERS, Returned, call};
 use com::{Guid, IUnknown, Interface, InterfaceSignature, Result, Status};
 use interfaces::ipc::ecall;
 use interfaces::vm::protection;
-use interfaces::{IVmMapping, IVmSpace};
+use interfaces::{IEndpoint, IVmMapping, IVmSpace};
 use marshal::{Call, UserMemory};
 
-use crate::process::{Import, Process};
+use crate::process::{Import, Process, Target};
+use crate::serve;
 
 /// The interfaces a process may import: those whose methods the IPC can
 /// copy the arguments of.
@@ -28,35 +30,131 @@ const IMPORTABLE: &[&InterfaceSignature] = &[
 /// The longest name a process may bind.
 const MOST_NAME: usize = 256;
 
-/// Handles one `ecall` of `process` on its registers (`a0`..`a7`, `t0`,
-/// `t1`): whether the thread goes on, and its `a0` and `a1`.
-pub fn handle(process: &Process, registers: &[u64; ecall::REGISTERS]) -> (bool, u64, u64) {
-    let [a0, a1, a2, a3, a4, a5, a6, a7, t0, t1] = *registers;
+/// What the thread does after an `ecall`.
+pub enum Answer {
+    /// Goes on after it with this `a0` and `a1`.
+    Resume(u64, u64),
+    /// Goes on with the whole register set the handler set.
+    Replace,
+    /// Ends.
+    Exit,
+}
+
+/// Handles one `ecall` (or interruption) of the thread of `home` on its
+/// registers `asked` (`a0`..`a7`, `t0`, `t1`) and `full` (`pc`, `x1`..
+/// `x31`, which a call into or back from another process replaces).
+pub fn handle(
+    home: &Arc<Process>,
+    asked: &[u64; ecall::REGISTERS],
+    full: &mut [u64; ecall::FULL],
+) -> Answer {
+    let [a0, a1, a2, a3, a4, _, _, _, t0, t1] = *asked;
+    // A call whose server is gone or whose time is up ends first, whatever
+    // the thread asked.
+    if let Some(status) = serve::abandoned(home) {
+        return left(home, status, full);
+    }
+    let process = serve::current(home);
+    let migrated = !Arc::ptr_eq(&process, home);
     let answer = match t0 {
+        ecall::EXIT if migrated => {
+            // The server's code ended its process on a caller's thread.
+            process.set_exit_code(i32::try_from(a0.cast_signed()).unwrap_or(i32::MAX));
+            let _ = process.kill();
+            return left(home, Status::KILLED, full);
+        }
         ecall::EXIT => {
             // The code is an `i32` in a register (sign-extended by the ABI).
             process.set_exit_code(i32::try_from(a0.cast_signed()).unwrap_or(i32::MAX));
-            return (false, 0, 0);
+            // Threads running calls in it go back to their callers.
+            crate::interrupt_callers_of(&process);
+            return Answer::Exit;
         }
-        ecall::BIND => bind(process, a0, a1, a2),
-        ecall::CALL => call_import(process, a0, t1, [a1, a2, a3, a4, a5, a6, a7]),
-        ecall::RELEASE => release(process, a0),
-        ecall::HEAP_GROW => crate::heap::grow(process, a0),
-        ecall::WAIT => crate::waits::wait(process, a0, a1, a2),
-        ecall::WAKE => crate::waits::wake(process, a0, a1),
+        ecall::BIND => bind(&process, a0, a1, a2),
+        ecall::CALL => match call_import(home, &process, asked, full) {
+            Ok(Called::Here(value)) => Ok(value),
+            Ok(Called::Entered) => return Answer::Replace,
+            Err(status) => Err(status),
+        },
+        ecall::RELEASE => release(&process, a0),
+        ecall::REGISTER => register(&process, [a0, a1, a2, a3, a4]),
+        ecall::RETURN if migrated => {
+            let status = Status(i32::try_from(a0.cast_signed()).unwrap_or(Status::FAILED.0));
+            return left(home, status, full);
+        }
+        ecall::SERVE if !migrated => serve::park(&process),
+        ecall::TIMEOUT => set_timeout(&process, a0, a1),
+        ecall::HEAP_GROW => crate::heap::grow(&process, a0),
+        ecall::WAIT => crate::waits::wait(&process, a0, a1, a2),
+        ecall::WAKE => crate::waits::wake(&process, a0, a1),
+        ecall::INTERRUPTED => return interrupted(home, &process, migrated, t1, full),
         _ => Err(Status::NOT_SUPPORTED),
     };
     match answer {
-        Ok(value) => (true, 0, value),
-        Err(status) => (true, i64::from(status.0) as u64, 0),
+        Ok(value) => Answer::Resume(0, value),
+        Err(status) => Answer::Resume(i64::from(status.0) as u64, 0),
     }
 }
 
-/// Binds the granted name at `name` (`length` bytes) for the interface
-/// whose IID is at `iid`; the import's handle.
-fn bind(process: &Process, name: u64, length: u64, iid: u64) -> Result<u64> {
+/// Ends the innermost call of `home`'s thread with `status`.
+fn left(home: &Arc<Process>, status: Status, full: &mut [u64; ecall::FULL]) -> Answer {
+    match serve::leave(home, status, full) {
+        Ok(()) => Answer::Replace,
+        Err(status) => Answer::Resume(i64::from(status.0) as u64, 0),
+    }
+}
+
+/// The thread was interrupted (`why`: `OK` as asked, or the status an
+/// exception would end it with). An exception in a server's code on a
+/// caller's thread ends the server and the call (`KILLED` for the
+/// caller); the server's own thread faulting marks its process ending.
+fn interrupted(
+    home: &Arc<Process>,
+    process: &Arc<Process>,
+    migrated: bool,
+    why: u64,
+    full: &mut [u64; ecall::FULL],
+) -> Answer {
+    if why == 0 {
+        return Answer::Resume(0, 0);
+    }
+    if migrated {
+        let _ = process.kill();
+        return left(home, Status::KILLED, full);
+    }
+    home.set_ending();
+    crate::interrupt_callers_of(home);
+    Answer::Resume(0, 0)
+}
+
+/// Registers `[name, length, iid, object, dispatch]` for `process`.
+fn register(process: &Process, [name, length, iid, object, dispatch]: [u64; 5]) -> Result<u64> {
     let memory = Memory::of(process)?;
     let mut buffer = [0u8; MOST_NAME];
+    let name = read_name(&memory, name, length, &mut buffer)?;
+    let guid = read_iid(&memory, iid)?;
+    let signature = IMPORTABLE
+        .iter()
+        .find(|signature| signature.iid == guid)
+        .ok_or(Status::NOT_SUPPORTED)?;
+    serve::register(process, name, signature, object, dispatch)
+}
+
+/// Sets import `handle`'s timeout to `milliseconds`.
+fn set_timeout(process: &Process, handle: u64, milliseconds: u64) -> Result<u64> {
+    let mut imports = process.imports.lock();
+    let import = imports.get_mut(process.table_handle(handle)?)?;
+    import.timeout = milliseconds;
+    Ok(0)
+}
+
+/// The name at `name` (`length` bytes) in `memory`, read into `buffer`.
+fn read_name<'a>(
+    memory: &Memory,
+    name: u64,
+    length: u64,
+    buffer: &'a mut [u8; MOST_NAME],
+) -> Result<&'a str> {
     let bytes = usize::try_from(length)
         .ok()
         .and_then(|length| buffer.get_mut(..length))
@@ -65,12 +163,27 @@ fn bind(process: &Process, name: u64, length: u64, iid: u64) -> Result<u64> {
         return Err(Status::NULL_POINTER);
     }
     memory.read(name, bytes)?;
-    let name = core::str::from_utf8(bytes).map_err(|_| Status::BAD_STRING)?;
+    core::str::from_utf8(bytes).map_err(|_| Status::BAD_STRING)
+}
+
+/// The IID at `iid` in `memory`.
+fn read_iid(memory: &Memory, iid: u64) -> Result<Guid> {
     let mut guid = Guid([0; 16]);
     if iid == 0 {
         return Err(Status::NULL_POINTER);
     }
     memory.read(iid, &mut guid.0)?;
+    Ok(guid)
+}
+
+/// Binds the granted name at `name` (`length` bytes) for the interface
+/// whose IID is at `iid`; the import's handle. A name a process serves
+/// gives an import of its endpoint.
+fn bind(process: &Process, name: u64, length: u64, iid: u64) -> Result<u64> {
+    let memory = Memory::of(process)?;
+    let mut buffer = [0u8; MOST_NAME];
+    let name = read_name(&memory, name, length, &mut buffer)?;
+    let guid = read_iid(&memory, iid)?;
     if !process.may_bind(name) {
         return Err(Status::ACCESS_DENIED);
     }
@@ -78,13 +191,38 @@ fn bind(process: &Process, name: u64, length: u64, iid: u64) -> Result<u64> {
         .iter()
         .find(|signature| signature.iid == guid)
         .ok_or(Status::NOT_SUPPORTED)?;
-    let object = component::namespace()?.bind(name, 0)?.query_iid(&guid)?;
-    let handle = process.imports.lock().insert(Import {
-        object: object.clone(),
-        signature,
-    })?;
+    let object = component::namespace()?.bind(name, 0)?;
+    if let Ok(endpoint) = object.query::<IEndpoint>() {
+        let (server, endpoint) = crate::served(&endpoint).ok_or(Status::STALE_HANDLE)?;
+        let served = server
+            .exports
+            .lock()
+            .get(server.table_handle(endpoint)?)?
+            .signature;
+        if served.iid != guid {
+            return Err(Status::NO_INTERFACE);
+        }
+        let target = Target::Process { server, endpoint };
+        return insert(process, target, signature);
+    }
+    let object = object.query_iid(&guid)?;
+    let handle = insert(process, Target::Kernel(object.clone()), signature)?;
     add_fast_path(process, handle, &object, signature);
     Ok(handle)
+}
+
+/// Puts an import of `target` in `process`'s table; its handle.
+fn insert(
+    process: &Process,
+    target: Target,
+    signature: &'static InterfaceSignature,
+) -> Result<u64> {
+    let handle = process.imports.lock().insert(Import {
+        target,
+        signature,
+        timeout: 0,
+    })?;
+    Ok(process.handle(handle))
 }
 
 /// Gives the kernel the fast path of the new import `handle`, if some of
@@ -111,43 +249,65 @@ fn add_fast_path(
 /// Releases import `handle`: its fast path first, so a call with the
 /// handle from then on finds the slot freed (`STALE_HANDLE`).
 fn release(process: &Process, handle: u64) -> Result<u64> {
+    let table_handle = process.table_handle(handle)?;
     let traps = crate::traps()?;
     traps.remove_fast_path(process.thread_id(), handle)?;
-    process.imports.lock().remove(handle).map(|_| 0)
+    process.imports.lock().remove(table_handle).map(|_| 0)
 }
 
-/// Calls method `method` of import `handle` with the argument registers
-/// `registers`; a scalar result (0 for others).
+/// How a call went.
+enum Called {
+    /// Made in the kernel's space: its scalar result.
+    Here(u64),
+    /// The thread entered the server's space (its registers are set).
+    Entered,
+}
+
+/// Calls method `t1` of import `a0` of `process` with the argument
+/// registers `a1`..`a7` for the thread of `home`.
 fn call_import(
-    process: &Process,
-    handle: u64,
-    method: u64,
-    registers: [u64; REGISTERS],
-) -> Result<u64> {
-    let (object, signature) = {
+    home: &Process,
+    process: &Arc<Process>,
+    asked: &[u64; ecall::REGISTERS],
+    full: &mut [u64; ecall::FULL],
+) -> Result<Called> {
+    let (handle, method) = (asked[0], asked[ecall::T1]);
+    let (target, signature, timeout) = {
         let imports = process.imports.lock();
-        let import = imports.get(handle)?;
-        (import.object.clone(), import.signature)
+        let import = imports.get(process.table_handle(handle)?)?;
+        let target = match &import.target {
+            Target::Kernel(object) => Target::Kernel(object.clone()),
+            Target::Process { server, endpoint } => Target::Process {
+                server: server.clone(),
+                endpoint: *endpoint,
+            },
+        };
+        (target, import.signature, import.timeout)
     };
     let index = usize::try_from(method).map_err(|_| Status::INVALID_ARGUMENT)?;
     let declared = signature
         .methods
         .get(index)
         .ok_or(Status::INVALID_ARGUMENT)?;
-    // The migration record: the thread is in the server's space until it
-    // comes back (the kernel's space here, which every space maps). Calls
-    // the kernel's fast path makes leave none.
-    process.in_call.lock().push((handle, method));
-    let result = match com::dynamic::describe(declared) {
-        Some(descriptor) => {
-            let [a1, a2, a3, a4, a5, a6, a7] = registers;
-            let words = [a1, a2, a3, a4, a5, a6, a7];
-            com::dynamic::call_registers(&object, index, &descriptor, &words)
+    let object = match target {
+        Target::Kernel(object) => object,
+        Target::Process { server, endpoint } => {
+            serve::enter(
+                home, process, &server, endpoint, index, asked, full, timeout,
+            )?;
+            return Ok(Called::Entered);
         }
-        None => copied_call(process, &object, signature, index, &registers),
     };
-    process.in_call.lock().pop();
-    result
+    // The server is an object in the kernel's space, which every space
+    // maps: the thread runs it on its kernel stack and no record is needed
+    // (as on the kernel's fast path).
+    let mut registers = [0u64; REGISTERS];
+    registers.copy_from_slice(&asked[1..8]);
+    let value = match com::dynamic::describe(declared) {
+        Some(descriptor) => com::dynamic::call_registers(&object, index, &descriptor, &registers),
+        None => copied_call(process, &object, signature, index, &registers),
+    }?;
+    Ok(Called::Here(value))
 }
 
 /// A call with buffers or strings: copied in, called, copied back.
@@ -185,6 +345,7 @@ pub struct Memory {
 }
 
 impl Memory {
+    /// `process`'s memory; `STALE_HANDLE` once it is freed.
     pub fn of(process: &Process) -> Result<Memory> {
         Ok(Memory {
             mapping: process.memory()?,

@@ -1,4 +1,4 @@
-//! The IPC manager: runs applications in their own address spaces and carries their calls to objects in the kernel's space, loaded with the first process.
+//! The IPC manager: runs applications in their own address spaces and carries their calls to objects in the kernel's space or in other processes, loaded with the first process.
 //!
 //! Binding `/sys/ipc` loads it; its object is the process manager
 //! (`IProcessManager`). Creating the first process installs its `ecall`
@@ -8,7 +8,9 @@
 //! the virtual-memory manager, run by one U-mode thread; its `ecall`s
 //! (`calls`) bind the names it was granted into its import table and call
 //! them, their arguments copied by the method's signature (`marshal`).
-//! docs/ipc.md has the trap ABI.
+//! A process may also register objects it serves (`serve`): a call on an
+//! import of one moves the calling thread into the server's space and
+//! back. docs/ipc.md has the trap ABI.
 
 #![no_std]
 #![no_main]
@@ -19,6 +21,7 @@ extern crate alloc;
 mod calls;
 mod heap;
 mod process;
+mod serve;
 mod waits;
 
 use alloc::sync::Arc;
@@ -26,7 +29,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
-use interfaces::ipc::{MANAGER_PATH, ProcessStatus, outcome};
+use interfaces::ipc::{MANAGER_PATH, ProcessStatus, ecall, outcome};
 use interfaces::vm::KERNEL_PATH;
 use interfaces::{
     IEcallHandler, IEcallHandlerImpl, IProcessManager, IProcessManagerImpl, IUserProcess,
@@ -135,14 +138,41 @@ fn process_of(thread: u64) -> Option<Arc<Process>> {
         .cloned()
 }
 
+/// The process serving `endpoint`, and its endpoint handle, if a live
+/// process does.
+pub(crate) fn served(endpoint: &interfaces::IEndpoint) -> Option<(Arc<Process>, u64)> {
+    let processes = PROCESSES.lock().clone();
+    serve::served(endpoint, &processes)
+}
+
+/// Asks the kernel to interrupt every thread running a call in `server`
+/// (at its next interrupt in U-mode), so that it goes back to its caller.
+pub(crate) fn interrupt_callers_of(server: &Process) {
+    let processes = PROCESSES.lock().clone();
+    let Ok(traps) = traps() else {
+        return;
+    };
+    for process in &processes {
+        let inside = process
+            .calls
+            .lock()
+            .iter()
+            .any(|call| core::ptr::eq(Arc::as_ptr(&call.server), server));
+        if inside {
+            let _ = traps.interrupt_at(process.thread_id(), 0);
+        }
+    }
+}
+
 /// The `ecall` hook.
 #[class(IEcallHandler)]
 struct EcallHandler;
 
 impl IEcallHandlerImpl for EcallHandler {
     fn ecall(&self, thread: u64, registers: &mut [u8]) -> Result<u32> {
-        let mut words = [0u64; interfaces::ipc::ecall::REGISTERS];
-        if registers.len() != words.len() * 8 {
+        const WORDS: usize = ecall::REGISTERS + ecall::FULL;
+        let mut words = [0u64; WORDS];
+        if registers.len() != WORDS * 8 {
             return Err(Status::INVALID_ARGUMENT);
         }
         for (word, bytes) in words.iter_mut().zip(registers.chunks_exact(8)) {
@@ -150,16 +180,23 @@ impl IEcallHandlerImpl for EcallHandler {
             array.copy_from_slice(bytes);
             *word = u64::from_le_bytes(array);
         }
-        let process = process_of(thread).ok_or(Status::UNHANDLED_TRAP)?;
-        let (resume, a0, a1) = calls::handle(&process, &words);
-        for (bytes, word) in registers.chunks_exact_mut(8).zip([a0, a1]) {
+        let home = process_of(thread).ok_or(Status::UNHANDLED_TRAP)?;
+        let (asked, full) = words.split_at_mut(ecall::REGISTERS);
+        let asked: &[u64; ecall::REGISTERS] = (&*asked).try_into().map_err(|_| Status::FAILED)?;
+        let full: &mut [u64; ecall::FULL] = full.try_into().map_err(|_| Status::FAILED)?;
+        let outcome = match calls::handle(&home, asked, full) {
+            calls::Answer::Resume(a0, a1) => {
+                words[0] = a0;
+                words[1] = a1;
+                outcome::RESUME
+            }
+            calls::Answer::Replace => outcome::REPLACE,
+            calls::Answer::Exit => outcome::EXIT,
+        };
+        for (bytes, word) in registers.chunks_exact_mut(8).zip(words) {
             bytes.copy_from_slice(&word.to_le_bytes());
         }
-        Ok(if resume {
-            outcome::RESUME
-        } else {
-            outcome::EXIT
-        })
+        Ok(outcome)
     }
 }
 

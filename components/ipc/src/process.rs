@@ -11,14 +11,18 @@
 //! read + write, no page both writable and executable.
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use com::{ComPtr, IUnknown, Interface, InterfaceSignature, Result, Status};
 use interfaces::ipc::{ProcessStatus, process_state};
 use interfaces::vm::{IMAGE_MAPPER_PATH, MANAGER_PATH, protection};
-use interfaces::{IThread, IVmFactory, IVmImageMapper, IVmMapping, IVmSpace, IVmView};
+use interfaces::{IEndpoint, IThread, IVmFactory, IVmImageMapper, IVmMapping, IVmSpace, IVmView};
 use marshal::table::Table;
 use sync::Mutex;
+
+use crate::serve::Migration;
 
 /// Where an application's image starts in its space (4 GiB, the first
 /// address U-mode may have).
@@ -27,15 +31,43 @@ pub const IMAGE_BASE: u64 = 0x1_0000_0000;
 pub const STACK_TOP: u64 = 0x2_0000_0000;
 /// Bytes of an application's stack.
 pub const STACK_SIZE: u64 = 64 * 1024;
+/// Where a handle's owner bits start, and how many there are.
+const HANDLE_OWNER_SHIFT: u32 = 40;
+const HANDLE_OWNER_MASK: u64 = 0xff_ffff;
 /// The most bytes of arguments a process is given.
 const MOST_ARGUMENTS: usize = 1024;
 
+/// Where an import's calls go.
+pub enum Target {
+    /// An object in the kernel's space (of the signature's interface).
+    Kernel(ComPtr<IUnknown>),
+    /// Endpoint `endpoint` of process `server`.
+    Process { server: Arc<Process>, endpoint: u64 },
+}
+
 /// One import: an object of another space, and its interface's signature.
 pub struct Import {
-    /// The interface pointer (of `signature`'s interface).
-    pub object: ComPtr<IUnknown>,
+    /// Where its calls go.
+    pub target: Target,
     /// How its methods' arguments are copied.
     pub signature: &'static InterfaceSignature,
+    /// How long a call into a process may take, in milliseconds (0: no
+    /// limit).
+    pub timeout: u64,
+}
+
+/// One endpoint: an object the process serves.
+pub struct Export {
+    /// The object's address in the process (its methods' `this`).
+    pub object: u64,
+    /// Its interface's signature.
+    pub signature: &'static InterfaceSignature,
+    /// The process's dispatch entry.
+    pub dispatch: u64,
+    /// The name it is registered under.
+    pub name: String,
+    /// What the namespace holds under the name.
+    pub holder: ComPtr<IEndpoint>,
 }
 
 /// A process's record.
@@ -52,20 +84,27 @@ pub struct Process {
     space: Mutex<Option<ComPtr<IVmSpace>>>,
     /// The name of its space under `/sys/vm` (`space-<n>`).
     space_number: u32,
-    /// Its imports, by handle.
+    /// Its view (how a thread enters its space), for calls into it; `None`
+    /// once freed.
+    view: Mutex<Option<ComPtr<IVmView>>>,
+    /// Its imports, by table handle (see [`Process::handle`]).
     pub imports: Mutex<Table<Import>>,
+    /// The objects it serves, by endpoint.
+    pub exports: Mutex<Table<Export>>,
+    /// Set once it is being killed or has ended: no call goes into it.
+    ending: AtomicBool,
+    /// The call stacks of its space in use (bit `n`: stack `n`), and
+    /// those mapped.
+    pub call_stacks: Mutex<(u64, u64)>,
     /// The code it passed to `exit`, if it did.
     exit_code: Mutex<Option<i32>>,
-    /// Calls of its thread in progress in another space (the migration
-    /// records: which import, which method), innermost last.
-    pub in_call: Mutex<Vec<(u64, u64)>>,
+    /// Calls of its thread into other processes in progress (the
+    /// migration records), innermost last.
+    pub calls: Mutex<Vec<Migration>>,
     /// Where its heap ends (`crate::heap`): `HEAP_BASE` until it grows.
     pub heap_end: Mutex<u64>,
     /// Its waits (`crate::waits`), made on its first `WAIT`.
-    pub waits: Mutex<Option<alloc::sync::Arc<crate::waits::Waits>>>,
-    /// Set by `kill`, before its waits are ended: a wait that starts after
-    /// sees it.
-    killed: core::sync::atomic::AtomicBool,
+    pub waits: Mutex<Option<Arc<crate::waits::Waits>>>,
 }
 
 /// The next process's id.
@@ -87,6 +126,7 @@ impl Process {
         let space_number = number_of(&namespace, id);
         let view: ComPtr<IVmView> = factory.create_view(space.as_unknown())?;
         let thread = view.start_thread(entry, argument, argument & !15)?;
+        let view = Mutex::new(Some(view));
         Ok(Process {
             id,
             name: String::from(name),
@@ -96,12 +136,15 @@ impl Process {
             memory: Mutex::new(Some(space.query::<IVmMapping>()?)),
             space: Mutex::new(Some(space)),
             space_number,
+            view,
             imports: Mutex::new(Table::default()),
+            exports: Mutex::new(Table::default()),
+            ending: AtomicBool::new(false),
+            call_stacks: Mutex::new((0, 0)),
             exit_code: Mutex::new(None),
-            in_call: Mutex::new(Vec::new()),
+            calls: Mutex::new(Vec::new()),
             heap_end: Mutex::new(crate::heap::HEAP_BASE),
             waits: Mutex::new(None),
-            killed: core::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -110,14 +153,62 @@ impl Process {
         self.thread_id
     }
 
+    /// Its id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     /// True when it may bind `name`.
     pub fn may_bind(&self, name: &str) -> bool {
         self.grants.iter().any(|granted| granted == name)
     }
 
+    /// True when it may register under `name`: granted, or below a
+    /// granted name ending in `/`.
+    pub fn may_register(&self, name: &str) -> bool {
+        self.grants.iter().any(|granted| {
+            granted == name
+                || (granted.ends_with('/')
+                    && name.len() > granted.len()
+                    && name.starts_with(granted.as_str()))
+        })
+    }
+
+    /// The handle a process is given for table handle `handle`: its id's
+    /// low bits on top, so a handle of one process never names an import
+    /// of another (the kernel's fast paths are keyed by thread, and a
+    /// thread calls from other processes' spaces while it runs a call).
+    pub fn handle(&self, handle: u64) -> u64 {
+        (self.id & HANDLE_OWNER_MASK) << HANDLE_OWNER_SHIFT | handle
+    }
+
+    /// The table handle of `handle`: `INVALID_ARGUMENT` for another's.
+    pub fn table_handle(&self, handle: u64) -> Result<u64> {
+        if handle >> HANDLE_OWNER_SHIFT != self.id & HANDLE_OWNER_MASK {
+            return Err(Status::INVALID_ARGUMENT);
+        }
+        Ok(handle & ((1 << HANDLE_OWNER_SHIFT) - 1))
+    }
+
+    /// Its view; `STALE_HANDLE` once freed.
+    pub fn view(&self) -> Result<ComPtr<IVmView>> {
+        self.view.lock().clone().ok_or(Status::STALE_HANDLE)
+    }
+
+    /// True once it is being killed or has ended.
+    pub fn is_ending(&self) -> bool {
+        self.ending.load(Ordering::Acquire)
+    }
+
+    /// Marks it ending: no call goes into it any more.
+    pub fn set_ending(&self) {
+        self.ending.store(true, Ordering::Release);
+    }
+
     /// Records the code it passed to `exit`.
     pub fn set_exit_code(&self, code: i32) {
         *self.exit_code.lock() = Some(code);
+        self.set_ending();
     }
 
     /// Its space as a mapping by address; `STALE_HANDLE` once freed.
@@ -137,26 +228,40 @@ impl Process {
         Ok(self.exit_code.lock().unwrap_or(0))
     }
 
-    /// Ends it at its next trap; a wait it is in returns, and that
-    /// `ecall`'s return is the trap.
+    /// Ends it at its next trap: threads running calls in it go back to
+    /// their callers with `KILLED` at their next interrupt, and a wait it
+    /// is in returns (that `ecall`'s return is the trap). Marked ending
+    /// first, so a wait that starts after sees it.
     pub fn kill(&self) -> Result<()> {
-        self.thread.kill()?;
-        self.killed
-            .store(true, core::sync::atomic::Ordering::SeqCst);
+        self.set_ending();
+        crate::interrupt_callers_of(self);
+        let killed = self.thread.kill();
         crate::waits::end(self);
-        Ok(())
+        killed
     }
 
-    /// True once it was killed.
-    pub fn is_killed(&self) -> bool {
-        self.killed.load(core::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// Lets go of its imports and its space (once its thread has ended).
+    /// Lets go of its names, endpoints, imports, calls and space (once its
+    /// thread has ended).
     pub fn free(&self) {
+        self.set_ending();
         let _ = crate::traps().and_then(|traps| traps.remove_fast_path(self.thread_id, u64::MAX));
+        let exports = self.exports.lock().clear();
+        if let Ok(namespace) = component::namespace() {
+            for export in &exports {
+                let _ = namespace.unregister(&export.name);
+            }
+        }
+        drop(exports);
+        // Calls its thread was making when it ended: their servers' call
+        // stacks are free again.
+        let calls = core::mem::take(&mut *self.calls.lock());
+        for call in &calls {
+            call.server.free_call_stack(call.stack);
+        }
+        drop(calls);
         let imports = self.imports.lock().clear();
         drop(imports);
+        drop(self.view.lock().take());
         drop(self.memory.lock().take());
         drop(self.space.lock().take());
         drop(self.waits.lock().take());

@@ -99,7 +99,7 @@ pub fn wait(process: &Process, address: u64, expected: u64, timeout_us: u64) -> 
     let mut state = waits.state.lock();
     // A kill sets the flag before it ends the waits it finds: a wait
     // whose table it did not find yet sees the flag here.
-    if state.ended || process.is_killed() {
+    if state.ended || process.is_ending() {
         return Err(Status::KILLED);
     }
     // Read under the lock: a `WAKE` after the word changed cannot slip in

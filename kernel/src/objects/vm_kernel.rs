@@ -14,7 +14,9 @@ use sync::Mutex;
 
 use super::process::ThreadObject;
 use crate::machine::mmu::{self, View};
+use crate::machine::trap::TrapFrame;
 use crate::threads::{self, user_mode};
+use user_mode::Ecalled;
 
 /// The installed handler: held here while installed, so its module stays
 /// loaded; the hook takes a reference for each fault.
@@ -90,6 +92,10 @@ impl IUserTrapsImpl for VmKernel {
         Ok(())
     }
 
+    fn interrupt_at(&self, thread: u64, time: u64) -> Result<()> {
+        user_mode::interrupt_at(thread, time)
+    }
+
     fn remove_ecall(&self) -> Result<()> {
         drop(take_fast_paths(|_| true));
         user_mode::set_ecall_hook(None);
@@ -111,11 +117,18 @@ fn take_fast_paths(matches: impl Fn(&FastPath) -> bool) -> Vec<FastPath> {
     gone
 }
 
+/// Where the `ecall` registers are in a trap frame: `a0`..`a7` are `x10`..
+/// `x17`, `t0` and `t1` are `x5` and `x6`.
+const A0: usize = 10;
+const T0: usize = 5;
+const T1: usize = 6;
+
 /// A register-only `CALL` with a fast path: made here, straight to the
 /// object; `None` when there is none for it.
-fn fast_call(thread: u64, registers: &[u64; user_mode::ECALL_REGISTERS]) -> Option<Result<u64>> {
-    let [handle, a1, a2, a3, a4, a5, a6, a7, _, method] = *registers;
-    let method = usize::try_from(method).ok()?;
+fn fast_call(thread: u64, frame: &TrapFrame) -> Option<Result<u64>> {
+    let [_, handle, a1, a2, a3, a4, a5, a6, a7] =
+        *frame.registers.first_chunk::<18>()?.last_chunk::<9>()?;
+    let method = usize::try_from(frame.registers[T1]).ok()?;
     let (object, descriptor) = {
         let paths = FAST_PATHS.lock();
         let path = paths
@@ -133,31 +146,59 @@ fn fast_call(thread: u64, registers: &[u64; user_mode::ECALL_REGISTERS]) -> Opti
     ))
 }
 
-/// The `ecall` hook: a fast-path call, or the installed handler's answer
-/// (its registers passed as little-endian words).
-fn on_ecall(thread: u64, registers: &mut [u64; user_mode::ECALL_REGISTERS]) -> Result<bool> {
-    const _: () = assert!(user_mode::ECALL_REGISTERS == ecall::REGISTERS);
-    if registers[ecall::T0] == ecall::CALL
-        && let Some(result) = fast_call(thread, registers)
+/// The `ecall` hook: a fast-path call, or the installed handler's answer.
+/// The handler gets the `ecall` registers, then the whole register set
+/// (`pc`, `x1`..`x31`), as little-endian words.
+fn on_ecall(thread: u64, frame: &mut TrapFrame, interrupted: Option<Status>) -> Result<Ecalled> {
+    if interrupted.is_none()
+        && frame.registers[T0] == ecall::CALL
+        && let Some(result) = fast_call(thread, frame)
     {
-        (registers[0], registers[1]) = match result {
+        (frame.registers[A0], frame.registers[A0 + 1]) = match result {
             Ok(value) => (0, value),
             Err(status) => (i64::from(status.0) as u64, 0),
         };
-        return Ok(true);
+        return Ok(Ecalled::Resume);
     }
     let handler = ECALL_HANDLER.lock().clone().ok_or(Status::UNHANDLED_TRAP)?;
-    let mut bytes = [0u8; ecall::REGISTERS * 8];
-    for (chunk, register) in bytes.chunks_exact_mut(8).zip(registers.iter()) {
-        chunk.copy_from_slice(&register.to_le_bytes());
+    let mut words = [0u64; ecall::REGISTERS + ecall::FULL];
+    let (asked, full) = words.split_at_mut(ecall::REGISTERS);
+    asked[..8].copy_from_slice(&frame.registers[A0..A0 + 8]);
+    asked[ecall::T0] = frame.registers[T0];
+    if let Some(why) = interrupted {
+        asked[ecall::T0] = ecall::INTERRUPTED;
+        asked[ecall::T1] = i64::from(why.0) as u64;
     }
-    let resume = handler.ecall(thread, &mut bytes)? == outcome::RESUME;
-    for (register, chunk) in registers.iter_mut().zip(bytes.chunks_exact(8)).take(2) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        *register = u64::from_le_bytes(word);
+    if interrupted.is_none() {
+        asked[ecall::T1] = frame.registers[T1];
     }
-    Ok(resume)
+    full.copy_from_slice(&frame.registers);
+    full[0] = frame.sepc;
+    let mut bytes = [0u8; (ecall::REGISTERS + ecall::FULL) * 8];
+    for (chunk, word) in bytes.chunks_exact_mut(8).zip(words.iter()) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    let outcome = handler.ecall(thread, &mut bytes)?;
+    for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+        let mut array = [0u8; 8];
+        array.copy_from_slice(chunk);
+        *word = u64::from_le_bytes(array);
+    }
+    Ok(match outcome {
+        outcome::RESUME if interrupted.is_some() => Ecalled::Resume,
+        outcome::RESUME => {
+            frame.registers[A0] = words[0];
+            frame.registers[A0 + 1] = words[1];
+            Ecalled::Resume
+        }
+        outcome::REPLACE => {
+            let full = &words[ecall::REGISTERS..];
+            frame.sepc = full[0];
+            frame.registers[1..].copy_from_slice(&full[1..]);
+            Ecalled::Replaced
+        }
+        _ => Ecalled::Exit,
+    })
 }
 
 impl IVmKernelImpl for VmKernel {

@@ -91,6 +91,11 @@ pub struct Thread {
     /// trap from U-mode.
     #[cfg(feature = "loader")]
     pub killed: bool,
+    /// At its first interrupt in U-mode at or after this time (the
+    /// scheduler's ticks), the `ecall` hook is called for it as
+    /// interrupted (`u64::MAX`: never).
+    #[cfg(feature = "loader")]
+    pub interrupt_at: u64,
 }
 
 impl Thread {
@@ -152,6 +157,8 @@ impl Thread {
             outcome: Status::OK,
             #[cfg(feature = "loader")]
             killed: false,
+            #[cfg(feature = "loader")]
+            interrupt_at: u64::MAX,
         }
     }
 

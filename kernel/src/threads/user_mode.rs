@@ -22,13 +22,23 @@ pub type PageFaultHook = fn(u64, u64, u32) -> Result<()>;
 static PAGE_FAULT_HOOK: Exclusive<Option<PageFaultHook>> = Exclusive::new(None);
 
 /// Handles an `ecall` of U-mode thread `thread` (the first argument) on its
-/// `a0`..`a7`, `t0`, `t1`; runs with interrupts enabled. `Ok(true)` resumes
-/// the thread after the `ecall` with the registers' `a0` and `a1`,
-/// `Ok(false)` ends it (`OK`), an error ends it with that status.
-pub type EcallHook = fn(u64, &mut [u64; ECALL_REGISTERS]) -> Result<bool>;
+/// trap frame — or, with the third argument `Some`, the thread's
+/// interruption: `OK` for the one [`interrupt_at`] asked for, an error
+/// for an exception that would end it with that status; runs with
+/// interrupts enabled. An error ends the thread with that status.
+pub type EcallHook = fn(u64, &mut TrapFrame, Option<Status>) -> Result<Ecalled>;
 
-/// Registers an `ecall` hands its hook: `a0`..`a7`, `t0`, `t1`.
-pub const ECALL_REGISTERS: usize = 10;
+/// What the `ecall` hook did with the thread's registers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ecalled {
+    /// Wrote its answer in the frame: resume after the `ecall` (after an
+    /// interruption: where the thread was; after an exception: end it).
+    Resume,
+    /// Replaced the whole frame (`pc` included): resume there.
+    Replaced,
+    /// End the thread (`OK`).
+    Exit,
+}
 
 /// The installed `ecall` hook (none: an `ecall` ends the thread).
 static ECALL_HOOK: Exclusive<Option<EcallHook>> = Exclusive::new(None);
@@ -55,9 +65,67 @@ pub fn kill(id: ThreadId) -> Result<()> {
     })
 }
 
-/// After an interrupt taken in U-mode: ends the thread if it was killed.
-pub fn after_interrupt(_frame: &mut TrapFrame) {
+/// After an interrupt taken in U-mode: ends the thread if it was killed;
+/// hands it to the `ecall` hook as interrupted once its
+/// [`interrupt_at`] time has come.
+pub fn after_interrupt(frame: &mut TrapFrame) {
     end_if_killed();
+    if !interruption_due() {
+        return;
+    }
+    match offer(frame, Status::OK) {
+        Ok(Ecalled::Resume | Ecalled::Replaced) => {}
+        Ok(Ecalled::Exit) => super::exit_with(Status::OK),
+        Err(status) => super::exit_with(status),
+    }
+}
+
+/// Hands the calling thread's interruption `why` to the `ecall` hook (none
+/// installed: `Resume`), then ends the thread if it was killed.
+fn offer(frame: &mut TrapFrame, why: Status) -> Result<Ecalled> {
+    let Some(hook) = interrupt_mask::without(|| ECALL_HOOK.with(|slot| *slot).flatten()) else {
+        return Ok(Ecalled::Resume);
+    };
+    interrupt_mask::enable();
+    let outcome = hook(super::current_id(), frame, Some(why));
+    interrupt_mask::disable();
+    end_if_killed();
+    outcome
+}
+
+/// True (and the request cleared) when the calling thread's interruption
+/// time has come (interrupts disabled).
+fn interruption_due() -> bool {
+    let now = super::now();
+    with_scheduler(|scheduler| {
+        let me = scheduler.current_mut()?;
+        let due = me.interrupt_at <= now;
+        if due {
+            me.interrupt_at = u64::MAX;
+        }
+        Some(due)
+    })
+    .ok()
+    .flatten()
+    .unwrap_or(false)
+}
+
+/// Asks for U-mode thread `id` to be handed to the `ecall` hook as
+/// interrupted at its first interrupt in U-mode at or after `time` (the
+/// scheduler's ticks; 0: the next; `u64::MAX`: never again).
+/// `NOT_SUPPORTED` for any other thread, `NOT_FOUND` for no thread.
+pub fn interrupt_at(id: ThreadId, time: u64) -> Result<()> {
+    interrupt_mask::without(|| {
+        with_scheduler(|scheduler| {
+            let thread = scheduler.threads.iter_mut().find(|thread| thread.id == id);
+            let thread = thread.ok_or(Status::NOT_FOUND)?;
+            if !matches!(thread.entry, Entry::User { .. }) {
+                return Err(Status::NOT_SUPPORTED);
+            }
+            thread.interrupt_at = time;
+            Ok(())
+        })?
+    })
 }
 
 /// Ends the calling thread with `KILLED` if it was killed (interrupts
@@ -176,6 +244,11 @@ pub fn on_exception(frame: &mut TrapFrame) {
         }
         _ => Status::UNHANDLED_TRAP,
     };
+    // A thread running a call in another process's space goes back to its
+    // caller with the error instead, if the hook says so.
+    if offer(frame, outcome) == Ok(Ecalled::Replaced) {
+        return;
+    }
     kputln!(
         "threads: thread ",
         super::current_id(),
@@ -190,38 +263,22 @@ pub fn on_exception(frame: &mut TrapFrame) {
 }
 
 /// Hands an `ecall` to its hook with interrupts enabled, then steps past
-/// it with the hook's `a0` and `a1`; `UNHANDLED_TRAP` when none is
+/// it unless the hook replaced the frame; `UNHANDLED_TRAP` when none is
 /// installed.
 fn run_ecall_hook(frame: &mut TrapFrame) -> Result<bool> {
-    /// Where `a0` and `t0` are among the frame's registers (`x10`, `x5`).
-    const A0: usize = 10;
-    const T0: usize = 5;
     let hook = interrupt_mask::without(|| ECALL_HOOK.with(|slot| *slot).flatten())
         .ok_or(Status::UNHANDLED_TRAP)?;
-    let mut registers = [0u64; ECALL_REGISTERS];
-    for (to, from) in registers.iter_mut().zip(frame.registers.iter().skip(A0)) {
-        *to = *from;
-    }
-    for (to, from) in registers
-        .iter_mut()
-        .skip(8)
-        .zip(frame.registers.iter().skip(T0))
-    {
-        *to = *from;
-    }
     interrupt_mask::enable();
-    let resume = hook(super::current_id(), &mut registers);
+    let outcome = hook(super::current_id(), frame, None);
     interrupt_mask::disable();
-    for (to, from) in frame
-        .registers
-        .iter_mut()
-        .skip(A0)
-        .zip(registers.iter().take(2))
-    {
-        *to = *from;
+    match outcome? {
+        Ecalled::Resume => {
+            frame.sepc = frame.sepc.wrapping_add(4);
+            Ok(true)
+        }
+        Ecalled::Replaced => Ok(true),
+        Ecalled::Exit => Ok(false),
     }
-    frame.sepc = frame.sepc.wrapping_add(4);
-    resume
 }
 
 /// Asks the page-fault hook, with interrupts enabled (the thread runs on

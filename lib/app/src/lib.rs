@@ -1,4 +1,4 @@
-//! The runtime of applications in their own address spaces: entry, exit, panics, and proxies for the objects a process binds, all reaching the kernel by ecall.
+//! The runtime of applications in their own address spaces: entry, exit, panics, proxies for the objects a process binds, and serving its own objects to other processes, all reaching the kernel by ecall.
 //!
 //! An application is a `#![no_std]`, `#![no_main]` binary crate whose
 //! `.def` imports nothing (the IPC component refuses an image that
@@ -20,6 +20,11 @@
 //! Applications may use `alloc` (`Vec`, `String`, `Box`): the global
 //! allocator (`heap.rs`) keeps the process's heap in its own space, grown
 //! by `ecall`, and freed with the space.
+//!
+//! [`register`] serves an object of the process under a name it was
+//! granted, and [`serve`] waits while other processes call it: each call
+//! arrives on the caller's own thread, moved into this process's space
+//! and started at [`dispatch_entry`] on a call stack of its own.
 //!
 //! Depends on `com`, `interfaces`, `sync` and `linked_list_allocator`;
 //! applications (`apptest`) use it.
@@ -310,3 +315,81 @@ unsafe fn store(kind: ArgKind, out: u64, value: u64) {
     // SAFETY: as the caller promised, `out` is valid for `width` bytes.
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), out, width) };
 }
+
+/// Serves `object` (an `I` of this process: a
+/// [`ComObject::unboxed`](com::ComObject::unboxed) kept alive while the
+/// process runs) under `name`, which the process was granted (or a prefix
+/// of it ending in `/`); the endpoint's id. A client's call runs the
+/// method on the client's own thread, moved into this process's space:
+/// the IPC starts it at [`dispatch_entry`] on a stack of its own.
+pub fn register<I: Interface>(name: &str, object: &I) -> Result<u64> {
+    let iid = I::IID;
+    let registers = [
+        name.as_ptr() as u64,
+        name.len() as u64,
+        core::ptr::from_ref(&iid) as u64,
+        core::ptr::from_ref(object) as u64,
+        dispatch_entry(),
+        0,
+        0,
+        0,
+    ];
+    let (a0, endpoint) = ecall(service::REGISTER, 0, registers);
+    status_of(a0).check()?;
+    Ok(endpoint)
+}
+
+/// Waits, serving calls, until the process is killed; the status if the
+/// IPC refuses (then the process should end).
+pub fn serve() -> Status {
+    status_of(ecall(service::SERVE, 0, [0; 8]).0)
+}
+
+/// Sets the timeout of a proxy's calls to `milliseconds` (0: none): a
+/// call the server has not returned from by then returns `TIMED_OUT`.
+pub fn set_timeout<I: Interface>(proxy: &Proxy<I>, milliseconds: u64) -> Result<()> {
+    let registers = [proxy.handle(), milliseconds, 0, 0, 0, 0, 0, 0];
+    status_of(ecall(service::TIMEOUT, 0, registers).0).check()
+}
+
+unsafe extern "C" {
+    /// The dispatch entry (in `global_asm!` below): not called from Rust.
+    fn tessera_dispatch();
+}
+
+/// The address of the dispatch entry, where a call into this process
+/// starts: `a0` the object, `t1` the method number (checked against the
+/// interface's signature by the IPC), `a1`..`a7` the method's argument
+/// registers (pointers into the call's stack, where the IPC copied the
+/// buffers). It calls entry 3 + `t1` of the object's method table and
+/// traps with `RETURN` and the method's status.
+pub fn dispatch_entry() -> u64 {
+    tessera_dispatch as *const () as usize as u64
+}
+
+core::arch::global_asm!(
+    r#"
+    .section .text
+    .globl tessera_dispatch
+    .balign 4
+tessera_dispatch:
+    ld t2, 0(a0)
+    addi t1, t1, 3
+    slli t1, t1, 3
+    add t2, t2, t1
+    ld t2, 0(t2)
+    jalr ra, 0(t2)
+    li t0, {return_service}
+    ecall
+1:
+    j 1b
+"#,
+    return_service = const service::RETURN,
+);
+
+/// Components tell the kernel when one of their objects may have become
+/// unused, so that it can unload their module (`com::unshared`); an
+/// application is no module and its objects ([`register`]'s) live as long
+/// as it does, so the notice goes nowhere.
+#[unsafe(no_mangle)]
+extern "C" fn tessera_object_unshared(_object: *const c_void) {}

@@ -91,6 +91,19 @@ impl Returned {
         }
     }
 
+    /// A buffer holding `bytes` (little-endian words; the rest zeros).
+    pub fn from_bytes(bytes: &[u8]) -> Returned {
+        let mut returned = Returned::new();
+        for (word, chunk) in returned.bytes.iter_mut().zip(bytes.chunks(8)) {
+            let mut array = [0u8; 8];
+            for (to, from) in array.iter_mut().zip(chunk) {
+                *to = *from;
+            }
+            *word = u64::from_le_bytes(array);
+        }
+        returned
+    }
+
     /// The first word: a scalar result, as the callee wrote it.
     pub fn word(&self) -> u64 {
         self.bytes[0]

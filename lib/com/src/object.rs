@@ -189,6 +189,26 @@ impl<T: Class> ComObject<T> {
         }
     }
 
+    /// An object not on the heap, for code that has none (a U-mode server
+    /// in `lib/app`): it lives where its owner keeps it, which must
+    /// outlive every use of [`ComObject::interface`]. It starts with one
+    /// reference, its owner's, which is never given out: nobody may
+    /// release it to zero (that would free it as a box).
+    pub fn unboxed(value: T) -> ComObject<T> {
+        ComObject::new(value)
+    }
+
+    /// The object as its interface `I`, borrowed.
+    pub fn interface<I: Interface>(&self) -> &I
+    where
+        T: HasInterface<I>,
+    {
+        // SAFETY: slot `SLOT` lies inside the object's vtable array and
+        // holds a vtable of `I` by the `HasInterface` contract; the
+        // reference lives no longer than the object.
+        unsafe { &*self.slot(<T as HasInterface<I>>::SLOT).cast::<I>() }
+    }
+
     /// The object whose slot `SLOT` is `this`.
     ///
     /// # Safety

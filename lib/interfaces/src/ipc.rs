@@ -25,6 +25,28 @@ pub mod ecall {
     pub const CALL: u64 = 2;
     /// Releases the import whose handle is in `a0`.
     pub const RELEASE: u64 = 3;
+    /// Serves an object of the process under a name it was granted: `a0`/
+    /// `a1` the name, `a2` a pointer to the interface's IID, `a3` the
+    /// object (the pointer its methods are called with), `a4` the address
+    /// of the process's dispatch entry; `a1` comes back as the endpoint.
+    pub const REGISTER: u64 = 4;
+    /// Ends the call the thread runs in the process's dispatch entry: `a0`
+    /// is the method's status.
+    pub const RETURN: u64 = 5;
+    /// Waits, serving calls on other threads, until the process is killed.
+    pub const SERVE: u64 = 6;
+    /// Sets the timeout of the import whose handle is in `a0` to `a1`
+    /// milliseconds (0: none): a call it does not return from by then
+    /// returns `TIMED_OUT`.
+    pub const TIMEOUT: u64 = 7;
+    /// The service the kernel names when it hands the hook a thread it
+    /// interrupted, not an `ecall`: `t1` is `OK` for the interruption
+    /// `IUserTraps::interrupt_at` asked for, or the (negative) status an
+    /// exception would end the thread with; answering `RESUME` lets it
+    /// (resumes, or ends, the thread), `REPLACE` sends the thread
+    /// elsewhere. An `ecall` naming it from U-mode is answered as a check:
+    /// harmless.
+    pub const INTERRUPTED: u64 = u64::MAX;
     /// Registers the kernel passes the handler: `a0`..`a7`, `t0`, `t1`.
     pub const REGISTERS: usize = 10;
     /// Index of `t0` (the service) among them.
@@ -44,6 +66,9 @@ pub mod ecall {
     /// Wakes up to `a1` waiters on the word at address `a0` of the
     /// process's memory; `a1` comes back as how many were woken.
     pub const WAKE: u64 = 10;
+    /// Words of the whole register set the handler gets after the
+    /// [`REGISTERS`]: `pc`, then `x1`..`x31`.
+    pub const FULL: usize = 32;
 }
 
 /// What the kernel does after an `IEcallHandler::ecall`.
@@ -53,6 +78,10 @@ pub mod outcome {
     pub const RESUME: u32 = 0;
     /// Ends the thread (its status: `OK`).
     pub const EXIT: u32 = 1;
+    /// Returns to U-mode with the whole register set ([`ecall::FULL`]
+    /// words, `pc` first) as the handler left it: the thread goes on
+    /// somewhere else (into a server, or back to its caller).
+    pub const REPLACE: u32 = 2;
 }
 
 /// What a process is doing (`ProcessStatus::state`).
@@ -88,9 +117,11 @@ pub struct ProcessStatus {
 #[interface("6f1d2c3b-4a5e-4f70-8b9c-0d1e2f3a4b5c")]
 /// The hook the IPC component installs for `ecall`s from U-mode.
 pub trait IEcallHandler {
-    /// Thread `thread` ran `ecall` in U-mode; `registers` holds its `a0`..
-    /// `a7`, `t0`, `t1` (little-endian words, [`ecall::REGISTERS`] of them).
-    /// Returns an [`outcome`]; the kernel copies `a0` and `a1` back.
+    /// Thread `thread` ran `ecall` in U-mode (or was interrupted as asked:
+    /// `t0` is then [`ecall::INTERRUPTED`]); `registers` holds its `a0`..
+    /// `a7`, `t0`, `t1`, then its whole register set (little-endian words,
+    /// [`ecall::REGISTERS`] + [`ecall::FULL`] of them). Returns an
+    /// [`outcome`]: the kernel copies `a0` and `a1` back, or the whole set.
     fn ecall(&self, thread: u64, registers: &mut [u8]) -> Result<u32>;
 }
 
@@ -120,6 +151,19 @@ pub trait IUserTraps {
     /// Forgets the fast path of thread `thread`'s import `handle` (with
     /// `u64::MAX`, of all its imports).
     fn remove_fast_path(&self, thread: u64, handle: u64) -> Result<()>;
+    /// Hands U-mode thread `thread` to the handler (`t0` =
+    /// [`ecall::INTERRUPTED`]) at its first interrupt in U-mode at or
+    /// after `time` (the scheduler's ticks; 0: the next; `u64::MAX`:
+    /// never).
+    fn interrupt_at(&self, thread: u64, time: u64) -> Result<()>;
+}
+
+#[interface("ad516f7f-8e92-43b4-8fd0-4b5c6d7e8f90")]
+/// An object a process serves, as the namespace holds it: binding its
+/// name from a process gives an import whose calls go into the server.
+pub trait IEndpoint {
+    /// The id of the process serving it.
+    fn server(&self) -> Result<u64>;
 }
 
 #[interface("8b3f4e5d-6c70-4192-adbe-2f3a4b5c6d7e")]

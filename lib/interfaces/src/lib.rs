@@ -47,8 +47,8 @@ pub use filesystem::{
 pub use heap::{HeapStatus, IHeap, IHeapImpl};
 pub use interpose::{IInterpose, IInterposeImpl};
 pub use ipc::{
-    IEcallHandler, IEcallHandlerImpl, IProcessManager, IProcessManagerImpl, IUserProcess,
-    IUserProcessImpl, IUserTraps, IUserTrapsImpl, ProcessStatus,
+    IEcallHandler, IEcallHandlerImpl, IEndpoint, IEndpointImpl, IProcessManager,
+    IProcessManagerImpl, IUserProcess, IUserProcessImpl, IUserTraps, IUserTrapsImpl, ProcessStatus,
 };
 pub use irq::{IInterruptSource, IInterruptSourceImpl, IInterrupts, IInterruptsImpl};
 pub use module::{ILoader, ILoaderImpl, IModule, IModuleImpl};

@@ -58,10 +58,12 @@ enum Value {
     In(Vec<u8>),
     Guid(Guid),
     Text(String),
-    /// An output or in-out buffer, and where in the caller it goes back.
+    /// An output or in-out buffer, where in the caller it goes back, and
+    /// where it was laid out in a server's space (0 until [`Call::lay_out`]).
     Out {
         address: u64,
         buffer: Vec<u8>,
+        placed: u64,
     },
 }
 
@@ -73,6 +75,8 @@ pub struct Call {
     /// Where a record result goes in the caller (its out pointer), and
     /// how big it is.
     record_out: Option<(u64, usize)>,
+    /// True when the method has a result (written through a pointer).
+    has_result: bool,
 }
 
 impl Call {
@@ -95,6 +99,7 @@ impl Call {
             values: Default::default(),
             count: method.args.len(),
             record_out: None,
+            has_result: method.ret.is_some(),
         };
         let mut words = registers.iter().copied();
         for (value, arg) in call.values.iter_mut().zip(method.args) {
@@ -138,7 +143,9 @@ impl Call {
         memory: &impl UserMemory,
     ) -> Result<()> {
         for value in &self.values {
-            if let Value::Out { address, buffer } = value
+            if let Value::Out {
+                address, buffer, ..
+            } = value
                 && !buffer.is_empty()
             {
                 memory.write(*address, buffer)?;
@@ -151,6 +158,89 @@ impl Call {
             memory.write(out, bytes)?;
         }
         Ok(())
+    }
+}
+
+/// Where a call's arguments are laid out in a server's space: a stack
+/// growing down in memory the server may read and write.
+pub trait ServerStack {
+    /// Copies `data` below what was pushed before (8-byte aligned); its
+    /// address in the server's space.
+    fn push(&mut self, data: &[u8]) -> Result<u64>;
+}
+
+/// Bytes of the area a server's method writes its result in.
+const RESULT_BYTES: usize = com::dynamic::RETURNED_WORDS * 8;
+
+impl Call {
+    /// Lays the arguments out for a method in another process: buffers,
+    /// strings and GUIDs copied onto `stack` (an output buffer as zeros),
+    /// then a result area if the method has a result. The argument
+    /// registers the server's method takes (`a1`..`a7`), the result
+    /// area's address in the register after the arguments, and that
+    /// address (0 if none).
+    pub fn lay_out(&mut self, stack: &mut impl ServerStack) -> Result<([u64; REGISTERS], u64)> {
+        let mut registers = [0u64; REGISTERS];
+        let mut at = 0;
+        for value in &mut self.values {
+            let words: [u64; 2] = match value {
+                Value::None => continue,
+                Value::Word(word) => [*word, 0],
+                Value::Guid(guid) => [stack.push(&guid.0)?, 0],
+                Value::In(bytes) => [stack.push(bytes)?, bytes.len() as u64],
+                Value::Text(text) => [stack.push(text.as_bytes())?, text.len() as u64],
+                Value::Out { buffer, placed, .. } => {
+                    *placed = stack.push(buffer)?;
+                    [*placed, buffer.len() as u64]
+                }
+            };
+            let count = if matches!(value, Value::Word(_) | Value::Guid(_)) {
+                1
+            } else {
+                2
+            };
+            for word in words.iter().take(count) {
+                *registers.get_mut(at).ok_or(Status::NOT_SUPPORTED)? = *word;
+                at += 1;
+            }
+        }
+        let mut result = 0;
+        if self.has_result {
+            result = stack.push(&[0; RESULT_BYTES])?;
+            *registers.get_mut(at).ok_or(Status::NOT_SUPPORTED)? = result;
+        }
+        Ok((registers, result))
+    }
+
+    /// After a server's method laid out by [`Call::lay_out`] succeeded:
+    /// reads its output buffers and result area (at `result`) back from
+    /// `server`'s memory, writes them to the caller's `memory`, and
+    /// returns a scalar result (0 for others).
+    pub fn copy_back(
+        &mut self,
+        kind: Option<ArgKind>,
+        result: u64,
+        server: &impl UserMemory,
+        memory: &impl UserMemory,
+    ) -> Result<u64> {
+        for value in &mut self.values {
+            if let Value::Out { buffer, placed, .. } = value
+                && !buffer.is_empty()
+            {
+                server.read(*placed, buffer)?;
+            }
+        }
+        let mut returned = com::dynamic::Returned::new();
+        if result != 0 {
+            let mut bytes = [0u8; RESULT_BYTES];
+            server.read(result, &mut bytes)?;
+            returned = com::dynamic::Returned::from_bytes(&bytes);
+        }
+        self.copy_out(&returned, memory)?;
+        match kind {
+            Some(kind) if is_scalar(kind) => scalar(kind, returned.word()),
+            _ => Ok(0),
+        }
     }
 }
 
@@ -189,6 +279,7 @@ fn decode_one(
             Value::Out {
                 address,
                 buffer: zeroed(length)?,
+                placed: 0,
             }
         }
         ArgKind::BytesInOut => {
@@ -199,6 +290,7 @@ fn decode_one(
             Value::Out {
                 address,
                 buffer: read_buffer(address, length, memory)?,
+                placed: 0,
             }
         }
         ArgKind::Guid => {

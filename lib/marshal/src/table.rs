@@ -64,6 +64,24 @@ impl<T> Table<T> {
         slot.value.as_ref().ok_or(Status::STALE_HANDLE)
     }
 
+    /// What `handle` names, to change (as [`Table::get`]).
+    pub fn get_mut(&mut self, handle: u64) -> Result<&mut T> {
+        self.slot(handle)?;
+        let slot = self
+            .slots
+            .get_mut(index_of(handle))
+            .ok_or(Status::INVALID_ARGUMENT)?;
+        slot.value.as_mut().ok_or(Status::STALE_HANDLE)
+    }
+
+    /// The handle of the first value `matches` picks.
+    pub fn find(&self, matches: impl Fn(&T) -> bool) -> Option<u64> {
+        self.slots.iter().enumerate().find_map(|(index, slot)| {
+            let value = slot.value.as_ref()?;
+            matches(value).then_some(slot.generation << INDEX_BITS | index as u64)
+        })
+    }
+
     /// Frees `handle`'s slot (its generation moves on); what it held.
     pub fn remove(&mut self, handle: u64) -> Result<T> {
         self.slot(handle)?;
@@ -131,6 +149,8 @@ mod tests {
         assert_eq!(table.remove(first), Err(Status::STALE_HANDLE));
         assert_eq!(table.get(second), Ok(&"second"));
         assert_eq!(table.len(), 1);
+        assert_eq!(table.find(|value| *value == "second"), Some(second));
+        assert_eq!(table.find(|value| *value == "first"), None);
     }
 
     #[test]

@@ -294,3 +294,65 @@ fn kinds_not_marshalled_yet_are_refused() {
     );
     let _ = private_interfaces::ICounter::SIGNATURE;
 }
+
+/// A server's call stack in a fake memory: pushes go down from the top.
+struct FakeStack<'a> {
+    memory: &'a Memory,
+    top: u64,
+    bottom: u64,
+}
+
+impl ServerStack for FakeStack<'_> {
+    fn push(&mut self, data: &[u8]) -> Result<u64> {
+        let at = (self.top - data.len() as u64) & !7;
+        if at < self.bottom {
+            return Err(Status::OUT_OF_RANGE);
+        }
+        self.memory.write(at, data)?;
+        self.top = at;
+        Ok(at)
+    }
+}
+
+#[test]
+fn arguments_laid_out_in_a_server_come_back_to_the_caller() {
+    let caller = Memory::new(&[(0x1000, b"abcd", false), (0x2000, &[9; 6], true)]);
+    let server = Memory::new(&[(0x8000, &[0; 0x1000], true)]);
+    let reverse = &ITarget::SIGNATURE.methods[2];
+    let mut call = Call::decode(reverse, &[0x1000, 4, 0x2000, 6, 0, 0, 0], &caller).expect("ok");
+    let mut stack = FakeStack {
+        memory: &server,
+        top: 0x9000,
+        bottom: 0x8000,
+    };
+    let (registers, result) = call.lay_out(&mut stack).expect("room");
+    // The input's bytes are in the server, the output zeroed there, and
+    // the result area follows them: the registers point at each.
+    let input = registers[0];
+    assert_eq!(registers[1], 4);
+    let mut bytes = [0u8; 4];
+    server.read(input, &mut bytes).expect("laid out");
+    assert_eq!(&bytes, b"abcd");
+    let (output, length) = (registers[2], registers[3]);
+    assert_eq!(length, 6);
+    assert_eq!(registers[4], result);
+    assert!(result < output && output < input && input + 4 <= 0x9000);
+    // The server's method writes its output and result there...
+    server.write(output, b"dcba\xee\xee").expect("writable");
+    server.write(result, &4u64.to_le_bytes()).expect("writable");
+    // ...and they come back to the caller's buffer and register.
+    let kind = reverse.ret;
+    assert_eq!(call.copy_back(kind, result, &server, &caller), Ok(4));
+    assert_eq!(caller.at(0x2000), b"dcba\xee\xee");
+    // A server stack too small for the arguments is refused.
+    let mut call = Call::decode(reverse, &[0x1000, 4, 0x2000, 6, 0, 0, 0], &caller).expect("ok");
+    let mut small = FakeStack {
+        memory: &server,
+        top: 0x8010,
+        bottom: 0x8000,
+    };
+    assert_eq!(
+        call.lay_out(&mut small).map(drop),
+        Err(Status::OUT_OF_RANGE)
+    );
+}

@@ -14,13 +14,13 @@ use com::{
 };
 use image::def::signature::{C_KEYWORDS, c_declaration, c_pointer_to};
 use interfaces::{
-    IBlockDevice, ICondition, IConsole, IDevice, IDirectory, IEcallHandler, IEntropySource, IFile,
-    IFileSystem, IHeap, IImageVerifier, IInterpose, IInterruptSource, IInterrupts, ILoader,
-    IMemoryFile, IModule, IMutate, IMutex, INamespace, INetworkDevice, INetworkStack, IPower,
-    IProcess, IProcessManager, IProgram, IScheduler, ISchedulerPolicy, IService, IShutdown,
-    IShutdownListener, ISocket, ISocketFactory, IThread, IThreads, ITransition, ITrustControl,
-    ITrustPolicy, IUserProcess, IUserTraps, IVmFactory, IVmHooks, IVmImageMapper, IVmKernel,
-    IVmMapping, IVmSpace, IVmView, IVolume,
+    IBlockDevice, ICondition, IConsole, IDevice, IDirectory, IEcallHandler, IEndpoint,
+    IEntropySource, IFile, IFileSystem, IHeap, IImageVerifier, IInterpose, IInterruptSource,
+    IInterrupts, ILoader, IMemoryFile, IModule, IMutate, IMutex, INamespace, INetworkDevice,
+    INetworkStack, IPower, IProcess, IProcessManager, IProgram, IScheduler, ISchedulerPolicy,
+    IService, IShutdown, IShutdownListener, ISocket, ISocketFactory, IThread, IThreads,
+    ITransition, ITrustControl, ITrustPolicy, IUserProcess, IUserTraps, IVmFactory, IVmHooks,
+    IVmImageMapper, IVmKernel, IVmMapping, IVmSpace, IVmView, IVolume,
 };
 use private_interfaces::{ICounter, IHello};
 
@@ -35,6 +35,7 @@ const INTERFACES: &[&InterfaceSignature] = &[
     IDevice::SIGNATURE,
     IDirectory::SIGNATURE,
     IEcallHandler::SIGNATURE,
+    IEndpoint::SIGNATURE,
     IEntropySource::SIGNATURE,
     IFile::SIGNATURE,
     IFileSystem::SIGNATURE,
