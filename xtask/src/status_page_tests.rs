@@ -349,7 +349,7 @@ fn bad_requests_are_refused(machine: &mut Machine, hosts: &Hosts) -> Result<()> 
         ("a huge head", huge_head.as_bytes(), 431),
     ];
     for (what, request, expected) in cases {
-        let received = exchange(port, request)?;
+        let received = exchange(port, request).context(what)?;
         let answered = responses(&received).context(what)?;
         let statuses: Vec<u16> = answered.iter().map(|response| response.status).collect();
         ensure!(
@@ -425,7 +425,8 @@ fn a_flood_of_connections_is_served_or_dropped(port: u16) -> Result<()> {
     for client in clients {
         let received = client
             .join()
-            .map_err(|_| anyhow::anyhow!("a client thread panicked"))??;
+            .map_err(|_| anyhow::anyhow!("a client thread panicked"))?
+            .context("a flooding client")?;
         if received.is_empty() {
             continue;
         }

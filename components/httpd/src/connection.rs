@@ -26,7 +26,7 @@ const LINGER_MS: u64 = 1000;
 const PAGE: &str = include_str!("page.html");
 
 /// Serves the connection on `socket` until it ends, then closes it.
-pub fn serve(shared: &Shared, socket: &ISocket, buffer: &mut [u8]) {
+pub fn serve(shared: &Shared<'_>, socket: &ISocket, buffer: &mut [u8]) {
     let mut filled = 0;
     while !shared.stopping() {
         let parsed = http::parse(buffer.get(..filled).unwrap_or_default(), &LIMITS);
@@ -63,7 +63,7 @@ pub fn serve(shared: &Shared, socket: &ISocket, buffer: &mut [u8]) {
 /// Receives into the free end of `buffer`: false when the client closed
 /// its side (or the buffer is full, which the parser's limits prevent).
 fn receive_more(
-    shared: &Shared,
+    shared: &Shared<'_>,
     socket: &ISocket,
     buffer: &mut [u8],
     filled: &mut usize,
@@ -80,7 +80,7 @@ fn receive_more(
 /// takes none), and moves what follows it — the next request — to the
 /// start of `buffer`; returns how much of it there is.
 fn skip_body(
-    shared: &Shared,
+    shared: &Shared<'_>,
     socket: &ISocket,
     buffer: &mut [u8],
     filled: usize,
@@ -109,12 +109,12 @@ fn skip_body(
 }
 
 /// Answers a well-formed request: the page, the status, or 404.
-fn answer(shared: &Shared, socket: &ISocket, request: &Request<'_>) -> Result<()> {
+fn answer(shared: &Shared<'_>, socket: &ISocket, request: &Request<'_>) -> Result<()> {
     let json;
     let (status, content_type, body) = match request.path {
         "/" | "/index.html" => (StatusCode::OK, "text/html; charset=utf-8", PAGE),
         "/status.json" => {
-            json = status::json(&shared.namespace);
+            json = status::json(shared.namespace);
             match &json {
                 Ok(text) => (StatusCode::OK, "application/json", text.as_str()),
                 Err(_) => (
@@ -145,13 +145,13 @@ fn answer(shared: &Shared, socket: &ISocket, request: &Request<'_>) -> Result<()
 }
 
 /// Answers a request the parser refused, with its status and why.
-fn refuse_request(shared: &Shared, socket: &ISocket, error: &Error) -> Result<()> {
+fn refuse_request(shared: &Shared<'_>, socket: &ISocket, error: &Error) -> Result<()> {
     refuse(shared, socket, error.status(), error.reason())
 }
 
 /// Answers with an error `status` and a line saying why; the connection
 /// closes after.
-fn refuse(shared: &Shared, socket: &ISocket, status: StatusCode, why: &str) -> Result<()> {
+fn refuse(shared: &Shared<'_>, socket: &ISocket, status: StatusCode, why: &str) -> Result<()> {
     let mut body = String::new();
     let _ = writeln!(body, "{} {}: {why}", status.code, status.reason);
     let head = Head {
@@ -164,7 +164,7 @@ fn refuse(shared: &Shared, socket: &ISocket, status: StatusCode, why: &str) -> R
 }
 
 /// Sends the head and the body.
-fn respond(shared: &Shared, socket: &ISocket, head: &Head<'_>, body: &str) -> Result<()> {
+fn respond(shared: &Shared<'_>, socket: &ISocket, head: &Head<'_>, body: &str) -> Result<()> {
     let mut text = String::new();
     write_head(&mut text, head).map_err(|_| Status::FAILED)?;
     send_all(shared, socket, text.as_bytes())?;
@@ -173,7 +173,7 @@ fn respond(shared: &Shared, socket: &ISocket, head: &Head<'_>, body: &str) -> Re
 
 /// Sends all of `data`, or fails when the client takes none of it for
 /// [`IDLE_MS`].
-fn send_all(shared: &Shared, socket: &ISocket, mut data: &[u8]) -> Result<()> {
+fn send_all(shared: &Shared<'_>, socket: &ISocket, mut data: &[u8]) -> Result<()> {
     while !data.is_empty() {
         let sent = socket.send(data, shared.deadline_in(IDLE_MS))?;
         data = data.get(sent..).ok_or(Status::FAILED)?;
@@ -184,7 +184,7 @@ fn send_all(shared: &Shared, socket: &ISocket, mut data: &[u8]) -> Result<()> {
 /// Ends the connection: our side first (everything sent still goes
 /// out), then, once the client has closed its side or a moment has
 /// passed, the socket, which the stack then forgets.
-fn close(shared: &Shared, socket: &ISocket, buffer: &mut [u8]) {
+fn close(shared: &Shared<'_>, socket: &ISocket, buffer: &mut [u8]) {
     if socket.shutdown().is_ok() {
         let deadline = shared.deadline_in(LINGER_MS);
         while matches!(socket.receive(buffer, deadline), Ok(1..)) {}

@@ -9,6 +9,7 @@
 //! it, and each frame smoltcp makes gets them as it goes out.
 
 use alloc::collections::VecDeque;
+use alloc::vec;
 use alloc::vec::Vec;
 
 use com::ComPtr;
@@ -17,9 +18,20 @@ use net_frames::{checksums_hold, fill_checksums, is_for_itself};
 use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
-/// The longest Ethernet frame, without its checksum: what smoltcp calls
-/// the MTU of an Ethernet device.
+/// The longest Ethernet frame, without its checksum.
 const MAX_FRAME: usize = 1514;
+/// What smoltcp is told is the longest frame (its "MTU" for an Ethernet
+/// device), 4 bytes short of the longest: the TCP segments it asks for
+/// (1,456 bytes, the MSS it offers) are then a multiple of 8 bytes, so
+/// each lands in the socket's buffer where the last ended, at the same
+/// alignment as in the frame — and is copied a word at a time. Frames
+/// received are taken whatever their length.
+const STACK_MTU: usize = MAX_FRAME - 4;
+/// Where a frame received starts past an 8-byte boundary, as the
+/// driver's own buffers place it (`virtio_hal::net::FRAME_ALIGNMENT`):
+/// the copy between the two goes a word at a time, and a TCP payload
+/// after 54 bytes of headers starts on a boundary.
+const FRAME_ALIGNMENT: usize = 2;
 /// The most frames waiting to loop back; more are lost, as on a wire.
 const MAX_LOOPED: usize = 64;
 
@@ -27,7 +39,10 @@ const MAX_LOOPED: usize = 64;
 pub struct Card {
     device: ComPtr<INetworkDevice>,
     mac: [u8; 6],
-    received: [u8; MAX_FRAME],
+    /// Room for a frame received, from `received_at`
+    /// ([`FRAME_ALIGNMENT`]).
+    received: Vec<u8>,
+    received_at: usize,
     sending: [u8; MAX_FRAME],
     /// Frames the stack sent to itself, oldest first.
     looped: VecDeque<Vec<u8>>,
@@ -36,10 +51,13 @@ pub struct Card {
 impl Card {
     /// The card the driver's `device` is, whose MAC address is `mac`.
     pub fn new(device: ComPtr<INetworkDevice>, mac: [u8; 6]) -> Card {
+        let received = vec![0; MAX_FRAME + 7];
+        let received_at = (FRAME_ALIGNMENT + 8 - received.as_ptr().addr() % 8) % 8;
         Card {
             device,
             mac,
-            received: [0; MAX_FRAME],
+            received,
+            received_at,
             sending: [0; MAX_FRAME],
             looped: VecDeque::new(),
         }
@@ -56,7 +74,7 @@ impl Card {
     fn next_frame(&mut self) -> Option<usize> {
         loop {
             let length = self.next_any_frame()?;
-            if self.received.get(..length).is_some_and(checksums_hold) {
+            if self.received(length).is_some_and(checksums_hold) {
                 return Some(length);
             }
         }
@@ -65,7 +83,10 @@ impl Card {
     /// The next frame, whatever its checksums.
     fn next_any_frame(&mut self) -> Option<usize> {
         if let Some(frame) = self.looped.pop_front() {
-            let into = self.received.get_mut(..frame.len())?;
+            let into = self
+                .received
+                .get_mut(self.received_at..)?
+                .get_mut(..frame.len())?;
             into.copy_from_slice(&frame);
             if self.looped.is_empty() {
                 // An idle stack holds no memory for its loop.
@@ -77,9 +98,14 @@ impl Card {
         // there: smoltcp sees the next one, or none.
         // (0: none is waiting.)
         self.device
-            .receive(&mut self.received)
+            .receive(self.received.get_mut(self.received_at..)?)
             .ok()
             .filter(|&length| length != 0)
+    }
+
+    /// The first `length` bytes of the frame received.
+    fn received(&self, length: usize) -> Option<&[u8]> {
+        self.received.get(self.received_at..)?.get(..length)
     }
 
     fn sending(&mut self) -> Sending<'_> {
@@ -117,7 +143,8 @@ impl phy::Device for Card {
         };
         let frame = self
             .received
-            .get(..length)
+            .get(self.received_at..)
+            .and_then(|received| received.get(..length))
             .filter(|frame| !frame.is_empty())?;
         Some((Received(frame), sending))
     }
@@ -129,7 +156,7 @@ impl phy::Device for Card {
     fn capabilities(&self) -> DeviceCapabilities {
         let mut capabilities = DeviceCapabilities::default();
         capabilities.medium = Medium::Ethernet;
-        capabilities.max_transmission_unit = MAX_FRAME;
+        capabilities.max_transmission_unit = STACK_MTU;
         // Checked and filled in here, not by smoltcp.
         capabilities.checksum = ChecksumCapabilities::ignored();
         capabilities

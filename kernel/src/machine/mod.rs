@@ -18,8 +18,9 @@
 //!
 //! The addresses of the devices come from the device tree, not from this table.
 
+// `memcpy`, `memmove` and `memset`, eight words a step.
 #[cfg(feature = "loader")]
-mod block_copy;
+use block_copy as _;
 #[cfg(feature = "loader")]
 pub mod boot_image;
 pub mod cache;

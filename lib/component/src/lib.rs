@@ -32,6 +32,9 @@ extern crate alloc;
 
 use core::ffi::c_void;
 
+// Every component's `memcpy`, `memmove` and `memset`: eight words a step.
+use block_copy as _;
+
 mod text;
 pub mod threads;
 

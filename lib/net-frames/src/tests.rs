@@ -47,6 +47,19 @@ fn the_wide_sum_is_the_sum_of_16_bit_words_at_every_alignment() {
 }
 
 #[test]
+fn carries_out_of_every_word_of_the_unrolled_sum_are_kept() {
+    // Every word all ones: each addition of the four-word steps carries.
+    let data = [0xffu8; 1600];
+    for start in 0..8 {
+        for length in [32, 40, 1456, 1500] {
+            let piece = &data[start..start + length];
+            assert_eq!(sum(piece), 0xffff, "start {start}, length {length}");
+            assert_eq!(sum(piece), sum_pairs(piece));
+        }
+    }
+}
+
+#[test]
 fn rfc_1071_s_example_sums_as_it_says() {
     // RFC 1071, 3: the words 0001 f203 f4f5 f6f7 sum to ddf2.
     assert_eq!(

@@ -19,8 +19,14 @@ use crate::{PostedTransport, TesseraHal, status};
 /// How many buffers each queue holds (receive and transmit alike).
 pub const QUEUE_SIZE: usize = 16;
 /// The size of every buffer: a whole Ethernet frame (1,514 bytes without
-/// its checksum) and the virtio header before it.
-const BUFFER_SIZE: usize = 1536;
+/// its checksum), the virtio header before it and up to 7 bytes skipped
+/// to place the frame ([`FRAME_ALIGNMENT`]).
+const BUFFER_SIZE: usize = 1544;
+/// Where each frame received starts, past an 8-byte boundary: its IPv4
+/// header 4-byte aligned and a TCP payload after a 40-byte header 8-byte
+/// aligned, so that copying it into a client's buffer placed alike
+/// (and then into a socket's, 8 bytes at a time) is word by word.
+pub const FRAME_ALIGNMENT: usize = 2;
 /// The shortest frame [`NetworkCard::send`] takes: an Ethernet header.
 pub const MIN_FRAME: usize = 14;
 /// The longest frame [`NetworkCard::send`] takes (Ethernet header and
@@ -35,8 +41,9 @@ pub struct NetworkCard {
     // Declared first, dropped first: the device lets go of the queues
     // (and is reset) before the buffers below are freed.
     device: VirtIONetRaw<TesseraHal, PostedTransport, QUEUE_SIZE>,
-    /// The buffer lent to the device under each receive token.
-    receiving: [Option<Buffer>; QUEUE_SIZE],
+    /// The buffer lent to the device under each receive token, and
+    /// where in it the part lent starts.
+    receiving: [Option<(Buffer, usize)>; QUEUE_SIZE],
     /// The buffer in flight under each transmit token, and the length
     /// of it that went out (virtio header and frame).
     sending: [Option<(Buffer, usize)>; QUEUE_SIZE],
@@ -46,18 +53,24 @@ pub struct NetworkCard {
     /// A frame was refused for want of a transmit buffer: the client
     /// wants to hear when one comes back.
     starved: bool,
+    /// The length of the virtio header before each frame.
+    header: usize,
 }
 
 impl NetworkCard {
     /// Brings the card up over `transport` and fills its receive queue.
     pub fn new(transport: PostedTransport) -> Result<NetworkCard> {
         let device = VirtIONetRaw::new(transport).map_err(status)?;
+        let header = device
+            .fill_buffer_header(&mut [0; MIN_FRAME])
+            .map_err(status)?;
         let mut card = NetworkCard {
             device,
             receiving: [const { None }; QUEUE_SIZE],
             sending: [const { None }; QUEUE_SIZE],
             spare: Vec::with_capacity(QUEUE_SIZE),
             starved: false,
+            header,
         };
         for _ in 0..QUEUE_SIZE {
             card.lend_receive_buffer(vec![0; BUFFER_SIZE].into_boxed_slice())?;
@@ -79,21 +92,23 @@ impl NetworkCard {
         let Some(token) = self.device.poll_receive() else {
             return Ok(None);
         };
-        let mut lent = self
+        let (mut buffer_lent, start) = self
             .receiving
             .get_mut(usize::from(token))
             .and_then(Option::take)
             .ok_or(Status::FAILED)?;
-        // SAFETY: `lent` is the buffer that went out under `token` (each
-        // slot holds the buffer of its token), untouched since.
-        let received = unsafe { self.device.receive_complete(token, &mut lent) };
+        let lent = buffer_lent.get_mut(start..).ok_or(Status::FAILED)?;
+        // SAFETY: `lent` is the part of the buffer that went out under
+        // `token` (each slot holds the buffer of its token and where the
+        // part lent starts), untouched since.
+        let received = unsafe { self.device.receive_complete(token, lent) };
         let copied = received.map_err(status).and_then(|(header, length)| {
             let frame = lent.get(header..header + length).ok_or(Status::FAILED)?;
             let into = buffer.get_mut(..length).ok_or(Status::INVALID_ARGUMENT)?;
             into.copy_from_slice(frame);
             Ok(length)
         });
-        self.lend_receive_buffer(lent)?;
+        self.lend_receive_buffer(buffer_lent)?;
         copied.map(Some)
     }
 
@@ -170,17 +185,22 @@ impl NetworkCard {
         Ok(reclaimed)
     }
 
-    /// Lends `buffer` to the device's receive queue.
+    /// Lends `buffer` to the device's receive queue, from where the
+    /// frame after the virtio header lands [`FRAME_ALIGNMENT`] bytes past
+    /// an 8-byte boundary.
     fn lend_receive_buffer(&mut self, mut buffer: Buffer) -> Result<()> {
+        let frame_at = buffer.as_ptr().addr() + self.header;
+        let start = (FRAME_ALIGNMENT + 8 - frame_at % 8) % 8;
+        let lent = buffer.get_mut(start..).ok_or(Status::FAILED)?;
         // SAFETY: the buffer is kept in `receiving` under its token, and
         // neither read nor written, until the device gives it back
         // (`receive`); dropping the card resets the device first.
-        let token = unsafe { self.device.receive_begin(&mut buffer) }.map_err(status)?;
+        let token = unsafe { self.device.receive_begin(lent) }.map_err(status)?;
         let slot = self
             .receiving
             .get_mut(usize::from(token))
             .ok_or(Status::FAILED)?;
-        *slot = Some(buffer);
+        *slot = Some((buffer, start));
         Ok(())
     }
 }
