@@ -393,3 +393,21 @@ tessera_dispatch:
 /// as it does, so the notice goes nowhere.
 #[unsafe(no_mangle)]
 extern "C" fn tessera_object_unshared(_object: *const c_void) {}
+
+/// `com`'s sleep on a word (its locks' waits), which in a component is the
+/// kernel's export: in an application, the IPC's `WAIT` on the process's
+/// own word. 0 on timeout, 1 otherwise, as the kernel's.
+#[unsafe(no_mangle)]
+extern "C" fn tessera_wait_word(word: *const u32, expected: u32, timeout_us: u64) -> u32 {
+    let registers = [word as u64, u64::from(expected), timeout_us, 0, 0, 0, 0, 0];
+    let (a0, _) = ecall(service::WAIT, 0, registers);
+    u32::from(status_of(a0) != Status::TIMED_OUT)
+}
+
+/// `com`'s wake of a word's sleepers: the IPC's `WAKE` of every waiter on
+/// the process's own word; how many woke.
+#[unsafe(no_mangle)]
+extern "C" fn tessera_wake_word(word: *const u32) -> u32 {
+    let (_, woken) = ecall(service::WAKE, 0, [word as u64, u64::MAX, 0, 0, 0, 0, 0, 0]);
+    u32::try_from(woken).unwrap_or(u32::MAX)
+}
