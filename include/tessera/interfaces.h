@@ -200,6 +200,7 @@ typedef struct IConsoleVtbl {
     IUnknownVtbl base;
     tsr_status (*write)(void *self, tsr_bytes data, uint64_t *out);
     tsr_status (*read)(void *self, tsr_mut_bytes buffer, uint64_t *out);
+    tsr_status (*take_waiting)(void *self, tsr_mut_bytes buffer, uint64_t *out);
 } IConsoleVtbl;
 
 /* ICounter (4e1a7c3b-9d2f-4b6e-8a05-c7f3e2d1b960) */

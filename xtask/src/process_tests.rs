@@ -4,11 +4,13 @@
 //! hostile arguments, and everything unloading after the last process
 //! with the heap back where it was.
 
+use std::time::Duration;
+
 use anyhow::{Result, ensure};
 
 use crate::figures;
 use crate::integration::{expect_output as expect, heap_used, no_modules_and_heap_back_at};
-use crate::machine::Machine;
+use crate::machine::{Machine, STEP_TIMEOUT};
 
 /// One test: gets a machine at its first prompt and the boot output.
 pub type Test = fn(&mut Machine, &str) -> Result<()>;
@@ -42,6 +44,14 @@ pub const TESTS: &[(&str, Test)] = &[
     (
         "a_server_killed_during_a_call_or_too_slow_fails_the_call",
         a_server_killed_during_a_call_or_too_slow_fails_the_call,
+    ),
+    (
+        "ctrl_c_ends_the_foreground_process_and_keeps_typeahead",
+        ctrl_c_ends_the_foreground_process_and_keeps_typeahead,
+    ),
+    (
+        "ctrl_c_ends_the_foreground_process_under_the_uart_driver",
+        ctrl_c_ends_the_foreground_process_under_the_uart_driver,
     ),
 ];
 
@@ -343,4 +353,60 @@ fn frames_free(machine: &mut Machine) -> Result<u64> {
     let report = machine.run("vm")?;
     figures::field(&report, "frames-free=")
         .ok_or_else(|| anyhow::anyhow!("no frames-free= in {report:?}"))
+}
+
+/// Ctrl-C, as the terminal sends it.
+const CTRL_C: &[u8] = b"\x03";
+
+fn ctrl_c_ends_the_foreground_process_and_keeps_typeahead(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    ctrl_c_kills_a_spinning_process(machine)?;
+    typeahead_after_ctrl_c_runs(machine)?;
+    // At the prompt, Ctrl-C still just drops the line.
+    machine.send(b"mods")?;
+    machine.send(CTRL_C)?;
+    machine.expect("^C", STEP_TIMEOUT)?;
+    machine.expect(interfaces::program::PROMPT, STEP_TIMEOUT)?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+fn ctrl_c_ends_the_foreground_process_under_the_uart_driver(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    expect(machine, "bind uart16550", &["bound /uart16550"])?;
+    ctrl_c_kills_a_spinning_process(machine)?;
+    typeahead_after_ctrl_c_runs(machine)
+}
+
+/// A spinning process in the foreground: Ctrl-C, once it runs, kills it
+/// and gives the prompt back.
+fn ctrl_c_kills_a_spinning_process(machine: &mut Machine) -> Result<()> {
+    machine.send_line("run apptest spin")?;
+    machine.expect("run apptest spin", STEP_TIMEOUT)?;
+    // Long enough for the process to be spinning: it never prints.
+    std::thread::sleep(Duration::from_millis(500));
+    machine.send(CTRL_C)?;
+    let output = machine.expect(interfaces::program::PROMPT, STEP_TIMEOUT)?;
+    ensure!(
+        output.contains("^C") && output.contains("apptest: ended: killed"),
+        "Ctrl-C printed {output:?}"
+    );
+    Ok(())
+}
+
+/// Ctrl-C and the next command typed at once, without waiting: the
+/// command, typed while the process ran, runs after it.
+fn typeahead_after_ctrl_c_runs(machine: &mut Machine) -> Result<()> {
+    machine.send(b"run apptest spin\r\x03run apptest exit 3\r")?;
+    let output = machine.expect("apptest: exited with 3", STEP_TIMEOUT)?;
+    ensure!(
+        output.contains("apptest: ended: killed"),
+        "the first process did not end killed: {output:?}"
+    );
+    machine.expect(interfaces::program::PROMPT, STEP_TIMEOUT)?;
+    Ok(())
 }

@@ -90,8 +90,12 @@ impl IConsoleImpl for Uart {
                 (self.wait)();
             },
         };
-        let mut count = 1;
-        for slot in rest {
+        Ok(1 + self.take_waiting(rest)?)
+    }
+
+    fn take_waiting(&self, buffer: &mut [u8]) -> Result<usize> {
+        let mut count = 0;
+        for slot in buffer {
             let Some(byte) = self.try_read() else { break };
             *slot = byte;
             count += 1;

@@ -98,8 +98,12 @@ impl IConsoleImpl for FirmwareConsole {
                 }
             };
         }
-        let mut count = 1;
-        for slot in rest {
+        Ok(1 + self.take_waiting(rest)?)
+    }
+
+    fn take_waiting(&self, buffer: &mut [u8]) -> Result<usize> {
+        let mut count = 0;
+        for slot in buffer {
             let Some(byte) = console::try_read() else {
                 break;
             };

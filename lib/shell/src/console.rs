@@ -21,6 +21,11 @@ impl Output {
         let _ = fmt::Write::write_str(self, text);
     }
 
+    /// The console written to (and read by the line editor).
+    pub fn console(&self) -> &IConsole {
+        &self.console
+    }
+
     /// Writes raw bytes, for echo and line editing.
     pub fn raw(&mut self, bytes: &[u8]) {
         // As above: no better place to report a failing console.

@@ -4,6 +4,7 @@
 //! modules (`commands`, `modules`, `filters`) depend on this one; it
 //! depends on none of them.
 
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -53,13 +54,17 @@ pub fn failed(subject: &str) -> impl FnOnce(Status) -> Failure + '_ {
     move |status| Failure::Status(subject.into(), status)
 }
 
-/// Objects the shell holds on the user's behalf: those bound by name, and
-/// the signature policy's control when this shell claimed it (`trust`).
+/// What the shell holds on the user's behalf: the objects bound by name,
+/// the signature policy's control when this shell claimed it (`trust`),
+/// and what was typed ahead while a foreground process ran.
 #[derive(Default)]
 pub struct Held {
     objects: Vec<(String, ComPtr<IUnknown>)>,
     /// The control of `/sys/trust`, claimed when the shell started.
     pub trust_control: Option<ComPtr<ITrustControl>>,
+    /// Bytes typed while a foreground process ran (`run`), which the line
+    /// editor takes before reading the console again.
+    pub typeahead: VecDeque<u8>,
 }
 
 impl Held {

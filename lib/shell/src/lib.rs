@@ -71,7 +71,9 @@ impl Shell {
         let mut editor = line::Editor::new();
         loop {
             self.output.print(PROMPT);
-            let Some(line) = editor.read_line(&self.console, &mut self.output) else {
+            let Some(line) =
+                editor.read_line(&self.console, &mut self.held.typeahead, &mut self.output)
+            else {
                 return Exit::EndOfInput;
             };
             if let Some(exit) = self.execute(&line) {

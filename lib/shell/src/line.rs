@@ -1,5 +1,6 @@
 //! The line editor: echo, backspace, Ctrl-C, and CR/LF/CRLF line ends.
 
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use interfaces::IConsole;
 
@@ -10,7 +11,8 @@ pub const MAX_LINE: usize = 256;
 
 const BACKSPACE: u8 = 0x08;
 const DELETE: u8 = 0x7f;
-const CTRL_C: u8 = 0x03;
+/// Ends the line at the prompt; ends the foreground process (`run`).
+pub const CTRL_C: u8 = 0x03;
 
 /// Reads lines from the console, remembering a CR so that CRLF ends one line.
 pub struct Editor {
@@ -23,14 +25,29 @@ impl Editor {
         Editor { after_cr: false }
     }
 
-    /// Reads one line, echoing as it goes; `None` when the input has ended.
-    pub fn read_line(&mut self, console: &IConsole, output: &mut Output) -> Option<String> {
+    /// Reads one line, echoing as it goes, taking the bytes in `typeahead`
+    /// first; `None` when the input has ended.
+    pub fn read_line(
+        &mut self,
+        console: &IConsole,
+        typeahead: &mut VecDeque<u8>,
+        output: &mut Output,
+    ) -> Option<String> {
         let mut line = String::new();
         let mut buffer = [0u8; 1];
         loop {
-            match console.read(&mut buffer) {
-                Ok(0) | Err(_) => return None,
-                Ok(_) => {}
+            if let Some(byte) = typeahead.pop_front() {
+                buffer[0] = byte;
+                if typeahead.is_empty() {
+                    // Between commands the shell holds no memory of its
+                    // own, so `mem` comes back to where it was.
+                    *typeahead = VecDeque::new();
+                }
+            } else {
+                match console.read(&mut buffer) {
+                    Ok(0) | Err(_) => return None,
+                    Ok(_) => {}
+                }
             }
             let byte = buffer[0];
             let after_cr = core::mem::replace(&mut self.after_cr, byte == b'\r');

@@ -1,7 +1,8 @@
 //! Applications in their own address spaces: `run` (in the foreground, or
 //! in the background with a trailing `&`), `kill`, and the processes part
 //! of `ps`. The shell holds each background process as `%<id>` among the
-//! objects it holds; the IPC component (`/sys/ipc`) makes them.
+//! objects it holds; the IPC component (`/sys/ipc`) makes them. Ctrl-C
+//! ends the foreground process.
 
 use alloc::format;
 use alloc::string::String;
@@ -10,9 +11,15 @@ use core::fmt::Write;
 
 use com::Status;
 use interfaces::ipc::{MANAGER_PATH, ProcessStatus, process_state};
-use interfaces::{IProcessManager, IUserProcess};
+use interfaces::{IProcessManager, IScheduler, IUserProcess};
 
-use crate::context::{Context, Failure, Outcome, failed, service};
+use crate::context::{Context, Failure, Outcome, SCHEDULER_PATH, failed, service};
+use crate::line::{CTRL_C, MAX_LINE};
+
+/// How often the shell looks at the console and the foreground process.
+const POLL_MS: u64 = 10;
+/// The most bytes kept for the prompt while a foreground process runs.
+const MAX_TYPEAHEAD: usize = 4 * MAX_LINE;
 
 /// What every process is granted besides what `--grant` adds.
 const ALWAYS_GRANTED: &str = "/dev/console";
@@ -47,9 +54,39 @@ pub fn run(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
             .put(format!("%{}", status.id), process.to_unknown());
         return Ok(None);
     }
-    let ended = process.wait();
+    let ended = wait_foreground(context, &process);
     report(context, image, status.id, ended);
     Ok(None)
+}
+
+/// Waits for the foreground process to end, killing it on Ctrl-C. No
+/// other thread may read the console (it would take bytes the prompt
+/// needs), so this thread polls: the process's state, then the input
+/// already waiting, where Ctrl-C kills and every other byte is kept for
+/// the prompt. Without a console that can be polled or a scheduler to
+/// sleep on, it just waits, and Ctrl-C waits with the rest of the input.
+fn wait_foreground(context: &mut Context<'_>, process: &IUserProcess) -> com::Result<i32> {
+    let Ok(scheduler) = service::<IScheduler>(context.namespace, SCHEDULER_PATH, 0) else {
+        return process.wait();
+    };
+    let period = scheduler.ticks_per_second()? * POLL_MS / 1000;
+    let mut buffer = [0u8; 64];
+    while process.status()?.state != process_state::ENDED {
+        let Ok(count) = context.output.console().take_waiting(&mut buffer) else {
+            return process.wait();
+        };
+        for &byte in buffer.get(..count).unwrap_or_default() {
+            if byte == CTRL_C {
+                context.output.raw(b"^C\r\n");
+                // A process that has just ended refuses; the loop sees it.
+                let _ = process.kill();
+            } else if context.held.typeahead.len() < MAX_TYPEAHEAD {
+                context.held.typeahead.push_back(byte);
+            }
+        }
+        scheduler.sleep_until(scheduler.now()?.saturating_add(period.max(1)))?;
+    }
+    process.wait()
 }
 
 /// Prints how process `id` ended.
