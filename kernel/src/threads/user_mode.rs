@@ -8,6 +8,7 @@
 use com::{Result, Status};
 use interfaces::vm::access;
 
+use super::thread::Thread;
 use super::{Entry, Scheduler, State, ThreadId, spawn_entry, with_scheduler};
 use crate::machine::interrupt_mask::{self, Exclusive};
 use crate::machine::mmu::{self, View};
@@ -52,6 +53,12 @@ pub fn set_ecall_hook(hook: Option<EcallHook>) {
 /// from U-mode. `NOT_SUPPORTED` for any other thread (a kernel or
 /// component thread may hold kernel locks), `NOT_FOUND` for no thread.
 pub fn kill(id: ThreadId) -> Result<()> {
+    with_user_thread(id, |thread| thread.killed = true)
+}
+
+/// Runs `change` on U-mode thread `id` with the scheduler locked:
+/// `NOT_SUPPORTED` for any other thread, `NOT_FOUND` for no thread.
+fn with_user_thread(id: ThreadId, change: impl FnOnce(&mut Thread)) -> Result<()> {
     interrupt_mask::without(|| {
         with_scheduler(|scheduler| {
             let thread = scheduler.threads.iter_mut().find(|thread| thread.id == id);
@@ -59,7 +66,7 @@ pub fn kill(id: ThreadId) -> Result<()> {
             if !matches!(thread.entry, Entry::User { .. }) {
                 return Err(Status::NOT_SUPPORTED);
             }
-            thread.killed = true;
+            change(thread);
             Ok(())
         })?
     })
@@ -115,17 +122,7 @@ fn interruption_due() -> bool {
 /// scheduler's ticks; 0: the next; `u64::MAX`: never again).
 /// `NOT_SUPPORTED` for any other thread, `NOT_FOUND` for no thread.
 pub fn interrupt_at(id: ThreadId, time: u64) -> Result<()> {
-    interrupt_mask::without(|| {
-        with_scheduler(|scheduler| {
-            let thread = scheduler.threads.iter_mut().find(|thread| thread.id == id);
-            let thread = thread.ok_or(Status::NOT_FOUND)?;
-            if !matches!(thread.entry, Entry::User { .. }) {
-                return Err(Status::NOT_SUPPORTED);
-            }
-            thread.interrupt_at = time;
-            Ok(())
-        })?
-    })
+    with_user_thread(id, |thread| thread.interrupt_at = time)
 }
 
 /// Ends the calling thread with `KILLED` if it was killed (interrupts
