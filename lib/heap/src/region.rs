@@ -82,15 +82,7 @@ impl Heap {
                 unsafe { raw.add(placement.offset) }
             }
         };
-        let words = block::encode(
-            self.engine.bottom() as usize,
-            block.as_ptr() as usize,
-            size,
-            align,
-        );
-        // SAFETY: the header lies inside the allocation just obtained, 16
-        // bytes below a block aligned to at least 16.
-        unsafe { header(block).write(words) };
+        self.write_header(block, size, align);
         self.max_used = self.max_used.max(self.used());
         Ok(block)
     }
@@ -162,6 +154,21 @@ impl Heap {
     /// Bytes in use: the engine's, less what kept blocks hold.
     fn used(&self) -> usize {
         self.engine.used() - self.kept_bytes
+    }
+
+    /// Writes the header of `block`, a block of the engine's of `size`
+    /// bytes aligned to `align`.
+    fn write_header(&mut self, block: NonNull<u8>, size: usize, align: usize) {
+        let words = block::encode(
+            self.engine.bottom() as usize,
+            block.as_ptr() as usize,
+            size,
+            align,
+        );
+        // SAFETY: every block the engine hands out has 16 bytes of header
+        // room below it, inside the allocation, and is aligned to at least
+        // 16.
+        unsafe { header(block).write(words) };
     }
 
     /// Frees `block`.
@@ -239,14 +246,7 @@ impl Heap {
         size: usize,
         align: usize,
     ) {
-        let words = block::encode(
-            self.engine.bottom() as usize,
-            block.as_ptr() as usize,
-            size,
-            align,
-        );
-        // SAFETY: the header lies 16 bytes below the live block.
-        unsafe { header(block).write(words) };
+        self.write_header(block, size, align);
         let tail = old.layout.size() - new.layout.size();
         if tail == 0 {
             return;
