@@ -4,7 +4,9 @@
 //! writable, holding zeros). Nothing may
 //! panic; every buffer a decode accepts lies inside memory the caller may
 //! access (the fake memory refuses anything else, and counts what it
-//! refused), and a decode that succeeds writes back without error.
+//! refused), a decode that succeeds writes back without error, and its
+//! interface pointers (which are translated, never read, by the decode)
+//! are each handed to the translation once, with the argument's IID.
 //!
 //! Input: one byte choosing the method, seven registers (56 bytes,
 //! little-endian), then the readable range's bytes.
@@ -14,7 +16,7 @@
 use std::cell::Cell;
 
 use com::dynamic::Returned;
-use com::{Interface, Result, Status};
+use com::{ArgKind, Interface, Result, Status};
 use libfuzzer_sys::fuzz_target;
 use marshal::{Call, UserMemory};
 
@@ -82,6 +84,8 @@ fuzz_target!(|data: &[u8]| {
         interfaces::IUserProcess::SIGNATURE,
         interfaces::IProcessManager::SIGNATURE,
         private_interfaces::IEcho::SIGNATURE,
+        private_interfaces::IRelay::SIGNATURE,
+        private_interfaces::ICallback::SIGNATURE,
     ];
     let methods: Vec<_> = signatures.iter().flat_map(|signature| signature.methods).collect();
     let method = methods[usize::from(choice) % methods.len()];
@@ -99,6 +103,22 @@ fuzz_target!(|data: &[u8]| {
             let (_, count) = call.args();
             assert_eq!(count, method.args.len());
             assert_eq!(call.copy_out(&Returned::new(), &memory), Ok(()));
+            let interfaces: Vec<_> = method
+                .args
+                .iter()
+                .filter_map(|arg| match arg.kind {
+                    ArgKind::Interface(iid) => Some(iid),
+                    _ => None,
+                })
+                .collect();
+            let mut seen = Vec::new();
+            let mask = call.translate(|iid, word| {
+                assert_ne!(word, 0);
+                seen.push(iid);
+                Ok(word)
+            });
+            assert_eq!(seen, interfaces);
+            assert_eq!(mask.map(u64::count_ones), Ok(interfaces.len() as u32));
         }
         Err(status) => assert!(!status.is_ok()),
     }

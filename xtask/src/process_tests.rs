@@ -46,6 +46,10 @@ pub const TESTS: &[(&str, Test)] = &[
         a_server_killed_during_a_call_or_too_slow_fails_the_call,
     ),
     (
+        "interface_pointers_cross_between_processes_both_ways",
+        interface_pointers_cross_between_processes_both_ways,
+    ),
+    (
         "ctrl_c_ends_the_foreground_process_and_keeps_typeahead",
         ctrl_c_ends_the_foreground_process_and_keeps_typeahead,
     ),
@@ -100,6 +104,64 @@ fn a_process_serves_an_object_another_process_calls(machine: &mut Machine, _: &s
         "run --grant /svc/echo apptest client /svc/echo",
         &["apptest: exited with -5"],
     )?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+fn interface_pointers_cross_between_processes_both_ways(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    let relay = "run --grant /svc/relay apptest";
+    let server = start(machine, &format!("{relay} relay-serve /svc/relay &"))?;
+    machine.expect("apptest: serving /svc/relay", OUTPUT_TIMEOUT)?;
+    // A callback lent and called back three times; a counter made by the
+    // server and owned by the client; QueryInterface on its proxy for an
+    // interface it has and one it lacks (NO_INTERFACE); that proxy lent
+    // back to its own server; both released, and the server's object
+    // with them.
+    expect(
+        machine,
+        &format!("{relay} callback /svc/relay"),
+        &[
+            "apptest: relay gave 66 after 3 callbacks",
+            "apptest: made counter total 8, live 1",
+            "apptest: queried callback 10, echo -3",
+            "apptest: relay through a proxy 24",
+            "apptest: live 1 then 0 after release",
+            "apptest: exited with 0",
+        ],
+    )?;
+    // The client killed while its thread runs its own callback, called
+    // from the server: the server serves on.
+    let client = start(machine, &format!("{relay} callback-hang /svc/relay &"))?;
+    machine.expect("apptest: in the callback", OUTPUT_TIMEOUT)?;
+    expect(machine, &format!("kill {client}"), &["ended: killed"])?;
+    expect(
+        machine,
+        &format!("{relay} callback /svc/relay"),
+        &["apptest: live 1 then 0 after release", "exited with 0"],
+    )?;
+    // The server killed during a callback: the client's call returns
+    // KILLED and the client goes on.
+    start(machine, &format!("{relay} callback-hang /svc/relay &"))?;
+    machine.expect("apptest: in the callback", OUTPUT_TIMEOUT)?;
+    let killed = expect(machine, &format!("kill {server}"), &["ended: killed"])?;
+    if !killed.contains("apptest: relay ended: -33") {
+        machine.expect("apptest: relay ended: -33", OUTPUT_TIMEOUT)?;
+    }
+    let mut listed = String::new();
+    for _ in 0..50 {
+        listed = machine.run("ps")?;
+        if !listed.contains("apptest") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    ensure!(
+        !listed.contains("apptest"),
+        "a process is still listed: {listed}"
+    );
     no_modules_and_heap_back_at(machine, before)
 }
 

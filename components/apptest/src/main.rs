@@ -38,6 +38,17 @@
 //! - `client-hang NAME`: calls `nothing` at NAME and prints how the call
 //!   ended (the server is killed meanwhile), then how a second call does.
 //! - `client-timeout NAME`: the same with a 200 ms timeout on the import.
+//! - `relay-serve NAME`: serves an `IRelay` under NAME until killed: it
+//!   calls back the `ICallback` it is lent, and makes counters (also
+//!   callbacks) its callers own.
+//! - `callback NAME`: lends the `IRelay` at NAME a callback that counts
+//!   its calls, has it make a counter and uses it, asks the counter's
+//!   proxy for `ICallback` (and for `IEcho`, which it lacks), lends that
+//!   proxy back to the relay, releases both and prints the relay's count
+//!   of live counters after each step.
+//! - `callback-hang NAME`: lends the relay at NAME a callback that prints
+//!   and then never returns; prints how the relay call ended (the server
+//!   is killed meanwhile).
 //! - `null-call N`, `buffers N`: the instructions of one round trip of
 //!   `IEcho::nothing`, or of `IEcho::echo` with 64-byte buffers in and
 //!   out, through the proxy of `/bench/echo` — the least of N — as its
@@ -54,11 +65,15 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
 use app::{Proxy, ecall};
-use com::{ComObject, InOut, Result, Status, class};
+use com::{ComObject, ComPtr, InOut, Result, Status, class};
 use interfaces::IConsole;
 use interfaces::ipc::ecall as service;
-use private_interfaces::{ICounter, IEcho, IEchoImpl};
+use private_interfaces::{
+    ICallback, ICallbackImpl, ICounter, ICounterImpl, IEcho, IEchoImpl, IRelay, IRelayImpl,
+};
 
 app::application!(main);
 
@@ -99,6 +114,11 @@ fn main(arguments: &str) -> i32 {
         "client-hang" | "client-timeout" => {
             client_hang(words_after(arguments), what == "client-timeout")
                 .map_or_else(|status| status.0, |()| 0)
+        }
+        "relay-serve" => relay_serve(words_after(arguments)),
+        "callback" => callback(words_after(arguments)).map_or_else(|status| status.0, |()| 0),
+        "callback-hang" => {
+            callback_hang(words_after(arguments)).map_or_else(|status| status.0, |()| 0)
         }
         "null-call" => timed(number, |echo| echo.nothing()),
         "buffers" => timed(number, |echo| {
@@ -215,6 +235,171 @@ fn client_hang(name: &str, timeout: bool) -> Result<()> {
     print(&console, format_args!("apptest: call ended: {}", first.0));
     let second = echo.get().nothing().err().unwrap_or(Status::OK);
     print(&console, format_args!("apptest: next call: {}", second.0));
+    Ok(())
+}
+
+/// Counters the relay made that are alive (in the serving process).
+static LIVE: AtomicU32 = AtomicU32::new(0);
+
+/// The `IRelay` a process serves.
+#[class(IRelay)]
+struct Relay;
+
+impl IRelayImpl for Relay {
+    fn relay(&self, callback: &ICallback, value: u64, times: u32) -> Result<u64> {
+        let mut sum = 0u64;
+        for step in 0..u64::from(times) {
+            sum = sum.wrapping_add(callback.called(value + step)?);
+        }
+        Ok(sum)
+    }
+
+    fn make(&self, start: u64) -> Result<ComPtr<ICounter>> {
+        LIVE.fetch_add(1, Ordering::Relaxed);
+        Ok(ComObject::create(Made {
+            total: AtomicU64::new(start),
+        }))
+    }
+
+    fn live(&self) -> Result<u32> {
+        Ok(LIVE.load(Ordering::Relaxed))
+    }
+}
+
+/// A counter the relay makes for a caller: also a callback adding what
+/// it is called with.
+#[class(ICounter, ICallback)]
+struct Made {
+    total: AtomicU64,
+}
+
+impl ICounterImpl for Made {
+    fn add(&self, amount: u64) -> Result<u64> {
+        Ok(self.total.fetch_add(amount, Ordering::Relaxed) + amount)
+    }
+
+    fn total(&self) -> Result<u64> {
+        Ok(self.total.load(Ordering::Relaxed))
+    }
+
+    fn version(&self) -> Result<u32> {
+        Ok(3)
+    }
+}
+
+impl ICallbackImpl for Made {
+    fn called(&self, value: u64) -> Result<u64> {
+        self.add(value)
+    }
+}
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Serves a `Relay` under `name` until killed.
+fn relay_serve(name: &str) -> i32 {
+    let Ok(console) = Proxy::<IConsole>::bind("/dev/console") else {
+        return 100;
+    };
+    let relay = ComObject::unboxed(Relay);
+    if let Err(status) = app::register(name, relay.interface::<IRelay>()) {
+        print(
+            &console,
+            format_args!("apptest: register {name}: {}", status.0),
+        );
+        return status.0;
+    }
+    print(&console, format_args!("apptest: serving {name}"));
+    app::serve().0
+}
+
+/// The callback a client lends: counts its calls and doubles what it is
+/// given; or, hanging, prints and never returns.
+#[class(ICallback)]
+struct Counted {
+    calls: AtomicU32,
+    hang: bool,
+}
+
+impl ICallbackImpl for Counted {
+    fn called(&self, value: u64) -> Result<u64> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if self.hang {
+            let console = Proxy::<IConsole>::bind("/dev/console")?;
+            print(&console, format_args!("apptest: in the callback"));
+            loop {
+                core::hint::spin_loop();
+            }
+        }
+        Ok(value * 2)
+    }
+}
+
+/// Interface pointers both ways through the relay at `name`.
+fn callback(name: &str) -> Result<()> {
+    let console = Proxy::<IConsole>::bind("/dev/console")?;
+    let relay = Proxy::<IRelay>::bind(name)?;
+    let counted = ComObject::unboxed(Counted {
+        calls: AtomicU32::new(0),
+        hang: false,
+    });
+    // Lent out: the server calls it back, here.
+    let sum = relay.get().relay(counted.interface::<ICallback>(), 10, 3)?;
+    let calls = counted.value().calls.load(Ordering::Relaxed);
+    print(
+        &console,
+        format_args!("apptest: relay gave {sum} after {calls} callbacks"),
+    );
+    // Made by the server, owned here.
+    let made = relay.get().make(5)?;
+    let total = made.add(3)?;
+    let live = relay.get().live()?;
+    print(
+        &console,
+        format_args!("apptest: made counter total {total}, live {live}"),
+    );
+    // Asked for another interface the object has, and for one it lacks.
+    let as_callback = made.query::<ICallback>()?;
+    let added = as_callback.called(2)?;
+    let lacking = made.query::<IEcho>().err().unwrap_or(Status::OK);
+    print(
+        &console,
+        format_args!("apptest: queried callback {added}, echo {}", lacking.0),
+    );
+    // A proxy lent back to the server that made its object.
+    let through = relay.get().relay(&as_callback, 1, 2)?;
+    print(
+        &console,
+        format_args!("apptest: relay through a proxy {through}"),
+    );
+    drop(as_callback);
+    let live = relay.get().live()?;
+    drop(made);
+    let gone = relay.get().live()?;
+    print(
+        &console,
+        format_args!("apptest: live {live} then {gone} after release"),
+    );
+    Ok(())
+}
+
+/// Lends the relay at `name` a callback that never returns.
+fn callback_hang(name: &str) -> Result<()> {
+    let console = Proxy::<IConsole>::bind("/dev/console")?;
+    let relay = Proxy::<IRelay>::bind(name)?;
+    let counted = ComObject::unboxed(Counted {
+        calls: AtomicU32::new(0),
+        hang: true,
+    });
+    let ended = relay
+        .get()
+        .relay(counted.interface::<ICallback>(), 1, 1)
+        .err()
+        .unwrap_or(Status::OK);
+    print(&console, format_args!("apptest: relay ended: {}", ended.0));
     Ok(())
 }
 

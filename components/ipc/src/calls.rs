@@ -8,7 +8,10 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use com::dynamic::{REGISTERS, Returned, call};
-use com::{Guid, IUnknown, Interface, InterfaceSignature, Result, Status};
+use com::{
+    ArgKind, ArgSignature, Guid, IUnknown, Interface, InterfaceSignature, MethodSignature, Result,
+    Status,
+};
 use interfaces::ipc::ecall;
 use interfaces::vm::protection;
 use interfaces::{IEndpoint, IVmMapping, IVmSpace};
@@ -23,17 +26,48 @@ const IMPORTABLE: &[&InterfaceSignature] = &[
     private_interfaces::ICounter::SIGNATURE,
     private_interfaces::IHello::SIGNATURE,
     private_interfaces::IEcho::SIGNATURE,
+    private_interfaces::ICallback::SIGNATURE,
+    private_interfaces::IRelay::SIGNATURE,
     interfaces::IConsole::SIGNATURE,
     interfaces::IFile::SIGNATURE,
 ];
+
+/// The signature of importable interface `iid`; `NOT_SUPPORTED` for
+/// others.
+pub fn importable(iid: Guid) -> Result<&'static InterfaceSignature> {
+    IMPORTABLE
+        .iter()
+        .find(|signature| signature.iid == iid)
+        .copied()
+        .ok_or(Status::NOT_SUPPORTED)
+}
+
+/// What a call into a process's object for its `QueryInterface` copies:
+/// the IID in, an interface pointer out (`ecall::QUERY_METHOD`).
+static QUERY_INTERFACE: MethodSignature = MethodSignature {
+    name: "QueryInterface",
+    args: &[ArgSignature {
+        name: "iid",
+        kind: ArgKind::Guid,
+    }],
+    ret: Some(ArgKind::OwnedInterface(IUnknown::IID)),
+};
+
+/// What a call into a process's object for its `Release` copies: nothing
+/// (`ecall::RELEASE_METHOD`).
+static RELEASE: MethodSignature = MethodSignature {
+    name: "Release",
+    args: &[],
+    ret: None,
+};
 
 /// The longest name a process may bind.
 const MOST_NAME: usize = 256;
 
 /// What the thread does after an `ecall`.
 pub enum Answer {
-    /// Goes on after it with this `a0` and `a1`.
-    Resume(u64, u64),
+    /// Goes on after it with this `a0`, `a1` and `a2`.
+    Resume(u64, u64, u64),
     /// Goes on with the whole register set the handler set.
     Replace,
     /// Ends.
@@ -55,7 +89,9 @@ pub fn handle(
         return left(home, status, full);
     }
     let process = serve::current(home);
+    // In another process's space (a callback into `home` runs in its own).
     let migrated = !Arc::ptr_eq(&process, home);
+    let in_call = !home.calls.lock().is_empty();
     let answer = match t0 {
         ecall::EXIT if migrated => {
             // The server's code ended its process on a caller's thread.
@@ -72,17 +108,27 @@ pub fn handle(
         }
         ecall::BIND => bind(&process, a0, a1, a2),
         ecall::CALL => match call_import(home, &process, asked, full) {
-            Ok(Called::Here(value)) => Ok(value),
+            Ok(Called::Here(value, stored)) => return Answer::Resume(0, value, stored),
             Ok(Called::Entered) => return Answer::Replace,
             Err(status) => Err(status),
         },
-        ecall::RELEASE => release(&process, a0),
+        ecall::RELEASE => match release(home, &process, a0, full) {
+            Ok(Called::Entered) => return Answer::Replace,
+            Ok(Called::Here(value, _)) => Ok(value),
+            Err(status) => Err(status),
+        },
+        ecall::QUERY => match query(home, &process, a0, a1, full) {
+            Ok(Called::Entered) => return Answer::Replace,
+            Ok(Called::Here(handle, _)) => Ok(handle),
+            Err(status) => Err(status),
+        },
+        ecall::RUNTIME if !in_call => process.set_runtime(a0, a1),
         ecall::REGISTER => register(&process, [a0, a1, a2, a3, a4]),
-        ecall::RETURN if migrated => {
+        ecall::RETURN if in_call => {
             let status = Status(i32::try_from(a0.cast_signed()).unwrap_or(Status::FAILED.0));
             return left(home, status, full);
         }
-        ecall::SERVE if !migrated => serve::park(&process),
+        ecall::SERVE if !in_call => serve::park(&process),
         ecall::TIMEOUT => set_timeout(&process, a0, a1),
         ecall::HEAP_GROW => crate::heap::grow(&process, a0),
         ecall::WAIT => crate::waits::wait(&process, a0, a1, a2),
@@ -91,16 +137,21 @@ pub fn handle(
         _ => Err(Status::NOT_SUPPORTED),
     };
     match answer {
-        Ok(value) => Answer::Resume(0, value),
-        Err(status) => Answer::Resume(i64::from(status.0) as u64, 0),
+        Ok(value) => Answer::Resume(0, value, 0),
+        Err(status) => failed(status),
     }
+}
+
+/// The answer of an `ecall` that failed with `status`.
+fn failed(status: Status) -> Answer {
+    Answer::Resume(i64::from(status.0) as u64, 0, 0)
 }
 
 /// Ends the innermost call of `home`'s thread with `status`.
 fn left(home: &Arc<Process>, status: Status, full: &mut [u64; ecall::FULL]) -> Answer {
     match serve::leave(home, status, full) {
         Ok(()) => Answer::Replace,
-        Err(status) => Answer::Resume(i64::from(status.0) as u64, 0),
+        Err(status) => failed(status),
     }
 }
 
@@ -116,7 +167,7 @@ fn interrupted(
     full: &mut [u64; ecall::FULL],
 ) -> Answer {
     if why == 0 {
-        return Answer::Resume(0, 0);
+        return Answer::Resume(0, 0, 0);
     }
     if migrated {
         let _ = process.kill();
@@ -124,7 +175,7 @@ fn interrupted(
     }
     home.set_ending();
     crate::interrupt_callers_of(home);
-    Answer::Resume(0, 0)
+    Answer::Resume(0, 0, 0)
 }
 
 /// Registers `[name, length, iid, object, dispatch]` for `process`.
@@ -133,11 +184,7 @@ fn register(process: &Process, [name, length, iid, object, dispatch]: [u64; 5]) 
     let mut buffer = [0u8; MOST_NAME];
     let name = read_name(&memory, name, length, &mut buffer)?;
     let guid = read_iid(&memory, iid)?;
-    let signature = IMPORTABLE
-        .iter()
-        .find(|signature| signature.iid == guid)
-        .ok_or(Status::NOT_SUPPORTED)?;
-    serve::register(process, name, signature, object, dispatch)
+    serve::register(process, name, importable(guid)?, object, dispatch)
 }
 
 /// Sets import `handle`'s timeout to `milliseconds`.
@@ -187,32 +234,34 @@ fn bind(process: &Process, name: u64, length: u64, iid: u64) -> Result<u64> {
     if !process.may_bind(name) {
         return Err(Status::ACCESS_DENIED);
     }
-    let signature = IMPORTABLE
-        .iter()
-        .find(|signature| signature.iid == guid)
-        .ok_or(Status::NOT_SUPPORTED)?;
+    let signature = importable(guid)?;
     let object = component::namespace()?.bind(name, 0)?;
     if let Ok(endpoint) = object.query::<IEndpoint>() {
         let (server, endpoint) = crate::served(&endpoint).ok_or(Status::STALE_HANDLE)?;
-        let served = server
-            .exports
-            .lock()
-            .get(server.table_handle(endpoint)?)?
-            .signature;
+        let (_, _, served) = serve::callee(&server, endpoint)?;
         if served.iid != guid {
             return Err(Status::NO_INTERFACE);
         }
-        let target = Target::Process { server, endpoint };
-        return insert(process, target, signature);
+        return serve::import_endpoint(process, &server, endpoint, signature);
     }
-    let object = object.query_iid(&guid)?;
+    import_kernel(process, &object, signature)
+}
+
+/// Imports the `signature` interface of `object`, in the kernel's space,
+/// with its fast path; its handle.
+fn import_kernel(
+    process: &Process,
+    object: &IUnknown,
+    signature: &'static InterfaceSignature,
+) -> Result<u64> {
+    let object = object.query_iid(&signature.iid)?;
     let handle = insert(process, Target::Kernel(object.clone()), signature)?;
     add_fast_path(process, handle, &object, signature);
     Ok(handle)
 }
 
 /// Puts an import of `target` in `process`'s table; its handle.
-fn insert(
+pub fn insert(
     process: &Process,
     target: Target,
     signature: &'static InterfaceSignature,
@@ -247,18 +296,94 @@ fn add_fast_path(
 }
 
 /// Releases import `handle`: its fast path first, so a call with the
-/// handle from then on finds the slot freed (`STALE_HANDLE`).
-fn release(process: &Process, handle: u64) -> Result<u64> {
+/// handle from then on finds the slot freed (`STALE_HANDLE`). The last
+/// import of an object a process made for its callers (an owned result)
+/// frees its endpoint and runs the object's `Release` in that process,
+/// on this thread (`Entered`).
+fn release(
+    home: &Process,
+    process: &Arc<Process>,
+    handle: u64,
+    full: &mut [u64; ecall::FULL],
+) -> Result<Called> {
     let table_handle = process.table_handle(handle)?;
     let traps = crate::traps()?;
     traps.remove_fast_path(process.thread_id(), handle)?;
-    process.imports.lock().remove(table_handle).map(|_| 0)
+    let import = process.imports.lock().remove(table_handle)?;
+    let Target::Process { server, endpoint } = import.target else {
+        return Ok(Called::Here(0, 0));
+    };
+    let Some(export) = serve::forget_import(&server, endpoint) else {
+        return Ok(Called::Here(0, 0));
+    };
+    let request = serve::Request {
+        server,
+        object: export.object,
+        dispatch: export.dispatch,
+        method: ecall::RELEASE_METHOD,
+        declared: &RELEASE,
+        owned: None,
+        timeout: import.timeout,
+    };
+    match serve::enter(home, process, request, &[0; REGISTERS], full) {
+        Ok(()) => Ok(Called::Entered),
+        // The server is ending: its object goes with it.
+        Err(_) => Ok(Called::Here(0, 0)),
+    }
+}
+
+/// Asks the object of import `handle` for the interface whose IID is at
+/// `iid`: a new import of it (`Here`), or, for an object another process
+/// serves that is not of that interface, a call of its
+/// `QueryInterface` in that process (`Entered`), whose result becomes the
+/// import.
+fn query(
+    home: &Process,
+    process: &Arc<Process>,
+    handle: u64,
+    iid: u64,
+    full: &mut [u64; ecall::FULL],
+) -> Result<Called> {
+    let guid = read_iid(&Memory::of(process)?, iid)?;
+    let signature = importable(guid)?;
+    let (target, timeout) = {
+        let imports = process.imports.lock();
+        let import = imports.get(process.table_handle(handle)?)?;
+        (import.target.clone(), import.timeout)
+    };
+    let (server, endpoint) = match target {
+        Target::Kernel(object) => {
+            return Ok(Called::Here(import_kernel(process, &object, signature)?, 0));
+        }
+        Target::Process { server, endpoint } => (server, endpoint),
+    };
+    let (object, dispatch, served) = serve::callee(&server, endpoint)?;
+    if served.iid == guid {
+        return Ok(Called::Here(
+            serve::import_endpoint(process, &server, endpoint, signature)?,
+            0,
+        ));
+    }
+    let request = serve::Request {
+        server,
+        object,
+        dispatch,
+        method: ecall::QUERY_METHOD,
+        declared: &QUERY_INTERFACE,
+        owned: Some(signature),
+        timeout,
+    };
+    let mut arguments = [0; REGISTERS];
+    arguments[0] = iid;
+    serve::enter(home, process, request, &arguments, full)?;
+    Ok(Called::Entered)
 }
 
 /// How a call went.
 enum Called {
-    /// Made in the kernel's space: its scalar result.
-    Here(u64),
+    /// Made in the kernel's space: its value, and what the stub stores of
+    /// it (`a2`).
+    Here(u64, u64),
     /// The thread entered the server's space (its registers are set).
     Entered,
 }
@@ -275,39 +400,40 @@ fn call_import(
     let (target, signature, timeout) = {
         let imports = process.imports.lock();
         let import = imports.get(process.table_handle(handle)?)?;
-        let target = match &import.target {
-            Target::Kernel(object) => Target::Kernel(object.clone()),
-            Target::Process { server, endpoint } => Target::Process {
-                server: server.clone(),
-                endpoint: *endpoint,
-            },
-        };
-        (target, import.signature, import.timeout)
+        (import.target.clone(), import.signature, import.timeout)
     };
     let index = usize::try_from(method).map_err(|_| Status::INVALID_ARGUMENT)?;
     let declared = signature
         .methods
         .get(index)
         .ok_or(Status::INVALID_ARGUMENT)?;
+    let mut registers = [0u64; REGISTERS];
+    registers.copy_from_slice(&asked[1..8]);
     let object = match target {
         Target::Kernel(object) => object,
         Target::Process { server, endpoint } => {
-            serve::enter(
-                home, process, &server, endpoint, index, asked, full, timeout,
-            )?;
+            let (object, dispatch, _) = serve::callee(&server, endpoint)?;
+            let request = serve::Request {
+                server,
+                object,
+                dispatch,
+                method,
+                declared,
+                owned: None,
+                timeout,
+            };
+            serve::enter(home, process, request, &registers, full)?;
             return Ok(Called::Entered);
         }
     };
     // The server is an object in the kernel's space, which every space
     // maps: the thread runs it on its kernel stack and no record is needed
     // (as on the kernel's fast path).
-    let mut registers = [0u64; REGISTERS];
-    registers.copy_from_slice(&asked[1..8]);
     let value = match com::dynamic::describe(declared) {
         Some(descriptor) => com::dynamic::call_registers(&object, index, &descriptor, &registers),
         None => copied_call(process, &object, signature, index, &registers),
     }?;
-    Ok(Called::Here(value))
+    Ok(Called::Here(value, marshal::stored_result(declared)))
 }
 
 /// A call with buffers or strings: copied in, called, copied back.

@@ -185,9 +185,8 @@ impl IEcallHandlerImpl for EcallHandler {
         let asked: &[u64; ecall::REGISTERS] = (&*asked).try_into().map_err(|_| Status::FAILED)?;
         let full: &mut [u64; ecall::FULL] = full.try_into().map_err(|_| Status::FAILED)?;
         let outcome = match calls::handle(&home, asked, full) {
-            calls::Answer::Resume(a0, a1) => {
-                words[0] = a0;
-                words[1] = a1;
+            calls::Answer::Resume(a0, a1, a2) => {
+                words[..3].copy_from_slice(&[a0, a1, a2]);
                 outcome::RESUME
             }
             calls::Answer::Replace => outcome::REPLACE,

@@ -38,6 +38,7 @@ const HANDLE_OWNER_MASK: u64 = 0xff_ffff;
 const MOST_ARGUMENTS: usize = 1024;
 
 /// Where an import's calls go.
+#[derive(Clone)]
 pub enum Target {
     /// An object in the kernel's space (of the signature's interface).
     Kernel(ComPtr<IUnknown>),
@@ -64,10 +65,17 @@ pub struct Export {
     pub signature: &'static InterfaceSignature,
     /// The process's dispatch entry.
     pub dispatch: u64,
-    /// The name it is registered under.
+    /// The name it is registered under (empty for an unnamed endpoint: an
+    /// interface pointer passed in a call or returned from one).
     pub name: String,
-    /// What the namespace holds under the name.
-    pub holder: ComPtr<IEndpoint>,
+    /// What the namespace holds under the name (`None` when unnamed).
+    pub holder: Option<ComPtr<IEndpoint>>,
+    /// True when the endpoint holds a reference of the object (an owned
+    /// interface result): the last import of it gone, the IPC releases
+    /// the object in its process and frees the endpoint.
+    pub owned: bool,
+    /// Imports of it in any process's table.
+    pub imports: u32,
 }
 
 /// A process's record.
@@ -105,6 +113,9 @@ pub struct Process {
     pub heap_end: Mutex<u64>,
     /// Its waits (`crate::waits`), made on its first `WAIT`.
     pub waits: Mutex<Option<Arc<crate::waits::Waits>>>,
+    /// What its runtime told at its start (`RUNTIME`): its dispatch entry
+    /// and its proxies' method table (0, 0 until then).
+    runtime: Mutex<(u64, u64)>,
 }
 
 /// The next process's id.
@@ -145,7 +156,24 @@ impl Process {
             calls: Mutex::new(Vec::new()),
             heap_end: Mutex::new(crate::heap::HEAP_BASE),
             waits: Mutex::new(None),
+            runtime: Mutex::new((0, 0)),
         })
+    }
+
+    /// Records its runtime's dispatch entry and proxy table, once
+    /// (`ALREADY_EXISTS` after).
+    pub fn set_runtime(&self, dispatch: u64, proxies: u64) -> Result<u64> {
+        let mut runtime = self.runtime.lock();
+        if *runtime != (0, 0) {
+            return Err(Status::ALREADY_EXISTS);
+        }
+        *runtime = (dispatch, proxies);
+        Ok(0)
+    }
+
+    /// Its dispatch entry and proxies' method table (0 if not told).
+    pub fn runtime(&self) -> (u64, u64) {
+        *self.runtime.lock()
     }
 
     /// Its thread's id.
@@ -247,19 +275,28 @@ impl Process {
         let _ = crate::traps().and_then(|traps| traps.remove_fast_path(self.thread_id, u64::MAX));
         let exports = self.exports.lock().clear();
         if let Ok(namespace) = component::namespace() {
-            for export in &exports {
+            for export in exports.iter().filter(|export| !export.name.is_empty()) {
                 let _ = namespace.unregister(&export.name);
             }
         }
         drop(exports);
         // Calls its thread was making when it ended: their servers' call
-        // stacks are free again.
+        // stacks are free again, and what they lent is revoked.
         let calls = core::mem::take(&mut *self.calls.lock());
         for call in &calls {
             call.server.free_call_stack(call.stack);
+            crate::serve::revoke(call);
         }
         drop(calls);
         let imports = self.imports.lock().clear();
+        for import in &imports {
+            // Its thread is gone: an object a server made for it loses
+            // its endpoint, but nothing can run its `Release` (it stays in
+            // the server's heap until that process ends).
+            if let Target::Process { server, endpoint } = &import.target {
+                drop(crate::serve::forget_import(server, *endpoint));
+            }
+        }
         drop(imports);
         drop(self.view.lock().take());
         drop(self.memory.lock().take());

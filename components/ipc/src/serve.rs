@@ -15,7 +15,10 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 
-use com::{ArgKind, ComObject, ComPtr, Interface, InterfaceSignature, Result, Status, class};
+use com::{
+    ArgKind, ComObject, ComPtr, Guid, Interface, InterfaceSignature, MethodSignature, Result,
+    Status, class,
+};
 use interfaces::ipc::ecall;
 use interfaces::namespace::flags;
 use interfaces::vm::protection;
@@ -23,7 +26,7 @@ use interfaces::{IEndpoint, IEndpointImpl, IVmFactory};
 use marshal::{Call, ServerStack, UserMemory};
 
 use crate::calls::Memory;
-use crate::process::{Export, Process};
+use crate::process::{Export, Import, Process, Target};
 
 /// The top of the call stacks in a serving process's space: call stack
 /// `n` is the [`CALL_STACK`] bytes ending `n` strides below it.
@@ -49,10 +52,45 @@ pub struct Migration {
     /// The method's result kind, and where its result area is.
     pub ret: Option<ArgKind>,
     pub result: u64,
+    /// What the caller's stub stores of the result (`a2`).
+    pub stored: u64,
+    /// For an owned interface result: the interface it is of.
+    pub owned: Option<&'static InterfaceSignature>,
+    /// What the call lent the server: revoked when it ends.
+    pub lent: Lent,
     /// The server's call stack it runs on.
     pub stack: u32,
     /// When it times out (the scheduler's ticks; `u64::MAX`: never).
     pub deadline: u64,
+}
+
+/// What a call lends its server for the interface pointers among its
+/// arguments: imports in the server's table, and unnamed endpoints of the
+/// caller's own objects. Borrowed pointers last as long as the call.
+#[derive(Default)]
+pub struct Lent {
+    /// Import handles in the server's table.
+    pub imports: alloc::vec::Vec<u64>,
+    /// Endpoint handles in the caller's table.
+    pub exports: alloc::vec::Vec<u64>,
+}
+
+/// What a call into a process runs: which object, and how.
+pub struct Request {
+    /// The process serving the object.
+    pub server: Arc<Process>,
+    /// The object's address there, and the process's dispatch entry.
+    pub object: u64,
+    pub dispatch: u64,
+    /// The method number the dispatch entry gets (`t1`).
+    pub method: u64,
+    /// How its arguments are copied.
+    pub declared: &'static MethodSignature,
+    /// The interface of an owned interface result it gives (`None`: from
+    /// `declared`'s result kind).
+    pub owned: Option<&'static InterfaceSignature>,
+    /// Its timeout, in milliseconds (0: none).
+    pub timeout: u64,
 }
 
 /// What the namespace holds for an endpoint: binding its name from a
@@ -88,7 +126,9 @@ pub fn register(
         signature,
         dispatch,
         name: String::from(name),
-        holder: holder.clone(),
+        holder: Some(holder.clone()),
+        owned: false,
+        imports: 0,
     })?;
     let registered = component::namespace()
         .and_then(|namespace| namespace.register(name, holder.as_unknown(), flags::FAIL_IF_EXISTS));
@@ -105,7 +145,12 @@ pub fn served(object: &IEndpoint, processes: &[Arc<Process>]) -> Option<(Arc<Pro
     let id = object.server().ok()?;
     let server = processes.iter().find(|process| process.id() == id)?;
     let exports = server.exports.lock();
-    let endpoint = exports.find(|export| export.holder.as_raw() == object.as_raw())?;
+    let endpoint = exports.find(|export| {
+        export
+            .holder
+            .as_ref()
+            .is_some_and(|holder| holder.as_raw() == object.as_raw())
+    })?;
     Some((server.clone(), server.handle(endpoint)))
 }
 
@@ -171,37 +216,52 @@ impl ServerStack for Stack<'_> {
     }
 }
 
-/// Starts a call of method `index` of `server`'s endpoint `endpoint` for
-/// the thread of `home`, now in `caller`'s space, with the caller's
-/// registers `asked` (`a0`..`a7`, `t0`, `t1`) and `full`; on success
-/// `full` holds the registers the thread enters the server with.
-#[allow(clippy::too_many_arguments, reason = "one call's parts")]
+/// The object, dispatch entry and signature of `server`'s endpoint
+/// `endpoint`.
+pub fn callee(server: &Process, endpoint: u64) -> Result<(u64, u64, &'static InterfaceSignature)> {
+    let exports = server.exports.lock();
+    let export = exports.get(server.table_handle(endpoint)?)?;
+    Ok((export.object, export.dispatch, export.signature))
+}
+
+/// Starts `request` for the thread of `home`, now in `caller`'s space,
+/// with the caller's argument registers `arguments` (`a1`..`a7`) and
+/// registers `full`; on success `full` holds the registers the thread
+/// enters the server with.
 pub fn enter(
     home: &Process,
     caller: &Arc<Process>,
-    server: &Arc<Process>,
-    endpoint: u64,
-    index: usize,
-    asked: &[u64; ecall::REGISTERS],
+    request: Request,
+    arguments: &[u64; com::dynamic::REGISTERS],
     full: &mut [u64; ecall::FULL],
-    timeout: u64,
 ) -> Result<()> {
+    let server = &request.server;
     if server.is_ending() {
         return Err(Status::KILLED);
     }
-    let (object, dispatch, signature) = {
-        let exports = server.exports.lock();
-        let export = exports.get(server.table_handle(endpoint)?)?;
-        (export.object, export.dispatch, export.signature)
+    let declared = request.declared;
+    let owned = match (request.owned, declared.ret) {
+        (Some(owned), _) => Some(owned),
+        (None, Some(ArgKind::OwnedInterface(iid))) => Some(crate::calls::importable(iid)?),
+        (None, _) => None,
     };
-    let declared = signature
-        .methods
-        .get(index)
-        .ok_or(Status::INVALID_ARGUMENT)?;
-    let mut arguments = [0u64; com::dynamic::REGISTERS];
-    arguments.copy_from_slice(&asked[1..8]);
-    let mut call = Call::decode(declared, &arguments, &Memory::of(caller)?)?;
-    let stack = take_call_stack(server)?;
+    let mut call = Call::decode(declared, arguments, &Memory::of(caller)?)?;
+    let mut lent = Lent::default();
+    let handles = call.translate(|iid, word| lend(caller, server, iid, word, &mut lent));
+    let handles = match handles {
+        Ok(handles) => handles,
+        Err(status) => {
+            revoke_lent(caller, server, &lent);
+            return Err(status);
+        }
+    };
+    let stack = match take_call_stack(server) {
+        Ok(stack) => stack,
+        Err(status) => {
+            revoke_lent(caller, server, &lent);
+            return Err(status);
+        }
+    };
     let laid = Memory::of(server).and_then(|memory| {
         let mut place = Stack {
             memory: &memory,
@@ -218,10 +278,11 @@ pub fn enter(
         Ok(laid) => laid,
         Err(status) => {
             server.free_call_stack(stack);
+            revoke_lent(caller, server, &lent);
             return Err(status);
         }
     };
-    let deadline = deadline_after(timeout);
+    let deadline = deadline_after(request.timeout);
     let record = Migration {
         caller: caller.clone(),
         server: server.clone(),
@@ -229,6 +290,9 @@ pub fn enter(
         call,
         ret: declared.ret,
         result,
+        stored: marshal::stored_result(declared),
+        owned,
+        lent,
         stack,
         deadline,
     };
@@ -238,12 +302,197 @@ pub fn enter(
     }
     // The server's code starts clean: nothing of the caller's registers.
     *full = [0; ecall::FULL];
-    full[0] = dispatch;
+    full[0] = request.dispatch;
     full[2] = sp;
-    full[6] = u64::try_from(index).map_err(|_| Status::INVALID_ARGUMENT)?;
-    full[10] = object;
+    full[6] = request.method;
+    full[10] = request.object;
     full[11..18].copy_from_slice(&registers);
+    full[28] = handles;
     Ok(())
+}
+
+/// The server's import handle for the interface pointer `word` (an `iid`)
+/// a call from `caller` passes: one of the caller's proxies gives an
+/// import of the same target; anything else is the caller's own object,
+/// lent as an unnamed endpoint of the caller. Recorded in `lent`.
+/// `OUT_OF_RANGE` (or `ACCESS_DENIED`) unless `word` is readable memory of
+/// the caller; `INVALID_ARGUMENT` for a proxy of another interface or of
+/// no import of the caller.
+fn lend(
+    caller: &Arc<Process>,
+    server: &Process,
+    iid: Guid,
+    word: u64,
+    lent: &mut Lent,
+) -> Result<u64> {
+    let signature = crate::calls::importable(iid)?;
+    let (dispatch, _) = caller.runtime();
+    let handle = match proxy_of(caller, word)? {
+        Some(target) => import_target(server, target, signature)?,
+        None => {
+            if dispatch == 0 {
+                return Err(Status::NOT_SUPPORTED);
+            }
+            let endpoint = caller.handle(caller.exports.lock().insert(Export {
+                object: word,
+                signature,
+                dispatch,
+                name: String::new(),
+                holder: None,
+                owned: false,
+                imports: 0,
+            })?);
+            lent.exports.push(endpoint);
+            import_endpoint(server, caller, endpoint, signature)?
+        }
+    };
+    lent.imports.push(handle);
+    Ok(handle)
+}
+
+/// The target of the import behind `word` if it is one of `process`'s
+/// proxies (its first word is the proxy table `process` told); `None`
+/// for another object. An error unless `word` is readable memory of
+/// `process`, or for a proxy of no live import of it.
+fn proxy_of(process: &Process, word: u64) -> Result<Option<(Target, Guid)>> {
+    let memory = Memory::of(process)?;
+    let mut bytes = [0u8; 8];
+    memory.read(word, &mut bytes)?;
+    let (_, proxies) = process.runtime();
+    if proxies == 0 || u64::from_le_bytes(bytes) != proxies {
+        return Ok(None);
+    }
+    memory.read(word.checked_add(8).ok_or(Status::OUT_OF_RANGE)?, &mut bytes)?;
+    let handle = u64::from_le_bytes(bytes);
+    let imports = process.imports.lock();
+    let import = imports.get(process.table_handle(handle)?)?;
+    let target = match &import.target {
+        Target::Kernel(object) => Target::Kernel(object.clone()),
+        Target::Process { server, endpoint } => Target::Process {
+            server: server.clone(),
+            endpoint: *endpoint,
+        },
+    };
+    Ok(Some((target, import.signature.iid)))
+}
+
+/// An import of `target` (as a proxy gave it, with its interface's IID)
+/// for `signature` in `process`'s table; its handle. `INVALID_ARGUMENT`
+/// when the proxy is of another interface.
+fn import_target(
+    process: &Process,
+    (target, iid): (Target, Guid),
+    signature: &'static InterfaceSignature,
+) -> Result<u64> {
+    if iid != signature.iid {
+        return Err(Status::INVALID_ARGUMENT);
+    }
+    match target {
+        Target::Process { server, endpoint } => {
+            import_endpoint(process, &server, endpoint, signature)
+        }
+        kernel => crate::calls::insert(process, kernel, signature),
+    }
+}
+
+/// Puts an import of `server`'s endpoint `endpoint` in `process`'s table,
+/// counted on the endpoint; its handle.
+pub fn import_endpoint(
+    process: &Process,
+    server: &Arc<Process>,
+    endpoint: u64,
+    signature: &'static InterfaceSignature,
+) -> Result<u64> {
+    server
+        .exports
+        .lock()
+        .get_mut(server.table_handle(endpoint)?)?
+        .imports += 1;
+    let target = Target::Process {
+        server: server.clone(),
+        endpoint,
+    };
+    crate::calls::insert(process, target, signature).inspect_err(|_| {
+        drop(forget_import(server, endpoint));
+    })
+}
+
+/// One import of `server`'s endpoint `endpoint` is gone: the endpoint,
+/// taken out of the table, if it was the last of an owned one (whose
+/// object the caller should release in the server).
+pub fn forget_import(server: &Process, endpoint: u64) -> Option<Export> {
+    let handle = server.table_handle(endpoint).ok()?;
+    let mut exports = server.exports.lock();
+    let export = exports.get_mut(handle).ok()?;
+    export.imports = export.imports.saturating_sub(1);
+    if export.owned && export.imports == 0 {
+        return exports.remove(handle).ok();
+    }
+    None
+}
+
+/// Revokes what `call` lent its server.
+pub fn revoke(call: &Migration) {
+    revoke_lent(&call.caller, &call.server, &call.lent);
+}
+
+/// Revokes `lent`: the server's imports (a handle it kept is
+/// `STALE_HANDLE` from now on), then the caller's unnamed endpoints.
+fn revoke_lent(caller: &Process, server: &Process, lent: &Lent) {
+    for &handle in &lent.imports {
+        let removed = server
+            .table_handle(handle)
+            .and_then(|handle| server.imports.lock().remove(handle));
+        if let Ok(Import {
+            target: Target::Process { server, endpoint },
+            ..
+        }) = removed
+        {
+            // The caller holds an import of the same endpoint for the
+            // call's length, so this is never the last.
+            drop(forget_import(&server, endpoint));
+        }
+    }
+    for &endpoint in &lent.exports {
+        if let Ok(handle) = caller.table_handle(endpoint) {
+            drop(caller.exports.lock().remove(handle));
+        }
+    }
+}
+
+/// The caller's import handle for an owned interface result `word` of
+/// `server` (of `signature`): one of the server's proxies gives an import
+/// of the same target (the reference the server gave stays with its
+/// proxy until it ends); anything else is the server's own object,
+/// exported as an owned endpoint, released in the server when the last
+/// import of it goes.
+fn give_back(
+    server: &Arc<Process>,
+    caller: &Process,
+    signature: &'static InterfaceSignature,
+    word: u64,
+) -> Result<u64> {
+    if word == 0 {
+        return Err(Status::NULL_POINTER);
+    }
+    if let Some(target) = proxy_of(server, word)? {
+        return import_target(caller, target, signature);
+    }
+    let (dispatch, _) = server.runtime();
+    let endpoint = server.handle(server.exports.lock().insert(Export {
+        object: word,
+        signature,
+        dispatch,
+        name: String::new(),
+        holder: None,
+        owned: true,
+        imports: 0,
+    })?);
+    import_endpoint(caller, server, endpoint, signature).inspect_err(|_| {
+        if let Ok(handle) = server.table_handle(endpoint) {
+            drop(server.exports.lock().remove(handle));
+        }
+    })
 }
 
 /// The scheduler's time `milliseconds` from now (`u64::MAX` for 0).
@@ -269,22 +518,19 @@ fn deadline_after(milliseconds: u64) -> u64 {
 pub fn leave(home: &Arc<Process>, status: Status, full: &mut [u64; ecall::FULL]) -> Result<()> {
     let mut record = home.calls.lock().pop().ok_or(Status::NOT_FOUND)?;
     let mut answer = if status.is_ok() {
-        Memory::of(&record.server).and_then(|server| {
-            let caller = Memory::of(&record.caller)?;
-            record
-                .call
-                .copy_back(record.ret, record.result, &server, &caller)
-        })
+        results(&mut record)
     } else {
         Err(status)
     };
     record.server.free_call_stack(record.stack);
+    revoke(&record);
     let mut timed = record.deadline != u64::MAX;
     while record.caller.is_ending() && !Arc::ptr_eq(&record.caller, home) {
         let Some(outer) = home.calls.lock().pop() else {
             break;
         };
         outer.server.free_call_stack(outer.stack);
+        revoke(&outer);
         timed |= outer.deadline != u64::MAX;
         record = outer;
         answer = Err(Status::KILLED);
@@ -304,11 +550,26 @@ pub fn leave(home: &Arc<Process>, status: Status, full: &mut [u64; ecall::FULL])
     }
     *full = record.saved;
     full[0] = full[0].wrapping_add(4);
-    (full[10], full[11]) = match answer {
-        Ok(value) => (0, value),
-        Err(status) => (i64::from(status.0) as u64, 0),
+    (full[10], full[11], full[12]) = match answer {
+        Ok(value) => (0, value, record.stored),
+        Err(status) => (i64::from(status.0) as u64, 0, 0),
     };
     Ok(())
+}
+
+/// The results of a call whose server returned `OK`, copied back to the
+/// caller: the value for its `a1` (an owned interface result made an
+/// import of the caller's).
+fn results(record: &mut Migration) -> Result<u64> {
+    let server = Memory::of(&record.server)?;
+    let caller = Memory::of(&record.caller)?;
+    let value = record
+        .call
+        .copy_back(record.ret, record.result, &server, &caller)?;
+    match record.owned {
+        Some(signature) => give_back(&record.server, &record.caller, signature, value),
+        None => Ok(value),
+    }
 }
 
 /// Why the innermost call of `home`'s thread must end now, if it must:

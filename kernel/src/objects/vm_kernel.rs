@@ -30,8 +30,9 @@ struct FastPath {
     thread: u64,
     handle: u64,
     object: ComPtr<IUnknown>,
-    /// Per method: its descriptor, or zeros.
-    descriptors: Vec<Descriptor>,
+    /// Per method: its descriptor (or zeros), and what the proxy's stub
+    /// stores of its result (`com::dynamic::stored_result_of`, in `a2`).
+    descriptors: Vec<(Descriptor, u64)>,
 }
 
 /// The fast paths the IPC component set up.
@@ -69,7 +70,7 @@ impl IUserTrapsImpl for VmKernel {
         for chunk in descriptors.chunks_exact(8) {
             let mut descriptor = [0u8; 8];
             descriptor.copy_from_slice(chunk);
-            methods.push(descriptor);
+            methods.push((descriptor, com::dynamic::stored_result_of(&descriptor)));
         }
         let path = FastPath {
             thread,
@@ -124,26 +125,23 @@ const T0: usize = 5;
 const T1: usize = 6;
 
 /// A register-only `CALL` with a fast path: made here, straight to the
-/// object; `None` when there is none for it.
-fn fast_call(thread: u64, frame: &TrapFrame) -> Option<Result<u64>> {
+/// object; its result and what the stub stores of it; `None` when there
+/// is none for it.
+fn fast_call(thread: u64, frame: &TrapFrame) -> Option<(Result<u64>, u64)> {
     let [_, handle, a1, a2, a3, a4, a5, a6, a7] =
         *frame.registers.first_chunk::<18>()?.last_chunk::<9>()?;
     let method = usize::try_from(frame.registers[T1]).ok()?;
-    let (object, descriptor) = {
+    let (object, (descriptor, stored)) = {
         let paths = FAST_PATHS.lock();
         let path = paths
             .iter()
             .find(|path| path.thread == thread && path.handle == handle)?;
-        let descriptor = *path.descriptors.get(method).filter(|d| **d != [0; 8])?;
-        (path.object.clone(), descriptor)
+        let method = *path.descriptors.get(method).filter(|d| d.0 != [0; 8])?;
+        (path.object.clone(), method)
     };
     let words = [a1, a2, a3, a4, a5, a6, a7];
-    Some(com::dynamic::call_registers(
-        &object,
-        method,
-        &descriptor,
-        &words,
-    ))
+    let result = com::dynamic::call_registers(&object, method, &descriptor, &words);
+    Some((result, stored))
 }
 
 /// The `ecall` hook: a fast-path call, or the installed handler's answer.
@@ -152,11 +150,15 @@ fn fast_call(thread: u64, frame: &TrapFrame) -> Option<Result<u64>> {
 fn on_ecall(thread: u64, frame: &mut TrapFrame, interrupted: Option<Status>) -> Result<Ecalled> {
     if interrupted.is_none()
         && frame.registers[T0] == ecall::CALL
-        && let Some(result) = fast_call(thread, frame)
+        && let Some((result, stored)) = fast_call(thread, frame)
     {
-        (frame.registers[A0], frame.registers[A0 + 1]) = match result {
-            Ok(value) => (0, value),
-            Err(status) => (i64::from(status.0) as u64, 0),
+        (
+            frame.registers[A0],
+            frame.registers[A0 + 1],
+            frame.registers[A0 + 2],
+        ) = match result {
+            Ok(value) => (0, value, stored),
+            Err(status) => (i64::from(status.0) as u64, 0, 0),
         };
         return Ok(Ecalled::Resume);
     }
@@ -187,8 +189,7 @@ fn on_ecall(thread: u64, frame: &mut TrapFrame, interrupted: Option<Status>) -> 
     Ok(match outcome {
         outcome::RESUME if interrupted.is_some() => Ecalled::Resume,
         outcome::RESUME => {
-            frame.registers[A0] = words[0];
-            frame.registers[A0 + 1] = words[1];
+            frame.registers[A0..A0 + 3].copy_from_slice(&words[..3]);
             Ecalled::Resume
         }
         outcome::REPLACE => {

@@ -35,10 +35,13 @@ extern crate alloc;
 
 mod heap;
 
+use alloc::boxed::Box;
 use core::ffi::c_void;
 use core::marker::PhantomData;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU32, Ordering};
 
-use com::{ArgKind, Guid, IUnknown, Interface, InterfaceSignature, Result, Status};
+use com::{Guid, IUnknown, Interface, Result, Status};
 use interfaces::ipc::ecall as service;
 
 /// The exit code of a process that panicked.
@@ -47,9 +50,16 @@ pub const PANIC_CODE: i32 = 101;
 /// Traps into the kernel with service `number` in `t0`, `method` in `t1`
 /// and `a0`..`a7`; what comes back in `a0` and `a1`.
 pub fn ecall(number: u64, method: u64, a: [u64; 8]) -> (u64, u64) {
-    let (a0, a1): (u64, u64);
+    let (a0, a1, _) = ecall3(number, method, a);
+    (a0, a1)
+}
+
+/// [`ecall`], with what comes back in `a2` too (a `CALL`'s
+/// `com::dynamic::stored_result`).
+fn ecall3(number: u64, method: u64, a: [u64; 8]) -> (u64, u64, u64) {
+    let (a0, a1, a2): (u64, u64, u64);
     // SAFETY: `ecall` from U-mode traps into the kernel, which returns to
-    // the next instruction with `a0` and `a1` set and every other register
+    // the next instruction with `a0`..`a2` set and every other register
     // as it was; it reads the caller's memory only through the kernel's
     // checked copies.
     unsafe {
@@ -59,7 +69,7 @@ pub fn ecall(number: u64, method: u64, a: [u64; 8]) -> (u64, u64) {
             in("t1") method,
             inlateout("a0") a[0] => a0,
             inlateout("a1") a[1] => a1,
-            in("a2") a[2],
+            inlateout("a2") a[2] => a2,
             in("a3") a[3],
             in("a4") a[4],
             in("a5") a[5],
@@ -68,7 +78,19 @@ pub fn ecall(number: u64, method: u64, a: [u64; 8]) -> (u64, u64) {
             options(nostack),
         );
     }
-    (a0, a1)
+    (a0, a1, a2)
+}
+
+/// Tells the IPC this process's runtime (`RUNTIME`): its dispatch entry
+/// and its proxies' method table. [`application!`]'s entry does it
+/// before `main`.
+pub fn start() {
+    let table = core::ptr::from_ref(&TABLE) as u64;
+    ecall(
+        service::RUNTIME,
+        0,
+        [dispatch_entry(), table, 0, 0, 0, 0, 0, 0],
+    );
 }
 
 /// Ends the process with `code` (0 or more).
@@ -117,6 +139,7 @@ macro_rules! application {
         extern "C" fn tessera_entry(block: u64) {
             // SAFETY: `block` is the argument the thread started with.
             let arguments = unsafe { $crate::arguments(block) };
+            $crate::start();
             $crate::exit($main(arguments))
         }
     };
@@ -127,20 +150,35 @@ fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
     exit(PANIC_CODE)
 }
 
-/// The proxy's fields, in the layout its stubs read: the method table
-/// first, as in every object.
+/// A proxy object on the process's heap, in the layout its stubs and the
+/// IPC read: the method table first, as in every object, then the
+/// import's handle (the IPC recognises a proxy the process passes by its
+/// table, [`start`] told it where, and takes the handle at offset 8).
 #[repr(C)]
-struct Header {
+struct ProxyObject {
     table: *const Table,
     handle: u64,
-    signature: &'static InterfaceSignature,
+    /// Its references: the last `Release` releases the import and frees
+    /// the proxy.
+    references: AtomicU32,
+}
+
+impl ProxyObject {
+    /// A new proxy for import `handle`, with one reference.
+    fn boxed(handle: u64) -> NonNull<ProxyObject> {
+        NonNull::from(Box::leak(Box::new(ProxyObject {
+            table: &TABLE,
+            handle,
+            references: AtomicU32::new(1),
+        })))
+    }
 }
 
 /// A proxy for an object of another space: behaves as an `I` (see
-/// [`Proxy::get`]); dropping it releases the import.
-#[repr(C)]
+/// [`Proxy::get`]); dropping it releases its reference (the last releases
+/// the import).
 pub struct Proxy<I: Interface> {
-    header: Header,
+    object: NonNull<ProxyObject>,
     interface: PhantomData<I>,
 }
 
@@ -169,18 +207,15 @@ impl<I: Interface> Proxy<I> {
     /// through it then fail with the IPC's error).
     pub fn with_handle(handle: u64) -> Proxy<I> {
         Proxy {
-            header: Header {
-                table: &TABLE,
-                handle,
-                signature: I::SIGNATURE,
-            },
+            object: ProxyObject::boxed(handle),
             interface: PhantomData,
         }
     }
 
     /// The import's handle.
     pub fn handle(&self) -> u64 {
-        self.header.handle
+        // SAFETY: the proxy lives while this reference to it does.
+        unsafe { self.object.as_ref().handle }
     }
 
     /// The proxy as the interface it stands for.
@@ -189,17 +224,14 @@ impl<I: Interface> Proxy<I> {
         // word is its method table; the proxy's is, and its table has a
         // stub for each of `I`'s methods (up to `MOST_METHODS`: a stub
         // beyond the signature's methods is refused by the IPC).
-        unsafe { &*core::ptr::from_ref(self).cast::<I>() }
+        unsafe { &*self.object.as_ptr().cast::<I>() }
     }
 }
 
 impl<I: Interface> Drop for Proxy<I> {
     fn drop(&mut self) {
-        ecall(
-            service::RELEASE,
-            0,
-            [self.header.handle, 0, 0, 0, 0, 0, 0, 0],
-        );
+        // SAFETY: this owns one reference to the live proxy.
+        unsafe { release(self.object.as_ptr().cast()) };
     }
 }
 
@@ -229,9 +261,9 @@ static TABLE: Table = Table {
     ],
 };
 
-/// `QueryInterface`: the proxy itself for its own interface or
-/// `IUnknown`; anything else is `NO_INTERFACE` (a proxy for a new
-/// endpoint is not made yet).
+/// `QueryInterface`: the proxy itself for `IUnknown`; any other interface
+/// the IPC asks the object for (`QUERY`), and a new proxy stands for the
+/// import it gives.
 unsafe extern "C" fn query_interface(
     this: *mut c_void,
     iid: *const Guid,
@@ -243,29 +275,47 @@ unsafe extern "C" fn query_interface(
     // SAFETY: `this` is a proxy (its table is this one's), and the caller
     // passes a valid IID and out pointer by the ABI.
     unsafe {
-        let header = &*this.cast::<Header>();
-        let wanted = *iid;
-        if wanted == header.signature.iid || wanted == IUnknown::IID {
+        *out = core::ptr::null_mut();
+        if *iid == IUnknown::IID {
+            add_ref(this);
             *out = this;
             return Status::OK;
         }
-        *out = core::ptr::null_mut();
+        let handle = (*this.cast::<ProxyObject>()).handle;
+        let (a0, import) = ecall(service::QUERY, 0, [handle, iid as u64, 0, 0, 0, 0, 0, 0]);
+        if let Err(status) = status_of(a0).check() {
+            return status;
+        }
+        *out = ProxyObject::boxed(import).as_ptr().cast();
     }
-    Status::NO_INTERFACE
+    Status::OK
 }
 
-/// References are the proxy's owner's: `AddRef` and `Release` count
-/// nothing, and dropping the [`Proxy`] releases the import.
-unsafe extern "C" fn add_ref(_this: *mut c_void) -> u32 {
-    1
+unsafe extern "C" fn add_ref(this: *mut c_void) -> u32 {
+    // SAFETY: `this` is a live proxy.
+    let proxy = unsafe { &*this.cast::<ProxyObject>() };
+    proxy.references.fetch_add(1, Ordering::Relaxed) + 1
 }
 
-unsafe extern "C" fn release(_this: *mut c_void) -> u32 {
-    1
+/// `Release`: the last reference releases the import (`RELEASE`; the
+/// last import of an object a process made has the IPC release that
+/// object in its process) and frees the proxy.
+unsafe extern "C" fn release(this: *mut c_void) -> u32 {
+    // SAFETY: `this` is a live proxy; the caller owns a reference.
+    let proxy = unsafe { &*this.cast::<ProxyObject>() };
+    let left = proxy.references.fetch_sub(1, Ordering::AcqRel) - 1;
+    if left == 0 {
+        ecall(service::RELEASE, 0, [proxy.handle, 0, 0, 0, 0, 0, 0, 0]);
+        // SAFETY: the last reference is gone: nobody uses the proxy, which
+        // `ProxyObject::boxed` made.
+        drop(unsafe { Box::from_raw(this.cast::<ProxyObject>()) });
+    }
+    left
 }
 
 /// Method `M` of every proxy: traps with the import's handle and `M`;
-/// stores a scalar result through the method's out-pointer.
+/// stores the result through the method's out-pointer as the IPC says
+/// (`a2`: a scalar's bytes, or a new proxy for a returned import).
 #[allow(clippy::too_many_arguments, reason = "the ABI's argument registers")]
 unsafe extern "C" fn stub<const M: usize>(
     this: *mut c_void,
@@ -278,39 +328,46 @@ unsafe extern "C" fn stub<const M: usize>(
     a7: u64,
 ) -> Status {
     // SAFETY: `this` is a proxy: its table is this one's.
-    let header = unsafe { &*this.cast::<Header>() };
-    let registers = [header.handle, a1, a2, a3, a4, a5, a6, a7];
-    let (a0, value) = ecall(service::CALL, M as u64, registers);
+    let handle = unsafe { (*this.cast::<ProxyObject>()).handle };
+    let registers = [handle, a1, a2, a3, a4, a5, a6, a7];
+    let (a0, value, stored) = ecall3(service::CALL, M as u64, registers);
     let status = status_of(a0);
-    let Some(method) = header.signature.methods.get(M) else {
-        return status;
-    };
-    if let (true, Some(kind)) = (status.is_ok(), method.ret) {
-        let used: usize = method.args.iter().map(|arg| arg.kind.registers()).sum();
-        let out = [a1, a2, a3, a4, a5, a6, a7].get(used).copied().unwrap_or(0);
+    if status.is_ok() && stored != 0 {
+        let out = [a1, a2, a3, a4, a5, a6, a7]
+            .get(address(stored >> 8 & 0xff))
+            .copied()
+            .unwrap_or(0);
         // SAFETY: the caller passed a valid out-pointer for the result's
-        // kind in that register, by the ABI.
-        unsafe { store(kind, out, value) };
+        // kind in that register, by the ABI (the IPC named the register
+        // from the method's signature).
+        unsafe { store(stored & 0xff, out, value) };
     }
     status
 }
 
-/// Stores scalar `value` of `kind` at `out`; other kinds the IPC wrote.
+/// Stores `value` at `out` as `what` says: its low `what` bytes, or, for
+/// `RESULT_PROXY`, a new proxy for the import `value`.
 ///
 /// # Safety
-/// `out` is null or valid for writing a value of `kind`.
-unsafe fn store(kind: ArgKind, out: u64, value: u64) {
+/// `out` is null or valid for writing what `what` describes.
+unsafe fn store(what: u64, out: u64, value: u64) {
     let out = core::ptr::with_exposed_provenance_mut::<u8>(address(out));
-    let width = match kind {
-        ArgKind::Bool => 4,
-        ArgKind::Unsigned(width) | ArgKind::Signed(width) => address(u64::from(width)).min(8),
-        _ => return,
-    };
+    if what == com::dynamic::RESULT_PROXY {
+        if out.is_null() {
+            ecall(service::RELEASE, 0, [value, 0, 0, 0, 0, 0, 0, 0]);
+            return;
+        }
+        let proxy = ProxyObject::boxed(value).as_ptr();
+        // SAFETY: `out` is valid for an interface pointer, as promised.
+        unsafe { out.cast::<*mut ProxyObject>().write_unaligned(proxy) };
+        return;
+    }
     if out.is_null() {
         return;
     }
     // The low `width` bytes: the value as a `width`-byte integer (RISC-V
     // is little-endian).
+    let width = address(what).min(8);
     let bytes = value.to_le_bytes();
     // SAFETY: as the caller promised, `out` is valid for `width` bytes.
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), out, width) };
@@ -352,19 +409,56 @@ pub fn set_timeout<I: Interface>(proxy: &Proxy<I>, milliseconds: u64) -> Result<
     status_of(ecall(service::TIMEOUT, 0, registers).0).check()
 }
 
-unsafe extern "C" {
-    /// The dispatch entry (in `global_asm!` below): not called from Rust.
-    fn tessera_dispatch();
-}
-
 /// The address of the dispatch entry, where a call into this process
 /// starts: `a0` the object, `t1` the method number (checked against the
-/// interface's signature by the IPC), `a1`..`a7` the method's argument
-/// registers (pointers into the call's stack, where the IPC copied the
-/// buffers). It calls entry 3 + `t1` of the object's method table and
+/// interface's signature by the IPC; `RELEASE_METHOD` and `QUERY_METHOD`
+/// wrap to `Release` and `QueryInterface`), `a1`..`a7` the method's
+/// argument registers (pointers into the call's stack, where the IPC
+/// copied the buffers), `t3` the mask of those that hold import handles
+/// for interface pointers. It calls entry 3 + `t1` of the object's
+/// method table — through [`dispatch_wrapped`] when `t3` is not 0 — and
 /// traps with `RETURN` and the method's status.
 pub fn dispatch_entry() -> u64 {
     tessera_dispatch as *const () as usize as u64
+}
+
+/// A call whose arguments `registers` (`a1`..`a7`) hold import handles
+/// where `handles` has bits: each is wrapped in a proxy the method
+/// borrows, and released after (the IPC revokes the import at `RETURN`
+/// anyway: a proxy kept past the call gets `STALE_HANDLE`).
+extern "C" fn dispatch_wrapped(
+    object: *mut c_void,
+    method: u64,
+    handles: u64,
+    registers: &mut [u64; 7],
+) -> Status {
+    let mut proxies = [None; 7];
+    for (index, (word, proxy)) in registers.iter_mut().zip(&mut proxies).enumerate() {
+        if handles & 1 << index != 0 {
+            let made = ProxyObject::boxed(*word);
+            *word = made.as_ptr() as u64;
+            *proxy = Some(made);
+        }
+    }
+    let [a1, a2, a3, a4, a5, a6, a7] = *registers;
+    // SAFETY: `object` is an object of this process the IPC exported with
+    // its interface's signature, whose method `method` it checked; the
+    // registers are what that method takes, handles now proxies.
+    let status = unsafe {
+        let table = *object.cast::<*const Method>();
+        let entry = table.wrapping_add(address(method.wrapping_add(3)));
+        (*entry)(object, a1, a2, a3, a4, a5, a6, a7)
+    };
+    for proxy in proxies.into_iter().flatten() {
+        // SAFETY: this owns the proxy's first reference.
+        unsafe { release(proxy.as_ptr().cast()) };
+    }
+    status
+}
+
+unsafe extern "C" {
+    /// The dispatch entry (in `global_asm!` below): not called from Rust.
+    fn tessera_dispatch();
 }
 
 core::arch::global_asm!(
@@ -373,18 +467,35 @@ core::arch::global_asm!(
     .globl tessera_dispatch
     .balign 4
 tessera_dispatch:
+    bnez t3, 2f
     ld t2, 0(a0)
     addi t1, t1, 3
     slli t1, t1, 3
     add t2, t2, t1
     ld t2, 0(t2)
     jalr ra, 0(t2)
+3:
     li t0, {return_service}
     ecall
 1:
     j 1b
+2:
+    addi sp, sp, -64
+    sd a1, 0(sp)
+    sd a2, 8(sp)
+    sd a3, 16(sp)
+    sd a4, 24(sp)
+    sd a5, 32(sp)
+    sd a6, 40(sp)
+    sd a7, 48(sp)
+    mv a1, t1
+    mv a2, t3
+    mv a3, sp
+    call {wrapped}
+    j 3b
 "#,
     return_service = const service::RETURN,
+    wrapped = sym dispatch_wrapped,
 );
 
 /// Components tell the kernel when one of their objects may have become

@@ -250,6 +250,36 @@ fn kind_of(code: u8) -> Option<ArgKind> {
     }
 }
 
+/// In a [`stored_result`] word: the result is an import's handle, which
+/// the stub wraps in a new proxy it stores (an owned interface result).
+pub const RESULT_PROXY: u64 = 0x80;
+
+/// What a proxy's stub must store through the method's out-pointer after
+/// a call across spaces, as the IPC hands it back in `a2` (0: nothing —
+/// no result, or a record the IPC wrote itself): bits 0..7 the bytes of
+/// a scalar result (a boolean's 4), or [`RESULT_PROXY`]; bits 8..15 which
+/// of `a1`..`a7` holds the out-pointer (`used`, the registers the
+/// arguments take).
+pub fn stored_result(kind: Option<ArgKind>, used: usize) -> u64 {
+    let what = match kind {
+        Some(ArgKind::Unsigned(width) | ArgKind::Signed(width)) => u64::from(width.min(8)),
+        Some(ArgKind::Bool) => 4,
+        Some(ArgKind::OwnedInterface(_)) => RESULT_PROXY,
+        _ => return 0,
+    };
+    what | (used as u64 & 0xff) << 8
+}
+
+/// The [`stored_result`] of the method `descriptor` describes (the
+/// kernel's fast path hands it back as the IPC would).
+pub fn stored_result_of(descriptor: &Descriptor) -> u64 {
+    let used = descriptor[1..]
+        .iter()
+        .take_while(|&&code| code != 0)
+        .count();
+    stored_result(kind_of(descriptor[0]), used)
+}
+
 /// The result code of a method that returns only a status.
 const NO_RESULT: u8 = 0xff;
 

@@ -21,7 +21,10 @@ pub mod ecall {
     pub const BIND: u64 = 1;
     /// Calls method `t1` (0: the first after the `IUnknown` three) of the
     /// import whose handle is in `a0`, with the method's argument
-    /// registers in `a1`..`a7`; a scalar result comes back in `a1`.
+    /// registers in `a1`..`a7`; a scalar result, or an owned interface
+    /// result's new import handle, comes back in `a1`, and in `a2` what
+    /// the proxy's stub stores through the method's out-pointer
+    /// (`com::dynamic::stored_result`).
     pub const CALL: u64 = 2;
     /// Releases the import whose handle is in `a0`.
     pub const RELEASE: u64 = 3;
@@ -66,6 +69,22 @@ pub mod ecall {
     /// Wakes up to `a1` waiters on the word at address `a0` of the
     /// process's memory; `a1` comes back as how many were woken.
     pub const WAKE: u64 = 10;
+    /// Tells the IPC the process's runtime, once, at its start: `a0` = its
+    /// dispatch entry (where calls into its objects start), `a1` = the
+    /// address of its proxies' method table (how the IPC tells one of its
+    /// proxies from one of its objects when it passes an interface
+    /// pointer).
+    pub const RUNTIME: u64 = 11;
+    /// Asks the object behind the import whose handle is in `a0` for the
+    /// interface whose 16-byte IID is at `a1`; `a1` comes back as a new
+    /// import's handle (`NO_INTERFACE` when the object has none).
+    pub const QUERY: u64 = 12;
+    /// The method number a call into a process's object runs for its
+    /// `Release` (method table entry 2: the dispatch entry's `3 + t1`
+    /// wraps).
+    pub const RELEASE_METHOD: u64 = u64::MAX;
+    /// The method number for its `QueryInterface` (entry 0).
+    pub const QUERY_METHOD: u64 = u64::MAX - 2;
     /// Words of the whole register set the handler gets after the
     /// [`REGISTERS`]: `pc`, then `x1`..`x31`.
     pub const FULL: usize = 32;
@@ -73,8 +92,8 @@ pub mod ecall {
 
 /// What the kernel does after an `IEcallHandler::ecall`.
 pub mod outcome {
-    /// Returns to U-mode after the `ecall` with `a0`/`a1` as the handler
-    /// left them.
+    /// Returns to U-mode after the `ecall` with `a0`, `a1` and `a2` as the
+    /// handler left them.
     pub const RESUME: u32 = 0;
     /// Ends the thread (its status: `OK`).
     pub const EXIT: u32 = 1;

@@ -58,6 +58,13 @@ enum Value {
     In(Vec<u8>),
     Guid(Guid),
     Text(String),
+    /// A borrowed interface pointer of interface `iid`: the caller's
+    /// address until [`Call::translate`] makes it the server's import
+    /// handle.
+    Interface {
+        iid: Guid,
+        word: u64,
+    },
     /// An output or in-out buffer, where in the caller it goes back, and
     /// where it was laid out in a server's space (0 until [`Call::lay_out`]).
     Out {
@@ -82,8 +89,11 @@ pub struct Call {
 impl Call {
     /// Copies the arguments of a call of `method` from the caller's
     /// argument registers `registers` (`a1`..`a7`) and `memory`.
-    /// `NOT_SUPPORTED` for kinds not marshalled yet (interface pointers,
-    /// records passed in, owned interface results), `NULL_POINTER`,
+    /// Interface pointers are kept as the caller's addresses (null is
+    /// `NULL_POINTER`) for [`Call::translate`]; an owned interface result
+    /// comes back as a word ([`Call::copy_back`]).
+    /// `NOT_SUPPORTED` for kinds not marshalled (records passed in,
+    /// addresses), `NULL_POINTER`,
     /// `OUT_OF_RANGE` (a length beyond [`MOST_BYTES`] or past the end of
     /// the address space), `BAD_STRING`, `INVALID_ARGUMENT` (a boolean
     /// other than 0 or 1), or whatever `memory` refuses.
@@ -113,6 +123,7 @@ impl Call {
             call.record_out = Some((out, record.size));
         } else if let Some(kind) = method.ret
             && !is_scalar(kind)
+            && !matches!(kind, ArgKind::OwnedInterface(_))
         {
             return Err(Status::NOT_SUPPORTED);
         }
@@ -130,9 +141,32 @@ impl Call {
                 Value::Guid(guid) => Arg::Guid(guid),
                 Value::Text(text) => Arg::Text(text),
                 Value::Out { buffer, .. } => Arg::Out(buffer),
+                // A caller's address means nothing in the kernel's space:
+                // a dynamic call refuses it (`NOT_SUPPORTED`).
+                Value::Interface { .. } => Arg::None,
             };
         }
         (args, self.count)
+    }
+
+    /// Replaces each interface pointer with what `translate` makes of it
+    /// (its IID and the caller's address: the server's handle for it),
+    /// in argument order; stops at the first error. The mask of the
+    /// argument registers (bit `n`: `a(n + 1)`) that now hold handles.
+    pub fn translate(
+        &mut self,
+        mut translate: impl FnMut(Guid, u64) -> Result<u64>,
+    ) -> Result<u64> {
+        let mut mask = 0;
+        let mut at = 0;
+        for value in &mut self.values {
+            if let Value::Interface { iid, word } = value {
+                *word = translate(*iid, *word)?;
+                mask |= 1 << at;
+            }
+            at += value.registers();
+        }
+        Ok(mask)
     }
 
     /// After the call succeeded: writes the output and in-out buffers, and a record
@@ -185,7 +219,7 @@ impl Call {
         for value in &mut self.values {
             let words: [u64; 2] = match value {
                 Value::None => continue,
-                Value::Word(word) => [*word, 0],
+                Value::Word(word) | Value::Interface { word, .. } => [*word, 0],
                 Value::Guid(guid) => [stack.push(&guid.0)?, 0],
                 Value::In(bytes) => [stack.push(bytes)?, bytes.len() as u64],
                 Value::Text(text) => [stack.push(text.as_bytes())?, text.len() as u64],
@@ -194,12 +228,7 @@ impl Call {
                     [*placed, buffer.len() as u64]
                 }
             };
-            let count = if matches!(value, Value::Word(_) | Value::Guid(_)) {
-                1
-            } else {
-                2
-            };
-            for word in words.iter().take(count) {
+            for word in words.iter().take(value.registers()) {
                 *registers.get_mut(at).ok_or(Status::NOT_SUPPORTED)? = *word;
                 at += 1;
             }
@@ -215,7 +244,8 @@ impl Call {
     /// After a server's method laid out by [`Call::lay_out`] succeeded:
     /// reads its output buffers and result area (at `result`) back from
     /// `server`'s memory, writes them to the caller's `memory`, and
-    /// returns a scalar result (0 for others).
+    /// returns a scalar result, or the word an owned interface result is
+    /// (the object's address in the server), 0 for others.
     pub fn copy_back(
         &mut self,
         kind: Option<ArgKind>,
@@ -239,9 +269,29 @@ impl Call {
         self.copy_out(&returned, memory)?;
         match kind {
             Some(kind) if is_scalar(kind) => scalar(kind, returned.word()),
+            Some(ArgKind::OwnedInterface(_)) => Ok(returned.word()),
             _ => Ok(0),
         }
     }
+}
+
+impl Value {
+    /// How many argument registers it takes.
+    fn registers(&self) -> usize {
+        match self {
+            Value::None => 0,
+            Value::Word(_) | Value::Guid(_) | Value::Interface { .. } => 1,
+            Value::In(_) | Value::Text(_) | Value::Out { .. } => 2,
+        }
+    }
+}
+
+/// What a `CALL`'s stub stores through the method's out-pointer, as the
+/// IPC tells it (`com::dynamic::stored_result`): nothing for a record
+/// result (the IPC wrote it) or none.
+pub fn stored_result(method: &MethodSignature) -> u64 {
+    let used = method.args.iter().map(|arg| arg.kind.registers()).sum();
+    com::dynamic::stored_result(method.ret, used)
 }
 
 /// True for results that come back in a register.
@@ -300,10 +350,13 @@ fn decode_one(
             memory.read(address, &mut bytes)?;
             Value::Guid(Guid(bytes))
         }
-        ArgKind::Interface(_)
-        | ArgKind::OwnedInterface(_)
-        | ArgKind::Record(_)
-        | ArgKind::Address => return Err(Status::NOT_SUPPORTED),
+        ArgKind::Interface(iid) => match next()? {
+            0 => return Err(Status::NULL_POINTER),
+            word => Value::Interface { iid, word },
+        },
+        ArgKind::OwnedInterface(_) | ArgKind::Record(_) | ArgKind::Address => {
+            return Err(Status::NOT_SUPPORTED);
+        }
     })
 }
 

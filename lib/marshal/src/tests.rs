@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-use com::dynamic::{Returned, call};
+use com::dynamic::{Arg, Returned, call};
 use com::{ComObject, ComPtr, InOut, Interface, Record, Result, Status, class, interface};
 
 use super::*;
@@ -284,15 +284,85 @@ fn a_record_result_is_written_through_the_out_pointer() {
 }
 
 #[test]
-fn kinds_not_marshalled_yet_are_refused() {
-    let method = interfaces::IVmFactory::SIGNATURE
-        .method("create_view")
-        .expect("register-only");
+fn kinds_not_marshalled_are_refused() {
+    // An address of the caller's space means nothing in another.
+    let free = interfaces::IHeap::SIGNATURE.method("free").expect("free");
+    assert_eq!(free.args[0].kind, ArgKind::Address);
     assert_eq!(
-        Call::decode(method, &[0; 7], &Memory::new(&[])).map(drop),
+        Call::decode(free, &[1; 7], &Memory::new(&[])).map(drop),
         Err(Status::NOT_SUPPORTED)
     );
-    let _ = private_interfaces::ICounter::SIGNATURE;
+    // An interface pointer to an object in the kernel's space: decoded,
+    // but a dynamic call cannot pass a caller's address.
+    let relay = private_interfaces::IRelay::SIGNATURE
+        .method("relay")
+        .expect("relay");
+    let mut call = Call::decode(relay, &[0x5000, 1, 1, 0, 0, 0, 0], &Memory::new(&[])).expect("ok");
+    let (args, count) = call.args();
+    assert_eq!(count, 3);
+    assert!(matches!(args[0], Arg::None));
+}
+
+#[test]
+fn interface_pointers_become_the_servers_handles() {
+    let relay = private_interfaces::IRelay::SIGNATURE
+        .method("relay")
+        .expect("relay");
+    let memory = Memory::new(&[]);
+    // A null interface pointer is refused before anything is asked.
+    assert_eq!(
+        Call::decode(relay, &[0, 7, 3, 0, 0, 0, 0], &memory).map(drop),
+        Err(Status::NULL_POINTER)
+    );
+    let mut call = Call::decode(relay, &[0x5000, 7, 3, 0, 0, 0, 0], &memory).expect("ok");
+    // What the translation refuses is the call's error.
+    assert_eq!(
+        call.translate(|_, _| Err(Status::OUT_OF_RANGE)),
+        Err(Status::OUT_OF_RANGE)
+    );
+    let mask = call.translate(|iid, word| {
+        assert_eq!(iid, private_interfaces::ICallback::IID);
+        assert_eq!(word, 0x5000);
+        Ok(0x1_0002)
+    });
+    assert_eq!(mask, Ok(0b1));
+    let server = Memory::new(&[(0x8000, &[0; 0x1000], true)]);
+    let mut stack = FakeStack {
+        memory: &server,
+        top: 0x9000,
+        bottom: 0x8000,
+    };
+    let (registers, result) = call.lay_out(&mut stack).expect("room");
+    assert_eq!(registers[..4], [0x1_0002, 7, 3, result]);
+    // The stub stores an 8-byte scalar through `a4`.
+    assert_eq!(stored_result(relay), 8 | 3 << 8);
+}
+
+#[test]
+fn an_owned_interface_result_comes_back_as_a_word() {
+    let make = private_interfaces::IRelay::SIGNATURE
+        .method("make")
+        .expect("make");
+    let caller = Memory::new(&[]);
+    let server = Memory::new(&[(0x8000, &[0; 0x1000], true)]);
+    let mut call = Call::decode(make, &[5, 0, 0, 0, 0, 0, 0], &caller).expect("ok");
+    let mut stack = FakeStack {
+        memory: &server,
+        top: 0x9000,
+        bottom: 0x8000,
+    };
+    let (registers, result) = call.lay_out(&mut stack).expect("room");
+    assert_eq!(registers[..2], [5, result]);
+    server
+        .write(result, &0x1_2345_6780u64.to_le_bytes())
+        .expect("writable");
+    assert_eq!(
+        call.copy_back(make.ret, result, &server, &caller),
+        Ok(0x1_2345_6780)
+    );
+    // The stub wraps the handle it gets in a proxy and stores it through
+    // `a2`.
+    assert_eq!(stored_result(make), com::dynamic::RESULT_PROXY | 1 << 8);
 }
 
 /// A server's call stack in a fake memory: pushes go down from the top.

@@ -83,7 +83,7 @@ const INTERFACES: &[&InterfaceSignature] = &[
 ];
 
 /// Interfaces only the test image's components implement and call.
-pub const TEST_ONLY: &[&str] = &["IBenchmarks", "IEcho", "ISelfTests"];
+pub const TEST_ONLY: &[&str] = &["IBenchmarks", "ICallback", "IEcho", "IRelay", "ISelfTests"];
 
 /// The names of the interfaces the header declares, `IUnknown` first.
 pub fn names() -> Vec<&'static str> {
