@@ -129,6 +129,12 @@ fn interface_pointers_cross_between_processes_both_ways(
             "apptest: queried callback 10, echo -3",
             "apptest: relay through a proxy 24",
             "apptest: live 1 then 0 after release",
+            "apptest: kept callback: -32",
+            "apptest: lent unmapped: -15",
+            "apptest: lent kernel: -15",
+            "apptest: lent null: -13",
+            "apptest: lent forged proxy: -2",
+            "apptest: lent another interface's proxy: -2",
             "apptest: exited with 0",
         ],
     )?;

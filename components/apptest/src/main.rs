@@ -243,7 +243,10 @@ static LIVE: AtomicU32 = AtomicU32::new(0);
 
 /// The `IRelay` a process serves.
 #[class(IRelay)]
-struct Relay;
+struct Relay {
+    /// The callback `keep` kept.
+    kept: sync::Mutex<Option<ComPtr<ICallback>>>,
+}
 
 impl IRelayImpl for Relay {
     fn relay(&self, callback: &ICallback, value: u64, times: u32) -> Result<u64> {
@@ -263,6 +266,16 @@ impl IRelayImpl for Relay {
 
     fn live(&self) -> Result<u32> {
         Ok(LIVE.load(Ordering::Relaxed))
+    }
+
+    fn keep(&self, callback: &ICallback) -> Result<()> {
+        *self.kept.lock() = Some(ComPtr::from_ref(callback));
+        Ok(())
+    }
+
+    fn call_kept(&self, value: u64) -> Result<u64> {
+        let kept = self.kept.lock().take().ok_or(Status::NOT_FOUND)?;
+        kept.called(value)
     }
 }
 
@@ -304,7 +317,9 @@ fn relay_serve(name: &str) -> i32 {
     let Ok(console) = Proxy::<IConsole>::bind("/dev/console") else {
         return 100;
     };
-    let relay = ComObject::unboxed(Relay);
+    let relay = ComObject::unboxed(Relay {
+        kept: sync::Mutex::new(None),
+    });
     if let Err(status) = app::register(name, relay.interface::<IRelay>()) {
         print(
             &console,
@@ -383,7 +398,40 @@ fn callback(name: &str) -> Result<()> {
         &console,
         format_args!("apptest: live {live} then {gone} after release"),
     );
+    // A borrowed pointer the server kept past the call is revoked.
+    relay.get().keep(counted.interface::<ICallback>())?;
+    let kept = relay.get().call_kept(1).err().unwrap_or(Status::OK);
+    print(&console, format_args!("apptest: kept callback: {}", kept.0));
+    bad_interface_pointers(&console, &relay);
     Ok(())
+}
+
+/// Interface pointers that are neither the caller's memory nor its
+/// proxies of the interface, each refused with its status.
+fn bad_interface_pointers(console: &Proxy<IConsole>, relay: &Proxy<IRelay>) {
+    let forged = Proxy::<ICallback>::with_handle(12345);
+    let checks = [
+        ("unmapped", 0x7_0000_0000),
+        ("kernel", 0x8020_0000),
+        ("null", 0),
+        ("forged proxy", core::ptr::from_ref(forged.get()) as u64),
+        (
+            "another interface's proxy",
+            core::ptr::from_ref(console.get()) as u64,
+        ),
+    ];
+    for (what, pointer) in checks {
+        // `IRelay::relay` (method 0): the callback, a value, a count, the
+        // result's out pointer.
+        let mut result = 0u64;
+        let out = core::ptr::from_mut(&mut result) as u64;
+        let registers = [relay.handle(), pointer, 1, 1, out, 0, 0, 0];
+        let (a0, _) = ecall(service::CALL, 0, registers);
+        print(
+            console,
+            format_args!("apptest: lent {what}: {}", status_of(a0).0),
+        );
+    }
 }
 
 /// Lends the relay at `name` a callback that never returns.

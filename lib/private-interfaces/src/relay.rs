@@ -23,4 +23,11 @@ pub trait IRelay {
     fn make(&self, start: u64) -> Result<ComPtr<super::ICounter>>;
     /// How many of the counters it made are alive.
     fn live(&self) -> Result<u32>;
+    /// Keeps `callback` (taking a reference of its own) for
+    /// [`IRelay::call_kept`].
+    fn keep(&self, callback: &ICallback) -> Result<()>;
+    /// Calls the callback it kept with `value`, and lets it go. (Across
+    /// processes a borrowed pointer lasts as long as the call that lent
+    /// it: this is `STALE_HANDLE` then.)
+    fn call_kept(&self, value: u64) -> Result<u64>;
 }
