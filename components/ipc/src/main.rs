@@ -10,7 +10,8 @@
 //! them, their arguments copied by the method's signature (`marshal`).
 //! A process may also register objects it serves (`serve`): a call on an
 //! import of one moves the calling thread into the server's space and
-//! back. docs/ipc.md has the trap ABI.
+//! back, and interface pointers passed either way become imports of the
+//! other side. docs/ipc.md has the trap ABI.
 
 #![no_std]
 #![no_main]

@@ -11,6 +11,14 @@
 //! its `ecall`. No Rust frame is held across the hop: each step is one
 //! `ecall` (or interruption) handled from the record alone, so a caller
 //! or server that dies between steps leaves only a record to drop.
+//!
+//! Interface pointers travel too: a borrowed one a call passes is lent to
+//! the server as an import (of the caller's own object, exported as an
+//! unnamed endpoint, or of what the caller's proxy imports) for the
+//! call's length; an owned one a method gives back becomes an import of
+//! the caller's (of an owned endpoint of the server, whose object the
+//! last release has the server `Release`). A call on a lent import is a
+//! callback: the thread migrates back into the caller, records nesting.
 
 use alloc::string::String;
 use alloc::sync::Arc;

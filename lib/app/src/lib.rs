@@ -14,8 +14,11 @@
 //! the import's handle and the method's number; the IPC copies the
 //! arguments by the same signature and calls the object in its space. A
 //! scalar result comes back in a register, and the stub stores it through
-//! the method's out-pointer, as the object would have. docs/ipc.md has
-//! the trap ABI.
+//! the method's out-pointer, as the object would have — or, for an owned
+//! interface result, a new proxy for the import the IPC made; the IPC
+//! says which, and where, in `a2`. Proxies live on the process's heap and
+//! count their references; the last `Release` releases the import, and
+//! `QueryInterface` asks the IPC. docs/ipc.md has the trap ABI.
 //!
 //! Applications may use `alloc` (`Vec`, `String`, `Box`): the global
 //! allocator (`heap.rs`) keeps the process's heap in its own space, grown

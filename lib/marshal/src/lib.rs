@@ -7,7 +7,8 @@
 //! copies: scalars normalized to their width, input buffers and strings
 //! copied in (strings checked as UTF-8, booleans 0 or 1), output buffers
 //! allocated zeroed and in-out buffers copied in, their range checked
-//! writable; [`Call::args`] lends them
+//! writable, interface pointers kept for the IPC to translate into the
+//! server's handles ([`Call::translate`]); [`Call::args`] lends them
 //! to `com::dynamic::call`, and [`Call::copy_out`] writes the output
 //! buffers back. A method whose arguments are all scalars allocates
 //! nothing (the fast path of register-only calls). Hostile input is an
