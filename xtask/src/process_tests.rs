@@ -115,7 +115,8 @@ fn interface_pointers_cross_between_processes_both_ways(
     let relay = "run --grant /svc/relay apptest";
     let server = start(machine, &format!("{relay} relay-serve /svc/relay &"))?;
     machine.expect("apptest: serving /svc/relay", OUTPUT_TIMEOUT)?;
-    // A callback lent and called back three times; a counter made by the
+    // A callback lent and called back three times, and one that calls the
+    // server again from inside the callback; a counter made by the
     // server and owned by the client; QueryInterface on its proxy for an
     // interface it has and one it lacks (NO_INTERFACE); that proxy lent
     // back to its own server; both released, and the server's object
@@ -125,6 +126,7 @@ fn interface_pointers_cross_between_processes_both_ways(
         &format!("{relay} callback /svc/relay"),
         &[
             "apptest: relay gave 66 after 3 callbacks",
+            "apptest: nested callback gave 100",
             "apptest: made counter total 8, live 1",
             "apptest: queried callback 10, echo -3",
             "apptest: relay through a proxy 24",

@@ -42,7 +42,8 @@
 //!   calls back the `ICallback` it is lent, and makes counters (also
 //!   callbacks) its callers own.
 //! - `callback NAME`: lends the `IRelay` at NAME a callback that counts
-//!   its calls, has it make a counter and uses it, asks the counter's
+//!   its calls, then one that calls the relay again from inside, has it
+//!   make a counter and uses it, asks the counter's
 //!   proxy for `ICallback` (and for `IEcho`, which it lacks), lends that
 //!   proxy back to the relay, releases both and prints the relay's count
 //!   of live counters after each step.
@@ -77,7 +78,7 @@ use private_interfaces::{
 
 app::application!(main);
 
-fn main(arguments: &str) -> i32 {
+fn main(arguments: &'static str) -> i32 {
     let mut words = arguments.split_whitespace();
     let what = words.next().unwrap_or("");
     let number = words
@@ -353,8 +354,22 @@ impl ICallbackImpl for Counted {
     }
 }
 
+/// A callback that calls the relay at `relay` in turn: the thread goes
+/// client, server, client, server, and comes back out the same way.
+#[class(ICallback)]
+struct Nesting {
+    relay: &'static str,
+}
+
+impl ICallbackImpl for Nesting {
+    fn called(&self, value: u64) -> Result<u64> {
+        let relay = Proxy::<IRelay>::bind(self.relay)?;
+        Ok(value + u64::from(relay.get().live()?))
+    }
+}
+
 /// Interface pointers both ways through the relay at `name`.
-fn callback(name: &str) -> Result<()> {
+fn callback(name: &'static str) -> Result<()> {
     let console = Proxy::<IConsole>::bind("/dev/console")?;
     let relay = Proxy::<IRelay>::bind(name)?;
     let counted = ComObject::unboxed(Counted {
@@ -367,6 +382,15 @@ fn callback(name: &str) -> Result<()> {
     print(
         &console,
         format_args!("apptest: relay gave {sum} after {calls} callbacks"),
+    );
+    // A callback that calls the server again, nested three deep.
+    let nesting = ComObject::unboxed(Nesting { relay: name });
+    let nested = relay
+        .get()
+        .relay(nesting.interface::<ICallback>(), 100, 1)?;
+    print(
+        &console,
+        format_args!("apptest: nested callback gave {nested}"),
     );
     // Made by the server, owned here.
     let made = relay.get().make(5)?;
