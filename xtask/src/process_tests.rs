@@ -260,6 +260,7 @@ fn a_process_calls_the_counter_through_a_proxy_and_exits(
         "run --grant /counter apptest counter 5",
         &[
             "apptest: added 5, total 5 (read back 5), counter v1",
+            "apptest: queried the counter: total 5, hello -3",
             "apptest: exited with 0",
         ],
     )?;

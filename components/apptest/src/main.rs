@@ -73,7 +73,7 @@ use com::{ComObject, ComPtr, InOut, Result, Status, class};
 use interfaces::IConsole;
 use interfaces::ipc::ecall as service;
 use private_interfaces::{
-    ICallback, ICallbackImpl, ICounter, ICounterImpl, IEcho, IEchoImpl, IRelay, IRelayImpl,
+    ICallback, ICallbackImpl, ICounter, ICounterImpl, IEcho, IEchoImpl, IHello, IRelay, IRelayImpl,
 };
 
 app::application!(main);
@@ -518,6 +518,18 @@ fn counter(amount: u64) -> Result<()> {
         &console,
         format_args!(
             "apptest: added {amount}, total {total} (read back {read}), counter v{version}"
+        ),
+    );
+    // QueryInterface on the proxy of an object in the kernel's space: an
+    // interface it has (a new import), and one it lacks.
+    let mine = ComPtr::from_ref(counter.get());
+    let again = mine.query::<ICounter>()?.total()?;
+    let hello = mine.query::<IHello>().err().unwrap_or(Status::OK);
+    print(
+        &console,
+        format_args!(
+            "apptest: queried the counter: total {again}, hello {}",
+            hello.0
         ),
     );
     Ok(())
