@@ -159,7 +159,9 @@ pub trait IUserTraps {
     /// `object` (an interface pointer in the kernel's space) for each
     /// method with a descriptor in `descriptors` (8 bytes a method, in
     /// method order, as `com::dynamic::describe` makes them; all zeros for
-    /// a method that takes the handler's path).
+    /// a method that takes the handler's path). A call made there returns
+    /// in `a2` what the proxy's stub stores, as the handler would
+    /// (`com::dynamic::stored_result_of` the descriptor).
     fn add_fast_path(
         &self,
         thread: u64,
