@@ -4,7 +4,10 @@
 //! image); `cargo xtask bench` reads what it prints. Each figure is the
 //! smallest of several runs of the instruction counter read around the
 //! operation (`IScheduler::instructions`), minus the cost of reading it
-//! twice. Under QEMU's `-icount shift=0` the count is exact and repeatable.
+//! twice. Under QEMU's `-icount shift=0` the count is exact and repeatable,
+//! and it counts no waiting: the counter leaves out what it advanced while
+//! the hart sat halted (docs/scheduling.md), so a figure that waits for a
+//! device does not follow the host's load.
 //!
 //! A figure of a kernel operation that a component reaches through an
 //! interface call (a yield, a lock) counts the operation without that

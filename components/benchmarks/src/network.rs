@@ -9,15 +9,16 @@
 //! Both count the work, not the waiting: under `-icount shift=0` the
 //! instruction counter goes on at one per nanosecond while the machine
 //! idles (a 200 ms sleep reads as 200 million), and the receive waits
-//! on the host's sender. So the time the idle thread had the processor
-//! (`IThreads`), in nanoseconds, is taken away from the count.
+//! on the host's sender; the counter the meter reads
+//! (`IScheduler::instructions`) leaves out what it advanced while the
+//! hart was halted.
 
 use alloc::vec;
 
 use com::{ComPtr, Result, Status};
 use interfaces::network::STACK_PATH;
 use interfaces::socket::{FOREVER, TCP_PATH};
-use interfaces::{INetworkStack, ISocket, ISocketFactory, IThreads};
+use interfaces::{INetworkStack, ISocket, ISocketFactory};
 
 use crate::{Meter, RUNS};
 
@@ -39,45 +40,6 @@ fn configured_factory(meter: &Meter) -> Result<(ComPtr<ISocketFactory>, u32)> {
     let stack = namespace.bind(STACK_PATH, 0)?.query::<INetworkStack>()?;
     let configuration = stack.wait_configured(deadline(meter)?)?;
     Ok((factory, configuration.address))
-}
-
-/// Where the threads' figures are.
-const THREADS_PATH: &str = "/sys/threads";
-/// The kernel's idle thread, by name.
-const IDLE: &[u8] = b"idle";
-
-/// The machine's instruction count less the idle thread's time, in
-/// nanoseconds: instructions of work, since `-icount shift=0` makes one
-/// instruction one nanosecond.
-struct Work {
-    threads: ComPtr<IThreads>,
-    nanoseconds_per_tick: u64,
-}
-
-impl Work {
-    fn new(meter: &Meter) -> Result<Work> {
-        let per_second = meter.scheduler().ticks_per_second()?.max(1);
-        Ok(Work {
-            threads: component::namespace()?
-                .bind(THREADS_PATH, 0)?
-                .query::<IThreads>()?,
-            nanoseconds_per_tick: 1_000_000_000 / per_second,
-        })
-    }
-
-    /// The count now.
-    fn now(&self, meter: &Meter) -> Result<u64> {
-        let threads = &self.threads;
-        for index in 0..threads.count()? {
-            let status = threads.status(index)?;
-            let name = status.name.get(..status.name_length as usize);
-            if name == Some(IDLE) {
-                let idle = status.cpu_ticks * self.nanoseconds_per_tick;
-                return Ok(meter.now().saturating_sub(idle));
-            }
-        }
-        Err(Status::NOT_FOUND)
-    }
 }
 
 /// The kernel's time [`PATIENCE_S`] from now.
@@ -105,10 +67,9 @@ fn drain(socket: &ISocket) -> Result<()> {
 pub fn connect_accept_close(meter: &Meter) -> Result<u64> {
     let (factory, address) = configured_factory(meter)?;
     let listening = listener(&factory, LOOP_PORT)?;
-    let work = Work::new(meter)?;
     let mut fastest = u64::MAX;
     for _ in 0..RUNS {
-        let start = work.now(meter)?;
+        let start = meter.now();
         let client = factory.create()?;
         client.connect(address, LOOP_PORT, FOREVER)?;
         let server = listening.accept(FOREVER)?;
@@ -118,7 +79,7 @@ pub fn connect_accept_close(meter: &Meter) -> Result<u64> {
         server.close()?;
         drain(&client)?;
         client.close()?;
-        fastest = fastest.min(work.now(meter)? - start);
+        fastest = fastest.min(meter.now() - start);
     }
     Ok(fastest)
 }
@@ -127,11 +88,10 @@ pub fn receive(meter: &Meter) -> Result<u64> {
     let (factory, _) = configured_factory(meter)?;
     let listening = listener(&factory, RECEIVE_PORT)?;
     let mut buffer = vec![0u8; CHUNK];
-    let work = Work::new(meter)?;
     let mut fastest = u64::MAX;
     for _ in 0..RUNS {
         let connection = listening.accept(deadline(meter)?)?;
-        let start = work.now(meter)?;
+        let start = meter.now();
         // The sender starts once it reads this byte: nothing it sent
         // was taken in before the count began.
         connection.send(b"g", FOREVER)?;
@@ -142,7 +102,7 @@ pub fn receive(meter: &Meter) -> Result<u64> {
                 count => received += count,
             }
         }
-        fastest = fastest.min(work.now(meter)? - start);
+        fastest = fastest.min(meter.now() - start);
         connection.close()?;
     }
     Ok(fastest / (TOTAL as u64 / 1024))

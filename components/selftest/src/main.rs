@@ -45,6 +45,10 @@ const CHECKS: &[Check] = &[
         timed_wait_times_out,
     ),
     (
+        "a sleep's halted time counts no instructions",
+        sleep_counts_no_halted_time,
+    ),
+    (
         "broadcast wakes every waiter; try-lock refuses a held lock",
         broadcast_and_try_lock,
     ),
@@ -357,6 +361,21 @@ fn timed_wait_times_out() -> Result<()> {
         return fail(format_args!(
             "the wait returned after {waited} ticks, timed out: {timed_out}"
         ));
+    }
+    Ok(())
+}
+
+/// Under `-icount` the instruction counter goes on while the hart is
+/// halted, at one a nanosecond; `IScheduler::instructions` leaves that
+/// out, so a 20 ms sleep with nothing else to run counts the sleep's and
+/// the idle thread's work, not 20 million.
+fn sleep_counts_no_halted_time() -> Result<()> {
+    const MOST: u64 = 1_000_000;
+    let before = sys::instructions();
+    sys::sleep_ms(20);
+    let counted = sys::instructions() - before;
+    if counted > MOST {
+        return fail(format_args!("a 20 ms sleep counted {counted} instructions"));
     }
     Ok(())
 }

@@ -152,6 +152,11 @@ pub fn ticks_per_second() -> u64 {
     services().scheduler.ticks_per_second().unwrap_or(1)
 }
 
+/// Instructions retired, the halted hart's count left out.
+pub fn instructions() -> u64 {
+    services().scheduler.instructions().unwrap_or(0)
+}
+
 /// Sleeps until `time` reaches `deadline`.
 pub fn sleep_until(deadline: u64) {
     let _ = services().scheduler.sleep_until(deadline);

@@ -5,7 +5,7 @@
 
 use sync::Mutex;
 
-use crate::machine::counters;
+use crate::threads;
 
 /// The phases of a load, in order (numbered as `interfaces::module::load_phases`).
 #[derive(Clone, Copy)]
@@ -49,14 +49,14 @@ impl Stopwatch {
     /// Starts timing a load.
     pub fn start() -> Stopwatch {
         Stopwatch {
-            last: counters::instructions(),
+            last: threads::instructions_worked(),
             cost: [0; PHASES],
         }
     }
 
     /// Charges the instructions since the last lap to `phase`.
     pub fn lap(&mut self, phase: Phase) {
-        let now = counters::instructions();
+        let now = threads::instructions_worked();
         self.cost[phase as usize] += now - self.last;
         self.last = now;
     }

@@ -21,7 +21,12 @@ impl IInterruptsImpl for InterruptService {
     }
 
     fn last_entry_instructions(&self) -> Result<u64> {
-        Ok(crate::machine::trap::last_interrupt_entry())
+        // The idle thread counts a halt before the interrupt that ended it
+        // enters; a reading compared with this one is taken before the
+        // hart halts again (the interrupt's work ends first).
+        Ok(crate::threads::worked_at(
+            crate::machine::trap::last_interrupt_entry(),
+        ))
     }
 }
 

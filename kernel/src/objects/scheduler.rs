@@ -6,7 +6,6 @@
 use com::{Result, class};
 use interfaces::{IScheduler, ISchedulerImpl};
 
-use crate::machine::counters;
 use crate::threads;
 
 /// The scheduler service.
@@ -62,7 +61,7 @@ impl ISchedulerImpl for SchedulerService {
     }
 
     fn instructions(&self) -> Result<u64> {
-        Ok(counters::instructions())
+        Ok(threads::instructions_worked())
     }
 }
 

@@ -49,7 +49,7 @@ use interfaces::{ISchedulerPolicy, ThreadStatus};
 #[cfg(feature = "loader")]
 use crate::machine::fpu::{self, FpRegisters};
 use crate::machine::interrupt_mask::Exclusive;
-use crate::machine::{context, interrupt_mask, timer, trap};
+use crate::machine::{context, counters, interrupt_mask, timer, trap};
 use policy::{Component, Policy};
 #[cfg(feature = "loader")]
 use spawn::{exit_with, reap_detached, spawn_entry};
@@ -850,11 +850,43 @@ fn idle(_: usize) {
         interrupt_mask::disable();
         let nothing_ready = with_scheduler(|scheduler| scheduler.policy.is_empty()).unwrap_or(true);
         if nothing_ready {
+            let halted_at = counters::instructions();
             interrupt_mask::wait();
+            let halted = counters::instructions().wrapping_sub(halted_at);
+            HALTED.fetch_add(halted, Ordering::Relaxed);
         }
         interrupt_mask::enable();
         yield_now();
     }
+}
+
+/// What `instret` advanced while the idle thread had the hart halted in
+/// `wfi`. Under QEMU's `-icount` the counter is the virtual clock, which
+/// goes on while the hart is halted (at the host's pace, while QEMU
+/// serves a device): time the machine waited, not instructions it
+/// retired. Added to by the idle thread only, with interrupts disabled.
+static HALTED: AtomicU64 = AtomicU64::new(0);
+
+/// Instructions retired since reset less those counted while the hart was
+/// halted ([`HALTED`]): the work done, however long the machine waited —
+/// the clock of measurements (`IScheduler::instructions`).
+pub fn instructions_worked() -> u64 {
+    loop {
+        let halted = HALTED.load(Ordering::Relaxed);
+        let count = counters::instructions();
+        // The idle thread halted between the readings (this thread was
+        // preempted): the count may hold a halt `halted` lacks.
+        if HALTED.load(Ordering::Relaxed) == halted {
+            return count.wrapping_sub(halted);
+        }
+    }
+}
+
+/// [`instructions_worked`] as it was when `instret` read `instret` (a
+/// trap's entry), provided the hart has not halted since.
+#[cfg(feature = "loader")]
+pub fn worked_at(instret: u64) -> u64 {
+    instret.wrapping_sub(HALTED.load(Ordering::Relaxed))
 }
 
 /// Called at the end of an interrupt that may have woken threads: lets a

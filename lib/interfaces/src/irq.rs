@@ -12,9 +12,10 @@ pub trait IInterrupts {
     /// Takes device interrupt `source`; `ALREADY_EXISTS` if another driver
     /// has it. Releasing the returned object gives the source back.
     fn attach(&self, source: u32) -> Result<ComPtr<IInterruptSource>>;
-    /// The instructions retired (`IScheduler::instructions`) when the last
-    /// interrupt entered the kernel: with a reading taken where the
-    /// interrupt's work ends, the latency of an interrupt.
+    /// The instructions retired (`IScheduler::instructions`, the halted
+    /// hart's count left out) when the last interrupt entered the kernel:
+    /// with a reading taken where the interrupt's work ends, the latency
+    /// of an interrupt.
     fn last_entry_instructions(&self) -> Result<u64>;
 }
 

@@ -137,7 +137,10 @@ pub trait IScheduler {
     /// the end of its time slice (a busy thread cannot keep it).
     fn preemptive(&self) -> Result<bool>;
     /// The instructions retired since reset (`instret`; exact under QEMU's
-    /// `-icount`): the clock of measurements. A method rather than an
+    /// `-icount`), less what the counter advanced while the hart sat
+    /// halted waiting for an interrupt (under `-icount` the counter is the
+    /// virtual clock and goes on then, at the host's pace): the clock of
+    /// measurements, counting work and not waiting. A method rather than an
     /// instruction in a shared crate because reading the counter takes
     /// inline assembly, which is `unsafe`, and no crate that components
     /// link may hold machine code.
