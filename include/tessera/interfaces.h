@@ -645,6 +645,9 @@ typedef struct IVmSpaceVtbl {
     tsr_status (*query_region)(void *self, uint64_t address, RegionStatus *out);
     tsr_status (*create_shadow)(void *self, uint64_t address, void **out);
     tsr_status (*status)(void *self, SpaceStatus *out);
+    tsr_status (*check_access)(void *self, uint64_t address, uint64_t length, uint32_t access);
+    tsr_status (*read_checked)(void *self, uint64_t address, tsr_mut_bytes buffer);
+    tsr_status (*write_checked)(void *self, uint64_t address, tsr_bytes data);
 } IVmSpaceVtbl;
 
 /* IVmView (c6d0b2a9-8e17-4a3f-b5c8-2e9d4f1a7b63) */

@@ -14,7 +14,7 @@ use com::{
 };
 use interfaces::ipc::ecall;
 use interfaces::vm::protection;
-use interfaces::{IEndpoint, IVmMapping, IVmSpace};
+use interfaces::{IEndpoint, IVmSpace};
 use marshal::{Call, UserMemory};
 
 use crate::process::{Import, Process, Target};
@@ -464,9 +464,10 @@ fn copied_call(
 }
 
 /// A process's memory, through its space: every access is the manager's,
-/// as far as the space's regions allow.
+/// all or nothing, and only where the space's regions allow it — each
+/// range checked in one call, and a copy checked with it, under the
+/// manager's lock (no region can go between the check and the copy).
 pub struct Memory {
-    mapping: com::ComPtr<IVmMapping>,
     space: com::ComPtr<IVmSpace>,
 }
 
@@ -474,7 +475,6 @@ impl Memory {
     /// `process`'s memory; `STALE_HANDLE` once it is freed.
     pub fn of(process: &Process) -> Result<Memory> {
         Ok(Memory {
-            mapping: process.memory()?,
             space: process.space()?,
         })
     }
@@ -482,45 +482,14 @@ impl Memory {
 
 impl UserMemory for Memory {
     fn read(&self, address: u64, buffer: &mut [u8]) -> Result<()> {
-        self.check(address, buffer.len() as u64, protection::READ)?;
-        match self.mapping.read(address, buffer)? {
-            read if read == buffer.len() => Ok(()),
-            _ => Err(Status::OUT_OF_RANGE),
-        }
+        self.space.read_checked(address, buffer)
     }
 
     fn check_writable(&self, address: u64, length: u64) -> Result<()> {
-        self.check(address, length, protection::WRITE)
+        self.space.check_access(address, length, protection::WRITE)
     }
 
     fn write(&self, address: u64, data: &[u8]) -> Result<()> {
-        self.check(address, data.len() as u64, protection::WRITE)?;
-        match self.mapping.write(address, data)? {
-            written if written == data.len() => Ok(()),
-            _ => Err(Status::OUT_OF_RANGE),
-        }
-    }
-}
-
-impl Memory {
-    /// An error unless every byte of `[address, address + length)` lies in
-    /// regions of the space allowing `access` to U-mode.
-    fn check(&self, address: u64, length: u64, access: u32) -> Result<()> {
-        let end = address.checked_add(length).ok_or(Status::OUT_OF_RANGE)?;
-        let mut at = address;
-        while at < end {
-            let region = self
-                .space
-                .query_region(at)
-                .map_err(|_| Status::OUT_OF_RANGE)?;
-            if region.protection & access != access {
-                return Err(Status::ACCESS_DENIED);
-            }
-            at = region
-                .start
-                .checked_add(region.size)
-                .ok_or(Status::OUT_OF_RANGE)?;
-        }
-        Ok(())
+        self.space.write_checked(address, data)
     }
 }

@@ -177,9 +177,7 @@ impl IEcallHandlerImpl for EcallHandler {
             return Err(Status::INVALID_ARGUMENT);
         }
         for (word, bytes) in words.iter_mut().zip(registers.chunks_exact(8)) {
-            let mut array = [0u8; 8];
-            array.copy_from_slice(bytes);
-            *word = u64::from_le_bytes(array);
+            *word = u64::from_le_bytes(bytes.try_into().map_err(|_| Status::FAILED)?);
         }
         let home = process_of(thread).ok_or(Status::UNHANDLED_TRAP)?;
         let (asked, full) = words.split_at_mut(ecall::REGISTERS);
@@ -187,13 +185,20 @@ impl IEcallHandlerImpl for EcallHandler {
         let full: &mut [u64; ecall::FULL] = full.try_into().map_err(|_| Status::FAILED)?;
         let outcome = match calls::handle(&home, asked, full) {
             calls::Answer::Resume(a0, a1, a2) => {
-                words[..3].copy_from_slice(&[a0, a1, a2]);
+                words[..outcome::RESUMED].copy_from_slice(&[a0, a1, a2]);
                 outcome::RESUME
             }
             calls::Answer::Replace => outcome::REPLACE,
             calls::Answer::Exit => outcome::EXIT,
         };
-        for (bytes, word) in registers.chunks_exact_mut(8).zip(words) {
+        // The kernel reads back only what the outcome takes: a call
+        // answered here writes three words, not the whole set.
+        let given = match outcome {
+            outcome::RESUME => outcome::RESUMED,
+            outcome::REPLACE => WORDS,
+            _ => 0,
+        };
+        for (bytes, word) in registers.chunks_exact_mut(8).zip(words).take(given) {
             bytes.copy_from_slice(&word.to_le_bytes());
         }
         Ok(outcome)

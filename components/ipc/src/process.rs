@@ -85,10 +85,8 @@ pub struct Process {
     grants: Vec<String>,
     thread: ComPtr<IThread>,
     thread_id: u64,
-    /// The space (as the mapping its addresses are), for copying
-    /// arguments; `None` once freed.
-    memory: Mutex<Option<ComPtr<IVmMapping>>>,
-    /// Its space, for checking what a range allows.
+    /// Its space, for copying arguments where its regions allow;
+    /// `None` once freed.
     space: Mutex<Option<ComPtr<IVmSpace>>>,
     /// The name of its space under `/sys/vm` (`space-<n>`).
     space_number: u32,
@@ -144,7 +142,6 @@ impl Process {
             grants: grants.split_whitespace().map(String::from).collect(),
             thread_id: thread.id()?,
             thread,
-            memory: Mutex::new(Some(space.query::<IVmMapping>()?)),
             space: Mutex::new(Some(space)),
             space_number,
             view,
@@ -239,11 +236,6 @@ impl Process {
         self.set_ending();
     }
 
-    /// Its space as a mapping by address; `STALE_HANDLE` once freed.
-    pub fn memory(&self) -> Result<ComPtr<IVmMapping>> {
-        self.memory.lock().clone().ok_or(Status::STALE_HANDLE)
-    }
-
     /// Its space; `STALE_HANDLE` once freed.
     pub fn space(&self) -> Result<ComPtr<IVmSpace>> {
         self.space.lock().clone().ok_or(Status::STALE_HANDLE)
@@ -299,7 +291,6 @@ impl Process {
         }
         drop(imports);
         drop(self.view.lock().take());
-        drop(self.memory.lock().take());
         drop(self.space.lock().take());
         drop(self.waits.lock().take());
     }

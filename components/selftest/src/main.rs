@@ -198,6 +198,10 @@ const CHECKS: &[Check] = &[
         vm::mappings_share_pages_and_spaces_clone,
     ),
     (
+        "a space's checked copies are all or nothing",
+        vm::checked_copies_are_all_or_nothing,
+    ),
+    (
         "/sys/vm lists the spaces; the manager unloads after the last",
         vm::spaces_are_listed_under_the_manager,
     ),

@@ -681,3 +681,65 @@ pub fn spaces_are_listed_under_the_manager() -> Result<()> {
     }
     Ok(())
 }
+
+/// A space's checked copies (what the IPC copies a caller's buffers
+/// with): a range crossing two regions is checked in one call, and a
+/// copy any byte of which its regions refuse copies nothing.
+pub fn checked_copies_are_all_or_nothing() -> Result<()> {
+    let stage = Stage::new(&STORE_PAGES, false)?;
+    let space = &stage.space;
+    // Three pages: one writable, one read-only, one reserved but unmapped.
+    let at = space.reserve(0, 3 * PAGE)?;
+    let writable = stage.factory.create_zero_mapping(PAGE)?;
+    let read_only = stage.factory.create_zero_mapping(PAGE)?;
+    read_only.write(0, &[5; 8])?;
+    let both = protection::READ | protection::WRITE;
+    space.map(at, writable.as_unknown(), 0, PAGE, both)?;
+    space.map(at + PAGE, read_only.as_unknown(), 0, PAGE, protection::READ)?;
+    let answers = [
+        space.check_access(at, 2 * PAGE, protection::READ),
+        space.check_access(at + 8, 0, both),
+        space.check_access(at, 2 * PAGE, protection::WRITE),
+        space.check_access(at + PAGE, 2 * PAGE, protection::READ),
+        space.check_access(stage.code, 4, protection::WRITE),
+        space.check_access(0x8020_0000, 8, protection::READ),
+        space.check_access(u64::MAX - 4, 8, protection::READ),
+    ];
+    let expected = [
+        Ok(()),
+        Ok(()),
+        Err(Status::ACCESS_DENIED),
+        Err(Status::OUT_OF_RANGE),
+        Err(Status::ACCESS_DENIED),
+        Err(Status::OUT_OF_RANGE),
+        Err(Status::OUT_OF_RANGE),
+    ];
+    if answers != expected {
+        return fail(format_args!("check_access answered {answers:?}"));
+    }
+    // Straddling the writable and the read-only page: nothing written.
+    let refused = space.write_checked(at + PAGE - 4, &[9; 8]);
+    let mut left = [1u8; 8];
+    space.read_checked(at + PAGE - 4, &mut left)?;
+    if refused != Err(Status::ACCESS_DENIED) || left != [0, 0, 0, 0, 5, 5, 5, 5] {
+        return fail(format_args!(
+            "a refused write gave {refused:?}, left {left:?}"
+        ));
+    }
+    // Straddling the read-only page and the unmapped one: nothing read.
+    let mut untouched = [1u8; 8];
+    let refused = space.read_checked(at + 2 * PAGE - 4, &mut untouched);
+    if refused != Err(Status::OUT_OF_RANGE) || untouched != [1; 8] {
+        return fail(format_args!(
+            "a refused read gave {refused:?}, {untouched:?}"
+        ));
+    }
+    space.write_checked(at + PAGE - 8, &[3; 8])?;
+    let mut back = [0u8; 16];
+    space.read_checked(at + PAGE - 8, &mut back)?;
+    if back != [3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 5, 5, 5, 5] {
+        return fail(format_args!("read back {back:?}"));
+    }
+    drop((writable, read_only));
+    finish(stage)
+}

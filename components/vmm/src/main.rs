@@ -377,6 +377,18 @@ impl IVmSpaceImpl for SpaceObject {
     fn status(&self) -> Result<SpaceStatus> {
         with_existing(|manager| manager.space_status(self.id))
     }
+
+    fn check_access(&self, address: u64, length: u64, access: u32) -> Result<()> {
+        with_existing(|manager| manager.check_access(self.id, address, length, access))
+    }
+
+    fn read_checked(&self, address: u64, buffer: &mut [u8]) -> Result<()> {
+        with_existing(|manager| manager.read_checked(self.id, address, buffer))
+    }
+
+    fn write_checked(&self, address: u64, data: &[u8]) -> Result<()> {
+        with_existing(|manager| manager.write_checked(self.id, address, data))
+    }
 }
 
 /// What a space allows as a mapping at most: reading and writing (what its

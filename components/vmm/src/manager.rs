@@ -198,9 +198,8 @@ pub struct Manager {
 fn copy_bytes(from: &[u8], at: usize, to: &mut [u8], to_at: usize, length: usize) -> Result<()> {
     let source = from.get(at..at + length).ok_or(Status::FAILED)?;
     let target = to.get_mut(to_at..to_at + length).ok_or(Status::FAILED)?;
-    for (target, source) in target.iter_mut().zip(source) {
-        *target = *source;
-    }
+    // By words where it can (the kernel's `memcpy`), not byte by byte.
+    target.copy_from_slice(source);
     Ok(())
 }
 
@@ -729,6 +728,48 @@ impl Manager {
             region.first_page + (address - region.start) / PAGE_SIZE,
             region.protection,
         ))
+    }
+
+    /// An error unless every byte of `[address, address + length)` of
+    /// space `id` lies in regions allowing all of `wanted`: `OUT_OF_RANGE`
+    /// where none is, `ACCESS_DENIED` where one allows less.
+    pub fn check_access(&mut self, id: Id, address: u64, length: u64, wanted: u32) -> Result<()> {
+        let end = address.checked_add(length).ok_or(Status::OUT_OF_RANGE)?;
+        let regions = &self.space(id)?.regions;
+        let mut at = address;
+        while at < end {
+            let region = regions
+                .iter()
+                .find(|region| region.holds(at))
+                .ok_or(Status::OUT_OF_RANGE)?;
+            if region.protection & wanted != wanted {
+                return Err(Status::ACCESS_DENIED);
+            }
+            at = region.end();
+        }
+        Ok(())
+    }
+
+    /// Fills `buffer` from space `id` at `address` when
+    /// [`Manager::check_access`] allows reading every byte, else fails as
+    /// it does.
+    pub fn read_checked(&mut self, id: Id, address: u64, buffer: &mut [u8]) -> Result<()> {
+        self.check_access(id, address, buffer.len() as u64, protection::READ)?;
+        match self.read_space(id, address, buffer)? {
+            read if read == buffer.len() => Ok(()),
+            _ => Err(Status::OUT_OF_RANGE),
+        }
+    }
+
+    /// Copies `data` to space `id` at `address` when
+    /// [`Manager::check_access`] allows writing every byte, else fails as
+    /// it does.
+    pub fn write_checked(&mut self, id: Id, address: u64, data: &[u8]) -> Result<()> {
+        self.check_access(id, address, data.len() as u64, protection::WRITE)?;
+        match self.write_space(id, address, data)? {
+            written if written == data.len() => Ok(()),
+            _ => Err(Status::OUT_OF_RANGE),
+        }
     }
 
     /// Copies from space `id` at `address` into `buffer`, through the

@@ -144,6 +144,11 @@ fn fast_call(thread: u64, frame: &TrapFrame) -> Option<(Result<u64>, u64)> {
     Some((result, stored))
 }
 
+/// The registers as the bytes the handler's interface takes, aligned so
+/// that each word goes in and out as one store or load.
+#[repr(C, align(8))]
+struct WordBytes([u8; (ecall::REGISTERS + ecall::FULL) * 8]);
+
 /// The `ecall` hook: a fast-path call, or the installed handler's answer.
 /// The handler gets the `ecall` registers, then the whole register set
 /// (`pc`, `x1`..`x31`), as little-endian words.
@@ -176,12 +181,18 @@ fn on_ecall(thread: u64, frame: &mut TrapFrame, interrupted: Option<Status>) -> 
     }
     full.copy_from_slice(&frame.registers);
     full[0] = frame.sepc;
-    let mut bytes = [0u8; (ecall::REGISTERS + ecall::FULL) * 8];
-    for (chunk, word) in bytes.chunks_exact_mut(8).zip(words.iter()) {
+    let mut bytes = WordBytes([0; (ecall::REGISTERS + ecall::FULL) * 8]);
+    for (chunk, word) in bytes.0.chunks_exact_mut(8).zip(words.iter()) {
         chunk.copy_from_slice(&word.to_le_bytes());
     }
-    let outcome = handler.ecall(thread, &mut bytes)?;
-    for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+    let outcome = handler.ecall(thread, &mut bytes.0)?;
+    // Only the words the outcome takes are read back (a call's three).
+    let taken = match outcome {
+        outcome::RESUME => outcome::RESUMED,
+        outcome::REPLACE => words.len(),
+        _ => 0,
+    };
+    for (word, chunk) in words.iter_mut().zip(bytes.0.chunks_exact(8)).take(taken) {
         let mut array = [0u8; 8];
         array.copy_from_slice(chunk);
         *word = u64::from_le_bytes(array);
@@ -189,7 +200,7 @@ fn on_ecall(thread: u64, frame: &mut TrapFrame, interrupted: Option<Status>) -> 
     Ok(match outcome {
         outcome::RESUME if interrupted.is_some() => Ecalled::Resume,
         outcome::RESUME => {
-            frame.registers[A0..A0 + 3].copy_from_slice(&words[..3]);
+            frame.registers[A0..A0 + outcome::RESUMED].copy_from_slice(&words[..outcome::RESUMED]);
             Ecalled::Resume
         }
         outcome::REPLACE => {

@@ -95,6 +95,8 @@ pub mod outcome {
     /// Returns to U-mode after the `ecall` with `a0`, `a1` and `a2` as the
     /// handler left them.
     pub const RESUME: u32 = 0;
+    /// The words [`RESUME`] takes back: the first ones, `a0` to `a2`.
+    pub const RESUMED: usize = 3;
     /// Ends the thread (its status: `OK`).
     pub const EXIT: u32 = 1;
     /// Returns to U-mode with the whole register set ([`ecall::FULL`]
@@ -140,7 +142,8 @@ pub trait IEcallHandler {
     /// `t0` is then [`ecall::INTERRUPTED`]); `registers` holds its `a0`..
     /// `a7`, `t0`, `t1`, then its whole register set (little-endian words,
     /// [`ecall::REGISTERS`] + [`ecall::FULL`] of them). Returns an
-    /// [`outcome`]: the kernel copies `a0` and `a1` back, or the whole set.
+    /// [`outcome`]: the kernel reads back only the words it takes
+    /// (`a0` to `a2`, or the whole set), so only those need writing.
     fn ecall(&self, thread: u64, registers: &mut [u8]) -> Result<u32>;
 }
 

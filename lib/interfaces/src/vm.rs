@@ -158,6 +158,18 @@ pub trait IVmSpace {
     fn create_shadow(&self, address: u64) -> Result<ComPtr<IVmMapping>>;
     /// Its figures now.
     fn status(&self) -> Result<SpaceStatus>;
+    /// An error unless every byte of `[address, address + length)` lies in
+    /// regions allowing all of `access` (`protection::*`): `OUT_OF_RANGE`
+    /// where no region is, `ACCESS_DENIED` where one allows less. One call
+    /// however many regions the range crosses (an IPC checks a caller's
+    /// buffer with it).
+    fn check_access(&self, address: u64, length: u64, access: u32) -> Result<()>;
+    /// Copies `buffer.len()` bytes from `address` when `check_access`
+    /// allows reading them all, else copies nothing and fails as it does.
+    fn read_checked(&self, address: u64, buffer: &mut [u8]) -> Result<()>;
+    /// Copies `data` to `address` when `check_access` allows writing it
+    /// all, else copies nothing and fails as it does.
+    fn write_checked(&self, address: u64, data: &[u8]) -> Result<()>;
 }
 
 #[interface("b7d41e2c-93a8-4f6b-8c15-0e4a7d2f9b86")]

@@ -153,6 +153,15 @@ impl IVmSpaceImpl for FixedSpace {
             wired_pages: 4,
         })
     }
+    fn check_access(&self, _address: u64, _length: u64, _access: u32) -> Result<()> {
+        Err(Status::NOT_SUPPORTED)
+    }
+    fn read_checked(&self, _address: u64, _buffer: &mut [u8]) -> Result<()> {
+        Err(Status::NOT_SUPPORTED)
+    }
+    fn write_checked(&self, _address: u64, _data: &[u8]) -> Result<()> {
+        Err(Status::NOT_SUPPORTED)
+    }
 }
 
 #[class(IPower)]
