@@ -2,7 +2,9 @@
 //! by `net-frames` as the stack's card checks them and handed to `smoltcp`
 //! (configured as `components/netstack` configures it: our checksums, a
 //! listening TCP socket and a bound UDP socket) when they pass; the wide
-//! checksum against a plain one at every alignment; filled checksums must
+//! checksum against a plain one at every alignment, and the sum a frame's
+//! copy takes (`copy_and_sum`, as the card's driver copies frames) and the
+//! check from it against checking from scratch; filled checksums must
 //! hold. Errors are fine; a crash, a hang or a wrong sum is not.
 //!
 //! An input is a mode byte, then frames, each a 2-byte little-endian
@@ -13,7 +15,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use net_frames::{checksums_hold, fill_checksums, sum};
+use net_frames::{checksums_hold, checksums_hold_summed, copy_and_sum, fill_checksums, sum};
 use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::socket::{tcp, udp};
@@ -29,6 +31,28 @@ fn plain_sum(data: &[u8]) -> u16 {
         total = (total & 0xffff) + (total >> 16);
     }
     total as u16
+}
+
+/// Whether a frame received passes, checked as the stack's card checks
+/// it (with the sum the driver takes as it copies the frame) — which must
+/// agree with checking it from scratch.
+fn holds(frame: &[u8]) -> bool {
+    let mut copy = vec![0u8; frame.len()];
+    let (length, past_header) = copy_and_sum(&mut copy, frame).expect("room for the frame");
+    assert_eq!(length, frame.len());
+    assert_eq!(copy, frame, "the copy differs");
+    assert_eq!(
+        past_header,
+        plain_sum(frame.get(14..).unwrap_or(&[])),
+        "the copy's sum is wrong"
+    );
+    let plain = checksums_hold(frame);
+    assert_eq!(
+        checksums_hold_summed(frame, past_header),
+        plain,
+        "the summed check differs"
+    );
+    plain
 }
 
 /// Frames to take in, one at a time; what the stack sends is dropped.
@@ -76,7 +100,7 @@ impl phy::Device for Wire<'_> {
             if self.fill {
                 fill_checksums(&mut frame);
             }
-            if checksums_hold(&frame) {
+            if holds(&frame) {
                 return Some((Rx(frame), Tx));
             }
         }

@@ -6,7 +6,10 @@
 //!
 //! The checksums are ours (`net-frames`, eight bytes at a time), not
 //! smoltcp's: a frame whose checksums fail is dropped before smoltcp sees
-//! it, and each frame smoltcp makes gets them as it goes out.
+//! it, and each frame smoltcp makes gets them as it goes out. A frame from
+//! the card comes with the sum of its bytes past the Ethernet header, which
+//! the driver took as it copied it: a TCP or UDP payload is not read again
+//! to be checked.
 
 use alloc::collections::VecDeque;
 use alloc::vec;
@@ -14,7 +17,7 @@ use alloc::vec::Vec;
 
 use com::ComPtr;
 use interfaces::INetworkDevice;
-use net_frames::{checksums_hold, fill_checksums, is_for_itself};
+use net_frames::{checksums_hold, checksums_hold_summed, fill_checksums, is_for_itself};
 use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
@@ -73,15 +76,22 @@ impl Card {
     /// the card.
     fn next_frame(&mut self) -> Option<usize> {
         loop {
-            let length = self.next_any_frame()?;
-            if self.received(length).is_some_and(checksums_hold) {
+            let (length, summed) = self.next_any_frame()?;
+            let frame = self.received(length)?;
+            let holds = match summed {
+                Some(past_header) => checksums_hold_summed(frame, past_header),
+                None => checksums_hold(frame),
+            };
+            if holds {
                 return Some(length);
             }
         }
     }
 
-    /// The next frame, whatever its checksums.
-    fn next_any_frame(&mut self) -> Option<usize> {
+    /// The next frame, whatever its checksums: its length and, for one
+    /// from the card, the sum of its bytes past the Ethernet header (the
+    /// driver sums them as it copies the frame).
+    fn next_any_frame(&mut self) -> Option<(usize, Option<u16>)> {
         if let Some(frame) = self.looped.pop_front() {
             let into = self
                 .received
@@ -92,15 +102,18 @@ impl Card {
                 // An idle stack holds no memory for its loop.
                 self.looped = VecDeque::new();
             }
-            return Some(frame.len());
+            return Some((frame.len(), None));
         }
         // A frame the driver could not hand over (too long) is dropped
         // there: smoltcp sees the next one, or none.
         // (0: none is waiting.)
-        self.device
+        let frame = self
+            .device
             .receive(self.received.get_mut(self.received_at..)?)
             .ok()
-            .filter(|&length| length != 0)
+            .filter(|frame| frame.length != 0)?;
+        let length = usize::try_from(frame.length).ok()?;
+        Some((length, u16::try_from(frame.sum).ok()))
     }
 
     /// The first `length` bytes of the frame received.
