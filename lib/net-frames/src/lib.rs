@@ -335,6 +335,103 @@ pub fn fill_checksums(frame: &mut [u8]) -> bool {
     true
 }
 
+/// TCP's flags that a segment merged with others may carry: ACK (which
+/// it must) and PSH.
+const TCP_ACK: u8 = 0x10;
+const TCP_PSH: u8 = 0x08;
+/// Where TCP keeps its fields, from the start of its header.
+const TCP_SEQUENCE: usize = 4;
+const TCP_ACKNOWLEDGMENT: usize = 8;
+const TCP_OFFSET: usize = 12;
+const TCP_FLAGS: usize = 13;
+const TCP_WINDOW: usize = 14;
+const TCP_OPTIONS: usize = 20;
+/// The IPv4 total length, from the start of the frame.
+const IPV4_LENGTH: usize = ETHERNET_HEADER + 2;
+
+/// A TCP segment in a frame that the data of the segments after it may
+/// be merged into (as a card's "receive offload" merges them): a whole
+/// IPv4 packet filling its frame, with data, and no flag but ACK and PSH.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// The bytes of headers before the data (Ethernet, IPv4, TCP): where
+    /// the data starts in the frame.
+    pub header: usize,
+    /// Where the TCP header starts in the frame.
+    tcp: usize,
+    /// The sequence number just after the data.
+    end_sequence: u32,
+}
+
+/// The big-endian 32-bit number at `at` in `frame`.
+fn number_at(frame: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(frame.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// `frame` as a [`Segment`], if it is one that others may be merged into.
+pub fn segment(frame: &[u8]) -> Option<Segment> {
+    let packet = ipv4(frame)?;
+    if packet.protocol != TCP || !packet.whole || packet.end != frame.len() {
+        return None;
+    }
+    let tcp = packet.header_end;
+    let offset = usize::from(*frame.get(tcp + TCP_OFFSET)? >> 4) * 4;
+    let flags = *frame.get(tcp + TCP_FLAGS)?;
+    let header = tcp + offset;
+    if offset < TCP_OPTIONS || flags & !(TCP_ACK | TCP_PSH) != 0 || flags & TCP_ACK == 0 {
+        return None;
+    }
+    let data = frame.len().checked_sub(header).filter(|&data| data > 0)?;
+    let sequence = number_at(frame, tcp + TCP_SEQUENCE)?;
+    Some(Segment {
+        header,
+        tcp,
+        end_sequence: sequence.wrapping_add(u32::try_from(data).ok()?),
+    })
+}
+
+/// Merges `next`, a frame received after `merged` (whose checksums were
+/// checked: they are not made again), into `merged`'s headers — the
+/// `segment.header` bytes that start `merged`, a frame of `length` bytes
+/// — when its data follows on: the same Ethernet, IPv4 and TCP headers
+/// but for the IPv4 length, id and checksum and the TCP sequence number,
+/// PSH flag, window and checksum, and a sequence number where `merged`'s
+/// data ends. The headers then say `merged` holds `next`'s data too
+/// (which the caller puts after its own): the IPv4 length, PSH if `next`
+/// has it and `next`'s window. Returns the length of `next`'s data, or
+/// `None` (nothing changed) when it does not merge.
+pub fn merge(
+    merged: &mut [u8],
+    segment: &mut Segment,
+    length: usize,
+    next: &[u8],
+) -> Option<usize> {
+    let following = self::segment(next).filter(|following| {
+        following.header == segment.header && following.tcp == segment.tcp
+    })?;
+    let tcp = segment.tcp;
+    let same = [
+        0..IPV4_LENGTH,
+        ETHERNET_HEADER + 6..ETHERNET_HEADER + IPV4_CHECKSUM,
+        ETHERNET_HEADER + 12..tcp + TCP_SEQUENCE,
+        tcp + TCP_ACKNOWLEDGMENT..tcp + TCP_FLAGS,
+        tcp + TCP_OPTIONS..segment.header,
+    ];
+    let data = next.len() - following.header;
+    let starts_at_end = number_at(next, tcp + TCP_SEQUENCE) == Some(segment.end_sequence);
+    let total = u16::try_from(length + data - ETHERNET_HEADER).ok()?;
+    let headers = merged.get_mut(..segment.header)?;
+    if !starts_at_end || same.iter().any(|range| headers.get(range.clone()) != next.get(range.clone())) {
+        return None;
+    }
+    put(headers, IPV4_LENGTH, total);
+    headers[tcp + TCP_FLAGS] |= next[tcp + TCP_FLAGS] & TCP_PSH;
+    headers[tcp + TCP_WINDOW..tcp + TCP_WINDOW + 2]
+        .copy_from_slice(&next[tcp + TCP_WINDOW..tcp + TCP_WINDOW + 2]);
+    segment.end_sequence = following.end_sequence;
+    Some(data)
+}
+
 /// Where an ARP request's fields lie in its frame.
 const ARP_OPERATION: core::ops::Range<usize> = 20..22;
 const ARP_SENDER_ADDRESS: core::ops::Range<usize> = 28..32;

@@ -202,3 +202,75 @@ fn a_padded_frame_is_checked_by_its_packet_alone() {
     segment[ETHERNET_HEADER + IPV4_HEADER + 19] ^= 1;
     assert!(!passes(&segment));
 }
+
+/// A frame of a TCP segment from port 8000 to 7 with `data` from
+/// `sequence` on, its flags `flags` and window `window`.
+fn tcp_frame(sequence: u32, flags: u8, window: u16, data: &[u8]) -> Vec<u8> {
+    let mut segment = Vec::new();
+    segment.extend_from_slice(&8000u16.to_be_bytes());
+    segment.extend_from_slice(&7u16.to_be_bytes());
+    segment.extend_from_slice(&sequence.to_be_bytes());
+    segment.extend_from_slice(&99u32.to_be_bytes());
+    segment.extend_from_slice(&[5 << 4, flags]);
+    segment.extend_from_slice(&window.to_be_bytes());
+    segment.extend_from_slice(&[0; 4]);
+    segment.extend_from_slice(data);
+    let mut frame = frame(TCP, &segment);
+    fill_checksums(&mut frame);
+    frame
+}
+
+#[test]
+fn a_segment_whose_data_follows_on_merges_and_its_headers_say_so() {
+    let data = noise(3000);
+    let mut merged = tcp_frame(1000, TCP_ACK, 500, &data[..1456]);
+    let next = tcp_frame(2456, TCP_ACK | TCP_PSH, 700, &data[1456..2912]);
+    let mut segment = segment(&merged).unwrap();
+    assert_eq!(segment.header, 54);
+    let length = merged.len();
+    assert_eq!(merge(&mut merged, &mut segment, length, &next), Some(1456));
+    merged.extend_from_slice(&next[54..]);
+    // What smoltcp would see: one segment of both payloads, PSH and the
+    // later window, its checksums made again.
+    fill_checksums(&mut merged);
+    assert_eq!(merged, tcp_frame(1000, TCP_ACK | TCP_PSH, 700, &data[..2912]));
+    let third = tcp_frame(3912, TCP_ACK, 700, &data[2912..]);
+    let length = merged.len();
+    assert_eq!(merge(&mut merged, &mut segment, length, &third), Some(88));
+}
+
+#[test]
+fn segments_that_do_not_follow_on_or_differ_do_not_merge() {
+    let first = tcp_frame(1000, TCP_ACK, 500, &noise(100));
+    let mut segment = segment(&first).unwrap();
+    let mut other_port = tcp_frame(1100, TCP_ACK, 500, &noise(100));
+    other_port[36] ^= 1;
+    let mut other_ack = tcp_frame(1100, TCP_ACK, 500, &noise(100));
+    other_ack[45] ^= 1;
+    for next in [
+        tcp_frame(1101, TCP_ACK, 500, &noise(100)),
+        tcp_frame(1100, TCP_ACK | 0x01, 500, &noise(100)),
+        tcp_frame(1100, TCP_ACK, 500, &[]),
+        other_port,
+        other_ack,
+        frame(UDP, &noise(100)),
+    ] {
+        let mut merged = first.clone();
+        let before = segment;
+        assert_eq!(merge(&mut merged, &mut segment, first.len(), &next), None);
+        assert_eq!(merged, first);
+        assert_eq!(segment, before);
+    }
+}
+
+#[test]
+fn only_data_with_ack_and_psh_is_a_segment_to_merge_into() {
+    assert!(segment(&tcp_frame(1, TCP_ACK | TCP_PSH, 1, &[1])).is_some());
+    for flags in [0, TCP_ACK | 0x01, TCP_ACK | 0x02, TCP_ACK | 0x04, TCP_ACK | 0x20] {
+        assert_eq!(segment(&tcp_frame(1, flags, 1, &[1])), None, "flags {flags:#x}");
+    }
+    assert_eq!(segment(&tcp_frame(1, TCP_ACK, 1, &[])), None);
+    let mut padded = tcp_frame(1, TCP_ACK, 1, &[1]);
+    padded.push(0);
+    assert_eq!(segment(&padded), None);
+}
