@@ -136,7 +136,9 @@ impl Card {
     fn take_from_card(&mut self, at: usize) -> Option<(usize, u16)> {
         let room = self.received.get_mut(at..)?.get_mut(..MAX_FRAME)?;
         let frame = self.device.receive(room).ok()?;
-        let length = usize::try_from(frame.length).ok().filter(|&length| length != 0)?;
+        let length = usize::try_from(frame.length)
+            .ok()
+            .filter(|&length| length != 0)?;
         Some((length, u16::try_from(frame.sum).ok()?))
     }
 

@@ -406,9 +406,8 @@ pub fn merge(
     length: usize,
     next: &[u8],
 ) -> Option<usize> {
-    let following = self::segment(next).filter(|following| {
-        following.header == segment.header && following.tcp == segment.tcp
-    })?;
+    let following = self::segment(next)
+        .filter(|following| following.header == segment.header && following.tcp == segment.tcp)?;
     let tcp = segment.tcp;
     let same = [
         0..IPV4_LENGTH,
@@ -421,7 +420,11 @@ pub fn merge(
     let starts_at_end = number_at(next, tcp + TCP_SEQUENCE) == Some(segment.end_sequence);
     let total = u16::try_from(length + data - ETHERNET_HEADER).ok()?;
     let headers = merged.get_mut(..segment.header)?;
-    if !starts_at_end || same.iter().any(|range| headers.get(range.clone()) != next.get(range.clone())) {
+    if !starts_at_end
+        || same
+            .iter()
+            .any(|range| headers.get(range.clone()) != next.get(range.clone()))
+    {
         return None;
     }
     put(headers, IPV4_LENGTH, total);

@@ -141,7 +141,7 @@ fn a_copy_sums_the_frame_past_its_header_at_every_placement() {
                 let from = &*from;
                 let into = placed(&mut into_buffer, into_offset, length);
                 into.fill(0);
-                let (copied, summed) = copy_and_sum(into, from).unwrap();
+                let (copied, summed) = copy_and_sum(into, from).expect("room");
                 assert_eq!(copied, length);
                 assert_eq!(into, &data[..length]);
                 let expected = sum_pairs(&data[ETHERNET_HEADER.min(length)..length]);
@@ -162,7 +162,7 @@ fn a_copy_into_too_little_room_copies_nothing() {
 /// takes — which must agree.
 fn passes(frame: &[u8]) -> bool {
     let mut into = std::vec![0u8; frame.len()];
-    let (_, past_header) = copy_and_sum(&mut into, frame).unwrap();
+    let (_, past_header) = copy_and_sum(&mut into, frame).expect("room");
     let plain = checksums_hold(frame);
     assert_eq!(checksums_hold_summed(frame, past_header), plain);
     plain
@@ -225,7 +225,7 @@ fn a_segment_whose_data_follows_on_merges_and_its_headers_say_so() {
     let data = noise(3000);
     let mut merged = tcp_frame(1000, TCP_ACK, 500, &data[..1456]);
     let next = tcp_frame(2456, TCP_ACK | TCP_PSH, 700, &data[1456..2912]);
-    let mut segment = segment(&merged).unwrap();
+    let mut segment = segment(&merged).expect("a segment");
     assert_eq!(segment.header, 54);
     let length = merged.len();
     assert_eq!(merge(&mut merged, &mut segment, length, &next), Some(1456));
@@ -233,7 +233,10 @@ fn a_segment_whose_data_follows_on_merges_and_its_headers_say_so() {
     // What smoltcp would see: one segment of both payloads, PSH and the
     // later window, its checksums made again.
     fill_checksums(&mut merged);
-    assert_eq!(merged, tcp_frame(1000, TCP_ACK | TCP_PSH, 700, &data[..2912]));
+    assert_eq!(
+        merged,
+        tcp_frame(1000, TCP_ACK | TCP_PSH, 700, &data[..2912])
+    );
     let third = tcp_frame(3912, TCP_ACK, 700, &data[2912..]);
     let length = merged.len();
     assert_eq!(merge(&mut merged, &mut segment, length, &third), Some(88));
@@ -242,7 +245,7 @@ fn a_segment_whose_data_follows_on_merges_and_its_headers_say_so() {
 #[test]
 fn segments_that_do_not_follow_on_or_differ_do_not_merge() {
     let first = tcp_frame(1000, TCP_ACK, 500, &noise(100));
-    let mut segment = segment(&first).unwrap();
+    let mut segment = segment(&first).expect("a segment");
     let mut other_port = tcp_frame(1100, TCP_ACK, 500, &noise(100));
     other_port[36] ^= 1;
     let mut other_ack = tcp_frame(1100, TCP_ACK, 500, &noise(100));
@@ -266,8 +269,18 @@ fn segments_that_do_not_follow_on_or_differ_do_not_merge() {
 #[test]
 fn only_data_with_ack_and_psh_is_a_segment_to_merge_into() {
     assert!(segment(&tcp_frame(1, TCP_ACK | TCP_PSH, 1, &[1])).is_some());
-    for flags in [0, TCP_ACK | 0x01, TCP_ACK | 0x02, TCP_ACK | 0x04, TCP_ACK | 0x20] {
-        assert_eq!(segment(&tcp_frame(1, flags, 1, &[1])), None, "flags {flags:#x}");
+    for flags in [
+        0,
+        TCP_ACK | 0x01,
+        TCP_ACK | 0x02,
+        TCP_ACK | 0x04,
+        TCP_ACK | 0x20,
+    ] {
+        assert_eq!(
+            segment(&tcp_frame(1, flags, 1, &[1])),
+            None,
+            "flags {flags:#x}"
+        );
     }
     assert_eq!(segment(&tcp_frame(1, TCP_ACK, 1, &[])), None);
     let mut padded = tcp_frame(1, TCP_ACK, 1, &[1]);
