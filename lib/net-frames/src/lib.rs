@@ -1,4 +1,4 @@
-//! The checksums of the Ethernet frames the network stack (`components/netstack`) receives and sends, summed eight bytes at a time — checked on the way in (summed as the card's driver, `virtio-hal`, copies the frame out), filled in on the way out, in place of `smoltcp`'s two bytes at a time — and which frames the stack sends itself.
+//! The checksums of the Ethernet frames the network stack (`components/netstack`) receives and sends, summed eight bytes at a time — checked on the way in (summed as the card's driver, `virtio-hal`, copies the frame out), filled in on the way out, in place of `smoltcp`'s two bytes at a time — which TCP segments merge into one (the stack's receive offload), and which frames the stack sends itself.
 //!
 //! The Internet checksum (RFC 1071) is a ones'-complement sum of 16-bit
 //! words; such a sum is the same whatever the width of the words added
