@@ -2,7 +2,9 @@
 //! by `net-frames` as the stack's card checks them and handed to `smoltcp`
 //! (configured as `components/netstack` configures it: our checksums, a
 //! listening TCP socket and a bound UDP socket) when they pass; the wide
-//! checksum against a plain one at every alignment; filled checksums must
+//! checksum against a plain one at every alignment, and the sum a frame's
+//! copy takes (`copy_and_sum`, as the card's driver copies frames) and the
+//! check from it against checking from scratch; filled checksums must
 //! hold. Errors are fine; a crash, a hang or a wrong sum is not.
 //!
 //! An input is a mode byte, then frames, each a 2-byte little-endian
@@ -13,7 +15,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use net_frames::{checksums_hold, fill_checksums, sum};
+use net_frames::{
+    checksums_hold, checksums_hold_summed, copy_and_sum, fill_checksums, merge, segment, sum,
+};
 use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::socket::{tcp, udp};
@@ -31,9 +35,32 @@ fn plain_sum(data: &[u8]) -> u16 {
     total as u16
 }
 
+/// Whether a frame received passes, checked as the stack's card checks
+/// it (with the sum the driver takes as it copies the frame) — which must
+/// agree with checking it from scratch.
+fn holds(frame: &[u8]) -> bool {
+    let mut copy = vec![0u8; frame.len()];
+    let (length, past_header) = copy_and_sum(&mut copy, frame).expect("room for the frame");
+    assert_eq!(length, frame.len());
+    assert_eq!(copy, frame, "the copy differs");
+    assert_eq!(
+        past_header,
+        plain_sum(frame.get(14..).unwrap_or(&[])),
+        "the copy's sum is wrong"
+    );
+    let plain = checksums_hold(frame);
+    assert_eq!(
+        checksums_hold_summed(frame, past_header),
+        plain,
+        "the summed check differs"
+    );
+    plain
+}
+
 /// Frames to take in, one at a time; what the stack sends is dropped.
-struct Wire<'a> {
-    frames: Vec<&'a [u8]>,
+struct Wire {
+    /// The frames still to come, the next last.
+    frames: Vec<Vec<u8>>,
     fill: bool,
 }
 
@@ -59,7 +86,55 @@ impl phy::TxToken for Tx {
     }
 }
 
-impl phy::Device for Wire<'_> {
+impl Wire {
+    /// The next frame as the card would hand it over (checksums filled
+    /// in, in mode 1), whatever its checksums.
+    fn next_any(&mut self) -> Option<Vec<u8>> {
+        let mut frame = self.frames.pop()?;
+        if self.fill {
+            fill_checksums(&mut frame);
+        }
+        Some(frame)
+    }
+
+    /// The next frame that passes.
+    fn next_passing(&mut self) -> Option<Vec<u8>> {
+        loop {
+            let frame = self.next_any()?;
+            if holds(&frame) {
+                return Some(frame);
+            }
+        }
+    }
+
+    /// Merges the data of the frames after `frame` into it, as the
+    /// stack's card does (frames that fail their checksums dropped, the
+    /// first that does not merge left for next time): the merged frame
+    /// must still be a segment to merge into, with the same headers.
+    fn merge_following(&mut self, frame: &mut Vec<u8>) {
+        let Some(mut segment) = segment(frame) else {
+            return;
+        };
+        while let Some(next) = self.next_any() {
+            if !holds(&next) {
+                continue;
+            }
+            let length = frame.len();
+            let Some(data) = merge(frame, &mut segment, length, &next) else {
+                self.frames.push(next);
+                return;
+            };
+            frame.extend_from_slice(&next[next.len() - data..]);
+            assert_eq!(
+                net_frames::segment(frame).map(|merged| merged.header),
+                Some(segment.header),
+                "a merged frame is no segment"
+            );
+        }
+    }
+}
+
+impl phy::Device for Wire {
     type RxToken<'a>
         = Rx
     where
@@ -70,16 +145,9 @@ impl phy::Device for Wire<'_> {
         Self: 'a;
 
     fn receive(&mut self, _: Instant) -> Option<(Rx, Tx)> {
-        loop {
-            let frame = self.frames.pop()?;
-            let mut frame = frame.to_vec();
-            if self.fill {
-                fill_checksums(&mut frame);
-            }
-            if checksums_hold(&frame) {
-                return Some((Rx(frame), Tx));
-            }
-        }
+        let mut frame = self.next_passing()?;
+        self.merge_following(&mut frame);
+        Some((Rx(frame), Tx))
     }
 
     fn transmit(&mut self, _: Instant) -> Option<Tx> {
@@ -96,12 +164,12 @@ impl phy::Device for Wire<'_> {
 }
 
 /// The frames of an input after its mode byte.
-fn frames(mut data: &[u8]) -> Vec<&[u8]> {
+fn frames(mut data: &[u8]) -> Vec<Vec<u8>> {
     let mut frames = Vec::new();
     while let [low, high, rest @ ..] = data {
         let length = usize::from(u16::from_le_bytes([*low, *high])).min(rest.len());
         let (frame, after) = rest.split_at(length);
-        frames.push(frame);
+        frames.push(frame.to_vec());
         data = after;
     }
     frames.reverse();

@@ -42,6 +42,14 @@ typedef struct ObjectLayout {
 _Static_assert(sizeof(ObjectLayout) == 64, "ObjectLayout is 64 bytes, as in Rust");
 _Static_assert(_Alignof(ObjectLayout) == 8, "ObjectLayout is 8-aligned, as in Rust");
 
+/* ReceivedFrame: a record, returned by value. */
+typedef struct ReceivedFrame {
+    uint32_t length;
+    uint32_t sum;
+} ReceivedFrame;
+_Static_assert(sizeof(ReceivedFrame) == 8, "ReceivedFrame is 8 bytes, as in Rust");
+_Static_assert(_Alignof(ReceivedFrame) == 4, "ReceivedFrame is 4-aligned, as in Rust");
+
 /* NetworkConfiguration: a record, returned by value. */
 typedef struct NetworkConfiguration {
     uint64_t mac_address;
@@ -395,7 +403,7 @@ typedef struct INetworkDeviceVtbl {
     IUnknownVtbl base;
     tsr_status (*mac_address)(void *self, uint64_t *out);
     tsr_status (*send)(void *self, tsr_bytes frame);
-    tsr_status (*receive)(void *self, tsr_mut_bytes buffer, uint64_t *out);
+    tsr_status (*receive)(void *self, tsr_mut_bytes buffer, ReceivedFrame *out);
     tsr_status (*wait_until)(void *self, uint64_t deadline);
     tsr_status (*wake)(void *self);
 } INetworkDeviceVtbl;

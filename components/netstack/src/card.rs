@@ -6,7 +6,10 @@
 //!
 //! The checksums are ours (`net-frames`, eight bytes at a time), not
 //! smoltcp's: a frame whose checksums fail is dropped before smoltcp sees
-//! it, and each frame smoltcp makes gets them as it goes out.
+//! it, and each frame smoltcp makes gets them as it goes out. A frame from
+//! the card comes with the sum of its bytes past the Ethernet header, which
+//! the driver took as it copied it: a TCP or UDP payload is not read again
+//! to be checked.
 
 use alloc::collections::VecDeque;
 use alloc::vec;
@@ -14,7 +17,7 @@ use alloc::vec::Vec;
 
 use com::ComPtr;
 use interfaces::INetworkDevice;
-use net_frames::{checksums_hold, fill_checksums, is_for_itself};
+use net_frames::{checksums_hold, checksums_hold_summed, fill_checksums, is_for_itself};
 use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
@@ -35,14 +38,26 @@ const FRAME_ALIGNMENT: usize = 2;
 /// The most frames waiting to loop back; more are lost, as on a wire.
 const MAX_LOOPED: usize = 64;
 
+/// The longest frame of TCP segments merged: a receive buffer's worth of
+/// data (the sockets' are 32 KiB; a peer sends no more than the window)
+/// and a frame's headers.
+const MAX_MERGED: usize = 32 * 1024 + MAX_FRAME;
+/// The longest headers of a segment (Ethernet, and IPv4 and TCP with the
+/// most options).
+const MAX_HEADERS: usize = 14 + 60 + 60;
+
 /// The card, with a buffer for each direction.
 pub struct Card {
     device: ComPtr<INetworkDevice>,
     mac: [u8; 6],
-    /// Room for a frame received, from `received_at`
-    /// ([`FRAME_ALIGNMENT`]).
+    /// Room for a frame received, or for TCP segments merged into one,
+    /// from `received_at` ([`FRAME_ALIGNMENT`]).
     received: Vec<u8>,
     received_at: usize,
+    /// A frame taken from the card while merging that did not merge
+    /// (its checksums hold): the stack's next (0 bytes: none).
+    held: Vec<u8>,
+    held_length: usize,
     sending: [u8; MAX_FRAME],
     /// Frames the stack sent to itself, oldest first.
     looped: VecDeque<Vec<u8>>,
@@ -51,13 +66,15 @@ pub struct Card {
 impl Card {
     /// The card the driver's `device` is, whose MAC address is `mac`.
     pub fn new(device: ComPtr<INetworkDevice>, mac: [u8; 6]) -> Card {
-        let received = vec![0; MAX_FRAME + 7];
+        let received = vec![0; MAX_MERGED + 7];
         let received_at = (FRAME_ALIGNMENT + 8 - received.as_ptr().addr() % 8) % 8;
         Card {
             device,
             mac,
             received,
             received_at,
+            held: vec![0; MAX_FRAME],
+            held_length: 0,
             sending: [0; MAX_FRAME],
             looped: VecDeque::new(),
         }
@@ -69,38 +86,109 @@ impl Card {
     }
 
     /// The next frame whose checksums hold (others are dropped, as a
-    /// card that checked them would): one looped back first, else one from
-    /// the card.
+    /// card that checked them would): one held back from merging first,
+    /// then one looped back, else one from the card — with the data of
+    /// the TCP segments after it merged in ([`Card::merge_following`]).
     fn next_frame(&mut self) -> Option<usize> {
+        let (length, from_card) = self.next_checked_frame()?;
+        Some(if from_card {
+            self.merge_following(length)
+        } else {
+            length
+        })
+    }
+
+    /// The next frame whose checksums hold, and whether it came from the
+    /// card (or was held back from merging).
+    fn next_checked_frame(&mut self) -> Option<(usize, bool)> {
+        if self.held_length != 0 {
+            let length = core::mem::take(&mut self.held_length);
+            let into = self.received.get_mut(self.received_at..)?;
+            into.get_mut(..length)?
+                .copy_from_slice(self.held.get(..length)?);
+            return Some((length, true));
+        }
         loop {
-            let length = self.next_any_frame()?;
-            if self.received(length).is_some_and(checksums_hold) {
-                return Some(length);
+            if let Some(frame) = self.looped.pop_front() {
+                let into = self.received.get_mut(self.received_at..)?;
+                into.get_mut(..frame.len())?.copy_from_slice(&frame);
+                if self.looped.is_empty() {
+                    // An idle stack holds no memory for its loop.
+                    self.looped = VecDeque::new();
+                }
+                if self.received(frame.len()).is_some_and(checksums_hold) {
+                    return Some((frame.len(), false));
+                }
+                continue;
+            }
+            let (length, past_header) = self.take_from_card(self.received_at)?;
+            let frame = self.received(length)?;
+            if checksums_hold_summed(frame, past_header) {
+                return Some((length, true));
             }
         }
     }
 
-    /// The next frame, whatever its checksums.
-    fn next_any_frame(&mut self) -> Option<usize> {
-        if let Some(frame) = self.looped.pop_front() {
-            let into = self
-                .received
-                .get_mut(self.received_at..)?
-                .get_mut(..frame.len())?;
-            into.copy_from_slice(&frame);
-            if self.looped.is_empty() {
-                // An idle stack holds no memory for its loop.
-                self.looped = VecDeque::new();
-            }
-            return Some(frame.len());
-        }
-        // A frame the driver could not hand over (too long) is dropped
-        // there: smoltcp sees the next one, or none.
-        // (0: none is waiting.)
-        self.device
-            .receive(self.received.get_mut(self.received_at..)?)
+    /// Copies the card's next frame into `received` at `at`: its length
+    /// and the sum of its bytes past the Ethernet header (the driver sums
+    /// them as it copies), or `None` when none waits. (A frame the driver
+    /// could not hand over, too long, is dropped there.)
+    fn take_from_card(&mut self, at: usize) -> Option<(usize, u16)> {
+        let room = self.received.get_mut(at..)?.get_mut(..MAX_FRAME)?;
+        let frame = self.device.receive(room).ok()?;
+        let length = usize::try_from(frame.length)
             .ok()
-            .filter(|&length| length != 0)
+            .filter(|&length| length != 0)?;
+        Some((length, u16::try_from(frame.sum).ok()?))
+    }
+
+    /// Merges into the frame just received from the card (`length`
+    /// bytes), if it is a TCP segment with data, the data of the segments
+    /// the card holds after it that follow on (`net_frames::merge`), as a
+    /// card's receive offload does: `smoltcp` then takes in one segment
+    /// where the peer sent many, and does its work for each once. Each
+    /// frame is copied where its data goes on from the last — over the
+    /// last's final bytes, kept aside and put back — and checked there.
+    /// The first that does not merge is held for the next call; the
+    /// frame's new length.
+    fn merge_following(&mut self, mut length: usize) -> usize {
+        let start = self.received_at;
+        let Some(mut segment) = self.received(length).and_then(net_frames::segment) else {
+            return length;
+        };
+        let header = segment.header;
+        let mut kept = [0u8; MAX_HEADERS];
+        let Some(kept) = kept.get_mut(..header) else {
+            return length;
+        };
+        // The next frame's headers go over the data, never over these
+        // headers, and the frame fits.
+        while length >= 2 * header && start + length - header + MAX_FRAME <= self.received.len() {
+            let at = start + length - header;
+            kept.copy_from_slice(&self.received[at..at + header]);
+            let Some((next_length, past_header)) = self.take_from_card(at) else {
+                self.received[at..at + header].copy_from_slice(kept);
+                break;
+            };
+            let (merged, next) = self.received.split_at_mut(at);
+            let next = &next[..next_length];
+            let merged_data = if checksums_hold_summed(next, past_header) {
+                net_frames::merge(&mut merged[start..], &mut segment, length, next)
+            } else {
+                // Dropped, as a card that checked it would.
+                Some(0)
+            };
+            if merged_data.is_none() {
+                self.held[..next_length].copy_from_slice(next);
+                self.held_length = next_length;
+            }
+            self.received[at..at + header].copy_from_slice(kept);
+            match merged_data {
+                Some(data) => length += data,
+                None => break,
+            }
+        }
+        length
     }
 
     /// The first `length` bytes of the frame received.

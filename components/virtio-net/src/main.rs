@@ -25,10 +25,10 @@ extern crate alloc;
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use com::{ComObject, ComPtr, IUnknown, Result, class};
+use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use component::threads::Lock;
 use interfaces::device::virtio;
-use interfaces::{IInterruptSource, INetworkDevice, INetworkDeviceImpl};
+use interfaces::{IInterruptSource, INetworkDevice, INetworkDeviceImpl, ReceivedFrame};
 use virtio_hal::net::NetworkCard;
 
 /// The device this driver drives, under `/sys/devices`.
@@ -54,8 +54,12 @@ impl INetworkDeviceImpl for Card {
         self.card.lock().send(frame)
     }
 
-    fn receive(&self, buffer: &mut [u8]) -> Result<usize> {
-        Ok(self.card.lock().receive(buffer)?.unwrap_or(0))
+    fn receive(&self, buffer: &mut [u8]) -> Result<ReceivedFrame> {
+        let (length, sum) = self.card.lock().receive(buffer)?.unwrap_or((0, 0));
+        Ok(ReceivedFrame {
+            length: u32::try_from(length).map_err(|_| Status::FAILED)?,
+            sum: u32::from(sum),
+        })
     }
 
     /// Sent frames' buffers are taken back first (their interrupt says no

@@ -84,6 +84,20 @@ pub trait IBlockDevice {
     fn flush(&self) -> Result<()>;
 }
 
+/// A frame [`INetworkDevice::receive`] copied out.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Record)]
+pub struct ReceivedFrame {
+    /// Its length in bytes (0: none was waiting).
+    pub length: u32,
+    /// The ones'-complement sum (RFC 1071, not complemented, at most
+    /// `0xffff`) of its bytes past the 14-byte Ethernet header, as
+    /// big-endian 16-bit words, summed as they were copied: a stack checks
+    /// an IPv4 packet's checksums against it without reading the packet
+    /// again (as with a card's "checksum complete" offload).
+    pub sum: u32,
+}
+
 #[interface("ede78e6d-163c-474e-96e3-0adbe8f1b23f")]
 /// A network card: Ethernet frames (without their checksum) in and out.
 /// Nothing blocks but [`INetworkDevice::wait_until`], where the card's
@@ -98,8 +112,8 @@ pub trait INetworkDevice {
     fn send(&self, frame: &[u8]) -> Result<()>;
     /// Copies the oldest frame received into `buffer` (1,514 bytes always
     /// suffice; a longer frame than `buffer` is dropped with
-    /// `INVALID_ARGUMENT`): its length, or 0 when none is waiting.
-    fn receive(&self, buffer: &mut [u8]) -> Result<usize>;
+    /// `INVALID_ARGUMENT`): its length (0 when none is waiting) and sum.
+    fn receive(&self, buffer: &mut [u8]) -> Result<ReceivedFrame>;
     /// Sleeps until a frame is waiting or a transmit buffer is free again,
     /// or until the kernel's time (`IScheduler::now`) reaches `deadline`
     /// (`TIMED_OUT`; `u64::MAX`: no deadline).

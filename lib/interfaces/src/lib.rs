@@ -38,7 +38,7 @@ pub mod vm;
 pub use console::{IConsole, IConsoleImpl};
 pub use device::{
     DeviceInfo, IBlockDevice, IBlockDeviceImpl, IDevice, IDeviceImpl, IEntropySource,
-    IEntropySourceImpl, INetworkDevice, INetworkDeviceImpl,
+    IEntropySourceImpl, INetworkDevice, INetworkDeviceImpl, ReceivedFrame,
 };
 pub use file::{IFile, IFileImpl, IMemoryFile, IMemoryFileImpl};
 pub use filesystem::{

@@ -1,4 +1,4 @@
-//! The checksums of the Ethernet frames the network stack (`components/netstack`) receives and sends, summed eight bytes at a time — checked on the way in, filled in on the way out, in place of `smoltcp`'s two bytes at a time — and which frames the stack sends itself.
+//! The checksums of the Ethernet frames the network stack (`components/netstack`) receives and sends, summed eight bytes at a time — checked on the way in (summed as the card's driver, `virtio-hal`, copies the frame out), filled in on the way out, in place of `smoltcp`'s two bytes at a time — which TCP segments merge into one (the stack's receive offload), and which frames the stack sends itself.
 //!
 //! The Internet checksum (RFC 1071) is a ones'-complement sum of 16-bit
 //! words; such a sum is the same whatever the width of the words added
@@ -12,6 +12,8 @@
 
 #[cfg(test)]
 mod tests;
+
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use zerocopy::FromBytes;
 
@@ -104,6 +106,80 @@ pub fn sum(data: &[u8]) -> u16 {
     add(sum_pairs(start), after_start)
 }
 
+/// Stores `value` in `word` and adds it to the 64-bit ones'-complement
+/// sum `wide`. A relaxed atomic store is a plain store (`sd`), but one
+/// the compiler does not turn back into a call to `memcpy` — which would
+/// leave the sum a loop of its own, loading every word again.
+fn store_adding(word: &AtomicU64, value: u64, wide: u64) -> u64 {
+    word.store(value, Ordering::Relaxed);
+    add_word(wide, value)
+}
+
+/// Copies the 64-bit words of `from` into `into` and returns their
+/// 64-bit ones'-complement sum: the checksum's loads are the copy's, so
+/// summing costs three instructions a word more than copying (eight words
+/// a step, written out: the compiler unrolls no loop at `opt-level = "s"`).
+fn copy_sum_words(into: &[AtomicU64], from: &[u64]) -> u64 {
+    let (into_octets, into_rest) = into.as_chunks::<8>();
+    let (from_octets, from_rest) = from.as_chunks::<8>();
+    let mut wide: u64 = 0;
+    for (into, from) in into_octets.iter().zip(from_octets) {
+        let [i0, i1, i2, i3, i4, i5, i6, i7] = into;
+        let &[f0, f1, f2, f3, f4, f5, f6, f7] = from;
+        wide = store_adding(i0, f0, wide);
+        wide = store_adding(i1, f1, wide);
+        wide = store_adding(i2, f2, wide);
+        wide = store_adding(i3, f3, wide);
+        wide = store_adding(i4, f4, wide);
+        wide = store_adding(i5, f5, wide);
+        wide = store_adding(i6, f6, wide);
+        wide = store_adding(i7, f7, wide);
+    }
+    for (word, &value) in into_rest.iter().zip(from_rest) {
+        wide = store_adding(word, value, wide);
+    }
+    wide
+}
+
+/// Copies `from` into `into` (of the same length; else nothing is
+/// copied and the sum is `None`) and returns the sum of `from` as
+/// [`sum`] gives it, summed as it is copied when both start on an 8-byte
+/// boundary, else after.
+fn copy_and_sum_piece(into: &mut [u8], from: &[u8]) -> Option<u16> {
+    if into.len() != from.len() {
+        return None;
+    }
+    let middle = from.len() / 8 * 8;
+    let (into_words, into_end) = into.split_at_mut(middle);
+    let (from_words, from_end) = from.split_at(middle);
+    let words = (
+        <[AtomicU64]>::mut_from_bytes(into_words),
+        <[u64]>::ref_from_bytes(from_words),
+    );
+    let (Ok(into_words), Ok(from_words)) = words else {
+        into.copy_from_slice(from);
+        return Some(sum(from));
+    };
+    let wide = copy_sum_words(into_words, from_words);
+    into_end.copy_from_slice(from_end);
+    Some(add(u16::from_be(fold(wide)), sum_pairs(from_end)))
+}
+
+/// Copies the frame `from` into `into` (as long or longer) and returns
+/// its length and the sum of its bytes past the Ethernet header (what
+/// [`checksums_hold_summed`] takes), summed in the copy's own loop when
+/// the bytes past the header start on an 8-byte boundary in both (a
+/// frame placed 2 bytes past one); `None`, copying nothing, when `into`
+/// is too short.
+pub fn copy_and_sum(into: &mut [u8], from: &[u8]) -> Option<(usize, u16)> {
+    let into = into.get_mut(..from.len())?;
+    let header = ETHERNET_HEADER.min(from.len());
+    let (into_header, into_rest) = into.split_at_mut(header);
+    let (from_header, from_rest) = from.split_at(header);
+    into_header.copy_from_slice(from_header);
+    Some((from.len(), copy_and_sum_piece(into_rest, from_rest)?))
+}
+
 /// An IPv4 packet in a frame: where its header and payload are, and its
 /// protocol; `None` for a frame that is not IPv4 or whose lengths do not
 /// fit. `whole` is false for a fragment (its payload's checksum covers
@@ -161,9 +237,10 @@ fn pseudo_header(frame: &[u8], packet: &Ipv4) -> u16 {
 }
 
 /// The sum over a packet's payload that must come to `0xffff`: with its
-/// pseudo-header if the protocol has one.
-fn payload_sum(frame: &[u8], packet: &Ipv4, with_addresses: bool) -> u16 {
-    let payload = sum(&frame[packet.header_end..packet.end]);
+/// pseudo-header if the protocol has one. `payload` is the payload's own
+/// sum, if known.
+fn payload_sum(frame: &[u8], packet: &Ipv4, with_addresses: bool, payload: Option<u16>) -> u16 {
+    let payload = payload.unwrap_or_else(|| sum(&frame[packet.header_end..packet.end]));
     if with_addresses {
         add(pseudo_header(frame, packet), payload)
     } else {
@@ -176,6 +253,23 @@ fn payload_sum(frame: &[u8], packet: &Ipv4, with_addresses: bool) -> u16 {
 /// packet, its payload's checksum too (a UDP checksum of 0 is none). A
 /// frame shorter than its headers say fails.
 pub fn checksums_hold(frame: &[u8]) -> bool {
+    checks_pass(frame, None)
+}
+
+/// [`checksums_hold`], given `past_header`, the sum of the frame's bytes
+/// past its Ethernet header (as [`copy_and_sum`] gives it): the payload of
+/// a whole TCP or UDP packet that ends where the frame does is not summed
+/// again. Its IPv4 header's sum, once it holds, is `0xffff`, a zero in
+/// ones' complement, so `past_header` is the payload's sum but for which
+/// of the two zeros it is — which the pseudo-header, never zero, makes
+/// no difference to. (An ICMP payload has no pseudo-header: summed
+/// again.)
+pub fn checksums_hold_summed(frame: &[u8], past_header: u16) -> bool {
+    checks_pass(frame, Some(past_header))
+}
+
+/// [`checksums_hold`], with the sum past the Ethernet header if known.
+fn checks_pass(frame: &[u8], past_header: Option<u16>) -> bool {
     if frame.get(12..14) != Some(&ETHERTYPE_IPV4) {
         return frame.len() >= ETHERNET_HEADER;
     }
@@ -200,7 +294,8 @@ pub fn checksums_hold(frame: &[u8]) -> bool {
     if packet.protocol == UDP && checksum == [0, 0] {
         return true;
     }
-    payload_sum(frame, &packet, with_addresses) == 0xffff
+    let payload = past_header.filter(|_| with_addresses && packet.end == frame.len());
+    payload_sum(frame, &packet, with_addresses, payload) == 0xffff
 }
 
 /// Writes `value` at `at` in `frame`.
@@ -228,7 +323,7 @@ pub fn fill_checksums(frame: &mut [u8]) -> bool {
         return false;
     }
     put(frame, at, 0);
-    let checksum = !payload_sum(frame, &packet, with_addresses);
+    let checksum = !payload_sum(frame, &packet, with_addresses, None);
     // A UDP checksum that comes to 0 is sent as its other form: 0 says
     // there is none.
     let checksum = if checksum == 0 && packet.protocol == UDP {
@@ -238,6 +333,106 @@ pub fn fill_checksums(frame: &mut [u8]) -> bool {
     };
     put(frame, at, checksum);
     true
+}
+
+/// TCP's flags that a segment merged with others may carry: ACK (which
+/// it must) and PSH.
+const TCP_ACK: u8 = 0x10;
+const TCP_PSH: u8 = 0x08;
+/// Where TCP keeps its fields, from the start of its header.
+const TCP_SEQUENCE: usize = 4;
+const TCP_ACKNOWLEDGMENT: usize = 8;
+const TCP_OFFSET: usize = 12;
+const TCP_FLAGS: usize = 13;
+const TCP_WINDOW: usize = 14;
+const TCP_OPTIONS: usize = 20;
+/// The IPv4 total length, from the start of the frame.
+const IPV4_LENGTH: usize = ETHERNET_HEADER + 2;
+
+/// A TCP segment in a frame that the data of the segments after it may
+/// be merged into (as a card's "receive offload" merges them): a whole
+/// IPv4 packet filling its frame, with data, and no flag but ACK and PSH.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// The bytes of headers before the data (Ethernet, IPv4, TCP): where
+    /// the data starts in the frame.
+    pub header: usize,
+    /// Where the TCP header starts in the frame.
+    tcp: usize,
+    /// The sequence number just after the data.
+    end_sequence: u32,
+}
+
+/// The big-endian 32-bit number at `at` in `frame`.
+fn number_at(frame: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(frame.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// `frame` as a [`Segment`], if it is one that others may be merged into.
+pub fn segment(frame: &[u8]) -> Option<Segment> {
+    let packet = ipv4(frame)?;
+    if packet.protocol != TCP || !packet.whole || packet.end != frame.len() {
+        return None;
+    }
+    let tcp = packet.header_end;
+    let offset = usize::from(*frame.get(tcp + TCP_OFFSET)? >> 4) * 4;
+    let flags = *frame.get(tcp + TCP_FLAGS)?;
+    let header = tcp + offset;
+    if offset < TCP_OPTIONS || flags & !(TCP_ACK | TCP_PSH) != 0 || flags & TCP_ACK == 0 {
+        return None;
+    }
+    let data = frame.len().checked_sub(header).filter(|&data| data > 0)?;
+    let sequence = number_at(frame, tcp + TCP_SEQUENCE)?;
+    Some(Segment {
+        header,
+        tcp,
+        end_sequence: sequence.wrapping_add(u32::try_from(data).ok()?),
+    })
+}
+
+/// Merges `next`, a frame received after `merged` (whose checksums were
+/// checked: they are not made again), into `merged`'s headers — the
+/// `segment.header` bytes that start `merged`, a frame of `length` bytes
+/// — when its data follows on: the same Ethernet, IPv4 and TCP headers
+/// but for the IPv4 length, id and checksum and the TCP sequence number,
+/// PSH flag, window and checksum, and a sequence number where `merged`'s
+/// data ends. The headers then say `merged` holds `next`'s data too
+/// (which the caller puts after its own): the IPv4 length, PSH if `next`
+/// has it and `next`'s window. Returns the length of `next`'s data, or
+/// `None` (nothing changed) when it does not merge.
+pub fn merge(
+    merged: &mut [u8],
+    segment: &mut Segment,
+    length: usize,
+    next: &[u8],
+) -> Option<usize> {
+    let following = self::segment(next)
+        .filter(|following| following.header == segment.header && following.tcp == segment.tcp)?;
+    let tcp = segment.tcp;
+    let same = [
+        0..IPV4_LENGTH,
+        ETHERNET_HEADER + 6..ETHERNET_HEADER + IPV4_CHECKSUM,
+        ETHERNET_HEADER + 12..tcp + TCP_SEQUENCE,
+        tcp + TCP_ACKNOWLEDGMENT..tcp + TCP_FLAGS,
+        tcp + TCP_OPTIONS..segment.header,
+    ];
+    let data = next.len() - following.header;
+    let starts_at_end = number_at(next, tcp + TCP_SEQUENCE) == Some(segment.end_sequence);
+    let total = u16::try_from(length + data - ETHERNET_HEADER).ok()?;
+    let headers = merged.get_mut(..segment.header)?;
+    if !starts_at_end
+        || same
+            .iter()
+            .any(|range| headers.get(range.clone()) != next.get(range.clone()))
+    {
+        return None;
+    }
+    put(headers, IPV4_LENGTH, total);
+    headers[tcp + TCP_FLAGS] |= next[tcp + TCP_FLAGS] & TCP_PSH;
+    headers[tcp + TCP_WINDOW..tcp + TCP_WINDOW + 2]
+        .copy_from_slice(&next[tcp + TCP_WINDOW..tcp + TCP_WINDOW + 2]);
+    segment.end_sequence = following.end_sequence;
+    Some(data)
 }
 
 /// Where an ARP request's fields lie in its frame.

@@ -121,3 +121,169 @@ fn frames_to_itself_are_to_its_mac_or_ask_for_its_own_address() {
     request[41] = 2;
     assert!(!is_for_itself(&request, mac));
 }
+
+/// `length` bytes of `buffer` from `offset` past an 8-byte boundary.
+fn placed(buffer: &mut [u8], offset: usize, length: usize) -> &mut [u8] {
+    let start = (offset + 8 - buffer.as_ptr().addr() % 8) % 8;
+    &mut buffer[start..start + length]
+}
+
+#[test]
+fn a_copy_sums_the_frame_past_its_header_at_every_placement() {
+    let data = noise(1600);
+    let mut from_buffer = std::vec![0u8; 1700];
+    let mut into_buffer = std::vec![0u8; 1700];
+    for from_offset in 0..8 {
+        for into_offset in [0, 2, 5] {
+            for length in [0, 1, 13, 14, 15, 16, 22, 77, 78, 142, 1514] {
+                let from = placed(&mut from_buffer, from_offset, length);
+                from.copy_from_slice(&data[..length]);
+                let from = &*from;
+                let into = placed(&mut into_buffer, into_offset, length);
+                into.fill(0);
+                let (copied, summed) = copy_and_sum(into, from).expect("room");
+                assert_eq!(copied, length);
+                assert_eq!(into, &data[..length]);
+                let expected = sum_pairs(&data[ETHERNET_HEADER.min(length)..length]);
+                assert_eq!(summed, expected, "{from_offset} {into_offset} {length}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_copy_into_too_little_room_copies_nothing() {
+    let mut into = [0u8; 10];
+    assert_eq!(copy_and_sum(&mut into, &noise(20)), None);
+    assert_eq!(into, [0u8; 10]);
+}
+
+/// Whether `frame` passes, checked as it is and with the sum a copy
+/// takes — which must agree.
+fn passes(frame: &[u8]) -> bool {
+    let mut into = std::vec![0u8; frame.len()];
+    let (_, past_header) = copy_and_sum(&mut into, frame).expect("room");
+    let plain = checksums_hold(frame);
+    assert_eq!(checksums_hold_summed(frame, past_header), plain);
+    plain
+}
+
+#[test]
+fn a_summed_check_drops_every_corrupted_segment_as_the_plain_one() {
+    for protocol in [ICMP, TCP, UDP] {
+        for length in [20, 21, 28, 1456] {
+            let mut packet = frame(protocol, &noise(length));
+            fill_checksums(&mut packet);
+            assert!(passes(&packet), "protocol {protocol}, length {length}");
+            for at in [ETHERNET_HEADER, 25, 34, 40, packet.len() - 1] {
+                let mut corrupted = packet.clone();
+                corrupted[at] ^= 0x21;
+                assert!(!passes(&corrupted), "protocol {protocol}, byte {at}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_segment_with_a_wrong_sum_given_is_dropped() {
+    let mut segment = frame(TCP, &noise(1456));
+    fill_checksums(&mut segment);
+    let right = sum(&segment[ETHERNET_HEADER..]);
+    assert!(checksums_hold_summed(&segment, right));
+    assert!(!checksums_hold_summed(&segment, add(right, 1)));
+}
+
+#[test]
+fn a_padded_frame_is_checked_by_its_packet_alone() {
+    let mut segment = frame(TCP, &noise(20));
+    fill_checksums(&mut segment);
+    segment.resize(60, 0x77);
+    assert!(passes(&segment));
+    segment[ETHERNET_HEADER + IPV4_HEADER + 19] ^= 1;
+    assert!(!passes(&segment));
+}
+
+/// A frame of a TCP segment from port 8000 to 7 with `data` from
+/// `sequence` on, its flags `flags` and window `window`.
+fn tcp_frame(sequence: u32, flags: u8, window: u16, data: &[u8]) -> Vec<u8> {
+    let mut segment = Vec::new();
+    segment.extend_from_slice(&8000u16.to_be_bytes());
+    segment.extend_from_slice(&7u16.to_be_bytes());
+    segment.extend_from_slice(&sequence.to_be_bytes());
+    segment.extend_from_slice(&99u32.to_be_bytes());
+    segment.extend_from_slice(&[5 << 4, flags]);
+    segment.extend_from_slice(&window.to_be_bytes());
+    segment.extend_from_slice(&[0; 4]);
+    segment.extend_from_slice(data);
+    let mut frame = frame(TCP, &segment);
+    fill_checksums(&mut frame);
+    frame
+}
+
+#[test]
+fn a_segment_whose_data_follows_on_merges_and_its_headers_say_so() {
+    let data = noise(3000);
+    let mut merged = tcp_frame(1000, TCP_ACK, 500, &data[..1456]);
+    let next = tcp_frame(2456, TCP_ACK | TCP_PSH, 700, &data[1456..2912]);
+    let mut segment = segment(&merged).expect("a segment");
+    assert_eq!(segment.header, 54);
+    let length = merged.len();
+    assert_eq!(merge(&mut merged, &mut segment, length, &next), Some(1456));
+    merged.extend_from_slice(&next[54..]);
+    // What smoltcp would see: one segment of both payloads, PSH and the
+    // later window, its checksums made again.
+    fill_checksums(&mut merged);
+    assert_eq!(
+        merged,
+        tcp_frame(1000, TCP_ACK | TCP_PSH, 700, &data[..2912])
+    );
+    let third = tcp_frame(3912, TCP_ACK, 700, &data[2912..]);
+    let length = merged.len();
+    assert_eq!(merge(&mut merged, &mut segment, length, &third), Some(88));
+}
+
+#[test]
+fn segments_that_do_not_follow_on_or_differ_do_not_merge() {
+    let first = tcp_frame(1000, TCP_ACK, 500, &noise(100));
+    let mut segment = segment(&first).expect("a segment");
+    let mut other_port = tcp_frame(1100, TCP_ACK, 500, &noise(100));
+    other_port[36] ^= 1;
+    let mut other_ack = tcp_frame(1100, TCP_ACK, 500, &noise(100));
+    other_ack[45] ^= 1;
+    for next in [
+        tcp_frame(1101, TCP_ACK, 500, &noise(100)),
+        tcp_frame(1100, TCP_ACK | 0x01, 500, &noise(100)),
+        tcp_frame(1100, TCP_ACK, 500, &[]),
+        other_port,
+        other_ack,
+        frame(UDP, &noise(100)),
+    ] {
+        let mut merged = first.clone();
+        let before = segment;
+        assert_eq!(merge(&mut merged, &mut segment, first.len(), &next), None);
+        assert_eq!(merged, first);
+        assert_eq!(segment, before);
+    }
+}
+
+#[test]
+fn only_data_with_ack_and_psh_is_a_segment_to_merge_into() {
+    assert!(segment(&tcp_frame(1, TCP_ACK | TCP_PSH, 1, &[1])).is_some());
+    for flags in [
+        0,
+        TCP_ACK | 0x01,
+        TCP_ACK | 0x02,
+        TCP_ACK | 0x04,
+        TCP_ACK | 0x20,
+    ] {
+        assert_eq!(
+            segment(&tcp_frame(1, flags, 1, &[1])),
+            None,
+            "flags {flags:#x}"
+        );
+    }
+    assert_eq!(segment(&tcp_frame(1, TCP_ACK, 1, &[])), None);
+    let mut padded = tcp_frame(1, TCP_ACK, 1, &[1]);
+    padded.push(0);
+    assert_eq!(segment(&padded), None);
+}

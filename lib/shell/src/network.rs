@@ -54,7 +54,8 @@ pub fn arping(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         .map_err(failed(CARD_PATH))?;
     let mut frame = [0u8; MAX_FRAME];
     loop {
-        let length = card.receive(&mut frame).map_err(failed(CARD_PATH))?;
+        let received = card.receive(&mut frame).map_err(failed(CARD_PATH))?;
+        let length = usize::try_from(received.length).unwrap_or(0);
         if length == 0 {
             card.wait_until(deadline).map_err(failed(address))?;
         } else if let Some(answer) = frame.get(..length).and_then(|f| arp_answer(f, target)) {

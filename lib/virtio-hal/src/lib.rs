@@ -20,7 +20,8 @@
 //!   frames in flight over a [`PostedTransport`], whose doorbell returns
 //!   at once, and the driver sleeps on the interrupt between frames.
 //!
-//! Depends on `com`, `interfaces` and `virtio-drivers`.
+//! Depends on `com`, `interfaces`, `net-frames` (a frame's checksum
+//! summed as it is copied out) and `virtio-drivers`.
 
 #![no_std]
 

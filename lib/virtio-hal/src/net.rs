@@ -85,10 +85,14 @@ impl NetworkCard {
     }
 
     /// Copies the oldest frame the card received into `buffer` and gives
-    /// its buffer back to the device: the frame's length, or `None` when
-    /// no frame is waiting. A frame longer than `buffer` is dropped
-    /// (`INVALID_ARGUMENT`); one of [`MAX_FRAME`] bytes always fits.
-    pub fn receive(&mut self, buffer: &mut [u8]) -> Result<Option<usize>> {
+    /// its buffer back to the device: the frame's length and the sum of
+    /// its bytes past the Ethernet header, summed in the copy's loop
+    /// (`net_frames::copy_and_sum`; by words when `buffer` starts
+    /// [`FRAME_ALIGNMENT`] bytes past an 8-byte boundary, as the frame
+    /// does here), or `None` when no frame is waiting. A frame longer than
+    /// `buffer` is dropped (`INVALID_ARGUMENT`); one of [`MAX_FRAME`] bytes
+    /// always fits.
+    pub fn receive(&mut self, buffer: &mut [u8]) -> Result<Option<(usize, u16)>> {
         let Some(token) = self.device.poll_receive() else {
             return Ok(None);
         };
@@ -104,9 +108,7 @@ impl NetworkCard {
         let received = unsafe { self.device.receive_complete(token, lent) };
         let copied = received.map_err(status).and_then(|(header, length)| {
             let frame = lent.get(header..header + length).ok_or(Status::FAILED)?;
-            let into = buffer.get_mut(..length).ok_or(Status::INVALID_ARGUMENT)?;
-            into.copy_from_slice(frame);
-            Ok(length)
+            net_frames::copy_and_sum(buffer, frame).ok_or(Status::INVALID_ARGUMENT)
         });
         self.lend_receive_buffer(buffer_lent)?;
         copied.map(Some)
