@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Result, ensure};
+use anyhow::{Result, bail, ensure};
 
 use crate::figures;
 use crate::integration::{expect_output as expect, heap_used, no_modules_and_heap_back_at};
@@ -158,19 +158,23 @@ fn interface_pointers_cross_between_processes_both_ways(
     if !killed.contains("apptest: relay ended: -33") {
         machine.expect("apptest: relay ended: -33", OUTPUT_TIMEOUT)?;
     }
+    no_process_listed(machine)?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+/// Waits (up to five seconds) until `ps` lists no process: a process that
+/// ended is listed once and let go, and a killed server's own thread ends
+/// at its next wake-up.
+fn no_process_listed(machine: &mut Machine) -> Result<()> {
     let mut listed = String::new();
     for _ in 0..50 {
         listed = machine.run("ps")?;
         if !listed.contains("apptest") {
-            break;
+            return Ok(());
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(100));
     }
-    ensure!(
-        !listed.contains("apptest"),
-        "a process is still listed: {listed}"
-    );
-    no_modules_and_heap_back_at(machine, before)
+    bail!("a process is still listed: {listed}")
 }
 
 fn a_server_killed_during_a_call_or_too_slow_fails_the_call(
@@ -232,18 +236,7 @@ fn a_server_killed_during_a_call_or_too_slow_fails_the_call(
     )?;
     // `ps` lists each ended process once and lets it go; the faulted
     // server's own thread ends at its next wake-up.
-    let mut listed = String::new();
-    for _ in 0..50 {
-        listed = machine.run("ps")?;
-        if !listed.contains("apptest") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    ensure!(
-        !listed.contains("apptest"),
-        "a process is still listed: {listed}"
-    );
+    no_process_listed(machine)?;
     no_modules_and_heap_back_at(machine, before)
 }
 
