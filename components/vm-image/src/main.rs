@@ -1,6 +1,8 @@
 //! The image mapper: maps a paged component image into an address space of the virtual-memory manager W^X, served at `/sys/vm-image` to whoever starts code in a space.
 //!
-//! It reads the image from the namespace, validates it (`image`), places
+//! It reads the image from the namespace, checks its signature when the
+//! trust policy wants one (an image from outside `/boot`: the verifier,
+//! docs/signing.md), validates it (`image`), places
 //! and relocates it for the address it gets in the space (`linker`), then
 //! hands the pages to the manager through its public interfaces: one
 //! zero-fill mapping written with the placed module, mapped three times —
@@ -21,8 +23,13 @@ use alloc::vec::Vec;
 
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use image::Image;
+use interfaces::namespace::flags;
+use interfaces::trust::POLICY_PATH;
+use interfaces::verifier::VERIFIER_PATH;
 use interfaces::vm::{MANAGER_PATH, MappedImage, protection};
-use interfaces::{IFile, IVmFactory, IVmImageMapper, IVmImageMapperImpl, IVmSpace};
+use interfaces::{
+    IFile, IImageVerifier, ITrustPolicy, IVmFactory, IVmImageMapper, IVmImageMapperImpl, IVmSpace,
+};
 
 /// Bytes in a page.
 const PAGE: u64 = image::PAGE_SIZE as u64;
@@ -35,6 +42,7 @@ impl IVmImageMapperImpl for Mapper {
     fn map_image(&self, space: &IUnknown, address: u64, path: &str) -> Result<MappedImage> {
         let space = space.query::<IVmSpace>()?;
         let bytes = read(path)?;
+        check_signature(path, &bytes)?;
         let image = Image::parse(&bytes).map_err(|_| Status::BAD_IMAGE)?;
         if !image.is_paged() || image.import_symbol_count() != 0 {
             return Err(Status::NOT_SUPPORTED);
@@ -53,6 +61,28 @@ impl IVmImageMapperImpl for Mapper {
                 Err(status)
             }
         }
+    }
+}
+
+/// Refuses (`BAD_SIGNATURE`) an image from a directory the trust policy
+/// (`/sys/trust`) wants signed, as the kernel's loader does, unless the
+/// verifier accepts its signature. The bytes checked are the bytes then
+/// parsed and mapped: nothing is read again.
+fn check_signature(path: &str, bytes: &[u8]) -> Result<()> {
+    let namespace = component::namespace()?;
+    let policy = namespace.bind(POLICY_PATH, 0)?.query::<ITrustPolicy>()?;
+    if !policy.needs_signature(path)? {
+        return Ok(());
+    }
+    // Kept, as the loader keeps it: its cache of accepted images stays.
+    let verifier = namespace
+        .bind(VERIFIER_PATH, flags::KEEP)
+        .and_then(|object| object.query::<IImageVerifier>())
+        .map_err(|_| Status::BAD_SIGNATURE)?;
+    let mut why = [0u8; 96];
+    match verifier.verify(bytes, &mut why)? {
+        0 => Ok(()),
+        _ => Err(Status::BAD_SIGNATURE),
     }
 }
 

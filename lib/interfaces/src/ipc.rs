@@ -180,9 +180,11 @@ pub trait IEndpoint {
 /// Runs applications, each in its own address space (the object
 /// `/sys/ipc` binds to).
 pub trait IProcessManager {
-    /// Loads the application image at `/boot/<name>` into a new space and
-    /// starts it in U-mode with `arguments`; it may bind only the names
-    /// listed in `grants` (separated by spaces).
+    /// Loads the application image at `/boot/<name>`, or at `name` if it
+    /// is an absolute path (say `/disk/app`; signed, unless the trust
+    /// policy exempts its directory: `BAD_SIGNATURE` otherwise), into a
+    /// new space and starts it in U-mode with `arguments`; it may bind
+    /// only the names listed in `grants` (separated by spaces).
     fn create(&self, name: &str, arguments: &str, grants: &str) -> Result<ComPtr<IUserProcess>>;
     /// How many processes are alive (running, or ended but still held).
     fn count(&self) -> Result<u32>;
