@@ -1,6 +1,8 @@
 //! Test application: runs in U-mode in its own address space and calls kernel-space objects through proxies, serves or calls objects of other processes, or misbehaves on purpose, as its arguments say.
 //!
-//! `run apptest WHAT` (the shell grants it `/counter` and `/dev/console`):
+//! `run [--grant NAME]... apptest WHAT` (the shell grants it
+//! `/dev/console` and each NAME; the modes below that bind `/counter` need
+//! `--grant /counter`):
 //!
 //! - `counter N`: adds N to the counter at `/counter` and prints the
 //!   total; exits with 0.
@@ -254,7 +256,8 @@ fn confined(name: &str) -> i32 {
         let total = counter.get().add(5)?;
         Ok(total >= 5 && counter.get().total()? == total)
     });
-    let mut checks = [added == Ok(true); 9];
+    let mut checks = [false; 9];
+    checks[0] = added == Ok(true);
     checks[1] = Proxy::<IConsole>::bind("/dev/console").err() == Some(Status::ACCESS_DENIED);
     checks[2] = Proxy::<ICounter>::bind("/counter").err() == Some(Status::ACCESS_DENIED);
     checks[3] = bind_iid("/mutate", &interfaces::IMutate::IID) == Status::ACCESS_DENIED;

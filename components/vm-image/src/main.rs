@@ -36,13 +36,17 @@ const PAGE: u64 = image::PAGE_SIZE as u64;
 
 /// The mapper: what `/sys/vm-image` binds to.
 #[class(IVmImageMapper)]
-struct Mapper;
+struct Mapper {
+    /// The trust policy (`/sys/trust`), bound once: binding it for every
+    /// image would cost each process about a tenth of its creation.
+    policy: ComPtr<ITrustPolicy>,
+}
 
 impl IVmImageMapperImpl for Mapper {
     fn map_image(&self, space: &IUnknown, address: u64, path: &str) -> Result<MappedImage> {
         let space = space.query::<IVmSpace>()?;
         let bytes = read(path)?;
-        check_signature(path, &bytes)?;
+        check_signature(&self.policy, path, &bytes)?;
         let image = Image::parse(&bytes).map_err(|_| Status::BAD_IMAGE)?;
         if !image.is_paged() || image.import_symbol_count() != 0 {
             return Err(Status::NOT_SUPPORTED);
@@ -64,18 +68,16 @@ impl IVmImageMapperImpl for Mapper {
     }
 }
 
-/// Refuses (`BAD_SIGNATURE`) an image from a directory the trust policy
-/// (`/sys/trust`) wants signed, as the kernel's loader does, unless the
-/// verifier accepts its signature. The bytes checked are the bytes then
-/// parsed and mapped: nothing is read again.
-fn check_signature(path: &str, bytes: &[u8]) -> Result<()> {
-    let namespace = component::namespace()?;
-    let policy = namespace.bind(POLICY_PATH, 0)?.query::<ITrustPolicy>()?;
+/// Refuses (`BAD_SIGNATURE`) an image from a directory `policy` wants
+/// signed, as the kernel's loader does, unless the verifier accepts its
+/// signature. The bytes checked are the bytes then parsed and mapped:
+/// nothing is read again.
+fn check_signature(policy: &ITrustPolicy, path: &str, bytes: &[u8]) -> Result<()> {
     if !policy.needs_signature(path)? {
         return Ok(());
     }
     // Kept, as the loader keeps it: its cache of accepted images stays.
-    let verifier = namespace
+    let verifier = component::namespace()?
         .bind(VERIFIER_PATH, flags::KEEP)
         .and_then(|object| object.query::<IImageVerifier>())
         .map_err(|_| Status::BAD_SIGNATURE)?;
@@ -155,7 +157,10 @@ fn place_and_map(image: &Image<'_>, space: &IVmSpace, base: u64, size: u64) -> R
 }
 
 fn construct() -> Result<ComPtr<IUnknown>> {
-    Ok(ComObject::create::<IVmImageMapper>(Mapper).to_unknown())
+    let policy = component::namespace()?
+        .bind(POLICY_PATH, 0)?
+        .query::<ITrustPolicy>()?;
+    Ok(ComObject::create::<IVmImageMapper>(Mapper { policy }).to_unknown())
 }
 
 component::component!(construct);

@@ -180,12 +180,13 @@ pub const BYTES: usize = core::mem::size_of::<FpRegisters>();
 /// Exchanges the running thread's registers with `other`: its next
 /// floating-point instruction finds what `other` held, and `other` gets
 /// what the thread had. The IPC gives a server zeros this way on a
-/// client's thread and gives the client its own back after.
-pub fn exchange_running(other: &mut [u8; BYTES]) {
+/// client's thread and gives the client its own back after. False (and
+/// nothing exchanged) when no thread's record is to be found.
+pub fn exchange_running(other: &mut [u8; BYTES]) -> bool {
     super::interrupt_mask::without(|| {
         let registers = running_registers();
         if registers.is_null() {
-            return;
+            return false;
         }
         // SAFETY: interrupts are disabled and `registers` is the running
         // thread's record: `switch` saves the live registers there (if
@@ -205,7 +206,8 @@ pub fn exchange_running(other: &mut [u8; BYTES]) {
             bytes.copy_from_slice(&word.to_le_bytes());
             *word = u64::from_le_bytes(theirs);
         }
-    });
+        true
+    })
 }
 
 /// Called for an illegal instruction: when the unit is off, the running

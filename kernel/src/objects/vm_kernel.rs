@@ -106,8 +106,11 @@ impl IUserTrapsImpl for VmKernel {
         if thread != threads::current_id() {
             return Err(Status::INVALID_ARGUMENT);
         }
-        fpu::exchange_running(registers);
-        Ok(())
+        if fpu::exchange_running(registers) {
+            Ok(())
+        } else {
+            Err(Status::FAILED)
+        }
     }
 
     fn remove_ecall(&self) -> Result<()> {
