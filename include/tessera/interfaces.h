@@ -588,6 +588,7 @@ typedef struct IUserTrapsVtbl {
     tsr_status (*add_fast_path)(void *self, uint64_t thread, uint64_t handle, void *object, tsr_bytes descriptors);
     tsr_status (*remove_fast_path)(void *self, uint64_t thread, uint64_t handle);
     tsr_status (*interrupt_at)(void *self, uint64_t thread, uint64_t time);
+    tsr_status (*exchange_fp)(void *self, uint64_t thread, tsr_mut_bytes registers);
 } IUserTrapsVtbl;
 
 /* IVmFactory (3c9e1f7a-52b8-4d06-a1e4-8b7c2d9f0e31) */

@@ -288,6 +288,8 @@ pub fn broken(components: &[Component], directory: &str) -> Result<Vec<(String, 
         ("missing-dependency".into(), missing_dependency),
     ];
     images.extend(signature_test_images(&hello, &key)?);
+    let apptest = image_of("apptest").ok_or_else(|| anyhow!("the apptest component is missing"))?;
+    images.extend(refused_application_images(&apptest)?);
     images.push(("signed-4k".into(), signed_4k_image(&key)?));
     Ok(images)
 }
@@ -355,6 +357,26 @@ fn signature_test_images(
         (name("-cut"), cut),
         (name("-v1"), old_format),
         (name("-unsigned"), unsigned),
+    ])
+}
+
+/// For running an application from outside `/boot`, copies of apptest
+/// (signed, as every component is) each refused for its own reason: a bit
+/// of its code flipped after signing, a key not trusted, no signature
+/// (the unsigned format 1).
+fn refused_application_images(apptest: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut flipped = apptest.to_vec();
+    flipped[field(apptest, header::CONTENT_OFFSET) + 5] ^= 0x10;
+    let mut untrusted = apptest.to_vec();
+    signing::SigningKey::from_seed([0x55; 32])
+        .sign(&mut untrusted)
+        .map_err(|error| anyhow!("signing apptest: {error}"))?;
+    let mut unsigned = apptest[..apptest.len() - image::format::signature::SIZE].to_vec();
+    unsigned[header::VERSION] = 1;
+    Ok(vec![
+        ("apptest-flipped".into(), flipped),
+        ("apptest-untrusted".into(), untrusted),
+        ("apptest-unsigned".into(), unsigned),
     ])
 }
 

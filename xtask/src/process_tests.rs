@@ -50,6 +50,14 @@ pub const TESTS: &[(&str, Test)] = &[
         interface_pointers_cross_between_processes_both_ways,
     ),
     (
+        "a_process_granted_one_name_reaches_that_name_only",
+        a_process_granted_one_name_reaches_that_name_only,
+    ),
+    (
+        "floating_point_registers_stay_with_the_caller_across_a_call",
+        floating_point_registers_stay_with_the_caller_across_a_call,
+    ),
+    (
         "ctrl_c_ends_the_foreground_process_and_keeps_typeahead",
         ctrl_c_ends_the_foreground_process_and_keeps_typeahead,
     ),
@@ -175,6 +183,57 @@ fn no_process_listed(machine: &mut Machine) -> Result<()> {
         std::thread::sleep(Duration::from_millis(100));
     }
     bail!("a process is still listed: {listed}")
+}
+
+fn a_process_granted_one_name_reaches_that_name_only(machine: &mut Machine, _: &str) -> Result<()> {
+    let before = heap_used(machine)?;
+    let server = start(
+        machine,
+        "run --grant /svc/counter apptest serve-counter /svc/counter &",
+    )?;
+    machine.expect("apptest: serving a counter at /svc/counter", OUTPUT_TIMEOUT)?;
+    // Granted only the counter: it calls it, and every other bind,
+    // register and service is refused (each check a bit of the code).
+    expect(
+        machine,
+        "run --only --grant /svc/counter apptest confined /svc/counter",
+        &["apptest: exited with 0"],
+    )?;
+    // Given the console too (no `--only`), binding it works (bit 1) and
+    // registering under it meets the name, not the grant (bit 6,
+    // `ALREADY_EXISTS`): the view is what the shell granted.
+    expect(
+        machine,
+        "run --grant /svc/counter apptest confined /svc/counter",
+        &["apptest: exited with 66"],
+    )?;
+    expect(machine, &format!("kill {server}"), &["ended: killed"])?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+fn floating_point_registers_stay_with_the_caller_across_a_call(    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    let server = start(
+        machine,
+        "run --grant /svc/echo apptest serve-fp /svc/echo &",
+    )?;
+    machine.expect("apptest: serving /svc/echo", OUTPUT_TIMEOUT)?;
+    // The server fails the call unless it starts with zeros; the client
+    // counts its registers that came back.
+    for _ in 0..2 {
+        expect(
+            machine,
+            "run --grant /svc/echo apptest client-fp /svc/echo",
+            &[
+                "apptest: fp call: 0, registers kept: 33 of 33",
+                "exited with 0",
+            ],
+        )?;
+    }
+    expect(machine, &format!("kill {server}"), &["ended: killed"])?;
+    no_modules_and_heap_back_at(machine, before)
 }
 
 fn a_server_killed_during_a_call_or_too_slow_fails_the_call(

@@ -105,6 +105,11 @@ pub const TESTS: &[(&str, Setup, DiskTest)] = &[
         signed_images_load_and_others_are_refused,
     ),
     (
+        "signed_applications_run_from_the_disk_and_others_are_refused",
+        FAT,
+        signed_applications_run_and_others_are_refused,
+    ),
+    (
         "the_trust_policy_exempts_a_directory_only_through_its_control",
         Setup {
             disk: false,
@@ -565,6 +570,52 @@ fn signed_images_load_and_others_are_refused(machine: &mut Machine, _: &Path) ->
             && !listing.contains(&format!("module {OUTSIDE}"))
             && !listing.contains("module hello"),
         "mods lists {listing:?}"
+    );
+    power_off(machine)
+}
+
+/// An application image on the disk runs once its signature passes
+/// (`run /disk/app`); one with a bit flipped after signing, one signed by
+/// a key not trusted and one never signed are refused with
+/// `BAD_SIGNATURE` before anything of them is mapped, and each refusal
+/// leaves the heap as it was.
+fn signed_applications_run_and_others_are_refused(machine: &mut Machine, _: &Path) -> Result<()> {
+    for (from, to) in [
+        ("/boot/apptest", "app"),
+        ("/boot/test/apptest-flipped", "flipped"),
+        ("/boot/test/apptest-untrusted", "untrusted"),
+        ("/boot/test/apptest-unsigned", "unsigned"),
+    ] {
+        expect(machine, &format!("cp {from} /disk/{to}"), &[])?;
+    }
+    // The first check loads the verifier, which stays (as the loader's).
+    expect(
+        machine,
+        "run /disk/app exit 7",
+        &["[1] /disk/app: exited with 7"],
+    )?;
+    let before = heap_used(machine)?;
+    for name in ["flipped", "untrusted", "unsigned"] {
+        expect(
+            machine,
+            &format!("run /disk/{name} exit 7"),
+            &[&format!("error: run: /disk/{name}: signature refused")],
+        )?;
+    }
+    expect(
+        machine,
+        "run /disk/app exit 5",
+        &["/disk/app: exited with 5"],
+    )?;
+    let listing = machine.run("mods")?;
+    ensure!(
+        !listing.contains("module ipc") && !listing.contains("module vm-image"),
+        "the IPC or the image mapper stayed loaded: {listing:?}"
+    );
+    let after = heap_used(machine)?;
+    ensure!(
+        after == before,
+        "the heap went from {before} to {after} bytes over refused and run applications"
     );
     power_off(machine)
 }

@@ -1,6 +1,8 @@
 //! Test application: runs in U-mode in its own address space and calls kernel-space objects through proxies, serves or calls objects of other processes, or misbehaves on purpose, as its arguments say.
 //!
-//! `run apptest WHAT` (the shell grants it `/counter` and `/dev/console`):
+//! `run [--grant NAME]... apptest WHAT` (the shell grants it
+//! `/dev/console` and each NAME; the modes below that bind `/counter` need
+//! `--grant /counter`):
 //!
 //! - `counter N`: adds N to the counter at `/counter` and prints the
 //!   total; exits with 0.
@@ -33,6 +35,21 @@
 //!   granted) until killed; `serve-hang NAME`: the same, but its
 //!   `nothing` never returns; `serve-fault NAME`: its `nothing` stores
 //!   to an address nothing maps.
+//! - `serve-fp NAME`: the same, but its `nothing` fails unless every
+//!   floating-point register (and `fcsr`) starts zero, then fills them
+//!   all with values of its own.
+//! - `client-fp NAME`: fills every floating-point register and `fcsr`,
+//!   calls `nothing` at NAME in the same `asm!` block, and prints whether
+//!   the call succeeded (the server saw zeros) and how many of the 33 came
+//!   back as they were; exits with how many did not, or the call's status.
+//! - `serve-counter NAME`: serves an `ICounter` under NAME until killed.
+//! - `confined NAME`: run granted only NAME (`run --only --grant NAME`,
+//!   no console): adds to the `ICounter` at NAME, then tries what it was
+//!   not given — binding `/dev/console`, `/counter`, the mutation service
+//!   `/mutate`, the process manager `/sys/ipc`; registering over NAME and
+//!   under `/dev/console`; `ecall` services nobody installed — and exits
+//!   with a bit set for each answer that was not the refusal expected
+//!   (0: all refused; it cannot print).
 //! - `client NAME`: calls the `IEcho` another process serves at NAME: a
 //!   null call and 64-byte buffers in and out, and prints what came back.
 //! - `client-hang NAME`: calls `nothing` at NAME and prints how the call
@@ -69,12 +86,14 @@ use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use app::{Proxy, ecall};
-use com::{ComObject, ComPtr, InOut, Result, Status, class};
+use com::{ComObject, ComPtr, InOut, Interface, Result, Status, class};
 use interfaces::IConsole;
 use interfaces::ipc::ecall as service;
 use private_interfaces::{
     ICallback, ICallbackImpl, ICounter, ICounterImpl, IEcho, IEchoImpl, IHello, IRelay, IRelayImpl,
 };
+
+mod fp;
 
 app::application!(main);
 
@@ -110,7 +129,10 @@ fn main(arguments: &'static str) -> i32 {
         "spin" => loop {
             core::hint::spin_loop();
         },
-        "serve" | "serve-hang" | "serve-fault" => serve(words_after(arguments), what),
+        "serve" | "serve-hang" | "serve-fault" | "serve-fp" => serve(words_after(arguments), what),
+        "client-fp" => fp::client(words_after(arguments)),
+        "serve-counter" => serve_counter(words_after(arguments)),
+        "confined" => confined(words_after(arguments)),
         "client" => client(words_after(arguments)).map_or_else(|status| status.0, |()| 0),
         "client-hang" | "client-timeout" => {
             client_hang(words_after(arguments), what == "client-timeout")
@@ -147,12 +169,18 @@ struct Echo {
     hang: bool,
     /// `nothing` stores where nothing is mapped.
     fault: bool,
+    /// `nothing` checks the floating-point registers start zero and
+    /// leaves values of its own in them.
+    fp: bool,
 }
 
 impl IEchoImpl for Echo {
     fn nothing(&self) -> Result<()> {
         if self.fault {
             fault();
+        }
+        if self.fp {
+            return fp::serve();
         }
         if self.hang {
             loop {
@@ -187,6 +215,7 @@ fn serve(name: &str, how: &str) -> i32 {
     let echo = ComObject::unboxed(Echo {
         hang: how == "serve-hang",
         fault: how == "serve-fault",
+        fp: how == "serve-fp",
     });
     match app::register(name, echo.interface::<IEcho>()) {
         Ok(_) => print(&console, format_args!("apptest: serving {name}")),
@@ -199,6 +228,98 @@ fn serve(name: &str, how: &str) -> i32 {
         }
     }
     app::serve().0
+}
+
+/// The `ICounter` a process serves.
+#[class(ICounter)]
+struct Counter {
+    total: core::sync::atomic::AtomicU64,
+}
+
+impl ICounterImpl for Counter {
+    fn add(&self, amount: u64) -> Result<u64> {
+        use core::sync::atomic::Ordering;
+        Ok(self.total.fetch_add(amount, Ordering::Relaxed) + amount)
+    }
+
+    fn total(&self) -> Result<u64> {
+        Ok(self.total.load(core::sync::atomic::Ordering::Relaxed))
+    }
+
+    fn version(&self) -> Result<u32> {
+        Ok(1)
+    }
+}
+
+/// Serves a `Counter` under `name` until killed.
+fn serve_counter(name: &str) -> i32 {
+    let Ok(console) = Proxy::<IConsole>::bind("/dev/console") else {
+        return 100;
+    };
+    let counter = ComObject::unboxed(Counter {
+        total: core::sync::atomic::AtomicU64::new(0),
+    });
+    if let Err(status) = app::register(name, counter.interface::<ICounter>()) {
+        return status.0;
+    }
+    print(
+        &console,
+        format_args!("apptest: serving a counter at {name}"),
+    );
+    app::serve().0
+}
+
+/// What a process granted only `name` (an `ICounter`) may do: call it,
+/// and nothing else. A bit of the exit code for each check that went
+/// otherwise (it has no console to say so).
+fn confined(name: &str) -> i32 {
+    let added = Proxy::<ICounter>::bind(name).and_then(|counter| {
+        let total = counter.get().add(5)?;
+        Ok(total >= 5 && counter.get().total()? == total)
+    });
+    let mut checks = [false; 9];
+    checks[0] = added == Ok(true);
+    checks[1] = Proxy::<IConsole>::bind("/dev/console").err() == Some(Status::ACCESS_DENIED);
+    checks[2] = Proxy::<ICounter>::bind("/counter").err() == Some(Status::ACCESS_DENIED);
+    checks[3] = bind_iid("/mutate", &interfaces::IMutate::IID) == Status::ACCESS_DENIED;
+    checks[4] = bind_iid("/sys/ipc", &interfaces::IProcessManager::IID) == Status::ACCESS_DENIED;
+    let counter = ComObject::unboxed(Counter {
+        total: core::sync::atomic::AtomicU64::new(0),
+    });
+    let object = counter.interface::<ICounter>();
+    checks[5] = app::register(name, object).err() == Some(Status::ALREADY_EXISTS);
+    checks[6] = app::register("/dev/console", object).err() == Some(Status::ACCESS_DENIED);
+    for (check, number) in checks[7..].iter_mut().zip([service::WAKE + 1, 0x1234_5678]) {
+        let (a0, _) = ecall(number, 0, [0; 8]);
+        *check = status_of(a0) == Status::NOT_SUPPORTED;
+    }
+    checks
+        .iter()
+        .enumerate()
+        .map(|(bit, &passed)| i32::from(!passed) << bit)
+        .sum()
+}
+
+/// The status of binding `name` for the interface `iid` by `ecall`.
+fn bind_iid(name: &str, iid: &com::Guid) -> Status {
+    let (a0, handle) = ecall(
+        service::BIND,
+        0,
+        [
+            name.as_ptr() as u64,
+            name.len() as u64,
+            core::ptr::from_ref(iid).addr() as u64,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ],
+    );
+    if status_of(a0).is_ok() {
+        ecall(service::RELEASE, 0, [handle, 0, 0, 0, 0, 0, 0, 0]);
+    }
+    status_of(a0)
 }
 
 /// Calls the `IEcho` served at `name`: a null call, then buffers.

@@ -74,6 +74,8 @@ impl IProcessManagerImpl for Manager {
             Ok(process) => Arc::new(process),
             Err(status) => {
                 if processes.is_empty() {
+                    // The room reserved above would outlive the module.
+                    *processes = Vec::new();
                     remove_hook();
                 }
                 return Err(status);

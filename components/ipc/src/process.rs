@@ -3,7 +3,9 @@
 //! table.
 //!
 //! The image comes from `/boot/<name>` (the boot file system, whose images
-//! the kernel trusts unverified too). It must import nothing: an
+//! the kernel trusts unverified too), or from the absolute path `name`
+//! (say on a disk), whose signature the image mapper checks first as the
+//! trust policy says (docs/signing.md). It must import nothing: an
 //! application reaches the kernel only by `ecall`, so no kernel address is
 //! ever bound into it. It must be paged (`layout paged` in its `.def`):
 //! the image mapper (`/sys/vm-image`) places it for [`IMAGE_BASE`] and
@@ -120,10 +122,12 @@ pub struct Process {
 static NEXT_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
 impl Process {
-    /// Loads `/boot/<name>` into a new space and starts it with
-    /// `arguments`; it may bind the names in `grants`.
+    /// Loads `/boot/<name>`, or the image at `name` if it is an absolute
+    /// path, into a new space and starts it with `arguments`; it may bind
+    /// the names in `grants`.
     pub fn create(name: &str, arguments: &str, grants: &str) -> Result<Process> {
-        if arguments.len() > MOST_ARGUMENTS || name.is_empty() || name.contains('/') {
+        let relative = !name.starts_with('/');
+        if arguments.len() > MOST_ARGUMENTS || name.is_empty() || relative && name.contains('/') {
             return Err(Status::INVALID_ARGUMENT);
         }
         let id = NEXT_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
@@ -342,11 +346,15 @@ impl Process {
     }
 }
 
-/// Maps the image `/boot/<name>` at [`IMAGE_BASE`] in `space` with the
-/// image mapper (`/sys/vm-image`), each section W^X; its entry point's
-/// address.
+/// Maps the image `/boot/<name>` (or `name`, an absolute path) at
+/// [`IMAGE_BASE`] in `space` with the image mapper (`/sys/vm-image`),
+/// each section W^X, once its signature passed if the trust policy wants
+/// one; its entry point's address.
 fn load_image(namespace: &interfaces::INamespace, space: &IVmSpace, name: &str) -> Result<u64> {
-    let mut path = String::from("/boot/");
+    let mut path = String::new();
+    if !name.starts_with('/') {
+        path.push_str("/boot/");
+    }
     path.push_str(name);
     let mapper = namespace
         .bind(IMAGE_MAPPER_PATH, 0)?

@@ -27,7 +27,7 @@ use com::{
     ArgKind, ComObject, ComPtr, Guid, Interface, InterfaceSignature, MethodSignature, Result,
     Status, class,
 };
-use interfaces::ipc::ecall;
+use interfaces::ipc::{FP_BYTES, ecall};
 use interfaces::namespace::flags;
 use interfaces::vm::protection;
 use interfaces::{IEndpoint, IEndpointImpl, IVmFactory};
@@ -55,6 +55,9 @@ pub struct Migration {
     pub server: Arc<Process>,
     /// The caller's registers at its `ecall` (`pc`, `x1`..`x31`).
     pub saved: [u64; ecall::FULL],
+    /// The caller's floating-point registers, the thread's again when
+    /// the call ends (the server's code starts with zeros).
+    pub fp: [u8; FP_BYTES],
     /// The arguments, for copying the results back.
     pub call: Call,
     /// The method's result kind, and where its result area is.
@@ -279,8 +282,13 @@ pub fn enter(
         let laid = call.lay_out(&mut place)?;
         Ok((laid, place.top & !15))
     });
+    let mut fp = [0u8; FP_BYTES];
     let ((registers, result), sp) = match laid.and_then(|laid| {
         server.view()?.switch_to()?;
+        if let Err(status) = exchange_fp(home, &mut fp) {
+            let _ = caller.view().and_then(|view| view.switch_to());
+            return Err(status);
+        }
         Ok(laid)
     }) {
         Ok(laid) => laid,
@@ -295,6 +303,7 @@ pub fn enter(
         caller: caller.clone(),
         server: server.clone(),
         saved: *full,
+        fp,
         call,
         ret: declared.ret,
         result,
@@ -503,6 +512,12 @@ fn give_back(
     })
 }
 
+/// Exchanges the floating-point registers of `home`'s thread (the one
+/// running this) with `registers`.
+fn exchange_fp(home: &Process, registers: &mut [u8; FP_BYTES]) -> Result<()> {
+    crate::traps()?.exchange_fp(home.thread_id(), registers)
+}
+
 /// The scheduler's time `milliseconds` from now (`u64::MAX` for 0).
 fn deadline_after(milliseconds: u64) -> u64 {
     if milliseconds == 0 {
@@ -543,9 +558,11 @@ pub fn leave(home: &Arc<Process>, status: Status, full: &mut [u64; ecall::FULL])
         record = outer;
         answer = Err(Status::KILLED);
     }
-    // Back in the caller's space. Should its view be gone (the caller is
-    // being freed), the thread ends at its next trap anyway.
+    // Back in the caller's space, with its floating-point registers.
+    // Should its view be gone (the caller is being freed), the thread ends
+    // at its next trap anyway; the exchange fails only for another thread.
     let _ = record.caller.view().and_then(|view| view.switch_to());
+    let _ = exchange_fp(home, &mut record.fp);
     if timed {
         let outer = home
             .calls

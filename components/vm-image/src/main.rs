@@ -1,6 +1,8 @@
 //! The image mapper: maps a paged component image into an address space of the virtual-memory manager W^X, served at `/sys/vm-image` to whoever starts code in a space.
 //!
-//! It reads the image from the namespace, validates it (`image`), places
+//! It reads the image from the namespace, checks its signature when the
+//! trust policy wants one (an image from outside `/boot`: the verifier,
+//! docs/signing.md), validates it (`image`), places
 //! and relocates it for the address it gets in the space (`linker`), then
 //! hands the pages to the manager through its public interfaces: one
 //! zero-fill mapping written with the placed module, mapped three times —
@@ -21,20 +23,30 @@ use alloc::vec::Vec;
 
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use image::Image;
+use interfaces::namespace::flags;
+use interfaces::trust::POLICY_PATH;
+use interfaces::verifier::VERIFIER_PATH;
 use interfaces::vm::{MANAGER_PATH, MappedImage, protection};
-use interfaces::{IFile, IVmFactory, IVmImageMapper, IVmImageMapperImpl, IVmSpace};
+use interfaces::{
+    IFile, IImageVerifier, ITrustPolicy, IVmFactory, IVmImageMapper, IVmImageMapperImpl, IVmSpace,
+};
 
 /// Bytes in a page.
 const PAGE: u64 = image::PAGE_SIZE as u64;
 
 /// The mapper: what `/sys/vm-image` binds to.
 #[class(IVmImageMapper)]
-struct Mapper;
+struct Mapper {
+    /// The trust policy (`/sys/trust`), bound once: binding it for every
+    /// image would cost each process about a tenth of its creation.
+    policy: ComPtr<ITrustPolicy>,
+}
 
 impl IVmImageMapperImpl for Mapper {
     fn map_image(&self, space: &IUnknown, address: u64, path: &str) -> Result<MappedImage> {
         let space = space.query::<IVmSpace>()?;
         let bytes = read(path)?;
+        check_signature(&self.policy, path, &bytes)?;
         let image = Image::parse(&bytes).map_err(|_| Status::BAD_IMAGE)?;
         if !image.is_paged() || image.import_symbol_count() != 0 {
             return Err(Status::NOT_SUPPORTED);
@@ -53,6 +65,26 @@ impl IVmImageMapperImpl for Mapper {
                 Err(status)
             }
         }
+    }
+}
+
+/// Refuses (`BAD_SIGNATURE`) an image from a directory `policy` wants
+/// signed, as the kernel's loader does, unless the verifier accepts its
+/// signature. The bytes checked are the bytes then parsed and mapped:
+/// nothing is read again.
+fn check_signature(policy: &ITrustPolicy, path: &str, bytes: &[u8]) -> Result<()> {
+    if !policy.needs_signature(path)? {
+        return Ok(());
+    }
+    // Kept, as the loader keeps it: its cache of accepted images stays.
+    let verifier = component::namespace()?
+        .bind(VERIFIER_PATH, flags::KEEP)
+        .and_then(|object| object.query::<IImageVerifier>())
+        .map_err(|_| Status::BAD_SIGNATURE)?;
+    let mut why = [0u8; 96];
+    match verifier.verify(bytes, &mut why)? {
+        0 => Ok(()),
+        _ => Err(Status::BAD_SIGNATURE),
     }
 }
 
@@ -125,7 +157,10 @@ fn place_and_map(image: &Image<'_>, space: &IVmSpace, base: u64, size: u64) -> R
 }
 
 fn construct() -> Result<ComPtr<IUnknown>> {
-    Ok(ComObject::create::<IVmImageMapper>(Mapper).to_unknown())
+    let policy = component::namespace()?
+        .bind(POLICY_PATH, 0)?
+        .query::<ITrustPolicy>()?;
+    Ok(ComObject::create::<IVmImageMapper>(Mapper { policy }).to_unknown())
 }
 
 component::component!(construct);

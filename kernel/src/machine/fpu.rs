@@ -173,6 +173,43 @@ pub unsafe fn switch(outgoing: *mut FpRegisters) {
     unsafe { core::arch::asm!("csrc sstatus, {}", in(reg) FS_MASK, options(nostack)) };
 }
 
+/// Bytes of one thread's registers as [`exchange_running`] takes them:
+/// `f0`..`f31`, then `fcsr`, little-endian words.
+pub const BYTES: usize = core::mem::size_of::<FpRegisters>();
+
+/// Exchanges the running thread's registers with `other`: its next
+/// floating-point instruction finds what `other` held, and `other` gets
+/// what the thread had. The IPC gives a server zeros this way on a
+/// client's thread and gives the client its own back after. False (and
+/// nothing exchanged) when no thread's record is to be found.
+pub fn exchange_running(other: &mut [u8; BYTES]) -> bool {
+    super::interrupt_mask::without(|| {
+        let registers = running_registers();
+        if registers.is_null() {
+            return false;
+        }
+        // SAFETY: interrupts are disabled and `registers` is the running
+        // thread's record: `switch` saves the live registers there (if
+        // written) and turns the unit off, so the record holds them and
+        // the next use loads whatever it holds then.
+        unsafe { switch(registers) };
+        // SAFETY: the record is the running thread's, valid while it runs,
+        // and nothing else reaches it with interrupts disabled.
+        let record = unsafe { &mut *registers };
+        let words = record
+            .f
+            .iter_mut()
+            .chain(core::iter::once(&mut record.fcsr));
+        for (word, bytes) in words.zip(other.chunks_exact_mut(8)) {
+            let mut theirs = [0u8; 8];
+            theirs.copy_from_slice(bytes);
+            bytes.copy_from_slice(&word.to_le_bytes());
+            *word = u64::from_le_bytes(theirs);
+        }
+        true
+    })
+}
+
 /// Called for an illegal instruction: when the unit is off, the running
 /// thread wanted it, so its registers are loaded, the unit is marked
 /// Clean, and true says to run the instruction again. False when the unit

@@ -29,7 +29,7 @@ const IMAGE_DIRECTORIES: [&str; 3] = ["/boot", "/disk", "/host"];
 /// The component that checks signatures, loaded from `/boot` when the
 /// first image from elsewhere is, and kept (its cache of accepted images
 /// with it).
-const VERIFIER: &str = "/sys/verifier";
+const VERIFIER: &str = interfaces::verifier::VERIFIER_PATH;
 /// The longest refusal reason printed.
 const MAX_REASON: usize = 96;
 /// The module name of the kernel's own exports.

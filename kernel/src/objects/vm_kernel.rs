@@ -13,6 +13,7 @@ use interfaces::{IVmHooks, IVmKernel, IVmKernelImpl};
 use sync::Mutex;
 
 use super::process::ThreadObject;
+use crate::machine::fpu;
 use crate::machine::mmu::{self, View};
 use crate::machine::trap::TrapFrame;
 use crate::threads::{self, user_mode};
@@ -34,6 +35,9 @@ struct FastPath {
     /// stores of its result (`com::dynamic::stored_result_of`, in `a2`).
     descriptors: Vec<(Descriptor, u64)>,
 }
+
+// The registers `exchange_fp` exchanges are the machine's record of them.
+const _: () = assert!(fpu::BYTES == interfaces::ipc::FP_BYTES);
 
 /// The fast paths the IPC component set up.
 static FAST_PATHS: Mutex<Vec<FastPath>> = Mutex::new(Vec::new());
@@ -95,6 +99,19 @@ impl IUserTrapsImpl for VmKernel {
 
     fn interrupt_at(&self, thread: u64, time: u64) -> Result<()> {
         user_mode::interrupt_at(thread, time)
+    }
+
+    fn exchange_fp(&self, thread: u64, registers: &mut [u8]) -> Result<()> {
+        let registers: &mut [u8; fpu::BYTES] =
+            registers.try_into().map_err(|_| Status::INVALID_ARGUMENT)?;
+        if thread != threads::current_id() {
+            return Err(Status::INVALID_ARGUMENT);
+        }
+        if fpu::exchange_running(registers) {
+            Ok(())
+        } else {
+            Err(Status::FAILED)
+        }
     }
 
     fn remove_ecall(&self) -> Result<()> {

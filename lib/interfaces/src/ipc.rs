@@ -180,7 +180,17 @@ pub trait IUserTraps {
     /// after `time` (the scheduler's ticks; 0: the next; `u64::MAX`:
     /// never).
     fn interrupt_at(&self, thread: u64, time: u64) -> Result<()>;
+    /// Exchanges the floating-point registers of thread `thread`, which
+    /// must be the calling one (as the `ecall` handler's is), with
+    /// `registers` (`f0`..`f31`, then `fcsr`: [`FP_BYTES`] little-endian
+    /// bytes): its next floating-point instruction finds what
+    /// `registers` held, and `registers` gets what it had.
+    /// `INVALID_ARGUMENT` for another thread or another length.
+    fn exchange_fp(&self, thread: u64, registers: &mut [u8]) -> Result<()>;
 }
+
+/// Bytes of a thread's floating-point registers (`IUserTraps::exchange_fp`).
+pub const FP_BYTES: usize = 33 * 8;
 
 #[interface("ad516f7f-8e92-43b4-8fd0-4b5c6d7e8f90")]
 /// An object a process serves, as the namespace holds it: binding its
@@ -194,9 +204,11 @@ pub trait IEndpoint {
 /// Runs applications, each in its own address space (the object
 /// `/sys/ipc` binds to).
 pub trait IProcessManager {
-    /// Loads the application image at `/boot/<name>` into a new space and
-    /// starts it in U-mode with `arguments`; it may bind only the names
-    /// listed in `grants` (separated by spaces).
+    /// Loads the application image at `/boot/<name>`, or at `name` if it
+    /// is an absolute path (say `/disk/app`; signed, unless the trust
+    /// policy exempts its directory: `BAD_SIGNATURE` otherwise), into a
+    /// new space and starts it in U-mode with `arguments`; it may bind
+    /// only the names listed in `grants` (separated by spaces).
     fn create(&self, name: &str, arguments: &str, grants: &str) -> Result<ComPtr<IUserProcess>>;
     /// How many processes are alive (running, or ended but still held).
     fn count(&self) -> Result<u32>;

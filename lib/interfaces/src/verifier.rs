@@ -3,6 +3,9 @@
 
 use com::{Result, interface};
 
+/// Where the verifier is (in the boot RomFS, loaded on first use).
+pub const VERIFIER_PATH: &str = "/sys/verifier";
+
 #[interface("5b8e3f0a-2c7d-4e61-9a4f-d3c21b7e8f05")]
 /// Checks component images against the keys the boot image trusts.
 pub trait IImageVerifier {

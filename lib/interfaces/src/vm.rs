@@ -315,6 +315,9 @@ pub trait IVmImageMapper {
     /// returns where. The image must be paged (`layout paged` in its
     /// `.def`) and import nothing — code in a space runs in U-mode, where
     /// it cannot call the kernel: `NOT_SUPPORTED` otherwise, `BAD_IMAGE`
-    /// for an image the reader refuses. On an error nothing stays mapped.
+    /// for an image the reader refuses. An image from a directory the
+    /// trust policy (`/sys/trust`) wants signed (anything outside
+    /// `/boot`, by default) is `BAD_SIGNATURE` unless the verifier
+    /// accepts it. On an error nothing stays mapped.
     fn map_image(&self, space: &IUnknown, address: u64, path: &str) -> Result<MappedImage>;
 }

@@ -116,8 +116,8 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "run",
-        usage: "run [--grant <name>]... <image> [args...] [&]",
-        summary: "run an application in its own address space (granted /dev/console and the names given)",
+        usage: "run [--only] [--grant <name>]... <image> [args...] [&]",
+        summary: "run an application in its own address space (granted /dev/console, unless --only, and the names given)",
         run: processes::run,
     },
     Command {

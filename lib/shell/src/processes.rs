@@ -21,24 +21,17 @@ const POLL_MS: u64 = 10;
 /// The most bytes kept for the prompt while a foreground process runs.
 const MAX_TYPEAHEAD: usize = 4 * MAX_LINE;
 
-/// What every process is granted besides what `--grant` adds.
-const ALWAYS_GRANTED: &str = "/dev/console";
+/// What a process is granted besides what `--grant` adds, unless `run`
+/// is given `--only`.
+const GRANTED_BY_DEFAULT: &str = "/dev/console";
 
-/// `run [--grant NAME]... IMAGE [ARGS...] [&]`.
+/// `run [--only] [--grant NAME]... IMAGE [ARGS...] [&]`.
 pub fn run(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     let (background, arguments) = match arguments.split_last() {
         Some((&"&", rest)) => (true, rest),
         _ => (false, arguments),
     };
-    let mut grants = String::from(ALWAYS_GRANTED);
-    let mut rest = arguments;
-    while let [flag, name, tail @ ..] = rest
-        && *flag == "--grant"
-    {
-        grants.push(' ');
-        grants.push_str(name);
-        rest = tail;
-    }
+    let (grants, rest) = grants(arguments);
     let (&image, words) = rest.split_first().ok_or(Failure::Usage)?;
     let manager = service::<IProcessManager>(context.namespace, MANAGER_PATH, 0)?;
     let process = manager
@@ -57,6 +50,32 @@ pub fn run(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     let ended = wait_foreground(context, &process);
     report(context, image, status.id, ended);
     Ok(None)
+}
+
+/// The names `run`'s options grant (separated by spaces), and the
+/// arguments after them: each `--grant NAME`, and [`GRANTED_BY_DEFAULT`]
+/// unless `--only` is among them.
+fn grants<'a, 'b>(arguments: &'a [&'b str]) -> (String, &'a [&'b str]) {
+    let mut granted = Vec::new();
+    let mut only = false;
+    let mut rest = arguments;
+    loop {
+        match rest {
+            ["--only", tail @ ..] => {
+                only = true;
+                rest = tail;
+            }
+            ["--grant", name, tail @ ..] => {
+                granted.push(*name);
+                rest = tail;
+            }
+            _ => break,
+        }
+    }
+    if !only {
+        granted.insert(0, GRANTED_BY_DEFAULT);
+    }
+    (granted.join(" "), rest)
 }
 
 /// Waits for the foreground process to end, killing it on Ctrl-C. No
@@ -176,6 +195,19 @@ fn line(status: &ProcessStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grants_are_the_console_and_each_grant_or_only_the_grants() {
+        let (grants, rest) = super::grants(&["--grant", "/svc/a", "apptest", "x"]);
+        assert_eq!(grants, "/dev/console /svc/a");
+        assert_eq!(rest, ["apptest", "x"]);
+        let (grants, rest) = super::grants(&["--grant", "/svc/a", "--only", "apptest"]);
+        assert_eq!(grants, "/svc/a");
+        assert_eq!(rest, ["apptest"]);
+        let (grants, rest) = super::grants(&["--only", "apptest", "--grant"]);
+        assert_eq!(grants, "");
+        assert_eq!(rest, ["apptest", "--grant"]);
+    }
 
     #[test]
     fn a_line_shows_the_process_its_space_and_how_it_ended() {
