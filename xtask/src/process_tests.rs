@@ -211,7 +211,8 @@ fn a_process_granted_one_name_reaches_that_name_only(machine: &mut Machine, _: &
     no_modules_and_heap_back_at(machine, before)
 }
 
-fn floating_point_registers_stay_with_the_caller_across_a_call(    machine: &mut Machine,
+fn floating_point_registers_stay_with_the_caller_across_a_call(
+    machine: &mut Machine,
     _: &str,
 ) -> Result<()> {
     let before = heap_used(machine)?;

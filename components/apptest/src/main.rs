@@ -289,7 +289,10 @@ fn confined(name: &str) -> i32 {
     let object = counter.interface::<ICounter>();
     checks[5] = app::register(name, object).err() == Some(Status::ALREADY_EXISTS);
     checks[6] = app::register("/dev/console", object).err() == Some(Status::ACCESS_DENIED);
-    for (check, number) in checks[7..].iter_mut().zip([service::WAKE + 1, 0x1234_5678]) {
+    for (check, number) in checks[7..]
+        .iter_mut()
+        .zip([service::FIRST_UNDEFINED, 0x1234_5678])
+    {
         let (a0, _) = ecall(number, 0, [0; 8]);
         *check = status_of(a0) == Status::NOT_SUPPORTED;
     }

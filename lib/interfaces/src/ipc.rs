@@ -79,6 +79,9 @@ pub mod ecall {
     /// interface whose 16-byte IID is at `a1`; `a1` comes back as a new
     /// import's handle (`NO_INTERFACE` when the object has none).
     pub const QUERY: u64 = 12;
+    /// The first number no service has (up to `INTERRUPTED`): answered
+    /// `NOT_SUPPORTED`. A new service takes it and moves it on.
+    pub const FIRST_UNDEFINED: u64 = 13;
     /// The method number a call into a process's object runs for its
     /// `Release` (method table entry 2: the dispatch entry's `3 + t1`
     /// wraps).
