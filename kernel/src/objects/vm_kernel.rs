@@ -177,14 +177,12 @@ fn on_ecall(thread: u64, frame: &mut TrapFrame, interrupted: Option<Status>) -> 
     full.copy_from_slice(&frame.registers);
     full[0] = frame.sepc;
     let mut bytes = [0u8; (ecall::REGISTERS + ecall::FULL) * 8];
-    for (chunk, word) in bytes.chunks_exact_mut(8).zip(words.iter()) {
-        chunk.copy_from_slice(&word.to_le_bytes());
+    for (chunk, word) in bytes.as_chunks_mut::<8>().0.iter_mut().zip(words) {
+        *chunk = word.to_le_bytes();
     }
     let outcome = handler.ecall(thread, &mut bytes)?;
-    for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
-        let mut array = [0u8; 8];
-        array.copy_from_slice(chunk);
-        *word = u64::from_le_bytes(array);
+    for (word, chunk) in words.iter_mut().zip(bytes.as_chunks::<8>().0) {
+        *word = u64::from_le_bytes(*chunk);
     }
     Ok(match outcome {
         outcome::RESUME if interrupted.is_some() => Ecalled::Resume,
