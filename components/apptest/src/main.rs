@@ -11,8 +11,7 @@
 //! - `heap N`: collects N numbers in a `Vec`, formats a `String`, boxes
 //!   their sum and fills a 256 KiB vector (past the heap's first growth),
 //!   prints what it made; exits with 0.
-//! - `exit N`: exits with code N at once (also the empty process the
-//!   `process create + exit` benchmark times).
+//! - `exit N`: exits with code N at once.
 //! - `fault`: stores to an address nothing maps: the process ends with
 //!   `ACCESS_VIOLATION`.
 //! - `write-rodata`: stores to its own read-only data: the process ends

@@ -2,7 +2,7 @@
 //! object in the kernel's space with arguments in registers only, and
 //! with 64-byte buffers in and out, as the process itself measures them
 //! (`apptest`, which reads `instret` in U-mode around the proxy call and
-//! exits with the least count); and creating a process of an empty
+//! exits with the least count); and creating a process of the empty
 //! application and waiting for its exit, measured here.
 
 use com::{ComObject, ComPtr, InOut, Result, Status, class};
@@ -72,10 +72,10 @@ pub fn buffers_call(_: &Meter) -> Result<u64> {
     timed_in_process("buffers")
 }
 
-/// Creating a process of an application that exits at once, waiting for
-/// its end and releasing it. The process manager, the image mapper and a
-/// space are held meanwhile, so neither they nor the virtual-memory
-/// manager load or unload inside the figure.
+/// Creating a process of the empty application (`emptyapp`, whose `main`
+/// returns 0), waiting for its end and releasing it. The process manager,
+/// the image mapper and a space are held meanwhile, so neither they nor
+/// the virtual-memory manager load or unload inside the figure.
 pub fn create_and_exit(meter: &Meter) -> Result<u64> {
     let manager = manager()?;
     let vm = component::namespace()?
@@ -86,7 +86,7 @@ pub fn create_and_exit(meter: &Meter) -> Result<u64> {
     let mut failure = Ok(());
     let count = meter.measure(|| {
         let ended = manager
-            .create("apptest", "exit 0", "")
+            .create("emptyapp", "", "")
             .and_then(|process: ComPtr<IUserProcess>| process.wait());
         if let Err(status) = ended {
             failure = Err(status);

@@ -199,8 +199,8 @@ fn on_ecall(thread: u64, frame: &mut TrapFrame, interrupted: Option<Status>) -> 
     full.copy_from_slice(&frame.registers);
     full[0] = frame.sepc;
     let mut bytes = WordBytes([0; (ecall::REGISTERS + ecall::FULL) * 8]);
-    for (chunk, word) in bytes.0.chunks_exact_mut(8).zip(words.iter()) {
-        chunk.copy_from_slice(&word.to_le_bytes());
+    for (chunk, word) in bytes.0.as_chunks_mut::<8>().0.iter_mut().zip(words.iter()) {
+        *chunk = word.to_le_bytes();
     }
     let outcome = handler.ecall(thread, &mut bytes.0)?;
     // Only the words the outcome takes are read back (a call's three).
@@ -209,10 +209,8 @@ fn on_ecall(thread: u64, frame: &mut TrapFrame, interrupted: Option<Status>) -> 
         outcome::REPLACE => words.len(),
         _ => 0,
     };
-    for (word, chunk) in words.iter_mut().zip(bytes.0.chunks_exact(8)).take(taken) {
-        let mut array = [0u8; 8];
-        array.copy_from_slice(chunk);
-        *word = u64::from_le_bytes(array);
+    for (word, chunk) in words.iter_mut().zip(bytes.0.as_chunks::<8>().0).take(taken) {
+        *word = u64::from_le_bytes(*chunk);
     }
     Ok(match outcome {
         outcome::RESUME if interrupted.is_some() => Ecalled::Resume,

@@ -42,7 +42,7 @@ use alloc::boxed::Box;
 use core::ffi::c_void;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use com::{Guid, IUnknown, Interface, Result, Status};
 use interfaces::ipc::ecall as service;
@@ -84,10 +84,19 @@ fn ecall3(number: u64, method: u64, a: [u64; 8]) -> (u64, u64, u64) {
     (a0, a1, a2)
 }
 
+/// Set once [`tell_runtime`] has told the IPC.
+static RUNTIME_TOLD: AtomicBool = AtomicBool::new(false);
+
 /// Tells the IPC this process's runtime (`RUNTIME`): its dispatch entry
-/// and its proxies' method table. [`application!`]'s entry does it
-/// before `main`.
-pub fn start() {
+/// and its proxies' method table, once, before the process's first `BIND`
+/// or `REGISTER`. The IPC needs them only once the process has an import
+/// or an endpoint, and every import or endpoint a process gets starts
+/// from one of those two; an application that does neither (the empty
+/// one) makes no such trap and links none of the proxy code.
+fn tell_runtime() {
+    if RUNTIME_TOLD.swap(true, Ordering::Relaxed) {
+        return;
+    }
     let table = core::ptr::from_ref(&TABLE) as u64;
     ecall(
         service::RUNTIME,
@@ -142,7 +151,6 @@ macro_rules! application {
         extern "C" fn tessera_entry(block: u64) {
             // SAFETY: `block` is the argument the thread started with.
             let arguments = unsafe { $crate::arguments(block) };
-            $crate::start();
             $crate::exit($main(arguments))
         }
     };
@@ -156,7 +164,7 @@ fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
 /// A proxy object on the process's heap, in the layout its stubs and the
 /// IPC read: the method table first, as in every object, then the
 /// import's handle (the IPC recognises a proxy the process passes by its
-/// table, [`start`] told it where, and takes the handle at offset 8).
+/// table, [`tell_runtime`] told it where, and takes the handle at offset 8).
 #[repr(C)]
 struct ProxyObject {
     table: *const Table,
@@ -201,6 +209,7 @@ impl<I: Interface> Proxy<I> {
             0,
             0,
         ];
+        tell_runtime();
         let (a0, handle) = ecall(service::BIND, 0, registers);
         status_of(a0).check()?;
         Ok(Proxy::with_handle(handle))
@@ -394,6 +403,7 @@ pub fn register<I: Interface>(name: &str, object: &I) -> Result<u64> {
         0,
         0,
     ];
+    tell_runtime();
     let (a0, endpoint) = ecall(service::REGISTER, 0, registers);
     status_of(a0).check()?;
     Ok(endpoint)

@@ -69,11 +69,11 @@ pub mod ecall {
     /// Wakes up to `a1` waiters on the word at address `a0` of the
     /// process's memory; `a1` comes back as how many were woken.
     pub const WAKE: u64 = 10;
-    /// Tells the IPC the process's runtime, once, at its start: `a0` = its
-    /// dispatch entry (where calls into its objects start), `a1` = the
-    /// address of its proxies' method table (how the IPC tells one of its
-    /// proxies from one of its objects when it passes an interface
-    /// pointer).
+    /// Tells the IPC the process's runtime, once, before its first bind or
+    /// register (outside any call): `a0` = its dispatch entry (where calls
+    /// into its objects start), `a1` = the address of its proxies' method
+    /// table (how the IPC tells one of its proxies from one of its objects
+    /// when it passes an interface pointer).
     pub const RUNTIME: u64 = 11;
     /// Asks the object behind the import whose handle is in `a0` for the
     /// interface whose 16-byte IID is at `a1`; `a1` comes back as a new

@@ -1,0 +1,4 @@
+//! Links the application as its .def describes.
+fn main() {
+    component_build::link("emptyapp.def")
+}
