@@ -152,18 +152,23 @@ pub(crate) fn served(endpoint: &interfaces::IEndpoint) -> Option<(Arc<Process>, 
 /// (at its next interrupt in U-mode), so that it goes back to its caller.
 pub(crate) fn interrupt_callers_of(server: &Process) {
     let processes = PROCESSES.lock().clone();
-    let Ok(traps) = traps() else {
-        return;
-    };
-    for process in &processes {
-        let inside = process
+    let mut inside = processes.iter().filter(|process| {
+        process
             .calls
             .lock()
             .iter()
-            .any(|call| core::ptr::eq(Arc::as_ptr(&call.server), server));
-        if inside {
-            let _ = traps.interrupt_at(process.thread_id(), 0);
-        }
+            .any(|call| core::ptr::eq(Arc::as_ptr(&call.server), server))
+    });
+    // Most processes end with no call in them: the kernel's traps object
+    // is bound only when one must be interrupted.
+    let Some(first) = inside.next() else {
+        return;
+    };
+    let Ok(traps) = traps() else {
+        return;
+    };
+    for process in core::iter::once(first).chain(inside) {
+        let _ = traps.interrupt_at(process.thread_id(), 0);
     }
 }
 
