@@ -254,12 +254,15 @@ impl Process {
 
     /// Ends it at its next trap: threads running calls in it go back to
     /// their callers with `KILLED` at their next interrupt, and a wait it
-    /// is in returns (that `ecall`'s return is the trap). Marked ending
-    /// first, so a wait that starts after sees it.
+    /// is in returns (that `ecall`'s return is the trap). The thread is
+    /// told first: a `SERVE` that sees the process ending returns, and
+    /// that return must end the thread rather than let its code go on
+    /// (to `exit(0)`, say). Then it is marked ending, so calls into it
+    /// and a wait that starts after see it.
     pub fn kill(&self) -> Result<()> {
+        let killed = self.thread.kill();
         self.set_ending();
         crate::interrupt_callers_of(self);
-        let killed = self.thread.kill();
         crate::waits::end(self);
         killed
     }
