@@ -81,10 +81,20 @@ fn start(machine: &mut Machine, line: &str) -> Result<String> {
         .ok_or_else(|| anyhow::anyhow!("no process id in {output:?}"))
 }
 
+/// Starts `apptest MODE NAME` in the background, granted `name`, and
+/// waits until it serves there; its process id.
+fn start_server(machine: &mut Machine, mode: &str, name: &str) -> Result<String> {
+    let server = start(
+        machine,
+        &format!("run --grant {name} apptest {mode} {name} &"),
+    )?;
+    machine.expect(&format!("apptest: serving {name}"), OUTPUT_TIMEOUT)?;
+    Ok(server)
+}
+
 fn a_process_serves_an_object_another_process_calls(machine: &mut Machine, _: &str) -> Result<()> {
     let before = heap_used(machine)?;
-    let server = start(machine, "run --grant /svc/echo apptest serve /svc/echo &")?;
-    machine.expect("apptest: serving /svc/echo", OUTPUT_TIMEOUT)?;
+    let server = start_server(machine, "serve", "/svc/echo")?;
     expect(
         machine,
         "run --grant /svc/echo apptest client /svc/echo",
@@ -216,11 +226,7 @@ fn floating_point_registers_stay_with_the_caller_across_a_call(
     _: &str,
 ) -> Result<()> {
     let before = heap_used(machine)?;
-    let server = start(
-        machine,
-        "run --grant /svc/echo apptest serve-fp /svc/echo &",
-    )?;
-    machine.expect("apptest: serving /svc/echo", OUTPUT_TIMEOUT)?;
+    let server = start_server(machine, "serve-fp", "/svc/echo")?;
     // The server fails the call unless it starts with zeros; the client
     // counts its registers that came back.
     for _ in 0..2 {
@@ -242,11 +248,7 @@ fn a_server_killed_during_a_call_or_too_slow_fails_the_call(
     _: &str,
 ) -> Result<()> {
     let before = heap_used(machine)?;
-    let server = start(
-        machine,
-        "run --grant /svc/echo apptest serve-hang /svc/echo &",
-    )?;
-    machine.expect("apptest: serving /svc/echo", OUTPUT_TIMEOUT)?;
+    let server = start_server(machine, "serve-hang", "/svc/echo")?;
     // A call that takes too long returns TIMED_OUT, and so does the next.
     expect(
         machine,
@@ -280,11 +282,7 @@ fn a_server_killed_during_a_call_or_too_slow_fails_the_call(
     }
     // A server faulting in a call is ended; the call returns KILLED and
     // the client goes on.
-    start(
-        machine,
-        "run --grant /svc/echo apptest serve-fault /svc/echo &",
-    )?;
-    machine.expect("apptest: serving /svc/echo", OUTPUT_TIMEOUT)?;
+    start_server(machine, "serve-fault", "/svc/echo")?;
     expect(
         machine,
         "run --grant /svc/echo apptest client-hang /svc/echo",
