@@ -184,26 +184,28 @@ fn print_banner(platform: &Platform, boot_instructions: u64) {
 
 /// Reports a boot step that failed and powers off.
 fn boot_failed(step: &str, status: Status) -> ! {
-    kputln!(
-        "boot: ",
-        step,
-        " failed: ",
-        status.message(),
-        " (-",
-        u64::from(status.0.unsigned_abs()),
-        ")"
-    );
-    power::off(exit_code::BOOT_FAILURE);
+    step_failed(step, "", status)
 }
 
 /// Reports that the startup program could not be loaded or run (`step`)
 /// and powers off.
 fn startup_failed(step: &str, status: Status) -> ! {
+    step_failed(step, STARTUP_PROGRAM, status)
+}
+
+/// Prints `boot: STEP [the startup program PROGRAM] failed: …` and powers
+/// off.
+fn step_failed(step: &str, program: &str, status: Status) -> ! {
+    let what = if program.is_empty() {
+        ""
+    } else {
+        " the startup program "
+    };
     kputln!(
         "boot: ",
         step,
-        " the startup program ",
-        STARTUP_PROGRAM,
+        what,
+        program,
         " failed: ",
         status.message(),
         " (-",

@@ -5,7 +5,7 @@
 //! a time (about 1.4 KB together); these strong definitions take their
 //! place. The minimal kernels copy little — names, command lines, small
 //! objects — and their size is their point. The full kernel, which copies
-//! whole component images, keeps the word-at-a-time versions. Written in
+//! whole component images, links `lib/block-copy`'s unrolled ones instead. Written in
 //! assembly because the compiler would turn a copy loop in Rust back into a
 //! call to `memcpy`.
 
