@@ -10,7 +10,7 @@
 //! ends every thread's wait, and returns once the threads have ended:
 //! then nothing holds the stack, and it unloads if nothing else does.
 //!
-//! Depends on `com`, `component`, `interfaces`, `sync` and `tcp-service`.
+//! Depends on `com`, `component`, `interfaces` and `tcp-service`.
 
 #![no_std]
 #![no_main]
@@ -21,8 +21,7 @@ extern crate alloc;
 use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
 use interfaces::socket::FOREVER;
 use interfaces::{IService, IServiceImpl, ISocket};
-use sync::Mutex;
-use tcp_service::{Context, Handler, Service, Settings};
+use tcp_service::{Context, Handler, ServiceSlot, Settings};
 
 /// Threads serving connections at once, connections waiting to be
 /// served, and each thread's stack (its copy buffer is on it).
@@ -37,27 +36,20 @@ const CHUNK: usize = 4096;
 /// The service.
 #[class(IService)]
 struct EchoServer {
-    started: Mutex<Option<Service>>,
+    slot: ServiceSlot,
 }
 
 impl IServiceImpl for EchoServer {
     fn start(&self, port: u32) -> Result<()> {
-        let mut started = self.started.lock();
-        if started.is_some() {
-            return Err(Status::ALREADY_EXISTS);
-        }
-        *started = Some(Service::start(port, SETTINGS, Echo)?);
-        Ok(())
+        self.slot.start(port, SETTINGS, Echo)
     }
 
     fn stop(&self) -> Result<()> {
-        let service = self.started.lock().take().ok_or(Status::NOT_CONNECTED)?;
-        service.stop();
-        Ok(())
+        self.slot.stop()
     }
 
     fn port(&self) -> Result<u32> {
-        Ok(self.started.lock().as_ref().map_or(0, Service::port))
+        Ok(self.slot.port())
     }
 }
 
@@ -94,7 +86,7 @@ fn echo(connection: &ISocket) -> Result<()> {
 
 fn construct() -> Result<ComPtr<IUnknown>> {
     let service: ComPtr<IService> = ComObject::create(EchoServer {
-        started: Mutex::new(None),
+        slot: ServiceSlot::new()?,
     });
     Ok(service.to_unknown())
 }

@@ -17,8 +17,7 @@
 //! hold the server up), and waits for the workers; the stack is released
 //! and the module can unload.
 //!
-//! Depends on `com`, `component`, `http`, `interfaces`, `sync` and
-//! `tcp-service`.
+//! Depends on `com`, `component`, `http`, `interfaces` and `tcp-service`.
 
 #![no_std]
 #![no_main]
@@ -31,10 +30,9 @@ mod status;
 
 use alloc::vec::Vec;
 
-use com::{ComObject, ComPtr, IUnknown, Result, Status, class};
-use component::threads::Lock;
+use com::{ComObject, ComPtr, IUnknown, Result, class};
 use interfaces::{INamespace, IService, IServiceImpl, ISocket};
-use tcp_service::{Context, Handler, Service, Settings};
+use tcp_service::{Context, Handler, ServiceSlot, Settings};
 
 /// Connections served at once (a worker thread each), connections that
 /// may wait to be accepted, and a worker's stack (its buffer is on the
@@ -88,36 +86,29 @@ impl Handler for Pages {
 /// The service, as the shell holds it.
 #[class(IService)]
 struct Server {
-    running: Lock<Option<Service>>,
+    slot: ServiceSlot,
 }
 
 impl IServiceImpl for Server {
     fn start(&self, port: u32) -> Result<()> {
-        let mut running = self.running.lock();
-        if running.is_some() {
-            return Err(Status::ALREADY_EXISTS);
-        }
         let pages = Pages {
             namespace: component::namespace()?,
         };
-        *running = Some(Service::start(port, SETTINGS, pages)?);
-        Ok(())
+        self.slot.start(port, SETTINGS, pages)
     }
 
     fn stop(&self) -> Result<()> {
-        let running = self.running.lock().take().ok_or(Status::NOT_CONNECTED)?;
-        running.stop();
-        Ok(())
+        self.slot.stop()
     }
 
     fn port(&self) -> Result<u32> {
-        Ok(self.running.lock().as_ref().map_or(0, Service::port))
+        Ok(self.slot.port())
     }
 }
 
 fn construct() -> Result<ComPtr<IUnknown>> {
     let server = Server {
-        running: Lock::new(None)?,
+        slot: ServiceSlot::new()?,
     };
     Ok(ComObject::create::<IService>(server).to_unknown())
 }

@@ -159,6 +159,41 @@ impl<H: Handler> Workers for Shared<H> {
     }
 }
 
+/// The service an `IService` object may be running: `start`, `stop` and
+/// `port` mean the same in every service.
+pub struct ServiceSlot(Lock<Option<Service>>);
+
+impl ServiceSlot {
+    /// A slot with no service running.
+    pub fn new() -> Result<ServiceSlot> {
+        Ok(ServiceSlot(Lock::new(None)?))
+    }
+
+    /// Starts serving `port` with `handler`; `ALREADY_EXISTS` while the
+    /// slot's service runs.
+    pub fn start<H: Handler>(&self, port: u32, settings: Settings, handler: H) -> Result<()> {
+        let mut running = self.0.lock();
+        if running.is_some() {
+            return Err(Status::ALREADY_EXISTS);
+        }
+        *running = Some(Service::start(port, settings, handler)?);
+        Ok(())
+    }
+
+    /// Stops the service and waits for its workers; `NOT_CONNECTED` when
+    /// none runs.
+    pub fn stop(&self) -> Result<()> {
+        let service = self.0.lock().take().ok_or(Status::NOT_CONNECTED)?;
+        service.stop();
+        Ok(())
+    }
+
+    /// The port served, 0 when none is.
+    pub fn port(&self) -> u32 {
+        self.0.lock().as_ref().map_or(0, Service::port)
+    }
+}
+
 /// The services running, by number: a worker starts with a number (its
 /// service's and its slot), not a pointer.
 static SERVICES: sync::Mutex<Vec<(u32, Arc<dyn Workers>)>> = sync::Mutex::new(Vec::new());
