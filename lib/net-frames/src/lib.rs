@@ -85,25 +85,63 @@ fn sum_words(words: &[u64]) -> u64 {
         .fold(wide, |sum, &word| add_word(sum, word))
 }
 
-/// The ones'-complement sum of `data` as big-endian 16-bit words (not
-/// complemented): its 8-byte-aligned middle a word of eight at a time.
-pub fn sum(data: &[u8]) -> u16 {
+/// The bytes of `data` (at most 8) as a native word whose bytes from
+/// `lane` on (wrapping round) they are, the others zero: the part of an
+/// aligned word that `data` holds, placed as it is in memory.
+fn partial_word(data: &[u8], lane: usize) -> u64 {
+    let mut little_endian: u64 = 0;
+    for (index, &byte) in data.iter().enumerate() {
+        little_endian |= u64::from(byte) << (8 * ((lane + index) % 8));
+    }
+    u64::from_le(little_endian)
+}
+
+/// The 64-bit ones'-complement sum of `data` as the native words of
+/// memory it lies in (the bytes before and after its aligned middle
+/// in their places in their words, the rest zero), not folded: one fold
+/// for the whole, none for its ends.
+fn wide_sum(data: &[u8]) -> u64 {
     let head = data.as_ptr().align_offset(8).min(data.len());
     let (start, rest) = data.split_at(head);
-    let middle = rest.len() / 8 * 8;
-    let (aligned, end) = rest.split_at(middle);
+    let (aligned, end) = rest.split_at(rest.len() / 8 * 8);
     let Ok(words) = <[u64]>::ref_from_bytes(aligned) else {
-        return sum_pairs(data);
+        return partial_sum(data);
     };
-    let wide = sum_words(words);
-    // Native words summed: in big-endian order once folded and put right.
-    let mut after_start = add(u16::from_be(fold(wide)), sum_pairs(end));
-    // After an odd start, every word of the rest straddles two of the
-    // data's words: its sum comes out byte-swapped.
-    if head % 2 == 1 {
-        after_start = after_start.swap_bytes();
+    let wide = add_word(sum_words(words), partial_word(start, 8 - head));
+    add_word(wide, partial_word(end, 0))
+}
+
+/// [`wide_sum`] of data whose middle could not be taken as words
+/// (which never happens to 8-byte-aligned bytes): summed two bytes at a
+/// time, as [`in_order`] puts it back.
+fn partial_sum(data: &[u8]) -> u64 {
+    let sum = sum_pairs(data);
+    let sum = if data.as_ptr().addr() % 2 == 1 {
+        sum.swap_bytes()
+    } else {
+        sum
+    };
+    u64::from(sum.to_be())
+}
+
+/// A sum of native words ([`wide_sum`]) of data starting at `address`
+/// as the sum of its big-endian 16-bit words: folded, put in order, and
+/// swapped after an odd start (every 16-bit word of the data then
+/// straddles two of memory's).
+fn in_order(wide: u64, address: usize) -> u16 {
+    let sum = u16::from_be(fold(wide));
+    if address % 2 == 1 {
+        sum.swap_bytes()
+    } else {
+        sum
     }
-    add(sum_pairs(start), after_start)
+}
+
+/// The ones'-complement sum of `data` as big-endian 16-bit words (not
+/// complemented): its 8-byte-aligned middle a word of eight at a time,
+/// the bytes around it as the parts of words they are.
+pub fn sum(data: &[u8]) -> u16 {
+    in_order(wide_sum(data), data.as_ptr().addr())
 }
 
 /// Stores `value` in `word` and adds it to the 64-bit ones'-complement
@@ -162,7 +200,8 @@ fn copy_and_sum_piece(into: &mut [u8], from: &[u8]) -> Option<u16> {
     };
     let wide = copy_sum_words(into_words, from_words);
     into_end.copy_from_slice(from_end);
-    Some(add(u16::from_be(fold(wide)), sum_pairs(from_end)))
+    let wide = add_word(wide, partial_word(from_end, 0));
+    Some(in_order(wide, from.as_ptr().addr()))
 }
 
 /// Copies the frame `from` into `into` (as long or longer) and returns
@@ -390,6 +429,55 @@ pub fn segment(frame: &[u8]) -> Option<Segment> {
     })
 }
 
+/// Where [`same_by_words`] starts: the first 8-byte boundary of a frame
+/// placed as the card's driver places it, 2 bytes past one.
+const WORDS_FROM: usize = 6;
+/// The bytes of each word from [`WORDS_FROM`] that two segments merged
+/// must have the same, for an IPv4 header without options (TCP from byte
+/// 34): byte `k` of a word is bits `8k..8k + 8` here (little-endian).
+/// Left out: the IPv4 length and id (bytes 16–19) and checksum (24–25),
+/// and the TCP sequence number (38–41), flags, window, checksum and
+/// urgent pointer (47–53) — as in [`merge`]'s ranges. TCP options, past
+/// byte 54, are all compared.
+const SAME_LANES: [u64; 6] = [
+    u64::MAX,
+    0xffff_0000_0000_ffff,
+    0xffff_ffff_0000_ffff,
+    u64::MAX,
+    0xffff_ffff_0000_0000,
+    0x0000_0000_0000_00ff,
+];
+
+/// Whether `headers` (a segment's, TCP from byte 34) and the start of
+/// `next` are the same where [`merge`] asks them to be, compared as
+/// aligned words from byte [`WORDS_FROM`] — `None` when the frames are not
+/// placed for that (or `next` ends within the last word), for the byte
+/// ranges to decide.
+fn same_by_words(headers: &[u8], next: &[u8]) -> Option<bool> {
+    let compared = headers.len().checked_sub(WORDS_FROM)?;
+    let end = WORDS_FROM + compared.div_ceil(8) * 8;
+    let ours = <[u64]>::ref_from_bytes(headers.get(WORDS_FROM..)?.get(..compared / 8 * 8)?).ok()?;
+    let theirs = <[u64]>::ref_from_bytes(next.get(WORDS_FROM..end)?).ok()?;
+    let mut differ = headers
+        .iter()
+        .zip(next)
+        .take(WORDS_FROM)
+        .fold(0, |differ, (a, b)| differ | u64::from(a ^ b));
+    for (index, (a, b)) in ours.iter().zip(theirs).enumerate() {
+        let lanes = SAME_LANES.get(index).copied().unwrap_or(u64::MAX);
+        differ |= (a ^ b) & u64::from_le(lanes);
+    }
+    // The last bytes of the headers, short of a word.
+    let rest = compared % 8;
+    if rest != 0 {
+        let at = WORDS_FROM + compared / 8 * 8;
+        let ours = partial_word(headers.get(at..)?, 0);
+        let theirs = theirs.last().copied().unwrap_or(0) & u64::from_le((1 << (8 * rest)) - 1);
+        differ |= ours ^ theirs;
+    }
+    Some(differ == 0)
+}
+
 /// Merges `next`, a frame received after `merged` (whose checksums were
 /// checked: they are not made again), into `merged`'s headers — the
 /// `segment.header` bytes that start `merged`, a frame of `length` bytes
@@ -420,11 +508,15 @@ pub fn merge(
     let starts_at_end = number_at(next, tcp + TCP_SEQUENCE) == Some(segment.end_sequence);
     let total = u16::try_from(length + data - ETHERNET_HEADER).ok()?;
     let headers = merged.get_mut(..segment.header)?;
-    if !starts_at_end
-        || same
-            .iter()
+    let differ = || {
+        same.iter()
             .any(|range| headers.get(range.clone()) != next.get(range.clone()))
-    {
+    };
+    let headers_match = match tcp == ETHERNET_HEADER + IPV4_HEADER {
+        true => same_by_words(headers, next).unwrap_or_else(|| !differ()),
+        false => !differ(),
+    };
+    if !starts_at_end || !headers_match {
         return None;
     }
     put(headers, IPV4_LENGTH, total);

@@ -287,3 +287,79 @@ fn only_data_with_ack_and_psh_is_a_segment_to_merge_into() {
     padded.push(0);
     assert_eq!(segment(&padded), None);
 }
+
+/// `frame` copied `offset` bytes past an 8-byte boundary, with room.
+fn placed_copy(storage: &mut Vec<u64>, offset: usize, frame: &[u8]) -> core::ops::Range<usize> {
+    *storage = std::vec![0; (offset + frame.len()).div_ceil(8) + 1];
+    let bytes: &mut [u8] = zerocopy::IntoBytes::as_mut_bytes(storage.as_mut_slice());
+    bytes[offset..offset + frame.len()].copy_from_slice(frame);
+    offset..offset + frame.len()
+}
+
+/// Whether `next` merges into `first`, both placed `offset` bytes past
+/// an 8-byte boundary.
+fn merges_placed(first: &[u8], next: &[u8], offset: usize) -> Option<usize> {
+    let (mut first_words, mut next_words) = (Vec::new(), Vec::new());
+    let first_at = placed_copy(&mut first_words, offset, first);
+    let next_at = placed_copy(&mut next_words, offset, next);
+    let merged = &mut zerocopy::IntoBytes::as_mut_bytes(first_words.as_mut_slice())[first_at];
+    let next = &zerocopy::IntoBytes::as_bytes(next_words.as_slice())[next_at];
+    let mut segment = segment(merged)?;
+    merge(merged, &mut segment, first.len(), next)
+}
+
+#[test]
+fn headers_compared_by_words_agree_with_the_byte_ranges() {
+    let data = noise(3000);
+    let first = tcp_frame(1000, TCP_ACK, 500, &data[..1456]);
+    let next = tcp_frame(2456, TCP_ACK | TCP_PSH, 700, &data[1456..2912]);
+    // Placed as the driver places frames, the words decide.
+    let mut words = Vec::new();
+    let at = placed_copy(&mut words, 2, &first);
+    let placed = &zerocopy::IntoBytes::as_bytes(words.as_slice())[at];
+    let mut next_words = Vec::new();
+    let next_at = placed_copy(&mut next_words, 2, &next);
+    let next_placed = &zerocopy::IntoBytes::as_bytes(next_words.as_slice())[next_at];
+    assert_eq!(same_by_words(&placed[..54], next_placed), Some(true));
+    assert_eq!(merges_placed(&first, &next, 2), Some(1456));
+    for byte in 0..54 {
+        for bit in [0x01, 0x80] {
+            let mut changed = next.clone();
+            changed[byte] ^= bit;
+            assert_eq!(
+                merges_placed(&first, &changed, 2),
+                merges_placed(&first, &changed, 3),
+                "byte {byte}, bit {bit:#x}"
+            );
+        }
+    }
+}
+
+#[test]
+fn tcp_options_are_compared_to_their_last_byte_by_words() {
+    let data = noise(3000);
+    let with_options = |sequence: u32, data: &[u8], option: u8| {
+        let mut segment = Vec::new();
+        segment.extend_from_slice(&8000u16.to_be_bytes());
+        segment.extend_from_slice(&7u16.to_be_bytes());
+        segment.extend_from_slice(&sequence.to_be_bytes());
+        segment.extend_from_slice(&99u32.to_be_bytes());
+        segment.extend_from_slice(&[8 << 4, TCP_ACK, 1, 0, 0, 0, 0, 0]);
+        segment.extend_from_slice(&[1, 1, 8, 10, 0, 0, 0, option, 0, 0, 0, 0]);
+        segment.extend_from_slice(data);
+        let mut frame = frame(TCP, &segment);
+        fill_checksums(&mut frame);
+        frame
+    };
+    let first = with_options(1000, &data[..1444], 1);
+    assert_eq!(segment(&first).map(|segment| segment.header), Some(66));
+    let same = with_options(2444, &data[1444..2888], 1);
+    assert_eq!(merges_placed(&first, &same, 2), Some(1444));
+    for option in [0, 2, 0x81] {
+        let other = with_options(2444, &data[1444..2888], option);
+        assert_eq!(merges_placed(&first, &other, 2), None, "option {option}");
+    }
+    let mut last_differs = same.clone();
+    last_differs[65] ^= 1;
+    assert_eq!(merges_placed(&first, &last_differs, 2), None);
+}
