@@ -25,6 +25,9 @@ const ETHERTYPE_ARP: [u8; 2] = [0x08, 0x06];
 const ICMP: u8 = 1;
 const TCP: u8 = 6;
 const UDP: u8 = 17;
+/// The first 8-byte boundary of a frame placed as the card's driver
+/// places it, 2 bytes past one: where word-by-word work on it starts.
+const WORDS_FROM: usize = 6;
 /// The shortest IPv4 header.
 const IPV4_HEADER: usize = 20;
 /// Where each protocol keeps its checksum, from the start of its header.
@@ -179,39 +182,69 @@ fn copy_sum_words(into: &[AtomicU64], from: &[u64]) -> u64 {
     wide
 }
 
-/// Copies `from` into `into` (of the same length; else nothing is
-/// copied and the sum is `None`) and returns the sum of `from` as
-/// [`sum`] gives it, summed as it is copied when both start on an 8-byte
-/// boundary, else after.
-fn copy_and_sum_piece(into: &mut [u8], from: &[u8]) -> Option<u16> {
+/// Copies `from` into `into` (of the same length) when both start on an
+/// 8-byte boundary and returns the 64-bit ones'-complement sum of `from`
+/// ([`wide_sum`]), summed as it is copied; else copies nothing: `None`.
+fn copy_sum_aligned(into: &mut [u8], from: &[u8]) -> Option<u64> {
     if into.len() != from.len() {
         return None;
     }
     let middle = from.len() / 8 * 8;
     let (into_words, into_end) = into.split_at_mut(middle);
     let (from_words, from_end) = from.split_at(middle);
-    let words = (
-        <[AtomicU64]>::mut_from_bytes(into_words),
-        <[u64]>::ref_from_bytes(from_words),
-    );
-    let (Ok(into_words), Ok(from_words)) = words else {
-        into.copy_from_slice(from);
-        return Some(sum(from));
-    };
+    let into_words = <[AtomicU64]>::mut_from_bytes(into_words).ok()?;
+    let from_words = <[u64]>::ref_from_bytes(from_words).ok()?;
     let wide = copy_sum_words(into_words, from_words);
-    into_end.copy_from_slice(from_end);
-    let wide = add_word(wide, partial_word(from_end, 0));
-    Some(in_order(wide, from.as_ptr().addr()))
+    // No call to `memcpy` for the usual nothing (a frame of whole words).
+    if !from_end.is_empty() {
+        into_end.copy_from_slice(from_end);
+    }
+    Some(add_word(wide, partial_word(from_end, 0)))
+}
+
+/// Copies `from` into `into` (of the same length; else nothing is
+/// copied and the sum is `None`) and returns the sum of `from` as
+/// [`sum`] gives it, summed as it is copied when both start on an 8-byte
+/// boundary, else after.
+fn copy_and_sum_piece(into: &mut [u8], from: &[u8]) -> Option<u16> {
+    if let Some(wide) = copy_sum_aligned(into, from) {
+        return Some(in_order(wide, from.as_ptr().addr()));
+    }
+    if into.len() != from.len() {
+        return None;
+    }
+    into.copy_from_slice(from);
+    Some(sum(from))
+}
+
+/// [`copy_and_sum`] of a frame placed as the card's driver places it, in
+/// both: 2 bytes past an 8-byte boundary. Its first 6 bytes are copied
+/// by loads and stores in line, the rest by words as they are summed —
+/// from [`WORDS_FROM`], so the first word summed holds the Ethernet
+/// header's last 8 bytes, which are taken out of the sum again (adding
+/// their complement). `None`, copying nothing, for a frame placed
+/// otherwise or shorter than [`WORDS_FROM`] and a word.
+fn copy_and_sum_placed(into: &mut [u8], from: &[u8]) -> Option<u16> {
+    let (into_start, into_words) = into.split_at_mut_checked(WORDS_FROM)?;
+    let (from_start, from_words) = from.split_at_checked(WORDS_FROM)?;
+    let into_start = <&mut [u8; WORDS_FROM]>::try_from(into_start).ok()?;
+    let from_start = <&[u8; WORDS_FROM]>::try_from(from_start).ok()?;
+    let first = *<[u64]>::ref_from_bytes(from_words.get(..8)?).ok()?.first()?;
+    let wide = copy_sum_aligned(into_words, from_words)?;
+    *into_start = *from_start;
+    Some(in_order(add_word(wide, !first), 0))
 }
 
 /// Copies the frame `from` into `into` (as long or longer) and returns
 /// its length and the sum of its bytes past the Ethernet header (what
-/// [`checksums_hold_summed`] takes), summed in the copy's own loop when
-/// the bytes past the header start on an 8-byte boundary in both (a
-/// frame placed 2 bytes past one); `None`, copying nothing, when `into`
-/// is too short.
+/// [`checksums_hold_summed`] takes; a sum of 0 may come as `0xffff`, its
+/// other form), summed in the copy's own loop when the frame is placed
+/// alike in both, 2 bytes past an 8-byte boundary; `None`, copying nothing, when `into` is too short.
 pub fn copy_and_sum(into: &mut [u8], from: &[u8]) -> Option<(usize, u16)> {
     let into = into.get_mut(..from.len())?;
+    if let Some(sum) = copy_and_sum_placed(into, from) {
+        return Some((from.len(), sum));
+    }
     let header = ETHERNET_HEADER.min(from.len());
     let (into_header, into_rest) = into.split_at_mut(header);
     let (from_header, from_rest) = from.split_at(header);
@@ -429,9 +462,6 @@ pub fn segment(frame: &[u8]) -> Option<Segment> {
     })
 }
 
-/// Where [`same_by_words`] starts: the first 8-byte boundary of a frame
-/// placed as the card's driver places it, 2 bytes past one.
-const WORDS_FROM: usize = 6;
 /// The bytes of each word from [`WORDS_FROM`] that two segments merged
 /// must have the same, for an IPv4 header without options (TCP from byte
 /// 34): byte `k` of a word is bits `8k..8k + 8` here (little-endian).
