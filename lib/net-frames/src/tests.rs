@@ -170,6 +170,15 @@ fn passes(frame: &[u8]) -> bool {
     let (_, past_header) = copy_and_sum(&mut into, frame).expect("room");
     let plain = checksums_hold(frame);
     assert_eq!(checksums_hold_summed(frame, past_header), plain);
+    // Placed as the driver places frames, and summed as it copies them.
+    let mut words = Vec::new();
+    let at = placed_copy(&mut words, 2, frame);
+    let placed = &zerocopy::IntoBytes::as_bytes(words.as_slice())[at];
+    let mut into_words = Vec::new();
+    let into_at = placed_copy(&mut into_words, 2, frame);
+    let into = &mut zerocopy::IntoBytes::as_mut_bytes(into_words.as_mut_slice())[into_at];
+    let (_, past_header) = copy_and_sum(into, placed).expect("room");
+    assert_eq!(checksums_hold_summed(placed, past_header), plain);
     plain
 }
 
@@ -180,7 +189,7 @@ fn a_summed_check_drops_every_corrupted_segment_as_the_plain_one() {
             let mut packet = frame(protocol, &noise(length));
             fill_checksums(&mut packet);
             assert!(passes(&packet), "protocol {protocol}, length {length}");
-            for at in [ETHERNET_HEADER, 25, 34, 40, packet.len() - 1] {
+            for at in [ETHERNET_HEADER, 16, 20, 23, 25, 26, 33, 34, 40, 51, packet.len() - 1] {
                 let mut corrupted = packet.clone();
                 corrupted[at] ^= 0x21;
                 assert!(!passes(&corrupted), "protocol {protocol}, byte {at}");
