@@ -20,6 +20,7 @@ use interfaces::INetworkDevice;
 use net_frames::{checksums_hold, checksums_hold_summed, fill_checksums, is_for_itself};
 use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
+use zerocopy::IntoBytes;
 
 /// The longest Ethernet frame, without its checksum.
 const MAX_FRAME: usize = 1514;
@@ -157,7 +158,9 @@ impl Card {
             return length;
         };
         let header = segment.header;
-        let mut kept = [0u8; MAX_HEADERS];
+        // Placed as the frame is, 2 bytes past a word, to be copied by words.
+        let mut kept = [0u64; MAX_HEADERS.div_ceil(8) + 1];
+        let kept = &mut kept.as_mut_bytes()[FRAME_ALIGNMENT..];
         let Some(kept) = kept.get_mut(..header) else {
             return length;
         };
@@ -165,9 +168,9 @@ impl Card {
         // headers, and the frame fits.
         while length >= 2 * header && start + length - header + MAX_FRAME <= self.received.len() {
             let at = start + length - header;
-            kept.copy_from_slice(&self.received[at..at + header]);
+            net_frames::copy_headers(kept, &self.received[at..at + header]);
             let Some((next_length, past_header)) = self.take_from_card(at) else {
-                self.received[at..at + header].copy_from_slice(kept);
+                net_frames::copy_headers(&mut self.received[at..at + header], kept);
                 break;
             };
             let (merged, next) = self.received.split_at_mut(at);
@@ -182,7 +185,7 @@ impl Card {
                 self.held[..next_length].copy_from_slice(next);
                 self.held_length = next_length;
             }
-            self.received[at..at + header].copy_from_slice(kept);
+            net_frames::copy_headers(&mut self.received[at..at + header], kept);
             match merged_data {
                 Some(data) => length += data,
                 None => break,

@@ -18,7 +18,8 @@
 //! since reset in microseconds, predictable by whoever knows the boot
 //! time; `ifconfig` says which.
 //!
-//! Depends on `com`, `component`, `interfaces`, `smoltcp` and `sync`.
+//! Depends on `com`, `component`, `interfaces`, `net-frames`, `smoltcp`,
+//! `sync` and `zerocopy`.
 
 #![no_std]
 #![no_main]

@@ -377,3 +377,24 @@ fn tcp_options_are_compared_to_their_last_byte_by_words() {
     last_differs[65] ^= 1;
     assert_eq!(merges_placed(&first, &last_differs, 2), None);
 }
+
+#[test]
+fn headers_are_copied_whole_at_every_placement() {
+    let data = noise(100);
+    let mut from_buffer = std::vec![0u8; 200];
+    let mut into_buffer = std::vec![0u8; 200];
+    for (from_offset, into_offset) in [(2, 2), (2, 3), (0, 0), (5, 5)] {
+        for length in [0, 5, 6, 7, 14, 54, 66, 70] {
+            let from = placed(&mut from_buffer, from_offset, length);
+            from.copy_from_slice(&data[..length]);
+            let from = &*from;
+            let into = placed(&mut into_buffer, into_offset, length);
+            into.fill(0);
+            copy_headers(into, from);
+            assert_eq!(into, &data[..length], "{from_offset} {into_offset} {length}");
+        }
+    }
+    let mut short = [0u8; 4];
+    copy_headers(&mut short, &data[..5]);
+    assert_eq!(short, [0; 4]);
+}
