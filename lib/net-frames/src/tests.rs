@@ -189,7 +189,19 @@ fn a_summed_check_drops_every_corrupted_segment_as_the_plain_one() {
             let mut packet = frame(protocol, &noise(length));
             fill_checksums(&mut packet);
             assert!(passes(&packet), "protocol {protocol}, length {length}");
-            for at in [ETHERNET_HEADER, 16, 20, 23, 25, 26, 33, 34, 40, 51, packet.len() - 1] {
+            for at in [
+                ETHERNET_HEADER,
+                16,
+                20,
+                23,
+                25,
+                26,
+                33,
+                34,
+                40,
+                51,
+                packet.len() - 1,
+            ] {
                 let mut corrupted = packet.clone();
                 corrupted[at] ^= 0x21;
                 assert!(!passes(&corrupted), "protocol {protocol}, byte {at}");
@@ -391,10 +403,36 @@ fn headers_are_copied_whole_at_every_placement() {
             let into = placed(&mut into_buffer, into_offset, length);
             into.fill(0);
             copy_headers(into, from);
-            assert_eq!(into, &data[..length], "{from_offset} {into_offset} {length}");
+            assert_eq!(
+                into,
+                &data[..length],
+                "{from_offset} {into_offset} {length}"
+            );
         }
     }
     let mut short = [0u8; 4];
     copy_headers(&mut short, &data[..5]);
     assert_eq!(short, [0; 4]);
+}
+
+#[test]
+fn a_fold_keeps_the_sum_and_its_zeros() {
+    for wide in [
+        0,
+        1,
+        0xffff,
+        0x1_0000,
+        0x1_fffe,
+        0xffff_ffff,
+        0x1_0000_0000,
+        u64::MAX,
+        u64::MAX - 1,
+        0x8000_0000_0000_ffff,
+    ] {
+        let expected = match wide % 0xffff {
+            0 if wide != 0 => 0xffff,
+            rest => rest,
+        };
+        assert_eq!(u64::from(fold(wide)), expected, "{wide:#x}");
+    }
 }
