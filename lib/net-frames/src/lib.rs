@@ -631,6 +631,29 @@ pub fn merge(
     length: usize,
     next: &[u8],
 ) -> Option<usize> {
+    let tcp = segment.tcp;
+    let headers = merged.get_mut(..segment.header)?;
+    let following = match placed_follower(headers, segment, next) {
+        Some(following) => following?,
+        None => follower(headers, segment, next)?,
+    };
+    let data = next.len() - following.header;
+    let starts_at_end = number_at(next, tcp + TCP_SEQUENCE) == Some(segment.end_sequence);
+    let total = u16::try_from(length + data - ETHERNET_HEADER).ok()?;
+    if !starts_at_end {
+        return None;
+    }
+    put(headers, IPV4_LENGTH, total);
+    headers[tcp + TCP_FLAGS] |= next[tcp + TCP_FLAGS] & TCP_PSH;
+    headers[tcp + TCP_WINDOW..tcp + TCP_WINDOW + 2]
+        .copy_from_slice(&next[tcp + TCP_WINDOW..tcp + TCP_WINDOW + 2]);
+    segment.end_sequence = following.end_sequence;
+    Some(data)
+}
+
+/// `next` as a segment to merge into `headers` (those of `segment`):
+/// with the same headers but for the fields [`merge`] ignores.
+fn follower(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<Segment> {
     let following = self::segment(next)
         .filter(|following| following.header == segment.header && following.tcp == segment.tcp)?;
     let tcp = segment.tcp;
@@ -641,27 +664,39 @@ pub fn merge(
         tcp + TCP_ACKNOWLEDGMENT..tcp + TCP_FLAGS,
         tcp + TCP_OPTIONS..segment.header,
     ];
-    let data = next.len() - following.header;
-    let starts_at_end = number_at(next, tcp + TCP_SEQUENCE) == Some(segment.end_sequence);
-    let total = u16::try_from(length + data - ETHERNET_HEADER).ok()?;
-    let headers = merged.get_mut(..segment.header)?;
-    let differ = || {
-        same.iter()
-            .any(|range| headers.get(range.clone()) != next.get(range.clone()))
-    };
-    let headers_match = match tcp == ETHERNET_HEADER + IPV4_HEADER {
-        true => same_by_words(headers, next).unwrap_or_else(|| !differ()),
-        false => !differ(),
-    };
-    if !starts_at_end || !headers_match {
+    let differ = same
+        .iter()
+        .any(|range| headers.get(range.clone()) != next.get(range.clone()));
+    (!differ).then_some(following)
+}
+
+/// [`follower`] for frames placed as the driver places them, with no
+/// IPv4 options: the headers compared by words ([`same_by_words`]) — and,
+/// once they match, `next` is known to be IPv4 carrying TCP, whole, with
+/// the same header lengths, so what is left to check is what may differ:
+/// its length, flags and data. `None` for frames placed otherwise (for
+/// [`follower`]); `Some(None)` when `next` does not follow.
+fn placed_follower(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<Option<Segment>> {
+    if segment.tcp != ETHERNET_HEADER + IPV4_HEADER {
         return None;
     }
-    put(headers, IPV4_LENGTH, total);
-    headers[tcp + TCP_FLAGS] |= next[tcp + TCP_FLAGS] & TCP_PSH;
-    headers[tcp + TCP_WINDOW..tcp + TCP_WINDOW + 2]
-        .copy_from_slice(&next[tcp + TCP_WINDOW..tcp + TCP_WINDOW + 2]);
-    segment.end_sequence = following.end_sequence;
-    Some(data)
+    if !same_by_words(headers, next)? {
+        return Some(None);
+    }
+    let tcp = segment.tcp;
+    let total = usize::from(u16::from_be_bytes([*next.get(16)?, *next.get(17)?]));
+    let flags = *next.get(tcp + TCP_FLAGS)?;
+    let data = next.len().checked_sub(segment.header).unwrap_or(0);
+    let sequence = number_at(next, tcp + TCP_SEQUENCE)?;
+    let follows = ETHERNET_HEADER + total == next.len()
+        && flags & !(TCP_ACK | TCP_PSH) == 0
+        && flags & TCP_ACK != 0
+        && data > 0;
+    Some(follows.then(|| Segment {
+        header: segment.header,
+        tcp,
+        end_sequence: sequence.wrapping_add(u32::try_from(data).unwrap_or(0)),
+    }))
 }
 
 /// Where an ARP request's fields lie in its frame.

@@ -289,6 +289,7 @@ fn segments_that_do_not_follow_on_or_differ_do_not_merge() {
         assert_eq!(merge(&mut merged, &mut segment, first.len(), &next), None);
         assert_eq!(merged, first);
         assert_eq!(segment, before);
+        assert_eq!(merges_placed(&first, &next, 2), None);
     }
 }
 
