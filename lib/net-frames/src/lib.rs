@@ -686,7 +686,7 @@ fn placed_follower(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<Opt
     let tcp = segment.tcp;
     let total = usize::from(u16::from_be_bytes([*next.get(16)?, *next.get(17)?]));
     let flags = *next.get(tcp + TCP_FLAGS)?;
-    let data = next.len().checked_sub(segment.header).unwrap_or(0);
+    let data = next.len().saturating_sub(segment.header);
     let sequence = number_at(next, tcp + TCP_SEQUENCE)?;
     let follows = ETHERNET_HEADER + total == next.len()
         && flags & !(TCP_ACK | TCP_PSH) == 0
