@@ -144,15 +144,21 @@ fn registered_manager() -> Option<ComPtr<IUnknown>> {
     (address == MANAGER.load(Ordering::Relaxed)).then_some(manager)
 }
 
-/// The process of thread `thread`, if it is one — or the record of a
-/// kernel thread calling into processes.
+/// The record the traps of thread `thread` go by: while it makes a call
+/// from the kernel's space into a process (even a process's own thread,
+/// calling a kernel object that calls on through a kernel-space proxy),
+/// its kernel home; else its process, if it is one.
 fn process_of(thread: u64) -> Option<Arc<Process>> {
+    kernel_calls::home_of(thread).or_else(|| process_by_thread(thread))
+}
+
+/// The process whose thread is `thread`, if there is one.
+pub(crate) fn process_by_thread(thread: u64) -> Option<Arc<Process>> {
     PROCESSES
         .lock()
         .iter()
         .find(|process| process.thread_id() == thread)
         .cloned()
-        .or_else(|| kernel_calls::home_of(thread))
 }
 
 /// The process serving `endpoint`, and its endpoint handle, if a live

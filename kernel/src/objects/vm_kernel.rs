@@ -297,7 +297,14 @@ impl IVmKernelImpl for VmKernel {
             let address = usize::try_from(entry).map_err(|_| Status::INVALID_ARGUMENT)?;
             crate::abi::component_code::thread_start(address).ok_or(Status::INVALID_ARGUMENT)?;
         }
-        let id = user_mode::spawn("user", entry, argument, stack, view, threads::DEFAULT_STACK)?;
+        let id = user_mode::spawn(
+            "user",
+            entry,
+            argument,
+            stack,
+            view,
+            threads::USER_KERNEL_STACK,
+        )?;
         Ok(ThreadObject::create(id))
     }
 
