@@ -182,10 +182,12 @@ pub trait IUserTraps {
     /// Forgets the fast path of thread `thread`'s import `handle` (with
     /// `u64::MAX`, of all its imports).
     fn remove_fast_path(&self, thread: u64, handle: u64) -> Result<()>;
-    /// Hands U-mode thread `thread` to the handler (`t0` =
+    /// Hands thread `thread` to the handler (`t0` =
     /// [`ecall::INTERRUPTED`]) at its first interrupt in U-mode at or
     /// after `time` (the scheduler's ticks; 0: the next; `u64::MAX`:
-    /// never).
+    /// never): a U-mode thread, or a kernel thread in (or about to
+    /// start) a [`IUserTraps::run`], whose outermost run's end drops the
+    /// request.
     fn interrupt_at(&self, thread: u64, time: u64) -> Result<()>;
     /// Exchanges the floating-point registers of thread `thread`, which
     /// must be the calling one (as the `ecall` handler's is), with
