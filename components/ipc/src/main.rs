@@ -21,6 +21,7 @@ extern crate alloc;
 
 mod calls;
 mod heap;
+mod kernel_calls;
 mod process;
 mod serve;
 mod waits;
@@ -99,8 +100,16 @@ impl IProcessManagerImpl for Manager {
     }
 }
 
+/// The kernel's trap hooks while the `ecall` hook is installed: every
+/// migration exchanges floating-point registers through them (twice), so
+/// they are bound once, not per use.
+static TRAPS: Mutex<Option<ComPtr<IUserTraps>>> = Mutex::new(None);
+
 /// The kernel's trap hooks.
 pub(crate) fn traps() -> Result<ComPtr<IUserTraps>> {
+    if let Some(traps) = TRAPS.lock().clone() {
+        return Ok(traps);
+    }
     component::namespace()?
         .bind(KERNEL_PATH, 0)?
         .query::<IUserTraps>()
@@ -110,7 +119,9 @@ pub(crate) fn traps() -> Result<ComPtr<IUserTraps>> {
 /// manager registered at `/sys/ipc`.
 fn install_hook() -> Result<()> {
     let handler: ComPtr<IEcallHandler> = ComObject::create(EcallHandler);
-    traps()?.install_ecall(handler.as_unknown())?;
+    let traps = traps()?;
+    traps.install_ecall(handler.as_unknown())?;
+    *TRAPS.lock() = Some(traps);
     *HELD.lock() = registered_manager();
     Ok(())
 }
@@ -120,7 +131,8 @@ fn install_hook() -> Result<()> {
 fn remove_hook() {
     // Nothing is left to undo if the kernel refuses: the hook answers
     // `ecall`s of threads it has no process for with an error.
-    let _ = traps().and_then(|traps| traps.remove_ecall());
+    let traps = TRAPS.lock().take().map_or_else(traps, Ok);
+    let _ = traps.and_then(|traps| traps.remove_ecall());
     drop(HELD.lock().take());
 }
 
@@ -132,8 +144,16 @@ fn registered_manager() -> Option<ComPtr<IUnknown>> {
     (address == MANAGER.load(Ordering::Relaxed)).then_some(manager)
 }
 
-/// The process of thread `thread`, if it is one.
+/// The record the traps of thread `thread` go by: while it makes a call
+/// from the kernel's space into a process (even a process's own thread,
+/// calling a kernel object that calls on through a kernel-space proxy),
+/// its kernel home; else its process, if it is one.
 fn process_of(thread: u64) -> Option<Arc<Process>> {
+    kernel_calls::home_of(thread).or_else(|| process_by_thread(thread))
+}
+
+/// The process whose thread is `thread`, if there is one.
+pub(crate) fn process_by_thread(thread: u64) -> Option<Arc<Process>> {
     PROCESSES
         .lock()
         .iter()
@@ -148,10 +168,21 @@ pub(crate) fn served(endpoint: &interfaces::IEndpoint) -> Option<(Arc<Process>, 
     serve::served(endpoint, &processes)
 }
 
+/// The process `id` serving the endpoint registered as `name`, and the
+/// endpoint; `STALE_HANDLE` once it is gone.
+pub(crate) fn served_by(id: u64, name: &str) -> Result<(Arc<Process>, u64)> {
+    let processes = PROCESSES.lock().clone();
+    serve::served_where(id, &processes, |export| {
+        export.holder.is_some() && export.name == name
+    })
+    .ok_or(Status::STALE_HANDLE)
+}
+
 /// Asks the kernel to interrupt every thread running a call in `server`
 /// (at its next interrupt in U-mode), so that it goes back to its caller.
 pub(crate) fn interrupt_callers_of(server: &Process) {
-    let processes = PROCESSES.lock().clone();
+    let mut processes = PROCESSES.lock().clone();
+    processes.extend(kernel_calls::homes());
     let mut inside = processes.iter().filter(|process| {
         process
             .calls
@@ -199,11 +230,15 @@ impl IEcallHandlerImpl for EcallHandler {
             }
             calls::Answer::Replace => outcome::REPLACE,
             calls::Answer::Exit => outcome::EXIT,
+            calls::Answer::Finish(status) => {
+                words[..outcome::RESUMED].copy_from_slice(&[i64::from(status.0) as u64, 0, 0]);
+                outcome::FINISH
+            }
         };
         // The kernel reads back only what the outcome takes: a call
         // answered here writes three words, not the whole set.
         let given = match outcome {
-            outcome::RESUME => outcome::RESUMED,
+            outcome::RESUME | outcome::FINISH => outcome::RESUMED,
             outcome::REPLACE => WORDS,
             _ => 0,
         };

@@ -53,6 +53,7 @@ pub mod interposition;
 pub mod kernel;
 mod mutable;
 mod object;
+pub mod proxy;
 mod ptr;
 mod registers;
 mod set_once;
