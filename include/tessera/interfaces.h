@@ -438,6 +438,7 @@ typedef struct IProcessManagerVtbl {
     tsr_status (*create)(void *self, tsr_str name, tsr_str arguments, tsr_str grants, void **out);
     tsr_status (*count)(void *self, uint32_t *out);
     tsr_status (*status)(void *self, uint32_t index, ProcessStatus *out);
+    tsr_status (*move_object)(void *self, tsr_str name, uint64_t id);
 } IProcessManagerVtbl;
 
 /* IProgram (096e02bb-7633-4302-b4fe-c6ada4514258) */

@@ -42,6 +42,10 @@
 //!   the call succeeded (the server saw zeros) and how many of the 33 came
 //!   back as they were; exits with how many did not, or the call's status.
 //! - `serve-counter NAME`: serves an `ICounter` under NAME until killed.
+//! - `host NAME`: serves an `IObjectHost` under NAME until killed: the IPC
+//!   moves a kernel-space counter into it (`move` in the shell), and it
+//!   builds a counter of its own from the counter's state, which answers
+//!   `version` with `HOSTED_VERSION` (3).
 //! - `confined NAME`: run granted only NAME (`run --only --grant NAME`,
 //!   no console): adds to the `ICounter` at NAME, then tries what it was
 //!   not given — binding `/dev/console`, `/counter`, the mutation service
@@ -88,8 +92,10 @@ use app::{Proxy, ecall};
 use com::{ComObject, ComPtr, InOut, Interface, Result, Status, class};
 use interfaces::IConsole;
 use interfaces::ipc::ecall as service;
+use private_interfaces::counter::{CounterStateV1, FORMAT_V1, HOSTED_VERSION};
 use private_interfaces::{
-    ICallback, ICallbackImpl, ICounter, ICounterImpl, IEcho, IEchoImpl, IHello, IRelay, IRelayImpl,
+    ICallback, ICallbackImpl, ICounter, ICounterImpl, IEcho, IEchoImpl, IHello, IObjectHost,
+    IObjectHostImpl, IRelay, IRelayImpl,
 };
 
 mod fp;
@@ -131,6 +137,7 @@ fn main(arguments: &'static str) -> i32 {
         "serve" | "serve-hang" | "serve-fault" | "serve-fp" => serve(words_after(arguments), what),
         "client-fp" => fp::client(words_after(arguments)),
         "serve-counter" => serve_counter(words_after(arguments)),
+        "host" => host(words_after(arguments)),
         "confined" => confined(words_after(arguments)),
         "client" => client(words_after(arguments)).map_or_else(|status| status.0, |()| 0),
         "client-hang" | "client-timeout" => {
@@ -229,10 +236,12 @@ fn serve(name: &str, how: &str) -> i32 {
     app::serve().0
 }
 
-/// The `ICounter` a process serves.
+/// The `ICounter` a process serves, or hosts for a counter moved in.
 #[class(ICounter)]
 struct Counter {
     total: core::sync::atomic::AtomicU64,
+    /// What `version` answers.
+    version: u32,
 }
 
 impl ICounterImpl for Counter {
@@ -246,7 +255,7 @@ impl ICounterImpl for Counter {
     }
 
     fn version(&self) -> Result<u32> {
-        Ok(1)
+        Ok(self.version)
     }
 }
 
@@ -257,6 +266,7 @@ fn serve_counter(name: &str) -> i32 {
     };
     let counter = ComObject::unboxed(Counter {
         total: core::sync::atomic::AtomicU64::new(0),
+        version: 1,
     });
     if let Err(status) = app::register(name, counter.interface::<ICounter>()) {
         return status.0;
@@ -265,6 +275,39 @@ fn serve_counter(name: &str) -> i32 {
         &console,
         format_args!("apptest: serving a counter at {name}"),
     );
+    app::serve().0
+}
+
+/// The `IObjectHost` a process serves: counters moved in become its own.
+#[class(IObjectHost)]
+struct Host;
+
+impl IObjectHostImpl for Host {
+    fn adopt(&self, layout: &com::Guid, state: &[u8]) -> Result<ComPtr<ICounter>> {
+        if *layout != <CounterStateV1 as com::PublishedState>::ID {
+            return Err(Status::NOT_SUPPORTED);
+        }
+        let (format, total) = CounterStateV1::from_carried(state).ok_or(Status::INVALID_ARGUMENT)?;
+        if format != FORMAT_V1 {
+            return Err(Status::NOT_SUPPORTED);
+        }
+        Ok(ComObject::create(Counter {
+            total: AtomicU64::new(total),
+            version: HOSTED_VERSION,
+        }))
+    }
+}
+
+/// Serves a `Host` under `name` until killed.
+fn host(name: &str) -> i32 {
+    let Ok(console) = Proxy::<IConsole>::bind("/dev/console") else {
+        return 100;
+    };
+    let host = ComObject::unboxed(Host);
+    if let Err(status) = app::register(name, host.interface::<IObjectHost>()) {
+        return status.0;
+    }
+    print(&console, format_args!("apptest: hosting objects at {name}"));
     app::serve().0
 }
 
@@ -284,6 +327,7 @@ fn confined(name: &str) -> i32 {
     checks[4] = bind_iid("/sys/ipc", &interfaces::IProcessManager::IID) == Status::ACCESS_DENIED;
     let counter = ComObject::unboxed(Counter {
         total: core::sync::atomic::AtomicU64::new(0),
+        version: 1,
     });
     let object = counter.interface::<ICounter>();
     checks[5] = app::register(name, object).err() == Some(Status::ALREADY_EXISTS);
