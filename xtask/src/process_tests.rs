@@ -58,6 +58,10 @@ pub const TESTS: &[(&str, Test)] = &[
         floating_point_registers_stay_with_the_caller_across_a_call,
     ),
     (
+        "moving_an_object_is_refused_with_a_clear_error",
+        moving_an_object_is_refused_with_a_clear_error,
+    ),
+    (
         "ctrl_c_ends_the_foreground_process_and_keeps_typeahead",
         ctrl_c_ends_the_foreground_process_and_keeps_typeahead,
     ),
@@ -339,6 +343,33 @@ fn a_process_calls_the_counter_through_a_proxy_and_exits(
     );
     machine.run("release /counter")?;
     Ok(())
+}
+
+/// `move` refuses, each with its reason: a process that does not exist,
+/// one that hosts no objects, an object that is not mutable; everything
+/// unloads after.
+fn moving_an_object_is_refused_with_a_clear_error(machine: &mut Machine, _: &str) -> Result<()> {
+    let before = heap_used(machine)?;
+    expect(
+        machine,
+        "move /counter 999",
+        &["error: move: /counter into 999: no such process (or name)"],
+    )?;
+    let echo = start_server(machine, "serve", "/svc/echo")?;
+    expect(
+        machine,
+        &format!("move /counter {echo}"),
+        &["the process hosts no objects"],
+    )?;
+    let host = start_server(machine, "host", "/svc/host")?;
+    let not_mutable = format!("/hello into {host}: not mutable");
+    expect(machine, &format!("move /hello {host}"), &[not_mutable.as_str()])?;
+    expect(machine, "move /counter", &["(usage: move <name> <pid>)"])?;
+    for process in [echo, host] {
+        expect(machine, &format!("kill {process}"), &["ended: killed"])?;
+    }
+    no_process_listed(machine)?;
+    no_modules_and_heap_back_at(machine, before)
 }
 
 fn a_faulting_or_killed_process_ends_and_the_system_goes_on(

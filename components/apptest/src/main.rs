@@ -8,6 +8,12 @@
 //!   total; exits with 0.
 //! - `add N`: adds N to the counter at `/counter` and exits with 0,
 //!   printing nothing (the selftest's thousand cycles).
+//! - `add-many N`: adds 1 to the counter at `/counter` N times, then
+//!   prints how many additions succeeded and the version that answered
+//!   last; exits with 0 if all did.
+//! - `add-until-fails`: adds 1 to the counter at `/counter` every 5 ms
+//!   until an addition fails (its object moved into a host that was then
+//!   killed, say), prints the failure's status and exits with 0.
 //! - `heap N`: collects N numbers in a `Vec`, formats a `String`, boxes
 //!   their sum and fills a 256 KiB vector (past the heap's first growth),
 //!   prints what it made; exits with 0.
@@ -112,6 +118,8 @@ fn main(arguments: &'static str) -> i32 {
     match what {
         "counter" => counter(number).map_or_else(|status| status.0, |()| 0),
         "add" => add(number).map_or_else(|status| status.0, |()| 0),
+        "add-many" => add_many(number).map_or_else(|status| status.0, |()| 0),
+        "add-until-fails" => add_until_fails().map_or_else(|status| status.0, |()| 0),
         "heap" => heap(number).map_or_else(|status| status.0, |()| 0),
         "exit" => i32::try_from(number).unwrap_or(i32::MAX),
         "fault" => fault(),
@@ -307,7 +315,7 @@ fn host(name: &str) -> i32 {
     if let Err(status) = app::register(name, host.interface::<IObjectHost>()) {
         return status.0;
     }
-    print(&console, format_args!("apptest: hosting objects at {name}"));
+    print(&console, format_args!("apptest: serving {name}, an object host"));
     app::serve().0
 }
 
@@ -707,6 +715,40 @@ fn add(amount: u64) -> Result<()> {
         .get()
         .add(amount)
         .map(drop)
+}
+
+fn add_many(count: u64) -> Result<()> {
+    let console = Proxy::<IConsole>::bind("/dev/console")?;
+    let counter = Proxy::<ICounter>::bind("/counter")?;
+    let added = (0..count)
+        .filter(|_| counter.get().add(1).is_ok())
+        .count();
+    let version = counter.get().version()?;
+    print(
+        &console,
+        format_args!("apptest: added 1 {added} times of {count}, counter v{version}"),
+    );
+    if added as u64 == count {
+        Ok(())
+    } else {
+        Err(Status::FAILED)
+    }
+}
+
+fn add_until_fails() -> Result<()> {
+    let console = Proxy::<IConsole>::bind("/dev/console")?;
+    let counter = Proxy::<ICounter>::bind("/counter")?;
+    print(&console, format_args!("apptest: adding until it fails"));
+    let pause = AtomicU32::new(0);
+    let status = loop {
+        if let Err(status) = counter.get().add(1) {
+            break status;
+        }
+        // Sleeps 5 ms: waits on a word nobody wakes.
+        ecall(service::WAIT, 0, [address_of(&pause), 0, 5_000, 0, 0, 0, 0, 0]);
+    };
+    print(&console, format_args!("apptest: add failed: {}", status.0));
+    Ok(())
 }
 
 /// Uses the process's heap: a vector, a string, a box, and a block

@@ -26,7 +26,7 @@ use com::moved::Moved;
 use com::{ComObject, ComPtr, IMutable, IUnknown, Interface, PublishedState, Result, Status, Takeover, class};
 use interfaces::mutate::flags;
 use interfaces::namespace::flags as name_flags;
-use interfaces::{ILoader, IMutate, ITransition, ITransitionImpl};
+use interfaces::{IEndpoint, ILoader, IMutate, ITransition, ITransitionImpl};
 use private_interfaces::counter::CounterStateV1;
 use private_interfaces::{ICounter, IObjectHost};
 
@@ -59,6 +59,7 @@ pub fn move_object(name: &str, pid: u64, processes: &[Arc<Process>]) -> Result<(
     if object.query::<IMutable>().is_err() {
         return Err(Status::ACCESS_DENIED);
     }
+    let host = host.query::<IObjectHost>()?;
     let mutate = namespace
         .bind(interfaces::mutate::PATH, 0)?
         .query::<IMutate>()?;
@@ -67,21 +68,19 @@ pub fn move_object(name: &str, pid: u64, processes: &[Arc<Process>]) -> Result<(
     keep_name(name, &object, process)
 }
 
-/// The kernel-space proxy of the `IObjectHost` endpoint `process` serves;
+/// What the namespace holds for the `IObjectHost` endpoint `process`
+/// serves (its kernel-space proxy comes from `QueryInterface`);
 /// `NO_INTERFACE` when it serves none.
-fn host_in(process: &Process) -> Result<ComPtr<IObjectHost>> {
-    let holder = {
-        let exports = process.exports.lock();
-        let endpoint = exports
-            .find(|export| export.signature.iid == IObjectHost::IID && export.holder.is_some())
-            .ok_or(Status::NO_INTERFACE)?;
-        exports
-            .get(endpoint)?
-            .holder
-            .clone()
-            .ok_or(Status::NO_INTERFACE)?
-    };
-    holder.query::<IObjectHost>()
+fn host_in(process: &Process) -> Result<ComPtr<IEndpoint>> {
+    let exports = process.exports.lock();
+    let endpoint = exports
+        .find(|export| export.signature.iid == IObjectHost::IID && export.holder.is_some())
+        .ok_or(Status::NO_INTERFACE)?;
+    exports
+        .get(endpoint)?
+        .holder
+        .clone()
+        .ok_or(Status::NO_INTERFACE)
 }
 
 /// Registers `object` under `name` again once the module that made it has
