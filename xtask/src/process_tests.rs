@@ -363,7 +363,11 @@ fn moving_an_object_is_refused_with_a_clear_error(machine: &mut Machine, _: &str
     )?;
     let host = start_server(machine, "host", "/svc/host")?;
     let not_mutable = format!("/hello into {host}: not mutable");
-    expect(machine, &format!("move /hello {host}"), &[not_mutable.as_str()])?;
+    expect(
+        machine,
+        &format!("move /hello {host}"),
+        &[not_mutable.as_str()],
+    )?;
     expect(machine, "move /counter", &["(usage: move <name> <pid>)"])?;
     for process in [echo, host] {
         expect(machine, &format!("kill {process}"), &["ended: killed"])?;

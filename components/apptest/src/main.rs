@@ -295,7 +295,8 @@ impl IObjectHostImpl for Host {
         if *layout != <CounterStateV1 as com::PublishedState>::ID {
             return Err(Status::NOT_SUPPORTED);
         }
-        let (format, total) = CounterStateV1::from_carried(state).ok_or(Status::INVALID_ARGUMENT)?;
+        let (format, total) =
+            CounterStateV1::from_carried(state).ok_or(Status::INVALID_ARGUMENT)?;
         if format != FORMAT_V1 {
             return Err(Status::NOT_SUPPORTED);
         }
@@ -315,7 +316,10 @@ fn host(name: &str) -> i32 {
     if let Err(status) = app::register(name, host.interface::<IObjectHost>()) {
         return status.0;
     }
-    print(&console, format_args!("apptest: serving {name}, an object host"));
+    print(
+        &console,
+        format_args!("apptest: serving {name}, an object host"),
+    );
     app::serve().0
 }
 
@@ -720,9 +724,7 @@ fn add(amount: u64) -> Result<()> {
 fn add_many(count: u64) -> Result<()> {
     let console = Proxy::<IConsole>::bind("/dev/console")?;
     let counter = Proxy::<ICounter>::bind("/counter")?;
-    let added = (0..count)
-        .filter(|_| counter.get().add(1).is_ok())
-        .count();
+    let added = (0..count).filter(|_| counter.get().add(1).is_ok()).count();
     let version = counter.get().version()?;
     print(
         &console,
@@ -745,7 +747,11 @@ fn add_until_fails() -> Result<()> {
             break status;
         }
         // Sleeps 5 ms: waits on a word nobody wakes.
-        ecall(service::WAIT, 0, [address_of(&pause), 0, 5_000, 0, 0, 0, 0, 0]);
+        ecall(
+            service::WAIT,
+            0,
+            [address_of(&pause), 0, 5_000, 0, 0, 0, 0, 0],
+        );
     };
     print(&console, format_args!("apptest: add failed: {}", status.0));
     Ok(())

@@ -23,7 +23,10 @@ use alloc::sync::Arc;
 use core::sync::atomic::AtomicU32;
 
 use com::moved::Moved;
-use com::{ComObject, ComPtr, IMutable, IUnknown, Interface, PublishedState, Result, Status, Takeover, class};
+use com::{
+    ComObject, ComPtr, IMutable, IUnknown, Interface, PublishedState, Result, Status, Takeover,
+    class,
+};
 use interfaces::mutate::flags;
 use interfaces::namespace::flags as name_flags;
 use interfaces::{IEndpoint, ILoader, IMutate, ITransition, ITransitionImpl};

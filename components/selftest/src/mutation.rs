@@ -15,6 +15,7 @@
 use core::ops::Deref;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
+use com::moved::Moved;
 use com::{
     Class, ComObject, ComPtr, Gate, IUnknown, Interface, MutableObject, Result, Status, Takeover,
     class, interface, published_state, vtable,
@@ -23,7 +24,6 @@ use interfaces::interpose::filters;
 use interfaces::mutate::flags;
 use interfaces::{IConsole, IFile, IFileImpl, IInterpose, IMutate, ITransition, ITransitionImpl};
 use private_interfaces::console::FIRMWARE_TRANSITION_PATH;
-use com::moved::Moved;
 use private_interfaces::counter::{CounterStateV1, HOSTED_VERSION};
 use private_interfaces::{ICounter, ICounterImpl, IHello, IHelloImpl};
 
@@ -770,7 +770,9 @@ pub fn a_moved_object_forwards() -> Result<()> {
     );
     sys::collect_idle();
     let v1_gone = !sys::loaded("counter");
-    say!("selftest: counter moved under load: {v1} answers by v1, {moved_answers} moved, total {total}");
+    say!(
+        "selftest: counter moved under load: {v1} answers by v1, {moved_answers} moved, total {total}"
+    );
     drop((counter, identity));
     sys::collect_idle();
     let target_released = target.reference_count() == 1;

@@ -128,10 +128,8 @@ unsafe impl<I: Interface> Class for Moved<I> {
     type Vtables = [AtomicPtr<c_void>; 2];
     const IIDS: &'static [Guid] = &[I::IID, IMutable::IID];
     // `IMutable`'s slot, the last, is never held: a mutator calls it.
-    const HELD: &'static [*const c_void] = &[
-        (Self::HOLDING as *const Table).cast(),
-        core::ptr::null(),
-    ];
+    const HELD: &'static [*const c_void] =
+        &[(Self::HOLDING as *const Table).cast(), core::ptr::null()];
 
     fn vtables() -> Self::Vtables {
         let mutable = <IMutable as Implement<Moved<I>, 1>>::VTBL;
@@ -224,7 +222,5 @@ unsafe extern "C" fn held<I: Interface, const M: usize>(
     // SAFETY: `this` is the caller's interface pointer of `I`, alive for
     // the call; whatever table its slot holds now is one of `I`, whose
     // method `M` takes the caller's registers.
-    unsafe {
-        crate::dynamic::raw_call(&*this.cast::<IUnknown>(), M, [a1, a2, a3, a4, a5, a6, a7])
-    }
+    unsafe { crate::dynamic::raw_call(&*this.cast::<IUnknown>(), M, [a1, a2, a3, a4, a5, a6, a7]) }
 }
