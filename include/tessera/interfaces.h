@@ -248,6 +248,7 @@ typedef struct IEcallHandlerVtbl {
 typedef struct IEndpointVtbl {
     IUnknownVtbl base;
     tsr_status (*server)(void *self, uint64_t *out);
+    tsr_status (*proxy)(void *self, uint64_t timeout, void **out);
 } IEndpointVtbl;
 
 /* IEntropySource (c576adf5-5887-4ba4-8245-c06263d57d52) */
@@ -597,6 +598,8 @@ typedef struct IUserTrapsVtbl {
     tsr_status (*remove_fast_path)(void *self, uint64_t thread, uint64_t handle);
     tsr_status (*interrupt_at)(void *self, uint64_t thread, uint64_t time);
     tsr_status (*exchange_fp)(void *self, uint64_t thread, tsr_mut_bytes registers);
+    tsr_status (*current_thread)(void *self, uint64_t *out);
+    tsr_status (*run)(void *self, tsr_bytes registers, uint64_t *out);
 } IUserTrapsVtbl;
 
 /* IVmFactory (3c9e1f7a-52b8-4d06-a1e4-8b7c2d9f0e31) */

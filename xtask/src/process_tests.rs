@@ -42,6 +42,10 @@ pub const TESTS: &[(&str, Test)] = &[
         a_process_serves_an_object_another_process_calls,
     ),
     (
+        "the_shell_calls_a_process_through_a_kernel_space_proxy",
+        the_shell_calls_a_process_through_a_kernel_space_proxy,
+    ),
+    (
         "a_server_killed_during_a_call_or_too_slow_fails_the_call",
         a_server_killed_during_a_call_or_too_slow_fails_the_call,
     ),
@@ -126,6 +130,67 @@ fn a_process_serves_an_object_another_process_calls(machine: &mut Machine, _: &s
         "run --grant /svc/echo apptest client /svc/echo",
         &["apptest: exited with -5"],
     )?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+/// What `call-echo` prints when every call through the proxy came back
+/// right (`apptest serve` marks the out buffer's tail with 0xee).
+const ECHOED: &str = "call-echo: null call ok; echoed 64 bytes (copied: true, tail 0xee); \
+                      reversed: true; characters: 12";
+
+fn the_shell_calls_a_process_through_a_kernel_space_proxy(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    let server = start_server(machine, "serve", "/svc/echo")?;
+    // Scalars, a buffer in and one out, an in-out buffer and a string, from
+    // the shell's own (kernel) thread; again with a timeout.
+    expect(machine, "call-echo /svc/echo", &[ECHOED])?;
+    expect(machine, "call-echo /svc/echo 500", &[ECHOED])?;
+    expect(machine, &format!("kill {server}"), &["ended: killed"])?;
+    expect(
+        machine,
+        "call-echo /svc/echo",
+        &["error: call-echo: /svc/echo: not found"],
+    )?;
+    // A method that never returns: the call times out, and so does the next.
+    let hang = start_server(machine, "serve-hang", "/svc/hang")?;
+    for _ in 0..2 {
+        expect(
+            machine,
+            "call-echo /svc/hang 200",
+            &["error: call-echo: null call: timed out"],
+        )?;
+    }
+    expect(machine, &format!("kill {hang}"), &["ended: killed"])?;
+    // A server faulting in the call, and one whose own thread ends its
+    // process while the call hangs in it: the caller gets `KILLED`.
+    start_server(machine, "serve-fault", "/svc/fault")?;
+    expect(
+        machine,
+        "call-echo /svc/fault",
+        &["error: call-echo: null call: killed"],
+    )?;
+    start_server(machine, "serve-hang-exit", "/svc/exits")?;
+    expect(
+        machine,
+        "call-echo /svc/exits",
+        &["error: call-echo: null call: killed"],
+    )?;
+    // An owned interface a process's method gives back is a kernel-space
+    // proxy too; its release runs the object's `Release` in the server.
+    let relay = start_server(machine, "relay-serve", "/svc/relay")?;
+    for _ in 0..2 {
+        expect(
+            machine,
+            "call-relay /svc/relay",
+            &["call-relay: counter at 7; live 1 then 0 after release"],
+        )?;
+    }
+    expect(machine, &format!("kill {relay}"), &["ended: killed"])?;
+    // `ps` lists each ended process once and lets it go.
+    no_process_listed(machine)?;
     no_modules_and_heap_back_at(machine, before)
 }
 

@@ -142,7 +142,9 @@ fn main(arguments: &'static str) -> i32 {
         "spin" => loop {
             core::hint::spin_loop();
         },
-        "serve" | "serve-hang" | "serve-fault" | "serve-fp" => serve(words_after(arguments), what),
+        "serve" | "serve-hang" | "serve-hang-exit" | "serve-fault" | "serve-fp" => {
+            serve(words_after(arguments), what)
+        }
         "client-fp" => fp::client(words_after(arguments)),
         "serve-counter" => serve_counter(words_after(arguments)),
         "host" => host(words_after(arguments)),
@@ -219,6 +221,10 @@ impl IEchoImpl for Echo {
         data.reverse();
         Ok(())
     }
+
+    fn characters(&self, text: &str) -> Result<u32> {
+        Ok(u32::try_from(text.chars().count()).unwrap_or(u32::MAX))
+    }
 }
 
 /// Serves an `Echo` under `name` until killed; `how` is the mode's name.
@@ -227,7 +233,7 @@ fn serve(name: &str, how: &str) -> i32 {
         return 100;
     };
     let echo = ComObject::unboxed(Echo {
-        hang: how == "serve-hang",
+        hang: how.starts_with("serve-hang"),
         fault: how == "serve-fault",
         fp: how == "serve-fp",
     });
@@ -240,6 +246,20 @@ fn serve(name: &str, how: &str) -> i32 {
             );
             return status.0;
         }
+    }
+    if how == "serve-hang-exit" {
+        // Ends its process half a second on, whatever call hangs in it.
+        let word = core::sync::atomic::AtomicU32::new(0);
+        let (a0, _) = ecall(
+            service::WAIT,
+            0,
+            [address_of(&word), 0, 500_000, 0, 0, 0, 0, 0],
+        );
+        return if status_of(a0) == Status::TIMED_OUT {
+            7
+        } else {
+            8
+        };
     }
     app::serve().0
 }

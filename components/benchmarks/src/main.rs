@@ -191,6 +191,10 @@ const BENCHMARKS: &[Benchmark] = &[
         "cross-space call, 64-byte in and out buffers",
         processes::buffers_call,
     ),
+    (
+        "kernel-to-process null call",
+        processes::kernel_to_process_null_call,
+    ),
     ("process create + exit", processes::create_and_exit),
     // Last: they need the disk `cargo xtask bench` attaches.
     ("virtio-blk raw read", storage::block_read),

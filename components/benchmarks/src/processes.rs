@@ -2,8 +2,10 @@
 //! object in the kernel's space with arguments in registers only, and
 //! with 64-byte buffers in and out, as the process itself measures them
 //! (`apptest`, which reads `instret` in U-mode around the proxy call and
-//! exits with the least count); and creating a process of the empty
-//! application and waiting for its exit, measured here.
+//! exits with the least count); a round trip the other way, from here
+//! through a kernel-space proxy into a process serving an `IEcho`
+//! (`apptest serve`); and creating a process of the empty application and
+//! waiting for its exit, measured here.
 
 use com::{ComObject, ComPtr, InOut, Result, Status, class};
 use interfaces::ipc::MANAGER_PATH;
@@ -15,6 +17,8 @@ use crate::Meter;
 
 /// Where the benchmarks serve their `IEcho` to the process they run.
 const ECHO_PATH: &str = "/bench/echo";
+/// Where the process they run serves its `IEcho` to them.
+const SERVED_PATH: &str = "/bench/served-echo";
 /// Calls a timing process makes; it keeps the least.
 const ROUNDS: &str = "20";
 
@@ -37,6 +41,10 @@ impl IEchoImpl for Echo {
     fn reverse(&self, mut data: InOut<'_>) -> Result<()> {
         data.reverse();
         Ok(())
+    }
+
+    fn characters(&self, text: &str) -> Result<u32> {
+        Ok(u32::try_from(text.chars().count()).unwrap_or(u32::MAX))
     }
 }
 
@@ -70,6 +78,41 @@ pub fn null_call(_: &Meter) -> Result<u64> {
 
 pub fn buffers_call(_: &Meter) -> Result<u64> {
     timed_in_process("buffers")
+}
+
+/// A null call from here (the kernel's space) into a process serving an
+/// `IEcho` (`apptest serve`), through the kernel-space proxy its endpoint
+/// gives: the proxy's stub, the IPC's copies and records, the nested
+/// U-mode run on this thread, the server's dispatch and its `RETURN`.
+pub fn kernel_to_process_null_call(meter: &Meter) -> Result<u64> {
+    let manager = manager()?;
+    let arguments = alloc::format!("serve {SERVED_PATH}");
+    let grants = alloc::format!("/dev/console {SERVED_PATH}");
+    let server = manager.create("apptest", &arguments, &grants)?;
+    let measured = served_echo().map(|echo| {
+        meter.measure(|| {
+            let _ = core::hint::black_box(echo.nothing());
+        })
+    });
+    // The server's end takes its name with it.
+    let _ = server.kill();
+    let _ = server.wait();
+    measured
+}
+
+/// The `IEcho` the server process registers at `SERVED_PATH`, once it
+/// has (waiting up to a few seconds for it).
+fn served_echo() -> Result<ComPtr<IEcho>> {
+    let namespace = component::namespace()?;
+    let scheduler = component::threads::scheduler()?;
+    let step = (scheduler.ticks_per_second()? / 100).max(1);
+    for _ in 0..500 {
+        if let Ok(object) = namespace.bind(SERVED_PATH, 0) {
+            return object.query::<IEcho>();
+        }
+        scheduler.sleep_until(scheduler.now()? + step)?;
+    }
+    Err(Status::TIMED_OUT)
 }
 
 /// Creating a process of the empty application (`emptyapp`, whose `main`

@@ -56,7 +56,7 @@ static QUERY_INTERFACE: MethodSignature = MethodSignature {
 
 /// What a call into a process's object for its `Release` copies: nothing
 /// (`ecall::RELEASE_METHOD`).
-static RELEASE: MethodSignature = MethodSignature {
+pub static RELEASE: MethodSignature = MethodSignature {
     name: "Release",
     args: &[],
     ret: None,
@@ -73,6 +73,9 @@ pub enum Answer {
     Replace,
     /// Ends.
     Exit,
+    /// Ends the run of a kernel thread calling a process's object, with
+    /// this status.
+    Finish(Status),
 }
 
 /// Handles one `ecall` (or interruption) of the thread of `home` on its
@@ -151,7 +154,8 @@ fn failed(status: Status) -> Answer {
 /// Ends the innermost call of `home`'s thread with `status`.
 fn left(home: &Arc<Process>, status: Status, full: &mut [u64; ecall::FULL]) -> Answer {
     match serve::leave(home, status, full) {
-        Ok(()) => Answer::Replace,
+        Ok(serve::Left::Replaced) => Answer::Replace,
+        Ok(serve::Left::Finished(status)) => Answer::Finish(status),
         Err(status) => failed(status),
     }
 }
@@ -326,7 +330,8 @@ fn release(
         owned: None,
         timeout: import.timeout,
     };
-    match serve::enter(home, process, request, &[0; REGISTERS], full) {
+    let memory = Memory::of(process)?;
+    match serve::enter(home, process, request, (&[0; REGISTERS], &memory), full) {
         Ok(()) => Ok(Called::Entered),
         // The server is ending: its object goes with it.
         Err(_) => Ok(Called::Here(0, 0)),
@@ -345,7 +350,8 @@ fn query(
     iid: u64,
     full: &mut [u64; ecall::FULL],
 ) -> Result<Called> {
-    let guid = read_iid(&Memory::of(process)?, iid)?;
+    let memory = Memory::of(process)?;
+    let guid = read_iid(&memory, iid)?;
     let signature = importable(guid)?;
     let (target, timeout) = {
         let imports = process.imports.lock();
@@ -376,7 +382,7 @@ fn query(
     };
     let mut arguments = [0; REGISTERS];
     arguments[0] = iid;
-    serve::enter(home, process, request, &arguments, full)?;
+    serve::enter(home, process, request, (&arguments, &memory), full)?;
     Ok(Called::Entered)
 }
 
@@ -423,7 +429,8 @@ fn call_import(
                 owned: None,
                 timeout,
             };
-            serve::enter(home, process, request, &registers, full)?;
+            let memory = Memory::of(process)?;
+            serve::enter(home, process, request, (&registers, &memory), full)?;
             return Ok(Called::Entered);
         }
     };

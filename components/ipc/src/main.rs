@@ -21,6 +21,7 @@ extern crate alloc;
 
 mod calls;
 mod heap;
+mod kernel_calls;
 mod mobility;
 mod process;
 mod serve;
@@ -139,13 +140,15 @@ fn registered_manager() -> Option<ComPtr<IUnknown>> {
     (address == MANAGER.load(Ordering::Relaxed)).then_some(manager)
 }
 
-/// The process of thread `thread`, if it is one.
+/// The process of thread `thread`, if it is one — or the record of a
+/// kernel thread calling into processes.
 fn process_of(thread: u64) -> Option<Arc<Process>> {
     PROCESSES
         .lock()
         .iter()
         .find(|process| process.thread_id() == thread)
         .cloned()
+        .or_else(|| kernel_calls::home_of(thread))
 }
 
 /// The process serving `endpoint`, and its endpoint handle, if a live
@@ -155,10 +158,21 @@ pub(crate) fn served(endpoint: &interfaces::IEndpoint) -> Option<(Arc<Process>, 
     serve::served(endpoint, &processes)
 }
 
+/// The process `id` serving the endpoint registered as `name`, and the
+/// endpoint; `STALE_HANDLE` once it is gone.
+pub(crate) fn served_by(id: u64, name: &str) -> Result<(Arc<Process>, u64)> {
+    let processes = PROCESSES.lock().clone();
+    serve::served_where(id, &processes, |export| {
+        export.holder.is_some() && export.name == name
+    })
+    .ok_or(Status::STALE_HANDLE)
+}
+
 /// Asks the kernel to interrupt every thread running a call in `server`
 /// (at its next interrupt in U-mode), so that it goes back to its caller.
 pub(crate) fn interrupt_callers_of(server: &Process) {
-    let processes = PROCESSES.lock().clone();
+    let mut processes = PROCESSES.lock().clone();
+    processes.extend(kernel_calls::homes());
     let mut inside = processes.iter().filter(|process| {
         process
             .calls
@@ -206,11 +220,15 @@ impl IEcallHandlerImpl for EcallHandler {
             }
             calls::Answer::Replace => outcome::REPLACE,
             calls::Answer::Exit => outcome::EXIT,
+            calls::Answer::Finish(status) => {
+                words[..outcome::RESUMED].copy_from_slice(&[i64::from(status.0) as u64, 0, 0]);
+                outcome::FINISH
+            }
         };
         // The kernel reads back only what the outcome takes: a call
         // answered here writes three words, not the whole set.
         let given = match outcome {
-            outcome::RESUME => outcome::RESUMED,
+            outcome::RESUME | outcome::FINISH => outcome::RESUMED,
             outcome::REPLACE => WORDS,
             _ => 0,
         };

@@ -37,6 +37,11 @@ use crate::process::Process;
 
 /// How long the move may wait for calls to leave the object.
 const MOVE_TIMEOUT_US: u64 = 1_000_000;
+/// How long a call into the host may take — its `adopt`, and each call
+/// the moved object forwards (its proxy is made with the same): a host
+/// that hangs fails the call with `TIMED_OUT`, rather than hold the
+/// object's callers for ever.
+const HOST_TIMEOUT_MS: u64 = 1_000;
 /// How often, [`PAUSE_US`] apart, the mover collects idle modules until
 /// the old module's registration of the name has gone.
 const NAME_TRIES: u32 = 100;
@@ -54,7 +59,7 @@ const LOADER_PATH: &str = "/sys/loader";
 pub fn move_object(name: &str, pid: u64, processes: &[Arc<Process>]) -> Result<()> {
     let process = processes
         .iter()
-        .find(|process| process.id() == pid && !process.is_ending())
+        .find(|process| process.id() == pid && !process.is_ending() && !process.is_kernel())
         .ok_or(Status::NOT_FOUND)?;
     let host = host_in(process)?;
     let namespace = component::namespace()?;
@@ -62,7 +67,7 @@ pub fn move_object(name: &str, pid: u64, processes: &[Arc<Process>]) -> Result<(
     if object.query::<IMutable>().is_err() {
         return Err(Status::ACCESS_DENIED);
     }
-    let host = host.query::<IObjectHost>()?;
+    let host = host.proxy(HOST_TIMEOUT_MS)?.query::<IObjectHost>()?;
     let mutate = namespace
         .bind(interfaces::mutate::PATH, 0)?
         .query::<IMutate>()?;
@@ -72,7 +77,7 @@ pub fn move_object(name: &str, pid: u64, processes: &[Arc<Process>]) -> Result<(
 }
 
 /// What the namespace holds for the `IObjectHost` endpoint `process`
-/// serves (its kernel-space proxy comes from `QueryInterface`);
+/// serves (it makes the endpoint's kernel-space proxies);
 /// `NO_INTERFACE` when it serves none.
 fn host_in(process: &Process) -> Result<ComPtr<IEndpoint>> {
     let exports = process.exports.lock();

@@ -85,7 +85,8 @@ pub struct Process {
     id: u64,
     name: String,
     grants: Vec<String>,
-    thread: ComPtr<IThread>,
+    /// Its thread (`None` for a kernel thread's record, [`Process::kernel`]).
+    thread: Option<ComPtr<IThread>>,
     thread_id: u64,
     /// Its space, for copying arguments where its regions allow;
     /// `None` once freed.
@@ -119,6 +120,9 @@ pub struct Process {
     /// Names of objects moved into it (`crate::mobility`), unregistered
     /// with its own.
     pub moved_names: Mutex<Vec<String>>,
+    /// For a kernel thread's record: the call that ended its run, for the
+    /// kernel caller to copy the results of (`crate::kernel_calls`).
+    pub finished: Mutex<Option<Migration>>,
 }
 
 /// The next process's id.
@@ -148,7 +152,7 @@ impl Process {
             name: String::from(name),
             grants: grants.split_whitespace().map(String::from).collect(),
             thread_id: thread.id()?,
-            thread,
+            thread: Some(thread),
             space: Mutex::new(Some(space)),
             space_number,
             view,
@@ -162,7 +166,42 @@ impl Process {
             waits: Mutex::new(None),
             runtime: Mutex::new((0, 0)),
             moved_names: Mutex::new(Vec::new()),
+            finished: Mutex::new(None),
         })
+    }
+
+    /// The record of kernel thread `thread_id` while it calls objects
+    /// processes serve: no image, space, view or names of its own — only
+    /// its calls (`calls`), the first of which it made from the kernel's
+    /// space, so that the thread's traps while it runs in servers find
+    /// their records as a process's thread's do.
+    pub fn kernel(thread_id: u64) -> Process {
+        Process {
+            id: NEXT_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
+            name: String::new(),
+            grants: Vec::new(),
+            thread: None,
+            thread_id,
+            space: Mutex::new(None),
+            space_number: 0,
+            view: Mutex::new(None),
+            imports: Mutex::new(Table::default()),
+            exports: Mutex::new(Table::default()),
+            ending: AtomicBool::new(false),
+            call_stacks: Mutex::new((0, 0)),
+            exit_code: Mutex::new(None),
+            calls: Mutex::new(Vec::new()),
+            heap_end: Mutex::new(crate::heap::HEAP_BASE),
+            waits: Mutex::new(None),
+            runtime: Mutex::new((0, 0)),
+            moved_names: Mutex::new(Vec::new()),
+            finished: Mutex::new(None),
+        }
+    }
+
+    /// True for a kernel thread's record ([`Process::kernel`]).
+    pub fn is_kernel(&self) -> bool {
+        self.thread.is_none()
     }
 
     /// Records its runtime's dispatch entry and proxy table, once
@@ -179,6 +218,11 @@ impl Process {
     /// Its dispatch entry and proxies' method table (0 if not told).
     pub fn runtime(&self) -> (u64, u64) {
         *self.runtime.lock()
+    }
+
+    /// Its thread; `NOT_SUPPORTED` for a kernel thread's record.
+    fn thread(&self) -> Result<&IThread> {
+        self.thread.as_deref().ok_or(Status::NOT_SUPPORTED)
     }
 
     /// Its thread's id.
@@ -252,7 +296,7 @@ impl Process {
     /// Waits until its thread has ended: its exit code, or the status
     /// that ended it.
     pub fn wait(&self) -> Result<i32> {
-        self.thread.wait()?;
+        self.thread()?.wait()?;
         Ok(self.exit_code.lock().unwrap_or(0))
     }
 
@@ -264,7 +308,7 @@ impl Process {
     /// (to `exit(0)`, say). Then it is marked ending, so calls into it
     /// and a wait that starts after see it.
     pub fn kill(&self) -> Result<()> {
-        let killed = self.thread.kill();
+        let killed = self.thread().and_then(|thread| thread.kill());
         self.set_ending();
         crate::interrupt_callers_of(self);
         crate::waits::end(self);
@@ -349,7 +393,7 @@ impl Process {
         if state != interfaces::threads::state::EXITED {
             return None;
         }
-        Some(match self.thread.wait() {
+        Some(match self.thread().ok()?.wait() {
             Ok(()) => self.exit_code.lock().unwrap_or(0),
             Err(status) => status.0,
         })

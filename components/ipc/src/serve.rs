@@ -105,15 +105,41 @@ pub struct Request {
 }
 
 /// What the namespace holds for an endpoint: binding its name from a
-/// process imports the endpoint.
-#[class(IEndpoint)]
+/// process imports the endpoint; from the kernel's space, asking it for
+/// the served interface gives a kernel-space proxy (`crate::kernel_calls`).
+#[class(IEndpoint, query(EndpointObject::proxy_for))]
 pub struct EndpointObject {
     server: u64,
+    /// The name it is registered under (its endpoint's, unique).
+    name: String,
+}
+
+impl EndpointObject {
+    /// A kernel-space proxy for `iid` if it is the served interface (with
+    /// no timeout): `QueryInterface`'s answer beyond `IEndpoint`.
+    fn proxy_for(&self, iid: &Guid) -> Option<ComPtr<com::IUnknown>> {
+        self.proxy_with(*iid, 0).ok()
+    }
+
+    /// A kernel-space proxy of the served interface, if it is `iid` (any
+    /// with `None`), whose calls time out after `timeout` milliseconds.
+    fn proxy_with(&self, iid: Guid, timeout: u64) -> Result<ComPtr<com::IUnknown>> {
+        let (server, endpoint) = crate::served_by(self.server, &self.name)?;
+        let (_, _, signature) = callee(&server, endpoint)?;
+        if signature.iid != iid && iid != Guid([0; 16]) {
+            return Err(Status::NO_INTERFACE);
+        }
+        crate::kernel_calls::proxy(server, endpoint, signature, timeout)
+    }
 }
 
 impl IEndpointImpl for EndpointObject {
     fn server(&self) -> Result<u64> {
         Ok(self.server)
+    }
+
+    fn proxy(&self, timeout: u64) -> Result<ComPtr<com::IUnknown>> {
+        self.proxy_with(Guid([0; 16]), timeout)
     }
 }
 
@@ -131,6 +157,7 @@ pub fn register(
     }
     let holder: ComPtr<IEndpoint> = ComObject::try_create(EndpointObject {
         server: process.id(),
+        name: String::from(name),
     })?;
     let endpoint = process.exports.lock().insert(Export {
         object,
@@ -154,14 +181,24 @@ pub fn register(
 /// the endpoint, if `object` is one of the live processes'.
 pub fn served(object: &IEndpoint, processes: &[Arc<Process>]) -> Option<(Arc<Process>, u64)> {
     let id = object.server().ok()?;
-    let server = processes.iter().find(|process| process.id() == id)?;
-    let exports = server.exports.lock();
-    let endpoint = exports.find(|export| {
+    served_where(id, processes, |export| {
         export
             .holder
             .as_ref()
             .is_some_and(|holder| holder.as_raw() == object.as_raw())
-    })?;
+    })
+}
+
+/// The endpoint of process `id` among `processes` that `is` picks out,
+/// and its server.
+pub fn served_where(
+    id: u64,
+    processes: &[Arc<Process>],
+    is: impl Fn(&Export) -> bool,
+) -> Option<(Arc<Process>, u64)> {
+    let server = processes.iter().find(|process| process.id() == id)?;
+    let exports = server.exports.lock();
+    let endpoint = exports.find(&is)?;
     Some((server.clone(), server.handle(endpoint)))
 }
 
@@ -228,22 +265,26 @@ impl ServerStack for Stack<'_> {
 }
 
 /// The object, dispatch entry and signature of `server`'s endpoint
-/// `endpoint`.
+/// `endpoint`; `KILLED` once the server is ending (its endpoints may be
+/// freed already).
 pub fn callee(server: &Process, endpoint: u64) -> Result<(u64, u64, &'static InterfaceSignature)> {
+    if server.is_ending() {
+        return Err(Status::KILLED);
+    }
     let exports = server.exports.lock();
     let export = exports.get(server.table_handle(endpoint)?)?;
     Ok((export.object, export.dispatch, export.signature))
 }
 
 /// Starts `request` for the thread of `home`, now in `caller`'s space,
-/// with the caller's argument registers `arguments` (`a1`..`a7`) and
-/// registers `full`; on success `full` holds the registers the thread
-/// enters the server with.
+/// with the caller's argument registers `arguments` (`a1`..`a7`, reaching
+/// into `memory`: the caller's) and registers `full`; on success `full`
+/// holds the registers the thread enters the server with.
 pub fn enter(
     home: &Process,
     caller: &Arc<Process>,
     request: Request,
-    arguments: &[u64; com::dynamic::REGISTERS],
+    (arguments, memory): (&[u64; com::dynamic::REGISTERS], &impl UserMemory),
     full: &mut [u64; ecall::FULL],
 ) -> Result<()> {
     let server = &request.server;
@@ -256,7 +297,7 @@ pub fn enter(
         (None, Some(ArgKind::OwnedInterface(iid))) => Some(crate::calls::importable(iid)?),
         (None, _) => None,
     };
-    let mut call = Call::decode(declared, arguments, &Memory::of(caller)?)?;
+    let mut call = Call::decode(declared, arguments, memory)?;
     let mut lent = Lent::default();
     let handles = call.translate(|iid, word| lend(caller, server, iid, word, &mut lent));
     let handles = match handles {
@@ -286,6 +327,7 @@ pub fn enter(
     let ((registers, result), sp) = match laid.and_then(|laid| {
         server.view()?.switch_to()?;
         if let Err(status) = exchange_fp(home, &mut fp) {
+            // (A kernel caller has no view here: its own puts it back.)
             let _ = caller.view().and_then(|view| view.switch_to());
             return Err(status);
         }
@@ -489,11 +531,31 @@ fn give_back(
     signature: &'static InterfaceSignature,
     word: u64,
 ) -> Result<u64> {
+    match given(server, signature, word)? {
+        Given::Target(target) => import_target(caller, target, signature),
+        Given::Owned(endpoint) => import_endpoint(caller, server, endpoint, signature)
+            .inspect_err(|_| forget_owned(server, endpoint)),
+    }
+}
+
+/// What an owned interface result of a server is.
+pub enum Given {
+    /// One of its proxies: what it imports (and the IID it is of).
+    Target((Target, Guid)),
+    /// Its own object, now its owned endpoint with this handle (no import
+    /// of it yet: [`forget_owned`] undoes it).
+    Owned(u64),
+}
+
+/// What the owned interface result `word` (of `signature`) of `server`
+/// is: one of its proxies, or its own object, exported as an owned
+/// endpoint. `NULL_POINTER` for 0.
+pub fn given(server: &Process, signature: &'static InterfaceSignature, word: u64) -> Result<Given> {
     if word == 0 {
         return Err(Status::NULL_POINTER);
     }
     if let Some(target) = proxy_of(server, word)? {
-        return import_target(caller, target, signature);
+        return Ok(Given::Target(target));
     }
     let (dispatch, _) = server.runtime();
     let endpoint = server.handle(server.exports.lock().insert(Export {
@@ -505,11 +567,14 @@ fn give_back(
         owned: true,
         imports: 0,
     })?);
-    import_endpoint(caller, server, endpoint, signature).inspect_err(|_| {
-        if let Ok(handle) = server.table_handle(endpoint) {
-            drop(server.exports.lock().remove(handle));
-        }
-    })
+    Ok(Given::Owned(endpoint))
+}
+
+/// Frees the owned endpoint [`given`] made, when nothing could import it.
+pub fn forget_owned(server: &Process, endpoint: u64) {
+    if let Ok(handle) = server.table_handle(endpoint) {
+        drop(server.exports.lock().remove(handle));
+    }
 }
 
 /// Exchanges the floating-point registers of `home`'s thread (the one
@@ -531,15 +596,28 @@ fn deadline_after(milliseconds: u64) -> u64 {
     now.saturating_add(milliseconds.saturating_mul(per_second) / 1000)
 }
 
+/// How a call ended for its caller.
+pub enum Left {
+    /// The thread goes back to its caller in U-mode with the registers set.
+    Replaced,
+    /// The caller is a kernel thread: its run ends with this status (the
+    /// record waits in its home's `finished` for the caller's results).
+    Finished(Status),
+}
+
 /// Ends the innermost call of `home`'s thread with the server's `status`:
 /// copies the results back if it is `OK`, makes the caller's space the
 /// thread's view again, and sets `full` to the caller's registers after
 /// its `ecall`, with the call's status and value in `a0` and `a1`.
 /// A caller that is itself a server being killed is left too (`KILLED`),
 /// down to the first live one: the thread never goes back into a dead
-/// process's code. `NOT_FOUND` when the thread is in no call.
-pub fn leave(home: &Arc<Process>, status: Status, full: &mut [u64; ecall::FULL]) -> Result<()> {
+/// process's code. A call a kernel thread made ends its run instead
+/// (`Finished`). `NOT_FOUND` when the thread is in no call.
+pub fn leave(home: &Arc<Process>, status: Status, full: &mut [u64; ecall::FULL]) -> Result<Left> {
     let mut record = home.calls.lock().pop().ok_or(Status::NOT_FOUND)?;
+    if Arc::ptr_eq(&record.caller, home) && home.is_kernel() {
+        return Ok(finish_kernel_call(home, record, status));
+    }
     let mut answer = if status.is_ok() {
         results(&mut record)
     } else {
@@ -552,6 +630,9 @@ pub fn leave(home: &Arc<Process>, status: Status, full: &mut [u64; ecall::FULL])
         let Some(outer) = home.calls.lock().pop() else {
             break;
         };
+        if Arc::ptr_eq(&outer.caller, home) && home.is_kernel() {
+            return Ok(finish_kernel_call(home, outer, Status::KILLED));
+        }
         outer.server.free_call_stack(outer.stack);
         revoke(&outer);
         timed |= outer.deadline != u64::MAX;
@@ -564,14 +645,7 @@ pub fn leave(home: &Arc<Process>, status: Status, full: &mut [u64; ecall::FULL])
     let _ = record.caller.view().and_then(|view| view.switch_to());
     let _ = exchange_fp(home, &mut record.fp);
     if timed {
-        let outer = home
-            .calls
-            .lock()
-            .iter()
-            .map(|call| call.deadline)
-            .min()
-            .unwrap_or(u64::MAX);
-        let _ = crate::traps().and_then(|traps| traps.interrupt_at(home.thread_id(), outer));
+        reset_deadline(home);
     }
     *full = record.saved;
     full[0] = full[0].wrapping_add(4);
@@ -579,7 +653,57 @@ pub fn leave(home: &Arc<Process>, status: Status, full: &mut [u64; ecall::FULL])
         Ok(value) => (0, value, record.stored),
         Err(status) => (i64::from(status.0) as u64, 0, 0),
     };
-    Ok(())
+    Ok(Left::Replaced)
+}
+
+/// Asks the kernel to interrupt `home`'s thread at the nearest deadline
+/// of the calls it is still in (never, if none has one).
+fn reset_deadline(home: &Process) {
+    let outer = home
+        .calls
+        .lock()
+        .iter()
+        .map(|call| call.deadline)
+        .min()
+        .unwrap_or(u64::MAX);
+    let _ = crate::traps().and_then(|traps| traps.interrupt_at(home.thread_id(), outer));
+}
+
+/// Ends `record`, a call a kernel thread made (`home` is its record),
+/// with `status`: what it lent is revoked and the thread's floating-point
+/// registers are its own again; its results are copied by the caller
+/// (`crate::kernel_calls`), which takes the record from `finished` (its
+/// call stack is given back there). The thread's view is put back by the
+/// kernel when the run ends.
+fn finish_kernel_call(home: &Process, mut record: Migration, status: Status) -> Left {
+    revoke(&record);
+    let _ = exchange_fp(home, &mut record.fp);
+    if record.deadline != u64::MAX {
+        reset_deadline(home);
+    }
+    *home.finished.lock() = Some(record);
+    Left::Finished(status)
+}
+
+/// Drops the records of `home`'s thread above the first `depth`: a run
+/// of a kernel thread that the kernel ended without the handler (an
+/// exception no hook took, say) leaves its records behind. Their call
+/// stacks are given back and what they lent revoked, and the thread gets
+/// its floating-point registers of before the outermost of them.
+pub fn unwind(home: &Process, depth: usize) {
+    let mut dropped = None;
+    while home.calls.lock().len() > depth {
+        let Some(record) = home.calls.lock().pop() else {
+            break;
+        };
+        record.server.free_call_stack(record.stack);
+        revoke(&record);
+        dropped = Some(record);
+    }
+    if let Some(mut outermost) = dropped {
+        let _ = exchange_fp(home, &mut outermost.fp);
+        reset_deadline(home);
+    }
 }
 
 /// The results of a call whose server returned `OK`, copied back to the

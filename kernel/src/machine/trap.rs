@@ -89,7 +89,8 @@ pub mod cause {
     pub const STORE_PAGE_FAULT: u64 = 15;
 }
 
-const FRAME_SIZE: usize = core::mem::size_of::<TrapFrame>();
+/// Bytes of a [`TrapFrame`] on the stack.
+pub const FRAME_SIZE: usize = core::mem::size_of::<TrapFrame>();
 const _: () = assert!(FRAME_SIZE == 288, "trap_entry's offsets assume this layout");
 
 core::arch::global_asm!(

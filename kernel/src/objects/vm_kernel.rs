@@ -114,6 +114,27 @@ impl IUserTrapsImpl for VmKernel {
         }
     }
 
+    fn current_thread(&self) -> Result<u64> {
+        Ok(threads::current_id())
+    }
+
+    fn run(&self, registers: &[u8]) -> Result<u64> {
+        let mut words = [0u64; ecall::FULL];
+        if registers.len() != ecall::FULL * 8 {
+            return Err(Status::INVALID_ARGUMENT);
+        }
+        for (word, bytes) in words.iter_mut().zip(registers.as_chunks::<8>().0) {
+            *word = u64::from_le_bytes(*bytes);
+        }
+        let (status, value) = user_mode::run(&words);
+        match status {
+            0 => Ok(value),
+            status => Err(Status(
+                i32::try_from(status.cast_signed()).unwrap_or(Status::FAILED.0),
+            )),
+        }
+    }
+
     fn remove_ecall(&self) -> Result<()> {
         drop(take_fast_paths(|_| true));
         user_mode::set_ecall_hook(None);
@@ -205,7 +226,7 @@ fn on_ecall(thread: u64, frame: &mut TrapFrame, interrupted: Option<Status>) -> 
     let outcome = handler.ecall(thread, &mut bytes.0)?;
     // Only the words the outcome takes are read back (a call's three).
     let taken = match outcome {
-        outcome::RESUME => outcome::RESUMED,
+        outcome::RESUME | outcome::FINISH => outcome::RESUMED,
         outcome::REPLACE => words.len(),
         _ => 0,
     };
@@ -223,6 +244,10 @@ fn on_ecall(thread: u64, frame: &mut TrapFrame, interrupted: Option<Status>) -> 
             frame.sepc = full[0];
             frame.registers[1..].copy_from_slice(&full[1..]);
             Ecalled::Replaced
+        }
+        outcome::FINISH => {
+            frame.registers[A0..A0 + outcome::RESUMED].copy_from_slice(&words[..outcome::RESUMED]);
+            Ecalled::Finished
         }
         _ => Ecalled::Exit,
     })

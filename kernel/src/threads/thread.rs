@@ -96,6 +96,11 @@ pub struct Thread {
     /// interrupted (`u64::MAX`: never).
     #[cfg(feature = "loader")]
     pub interrupt_at: u64,
+    /// While a kernel thread runs U-mode code nested in its kernel code
+    /// (`user_mode::run`): the address of the innermost run's record on
+    /// its stack (0: in none).
+    #[cfg(feature = "loader")]
+    pub run: u64,
 }
 
 impl Thread {
@@ -159,6 +164,8 @@ impl Thread {
             killed: false,
             #[cfg(feature = "loader")]
             interrupt_at: u64::MAX,
+            #[cfg(feature = "loader")]
+            run: 0,
         }
     }
 

@@ -39,6 +39,9 @@ pub enum Ecalled {
     Replaced,
     /// End the thread (`OK`).
     Exit,
+    /// End the thread's nested run ([`run`]) with the status and value
+    /// the hook wrote in the frame's `a0` and `a1`.
+    Finished,
 }
 
 /// The installed `ecall` hook (none: an `ecall` ends the thread).
@@ -51,19 +54,21 @@ pub fn set_ecall_hook(hook: Option<EcallHook>) {
 
 /// Marks U-mode thread `id` killed: it ends with `KILLED` at its next trap
 /// from U-mode. `NOT_SUPPORTED` for any other thread (a kernel or
-/// component thread may hold kernel locks), `NOT_FOUND` for no thread.
+/// component thread may hold kernel locks, even one in a [`run`]: its
+/// run is ended by the hook instead), `NOT_FOUND` for no thread.
 pub fn kill(id: ThreadId) -> Result<()> {
-    with_user_thread(id, |thread| thread.killed = true)
+    with_user_thread(id, false, |thread| thread.killed = true)
 }
 
-/// Runs `change` on U-mode thread `id` with the scheduler locked:
-/// `NOT_SUPPORTED` for any other thread, `NOT_FOUND` for no thread.
-fn with_user_thread(id: ThreadId, change: impl FnOnce(&mut Thread)) -> Result<()> {
+/// Runs `change` on U-mode thread `id` (or, with `any`, on any thread)
+/// with the scheduler locked: `NOT_SUPPORTED` for any other thread,
+/// `NOT_FOUND` for no thread.
+fn with_user_thread(id: ThreadId, any: bool, change: impl FnOnce(&mut Thread)) -> Result<()> {
     interrupt_mask::without(|| {
         with_scheduler(|scheduler| {
             let thread = scheduler.threads.iter_mut().find(|thread| thread.id == id);
             let thread = thread.ok_or(Status::NOT_FOUND)?;
-            if !matches!(thread.entry, Entry::User { .. }) {
+            if !matches!(thread.entry, Entry::User { .. }) && !any {
                 return Err(Status::NOT_SUPPORTED);
             }
             change(thread);
@@ -82,9 +87,66 @@ pub fn after_interrupt(frame: &mut TrapFrame) {
     }
     match offer(frame, Status::OK) {
         Ok(Ecalled::Resume | Ecalled::Replaced) => {}
-        Ok(Ecalled::Exit) => super::exit_with(Status::OK),
-        Err(status) => super::exit_with(status),
+        Ok(Ecalled::Finished) => finish_run(frame),
+        Ok(Ecalled::Exit) => end(frame, Status::OK),
+        Err(status) => end(frame, status),
     }
+}
+
+/// Runs `registers` (`pc`, then `x1`..`x31`) in U-mode on the calling
+/// thread, in its view as it is, nested in the kernel code that calls
+/// this: its traps are handled as any U-mode thread's, on this stack,
+/// until the `ecall` hook answers [`Ecalled::Finished`] (or the run
+/// would end the thread: an exception nobody takes, say), which ends the
+/// run. The status and value it ended with (`a0`, `a1`); interrupts are
+/// enabled or not as before. The view is what the run left (the caller
+/// set the server's before, and puts its own back).
+pub fn run(registers: &[u64; 32]) -> (u64, u64) {
+    let enabled = interrupt_mask::disable();
+    let mut record = user::Run::default();
+    let mut outer = 0;
+    let ended = user::run(registers, &mut record, |address| {
+        // Interrupts are off: no trap can see the record half-told.
+        let _ = with_scheduler(|scheduler| {
+            if let Some(me) = scheduler.current_mut() {
+                outer = core::mem::replace(&mut me.run, address);
+            }
+        });
+    });
+    let _ = with_scheduler(|scheduler| {
+        if let Some(me) = scheduler.current_mut() {
+            me.run = outer;
+            if outer == 0 {
+                // An interruption asked for the run must not meet the next.
+                me.interrupt_at = u64::MAX;
+            }
+        }
+    });
+    interrupt_mask::restore(enabled);
+    ended
+}
+
+/// The record of the calling thread's innermost [`run`] (0: none;
+/// interrupts disabled).
+fn running() -> u64 {
+    with_scheduler(|scheduler| scheduler.current_mut().map_or(0, |me| me.run)).unwrap_or(0)
+}
+
+/// Ends the calling thread's innermost [`run`] with the status and value
+/// in `frame`'s `a0` and `a1` (what the hook wrote), from the handling of
+/// `frame`; a thread in none ends (`UNHANDLED_TRAP`: no hook answers so
+/// for a U-mode thread).
+fn finish_run(frame: &TrapFrame) -> ! {
+    user::finish(running(), frame, frame.registers[10], frame.registers[11]);
+    super::exit_with(Status::UNHANDLED_TRAP)
+}
+
+/// Ends the calling thread with `status` — or, for a kernel thread in a
+/// [`run`], the run, with that status: a kernel thread is never ended by
+/// what its U-mode code did.
+fn end(frame: &TrapFrame, status: Status) -> ! {
+    user::finish(running(), frame, i64::from(status.0) as u64, 0);
+    super::exit_with(status)
 }
 
 /// Hands the calling thread's interruption `why` to the `ecall` hook (none
@@ -117,12 +179,13 @@ fn interruption_due() -> bool {
     .unwrap_or(false)
 }
 
-/// Asks for U-mode thread `id` to be handed to the `ecall` hook as
-/// interrupted at its first interrupt in U-mode at or after `time` (the
-/// scheduler's ticks; 0: the next; `u64::MAX`: never again).
-/// `NOT_SUPPORTED` for any other thread, `NOT_FOUND` for no thread.
+/// Asks for thread `id` to be handed to the `ecall` hook as interrupted
+/// at its first interrupt in U-mode at or after `time` (the scheduler's
+/// ticks; 0: the next; `u64::MAX`: never again): a U-mode thread, or a
+/// kernel thread about to [`run`] U-mode code or in a run (the request
+/// goes with the outermost run's end). `NOT_FOUND` for no thread.
 pub fn interrupt_at(id: ThreadId, time: u64) -> Result<()> {
-    with_user_thread(id, |thread| thread.interrupt_at = time)
+    with_user_thread(id, true, |thread| thread.interrupt_at = time)
 }
 
 /// Ends the calling thread with `KILLED` if it was killed (interrupts
@@ -218,7 +281,7 @@ pub fn on_exception(frame: &mut TrapFrame) {
             cause::INSTRUCTION_ACCESS_FAULT | cause::INSTRUCTION_PAGE_FAULT
         )
     {
-        super::exit_with(Status::OK);
+        end(frame, Status::OK);
     }
     let outcome = match code {
         cause::INSTRUCTION_PAGE_FAULT | cause::LOAD_PAGE_FAULT | cause::STORE_PAGE_FAULT => {
@@ -228,8 +291,9 @@ pub fn on_exception(frame: &mut TrapFrame) {
             }
         }
         cause::USER_ECALL => match run_ecall_hook(frame).inspect(|_| end_if_killed()) {
-            Ok(true) => return,
-            Ok(false) => super::exit_with(Status::OK),
+            Ok(Ecalled::Resume | Ecalled::Replaced) => return,
+            Ok(Ecalled::Finished) => finish_run(frame),
+            Ok(Ecalled::Exit) => end(frame, Status::OK),
             Err(status) => status,
         },
         cause::ILLEGAL_INSTRUCTION => Status::ILLEGAL_INSTRUCTION,
@@ -243,8 +307,10 @@ pub fn on_exception(frame: &mut TrapFrame) {
     };
     // A thread running a call in another process's space goes back to its
     // caller with the error instead, if the hook says so.
-    if offer(frame, outcome) == Ok(Ecalled::Replaced) {
-        return;
+    match offer(frame, outcome) {
+        Ok(Ecalled::Replaced) => return,
+        Ok(Ecalled::Finished) => finish_run(frame),
+        _ => {}
     }
     kputln!(
         "threads: thread ",
@@ -256,26 +322,23 @@ pub fn on_exception(frame: &mut TrapFrame) {
         " stval=",
         Hex(frame.stval)
     );
-    super::exit_with(outcome)
+    end(frame, outcome)
 }
 
 /// Hands an `ecall` to its hook with interrupts enabled, then steps past
-/// it unless the hook replaced the frame; `UNHANDLED_TRAP` when none is
+/// it if the hook answered it in place; `UNHANDLED_TRAP` when none is
 /// installed.
-fn run_ecall_hook(frame: &mut TrapFrame) -> Result<bool> {
+fn run_ecall_hook(frame: &mut TrapFrame) -> Result<Ecalled> {
     let hook = interrupt_mask::without(|| ECALL_HOOK.with(|slot| *slot).flatten())
         .ok_or(Status::UNHANDLED_TRAP)?;
     interrupt_mask::enable();
     let outcome = hook(super::current_id(), frame, None);
     interrupt_mask::disable();
-    match outcome? {
-        Ecalled::Resume => {
-            frame.sepc = frame.sepc.wrapping_add(4);
-            Ok(true)
-        }
-        Ecalled::Replaced => Ok(true),
-        Ecalled::Exit => Ok(false),
+    let outcome = outcome?;
+    if outcome == Ecalled::Resume {
+        frame.sepc = frame.sepc.wrapping_add(4);
     }
+    Ok(outcome)
 }
 
 /// Asks the page-fault hook, with interrupts enabled (the thread runs on

@@ -11,11 +11,15 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let item: ItemStruct = syn::parse2(item)?;
     let mut mutable = false;
     let mut published = None;
+    let mut query = None;
     let mut interfaces: Vec<Path> = Vec::new();
     for option in options {
         match option {
             Meta::Path(path) if path.is_ident("mutable") => mutable = true,
             Meta::Path(path) => interfaces.push(path),
+            Meta::List(list) if list.path.is_ident("query") => {
+                query = Some(syn::parse2::<syn::Expr>(list.tokens)?);
+            }
             Meta::List(list) if list.path.is_ident("mutable") => {
                 mutable = true;
                 published = Some(published_state(&item, syn::parse2(list.tokens)?)?);
@@ -23,7 +27,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             other => {
                 return Err(syn::Error::new_spanned(
                     other,
-                    "expected an interface, `mutable` or `mutable(PublishedState)`",
+                    "expected an interface, `mutable`, `mutable(PublishedState)` or `query(function)`",
                 ));
             }
         }
@@ -83,6 +87,16 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             }
         }
     });
+    let query = query.map(|function| {
+        quote! {
+            fn query_other(
+                &self,
+                iid: &::com::Guid,
+            ) -> ::core::option::Option<::com::ComPtr<::com::IUnknown>> {
+                (#function)(self, iid)
+            }
+        }
+    });
     let count = interfaces.len();
     let slots = 0..count;
     let has_interface = interfaces.iter().enumerate().map(|(slot, interface)| {
@@ -103,6 +117,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             type Vtables = [::core::sync::atomic::AtomicPtr<::core::ffi::c_void>; #count];
             const IIDS: &'static [::com::Guid] = &[#(<#interfaces as ::com::Interface>::IID),*];
             #gate
+            #query
             fn vtables() -> Self::Vtables {
                 [#(::core::sync::atomic::AtomicPtr::new(
                     (<#interfaces as ::com::Implement<#name, #slots>>::VTBL

@@ -54,6 +54,7 @@ pub mod kernel;
 pub mod moved;
 mod mutable;
 mod object;
+pub mod proxy;
 mod ptr;
 mod registers;
 mod set_once;

@@ -49,6 +49,14 @@ pub unsafe trait Class: Sized + Send + Sync + 'static {
     fn gate(&self) -> Option<&Gate> {
         None
     }
+    /// For classes declared `query(function)`: what `QueryInterface`
+    /// answers for an IID none of its slots has (`function(self, iid)`:
+    /// another object standing for it, such as a proxy); `None` (the
+    /// default) is `NO_INTERFACE`.
+    #[inline(always)]
+    fn query_other(&self, _iid: &Guid) -> Option<ComPtr<IUnknown>> {
+        None
+    }
 }
 
 /// A fixed array of vtable pointers (implemented for every array length).
@@ -278,7 +286,21 @@ unsafe extern "C" fn query_interface_thunk<T: Class, const SLOT: usize>(
     let object = unsafe { ComObject::<T>::from_slot::<SLOT>(this) };
     // SAFETY: slot 0 starts the object's `T::IIDS.len()` slots; the rest is
     // forwarded from the caller, by the ABI.
-    unsafe { query_interface(object.slot(0), T::IIDS, &object.references, iid, out) }
+    let status = unsafe { query_interface(object.slot(0), T::IIDS, &object.references, iid, out) };
+    if status != Status::NO_INTERFACE {
+        return status;
+    }
+    // SAFETY: `query_interface` read `iid` (non-null, readable by the ABI)
+    // and wrote `out` (non-null, writable) before answering `NO_INTERFACE`.
+    unsafe {
+        match object.value().query_other(&*iid) {
+            Some(other) => {
+                out.write(other.into_raw().cast());
+                Status::OK
+            }
+            None => status,
+        }
+    }
 }
 
 /// `QueryInterface` of an object whose vtable slots start at `slots`, one

@@ -106,6 +106,10 @@ pub mod outcome {
     /// words, `pc` first) as the handler left it: the thread goes on
     /// somewhere else (into a server, or back to its caller).
     pub const REPLACE: u32 = 2;
+    /// Ends the calling kernel thread's run (`IUserTraps::run`) with
+    /// `a0` (a status) and `a1` (a value) as the handler left them (the
+    /// first [`RESUMED`] words); a thread in no run ends.
+    pub const FINISH: u32 = 3;
 }
 
 /// What a process is doing (`ProcessStatus::state`).
@@ -190,6 +194,20 @@ pub trait IUserTraps {
     /// `registers` held, and `registers` gets what it had.
     /// `INVALID_ARGUMENT` for another thread or another length.
     fn exchange_fp(&self, thread: u64, registers: &mut [u8]) -> Result<()>;
+    /// The calling thread's id (the `thread` the handler is given for
+    /// its traps).
+    fn current_thread(&self) -> Result<u64>;
+    /// Runs `registers` (`pc`, then `x1`..`x31`: [`ecall::FULL`]
+    /// little-endian words) in U-mode on the calling thread — a kernel
+    /// thread calling an object a process serves — in its view as it is
+    /// (the caller sets the server's first, and puts its own back after),
+    /// nested in its kernel code: its traps go to the handler as any
+    /// U-mode thread's (with this thread's id), until the handler answers
+    /// [`outcome::FINISH`]; the `a1` it left then, or its `a0` as the
+    /// error. An exception that would end a U-mode thread, or an `EXIT`
+    /// answer, ends the run with that status instead.
+    /// `INVALID_ARGUMENT` for another length.
+    fn run(&self, registers: &[u8]) -> Result<u64>;
 }
 
 /// Bytes of a thread's floating-point registers (`IUserTraps::exchange_fp`).
@@ -201,6 +219,11 @@ pub const FP_BYTES: usize = 33 * 8;
 pub trait IEndpoint {
     /// The id of the process serving it.
     fn server(&self) -> Result<u64>;
+    /// A proxy of the served interface for a caller in the kernel's space
+    /// (what `QueryInterface` for that interface gives, with no timeout),
+    /// whose calls run in the server on the calling thread and return
+    /// `TIMED_OUT` after `timeout` milliseconds (0: never).
+    fn proxy(&self, timeout: u64) -> Result<ComPtr<IUnknown>>;
 }
 
 #[interface("8b3f4e5d-6c70-4192-adbe-2f3a4b5c6d7e")]

@@ -30,6 +30,7 @@ mod tests;
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use com::dynamic::{Arg, REGISTERS};
 use com::{ArgKind, Guid, MethodSignature, Result, Status};
@@ -47,6 +48,111 @@ pub trait UserMemory {
     fn check_writable(&self, address: u64, length: u64) -> Result<()>;
     /// Copies `data` to `address` (checked writable first).
     fn write(&self, address: u64, data: &[u8]) -> Result<()>;
+}
+
+/// A kernel-space caller's memory as far as one call's arguments reach
+/// (a proxy made by `com::proxy` lends them): the buffers, strings and
+/// IIDs it passed, readable, output and in-out buffers writable too, and
+/// the area a record result goes in. Any other range is `OUT_OF_RANGE`:
+/// a kernel caller's call is decoded and copied back by the same
+/// [`Call`] as a process's, and nothing dereferences its addresses but
+/// through the borrows it lent.
+pub struct LentMemory<'c, 'a> {
+    args: RefCell<&'c mut [Arg<'a>]>,
+    result: RefCell<&'c mut [u8]>,
+}
+
+impl<'c, 'a> LentMemory<'c, 'a> {
+    /// The memory of `args` and `result`.
+    pub fn new(args: &'c mut [Arg<'a>], result: &'c mut [u8]) -> LentMemory<'c, 'a> {
+        LentMemory {
+            args: RefCell::new(args),
+            result: RefCell::new(result),
+        }
+    }
+
+    /// Runs `each` on every region (its first byte's address, and its
+    /// bytes) until it gives an answer.
+    fn find<T>(&self, mut each: impl FnMut(u64, Region<'_>) -> Option<T>) -> Option<T> {
+        let mut args = self.args.borrow_mut();
+        for arg in args.iter_mut() {
+            let found = match arg {
+                Arg::In(bytes) => each(address_of(bytes), Region::Read(bytes)),
+                Arg::Text(text) => each(address_of(text.as_bytes()), Region::Read(text.as_bytes())),
+                Arg::Guid(guid) => each(address_of(&guid.0), Region::Read(&guid.0)),
+                Arg::Out(bytes) => each(address_of(bytes), Region::Write(bytes)),
+                Arg::Word(_) | Arg::None => None,
+            };
+            if found.is_some() {
+                return found;
+            }
+        }
+        let mut result = self.result.borrow_mut();
+        each(address_of(&result), Region::Write(&mut result))
+    }
+}
+
+/// One region of a [`LentMemory`].
+enum Region<'r> {
+    Read(&'r [u8]),
+    Write(&'r mut [u8]),
+}
+
+impl Region<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Region::Read(bytes) => bytes,
+            Region::Write(bytes) => bytes,
+        }
+    }
+}
+
+/// The address of `bytes`' first byte, as the caller passed it.
+fn address_of(bytes: &[u8]) -> u64 {
+    bytes.as_ptr().expose_provenance() as u64
+}
+
+/// The range `[address, address + length)` within a region at `start` of
+/// `size` bytes, as indexes into it, if it lies inside.
+fn within(start: u64, size: usize, address: u64, length: u64) -> Option<core::ops::Range<usize>> {
+    let offset = address.checked_sub(start)?;
+    let end = offset.checked_add(length)?;
+    if end > size as u64 {
+        return None;
+    }
+    Some(usize::try_from(offset).ok()?..usize::try_from(end).ok()?)
+}
+
+impl UserMemory for LentMemory<'_, '_> {
+    fn read(&self, address: u64, buffer: &mut [u8]) -> Result<()> {
+        let length = buffer.len() as u64;
+        self.find(|start, region| {
+            let bytes = region.bytes();
+            buffer.copy_from_slice(bytes.get(within(start, bytes.len(), address, length)?)?);
+            Some(())
+        })
+        .ok_or(Status::OUT_OF_RANGE)
+    }
+
+    fn check_writable(&self, address: u64, length: u64) -> Result<()> {
+        self.find(|start, region| match region {
+            Region::Write(bytes) => within(start, bytes.len(), address, length).map(|_| ()),
+            Region::Read(_) => None,
+        })
+        .ok_or(Status::OUT_OF_RANGE)
+    }
+
+    fn write(&self, address: u64, data: &[u8]) -> Result<()> {
+        self.find(|start, region| match region {
+            Region::Write(bytes) => {
+                let range = within(start, bytes.len(), address, data.len() as u64)?;
+                bytes.get_mut(range)?.copy_from_slice(data);
+                Some(())
+            }
+            Region::Read(_) => None,
+        })
+        .ok_or(Status::OUT_OF_RANGE)
+    }
 }
 
 /// One argument, copied into kernel memory.

@@ -426,3 +426,53 @@ fn arguments_laid_out_in_a_server_come_back_to_the_caller() {
         Err(Status::OUT_OF_RANGE)
     );
 }
+
+/// The address of `bytes` as a caller passes it.
+fn lent_address(bytes: &[u8]) -> u64 {
+    bytes.as_ptr() as u64
+}
+
+#[test]
+fn lent_memory_reaches_only_the_lent_buffers_and_the_result_area() {
+    let input = *b"input bytes";
+    let text = "text";
+    let mut output = [0u8; 8];
+    let output_at = lent_address(&output);
+    let mut result = [0u8; 16];
+    let result_at = lent_address(&result);
+    let mut args = [Arg::In(&input), Arg::Text(text), Arg::Out(&mut output)];
+    {
+        let memory = LentMemory::new(&mut args, &mut result);
+        let mut read = [0u8; 5];
+        memory
+            .read(lent_address(&input) + 6, &mut read)
+            .expect("inside the input");
+        assert_eq!(&read, b"bytes");
+        // One byte past a buffer, or a buffer read as written, is refused.
+        let mut past = [0u8; 5];
+        assert_eq!(
+            memory.read(lent_address(&input) + 7, &mut past),
+            Err(Status::OUT_OF_RANGE)
+        );
+        assert_eq!(
+            memory.write(lent_address(text.as_bytes()), b"x"),
+            Err(Status::OUT_OF_RANGE)
+        );
+        assert_eq!(
+            memory.check_writable(lent_address(&input), 1),
+            Err(Status::OUT_OF_RANGE)
+        );
+        memory.check_writable(output_at, 8).expect("the output");
+        memory
+            .write(output_at + 2, b"out")
+            .expect("inside the output");
+        memory.write(result_at, &[7; 16]).expect("the result area");
+        assert_eq!(
+            memory.write(result_at + 1, &[7; 16]),
+            Err(Status::OUT_OF_RANGE)
+        );
+        assert_eq!(memory.read(0x1000, &mut read), Err(Status::OUT_OF_RANGE));
+    }
+    assert_eq!(&output, b"\0\0out\0\0\0");
+    assert_eq!(result, [7; 16]);
+}

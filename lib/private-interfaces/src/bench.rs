@@ -25,4 +25,7 @@ pub trait IEcho {
     /// Reverses `data` in place (an in-out buffer: copied in and back
     /// across spaces).
     fn reverse(&self, data: InOut<'_>) -> Result<()>;
+    /// How many characters `text` has (a string: checked UTF-8 across
+    /// spaces).
+    fn characters(&self, text: &str) -> Result<u32>;
 }

@@ -121,6 +121,18 @@ const COMMANDS: &[Command] = &[
         run: processes::run,
     },
     Command {
+        name: "call-echo",
+        usage: "call-echo <name> [timeout-ms]",
+        summary: "call the IEcho at a name from the shell (a process's: by proxy)",
+        run: processes::call_echo,
+    },
+    Command {
+        name: "call-relay",
+        usage: "call-relay <name>",
+        summary: "have the IRelay at a name make a counter, call and release it",
+        run: processes::call_relay,
+    },
+    Command {
         name: "kill",
         usage: "kill <pid>",
         summary: "end a background process",

@@ -11,7 +11,8 @@ use core::fmt::Write;
 
 use com::Status;
 use interfaces::ipc::{MANAGER_PATH, ProcessStatus, process_state};
-use interfaces::{IProcessManager, IScheduler, IUserProcess};
+use interfaces::{IEndpoint, IProcessManager, IScheduler, IUserProcess};
+use private_interfaces::{IEcho, IRelay};
 
 use crate::context::{Context, Failure, Outcome, SCHEDULER_PATH, absolute, failed, service};
 use crate::line::{CTRL_C, MAX_LINE};
@@ -217,6 +218,73 @@ fn line(status: &ProcessStatus) -> String {
         format!("space-{}", status.space),
         status.imports
     )
+}
+
+/// `call-echo NAME [MS]`: calls the `IEcho` at `NAME` from the shell's own
+/// thread — for an object a process serves, through a kernel-space proxy
+/// (with a timeout of `MS` milliseconds, if given) — a null call, 64
+/// bytes in and 80 out, 16 bytes reversed in place and a string, and
+/// prints what came back.
+pub fn call_echo(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    let (name, timeout) = match arguments {
+        [name] => (*name, 0),
+        [name, timeout] => (*name, timeout.parse().map_err(|_| Failure::Usage)?),
+        _ => return Err(Failure::Usage),
+    };
+    let name = absolute(name);
+    let object = context.namespace.bind(&name, 0).map_err(failed(&name))?;
+    let echo = match object.query::<IEndpoint>() {
+        Ok(endpoint) if timeout != 0 => endpoint
+            .proxy(timeout)
+            .and_then(|proxy| proxy.query::<IEcho>()),
+        _ => object.query::<IEcho>(),
+    }
+    .map_err(failed(&name))?;
+    echo.nothing().map_err(failed("null call"))?;
+    let data: [u8; 64] = core::array::from_fn(|index| u8::try_from(index).unwrap_or(0));
+    let mut out = [0x55u8; 80];
+    let echoed = echo.echo(&data, &mut out).map_err(failed("echo"))?;
+    let copied = out.get(..echoed) == data.get(..echoed);
+    let mut reversed: [u8; 16] = core::array::from_fn(|index| u8::try_from(index).unwrap_or(0));
+    echo.reverse(com::InOut(&mut reversed))
+        .map_err(failed("reverse"))?;
+    let reversed = reversed.iter().rev().copied().eq(0..16u8);
+    let characters = echo
+        .characters("héllo, wörld")
+        .map_err(failed("characters"))?;
+    let _ = writeln!(
+        context.output,
+        "call-echo: null call ok; echoed {echoed} bytes (copied: {copied}, tail {:#04x}); reversed: {reversed}; characters: {characters}",
+        out[79]
+    );
+    Ok(None)
+}
+
+/// `call-relay NAME`: asks the `IRelay` at `NAME` (a process's, by a
+/// kernel-space proxy) for a counter starting at 5 — an owned interface
+/// its process makes, which comes back as a kernel-space proxy too —
+/// adds 2 through it, releases it, and prints what the relay counts live
+/// before and after the release.
+pub fn call_relay(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    let [name] = arguments else {
+        return Err(Failure::Usage);
+    };
+    let name = absolute(name);
+    let relay = context
+        .namespace
+        .bind(&name, 0)
+        .and_then(|object| object.query::<IRelay>())
+        .map_err(failed(&name))?;
+    let counter = relay.make(5).map_err(failed("make"))?;
+    let total = counter.add(2).map_err(failed("add"))?;
+    let live = relay.live().map_err(failed("live"))?;
+    drop(counter);
+    let after = relay.live().map_err(failed("live"))?;
+    let _ = writeln!(
+        context.output,
+        "call-relay: counter at {total}; live {live} then {after} after release"
+    );
+    Ok(None)
 }
 
 #[cfg(test)]
