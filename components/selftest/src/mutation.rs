@@ -22,7 +22,9 @@ use com::{
 };
 use interfaces::interpose::filters;
 use interfaces::mutate::flags;
-use interfaces::{IConsole, IFile, IFileImpl, IInterpose, IMutate, ITransition, ITransitionImpl};
+use interfaces::{
+    IConsole, IFile, IFileImpl, IInterpose, IMutate, IProcessManager, ITransition, ITransitionImpl,
+};
 use private_interfaces::console::FIRMWARE_TRANSITION_PATH;
 use private_interfaces::counter::{CounterStateV1, HOSTED_VERSION};
 use private_interfaces::{ICounter, ICounterImpl, IHello, IHelloImpl};
@@ -785,6 +787,75 @@ pub fn a_moved_object_forwards() -> Result<()> {
     if !same_object || !v1_gone || !target_released || again != Err(Status::NOT_SUPPORTED) {
         return fail(format_args!(
             "same object {same_object}; v1 unloaded {v1_gone}; target released {target_released}; moved again: {again:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// Where the host process of [`a_counter_moves_into_a_process`] serves.
+const HOST_PATH: &str = "/svc/selftest-host";
+
+/// Object mobility end to end: `counter` v1's object moves into a process
+/// (`apptest host`) through the IPC while 8 threads add to it — none lost,
+/// every answer from one side, the last ones from the process — and
+/// keeps its identity and its name; killing the host makes its calls
+/// fail (no hang), and its name goes with the host.
+pub fn a_counter_moves_into_a_process() -> Result<()> {
+    let root = sys::namespace();
+    let manager = root
+        .bind(interfaces::ipc::MANAGER_PATH, 0)?
+        .query::<IProcessManager>()?;
+    let host = manager.create(
+        "apptest",
+        &alloc::format!("host {HOST_PATH}"),
+        &alloc::format!("/dev/console {HOST_PATH}"),
+    )?;
+    let served = (0..1000).any(|_| {
+        sys::sleep_ms(1);
+        root.bind(HOST_PATH, 0).is_ok()
+    });
+    let counter = root.bind("/counter", 0)?.query::<ICounter>()?;
+    let identity = counter.query::<IUnknown>()?;
+    counter.add(1000)?;
+    for counter in [&SEEN_A, &SEEN_B, &WRONG] {
+        counter.store(0, Ordering::SeqCst);
+    }
+    CHANGED_VERSION.store(HOSTED_VERSION, Ordering::SeqCst);
+    *COUNTER.lock() = Some(counter.clone());
+    let adders: alloc::vec::Vec<_> = (0..CALLERS)
+        .map(|i| sys::spawn("adder", add_in_a_loop, i, sys::DEFAULT_STACK))
+        .collect::<Result<_>>()?;
+    sys::sleep_ms(1);
+    let moved = manager.move_object("/counter", host.status()?.id);
+    adders.into_iter().try_for_each(sys::join)?;
+    COUNTER.lock().take();
+    moved?;
+    let (total, version) = (counter.total()?, counter.version()?);
+    let named = root.bind("/counter", 0)?.ptr_eq(&identity);
+    let (v1, moved_answers, wrong) = (
+        SEEN_A.load(Ordering::SeqCst),
+        SEEN_B.load(Ordering::SeqCst),
+        WRONG.load(Ordering::SeqCst),
+    );
+    sys::collect_idle();
+    let v1_gone = !sys::loaded("counter");
+    say!("selftest: counter moved into a process: {v1} answers by v1, {moved_answers} moved, total {total}");
+    host.kill()?;
+    let _ = host.wait();
+    let after_kill = counter.add(1);
+    drop(host);
+    let name_gone = root.bind("/counter", 0).map(|object| !object.ptr_eq(&identity));
+    drop((counter, identity));
+    sys::collect_idle();
+    let expected = 1000 + CALLERS as u64 * CALLS;
+    if !served || total != expected || version != HOSTED_VERSION || wrong != 0 || moved_answers == 0 {
+        return fail(format_args!(
+            "host served {served}; total {total} (expected {expected}), version {version}, {wrong} wrong, {moved_answers} moved"
+        ));
+    }
+    if !named || !v1_gone || after_kill.is_ok() || name_gone != Ok(true) {
+        return fail(format_args!(
+            "named {named}; v1 unloaded {v1_gone}; add after the kill {after_kill:?}; name gone {name_gone:?}"
         ));
     }
     Ok(())
