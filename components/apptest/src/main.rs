@@ -8,9 +8,9 @@
 //!   total; exits with 0.
 //! - `add N`: adds N to the counter at `/counter` and exits with 0,
 //!   printing nothing (the selftest's thousand cycles).
-//! - `add-many N`: adds 1 to the counter at `/counter` N times, then
-//!   prints how many additions succeeded and the version that answered
-//!   last; exits with 0 if all did.
+//! - `add-many N`: adds 1 to the counter at `/counter` N times, pausing
+//!   1 ms after every 16, then prints how many additions succeeded and the
+//!   versions that answered first and last; exits with 0 if all did.
 //! - `add-until-fails`: adds 1 to the counter at `/counter` every 5 ms
 //!   until an addition fails (its object moved into a host that was then
 //!   killed, say), prints the failure's status and exits with 0.
@@ -744,17 +744,34 @@ fn add(amount: u64) -> Result<()> {
 fn add_many(count: u64) -> Result<()> {
     let console = Proxy::<IConsole>::bind("/dev/console")?;
     let counter = Proxy::<ICounter>::bind("/counter")?;
-    let added = (0..count).filter(|_| counter.get().add(1).is_ok()).count();
-    let version = counter.get().version()?;
+    let first = counter.get().version()?;
+    let pause = AtomicU32::new(0);
+    let mut added = 0;
+    for addition in 0..count {
+        added += u64::from(counter.get().add(1).is_ok());
+        if addition % 16 == 15 {
+            sleep_us(&pause, 1_000);
+        }
+    }
+    let last = counter.get().version()?;
     print(
         &console,
-        format_args!("apptest: added 1 {added} times of {count}, counter v{version}"),
+        format_args!("apptest: added 1 {added} times of {count}, answered by v{first} to v{last}"),
     );
-    if added as u64 == count {
+    if added == count {
         Ok(())
     } else {
         Err(Status::FAILED)
     }
+}
+
+/// Sleeps `microseconds`: waits on `word` (0), which nobody wakes.
+fn sleep_us(word: &AtomicU32, microseconds: u64) {
+    ecall(
+        service::WAIT,
+        0,
+        [address_of(word), 0, microseconds, 0, 0, 0, 0, 0],
+    );
 }
 
 fn add_until_fails() -> Result<()> {

@@ -140,15 +140,18 @@ fn registered_manager() -> Option<ComPtr<IUnknown>> {
     (address == MANAGER.load(Ordering::Relaxed)).then_some(manager)
 }
 
-/// The process of thread `thread`, if it is one — or the record of a
-/// kernel thread calling into processes.
+/// The record of thread `thread` calling into processes from the
+/// kernel's space, if it is in such a call — a process's thread too,
+/// while a kernel-space object it called (a moved object) calls into a
+/// process: its traps are that call's — else its process, if it is one.
 fn process_of(thread: u64) -> Option<Arc<Process>> {
-    PROCESSES
-        .lock()
-        .iter()
-        .find(|process| process.thread_id() == thread)
-        .cloned()
-        .or_else(|| kernel_calls::home_of(thread))
+    kernel_calls::home_of(thread).or_else(|| {
+        PROCESSES
+            .lock()
+            .iter()
+            .find(|process| process.thread_id() == thread)
+            .cloned()
+    })
 }
 
 /// The process serving `endpoint`, and its endpoint handle, if a live

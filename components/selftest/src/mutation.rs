@@ -839,16 +839,21 @@ pub fn a_counter_moves_into_a_process() -> Result<()> {
     );
     sys::collect_idle();
     let v1_gone = !sys::loaded("counter");
-    say!("selftest: counter moved into a process: {v1} answers by v1, {moved_answers} moved, total {total}");
+    say!(
+        "selftest: counter moved into a process: {v1} answers by v1, {moved_answers} moved, total {total}"
+    );
     host.kill()?;
     let _ = host.wait();
     let after_kill = counter.add(1);
     drop(host);
-    let name_gone = root.bind("/counter", 0).map(|object| !object.ptr_eq(&identity));
+    let name_gone = root
+        .bind("/counter", 0)
+        .map(|object| !object.ptr_eq(&identity));
     drop((counter, identity));
     sys::collect_idle();
     let expected = 1000 + CALLERS as u64 * CALLS;
-    if !served || total != expected || version != HOSTED_VERSION || wrong != 0 || moved_answers == 0 {
+    if !served || total != expected || version != HOSTED_VERSION || wrong != 0 || moved_answers == 0
+    {
         return fail(format_args!(
             "host served {served}; total {total} (expected {expected}), version {version}, {wrong} wrong, {moved_answers} moved"
         ));
