@@ -107,8 +107,16 @@ impl IProcessManagerImpl for Manager {
     }
 }
 
+/// The kernel's trap hooks while the `ecall` hook is installed: every
+/// migration exchanges floating-point registers through them (twice), so
+/// they are bound once, not per use.
+static TRAPS: Mutex<Option<ComPtr<IUserTraps>>> = Mutex::new(None);
+
 /// The kernel's trap hooks.
 pub(crate) fn traps() -> Result<ComPtr<IUserTraps>> {
+    if let Some(traps) = TRAPS.lock().clone() {
+        return Ok(traps);
+    }
     component::namespace()?
         .bind(KERNEL_PATH, 0)?
         .query::<IUserTraps>()
@@ -118,7 +126,9 @@ pub(crate) fn traps() -> Result<ComPtr<IUserTraps>> {
 /// manager registered at `/sys/ipc`.
 fn install_hook() -> Result<()> {
     let handler: ComPtr<IEcallHandler> = ComObject::create(EcallHandler);
-    traps()?.install_ecall(handler.as_unknown())?;
+    let traps = traps()?;
+    traps.install_ecall(handler.as_unknown())?;
+    *TRAPS.lock() = Some(traps);
     *HELD.lock() = registered_manager();
     Ok(())
 }
@@ -128,7 +138,8 @@ fn install_hook() -> Result<()> {
 fn remove_hook() {
     // Nothing is left to undo if the kernel refuses: the hook answers
     // `ecall`s of threads it has no process for with an error.
-    let _ = traps().and_then(|traps| traps.remove_ecall());
+    let traps = TRAPS.lock().take().map_or_else(traps, Ok);
+    let _ = traps.and_then(|traps| traps.remove_ecall());
     drop(HELD.lock().take());
 }
 

@@ -177,7 +177,9 @@ impl Process {
     /// their records as a process's thread's do.
     pub fn kernel(thread_id: u64) -> Process {
         Process {
-            id: NEXT_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
+            // No process has id 0: a kernel thread's record takes none of
+            // theirs.
+            id: 0,
             name: String::new(),
             grants: Vec::new(),
             thread: None,
