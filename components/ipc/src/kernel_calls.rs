@@ -165,7 +165,8 @@ fn call(
     let traps = crate::traps()?;
     let kernel = traps.query::<IVmKernel>()?;
     let view = kernel.view()?;
-    let home = enter_home(traps.current_thread()?)?;
+    let thread = traps.current_thread()?;
+    let home = enter_home(thread)?;
     let depth = home.calls.lock().len();
     let mut full = [0u64; ecall::FULL];
     let ran = serve::enter(&home, &home, request, (registers, memory), &mut full).and_then(|()| {
@@ -191,7 +192,13 @@ fn call(
     if let Some(record) = finished {
         record.server.free_call_stack(record.stack);
     }
-    leave_home(&home);
+    if leave_home(&home) {
+        // A process's thread (its kernel code called on through a proxy)
+        // waits for its own calls' deadlines again.
+        if let Some(process) = crate::process_by_thread(thread) {
+            serve::reset_deadline(&process);
+        }
+    }
     value
 }
 
@@ -239,13 +246,15 @@ fn enter_home(thread: u64) -> Result<Arc<Process>> {
     Ok(home)
 }
 
-/// Lets `home` go once its thread is in no call any more.
-fn leave_home(home: &Arc<Process>) {
+/// Lets `home` go once its thread is in no call any more (true then).
+fn leave_home(home: &Arc<Process>) -> bool {
     let mut homes = HOMES.lock();
-    if home.calls.lock().is_empty() {
-        homes.retain(|other| !Arc::ptr_eq(other, home));
-        if homes.is_empty() {
-            *homes = Vec::new();
-        }
+    if !home.calls.lock().is_empty() {
+        return false;
     }
+    homes.retain(|other| !Arc::ptr_eq(other, home));
+    if homes.is_empty() {
+        *homes = Vec::new();
+    }
+    true
 }

@@ -151,18 +151,21 @@ fn registered_manager() -> Option<ComPtr<IUnknown>> {
     (address == MANAGER.load(Ordering::Relaxed)).then_some(manager)
 }
 
-/// The record of thread `thread` calling into processes from the
-/// kernel's space, if it is in such a call — a process's thread too,
-/// while a kernel-space object it called (a moved object) calls into a
-/// process: its traps are that call's — else its process, if it is one.
+/// The record the traps of thread `thread` go by: while it makes a call
+/// from the kernel's space into a process (even a process's own thread,
+/// calling a kernel object that calls on through a kernel-space proxy),
+/// its kernel home; else its process, if it is one.
 fn process_of(thread: u64) -> Option<Arc<Process>> {
-    kernel_calls::home_of(thread).or_else(|| {
-        PROCESSES
-            .lock()
-            .iter()
-            .find(|process| process.thread_id() == thread)
-            .cloned()
-    })
+    kernel_calls::home_of(thread).or_else(|| process_by_thread(thread))
+}
+
+/// The process whose thread is `thread`, if there is one.
+pub(crate) fn process_by_thread(thread: u64) -> Option<Arc<Process>> {
+    PROCESSES
+        .lock()
+        .iter()
+        .find(|process| process.thread_id() == thread)
+        .cloned()
 }
 
 /// The process serving `endpoint`, and its endpoint handle, if a live

@@ -658,7 +658,7 @@ pub fn leave(home: &Arc<Process>, status: Status, full: &mut [u64; ecall::FULL])
 
 /// Asks the kernel to interrupt `home`'s thread at the nearest deadline
 /// of the calls it is still in (never, if none has one).
-fn reset_deadline(home: &Process) {
+pub fn reset_deadline(home: &Process) {
     let outer = home
         .calls
         .lock()

@@ -225,6 +225,10 @@ const CHECKS: &[Check] = &[
         "1000 process spawn / call / exit cycles, no drift",
         processes::a_thousand_process_cycles_leave_no_drift,
     ),
+    (
+        "a process calls a kernel object that calls another process",
+        processes::a_kernel_object_calls_on_into_another_process,
+    ),
 ];
 
 /// Fails with a message on the console.

@@ -1,9 +1,12 @@
 //! Processes: a thousand runs of an application that binds the counter
 //! through the IPC, calls it and exits leave the heap and the frame pool
-//! exactly where they were.
+//! exactly where they were; a process calls an object of the kernel's
+//! space that calls on into another process, through a kernel-space
+//! proxy, on the first process's own thread.
 
-use com::{ComPtr, Result};
+use com::{ComObject, ComPtr, InOut, Result, Status, class};
 use interfaces::{IHeap, IProcessManager, IVmFactory, IVmSpace};
+use private_interfaces::{IEcho, IEchoImpl};
 
 use crate::{fail, sys};
 
@@ -42,4 +45,78 @@ fn one_cycle(manager: &IProcessManager) -> Result<()> {
         Ok(0) => Ok(()),
         other => fail(format_args!("a process ended with {other:?}")),
     }
+}
+
+/// Where the serving process registers its `IEcho`, and where this
+/// registers the one that calls on into it.
+const SERVED: &str = "/selftest/served-echo";
+const FORWARDING: &str = "/selftest/forwarding-echo";
+
+/// An `IEcho` of the kernel's space that makes each call on another (a
+/// process's, through a kernel-space proxy).
+#[class(IEcho)]
+struct Forwarding {
+    to: ComPtr<IEcho>,
+}
+
+impl IEchoImpl for Forwarding {
+    fn nothing(&self) -> Result<()> {
+        self.to.nothing()
+    }
+
+    fn echo(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
+        self.to.echo(data, out)
+    }
+
+    fn reverse(&self, data: InOut<'_>) -> Result<()> {
+        self.to.reverse(data)
+    }
+
+    fn characters(&self, text: &str) -> Result<u32> {
+        self.to.characters(text)
+    }
+}
+
+/// `apptest client` (a null call, buffers in and out, an in-out buffer)
+/// calls a [`Forwarding`] echo, whose calls go on into `apptest serve`:
+/// the client's thread, in the kernel's code for its call, runs the
+/// server's method nested in it.
+pub fn a_kernel_object_calls_on_into_another_process() -> Result<()> {
+    let namespace = sys::namespace();
+    let manager = namespace
+        .bind(interfaces::ipc::MANAGER_PATH, 0)?
+        .query::<IProcessManager>()?;
+    let served = alloc::format!("serve {SERVED}");
+    let server = manager.create("apptest", &served, &alloc::format!("/dev/console {SERVED}"))?;
+    let called = served_echo().and_then(|to| {
+        let forwarding: ComPtr<IEcho> = ComObject::create(Forwarding { to });
+        namespace.register(FORWARDING, forwarding.as_unknown(), 0)?;
+        let client = alloc::format!("client {FORWARDING}");
+        let grants = alloc::format!("/dev/console {FORWARDING}");
+        let ended = manager
+            .create("apptest", &client, &grants)
+            .and_then(|process| process.wait());
+        namespace.unregister(FORWARDING)?;
+        match ended {
+            Ok(0) => Ok(()),
+            other => fail(format_args!("the client ended with {other:?}")),
+        }
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    called
+}
+
+/// The `IEcho` the server registers at [`SERVED`] (a kernel-space
+/// proxy), once it has.
+fn served_echo() -> Result<ComPtr<IEcho>> {
+    let scheduler = component::threads::scheduler()?;
+    let step = (scheduler.ticks_per_second()? / 100).max(1);
+    for _ in 0..500 {
+        if let Ok(object) = sys::namespace().bind(SERVED, 0) {
+            return object.query::<IEcho>();
+        }
+        scheduler.sleep_until(scheduler.now()? + step)?;
+    }
+    Err(Status::TIMED_OUT)
 }

@@ -19,12 +19,6 @@ use crate::machine::trap::TrapFrame;
 use crate::threads::{self, user_mode};
 use user_mode::Ecalled;
 
-/// The kernel stack of a U-mode thread: its traps, and everything a call
-/// it makes runs in the kernel's space — which may nest a run in another
-/// process on the same stack (a moved object forwarding to its host,
-/// docs/ipc.md), about twice what a thread of the kernel's own needs.
-const USER_KERNEL_STACK: usize = 2 * threads::DEFAULT_STACK;
-
 /// The installed handler: held here while installed, so its module stays
 /// loaded; the hook takes a reference for each fault.
 static HANDLER: Mutex<Option<ComPtr<IVmHooks>>> = Mutex::new(None);
@@ -303,7 +297,14 @@ impl IVmKernelImpl for VmKernel {
             let address = usize::try_from(entry).map_err(|_| Status::INVALID_ARGUMENT)?;
             crate::abi::component_code::thread_start(address).ok_or(Status::INVALID_ARGUMENT)?;
         }
-        let id = user_mode::spawn("user", entry, argument, stack, view, USER_KERNEL_STACK)?;
+        let id = user_mode::spawn(
+            "user",
+            entry,
+            argument,
+            stack,
+            view,
+            threads::USER_KERNEL_STACK,
+        )?;
         Ok(ThreadObject::create(id))
     }
 

@@ -65,6 +65,11 @@ pub const MAX_THREADS: usize = if cfg!(feature = "loader") {
 };
 /// The default stack size of a new thread.
 pub const DEFAULT_STACK: usize = 16 * 1024;
+/// The kernel stack of a U-mode thread: its traps run there, and so may a
+/// server's method, nested in a kernel object's call through a
+/// kernel-space proxy (`user_mode::run`), with the IPC's frames of both.
+#[cfg(feature = "loader")]
+pub const USER_KERNEL_STACK: usize = 32 * 1024;
 /// The time slice, in milliseconds.
 const SLICE_MS: u64 = 10;
 

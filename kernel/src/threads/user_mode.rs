@@ -81,7 +81,7 @@ fn with_user_thread(id: ThreadId, any: bool, change: impl FnOnce(&mut Thread)) -
 /// hands it to the `ecall` hook as interrupted once its
 /// [`interrupt_at`] time has come.
 pub fn after_interrupt(frame: &mut TrapFrame) {
-    end_if_killed();
+    end_if_killed(frame);
     if !interruption_due() {
         return;
     }
@@ -158,7 +158,7 @@ fn offer(frame: &mut TrapFrame, why: Status) -> Result<Ecalled> {
     interrupt_mask::enable();
     let outcome = hook(super::current_id(), frame, Some(why));
     interrupt_mask::disable();
-    end_if_killed();
+    end_if_killed(frame);
     outcome
 }
 
@@ -190,10 +190,13 @@ pub fn interrupt_at(id: ThreadId, time: u64) -> Result<()> {
 
 /// Ends the calling thread with `KILLED` if it was killed (interrupts
 /// disabled).
-fn end_if_killed() {
+fn end_if_killed(frame: &TrapFrame) {
     let killed = with_scheduler(|scheduler| scheduler.current_mut().is_some_and(|me| me.killed));
     if killed == Ok(true) {
-        super::exit_with(Status::KILLED);
+        // A U-mode thread in a run (its kernel code, called by it, calls
+        // into a process) ends that run first: the frames under it are
+        // unwound by their code, and the thread ends at a later trap.
+        end(frame, Status::KILLED);
     }
 }
 
@@ -290,7 +293,7 @@ pub fn on_exception(frame: &mut TrapFrame) {
                 Err(status) => status,
             }
         }
-        cause::USER_ECALL => match run_ecall_hook(frame).inspect(|_| end_if_killed()) {
+        cause::USER_ECALL => match run_ecall_hook(frame).inspect(|_| end_if_killed(frame)) {
             Ok(Ecalled::Resume | Ecalled::Replaced) => return,
             Ok(Ecalled::Finished) => finish_run(frame),
             Ok(Ecalled::Exit) => end(frame, Status::OK),
