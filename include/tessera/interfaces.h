@@ -417,6 +417,13 @@ typedef struct INetworkStackVtbl {
     tsr_status (*wait_configured)(void *self, uint64_t deadline, NetworkConfiguration *out);
 } INetworkStackVtbl;
 
+/* IObjectHost (c2d84f1e-7a35-4b90-9e6d-3f0a5b2c8d17) */
+#define TSR_IID_IOBJECTHOST {{0xc2, 0xd8, 0x4f, 0x1e, 0x7a, 0x35, 0x4b, 0x90, 0x9e, 0x6d, 0x3f, 0x0a, 0x5b, 0x2c, 0x8d, 0x17}}
+typedef struct IObjectHostVtbl {
+    IUnknownVtbl base;
+    tsr_status (*adopt)(void *self, const tsr_guid *layout, tsr_bytes state, void **out);
+} IObjectHostVtbl;
+
 /* IPower (11b79685-7e52-4c89-be7b-a27e3170215d) */
 #define TSR_IID_IPOWER {{0x11, 0xb7, 0x96, 0x85, 0x7e, 0x52, 0x4c, 0x89, 0xbe, 0x7b, 0xa2, 0x7e, 0x31, 0x70, 0x21, 0x5d}}
 typedef struct IPowerVtbl {
@@ -439,6 +446,7 @@ typedef struct IProcessManagerVtbl {
     tsr_status (*create)(void *self, tsr_str name, tsr_str arguments, tsr_str grants, void **out);
     tsr_status (*count)(void *self, uint32_t *out);
     tsr_status (*status)(void *self, uint32_t index, ProcessStatus *out);
+    tsr_status (*move_object)(void *self, tsr_str name, uint64_t id);
 } IProcessManagerVtbl;
 
 /* IProgram (096e02bb-7633-4302-b4fe-c6ada4514258) */

@@ -62,6 +62,14 @@ pub const TESTS: &[(&str, Test)] = &[
         floating_point_registers_stay_with_the_caller_across_a_call,
     ),
     (
+        "an_object_moves_into_a_process_and_its_callers_keep_working",
+        an_object_moves_into_a_process_and_its_callers_keep_working,
+    ),
+    (
+        "moving_an_object_is_refused_with_a_clear_error",
+        moving_an_object_is_refused_with_a_clear_error,
+    ),
+    (
         "ctrl_c_ends_the_foreground_process_and_keeps_typeahead",
         ctrl_c_ends_the_foreground_process_and_keeps_typeahead,
     ),
@@ -404,6 +412,109 @@ fn a_process_calls_the_counter_through_a_proxy_and_exits(
     );
     machine.run("release /counter")?;
     Ok(())
+}
+
+/// `move /counter` into a process that hosts objects: processes adding
+/// around the move lose nothing, later additions go on from the same
+/// total and are answered by the process (`counter v3`), `counter` v1
+/// unloads; killing the host makes a holder's next call fail with
+/// `KILLED`, and once the counter is released every module unloads with
+/// the heap back.
+fn an_object_moves_into_a_process_and_its_callers_keep_working(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    // The shell holds the counter, as any caller may.
+    machine.run("bind /counter")?;
+    let add = "run --grant /counter apptest";
+    expect(
+        machine,
+        &format!("{add} counter 5"),
+        &["total 5 (read back 5), counter v1"],
+    )?;
+    let host = start_server(machine, "host", "/svc/host")?;
+    let adders = [
+        start(machine, &format!("{add} add-many 3000 &"))?,
+        start(machine, &format!("{add} add-many 3000 &"))?,
+    ];
+    expect(
+        machine,
+        &format!("move /counter {host}"),
+        &["/counter: moved into process"],
+    )?;
+    // Each adder is listed by `ps` until it has ended, then once more
+    // with how it ended: 0, every addition made.
+    let mut ended = String::new();
+    for _ in 0..300 {
+        let listed = machine.run("ps")?;
+        ended.push_str(&listed);
+        if adders
+            .iter()
+            .all(|pid| !listed.contains(&format!("{pid:>4}  apptest")))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for pid in &adders {
+        ensure!(
+            ended.contains(&format!("{pid:>4}  apptest"))
+                && !ended.contains("exited with -")
+                && !ended.contains("ended:"),
+            "adder {pid} did not end with every addition made: {ended}"
+        );
+    }
+    expect(
+        machine,
+        &format!("{add} counter 3"),
+        &["total 6008 (read back 6008), counter v3", "exited with 0"],
+    )?;
+    let modules = machine.run("mods")?;
+    ensure!(
+        !modules.contains("module counter "),
+        "counter v1 stayed loaded: {modules}"
+    );
+    start(machine, &format!("{add} add-until-fails &"))?;
+    machine.expect("apptest: adding until it fails", OUTPUT_TIMEOUT)?;
+    let killed = expect(machine, &format!("kill {host}"), &["ended: killed"])?;
+    if !killed.contains("apptest: add failed: -33") {
+        machine.expect("apptest: add failed: -33", OUTPUT_TIMEOUT)?;
+    }
+    no_process_listed(machine)?;
+    machine.run("release /counter")?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+/// `move` refuses, each with its reason: a process that does not exist,
+/// one that hosts no objects, an object that is not mutable; everything
+/// unloads after.
+fn moving_an_object_is_refused_with_a_clear_error(machine: &mut Machine, _: &str) -> Result<()> {
+    let before = heap_used(machine)?;
+    expect(
+        machine,
+        "move /counter 999",
+        &["error: move: /counter into 999: no such process (or name)"],
+    )?;
+    let echo = start_server(machine, "serve", "/svc/echo")?;
+    expect(
+        machine,
+        &format!("move /counter {echo}"),
+        &["the process hosts no objects"],
+    )?;
+    let host = start_server(machine, "host", "/svc/host")?;
+    let not_mutable = format!("/hello into {host}: not mutable");
+    expect(
+        machine,
+        &format!("move /hello {host}"),
+        &[not_mutable.as_str()],
+    )?;
+    expect(machine, "move /counter", &["(usage: move <name> <pid>)"])?;
+    for process in [echo, host] {
+        expect(machine, &format!("kill {process}"), &["ended: killed"])?;
+    }
+    no_process_listed(machine)?;
+    no_modules_and_heap_back_at(machine, before)
 }
 
 fn a_faulting_or_killed_process_ends_and_the_system_goes_on(

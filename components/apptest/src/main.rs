@@ -8,6 +8,12 @@
 //!   total; exits with 0.
 //! - `add N`: adds N to the counter at `/counter` and exits with 0,
 //!   printing nothing (the selftest's thousand cycles).
+//! - `add-many N`: adds 1 to the counter at `/counter` N times, pausing
+//!   1 ms after every 16, then prints how many additions succeeded and the
+//!   versions that answered first and last; exits with 0 if all did.
+//! - `add-until-fails`: adds 1 to the counter at `/counter` every 5 ms
+//!   until an addition fails (its object moved into a host that was then
+//!   killed, say), prints the failure's status and exits with 0.
 //! - `heap N`: collects N numbers in a `Vec`, formats a `String`, boxes
 //!   their sum and fills a 256 KiB vector (past the heap's first growth),
 //!   prints what it made; exits with 0.
@@ -42,6 +48,10 @@
 //!   the call succeeded (the server saw zeros) and how many of the 33 came
 //!   back as they were; exits with how many did not, or the call's status.
 //! - `serve-counter NAME`: serves an `ICounter` under NAME until killed.
+//! - `host NAME`: serves an `IObjectHost` under NAME until killed: the IPC
+//!   moves a kernel-space counter into it (`move` in the shell), and it
+//!   builds a counter of its own from the counter's state, which answers
+//!   `version` with `HOSTED_VERSION` (3).
 //! - `confined NAME`: run granted only NAME (`run --only --grant NAME`,
 //!   no console): adds to the `ICounter` at NAME, then tries what it was
 //!   not given — binding `/dev/console`, `/counter`, the mutation service
@@ -88,8 +98,10 @@ use app::{Proxy, ecall};
 use com::{ComObject, ComPtr, InOut, Interface, Result, Status, class};
 use interfaces::IConsole;
 use interfaces::ipc::ecall as service;
+use private_interfaces::counter::{CounterStateV1, FORMAT_V1, HOSTED_VERSION};
 use private_interfaces::{
-    ICallback, ICallbackImpl, ICounter, ICounterImpl, IEcho, IEchoImpl, IHello, IRelay, IRelayImpl,
+    ICallback, ICallbackImpl, ICounter, ICounterImpl, IEcho, IEchoImpl, IHello, IObjectHost,
+    IObjectHostImpl, IRelay, IRelayImpl,
 };
 
 mod fp;
@@ -106,6 +118,8 @@ fn main(arguments: &'static str) -> i32 {
     match what {
         "counter" => counter(number).map_or_else(|status| status.0, |()| 0),
         "add" => add(number).map_or_else(|status| status.0, |()| 0),
+        "add-many" => add_many(number).map_or_else(|status| status.0, |()| 0),
+        "add-until-fails" => add_until_fails().map_or_else(|status| status.0, |()| 0),
         "heap" => heap(number).map_or_else(|status| status.0, |()| 0),
         "exit" => i32::try_from(number).unwrap_or(i32::MAX),
         "fault" => fault(),
@@ -133,6 +147,7 @@ fn main(arguments: &'static str) -> i32 {
         }
         "client-fp" => fp::client(words_after(arguments)),
         "serve-counter" => serve_counter(words_after(arguments)),
+        "host" => host(words_after(arguments)),
         "confined" => confined(words_after(arguments)),
         "client" => client(words_after(arguments)).map_or_else(|status| status.0, |()| 0),
         "client-hang" | "client-timeout" => {
@@ -249,10 +264,12 @@ fn serve(name: &str, how: &str) -> i32 {
     app::serve().0
 }
 
-/// The `ICounter` a process serves.
+/// The `ICounter` a process serves, or hosts for a counter moved in.
 #[class(ICounter)]
 struct Counter {
     total: core::sync::atomic::AtomicU64,
+    /// What `version` answers.
+    version: u32,
 }
 
 impl ICounterImpl for Counter {
@@ -266,7 +283,7 @@ impl ICounterImpl for Counter {
     }
 
     fn version(&self) -> Result<u32> {
-        Ok(1)
+        Ok(self.version)
     }
 }
 
@@ -277,6 +294,7 @@ fn serve_counter(name: &str) -> i32 {
     };
     let counter = ComObject::unboxed(Counter {
         total: core::sync::atomic::AtomicU64::new(0),
+        version: 1,
     });
     if let Err(status) = app::register(name, counter.interface::<ICounter>()) {
         return status.0;
@@ -284,6 +302,43 @@ fn serve_counter(name: &str) -> i32 {
     print(
         &console,
         format_args!("apptest: serving a counter at {name}"),
+    );
+    app::serve().0
+}
+
+/// The `IObjectHost` a process serves: counters moved in become its own.
+#[class(IObjectHost)]
+struct Host;
+
+impl IObjectHostImpl for Host {
+    fn adopt(&self, layout: &com::Guid, state: &[u8]) -> Result<ComPtr<ICounter>> {
+        if *layout != <CounterStateV1 as com::PublishedState>::ID {
+            return Err(Status::NOT_SUPPORTED);
+        }
+        let (format, total) =
+            CounterStateV1::from_carried(state).ok_or(Status::INVALID_ARGUMENT)?;
+        if format != FORMAT_V1 {
+            return Err(Status::NOT_SUPPORTED);
+        }
+        Ok(ComObject::create(Counter {
+            total: AtomicU64::new(total),
+            version: HOSTED_VERSION,
+        }))
+    }
+}
+
+/// Serves a `Host` under `name` until killed.
+fn host(name: &str) -> i32 {
+    let Ok(console) = Proxy::<IConsole>::bind("/dev/console") else {
+        return 100;
+    };
+    let host = ComObject::unboxed(Host);
+    if let Err(status) = app::register(name, host.interface::<IObjectHost>()) {
+        return status.0;
+    }
+    print(
+        &console,
+        format_args!("apptest: serving {name}, an object host"),
     );
     app::serve().0
 }
@@ -304,6 +359,7 @@ fn confined(name: &str) -> i32 {
     checks[4] = bind_iid("/sys/ipc", &interfaces::IProcessManager::IID) == Status::ACCESS_DENIED;
     let counter = ComObject::unboxed(Counter {
         total: core::sync::atomic::AtomicU64::new(0),
+        version: 1,
     });
     let object = counter.interface::<ICounter>();
     checks[5] = app::register(name, object).err() == Some(Status::ALREADY_EXISTS);
@@ -683,6 +739,59 @@ fn add(amount: u64) -> Result<()> {
         .get()
         .add(amount)
         .map(drop)
+}
+
+fn add_many(count: u64) -> Result<()> {
+    let console = Proxy::<IConsole>::bind("/dev/console")?;
+    let counter = Proxy::<ICounter>::bind("/counter")?;
+    let first = counter.get().version()?;
+    let pause = AtomicU32::new(0);
+    let mut added = 0;
+    for addition in 0..count {
+        added += u64::from(counter.get().add(1).is_ok());
+        if addition % 16 == 15 {
+            sleep_us(&pause, 1_000);
+        }
+    }
+    let last = counter.get().version()?;
+    print(
+        &console,
+        format_args!("apptest: added 1 {added} times of {count}, answered by v{first} to v{last}"),
+    );
+    if added == count {
+        Ok(())
+    } else {
+        Err(Status::FAILED)
+    }
+}
+
+/// Sleeps `microseconds`: waits on `word` (0), which nobody wakes.
+fn sleep_us(word: &AtomicU32, microseconds: u64) {
+    ecall(
+        service::WAIT,
+        0,
+        [address_of(word), 0, microseconds, 0, 0, 0, 0, 0],
+    );
+}
+
+fn add_until_fails() -> Result<()> {
+    let console = Proxy::<IConsole>::bind("/dev/console")?;
+    let counter = Proxy::<ICounter>::bind("/counter")?;
+    print(&console, format_args!("apptest: adding until it fails"));
+    let pause = AtomicU32::new(0);
+    let status = loop {
+        if let Err(status) = counter.get().add(1) {
+            break status;
+        }
+        // Sleeps 5 ms: waits on a word nobody wakes.
+        ecall(
+            service::WAIT,
+            0,
+            [address_of(&pause), 0, 5_000, 0, 0, 0, 0, 0],
+        );
+    };
+    print(&console, format_args!("apptest: add failed: {}", status.0));
+    Ok(())
 }
 
 /// Uses the process's heap: a vector, a string, a box, and a block

@@ -28,6 +28,7 @@ const IMPORTABLE: &[&InterfaceSignature] = &[
     private_interfaces::IEcho::SIGNATURE,
     private_interfaces::ICallback::SIGNATURE,
     private_interfaces::IRelay::SIGNATURE,
+    private_interfaces::IObjectHost::SIGNATURE,
     interfaces::IConsole::SIGNATURE,
     interfaces::IFile::SIGNATURE,
 ];

@@ -22,6 +22,7 @@ extern crate alloc;
 mod calls;
 mod heap;
 mod kernel_calls;
+mod mobility;
 mod process;
 mod serve;
 mod waits;
@@ -97,6 +98,12 @@ impl IProcessManagerImpl for Manager {
             .cloned()
             .ok_or(Status::NOT_FOUND)?;
         Ok(process.status())
+    }
+
+    fn move_object(&self, name: &str, id: u64) -> Result<()> {
+        // The list is not held during the move: the host's code runs in it.
+        let processes = PROCESSES.lock().clone();
+        mobility::move_object(name, id, &processes)
     }
 }
 

@@ -117,6 +117,9 @@ pub struct Process {
     /// What its runtime told at its start (`RUNTIME`): its dispatch entry
     /// and its proxies' method table (0, 0 until then).
     runtime: Mutex<(u64, u64)>,
+    /// Names of objects moved into it (`crate::mobility`), unregistered
+    /// with its own.
+    pub moved_names: Mutex<Vec<String>>,
     /// For a kernel thread's record: the call that ended its run, for the
     /// kernel caller to copy the results of (`crate::kernel_calls`).
     pub finished: Mutex<Option<Migration>>,
@@ -162,6 +165,7 @@ impl Process {
             heap_end: Mutex::new(crate::heap::HEAP_BASE),
             waits: Mutex::new(None),
             runtime: Mutex::new((0, 0)),
+            moved_names: Mutex::new(Vec::new()),
             finished: Mutex::new(None),
         })
     }
@@ -192,6 +196,7 @@ impl Process {
             heap_end: Mutex::new(crate::heap::HEAP_BASE),
             waits: Mutex::new(None),
             runtime: Mutex::new((0, 0)),
+            moved_names: Mutex::new(Vec::new()),
             finished: Mutex::new(None),
         }
     }
@@ -321,6 +326,9 @@ impl Process {
         if let Ok(namespace) = component::namespace() {
             for export in exports.iter().filter(|export| !export.name.is_empty()) {
                 let _ = namespace.unregister(&export.name);
+            }
+            for name in core::mem::take(&mut *self.moved_names.lock()) {
+                let _ = namespace.unregister(&name);
             }
         }
         drop(exports);

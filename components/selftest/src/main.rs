@@ -146,6 +146,14 @@ const CHECKS: &[Check] = &[
         mutation::component_upgrades_live,
     ),
     (
+        "a moved counter forwards under 8 adders; v1 unloads",
+        mutation::a_moved_object_forwards,
+    ),
+    (
+        "a counter moves into a process under 8 adders",
+        mutation::a_counter_moves_into_a_process,
+    ),
+    (
         "a read-only filter comes and goes under 8 writers",
         mutation::read_only_filter_comes_and_goes,
     ),

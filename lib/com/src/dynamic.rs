@@ -347,7 +347,11 @@ pub fn call_registers(
 /// # Safety
 /// `interface` is an interface pointer whose table has that entry, and
 /// `registers` are what the method takes (pointers valid as it needs).
-unsafe fn raw_call(interface: &IUnknown, method: usize, registers: [usize; REGISTERS]) -> Status {
+pub(crate) unsafe fn raw_call(
+    interface: &IUnknown,
+    method: usize,
+    registers: [usize; REGISTERS],
+) -> Status {
     // SAFETY: as the caller promised; extra argument registers are
     // ignored by the callee (caller-saved in the RISC-V convention).
     unsafe {

@@ -26,15 +26,16 @@ use crate::{MutableObject, Result, Status};
 pub const FORWARDED: usize = 7;
 /// Vtable entries before the methods: `QueryInterface`, `AddRef`, `Release`.
 const BASE: usize = 3;
-/// The most methods an interface may have to be interposed on.
-const MOST_METHODS: usize = 12;
+/// The most methods an interface may have to be interposed on (or moved,
+/// `crate::moved`).
+pub(crate) const MOST_METHODS: usize = 12;
 /// How many bytes of a string argument [`Value::Text`] holds.
 const TEXT_SHOWN: usize = 32;
 
 /// What a method looks like in the machine: the object pointer and seven
 /// more argument registers, a status back. Every method of the ABI fits
 /// (no argument is a float, none is passed on the stack).
-type Method =
+pub(crate) type Method =
     unsafe extern "C" fn(*mut c_void, usize, usize, usize, usize, usize, usize, usize) -> Status;
 
 /// Where calls through a clone go: the filter's owner.
@@ -314,7 +315,7 @@ fn text_at(pointer: usize, length: usize) -> String {
 
 /// How many argument registers `method` takes (beyond the object pointer)
 /// fits in what a forwarder passes on.
-fn fits(method: &MethodSignature) -> bool {
+pub(crate) fn fits(method: &MethodSignature) -> bool {
     let registers: usize = method.args.iter().map(|arg| arg.kind.registers()).sum();
     registers + usize::from(method.ret.is_some()) <= FORWARDED
 }

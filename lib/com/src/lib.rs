@@ -51,6 +51,7 @@ mod guid;
 mod interface;
 pub mod interposition;
 pub mod kernel;
+pub mod moved;
 mod mutable;
 mod object;
 pub mod proxy;

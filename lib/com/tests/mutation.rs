@@ -9,6 +9,7 @@ use core::ops::Deref;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::time::Duration;
 
+use com::moved::Moved;
 use com::{
     ComObject, ComPtr, Gate, IMutable, IUnknown, MutableObject, Result, Status, Takeover, class,
     interface, published_state,
@@ -333,5 +334,123 @@ fn takeover_outside_a_mutation_is_refused() {
         "a mutator holds the gate but runs no transition"
     );
     target.gate().open();
+    assert_eq!(object.version(), Ok(1));
+}
+
+/// A state the size of a moved object's: the gate, a format word, a value.
+#[published_state("3b7e2a90-6c14-4d5f-a8e2-5f1c0d9b7e34")]
+#[repr(C)]
+struct Tally {
+    gate: Gate,
+    format: u32,
+    value: AtomicU64,
+}
+
+#[class(IVersioned, mutable(Tally))]
+#[repr(transparent)]
+struct Counted(Tally);
+
+impl Deref for Counted {
+    type Target = Tally;
+    fn deref(&self) -> &Tally {
+        &self.0
+    }
+}
+
+impl IVersionedImpl for Counted {
+    fn version(&self) -> Result<u32> {
+        Ok(100)
+    }
+
+    fn fail(&self, status: Status) -> Result<()> {
+        Err(status)
+    }
+
+    fn inside(&self) -> Result<bool> {
+        Ok(self.gate.has_calls_inside())
+    }
+}
+
+/// Where a moved `Counted` went: answers with the value it was made from.
+#[class(IVersioned)]
+struct Elsewhere(u32);
+
+impl IVersionedImpl for Elsewhere {
+    fn version(&self) -> Result<u32> {
+        Ok(self.0)
+    }
+
+    fn fail(&self, status: Status) -> Result<()> {
+        Err(status)
+    }
+
+    fn inside(&self) -> Result<bool> {
+        Ok(false)
+    }
+}
+
+/// Moves `object` (a `Counted`) to a new `Elsewhere` made from its value;
+/// that target.
+fn move_counted(identity: &IUnknown) -> Result<ComPtr<IVersioned>> {
+    mutate(identity, |_| {
+        let takeover = Takeover::<Moved<IVersioned>>::check(identity)?;
+        let mut made = None;
+        takeover.replace(|old: &Tally| {
+            let value = u32::try_from(old.value.load(Ordering::Relaxed)).unwrap();
+            let target: ComPtr<IVersioned> = ComObject::create(Elsewhere(value));
+            made = Some(target.clone());
+            Moved::forwarding(target)
+        })?;
+        Ok(made.unwrap())
+    })
+}
+
+/// A moved object forwards every call, with its arguments, to its target,
+/// keeps its identity and gate, holds calls back during a mutation like
+/// any mutable object, and releases the target with its last reference.
+#[test]
+fn a_moved_object_forwards_its_calls_and_keeps_its_identity() {
+    let object: ComPtr<IVersioned> = ComObject::create(Counted(Tally {
+        gate: Gate::new(),
+        format: 1,
+        value: AtomicU64::new(41),
+    }));
+    let identity = object.query::<IUnknown>().unwrap();
+    let target = move_counted(&identity).unwrap();
+    assert_eq!(object.version(), Ok(41), "answered by the target");
+    assert_eq!(object.fail(Status::RETRY), Err(Status::RETRY));
+    assert!(object.query::<IUnknown>().unwrap().ptr_eq(&identity));
+    let moved = MutableObject::of(&identity).expect("still mutable");
+    assert!(!moved.gate().has_calls_inside());
+    // Mutated again: a call waits in its held table and is then issued
+    // on the table the object has; it publishes no state, so nothing
+    // reads it as a `Tally`.
+    let (caller, again) = mutate(&identity, |_| {
+        let caller = {
+            let object = object.clone();
+            std::thread::spawn(move || object.version())
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(!caller.is_finished(), "the call must wait for the mutator");
+        let again = Takeover::<Counted>::check(&identity)
+            .and_then(|takeover| takeover.state::<Tally>().map(drop));
+        (caller, again)
+    });
+    assert_eq!(again, Err(Status::NOT_SUPPORTED));
+    assert_eq!(caller.join().unwrap(), Ok(41));
+    assert_eq!(target.reference_count(), 2, "ours and the moved object's");
+    drop((object, identity, moved));
+    assert_eq!(target.reference_count(), 1, "released with the object");
+}
+
+/// Only objects laid out as a moved one can move: `First` is smaller.
+#[test]
+fn objects_of_another_layout_do_not_move() {
+    let object = first();
+    let identity = object.query::<IUnknown>().unwrap();
+    let refused = mutate(&identity, |_| {
+        Takeover::<Moved<IVersioned>>::check(&identity).map(drop)
+    });
+    assert_eq!(refused, Err(Status::NOT_SUPPORTED));
     assert_eq!(object.version(), Ok(1));
 }

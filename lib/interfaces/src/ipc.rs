@@ -242,6 +242,14 @@ pub trait IProcessManager {
     fn count(&self) -> Result<u32>;
     /// The figures of process number `index` (0 to `count() - 1`).
     fn status(&self, index: u32) -> Result<ProcessStatus>;
+    /// Moves the object named `name` into process `id`, which serves an
+    /// object host: the object becomes a forwarder to the one the host
+    /// builds from its state, and keeps its name on the host's account
+    /// (docs/ipc.md, "Object mobility"). `NOT_FOUND`: no such process (or
+    /// name); `NO_INTERFACE`: it hosts no objects; `ACCESS_DENIED`: the
+    /// object is not mutable; `NOT_SUPPORTED`: not mobile; `REFUSED`: the
+    /// host refused it.
+    fn move_object(&self, name: &str, id: u64) -> Result<()>;
 }
 
 #[interface("9c405f6e-7d81-42a3-becf-3a4b5c6d7e8f")]

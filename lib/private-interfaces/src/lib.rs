@@ -2,7 +2,8 @@
 //!
 //! Beside the system's contracts in `interfaces`, this crate holds what only
 //! particular parties agree on: the example components' interfaces
-//! (`IHello`, `ICounter` with its state layout for the live upgrade),
+//! (`IHello`, `ICounter` with its state layout for the live upgrade and
+//! `IObjectHost` for moving a counter into a process),
 //! `ICallback` and `IRelay` for the IPC's interface-pointer tests, the
 //! test components' (`ISelfTests`, `IBenchmarks`, which the shell calls),
 //! and the firmware console's state layout, shared by the kernel and the
@@ -21,7 +22,7 @@ pub mod relay;
 pub mod selftest;
 
 pub use bench::{IBenchmarks, IBenchmarksImpl, IEcho, IEchoImpl};
-pub use counter::{ICounter, ICounterImpl};
+pub use counter::{ICounter, ICounterImpl, IObjectHost, IObjectHostImpl};
 pub use hello::{IHello, IHelloImpl};
 pub use relay::{ICallback, ICallbackImpl, IRelay, IRelayImpl};
 pub use selftest::{ISelfTests, ISelfTestsImpl};

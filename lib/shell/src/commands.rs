@@ -139,6 +139,12 @@ const COMMANDS: &[Command] = &[
         run: processes::kill,
     },
     Command {
+        name: "move",
+        usage: "move <name> <pid>",
+        summary: "move a mutable object into a process that hosts objects (apptest host); the name forwards to it",
+        run: processes::move_object,
+    },
+    Command {
         name: "sched",
         usage: "sched [policy]",
         summary: "show the scheduling policy, or switch to another (builtin, sched-rr, ...)",

@@ -1,6 +1,6 @@
 //! Applications in their own address spaces: `run` (in the foreground, or
-//! in the background with a trailing `&`), `kill`, and the processes part
-//! of `ps`. The shell holds each background process as `%<id>` among the
+//! in the background with a trailing `&`), `kill`, `move` (an object into
+//! a process), and the processes part of `ps`. The shell holds each background process as `%<id>` among the
 //! objects it holds; the IPC component (`/sys/ipc`) makes them. Ctrl-C
 //! ends the foreground process.
 
@@ -136,6 +136,33 @@ pub fn kill(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     let ended = process.wait();
     let id = id.trim_start_matches('%').parse().unwrap_or(0);
     report(context, &key, id, ended);
+    Ok(None)
+}
+
+/// `move NAME PID`: the object named NAME moves into process PID (an
+/// object host), and NAME forwards every call to it there.
+pub fn move_object(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
+    let [name, id] = arguments else {
+        return Err(Failure::Usage);
+    };
+    let name = absolute(name);
+    let pid: u64 = id
+        .trim_start_matches('%')
+        .parse()
+        .map_err(|_| Failure::Usage)?;
+    let manager = service::<IProcessManager>(context.namespace, MANAGER_PATH, 0)?;
+    if let Err(status) = manager.move_object(&name, pid) {
+        let why = match status {
+            Status::NOT_FOUND => "no such process (or name)",
+            Status::NO_INTERFACE => "the process hosts no objects",
+            Status::ACCESS_DENIED => "not mutable",
+            Status::NOT_SUPPORTED => "not mobile",
+            Status::REFUSED => "the host refused it",
+            _ => "not moved",
+        };
+        return Err(Failure::Status(format!("{name} into {pid}: {why}"), status));
+    }
+    let _ = writeln!(context.output, "{name}: moved into process {pid}");
     Ok(None)
 }
 

@@ -22,7 +22,7 @@ use interfaces::{
     ITransition, ITrustControl, ITrustPolicy, IUserProcess, IUserTraps, IVmFactory, IVmHooks,
     IVmImageMapper, IVmKernel, IVmMapping, IVmSpace, IVmView, IVolume,
 };
-use private_interfaces::{ICounter, IHello};
+use private_interfaces::{ICounter, IHello, IObjectHost};
 
 /// The interfaces C components may implement or call, in header order.
 /// The test-only ones ([`TEST_ONLY`]) stay out; a test fails when an
@@ -54,6 +54,7 @@ const INTERFACES: &[&InterfaceSignature] = &[
     INamespace::SIGNATURE,
     INetworkDevice::SIGNATURE,
     INetworkStack::SIGNATURE,
+    IObjectHost::SIGNATURE,
     IPower::SIGNATURE,
     IProcess::SIGNATURE,
     IProcessManager::SIGNATURE,
