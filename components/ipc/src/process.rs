@@ -146,35 +146,23 @@ impl Process {
         let space_number = number_of(&namespace, id);
         let view: ComPtr<IVmView> = factory.create_view(space.as_unknown())?;
         let thread = view.start_thread(entry, argument, argument & !15)?;
-        let view = Mutex::new(Some(view));
-        Ok(Process {
-            id,
-            name: String::from(name),
-            grants: grants.split_whitespace().map(String::from).collect(),
-            thread_id: thread.id()?,
-            thread: Some(thread),
-            space: Mutex::new(Some(space)),
-            space_number,
-            view,
-            imports: Mutex::new(Table::default()),
-            exports: Mutex::new(Table::default()),
-            ending: AtomicBool::new(false),
-            call_stacks: Mutex::new((0, 0)),
-            exit_code: Mutex::new(None),
-            calls: Mutex::new(Vec::new()),
-            heap_end: Mutex::new(crate::heap::HEAP_BASE),
-            waits: Mutex::new(None),
-            runtime: Mutex::new((0, 0)),
-            moved_names: Mutex::new(Vec::new()),
-            finished: Mutex::new(None),
-        })
+        let mut process = Process::kernel(thread.id()?);
+        process.id = id;
+        process.name = String::from(name);
+        process.grants = grants.split_whitespace().map(String::from).collect();
+        process.thread = Some(thread);
+        process.space = Mutex::new(Some(space));
+        process.space_number = space_number;
+        process.view = Mutex::new(Some(view));
+        Ok(process)
     }
 
     /// The record of kernel thread `thread_id` while it calls objects
     /// processes serve: no image, space, view or names of its own — only
     /// its calls (`calls`), the first of which it made from the kernel's
     /// space, so that the thread's traps while it runs in servers find
-    /// their records as a process's thread's do.
+    /// their records as a process's thread's do. [`Process::create`]
+    /// starts from one and gives it a process's image, space and names.
     pub fn kernel(thread_id: u64) -> Process {
         Process {
             // No process has id 0: a kernel thread's record takes none of

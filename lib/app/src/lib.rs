@@ -44,7 +44,7 @@ use core::marker::PhantomData;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use com::{Guid, IUnknown, Interface, Result, Status};
+use com::{Guid, IUnknown, IUnknownVtbl, Interface, Method, MethodTable as Table, Result, Status};
 use interfaces::ipc::ecall as service;
 
 /// The exit code of a process that panicked.
@@ -247,26 +247,14 @@ impl<I: Interface> Drop for Proxy<I> {
     }
 }
 
-/// The most methods a proxy's table has.
-const MOST_METHODS: usize = 12;
-
-/// A method as the machine calls it: the object and seven registers.
-type Method = unsafe extern "C" fn(*mut c_void, u64, u64, u64, u64, u64, u64, u64) -> Status;
-
 /// Every proxy's method table: the `IUnknown` three, then one stub per
 /// method number.
-#[repr(C)]
-struct Table {
-    query_interface: unsafe extern "C" fn(*mut c_void, *const Guid, *mut *mut c_void) -> Status,
-    add_ref: unsafe extern "C" fn(*mut c_void) -> u32,
-    release: unsafe extern "C" fn(*mut c_void) -> u32,
-    methods: [Method; MOST_METHODS],
-}
-
 static TABLE: Table = Table {
-    query_interface,
-    add_ref,
-    release,
+    base: IUnknownVtbl {
+        query_interface,
+        add_ref,
+        release,
+    },
     methods: [
         stub::<0>, stub::<1>, stub::<2>, stub::<3>, stub::<4>, stub::<5>, stub::<6>, stub::<7>,
         stub::<8>, stub::<9>, stub::<10>, stub::<11>,
@@ -331,16 +319,17 @@ unsafe extern "C" fn release(this: *mut c_void) -> u32 {
 #[allow(clippy::too_many_arguments, reason = "the ABI's argument registers")]
 unsafe extern "C" fn stub<const M: usize>(
     this: *mut c_void,
-    a1: u64,
-    a2: u64,
-    a3: u64,
-    a4: u64,
-    a5: u64,
-    a6: u64,
-    a7: u64,
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+    a5: usize,
+    a6: usize,
+    a7: usize,
 ) -> Status {
     // SAFETY: `this` is a proxy: its table is this one's.
     let handle = unsafe { (*this.cast::<ProxyObject>()).handle };
+    let [a1, a2, a3, a4, a5, a6, a7] = [a1, a2, a3, a4, a5, a6, a7].map(|word| word as u64);
     let registers = [handle, a1, a2, a3, a4, a5, a6, a7];
     let (a0, value, stored) = ecall3(service::CALL, M as u64, registers);
     let status = status_of(a0);
@@ -453,7 +442,7 @@ extern "C" fn dispatch_wrapped(
             *proxy = Some(made);
         }
     }
-    let [a1, a2, a3, a4, a5, a6, a7] = *registers;
+    let [a1, a2, a3, a4, a5, a6, a7] = registers.map(address);
     // SAFETY: `object` is an object of this process the IPC exported with
     // its interface's signature, whose method `method` it checked; the
     // registers are what that method takes, handles now proxies.

@@ -35,6 +35,27 @@ pub unsafe trait Interface: Sized + 'static {
     }
 }
 
+/// The most methods (after `IUnknown`'s three) a method table made at run
+/// time serves: a proxy's (`crate::proxy`, `lib/app`), a moved object's
+/// (`crate::moved`) and an interposer's clone (`crate::interposition`).
+pub const MOST_METHODS: usize = 12;
+
+/// What a method looks like in the machine: the object pointer and seven
+/// more argument registers, a status back. Every method of the ABI fits
+/// (no argument is a float, none is passed on the stack).
+pub type Method =
+    unsafe extern "C" fn(*mut c_void, usize, usize, usize, usize, usize, usize, usize) -> Status;
+
+/// A method table of any interface of up to [`MOST_METHODS`] methods, as
+/// the ABI lays one out: `IUnknown`'s three, then one entry per method.
+#[repr(C)]
+pub struct MethodTable {
+    /// `QueryInterface`, `AddRef`, `Release`.
+    pub base: IUnknownVtbl,
+    /// The interface's methods, by index.
+    pub methods: [Method; MOST_METHODS],
+}
+
 /// The first three slots of every vtable.
 #[repr(C)]
 pub struct IUnknownVtbl {

@@ -20,23 +20,14 @@ use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::{ArgKind, ArgSignature, IUnknown, Interface, InterfaceSignature, MethodSignature};
-use crate::{MutableObject, Result, Status};
+use crate::{MOST_METHODS, Method, MutableObject, Result, Status};
 
 /// Argument registers a forwarder passes on after the object pointer.
 pub const FORWARDED: usize = 7;
 /// Vtable entries before the methods: `QueryInterface`, `AddRef`, `Release`.
 const BASE: usize = 3;
-/// The most methods an interface may have to be interposed on (or moved,
-/// `crate::moved`).
-pub(crate) const MOST_METHODS: usize = 12;
 /// How many bytes of a string argument [`Value::Text`] holds.
 const TEXT_SHOWN: usize = 32;
-
-/// What a method looks like in the machine: the object pointer and seven
-/// more argument registers, a status back. Every method of the ABI fits
-/// (no argument is a float, none is passed on the stack).
-pub(crate) type Method =
-    unsafe extern "C" fn(*mut c_void, usize, usize, usize, usize, usize, usize, usize) -> Status;
 
 /// Where calls through a clone go: the filter's owner.
 pub trait Dispatch: 'static {

@@ -70,7 +70,7 @@ pub use com_macros::{Record, class, interface, published_state};
 pub use fallible::{try_box, try_filled, try_push};
 pub use gate::{Gate, GateEntry};
 pub use guid::Guid;
-pub use interface::{IUnknown, IUnknownVtbl, Interface};
+pub use interface::{IUnknown, IUnknownVtbl, Interface, MOST_METHODS, Method, MethodTable};
 pub use mutable::{
     IMutable, IMutableImpl, IMutableVtbl, MutableObject, ObjectLayout, PublishedState, Takeover,
 };

@@ -25,10 +25,11 @@
 use core::ffi::c_void;
 use core::sync::atomic::AtomicPtr;
 
-use crate::interposition::{MOST_METHODS, Method, fits};
+use crate::interposition::fits;
 use crate::{
     Class, ComObject, ComPtr, Gate, Guid, IMutable, IMutableImpl, IUnknown, IUnknownVtbl,
-    Implement, Interface, KeepLoaded, ObjectLayout, Result, Status,
+    Implement, Interface, KeepLoaded, MOST_METHODS, MethodTable as Table, ObjectLayout, Result,
+    Status,
 };
 
 /// What a moved object's format word holds ("MOVE"): not a version of
@@ -110,14 +111,6 @@ impl<I: Interface> Moved<I> {
             held::<I, 11>,
         ],
     };
-}
-
-/// A method table of any interface of up to [`MOST_METHODS`] methods, as
-/// the ABI lays one out.
-#[repr(C)]
-struct Table {
-    base: IUnknownVtbl,
-    methods: [Method; MOST_METHODS],
 }
 
 // SAFETY: slot 0 holds `FORWARDING`, whose thunks treat their object

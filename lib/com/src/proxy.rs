@@ -18,11 +18,12 @@ use core::ffi::c_void;
 use core::sync::atomic::{AtomicU32, Ordering, fence};
 
 use crate::dynamic::{Arg, REGISTERS, RETURNED_WORDS};
-use crate::{ArgKind, ComPtr, Guid, IUnknown, Interface, InterfaceSignature, KeepLoaded};
+use crate::{
+    ArgKind, ComPtr, Guid, IUnknown, IUnknownVtbl, Interface, InterfaceSignature, KeepLoaded,
+};
+use crate::{MOST_METHODS, MethodTable as Table};
 use crate::{Result, Status};
 
-/// The most methods a proxy's interface may have.
-pub const MOST_METHODS: usize = 12;
 /// Bytes of the area a record result is written in ([`Forwarder::forward`]).
 pub const RESULT_BYTES: usize = RETURNED_WORDS * 8;
 
@@ -82,23 +83,13 @@ pub fn create(forwarder: Box<dyn Forwarder>) -> Result<ComPtr<IUnknown>> {
     unsafe { ComPtr::from_raw(raw) }.ok_or(Status::OUT_OF_MEMORY)
 }
 
-/// A method as the machine calls it: the object and seven registers.
-type Method =
-    unsafe extern "C" fn(*mut c_void, usize, usize, usize, usize, usize, usize, usize) -> Status;
-
 /// Every proxy's method table.
-#[repr(C)]
-struct Table {
-    query_interface: unsafe extern "C" fn(*mut c_void, *const Guid, *mut *mut c_void) -> Status,
-    add_ref: unsafe extern "C" fn(*mut c_void) -> u32,
-    release: unsafe extern "C" fn(*mut c_void) -> u32,
-    methods: [Method; MOST_METHODS],
-}
-
 static TABLE: Table = Table {
-    query_interface,
-    add_ref,
-    release,
+    base: IUnknownVtbl {
+        query_interface,
+        add_ref,
+        release,
+    },
     methods: [
         stub::<0>, stub::<1>, stub::<2>, stub::<3>, stub::<4>, stub::<5>, stub::<6>, stub::<7>,
         stub::<8>, stub::<9>, stub::<10>, stub::<11>,
