@@ -156,6 +156,12 @@ impl Forwarder for Forward {
 /// registers `registers` into `memory`: enters the server, runs there,
 /// and copies the results back; the call's value (an owned interface
 /// result as a kernel-space proxy).
+///
+/// Its frame stays on the thread's stack while the server runs, under
+/// the frames of every trap the run takes (the `ecall` hook's among
+/// them), so what is big is done in [`entered`] and [`ended`], whose
+/// frames are gone by then: together this path takes about 9 KiB of a
+/// kernel thread's stack (16 KiB by default, the lowest 2 KiB a guard).
 fn call(
     request: serve::Request,
     registers: &[u64; REGISTERS],
@@ -168,19 +174,52 @@ fn call(
     let thread = traps.current_thread()?;
     let home = enter_home(thread)?;
     let depth = home.calls.lock().len();
-    let mut full = [0u64; ecall::FULL];
-    let ran = serve::enter(&home, &home, request, (registers, memory), &mut full).and_then(|()| {
-        let mut bytes = [0u8; ecall::FULL * 8];
-        for (chunk, word) in bytes.as_chunks_mut::<8>().0.iter_mut().zip(full) {
-            *chunk = word.to_le_bytes();
-        }
-        traps.run(&bytes)
-    });
+    let ran = entered(&home, request, registers, memory).and_then(|full| traps.run(&full));
     // Entering made the server's view the thread's (even if it failed
     // after): its own comes back, whatever happened.
     let _ = kernel.set_view(view);
+    let value = ended(&home, depth, ran, memory, timeout);
+    if leave_home(&home) {
+        // A process's thread (its kernel code called on through a proxy)
+        // waits for its own calls' deadlines again.
+        if let Some(process) = crate::process_by_thread(thread) {
+            serve::reset_deadline(&process);
+        }
+    }
+    value
+}
+
+/// Enters the server for `request` on `home`'s thread (`serve::enter`):
+/// the register set the run starts with, as `IUserTraps::run` takes it.
+#[inline(never)]
+fn entered(
+    home: &Arc<Process>,
+    request: serve::Request,
+    registers: &[u64; REGISTERS],
+    memory: &LentMemory<'_, '_>,
+) -> Result<[u8; ecall::FULL * 8]> {
+    let mut full = [0u64; ecall::FULL];
+    serve::enter(home, home, request, (registers, memory), &mut full)?;
+    let mut bytes = [0u8; ecall::FULL * 8];
+    for (chunk, word) in bytes.as_chunks_mut::<8>().0.iter_mut().zip(full) {
+        *chunk = word.to_le_bytes();
+    }
+    Ok(bytes)
+}
+
+/// After the run (`ran`): unwinds `home`'s records above `depth`, copies
+/// the results of the call that finished into `memory` and gives its call
+/// stack back; the call's value.
+#[inline(never)]
+fn ended(
+    home: &Arc<Process>,
+    depth: usize,
+    ran: Result<u64>,
+    memory: &LentMemory<'_, '_>,
+    timeout: u64,
+) -> Result<Answer> {
     let mut finished = home.finished.lock().take();
-    serve::unwind(&home, depth);
+    serve::unwind(home, depth);
     let value = match (ran, finished.as_mut()) {
         (Ok(_), Some(record)) => copy_back(record, memory).and_then(|value| match record.owned {
             Some(signature) => given(&record.server, signature, value, timeout),
@@ -191,13 +230,6 @@ fn call(
     };
     if let Some(record) = finished {
         record.server.free_call_stack(record.stack);
-    }
-    if leave_home(&home) {
-        // A process's thread (its kernel code called on through a proxy)
-        // waits for its own calls' deadlines again.
-        if let Some(process) = crate::process_by_thread(thread) {
-            serve::reset_deadline(&process);
-        }
     }
     value
 }
