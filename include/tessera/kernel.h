@@ -75,4 +75,12 @@ void tessera_grace_period(void);
  */
 void tessera_object_unshared(const void *object);
 
+/*
+ * Gives the processor to the next ready thread, if any: what a waiter on a
+ * component's spin lock does, so that the lock's holder runs and releases it.
+ *
+ * Ordinal 11.
+ */
+void tessera_yield(void);
+
 #endif

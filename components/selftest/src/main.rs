@@ -58,6 +58,10 @@ const CHECKS: &[Check] = &[
         contended_locks_hand_over,
     ),
     (
+        "a lock's waiter yields to its holder under sched-null",
+        lock_waiter_yields_to_its_holder,
+    ),
+    (
         "policies switch live while 20 threads count, every count intact",
         live_policy_switch,
     ),
@@ -527,6 +531,60 @@ fn contended_locks_hand_over() -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The lock of the check below: each of its two threads adds 1.
+static HANDED: Mutex<u64> = Mutex::new(0);
+/// When the check's waiter asked for the lock, and when its holder had
+/// the processor back (`time` ticks).
+static ASKED: AtomicU64 = AtomicU64::new(0);
+static RESUMED: AtomicU64 = AtomicU64::new(0);
+
+/// Under a policy that never preempts, a thread that finds a lock of this
+/// module held yields to the holder (the wait hook `component::enter`
+/// installs) instead of spinning. The holder yields while it holds the
+/// lock, so the waiter finds it held, and the holder must have the
+/// processor back within a millisecond — a spinning waiter would keep it
+/// until an interrupt took it away (at the latest when this thread's
+/// 100 ms sleep ends).
+fn lock_waiter_yields_to_its_holder() -> Result<()> {
+    under_policy("sched-null", || {
+        *HANDED.lock() = 0;
+        let holder = sys::spawn(
+            "holder",
+            |_| {
+                let mut handed = HANDED.lock();
+                sys::yield_now();
+                RESUMED.store(sys::now(), Ordering::SeqCst);
+                *handed += 1;
+            },
+            0,
+            sys::DEFAULT_STACK,
+        )?;
+        let waiter = sys::spawn(
+            "waiter",
+            |_| {
+                ASKED.store(sys::now(), Ordering::SeqCst);
+                *HANDED.lock() += 1;
+            },
+            0,
+            sys::DEFAULT_STACK,
+        )?;
+        sys::sleep_ms(100);
+        sys::join(holder)?;
+        sys::join(waiter)?;
+        let waited = RESUMED
+            .load(Ordering::SeqCst)
+            .saturating_sub(ASKED.load(Ordering::SeqCst));
+        let total = *HANDED.lock();
+        if waited > ms() || total != 2 {
+            return fail(format_args!(
+                "the holder waited {} us for the processor; the total is {total}, not 2",
+                waited * 1000 / ms()
+            ));
+        }
+        Ok(())
+    })
 }
 
 /// What each counting thread reached.

@@ -801,11 +801,6 @@ const HOST_PATH: &str = "/svc/selftest-host";
 /// keeps its identity and its name; killing the host makes its calls
 /// fail (no hang), and its name goes with the host.
 pub fn a_counter_moves_into_a_process() -> Result<()> {
-    if !sys::preemptive() {
-        // Eight threads calling into one process at once hang under a
-        // policy that never preempts (sched-null): not yet understood.
-        return Err(Status::NOT_SUPPORTED);
-    }
     let root = sys::namespace();
     let manager = root
         .bind(interfaces::ipc::MANAGER_PATH, 0)?

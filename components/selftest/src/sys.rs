@@ -34,7 +34,7 @@ struct Services {
 static SERVICES: Once<Services> = Once::new();
 
 /// Binds the services the checks use; the constructor calls it, so every
-/// check finds them bound. Waiters on this module's spin locks yield.
+/// check finds them bound.
 pub fn bind_services() -> Result<()> {
     let namespace = component::namespace()?;
     let bind = |name: &str| namespace.bind(name, 0);
@@ -46,7 +46,6 @@ pub fn bind_services() -> Result<()> {
         namespace: namespace.clone(),
     };
     SERVICES.call_once(|| services);
-    sync::set_wait_hook(yield_now);
     Ok(())
 }
 

@@ -642,20 +642,12 @@ impl IVmHooksImpl for FaultHandler {
 }
 
 fn construct() -> Result<ComPtr<IUnknown>> {
-    sync::set_wait_hook(yield_now);
     let factory = ComObject::create::<IVmFactory>(Factory).to_unknown();
     FACTORY.store(
         core::ptr::from_ref(factory.as_unknown()).addr(),
         Ordering::Relaxed,
     );
     Ok(factory)
-}
-
-/// What a waiter on the manager's lock does: lets the holder run.
-fn yield_now() {
-    if let Ok(scheduler) = component::threads::scheduler() {
-        let _ = scheduler.yield_now();
-    }
 }
 
 component::component!(construct);

@@ -65,6 +65,12 @@ pub extern "C" fn tessera_grace_period() {
     crate::threads::grace_period();
 }
 
+/// Gives the processor to the next ready thread, if any: every component's
+/// lock waiters call it (`component::enter` installs it as their wait hook).
+pub extern "C" fn tessera_yield() {
+    crate::threads::yield_now();
+}
+
 /// Stops the system after a component panicked, printing what and where.
 ///
 /// # Safety

@@ -51,4 +51,9 @@ unsafe extern "C" {
     ///
     /// Ordinal 10.
     pub safe fn tessera_object_unshared(object: *const core::ffi::c_void);
+    /// Gives the processor to the next ready thread, if any: what a waiter on a
+    /// component's spin lock does, so that the lock's holder runs and releases it.
+    ///
+    /// Ordinal 11.
+    pub safe fn tessera_yield();
 }

@@ -68,7 +68,19 @@ pub fn namespace() -> Result<ComPtr<INamespace>> {
     unsafe { ComPtr::from_raw(kernel::tessera_current_namespace().cast()) }.ok_or(Status::NOT_FOUND)
 }
 
-/// The body of `tessera_entry`: runs `constructor` and stores its object.
+/// Gives the processor to the next ready thread, if any.
+pub fn yield_now() {
+    kernel::tessera_yield();
+}
+
+/// The body of `tessera_entry`: makes the module's lock waiters yield
+/// (its `sync::Mutex`es; see `lib/sync`), runs `constructor` and stores
+/// its object.
+///
+/// Each module links its own `sync`, so the kernel's wait hook is not
+/// this module's: without this, a waiter here would spin until its time
+/// slice ends — for ever under a policy with none (`sched-null`), where
+/// an interrupt may still have switched the holder out (docs/scheduling.md).
 ///
 /// # Safety
 /// `out` is null or valid for writing one pointer (the loader passes its
@@ -80,6 +92,7 @@ pub unsafe fn enter(
     if out.is_null() {
         return Status::NULL_POINTER;
     }
+    sync::set_wait_hook(yield_now);
     match constructor() {
         Ok(object) => {
             // SAFETY: `out` is non-null and writable (the caller's contract);

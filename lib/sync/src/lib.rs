@@ -3,10 +3,13 @@
 //! Threads are preempted at any instruction, so a thread may lose the
 //! processor while it holds a lock. A waiter that merely spins would then
 //! spin until its time slice ends, again and again, while the holder waits
-//! for a turn. [`Mutex`] is `spin`'s mutex with one change: while it waits,
-//! it calls the *wait hook* the kernel installs once threads exist (a
-//! yield), so the holder runs and releases the lock. Before that — at boot,
-//! and on the host in tests — waiting is plain spinning.
+//! for a turn — or for ever, under a policy without time slices. [`Mutex`]
+//! is `spin`'s mutex with one change: while it waits, it calls the *wait
+//! hook* (a yield), so the holder runs and releases the lock. Each image
+//! links its own copy of this crate, so each installs its own hook: the
+//! kernel once threads exist, the component runtime before a component's
+//! constructor. Before that — at boot, and on the host in tests — waiting
+//! is plain spinning.
 //!
 //! Interrupt routines never take these locks (they may only wake threads),
 //! so a wait never happens inside one.
