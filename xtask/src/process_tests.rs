@@ -54,6 +54,10 @@ pub const TESTS: &[(&str, Test)] = &[
         interface_pointers_cross_between_processes_both_ways,
     ),
     (
+        "interface_pointers_cross_into_the_kernels_space_both_ways",
+        interface_pointers_cross_into_the_kernels_space_both_ways,
+    ),
+    (
         "a_process_granted_one_name_reaches_that_name_only",
         a_process_granted_one_name_reaches_that_name_only,
     ),
@@ -198,6 +202,31 @@ fn the_shell_calls_a_process_through_a_kernel_space_proxy(
     no_modules_and_heap_back_at(machine, before)
 }
 
+/// What `apptest callback NAME` prints of a relay at NAME: a callback
+/// lent and called back three times, and one that calls the relay again
+/// from inside the callback; a counter made by the relay and owned by
+/// the client; QueryInterface on its proxy for an interface it has and
+/// one it lacks (NO_INTERFACE); that proxy lent back to the relay that
+/// made its object; both released, and the relay's object with them; a
+/// borrowed callback the relay kept, whose call fails (STALE_HANDLE);
+/// and pointers that are neither the client's memory nor its proxies of
+/// the interface, refused.
+const RELAY_CLIENT: &[&str] = &[
+    "apptest: relay gave 66 after 3 callbacks",
+    "apptest: nested callback gave 100",
+    "apptest: made counter total 8, live 1",
+    "apptest: queried callback 10, echo -3",
+    "apptest: relay through a proxy 24",
+    "apptest: live 1 then 0 after release",
+    "apptest: kept callback: -32",
+    "apptest: lent unmapped: -15",
+    "apptest: lent kernel: -15",
+    "apptest: lent null: -13",
+    "apptest: lent forged proxy: -2",
+    "apptest: lent another interface's proxy: -2",
+    "apptest: exited with 0",
+];
+
 fn interface_pointers_cross_between_processes_both_ways(
     machine: &mut Machine,
     _: &str,
@@ -206,30 +235,10 @@ fn interface_pointers_cross_between_processes_both_ways(
     let relay = "run --grant /svc/relay apptest";
     let server = start(machine, &format!("{relay} relay-serve /svc/relay &"))?;
     machine.expect("apptest: serving /svc/relay", OUTPUT_TIMEOUT)?;
-    // A callback lent and called back three times, and one that calls the
-    // server again from inside the callback; a counter made by the
-    // server and owned by the client; QueryInterface on its proxy for an
-    // interface it has and one it lacks (NO_INTERFACE); that proxy lent
-    // back to its own server; both released, and the server's object
-    // with them.
     expect(
         machine,
         &format!("{relay} callback /svc/relay"),
-        &[
-            "apptest: relay gave 66 after 3 callbacks",
-            "apptest: nested callback gave 100",
-            "apptest: made counter total 8, live 1",
-            "apptest: queried callback 10, echo -3",
-            "apptest: relay through a proxy 24",
-            "apptest: live 1 then 0 after release",
-            "apptest: kept callback: -32",
-            "apptest: lent unmapped: -15",
-            "apptest: lent kernel: -15",
-            "apptest: lent null: -13",
-            "apptest: lent forged proxy: -2",
-            "apptest: lent another interface's proxy: -2",
-            "apptest: exited with 0",
-        ],
+        RELAY_CLIENT,
     )?;
     // The client killed while its thread runs its own callback, called
     // from the server: the server serves on.
@@ -248,6 +257,27 @@ fn interface_pointers_cross_between_processes_both_ways(
     let killed = expect(machine, &format!("kill {server}"), &["ended: killed"])?;
     if !killed.contains("apptest: relay ended: -33") {
         machine.expect("apptest: relay ended: -33", OUTPUT_TIMEOUT)?;
+    }
+    no_process_listed(machine)?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+/// The same client against the relay component, in the kernel's space:
+/// its callbacks are kernel-space proxies of endpoints the client lends
+/// for the call, the counters it makes are kernel objects the client
+/// imports; the relay module is loaded by the bind and goes with the
+/// process.
+fn interface_pointers_cross_into_the_kernels_space_both_ways(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    for _ in 0..2 {
+        expect(
+            machine,
+            "run --grant /relay apptest callback /relay",
+            RELAY_CLIENT,
+        )?;
     }
     no_process_listed(machine)?;
     no_modules_and_heap_back_at(machine, before)

@@ -101,8 +101,9 @@ use interfaces::ipc::ecall as service;
 use private_interfaces::counter::{CounterStateV1, FORMAT_V1, HOSTED_VERSION};
 use private_interfaces::{
     ICallback, ICallbackImpl, ICounter, ICounterImpl, IEcho, IEchoImpl, IHello, IObjectHost,
-    IObjectHostImpl, IRelay, IRelayImpl,
+    IObjectHostImpl, IRelay,
 };
+use relay_objects::Relay;
 
 mod fp;
 
@@ -438,88 +439,12 @@ fn client_hang(name: &str, timeout: bool) -> Result<()> {
     Ok(())
 }
 
-/// Counters the relay made that are alive (in the serving process).
-static LIVE: AtomicU32 = AtomicU32::new(0);
-
-/// The `IRelay` a process serves.
-#[class(IRelay)]
-struct Relay {
-    /// The callback `keep` kept.
-    kept: sync::Mutex<Option<ComPtr<ICallback>>>,
-}
-
-impl IRelayImpl for Relay {
-    fn relay(&self, callback: &ICallback, value: u64, times: u32) -> Result<u64> {
-        let mut sum = 0u64;
-        for step in 0..u64::from(times) {
-            sum = sum.wrapping_add(callback.called(value + step)?);
-        }
-        Ok(sum)
-    }
-
-    fn make(&self, start: u64) -> Result<ComPtr<ICounter>> {
-        LIVE.fetch_add(1, Ordering::Relaxed);
-        Ok(ComObject::create(Made {
-            total: AtomicU64::new(start),
-        }))
-    }
-
-    fn live(&self) -> Result<u32> {
-        Ok(LIVE.load(Ordering::Relaxed))
-    }
-
-    fn keep(&self, callback: &ICallback) -> Result<()> {
-        *self.kept.lock() = Some(ComPtr::from_ref(callback));
-        Ok(())
-    }
-
-    fn call_kept(&self, value: u64) -> Result<u64> {
-        let kept = self.kept.lock().take().ok_or(Status::NOT_FOUND)?;
-        kept.called(value)
-    }
-}
-
-/// A counter the relay makes for a caller: also a callback adding what
-/// it is called with.
-#[class(ICounter, ICallback)]
-struct Made {
-    total: AtomicU64,
-}
-
-impl ICounterImpl for Made {
-    fn add(&self, amount: u64) -> Result<u64> {
-        Ok(self.total.fetch_add(amount, Ordering::Relaxed) + amount)
-    }
-
-    fn total(&self) -> Result<u64> {
-        Ok(self.total.load(Ordering::Relaxed))
-    }
-
-    fn version(&self) -> Result<u32> {
-        Ok(3)
-    }
-}
-
-impl ICallbackImpl for Made {
-    fn called(&self, value: u64) -> Result<u64> {
-        self.add(value)
-    }
-}
-
-impl Drop for Made {
-    fn drop(&mut self) {
-        LIVE.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// Serves a `Relay` under `name` until killed.
 fn relay_serve(name: &str) -> i32 {
     let Ok(console) = Proxy::<IConsole>::bind("/dev/console") else {
         return 100;
     };
-    let relay = ComObject::unboxed(Relay {
-        kept: sync::Mutex::new(None),
-    });
+    let relay = ComObject::unboxed(Relay::new());
     if let Err(status) = app::register(name, relay.interface::<IRelay>()) {
         print(
             &console,
