@@ -196,6 +196,19 @@ fn the_shell_calls_a_process_through_a_kernel_space_proxy(
             &["call-relay: counter at 7; live 1 then 0 after release"],
         )?;
     }
+    // A client killed while it owns a counter the server made: freeing
+    // it runs the counter's `Release` in the server.
+    let holder = start(
+        machine,
+        "run --grant /svc/relay apptest hold-made /svc/relay &",
+    )?;
+    machine.expect("apptest: holding a counter", OUTPUT_TIMEOUT)?;
+    expect(machine, &format!("kill {holder}"), &["ended: killed"])?;
+    expect(
+        machine,
+        "call-relay /svc/relay",
+        &["call-relay: counter at 7; live 1 then 0 after release"],
+    )?;
     expect(machine, &format!("kill {relay}"), &["ended: killed"])?;
     // `ps` lists each ended process once and lets it go.
     no_process_listed(machine)?;

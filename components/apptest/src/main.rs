@@ -76,6 +76,8 @@
 //! - `callback-hang NAME`: lends the relay at NAME a callback that prints
 //!   and then never returns; prints how the relay call ended (the server
 //!   is killed meanwhile).
+//! - `hold-made NAME`: has the `IRelay` at NAME make a counter, prints
+//!   that it holds it and waits until killed, never releasing it.
 //! - `null-call N`, `buffers N`: the instructions of one round trip of
 //!   `IEcho::nothing`, or of `IEcho::echo` with 64-byte buffers in and
 //!   out, through the proxy of `/bench/echo` — the least of N — as its
@@ -160,6 +162,7 @@ fn main(arguments: &'static str) -> i32 {
         "callback-hang" => {
             callback_hang(words_after(arguments)).map_or_else(|status| status.0, |()| 0)
         }
+        "hold-made" => hold_made(words_after(arguments)).map_or_else(|status| status.0, |()| 0),
         "null-call" => timed(number, |echo| echo.nothing()),
         "buffers" => timed(number, |echo| {
             let data = [7u8; 64];
@@ -597,6 +600,17 @@ fn callback_hang(name: &str) -> Result<()> {
         .unwrap_or(Status::OK);
     print(&console, format_args!("apptest: relay ended: {}", ended.0));
     Ok(())
+}
+
+/// Has the relay at `name` make a counter and holds it until killed.
+fn hold_made(name: &str) -> Result<()> {
+    let console = Proxy::<IConsole>::bind("/dev/console")?;
+    let made = Proxy::<IRelay>::bind(name)?.get().make(1)?;
+    print(&console, format_args!("apptest: holding a counter"));
+    let at = address_of(&SHARED_WORD);
+    let (a0, _) = ecall(service::WAIT, 0, [at, 0, u64::MAX, 0, 0, 0, 0, 0]);
+    drop(made);
+    status_of(a0).check()
 }
 
 /// A line of text on the stack.

@@ -38,6 +38,10 @@ const HANDLE_OWNER_SHIFT: u32 = 40;
 const HANDLE_OWNER_MASK: u64 = 0xff_ffff;
 /// The most bytes of arguments a process is given.
 const MOST_ARGUMENTS: usize = 1024;
+/// How long the `Release` of an object a server made for a process may
+/// take when the process is freed (on the freeing thread, which a server
+/// that never returns must not keep).
+const RELEASE_TIMEOUT_MS: u64 = 1_000;
 
 /// Where an import's calls go.
 #[derive(Clone)]
@@ -330,11 +334,13 @@ impl Process {
         drop(calls);
         let imports = self.imports.lock().clear();
         for import in &imports {
-            // Its thread is gone: an object a server made for it loses
-            // its endpoint, but nothing can run its `Release` (it stays in
-            // the server's heap until that process ends).
-            if let Target::Process { server, endpoint } = &import.target {
-                drop(crate::serve::forget_import(server, *endpoint));
+            // An object a server made for it whose last import this was:
+            // its `Release` runs in the server on the thread freeing this
+            // process (its own is gone), for a limited time.
+            if let Target::Process { server, endpoint } = &import.target
+                && let Some(export) = crate::serve::forget_import(server, *endpoint)
+            {
+                crate::kernel_calls::release_in(server.clone(), &export, RELEASE_TIMEOUT_MS);
             }
         }
         drop(imports);
