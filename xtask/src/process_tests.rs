@@ -486,28 +486,7 @@ fn an_object_moves_into_a_process_and_its_callers_keep_working(
         &format!("move /counter {host}"),
         &["/counter: moved into process"],
     )?;
-    // Each adder is listed by `ps` until it has ended, then once more
-    // with how it ended: 0, every addition made.
-    let mut ended = String::new();
-    for _ in 0..300 {
-        let listed = machine.run("ps")?;
-        ended.push_str(&listed);
-        if adders
-            .iter()
-            .all(|pid| !listed.contains(&format!("{pid:>4}  apptest")))
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    for pid in &adders {
-        ensure!(
-            ended.contains(&format!("{pid:>4}  apptest"))
-                && !ended.contains("exited with -")
-                && !ended.contains("ended:"),
-            "adder {pid} did not end with every addition made: {ended}"
-        );
-    }
+    every_addition_made(machine, &adders)?;
     expect(
         machine,
         &format!("{add} counter 3"),
@@ -518,15 +497,58 @@ fn an_object_moves_into_a_process_and_its_callers_keep_working(
         !modules.contains("module counter "),
         "counter v1 stayed loaded: {modules}"
     );
+    // On from that process into another, under an adder; the first host
+    // may then end without taking the counter or its name along.
+    let next = start_server(machine, "host", "/svc/next-host")?;
+    let adder = start(machine, &format!("{add} add-many 3000 &"))?;
+    expect(
+        machine,
+        &format!("move /counter {next}"),
+        &["/counter: moved into process"],
+    )?;
+    every_addition_made(machine, &[adder])?;
+    expect(machine, &format!("kill {host}"), &["ended: killed"])?;
+    expect(
+        machine,
+        &format!("{add} counter 3"),
+        &["total 9011 (read back 9011), counter v3", "exited with 0"],
+    )?;
     start(machine, &format!("{add} add-until-fails &"))?;
     machine.expect("apptest: adding until it fails", OUTPUT_TIMEOUT)?;
-    let killed = expect(machine, &format!("kill {host}"), &["ended: killed"])?;
+    let killed = expect(machine, &format!("kill {next}"), &["ended: killed"])?;
     if !killed.contains("apptest: add failed: -33") {
         machine.expect("apptest: add failed: -33", OUTPUT_TIMEOUT)?;
     }
     no_process_listed(machine)?;
     machine.run("release /counter")?;
     no_modules_and_heap_back_at(machine, before)
+}
+
+/// Waits until the adders `pids` have ended (each is listed by `ps` until
+/// it has, then once more with how it ended) and checks each made every
+/// addition (ended with 0).
+fn every_addition_made(machine: &mut Machine, pids: &[String]) -> Result<()> {
+    let mut ended = String::new();
+    for _ in 0..300 {
+        let listed = machine.run("ps")?;
+        ended.push_str(&listed);
+        if pids
+            .iter()
+            .all(|pid| !listed.contains(&format!("{pid:>4}  apptest")))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for pid in pids {
+        ensure!(
+            ended.contains(&format!("{pid:>4}  apptest"))
+                && !ended.contains("exited with -")
+                && !ended.contains("ended:"),
+            "adder {pid} did not end with every addition made: {ended}"
+        );
+    }
+    Ok(())
 }
 
 /// `move` refuses, each with its reason: a process that does not exist,
