@@ -62,6 +62,10 @@ pub const TESTS: &[(&str, Test)] = &[
         a_process_granted_one_name_reaches_that_name_only,
     ),
     (
+        "a_process_sees_its_granted_names_through_its_namespace",
+        a_process_sees_its_granted_names_through_its_namespace,
+    ),
+    (
         "floating_point_registers_stay_with_the_caller_across_a_call",
         floating_point_registers_stay_with_the_caller_across_a_call,
     ),
@@ -292,6 +296,47 @@ fn interface_pointers_cross_into_the_kernels_space_both_ways(
             RELAY_CLIENT,
         )?;
     }
+    no_process_listed(machine)?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+/// A process's namespace (`app::namespace()`, its view): it lists its
+/// grants, binds through it, is refused what it was not granted, and
+/// registers a counter it holds under a name it may register — not over
+/// it, and not an object of its own (which `REGISTER` serves) — which
+/// others then reach until the process ends.
+fn a_process_sees_its_granted_names_through_its_namespace(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    let server = start(
+        machine,
+        "run --grant /svc/counter apptest serve-counter /svc/counter &",
+    )?;
+    machine.expect("apptest: serving a counter at /svc/counter", OUTPUT_TIMEOUT)?;
+    let viewer = start(
+        machine,
+        "run --grant /svc/counter --grant /svc/mine/ apptest names /svc/counter /svc/mine/counter &",
+    )?;
+    for line in [
+        "apptest: sees /dev/console /svc/counter /svc/mine",
+        "apptest: through the view: total 2",
+        "apptest: /counter: -10",
+        "apptest: registered 0, again -6, its own -9",
+        "apptest: unregistered theirs -10, mine 0, anew 0",
+    ] {
+        machine.expect(line, OUTPUT_TIMEOUT)?;
+    }
+    expect(
+        machine,
+        "bind /svc/mine/counter",
+        &["bound /svc/mine/counter"],
+    )?;
+    machine.run("release /svc/mine/counter")?;
+    expect(machine, &format!("kill {viewer}"), &["ended: killed"])?;
+    expect(machine, "bind /svc/mine/counter", &["not found"])?;
+    expect(machine, &format!("kill {server}"), &["ended: killed"])?;
     no_process_listed(machine)?;
     no_modules_and_heap_back_at(machine, before)
 }

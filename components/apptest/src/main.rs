@@ -76,6 +76,12 @@
 //! - `callback-hang NAME`: lends the relay at NAME a callback that prints
 //!   and then never returns; prints how the relay call ended (the server
 //!   is killed meanwhile).
+//! - `names COUNTER NAME`: through its namespace (`app::namespace()`):
+//!   lists every name it sees; binds the `ICounter` at COUNTER and adds 2;
+//!   binds `/counter` (not granted); registers that counter under NAME,
+//!   again over it, and an object of its own; unregisters COUNTER (not
+//!   its) and NAME, and registers NAME again; prints each answer, then
+//!   waits until killed.
 //! - `hold-made NAME`: has the `IRelay` at NAME make a counter, prints
 //!   that it holds it and waits until killed, never releasing it.
 //! - `null-call N`, `buffers N`: the instructions of one round trip of
@@ -161,6 +167,11 @@ fn main(arguments: &'static str) -> i32 {
         "callback" => callback(words_after(arguments)).map_or_else(|status| status.0, |()| 0),
         "callback-hang" => {
             callback_hang(words_after(arguments)).map_or_else(|status| status.0, |()| 0)
+        }
+        "names" => {
+            let mut names = arguments.split_whitespace().skip(1);
+            let (counter, name) = (names.next().unwrap_or(""), names.next().unwrap_or(""));
+            names_through_the_view(counter, name).map_or_else(|status| status.0, |()| 0)
         }
         "hold-made" => hold_made(words_after(arguments)).map_or_else(|status| status.0, |()| 0),
         "null-call" => timed(number, |echo| echo.nothing()),
@@ -599,6 +610,76 @@ fn callback_hang(name: &str) -> Result<()> {
         .err()
         .unwrap_or(Status::OK);
     print(&console, format_args!("apptest: relay ended: {}", ended.0));
+    Ok(())
+}
+
+/// What `names COUNTER NAME` does (see the crate's documentation).
+fn names_through_the_view(counter: &str, name: &str) -> Result<()> {
+    let console = Proxy::<IConsole>::bind("/dev/console")?;
+    let view = app::namespace()?;
+    let mut seen = String::new();
+    every_name(view.get(), "/", &mut seen)?;
+    print(&console, format_args!("apptest: sees{seen}"));
+    let held = view.get().bind(counter, 0)?;
+    let total = held.query::<ICounter>()?.add(2)?;
+    print(
+        &console,
+        format_args!("apptest: through the view: total {total}"),
+    );
+    let code = |result: Result<()>| result.err().unwrap_or(Status::OK).0;
+    let other = view.get().bind("/counter", 0).map(drop);
+    print(&console, format_args!("apptest: /counter: {}", code(other)));
+    let registered = view.get().register(name, &held, 0);
+    let again = view.get().register(name, &held, 0);
+    let own = ComObject::unboxed(Counter {
+        total: core::sync::atomic::AtomicU64::new(0),
+        version: 1,
+    });
+    let own = view
+        .get()
+        .register("/svc/mine/own", own.interface::<ICounter>().as_unknown(), 0);
+    print(
+        &console,
+        format_args!(
+            "apptest: registered {}, again {}, its own {}",
+            code(registered),
+            code(again),
+            code(own)
+        ),
+    );
+    let theirs = view.get().unregister(counter);
+    let mine = view.get().unregister(name);
+    let anew = view.get().register(name, &held, 0);
+    print(
+        &console,
+        format_args!(
+            "apptest: unregistered theirs {}, mine {}, anew {}",
+            code(theirs),
+            code(mine),
+            code(anew)
+        ),
+    );
+    let at = address_of(&SHARED_WORD);
+    status_of(ecall(service::WAIT, 0, [at, 0, u64::MAX, 0, 0, 0, 0, 0]).0).check()
+}
+
+/// Appends every name under `directory` in `view` to `line`, going into
+/// directories.
+fn every_name(view: &interfaces::INamespace, directory: &str, line: &mut String) -> Result<()> {
+    let mut entries = Vec::new();
+    interfaces::namespace::for_each_name(view, directory, |entry| {
+        entries.push(String::from(entry));
+        Ok(())
+    })?;
+    for entry in entries {
+        let path = alloc::format!("{}/{entry}", directory.trim_end_matches('/'));
+        let capabilities = view.capabilities(&path).unwrap_or(0);
+        if capabilities & interfaces::namespace::flags::DIRECTORY != 0 {
+            every_name(view, &path, line)?;
+        } else {
+            let _ = write!(line, " {path}");
+        }
+    }
     Ok(())
 }
 

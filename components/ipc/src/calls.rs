@@ -20,6 +20,7 @@ use marshal::{Call, UserMemory};
 
 use crate::process::{Import, Process, Target};
 use crate::serve;
+use crate::view::View;
 
 /// The interfaces a process may import: those whose methods the IPC can
 /// copy the arguments of.
@@ -32,7 +33,13 @@ const IMPORTABLE: &[&InterfaceSignature] = &[
     private_interfaces::IObjectHost::SIGNATURE,
     interfaces::IConsole::SIGNATURE,
     interfaces::IFile::SIGNATURE,
+    interfaces::INamespace::SIGNATURE,
+    // What a view's `bind` gives, to be asked for an interface.
+    IUnknown::SIGNATURE,
 ];
+
+/// The name a process binds for its namespace (`crate::view`).
+const VIEW_NAME: &str = "/";
 
 /// The signature of importable interface `iid`; `NOT_SUPPORTED` for
 /// others.
@@ -230,36 +237,40 @@ fn read_iid(memory: &Memory, iid: u64) -> Result<Guid> {
 }
 
 /// Binds the granted name at `name` (`length` bytes) for the interface
-/// whose IID is at `iid`; the import's handle. A name a process serves
-/// gives an import of its endpoint.
-fn bind(process: &Process, name: u64, length: u64, iid: u64) -> Result<u64> {
+/// whose IID is at `iid`; the import's handle. `/` is the process's
+/// namespace (`crate::view`).
+fn bind(process: &Arc<Process>, name: u64, length: u64, iid: u64) -> Result<u64> {
     let memory = Memory::of(process)?;
     let mut buffer = [0u8; MOST_NAME];
     let name = read_name(&memory, name, length, &mut buffer)?;
-    let guid = read_iid(&memory, iid)?;
+    let signature = importable(read_iid(&memory, iid)?)?;
+    if name == VIEW_NAME {
+        let view = com::ComObject::try_create::<interfaces::INamespace>(View::of(process))?;
+        return import_kernel(process, view.as_unknown(), signature);
+    }
     if !process.may_bind(name) {
         return Err(Status::ACCESS_DENIED);
     }
-    let signature = importable(guid)?;
     let object = component::namespace()?.bind(name, 0)?;
-    if let Ok(endpoint) = object.query::<IEndpoint>() {
-        let (server, endpoint) = crate::served(&endpoint).ok_or(Status::STALE_HANDLE)?;
-        let (_, _, served) = serve::callee(&server, endpoint)?;
-        if served.iid != guid {
-            return Err(Status::NO_INTERFACE);
-        }
-        return serve::import_endpoint(process, &server, endpoint, signature);
-    }
     import_kernel(process, &object, signature)
 }
 
 /// Imports the `signature` interface of `object`, in the kernel's space,
-/// with its fast path; its handle.
+/// with its fast path; its handle. An endpoint a process serves gives an
+/// import of the endpoint (of its served interface, or `IUnknown`).
 fn import_kernel(
     process: &Process,
     object: &IUnknown,
     signature: &'static InterfaceSignature,
 ) -> Result<u64> {
+    if let Ok(endpoint) = object.query::<IEndpoint>() {
+        let (server, endpoint) = crate::served(&endpoint).ok_or(Status::STALE_HANDLE)?;
+        let (_, _, served) = serve::callee(&server, endpoint)?;
+        if served.iid != signature.iid && signature.iid != IUnknown::IID {
+            return Err(Status::NO_INTERFACE);
+        }
+        return serve::import_endpoint(process, &server, endpoint, signature);
+    }
     let object = object.query_iid(&signature.iid)?;
     let handle = insert(process, Target::Kernel(object.clone()), signature)?;
     add_fast_path(process, handle, &object, signature);

@@ -76,6 +76,15 @@ pub fn proxy(
     com::proxy::create(com::try_box(forward)?)
 }
 
+/// The process and endpoint `object` is a kernel-space proxy of, if it
+/// is one.
+pub fn endpoint_of(object: &IUnknown) -> Option<(Arc<Process>, u64)> {
+    let forward = com::proxy::forwarder_of(object)?
+        .as_any()
+        .downcast_ref::<Forward>()?;
+    Some((forward.server.clone(), forward.endpoint))
+}
+
 /// Where a kernel-space proxy's calls go: an endpoint of a process.
 struct Forward {
     server: Arc<Process>,
@@ -120,6 +129,10 @@ pub fn release_in(server: Arc<Process>, export: &Export, timeout: u64) {
 impl Forwarder for Forward {
     fn signature(&self) -> &'static InterfaceSignature {
         self.signature
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
     }
 
     fn forward(

@@ -80,11 +80,11 @@ pub fn move_object(name: &str, pid: u64, processes: &[Arc<Process>]) -> Result<(
     mutate.mutate_object(&object, &transition, flags::BY_MUTEX, MOVE_TIMEOUT_US)?;
     if let Some(from) = processes
         .iter()
-        .find(|from| from.moved_names.lock().iter().any(|moved| moved == name))
+        .find(|from| from.names.lock().iter().any(|moved| moved == name))
     {
         // Moved before: its name goes over to the new host's account.
-        from.moved_names.lock().retain(|moved| moved != name);
-        process.moved_names.lock().push(String::from(name));
+        from.names.lock().retain(|moved| moved != name);
+        process.names.lock().push(String::from(name));
         return Ok(());
     }
     keep_name(name, &object, process)
@@ -121,7 +121,7 @@ fn keep_name(name: &str, object: &ComPtr<IUnknown>, host: &Process) -> Result<()
             Err(Status::ALREADY_EXISTS) => com::wait::wait(&pause, 0, PAUSE_US),
             registered => {
                 registered?;
-                host.moved_names.lock().push(String::from(name));
+                host.names.lock().push(String::from(name));
                 return Ok(());
             }
         }

@@ -121,9 +121,10 @@ pub struct Process {
     /// What its runtime told at its start (`RUNTIME`): its dispatch entry
     /// and its proxies' method table (0, 0 until then).
     runtime: Mutex<(u64, u64)>,
-    /// Names of objects moved into it (`crate::mobility`), unregistered
-    /// with its own.
-    pub moved_names: Mutex<Vec<String>>,
+    /// Names on its account that are not its endpoints' — of objects
+    /// moved into it (`crate::mobility`), of objects it registered through
+    /// its view (`crate::view`) — unregistered with its own.
+    pub names: Mutex<Vec<String>>,
     /// For a kernel thread's record: the call that ended its run, for the
     /// kernel caller to copy the results of (`crate::kernel_calls`).
     pub finished: Mutex<Option<Migration>>,
@@ -188,7 +189,7 @@ impl Process {
             heap_end: Mutex::new(crate::heap::HEAP_BASE),
             waits: Mutex::new(None),
             runtime: Mutex::new((0, 0)),
-            moved_names: Mutex::new(Vec::new()),
+            names: Mutex::new(Vec::new()),
             finished: Mutex::new(None),
         }
     }
@@ -227,6 +228,11 @@ impl Process {
     /// Its id.
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// The names it was granted.
+    pub fn grants(&self) -> &[String] {
+        &self.grants
     }
 
     /// True when it may bind `name`.
@@ -319,7 +325,7 @@ impl Process {
             for export in exports.iter().filter(|export| !export.name.is_empty()) {
                 let _ = namespace.unregister(&export.name);
             }
-            for name in core::mem::take(&mut *self.moved_names.lock()) {
+            for name in core::mem::take(&mut *self.names.lock()) {
                 let _ = namespace.unregister(&name);
             }
         }

@@ -431,6 +431,21 @@ pub fn revoke_endpoints(caller: &Process, endpoints: &[u64]) {
     }
 }
 
+/// Unregisters `process`'s endpoint named `name` and lets it go; false
+/// when it has none of that name.
+pub fn unname_endpoint(process: &Process, name: &str) -> Result<bool> {
+    let removed = {
+        let mut exports = process.exports.lock();
+        let named = |export: &Export| !export.name.is_empty() && export.name == name;
+        let Some(endpoint) = exports.find(named) else {
+            return Ok(false);
+        };
+        exports.remove(endpoint)?
+    };
+    component::namespace()?.unregister(&removed.name)?;
+    Ok(true)
+}
+
 /// The target of the import behind `word` if it is one of `process`'s
 /// proxies (its first word is the proxy table `process` told); `None`
 /// for another object. An error unless `word` is readable memory of
