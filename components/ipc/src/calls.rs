@@ -243,13 +243,15 @@ fn bind(process: &Arc<Process>, name: u64, length: u64, iid: u64) -> Result<u64>
     let memory = Memory::of(process)?;
     let mut buffer = [0u8; MOST_NAME];
     let name = read_name(&memory, name, length, &mut buffer)?;
-    let signature = importable(read_iid(&memory, iid)?)?;
+    let guid = read_iid(&memory, iid)?;
+    // Refused before anything else is told about the name.
+    if name != VIEW_NAME && !process.may_bind(name) {
+        return Err(Status::ACCESS_DENIED);
+    }
+    let signature = importable(guid)?;
     if name == VIEW_NAME {
         let view = com::ComObject::try_create::<interfaces::INamespace>(View::of(process))?;
         return import_kernel(process, view.as_unknown(), signature);
-    }
-    if !process.may_bind(name) {
-        return Err(Status::ACCESS_DENIED);
     }
     let object = component::namespace()?.bind(name, 0)?;
     import_kernel(process, &object, signature)
