@@ -794,10 +794,6 @@ pub fn a_moved_object_forwards() -> Result<()> {
 
 /// Where the host process of [`a_counter_moves_into_a_process`] serves.
 const HOST_PATH: &str = "/svc/selftest-host";
-/// The stack of a kernel thread that calls into a process: the server's
-/// traps are handled on it too (docs/ipc.md, "Kernel-space callers"), so
-/// it gets what a U-mode thread's kernel stack has.
-const CALLER_STACK: usize = 32 * 1024;
 
 /// Object mobility end to end: `counter` v1's object moves into a process
 /// (`apptest host`) through the IPC while 8 threads add to it — none lost,
@@ -832,7 +828,7 @@ pub fn a_counter_moves_into_a_process() -> Result<()> {
     CHANGED_VERSION.store(HOSTED_VERSION, Ordering::SeqCst);
     *COUNTER.lock() = Some(counter.clone());
     let adders: alloc::vec::Vec<_> = (0..CALLERS)
-        .map(|i| sys::spawn("adder", add_in_a_loop, i, CALLER_STACK))
+        .map(|i| sys::spawn("adder", add_in_a_loop, i, sys::DEFAULT_STACK))
         .collect::<Result<_>>()?;
     sys::sleep_ms(1);
     let moved = manager.move_object("/counter", host.status()?.id);
