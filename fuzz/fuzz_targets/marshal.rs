@@ -100,7 +100,7 @@ fuzz_target!(|data: &[u8]| {
     match Call::decode(method, &words, &memory) {
         Ok(mut call) => {
             assert_eq!(memory.refused.get(), 0);
-            let (_, count) = call.args();
+            let (_, count) = call.args(&[]);
             assert_eq!(count, method.args.len());
             assert_eq!(call.copy_out(&Returned::new(), &memory), Ok(()));
             let interfaces: Vec<_> = method

@@ -54,8 +54,16 @@ pub const TESTS: &[(&str, Test)] = &[
         interface_pointers_cross_between_processes_both_ways,
     ),
     (
+        "interface_pointers_cross_into_the_kernels_space_both_ways",
+        interface_pointers_cross_into_the_kernels_space_both_ways,
+    ),
+    (
         "a_process_granted_one_name_reaches_that_name_only",
         a_process_granted_one_name_reaches_that_name_only,
+    ),
+    (
+        "a_process_sees_its_granted_names_through_its_namespace",
+        a_process_sees_its_granted_names_through_its_namespace,
     ),
     (
         "floating_point_registers_stay_with_the_caller_across_a_call",
@@ -192,11 +200,49 @@ fn the_shell_calls_a_process_through_a_kernel_space_proxy(
             &["call-relay: counter at 7; live 1 then 0 after release"],
         )?;
     }
+    // A client killed while it owns a counter the server made: freeing
+    // it runs the counter's `Release` in the server.
+    let holder = start(
+        machine,
+        "run --grant /svc/relay apptest hold-made /svc/relay &",
+    )?;
+    machine.expect("apptest: holding a counter", OUTPUT_TIMEOUT)?;
+    expect(machine, &format!("kill {holder}"), &["ended: killed"])?;
+    expect(
+        machine,
+        "call-relay /svc/relay",
+        &["call-relay: counter at 7; live 1 then 0 after release"],
+    )?;
     expect(machine, &format!("kill {relay}"), &["ended: killed"])?;
     // `ps` lists each ended process once and lets it go.
     no_process_listed(machine)?;
     no_modules_and_heap_back_at(machine, before)
 }
+
+/// What `apptest callback NAME` prints of a relay at NAME: a callback
+/// lent and called back three times, and one that calls the relay again
+/// from inside the callback; a counter made by the relay and owned by
+/// the client; QueryInterface on its proxy for an interface it has and
+/// one it lacks (NO_INTERFACE); that proxy lent back to the relay that
+/// made its object; both released, and the relay's object with them; a
+/// borrowed callback the relay kept, whose call fails (STALE_HANDLE);
+/// and pointers that are neither the client's memory nor its proxies of
+/// the interface, refused.
+const RELAY_CLIENT: &[&str] = &[
+    "apptest: relay gave 66 after 3 callbacks",
+    "apptest: nested callback gave 100",
+    "apptest: made counter total 8, live 1",
+    "apptest: queried callback 10, echo -3",
+    "apptest: relay through a proxy 24",
+    "apptest: live 1 then 0 after release",
+    "apptest: kept callback: -32",
+    "apptest: lent unmapped: -15",
+    "apptest: lent kernel: -15",
+    "apptest: lent null: -13",
+    "apptest: lent forged proxy: -2",
+    "apptest: lent another interface's proxy: -2",
+    "apptest: exited with 0",
+];
 
 fn interface_pointers_cross_between_processes_both_ways(
     machine: &mut Machine,
@@ -206,30 +252,10 @@ fn interface_pointers_cross_between_processes_both_ways(
     let relay = "run --grant /svc/relay apptest";
     let server = start(machine, &format!("{relay} relay-serve /svc/relay &"))?;
     machine.expect("apptest: serving /svc/relay", OUTPUT_TIMEOUT)?;
-    // A callback lent and called back three times, and one that calls the
-    // server again from inside the callback; a counter made by the
-    // server and owned by the client; QueryInterface on its proxy for an
-    // interface it has and one it lacks (NO_INTERFACE); that proxy lent
-    // back to its own server; both released, and the server's object
-    // with them.
     expect(
         machine,
         &format!("{relay} callback /svc/relay"),
-        &[
-            "apptest: relay gave 66 after 3 callbacks",
-            "apptest: nested callback gave 100",
-            "apptest: made counter total 8, live 1",
-            "apptest: queried callback 10, echo -3",
-            "apptest: relay through a proxy 24",
-            "apptest: live 1 then 0 after release",
-            "apptest: kept callback: -32",
-            "apptest: lent unmapped: -15",
-            "apptest: lent kernel: -15",
-            "apptest: lent null: -13",
-            "apptest: lent forged proxy: -2",
-            "apptest: lent another interface's proxy: -2",
-            "apptest: exited with 0",
-        ],
+        RELAY_CLIENT,
     )?;
     // The client killed while its thread runs its own callback, called
     // from the server: the server serves on.
@@ -249,6 +275,68 @@ fn interface_pointers_cross_between_processes_both_ways(
     if !killed.contains("apptest: relay ended: -33") {
         machine.expect("apptest: relay ended: -33", OUTPUT_TIMEOUT)?;
     }
+    no_process_listed(machine)?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+/// The same client against the relay component, in the kernel's space:
+/// its callbacks are kernel-space proxies of endpoints the client lends
+/// for the call, the counters it makes are kernel objects the client
+/// imports; the relay module is loaded by the bind and goes with the
+/// process.
+fn interface_pointers_cross_into_the_kernels_space_both_ways(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    for _ in 0..2 {
+        expect(
+            machine,
+            "run --grant /relay apptest callback /relay",
+            RELAY_CLIENT,
+        )?;
+    }
+    no_process_listed(machine)?;
+    no_modules_and_heap_back_at(machine, before)
+}
+
+/// A process's namespace (`app::namespace()`, its view): it lists its
+/// grants, binds through it, is refused what it was not granted, and
+/// registers a counter it holds under a name it may register — not over
+/// it, and not an object of its own (which `REGISTER` serves) — which
+/// others then reach until the process ends.
+fn a_process_sees_its_granted_names_through_its_namespace(
+    machine: &mut Machine,
+    _: &str,
+) -> Result<()> {
+    let before = heap_used(machine)?;
+    let server = start(
+        machine,
+        "run --grant /svc/counter apptest serve-counter /svc/counter &",
+    )?;
+    machine.expect("apptest: serving a counter at /svc/counter", OUTPUT_TIMEOUT)?;
+    let viewer = start(
+        machine,
+        "run --grant /svc/counter --grant /svc/mine/ apptest names /svc/counter /svc/mine/counter &",
+    )?;
+    for line in [
+        "apptest: sees /dev/console /svc/counter /svc/mine",
+        "apptest: through the view: total 2",
+        "apptest: /counter: -10",
+        "apptest: registered 0, again -6, its own -9",
+        "apptest: unregistered theirs -10, mine 0, anew 0",
+    ] {
+        machine.expect(line, OUTPUT_TIMEOUT)?;
+    }
+    expect(
+        machine,
+        "bind /svc/mine/counter",
+        &["bound /svc/mine/counter"],
+    )?;
+    machine.run("release /svc/mine/counter")?;
+    expect(machine, &format!("kill {viewer}"), &["ended: killed"])?;
+    expect(machine, "bind /svc/mine/counter", &["not found"])?;
+    expect(machine, &format!("kill {server}"), &["ended: killed"])?;
     no_process_listed(machine)?;
     no_modules_and_heap_back_at(machine, before)
 }
@@ -443,28 +531,7 @@ fn an_object_moves_into_a_process_and_its_callers_keep_working(
         &format!("move /counter {host}"),
         &["/counter: moved into process"],
     )?;
-    // Each adder is listed by `ps` until it has ended, then once more
-    // with how it ended: 0, every addition made.
-    let mut ended = String::new();
-    for _ in 0..300 {
-        let listed = machine.run("ps")?;
-        ended.push_str(&listed);
-        if adders
-            .iter()
-            .all(|pid| !listed.contains(&format!("{pid:>4}  apptest")))
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    for pid in &adders {
-        ensure!(
-            ended.contains(&format!("{pid:>4}  apptest"))
-                && !ended.contains("exited with -")
-                && !ended.contains("ended:"),
-            "adder {pid} did not end with every addition made: {ended}"
-        );
-    }
+    every_addition_made(machine, &adders)?;
     expect(
         machine,
         &format!("{add} counter 3"),
@@ -475,15 +542,58 @@ fn an_object_moves_into_a_process_and_its_callers_keep_working(
         !modules.contains("module counter "),
         "counter v1 stayed loaded: {modules}"
     );
+    // On from that process into another, under an adder; the first host
+    // may then end without taking the counter or its name along.
+    let next = start_server(machine, "host", "/svc/next-host")?;
+    let adder = start(machine, &format!("{add} add-many 3000 &"))?;
+    expect(
+        machine,
+        &format!("move /counter {next}"),
+        &["/counter: moved into process"],
+    )?;
+    every_addition_made(machine, &[adder])?;
+    expect(machine, &format!("kill {host}"), &["ended: killed"])?;
+    expect(
+        machine,
+        &format!("{add} counter 3"),
+        &["total 9011 (read back 9011), counter v3", "exited with 0"],
+    )?;
     start(machine, &format!("{add} add-until-fails &"))?;
     machine.expect("apptest: adding until it fails", OUTPUT_TIMEOUT)?;
-    let killed = expect(machine, &format!("kill {host}"), &["ended: killed"])?;
+    let killed = expect(machine, &format!("kill {next}"), &["ended: killed"])?;
     if !killed.contains("apptest: add failed: -33") {
         machine.expect("apptest: add failed: -33", OUTPUT_TIMEOUT)?;
     }
     no_process_listed(machine)?;
     machine.run("release /counter")?;
     no_modules_and_heap_back_at(machine, before)
+}
+
+/// Waits until the adders `pids` have ended (each is listed by `ps` until
+/// it has, then once more with how it ended) and checks each made every
+/// addition (ended with 0).
+fn every_addition_made(machine: &mut Machine, pids: &[String]) -> Result<()> {
+    let mut ended = String::new();
+    for _ in 0..300 {
+        let listed = machine.run("ps")?;
+        ended.push_str(&listed);
+        if pids
+            .iter()
+            .all(|pid| !listed.contains(&format!("{pid:>4}  apptest")))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for pid in pids {
+        ensure!(
+            ended.contains(&format!("{pid:>4}  apptest"))
+                && !ended.contains("exited with -")
+                && !ended.contains("ended:"),
+            "adder {pid} did not end with every addition made: {ended}"
+        );
+    }
+    Ok(())
 }
 
 /// `move` refuses, each with its reason: a process that does not exist,

@@ -76,6 +76,14 @@
 //! - `callback-hang NAME`: lends the relay at NAME a callback that prints
 //!   and then never returns; prints how the relay call ended (the server
 //!   is killed meanwhile).
+//! - `names COUNTER NAME`: through its namespace (`app::namespace()`):
+//!   lists every name it sees; binds the `ICounter` at COUNTER and adds 2;
+//!   binds `/counter` (not granted); registers that counter under NAME,
+//!   again over it, and an object of its own; unregisters COUNTER (not
+//!   its) and NAME, and registers NAME again; prints each answer, then
+//!   waits until killed.
+//! - `hold-made NAME`: has the `IRelay` at NAME make a counter, prints
+//!   that it holds it and waits until killed, never releasing it.
 //! - `null-call N`, `buffers N`: the instructions of one round trip of
 //!   `IEcho::nothing`, or of `IEcho::echo` with 64-byte buffers in and
 //!   out, through the proxy of `/bench/echo` — the least of N — as its
@@ -101,8 +109,9 @@ use interfaces::ipc::ecall as service;
 use private_interfaces::counter::{CounterStateV1, FORMAT_V1, HOSTED_VERSION};
 use private_interfaces::{
     ICallback, ICallbackImpl, ICounter, ICounterImpl, IEcho, IEchoImpl, IHello, IObjectHost,
-    IObjectHostImpl, IRelay, IRelayImpl,
+    IObjectHostImpl, IRelay,
 };
+use relay_objects::Relay;
 
 mod fp;
 
@@ -159,6 +168,12 @@ fn main(arguments: &'static str) -> i32 {
         "callback-hang" => {
             callback_hang(words_after(arguments)).map_or_else(|status| status.0, |()| 0)
         }
+        "names" => {
+            let mut names = arguments.split_whitespace().skip(1);
+            let (counter, name) = (names.next().unwrap_or(""), names.next().unwrap_or(""));
+            names_through_the_view(counter, name).map_or_else(|status| status.0, |()| 0)
+        }
+        "hold-made" => hold_made(words_after(arguments)).map_or_else(|status| status.0, |()| 0),
         "null-call" => timed(number, |echo| echo.nothing()),
         "buffers" => timed(number, |echo| {
             let data = [7u8; 64];
@@ -438,88 +453,12 @@ fn client_hang(name: &str, timeout: bool) -> Result<()> {
     Ok(())
 }
 
-/// Counters the relay made that are alive (in the serving process).
-static LIVE: AtomicU32 = AtomicU32::new(0);
-
-/// The `IRelay` a process serves.
-#[class(IRelay)]
-struct Relay {
-    /// The callback `keep` kept.
-    kept: sync::Mutex<Option<ComPtr<ICallback>>>,
-}
-
-impl IRelayImpl for Relay {
-    fn relay(&self, callback: &ICallback, value: u64, times: u32) -> Result<u64> {
-        let mut sum = 0u64;
-        for step in 0..u64::from(times) {
-            sum = sum.wrapping_add(callback.called(value + step)?);
-        }
-        Ok(sum)
-    }
-
-    fn make(&self, start: u64) -> Result<ComPtr<ICounter>> {
-        LIVE.fetch_add(1, Ordering::Relaxed);
-        Ok(ComObject::create(Made {
-            total: AtomicU64::new(start),
-        }))
-    }
-
-    fn live(&self) -> Result<u32> {
-        Ok(LIVE.load(Ordering::Relaxed))
-    }
-
-    fn keep(&self, callback: &ICallback) -> Result<()> {
-        *self.kept.lock() = Some(ComPtr::from_ref(callback));
-        Ok(())
-    }
-
-    fn call_kept(&self, value: u64) -> Result<u64> {
-        let kept = self.kept.lock().take().ok_or(Status::NOT_FOUND)?;
-        kept.called(value)
-    }
-}
-
-/// A counter the relay makes for a caller: also a callback adding what
-/// it is called with.
-#[class(ICounter, ICallback)]
-struct Made {
-    total: AtomicU64,
-}
-
-impl ICounterImpl for Made {
-    fn add(&self, amount: u64) -> Result<u64> {
-        Ok(self.total.fetch_add(amount, Ordering::Relaxed) + amount)
-    }
-
-    fn total(&self) -> Result<u64> {
-        Ok(self.total.load(Ordering::Relaxed))
-    }
-
-    fn version(&self) -> Result<u32> {
-        Ok(3)
-    }
-}
-
-impl ICallbackImpl for Made {
-    fn called(&self, value: u64) -> Result<u64> {
-        self.add(value)
-    }
-}
-
-impl Drop for Made {
-    fn drop(&mut self) {
-        LIVE.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// Serves a `Relay` under `name` until killed.
 fn relay_serve(name: &str) -> i32 {
     let Ok(console) = Proxy::<IConsole>::bind("/dev/console") else {
         return 100;
     };
-    let relay = ComObject::unboxed(Relay {
-        kept: sync::Mutex::new(None),
-    });
+    let relay = ComObject::unboxed(Relay::new());
     if let Err(status) = app::register(name, relay.interface::<IRelay>()) {
         print(
             &console,
@@ -672,6 +611,87 @@ fn callback_hang(name: &str) -> Result<()> {
         .unwrap_or(Status::OK);
     print(&console, format_args!("apptest: relay ended: {}", ended.0));
     Ok(())
+}
+
+/// What `names COUNTER NAME` does (see the crate's documentation).
+fn names_through_the_view(counter: &str, name: &str) -> Result<()> {
+    let console = Proxy::<IConsole>::bind("/dev/console")?;
+    let view = app::namespace()?;
+    let mut seen = String::new();
+    every_name(view.get(), "/", &mut seen)?;
+    print(&console, format_args!("apptest: sees{seen}"));
+    let held = view.get().bind(counter, 0)?;
+    let total = held.query::<ICounter>()?.add(2)?;
+    print(
+        &console,
+        format_args!("apptest: through the view: total {total}"),
+    );
+    let code = |result: Result<()>| result.err().unwrap_or(Status::OK).0;
+    let other = view.get().bind("/counter", 0).map(drop);
+    print(&console, format_args!("apptest: /counter: {}", code(other)));
+    let registered = view.get().register(name, &held, 0);
+    let again = view.get().register(name, &held, 0);
+    let own = ComObject::unboxed(Counter {
+        total: core::sync::atomic::AtomicU64::new(0),
+        version: 1,
+    });
+    let own = view
+        .get()
+        .register("/svc/mine/own", own.interface::<ICounter>().as_unknown(), 0);
+    print(
+        &console,
+        format_args!(
+            "apptest: registered {}, again {}, its own {}",
+            code(registered),
+            code(again),
+            code(own)
+        ),
+    );
+    let theirs = view.get().unregister(counter);
+    let mine = view.get().unregister(name);
+    let anew = view.get().register(name, &held, 0);
+    print(
+        &console,
+        format_args!(
+            "apptest: unregistered theirs {}, mine {}, anew {}",
+            code(theirs),
+            code(mine),
+            code(anew)
+        ),
+    );
+    let at = address_of(&SHARED_WORD);
+    status_of(ecall(service::WAIT, 0, [at, 0, u64::MAX, 0, 0, 0, 0, 0]).0).check()
+}
+
+/// Appends every name under `directory` in `view` to `line`, going into
+/// directories.
+fn every_name(view: &interfaces::INamespace, directory: &str, line: &mut String) -> Result<()> {
+    let mut entries = Vec::new();
+    interfaces::namespace::for_each_name(view, directory, |entry| {
+        entries.push(String::from(entry));
+        Ok(())
+    })?;
+    for entry in entries {
+        let path = alloc::format!("{}/{entry}", directory.trim_end_matches('/'));
+        let capabilities = view.capabilities(&path).unwrap_or(0);
+        if capabilities & interfaces::namespace::flags::DIRECTORY != 0 {
+            every_name(view, &path, line)?;
+        } else {
+            let _ = write!(line, " {path}");
+        }
+    }
+    Ok(())
+}
+
+/// Has the relay at `name` make a counter and holds it until killed.
+fn hold_made(name: &str) -> Result<()> {
+    let console = Proxy::<IConsole>::bind("/dev/console")?;
+    let made = Proxy::<IRelay>::bind(name)?.get().make(1)?;
+    print(&console, format_args!("apptest: holding a counter"));
+    let at = address_of(&SHARED_WORD);
+    let (a0, _) = ecall(service::WAIT, 0, [at, 0, u64::MAX, 0, 0, 0, 0, 0]);
+    drop(made);
+    status_of(a0).check()
 }
 
 /// A line of text on the stack.

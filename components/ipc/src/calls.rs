@@ -1,7 +1,8 @@
 //! What an `ecall` from a process does (the trap ABI of docs/ipc.md):
 //! exit, bind a granted name into the import table, call a method of an
-//! import with its arguments copied by the method's signature, release an
-//! import. Every failure is a status in `a0` for the caller; nothing here
+//! import with its arguments copied by the method's signature (an object
+//! of the kernel's space called here, interface pointers lent to it and
+//! given back from it), release an import. Every failure is a status in `a0` for the caller; nothing here
 //! trusts a register.
 
 use alloc::sync::Arc;
@@ -9,8 +10,8 @@ use alloc::vec::Vec;
 
 use com::dynamic::{REGISTERS, Returned, call};
 use com::{
-    ArgKind, ArgSignature, Guid, IUnknown, Interface, InterfaceSignature, MethodSignature, Result,
-    Status,
+    ArgKind, ArgSignature, ComPtr, Guid, IUnknown, Interface, InterfaceSignature, MethodSignature,
+    Result, Status,
 };
 use interfaces::ipc::ecall;
 use interfaces::vm::protection;
@@ -19,6 +20,7 @@ use marshal::{Call, UserMemory};
 
 use crate::process::{Import, Process, Target};
 use crate::serve;
+use crate::view::View;
 
 /// The interfaces a process may import: those whose methods the IPC can
 /// copy the arguments of.
@@ -31,7 +33,13 @@ const IMPORTABLE: &[&InterfaceSignature] = &[
     private_interfaces::IObjectHost::SIGNATURE,
     interfaces::IConsole::SIGNATURE,
     interfaces::IFile::SIGNATURE,
+    interfaces::INamespace::SIGNATURE,
+    // What a view's `bind` gives, to be asked for an interface.
+    IUnknown::SIGNATURE,
 ];
+
+/// The name a process binds for its namespace (`crate::view`).
+const VIEW_NAME: &str = "/";
 
 /// The signature of importable interface `iid`; `NOT_SUPPORTED` for
 /// others.
@@ -229,36 +237,42 @@ fn read_iid(memory: &Memory, iid: u64) -> Result<Guid> {
 }
 
 /// Binds the granted name at `name` (`length` bytes) for the interface
-/// whose IID is at `iid`; the import's handle. A name a process serves
-/// gives an import of its endpoint.
-fn bind(process: &Process, name: u64, length: u64, iid: u64) -> Result<u64> {
+/// whose IID is at `iid`; the import's handle. `/` is the process's
+/// namespace (`crate::view`).
+fn bind(process: &Arc<Process>, name: u64, length: u64, iid: u64) -> Result<u64> {
     let memory = Memory::of(process)?;
     let mut buffer = [0u8; MOST_NAME];
     let name = read_name(&memory, name, length, &mut buffer)?;
     let guid = read_iid(&memory, iid)?;
-    if !process.may_bind(name) {
+    // Refused before anything else is told about the name.
+    if name != VIEW_NAME && !process.may_bind(name) {
         return Err(Status::ACCESS_DENIED);
     }
     let signature = importable(guid)?;
-    let object = component::namespace()?.bind(name, 0)?;
-    if let Ok(endpoint) = object.query::<IEndpoint>() {
-        let (server, endpoint) = crate::served(&endpoint).ok_or(Status::STALE_HANDLE)?;
-        let (_, _, served) = serve::callee(&server, endpoint)?;
-        if served.iid != guid {
-            return Err(Status::NO_INTERFACE);
-        }
-        return serve::import_endpoint(process, &server, endpoint, signature);
+    if name == VIEW_NAME {
+        let view = com::ComObject::try_create::<interfaces::INamespace>(View::of(process))?;
+        return import_kernel(process, view.as_unknown(), signature);
     }
+    let object = component::namespace()?.bind(name, 0)?;
     import_kernel(process, &object, signature)
 }
 
 /// Imports the `signature` interface of `object`, in the kernel's space,
-/// with its fast path; its handle.
+/// with its fast path; its handle. An endpoint a process serves gives an
+/// import of the endpoint (of its served interface, or `IUnknown`).
 fn import_kernel(
     process: &Process,
     object: &IUnknown,
     signature: &'static InterfaceSignature,
 ) -> Result<u64> {
+    if let Ok(endpoint) = object.query::<IEndpoint>() {
+        let (server, endpoint) = crate::served(&endpoint).ok_or(Status::STALE_HANDLE)?;
+        let (_, _, served) = serve::callee(&server, endpoint)?;
+        if served.iid != signature.iid && signature.iid != IUnknown::IID {
+            return Err(Status::NO_INTERFACE);
+        }
+        return serve::import_endpoint(process, &server, endpoint, signature);
+    }
     let object = object.query_iid(&signature.iid)?;
     let handle = insert(process, Target::Kernel(object.clone()), signature)?;
     add_fast_path(process, handle, &object, signature);
@@ -444,9 +458,12 @@ fn call_import(
     Ok(Called::Here(value, marshal::stored_result(declared)))
 }
 
-/// A call with buffers or strings: copied in, called, copied back.
+/// A call with buffers, strings or interface pointers: copied in, called,
+/// copied back. A borrowed interface pointer becomes a kernel-space
+/// pointer for the call's length ([`lend_to_kernel`]); an owned interface
+/// result becomes an import of the caller's, its handle the value.
 fn copied_call(
-    process: &Process,
+    process: &Arc<Process>,
     object: &IUnknown,
     signature: &'static InterfaceSignature,
     index: usize,
@@ -458,17 +475,60 @@ fn copied_call(
         .ok_or(Status::INVALID_ARGUMENT)?;
     let memory = Memory::of(process)?;
     let mut decoded = Call::decode(declared, registers, &memory)?;
+    let mut lent = Vec::new();
     let mut returned = Returned::new();
-    {
-        let (mut args, count) = decoded.args();
-        let args = args.get_mut(..count).ok_or(Status::INVALID_ARGUMENT)?;
-        call(object, signature, index, args, &mut returned).check()?;
-    }
+    let called = decoded
+        .interfaces()
+        .map(|(iid, word)| lend_to_kernel(process, iid, word, &mut lent))
+        .collect::<Result<Vec<_>>>()
+        .and_then(|interfaces| {
+            let (mut args, count) = decoded.args(&interfaces);
+            let args = args.get_mut(..count).ok_or(Status::INVALID_ARGUMENT)?;
+            call(object, signature, index, args, &mut returned).check()
+        });
+    // The kernel pointers are gone (unless the callee kept one): what the
+    // process lent goes back, and a kept pointer's calls fail.
+    serve::revoke_endpoints(process, &lent);
+    called?;
     decoded.copy_out(&returned, &memory)?;
-    Ok(match declared.ret {
-        Some(kind) if marshal::is_scalar(kind) => marshal::scalar(kind, returned.word())?,
-        _ => 0,
-    })
+    match declared.ret {
+        Some(ArgKind::OwnedInterface(iid)) => {
+            let given = returned.take_interface().ok_or(Status::NULL_POINTER)?;
+            import_kernel(process, &given, importable(iid)?)
+        }
+        Some(kind) if marshal::is_scalar(kind) => marshal::scalar(kind, returned.word()),
+        _ => Ok(0),
+    }
+}
+
+/// A kernel-space pointer of interface `iid` for the interface pointer
+/// `word` a process passes a kernel object: the object behind the
+/// process's proxy of a kernel import; a kernel-space proxy of what its
+/// proxy of another process's object imports; or, for the process's own
+/// object, a kernel-space proxy of an unnamed endpoint of it, lent for
+/// the call (recorded in `lent`). `INVALID_ARGUMENT` for a proxy of
+/// another interface; errors as `serve::proxy_of` for memory it may not
+/// read.
+fn lend_to_kernel(
+    process: &Arc<Process>,
+    iid: Guid,
+    word: u64,
+    lent: &mut Vec<u64>,
+) -> Result<ComPtr<IUnknown>> {
+    let signature = importable(iid)?;
+    match serve::proxy_of(process, word)? {
+        Some((_, proxied)) if proxied != iid => Err(Status::INVALID_ARGUMENT),
+        Some((Target::Kernel(object), _)) => Ok(object),
+        Some((Target::Process { server, endpoint }, _)) => {
+            crate::kernel_calls::proxy(server, endpoint, signature, 0)
+        }
+        None => {
+            lent.try_reserve(1).map_err(|_| Status::OUT_OF_MEMORY)?;
+            let endpoint = serve::lend_object(process, word, signature)?;
+            lent.push(endpoint);
+            crate::kernel_calls::proxy(process.clone(), endpoint, signature, 0)
+        }
+    }
 }
 
 /// A process's memory, through its space: every access is the manager's,

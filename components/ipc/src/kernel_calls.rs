@@ -30,7 +30,7 @@ use marshal::LentMemory;
 use sync::Mutex;
 
 use crate::calls::Memory;
-use crate::process::{Process, Target};
+use crate::process::{Export, Process, Target};
 use crate::serve;
 
 /// The homes of kernel threads in calls into processes (one each, while
@@ -76,6 +76,15 @@ pub fn proxy(
     com::proxy::create(com::try_box(forward)?)
 }
 
+/// The process and endpoint `object` is a kernel-space proxy of, if it
+/// is one.
+pub fn endpoint_of(object: &IUnknown) -> Option<(Arc<Process>, u64)> {
+    let forward = com::proxy::forwarder_of(object)?
+        .as_any()
+        .downcast_ref::<Forward>()?;
+    Some((forward.server.clone(), forward.endpoint))
+}
+
 /// Where a kernel-space proxy's calls go: an endpoint of a process.
 struct Forward {
     server: Arc<Process>,
@@ -89,31 +98,41 @@ impl Drop for Forward {
     fn drop(&mut self) {
         // The last import of an object the server gave a caller (an owned
         // result): its `Release` runs in the server, on this thread.
-        let Some(export) = serve::forget_import(&self.server, self.endpoint) else {
-            return;
-        };
-        let request = serve::Request {
-            server: self.server.clone(),
-            object: export.object,
-            dispatch: export.dispatch,
-            method: ecall::RELEASE_METHOD,
-            declared: &crate::calls::RELEASE,
-            owned: None,
-            timeout: self.timeout,
-        };
-        let mut result = [0u8; RESULT_BYTES];
-        // A server that is ending takes its object with it.
-        let _ = call(
-            request,
-            &[0; REGISTERS],
-            &LentMemory::new(&mut [], &mut result),
-        );
+        if let Some(export) = serve::forget_import(&self.server, self.endpoint) {
+            release_in(self.server.clone(), &export, self.timeout);
+        }
     }
+}
+
+/// Runs the `Release` of the object of `export`, an owned endpoint of
+/// `server` whose last import went, in `server` on the calling thread,
+/// waiting up to `timeout` milliseconds (0: no limit). A server that is
+/// ending takes its object with it.
+pub fn release_in(server: Arc<Process>, export: &Export, timeout: u64) {
+    let request = serve::Request {
+        server,
+        object: export.object,
+        dispatch: export.dispatch,
+        method: ecall::RELEASE_METHOD,
+        declared: &crate::calls::RELEASE,
+        owned: None,
+        timeout,
+    };
+    let mut result = [0u8; RESULT_BYTES];
+    let _ = call(
+        request,
+        &[0; REGISTERS],
+        &LentMemory::new(&mut [], &mut result),
+    );
 }
 
 impl Forwarder for Forward {
     fn signature(&self) -> &'static InterfaceSignature {
         self.signature
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
     }
 
     fn forward(

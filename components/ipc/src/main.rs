@@ -25,6 +25,7 @@ mod kernel_calls;
 mod mobility;
 mod process;
 mod serve;
+mod view;
 mod waits;
 
 use alloc::sync::Arc;

@@ -12,6 +12,11 @@
 //! module's: its forwarders call proxies this module makes, so it stays
 //! loaded while a moved object lives.
 //!
+//! A moved object moves on the same way: the host it is in gives its
+//! state (the counter's total), the new host adopts it, and the moved
+//! object's target becomes the new one (`Moved::retarget`); the old
+//! host's object is released.
+//!
 //! The object's name stays: the module that made the object no longer
 //! owns it, so the loader lets its registration go at the next
 //! collection, and the name is registered again for the moved object,
@@ -20,7 +25,7 @@
 
 use alloc::string::String;
 use alloc::sync::Arc;
-use core::sync::atomic::AtomicU32;
+use core::sync::atomic::{AtomicU32, AtomicU64};
 
 use com::moved::Moved;
 use com::{
@@ -73,6 +78,15 @@ pub fn move_object(name: &str, pid: u64, processes: &[Arc<Process>]) -> Result<(
         .query::<IMutate>()?;
     let transition = ComObject::create::<ITransition>(MoveInto { host });
     mutate.mutate_object(&object, &transition, flags::BY_MUTEX, MOVE_TIMEOUT_US)?;
+    if let Some(from) = processes
+        .iter()
+        .find(|from| from.names.lock().iter().any(|moved| moved == name))
+    {
+        // Moved before: its name goes over to the new host's account.
+        from.names.lock().retain(|moved| moved != name);
+        process.names.lock().push(String::from(name));
+        return Ok(());
+    }
     keep_name(name, &object, process)
 }
 
@@ -107,7 +121,7 @@ fn keep_name(name: &str, object: &ComPtr<IUnknown>, host: &Process) -> Result<()
             Err(Status::ALREADY_EXISTS) => com::wait::wait(&pause, 0, PAUSE_US),
             registered => {
                 registered?;
-                host.moved_names.lock().push(String::from(name));
+                host.names.lock().push(String::from(name));
                 return Ok(());
             }
         }
@@ -115,7 +129,7 @@ fn keep_name(name: &str, object: &ComPtr<IUnknown>, host: &Process) -> Result<()
     Ok(())
 }
 
-/// The transition that moves a counter into the host.
+/// The transition that moves a counter into the host, or on to it.
 #[class(ITransition)]
 struct MoveInto {
     host: ComPtr<IObjectHost>,
@@ -124,11 +138,30 @@ struct MoveInto {
 impl ITransitionImpl for MoveInto {
     fn apply(&self, object: &IUnknown) -> Result<()> {
         let takeover = Takeover::<Moved<ICounter>>::check(object)?;
-        let carried = takeover.state::<CounterStateV1>()?.carried();
-        let target = match self.host.adopt(&CounterStateV1::ID, &carried) {
+        if let Ok(state) = takeover.state::<CounterStateV1>() {
+            let target = self.adopt(state)?;
+            return takeover.replace(|_: &CounterStateV1| Moved::forwarding(target));
+        }
+        // Moved already: on from the host it is in, whose object's state
+        // is its total (callers are held, so it stays as read), and whose
+        // object goes once the move no longer forwards to it.
+        let state = CounterStateV1 {
+            total: AtomicU64::new(Moved::target_of(&takeover)?.total()?),
+            ..CounterStateV1::default()
+        };
+        let target = self.adopt(&state)?;
+        drop(Moved::retarget(takeover, target)?);
+        Ok(())
+    }
+}
+
+impl MoveInto {
+    /// The host's new object, built from `state`; `REFUSED` when the host
+    /// does not take it.
+    fn adopt(&self, state: &CounterStateV1) -> Result<ComPtr<ICounter>> {
+        match self.host.adopt(&CounterStateV1::ID, &state.carried()) {
             Err(Status::NOT_SUPPORTED | Status::INVALID_ARGUMENT) => Err(Status::REFUSED),
             other => other,
-        }?;
-        takeover.replace(|_: &CounterStateV1| Moved::forwarding(target))
+        }
     }
 }

@@ -38,6 +38,10 @@ const HANDLE_OWNER_SHIFT: u32 = 40;
 const HANDLE_OWNER_MASK: u64 = 0xff_ffff;
 /// The most bytes of arguments a process is given.
 const MOST_ARGUMENTS: usize = 1024;
+/// How long the `Release` of an object a server made for a process may
+/// take when the process is freed (on the freeing thread, which a server
+/// that never returns must not keep).
+const RELEASE_TIMEOUT_MS: u64 = 1_000;
 
 /// Where an import's calls go.
 #[derive(Clone)]
@@ -117,9 +121,10 @@ pub struct Process {
     /// What its runtime told at its start (`RUNTIME`): its dispatch entry
     /// and its proxies' method table (0, 0 until then).
     runtime: Mutex<(u64, u64)>,
-    /// Names of objects moved into it (`crate::mobility`), unregistered
-    /// with its own.
-    pub moved_names: Mutex<Vec<String>>,
+    /// Names on its account that are not its endpoints' — of objects
+    /// moved into it (`crate::mobility`), of objects it registered through
+    /// its view (`crate::view`) — unregistered with its own.
+    pub names: Mutex<Vec<String>>,
     /// For a kernel thread's record: the call that ended its run, for the
     /// kernel caller to copy the results of (`crate::kernel_calls`).
     pub finished: Mutex<Option<Migration>>,
@@ -184,7 +189,7 @@ impl Process {
             heap_end: Mutex::new(crate::heap::HEAP_BASE),
             waits: Mutex::new(None),
             runtime: Mutex::new((0, 0)),
-            moved_names: Mutex::new(Vec::new()),
+            names: Mutex::new(Vec::new()),
             finished: Mutex::new(None),
         }
     }
@@ -223,6 +228,11 @@ impl Process {
     /// Its id.
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// The names it was granted.
+    pub fn grants(&self) -> &[String] {
+        &self.grants
     }
 
     /// True when it may bind `name`.
@@ -315,7 +325,7 @@ impl Process {
             for export in exports.iter().filter(|export| !export.name.is_empty()) {
                 let _ = namespace.unregister(&export.name);
             }
-            for name in core::mem::take(&mut *self.moved_names.lock()) {
+            for name in core::mem::take(&mut *self.names.lock()) {
                 let _ = namespace.unregister(&name);
             }
         }
@@ -330,11 +340,13 @@ impl Process {
         drop(calls);
         let imports = self.imports.lock().clear();
         for import in &imports {
-            // Its thread is gone: an object a server made for it loses
-            // its endpoint, but nothing can run its `Release` (it stays in
-            // the server's heap until that process ends).
-            if let Target::Process { server, endpoint } = &import.target {
-                drop(crate::serve::forget_import(server, *endpoint));
+            // An object a server made for it whose last import this was:
+            // its `Release` runs in the server on the thread freeing this
+            // process (its own is gone), for a limited time.
+            if let Target::Process { server, endpoint } = &import.target
+                && let Some(export) = crate::serve::forget_import(server, *endpoint)
+            {
+                crate::kernel_calls::release_in(server.clone(), &export, RELEASE_TIMEOUT_MS);
             }
         }
         drop(imports);

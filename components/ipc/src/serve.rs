@@ -385,22 +385,10 @@ fn lend(
     lent: &mut Lent,
 ) -> Result<u64> {
     let signature = crate::calls::importable(iid)?;
-    let (dispatch, _) = caller.runtime();
     let handle = match proxy_of(caller, word)? {
         Some(target) => import_target(server, target, signature)?,
         None => {
-            if dispatch == 0 {
-                return Err(Status::NOT_SUPPORTED);
-            }
-            let endpoint = caller.handle(caller.exports.lock().insert(Export {
-                object: word,
-                signature,
-                dispatch,
-                name: String::new(),
-                holder: None,
-                owned: false,
-                imports: 0,
-            })?);
+            let endpoint = lend_object(caller, word, signature)?;
             lent.exports.push(endpoint);
             import_endpoint(server, caller, endpoint, signature)?
         }
@@ -409,11 +397,60 @@ fn lend(
     Ok(handle)
 }
 
+/// A new unnamed endpoint of `caller` for its own object at `word` (of
+/// `signature`), lent for one call; `NOT_SUPPORTED` when `caller` has no
+/// dispatch entry to serve it by. [`revoke_endpoints`] takes it back.
+pub fn lend_object(
+    caller: &Arc<Process>,
+    word: u64,
+    signature: &'static InterfaceSignature,
+) -> Result<u64> {
+    let (dispatch, _) = caller.runtime();
+    if dispatch == 0 {
+        return Err(Status::NOT_SUPPORTED);
+    }
+    let export = caller.exports.lock().insert(Export {
+        object: word,
+        signature,
+        dispatch,
+        name: String::new(),
+        holder: None,
+        owned: false,
+        imports: 0,
+    })?;
+    Ok(caller.handle(export))
+}
+
+/// Takes back the endpoints `endpoints` of `caller` lent for a call:
+/// calls on them are `STALE_HANDLE` from now on.
+pub fn revoke_endpoints(caller: &Process, endpoints: &[u64]) {
+    for &endpoint in endpoints {
+        if let Ok(handle) = caller.table_handle(endpoint) {
+            drop(caller.exports.lock().remove(handle));
+        }
+    }
+}
+
+/// Unregisters `process`'s endpoint named `name` and lets it go; false
+/// when it has none of that name.
+pub fn unname_endpoint(process: &Process, name: &str) -> Result<bool> {
+    let removed = {
+        let mut exports = process.exports.lock();
+        let named = |export: &Export| !export.name.is_empty() && export.name == name;
+        let Some(endpoint) = exports.find(named) else {
+            return Ok(false);
+        };
+        exports.remove(endpoint)?
+    };
+    component::namespace()?.unregister(&removed.name)?;
+    Ok(true)
+}
+
 /// The target of the import behind `word` if it is one of `process`'s
 /// proxies (its first word is the proxy table `process` told); `None`
 /// for another object. An error unless `word` is readable memory of
 /// `process`, or for a proxy of no live import of it.
-fn proxy_of(process: &Process, word: u64) -> Result<Option<(Target, Guid)>> {
+pub fn proxy_of(process: &Process, word: u64) -> Result<Option<(Target, Guid)>> {
     let memory = Memory::of(process)?;
     let mut bytes = [0u8; 8];
     memory.read(word, &mut bytes)?;
@@ -512,11 +549,7 @@ fn revoke_lent(caller: &Process, server: &Process, lent: &Lent) {
             drop(forget_import(&server, endpoint));
         }
     }
-    for &endpoint in &lent.exports {
-        if let Ok(handle) = caller.table_handle(endpoint) {
-            drop(caller.exports.lock().remove(handle));
-        }
-    }
+    revoke_endpoints(caller, &lent.exports);
 }
 
 /// The caller's import handle for an owned interface result `word` of

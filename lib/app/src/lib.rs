@@ -398,6 +398,13 @@ pub fn register<I: Interface>(name: &str, object: &I) -> Result<u64> {
     Ok(endpoint)
 }
 
+/// The process's namespace: the names it was granted, to bind, list and
+/// register under (a proxy of its view, which the IPC serves from the
+/// kernel's space).
+pub fn namespace() -> Result<Proxy<interfaces::INamespace>> {
+    Proxy::bind("/")
+}
+
 /// Waits, serving calls, until the process is killed; the status if the
 /// IPC refuses (then the process should end).
 pub fn serve() -> Status {

@@ -18,7 +18,7 @@ pub const REGISTERS: usize = 7;
 const BASE: usize = 3;
 
 /// One argument, as the callee will see it.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub enum Arg<'a> {
     /// No argument (a placeholder past the method's last one).
     #[default]
@@ -34,6 +34,9 @@ pub enum Arg<'a> {
     Out(&'a mut [u8]),
     /// A string (`Str`).
     Text(&'a str),
+    /// A borrowed interface pointer (`Interface`): it must be a pointer
+    /// of the argument's interface (from `QueryInterface` for its IID).
+    Interface(&'a IUnknown),
 }
 
 impl Arg<'_> {
@@ -48,6 +51,7 @@ impl Arg<'_> {
                 | (Arg::In(_), ArgKind::Bytes)
                 | (Arg::Text(_), ArgKind::Str)
                 | (Arg::Out(_), ArgKind::BytesMut | ArgKind::BytesInOut)
+                | (Arg::Interface(_), ArgKind::Interface(_))
         )
     }
 
@@ -61,8 +65,9 @@ impl Arg<'_> {
             Arg::In(bytes) => [bytes.as_ptr().expose_provenance(), bytes.len()],
             Arg::Out(bytes) => [bytes.as_mut_ptr().expose_provenance(), bytes.len()],
             Arg::Text(text) => [text.as_ptr().expose_provenance(), text.len()],
+            Arg::Interface(interface) => [core::ptr::from_ref(*interface).expose_provenance(), 0],
         };
-        let count = if matches!(self, Arg::Word(_) | Arg::Guid(_)) {
+        let count = if matches!(self, Arg::Word(_) | Arg::Guid(_) | Arg::Interface(_)) {
             1
         } else {
             2
@@ -77,6 +82,8 @@ impl Arg<'_> {
 /// What a method returns besides its status, in a buffer the call owns.
 pub struct Returned {
     bytes: [u64; RETURNED_WORDS],
+    /// An owned interface result, released with the buffer unless taken.
+    interface: Option<crate::ComPtr<IUnknown>>,
 }
 
 /// Words of the largest return value a dynamic call takes (a record of
@@ -88,6 +95,7 @@ impl Returned {
     pub const fn new() -> Returned {
         Returned {
             bytes: [0; RETURNED_WORDS],
+            interface: None,
         }
     }
 
@@ -102,6 +110,12 @@ impl Returned {
             *word = u64::from_le_bytes(array);
         }
         returned
+    }
+
+    /// The owned interface result of a call that gave one (its
+    /// reference is the caller's).
+    pub fn take_interface(&mut self) -> Option<crate::ComPtr<IUnknown>> {
+        self.interface.take()
     }
 
     /// The first word: a scalar result, as the callee wrote it.
@@ -132,10 +146,11 @@ type Method =
 /// Calls method `method` (0: the first after the base three) of
 /// `interface`, an interface pointer of `signature`'s interface (it came
 /// from `QueryInterface` for `signature.iid`), with `args` (one per
-/// argument of the method, in order) and `returned` for its result.
+/// argument of the method, in order) and `returned` for its result (an
+/// owned interface result is kept there as a reference).
 /// `INVALID_ARGUMENT` when there is no such method, an argument does not
 /// match its kind, or the result does not fit `returned`; `NOT_SUPPORTED`
-/// for kinds a dynamic call cannot pass (interface pointers, records).
+/// for kinds a dynamic call cannot pass (records passed in, addresses).
 pub fn call(
     interface: &IUnknown,
     signature: &'static InterfaceSignature,
@@ -181,14 +196,24 @@ pub fn call(
     // memory borrowed for the call, valid for the lengths passed (`Out`
     // buffers mutably); the result pointer is `returned`, large enough
     // for any kind `returns_into` accepts.
-    unsafe { raw_call(interface, method, registers) }
+    let status = unsafe { raw_call(interface, method, registers) };
+    if status.is_ok() && matches!(declared.ret, Some(ArgKind::OwnedInterface(_))) {
+        let raw = core::ptr::with_exposed_provenance_mut::<IUnknown>(word(returned.bytes[0]));
+        returned.bytes[0] = 0;
+        // SAFETY: the method succeeded, and its signature says it wrote
+        // an interface pointer through the result pointer, with one
+        // reference the caller owns (null for none).
+        returned.interface = unsafe { crate::ComPtr::from_raw(raw) };
+    }
+    status
 }
 
-/// True when a result of `kind` fits [`Returned`] and holds nothing the
-/// caller would have to own (an owned interface pointer would).
+/// True when a result of `kind` fits [`Returned`] (an owned interface
+/// pointer is kept as its reference: [`Returned::take_interface`]).
 fn returns_into(kind: ArgKind) -> bool {
     match kind {
         ArgKind::Unsigned(_) | ArgKind::Signed(_) | ArgKind::Bool => true,
+        ArgKind::OwnedInterface(_) => true,
         ArgKind::Record(record) => record.size <= RETURNED_WORDS * 8 && record.align <= 8,
         _ => false,
     }

@@ -29,13 +29,18 @@ use crate::interposition::fits;
 use crate::{
     Class, ComObject, ComPtr, Gate, Guid, IMutable, IMutableImpl, IUnknown, IUnknownVtbl,
     Implement, Interface, KeepLoaded, MOST_METHODS, MethodTable as Table, ObjectLayout, Result,
-    Status,
+    Status, Takeover,
 };
 
 /// What a moved object's format word holds ("MOVE"): not a version of
 /// any class that publishes its state, so no transition reading the
 /// counter's published state mistakes it for one.
 pub const FORMAT_MOVED: u32 = u32::from_le_bytes(*b"MOVE");
+
+/// The state layout every `Moved<I>` reports (`IMutable::layout`), by
+/// which [`Moved::retarget`] knows an object moved already. No
+/// `PublishedState` has it: the state owns its target.
+pub const MOVED_LAYOUT: Guid = Guid::from_u128(0x6d6f7665_6400_4c61_b96f_757400000001);
 
 /// An object that moved to another space: its calls through interface
 /// `I` go to `target`.
@@ -65,6 +70,36 @@ impl<I: Interface> Moved<I> {
     /// Where the calls go.
     pub fn target(&self) -> &I {
         &self.target
+    }
+
+    /// Where the calls of the object `takeover` holds go, if it is a
+    /// `Moved<I>` already (`NOT_SUPPORTED` otherwise): the transition
+    /// moving it on reads the old target's state through it (a call
+    /// through the object itself would wait for the mutator).
+    pub fn target_of(takeover: &Takeover<Moved<I>>) -> Result<ComPtr<I>> {
+        let state = takeover.own_state()?;
+        // SAFETY: as in `retarget`: `state` is a live `Moved<I>`, whose
+        // target nothing changes while the mutator holds it.
+        Ok(ComPtr::from_ref(unsafe { &*(*state).target }))
+    }
+
+    /// Moves the object `takeover` holds on: an object that is a
+    /// `Moved<I>` already gets `target` as its new target, keeping its
+    /// class; the target it had, which the caller releases (after the
+    /// mutation, or here — no call is inside). `NOT_SUPPORTED` for an
+    /// object of another class.
+    pub fn retarget(takeover: Takeover<Moved<I>>, target: ComPtr<I>) -> Result<ComPtr<I>> {
+        let state = takeover.own_state()?;
+        // Fails only before anything changed; the object stays held (the
+        // mutator keeps its reference) while the target changes below.
+        takeover.keep_state()?;
+        // SAFETY: the object's class is `Moved<I>` (its layout is
+        // `MOVED_LAYOUT`, and `Takeover::check` found `I` in its first slot
+        // and its size and state a `Moved<I>`'s), so `state` points at a
+        // live `Moved<I>`. A mutator stages it, so no call is inside to
+        // read the target meanwhile, and none comes in until the mutator
+        // lets calls in again.
+        Ok(unsafe { core::ptr::replace(&raw mut (*state).target, target) })
     }
 
     /// The format word ([`FORMAT_MOVED`]).
@@ -120,6 +155,7 @@ impl<I: Interface> Moved<I> {
 unsafe impl<I: Interface> Class for Moved<I> {
     type Vtables = [AtomicPtr<c_void>; 2];
     const IIDS: &'static [Guid] = &[I::IID, IMutable::IID];
+    const STATE_LAYOUT: Guid = MOVED_LAYOUT;
     // `IMutable`'s slot, the last, is never held: a mutator calls it.
     const HELD: &'static [*const c_void] =
         &[(Self::HOLDING as *const Table).cast(), core::ptr::null()];

@@ -279,6 +279,17 @@ impl<T: Class> Takeover<T> {
         Ok(unsafe { &*layout.state_pointer::<S>() })
     }
 
+    /// The object's state as a `T`, if its class is `T` already: its
+    /// class reports `T`'s state layout, which is not nil (and `check`
+    /// found it laid out as a `T`); `NOT_SUPPORTED` otherwise.
+    pub(crate) fn own_state(&self) -> Result<*mut T> {
+        let layout = &self.object.layout;
+        if T::STATE_LAYOUT == Guid::default() || layout.state_layout != T::STATE_LAYOUT {
+            return Err(Status::NOT_SUPPORTED);
+        }
+        Ok(layout.state_pointer::<T>())
+    }
+
     /// Takes the object over keeping its state, which `T` publishes as
     /// the object's class does (`NOT_SUPPORTED` otherwise).
     pub fn keep_state(self) -> Result<()> {

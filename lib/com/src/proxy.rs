@@ -39,6 +39,9 @@ pub enum Answer {
 pub trait Forwarder: Send + Sync + 'static {
     /// The interface the proxy stands for.
     fn signature(&self) -> &'static InterfaceSignature;
+    /// Itself, for its module to tell its own forwarders
+    /// ([`forwarder_of`]).
+    fn as_any(&self) -> &dyn core::any::Any;
     /// Makes call `method` (0: the first after `IUnknown`'s three) of the
     /// signature: `registers` are the caller's argument registers
     /// (`a1`..`a7`, pointers as addresses), but for the result's
@@ -81,6 +84,22 @@ pub fn create(forwarder: Box<dyn Forwarder>) -> Result<ComPtr<IUnknown>> {
     // SAFETY: the proxy starts with its method table, whose first three
     // entries are `IUnknown`'s, and holds the one reference given here.
     unsafe { ComPtr::from_raw(raw) }.ok_or(Status::OUT_OF_MEMORY)
+}
+
+/// The forwarder of `object` if it is one of this module's proxies (its
+/// first word is [`TABLE`]): what the proxy stands for, for the module
+/// that made it to recognize (`Forwarder::as_any`).
+pub fn forwarder_of(object: &IUnknown) -> Option<&dyn Forwarder> {
+    let raw = object.as_raw();
+    // SAFETY: every interface pointer points at its method table's
+    // address; reading that word reads the object's own memory.
+    let table = unsafe { *raw.cast::<*const Table>() };
+    if !core::ptr::eq(table, &TABLE) {
+        return None;
+    }
+    // SAFETY: only `create` puts `TABLE` in an object, at the start of a
+    // `Proxy`, which lives while `object` is borrowed.
+    Some(unsafe { &*(*raw.cast::<Proxy>()).forwarder })
 }
 
 /// Every proxy's method table.

@@ -443,6 +443,41 @@ fn a_moved_object_forwards_its_calls_and_keeps_its_identity() {
     assert_eq!(target.reference_count(), 1, "released with the object");
 }
 
+/// A moved object moves on: its target changes, its class, identity and
+/// gate stay, and the old target is handed back to be released; an
+/// object that has not moved cannot be retargeted.
+#[test]
+fn a_moved_object_moves_on_to_another_target() {
+    let object: ComPtr<IVersioned> = ComObject::create(Counted(Tally {
+        gate: Gate::new(),
+        format: 1,
+        value: AtomicU64::new(41),
+    }));
+    let identity = object.query::<IUnknown>().unwrap();
+    let not_moved = mutate(&identity, |_| {
+        let takeover = Takeover::<Moved<IVersioned>>::check(&identity)?;
+        Moved::retarget(takeover, ComObject::create(Elsewhere(1))).map(drop)
+    });
+    assert_eq!(not_moved, Err(Status::NOT_SUPPORTED));
+    assert_eq!(object.version(), Ok(100), "still a `Counted`");
+    let first = move_counted(&identity).unwrap();
+    let second: ComPtr<IVersioned> = ComObject::create(Elsewhere(42));
+    let old = mutate(&identity, |_| {
+        let takeover = Takeover::<Moved<IVersioned>>::check(&identity)?;
+        assert_eq!(Moved::target_of(&takeover)?.version(), Ok(41));
+        Moved::retarget(takeover, second.clone())
+    })
+    .unwrap();
+    assert!(old.ptr_eq(&first), "the old target comes back");
+    drop(old);
+    assert_eq!(first.reference_count(), 1, "only ours is left");
+    assert_eq!(object.version(), Ok(42), "answered by the new target");
+    assert!(object.query::<IUnknown>().unwrap().ptr_eq(&identity));
+    assert_eq!(second.reference_count(), 2, "ours and the moved object's");
+    drop((object, identity));
+    assert_eq!(second.reference_count(), 1, "released with the object");
+}
+
 /// Only objects laid out as a moved one can move: `First` is smaller.
 #[test]
 fn objects_of_another_layout_do_not_move() {

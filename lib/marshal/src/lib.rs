@@ -8,7 +8,8 @@
 //! copied in (strings checked as UTF-8, booleans 0 or 1), output buffers
 //! allocated zeroed and in-out buffers copied in, their range checked
 //! writable, interface pointers kept for the IPC to translate into the
-//! server's handles ([`Call::translate`]); [`Call::args`] lends them
+//! server's handles ([`Call::translate`]) or into kernel-space pointers
+//! ([`Call::interfaces`]); [`Call::args`] lends them
 //! to `com::dynamic::call`, and [`Call::copy_out`] writes the output
 //! buffers back. A method whose arguments are all scalars allocates
 //! nothing (the fast path of register-only calls). Hostile input is an
@@ -33,7 +34,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use com::dynamic::{Arg, REGISTERS};
-use com::{ArgKind, Guid, MethodSignature, Result, Status};
+use com::{ArgKind, ComPtr, Guid, IUnknown, MethodSignature, Result, Status};
 
 /// The most bytes one buffer or string argument may carry.
 pub const MOST_BYTES: u64 = 64 * 1024;
@@ -81,7 +82,7 @@ impl<'c, 'a> LentMemory<'c, 'a> {
                 Arg::Text(text) => each(address_of(text.as_bytes()), Region::Read(text.as_bytes())),
                 Arg::Guid(guid) => each(address_of(&guid.0), Region::Read(&guid.0)),
                 Arg::Out(bytes) => each(address_of(bytes), Region::Write(bytes)),
-                Arg::Word(_) | Arg::None => None,
+                Arg::Word(_) | Arg::Interface(_) | Arg::None => None,
             };
             if found.is_some() {
                 return found;
@@ -237,9 +238,15 @@ impl Call {
         Ok(call)
     }
 
-    /// The arguments, lent for the call.
-    pub fn args(&mut self) -> ([Arg<'_>; REGISTERS], usize) {
+    /// The arguments, lent for the call; the `n`th interface pointer is
+    /// `interfaces[n]` (what the IPC made of [`Call::interfaces`] in the
+    /// kernel's space).
+    pub fn args<'s>(
+        &'s mut self,
+        interfaces: &'s [ComPtr<IUnknown>],
+    ) -> ([Arg<'s>; REGISTERS], usize) {
         let mut args: [Arg<'_>; REGISTERS] = Default::default();
+        let mut interfaces = interfaces.iter();
         for (arg, value) in args.iter_mut().zip(self.values.iter_mut()) {
             *arg = match value {
                 Value::None => Arg::None,
@@ -249,11 +256,23 @@ impl Call {
                 Value::Text(text) => Arg::Text(text),
                 Value::Out { buffer, .. } => Arg::Out(buffer),
                 // A caller's address means nothing in the kernel's space:
-                // a dynamic call refuses it (`NOT_SUPPORTED`).
-                Value::Interface { .. } => Arg::None,
+                // without a kernel pointer for it, a dynamic call refuses
+                // it (`NOT_SUPPORTED`).
+                Value::Interface { .. } => interfaces
+                    .next()
+                    .map_or(Arg::None, |interface| Arg::Interface(interface)),
             };
         }
         (args, self.count)
+    }
+
+    /// Each interface pointer argument, in order: its IID and the
+    /// caller's address.
+    pub fn interfaces(&self) -> impl Iterator<Item = (Guid, u64)> + '_ {
+        self.values.iter().filter_map(|value| match value {
+            Value::Interface { iid, word } => Some((*iid, *word)),
+            _ => None,
+        })
     }
 
     /// Replaces each interface pointer with what `translate` makes of it

@@ -7,6 +7,8 @@ use core::cell::RefCell;
 use com::dynamic::{Arg, Returned, call};
 use com::{ComObject, ComPtr, InOut, Interface, Record, Result, Status, class, interface};
 
+use private_interfaces::{ICallback, ICallbackImpl};
+
 use super::*;
 
 /// A caller's memory: ranges with what they allow.
@@ -139,7 +141,7 @@ fn run(index: usize, registers: [u64; 7], memory: &Memory) -> Result<u64> {
     let mut decoded = Call::decode(&signature.methods[index], &registers, memory)?;
     let mut returned = Returned::new();
     let status = {
-        let (mut args, count) = decoded.args();
+        let (mut args, count) = decoded.args(&[]);
         call(
             object.as_unknown(),
             signature,
@@ -298,7 +300,7 @@ fn kinds_not_marshalled_are_refused() {
         .method("relay")
         .expect("relay");
     let mut call = Call::decode(relay, &[0x5000, 1, 1, 0, 0, 0, 0], &Memory::new(&[])).expect("ok");
-    let (args, count) = call.args();
+    let (args, count) = call.args(&[]);
     assert_eq!(count, 3);
     assert!(matches!(args[0], Arg::None));
 }
@@ -363,6 +365,90 @@ fn an_owned_interface_result_comes_back_as_a_word() {
     // The stub wraps the handle it gets in a proxy and stores it through
     // `a2`.
     assert_eq!(stored_result(make), com::dynamic::RESULT_PROXY | 1 << 8);
+}
+
+/// A callback in the kernel's space, doubling what it is given.
+#[class(ICallback)]
+struct Doubling;
+
+impl ICallbackImpl for Doubling {
+    fn called(&self, value: u64) -> Result<u64> {
+        Ok(value * 2)
+    }
+}
+
+/// The index of `IRelay`'s method `name`.
+fn relay_method(name: &str) -> usize {
+    use private_interfaces::IRelay;
+    IRelay::SIGNATURE
+        .methods
+        .iter()
+        .position(|method| method.name == name)
+        .expect("declared")
+}
+
+#[test]
+fn a_kernel_callee_gets_the_pointers_made_for_interface_arguments() {
+    use private_interfaces::IRelay;
+    let relay: ComPtr<IRelay> = ComObject::create(relay_objects::Relay::new());
+    let index = relay_method("relay");
+    let method = &IRelay::SIGNATURE.methods[index];
+    let mut decoded =
+        Call::decode(method, &[0x5000, 10, 3, 0, 0, 0, 0], &Memory::new(&[])).expect("ok");
+    assert_eq!(
+        decoded.interfaces().collect::<Vec<_>>(),
+        [(ICallback::IID, 0x5000)]
+    );
+    // Without a kernel pointer for the caller's address, no call.
+    let mut returned = Returned::new();
+    let (mut args, count) = decoded.args(&[]);
+    let refused = call(
+        relay.as_unknown(),
+        IRelay::SIGNATURE,
+        index,
+        &mut args[..count],
+        &mut returned,
+    );
+    assert_eq!(refused, Status::NOT_SUPPORTED);
+    // With one, the callee calls it back.
+    let callback: ComPtr<ICallback> = ComObject::create(Doubling);
+    let lent = [callback.to_unknown()];
+    let (mut args, count) = decoded.args(&lent);
+    let status = call(
+        relay.as_unknown(),
+        IRelay::SIGNATURE,
+        index,
+        &mut args[..count],
+        &mut returned,
+    );
+    assert_eq!(status, Status::OK);
+    assert_eq!(returned.word(), 20 + 22 + 24);
+}
+
+#[test]
+fn an_owned_interface_result_of_a_kernel_callee_is_a_reference() {
+    use private_interfaces::{ICounter, IRelay};
+    let relay: ComPtr<IRelay> = ComObject::create(relay_objects::Relay::new());
+    let index = relay_method("make");
+    let method = &IRelay::SIGNATURE.methods[index];
+    let mut decoded = Call::decode(method, &[5, 0, 0, 0, 0, 0, 0], &Memory::new(&[])).expect("ok");
+    let mut returned = Returned::new();
+    let (mut args, count) = decoded.args(&[]);
+    let status = call(
+        relay.as_unknown(),
+        IRelay::SIGNATURE,
+        index,
+        &mut args[..count],
+        &mut returned,
+    );
+    assert_eq!(status, Status::OK);
+    let made = returned.take_interface().expect("a counter");
+    assert!(returned.take_interface().is_none());
+    assert_eq!(made.query::<ICounter>().and_then(|made| made.add(3)), Ok(8));
+    assert_eq!(relay.live(), Ok(1));
+    drop(made);
+    // The caller's reference was the last.
+    assert_eq!(relay.live(), Ok(0));
 }
 
 /// A server's call stack in a fake memory: pushes go down from the top.
