@@ -34,6 +34,10 @@ pub enum Arg<'a> {
     Out(&'a mut [u8]),
     /// A string (`Str`).
     Text(&'a str),
+    /// A borrowed interface pointer (`Interface`) of a kernel-space
+    /// caller, which a proxy's forwarder lends to a process
+    /// (`com::proxy`); a dynamic call does not take one.
+    Interface(&'a IUnknown),
 }
 
 impl Arg<'_> {
@@ -61,8 +65,9 @@ impl Arg<'_> {
             Arg::In(bytes) => [bytes.as_ptr().expose_provenance(), bytes.len()],
             Arg::Out(bytes) => [bytes.as_mut_ptr().expose_provenance(), bytes.len()],
             Arg::Text(text) => [text.as_ptr().expose_provenance(), text.len()],
+            Arg::Interface(object) => [object.as_raw().expose_provenance(), 0],
         };
-        let count = if matches!(self, Arg::Word(_) | Arg::Guid(_)) {
+        let count = if matches!(self, Arg::Word(_) | Arg::Guid(_) | Arg::Interface(_)) {
             1
         } else {
             2

@@ -44,7 +44,8 @@ pub trait Forwarder: Send + Sync + 'static {
     /// (`a1`..`a7`, pointers as addresses), but for the result's
     /// out-pointer, which is `result`'s address; `args` the arguments, one
     /// per declared argument, borrowing the caller's memory at those
-    /// addresses. A record result goes in `result`.
+    /// addresses (an interface pointer as the object, borrowed for the
+    /// call). A record result goes in `result`.
     fn forward(
         &self,
         method: usize,
@@ -52,6 +53,10 @@ pub trait Forwarder: Send + Sync + 'static {
         args: &mut [Arg<'_>],
         result: &mut [u8; RESULT_BYTES],
     ) -> Result<Answer>;
+    /// `QueryInterface` for an IID other than `IUnknown`'s and the
+    /// proxy's own: the object's answer (a new reference), or
+    /// `NO_INTERFACE`.
+    fn query(&self, iid: &Guid) -> Result<ComPtr<IUnknown>>;
 }
 
 /// A proxy: its method table first, as in every object.
@@ -97,7 +102,8 @@ static TABLE: Table = Table {
 };
 
 /// `QueryInterface`: the proxy itself for `IUnknown` and its own
-/// interface; `NO_INTERFACE` for any other.
+/// interface (so its identity is stable); for any other, what the
+/// forwarder asks the object for.
 unsafe extern "C" fn query_interface(
     this: *mut c_void,
     iid: *const Guid,
@@ -111,7 +117,13 @@ unsafe extern "C" fn query_interface(
         let proxy = &*this.cast::<Proxy>();
         *out = core::ptr::null_mut();
         if *iid != IUnknown::IID && *iid != proxy.forwarder.signature().iid {
-            return Status::NO_INTERFACE;
+            return match proxy.forwarder.query(&*iid) {
+                Ok(object) => {
+                    *out = object.into_raw().cast();
+                    Status::OK
+                }
+                Err(status) => status,
+            };
         }
         add_ref(this);
         *out = this;
@@ -253,6 +265,15 @@ unsafe fn decode<'a>(kind: ArgKind, words: &[u64; REGISTERS], at: &mut usize) ->
             }
             // SAFETY: a non-null IID pointer is readable, by the ABI.
             Arg::Guid(unsafe { &*pointer::<Guid>(address)? })
+        }
+        ArgKind::Interface(_) => {
+            let address = next()?;
+            if address == 0 {
+                return Err(Status::NULL_POINTER);
+            }
+            // SAFETY: a non-null interface pointer argument is a live
+            // object for the call, by the ABI.
+            Arg::Interface(unsafe { &*pointer::<IUnknown>(address)? })
         }
         ArgKind::Bytes | ArgKind::Str | ArgKind::BytesMut | ArgKind::BytesInOut => {
             let (address, length) = (next()?, next()?);

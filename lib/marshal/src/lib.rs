@@ -33,7 +33,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use com::dynamic::{Arg, REGISTERS};
-use com::{ArgKind, Guid, MethodSignature, Result, Status};
+use com::{ArgKind, ComPtr, Guid, IUnknown, Interface, MethodSignature, Result, Status};
 
 /// The most bytes one buffer or string argument may carry.
 pub const MOST_BYTES: u64 = 64 * 1024;
@@ -48,6 +48,14 @@ pub trait UserMemory {
     fn check_writable(&self, address: u64, length: u64) -> Result<()>;
     /// Copies `data` to `address` (checked writable first).
     fn write(&self, address: u64, data: &[u8]) -> Result<()>;
+    /// The object of the kernel's space at `address` that the caller lent
+    /// as an interface pointer argument, with a new reference.
+    /// `NOT_SUPPORTED` for a caller in another space, whose interface
+    /// pointers are its own addresses (the IPC translates those).
+    fn object(&self, address: u64) -> Result<ComPtr<IUnknown>> {
+        let _ = address;
+        Err(Status::NOT_SUPPORTED)
+    }
 }
 
 /// A kernel-space caller's memory as far as one call's arguments reach
@@ -81,7 +89,7 @@ impl<'c, 'a> LentMemory<'c, 'a> {
                 Arg::Text(text) => each(address_of(text.as_bytes()), Region::Read(text.as_bytes())),
                 Arg::Guid(guid) => each(address_of(&guid.0), Region::Read(&guid.0)),
                 Arg::Out(bytes) => each(address_of(bytes), Region::Write(bytes)),
-                Arg::Word(_) | Arg::None => None,
+                Arg::Word(_) | Arg::Interface(_) | Arg::None => None,
             };
             if found.is_some() {
                 return found;
@@ -152,6 +160,21 @@ impl UserMemory for LentMemory<'_, '_> {
             Region::Read(_) => None,
         })
         .ok_or(Status::OUT_OF_RANGE)
+    }
+
+    /// Only an object the caller passed as an interface pointer argument:
+    /// any other address is `OUT_OF_RANGE`.
+    fn object(&self, address: u64) -> Result<ComPtr<IUnknown>> {
+        self.args
+            .borrow()
+            .iter()
+            .find_map(|arg| match arg {
+                Arg::Interface(object) if object.as_raw().expose_provenance() as u64 == address => {
+                    Some(ComPtr::from_ref(*object))
+                }
+                _ => None,
+            })
+            .ok_or(Status::OUT_OF_RANGE)
     }
 }
 
