@@ -17,6 +17,11 @@
 //! answers `Finished`), and the handler's `FINISH` ends the run; back
 //! here the results are copied from the server's call stack into the
 //! caller's buffers.
+//!
+//! The proxy's `QueryInterface` for another interface runs the object's
+//! own in the server the same way (`Forward::query`), and an interface
+//! pointer the kernel caller passes is lent to the server as an import of
+//! the kernel object for the call (`serve::enter`).
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

@@ -8,10 +8,12 @@
 //! into the server's space and runs the method there. Every proxy shares
 //! one method table — `IUnknown`'s three, then one stub per method number
 //! (generic over it) — so nothing is written per interface. A stub turns
-//! the caller's registers into [`Arg`]s (buffers, strings and IIDs as
-//! borrows of the caller's memory: this module is the step that trusts
-//! the caller's pointers, as any callee does by the ABI) and writes the
-//! result back through the method's out-pointer.
+//! the caller's registers into [`Arg`]s (buffers, strings, IIDs and
+//! interface pointers as borrows of the caller's memory: this module is
+//! the step that trusts the caller's pointers, as any callee does by the
+//! ABI) and writes the result back through the method's out-pointer.
+//! `QueryInterface` answers the proxy itself for `IUnknown` and its own
+//! interface, and asks the forwarder for any other.
 
 use alloc::boxed::Box;
 use core::ffi::c_void;

@@ -260,10 +260,17 @@ impl Call {
         Ok(call)
     }
 
+    /// The method's arguments (those past them are all `None`: a call
+    /// with few arguments visits only those).
+    fn used(&mut self) -> impl Iterator<Item = &mut Value> {
+        self.values.iter_mut().take(self.count)
+    }
+
     /// The arguments, lent for the call.
     pub fn args(&mut self) -> ([Arg<'_>; REGISTERS], usize) {
         let mut args: [Arg<'_>; REGISTERS] = Default::default();
-        for (arg, value) in args.iter_mut().zip(self.values.iter_mut()) {
+        let count = self.count;
+        for (arg, value) in args.iter_mut().zip(self.values.iter_mut().take(count)) {
             *arg = match value {
                 Value::None => Arg::None,
                 Value::Word(word) => Arg::Word(*word),
@@ -276,7 +283,7 @@ impl Call {
                 Value::Interface { .. } => Arg::None,
             };
         }
-        (args, self.count)
+        (args, count)
     }
 
     /// Replaces each interface pointer with what `translate` makes of it
@@ -289,7 +296,7 @@ impl Call {
     ) -> Result<u64> {
         let mut mask = 0;
         let mut at = 0;
-        for value in &mut self.values {
+        for value in self.used() {
             if let Value::Interface { iid, word } = value {
                 *word = translate(*iid, *word)?;
                 mask |= 1 << at;
@@ -306,7 +313,7 @@ impl Call {
         record: &com::dynamic::Returned,
         memory: &impl UserMemory,
     ) -> Result<()> {
-        for value in &self.values {
+        for value in self.values.iter().take(self.count) {
             if let Value::Out {
                 address, buffer, ..
             } = value
@@ -346,7 +353,7 @@ impl Call {
     pub fn lay_out(&mut self, stack: &mut impl ServerStack) -> Result<([u64; REGISTERS], u64)> {
         let mut registers = [0u64; REGISTERS];
         let mut at = 0;
-        for value in &mut self.values {
+        for value in self.used() {
             let words: [u64; 2] = match value {
                 Value::None => continue,
                 Value::Word(word) | Value::Interface { word, .. } => [*word, 0],
@@ -383,7 +390,7 @@ impl Call {
         server: &impl UserMemory,
         memory: &impl UserMemory,
     ) -> Result<u64> {
-        for value in &mut self.values {
+        for value in self.used() {
             if let Value::Out { buffer, placed, .. } = value
                 && !buffer.is_empty()
             {
