@@ -192,12 +192,23 @@ fn the_shell_calls_a_process_through_a_kernel_space_proxy(
     )?;
     // An owned interface a process's method gives back is a kernel-space
     // proxy too; its release runs the object's `Release` in the server.
+    // Asked for another interface, the proxy asks the process's object: a
+    // proxy of a new endpoint, or `NO_INTERFACE`. That proxy, an object of
+    // the kernel's space, lent to the process is called back during the
+    // call (runs in the server nested in the shell's call into it), and
+    // one the process keeps is refused after the call.
     let relay = start_server(machine, "relay-serve", "/svc/relay")?;
     for _ in 0..2 {
         expect(
             machine,
             "call-relay /svc/relay",
-            &["call-relay: counter at 7; live 1 then 0 after release"],
+            &[
+                "call-relay: counter at 7",
+                "call-relay: queried callback 10, echo: interface not supported; \
+                 same identity: true; relay as counter: interface not supported",
+                "call-relay: relay through a proxy 24; kept callback: object is gone",
+                "call-relay: live 1 then 0 after release",
+            ],
         )?;
     }
     // A client killed while it owns a counter the server made: freeing

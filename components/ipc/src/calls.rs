@@ -53,7 +53,7 @@ pub fn importable(iid: Guid) -> Result<&'static InterfaceSignature> {
 
 /// What a call into a process's object for its `QueryInterface` copies:
 /// the IID in, an interface pointer out (`ecall::QUERY_METHOD`).
-static QUERY_INTERFACE: MethodSignature = MethodSignature {
+pub static QUERY_INTERFACE: MethodSignature = MethodSignature {
     name: "QueryInterface",
     args: &[ArgSignature {
         name: "iid",

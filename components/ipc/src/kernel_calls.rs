@@ -17,13 +17,18 @@
 //! answers `Finished`), and the handler's `FINISH` ends the run; back
 //! here the results are copied from the server's call stack into the
 //! caller's buffers.
+//!
+//! The proxy's `QueryInterface` for another interface runs the object's
+//! own in the server the same way (`Forward::query`), and an interface
+//! pointer the kernel caller passes is lent to the server as an import of
+//! the kernel object for the call (`serve::enter`).
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use com::dynamic::{Arg, REGISTERS};
 use com::proxy::{Answer, Forwarder, RESULT_BYTES};
-use com::{ArgKind, ComPtr, IUnknown, InterfaceSignature, Result, Status};
+use com::{ComPtr, Guid, IUnknown, InterfaceSignature, Result, Status};
 use interfaces::IVmKernel;
 use interfaces::ipc::ecall;
 use marshal::LentMemory;
@@ -147,15 +152,6 @@ impl Forwarder for Forward {
             .methods
             .get(method)
             .ok_or(Status::INVALID_ARGUMENT)?;
-        // A kernel object lent to a process would need exporting to it:
-        // not yet.
-        let lends = declared
-            .args
-            .iter()
-            .any(|arg| matches!(arg.kind, ArgKind::Interface(_)));
-        if lends {
-            return Err(Status::NOT_SUPPORTED);
-        }
         let (object, dispatch, _) = serve::callee(&self.server, self.endpoint)?;
         let request = serve::Request {
             server: self.server.clone(),
@@ -168,6 +164,36 @@ impl Forwarder for Forward {
         };
         let memory = LentMemory::new(args, result);
         call(request, registers, &memory)
+    }
+
+    /// Asks the server's object for `iid` (its own `QueryInterface`, run
+    /// in the server as a call, unless the endpoint serves `iid` itself):
+    /// a kernel-space proxy of what it gives. An IID the IPC cannot copy
+    /// arguments for is `NO_INTERFACE`: no proxy could stand for it.
+    fn query(&self, iid: &Guid) -> Result<ComPtr<IUnknown>> {
+        let signature = crate::calls::importable(*iid).map_err(|_| Status::NO_INTERFACE)?;
+        let (object, dispatch, served) = serve::callee(&self.server, self.endpoint)?;
+        if served.iid == *iid {
+            return proxy(self.server.clone(), self.endpoint, signature, self.timeout);
+        }
+        let request = serve::Request {
+            server: self.server.clone(),
+            object,
+            dispatch,
+            method: ecall::QUERY_METHOD,
+            declared: &crate::calls::QUERY_INTERFACE,
+            owned: Some(signature),
+            timeout: self.timeout,
+        };
+        let mut registers = [0; REGISTERS];
+        registers[0] = core::ptr::from_ref(iid).expose_provenance() as u64;
+        let mut args = [Arg::Guid(iid)];
+        let mut result = [0u8; RESULT_BYTES];
+        let memory = LentMemory::new(&mut args, &mut result);
+        match call(request, &registers, &memory)? {
+            Answer::Interface(object) => Ok(object),
+            Answer::Word(_) => Err(Status::FAILED),
+        }
     }
 }
 

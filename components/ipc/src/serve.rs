@@ -24,8 +24,8 @@ use alloc::string::String;
 use alloc::sync::Arc;
 
 use com::{
-    ArgKind, ComObject, ComPtr, Guid, Interface, InterfaceSignature, MethodSignature, Result,
-    Status, class,
+    ArgKind, ComObject, ComPtr, Guid, IUnknown, Interface, InterfaceSignature, MethodSignature,
+    Result, Status, class,
 };
 use interfaces::ipc::{FP_BYTES, ecall};
 use interfaces::namespace::flags;
@@ -299,7 +299,13 @@ pub fn enter(
     };
     let mut call = Call::decode(declared, arguments, memory)?;
     let mut lent = Lent::default();
-    let handles = call.translate(|iid, word| lend(caller, server, iid, word, &mut lent));
+    let handles = call.translate(|iid, word| {
+        if caller.is_kernel() {
+            lend_kernel(server, iid, memory.object(word)?, &mut lent)
+        } else {
+            lend(caller, server, iid, word, &mut lent)
+        }
+    });
     let handles = match handles {
         Ok(handles) => handles,
         Err(status) => {
@@ -444,6 +450,24 @@ pub fn unname_endpoint(process: &Process, name: &str) -> Result<bool> {
     };
     component::namespace()?.unregister(&removed.name)?;
     Ok(true)
+}
+
+/// The server's import handle for `object`, an interface pointer (an
+/// `iid`) a kernel-space caller passes: an import of the object itself,
+/// which the server's calls reach as any process's calls of an object in
+/// the kernel's space. Recorded in `lent`, so the reference goes when
+/// the call ends.
+fn lend_kernel(
+    server: &Process,
+    iid: Guid,
+    object: ComPtr<IUnknown>,
+    lent: &mut Lent,
+) -> Result<u64> {
+    let signature = crate::calls::importable(iid)?;
+    let object = object.query_iid(&iid)?;
+    let handle = crate::calls::insert(server, Target::Kernel(object), signature)?;
+    lent.imports.push(handle);
+    Ok(handle)
 }
 
 /// The target of the import behind `word` if it is one of `process`'s

@@ -233,6 +233,10 @@ const CHECKS: &[Check] = &[
         "a process calls a kernel object that calls another process",
         processes::a_kernel_object_calls_on_into_another_process,
     ),
+    (
+        "a kernel object lent to a process is called back",
+        processes::a_kernel_object_lent_to_a_process_is_called_back,
+    ),
 ];
 
 /// Fails with a message on the console.

@@ -2,11 +2,15 @@
 //! through the IPC, calls it and exits leave the heap and the frame pool
 //! exactly where they were; a process calls an object of the kernel's
 //! space that calls on into another process, through a kernel-space
-//! proxy, on the first process's own thread.
+//! proxy, on the first process's own thread; a process lent an object of
+//! the kernel's space calls it back.
 
-use com::{ComObject, ComPtr, InOut, Result, Status, class};
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use com::{ComObject, ComPtr, InOut, Interface, Result, Status, class};
 use interfaces::{IHeap, IProcessManager, IVmFactory, IVmSpace};
-use private_interfaces::{IEcho, IEchoImpl};
+use private_interfaces::{ICallback, ICallbackImpl, IEcho, IEchoImpl, IRelay};
 
 use crate::{fail, sys};
 
@@ -110,13 +114,93 @@ pub fn a_kernel_object_calls_on_into_another_process() -> Result<()> {
 /// The `IEcho` the server registers at [`SERVED`] (a kernel-space
 /// proxy), once it has.
 fn served_echo() -> Result<ComPtr<IEcho>> {
+    served(SERVED)
+}
+
+/// The `I` a process registers at `name` (a kernel-space proxy), once it
+/// has.
+fn served<I: Interface>(name: &str) -> Result<ComPtr<I>> {
     let scheduler = component::threads::scheduler()?;
     let step = (scheduler.ticks_per_second()? / 100).max(1);
     for _ in 0..500 {
-        if let Ok(object) = sys::namespace().bind(SERVED, 0) {
-            return object.query::<IEcho>();
+        if let Ok(object) = sys::namespace().bind(name, 0) {
+            return object.query::<I>();
         }
         scheduler.sleep_until(scheduler.now()? + step)?;
     }
     Err(Status::TIMED_OUT)
+}
+
+/// Where the relay process registers its `IRelay`.
+const RELAY: &str = "/selftest/relay";
+
+/// `apptest relay-serve` lent a callback of the kernel's space through a
+/// kernel-space proxy: it calls it back three times during the call
+/// (the callback runs from the server's traps, nested in this thread's
+/// call into it), one it keeps is `STALE_HANDLE` after the call, and the
+/// IPC holds no reference past it — the callback is freed with this
+/// check's last, and a second round leaves the heap where the first did.
+pub fn a_kernel_object_lent_to_a_process_is_called_back() -> Result<()> {
+    let namespace = sys::namespace();
+    let heap = namespace.bind("/sys/heap", 0)?.query::<IHeap>()?;
+    let manager = namespace
+        .bind(interfaces::ipc::MANAGER_PATH, 0)?
+        .query::<IProcessManager>()?;
+    let serving = alloc::format!("relay-serve {RELAY}");
+    let server = manager.create("apptest", &serving, &alloc::format!("/dev/console {RELAY}"))?;
+    let lent = served::<IRelay>(RELAY).and_then(|relay| {
+        lend_a_callback(&relay)?;
+        let used = heap.status()?.used;
+        lend_a_callback(&relay)?;
+        match heap.status()?.used {
+            after if after == used => Ok(()),
+            after => fail(format_args!("lending left heap {after} (was {used})")),
+        }
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    lent
+}
+
+/// One round of [`a_kernel_object_lent_to_a_process_is_called_back`].
+fn lend_a_callback(relay: &IRelay) -> Result<()> {
+    let calls = Arc::new(AtomicU32::new(0));
+    let freed = Arc::new(AtomicBool::new(false));
+    let callback: ComPtr<ICallback> = ComObject::try_create(Doubling {
+        calls: calls.clone(),
+        freed: freed.clone(),
+    })?;
+    let sum = relay.relay(&callback, 10, 3)?;
+    let called = calls.load(Ordering::Relaxed);
+    relay.keep(&callback)?;
+    let kept = relay.call_kept(5);
+    drop(callback);
+    let freed = freed.load(Ordering::Relaxed);
+    if (sum, called, kept, freed) != (66, 3, Err(Status::STALE_HANDLE), true) {
+        return fail(format_args!(
+            "lent a callback: sum {sum}, {called} calls, kept {kept:?}, freed {freed}"
+        ));
+    }
+    Ok(())
+}
+
+/// A callback of the kernel's space: counts its calls, doubles what it is
+/// given, and tells when it is freed.
+#[class(ICallback)]
+struct Doubling {
+    calls: Arc<AtomicU32>,
+    freed: Arc<AtomicBool>,
+}
+
+impl ICallbackImpl for Doubling {
+    fn called(&self, value: u64) -> Result<u64> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        Ok(value * 2)
+    }
+}
+
+impl Drop for Doubling {
+    fn drop(&mut self) {
+        self.freed.store(true, Ordering::Relaxed);
+    }
 }

@@ -34,8 +34,10 @@ pub enum Arg<'a> {
     Out(&'a mut [u8]),
     /// A string (`Str`).
     Text(&'a str),
-    /// A borrowed interface pointer (`Interface`): it must be a pointer
-    /// of the argument's interface (from `QueryInterface` for its IID).
+    /// A borrowed interface pointer (`Interface`), of the argument's
+    /// interface (from `QueryInterface` for its IID): what the IPC made
+    /// of a process's pointer for a kernel-space callee, or a kernel-space
+    /// caller's, which a proxy's forwarder lends to a process.
     Interface(&'a IUnknown),
 }
 

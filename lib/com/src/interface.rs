@@ -71,6 +71,7 @@ pub struct IUnknownVtbl {
 /// The interface every object implements: identity, reference counting and
 /// discovery of its other interfaces.
 #[repr(C)]
+#[derive(Debug)]
 pub struct IUnknown {
     vtbl: AtomicPtr<IUnknownVtbl>,
 }

@@ -8,10 +8,12 @@
 //! into the server's space and runs the method there. Every proxy shares
 //! one method table — `IUnknown`'s three, then one stub per method number
 //! (generic over it) — so nothing is written per interface. A stub turns
-//! the caller's registers into [`Arg`]s (buffers, strings and IIDs as
-//! borrows of the caller's memory: this module is the step that trusts
-//! the caller's pointers, as any callee does by the ABI) and writes the
-//! result back through the method's out-pointer.
+//! the caller's registers into [`Arg`]s (buffers, strings, IIDs and
+//! interface pointers as borrows of the caller's memory: this module is
+//! the step that trusts the caller's pointers, as any callee does by the
+//! ABI) and writes the result back through the method's out-pointer.
+//! `QueryInterface` answers the proxy itself for `IUnknown` and its own
+//! interface, and asks the forwarder for any other.
 
 use alloc::boxed::Box;
 use core::ffi::c_void;
@@ -47,7 +49,8 @@ pub trait Forwarder: Send + Sync + 'static {
     /// (`a1`..`a7`, pointers as addresses), but for the result's
     /// out-pointer, which is `result`'s address; `args` the arguments, one
     /// per declared argument, borrowing the caller's memory at those
-    /// addresses. A record result goes in `result`.
+    /// addresses (an interface pointer as the object, borrowed for the
+    /// call). A record result goes in `result`.
     fn forward(
         &self,
         method: usize,
@@ -55,6 +58,10 @@ pub trait Forwarder: Send + Sync + 'static {
         args: &mut [Arg<'_>],
         result: &mut [u8; RESULT_BYTES],
     ) -> Result<Answer>;
+    /// `QueryInterface` for an IID other than `IUnknown`'s and the
+    /// proxy's own: the object's answer (a new reference), or
+    /// `NO_INTERFACE`.
+    fn query(&self, iid: &Guid) -> Result<ComPtr<IUnknown>>;
 }
 
 /// A proxy: its method table first, as in every object.
@@ -116,7 +123,8 @@ static TABLE: Table = Table {
 };
 
 /// `QueryInterface`: the proxy itself for `IUnknown` and its own
-/// interface; `NO_INTERFACE` for any other.
+/// interface (so its identity is stable); for any other, what the
+/// forwarder asks the object for.
 unsafe extern "C" fn query_interface(
     this: *mut c_void,
     iid: *const Guid,
@@ -130,7 +138,13 @@ unsafe extern "C" fn query_interface(
         let proxy = &*this.cast::<Proxy>();
         *out = core::ptr::null_mut();
         if *iid != IUnknown::IID && *iid != proxy.forwarder.signature().iid {
-            return Status::NO_INTERFACE;
+            return match proxy.forwarder.query(&*iid) {
+                Ok(object) => {
+                    *out = object.into_raw().cast();
+                    Status::OK
+                }
+                Err(status) => status,
+            };
         }
         add_ref(this);
         *out = this;
@@ -272,6 +286,15 @@ unsafe fn decode<'a>(kind: ArgKind, words: &[u64; REGISTERS], at: &mut usize) ->
             }
             // SAFETY: a non-null IID pointer is readable, by the ABI.
             Arg::Guid(unsafe { &*pointer::<Guid>(address)? })
+        }
+        ArgKind::Interface(_) => {
+            let address = next()?;
+            if address == 0 {
+                return Err(Status::NULL_POINTER);
+            }
+            // SAFETY: a non-null interface pointer argument is a live
+            // object for the call, by the ABI.
+            Arg::Interface(unsafe { &*pointer::<IUnknown>(address)? })
         }
         ArgKind::Bytes | ArgKind::Str | ArgKind::BytesMut | ArgKind::BytesInOut => {
             let (address, length) = (next()?, next()?);

@@ -34,7 +34,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use com::dynamic::{Arg, REGISTERS};
-use com::{ArgKind, ComPtr, Guid, IUnknown, MethodSignature, Result, Status};
+use com::{ArgKind, ComPtr, Guid, IUnknown, Interface, MethodSignature, Result, Status};
 
 /// The most bytes one buffer or string argument may carry.
 pub const MOST_BYTES: u64 = 64 * 1024;
@@ -49,6 +49,14 @@ pub trait UserMemory {
     fn check_writable(&self, address: u64, length: u64) -> Result<()>;
     /// Copies `data` to `address` (checked writable first).
     fn write(&self, address: u64, data: &[u8]) -> Result<()>;
+    /// The object of the kernel's space at `address` that the caller lent
+    /// as an interface pointer argument, with a new reference.
+    /// `NOT_SUPPORTED` for a caller in another space, whose interface
+    /// pointers are its own addresses (the IPC translates those).
+    fn object(&self, address: u64) -> Result<ComPtr<IUnknown>> {
+        let _ = address;
+        Err(Status::NOT_SUPPORTED)
+    }
 }
 
 /// A kernel-space caller's memory as far as one call's arguments reach
@@ -154,6 +162,21 @@ impl UserMemory for LentMemory<'_, '_> {
         })
         .ok_or(Status::OUT_OF_RANGE)
     }
+
+    /// Only an object the caller passed as an interface pointer argument:
+    /// any other address is `OUT_OF_RANGE`.
+    fn object(&self, address: u64) -> Result<ComPtr<IUnknown>> {
+        self.args
+            .borrow()
+            .iter()
+            .find_map(|arg| match arg {
+                Arg::Interface(object) if object.as_raw().expose_provenance() as u64 == address => {
+                    Some(ComPtr::from_ref(*object))
+                }
+                _ => None,
+            })
+            .ok_or(Status::OUT_OF_RANGE)
+    }
 }
 
 /// One argument, copied into kernel memory.
@@ -238,6 +261,12 @@ impl Call {
         Ok(call)
     }
 
+    /// The method's arguments (those past them are all `None`: a call
+    /// with few arguments visits only those).
+    fn used(&mut self) -> impl Iterator<Item = &mut Value> {
+        self.values.iter_mut().take(self.count)
+    }
+
     /// The arguments, lent for the call; the `n`th interface pointer is
     /// `interfaces[n]` (what the IPC made of [`Call::interfaces`] in the
     /// kernel's space).
@@ -247,7 +276,8 @@ impl Call {
     ) -> ([Arg<'s>; REGISTERS], usize) {
         let mut args: [Arg<'_>; REGISTERS] = Default::default();
         let mut interfaces = interfaces.iter();
-        for (arg, value) in args.iter_mut().zip(self.values.iter_mut()) {
+        let count = self.count;
+        for (arg, value) in args.iter_mut().zip(self.values.iter_mut().take(count)) {
             *arg = match value {
                 Value::None => Arg::None,
                 Value::Word(word) => Arg::Word(*word),
@@ -263,16 +293,19 @@ impl Call {
                     .map_or(Arg::None, |interface| Arg::Interface(interface)),
             };
         }
-        (args, self.count)
+        (args, count)
     }
 
     /// Each interface pointer argument, in order: its IID and the
     /// caller's address.
     pub fn interfaces(&self) -> impl Iterator<Item = (Guid, u64)> + '_ {
-        self.values.iter().filter_map(|value| match value {
-            Value::Interface { iid, word } => Some((*iid, *word)),
-            _ => None,
-        })
+        self.values
+            .iter()
+            .take(self.count)
+            .filter_map(|value| match value {
+                Value::Interface { iid, word } => Some((*iid, *word)),
+                _ => None,
+            })
     }
 
     /// Replaces each interface pointer with what `translate` makes of it
@@ -285,7 +318,7 @@ impl Call {
     ) -> Result<u64> {
         let mut mask = 0;
         let mut at = 0;
-        for value in &mut self.values {
+        for value in self.used() {
             if let Value::Interface { iid, word } = value {
                 *word = translate(*iid, *word)?;
                 mask |= 1 << at;
@@ -302,7 +335,7 @@ impl Call {
         record: &com::dynamic::Returned,
         memory: &impl UserMemory,
     ) -> Result<()> {
-        for value in &self.values {
+        for value in self.values.iter().take(self.count) {
             if let Value::Out {
                 address, buffer, ..
             } = value
@@ -342,7 +375,7 @@ impl Call {
     pub fn lay_out(&mut self, stack: &mut impl ServerStack) -> Result<([u64; REGISTERS], u64)> {
         let mut registers = [0u64; REGISTERS];
         let mut at = 0;
-        for value in &mut self.values {
+        for value in self.used() {
             let words: [u64; 2] = match value {
                 Value::None => continue,
                 Value::Word(word) | Value::Interface { word, .. } => [*word, 0],
@@ -379,7 +412,7 @@ impl Call {
         server: &impl UserMemory,
         memory: &impl UserMemory,
     ) -> Result<u64> {
-        for value in &mut self.values {
+        for value in self.used() {
             if let Value::Out { buffer, placed, .. } = value
                 && !buffer.is_empty()
             {

@@ -562,3 +562,29 @@ fn lent_memory_reaches_only_the_lent_buffers_and_the_result_area() {
     assert_eq!(&output, b"\0\0out\0\0\0");
     assert_eq!(result, [7; 16]);
 }
+
+#[test]
+fn lent_memory_gives_only_the_objects_lent_with_a_reference_each() {
+    let object = target();
+    let other = target();
+    let unknown = object.as_unknown();
+    let address = unknown.as_raw() as u64;
+    let mut result = [0u8; 8];
+    let mut args = [Arg::Word(3), Arg::Interface(unknown)];
+    let memory = LentMemory::new(&mut args, &mut result);
+    let lent = memory.object(address).expect("the lent object");
+    assert_eq!(lent.as_raw(), unknown.as_raw());
+    assert_eq!(
+        memory.object(other.as_unknown().as_raw() as u64).map(drop),
+        Err(Status::OUT_OF_RANGE)
+    );
+    assert_eq!(memory.object(3).map(drop), Err(Status::OUT_OF_RANGE));
+    // Neither readable nor writable as memory.
+    assert_eq!(memory.read(address, &mut [0; 8]), Err(Status::OUT_OF_RANGE));
+    // A caller in another space lends no kernel object.
+    assert_eq!(
+        Memory::new(&[]).object(address).map(drop),
+        Err(Status::NOT_SUPPORTED)
+    );
+    drop(lent);
+}

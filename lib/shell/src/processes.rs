@@ -9,10 +9,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use com::Status;
+use com::{ComPtr, IUnknown, Interface, Status};
 use interfaces::ipc::{MANAGER_PATH, ProcessStatus, process_state};
 use interfaces::{IEndpoint, IProcessManager, IScheduler, IUserProcess};
-use private_interfaces::{IEcho, IRelay};
+use private_interfaces::{ICallback, ICounter, IEcho, IRelay};
 
 use crate::context::{Context, Failure, Outcome, SCHEDULER_PATH, absolute, failed, service};
 use crate::line::{CTRL_C, MAX_LINE};
@@ -262,9 +262,11 @@ pub fn call_echo(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
 
 /// `call-relay NAME`: asks the `IRelay` at `NAME` (a process's, by a
 /// kernel-space proxy) for a counter starting at 5 — an owned interface
-/// its process makes, which comes back as a kernel-space proxy too —
-/// adds 2 through it, releases it, and prints what the relay counts live
-/// before and after the release.
+/// its process makes, which comes back as a kernel-space proxy too — and
+/// adds 2 through it; asks that proxy for its other interfaces
+/// ([`query_counter`]); lends the process what it gets
+/// ([`lend_callback`]); then releases the counter and prints what the
+/// relay counts live before and after the release.
 pub fn call_relay(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
     let [name] = arguments else {
         return Err(Failure::Usage);
@@ -277,14 +279,71 @@ pub fn call_relay(context: &mut Context<'_>, arguments: &[&str]) -> Outcome {
         .map_err(failed(&name))?;
     let counter = relay.make(5).map_err(failed("make"))?;
     let total = counter.add(2).map_err(failed("add"))?;
+    let _ = writeln!(context.output, "call-relay: counter at {total}");
+    let callback = query_counter(context, &relay, &counter)?;
+    lend_callback(context, &relay, &callback)?;
     let live = relay.live().map_err(failed("live"))?;
-    drop(counter);
+    drop((counter, callback));
     let after = relay.live().map_err(failed("live"))?;
     let _ = writeln!(
         context.output,
-        "call-relay: counter at {total}; live {live} then {after} after release"
+        "call-relay: live {live} then {after} after release"
     );
     Ok(None)
+}
+
+/// `QueryInterface` on kernel-space proxies: the process's counter asked
+/// for `ICallback` (which the object has: a proxy of a new endpoint,
+/// called), `IEcho` (which it lacks), `IUnknown` twice and `ICounter`
+/// (the proxy itself); the relay asked for `ICounter`. The callback.
+fn query_counter(
+    context: &mut Context<'_>,
+    relay: &ComPtr<IRelay>,
+    counter: &ComPtr<ICounter>,
+) -> Result<ComPtr<ICallback>, Failure> {
+    let callback = counter
+        .query::<ICallback>()
+        .map_err(failed("query callback"))?;
+    let called = callback.called(3).map_err(failed("called"))?;
+    let echo = status_of(counter.query::<IEcho>());
+    let identity = counter.query::<IUnknown>().map_err(failed("query"))?;
+    let again = counter.query::<IUnknown>().map_err(failed("query"))?;
+    let itself = counter.query::<ICounter>().map_err(failed("query"))?;
+    let same = identity.as_raw() == again.as_raw() && itself.as_raw() == counter.as_raw();
+    let relay_counter = status_of(relay.query::<ICounter>());
+    let _ = writeln!(
+        context.output,
+        "call-relay: queried callback {called}, echo: {echo}; same identity: {same}; relay as counter: {relay_counter}"
+    );
+    Ok(callback)
+}
+
+/// Lends the relay's process `callback`, a kernel-space proxy of its own
+/// object — an object of the kernel's space to the process, whose calls
+/// of it run nested in this call, back in the process — twice during the
+/// call; then to keep past the call, whose later call is refused (a
+/// borrowed pointer lasts as long as the call).
+fn lend_callback(
+    context: &mut Context<'_>,
+    relay: &ComPtr<IRelay>,
+    callback: &ComPtr<ICallback>,
+) -> Result<(), Failure> {
+    let through = relay.relay(callback, 1, 2).map_err(failed("relay"))?;
+    relay.keep(callback).map_err(failed("keep"))?;
+    let kept = status_of(relay.call_kept(5));
+    let _ = writeln!(
+        context.output,
+        "call-relay: relay through a proxy {through}; kept callback: {kept}"
+    );
+    Ok(())
+}
+
+/// What a call that should fail ended with.
+fn status_of<T>(result: Result<T, Status>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(status) => status.message(),
+    }
 }
 
 #[cfg(test)]
