@@ -14,6 +14,7 @@
 extern crate alloc;
 
 mod constraints;
+mod copies;
 mod loading;
 mod mutation;
 mod processes;
@@ -228,6 +229,10 @@ const CHECKS: &[Check] = &[
     (
         "a process calls a kernel object that calls another process",
         processes::a_kernel_object_calls_on_into_another_process,
+    ),
+    (
+        "memcpy and memmove copy exactly at every alignment",
+        copies::copies_are_exact_at_every_alignment,
     ),
 ];
 
