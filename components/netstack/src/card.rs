@@ -8,11 +8,8 @@
 //! is kept, not lost: it goes first once the card gives buffers back, and
 //! until then the stack makes no new ones (`transmit` gives it no token)
 //! and its thread sleeps on the card. Losing it instead cost the
-//! connection a retransmission timeout — a second at least, doubling
-//! each time it recurred — and a burst of more segments than the card
-//! has buffers lost its tail every time, until `smoltcp` had heard nothing
-//! from the peer for the sockets' 10 s (`CLOSE_TIMEOUT`) and reset the
-//! connection.
+//! connection a retransmission timeout each time, and a run of them a
+//! reset (docs/network.md, "Figures").
 //!
 //! The checksums are ours (`net-frames`, eight bytes at a time), not
 //! smoltcp's: a frame whose checksums fail is dropped before smoltcp sees
