@@ -25,6 +25,7 @@
 //! manifest) and `anyhow`.
 
 mod bench;
+mod capture;
 mod components;
 mod console;
 mod disk;
@@ -228,6 +229,7 @@ fn boot_interactively(
             forwards,
             entropy: true,
             peer: None,
+            capture: None,
         }),
     };
     let status = console::run(&built.kernel, &devices, notice)?;

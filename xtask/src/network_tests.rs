@@ -3,7 +3,9 @@
 //! forwarded ports on 127.0.0.1), whose forwarded host ports are free
 //! ports chosen for the test, so tests running side by side never collide.
 
+use std::fs;
 use std::net::{Ipv4Addr, TcpListener};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, ensure};
 
@@ -11,6 +13,7 @@ use crate::machine::Machine;
 use crate::qemu::{Devices, Forward, Network};
 use crate::socket_tests;
 use crate::storage_tests::{expect, heap_used, power_off};
+use crate::workspace::output_directory;
 
 /// One network test: a machine at its first prompt, and what the host
 /// has for it.
@@ -23,6 +26,8 @@ pub struct Hosts {
     /// What listens on the host port the guest reaches as 10.0.2.100
     /// port 7, when the test asked for a peer.
     pub peer: Option<TcpListener>,
+    /// The capture of the card's frames, when the test asked for one.
+    pub capture: Option<PathBuf>,
 }
 
 /// How a network test's machine is set up.
@@ -34,6 +39,8 @@ pub struct Setup {
     pub entropy: bool,
     /// A peer on the host listens for the guest's connections.
     pub peer: bool,
+    /// QEMU writes the card's frames to a capture ([`Hosts::capture`]).
+    pub capture: bool,
 }
 
 /// The machine `cargo xtask bench` measures the network figures on.
@@ -43,6 +50,7 @@ const LEGACY: Setup = Setup {
     modern_virtio: false,
     entropy: true,
     peer: false,
+    capture: false,
 };
 
 /// Every network test, by name.
@@ -75,7 +83,10 @@ pub const TESTS: &[(&str, Setup, NetworkTest)] = &[
     ),
     (
         "sockets_echo_a_mebibyte_and_the_stack_unloads_and_reloads",
-        LEGACY,
+        Setup {
+            capture: true,
+            ..LEGACY
+        },
         socket_tests::a_mebibyte_echoes_byte_for_byte,
     ),
     (
@@ -124,16 +135,41 @@ pub fn devices(setup: Setup) -> Result<(Devices, Hosts)> {
         Some(listener) => Some(listener.local_addr()?.port()),
         None => None,
     };
+    let capture = match setup.capture {
+        true => Some(capture_file(&forwards)?),
+        false => None,
+    };
     let devices = Devices {
         modern_virtio: setup.modern_virtio,
         network: Some(Network {
             forwards: forwards.clone(),
             entropy: setup.entropy,
             peer: peer_port,
+            capture: capture.clone(),
         }),
         ..Devices::default()
     };
-    Ok((devices, Hosts { forwards, peer }))
+    Ok((
+        devices,
+        Hosts {
+            forwards,
+            peer,
+            capture,
+        },
+    ))
+}
+
+/// A fresh file for a test machine's capture, named after its first
+/// forwarded host port (tests side by side have different ones).
+fn capture_file(forwards: &[Forward]) -> Result<PathBuf> {
+    let directory = output_directory()?.join("test-captures");
+    fs::create_dir_all(&directory)?;
+    let port = forwards.first().map_or(0, |forward| forward.host);
+    let file = directory.join(format!("{port}.pcap"));
+    if file.exists() {
+        fs::remove_file(&file).with_context(|| format!("removing {}", file.display()))?;
+    }
+    Ok(file)
 }
 
 /// A TCP port of 127.0.0.1 that nothing listens on now (the system picks

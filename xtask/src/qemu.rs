@@ -101,6 +101,9 @@ pub struct Network {
     /// [`PEER_ADDRESS`] port 7 (`guestfwd`: QEMU connects to it as it
     /// starts, so something must listen there first).
     pub peer: Option<u16>,
+    /// A file QEMU writes every frame the card sends and receives to (a
+    /// pcap capture, `filter-dump`), for a test to read.
+    pub capture: Option<PathBuf>,
 }
 
 /// The address under which the guest reaches [`Network::peer`].
@@ -165,6 +168,14 @@ impl Network {
         ];
         if self.entropy {
             arguments.extend(["-device".into(), "virtio-rng-device".into()]);
+        }
+        if let Some(file) = &self.capture {
+            // QEMU's option syntax doubles a comma inside a value.
+            let file = file.to_string_lossy().replace(',', ",,");
+            arguments.extend([
+                "-object".into(),
+                format!("filter-dump,id=capture,netdev=n0,file={file}").into(),
+            ]);
         }
         arguments
     }

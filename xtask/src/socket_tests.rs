@@ -3,6 +3,7 @@
 //! port, byte for byte; many connections, a flood and resets that leave
 //! the heap where it was; the stack unloading and loading again.
 
+use std::fs;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
 use std::thread;
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 
+use crate::capture;
 use crate::machine::Machine;
 use crate::network_tests::Hosts;
 use crate::qemu::PEER_ADDRESS;
@@ -17,6 +19,8 @@ use crate::storage_tests::{expect, heap_used, power_off};
 
 /// The guest port of the echo service.
 const ECHO_PORT: u16 = 7;
+/// The guest's address on QEMU's user network.
+const GUEST_ADDRESS: [u8; 4] = [10, 0, 2, 15];
 /// How long the host waits on one connection.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -77,6 +81,24 @@ fn echo(address: SocketAddr, data: &[u8]) -> Result<Vec<u8>> {
     })
 }
 
+/// The guest put each byte it sent on the wire in order, as far as the
+/// capture of the card's frames shows: no segment it made was lost on
+/// the way to the card (which would cost the connection a retransmission
+/// timeout, a second or more, and several in a row a reset).
+fn every_segment_reached_the_wire(hosts: &Hosts) -> Result<()> {
+    let file = hosts.capture.as_ref().context("the test has no capture")?;
+    let capture = fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let gaps = capture::gaps(&capture, GUEST_ADDRESS)?;
+    ensure!(
+        gaps.is_empty(),
+        "segments the guest sent never reached the wire ({} gaps, the first {:?}; capture {})",
+        gaps.len(),
+        gaps.first(),
+        file.display()
+    );
+    Ok(())
+}
+
 /// Starts the echo service on its port.
 fn start_echo(machine: &mut Machine) -> Result<String> {
     expect(
@@ -131,6 +153,7 @@ pub fn a_mebibyte_echoes_byte_for_byte(machine: &mut Machine, hosts: &Hosts) -> 
         if let Some(at) = data.iter().zip(&back).position(|(a, b)| a != b) {
             bail!("the echo differs from byte {at} on");
         }
+        every_segment_reached_the_wire(hosts)?;
         settle(machine)?;
         expect(machine, "echo-server stop", &["echo-server: stopped"])?;
         expect(

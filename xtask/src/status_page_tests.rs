@@ -23,6 +23,7 @@ const SETUP: Setup = Setup {
     modern_virtio: false,
     entropy: true,
     peer: false,
+    capture: false,
 };
 
 /// The test that needs the browser, which `integration::run` installs

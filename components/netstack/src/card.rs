@@ -4,6 +4,13 @@
 //! to 10.0.2.15 from the machine itself): frames to the card's own MAC
 //! address, and the ARP request that asks for it.
 //!
+//! A frame the driver has no transmit buffer for (every one in flight)
+//! is kept, not lost: it goes first once the card gives buffers back, and
+//! until then the stack makes no new ones (`transmit` gives it no token)
+//! and its thread sleeps on the card. Losing it instead cost the
+//! connection a retransmission timeout each time, and a run of them a
+//! reset (docs/network.md, "Figures").
+//!
 //! The checksums are ours (`net-frames`, eight bytes at a time), not
 //! smoltcp's: a frame whose checksums fail is dropped before smoltcp sees
 //! it, and each frame smoltcp makes gets them as it goes out. A frame from
@@ -15,7 +22,7 @@ use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use com::ComPtr;
+use com::{ComPtr, Status};
 use interfaces::INetworkDevice;
 use net_frames::{checksums_hold, checksums_hold_summed, fill_checksums, is_for_itself};
 use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
@@ -38,6 +45,11 @@ const STACK_MTU: usize = MAX_FRAME - 4;
 const FRAME_ALIGNMENT: usize = 2;
 /// The most frames waiting to loop back; more are lost, as on a wire.
 const MAX_LOOPED: usize = 64;
+/// The most frames kept while the card has no transmit buffer free:
+/// the one `transmit` was given a token for, and the answers to the
+/// frames received meanwhile (the driver holds 16). More are lost, as on
+/// a wire.
+const MAX_UNSENT: usize = 32;
 
 /// The longest frame of TCP segments merged: a receive buffer's worth of
 /// data (the sockets' are 32 KiB; a peer sends no more than the window)
@@ -62,6 +74,9 @@ pub struct Card {
     sending: [u8; MAX_FRAME],
     /// Frames the stack sent to itself, oldest first.
     looped: VecDeque<Vec<u8>>,
+    /// Frames the driver had no transmit buffer for, oldest first: they
+    /// go before any other.
+    unsent: VecDeque<Vec<u8>>,
 }
 
 impl Card {
@@ -78,12 +93,37 @@ impl Card {
             held_length: 0,
             sending: [0; MAX_FRAME],
             looped: VecDeque::new(),
+            unsent: VecDeque::new(),
         }
     }
 
     /// Frames the stack sent to itself wait: poll again at once.
     pub fn has_looped(&self) -> bool {
         !self.looped.is_empty()
+    }
+
+    /// Frames wait for a transmit buffer: the stack's thread sleeps until
+    /// the card gives one back (its wait ends then) rather than poll.
+    pub fn is_backed_up(&self) -> bool {
+        !self.unsent.is_empty()
+    }
+
+    /// Hands the driver the frames it had no buffer for, oldest first, as
+    /// far as it takes them: true once none is left.
+    fn send_unsent(&mut self) -> bool {
+        if self.unsent.is_empty() {
+            return true;
+        }
+        while let Some(frame) = self.unsent.front() {
+            if self.device.send(frame) == Err(Status::RETRY) {
+                return false;
+            }
+            // Sent, or refused for good (lost, as on a wire).
+            self.unsent.pop_front();
+        }
+        // An idle stack holds no memory for frames not sent.
+        self.unsent = VecDeque::new();
+        true
     }
 
     /// The next frame whose checksums hold (others are dropped, as a
@@ -205,6 +245,7 @@ impl Card {
             mac: self.mac,
             buffer: &mut self.sending,
             looped: &mut self.looped,
+            unsent: &mut self.unsent,
         }
     }
 }
@@ -218,19 +259,24 @@ pub struct Sending<'a> {
     mac: [u8; 6],
     buffer: &'a mut [u8; MAX_FRAME],
     looped: &'a mut VecDeque<Vec<u8>>,
+    unsent: &'a mut VecDeque<Vec<u8>>,
 }
 
 impl phy::Device for Card {
     type RxToken<'a> = Received<'a>;
     type TxToken<'a> = Sending<'a>;
 
+    /// A frame received, and room for the answer, which waits behind the
+    /// frames not sent yet if there are any.
     fn receive(&mut self, _: Instant) -> Option<(Received<'_>, Sending<'_>)> {
+        self.send_unsent();
         let length = self.next_frame()?;
         let sending = Sending {
             device: &self.device,
             mac: self.mac,
             buffer: &mut self.sending,
             looped: &mut self.looped,
+            unsent: &mut self.unsent,
         };
         let frame = self
             .received
@@ -240,8 +286,10 @@ impl phy::Device for Card {
         Some((Received(frame), sending))
     }
 
+    /// Room for a frame, once the card has taken the frames it had no
+    /// buffer for: until then, none (`smoltcp` sends nothing more).
     fn transmit(&mut self, _: Instant) -> Option<Sending<'_>> {
-        Some(self.sending())
+        self.send_unsent().then(|| self.sending())
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -271,9 +319,11 @@ impl phy::TxToken for Sending<'_> {
             }
             return result;
         }
-        // A frame the card has no room for is lost, as on a wire: TCP
-        // sends it again, DHCP asks again.
-        let _ = self.device.send(frame);
+        // In order: behind the frames not sent yet, if any.
+        let refused = !self.unsent.is_empty() || self.device.send(frame) == Err(Status::RETRY);
+        if refused && self.unsent.len() < MAX_UNSENT {
+            self.unsent.push_back(frame.to_vec());
+        }
         result
     }
 }

@@ -344,6 +344,11 @@ impl Stack {
         if self.card.has_looped() {
             return 0;
         }
+        // Whatever smoltcp has to send waits for the card: its wait ends
+        // when a transmit buffer comes back.
+        if self.card.is_backed_up() {
+            return MAX_SLEEP_US;
+        }
         self.interface
             .poll_delay(now(), &self.set)
             .map_or(MAX_SLEEP_US, |delay| delay.total_micros().min(MAX_SLEEP_US))

@@ -14,6 +14,7 @@
 extern crate alloc;
 
 mod constraints;
+mod copies;
 mod loading;
 mod mutation;
 mod processes;
@@ -236,6 +237,10 @@ const CHECKS: &[Check] = &[
     (
         "a kernel object lent to a process is called back",
         processes::a_kernel_object_lent_to_a_process_is_called_back,
+    ),
+    (
+        "memcpy and memmove copy exactly at every alignment",
+        copies::copies_are_exact_at_every_alignment,
     ),
 ];
 

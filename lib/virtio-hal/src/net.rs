@@ -122,11 +122,11 @@ impl NetworkCard {
             return Err(Status::INVALID_ARGUMENT);
         }
         self.reclaim_sent()?;
-        let spare = self.spare.pop().filter(|_| self.device.can_send());
-        let Some(mut buffer) = spare.or_else(|| {
+        // The queue is asked first: a buffer taken when it had no room
+        // would be dropped, and the card would have one fewer for good.
+        let room = self.device.can_send();
+        let Some(mut buffer) = self.spare.pop_if(|_| room) else {
             self.starved = true;
-            None
-        }) else {
             return Err(Status::RETRY);
         };
         let header = self
