@@ -455,8 +455,10 @@ pub fn unname_endpoint(process: &Process, name: &str) -> Result<bool> {
 /// The server's import handle for `object`, an interface pointer (an
 /// `iid`) a kernel-space caller passes: an import of the object itself,
 /// which the server's calls reach as any process's calls of an object in
-/// the kernel's space. Recorded in `lent`, so the reference goes when
-/// the call ends.
+/// the kernel's space — or, for a kernel-space proxy of a process's
+/// endpoint of that interface, an import of the endpoint, as a process's
+/// proxy would give (no hop through the kernel's space). Recorded in
+/// `lent`, so the reference goes when the call ends.
 fn lend_kernel(
     server: &Process,
     iid: Guid,
@@ -464,8 +466,16 @@ fn lend_kernel(
     lent: &mut Lent,
 ) -> Result<u64> {
     let signature = crate::calls::importable(iid)?;
-    let object = object.query_iid(&iid)?;
-    let handle = crate::calls::insert(server, Target::Kernel(object), signature)?;
+    let served = crate::kernel_calls::endpoint_of(&object).filter(|(owner, endpoint)| {
+        callee(owner, *endpoint).is_ok_and(|(_, _, served)| served.iid == iid)
+    });
+    let handle = match served {
+        Some((owner, endpoint)) => import_endpoint(server, &owner, endpoint, signature)?,
+        None => {
+            let object = object.query_iid(&iid)?;
+            crate::calls::insert(server, Target::Kernel(object), signature)?
+        }
+    };
     lent.imports.push(handle);
     Ok(handle)
 }
