@@ -252,46 +252,6 @@ fn copy_and_sum_placed(into: &mut [u8], from: &[u8]) -> Option<u16> {
     Some(in_order(add_word(wide, !first), 0))
 }
 
-/// Copies `from` into `into` (of the same length; else nothing), the
-/// first bytes of a frame — its headers, a few words' worth — placed
-/// as the card's driver places frames in both (2 bytes past an 8-byte
-/// boundary): the first 6 bytes, then words, in line, with no call to
-/// `memcpy` (which costs more in setting up than in copying so few).
-/// Placed otherwise, it is `copy_from_slice`.
-pub fn copy_headers(into: &mut [u8], from: &[u8]) {
-    if into.len() != from.len() {
-        return;
-    }
-    let placed = (
-        into.split_at_mut_checked(WORDS_FROM),
-        from.split_at_checked(WORDS_FROM),
-    );
-    let (Some((into_start, into_rest)), Some((from_start, from_rest))) = placed else {
-        into.copy_from_slice(from);
-        return;
-    };
-    let middle = from_rest.len() / 8 * 8;
-    let (into_words, into_end) = into_rest.split_at_mut(middle);
-    let (from_words, from_end) = from_rest.split_at(middle);
-    let words = (
-        <[AtomicU64]>::mut_from_bytes(into_words),
-        <[u64]>::ref_from_bytes(from_words),
-        <&mut [u8; WORDS_FROM]>::try_from(into_start),
-        <&[u8; WORDS_FROM]>::try_from(from_start),
-    );
-    let (Ok(into_words), Ok(from_words), Ok(into_start), Ok(from_start)) = words else {
-        into.copy_from_slice(from);
-        return;
-    };
-    *into_start = *from_start;
-    for (word, &value) in into_words.iter().zip(from_words) {
-        word.store(value, Ordering::Relaxed);
-    }
-    if !from_end.is_empty() {
-        into_end.copy_from_slice(from_end);
-    }
-}
-
 /// Copies the frame `from` into `into` (as long or longer) and returns
 /// its length and the sum of its bytes past the Ethernet header (what
 /// [`checksums_hold_summed`] takes; a sum of 0 may come as `0xffff`, its
@@ -549,24 +509,47 @@ fn number_at(frame: &[u8], at: usize) -> Option<u32> {
 
 /// `frame` as a [`Segment`], if it is one that others may be merged into.
 pub fn segment(frame: &[u8]) -> Option<Segment> {
-    let packet = ipv4(frame)?;
-    if packet.protocol != TCP || !packet.whole || packet.end != frame.len() {
+    let (segment, length) = headers_segment(frame)?;
+    (length == frame.len()).then_some(segment)
+}
+
+/// The TCP segment whose frame starts with `headers` (its Ethernet, IPv4
+/// and TCP headers, and perhaps more), as a [`Segment`] others may be
+/// merged into, with the length of its whole frame as its IPv4 length
+/// says: a whole IPv4 packet with data and no flag but ACK and PSH.
+pub fn headers_segment(headers: &[u8]) -> Option<(Segment, usize)> {
+    if headers.get(12..14)? != ETHERTYPE_IPV4 {
         return None;
     }
-    let tcp = packet.header_end;
-    let offset = usize::from(*frame.get(tcp + TCP_OFFSET)? >> 4) * 4;
-    let flags = *frame.get(tcp + TCP_FLAGS)?;
+    let version_and_length = *headers.get(ETHERNET_HEADER)?;
+    let ip_header = usize::from(version_and_length & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([*headers.get(16)?, *headers.get(17)?]));
+    let flags_and_offset = u16::from_be_bytes([*headers.get(20)?, *headers.get(21)?]);
+    let whole = flags_and_offset & 0x3fff == 0;
+    if version_and_length >> 4 != 4
+        || ip_header < IPV4_HEADER
+        || total < ip_header
+        || *headers.get(ETHERNET_HEADER + 9)? != TCP
+        || !whole
+    {
+        return None;
+    }
+    let tcp = ETHERNET_HEADER + ip_header;
+    let offset = usize::from(*headers.get(tcp + TCP_OFFSET)? >> 4) * 4;
+    let flags = *headers.get(tcp + TCP_FLAGS)?;
     let header = tcp + offset;
     if offset < TCP_OPTIONS || flags & !(TCP_ACK | TCP_PSH) != 0 || flags & TCP_ACK == 0 {
         return None;
     }
-    let data = frame.len().checked_sub(header).filter(|&data| data > 0)?;
-    let sequence = number_at(frame, tcp + TCP_SEQUENCE)?;
-    Some(Segment {
+    let length = ETHERNET_HEADER + total;
+    let data = length.checked_sub(header).filter(|&data| data > 0)?;
+    let sequence = number_at(headers, tcp + TCP_SEQUENCE)?;
+    let segment = Segment {
         header,
         tcp,
         end_sequence: sequence.wrapping_add(u32::try_from(data).ok()?),
-    })
+    };
+    Some((segment, length))
 }
 
 /// The bytes of each word from [`WORDS_FROM`] that two segments merged
@@ -595,10 +578,17 @@ fn same_by_words(headers: &[u8], next: &[u8]) -> Option<bool> {
     let end = WORDS_FROM + compared.div_ceil(8) * 8;
     let ours = <[u64]>::ref_from_bytes(headers.get(WORDS_FROM..)?.get(..compared / 8 * 8)?).ok()?;
     let theirs = <[u64]>::ref_from_bytes(next.get(WORDS_FROM..end)?).ok()?;
-    let mut differ = headers
+    // The first 6 bytes, three aligned 16-bit words.
+    let first = (
+        <[u16]>::ref_from_bytes(headers.get(..WORDS_FROM)?),
+        <[u16]>::ref_from_bytes(next.get(..WORDS_FROM)?),
+    );
+    let (Ok(ours_first), Ok(theirs_first)) = first else {
+        return None;
+    };
+    let mut differ = ours_first
         .iter()
-        .zip(next)
-        .take(WORDS_FROM)
+        .zip(theirs_first)
         .fold(0, |differ, (a, b)| differ | u64::from(a ^ b));
     for (index, (a, b)) in ours.iter().zip(theirs).enumerate() {
         let lanes = SAME_LANES.get(index).copied().unwrap_or(u64::MAX);
@@ -631,24 +621,111 @@ pub fn merge(
     length: usize,
     next: &[u8],
 ) -> Option<usize> {
-    let tcp = segment.tcp;
     let headers = merged.get_mut(..segment.header)?;
+    let following = following(headers, segment, next)?;
+    join(headers, segment, length, next, following)
+}
+
+/// `next` as the segment after `segment` (whose headers are `headers`),
+/// if its data follows on and it may merge ([`merge`]); nothing changed.
+fn following(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<Segment> {
     let following = match placed_follower(headers, segment, next) {
         Some(following) => following?,
         None => follower(headers, segment, next)?,
     };
+    (number_at(next, segment.tcp + TCP_SEQUENCE) == Some(segment.end_sequence)).then_some(following)
+}
+
+/// Makes `headers` (those of `segment`, a frame of `length` bytes) say
+/// that the data of `next` (the `following` segment) joined theirs: the
+/// IPv4 length, PSH if `next` has it and `next`'s window. The length of
+/// `next`'s data, or `None` (nothing changed) when the total would not
+/// fit an IPv4 length.
+fn join(
+    headers: &mut [u8],
+    segment: &mut Segment,
+    length: usize,
+    next: &[u8],
+    following: Segment,
+) -> Option<usize> {
+    let tcp = segment.tcp;
     let data = next.len() - following.header;
-    let starts_at_end = number_at(next, tcp + TCP_SEQUENCE) == Some(segment.end_sequence);
     let total = u16::try_from(length + data - ETHERNET_HEADER).ok()?;
-    if !starts_at_end {
-        return None;
-    }
     put(headers, IPV4_LENGTH, total);
-    headers[tcp + TCP_FLAGS] |= next[tcp + TCP_FLAGS] & TCP_PSH;
-    headers[tcp + TCP_WINDOW..tcp + TCP_WINDOW + 2]
-        .copy_from_slice(&next[tcp + TCP_WINDOW..tcp + TCP_WINDOW + 2]);
+    *headers.get_mut(tcp + TCP_FLAGS)? |= next.get(tcp + TCP_FLAGS)? & TCP_PSH;
+    headers
+        .get_mut(tcp + TCP_WINDOW..tcp + TCP_WINDOW + 2)?
+        .copy_from_slice(next.get(tcp + TCP_WINDOW..tcp + TCP_WINDOW + 2)?);
     segment.end_sequence = following.end_sequence;
     Some(data)
+}
+
+/// Copies `data` into `into` (of the same length; else nothing, `None`)
+/// and returns the sum of `between` and `data` together, the headers
+/// past Ethernet and the data that follows them: a whole number of 4-byte
+/// words, so the data's sum adds to theirs as it is. In a frame placed as
+/// the driver places it, with no options, both start on an 8-byte
+/// boundary and `between` is five words: summed as words, and folded once.
+fn copy_and_sum_following(into: &mut [u8], data: &[u8], between: &[u8]) -> Option<u16> {
+    if let Ok(words) = <[u64]>::ref_from_bytes(between) {
+        if let Some(wide) = copy_sum_aligned(into, data) {
+            return Some(in_order(add_word(sum_words(words), wide), 0));
+        }
+    }
+    Some(add(sum(between), copy_and_sum_piece(into, data)?))
+}
+
+/// What [`append_following`] did with a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Appended {
+    /// Its data joined the segment's: this many bytes.
+    Data(usize),
+    /// It followed on but its checksums failed: dropped, as a card that
+    /// checked them would drop it.
+    Dropped,
+    /// It does not follow on (or its data does not fit): nothing done,
+    /// the frame is for the stack as it is.
+    NotFollowing,
+}
+
+/// Appends the data of `next`, a whole frame received, to the TCP
+/// segment whose headers are `headers` (`segment`, its frame `length`
+/// bytes long) when it follows on ([`merge`]) and its data fits in
+/// `room` (where the segment's data ends): its data is copied there,
+/// summed as it is copied, its checksums checked from that sum, and the
+/// headers then say the segment holds it too. The work of a card's
+/// receive offload, done where the frame was received, so that a frame
+/// that merges is copied once and one that does not is not copied here.
+pub fn append_following(
+    headers: &mut [u8],
+    segment: &mut Segment,
+    length: usize,
+    next: &[u8],
+    room: &mut [u8],
+) -> Appended {
+    let Some(following) = headers
+        .get(..segment.header)
+        .and_then(|headers| following(headers, segment, next))
+    else {
+        return Appended::NotFollowing;
+    };
+    let data = next.get(following.header..).unwrap_or_default();
+    let Some(into) = room.get_mut(..data.len()) else {
+        return Appended::NotFollowing;
+    };
+    let between = next
+        .get(ETHERNET_HEADER..following.header)
+        .unwrap_or_default();
+    let Some(past_header) = copy_and_sum_following(into, data, between) else {
+        return Appended::NotFollowing;
+    };
+    if !checksums_hold_summed(next, past_header) {
+        return Appended::Dropped;
+    }
+    match join(headers, segment, length, next, following) {
+        Some(data) => Appended::Data(data),
+        None => Appended::NotFollowing,
+    }
 }
 
 /// `next` as a segment to merge into `headers` (those of `segment`):
