@@ -364,14 +364,15 @@ const HIGH_HALF: u64 = 0xffff_ffff_0000_0000;
 
 /// [`checks_pass`] of a whole TCP or UDP packet with no IPv4 options that
 /// fills a frame placed as the card's driver places it (2 bytes past an
-/// 8-byte boundary), given `past_header`: its IPv4 header (bytes 14–33)
-/// and addresses (26–33) are summed as the parts of three aligned words
-/// they are. `None` for any other frame, which the general checks take.
-fn placed_checks_pass(frame: &[u8], past_header: u16) -> Option<bool> {
-    let words = <[u64]>::ref_from_bytes(frame.get(WORDS_FROM..WORDS_FROM + 32)?).ok()?;
-    let &[_, first, second, third] = words else {
-        return None;
-    };
+/// 8-byte boundary), given `past_header` as a 64-bit sum of native words
+/// from an even address ([`wide_sum`], not folded): its IPv4 header
+/// (bytes 14–33) and addresses (26–33) are summed as the parts of three
+/// aligned words they are, and the payload's check is one fold of it all.
+/// (A fold is `0xffff` exactly for a sum that is a ones'-complement zero
+/// but not 0, whatever the byte order; neither sum here is 0, as the
+/// header's version and the pseudo-header's protocol are not.) `None` for
+/// any other frame, which the general checks take.
+fn placed_checks_pass(frame: &[u8], past_header: u64) -> Option<bool> {
     let total = usize::from(u16::from_be_bytes([*frame.get(16)?, *frame.get(17)?]));
     let protocol = *frame.get(ETHERNET_HEADER + 9)?;
     let (field, _) = checksum_field(protocol).filter(|_| protocol != ICMP)?;
@@ -385,28 +386,66 @@ fn placed_checks_pass(frame: &[u8], past_header: u16) -> Option<bool> {
     {
         return None;
     }
-    let header = add_word(add_word(first, second), third & u64::from_le(LOW_HALF));
-    if in_order(header, 0) != 0xffff {
-        return Some(false);
-    }
     let checksum_at = ETHERNET_HEADER + IPV4_HEADER + field;
     if protocol == UDP && frame.get(checksum_at..checksum_at + 2)? == [0, 0] {
-        return Some(true);
+        return placed_header_holds(frame);
     }
+    placed_sums_hold(frame, protocol, past_header)
+}
+
+/// Whether the IPv4 header's checksum holds in a frame placed as the
+/// card's driver places it, with no IPv4 options: its bytes 14–33 summed
+/// as the parts of three aligned words they are. `None` for a frame
+/// placed otherwise.
+fn placed_header_holds(frame: &[u8]) -> Option<bool> {
+    let words = <[u64]>::ref_from_bytes(frame.get(WORDS_FROM..WORDS_FROM + 32)?).ok()?;
+    let &[_, first, second, third] = words else {
+        return None;
+    };
+    let header = add_word(add_word(first, second), third & u64::from_le(LOW_HALF));
+    Some(fold(header) == 0xffff)
+}
+
+/// [`placed_checks_pass`]'s sums, of a frame whose headers it (or
+/// [`append_following`]) found to be those of a whole IPv4 packet of
+/// `protocol` with no options, filling the frame, placed as the driver
+/// places it: the IPv4 header's checksum, then the payload's from
+/// `past_header` and the pseudo-header's addresses (bytes 26–33).
+fn placed_sums_hold(frame: &[u8], protocol: u8, past_header: u64) -> Option<bool> {
+    let words = <[u64]>::ref_from_bytes(frame.get(WORDS_FROM..WORDS_FROM + 32)?).ok()?;
+    let &[_, first, second, third] = words else {
+        return None;
+    };
+    let header = add_word(add_word(first, second), third & u64::from_le(LOW_HALF));
+    if fold(header) != 0xffff {
+        return Some(false);
+    }
+    let payload = frame.len().checked_sub(ETHERNET_HEADER + IPV4_HEADER)?;
     let addresses = add_word(
         second & u64::from_le(HIGH_HALF),
         third & u64::from_le(LOW_HALF),
     );
-    let pseudo = add(
-        in_order(addresses, 0),
-        fold(u64::from(protocol) + payload as u64),
-    );
-    Some(add(pseudo, past_header) == 0xffff)
+    let length = u16::try_from(payload).ok()?;
+    let protocol_and_length =
+        u64::from(as_big_endian(u16::from(protocol))) + u64::from(as_big_endian(length));
+    let pseudo = add_word(addresses, protocol_and_length);
+    Some(fold(add_word(pseudo, past_header)) == 0xffff)
+}
+
+/// A 16-bit number as memory holds it big-endian, read as a native word.
+fn as_big_endian(number: u16) -> u16 {
+    number.to_be()
+}
+
+/// A ones'-complement sum in order ([`sum`]) as a sum of native words
+/// from an even address ([`wide_sum`]).
+fn as_wide(sum: u16) -> u64 {
+    u64::from(as_big_endian(sum))
 }
 
 /// [`checksums_hold`], with the sum past the Ethernet header if known.
 fn checks_pass(frame: &[u8], past_header: Option<u16>) -> bool {
-    if let Some(pass) = past_header.and_then(|sum| placed_checks_pass(frame, sum)) {
+    if let Some(pass) = past_header.and_then(|sum| placed_checks_pass(frame, as_wide(sum))) {
         return pass;
     }
     if frame.get(12..14) != Some(&ETHERTYPE_IPV4) {
@@ -629,11 +668,16 @@ pub fn merge(
 /// `next` as the segment after `segment` (whose headers are `headers`),
 /// if its data follows on and it may merge ([`merge`]); nothing changed.
 fn following(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<Segment> {
-    let following = match placed_follower(headers, segment, next) {
-        Some(following) => following?,
+    let data = match placed_follower(headers, segment, next) {
+        Some(data) => data?,
         None => follower(headers, segment, next)?,
     };
-    (number_at(next, segment.tcp + TCP_SEQUENCE) == Some(segment.end_sequence)).then_some(following)
+    (number_at(next, segment.tcp + TCP_SEQUENCE) == Some(segment.end_sequence)).then(|| Segment {
+        end_sequence: segment
+            .end_sequence
+            .wrapping_add(u32::try_from(data).unwrap_or(0)),
+        ..*segment
+    })
 }
 
 /// Makes `headers` (those of `segment`, a frame of `length` bytes) say
@@ -661,18 +705,20 @@ fn join(
 }
 
 /// Copies `data` into `into` (of the same length; else nothing, `None`)
-/// and returns the sum of `between` and `data` together, the headers
-/// past Ethernet and the data that follows them: a whole number of 4-byte
-/// words, so the data's sum adds to theirs as it is. In a frame placed as
-/// the driver places it, with no options, both start on an 8-byte
-/// boundary and `between` is five words: summed as words, and folded once.
-fn copy_and_sum_following(into: &mut [u8], data: &[u8], between: &[u8]) -> Option<u16> {
+/// and returns the sum of `between` and `data` together — the headers
+/// past Ethernet and the data after them, a whole number of 4-byte words,
+/// so the data's sum adds to theirs as it is — as native words from an
+/// even address ([`wide_sum`], not folded). In a frame placed as the
+/// driver places it, with no options, both start on an 8-byte boundary
+/// and `between` is five words: summed as words.
+fn copy_and_sum_following(into: &mut [u8], data: &[u8], between: &[u8]) -> Option<u64> {
     if let Ok(words) = <[u64]>::ref_from_bytes(between) {
         if let Some(wide) = copy_sum_aligned(into, data) {
-            return Some(in_order(add_word(sum_words(words), wide), 0));
+            return Some(add_word(sum_words(words), wide));
         }
     }
-    Some(add(sum(between), copy_and_sum_piece(into, data)?))
+    let sum = add(sum(between), copy_and_sum_piece(into, data)?);
+    Some(as_wide(sum))
 }
 
 /// What [`append_following`] did with a frame.
@@ -719,7 +765,12 @@ pub fn append_following(
     let Some(past_header) = copy_and_sum_following(into, data, between) else {
         return Appended::NotFollowing;
     };
-    if !checksums_hold_summed(next, past_header) {
+    // Its headers are the segment's where it matters: IPv4 carrying TCP.
+    let placed = (segment.tcp == ETHERNET_HEADER + IPV4_HEADER)
+        .then(|| placed_sums_hold(next, TCP, past_header))
+        .flatten();
+    let holds = placed.unwrap_or_else(|| checks_pass(next, Some(in_order(past_header, 0))));
+    if !holds {
         return Appended::Dropped;
     }
     match join(headers, segment, length, next, following) {
@@ -728,9 +779,10 @@ pub fn append_following(
     }
 }
 
-/// `next` as a segment to merge into `headers` (those of `segment`):
-/// with the same headers but for the fields [`merge`] ignores.
-fn follower(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<Segment> {
+/// The length of the data of `next`, a segment to merge into `headers`
+/// (those of `segment`): with the same headers but for the fields
+/// [`merge`] ignores.
+fn follower(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<usize> {
     let following = self::segment(next)
         .filter(|following| following.header == segment.header && following.tcp == segment.tcp)?;
     let tcp = segment.tcp;
@@ -744,36 +796,31 @@ fn follower(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<Segment> {
     let differ = same
         .iter()
         .any(|range| headers.get(range.clone()) != next.get(range.clone()));
-    (!differ).then_some(following)
+    (!differ).then(|| next.len() - following.header)
 }
 
 /// [`follower`] for frames placed as the driver places them, with no
 /// IPv4 options: the headers compared by words ([`same_by_words`]) — and,
 /// once they match, `next` is known to be IPv4 carrying TCP, whole, with
 /// the same header lengths, so what is left to check is what may differ:
-/// its length, flags and data. `None` for frames placed otherwise (for
-/// [`follower`]); `Some(None)` when `next` does not follow.
-fn placed_follower(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<Option<Segment>> {
+/// its length, flags and data. The length of its data; `None` for frames
+/// placed otherwise (for [`follower`]); `Some(None)` when `next` does not
+/// follow.
+fn placed_follower(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<Option<usize>> {
     if segment.tcp != ETHERNET_HEADER + IPV4_HEADER {
         return None;
     }
     if !same_by_words(headers, next)? {
         return Some(None);
     }
-    let tcp = segment.tcp;
     let total = usize::from(u16::from_be_bytes([*next.get(16)?, *next.get(17)?]));
-    let flags = *next.get(tcp + TCP_FLAGS)?;
+    let flags = *next.get(segment.tcp + TCP_FLAGS)?;
     let data = next.len().saturating_sub(segment.header);
-    let sequence = number_at(next, tcp + TCP_SEQUENCE)?;
     let follows = ETHERNET_HEADER + total == next.len()
         && flags & !(TCP_ACK | TCP_PSH) == 0
         && flags & TCP_ACK != 0
         && data > 0;
-    Some(follows.then(|| Segment {
-        header: segment.header,
-        tcp,
-        end_sequence: sequence.wrapping_add(u32::try_from(data).unwrap_or(0)),
-    }))
+    Some(follows.then_some(data))
 }
 
 /// Where an ARP request's fields lie in its frame.
