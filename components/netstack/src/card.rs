@@ -9,7 +9,8 @@
 //! it, and each frame smoltcp makes gets them as it goes out. A frame from
 //! the card comes with the sum of its bytes past the Ethernet header, which
 //! the driver took as it copied it: a TCP or UDP payload is not read again
-//! to be checked.
+//! to be checked. The segments the driver merges after a TCP segment
+//! (`INetworkDevice::receive_following`) it checked as it merged them.
 
 use alloc::collections::VecDeque;
 use alloc::vec;

@@ -1,4 +1,4 @@
-//! The checksums of the Ethernet frames the network stack (`components/netstack`) receives and sends, summed eight bytes at a time — checked on the way in (summed as the card's driver, `virtio-hal`, copies the frame out), filled in on the way out, in place of `smoltcp`'s two bytes at a time — which TCP segments merge into one (the stack's receive offload), and which frames the stack sends itself.
+//! The checksums of the Ethernet frames the network stack (`components/netstack`) receives and sends, summed eight bytes at a time — checked on the way in (summed as the card's driver, `virtio-hal`, copies the frame out), filled in on the way out, in place of `smoltcp`'s two bytes at a time — which TCP segments merge into one (the receive offload the card's driver does for the stack, copying and checking each following segment's data as it merges it), and which frames the stack sends itself.
 //!
 //! The Internet checksum (RFC 1071) is a ones'-complement sum of 16-bit
 //! words; such a sum is the same whatever the width of the words added
@@ -712,10 +712,10 @@ fn join(
 /// driver places it, with no options, both start on an 8-byte boundary
 /// and `between` is five words: summed as words.
 fn copy_and_sum_following(into: &mut [u8], data: &[u8], between: &[u8]) -> Option<u64> {
-    if let Ok(words) = <[u64]>::ref_from_bytes(between) {
-        if let Some(wide) = copy_sum_aligned(into, data) {
-            return Some(add_word(sum_words(words), wide));
-        }
+    if let Ok(words) = <[u64]>::ref_from_bytes(between)
+        && let Some(wide) = copy_sum_aligned(into, data)
+    {
+        return Some(add_word(sum_words(words), wide));
     }
     let sum = add(sum(between), copy_and_sum_piece(into, data)?);
     Some(as_wide(sum))
