@@ -7,7 +7,9 @@
 //! check from it against checking from scratch — where the frame lies and
 //! placed as the driver places frames, where the copy, the checks and the
 //! merge's comparison of headers go by words (a merge placed so must agree
-//! with one that is not); filled checksums must hold. Errors are fine; a crash, a hang or a wrong sum is not.
+//! with one that is not), and the driver's merge of the frames after a
+//! segment (`append_following`) against `merge`; filled checksums must
+//! hold. Errors are fine; a crash, a hang or a wrong sum is not.
 //!
 //! An input is a mode byte, then frames, each a 2-byte little-endian
 //! length and its bytes. Mode bit 0: each frame gets its checksums filled
@@ -18,7 +20,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use net_frames::{
-    checksums_hold, checksums_hold_summed, copy_and_sum, fill_checksums, merge, segment, sum,
+    Appended, Segment, append_following, checksums_hold, checksums_hold_summed, copy_and_sum,
+    fill_checksums, merge, segment, sum,
 };
 use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
@@ -126,34 +129,57 @@ impl Wire {
         }
     }
 
-    /// Merges the data of the frames after `frame` into it, as the
-    /// stack's card does (frames that fail their checksums dropped, the
-    /// first that does not merge left for next time): the merged frame
-    /// must still be a segment to merge into, with the same headers.
+    /// Merges the data of the frames after `frame` into it, as the card's
+    /// driver does (`append_following`: a frame that follows on but fails
+    /// its checksums dropped, the first that does not follow on left for
+    /// next time), with the frames placed as the driver places them and
+    /// not: both must agree with `merge` of a frame that passes, and the
+    /// merged frame must still be a segment to merge into, with the same
+    /// headers.
     fn merge_following(&mut self, frame: &mut Vec<u8>) {
         let Some(mut segment) = segment(frame) else {
             return;
         };
         while let Some(next) = self.next_any() {
-            if !holds(&next) {
-                continue;
-            }
             let length = frame.len();
-            // Placed as the driver places frames, the headers are
-            // compared by words: the same answer, the same headers.
-            let (mut merged_buffer, mut next_buffer) = (Vec::new(), Vec::new());
-            let placed_merged = placed(&mut merged_buffer, 2, frame);
-            let placed_next = placed(&mut next_buffer, 2, &next);
-            let mut placed_segment = segment;
-            let placed_data = merge(placed_merged, &mut placed_segment, length, placed_next);
-            let Some(data) = merge(frame, &mut segment, length, &next) else {
-                assert_eq!(placed_data, None, "a placed frame merges");
-                self.frames.push(next);
-                return;
-            };
-            assert_eq!(placed_data, Some(data), "a placed frame merges otherwise");
-            assert_eq!(&*placed_merged, &frame[..], "a placed frame's headers differ");
-            frame.extend_from_slice(&next[next.len() - data..]);
+            let passes = holds(&next);
+            let mut merged = frame.clone();
+            let mut merged_segment = segment;
+            let merges = merge(&mut merged, &mut merged_segment, length, &next);
+            let mut appended = None;
+            for offset in [0, 2] {
+                let (outcome, headers, room) = append_placed(frame, segment, &next, offset);
+                match (merges, outcome) {
+                    (Some(data), Appended::Data(added)) if passes => {
+                        assert_eq!(added, data, "appended otherwise than merged");
+                        assert_eq!(headers, merged[..length], "headers differ from merge's");
+                        assert_eq!(room[..data], next[next.len() - data..], "data copied wrong");
+                    }
+                    (Some(_), Appended::Dropped) if !passes => {}
+                    (None, Appended::NotFollowing) => {}
+                    (None, Appended::Dropped) if !passes => {}
+                    (merges, outcome) => {
+                        panic!("appended {outcome:?}, merged {merges:?}, passes {passes}")
+                    }
+                }
+                assert!(
+                    appended.is_none_or(|earlier| earlier == outcome),
+                    "placed and not differ"
+                );
+                appended = Some(outcome);
+            }
+            match appended {
+                Some(Appended::Data(data)) => {
+                    frame.copy_from_slice(&merged[..length]);
+                    frame.extend_from_slice(&next[next.len() - data..]);
+                    segment = merged_segment;
+                }
+                Some(Appended::Dropped) => continue,
+                _ => {
+                    self.frames.push(next);
+                    return;
+                }
+            }
             assert_eq!(
                 net_frames::segment(frame).map(|merged| merged.header),
                 Some(segment.header),
@@ -161,6 +187,33 @@ impl Wire {
             );
         }
     }
+}
+
+/// `append_following` of `next` after `frame` (the segment `segment`),
+/// both placed `offset` bytes past an 8-byte boundary, with room for
+/// `next`'s data after `frame`'s: what it did, `frame`'s first bytes
+/// after and the room.
+fn append_placed(
+    frame: &[u8],
+    mut segment: Segment,
+    next: &[u8],
+    offset: usize,
+) -> (Appended, Vec<u8>, Vec<u8>) {
+    let length = frame.len();
+    let mut with_room = frame.to_vec();
+    with_room.resize(length + next.len(), 0);
+    let (mut buffer, mut next_buffer) = (Vec::new(), Vec::new());
+    let placed_frame = placed(&mut buffer, offset, &with_room);
+    let placed_next = placed(&mut next_buffer, offset, next);
+    let (headers, room) = placed_frame.split_at_mut(length);
+    let outcome = append_following(
+        &mut headers[..segment.header],
+        &mut segment,
+        length,
+        placed_next,
+        room,
+    );
+    (outcome, headers.to_vec(), room.to_vec())
 }
 
 impl phy::Device for Wire {

@@ -405,6 +405,7 @@ typedef struct INetworkDeviceVtbl {
     tsr_status (*mac_address)(void *self, uint64_t *out);
     tsr_status (*send)(void *self, tsr_bytes frame);
     tsr_status (*receive)(void *self, tsr_mut_bytes buffer, ReceivedFrame *out);
+    tsr_status (*receive_following)(void *self, tsr_mut_bytes headers, tsr_mut_bytes room, uint32_t *out);
     tsr_status (*wait_until)(void *self, uint64_t deadline);
     tsr_status (*wake)(void *self);
 } INetworkDeviceVtbl;

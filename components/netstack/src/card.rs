@@ -16,7 +16,8 @@
 //! it, and each frame smoltcp makes gets them as it goes out. A frame from
 //! the card comes with the sum of its bytes past the Ethernet header, which
 //! the driver took as it copied it: a TCP or UDP payload is not read again
-//! to be checked.
+//! to be checked. The segments the driver merges after a TCP segment
+//! (`INetworkDevice::receive_following`) it checked as it merged them.
 
 use alloc::collections::VecDeque;
 use alloc::vec;
@@ -27,7 +28,6 @@ use interfaces::INetworkDevice;
 use net_frames::{checksums_hold, checksums_hold_summed, fill_checksums, is_for_itself};
 use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
-use zerocopy::IntoBytes;
 
 /// The longest Ethernet frame, without its checksum.
 const MAX_FRAME: usize = 1514;
@@ -55,9 +55,6 @@ const MAX_UNSENT: usize = 32;
 /// data (the sockets' are 32 KiB; a peer sends no more than the window)
 /// and a frame's headers.
 const MAX_MERGED: usize = 32 * 1024 + MAX_FRAME;
-/// The longest headers of a segment (Ethernet, and IPv4 and TCP with the
-/// most options).
-const MAX_HEADERS: usize = 14 + 60 + 60;
 
 /// The card, with a buffer for each direction.
 pub struct Card {
@@ -67,10 +64,6 @@ pub struct Card {
     /// from `received_at` ([`FRAME_ALIGNMENT`]).
     received: Vec<u8>,
     received_at: usize,
-    /// A frame taken from the card while merging that did not merge
-    /// (its checksums hold): the stack's next (0 bytes: none).
-    held: Vec<u8>,
-    held_length: usize,
     sending: [u8; MAX_FRAME],
     /// Frames the stack sent to itself, oldest first.
     looped: VecDeque<Vec<u8>>,
@@ -89,8 +82,6 @@ impl Card {
             mac,
             received,
             received_at,
-            held: vec![0; MAX_FRAME],
-            held_length: 0,
             sending: [0; MAX_FRAME],
             looped: VecDeque::new(),
             unsent: VecDeque::new(),
@@ -127,8 +118,8 @@ impl Card {
     }
 
     /// The next frame whose checksums hold (others are dropped, as a
-    /// card that checked them would): one held back from merging first,
-    /// then one looped back, else one from the card — with the data of
+    /// card that checked them would): one looped back first, else one
+    /// from the card — with the data of
     /// the TCP segments after it merged in ([`Card::merge_following`]).
     fn next_frame(&mut self) -> Option<usize> {
         let (length, from_card) = self.next_checked_frame()?;
@@ -140,15 +131,8 @@ impl Card {
     }
 
     /// The next frame whose checksums hold, and whether it came from the
-    /// card (or was held back from merging).
+    /// card.
     fn next_checked_frame(&mut self) -> Option<(usize, bool)> {
-        if self.held_length != 0 {
-            let length = core::mem::take(&mut self.held_length);
-            let into = self.received.get_mut(self.received_at..)?;
-            into.get_mut(..length)?
-                .copy_from_slice(self.held.get(..length)?);
-            return Some((length, true));
-        }
         loop {
             if let Some(frame) = self.looped.pop_front() {
                 let into = self.received.get_mut(self.received_at..)?;
@@ -162,7 +146,7 @@ impl Card {
                 }
                 continue;
             }
-            let (length, past_header) = self.take_from_card(self.received_at)?;
+            let (length, past_header) = self.take_from_card()?;
             let frame = self.received(length)?;
             if checksums_hold_summed(frame, past_header) {
                 return Some((length, true));
@@ -170,12 +154,15 @@ impl Card {
         }
     }
 
-    /// Copies the card's next frame into `received` at `at`: its length
-    /// and the sum of its bytes past the Ethernet header (the driver sums
-    /// them as it copies), or `None` when none waits. (A frame the driver
-    /// could not hand over, too long, is dropped there.)
-    fn take_from_card(&mut self, at: usize) -> Option<(usize, u16)> {
-        let room = self.received.get_mut(at..)?.get_mut(..MAX_FRAME)?;
+    /// Copies the card's next frame into `received`: its length and the
+    /// sum of its bytes past the Ethernet header (the driver sums them as
+    /// it copies), or `None` when none waits. (A frame the driver could
+    /// not hand over, too long, is dropped there.)
+    fn take_from_card(&mut self) -> Option<(usize, u16)> {
+        let room = self
+            .received
+            .get_mut(self.received_at..)?
+            .get_mut(..MAX_FRAME)?;
         let frame = self.device.receive(room).ok()?;
         let length = usize::try_from(frame.length)
             .ok()
@@ -185,53 +172,25 @@ impl Card {
 
     /// Merges into the frame just received from the card (`length`
     /// bytes), if it is a TCP segment with data, the data of the segments
-    /// the card holds after it that follow on (`net_frames::merge`), as a
-    /// card's receive offload does: `smoltcp` then takes in one segment
-    /// where the peer sent many, and does its work for each once. Each
-    /// frame is copied where its data goes on from the last — over the
-    /// last's final bytes, kept aside and put back — and checked there.
-    /// The first that does not merge is held for the next call; the
-    /// frame's new length.
-    fn merge_following(&mut self, mut length: usize) -> usize {
+    /// the card holds after it that follow on, as a card's receive offload
+    /// does (`INetworkDevice::receive_following`): `smoltcp` then takes in
+    /// one segment where the peer sent many, and does its work for each
+    /// once. The frame's new length.
+    fn merge_following(&mut self, length: usize) -> usize {
         let start = self.received_at;
-        let Some(mut segment) = self.received(length).and_then(net_frames::segment) else {
+        let Some(segment) = self.received(length).and_then(net_frames::segment) else {
             return length;
         };
-        let header = segment.header;
-        // Placed as the frame is, 2 bytes past a word, to be copied by words.
-        let mut kept = [0u64; MAX_HEADERS.div_ceil(8) + 1];
-        let kept = &mut kept.as_mut_bytes()[FRAME_ALIGNMENT..];
-        let Some(kept) = kept.get_mut(..header) else {
+        // Room for a receive buffer's worth of data in all.
+        let Some(frame) = self.received.get_mut(start..start + MAX_MERGED) else {
             return length;
         };
-        // The next frame's headers go over the data, never over these
-        // headers, and the frame fits.
-        while length >= 2 * header && start + length - header + MAX_FRAME <= self.received.len() {
-            let at = start + length - header;
-            net_frames::copy_headers(kept, &self.received[at..at + header]);
-            let Some((next_length, past_header)) = self.take_from_card(at) else {
-                net_frames::copy_headers(&mut self.received[at..at + header], kept);
-                break;
-            };
-            let (merged, next) = self.received.split_at_mut(at);
-            let next = &next[..next_length];
-            let merged_data = if checksums_hold_summed(next, past_header) {
-                net_frames::merge(&mut merged[start..], &mut segment, length, next)
-            } else {
-                // Dropped, as a card that checked it would.
-                Some(0)
-            };
-            if merged_data.is_none() {
-                self.held[..next_length].copy_from_slice(next);
-                self.held_length = next_length;
-            }
-            net_frames::copy_headers(&mut self.received[at..at + header], kept);
-            match merged_data {
-                Some(data) => length += data,
-                None => break,
-            }
-        }
-        length
+        let (headers, room) = frame.split_at_mut(length);
+        let appended = self
+            .device
+            .receive_following(&mut headers[..segment.header], room)
+            .unwrap_or(0);
+        length + usize::try_from(appended).unwrap_or(0)
     }
 
     /// The first `length` bytes of the frame received.

@@ -62,6 +62,11 @@ impl INetworkDeviceImpl for Card {
         })
     }
 
+    fn receive_following(&self, headers: &mut [u8], room: &mut [u8]) -> Result<u32> {
+        let appended = self.card.lock().receive_following(headers, room)?;
+        u32::try_from(appended).map_err(|_| Status::FAILED)
+    }
+
     /// Sent frames' buffers are taken back first (their interrupt says no
     /// more than that, and ends no wait unless the client ran out of
     /// them), and the interrupt is acknowledged at the card before it is

@@ -114,6 +114,15 @@ pub trait INetworkDevice {
     /// suffice; a longer frame than `buffer` is dropped with
     /// `INVALID_ARGUMENT`): its length (0 when none is waiting) and sum.
     fn receive(&self, buffer: &mut [u8]) -> Result<ReceivedFrame>;
+    /// A card's receive offload: appends to the TCP segment a frame
+    /// [`INetworkDevice::receive`] gave, whose headers (Ethernet, IPv4,
+    /// TCP) are `headers`, the data of each frame received after it that
+    /// follows on (`net_frames::merge`), copied into `room` — where the
+    /// segment's data ends — one after the other; `headers` then say so
+    /// (IPv4 length, PSH, window). A frame that follows on but whose
+    /// checksums fail is dropped. Stops at the first frame that does not
+    /// follow on or fit, which `receive` gives next. The bytes appended.
+    fn receive_following(&self, headers: &mut [u8], room: &mut [u8]) -> Result<u32>;
     /// Sleeps until a frame is waiting or a transmit buffer is free again,
     /// or until the kernel's time (`IScheduler::now`) reaches `deadline`
     /// (`TIMED_OUT`; `u64::MAX`: no deadline).

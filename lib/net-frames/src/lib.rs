@@ -1,4 +1,4 @@
-//! The checksums of the Ethernet frames the network stack (`components/netstack`) receives and sends, summed eight bytes at a time — checked on the way in (summed as the card's driver, `virtio-hal`, copies the frame out), filled in on the way out, in place of `smoltcp`'s two bytes at a time — which TCP segments merge into one (the stack's receive offload), and which frames the stack sends itself.
+//! The checksums of the Ethernet frames the network stack (`components/netstack`) receives and sends, summed eight bytes at a time — checked on the way in (summed as the card's driver, `virtio-hal`, copies the frame out), filled in on the way out, in place of `smoltcp`'s two bytes at a time — which TCP segments merge into one (the receive offload the card's driver does for the stack, copying and checking each following segment's data as it merges it), and which frames the stack sends itself.
 //!
 //! The Internet checksum (RFC 1071) is a ones'-complement sum of 16-bit
 //! words; such a sum is the same whatever the width of the words added
@@ -252,46 +252,6 @@ fn copy_and_sum_placed(into: &mut [u8], from: &[u8]) -> Option<u16> {
     Some(in_order(add_word(wide, !first), 0))
 }
 
-/// Copies `from` into `into` (of the same length; else nothing), the
-/// first bytes of a frame — its headers, a few words' worth — placed
-/// as the card's driver places frames in both (2 bytes past an 8-byte
-/// boundary): the first 6 bytes, then words, in line, with no call to
-/// `memcpy` (which costs more in setting up than in copying so few).
-/// Placed otherwise, it is `copy_from_slice`.
-pub fn copy_headers(into: &mut [u8], from: &[u8]) {
-    if into.len() != from.len() {
-        return;
-    }
-    let placed = (
-        into.split_at_mut_checked(WORDS_FROM),
-        from.split_at_checked(WORDS_FROM),
-    );
-    let (Some((into_start, into_rest)), Some((from_start, from_rest))) = placed else {
-        into.copy_from_slice(from);
-        return;
-    };
-    let middle = from_rest.len() / 8 * 8;
-    let (into_words, into_end) = into_rest.split_at_mut(middle);
-    let (from_words, from_end) = from_rest.split_at(middle);
-    let words = (
-        <[AtomicU64]>::mut_from_bytes(into_words),
-        <[u64]>::ref_from_bytes(from_words),
-        <&mut [u8; WORDS_FROM]>::try_from(into_start),
-        <&[u8; WORDS_FROM]>::try_from(from_start),
-    );
-    let (Ok(into_words), Ok(from_words), Ok(into_start), Ok(from_start)) = words else {
-        into.copy_from_slice(from);
-        return;
-    };
-    *into_start = *from_start;
-    for (word, &value) in into_words.iter().zip(from_words) {
-        word.store(value, Ordering::Relaxed);
-    }
-    if !from_end.is_empty() {
-        into_end.copy_from_slice(from_end);
-    }
-}
-
 /// Copies the frame `from` into `into` (as long or longer) and returns
 /// its length and the sum of its bytes past the Ethernet header (what
 /// [`checksums_hold_summed`] takes; a sum of 0 may come as `0xffff`, its
@@ -404,14 +364,15 @@ const HIGH_HALF: u64 = 0xffff_ffff_0000_0000;
 
 /// [`checks_pass`] of a whole TCP or UDP packet with no IPv4 options that
 /// fills a frame placed as the card's driver places it (2 bytes past an
-/// 8-byte boundary), given `past_header`: its IPv4 header (bytes 14–33)
-/// and addresses (26–33) are summed as the parts of three aligned words
-/// they are. `None` for any other frame, which the general checks take.
-fn placed_checks_pass(frame: &[u8], past_header: u16) -> Option<bool> {
-    let words = <[u64]>::ref_from_bytes(frame.get(WORDS_FROM..WORDS_FROM + 32)?).ok()?;
-    let &[_, first, second, third] = words else {
-        return None;
-    };
+/// 8-byte boundary), given `past_header` as a 64-bit sum of native words
+/// from an even address ([`wide_sum`], not folded): its IPv4 header
+/// (bytes 14–33) and addresses (26–33) are summed as the parts of three
+/// aligned words they are, and the payload's check is one fold of it all.
+/// (A fold is `0xffff` exactly for a sum that is a ones'-complement zero
+/// but not 0, whatever the byte order; neither sum here is 0, as the
+/// header's version and the pseudo-header's protocol are not.) `None` for
+/// any other frame, which the general checks take.
+fn placed_checks_pass(frame: &[u8], past_header: u64) -> Option<bool> {
     let total = usize::from(u16::from_be_bytes([*frame.get(16)?, *frame.get(17)?]));
     let protocol = *frame.get(ETHERNET_HEADER + 9)?;
     let (field, _) = checksum_field(protocol).filter(|_| protocol != ICMP)?;
@@ -425,28 +386,66 @@ fn placed_checks_pass(frame: &[u8], past_header: u16) -> Option<bool> {
     {
         return None;
     }
-    let header = add_word(add_word(first, second), third & u64::from_le(LOW_HALF));
-    if in_order(header, 0) != 0xffff {
-        return Some(false);
-    }
     let checksum_at = ETHERNET_HEADER + IPV4_HEADER + field;
     if protocol == UDP && frame.get(checksum_at..checksum_at + 2)? == [0, 0] {
-        return Some(true);
+        return placed_header_holds(frame);
     }
+    placed_sums_hold(frame, protocol, past_header)
+}
+
+/// Whether the IPv4 header's checksum holds in a frame placed as the
+/// card's driver places it, with no IPv4 options: its bytes 14–33 summed
+/// as the parts of three aligned words they are. `None` for a frame
+/// placed otherwise.
+fn placed_header_holds(frame: &[u8]) -> Option<bool> {
+    let words = <[u64]>::ref_from_bytes(frame.get(WORDS_FROM..WORDS_FROM + 32)?).ok()?;
+    let &[_, first, second, third] = words else {
+        return None;
+    };
+    let header = add_word(add_word(first, second), third & u64::from_le(LOW_HALF));
+    Some(fold(header) == 0xffff)
+}
+
+/// [`placed_checks_pass`]'s sums, of a frame whose headers it (or
+/// [`append_following`]) found to be those of a whole IPv4 packet of
+/// `protocol` with no options, filling the frame, placed as the driver
+/// places it: the IPv4 header's checksum, then the payload's from
+/// `past_header` and the pseudo-header's addresses (bytes 26–33).
+fn placed_sums_hold(frame: &[u8], protocol: u8, past_header: u64) -> Option<bool> {
+    let words = <[u64]>::ref_from_bytes(frame.get(WORDS_FROM..WORDS_FROM + 32)?).ok()?;
+    let &[_, first, second, third] = words else {
+        return None;
+    };
+    let header = add_word(add_word(first, second), third & u64::from_le(LOW_HALF));
+    if fold(header) != 0xffff {
+        return Some(false);
+    }
+    let payload = frame.len().checked_sub(ETHERNET_HEADER + IPV4_HEADER)?;
     let addresses = add_word(
         second & u64::from_le(HIGH_HALF),
         third & u64::from_le(LOW_HALF),
     );
-    let pseudo = add(
-        in_order(addresses, 0),
-        fold(u64::from(protocol) + payload as u64),
-    );
-    Some(add(pseudo, past_header) == 0xffff)
+    let length = u16::try_from(payload).ok()?;
+    let protocol_and_length =
+        u64::from(as_big_endian(u16::from(protocol))) + u64::from(as_big_endian(length));
+    let pseudo = add_word(addresses, protocol_and_length);
+    Some(fold(add_word(pseudo, past_header)) == 0xffff)
+}
+
+/// A 16-bit number as memory holds it big-endian, read as a native word.
+fn as_big_endian(number: u16) -> u16 {
+    number.to_be()
+}
+
+/// A ones'-complement sum in order ([`sum`]) as a sum of native words
+/// from an even address ([`wide_sum`]).
+fn as_wide(sum: u16) -> u64 {
+    u64::from(as_big_endian(sum))
 }
 
 /// [`checksums_hold`], with the sum past the Ethernet header if known.
 fn checks_pass(frame: &[u8], past_header: Option<u16>) -> bool {
-    if let Some(pass) = past_header.and_then(|sum| placed_checks_pass(frame, sum)) {
+    if let Some(pass) = past_header.and_then(|sum| placed_checks_pass(frame, as_wide(sum))) {
         return pass;
     }
     if frame.get(12..14) != Some(&ETHERTYPE_IPV4) {
@@ -549,24 +548,47 @@ fn number_at(frame: &[u8], at: usize) -> Option<u32> {
 
 /// `frame` as a [`Segment`], if it is one that others may be merged into.
 pub fn segment(frame: &[u8]) -> Option<Segment> {
-    let packet = ipv4(frame)?;
-    if packet.protocol != TCP || !packet.whole || packet.end != frame.len() {
+    let (segment, length) = headers_segment(frame)?;
+    (length == frame.len()).then_some(segment)
+}
+
+/// The TCP segment whose frame starts with `headers` (its Ethernet, IPv4
+/// and TCP headers, and perhaps more), as a [`Segment`] others may be
+/// merged into, with the length of its whole frame as its IPv4 length
+/// says: a whole IPv4 packet with data and no flag but ACK and PSH.
+pub fn headers_segment(headers: &[u8]) -> Option<(Segment, usize)> {
+    if headers.get(12..14)? != ETHERTYPE_IPV4 {
         return None;
     }
-    let tcp = packet.header_end;
-    let offset = usize::from(*frame.get(tcp + TCP_OFFSET)? >> 4) * 4;
-    let flags = *frame.get(tcp + TCP_FLAGS)?;
+    let version_and_length = *headers.get(ETHERNET_HEADER)?;
+    let ip_header = usize::from(version_and_length & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([*headers.get(16)?, *headers.get(17)?]));
+    let flags_and_offset = u16::from_be_bytes([*headers.get(20)?, *headers.get(21)?]);
+    let whole = flags_and_offset & 0x3fff == 0;
+    if version_and_length >> 4 != 4
+        || ip_header < IPV4_HEADER
+        || total < ip_header
+        || *headers.get(ETHERNET_HEADER + 9)? != TCP
+        || !whole
+    {
+        return None;
+    }
+    let tcp = ETHERNET_HEADER + ip_header;
+    let offset = usize::from(*headers.get(tcp + TCP_OFFSET)? >> 4) * 4;
+    let flags = *headers.get(tcp + TCP_FLAGS)?;
     let header = tcp + offset;
     if offset < TCP_OPTIONS || flags & !(TCP_ACK | TCP_PSH) != 0 || flags & TCP_ACK == 0 {
         return None;
     }
-    let data = frame.len().checked_sub(header).filter(|&data| data > 0)?;
-    let sequence = number_at(frame, tcp + TCP_SEQUENCE)?;
-    Some(Segment {
+    let length = ETHERNET_HEADER + total;
+    let data = length.checked_sub(header).filter(|&data| data > 0)?;
+    let sequence = number_at(headers, tcp + TCP_SEQUENCE)?;
+    let segment = Segment {
         header,
         tcp,
         end_sequence: sequence.wrapping_add(u32::try_from(data).ok()?),
-    })
+    };
+    Some((segment, length))
 }
 
 /// The bytes of each word from [`WORDS_FROM`] that two segments merged
@@ -595,10 +617,17 @@ fn same_by_words(headers: &[u8], next: &[u8]) -> Option<bool> {
     let end = WORDS_FROM + compared.div_ceil(8) * 8;
     let ours = <[u64]>::ref_from_bytes(headers.get(WORDS_FROM..)?.get(..compared / 8 * 8)?).ok()?;
     let theirs = <[u64]>::ref_from_bytes(next.get(WORDS_FROM..end)?).ok()?;
-    let mut differ = headers
+    // The first 6 bytes, three aligned 16-bit words.
+    let first = (
+        <[u16]>::ref_from_bytes(headers.get(..WORDS_FROM)?),
+        <[u16]>::ref_from_bytes(next.get(..WORDS_FROM)?),
+    );
+    let (Ok(ours_first), Ok(theirs_first)) = first else {
+        return None;
+    };
+    let mut differ = ours_first
         .iter()
-        .zip(next)
-        .take(WORDS_FROM)
+        .zip(theirs_first)
         .fold(0, |differ, (a, b)| differ | u64::from(a ^ b));
     for (index, (a, b)) in ours.iter().zip(theirs).enumerate() {
         let lanes = SAME_LANES.get(index).copied().unwrap_or(u64::MAX);
@@ -631,29 +660,129 @@ pub fn merge(
     length: usize,
     next: &[u8],
 ) -> Option<usize> {
-    let tcp = segment.tcp;
     let headers = merged.get_mut(..segment.header)?;
-    let following = match placed_follower(headers, segment, next) {
-        Some(following) => following?,
+    let following = following(headers, segment, next)?;
+    join(headers, segment, length, next, following)
+}
+
+/// `next` as the segment after `segment` (whose headers are `headers`),
+/// if its data follows on and it may merge ([`merge`]); nothing changed.
+fn following(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<Segment> {
+    let data = match placed_follower(headers, segment, next) {
+        Some(data) => data?,
         None => follower(headers, segment, next)?,
     };
+    (number_at(next, segment.tcp + TCP_SEQUENCE) == Some(segment.end_sequence)).then(|| Segment {
+        end_sequence: segment
+            .end_sequence
+            .wrapping_add(u32::try_from(data).unwrap_or(0)),
+        ..*segment
+    })
+}
+
+/// Makes `headers` (those of `segment`, a frame of `length` bytes) say
+/// that the data of `next` (the `following` segment) joined theirs: the
+/// IPv4 length, PSH if `next` has it and `next`'s window. The length of
+/// `next`'s data, or `None` (nothing changed) when the total would not
+/// fit an IPv4 length.
+fn join(
+    headers: &mut [u8],
+    segment: &mut Segment,
+    length: usize,
+    next: &[u8],
+    following: Segment,
+) -> Option<usize> {
+    let tcp = segment.tcp;
     let data = next.len() - following.header;
-    let starts_at_end = number_at(next, tcp + TCP_SEQUENCE) == Some(segment.end_sequence);
     let total = u16::try_from(length + data - ETHERNET_HEADER).ok()?;
-    if !starts_at_end {
-        return None;
-    }
     put(headers, IPV4_LENGTH, total);
-    headers[tcp + TCP_FLAGS] |= next[tcp + TCP_FLAGS] & TCP_PSH;
-    headers[tcp + TCP_WINDOW..tcp + TCP_WINDOW + 2]
-        .copy_from_slice(&next[tcp + TCP_WINDOW..tcp + TCP_WINDOW + 2]);
+    *headers.get_mut(tcp + TCP_FLAGS)? |= next.get(tcp + TCP_FLAGS)? & TCP_PSH;
+    headers
+        .get_mut(tcp + TCP_WINDOW..tcp + TCP_WINDOW + 2)?
+        .copy_from_slice(next.get(tcp + TCP_WINDOW..tcp + TCP_WINDOW + 2)?);
     segment.end_sequence = following.end_sequence;
     Some(data)
 }
 
-/// `next` as a segment to merge into `headers` (those of `segment`):
-/// with the same headers but for the fields [`merge`] ignores.
-fn follower(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<Segment> {
+/// Copies `data` into `into` (of the same length; else nothing, `None`)
+/// and returns the sum of `between` and `data` together — the headers
+/// past Ethernet and the data after them, a whole number of 4-byte words,
+/// so the data's sum adds to theirs as it is — as native words from an
+/// even address ([`wide_sum`], not folded). In a frame placed as the
+/// driver places it, with no options, both start on an 8-byte boundary
+/// and `between` is five words: summed as words.
+fn copy_and_sum_following(into: &mut [u8], data: &[u8], between: &[u8]) -> Option<u64> {
+    if let Ok(words) = <[u64]>::ref_from_bytes(between)
+        && let Some(wide) = copy_sum_aligned(into, data)
+    {
+        return Some(add_word(sum_words(words), wide));
+    }
+    let sum = add(sum(between), copy_and_sum_piece(into, data)?);
+    Some(as_wide(sum))
+}
+
+/// What [`append_following`] did with a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Appended {
+    /// Its data joined the segment's: this many bytes.
+    Data(usize),
+    /// It followed on but its checksums failed: dropped, as a card that
+    /// checked them would drop it.
+    Dropped,
+    /// It does not follow on (or its data does not fit): nothing done,
+    /// the frame is for the stack as it is.
+    NotFollowing,
+}
+
+/// Appends the data of `next`, a whole frame received, to the TCP
+/// segment whose headers are `headers` (`segment`, its frame `length`
+/// bytes long) when it follows on ([`merge`]) and its data fits in
+/// `room` (where the segment's data ends): its data is copied there,
+/// summed as it is copied, its checksums checked from that sum, and the
+/// headers then say the segment holds it too. The work of a card's
+/// receive offload, done where the frame was received, so that a frame
+/// that merges is copied once and one that does not is not copied here.
+pub fn append_following(
+    headers: &mut [u8],
+    segment: &mut Segment,
+    length: usize,
+    next: &[u8],
+    room: &mut [u8],
+) -> Appended {
+    let Some(following) = headers
+        .get(..segment.header)
+        .and_then(|headers| following(headers, segment, next))
+    else {
+        return Appended::NotFollowing;
+    };
+    let data = next.get(following.header..).unwrap_or_default();
+    let Some(into) = room.get_mut(..data.len()) else {
+        return Appended::NotFollowing;
+    };
+    let between = next
+        .get(ETHERNET_HEADER..following.header)
+        .unwrap_or_default();
+    let Some(past_header) = copy_and_sum_following(into, data, between) else {
+        return Appended::NotFollowing;
+    };
+    // Its headers are the segment's where it matters: IPv4 carrying TCP.
+    let placed = (segment.tcp == ETHERNET_HEADER + IPV4_HEADER)
+        .then(|| placed_sums_hold(next, TCP, past_header))
+        .flatten();
+    let holds = placed.unwrap_or_else(|| checks_pass(next, Some(in_order(past_header, 0))));
+    if !holds {
+        return Appended::Dropped;
+    }
+    match join(headers, segment, length, next, following) {
+        Some(data) => Appended::Data(data),
+        None => Appended::NotFollowing,
+    }
+}
+
+/// The length of the data of `next`, a segment to merge into `headers`
+/// (those of `segment`): with the same headers but for the fields
+/// [`merge`] ignores.
+fn follower(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<usize> {
     let following = self::segment(next)
         .filter(|following| following.header == segment.header && following.tcp == segment.tcp)?;
     let tcp = segment.tcp;
@@ -667,36 +796,31 @@ fn follower(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<Segment> {
     let differ = same
         .iter()
         .any(|range| headers.get(range.clone()) != next.get(range.clone()));
-    (!differ).then_some(following)
+    (!differ).then(|| next.len() - following.header)
 }
 
 /// [`follower`] for frames placed as the driver places them, with no
 /// IPv4 options: the headers compared by words ([`same_by_words`]) — and,
 /// once they match, `next` is known to be IPv4 carrying TCP, whole, with
 /// the same header lengths, so what is left to check is what may differ:
-/// its length, flags and data. `None` for frames placed otherwise (for
-/// [`follower`]); `Some(None)` when `next` does not follow.
-fn placed_follower(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<Option<Segment>> {
+/// its length, flags and data. The length of its data; `None` for frames
+/// placed otherwise (for [`follower`]); `Some(None)` when `next` does not
+/// follow.
+fn placed_follower(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<Option<usize>> {
     if segment.tcp != ETHERNET_HEADER + IPV4_HEADER {
         return None;
     }
     if !same_by_words(headers, next)? {
         return Some(None);
     }
-    let tcp = segment.tcp;
     let total = usize::from(u16::from_be_bytes([*next.get(16)?, *next.get(17)?]));
-    let flags = *next.get(tcp + TCP_FLAGS)?;
+    let flags = *next.get(segment.tcp + TCP_FLAGS)?;
     let data = next.len().saturating_sub(segment.header);
-    let sequence = number_at(next, tcp + TCP_SEQUENCE)?;
     let follows = ETHERNET_HEADER + total == next.len()
         && flags & !(TCP_ACK | TCP_PSH) == 0
         && flags & TCP_ACK != 0
         && data > 0;
-    Some(follows.then(|| Segment {
-        header: segment.header,
-        tcp,
-        end_sequence: sequence.wrapping_add(u32::try_from(data).unwrap_or(0)),
-    }))
+    Some(follows.then_some(data))
 }
 
 /// Where an ARP request's fields lie in its frame.

@@ -391,29 +391,95 @@ fn tcp_options_are_compared_to_their_last_byte_by_words() {
     assert_eq!(merges_placed(&first, &last_differs, 2), None);
 }
 
+/// [`append_following`] of `next` after `first`, both placed `offset`
+/// bytes past an 8-byte boundary (as the driver places frames): what it
+/// did, the first frame's headers after, and the bytes it put in a room
+/// where `first`'s data ends.
+fn appended_placed(first: &[u8], next: &[u8], offset: usize) -> (Appended, Vec<u8>, Vec<u8>) {
+    let (mut first_words, mut next_words) = (Vec::new(), Vec::new());
+    let mut with_room = first.to_vec();
+    with_room.resize(first.len() + 1600, 0);
+    let first_at = placed_copy(&mut first_words, offset, &with_room);
+    let next_at = placed_copy(&mut next_words, offset, next);
+    let merged = &mut zerocopy::IntoBytes::as_mut_bytes(first_words.as_mut_slice())[first_at];
+    let next = &zerocopy::IntoBytes::as_bytes(next_words.as_slice())[next_at];
+    let (mut segment, length) = headers_segment(merged).expect("a segment");
+    assert_eq!(length, first.len());
+    let (headers, room) = merged.split_at_mut(length);
+    let headers = &mut headers[..segment.header];
+    let appended = append_following(headers, &mut segment, length, next, room);
+    (appended, headers.to_vec(), room.to_vec())
+}
+
 #[test]
-fn headers_are_copied_whole_at_every_placement() {
-    let data = noise(100);
-    let mut from_buffer = std::vec![0u8; 200];
-    let mut into_buffer = std::vec![0u8; 200];
-    for (from_offset, into_offset) in [(2, 2), (2, 3), (0, 0), (5, 5)] {
-        for length in [0, 5, 6, 7, 14, 54, 66, 70] {
-            let from = placed(&mut from_buffer, from_offset, length);
-            from.copy_from_slice(&data[..length]);
-            let from = &*from;
-            let into = placed(&mut into_buffer, into_offset, length);
-            into.fill(0);
-            copy_headers(into, from);
-            assert_eq!(
-                into,
-                &data[..length],
-                "{from_offset} {into_offset} {length}"
-            );
+fn a_following_segment_is_appended_where_the_data_ends_and_checked() {
+    let data = noise(3000);
+    let first = tcp_frame(1000, TCP_ACK, 500, &data[..1456]);
+    let next = tcp_frame(2456, TCP_ACK | TCP_PSH, 700, &data[1456..2912]);
+    let mut expected = tcp_frame(1000, TCP_ACK | TCP_PSH, 700, &data[..2912]);
+    for offset in [2, 3, 0] {
+        let (appended, headers, room) = appended_placed(&first, &next, offset);
+        assert_eq!(appended, Appended::Data(1456), "offset {offset}");
+        assert_eq!(room[..1456], data[1456..2912]);
+        // The headers say so, as `merge` makes them (checksums aside).
+        let mut merged = headers;
+        merged.extend_from_slice(&data[..2912]);
+        fill_checksums(&mut merged);
+        fill_checksums(&mut expected);
+        assert_eq!(merged, expected, "offset {offset}");
+    }
+    // A bit flipped in the data or the headers' checksummed fields, the
+    // segment still following on: dropped, the headers as they were.
+    for byte in [24, 50, 60, 1000, next.len() - 1] {
+        let mut corrupted = next.clone();
+        corrupted[byte] ^= 0x10;
+        for offset in [2, 3] {
+            let (appended, headers, _) = appended_placed(&first, &corrupted, offset);
+            assert_eq!(appended, Appended::Dropped, "byte {byte}, offset {offset}");
+            assert_eq!(headers, first[..54], "byte {byte}, offset {offset}");
         }
     }
-    let mut short = [0u8; 4];
-    copy_headers(&mut short, &data[..5]);
-    assert_eq!(short, [0; 4]);
+}
+
+#[test]
+fn a_segment_that_does_not_follow_or_fit_is_left_as_it_is() {
+    let data = noise(3000);
+    let first = tcp_frame(1000, TCP_ACK, 500, &data[..1456]);
+    let mut other_port = tcp_frame(2456, TCP_ACK, 500, &data[1456..2912]);
+    other_port[36] ^= 1;
+    for next in [
+        tcp_frame(2457, TCP_ACK, 500, &data[1456..2912]),
+        tcp_frame(2456, TCP_ACK | 0x01, 500, &data[1456..2912]),
+        other_port,
+        frame(UDP, &noise(100)),
+    ] {
+        let (appended, headers, room) = appended_placed(&first, &next, 2);
+        assert_eq!(appended, Appended::NotFollowing);
+        assert_eq!(headers, first[..54]);
+        assert!(room.iter().all(|&byte| byte == 0), "nothing copied");
+    }
+    // Following on, but more data than the room holds.
+    let next = tcp_frame(2456, TCP_ACK, 500, &data[1456..2912]);
+    let mut words = Vec::new();
+    let at = placed_copy(&mut words, 2, &first);
+    let merged = &mut zerocopy::IntoBytes::as_mut_bytes(words.as_mut_slice())[at];
+    let (mut segment, length) = headers_segment(merged).expect("a segment");
+    let mut room = [0u8; 1000];
+    assert_eq!(
+        append_following(&mut merged[..54], &mut segment, length, &next, &mut room),
+        Appended::NotFollowing
+    );
+}
+
+#[test]
+fn a_segment_is_known_from_its_headers_alone() {
+    let first = tcp_frame(1000, TCP_ACK, 500, &noise(1456));
+    let whole = segment(&first).expect("a segment");
+    assert_eq!(headers_segment(&first[..54]), Some((whole, first.len())));
+    assert_eq!(headers_segment(&first[..40]), None);
+    let mut fragment = first.clone();
+    fragment[20] |= 0x20;
+    assert_eq!(headers_segment(&fragment[..54]), None);
 }
 
 #[test]

@@ -12,6 +12,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use com::{Result, Status};
+use net_frames::Appended;
 use virtio_drivers::device::net::VirtIONetRaw;
 
 use crate::{PostedTransport, TesseraHal, status};
@@ -55,6 +56,22 @@ pub struct NetworkCard {
     starved: bool,
     /// The length of the virtio header before each frame.
     header: usize,
+    /// A frame taken from the device that did not follow on
+    /// ([`NetworkCard::receive_following`]): the next one received.
+    held: Option<Received>,
+}
+
+/// A frame the device received, in the buffer it was lent.
+struct Received {
+    buffer: Buffer,
+    /// Where the frame lies in `buffer`.
+    frame: core::ops::Range<usize>,
+}
+
+impl Received {
+    fn frame(&self) -> Option<&[u8]> {
+        self.buffer.get(self.frame.clone())
+    }
 }
 
 impl NetworkCard {
@@ -71,6 +88,7 @@ impl NetworkCard {
             spare: Vec::with_capacity(QUEUE_SIZE),
             starved: false,
             header,
+            held: None,
         };
         for _ in 0..QUEUE_SIZE {
             card.lend_receive_buffer(vec![0; BUFFER_SIZE].into_boxed_slice())?;
@@ -93,25 +111,78 @@ impl NetworkCard {
     /// `buffer` is dropped (`INVALID_ARGUMENT`); one of [`MAX_FRAME`] bytes
     /// always fits.
     pub fn receive(&mut self, buffer: &mut [u8]) -> Result<Option<(usize, u16)>> {
+        let Some(received) = self.take_received()? else {
+            return Ok(None);
+        };
+        let copied = received.frame().ok_or(Status::FAILED).and_then(|frame| {
+            net_frames::copy_and_sum(buffer, frame).ok_or(Status::INVALID_ARGUMENT)
+        });
+        self.lend_receive_buffer(received.buffer)?;
+        copied.map(Some)
+    }
+
+    /// Appends to the TCP segment whose headers are `headers` the data of
+    /// the frames received after it that follow on, into `room`, as a
+    /// card's receive offload does (`net_frames::append_following`): each
+    /// such frame is copied once, from its buffer to where its data goes,
+    /// and its buffer goes back to the device at once; one that follows
+    /// on but fails its checksums is dropped; the first that does not
+    /// follow on is held, not copied, for [`NetworkCard::receive`]. The
+    /// bytes appended (none for `headers` that are no such segment's).
+    pub fn receive_following(&mut self, headers: &mut [u8], room: &mut [u8]) -> Result<usize> {
+        let Some((mut segment, mut length)) = net_frames::headers_segment(headers) else {
+            return Ok(0);
+        };
+        let mut appended = 0;
+        while let Some(received) = self.take_received()? {
+            let frame = received.frame().ok_or(Status::FAILED)?;
+            let rest = room.get_mut(appended..).unwrap_or_default();
+            match net_frames::append_following(headers, &mut segment, length, frame, rest) {
+                Appended::Data(data) => {
+                    appended += data;
+                    length += data;
+                }
+                Appended::Dropped => {}
+                Appended::NotFollowing => {
+                    self.held = Some(received);
+                    break;
+                }
+            }
+            self.lend_receive_buffer(received.buffer)?;
+        }
+        Ok(appended)
+    }
+
+    /// The frame held back by [`NetworkCard::receive_following`], else
+    /// the oldest the device has received (its buffer taken back from the
+    /// device), else `None`.
+    fn take_received(&mut self) -> Result<Option<Received>> {
+        if let Some(held) = self.held.take() {
+            return Ok(Some(held));
+        }
         let Some(token) = self.device.poll_receive() else {
             return Ok(None);
         };
-        let (mut buffer_lent, start) = self
+        let (mut buffer, start) = self
             .receiving
             .get_mut(usize::from(token))
             .and_then(Option::take)
             .ok_or(Status::FAILED)?;
-        let lent = buffer_lent.get_mut(start..).ok_or(Status::FAILED)?;
+        let lent = buffer.get_mut(start..).ok_or(Status::FAILED)?;
         // SAFETY: `lent` is the part of the buffer that went out under
         // `token` (each slot holds the buffer of its token and where the
         // part lent starts), untouched since.
         let received = unsafe { self.device.receive_complete(token, lent) };
-        let copied = received.map_err(status).and_then(|(header, length)| {
-            let frame = lent.get(header..header + length).ok_or(Status::FAILED)?;
-            net_frames::copy_and_sum(buffer, frame).ok_or(Status::INVALID_ARGUMENT)
-        });
-        self.lend_receive_buffer(buffer_lent)?;
-        copied.map(Some)
+        match received {
+            Ok((header, length)) => Ok(Some(Received {
+                buffer,
+                frame: start + header..start + header + length,
+            })),
+            Err(error) => {
+                self.lend_receive_buffer(buffer)?;
+                Err(status(error))
+            }
+        }
     }
 
     /// Hands `frame` (an Ethernet frame without its checksum, of
@@ -158,7 +229,7 @@ impl NetworkCard {
     pub fn has_work(&mut self) -> Result<bool> {
         let reclaimed = self.reclaim_sent()?;
         let room_again = reclaimed > 0 && core::mem::take(&mut self.starved);
-        Ok(room_again || self.device.poll_receive().is_some())
+        Ok(room_again || self.held.is_some() || self.device.poll_receive().is_some())
     }
 
     /// Acknowledges the card's interrupt, before looking for work and
