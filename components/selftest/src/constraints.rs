@@ -104,7 +104,52 @@ fn constrained_work(estimate: u64, deadline: u64, criticality: u32, work_for: u6
 /// 15); demoted only at the end of a 10 ms time slice, it would let the
 /// critical thread start at 10 ms, too late. Demoted the moment its
 /// estimate runs out, it lets the critical thread finish at about 11 ms.
+///
+/// The times are the guest's clock, which follows the host's: a host that
+/// stalls QEMU for a few milliseconds (two machines on two busy cores)
+/// can make one round late without any fault of the policy's, so the
+/// check passes if one of [`OVERRUN_ROUNDS`] rounds keeps the deadline —
+/// a policy that does not demote the overrunner misses it every time.
 pub fn overrun_is_demoted() -> Result<()> {
+    let mut round = overrun_round()?;
+    for _ in 1..OVERRUN_ROUNDS {
+        if round.kept() {
+            break;
+        }
+        round = overrun_round()?;
+    }
+    if !round.kept() {
+        return fail(format_args!(
+            "the critical thread finished at {} ms (deadline 15 ms), the overrunner at {} ms; refused: {} ({OVERRUN_ROUNDS} rounds)",
+            round.critical / ms(),
+            round.overrunner / ms(),
+            round.refused
+        ));
+    }
+    Ok(())
+}
+
+/// Rounds [`overrun_is_demoted`] may take.
+const OVERRUN_ROUNDS: u32 = 3;
+
+/// What one round of [`overrun_is_demoted`] saw: when each thread was
+/// done (from the common start), and whether a constraint was refused.
+struct OverrunRound {
+    critical: u64,
+    overrunner: u64,
+    refused: bool,
+}
+
+impl OverrunRound {
+    /// True when both constraints were taken, the critical thread met its
+    /// deadline and the overrunner finished.
+    fn kept(&self) -> bool {
+        !self.refused && self.critical <= 15 * ms() && self.overrunner != u64::MAX
+    }
+}
+
+/// One round of [`overrun_is_demoted`].
+fn overrun_round() -> Result<OverrunRound> {
     under_policy("sched-constraint", || {
         REFUSED.store(false, Ordering::SeqCst);
         CRITICAL_DONE.store(u64::MAX, Ordering::SeqCst);
@@ -126,20 +171,12 @@ pub fn overrun_is_demoted() -> Result<()> {
         wait_until_ready(&OVERRUN_READY, 2)?;
         OVERRUN_BASE.store(sys::now() + 2 * ms(), Ordering::SeqCst);
         sys::join(critical)?;
-        sys::join(overrunner)?;
-        let (critical, overrunner) = (
-            CRITICAL_DONE.load(Ordering::SeqCst),
-            OVERRUNNER_DONE.load(Ordering::SeqCst),
-        );
-        if REFUSED.load(Ordering::SeqCst) || critical > 15 * ms() || overrunner == u64::MAX {
-            return fail(format_args!(
-                "the critical thread finished at {} ms (deadline 15 ms), the overrunner at {} ms; refused: {}",
-                critical / ms(),
-                overrunner / ms(),
-                REFUSED.load(Ordering::SeqCst)
-            ));
-        }
-        Ok(())
+        sys::join(overrunner)
+    })?;
+    Ok(OverrunRound {
+        critical: CRITICAL_DONE.load(Ordering::SeqCst),
+        overrunner: OVERRUNNER_DONE.load(Ordering::SeqCst),
+        refused: REFUSED.load(Ordering::SeqCst),
     })
 }
 

@@ -28,6 +28,27 @@ core::arch::global_asm!(
     .globl memmove
     .globl memset
 
+# Eight words from `offset(a1)` to `offset(t0)`: eight loads, then eight
+# stores.
+.macro copy_eight offset
+    ld t1, \offset(a1)
+    ld t2, \offset+8(a1)
+    ld t3, \offset+16(a1)
+    ld t4, \offset+24(a1)
+    ld a3, \offset+32(a1)
+    ld a4, \offset+40(a1)
+    ld a5, \offset+48(a1)
+    ld a6, \offset+56(a1)
+    sd t1, \offset(t0)
+    sd t2, \offset+8(t0)
+    sd t3, \offset+16(t0)
+    sd t4, \offset+24(t0)
+    sd a3, \offset+32(t0)
+    sd a4, \offset+40(t0)
+    sd a5, \offset+48(t0)
+    sd a6, \offset+56(t0)
+.endm
+
 # memcpy(a0 = destination, a1 = source, a2 = length) -> a0
 memcpy:
     mv t0, a0
@@ -51,38 +72,8 @@ memcpy:
     bltu a2, t6, 13f
 # Sixteen words a step, in two halves of eight loads then eight stores.
 3:
-    ld t1, 0(a1)
-    ld t2, 8(a1)
-    ld t3, 16(a1)
-    ld t4, 24(a1)
-    ld a3, 32(a1)
-    ld a4, 40(a1)
-    ld a5, 48(a1)
-    ld a6, 56(a1)
-    sd t1, 0(t0)
-    sd t2, 8(t0)
-    sd t3, 16(t0)
-    sd t4, 24(t0)
-    sd a3, 32(t0)
-    sd a4, 40(t0)
-    sd a5, 48(t0)
-    sd a6, 56(t0)
-    ld t1, 64(a1)
-    ld t2, 72(a1)
-    ld t3, 80(a1)
-    ld t4, 88(a1)
-    ld a3, 96(a1)
-    ld a4, 104(a1)
-    ld a5, 112(a1)
-    ld a6, 120(a1)
-    sd t1, 64(t0)
-    sd t2, 72(t0)
-    sd t3, 80(t0)
-    sd t4, 88(t0)
-    sd a3, 96(t0)
-    sd a4, 104(t0)
-    sd a5, 112(t0)
-    sd a6, 120(t0)
+    copy_eight 0
+    copy_eight 64
     addi a1, a1, 128
     addi t0, t0, 128
     addi a2, a2, -128
@@ -91,22 +82,7 @@ memcpy:
 13:
     li t6, 64
     bltu a2, t6, 4f
-    ld t1, 0(a1)
-    ld t2, 8(a1)
-    ld t3, 16(a1)
-    ld t4, 24(a1)
-    ld a3, 32(a1)
-    ld a4, 40(a1)
-    ld a5, 48(a1)
-    ld a6, 56(a1)
-    sd t1, 0(t0)
-    sd t2, 8(t0)
-    sd t3, 16(t0)
-    sd t4, 24(t0)
-    sd a3, 32(t0)
-    sd a4, 40(t0)
-    sd a5, 48(t0)
-    sd a6, 56(t0)
+    copy_eight 0
     addi a1, a1, 64
     addi t0, t0, 64
     addi a2, a2, -64

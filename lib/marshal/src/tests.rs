@@ -401,28 +401,33 @@ fn a_kernel_callee_gets_the_pointers_made_for_interface_arguments() {
     );
     // Without a kernel pointer for the caller's address, no call.
     let mut returned = Returned::new();
-    let (mut args, count) = decoded.args(&[]);
-    let refused = call(
-        relay.as_unknown(),
-        IRelay::SIGNATURE,
-        index,
-        &mut args[..count],
-        &mut returned,
-    );
+    let refused = call_relay(&relay, index, &mut decoded, &[], &mut returned);
     assert_eq!(refused, Status::NOT_SUPPORTED);
     // With one, the callee calls it back.
     let callback: ComPtr<ICallback> = ComObject::create(Doubling);
     let lent = [callback.to_unknown()];
-    let (mut args, count) = decoded.args(&lent);
-    let status = call(
-        relay.as_unknown(),
-        IRelay::SIGNATURE,
-        index,
-        &mut args[..count],
-        &mut returned,
-    );
+    let status = call_relay(&relay, index, &mut decoded, &lent, &mut returned);
     assert_eq!(status, Status::OK);
     assert_eq!(returned.word(), 20 + 22 + 24);
+}
+
+/// Calls method `index` of `relay` with `decoded`'s arguments, the
+/// interface pointers among them `interfaces`.
+fn call_relay(
+    relay: &private_interfaces::IRelay,
+    index: usize,
+    decoded: &mut Call,
+    interfaces: &[ComPtr<com::IUnknown>],
+    returned: &mut Returned,
+) -> Status {
+    let (mut args, count) = decoded.args(interfaces);
+    call(
+        relay.as_unknown(),
+        private_interfaces::IRelay::SIGNATURE,
+        index,
+        &mut args[..count],
+        returned,
+    )
 }
 
 #[test]
@@ -433,14 +438,7 @@ fn an_owned_interface_result_of_a_kernel_callee_is_a_reference() {
     let method = &IRelay::SIGNATURE.methods[index];
     let mut decoded = Call::decode(method, &[5, 0, 0, 0, 0, 0, 0], &Memory::new(&[])).expect("ok");
     let mut returned = Returned::new();
-    let (mut args, count) = decoded.args(&[]);
-    let status = call(
-        relay.as_unknown(),
-        IRelay::SIGNATURE,
-        index,
-        &mut args[..count],
-        &mut returned,
-    );
+    let status = call_relay(&relay, index, &mut decoded, &[], &mut returned);
     assert_eq!(status, Status::OK);
     let made = returned.take_interface().expect("a counter");
     assert!(returned.take_interface().is_none());
