@@ -19,7 +19,6 @@
 
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
-use alloc::vec::Vec;
 
 use com::{ComPtr, IUnknown, Result, Status, class};
 use interfaces::namespace::flags;
@@ -48,26 +47,35 @@ impl View {
         self.process.upgrade().ok_or(Status::STALE_HANDLE)
     }
 
-    /// The entries directly under `directory` among the process's grants,
-    /// in order, each once.
-    fn entries(&self, directory: &str) -> Result<Vec<String>> {
+    /// The first entry directly under `directory` among the process's
+    /// grants that sorts after `previous` (`None`: the first of all).
+    /// Nothing is allocated: the grants are walked for each entry.
+    fn entry_after(&self, directory: &str, previous: Option<&str>) -> Result<Option<String>> {
         let process = self.process()?;
-        let prefix = match directory {
-            "/" => "/",
-            _ => &alloc::format!("{}/", directory.trim_end_matches('/')),
-        };
-        let mut entries: Vec<String> = process
+        let directory = directory.trim_end_matches('/');
+        let next = process
             .grants()
             .iter()
-            .filter_map(|granted| granted.strip_prefix(prefix))
-            .filter_map(|rest| rest.split('/').next())
-            .filter(|entry| !entry.is_empty())
-            .map(String::from)
-            .collect();
-        entries.sort();
-        entries.dedup();
-        Ok(entries)
+            .filter_map(|granted| child_of(granted, directory))
+            .filter(|entry| previous.is_none_or(|previous| *entry > previous))
+            .min();
+        let Some(next) = next else {
+            return Ok(None);
+        };
+        let mut entry = String::new();
+        entry
+            .try_reserve_exact(next.len())
+            .map_err(|_| Status::OUT_OF_MEMORY)?;
+        entry.push_str(next);
+        Ok(Some(entry))
     }
+}
+
+/// The entry directly under `directory` (no trailing `/`; empty for the
+/// root) that `granted` lies in, if it lies below it.
+fn child_of<'g>(granted: &'g str, directory: &str) -> Option<&'g str> {
+    let rest = granted.strip_prefix(directory)?.strip_prefix('/')?;
+    rest.split('/').next().filter(|entry| !entry.is_empty())
 }
 
 impl INamespaceImpl for View {
@@ -111,14 +119,11 @@ impl INamespaceImpl for View {
     }
 
     fn find_first(&self, directory: &str, buffer: &mut [u8]) -> Result<usize> {
-        let entries = self.entries(directory)?;
-        copy_entry(entries.first(), buffer)
+        copy_entry(self.entry_after(directory, None)?, buffer)
     }
 
     fn find_next(&self, directory: &str, previous: &str, buffer: &mut [u8]) -> Result<usize> {
-        let entries = self.entries(directory)?;
-        let next = entries.iter().find(|entry| entry.as_str() > previous);
-        copy_entry(next, buffer)
+        copy_entry(self.entry_after(directory, Some(previous))?, buffer)
     }
 
     fn capabilities(&self, name: &str) -> Result<u32> {
@@ -126,7 +131,7 @@ impl INamespaceImpl for View {
         if process.may_bind(name) {
             return component::namespace()?.capabilities(name);
         }
-        if name == "/" || !self.entries(name)?.is_empty() {
+        if name == "/" || self.entry_after(name, None)?.is_some() {
             return Ok(flags::READ | flags::DIRECTORY);
         }
         Err(Status::NOT_FOUND)
@@ -135,7 +140,7 @@ impl INamespaceImpl for View {
 
 /// Writes `entry` into `buffer`: its length; `NO_MORE_ENTRIES` for none,
 /// `BUFFER_TOO_SMALL` when it does not fit.
-fn copy_entry(entry: Option<&String>, buffer: &mut [u8]) -> Result<usize> {
+fn copy_entry(entry: Option<String>, buffer: &mut [u8]) -> Result<usize> {
     let entry = entry.ok_or(Status::NO_MORE_ENTRIES)?;
     buffer
         .get_mut(..entry.len())

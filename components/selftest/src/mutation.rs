@@ -32,7 +32,7 @@ use private_interfaces::{ICounter, ICounterImpl, IHello, IHelloImpl};
 use sync::Mutex;
 
 use super::fail;
-use crate::sys::{self, say};
+use crate::sys::{self, Thread, say};
 
 /// Letters in one answer.
 const LETTERS: usize = 32;
@@ -645,21 +645,29 @@ fn add_in_a_loop(_: usize) {
     }
 }
 
+/// Adds 1000 to `counter`, then starts [`CALLERS`] threads adding to it
+/// in a loop ([`add_in_a_loop`]), which count answers by v1 and by
+/// version `changed`; a millisecond on, they are all adding.
+fn start_adders(counter: &ComPtr<ICounter>, changed: u32) -> Result<alloc::vec::Vec<Thread>> {
+    counter.add(1000)?;
+    for counter in [&SEEN_A, &SEEN_B, &WRONG] {
+        counter.store(0, Ordering::SeqCst);
+    }
+    CHANGED_VERSION.store(changed, Ordering::SeqCst);
+    *COUNTER.lock() = Some(counter.clone());
+    let adders = (0..CALLERS)
+        .map(|i| sys::spawn("adder", add_in_a_loop, i, sys::DEFAULT_STACK))
+        .collect::<Result<_>>()?;
+    sys::sleep_ms(1);
+    Ok(adders)
+}
+
 /// A component upgraded live: `counter` v1's object becomes v2's under 8
 /// adding threads, keeps its total, and v1's module unloads.
 pub fn component_upgrades_live() -> Result<()> {
     let root = sys::namespace();
     let counter = root.bind("/counter", 0)?.query::<ICounter>()?;
-    counter.add(1000)?;
-    for counter in [&SEEN_A, &SEEN_B, &WRONG] {
-        counter.store(0, Ordering::SeqCst);
-    }
-    CHANGED_VERSION.store(2, Ordering::SeqCst);
-    *COUNTER.lock() = Some(counter.clone());
-    let adders: alloc::vec::Vec<_> = (0..CALLERS)
-        .map(|i| sys::spawn("adder", add_in_a_loop, i, sys::DEFAULT_STACK))
-        .collect::<Result<_>>()?;
-    sys::sleep_ms(1);
+    let adders = start_adders(&counter, 2)?;
     let upgraded = root.bind("/counter-v2", 0);
     adders.into_iter().try_for_each(sys::join)?;
     COUNTER.lock().take();
@@ -739,22 +747,14 @@ impl ITransitionImpl for Relocate {
 /// `Moved<ICounter>` forwarding to a kernel-space counter under 8 adding
 /// threads — none lost, every answer from one side — and keeps its
 /// identity; v1 unloads, and the target goes with the object's last
-/// reference. The object is not mobile a second time (it publishes no
-/// state).
+/// reference. This transition cannot move it a second time: it reads the
+/// counter's published state, which a moved object has not (moving on
+/// goes through `Moved::retarget`, as the IPC's `move` does).
 pub fn a_moved_object_forwards() -> Result<()> {
     let root = sys::namespace();
     let counter = root.bind("/counter", 0)?.query::<ICounter>()?;
     let identity = counter.query::<IUnknown>()?;
-    counter.add(1000)?;
-    for counter in [&SEEN_A, &SEEN_B, &WRONG] {
-        counter.store(0, Ordering::SeqCst);
-    }
-    CHANGED_VERSION.store(HOSTED_VERSION, Ordering::SeqCst);
-    *COUNTER.lock() = Some(counter.clone());
-    let adders: alloc::vec::Vec<_> = (0..CALLERS)
-        .map(|i| sys::spawn("adder", add_in_a_loop, i, sys::DEFAULT_STACK))
-        .collect::<Result<_>>()?;
-    sys::sleep_ms(1);
+    let adders = start_adders(&counter, HOSTED_VERSION)?;
     let mutate = root.bind(interfaces::mutate::PATH, 0)?.query::<IMutate>()?;
     let transition = ComObject::create::<ITransition>(Relocate);
     let moved = mutate.mutate_object(&identity, &transition, flags::BY_MUTEX, PATIENT_US);
@@ -816,16 +816,7 @@ pub fn a_counter_moves_into_a_process() -> Result<()> {
     });
     let counter = root.bind("/counter", 0)?.query::<ICounter>()?;
     let identity = counter.query::<IUnknown>()?;
-    counter.add(1000)?;
-    for counter in [&SEEN_A, &SEEN_B, &WRONG] {
-        counter.store(0, Ordering::SeqCst);
-    }
-    CHANGED_VERSION.store(HOSTED_VERSION, Ordering::SeqCst);
-    *COUNTER.lock() = Some(counter.clone());
-    let adders: alloc::vec::Vec<_> = (0..CALLERS)
-        .map(|i| sys::spawn("adder", add_in_a_loop, i, sys::DEFAULT_STACK))
-        .collect::<Result<_>>()?;
-    sys::sleep_ms(1);
+    let adders = start_adders(&counter, HOSTED_VERSION)?;
     let moved = manager.move_object("/counter", host.status()?.id);
     adders.into_iter().try_for_each(sys::join)?;
     COUNTER.lock().take();
