@@ -8,7 +8,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = devicetree::blob_size(data);
-    let Some(tree) = devicetree::DeviceTree::parse(data) else { return };
+    let Some(tree) = devicetree::DeviceTree::parse(data) else {
+        return;
+    };
     assert!(tree.total_size() <= data.len());
     tree.walk(|node| {
         let _ = node.is("memory");

@@ -78,7 +78,9 @@ fn walk(volume: &Volume<MemoryDisk>, path: &str, depth: usize) {
     if depth > 8 {
         return;
     }
-    let Ok(entries) = volume.list(path) else { return };
+    let Ok(entries) = volume.list(path) else {
+        return;
+    };
     for entry in entries.iter().take(64) {
         let child = format!("{path}/{}", entry.name);
         match volume.kind(&child) {

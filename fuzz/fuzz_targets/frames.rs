@@ -20,8 +20,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use net_frames::{
-    Appended, Segment, append_following, checksums_hold, checksums_hold_summed, copy_and_sum,
-    fill_checksums, merge, segment, sum,
+    Appended, Segment, append_following, checksums_hold, checksums_hold_summed, connection_request,
+    copy_and_sum, fill_checksums, merge, segment, sum,
 };
 use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
@@ -266,6 +266,8 @@ fuzz_target!(|data: &[u8]| {
             "start {start}"
         );
     }
+    // Any bytes: an answer or none, never a read past the end.
+    let _ = connection_request(data);
     let mut copy = data.to_vec();
     if fill_checksums(&mut copy) {
         assert!(checksums_hold(&copy), "filled checksums fail");

@@ -12,20 +12,32 @@ use libfuzzer_sys::fuzz_target;
 const LARGEST: u32 = 1 << 20;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(image) = image::Image::parse(data) else { return };
+    let Ok(image) = image::Image::parse(data) else {
+        return;
+    };
     assert!(image.text_size() <= image.read_only_end());
     assert!(image.read_only_end() as usize <= image.content().len());
     if image.is_paged() {
         let page = image::PAGE_SIZE;
-        assert!(image.text_size().is_multiple_of(page) && image.read_only_end().is_multiple_of(page));
+        assert!(
+            image.text_size().is_multiple_of(page) && image.read_only_end().is_multiple_of(page)
+        );
         assert_eq!(image.align(), page);
     }
     if image.memory_size() > LARGEST {
         return;
     }
     let mut memory = vec![0u8; image.memory_size() as usize];
-    let imports: Vec<u64> = (0..image.import_symbol_count()).map(|index| 0x8020_0000 + u64::from(index) * 16).collect();
-    let _ = linker::place(&image, &mut memory, 0x8040_0000, linker::Calls::Direct, &imports);
+    let imports: Vec<u64> = (0..image.import_symbol_count())
+        .map(|index| 0x8020_0000 + u64::from(index) * 16)
+        .collect();
+    let _ = linker::place(
+        &image,
+        &mut memory,
+        0x8040_0000,
+        linker::Calls::Direct,
+        &imports,
+    );
     let _ = image.name();
     for table in image.export_tables() {
         for export in table.entries() {

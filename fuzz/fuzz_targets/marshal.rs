@@ -31,7 +31,10 @@ struct Memory<'a> {
 
 impl Memory<'_> {
     fn inside(&self, address: u64, length: u64, start: u64, size: u64) -> bool {
-        address >= start && address.checked_add(length).is_some_and(|end| end <= start + size)
+        address >= start
+            && address
+                .checked_add(length)
+                .is_some_and(|end| end <= start + size)
     }
 
     fn refuse(&self) -> Status {
@@ -87,7 +90,10 @@ fuzz_target!(|data: &[u8]| {
         private_interfaces::IRelay::SIGNATURE,
         private_interfaces::ICallback::SIGNATURE,
     ];
-    let methods: Vec<_> = signatures.iter().flat_map(|signature| signature.methods).collect();
+    let methods: Vec<_> = signatures
+        .iter()
+        .flat_map(|signature| signature.methods)
+        .collect();
     let method = methods[usize::from(choice) % methods.len()];
     let mut words = [0u64; 7];
     for (word, bytes) in words.iter_mut().zip(registers.chunks_exact(8)) {

@@ -28,7 +28,8 @@ fuzz_target!(|data: &[u8]| {
         .get(5..7)
         .map_or(0, |bytes| u16::from_le_bytes([bytes[0], bytes[1]]));
     for request in REQUESTS {
-        if let Ok(Reply::Readdir { data } | Reply::Read { data }) = Reply::decode(data, tag, request)
+        if let Ok(Reply::Readdir { data } | Reply::Read { data }) =
+            Reply::decode(data, tag, request)
         {
             let _ = decode_entries(data);
         }

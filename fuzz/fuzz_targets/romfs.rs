@@ -5,7 +5,9 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(fs) = romfs::RomFs::parse(data) else { return };
+    let Ok(fs) = romfs::RomFs::parse(data) else {
+        return;
+    };
     walk(fs.root(), 0);
 });
 

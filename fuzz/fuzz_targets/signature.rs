@@ -22,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
     let mut bytes = bytes.to_vec();
     if let Ok(section) = image::signature_section(&bytes) {
         assert_eq!(section.body.len() + signature::SIZE, bytes.len());
-        assert_eq!(section.signed.len() + signature::SIGNATURE_SIZE, bytes.len());
+        assert_eq!(
+            section.signed.len() + signature::SIGNATURE_SIZE,
+            bytes.len()
+        );
     }
     if mode & 1 == 1 && key.sign(&mut bytes).is_ok() {
         assert_eq!(verify(&bytes, &trusted), Ok(()));

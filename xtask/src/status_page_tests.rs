@@ -309,9 +309,9 @@ fn stops_while_a_client_keeps_its_connection(machine: &mut Machine, port: u16) -
 }
 
 /// Each broken or oversized request gets its error status (or, for a
-/// silent client, a closed connection), a flood of connections is served
-/// or dropped, and the server goes on; stopped, the heap is back where
-/// it was.
+/// silent client, a closed connection), a flood of connections is all
+/// served in turn, and the server goes on; stopped, the heap is back
+/// where it was.
 fn bad_requests_are_refused(machine: &mut Machine, hosts: &Hosts) -> Result<()> {
     let port = page_port(hosts)?;
     let before = heap_used(machine)?;
@@ -363,7 +363,7 @@ fn bad_requests_are_refused(machine: &mut Machine, hosts: &Hosts) -> Result<()> 
         );
     }
     slow_and_silent_clients_are_timed_out(port)?;
-    a_flood_of_connections_is_served_or_dropped(port)?;
+    a_flood_of_connections_is_served_in_turn(port)?;
     read_status(port).context("after the bad requests")?;
     expect(machine, "httpd stop", &["httpd: stopped"])?;
     let after = heap_used(machine)?;
@@ -408,10 +408,12 @@ fn slow_and_silent_clients_are_timed_out(port: u16) -> Result<()> {
     Ok(())
 }
 
-/// Connections opened at once, beyond the workers and the backlog: each
-/// is answered or dropped, and most are answered.
-fn a_flood_of_connections_is_served_or_dropped(port: u16) -> Result<()> {
+/// Connections opened at once, beyond the workers and the backlog: the
+/// stack holds the requests it has no listening socket for rather than
+/// refuse them, and each is served in turn.
+fn a_flood_of_connections_is_served_in_turn(port: u16) -> Result<()> {
     const FLOOD: usize = 24;
+    let started = Instant::now();
     let clients: Vec<_> = (0..FLOOD)
         .map(|_| {
             thread::spawn(move || {
@@ -422,27 +424,19 @@ fn a_flood_of_connections_is_served_or_dropped(port: u16) -> Result<()> {
             })
         })
         .collect();
-    let mut answered = 0;
     for client in clients {
         let received = client
             .join()
             .map_err(|_| anyhow::anyhow!("a client thread panicked"))?
             .context("a flooding client")?;
-        if received.is_empty() {
-            continue;
-        }
         let got = responses(&received)?;
         ensure!(
             got.len() == 1 && got[0].status == 200,
-            "a flooding client got {:?}",
-            String::from_utf8_lossy(&received)
+            "a flooding client got {:?} after {:?}",
+            String::from_utf8_lossy(&received),
+            started.elapsed()
         );
-        answered += 1;
     }
-    ensure!(
-        answered >= FLOOD / 2,
-        "only {answered} of {FLOOD} connections were answered"
-    );
     Ok(())
 }
 

@@ -11,6 +11,10 @@
 //! connection a retransmission timeout each time, and a run of them a
 //! reset (docs/network.md, "Figures").
 //!
+//! A connection request to a listening port whose pool has no socket
+//! listening is held here, not refused, and goes to `smoltcp` once a
+//! socket listens again ([`Card::admit`]).
+//!
 //! The checksums are ours (`net-frames`, eight bytes at a time), not
 //! smoltcp's: a frame whose checksums fail is dropped before smoltcp sees
 //! it, and each frame smoltcp makes gets them as it goes out. A frame from
@@ -25,9 +29,11 @@ use alloc::vec::Vec;
 
 use com::{ComPtr, Status};
 use interfaces::INetworkDevice;
-use net_frames::{checksums_hold, checksums_hold_summed, fill_checksums, is_for_itself};
+use net_frames::{
+    ConnectionRequest, checksums_hold, checksums_hold_summed, fill_checksums, is_for_itself,
+};
 use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
-use smoltcp::time::Instant;
+use smoltcp::time::{Duration, Instant};
 
 /// The longest Ethernet frame, without its checksum.
 const MAX_FRAME: usize = 1514;
@@ -51,6 +57,14 @@ const MAX_LOOPED: usize = 64;
 /// a wire.
 const MAX_UNSENT: usize = 32;
 
+/// The most connection requests held for a listening socket; more are
+/// dropped (their peers ask again).
+const MAX_HELD: usize = 64;
+/// How long a connection request is held: about when its peer asks
+/// again (which replaces it), so a peer that gave up is not answered
+/// long after.
+const HELD_FOR: Duration = Duration::from_secs(1);
+
 /// The longest frame of TCP segments merged: a receive buffer's worth of
 /// data (the sockets' are 32 KiB; a peer sends no more than the window)
 /// and a frame's headers.
@@ -70,6 +84,19 @@ pub struct Card {
     /// Frames the driver had no transmit buffer for, oldest first: they
     /// go before any other.
     unsent: VecDeque<Vec<u8>>,
+    /// Each listening port and the connection requests it can still take
+    /// in this poll ([`Card::admit`]).
+    admitting: Vec<(u16, usize)>,
+    /// Connection requests that found no socket listening, oldest first.
+    held: VecDeque<HeldRequest>,
+}
+
+/// A connection request (a SYN frame, its checksums checked) waiting for
+/// a socket to listen on its port.
+struct HeldRequest {
+    since: Instant,
+    request: ConnectionRequest,
+    frame: Vec<u8>,
 }
 
 impl Card {
@@ -85,7 +112,104 @@ impl Card {
             sending: [0; MAX_FRAME],
             looped: VecDeque::new(),
             unsent: VecDeque::new(),
+            admitting: Vec::new(),
+            held: VecDeque::new(),
         }
+    }
+
+    /// Sets how many connection requests (SYN segments) each listening
+    /// port can take in the poll that starts `now`: as many as its pool
+    /// has sockets listening. A request beyond is held, not handed to
+    /// `smoltcp` (which would refuse it with a reset), until a socket
+    /// listens again — at most [`HELD_FOR`], about when its peer asks
+    /// again — as a full listen queue makes a peer wait elsewhere. A port
+    /// nobody listens on is still refused.
+    pub fn admit(&mut self, listeners: impl Iterator<Item = (u16, usize)>, now: Instant) {
+        self.admitting.clear();
+        self.admitting.extend(listeners);
+        while self
+            .held
+            .front()
+            .is_some_and(|held| now - held.since >= HELD_FOR)
+        {
+            self.held.pop_front();
+        }
+        if self.held.is_empty() {
+            // An idle stack holds no memory for requests.
+            self.held = VecDeque::new();
+        }
+    }
+
+    /// Connection requests wait for a socket: an `accept` that makes
+    /// room should let the stack poll.
+    pub fn holds_requests(&self) -> bool {
+        !self.held.is_empty()
+    }
+
+    /// Whether the stack takes in the frame received, `length` bytes:
+    /// anything but a connection request to a listening port that can
+    /// take no more in this poll, which is held ([`Card::admit`]).
+    fn admits(&mut self, length: usize, now: Instant) -> bool {
+        if self.admitting.is_empty() {
+            return true;
+        }
+        let Some(request) = self
+            .received(length)
+            .and_then(net_frames::connection_request)
+        else {
+            return true;
+        };
+        if self.take_admission(request.port) {
+            return true;
+        }
+        // Asked again: the new request replaces the one held.
+        self.held.retain(|held| held.request != request);
+        if self.held.len() < MAX_HELD
+            && let Some(frame) = self.received(length)
+        {
+            let frame = frame.to_vec();
+            self.held.push_back(HeldRequest {
+                since: now,
+                request,
+                frame,
+            });
+        }
+        false
+    }
+
+    /// Whether a connection request to `port` goes to `smoltcp` now: the
+    /// port has a socket listening left in this poll (one fewer after
+    /// this), or nobody listens on it (`smoltcp` refuses it).
+    fn take_admission(&mut self, port: u16) -> bool {
+        match self
+            .admitting
+            .iter_mut()
+            .find(|(listening, _)| *listening == port)
+        {
+            Some((_, 0)) => false,
+            Some((_, left)) => {
+                *left -= 1;
+                true
+            }
+            None => true,
+        }
+    }
+
+    /// Copies the oldest held connection request that a socket listens
+    /// for now into `received`: its length.
+    fn take_held(&mut self) -> Option<usize> {
+        let mut at = 0;
+        let held = loop {
+            let port = self.held.get(at)?.request.port;
+            if self.take_admission(port) {
+                break self.held.remove(at)?;
+            }
+            at += 1;
+        };
+        let into = self.received.get_mut(self.received_at..)?;
+        into.get_mut(..held.frame.len())?
+            .copy_from_slice(&held.frame);
+        Some(held.frame.len())
     }
 
     /// Frames the stack sent to itself wait: poll again at once.
@@ -121,8 +245,8 @@ impl Card {
     /// card that checked them would): one looped back first, else one
     /// from the card — with the data of
     /// the TCP segments after it merged in ([`Card::merge_following`]).
-    fn next_frame(&mut self) -> Option<usize> {
-        let (length, from_card) = self.next_checked_frame()?;
+    fn next_frame(&mut self, now: Instant) -> Option<usize> {
+        let (length, from_card) = self.next_checked_frame(now)?;
         Some(if from_card {
             self.merge_following(length)
         } else {
@@ -130,9 +254,15 @@ impl Card {
         })
     }
 
-    /// The next frame whose checksums hold, and whether it came from the
+    /// The next frame whose checksums hold and that the stack admits
+    /// (a connection request held first), and whether it came from the
     /// card.
-    fn next_checked_frame(&mut self) -> Option<(usize, bool)> {
+    fn next_checked_frame(&mut self, now: Instant) -> Option<(usize, bool)> {
+        if !self.held.is_empty()
+            && let Some(length) = self.take_held()
+        {
+            return Some((length, false));
+        }
         loop {
             if let Some(frame) = self.looped.pop_front() {
                 let into = self.received.get_mut(self.received_at..)?;
@@ -141,14 +271,15 @@ impl Card {
                     // An idle stack holds no memory for its loop.
                     self.looped = VecDeque::new();
                 }
-                if self.received(frame.len()).is_some_and(checksums_hold) {
-                    return Some((frame.len(), false));
+                let length = frame.len();
+                if self.received(length).is_some_and(checksums_hold) && self.admits(length, now) {
+                    return Some((length, false));
                 }
                 continue;
             }
             let (length, past_header) = self.take_from_card()?;
             let frame = self.received(length)?;
-            if checksums_hold_summed(frame, past_header) {
+            if checksums_hold_summed(frame, past_header) && self.admits(length, now) {
                 return Some((length, true));
             }
         }
@@ -227,9 +358,9 @@ impl phy::Device for Card {
 
     /// A frame received, and room for the answer, which waits behind the
     /// frames not sent yet if there are any.
-    fn receive(&mut self, _: Instant) -> Option<(Received<'_>, Sending<'_>)> {
+    fn receive(&mut self, now: Instant) -> Option<(Received<'_>, Sending<'_>)> {
         self.send_unsent();
-        let length = self.next_frame()?;
+        let length = self.next_frame(now)?;
         let sending = Sending {
             device: &self.device,
             mac: self.mac,

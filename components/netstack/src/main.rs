@@ -297,7 +297,9 @@ impl Stack {
     /// DHCP: true when a socket or the configuration may have changed
     /// (a frame came or went, DHCP spoke) — news for whoever waits.
     fn poll(&mut self) -> bool {
-        let result = self.interface.poll(now(), &mut self.card, &mut self.set);
+        let now = now();
+        self.card.admit(self.table.listeners(&self.set), now);
+        let result = self.interface.poll(now, &mut self.card, &mut self.set);
         let event = self.set.get_mut::<dhcpv4::Socket>(self.dhcp).poll();
         let changed = result == PollResult::SocketStateChanged || event.is_some();
         match event {

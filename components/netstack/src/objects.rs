@@ -122,11 +122,15 @@ impl ISocketImpl for Socket {
     }
 
     fn accept(&self, deadline: u64) -> Result<ComPtr<ISocket>> {
-        let index = self.wait_for(deadline, |stack, index| {
-            stack.table.accept(&mut stack.set, index)
+        let (index, requests_wait) = self.wait_for(deadline, |stack, index| {
+            let accepted = stack.table.accept(&mut stack.set, index)?;
+            Ok(accepted.map(|accepted| (accepted, stack.card.holds_requests())))
         })?;
-        // The pool's new listening socket has nothing to send; the
-        // accepted connection may have (its first window).
+        // The pool's new listening socket takes a connection request the
+        // card holds at the stack's next poll: let it poll now.
+        if requests_wait {
+            self.held.kick();
+        }
         Ok(Socket::object(&self.held, index))
     }
 

@@ -335,6 +335,24 @@ impl Sockets {
         }
     }
 
+    /// Each listening endpoint's port and how many of its pool's sockets
+    /// still listen: the connection requests it can take now.
+    pub fn listeners<'a>(
+        &'a self,
+        set: &'a SocketSet<'static>,
+    ) -> impl Iterator<Item = (u16, usize)> + 'a {
+        self.endpoints.iter().flatten().filter_map(|endpoint| {
+            let Endpoint::Tcp(Tcp::Listening { local, pool, .. }) = endpoint else {
+                return None;
+            };
+            let listening = pool
+                .iter()
+                .filter(|&&handle| set.get::<tcp::Socket>(handle).state() == tcp::State::Listen)
+                .count();
+            Some((u16::try_from(local.port).ok()?, listening))
+        })
+    }
+
     /// Drops a `smoltcp` socket and its buffers.
     fn release(&mut self, set: &mut SocketSet<'static>, handle: SocketHandle) {
         match set.remove(handle) {

@@ -517,6 +517,10 @@ pub fn fill_checksums(frame: &mut [u8]) -> bool {
 /// it must) and PSH.
 const TCP_ACK: u8 = 0x10;
 const TCP_PSH: u8 = 0x08;
+/// The flag that opens a connection.
+const TCP_SYN: u8 = 0x02;
+/// Where the IPv4 source address is, from the start of the frame.
+const IPV4_SOURCE: usize = ETHERNET_HEADER + 12;
 /// Where TCP keeps its fields, from the start of its header.
 const TCP_SEQUENCE: usize = 4;
 const TCP_ACKNOWLEDGMENT: usize = 8;
@@ -821,6 +825,36 @@ fn placed_follower(headers: &[u8], segment: &Segment, next: &[u8]) -> Option<Opt
         && flags & TCP_ACK != 0
         && data > 0;
     Some(follows.then_some(data))
+}
+
+/// A TCP segment that asks to open a connection (SYN without ACK).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionRequest {
+    /// The port it asks for.
+    pub port: u16,
+    /// Who asks: the peer's IPv4 address and port, as they are in the
+    /// frame.
+    pub peer: ([u8; 4], [u8; 2]),
+}
+
+/// `frame` as a [`ConnectionRequest`], if it is one (in a whole IPv4
+/// packet).
+pub fn connection_request(frame: &[u8]) -> Option<ConnectionRequest> {
+    if frame.get(12..14)? != ETHERTYPE_IPV4 || *frame.get(ETHERNET_HEADER + 9)? != TCP {
+        return None;
+    }
+    let ip_header = usize::from(*frame.get(ETHERNET_HEADER)? & 0x0f) * 4;
+    let tcp = ETHERNET_HEADER + ip_header;
+    let flags = *frame.get(tcp + TCP_FLAGS)?;
+    if ip_header < IPV4_HEADER || flags & (TCP_SYN | TCP_ACK) != TCP_SYN {
+        return None;
+    }
+    let ports = frame.get(tcp..tcp + 4)?;
+    let address = frame.get(IPV4_SOURCE..IPV4_SOURCE + 4)?;
+    Some(ConnectionRequest {
+        port: u16::from_be_bytes([ports[2], ports[3]]),
+        peer: (address.try_into().ok()?, [ports[0], ports[1]]),
+    })
 }
 
 /// Where an ARP request's fields lie in its frame.

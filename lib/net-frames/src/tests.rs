@@ -503,3 +503,28 @@ fn a_fold_keeps_the_sum_and_its_zeros() {
         assert_eq!(u64::from(fold(wide)), expected, "{wide:#x}");
     }
 }
+
+#[test]
+fn a_connection_request_is_a_syn_without_ack_and_names_its_port() {
+    let mut header = std::vec![0u8; 20];
+    header[2..4].copy_from_slice(&80u16.to_be_bytes());
+    header[12] = 5 << 4;
+    header[13] = TCP_SYN;
+    let request = ConnectionRequest {
+        port: 80,
+        peer: ([10, 0, 2, 2], [0x12, 0x34]),
+    };
+    header[..2].copy_from_slice(&[0x12, 0x34]);
+    assert_eq!(connection_request(&frame(TCP, &header)), Some(request));
+    header[13] = TCP_SYN | TCP_ACK;
+    assert_eq!(connection_request(&frame(TCP, &header)), None);
+    header[13] = TCP_ACK;
+    assert_eq!(connection_request(&frame(TCP, &header)), None);
+    header[13] = TCP_SYN;
+    assert_eq!(connection_request(&frame(UDP, &header)), None);
+    // Cut short before the port, or an IPv4 header shorter than any.
+    assert_eq!(connection_request(&frame(TCP, &header)[..35]), None);
+    let mut short_header = frame(TCP, &header);
+    short_header[ETHERNET_HEADER] = 0x44;
+    assert_eq!(connection_request(&short_header), None);
+}
