@@ -93,23 +93,35 @@ const OUTPUT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 /// Runs `line` (ending in `&`) and returns the id of the process it
 /// started in the background.
 fn start(machine: &mut Machine, line: &str) -> Result<String> {
+    start_saying(machine, line, &[])
+}
+
+/// Starts a background process with `line` and waits until it has said
+/// each of `lines`, in order — before the shell's job line or after it,
+/// as it happens to run; its process id.
+fn start_saying(machine: &mut Machine, line: &str, lines: &[&str]) -> Result<String> {
     let output = expect(machine, line, &["] apptest"])?;
-    output
+    let id = output
         .split_once('[')
         .and_then(|(_, rest)| rest.split_once(']'))
         .map(|(id, _)| id.to_owned())
-        .ok_or_else(|| anyhow::anyhow!("no process id in {output:?}"))
+        .ok_or_else(|| anyhow::anyhow!("no process id in {output:?}"))?;
+    for said in lines {
+        if !output.contains(said) {
+            machine.expect(said, OUTPUT_TIMEOUT)?;
+        }
+    }
+    Ok(id)
 }
 
 /// Starts `apptest MODE NAME` in the background, granted `name`, and
 /// waits until it serves there; its process id.
 fn start_server(machine: &mut Machine, mode: &str, name: &str) -> Result<String> {
-    let server = start(
+    start_saying(
         machine,
         &format!("run --grant {name} apptest {mode} {name} &"),
-    )?;
-    machine.expect(&format!("apptest: serving {name}"), OUTPUT_TIMEOUT)?;
-    Ok(server)
+        &[&format!("apptest: serving {name}")],
+    )
 }
 
 fn a_process_serves_an_object_another_process_calls(machine: &mut Machine, _: &str) -> Result<()> {
@@ -213,11 +225,11 @@ fn the_shell_calls_a_process_through_a_kernel_space_proxy(
     }
     // A client killed while it owns a counter the server made: freeing
     // it runs the counter's `Release` in the server.
-    let holder = start(
+    let holder = start_saying(
         machine,
         "run --grant /svc/relay apptest hold-made /svc/relay &",
+        &["apptest: holding a counter"],
     )?;
-    machine.expect("apptest: holding a counter", OUTPUT_TIMEOUT)?;
     expect(machine, &format!("kill {holder}"), &["ended: killed"])?;
     expect(
         machine,
@@ -261,8 +273,11 @@ fn interface_pointers_cross_between_processes_both_ways(
 ) -> Result<()> {
     let before = heap_used(machine)?;
     let relay = "run --grant /svc/relay apptest";
-    let server = start(machine, &format!("{relay} relay-serve /svc/relay &"))?;
-    machine.expect("apptest: serving /svc/relay", OUTPUT_TIMEOUT)?;
+    let server = start_saying(
+        machine,
+        &format!("{relay} relay-serve /svc/relay &"),
+        &["apptest: serving /svc/relay"],
+    )?;
     expect(
         machine,
         &format!("{relay} callback /svc/relay"),
@@ -270,8 +285,11 @@ fn interface_pointers_cross_between_processes_both_ways(
     )?;
     // The client killed while its thread runs its own callback, called
     // from the server: the server serves on.
-    let client = start(machine, &format!("{relay} callback-hang /svc/relay &"))?;
-    machine.expect("apptest: in the callback", OUTPUT_TIMEOUT)?;
+    let client = start_saying(
+        machine,
+        &format!("{relay} callback-hang /svc/relay &"),
+        &["apptest: in the callback"],
+    )?;
     expect(machine, &format!("kill {client}"), &["ended: killed"])?;
     expect(
         machine,
@@ -280,8 +298,11 @@ fn interface_pointers_cross_between_processes_both_ways(
     )?;
     // The server killed during a callback: the client's call returns
     // KILLED and the client goes on.
-    start(machine, &format!("{relay} callback-hang /svc/relay &"))?;
-    machine.expect("apptest: in the callback", OUTPUT_TIMEOUT)?;
+    start_saying(
+        machine,
+        &format!("{relay} callback-hang /svc/relay &"),
+        &["apptest: in the callback"],
+    )?;
     let killed = expect(machine, &format!("kill {server}"), &["ended: killed"])?;
     if !killed.contains("apptest: relay ended: -33") {
         machine.expect("apptest: relay ended: -33", OUTPUT_TIMEOUT)?;
@@ -321,24 +342,22 @@ fn a_process_sees_its_granted_names_through_its_namespace(
     _: &str,
 ) -> Result<()> {
     let before = heap_used(machine)?;
-    let server = start(
+    let server = start_saying(
         machine,
         "run --grant /svc/counter apptest serve-counter /svc/counter &",
+        &["apptest: serving a counter at /svc/counter"],
     )?;
-    machine.expect("apptest: serving a counter at /svc/counter", OUTPUT_TIMEOUT)?;
-    let viewer = start(
+    let viewer = start_saying(
         machine,
         "run --grant /svc/counter --grant /svc/mine/ apptest names /svc/counter /svc/mine/counter &",
+        &[
+            "apptest: sees /dev/console /svc/counter /svc/mine",
+            "apptest: through the view: total 2",
+            "apptest: /counter: -10",
+            "apptest: registered 0, again -6, its own -9",
+            "apptest: unregistered theirs -10, mine 0, anew 0",
+        ],
     )?;
-    for line in [
-        "apptest: sees /dev/console /svc/counter /svc/mine",
-        "apptest: through the view: total 2",
-        "apptest: /counter: -10",
-        "apptest: registered 0, again -6, its own -9",
-        "apptest: unregistered theirs -10, mine 0, anew 0",
-    ] {
-        machine.expect(line, OUTPUT_TIMEOUT)?;
-    }
     expect(
         machine,
         "bind /svc/mine/counter",
@@ -369,11 +388,11 @@ fn no_process_listed(machine: &mut Machine) -> Result<()> {
 
 fn a_process_granted_one_name_reaches_that_name_only(machine: &mut Machine, _: &str) -> Result<()> {
     let before = heap_used(machine)?;
-    let server = start(
+    let server = start_saying(
         machine,
         "run --grant /svc/counter apptest serve-counter /svc/counter &",
+        &["apptest: serving a counter at /svc/counter"],
     )?;
-    machine.expect("apptest: serving a counter at /svc/counter", OUTPUT_TIMEOUT)?;
     // Granted only the counter: it calls it, and every other bind,
     // register and service is refused (each check a bit of the code).
     expect(
@@ -432,19 +451,19 @@ fn a_server_killed_during_a_call_or_too_slow_fails_the_call(
         ],
     )?;
     // A client killed while its thread runs in the server ends.
-    let client = start(
+    let client = start_saying(
         machine,
         "run --grant /svc/echo apptest client-hang /svc/echo &",
+        &["apptest: calling /svc/echo"],
     )?;
-    machine.expect("apptest: calling /svc/echo", OUTPUT_TIMEOUT)?;
     expect(machine, &format!("kill {client}"), &["ended: killed"])?;
     // The server killed during a call: the call returns KILLED, and a
     // later call on the same import fails the same way.
-    start(
+    start_saying(
         machine,
         "run --grant /svc/echo apptest client-hang /svc/echo &",
+        &["apptest: calling /svc/echo"],
     )?;
-    machine.expect("apptest: calling /svc/echo", OUTPUT_TIMEOUT)?;
     let killed = expect(machine, &format!("kill {server}"), &["ended: killed"])?;
     // The client prints as it goes, perhaps while the shell kills.
     for line in ["apptest: call ended: -33", "apptest: next call: -33"] {
@@ -569,8 +588,11 @@ fn an_object_moves_into_a_process_and_its_callers_keep_working(
         &format!("{add} counter 3"),
         &["total 9011 (read back 9011), counter v3", "exited with 0"],
     )?;
-    start(machine, &format!("{add} add-until-fails &"))?;
-    machine.expect("apptest: adding until it fails", OUTPUT_TIMEOUT)?;
+    start_saying(
+        machine,
+        &format!("{add} add-until-fails &"),
+        &["apptest: adding until it fails"],
+    )?;
     let killed = expect(machine, &format!("kill {next}"), &["ended: killed"])?;
     if !killed.contains("apptest: add failed: -33") {
         machine.expect("apptest: add failed: -33", OUTPUT_TIMEOUT)?;
