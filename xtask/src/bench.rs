@@ -310,6 +310,9 @@ fn check_targets(results: &[Figure]) -> Result<()> {
     let Some(null_call) = value("cross-space null call") else {
         bail!("the cross-space call figures are missing");
     };
+    let Some(tcp_receive) = value(RECEIVE_FIGURE) else {
+        bail!("the network figures are missing");
+    };
     let targets = [
         Target {
             description: format!("interface call {interface} <= direct call {direct} + 3"),
@@ -380,6 +383,10 @@ fn check_targets(results: &[Figure]) -> Result<()> {
         Target {
             description: format!("FAT sequential read {fat_read} <= 400 instructions/KiB"),
             met: fat_read <= 400,
+        },
+        Target {
+            description: format!("TCP receive {tcp_receive} <= 2000 instructions/KiB"),
+            met: tcp_receive <= 2_000,
         },
     ];
     println!();

@@ -29,6 +29,7 @@ extern crate alloc;
 
 pub mod block;
 pub mod net;
+mod ring;
 mod transport;
 
 use core::alloc::Layout;

@@ -3,19 +3,21 @@
 //! without waiting for the device to take them, and the driver sleeps on
 //! the card's interrupt between the two ([`PostedTransport`]).
 //!
-//! The buffers the device holds live here, each owned by the slot of the
-//! queue token it went out with, so that no caller can touch a buffer the
-//! device may still write.
+//! Both queues are [`Ring`]s: each buffer is lent to the device for
+//! good, taken back and lent again frame after frame, and only a buffer
+//! the device has given back can be read or written. The card is brought
+//! up here too (features, MAC address, queues), since `virtio-drivers`'
+//! `VirtIONetRaw` sets up queues of its own.
 
-use alloc::boxed::Box;
-use alloc::vec;
 use alloc::vec::Vec;
 
+use bitflags::bitflags;
 use com::{Result, Status};
 use net_frames::Appended;
-use virtio_drivers::device::net::VirtIONetRaw;
+use virtio_drivers::transport::Transport;
 
-use crate::{PostedTransport, TesseraHal, status};
+use crate::PostedTransport;
+use crate::ring::{Buffers, Held, Ring};
 
 /// How many buffers each queue holds (receive and transmit alike).
 pub const QUEUE_SIZE: usize = 16;
@@ -34,72 +36,113 @@ pub const MIN_FRAME: usize = 14;
 /// payload, no checksum): what a buffer holds after the longest header.
 pub const MAX_FRAME: usize = 1514;
 
-/// One buffer a queue lends the device.
-type Buffer = Box<[u8]>;
+/// The queues of a network card (virtio 5.1.2).
+const RECEIVE_QUEUE: u16 = 0;
+const TRANSMIT_QUEUE: u16 = 1;
 
-/// A virtio network card, its receive buffers and its frames in flight.
+bitflags! {
+    /// The features the driver takes when the card offers them (virtio
+    /// 5.1.3, 6): its MAC address, the event index, the 1.0 interface.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    struct Features: u64 {
+        const MAC = 1 << 5;
+        const EVENT_INDEX = 1 << 29;
+        const VERSION_1 = 1 << 32;
+    }
+}
+
+/// The virtio header before each frame: 12 bytes with the 1.0 interface
+/// (`num_buffers` included), 10 without (virtio 5.1.6).
+const HEADER: usize = 12;
+const LEGACY_HEADER: usize = 10;
+
+/// A virtio network card, with a receive queue kept full and a transmit
+/// queue, each of [`QUEUE_SIZE`] buffers of its own ([`Ring`]).
 pub struct NetworkCard {
-    // Declared first, dropped first: the device lets go of the queues
-    // (and is reset) before the buffers below are freed.
-    device: VirtIONetRaw<TesseraHal, PostedTransport, QUEUE_SIZE>,
-    /// The buffer lent to the device under each receive token, and
-    /// where in it the part lent starts.
-    receiving: [Option<(Buffer, usize)>; QUEUE_SIZE],
-    /// The buffer in flight under each transmit token, and the length
-    /// of it that went out (virtio header and frame).
-    sending: [Option<(Buffer, usize)>; QUEUE_SIZE],
-    /// Transmit buffers not in flight, for the next frames: all of them
-    /// are made with the card, so traffic never moves the heap.
-    spare: Vec<Buffer>,
+    transport: PostedTransport,
+    receiving: Ring<QUEUE_SIZE>,
+    sending: Ring<QUEUE_SIZE>,
+    /// Transmit buffers not in flight, for the next frames.
+    spare: Vec<Held>,
     /// A frame was refused for want of a transmit buffer: the client
     /// wants to hear when one comes back.
     starved: bool,
     /// The length of the virtio header before each frame.
     header: usize,
+    mac: [u8; 6],
     /// A frame taken from the device that did not follow on
     /// ([`NetworkCard::receive_following`]): the next one received.
-    held: Option<Received>,
+    held: Option<Held>,
 }
 
-/// A frame the device received, in the buffer it was lent.
-struct Received {
-    buffer: Buffer,
-    /// Where the frame lies in `buffer`.
-    frame: core::ops::Range<usize>,
+impl Drop for NetworkCard {
+    fn drop(&mut self) {
+        // The device lets go of the queues before their memory is freed
+        // (the transport resets it as it drops, after).
+        self.transport.queue_unset(RECEIVE_QUEUE);
+        self.transport.queue_unset(TRANSMIT_QUEUE);
+    }
 }
 
-impl Received {
-    fn frame(&self) -> Option<&[u8]> {
-        self.buffer.get(self.frame.clone())
+/// Where the part lent of each buffer starts, so that the frame after a
+/// virtio header of `header` bytes lands [`FRAME_ALIGNMENT`] bytes past
+/// an 8-byte boundary (buffers start on one).
+fn placed(header: usize) -> Buffers {
+    Buffers {
+        stride: BUFFER_SIZE,
+        lent_at: (FRAME_ALIGNMENT + 8 - header % 8) % 8,
     }
 }
 
 impl NetworkCard {
     /// Brings the card up over `transport` and fills its receive queue.
-    pub fn new(transport: PostedTransport) -> Result<NetworkCard> {
-        let device = VirtIONetRaw::new(transport).map_err(status)?;
-        let header = device
-            .fill_buffer_header(&mut [0; MIN_FRAME])
-            .map_err(status)?;
+    pub fn new(mut transport: PostedTransport) -> Result<NetworkCard> {
+        let features = transport.begin_init(Features::all());
+        if !features.contains(Features::MAC) {
+            return Err(Status::NOT_SUPPORTED);
+        }
+        let mac = transport
+            .read_config_space::<[u8; 6]>(0)
+            .map_err(crate::status)?;
+        let header = if features.contains(Features::VERSION_1) {
+            HEADER
+        } else {
+            LEGACY_HEADER
+        };
+        let event_index = features.contains(Features::EVENT_INDEX);
+        let layout = placed(header);
+        let (receiving, to_receive) =
+            Ring::new(&mut transport, RECEIVE_QUEUE, layout, true, event_index)?;
+        let sending = Ring::new(&mut transport, TRANSMIT_QUEUE, layout, false, event_index);
+        let (sending, spare) = match sending {
+            Ok(ring) => ring,
+            Err(error) => {
+                // The device lets go of the receive queue before it drops.
+                transport.queue_unset(RECEIVE_QUEUE);
+                return Err(error);
+            }
+        };
+        transport.finish_init();
         let mut card = NetworkCard {
-            device,
-            receiving: [const { None }; QUEUE_SIZE],
-            sending: [const { None }; QUEUE_SIZE],
-            spare: Vec::with_capacity(QUEUE_SIZE),
+            transport,
+            receiving,
+            sending,
+            spare,
             starved: false,
             header,
+            mac,
             held: None,
         };
-        for _ in 0..QUEUE_SIZE {
-            card.lend_receive_buffer(vec![0; BUFFER_SIZE].into_boxed_slice())?;
-            card.spare.push(vec![0; BUFFER_SIZE].into_boxed_slice());
+        for buffer in to_receive {
+            card.receiving
+                .lend(&mut card.transport, buffer, BUFFER_SIZE);
         }
         Ok(card)
     }
 
     /// The card's MAC address.
     pub fn mac_address(&self) -> [u8; 6] {
-        self.device.mac_address()
+        self.mac
     }
 
     /// Copies the oldest frame the card received into `buffer` and gives
@@ -114,10 +157,11 @@ impl NetworkCard {
         let Some(received) = self.take_received()? else {
             return Ok(None);
         };
-        let copied = received.frame().ok_or(Status::FAILED).and_then(|frame| {
+        let copied = self.frame(&received).and_then(|frame| {
             net_frames::copy_and_sum(buffer, frame).ok_or(Status::INVALID_ARGUMENT)
         });
-        self.lend_receive_buffer(received.buffer)?;
+        self.receiving
+            .lend(&mut self.transport, received, BUFFER_SIZE);
         copied.map(Some)
     }
 
@@ -135,7 +179,7 @@ impl NetworkCard {
         };
         let mut appended = 0;
         while let Some(received) = self.take_received()? {
-            let frame = received.frame().ok_or(Status::FAILED)?;
+            let frame = self.frame(&received)?;
             let rest = room.get_mut(appended..).unwrap_or_default();
             match net_frames::append_following(headers, &mut segment, length, frame, rest) {
                 Appended::Data(data) => {
@@ -148,41 +192,27 @@ impl NetworkCard {
                     break;
                 }
             }
-            self.lend_receive_buffer(received.buffer)?;
+            self.receiving
+                .lend(&mut self.transport, received, BUFFER_SIZE);
         }
         Ok(appended)
     }
 
+    /// The frame in a buffer received: past its virtio header.
+    fn frame<'a>(&'a self, received: &'a Held) -> Result<&'a [u8]> {
+        self.receiving
+            .bytes(received)
+            .get(self.header..)
+            .ok_or(Status::FAILED)
+    }
+
     /// The frame held back by [`NetworkCard::receive_following`], else
-    /// the oldest the device has received (its buffer taken back from the
-    /// device), else `None`.
-    fn take_received(&mut self) -> Result<Option<Received>> {
+    /// the oldest the device has received, else `None`.
+    fn take_received(&mut self) -> Result<Option<Held>> {
         if let Some(held) = self.held.take() {
             return Ok(Some(held));
         }
-        let Some(token) = self.device.poll_receive() else {
-            return Ok(None);
-        };
-        let (mut buffer, start) = self
-            .receiving
-            .get_mut(usize::from(token))
-            .and_then(Option::take)
-            .ok_or(Status::FAILED)?;
-        let lent = buffer.get_mut(start..).ok_or(Status::FAILED)?;
-        // SAFETY: `lent` is the part of the buffer that went out under
-        // `token` (each slot holds the buffer of its token and where the
-        // part lent starts), untouched since.
-        let received = unsafe { self.device.receive_complete(token, lent) };
-        match received {
-            Ok((header, length)) => Ok(Some(Received {
-                buffer,
-                frame: start + header..start + header + length,
-            })),
-            Err(error) => {
-                self.lend_receive_buffer(buffer)?;
-                Err(status(error))
-            }
-        }
+        self.receiving.take()
     }
 
     /// Hands `frame` (an Ethernet frame without its checksum, of
@@ -193,32 +223,23 @@ impl NetworkCard {
             return Err(Status::INVALID_ARGUMENT);
         }
         self.reclaim_sent()?;
-        // The queue is asked first: a buffer taken when it had no room
-        // would be dropped, and the card would have one fewer for good.
-        let room = self.device.can_send();
-        let Some(mut buffer) = self.spare.pop_if(|_| room) else {
+        let Some(mut buffer) = self.spare.pop() else {
             self.starved = true;
             return Err(Status::RETRY);
         };
-        let header = self
-            .device
-            .fill_buffer_header(&mut buffer)
-            .map_err(status)?;
-        let end = header + frame.len();
-        buffer
-            .get_mut(header..end)
-            .ok_or(Status::INVALID_ARGUMENT)?
-            .copy_from_slice(frame);
-        let outgoing = buffer.get(..end).ok_or(Status::FAILED)?;
-        // SAFETY: the buffer is kept in `sending` under its token, and
-        // neither read nor written, until the device gives it back
-        // (`reclaim_sent`); dropping the card resets the device first.
-        let token = unsafe { self.device.transmit_begin(outgoing) }.map_err(status)?;
-        let slot = self
+        // The virtio header before the frame stays all zeros (no offload
+        // asked for), as the buffer was made.
+        let end = self.header + frame.len();
+        let copied = self
             .sending
-            .get_mut(usize::from(token))
-            .ok_or(Status::FAILED)?;
-        *slot = Some((buffer, end));
+            .bytes_mut(&mut buffer)
+            .get_mut(self.header..end)
+            .map(|room| room.copy_from_slice(frame));
+        if copied.is_none() {
+            self.spare.push(buffer);
+            return Err(Status::INVALID_ARGUMENT);
+        }
+        self.sending.lend(&mut self.transport, buffer, end);
         Ok(())
     }
 
@@ -229,51 +250,23 @@ impl NetworkCard {
     pub fn has_work(&mut self) -> Result<bool> {
         let reclaimed = self.reclaim_sent()?;
         let room_again = reclaimed > 0 && core::mem::take(&mut self.starved);
-        Ok(room_again || self.held.is_some() || self.device.poll_receive().is_some())
+        Ok(room_again || self.held.is_some() || self.receiving.has_used())
     }
 
     /// Acknowledges the card's interrupt, before looking for work and
     /// sleeping again (so an interrupt raised after this is not lost).
     pub fn ack_interrupt(&mut self) {
-        self.device.ack_interrupt();
+        self.transport.ack_interrupt();
     }
 
     /// Takes back the buffers of every frame the device has sent: how
     /// many.
     fn reclaim_sent(&mut self) -> Result<usize> {
         let mut reclaimed = 0;
-        while let Some(token) = self.device.poll_transmit() {
-            let (buffer, length) = self
-                .sending
-                .get_mut(usize::from(token))
-                .and_then(Option::take)
-                .ok_or(Status::FAILED)?;
-            let sent = buffer.get(..length).ok_or(Status::FAILED)?;
-            // SAFETY: `sent` is the part of `buffer` that went out under
-            // `token` (the slot of its token), untouched since.
-            unsafe { self.device.transmit_complete(token, sent) }.map_err(status)?;
+        while let Some(buffer) = self.sending.take()? {
             self.spare.push(buffer);
             reclaimed += 1;
         }
         Ok(reclaimed)
-    }
-
-    /// Lends `buffer` to the device's receive queue, from where the
-    /// frame after the virtio header lands [`FRAME_ALIGNMENT`] bytes past
-    /// an 8-byte boundary.
-    fn lend_receive_buffer(&mut self, mut buffer: Buffer) -> Result<()> {
-        let frame_at = buffer.as_ptr().addr() + self.header;
-        let start = (FRAME_ALIGNMENT + 8 - frame_at % 8) % 8;
-        let lent = buffer.get_mut(start..).ok_or(Status::FAILED)?;
-        // SAFETY: the buffer is kept in `receiving` under its token, and
-        // neither read nor written, until the device gives it back
-        // (`receive`); dropping the card resets the device first.
-        let token = unsafe { self.device.receive_begin(lent) }.map_err(status)?;
-        let slot = self
-            .receiving
-            .get_mut(usize::from(token))
-            .ok_or(Status::FAILED)?;
-        *slot = Some((buffer, start));
-        Ok(())
     }
 }

@@ -1,0 +1,338 @@
+//! A split virtqueue (virtio 1.x, 2.7) in which each descriptor lends the
+//! device one buffer of its own, for good: a network card's receive queue,
+//! whose buffers go back to the device frame after frame, and its transmit
+//! queue, whose buffers take frame after frame.
+//!
+//! `virtio-drivers`' `VirtQueue` is general — chains of the caller's
+//! buffers, made and unmade on every request — and that generality cost
+//! some 250 instructions a frame (docs/network.md, "Figures"). Here a
+//! descriptor never changes but for its length, so lending a buffer back
+//! is one entry in the available ring, and taking one is one entry of the
+//! used ring: a few dozen instructions.
+//!
+//! Which buffers the driver holds is in the types: [`Ring::take`] gives a
+//! [`Held`] buffer (one the device has finished with), the only way to
+//! read or write a buffer's bytes, and [`Ring::lend`] takes it back.
+
+use alloc::vec::Vec;
+use core::ptr::NonNull;
+use core::sync::atomic::{Ordering, fence};
+
+use com::{Result, Status};
+use virtio_drivers::transport::Transport;
+use virtio_drivers::{BufferDirection, Hal, PAGE_SIZE, PhysAddr};
+
+use crate::TesseraHal;
+
+/// A descriptor, as the device reads it.
+#[repr(C)]
+struct Descriptor {
+    address: u64,
+    length: u32,
+    flags: u16,
+    next: u16,
+}
+
+/// A descriptor's flag: the device writes the buffer (else reads it).
+const DEVICE_WRITES: u16 = 2;
+/// The used ring's flag that asks for no doorbell (likewise).
+const NO_NOTIFY: u16 = 1;
+
+/// The available ring (the driver's area).
+#[repr(C)]
+struct Available<const SIZE: usize> {
+    flags: u16,
+    index: u16,
+    ring: [u16; SIZE],
+    used_event: u16,
+}
+
+/// An entry of the used ring: which buffer, and how many bytes the device
+/// wrote into it.
+#[repr(C)]
+struct UsedEntry {
+    id: u32,
+    length: u32,
+}
+
+/// The used ring (the device's area).
+#[repr(C)]
+struct Used<const SIZE: usize> {
+    flags: u16,
+    index: u16,
+    ring: [UsedEntry; SIZE],
+    avail_event: u16,
+}
+
+/// A block of DMA memory, freed when dropped.
+struct Block {
+    address: PhysAddr,
+    memory: NonNull<u8>,
+    pages: usize,
+}
+
+impl Block {
+    fn new(bytes: usize) -> Result<Block> {
+        let pages = bytes.div_ceil(PAGE_SIZE);
+        let (address, memory) = TesseraHal::dma_alloc(pages, BufferDirection::Both);
+        if address == 0 {
+            return Err(Status::OUT_OF_MEMORY);
+        }
+        Ok(Block {
+            address,
+            memory,
+            pages,
+        })
+    }
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        // SAFETY: the block came from `dma_alloc` with these pages, once,
+        // and the device has let go of it (the ring's owner unsets the
+        // queue, or resets the device, before the ring drops).
+        unsafe { TesseraHal::dma_dealloc(self.address, self.memory, self.pages) };
+    }
+}
+
+/// A buffer of a [`Ring`] that the device is not using: taken back from it
+/// (with the length it wrote), or not lent yet.
+pub struct Held {
+    id: u16,
+    length: u32,
+}
+
+/// How the buffers of a ring lie: `count` of `stride` bytes each, the
+/// part lent to the device starting `lent_at` bytes in.
+#[derive(Clone, Copy)]
+pub struct Buffers {
+    pub stride: usize,
+    pub lent_at: usize,
+}
+
+/// A virtqueue of `SIZE` descriptors, each lending one buffer for good.
+pub struct Ring<const SIZE: usize> {
+    queue: u16,
+    /// The descriptor table, then the available ring, then (on the next
+    /// page, as the legacy interface wants) the used ring.
+    rings: Block,
+    used_at: usize,
+    buffers: Block,
+    layout: Buffers,
+    /// The next index of the available ring to fill, and of the used ring
+    /// to read.
+    next_available: u16,
+    next_used: u16,
+    /// Which buffers the device has.
+    lent: [bool; SIZE],
+    event_index: bool,
+}
+
+// SAFETY: the ring's memory is its own (two DMA blocks nothing else
+// points at but the device), and every access goes through `&self` or
+// `&mut self`, so moving it to another thread or sharing it behind a lock
+// races with nothing.
+unsafe impl<const SIZE: usize> Send for Ring<SIZE> {}
+// SAFETY: as above; `&self` methods only read.
+unsafe impl<const SIZE: usize> Sync for Ring<SIZE> {}
+
+impl<const SIZE: usize> Ring<SIZE> {
+    /// Sets up queue `queue` of the device behind `transport` (before its
+    /// initialisation finishes) with `SIZE` buffers laid out as `layout`,
+    /// which the device writes when `device_writes` (else reads); with
+    /// `event_index`, as negotiated. Returns the ring and all its buffers,
+    /// none lent yet.
+    pub fn new<T: Transport>(
+        transport: &mut T,
+        queue: u16,
+        layout: Buffers,
+        device_writes: bool,
+        event_index: bool,
+    ) -> Result<(Ring<SIZE>, Vec<Held>)> {
+        let size = u16::try_from(SIZE).map_err(|_| Status::INVALID_ARGUMENT)?;
+        if !SIZE.is_power_of_two()
+            || transport.queue_used(queue)
+            || transport.max_queue_size(queue) < u32::from(size)
+            || layout.lent_at >= layout.stride
+        {
+            return Err(Status::INVALID_ARGUMENT);
+        }
+        let driver_area = size_of::<Descriptor>() * SIZE;
+        let used_at = (driver_area + size_of::<Available<SIZE>>()).next_multiple_of(PAGE_SIZE);
+        let rings = Block::new(used_at + size_of::<Used<SIZE>>())?;
+        let buffers = Block::new(layout.stride * SIZE)?;
+        let ring = Ring {
+            queue,
+            rings,
+            used_at,
+            buffers,
+            layout,
+            next_available: 0,
+            next_used: 0,
+            lent: [false; SIZE],
+            event_index,
+        };
+        let flags = if device_writes { DEVICE_WRITES } else { 0 };
+        for id in 0..SIZE {
+            let at = id * layout.stride + layout.lent_at;
+            let descriptor = Descriptor {
+                address: ring.buffers.address + at as u64,
+                length: ring.lent_length(),
+                flags,
+                next: 0,
+            };
+            // SAFETY: descriptor `id` lies in the ring's block, which the
+            // device does not read before the queue is set below.
+            unsafe { ring.descriptor(id).write_volatile(descriptor) };
+        }
+        let base = ring.rings.address;
+        transport.queue_set(
+            queue,
+            u32::from(size),
+            base,
+            base + driver_area as u64,
+            base + used_at as u64,
+        );
+        let held = (0..size).map(|id| Held { id, length: 0 }).collect();
+        Ok((ring, held))
+    }
+
+    /// The length of the part of each buffer lent to the device.
+    fn lent_length(&self) -> u32 {
+        u32::try_from(self.layout.stride - self.layout.lent_at).unwrap_or(0)
+    }
+
+    fn descriptor(&self, id: usize) -> *mut Descriptor {
+        self.rings
+            .memory
+            .as_ptr()
+            .cast::<Descriptor>()
+            .wrapping_add(id % SIZE)
+    }
+
+    fn available(&self) -> *mut Available<SIZE> {
+        let driver_area = size_of::<Descriptor>() * SIZE;
+        self.rings.memory.as_ptr().wrapping_add(driver_area).cast()
+    }
+
+    fn used(&self) -> *mut Used<SIZE> {
+        self.rings.memory.as_ptr().wrapping_add(self.used_at).cast()
+    }
+
+    /// Whether the device has given a buffer back.
+    pub fn has_used(&self) -> bool {
+        // SAFETY: the used ring's index lies in the ring's block; the
+        // device writes it, so it is read as it is now (volatile).
+        let index = unsafe { (&raw const (*self.used()).index).read_volatile() };
+        index != self.next_used
+    }
+
+    /// The next buffer the device has given back, with the bytes it wrote
+    /// (for a buffer it reads, what it was lent), or `None`. `FAILED` when
+    /// the device names a buffer it was not lent.
+    pub fn take(&mut self) -> Result<Option<Held>> {
+        if !self.has_used() {
+            return Ok(None);
+        }
+        // The entry is read only after its index was (the device wrote
+        // the entry first).
+        fence(Ordering::Acquire);
+        let slot = usize::from(self.next_used) % SIZE;
+        // SAFETY: entry `slot` of the used ring lies in the ring's block,
+        // and the device wrote it before the index that says so.
+        let entry = unsafe { (&raw const (*self.used()).ring[slot]).read_volatile() };
+        self.next_used = self.next_used.wrapping_add(1);
+        if self.event_index {
+            // Interrupt again once the device gives the next one back.
+            // SAFETY: the field lies in the ring's block; the device
+            // reads it.
+            unsafe { (&raw mut (*self.available()).used_event).write_volatile(self.next_used) };
+        }
+        let id = usize::try_from(entry.id).unwrap_or(usize::MAX);
+        let Some(lent) = self.lent.get_mut(id).filter(|lent| **lent) else {
+            return Err(Status::FAILED);
+        };
+        *lent = false;
+        Ok(Some(Held {
+            id: u16::try_from(id).map_err(|_| Status::FAILED)?,
+            length: entry.length.min(self.lent_length()),
+        }))
+    }
+
+    /// The bytes of a held buffer the device wrote (for a buffer it
+    /// reads, those it was lent).
+    pub fn bytes(&self, held: &Held) -> &[u8] {
+        let at = usize::from(held.id) * self.layout.stride + self.layout.lent_at;
+        // SAFETY: buffer `held.id` lies in the buffers' block, `length` is
+        // at most its part lent, and the device does not touch it while
+        // it is held (a `Held` exists only between `take` and `lend`).
+        unsafe {
+            core::slice::from_raw_parts(
+                self.buffers.memory.as_ptr().wrapping_add(at),
+                held.length as usize,
+            )
+        }
+    }
+
+    /// The whole part lent of a held buffer, to write.
+    pub fn bytes_mut(&mut self, held: &mut Held) -> &mut [u8] {
+        let at = usize::from(held.id) * self.layout.stride + self.layout.lent_at;
+        // SAFETY: as in `bytes`; `&mut Held` and `&mut self` make this the
+        // only reference to the buffer.
+        unsafe {
+            core::slice::from_raw_parts_mut(
+                self.buffers.memory.as_ptr().wrapping_add(at),
+                self.lent_length() as usize,
+            )
+        }
+    }
+
+    /// Lends a held buffer to the device again, its first `length` bytes
+    /// (the device writes at most its whole part lent, whatever `length`
+    /// says, for a ring it writes), and rings the doorbell if the device
+    /// asks for it.
+    pub fn lend<T: Transport>(&mut self, transport: &mut T, held: Held, length: usize) {
+        let id = usize::from(held.id);
+        let length = u32::try_from(length)
+            .unwrap_or(u32::MAX)
+            .min(self.lent_length());
+        let slot = usize::from(self.next_available) % SIZE;
+        // SAFETY: descriptor `id` and slot `slot` lie in the ring's block;
+        // the device reads neither until the index below says so.
+        unsafe {
+            (&raw mut (*self.descriptor(id)).length).write_volatile(length);
+            (&raw mut (*self.available()).ring[slot]).write_volatile(held.id);
+        }
+        if let Some(lent) = self.lent.get_mut(id) {
+            *lent = true;
+        }
+        let before = self.next_available;
+        self.next_available = before.wrapping_add(1);
+        // The entry before its index; the index before the doorbell's
+        // check (a full fence: the device's suppression is read after).
+        fence(Ordering::SeqCst);
+        // SAFETY: the index lies in the ring's block; the device reads it.
+        unsafe { (&raw mut (*self.available()).index).write_volatile(self.next_available) };
+        fence(Ordering::SeqCst);
+        if self.wants_doorbell(before) {
+            transport.notify(self.queue);
+        }
+    }
+
+    /// Whether the device asked to hear of buffers lent after index
+    /// `before` (virtio 2.7.10: its event index, else its flag).
+    fn wants_doorbell(&self, before: u16) -> bool {
+        let used = self.used();
+        if self.event_index {
+            // SAFETY: the field lies in the ring's block; the device
+            // writes it.
+            let event = unsafe { (&raw const (*used).avail_event).read_volatile() };
+            let now = self.next_available;
+            now.wrapping_sub(event).wrapping_sub(1) < now.wrapping_sub(before)
+        } else {
+            // SAFETY: as above.
+            let flags = unsafe { (&raw const (*used).flags).read_volatile() };
+            flags & NO_NOTIFY == 0
+        }
+    }
+}
