@@ -336,3 +336,201 @@ impl<const SIZE: usize> Ring<SIZE> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use virtio_drivers::transport::{DeviceStatus, DeviceType, InterruptStatus};
+    use zerocopy::{FromBytes, Immutable, IntoBytes};
+
+    /// A transport that records what the driver tells the device: where
+    /// the queue lies, and each doorbell.
+    #[derive(Default)]
+    struct Device {
+        descriptors: PhysAddr,
+        driver_area: PhysAddr,
+        device_area: PhysAddr,
+        doorbells: usize,
+    }
+
+    impl Transport for Device {
+        fn device_type(&self) -> DeviceType {
+            DeviceType::Network
+        }
+        fn read_device_features(&mut self) -> u64 {
+            0
+        }
+        fn write_driver_features(&mut self, _: u64) {}
+        fn max_queue_size(&mut self, _: u16) -> u32 {
+            256
+        }
+        fn notify(&mut self, _: u16) {
+            self.doorbells += 1;
+        }
+        fn get_status(&self) -> DeviceStatus {
+            DeviceStatus::empty()
+        }
+        fn set_status(&mut self, _: DeviceStatus) {}
+        fn set_guest_page_size(&mut self, _: u32) {}
+        fn requires_legacy_layout(&self) -> bool {
+            true
+        }
+        fn queue_set(
+            &mut self,
+            _: u16,
+            _: u32,
+            descriptors: PhysAddr,
+            driver_area: PhysAddr,
+            device_area: PhysAddr,
+        ) {
+            self.descriptors = descriptors;
+            self.driver_area = driver_area;
+            self.device_area = device_area;
+        }
+        fn queue_unset(&mut self, _: u16) {}
+        fn queue_used(&mut self, _: u16) -> bool {
+            false
+        }
+        fn ack_interrupt(&mut self) -> InterruptStatus {
+            InterruptStatus::empty()
+        }
+        fn read_config_generation(&self) -> u32 {
+            0
+        }
+        fn read_config_space<T: FromBytes + IntoBytes>(
+            &self,
+            _: usize,
+        ) -> virtio_drivers::Result<T> {
+            Err(virtio_drivers::Error::Unsupported)
+        }
+        fn write_config_space<T: IntoBytes + Immutable>(
+            &mut self,
+            _: usize,
+            _: T,
+        ) -> virtio_drivers::Result<()> {
+            Err(virtio_drivers::Error::Unsupported)
+        }
+    }
+
+    const SIZE: usize = 4;
+    /// `SIZE` as the rings' indices count.
+    const SIZE_16: u16 = 4;
+    const LAYOUT: Buffers = Buffers {
+        stride: 64,
+        lent_at: 6,
+    };
+
+    impl Device {
+        fn descriptor(&self, id: usize) -> Descriptor {
+            let table = self.descriptors as *const Descriptor;
+            // SAFETY: the table the ring set, of SIZE descriptors.
+            unsafe { table.add(id).read_volatile() }
+        }
+        fn available(&self) -> &Available<SIZE> {
+            // SAFETY: the ring's available ring, where it said it is.
+            unsafe { &*(self.driver_area as *const Available<SIZE>) }
+        }
+        fn used(&mut self) -> &mut Used<SIZE> {
+            // SAFETY: the ring's used ring, where it said it is; the
+            // test plays the device, the one writer.
+            unsafe { &mut *(self.device_area as *mut Used<SIZE>) }
+        }
+        /// Fills buffer `id` with `bytes` and gives it back.
+        fn give_back(&mut self, id: u32, bytes: &[u8]) {
+            let address = self.descriptor(id as usize % SIZE).address as *mut u8;
+            // SAFETY: the buffer the descriptor lends, long enough.
+            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), address, bytes.len()) };
+            self.give_back_entry(id, u32::try_from(bytes.len()).expect("a short frame"));
+        }
+        fn give_back_entry(&mut self, id: u32, length: u32) {
+            let used = self.used();
+            let slot = usize::from(used.index) % SIZE;
+            used.ring[slot] = UsedEntry { id, length };
+            used.index = used.index.wrapping_add(1);
+        }
+    }
+
+    fn lent_ring(event_index: bool) -> (Device, Ring<SIZE>) {
+        let mut device = Device::default();
+        let (mut ring, held) =
+            Ring::<SIZE>::new(&mut device, 0, LAYOUT, true, event_index).expect("a ring");
+        assert_eq!(held.len(), SIZE);
+        for buffer in held {
+            ring.lend(&mut device, buffer, usize::MAX);
+        }
+        (device, ring)
+    }
+
+    #[test]
+    fn each_descriptor_lends_its_own_buffer_and_the_device_gets_them_all() {
+        let (device, _ring) = lent_ring(false);
+        let first = device.descriptor(0).address;
+        for id in 0..SIZE_16 {
+            let descriptor = device.descriptor(usize::from(id));
+            let offset = usize::from(id) * LAYOUT.stride;
+            assert_eq!(descriptor.address, first + offset as u64);
+            assert_eq!(descriptor.length as usize, LAYOUT.stride - LAYOUT.lent_at);
+            assert_eq!(descriptor.flags, DEVICE_WRITES);
+            assert_eq!(device.available().ring[usize::from(id)], id);
+        }
+        assert_eq!(first % 8, LAYOUT.lent_at as u64);
+        assert_eq!(device.available().index, SIZE_16);
+        assert_eq!(device.device_area % PAGE_SIZE as u64, 0);
+    }
+
+    #[test]
+    fn a_buffer_given_back_is_read_with_its_length_then_lent_again() {
+        let (mut device, mut ring) = lent_ring(false);
+        assert!(ring.take().expect("no error").is_none());
+        device.give_back(2, b"a frame");
+        let held = ring.take().expect("no error").expect("a buffer");
+        assert_eq!(ring.bytes(&held), b"a frame");
+        assert!(!ring.has_used());
+        ring.lend(&mut device, held, usize::MAX);
+        assert_eq!(device.available().ring[SIZE % SIZE], 2);
+        assert_eq!(device.available().index, SIZE_16 + 1);
+    }
+
+    #[test]
+    fn the_device_cannot_name_a_buffer_it_does_not_have_or_overrun_one() {
+        let (mut device, mut ring) = lent_ring(false);
+        device.give_back(1, b"once");
+        let held = ring.take().expect("no error").expect("a buffer");
+        // The same buffer again while the driver holds it, then one that
+        // does not exist: neither becomes a second way to its bytes.
+        device.give_back_entry(1, 4);
+        device.give_back_entry(9, 4);
+        assert_eq!(ring.take().err(), Some(Status::FAILED));
+        assert_eq!(ring.take().err(), Some(Status::FAILED));
+        ring.lend(&mut device, held, usize::MAX);
+        // A length past the buffer is cut to the part lent.
+        device.give_back_entry(1, u32::MAX);
+        let held = ring.take().expect("no error").expect("a buffer");
+        assert_eq!(ring.bytes(&held).len(), LAYOUT.stride - LAYOUT.lent_at);
+    }
+
+    #[test]
+    fn the_doorbell_rings_only_when_the_device_asks() {
+        let (mut device, mut ring) = lent_ring(false);
+        assert_eq!(device.doorbells, SIZE);
+        device.used().flags = NO_NOTIFY;
+        device.give_back(0, b"x");
+        let held = ring.take().expect("no error").expect("a buffer");
+        ring.lend(&mut device, held, usize::MAX);
+        assert_eq!(device.doorbells, SIZE);
+        // With the event index: only the buffer lent at the index the
+        // device named rings it.
+        let (mut device, mut ring) = lent_ring(true);
+        let rung = device.doorbells;
+        device.used().avail_event = SIZE_16 + 1;
+        for lent_at in [SIZE, SIZE + 1] {
+            device.give_back(0, b"x");
+            let held = ring.take().expect("no error").expect("a buffer");
+            ring.lend(&mut device, held, usize::MAX);
+            let expected = rung + usize::from(lent_at == SIZE + 1);
+            assert_eq!(device.doorbells, expected, "lent at {lent_at}");
+        }
+        // And taking a buffer asks the device to interrupt for the next.
+        assert_eq!(device.available().used_event, 2);
+    }
+}
