@@ -29,7 +29,7 @@
 //! arrives on the caller's own thread, moved into this process's space
 //! and started at [`dispatch_entry`] on a call stack of its own.
 //!
-//! Depends on `com`, `interfaces`, `sync` and `linked_list_allocator`;
+//! Depends on `com` (the heap's sleeping lock, too), `interfaces` and `linked_list_allocator`;
 //! applications (`apptest`) use it.
 
 #![no_std]
