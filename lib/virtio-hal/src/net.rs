@@ -179,7 +179,13 @@ impl NetworkCard {
         };
         let mut appended = 0;
         while let Some(received) = self.take_received()? {
-            let frame = self.frame(&received)?;
+            let Ok(frame) = self.frame(&received) else {
+                // Shorter than its virtio header: no frame, but the
+                // buffer goes back all the same.
+                self.receiving
+                    .lend(&mut self.transport, received, BUFFER_SIZE);
+                continue;
+            };
             let rest = room.get_mut(appended..).unwrap_or_default();
             match net_frames::append_following(headers, &mut segment, length, frame, rest) {
                 Appended::Data(data) => {
