@@ -28,6 +28,7 @@ pub const TARGETS: &[&str] = &[
     "marshal",
     "http",
     "frames",
+    "ring",
 ];
 
 /// The cargo-fuzz `cargo xtask` installs when it is missing.

@@ -28,8 +28,10 @@
 extern crate alloc;
 
 pub mod block;
+#[cfg(any(test, feature = "fake-device"))]
+pub mod fake_device;
 pub mod net;
-mod ring;
+pub mod ring;
 mod transport;
 
 use core::alloc::Layout;

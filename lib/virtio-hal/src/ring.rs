@@ -26,42 +26,42 @@ use crate::TesseraHal;
 
 /// A descriptor, as the device reads it.
 #[repr(C)]
-struct Descriptor {
-    address: u64,
-    length: u32,
-    flags: u16,
+pub(crate) struct Descriptor {
+    pub(crate) address: u64,
+    pub(crate) length: u32,
+    pub(crate) flags: u16,
     next: u16,
 }
 
 /// A descriptor's flag: the device writes the buffer (else reads it).
-const DEVICE_WRITES: u16 = 2;
+pub(crate) const DEVICE_WRITES: u16 = 2;
 /// The used ring's flag that asks for no doorbell (likewise).
-const NO_NOTIFY: u16 = 1;
+pub(crate) const NO_NOTIFY: u16 = 1;
 
 /// The available ring (the driver's area).
 #[repr(C)]
-struct Available<const SIZE: usize> {
+pub(crate) struct Available<const SIZE: usize> {
     flags: u16,
-    index: u16,
-    ring: [u16; SIZE],
-    used_event: u16,
+    pub(crate) index: u16,
+    pub(crate) ring: [u16; SIZE],
+    pub(crate) used_event: u16,
 }
 
 /// An entry of the used ring: which buffer, and how many bytes the device
 /// wrote into it.
 #[repr(C)]
-struct UsedEntry {
-    id: u32,
-    length: u32,
+pub(crate) struct UsedEntry {
+    pub(crate) id: u32,
+    pub(crate) length: u32,
 }
 
 /// The used ring (the device's area).
 #[repr(C)]
-struct Used<const SIZE: usize> {
-    flags: u16,
-    index: u16,
-    ring: [UsedEntry; SIZE],
-    avail_event: u16,
+pub(crate) struct Used<const SIZE: usize> {
+    pub(crate) flags: u16,
+    pub(crate) index: u16,
+    pub(crate) ring: [UsedEntry; SIZE],
+    pub(crate) avail_event: u16,
 }
 
 /// A block of DMA memory, freed when dropped.
@@ -102,11 +102,12 @@ pub struct Held {
     length: u32,
 }
 
-/// How the buffers of a ring lie: `count` of `stride` bytes each, the
-/// part lent to the device starting `lent_at` bytes in.
+/// How the buffers of a ring lie, one after another.
 #[derive(Clone, Copy)]
 pub struct Buffers {
+    /// The bytes of each buffer.
     pub stride: usize,
+    /// Where in each buffer the part lent to the device starts.
     pub lent_at: usize,
 }
 
@@ -340,77 +341,9 @@ impl<const SIZE: usize> Ring<SIZE> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use virtio_drivers::transport::{DeviceStatus, DeviceType, InterruptStatus};
-    use zerocopy::{FromBytes, Immutable, IntoBytes};
+    use crate::fake_device::FakeDevice;
 
-    /// A transport that records what the driver tells the device: where
-    /// the queue lies, and each doorbell.
-    #[derive(Default)]
-    struct Device {
-        descriptors: PhysAddr,
-        driver_area: PhysAddr,
-        device_area: PhysAddr,
-        doorbells: usize,
-    }
-
-    impl Transport for Device {
-        fn device_type(&self) -> DeviceType {
-            DeviceType::Network
-        }
-        fn read_device_features(&mut self) -> u64 {
-            0
-        }
-        fn write_driver_features(&mut self, _: u64) {}
-        fn max_queue_size(&mut self, _: u16) -> u32 {
-            256
-        }
-        fn notify(&mut self, _: u16) {
-            self.doorbells += 1;
-        }
-        fn get_status(&self) -> DeviceStatus {
-            DeviceStatus::empty()
-        }
-        fn set_status(&mut self, _: DeviceStatus) {}
-        fn set_guest_page_size(&mut self, _: u32) {}
-        fn requires_legacy_layout(&self) -> bool {
-            true
-        }
-        fn queue_set(
-            &mut self,
-            _: u16,
-            _: u32,
-            descriptors: PhysAddr,
-            driver_area: PhysAddr,
-            device_area: PhysAddr,
-        ) {
-            self.descriptors = descriptors;
-            self.driver_area = driver_area;
-            self.device_area = device_area;
-        }
-        fn queue_unset(&mut self, _: u16) {}
-        fn queue_used(&mut self, _: u16) -> bool {
-            false
-        }
-        fn ack_interrupt(&mut self) -> InterruptStatus {
-            InterruptStatus::empty()
-        }
-        fn read_config_generation(&self) -> u32 {
-            0
-        }
-        fn read_config_space<T: FromBytes + IntoBytes>(
-            &self,
-            _: usize,
-        ) -> virtio_drivers::Result<T> {
-            Err(virtio_drivers::Error::Unsupported)
-        }
-        fn write_config_space<T: IntoBytes + Immutable>(
-            &mut self,
-            _: usize,
-            _: T,
-        ) -> virtio_drivers::Result<()> {
-            Err(virtio_drivers::Error::Unsupported)
-        }
-    }
+    type Device = FakeDevice<SIZE>;
 
     const SIZE: usize = 4;
     /// `SIZE` as the rings' indices count.
@@ -419,36 +352,6 @@ mod tests {
         stride: 64,
         lent_at: 6,
     };
-
-    impl Device {
-        fn descriptor(&self, id: usize) -> Descriptor {
-            let table = self.descriptors as *const Descriptor;
-            // SAFETY: the table the ring set, of SIZE descriptors.
-            unsafe { table.add(id).read_volatile() }
-        }
-        fn available(&self) -> &Available<SIZE> {
-            // SAFETY: the ring's available ring, where it said it is.
-            unsafe { &*(self.driver_area as *const Available<SIZE>) }
-        }
-        fn used(&mut self) -> &mut Used<SIZE> {
-            // SAFETY: the ring's used ring, where it said it is; the
-            // test plays the device, the one writer.
-            unsafe { &mut *(self.device_area as *mut Used<SIZE>) }
-        }
-        /// Fills buffer `id` with `bytes` and gives it back.
-        fn give_back(&mut self, id: u32, bytes: &[u8]) {
-            let address = self.descriptor(id as usize % SIZE).address as *mut u8;
-            // SAFETY: the buffer the descriptor lends, long enough.
-            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), address, bytes.len()) };
-            self.give_back_entry(id, u32::try_from(bytes.len()).expect("a short frame"));
-        }
-        fn give_back_entry(&mut self, id: u32, length: u32) {
-            let used = self.used();
-            let slot = usize::from(used.index) % SIZE;
-            used.ring[slot] = UsedEntry { id, length };
-            used.index = used.index.wrapping_add(1);
-        }
-    }
 
     fn lent_ring(event_index: bool) -> (Device, Ring<SIZE>) {
         let mut device = Device::default();
@@ -464,18 +367,17 @@ mod tests {
     #[test]
     fn each_descriptor_lends_its_own_buffer_and_the_device_gets_them_all() {
         let (device, _ring) = lent_ring(false);
-        let first = device.descriptor(0).address;
+        let (first, _, _) = device.descriptor(0);
         for id in 0..SIZE_16 {
-            let descriptor = device.descriptor(usize::from(id));
+            let (address, length, flags) = device.descriptor(usize::from(id));
             let offset = usize::from(id) * LAYOUT.stride;
-            assert_eq!(descriptor.address, first + offset as u64);
-            assert_eq!(descriptor.length as usize, LAYOUT.stride - LAYOUT.lent_at);
-            assert_eq!(descriptor.flags, DEVICE_WRITES);
-            assert_eq!(device.available().ring[usize::from(id)], id);
+            assert_eq!(address, first + offset as u64);
+            assert_eq!(length as usize, LAYOUT.stride - LAYOUT.lent_at);
+            assert_eq!(flags, DEVICE_WRITES);
+            assert_eq!(device.available_entry(usize::from(id)), id);
         }
         assert_eq!(first % 8, LAYOUT.lent_at as u64);
-        assert_eq!(device.available().index, SIZE_16);
-        assert_eq!(device.device_area % PAGE_SIZE as u64, 0);
+        assert_eq!(device.available_index(), SIZE_16);
     }
 
     #[test]
@@ -487,8 +389,8 @@ mod tests {
         assert_eq!(ring.bytes(&held), b"a frame");
         assert!(!ring.has_used());
         ring.lend(&mut device, held, usize::MAX);
-        assert_eq!(device.available().ring[SIZE % SIZE], 2);
-        assert_eq!(device.available().index, SIZE_16 + 1);
+        assert_eq!(device.available_entry(SIZE), 2);
+        assert_eq!(device.available_index(), SIZE_16 + 1);
     }
 
     #[test]
@@ -513,7 +415,7 @@ mod tests {
     fn the_doorbell_rings_only_when_the_device_asks() {
         let (mut device, mut ring) = lent_ring(false);
         assert_eq!(device.doorbells, SIZE);
-        device.used().flags = NO_NOTIFY;
+        device.set_no_notify(true);
         device.give_back(0, b"x");
         let held = ring.take().expect("no error").expect("a buffer");
         ring.lend(&mut device, held, usize::MAX);
@@ -522,7 +424,7 @@ mod tests {
         // device named rings it.
         let (mut device, mut ring) = lent_ring(true);
         let rung = device.doorbells;
-        device.used().avail_event = SIZE_16 + 1;
+        device.set_avail_event(SIZE_16 + 1);
         for lent_at in [SIZE, SIZE + 1] {
             device.give_back(0, b"x");
             let held = ring.take().expect("no error").expect("a buffer");
@@ -531,6 +433,6 @@ mod tests {
             assert_eq!(device.doorbells, expected, "lent at {lent_at}");
         }
         // And taking a buffer asks the device to interrupt for the next.
-        assert_eq!(device.available().used_event, 2);
+        assert_eq!(device.used_event(), 2);
     }
 }
