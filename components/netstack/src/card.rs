@@ -134,7 +134,7 @@ impl Card {
         {
             self.held.pop_front();
         }
-        if self.held.is_empty() {
+        if self.held.is_empty() && self.held.capacity() != 0 {
             // An idle stack holds no memory for requests.
             self.held = VecDeque::new();
         }

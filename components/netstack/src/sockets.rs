@@ -73,6 +73,9 @@ pub struct Sockets {
     tcp_sockets: usize,
     udp_sockets: usize,
     next_port: u16,
+    /// A socket was dropped since the pools were last refilled: there may
+    /// be room for them now ([`Sockets::collect`]).
+    room_freed: bool,
 }
 
 /// The first byte highest, as the interface carries addresses.
@@ -164,6 +167,7 @@ impl Sockets {
             tcp_sockets: 0,
             udp_sockets: 0,
             next_port: EPHEMERAL_FIRST + u16::try_from(seed % span).unwrap_or(0),
+            room_freed: false,
         }
     }
 
@@ -355,6 +359,7 @@ impl Sockets {
 
     /// Drops a `smoltcp` socket and its buffers.
     fn release(&mut self, set: &mut SocketSet<'static>, handle: SocketHandle) {
+        self.room_freed = true;
         match set.remove(handle) {
             smoltcp::socket::Socket::Tcp(_) => self.tcp_sockets -= 1,
             smoltcp::socket::Socket::Udp(_) => self.udp_sockets -= 1,
@@ -623,7 +628,8 @@ impl Sockets {
     }
 
     /// Drops the closing connections that have closed; refills the
-    /// listening pools with what that freed. After each poll.
+    /// listening pools if that, or anything since the last time, freed
+    /// room under the socket limit. After each poll.
     pub fn collect(&mut self, set: &mut SocketSet<'static>) {
         let mut at = 0;
         while let Some(&handle) = self.closing.get(at) {
@@ -638,8 +644,10 @@ impl Sockets {
         if self.closing.is_empty() {
             self.closing = Vec::new();
         }
-        for index in 0..self.endpoints.len() {
-            self.refill(set, index);
+        if core::mem::take(&mut self.room_freed) {
+            for index in 0..self.endpoints.len() {
+                self.refill(set, index);
+            }
         }
     }
 

@@ -120,6 +120,11 @@ pub struct Ring<const SIZE: usize> {
     used_at: usize,
     buffers: Block,
     layout: Buffers,
+    /// The length of each buffer's part lent.
+    lent_length: u32,
+    /// The device writes the buffers: their descriptors' lengths stay
+    /// the whole part lent.
+    device_writes: bool,
     /// The next index of the available ring to fill, and of the used ring
     /// to read.
     next_available: u16,
@@ -168,6 +173,9 @@ impl<const SIZE: usize> Ring<SIZE> {
             used_at,
             buffers,
             layout,
+            lent_length: u32::try_from(layout.stride - layout.lent_at)
+                .map_err(|_| Status::INVALID_ARGUMENT)?,
+            device_writes,
             next_available: 0,
             next_used: 0,
             lent: [false; SIZE],
@@ -178,7 +186,7 @@ impl<const SIZE: usize> Ring<SIZE> {
             let at = id * layout.stride + layout.lent_at;
             let descriptor = Descriptor {
                 address: ring.buffers.address + at as u64,
-                length: ring.lent_length(),
+                length: ring.lent_length,
                 flags,
                 next: 0,
             };
@@ -196,11 +204,6 @@ impl<const SIZE: usize> Ring<SIZE> {
         );
         let held = (0..size).map(|id| Held { id, length: 0 }).collect();
         Ok((ring, held))
-    }
-
-    /// The length of the part of each buffer lent to the device.
-    fn lent_length(&self) -> u32 {
-        u32::try_from(self.layout.stride - self.layout.lent_at).unwrap_or(0)
     }
 
     fn descriptor(&self, id: usize) -> *mut Descriptor {
@@ -256,7 +259,7 @@ impl<const SIZE: usize> Ring<SIZE> {
         *lent = false;
         Ok(Some(Held {
             id: u16::try_from(id).map_err(|_| Status::FAILED)?,
-            length: entry.length.min(self.lent_length()),
+            length: entry.length.min(self.lent_length),
         }))
     }
 
@@ -283,27 +286,29 @@ impl<const SIZE: usize> Ring<SIZE> {
         unsafe {
             core::slice::from_raw_parts_mut(
                 self.buffers.memory.as_ptr().wrapping_add(at),
-                self.lent_length() as usize,
+                self.lent_length as usize,
             )
         }
     }
 
-    /// Lends a held buffer to the device again, its first `length` bytes
-    /// (the device writes at most its whole part lent, whatever `length`
-    /// says, for a ring it writes), and rings the doorbell if the device
-    /// asks for it.
+    /// Lends a held buffer to the device again — for a ring the device
+    /// reads, its first `length` bytes; a ring it writes gets the whole
+    /// part lent whatever `length` says — and rings the doorbell if the
+    /// device asks for it.
     pub fn lend<T: Transport>(&mut self, transport: &mut T, held: Held, length: usize) {
         let id = usize::from(held.id);
-        let length = u32::try_from(length)
-            .unwrap_or(u32::MAX)
-            .min(self.lent_length());
-        let slot = usize::from(self.next_available) % SIZE;
-        // SAFETY: descriptor `id` and slot `slot` lie in the ring's block;
-        // the device reads neither until the index below says so.
-        unsafe {
-            (&raw mut (*self.descriptor(id)).length).write_volatile(length);
-            (&raw mut (*self.available()).ring[slot]).write_volatile(held.id);
+        if !self.device_writes {
+            let length = u32::try_from(length)
+                .unwrap_or(u32::MAX)
+                .min(self.lent_length);
+            // SAFETY: descriptor `id` lies in the ring's block; the device
+            // reads it only once the index below says so.
+            unsafe { (&raw mut (*self.descriptor(id)).length).write_volatile(length) };
         }
+        let slot = usize::from(self.next_available) % SIZE;
+        // SAFETY: slot `slot` lies in the ring's block; the device reads
+        // it only once the index below says so.
+        unsafe { (&raw mut (*self.available()).ring[slot]).write_volatile(held.id) };
         if let Some(lent) = self.lent.get_mut(id) {
             *lent = true;
         }
