@@ -957,7 +957,7 @@ fn ps_lists_the_threads(machine: &mut Machine, _: &str) -> Result<()> {
 
 fn thread_selftests_pass(machine: &mut Machine, _: &str) -> Result<()> {
     let before = heap_used(machine)?;
-    let report = expect_output(machine, "selftest", &["selftest: 53 passed, 0 failed"])?;
+    let report = expect_output(machine, "selftest", &["selftest: 54 passed, 0 failed"])?;
     ensure!(!report.contains("FAILED"), "a check failed: {report:?}");
     every_printed_line_once_in_order(&report)?;
     let after = heap_used(machine)?;
@@ -1007,7 +1007,7 @@ fn scheduling_policies_switch_live(machine: &mut Machine, _: &str) -> Result<()>
     let before = heap_used(machine)?;
     expect_output(machine, "sched sched-rr", &["policy: sched-rr"])?;
     expect_output(machine, "mods", &["sched-rr: module sched-rr"])?;
-    expect_output(machine, "selftest", &["selftest: 53 passed, 0 failed"])?;
+    expect_output(machine, "selftest", &["selftest: 54 passed, 0 failed"])?;
     expect_output(machine, "sched sched-null", &["policy: sched-null"])?;
     expect_output(
         machine,
@@ -1015,7 +1015,7 @@ fn scheduling_policies_switch_live(machine: &mut Machine, _: &str) -> Result<()>
         &[
             "is preempted ... skipped",
             "moves into a process under 8 adders ... ok",
-            "selftest: 52 passed, 0 failed",
+            "selftest: 53 passed, 0 failed",
         ],
     )?;
     expect_output(

@@ -46,6 +46,12 @@ const STRIDE: u64 = CALL_STACK + 4096;
 /// The most calls in one process at once (one stack each).
 const MOST_CALLS: u32 = 16;
 
+/// A thread's floating-point registers as the kernel exchanges them
+/// (`IUserTraps::exchange_fp`), 8-byte aligned so that it moves them a
+/// word at a time rather than a byte.
+#[repr(C, align(8))]
+pub struct FpRegisters(pub [u8; FP_BYTES]);
+
 /// One call of a thread into another process, from the `CALL` that made
 /// it to the `RETURN` that ends it.
 pub struct Migration {
@@ -57,7 +63,7 @@ pub struct Migration {
     pub saved: [u64; ecall::FULL],
     /// The caller's floating-point registers, the thread's again when
     /// the call ends (the server's code starts with zeros).
-    pub fp: [u8; FP_BYTES],
+    pub fp: FpRegisters,
     /// The arguments, for copying the results back.
     pub call: Call,
     /// The method's result kind, and where its result area is.
@@ -329,7 +335,7 @@ pub fn enter(
         let laid = call.lay_out(&mut place)?;
         Ok((laid, place.top & !15))
     });
-    let mut fp = [0u8; FP_BYTES];
+    let mut fp = FpRegisters([0; FP_BYTES]);
     let ((registers, result), sp) = match laid.and_then(|laid| {
         server.view()?.switch_to()?;
         if let Err(status) = exchange_fp(home, &mut fp) {
@@ -646,8 +652,8 @@ pub fn forget_owned(server: &Process, endpoint: u64) {
 
 /// Exchanges the floating-point registers of `home`'s thread (the one
 /// running this) with `registers`.
-fn exchange_fp(home: &Process, registers: &mut [u8; FP_BYTES]) -> Result<()> {
-    crate::traps()?.exchange_fp(home.thread_id(), registers)
+fn exchange_fp(home: &Process, registers: &mut FpRegisters) -> Result<()> {
+    crate::traps()?.exchange_fp(home.thread_id(), &mut registers.0)
 }
 
 /// The scheduler's time `milliseconds` from now (`u64::MAX` for 0).

@@ -183,6 +183,10 @@ const CHECKS: &[Check] = &[
         user_mode::floating_point_registers_survive_switches,
     ),
     (
+        "the floating-point exchange moves whole records, aligned or not",
+        user_mode::the_floating_point_exchange_moves_whole_records,
+    ),
+    (
         "vmm loads for a space; zero-fill pages come on first touch",
         vm::zero_fill_pages_come_on_first_touch,
     ),

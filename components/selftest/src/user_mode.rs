@@ -12,8 +12,9 @@ use deliberate_faults::{
     NOWHERE, call_the_environment, illegal_instruction, load_from_nowhere, misaligned_atomic,
     read_supervisor_register, store_to_nowhere,
 };
-use interfaces::IVmKernel;
+use interfaces::ipc::FP_BYTES;
 use interfaces::vm::KERNEL_PATH;
+use interfaces::{IUserTraps, IVmKernel};
 
 use super::fail;
 use crate::sys;
@@ -162,6 +163,52 @@ pub fn floating_point_registers_survive_switches() -> Result<()> {
                 "worker {slot} computed {got}, alone it computes {expected}"
             ));
         }
+    }
+    Ok(())
+}
+
+/// Room for a floating-point record, 8-byte aligned, with a byte to
+/// spare: the record at 0 is aligned, the one at 1 is not.
+#[repr(C, align(8))]
+struct FpRoom([u8; FP_BYTES + 8]);
+
+/// A record whose every byte says which (`salt`) and where.
+fn fp_pattern(salt: u8) -> [u8; FP_BYTES] {
+    core::array::from_fn(|at| u8::try_from(at % 256).unwrap_or(0).wrapping_mul(7) ^ salt)
+}
+
+/// `IUserTraps::exchange_fp` swaps the calling thread's floating-point
+/// registers with a record, a word at a time from an aligned one and a
+/// byte at a time from one that is not: what one exchange puts in, the
+/// next takes out, whichever way each is placed. The thread's own come
+/// back at the end.
+pub fn the_floating_point_exchange_moves_whole_records() -> Result<()> {
+    let traps = sys::namespace()
+        .bind(KERNEL_PATH, 0)?
+        .query::<IUserTraps>()?;
+    let thread = traps.current_thread()?;
+    let mut room = FpRoom([0; FP_BYTES + 8]);
+    let (first, second) = (fp_pattern(0x5a), fp_pattern(0xc3));
+    let aligned = 0..FP_BYTES;
+    let unaligned = 1..1 + FP_BYTES;
+    // In: an aligned record; out: the thread's own.
+    room.0[aligned.clone()].copy_from_slice(&first);
+    traps.exchange_fp(thread, &mut room.0[aligned.clone()])?;
+    let mut own = [0u8; FP_BYTES];
+    own.copy_from_slice(&room.0[aligned.clone()]);
+    // In: a record not aligned; out: the first.
+    room.0[unaligned.clone()].copy_from_slice(&second);
+    traps.exchange_fp(thread, &mut room.0[unaligned.clone()])?;
+    let first_back = room.0[unaligned] == first;
+    // In: the thread's own again, aligned; out: the second.
+    room.0[aligned.clone()].copy_from_slice(&own);
+    traps.exchange_fp(thread, &mut room.0[aligned.clone()])?;
+    let second_back = room.0[aligned] == second;
+    if !first_back || !second_back {
+        return fail(format_args!(
+            "exchanged records came back whole: aligned then unaligned {first_back}, \
+             unaligned then aligned {second_back}"
+        ));
     }
     Ok(())
 }

@@ -195,19 +195,35 @@ pub fn exchange_running(other: &mut [u8; BYTES]) -> bool {
         unsafe { switch(registers) };
         // SAFETY: the record is the running thread's, valid while it runs,
         // and nothing else reaches it with interrupts disabled.
-        let record = unsafe { &mut *registers };
-        let words = record
-            .f
-            .iter_mut()
-            .chain(core::iter::once(&mut record.fcsr));
-        for (word, bytes) in words.zip(other.chunks_exact_mut(8)) {
-            let mut theirs = [0u8; 8];
-            theirs.copy_from_slice(bytes);
-            bytes.copy_from_slice(&word.to_le_bytes());
-            *word = u64::from_le_bytes(theirs);
-        }
+        exchange_words(unsafe { &mut *registers }, other);
         true
     })
+}
+
+/// Swaps the words of `record` with those of `other` (little-endian):
+/// a word at a time when `other` is 8-byte aligned, as the IPC's
+/// records are, else a byte at a time.
+fn exchange_words(record: &mut FpRegisters, other: &mut [u8; BYTES]) {
+    let words = record
+        .f
+        .iter_mut()
+        .chain(core::iter::once(&mut record.fcsr));
+    if other.as_ptr().addr().is_multiple_of(8) {
+        // SAFETY: `other` is 8-byte aligned and `BYTES` (a whole number of
+        // words) long, and borrowed mutably for this call alone.
+        let theirs = unsafe { &mut *other.as_mut_ptr().cast::<[u64; BYTES / 8]>() };
+        for (word, their) in words.zip(theirs) {
+            let value = u64::from_le(*their);
+            *their = word.to_le();
+            *word = value;
+        }
+        return;
+    }
+    for (word, bytes) in words.zip(other.as_chunks_mut::<8>().0) {
+        let value = u64::from_le_bytes(*bytes);
+        *bytes = word.to_le_bytes();
+        *word = value;
+    }
 }
 
 /// Called for an illegal instruction: when the unit is off, the running
