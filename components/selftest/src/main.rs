@@ -265,8 +265,15 @@ fn in_threads(count: usize, body: fn(usize)) -> Result<()> {
 /// The order the sleepers woke in.
 static WOKEN: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 
+/// The sleepers of [`sleepers_wake_in_order`].
+const SLEEPERS: usize = 50;
+
+/// When each sleeper went to sleep and when it woke, in ticks: what a
+/// failure reports, to tell a late start from a late wake.
+static SLEPT_AT: [AtomicU64; SLEEPERS] = [const { AtomicU64::new(0) }; SLEEPERS];
+static WOKE_AT: [AtomicU64; SLEEPERS] = [const { AtomicU64::new(0) }; SLEEPERS];
+
 fn sleepers_wake_in_order() -> Result<()> {
-    const SLEEPERS: usize = 50;
     WOKEN.lock().clear();
     WOKEN.lock().reserve(SLEEPERS);
     // Every thread's deadline counts from one moment, far enough ahead for
@@ -274,15 +281,33 @@ fn sleepers_wake_in_order() -> Result<()> {
     // after it, so they were made in the opposite order to the one they
     // must wake in.
     let step = sys::ticks_per_second() / 1000;
-    SLEEP_BASE.store(sys::now() + 20 * step, Ordering::SeqCst);
+    let base = sys::now() + 20 * step;
+    SLEEP_BASE.store(base, Ordering::SeqCst);
     in_threads(SLEEPERS, |i| {
         let step = sys::ticks_per_second() / 1000;
+        SLEPT_AT[i].store(sys::now(), Ordering::SeqCst);
         sys::sleep_until(SLEEP_BASE.load(Ordering::SeqCst) + (SLEEPERS - i) as u64 * step);
+        WOKE_AT[i].store(sys::now(), Ordering::SeqCst);
         WOKEN.lock().push(i);
     })?;
     let woken = core::mem::take(&mut *WOKEN.lock());
     let expected: Vec<usize> = (0..SLEEPERS).rev().collect();
     if woken != expected {
+        // Each sleeper out of place: its deadline, when it slept and woke
+        // (microseconds from the moment the deadlines count from).
+        let from_base = |ticks: u64| {
+            (ticks.cast_signed() - base.cast_signed()) * 1000 / step.cast_signed().max(1)
+        };
+        for (place, &i) in woken.iter().enumerate() {
+            if expected.get(place) != Some(&i) {
+                say!(
+                    "selftest: sleeper {i}: deadline {} us, asleep at {} us, awake at {} us",
+                    (SLEEPERS - i) as u64 * 1000,
+                    from_base(SLEPT_AT[i].load(Ordering::SeqCst)),
+                    from_base(WOKE_AT[i].load(Ordering::SeqCst)),
+                );
+            }
+        }
         return fail(format_args!("sleepers woke in the order {woken:?}"));
     }
     Ok(())
