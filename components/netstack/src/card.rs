@@ -57,8 +57,8 @@ const MAX_LOOPED: usize = 64;
 /// a wire.
 const MAX_UNSENT: usize = 32;
 
-/// The most connection requests held for a listening socket; more are
-/// dropped (their peers ask again).
+/// The most connection requests held at once, for every port together;
+/// more are dropped (their peers ask again).
 const MAX_HELD: usize = 64;
 /// How long a connection request is held: about when its peer asks
 /// again (which replaces it), so a peer that gave up is not answered
