@@ -43,7 +43,7 @@ const DEFAULT_TOP: usize = 25;
 const TRACED_BOOT_TIMEOUT: Duration = Duration::from_secs(600);
 const TRACED_COMMAND_TIMEOUT: Duration = Duration::from_secs(3600);
 
-pub const USAGE: &str =
+const USAGE: &str =
     "usage: cargo xtask profile [--machine plain|network] [--runs N] [--top K] -- <command...>";
 
 /// Which machine the command runs on.
@@ -249,7 +249,7 @@ fn place_components(
     // The firmware QEMU's `-bios default` loads at the start of RAM,
     // below the kernel: OpenSBI, which the kernel calls (`ecall`) to set
     // the timer.
-    let firmware = (FIRMWARE, kernel_range.0, "firmware (OpenSBI)".into());
+    let firmware = (FIRMWARE, kernel_range.0, "firmware".into());
     let mut ranges = vec![kernel_range, firmware];
     let mut found = Vec::new();
     for (number, base) in symbols::load_addresses(&modules, outside) {
