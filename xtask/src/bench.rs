@@ -5,6 +5,7 @@
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -16,7 +17,7 @@ use crate::disk;
 use crate::doc_figures;
 use crate::figures::{self, KernelSize};
 use crate::image::{self, Image};
-use crate::machine::{Machine, STEP_TIMEOUT};
+use crate::machine::{BOOT_TIMEOUT, Machine, STEP_TIMEOUT};
 use crate::manifest::Manifest;
 use crate::network_tests;
 use crate::qemu;
@@ -25,12 +26,13 @@ use crate::workspace::{self, Profile};
 /// The storage figures' `bench` output, on a machine with a FAT disk and
 /// a shared directory, each holding a 1 MiB file: the loader's figures
 /// stay measured on a heap no mount has churned.
-fn storage_figures(kernel: &std::path::Path) -> Result<String> {
+fn storage_figures(kernel: &Path) -> Result<String> {
     let devices = qemu::Devices {
         disk: Some(disk::bench_disk()?),
         modern_virtio: false,
         share: Some(disk::bench_share()?),
         network: None,
+        trace: None,
     };
     let (mut machine, _) = Machine::boot_with(kernel, &devices)?;
     let mut output = String::new();
@@ -41,32 +43,70 @@ fn storage_figures(kernel: &std::path::Path) -> Result<String> {
     Ok(output)
 }
 
-/// The network figures' `bench` output, on a machine with a network card
-/// whose guest port 7 a sender on the host connects to, again and again:
-/// once the guest sends a byte, it sends 1 MiB and waits for the guest
-/// to close.
-fn network_figures(kernel: &std::path::Path) -> Result<String> {
-    let (devices, hosts) = network_tests::devices(network_tests::BENCH)?;
+/// The network figures' `bench` output, on their machine
+/// ([`boot_network_machine`]).
+fn network_figures(kernel: &Path) -> Result<String> {
+    let (mut machine, sender) = boot_network_machine(kernel, None, BOOT_TIMEOUT)?;
+    let mut output = String::new();
+    for figure in NETWORK_FIGURES {
+        output += &machine.run(&format!("bench {figure}"))?;
+    }
+    drop(sender);
+    machine.send_line("poweroff")?;
+    Ok(output)
+}
+
+/// Boots the machine the network figures are measured on (QEMU logging
+/// its blocks to `trace` if given), allowing the boot `timeout`: a
+/// network card whose guest port 7 the returned [`Sender`] on the host
+/// connects to, again and again.
+pub fn boot_network_machine(
+    kernel: &Path,
+    trace: Option<PathBuf>,
+    timeout: Duration,
+) -> Result<(Machine, Sender)> {
+    let (mut devices, hosts) = network_tests::devices(network_tests::BENCH)?;
+    devices.trace = trace;
     let forward = hosts
         .forwards
         .iter()
         .find(|forward| forward.guest == 7)
         .context("no forward to guest port 7")?;
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, forward.host));
-    let (mut machine, _) = Machine::boot_with(kernel, &devices)?;
-    let done = Arc::new(AtomicBool::new(false));
-    let sender = {
-        let done = done.clone();
-        thread::spawn(move || send_mebibytes(address, &done))
-    };
-    let mut output = String::new();
-    for figure in NETWORK_FIGURES {
-        output += &machine.run(&format!("bench {figure}"))?;
+    let (machine, _) = Machine::boot_within(kernel, &devices, timeout)?;
+    Ok((machine, Sender::start(address)))
+}
+
+/// The network figures' sender on the host: once the guest sends a byte,
+/// it sends 1 MiB and waits for the guest to close; it stops when
+/// dropped.
+pub struct Sender {
+    done: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Sender {
+    /// Starts sending to the guest's port at `address`.
+    fn start(address: SocketAddr) -> Sender {
+        let done = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let done = done.clone();
+            thread::spawn(move || send_mebibytes(address, &done))
+        };
+        Sender {
+            done,
+            thread: Some(thread),
+        }
     }
-    done.store(true, Ordering::Relaxed);
-    let _ = sender.join();
-    machine.send_line("poweroff")?;
-    Ok(output)
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Sends 1 MiB to the guest's port at `address` each time the guest

@@ -26,6 +26,10 @@ pub struct Component {
     pub image: Vec<u8>,
     /// What the munger measured.
     pub report: munger::Report,
+    /// The linked ELF it was munged from (its symbols, for profiles).
+    pub elf: PathBuf,
+    /// Its `.def` asks for the paged layout.
+    pub paged: bool,
 }
 
 /// Builds and munges `listed` (from the manifest): the Rust crates, then
@@ -125,6 +129,8 @@ fn build_c(listed: &[&manifest::Component], defs: &[ModuleDef]) -> Result<Vec<Co
                 path: component.path.clone(),
                 image: munged.image,
                 report: munged.report,
+                elf,
+                paged: module.paged,
             })
         })
         .collect()
@@ -216,6 +222,8 @@ fn build_rust(
                 path: component.path.clone(),
                 image: munged.image,
                 report,
+                elf: elf_path,
+                paged: module.paged,
             })
         })
         .collect()

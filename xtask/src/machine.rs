@@ -75,9 +75,19 @@ impl Machine {
 
     /// As [`Machine::boot`], with `devices`.
     pub fn boot_with(kernel: &Path, devices: &Devices) -> Result<(Machine, String)> {
+        Machine::boot_within(kernel, devices, BOOT_TIMEOUT)
+    }
+
+    /// As [`Machine::boot_with`], for a boot that may take up to `timeout`
+    /// (QEMU logging every block it runs is many times slower).
+    pub fn boot_within(
+        kernel: &Path,
+        devices: &Devices,
+        timeout: Duration,
+    ) -> Result<(Machine, String)> {
         let mut machine = Machine::start(kernel, devices)?;
         let banner = machine
-            .expect(interfaces::program::PROMPT, BOOT_TIMEOUT)
+            .expect(interfaces::program::PROMPT, timeout)
             .context("booting to the prompt")?;
         Ok((machine, banner))
     }

@@ -13,6 +13,8 @@
 //!   image, the product image, the minimal kernels) in parallel, then the
 //!   fuzz smoke; with a filter, only the tests whose names contain it;
 //! - `bench`: the figures (instructions and bytes), as a table and as JSON;
+//! - `profile [options] -- <command...>`: where a shell command's
+//!   instructions go, by component, function and MMIO access (`profile.rs`);
 //! - `lint`: `system.toml` against the workspace, formatting and clippy;
 //! - `fuzz <target>`: a coverage-guided fuzz target (nightly, cargo-fuzz);
 //! - `fuzz-corpus`: writes the `load` fuzz target's seeds;
@@ -21,8 +23,10 @@
 //!
 //! It installs what it needs: the RISC-V target through rustup and QEMU
 //! through apt-get (when running as root). Depends on `romfs` (the packer),
-//! `interfaces` (the prompt it waits for), `object` (ELF sizes), `toml` (the
-//! manifest) and `anyhow`.
+//! `interfaces` (the prompt it waits for), `object` (ELF sizes and
+//! symbols), `munger` (a component's layout, for the profile),
+//! `rustc-demangle` (the profile's function names), `toml` (the manifest)
+//! and `anyhow`.
 
 mod bench;
 mod capture;
@@ -40,6 +44,7 @@ mod machine;
 mod manifest;
 mod network_tests;
 mod process_tests;
+mod profile;
 mod qemu;
 mod socket_tests;
 mod status_page_tests;
@@ -66,6 +71,12 @@ commands:
           image, minimal kernels; in parallel) and the fuzz smoke; with a filter, only
           the tests whose names contain it
   bench   measure instruction counts and image sizes (QEMU -icount shift=0)
+  profile `profile [--machine plain|network] [--runs N] [--top K] -- <command...>`:
+          run a shell command on the bench's test image under a QEMU trace and
+          show the instructions of its fastest measured run (between the
+          benchmark meter's readings) by component, function and MMIO access;
+          --machine network gives it the network figures' card and sender,
+          --runs the runs measured (5), --top the functions listed (25)
   lint    check system.toml against the workspace, formatting, and clippy on every crate
   fuzz    `fuzz <target> [--time <s> | --runs <n>]`: run a fuzz target
           (image, signature, romfs, def, load, devicetree, fat, ninep, http, frames; needs nightly and cargo-fuzz, installed if missing)
@@ -116,6 +127,11 @@ fn run(arguments: &[String]) -> Result<()> {
         && command == "sign"
     {
         return keys::sign_file(std::path::Path::new(path));
+    }
+    if let [command, rest @ ..] = arguments
+        && command == "profile"
+    {
+        return profile::run(&profile::Options::parse(rest)?);
     }
     if let [command, rest @ ..] = arguments
         && command == "test"
@@ -231,6 +247,7 @@ fn boot_interactively(
             peer: None,
             capture: None,
         }),
+        trace: None,
     };
     let status = console::run(&built.kernel, &devices, notice)?;
     match status.code() {

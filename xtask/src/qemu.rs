@@ -84,6 +84,9 @@ pub struct Devices {
     pub share: Option<PathBuf>,
     /// A network card on QEMU's user network, with ports forwarded.
     pub network: Option<Network>,
+    /// A file QEMU logs every block it translates and every block it runs
+    /// to (`-d in_asm,exec,nochain`), for `cargo xtask profile`.
+    pub trace: Option<PathBuf>,
 }
 
 /// A virtio network card on QEMU's user network (the guest is 10.0.2.15,
@@ -203,6 +206,12 @@ impl Devices {
                 "-device".into(),
                 "virtio-9p-device,fsdev=h0,mount_tag=host".into(),
             ]);
+        }
+        if let Some(file) = &self.trace {
+            // `nochain`: every block's run is logged, not only the first
+            // of a chain of blocks QEMU links together.
+            arguments.extend(["-d".into(), "in_asm,exec,nochain".into(), "-D".into()]);
+            arguments.push(file.into());
         }
         arguments
     }

@@ -177,6 +177,7 @@ pub fn devices(setup: Setup, disk: &Path) -> Result<Devices> {
         modern_virtio: setup.modern_virtio,
         share,
         network: None,
+        trace: None,
     })
 }
 
