@@ -73,7 +73,7 @@ fn is_number(cell: &str) -> bool {
 }
 
 /// `1234567` as `1,234,567`, as the docs write numbers.
-fn with_separators(value: u64) -> String {
+pub fn with_separators(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::new();
     for (index, digit) in digits.chars().enumerate() {

@@ -23,6 +23,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::bench;
+use crate::doc_figures::with_separators;
 use crate::image::{self, Built, Image};
 use crate::machine::Machine;
 use crate::qemu::{self, Devices};
@@ -277,7 +278,7 @@ fn report(trace: &Trace, window: &Window, symbols: &Symbols, top: usize) {
             } else {
                 ""
             };
-            format!("{}{mark}", thousands(count))
+            format!("{}{mark}", with_separators(count))
         })
         .collect();
     println!(
@@ -288,15 +289,15 @@ fn report(trace: &Trace, window: &Window, symbols: &Symbols, top: usize) {
     let total = trace.instructions(&interval.runs);
     println!(
         "fastest run: {} instructions (the operation and one reading of the meter)",
-        thousands(total)
+        with_separators(total)
     );
     if let Some(reading) = window.reading {
         println!(
             "a figure of `Meter::measure` subtracts a reading (the fastest of the {} windows \
              before the runs, {}): {}",
             window.runs.len(),
-            thousands(reading),
-            thousands(total.saturating_sub(reading))
+            with_separators(reading),
+            with_separators(total.saturating_sub(reading))
         );
     }
     let profile = Breakdown::of(trace, &interval.runs, symbols);
@@ -367,8 +368,13 @@ fn print_table(
     );
     for (name, &count) in rows {
         let share = count as f64 * 100.0 / total.max(1) as f64;
-        let called = calls.get(name).map_or(String::new(), |&n| thousands(n));
-        println!("{:>12} {share:>5.1}% {called:>7}  {name}", thousands(count));
+        let called = calls
+            .get(name)
+            .map_or(String::new(), |&n| with_separators(n));
+        println!(
+            "{:>12} {share:>5.1}% {called:>7}  {name}",
+            with_separators(count)
+        );
     }
 }
 
@@ -392,23 +398,10 @@ fn print_mmio(trace: &Trace, mmio: &Executions, symbols: &Symbols) {
         let (component, function) = symbols.lookup(last);
         println!(
             "{:>12}  {last:#x} {}  {function} ({component})",
-            thousands(count),
+            with_separators(count),
             block.last
         );
     }
-}
-
-/// `count` with a comma every three digits, as the docs write figures.
-fn thousands(count: u64) -> String {
-    let digits = count.to_string();
-    let mut grouped = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped
 }
 
 #[cfg(test)]
@@ -470,13 +463,5 @@ mod tests {
         assert_eq!(window.runs, [(3, 19), (5, 300), (7, 250)]);
         assert_eq!(window.reading, None);
         assert!(fastest_run(&trace, 5).is_err());
-    }
-
-    #[test]
-    fn figures_are_grouped_by_thousands() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(13_032), "13,032");
-        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }
