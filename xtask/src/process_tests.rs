@@ -106,12 +106,27 @@ fn start_saying(machine: &mut Machine, line: &str, lines: &[&str]) -> Result<Str
         .and_then(|(_, rest)| rest.split_once(']'))
         .map(|(id, _)| id.to_owned())
         .ok_or_else(|| anyhow::anyhow!("no process id in {output:?}"))?;
-    for said in lines {
-        if !output.contains(said) {
-            machine.expect(said, OUTPUT_TIMEOUT)?;
+    said_by_now(machine, &output, lines)?;
+    Ok(id)
+}
+
+/// Kills process `id` and waits until the shell says it ended and until
+/// each of `lines` — what other processes print as it goes, before the
+/// shell's report or after it — has come, in order.
+fn kill_then_expect(machine: &mut Machine, id: &str, lines: &[&str]) -> Result<()> {
+    let output = expect(machine, &format!("kill {id}"), &["ended: killed"])?;
+    said_by_now(machine, &output, lines)
+}
+
+/// Waits for each of `lines` that `output` (what the last command's
+/// answer held) does not hold already, in order.
+fn said_by_now(machine: &mut Machine, output: &str, lines: &[&str]) -> Result<()> {
+    for line in lines {
+        if !output.contains(line) {
+            machine.expect(line, OUTPUT_TIMEOUT)?;
         }
     }
-    Ok(id)
+    Ok(())
 }
 
 /// Starts `apptest MODE NAME` in the background, granted `name`, and
@@ -303,10 +318,7 @@ fn interface_pointers_cross_between_processes_both_ways(
         &format!("{relay} callback-hang /svc/relay &"),
         &["apptest: in the callback"],
     )?;
-    let killed = expect(machine, &format!("kill {server}"), &["ended: killed"])?;
-    if !killed.contains("apptest: relay ended: -33") {
-        machine.expect("apptest: relay ended: -33", OUTPUT_TIMEOUT)?;
-    }
+    kill_then_expect(machine, &server, &["apptest: relay ended: -33"])?;
     no_process_listed(machine)?;
     no_modules_and_heap_back_at(machine, before)
 }
@@ -464,13 +476,12 @@ fn a_server_killed_during_a_call_or_too_slow_fails_the_call(
         "run --grant /svc/echo apptest client-hang /svc/echo &",
         &["apptest: calling /svc/echo"],
     )?;
-    let killed = expect(machine, &format!("kill {server}"), &["ended: killed"])?;
     // The client prints as it goes, perhaps while the shell kills.
-    for line in ["apptest: call ended: -33", "apptest: next call: -33"] {
-        if !killed.contains(line) {
-            machine.expect(line, OUTPUT_TIMEOUT)?;
-        }
-    }
+    kill_then_expect(
+        machine,
+        &server,
+        &["apptest: call ended: -33", "apptest: next call: -33"],
+    )?;
     // A server faulting in a call is ended; the call returns KILLED and
     // the client goes on.
     start_server(machine, "serve-fault", "/svc/echo")?;
@@ -593,10 +604,7 @@ fn an_object_moves_into_a_process_and_its_callers_keep_working(
         &format!("{add} add-until-fails &"),
         &["apptest: adding until it fails"],
     )?;
-    let killed = expect(machine, &format!("kill {next}"), &["ended: killed"])?;
-    if !killed.contains("apptest: add failed: -33") {
-        machine.expect("apptest: add failed: -33", OUTPUT_TIMEOUT)?;
-    }
+    kill_then_expect(machine, &next, &["apptest: add failed: -33"])?;
     no_process_listed(machine)?;
     machine.run("release /counter")?;
     no_modules_and_heap_back_at(machine, before)
