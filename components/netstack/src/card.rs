@@ -165,9 +165,9 @@ impl Card {
         // Asked again: the new request replaces the one held.
         self.held.retain(|held| held.request != request);
         if self.held.len() < MAX_HELD
-            && let Some(frame) = self.received(length)
+            && let Some(frame) = self.received(length).and_then(copied)
+            && self.held.try_reserve(1).is_ok()
         {
-            let frame = frame.to_vec();
             self.held.push_back(HeldRequest {
                 since: now,
                 request,
@@ -398,6 +398,24 @@ impl phy::RxToken for Received<'_> {
     }
 }
 
+/// A copy of `frame`, or `None` when the heap has no room for one (the
+/// frame is then lost, as on a wire, rather than the stack stopped).
+fn copied(frame: &[u8]) -> Option<Vec<u8>> {
+    let mut copy = Vec::new();
+    copy.try_reserve_exact(frame.len()).ok()?;
+    copy.extend_from_slice(frame);
+    Some(copy)
+}
+
+/// Puts a copy of `frame` at the end of `queue`, if the heap has room.
+fn keep(queue: &mut VecDeque<Vec<u8>>, frame: &[u8]) {
+    if let Some(copy) = copied(frame)
+        && queue.try_reserve(1).is_ok()
+    {
+        queue.push_back(copy);
+    }
+}
+
 impl phy::TxToken for Sending<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, length: usize, f: F) -> R {
         let frame = &mut self.buffer[..length.min(MAX_FRAME)];
@@ -405,14 +423,14 @@ impl phy::TxToken for Sending<'_> {
         fill_checksums(frame);
         if is_for_itself(frame, self.mac) {
             if self.looped.len() < MAX_LOOPED {
-                self.looped.push_back(frame.to_vec());
+                keep(self.looped, frame);
             }
             return result;
         }
         // In order: behind the frames not sent yet, if any.
         let refused = !self.unsent.is_empty() || self.device.send(frame) == Err(Status::RETRY);
         if refused && self.unsent.len() < MAX_UNSENT {
-            self.unsent.push_back(frame.to_vec());
+            keep(self.unsent, frame);
         }
         result
     }
